@@ -1,0 +1,3 @@
+from cpqctl.cli.main import run
+
+run()

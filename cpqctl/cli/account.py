@@ -1,0 +1,57 @@
+"""`cpqctl account show`: what a customer owns now."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cpqctl.cli import common
+from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
+from cpqctl.diagnostics import CpqError
+
+app = common.group("account", "Accounts: the customer's view.")
+
+
+def get_account(loaded, aid: str):
+    if aid not in loaded.accounts:
+        import difflib
+
+        close = difflib.get_close_matches(aid, list(loaded.accounts), n=1)
+        raise CpqError("E-UNKNOWN-ACCOUNT", f"unknown account `{aid}`",
+                       f"did you mean `{close[0]}`?" if close else "accounts are the folders under contracts/")
+    return loaded.accounts[aid]
+
+
+@app.command("show")
+def show(account: Annotated[str, typer.Argument(help="Account ID (its folder under contracts/).")],
+         format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None) -> None:
+    """Show what a customer owns on --as-of: contracts, products, bundle add-ons on/off, MRR/ARR, next renewal.
+
+    Example:
+
+      cpqctl account show acme
+
+      cpqctl account show acme --as-of 2026-06-30 --format json   # for provisioning scripts
+    """
+    from cpqctl import views
+    from cpqctl.render.output import console, emit
+
+    day = common.as_of(as_of)
+    _, loaded, _ = common.load(repo)
+    a = get_account(loaded, account)
+    data = views.account_view(loaded, account, day)
+    rows = data["owned"]
+    if format != "table":
+        emit(format, data, ["product", "name", "family", "quantity", "mrr", "contract"], rows)
+        return
+    out = console()
+    out.print(f"[bold]{a.name}[/bold] ({a.account}) · {a.currency} · as of {day}")
+    out.print(f"MRR {data['mrr']} · ARR {data['arr']} · next renewal {data['next_renewal'] or '—'}")
+    emit("table", data, ["contract", "status", "start", "end", "arr"], data["contracts"], title="Contracts",
+         right=("arr",))
+    emit("table", data, ["product", "name", "quantity", "mrr", "contract"], rows, title="Owned now",
+         right=("quantity", "mrr"))
+    for b in data["bundles"]:
+        opts = ", ".join(f"{o['product']} {'on' if o['on'] else 'off'}" for o in b["options"])
+        out.print(f"Bundle {b['bundle']} ({b['contract']}): {opts}")

@@ -1,0 +1,60 @@
+"""`cpqctl check`: validate every file of the repository."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from cpqctl.cli import common
+from cpqctl.cli.common import RepoOpt
+
+
+def check(
+    format: Annotated[str, typer.Option("--format", "-f", click_type=click.Choice(["full", "concise", "json", "github"]),
+                                        help="full: excerpt with a caret; concise: one line each; json; "
+                                             "github: workflow annotations.")] = "full",
+    repo: RepoOpt = None,
+) -> None:
+    """Validate every file: syntax, schema, references, dates, digests.
+
+    Prints nothing and exits 0 on a clean repository; exits 1 when errors are
+    found (warnings alone exit 0) and 2 when the repository cannot be used.
+
+    Example:
+
+      cpqctl check
+
+      cpqctl check --format github   # annotations in a GitHub Actions job
+    """
+    from cpqctl.checks import run_checks
+    from cpqctl.render import diagnostics as rd
+
+    root, loaded, diags = common.load(repo)
+    if not any(d.severity == "error" for d in diags):
+        diags = diags + run_checks(loaded)
+    else:
+        # cross-file checks on a partly loaded repo would only repeat the file errors' consequences
+        diags = diags + [d for d in run_checks(loaded) if d.code not in ("E-UNKNOWN-PRODUCT", "E-UNKNOWN-ACCOUNT",
+                                                                          "E-UNKNOWN-CONTRACT")]
+    diags = sorted(set(diags))
+    if format == "json":
+        sys.stdout.write(rd.as_json(diags))
+    elif format == "github":
+        sys.stdout.write(rd.github(diags))
+    elif format == "concise":
+        sys.stdout.write(rd.concise(diags))
+    else:
+        sys.stdout.write(rd.full(root, diags))
+    errors = sum(d.severity == "error" for d in diags)
+    warnings = len(diags) - errors
+    if diags:
+        common.info(f"{errors} error(s), {warnings} warning(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)

@@ -1,0 +1,122 @@
+"""What every command shares: global options, the repo, the as-of date, the error boundary.
+
+Kept light: importing this module must not import Jinja, the PDF engine or the
+pricing engine (``cpqctl --help`` stays instant).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from cpqctl.diagnostics import CpqError
+
+
+@dataclass
+class _State:
+    repo: str | None = None
+    as_of: str | None = None
+    quiet: bool = False
+    no_color: bool = bool(os.environ.get("NO_COLOR"))
+
+
+STATE = _State()
+
+RepoOpt = Annotated[Optional[Path], typer.Option(
+    "--repo", envvar="CPQ_REPO", show_default=False, metavar="PATH",
+    help="The data repository (default: the nearest folder upwards holding cpq.toml).")]
+AsOfOpt = Annotated[Optional[str], typer.Option(
+    "--as-of", envvar="CPQ_AS_OF", show_default=False, metavar="DATE",
+    help="The date the command runs on, YYYY-MM-DD (default: today). The only clock cpqctl reads.")]
+FormatOpt = Annotated[str, typer.Option(
+    "--format", "-f", help="Output format: table, json, csv or md.",
+    click_type=click.Choice(["table", "json", "csv", "md"]))]
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CpqError("E-USAGE", f"`{text}` is not a {what} (YYYY-MM-DD)", "e.g. --as-of 2026-06-30",
+                       exit_code=2) from None
+
+
+def as_of(value: str | None) -> date:
+    text = value or STATE.as_of
+    if text:
+        return parse_date(text)
+    return date.today()  # the one place the wall clock is read: the default of --as-of
+
+
+def root(value: Path | None) -> Path:
+    from cpqctl.load.repo import find_root
+
+    return find_root(value or STATE.repo)
+
+
+def load(value: Path | None):
+    """Load the repository; returns (root, repo, diagnostics)."""
+    from cpqctl.load.repo import load_repo
+
+    r = root(value)
+    repo, diags = load_repo(r)
+    return r, repo, diags
+
+
+def require_clean(diags) -> None:
+    """Refuse to work on a repository with errors (a command never acts on data it cannot trust)."""
+    errors = [d for d in diags if d.severity == "error"]
+    if errors:
+        from cpqctl.render.diagnostics import one
+
+        shown = "\n".join(one(d) for d in errors[:5])
+        more = f"\n… and {len(errors) - 5} more" if len(errors) > 5 else ""
+        raise CpqError("E-INVALID-REPO", f"the repository has {len(errors)} error(s):\n{shown}{more}",
+                       "run `cpqctl check` and fix them first", exit_code=1)
+
+
+def info(msg: str) -> None:
+    if not STATE.quiet:
+        sys.stderr.write(msg + "\n")
+
+
+def report_error(e: CpqError) -> None:
+    where = f"{e.src}: " if e.src is not None else ""
+    sys.stderr.write(f"cpqctl: {where}error[{e.code}]: {e.message}\n")
+    if e.hint:
+        sys.stderr.write(f"  = hint: {e.hint}\n")
+
+
+class CpqGroup(TyperGroup):
+    """The error boundary: a refused operation is a message and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CpqError as e:
+            report_error(e)
+            raise click.exceptions.Exit(e.exit_code) from None
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            sys.stderr.write("cpqctl: interrupted; no file was changed\n")
+            raise click.exceptions.Exit(130) from None
+        except Exception as e:  # a bug: say so briefly, keep the traceback for CPQ_DEBUG
+            if os.environ.get("CPQ_DEBUG"):
+                raise
+            sys.stderr.write(f"cpqctl: internal error: {type(e).__name__}: {e}\n"
+                             "  = hint: this is a bug in cpqctl; rerun with CPQ_DEBUG=1 for details\n")
+            raise click.exceptions.Exit(1) from None
+
+
+def group(name: str, help: str) -> typer.Typer:
+    return typer.Typer(name=name, help=help, cls=CpqGroup, no_args_is_help=True, add_completion=False,
+                       rich_markup_mode=None)

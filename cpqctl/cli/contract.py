@@ -1,0 +1,48 @@
+"""`cpqctl contract show`: a contract's state on a date, from its ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cpqctl.cli import common
+from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
+from cpqctl.diagnostics import CpqError
+
+app = common.group("contract", "Contracts: what a contract holds on a date.")
+
+
+def get_contract(loaded, cid: str):
+    c = loaded.contracts.get(cid)
+    if c is None:
+        import difflib
+
+        close = difflib.get_close_matches(cid, list(loaded.contracts), n=1)
+        raise CpqError("E-UNKNOWN-CONTRACT", f"unknown contract `{cid}`",
+                       f"did you mean `{close[0]}`?" if close else "`cpqctl account show ACCOUNT` lists its contracts")
+    return c
+
+
+@app.command("show")
+def show(contract: Annotated[str, typer.Argument(help="Contract ID, e.g. C-2026-0001.")],
+         format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None) -> None:
+    """Show a contract on --as-of: status, term, what is owned (sum of segments), MRR and ARR.
+
+    Example:
+
+      cpqctl contract show C-2026-0001 --as-of 2026-06-30 --format json
+    """
+    from cpqctl import views
+
+    day = common.as_of(as_of)
+    _, loaded, _ = common.load(repo)
+    c = get_contract(loaded, contract)
+    data = views.contract_view(loaded, c, day)
+    rows = [{"product": o["product"], "name": o["name"], "quantity": o["quantity"], "mrr": o["mrr"]}
+            for o in data["owned"]]
+    from cpqctl.render.output import emit
+
+    title = (f"{c.contract} · {c.account} · {data['status']} · {data['start']} → {data['end'] or 'evergreen'} "
+             f"· as of {day} · MRR {data['mrr']} {c.currency} · ARR {data['arr']} {c.currency}")
+    emit(format, data, ["product", "name", "quantity", "mrr"], rows, title=title, right=("quantity", "mrr"))

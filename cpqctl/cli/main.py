@@ -1,0 +1,63 @@
+"""The `cpqctl` command: global options and the command groups (one module each)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cpqctl import __version__
+from cpqctl.cli import common
+from cpqctl.cli.common import CpqGroup
+
+app = typer.Typer(
+    name="cpqctl",
+    cls=CpqGroup,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Configure-price-quote and subscription contracts as code.\n\n"
+         "The catalog, customers, contracts, quotes and invoices are YAML files in a git "
+         "repository; cpqctl prices quotes, amends contracts mid-term, invoices and reports ARR.\n\n"
+         "Example:\n\n  cpqctl check\n\n  cpqctl account show acme --as-of 2026-06-30",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cpqctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    repo: Annotated[Optional[Path], typer.Option("--repo", envvar="CPQ_REPO", metavar="PATH",
+                                                 help="The data repository (default: nearest folder with cpq.toml).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", envvar="CPQ_AS_OF", metavar="DATE",
+                                                 help="The date commands run on (default: today).")] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors on stderr.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR).")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    common.STATE.repo = str(repo) if repo else None
+    common.STATE.as_of = as_of
+    common.STATE.quiet = quiet
+    common.STATE.no_color = common.STATE.no_color or no_color
+
+
+def _register() -> None:
+    from cpqctl.cli import account, catalog, check, contract, init, schema
+
+    for mod in (check, schema, init):
+        mod.register(app)
+    for mod in (catalog, contract, account):
+        app.add_typer(mod.app)
+
+
+_register()
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,109 @@
+"""A contract's state on a date, derived from its segments (never stored twice).
+
+The quantity of a product on a date is the sum of the quantities of the
+segments covering that date; amendments are delta segments. The current end
+and status come from the last amendment that extends (`end:`) or cancels.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+from cpqctl.model import Cancellation, Contract, Segment
+from cpqctl.proration import PER_MONTHS
+
+ZERO = Decimal(0)
+
+
+def cancellation(c: Contract) -> Cancellation | None:
+    """The contract's cancellation, if its last extend-or-cancel amendment is one."""
+    last = None
+    for a in c.amendments:
+        if a.cancelled is not None:
+            last = a.cancelled
+        elif a.end is not None:
+            last = None
+    return last
+
+
+def current_end(c: Contract) -> date | None:
+    """The last day of service after every amendment (None: evergreen, open)."""
+    end = c.end
+    for a in c.amendments:
+        if a.end is not None:
+            end = a.end
+        if a.cancelled is not None:
+            end = a.cancelled.date - timedelta(days=1)
+    return end
+
+
+def end_before(c: Contract, index: int) -> date | None:
+    """The contract end in force before amendment ``index`` (0-based) was applied."""
+    end = c.end
+    for a in c.amendments[:index]:
+        if a.end is not None:
+            end = a.end
+        if a.cancelled is not None:
+            end = a.cancelled.date - timedelta(days=1)
+    return end
+
+
+def status(c: Contract, as_of: date) -> str:
+    """pending | active | cancelled | ended, on ``as_of``."""
+    if as_of < c.start:
+        return "pending"
+    canc = cancellation(c)
+    if canc is not None and as_of >= canc.date:
+        return "cancelled"
+    end = current_end(c)
+    if end is not None and as_of > end:
+        return "ended"
+    return "active"
+
+
+def segment_mrr(s: Segment, d: date) -> Fraction:
+    """The segment's monthly recurring revenue on ``d`` (exact)."""
+    if s.one_time or not s.covers(d):
+        return Fraction(0)
+    per = PER_MONTHS[s.per]
+    if s.pricing == "block":
+        sign = (s.quantity > 0) - (s.quantity < 0)
+        return Fraction(s.unit_price) * sign / per
+    return Fraction(s.unit_price) * Fraction(s.quantity) / per
+
+
+@dataclass(frozen=True, slots=True)
+class Owned:
+    product: str
+    quantity: Decimal
+    mrr: Fraction
+    bundle: str | None = None
+
+
+def owned(c: Contract, d: date) -> list[Owned]:
+    """What the customer owns under this contract on ``d``: recurring products with a non-zero quantity."""
+    qty: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    mrr: dict[str, Fraction] = defaultdict(Fraction)
+    bundle: dict[str, str | None] = {}
+    for s in c.segments():
+        if s.one_time or not s.covers(d):
+            continue
+        if s.pricing == "block":
+            qty[s.product] += s.quantity
+        else:
+            qty[s.product] += s.quantity
+        mrr[s.product] += segment_mrr(s, d)
+        bundle.setdefault(s.product, s.bundle)
+    return [Owned(p, qty[p], mrr[p], bundle.get(p)) for p in sorted(qty) if qty[p] != 0 or mrr[p] != 0]
+
+
+def mrr(c: Contract, d: date) -> Fraction:
+    return sum((segment_mrr(s, d) for s in c.segments()), Fraction(0))
+
+
+def quantity_on(c: Contract, product: str, d: date) -> Decimal:
+    return sum((s.quantity for s in c.segments() if s.product == product and s.covers(d)), ZERO)

@@ -1,0 +1,261 @@
+"""Finding a data repository and loading its files into a :class:`~cpqctl.model.Repo`.
+
+Each file goes parse → convert (schema) → build (records); every problem is
+collected as a :class:`~cpqctl.diagnostics.Diagnostic`, nothing is raised for
+bad data. Only an unusable repository (none found, unreadable cpq.toml) raises
+:class:`~cpqctl.diagnostics.CpqError` with exit code 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from cpqctl.diagnostics import CpqError, Diagnostic
+from cpqctl.load import build, yamlpos
+from cpqctl.load.schema import ID_RE, SCHEMAS, convert
+from cpqctl.model import Repo
+
+ENV_REPO = "CPQ_REPO"
+_DIGEST_LINE = re.compile(r"^digest:.*(?:\n|$)", re.M)
+
+
+def digest_of(text: str) -> str:
+    """``sha256:<hex>`` of a quote file's content without its ``digest:`` line."""
+    return "sha256:" + hashlib.sha256(_DIGEST_LINE.sub("", text).encode("utf-8")).hexdigest()
+
+
+def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
+    """``--repo`` / ``CPQ_REPO``, else the nearest folder upwards holding cpq.toml."""
+    if explicit:
+        p = Path(explicit).expanduser()
+        if not (p / "cpq.toml").is_file():
+            raise CpqError("E-NO-REPO", f"{p} is not a cpqctl data repository (no cpq.toml there)",
+                           "create one with `cpqctl init DIR`, or point --repo at a folder holding cpq.toml",
+                           exit_code=2)
+        return p.resolve()
+    here = (cwd or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "cpq.toml").is_file():
+            return d
+    raise CpqError("E-NO-REPO", "no cpqctl data repository here (no cpq.toml in this folder or above)",
+                   "run `cpqctl init` to create one, `cpqctl tour` to try the example, or pass --repo PATH",
+                   exit_code=2)
+
+
+# --------------------------------------------------------------------------- cpq.toml
+
+def _toml_positions(text: str) -> dict[tuple[str, ...], tuple[int, int]]:
+    """Best-effort (line, column) of each `key = value` by its table path (tomllib keeps none)."""
+    out: dict[tuple[str, ...], tuple[int, int]] = {}
+    table: tuple[str, ...] = ()
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line.startswith("["):
+            name = line.strip("[]").split("#")[0].strip().strip("[]").strip()
+            table = tuple(part.strip().strip('"') for part in name.split("."))
+            out[table] = (n, raw.index("[") + 1)
+            continue
+        m = re.match(r'\s*"?([A-Za-z0-9_.-]+)"?\s*=', raw)
+        if m:
+            out[table + (m.group(1),)] = (n, m.start(1) + 1)
+    return out
+
+
+def _to_positioned(value, path: tuple[str, ...], pos: dict):
+    line, col = pos.get(path, pos.get(path[:-1], (1, 1)))
+    if isinstance(value, dict):
+        m = yamlpos.YMap()
+        m.line, m.column, m.keypos = line, col, {}
+        for k, v in value.items():
+            m[k] = _to_positioned(v, path + (k,), pos)
+            m.keypos[k] = pos.get(path + (k,), (line, col))
+        return m
+    if isinstance(value, list):
+        s = yamlpos.YSeq(_to_positioned(v, path, pos) for v in value)
+        s.line, s.column = line, col
+        return s
+    if isinstance(value, bool):
+        text, plain = ("true" if value else "false"), True
+    elif isinstance(value, (int, Decimal)):
+        text, plain = str(value), False
+    else:
+        text, plain = str(value), False
+    sc = yamlpos.Scalar(text)
+    sc.line, sc.column, sc.plain = line, col, plain
+    return sc
+
+
+def load_settings(root: Path) -> tuple[object, list[Diagnostic]]:
+    path = root / "cpq.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text, parse_float=Decimal)  # a float never exists
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CpqError("E-SETTINGS", f"cpq.toml cannot be read: {exc}", "check the file's permissions and encoding",
+                       exit_code=2) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CpqError("E-SETTINGS", f"cpq.toml is not valid TOML: {exc}",
+                       "fix the syntax; `cpqctl init` writes a valid example", exit_code=2) from None
+    obj, problems = convert(_to_positioned(data, (), _toml_positions(text)), SCHEMAS["cpq"])
+    diags = [Diagnostic("cpq.toml", p.line, p.column, p.code, p.message, p.hint, p.severity) for p in problems]
+    return build.settings(obj), diags
+
+
+# --------------------------------------------------------------------------- YAML files
+
+@dataclass
+class FileResult:
+    """What one file yields: records of its kind and the diagnostics found in it alone."""
+
+    kind: str
+    records: list = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def _diag(rel: str, p: yamlpos.Problem) -> Diagnostic:
+    return Diagnostic(rel, p.line, p.column, p.code, p.message, p.hint, p.severity)
+
+
+def load_file(root: Path, rel: str, kind: str) -> FileResult:
+    """Parse, convert and build one file (kind: catalog | account | contract | quote | invoice)."""
+    res = FileResult(kind)
+    try:
+        text = (root / rel).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        res.diagnostics.append(Diagnostic(rel, 1, 1, "E-ENCODING", f"the file is not UTF-8: {exc.reason}",
+                                          "save it as UTF-8"))
+        return res
+    except OSError as exc:
+        res.diagnostics.append(Diagnostic(rel, 1, 1, "E-READ", f"cannot read the file: {exc.strerror}", ""))
+        return res
+    value, problems = yamlpos.parse(text)
+    res.diagnostics.extend(_diag(rel, p) for p in problems)
+    if value is None and problems:
+        return res
+    obj, problems = convert(value, SCHEMAS[kind])
+    res.diagnostics.extend(_diag(rel, p) for p in problems)
+    if obj is None:
+        return res
+    if kind == "catalog":
+        res.records = [build.products(obj, rel), build.schedules(obj, rel)]
+        return res
+    id_key = {"account": "account", "contract": "contract", "quote": "quote", "invoice": "invoice"}[kind]
+    required = [k for k, f in SCHEMAS[kind].fields.items() if f.required]
+    if any(k not in obj for k in required):
+        return res  # already reported as E-REQUIRED / type errors
+    expected = Path(rel).parent.name if kind == "account" else Path(rel).stem
+    if obj[id_key] != expected:
+        line, col = obj.where(id_key)
+        where = "its folder name" if kind == "account" else "the file name"
+        res.diagnostics.append(Diagnostic(rel, line, col, "E-ID-MISMATCH",
+                                          f"{kind} ID `{obj[id_key]}` differs from {where} `{expected}`",
+                                          f"rename the {'folder' if kind == 'account' else 'file'} or fix the ID"))
+    if kind == "quote" and obj.get("status") == "accepted":
+        if obj.get("digest") != digest_of(text):
+            line, col = obj.where("digest")
+            res.diagnostics.append(Diagnostic(
+                rel, line, col, "E-DIGEST",
+                "this accepted quote was edited after acceptance (its digest does not match its content)"
+                if obj.get("digest") else "this accepted quote has no digest",
+                "accepted quotes are immutable: restore the file from git (`git checkout -- FILE`) "
+                "and make changes with an amendment"))
+    res.records = [getattr(build, kind)(obj, rel)]
+    return res
+
+
+def _files(root: Path) -> list[tuple[str, str]]:
+    """(relative path, kind) of every data file, in a stable order; files with bad names are reported by kind."""
+    out: list[tuple[str, str]] = []
+    for sub, kind in (("catalog", "catalog"), ("quotes", "quote"), ("invoices", "invoice")):
+        d = root / sub
+        if d.is_dir():
+            for entry in sorted(os.scandir(d), key=lambda e: e.name):
+                if entry.name.endswith((".yaml", ".yml")) and entry.is_file():
+                    out.append((f"{sub}/{entry.name}", kind))
+    cdir = root / "contracts"
+    if cdir.is_dir():
+        for acc in sorted(os.scandir(cdir), key=lambda e: e.name):
+            if not acc.is_dir():
+                continue
+            for entry in sorted(os.scandir(acc.path), key=lambda e: e.name):
+                if entry.name.endswith((".yaml", ".yml")) and entry.is_file():
+                    kind = "account" if entry.name == "account.yaml" else "contract"
+                    out.append((f"contracts/{acc.name}/{entry.name}", kind))
+    return out
+
+
+def _name_problem(rel: str, kind: str) -> Diagnostic | None:
+    p = Path(rel)
+    name = p.parent.name if kind == "account" else p.stem
+    if p.suffix == ".yml":
+        return Diagnostic(rel, 1, 1, "E-FILE-NAME", "data files end in .yaml", f"rename it to {p.stem}.yaml")
+    if not ID_RE.fullmatch(name):
+        return Diagnostic(rel, 1, 1, "E-ID", f"`{name}` is not a valid {kind} ID (file or folder name)",
+                          "IDs use letters, digits, dot, dash and underscore, starting with a letter or digit")
+    return None
+
+
+def load_repo(root: Path) -> tuple[Repo, list[Diagnostic]]:
+    """Load every file of the repository. Returns the repo and every problem found."""
+    from cpqctl.load.cache import load_files  # the parse cache wraps load_file
+
+    settings, diags = load_settings(root)
+    files = _files(root)
+    ok_files = []
+    for rel, kind in files:
+        problem = _name_problem(rel, kind)
+        if problem:
+            diags.append(problem)
+        else:
+            ok_files.append((rel, kind))
+    results = load_files(root, ok_files)
+    return assemble(settings, results, diags)
+
+
+def assemble(settings, results: list[tuple[str, FileResult]], diags: list[Diagnostic]) -> tuple[Repo, list[Diagnostic]]:
+    products, schedules = [], []
+    maps: dict[str, dict] = {"account": {}, "contract": {}, "quote": {}, "invoice": {}}
+    for rel, res in results:
+        diags.extend(res.diagnostics)
+        if res.kind == "catalog":
+            if res.records:
+                products.extend(res.records[0])
+                schedules.extend(res.records[1])
+            continue
+        for rec in res.records:
+            key = getattr(rec, res.kind)
+            seen = maps[res.kind].get(key)
+            if seen is not None:
+                diags.append(Diagnostic.at(rec.src, "E-DUPLICATE-ID",
+                                           f"{res.kind} `{key}` is defined twice (also in {seen.src.file})",
+                                           "IDs are unique across the repository"))
+                continue
+            maps[res.kind][key] = rec
+    seen_codes: dict[str, object] = {}
+    uniq_products = []
+    for p in products:
+        if p.code in seen_codes:
+            diags.append(Diagnostic.at(p.src, "E-DUPLICATE-ID", f"product `{p.code}` is defined twice "
+                                       f"(also at {seen_codes[p.code].src})", "product codes are unique"))
+            continue
+        seen_codes[p.code] = p
+        uniq_products.append(p)
+    seen_sched: dict[str, object] = {}
+    uniq_sched = []
+    for s in schedules:
+        if s.code in seen_sched:
+            diags.append(Diagnostic.at(s.src, "E-DUPLICATE-ID", f"discount schedule `{s.code}` is defined twice",
+                                       "schedule codes are unique"))
+            continue
+        seen_sched[s.code] = s
+        uniq_sched.append(s)
+    repo = Repo(settings=settings, catalog=build.catalog(uniq_products, uniq_sched),
+                accounts=maps["account"], contracts=maps["contract"], quotes=maps["quote"],
+                invoices=maps["invoice"])
+    return repo, diags

@@ -1,0 +1,537 @@
+"""The file formats, declared once: used to convert/validate files and to emit JSON Schema.
+
+A schema is a tree of :class:`F` (field) values. :func:`convert` walks a
+positioned YAML value (:mod:`cpqctl.load.yamlpos`) against it and returns plain
+Python values (``Decimal``, ``date``, ``str``, ``bool``, ``int``, ``Obj``,
+``list``) and the problems found — every problem, not just the first.
+:func:`json_schema` turns the same tree into a draft-07 JSON Schema for editors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
+from cpqctl.money import D, MoneyError, parse_percent
+
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+CURRENCY_RE = re.compile(r"[A-Z]{3}")
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+INT_RE = re.compile(r"[+-]?\d+")
+YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
+NULLS = {"", "~", "null", "Null", "NULL"}
+
+
+@dataclass(frozen=True)
+class F:
+    """One field: its kind, whether it is required, and documentation."""
+
+    kind: str  # str id currency money quantity int percent date bool enum list obj prices
+    required: bool = False
+    doc: str = ""
+    enum: tuple[str, ...] = ()
+    item: F | None = None
+    fields: dict[str, F] = field(default_factory=dict)
+    default: object = None
+    nonnegative: bool = False
+
+
+class Obj(dict):
+    """A converted mapping: ``at[key]`` is the (line, column) of its value, ``pos`` its own."""
+
+    __slots__ = ("at", "pos")
+
+    def where(self, key: str) -> tuple[int, int]:
+        return self.at.get(key, self.pos)
+
+
+class Seq(list):
+    """A converted list: ``at[i]`` is the (line, column) of item i."""
+
+    __slots__ = ("at", "pos")
+
+
+def _pos(v) -> tuple[int, int]:
+    return (getattr(v, "line", 1), getattr(v, "column", 1))
+
+
+class _Ctx:
+    __slots__ = ("problems",)
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def err(self, code: str, msg: str, at: tuple[int, int], hint: str = "") -> None:
+        self.problems.append(Problem(code, msg, at[0], at[1], hint))
+
+
+def _scalar_text(v, f: F, name: str, ctx: _Ctx) -> str | None:
+    if not isinstance(v, Scalar):
+        kind = "a list" if isinstance(v, YSeq) else "a mapping"
+        ctx.err("E-TYPE", f"`{name}` must be a single value, not {kind}", _pos(v), _hint(f))
+        return None
+    return str(v)
+
+
+def _hint(f: F) -> str:
+    return {
+        "money": "write an exact decimal with a dot, e.g. 1200.00",
+        "quantity": "write a number, e.g. 5",
+        "percent": "write a number followed by %, e.g. 10%",
+        "date": "write an ISO date YYYY-MM-DD, e.g. 2026-01-01",
+        "bool": "write true or false",
+        "id": "IDs use letters, digits, dot, dash and underscore, starting with a letter or digit",
+        "currency": "write an ISO 4217 code such as PLN, EUR or USD",
+        "int": "write a whole number, e.g. 12",
+        "enum": "one of: " + ", ".join(f.enum),
+    }.get(f.kind, "")
+
+
+def _convert(v, f: F, name: str, ctx: _Ctx):
+    k = f.kind
+    if k == "obj":
+        if not isinstance(v, YMap):
+            ctx.err("E-TYPE", f"`{name}` must be a mapping of keys to values", _pos(v),
+                    "keys: " + ", ".join(f.fields))
+            return None
+        return _convert_obj(v, f, name, ctx)
+    if k == "list":
+        if not isinstance(v, YSeq):
+            ctx.err("E-TYPE", f"`{name}` must be a list", _pos(v), "write a YAML list: `- item` lines or [a, b]")
+            return None
+        out = Seq()
+        out.pos = _pos(v)
+        out.at = []
+        for i, item in enumerate(v):
+            c = _convert(item, f.item, f"{name}[{i + 1}]", ctx)
+            if c is not None:
+                out.append(c)
+                out.at.append(_pos(item))
+        return out
+    if k == "prices":
+        if not isinstance(v, YMap):
+            ctx.err("E-TYPE", f"`{name}` must map currencies to amounts, e.g. {{PLN: 1200.00}}", _pos(v), "")
+            return None
+        out = Obj()
+        out.pos = _pos(v)
+        out.at = {}
+        for cur, amount in v.items():
+            at = v.keypos[cur]
+            if not CURRENCY_RE.fullmatch(cur):
+                ctx.err("E-CURRENCY", f"`{cur}` is not a currency code", at, _hint(F("currency")))
+                continue
+            c = _convert(amount, F("money", nonnegative=True), f"{name}.{cur}", ctx)
+            if c is not None:
+                out[cur] = c
+                out.at[cur] = _pos(amount)
+        return out
+    s = _scalar_text(v, f, name, ctx)
+    if s is None:
+        return None
+    at = _pos(v)
+    plain = v.plain
+    if plain and s in NULLS:
+        if f.required:
+            ctx.err("E-REQUIRED", f"`{name}` needs a value", at, _hint(f))
+        return None
+    if plain and s.lower() in YAML11_BOOLS:
+        ctx.err("E-YAML11-BOOL", f"`{s}` is a YAML 1.1 boolean; cpqctl only accepts true and false", at,
+                "write true or false, or quote the text if you meant a word")
+        return None
+    if k == "str":
+        return s
+    if k == "id":
+        if not ID_RE.fullmatch(s):
+            ctx.err("E-ID", f"`{s}` is not a valid ID for `{name}`", at, _hint(f))
+            return None
+        return s
+    if k == "currency":
+        if not CURRENCY_RE.fullmatch(s):
+            ctx.err("E-CURRENCY", f"`{s}` is not a currency code", at, _hint(f))
+            return None
+        return s
+    if k in ("money", "quantity"):
+        try:
+            d = D(s)
+        except MoneyError:
+            what = "an amount of money" if k == "money" else "a quantity"
+            ctx.err("E-NUMBER", f"`{s}` is not {what} (`{name}`)", at, _hint(f))
+            return None
+        if f.nonnegative and d < 0:
+            ctx.err("E-NEGATIVE", f"`{name}` must not be negative", at, "")
+            return None
+        return d
+    if k == "int":
+        if not INT_RE.fullmatch(s):
+            ctx.err("E-NUMBER", f"`{s}` is not a whole number (`{name}`)", at, _hint(f))
+            return None
+        n = int(s)
+        if f.nonnegative and n < 0:
+            ctx.err("E-NEGATIVE", f"`{name}` must not be negative", at, "")
+            return None
+        return n
+    if k == "percent":
+        try:
+            return parse_percent(s)
+        except MoneyError:
+            hint = _hint(f)
+            if D_ok(s):
+                hint = f"write {s}% — a bare number in a percentage field is ambiguous"
+            ctx.err("E-PERCENT", f"`{s}` is not a percentage (`{name}`)", at, hint)
+            return None
+    if k == "date":
+        if DATE_RE.fullmatch(s):
+            try:
+                return date.fromisoformat(s)
+            except ValueError:
+                pass
+        ctx.err("E-DATE", f"`{s}` is not a date (`{name}`)", at, _hint(f))
+        return None
+    if k == "bool":
+        if plain and s in ("true", "false"):
+            return s == "true"
+        ctx.err("E-BOOL", f"`{s}` is not a boolean (`{name}`)", at, _hint(f))
+        return None
+    if k == "enum":
+        if s not in f.enum:
+            ctx.err("E-ENUM", f"`{s}` is not a valid `{name}`", at, _hint(f))
+            return None
+        return s
+    raise AssertionError(k)  # pragma: no cover - schema bug
+
+
+def D_ok(s: str) -> bool:
+    try:
+        D(s)
+        return True
+    except MoneyError:
+        return False
+
+
+def _convert_obj(v: YMap, f: F, name: str, ctx: _Ctx) -> Obj:
+    out = Obj()
+    out.pos = _pos(v)
+    out.at = {}
+    for key, val in v.items():
+        sub = f.fields.get(key)
+        if sub is None:
+            close = _closest(key, f.fields)
+            hint = f"did you mean `{close}`?" if close else "known keys: " + ", ".join(f.fields)
+            ctx.err("E-UNKNOWN-KEY", f"unknown key `{key}`" + (f" in `{name}`" if name else ""), v.keypos[key], hint)
+            continue
+        c = _convert(val, sub, key, ctx)
+        if c is not None:
+            out[key] = c
+            out.at[key] = _pos(val)
+    for key, sub in f.fields.items():
+        if sub.required and key not in out and key not in v:
+            ctx.err("E-REQUIRED", f"missing required key `{key}`" + (f" in `{name}`" if name else ""),
+                    out.pos, sub.doc or _hint(sub))
+    return out
+
+
+def _closest(key: str, names) -> str | None:
+    import difflib
+
+    m = difflib.get_close_matches(key, list(names), n=1, cutoff=0.7)
+    return m[0] if m else None
+
+
+def convert(value, schema: F) -> tuple[Obj | None, list[Problem]]:
+    """Convert a positioned YAML document against a top-level object schema."""
+    ctx = _Ctx()
+    if value is None:
+        ctx.err("E-EMPTY", "the file is empty", (1, 1), "see `cpqctl schema` for the expected keys")
+        return None, ctx.problems
+    out = _convert(value, schema, "", ctx)
+    return out, ctx.problems
+
+
+# --------------------------------------------------------------------------- the formats
+
+PERIODS = ("month", "quarter", "year")
+FREQUENCIES = ("monthly", "quarterly", "semiannual", "annual", "upfront")
+PRORATION = ("monthly+daily", "calendar", "daily", "monthly")
+ROUNDING = ("half-up", "half-even")
+RENEWAL_PRICING = ("same", "list", "uplift")
+
+
+def O(doc: str = "", _required: bool = False, **fields: F) -> F:  # noqa: E743 - short on purpose
+    return F("obj", required=_required, doc=doc, fields=fields)
+
+
+def L(item: F, doc: str = "", required: bool = False) -> F:
+    return F("list", required=required, doc=doc, item=item)
+
+
+def E(*values: str, doc: str = "", required: bool = False, default: object = None) -> F:
+    return F("enum", enum=values, doc=doc, required=required, default=default)
+
+
+SIGNED = O("who signed, and when", by=F("str", True, "the signer's name"), date=F("date", True, "the signing date"))
+BILLING = O("billing terms", frequency=E(*FREQUENCIES, doc="how often invoices are issued, in advance"))
+RENEWAL = O(
+    "renewal terms",
+    term=F("int", doc="renewal term in months", nonnegative=True),
+    pricing=E(*RENEWAL_PRICING, doc="same: keep net prices; list: re-price from the catalog; uplift: net × (1 + uplift)"),
+    uplift=F("percent", doc="uplift applied with pricing: uplift, e.g. 5%"),
+)
+SEGMENT_LINE = O(
+    "a ledger segment: a quantity of a product at a frozen price over a date range",
+    product=F("id", True, "product code"),
+    quantity=F("quantity", True, "number of units (negative on a decrease)"),
+    list_price=F("money", doc="list unit price per `per` at acceptance", nonnegative=True),
+    unit_price=F("money", True, "net unit price per `per`, frozen at acceptance", nonnegative=True),
+    per=E(*PERIODS, doc="the period the unit price covers (absent for one-time products)"),
+    start=F("date", True, "first day of service"),
+    end=F("date", doc="last day of service (inclusive); absent on evergreen contracts and one-time lines"),
+    pricing=E("list", "block", "percent-of-total", doc="block: unit_price is the block's price, quantity is not a multiplier"),
+    bundle=F("id", doc="the bundle product this option line belongs to"),
+)
+CANCELLED = O("a cancellation", date=F("date", True, "the first day without service"), reason=F("str", doc="why"))
+
+CATALOG = O(
+    "a product catalog file (catalog/*.yaml)",
+    products=L(O(
+        "a product",
+        code=F("id", True, "product code"),
+        name=F("str", True, "display name"),
+        description=F("str", doc="longer description for documents"),
+        family=F("str", doc="product family (reports, contracted prices, percent-of-total)"),
+        type=E("subscription", "one-time", doc="subscription (recurring) or one-time", default="subscription"),
+        per=E(*PERIODS, doc="the period the price covers (subscriptions)"),
+        price=F("prices", doc="list price per currency, e.g. {PLN: 1200.00, EUR: 280.00}"),
+        pricing=E("list", "block", "percent-of-total", doc="pricing method", default="list"),
+        percent=F("percent", doc="percent-of-total: the percentage of the covered lines"),
+        of=O("percent-of-total: which lines are covered", family=F("str", doc="a product family"),
+             products=L(F("id"), doc="product codes")),
+        min_price=F("prices", doc="percent-of-total: the floor price per currency"),
+        blocks=L(O("a block", up_to=F("quantity", True, "the largest quantity this block holds", nonnegative=True),
+                   price=F("prices", True, "the price of the whole block per currency"))),
+        discount_schedule=F("id", doc="code of a discount schedule"),
+        requires=L(F("id"), doc="products that must be on the quote or contract too"),
+        excludes=L(F("id"), doc="products that must not be on the quote or contract"),
+        options=L(O(
+            "a bundle option",
+            product=F("id", True, "the option's product code"),
+            min=F("quantity", doc="minimum quantity", nonnegative=True),
+            max=F("quantity", doc="maximum quantity", nonnegative=True),
+            required=F("bool", doc="the option must be on the quote"),
+            included=F("bool", doc="part of the bundle at price 0"),
+        ), doc="bundle options"),
+        evergreen=F("bool", doc="true: sold only on evergreen contracts"),
+    ), doc="products"),
+    discount_schedules=L(O(
+        "a volume discount schedule",
+        code=F("id", True, "schedule code"),
+        type=E("range", "slab", doc="range: the tier of the total applies to all units; slab: each unit its own tier",
+               required=True),
+        tiers=L(O("a tier", **{"from": F("quantity", True, "first quantity of the tier (inclusive)", nonnegative=True),
+                               "discount": F("percent", True, "discount off the list price")}), required=True),
+    ), doc="discount schedules"),
+)
+
+ACCOUNT = O(
+    "a customer (contracts/<account>/account.yaml)",
+    account=F("id", True, "account ID (equals the folder name)"),
+    name=F("str", True, "legal name"),
+    currency=F("currency", True, "the account's currency"),
+    address=F("str", doc="postal address"),
+    tax_id=F("str", doc="VAT ID"),
+    tax_rate=F("percent", doc="VAT rate; overrides cpq.toml [tax] rate"),
+    reverse_charge=F("bool", doc="EU B2B reverse charge: 0% VAT with the legal note"),
+    contacts=L(O("a contact", name=F("str", True), email=F("str"), role=F("str", doc="e.g. billing"))),
+    renewal=RENEWAL,
+    contracted_prices=L(O(
+        "a negotiated price, applied automatically on every quote",
+        product=F("id", doc="a product code (beats a family entry)"),
+        family=F("str", doc="a product family"),
+        price=F("money", doc="replaces the list price", nonnegative=True),
+        discount=F("percent", doc="taken off the list price"),
+        **{"from": F("date", doc="valid from (inclusive)"), "until": F("date", doc="valid until (inclusive)")},
+    )),
+)
+
+CONTRACT = O(
+    "a contract with its amendment ledger (contracts/<account>/<contract>.yaml)",
+    contract=F("id", True, "contract ID (equals the file name)"),
+    account=F("id", True, "the account"),
+    currency=F("currency", True, "the contract currency"),
+    start=F("date", True, "first day"),
+    end=F("date", doc="last day (inclusive); absent when evergreen"),
+    evergreen=F("bool", doc="no end: billed every period until cancelled"),
+    billing=BILLING,
+    proration=E(*PRORATION, doc="frozen from cpq.toml at acceptance"),
+    rounding=E(*ROUNDING, doc="frozen from cpq.toml at acceptance"),
+    renewal=RENEWAL,
+    quote=F("id", doc="the accepted quote"),
+    signed=SIGNED,
+    renews=F("id", doc="the predecessor contract"),
+    billed_through=F("date", doc="imported: invoiced elsewhere up to this date"),
+    lines=L(SEGMENT_LINE, required=True),
+    amendments=L(O(
+        "an amendment: delta segments from `effective` to the contract end",
+        amendment=F("id", True, "amendment ID, e.g. A-1"),
+        quote=F("id", doc="the accepted amendment quote"),
+        effective=F("date", True, "first day the change applies"),
+        signed=SIGNED,
+        end=F("date", doc="an extension: the new contract end"),
+        cancelled=CANCELLED,
+        lines=L(SEGMENT_LINE),
+    )),
+)
+
+QUOTE_LINE = O(
+    "a quote line: inputs (product, quantity, manual discount) and, once priced, its frozen prices",
+    product=F("id", True, "product code"),
+    quantity=F("quantity", True, "number of units"),
+    discount=F("percent", doc="manual discount, percent"),
+    discount_amount=F("money", doc="manual discount per unit", nonnegative=True),
+    list_price=F("money", doc="frozen list unit price", nonnegative=True),
+    unit_price=F("money", doc="frozen net unit price", nonnegative=True),
+    per=E(*PERIODS),
+    start=F("date"),
+    end=F("date"),
+    pricing=E("list", "block", "percent-of-total"),
+    bundle=F("id", doc="the bundle line this option belongs to"),
+    net_total=F("money", doc="frozen prorated line total"),
+)
+
+QUOTE = O(
+    "a quote (quotes/<quote>.yaml)",
+    quote=F("id", True, "quote ID (equals the file name)"),
+    kind=E("new", "amendment", "renewal", doc="new business, amendment or renewal", default="new"),
+    status=E("draft", "needs-approval", "approved", "accepted", doc="workflow state", default="draft"),
+    account=F("id", True, "the account"),
+    contract=F("id", doc="amendment/renewal: the contract; accepted new quote: the contract created"),
+    currency=F("currency", doc="defaults to the account's currency"),
+    date=F("date", True, "quote date; valid until date + quote_valid_days"),
+    start=F("date", doc="first day of service"),
+    term=F("int", doc="months; end = start + term − 1 day", nonnegative=True),
+    end=F("date", doc="last day (wins over term); on amendments: an extension's new end"),
+    evergreen=F("bool", doc="an evergreen contract"),
+    billing=BILLING,
+    effective=F("date", doc="amendment: first day of the change"),
+    based_on=F("int", doc="amendment: number of amendments the contract had", nonnegative=True),
+    cancelled=CANCELLED,
+    renewal=RENEWAL,
+    approved=SIGNED,
+    signed=SIGNED,
+    lines=L(QUOTE_LINE, required=True),
+    net_total=F("money"),
+    tax_total=F("money"),
+    gross_total=F("money"),
+    digest=F("str", doc="sha256 of the accepted file without this line"),
+)
+
+INVOICE = O(
+    "an issued invoice (invoices/<invoice>.yaml)",
+    invoice=F("id", True, "invoice number (equals the file name)"),
+    account=F("id", True),
+    contract=F("id", True),
+    date=F("date", True, "issue date"),
+    sale_date=F("date", doc="first day of service billed"),
+    due=F("date", doc="payment due date"),
+    currency=F("currency", True),
+    corrects=F("id", doc="the invoice this one corrects"),
+    reason=F("str", doc="why the correction"),
+    reverse_charge=F("bool"),
+    lines=L(O(
+        "an invoice line",
+        segment=F("str", True, "the ledger segment billed, e.g. C-2026-0001/A-1#1"),
+        product=F("id", True),
+        kind=E("recurring", "proration", "credit", "one-time", required=True),
+        period_start=F("date"),
+        period_end=F("date"),
+        quantity=F("quantity"),
+        amount=F("money", True),
+    ), required=True),
+    net_total=F("money", True),
+    taxes=L(O("tax per rate", rate=F("percent", True), base=F("money", True), amount=F("money", True))),
+    gross_total=F("money", True),
+    sent=L(O("a delivery", date=F("date"), to=F("str"), message_id=F("str"))),
+)
+
+SMTP = O(
+    "SMTP delivery of invoices",
+    host=F("str"), port=F("int", nonnegative=True), starttls=F("bool"), user=F("str"),
+    password_env=F("str", doc="environment variable holding the password"),
+    **{"from": F("str", doc="From: header")},
+)
+
+SETTINGS = O(
+    "cpq.toml",
+    company=O("the seller", name=F("str"), address=F("str"), tax_id=F("str"),
+              locale=F("str", doc="Babel locale for documents, e.g. pl_PL"), currency=F("currency")),
+    pricing=O("pricing defaults", proration=E(*PRORATION), rounding=E(*ROUNDING),
+              quote_valid_days=F("int", nonnegative=True)),
+    billing=O("billing defaults", frequency=E(*FREQUENCIES), payment_days=F("int", nonnegative=True)),
+    renewal=O("renewal defaults", pricing=E(*RENEWAL_PRICING), uplift=F("percent"),
+              notice_days=F("int", nonnegative=True)),
+    approvals=O("approvals", max_discount=F("percent")),
+    tax=O("tax", rate=F("percent")),
+    numbering=O("ID patterns", quote=F("str"), contract=F("str"), invoice=F("str")),
+    smtp=SMTP,
+    fx=F("prices", doc="1 unit of a currency in the company currency"),
+    metrics=O("metrics inputs", cac=F("money"), gross_margin=F("percent")),
+)
+
+SCHEMAS = {"cpq": SETTINGS, "catalog": CATALOG, "account": ACCOUNT, "contract": CONTRACT,
+           "quote": QUOTE, "invoice": INVOICE}
+
+
+# --------------------------------------------------------------------------- JSON Schema
+
+_NUM_PATTERN = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+
+
+def _js(f: F) -> dict:
+    out: dict = {}
+    if f.doc:
+        out["description"] = f.doc
+    k = f.kind
+    if k == "obj":
+        out.update({"type": "object", "additionalProperties": False,
+                    "properties": {n: _js(s) for n, s in f.fields.items()}})
+        req = [n for n, s in f.fields.items() if s.required]
+        if req:
+            out["required"] = req
+    elif k == "list":
+        out.update({"type": "array", "items": _js(f.item)})
+    elif k == "prices":
+        out.update({"type": "object", "propertyNames": {"pattern": "^[A-Z]{3}$"},
+                    "additionalProperties": {"type": ["number", "string"], "pattern": _NUM_PATTERN}})
+    elif k in ("money", "quantity"):
+        out.update({"type": ["number", "string"], "pattern": _NUM_PATTERN})
+    elif k == "int":
+        out.update({"type": "integer"})
+        if f.nonnegative:
+            out["minimum"] = 0
+    elif k == "percent":
+        out.update({"type": "string", "pattern": r"^[+-]?(\d+(\.\d*)?|\.\d+)\s*%$"})
+    elif k == "date":
+        out.update({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"})
+    elif k == "bool":
+        out.update({"type": "boolean"})
+    elif k == "enum":
+        out.update({"type": "string", "enum": list(f.enum)})
+    elif k == "id":
+        out.update({"type": "string", "pattern": "^" + ID_RE.pattern + "$"})
+    elif k == "currency":
+        out.update({"type": "string", "pattern": "^[A-Z]{3}$"})
+    else:
+        out.update({"type": "string"})
+    if f.default is not None:
+        out["default"] = f.default
+    return out
+
+
+def json_schema(name: str) -> dict:
+    """The draft-07 JSON Schema of one file kind."""
+    body = _js(SCHEMAS[name])
+    return {"$schema": "http://json-schema.org/draft-07/schema#",
+            "$id": f"https://cpqctl.dev/schema/{name}.schema.json",
+            "title": f"cpqctl {name} file", **body}

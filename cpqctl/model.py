@@ -1,0 +1,366 @@
+"""Frozen domain records. Each remembers where it came from (:class:`Source`).
+
+Records are plain data: no IO, no clock. A contract's current state is never
+stored; :mod:`cpqctl.ledger` derives it from the segments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Mapping
+
+_EMPTY: Mapping = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A position in the data repository: file relative to the root, 1-based line and column."""
+
+    file: str
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+NOWHERE = Source("<none>")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    company_name: str = ""
+    company_address: str = ""
+    company_tax_id: str = ""
+    locale: str = "en_US"
+    currency: str = "USD"
+    proration: str = "monthly+daily"
+    rounding: str = "half-up"
+    quote_valid_days: int = 30
+    billing_frequency: str = "annual"
+    payment_days: int = 14
+    renewal_pricing: str = "same"
+    renewal_uplift: Decimal = Decimal(0)
+    notice_days: int = 90
+    max_discount: Decimal = Decimal(100)
+    tax_rate: Decimal = Decimal(0)
+    numbering_quote: str = "Q-{year}-{seq:04d}"
+    numbering_contract: str = "C-{year}-{seq:04d}"
+    numbering_invoice: str = "INV-{year}-{seq:04d}"
+    smtp: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
+    fx: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
+    cac: Decimal | None = None
+    gross_margin: Decimal = Decimal(100)
+    src: Source = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    start: Decimal  # `from`, inclusive
+    discount: Decimal  # percent points
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountSchedule:
+    code: str
+    type: str  # range | slab
+    tiers: tuple[Tier, ...]
+    src: Source = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    up_to: Decimal
+    price: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class BundleOption:
+    product: str
+    min: Decimal | None = None
+    max: Decimal | None = None
+    required: bool = False
+    included: bool = False
+    src: Source = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    code: str
+    name: str
+    type: str = "subscription"  # subscription | one-time
+    per: str | None = None
+    price: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
+    family: str = ""
+    description: str = ""
+    pricing: str = "list"  # list | block | percent-of-total
+    percent: Decimal | None = None
+    of_family: str | None = None
+    of_products: tuple[str, ...] = ()
+    min_price: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
+    blocks: tuple[Block, ...] = ()
+    discount_schedule: str | None = None
+    requires: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    options: tuple[BundleOption, ...] = ()
+    evergreen: bool = False
+    src: Source = NOWHERE
+    at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+
+    @property
+    def recurring(self) -> bool:
+        return self.type == "subscription"
+
+    def where(self, key: str) -> Source:
+        return self.at.get(key, self.src)
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    products: Mapping[str, Product] = field(default_factory=lambda: _EMPTY)
+    schedules: Mapping[str, DiscountSchedule] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    email: str = ""
+    role: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContractedPrice:
+    product: str | None = None
+    family: str | None = None
+    price: Decimal | None = None
+    discount: Decimal | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    src: Source = NOWHERE
+
+    def valid_on(self, d: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= d) and (self.valid_until is None or d <= self.valid_until)
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalTerms:
+    term: int | None = None
+    pricing: str | None = None
+    uplift: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account: str
+    name: str
+    currency: str
+    address: str = ""
+    tax_id: str = ""
+    tax_rate: Decimal | None = None
+    reverse_charge: bool = False
+    contacts: tuple[Contact, ...] = ()
+    renewal: RenewalTerms = field(default_factory=RenewalTerms)
+    contracted_prices: tuple[ContractedPrice, ...] = ()
+    src: Source = NOWHERE
+    at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+
+    def billing_contact(self) -> Contact | None:
+        for c in self.contacts:
+            if c.role == "billing" and c.email:
+                return c
+        return next((c for c in self.contacts if c.email), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    by: str
+    date: date
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A quantity of a product at a frozen net price over [start, end] (end None: open)."""
+
+    id: str  # C-2026-0001#1 or C-2026-0001/A-1#1
+    product: str
+    quantity: Decimal
+    unit_price: Decimal
+    start: date
+    end: date | None
+    per: str | None = None  # None: one-time
+    list_price: Decimal | None = None
+    pricing: str = "list"
+    bundle: str | None = None
+    src: Source = NOWHERE
+    at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+
+    @property
+    def one_time(self) -> bool:
+        return self.per is None
+
+    def covers(self, d: date) -> bool:
+        return self.start <= d and (self.end is None or d <= self.end)
+
+    def where(self, key: str) -> Source:
+        return self.at.get(key, self.src)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    date: date
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    amendment: str
+    effective: date
+    lines: tuple[Segment, ...] = ()
+    quote: str | None = None
+    signed: Signed | None = None
+    end: date | None = None
+    cancelled: Cancellation | None = None
+    src: Source = NOWHERE
+    at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    contract: str
+    account: str
+    currency: str
+    start: date
+    end: date | None  # the signed end; see ledger.current_end for amendments
+    lines: tuple[Segment, ...]
+    amendments: tuple[Amendment, ...] = ()
+    evergreen: bool = False
+    billing_frequency: str | None = None
+    proration: str | None = None
+    rounding: str | None = None
+    renewal: RenewalTerms = field(default_factory=RenewalTerms)
+    quote: str | None = None
+    signed: Signed | None = None
+    renews: str | None = None
+    billed_through: date | None = None
+    src: Source = NOWHERE
+    at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+
+    def segments(self) -> tuple[Segment, ...]:
+        out = list(self.lines)
+        for a in self.amendments:
+            out.extend(a.lines)
+        return tuple(out)
+
+    def where(self, key: str) -> Source:
+        return self.at.get(key, self.src)
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteLine:
+    product: str
+    quantity: Decimal
+    discount: Decimal | None = None
+    discount_amount: Decimal | None = None
+    list_price: Decimal | None = None
+    unit_price: Decimal | None = None
+    per: str | None = None
+    start: date | None = None
+    end: date | None = None
+    pricing: str | None = None
+    bundle: str | None = None
+    net_total: Decimal | None = None
+    src: Source = NOWHERE
+    at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    quote: str
+    account: str
+    date: date
+    lines: tuple[QuoteLine, ...]
+    kind: str = "new"
+    status: str = "draft"
+    contract: str | None = None
+    currency: str | None = None
+    start: date | None = None
+    term: int | None = None
+    end: date | None = None
+    evergreen: bool = False
+    billing_frequency: str | None = None
+    effective: date | None = None
+    based_on: int | None = None
+    cancelled: Cancellation | None = None
+    renewal: RenewalTerms = field(default_factory=RenewalTerms)
+    approved: Signed | None = None
+    signed: Signed | None = None
+    net_total: Decimal | None = None
+    tax_total: Decimal | None = None
+    gross_total: Decimal | None = None
+    digest: str | None = None
+    src: Source = NOWHERE
+    at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+
+    def where(self, key: str) -> Source:
+        return self.at.get(key, self.src)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    segment: str
+    product: str
+    kind: str
+    amount: Decimal
+    period_start: date | None = None
+    period_end: date | None = None
+    quantity: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaxLine:
+    rate: Decimal
+    base: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    date: date | None
+    to: str
+    message_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    invoice: str
+    account: str
+    contract: str
+    date: date
+    currency: str
+    lines: tuple[InvoiceLine, ...]
+    net_total: Decimal
+    gross_total: Decimal
+    taxes: tuple[TaxLine, ...] = ()
+    sale_date: date | None = None
+    due: date | None = None
+    corrects: str | None = None
+    reason: str = ""
+    reverse_charge: bool = False
+    sent: tuple[Delivery, ...] = ()
+    src: Source = NOWHERE
+    at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True)
+class Repo:
+    """Everything loaded from a data repository (immutable mappings by ID)."""
+
+    settings: Settings
+    catalog: Catalog
+    accounts: Mapping[str, Account] = field(default_factory=dict)
+    contracts: Mapping[str, Contract] = field(default_factory=dict)
+    quotes: Mapping[str, Quote] = field(default_factory=dict)
+    invoices: Mapping[str, Invoice] = field(default_factory=dict)

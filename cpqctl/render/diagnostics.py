@@ -1,0 +1,69 @@
+"""Diagnostics in four formats: full (excerpt with a caret), concise, json, github."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from cpqctl.diagnostics import Diagnostic
+
+FORMATS = ("full", "concise", "json", "github")
+
+
+def _excerpt(root: Path, d: Diagnostic, cache: dict[str, list[str]]) -> list[str]:
+    if d.file not in cache:
+        try:
+            cache[d.file] = (root / d.file).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            cache[d.file] = []
+    lines = cache[d.file]
+    if not (1 <= d.line <= len(lines)):
+        return []
+    num = str(d.line)
+    pad = " " * len(num)
+    text = lines[d.line - 1].replace("\t", " ")
+    return [f"{pad} |", f"{num} | {text}", f"{pad} | {' ' * (d.column - 1)}^"]
+
+
+def full(root: Path, diags: Iterable[Diagnostic]) -> str:
+    cache: dict[str, list[str]] = {}
+    out = []
+    for d in diags:
+        out.append(f"{d.file}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}")
+        out.extend(_excerpt(root, d, cache))
+        if d.hint:
+            out.append(f"  = hint: {d.hint}")
+        out.append("")
+    return "\n".join(out)
+
+
+def concise(diags: Iterable[Diagnostic]) -> str:
+    return "".join(f"{d.file}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}\n" for d in diags)
+
+
+def _gh_escape(s: str, prop: bool = False) -> str:
+    s = s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        s = s.replace(":", "%3A").replace(",", "%2C")
+    return s
+
+
+def github(diags: Iterable[Diagnostic]) -> str:
+    out = []
+    for d in diags:
+        level = "error" if d.severity == "error" else "warning"
+        msg = d.message + (f" (hint: {d.hint})" if d.hint else "")
+        out.append(f"::{level} file={_gh_escape(d.file, True)},line={d.line},col={d.column},"
+                   f"title={_gh_escape(d.code, True)}::{_gh_escape(msg)}\n")
+    return "".join(out)
+
+
+def as_json(diags: Iterable[Diagnostic]) -> str:
+    from cpqctl.render.output import dumps_json
+
+    return dumps_json({"diagnostics": [d.as_json() for d in diags]})
+
+
+def one(d: Diagnostic) -> str:
+    """A single error for stderr (used by commands that refuse bad input)."""
+    return f"{d.file}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}" + (f"\n  = hint: {d.hint}" if d.hint else "")

@@ -1,0 +1,74 @@
+"""Data out: tables (rich), JSON, CSV and Markdown from one list of rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from typing import Sequence
+
+FORMATS = ("table", "json", "csv", "md")
+
+
+def dumps_json(data) -> str:
+    """Deterministic JSON: insertion order kept, UTF-8 text, 2-space indent, newline at the end."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def rows_csv(columns: Sequence[str], rows: Sequence[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
+    return buf.getvalue()
+
+
+def _md_cell(v) -> str:
+    return ("" if v is None else str(v)).replace("|", "\\|").replace("\n", " ")
+
+
+def rows_md(columns: Sequence[str], rows: Sequence[dict], right: Sequence[str] = ()) -> str:
+    head = "| " + " | ".join(columns) + " |"
+    sep = "|" + "|".join("---:" if c in right else "---" for c in columns) + "|"
+    body = ["| " + " | ".join(_md_cell(r.get(c)) for c in columns) + " |" for r in rows]
+    return "\n".join([head, sep, *body]) + "\n"
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    from cpqctl.cli.common import STATE
+
+    return Console(stderr=stderr, no_color=STATE.no_color, highlight=False, soft_wrap=False,
+                   width=None if (sys.stderr if stderr else sys.stdout).isatty() else 120)
+
+
+def rows_table(columns: Sequence[str], rows: Sequence[dict], title: str | None = None,
+               right: Sequence[str] = (), footer: dict | None = None) -> None:
+    from rich import box
+    from rich.table import Table
+
+    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_footer=footer is not None)
+    for c in columns:
+        t.add_column(c, justify="right" if c in right else "left",
+                     footer=str((footer or {}).get(c, "")) if footer is not None else "")
+    for r in rows:
+        t.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in columns))
+    console().print(t)
+
+
+def emit(fmt: str, data: dict, columns: Sequence[str], rows: Sequence[dict], title: str | None = None,
+         right: Sequence[str] = (), footer: dict | None = None) -> None:
+    """Print ``data`` (json) or ``rows`` (table/csv/md) to stdout."""
+    if fmt == "json":
+        sys.stdout.write(dumps_json(data))
+    elif fmt == "csv":
+        sys.stdout.write(rows_csv(columns, rows))
+    elif fmt == "md":
+        if title:
+            sys.stdout.write(f"### {title}\n\n")
+        sys.stdout.write(rows_md(columns, rows, right))
+    else:
+        rows_table(columns, rows, title, right, footer)
