@@ -1,0 +1,183 @@
+"""Months between two dates under each proration method, and cumulative values.
+
+SPEC §2 prices a subscription line as ``unit price × quantity × months /
+per_months``, where ``months`` is the length of an inclusive date range under
+one of four methods. SPEC §4 bills a segment by the difference of its
+cumulative *rounded* value ``V(t)``, so that the invoices of a segment add up
+to its quote line total to the cent under every method. Both live here.
+
+Everything is exact: lengths are :class:`fractions.Fraction`, and money is
+rounded once, by :func:`cpqctl.money.round_money`, at the end of ``V(t)``.
+Pure: no IO, no clock.
+"""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+from dateutil.relativedelta import relativedelta
+
+from cpqctl.money import round_money, to_fraction
+
+METHODS = ("monthly+daily", "calendar", "daily", "monthly")
+PER_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+_ONE_DAY = timedelta(days=1)
+
+
+def add_months(d: date, k: int) -> date:
+    """``d`` + ``k`` months, clamped to the end of a shorter month (Jan 31 + 1 → Feb 28/29).
+
+    Anniversaries are always taken from the original start (``add_months(s, 2)``,
+    never ``add_months(add_months(s, 1), 1)``): chaining would drift a 31st
+    start down to the 28th for good after February.
+    """
+    return d + relativedelta(months=k)
+
+
+def term_end(start: date, months: int) -> date:
+    """Inclusive end of a term of ``months`` whole months: the day before the anniversary."""
+    return add_months(start, months) - _ONE_DAY
+
+
+def _anniversary(start: date, year: int, month: int) -> date:
+    """The start's anniversary falling in ``year``/``month`` (clamped).
+
+    The same value as :func:`add_months`, without building a relativedelta:
+    this sits on the hot path of :func:`months_between`.
+    """
+    return date(year, month, min(start.day, monthrange(year, month)[1]))
+
+
+def _whole_months(start: date, after_end: date) -> tuple[int, int]:
+    """(k, rest days): the largest k with anniversary k ≤ ``after_end``, and the days past it.
+
+    k is read off the year/month difference and lowered by one when that
+    month's anniversary falls after ``after_end`` (O(1), no loop).
+    """
+    k = (after_end.year - start.year) * 12 + (after_end.month - start.month)
+    anniv = _anniversary(start, after_end.year, after_end.month)
+    if anniv > after_end:
+        k -= 1
+        y, m = divmod(after_end.year * 12 + after_end.month - 2, 12)
+        anniv = _anniversary(start, y, m + 1)
+    return k, (after_end - anniv).days
+
+
+def _calendar_months(start: date, end: date) -> Fraction:
+    """Whole calendar months plus each partial month as days / days in that month."""
+    start_dim = monthrange(start.year, start.month)[1]
+    if (start.year, start.month) == (end.year, end.month):
+        return Fraction(end.day - start.day + 1, start_dim)
+    end_dim = monthrange(end.year, end.month)[1]
+    between = (end.year - start.year) * 12 + (end.month - start.month) - 1
+    # (start_dim - start.day + 1)/start_dim + between + end.day/end_dim, as one fraction
+    numerator = (
+        (start_dim - start.day + 1) * end_dim
+        + between * start_dim * end_dim
+        + end.day * start_dim
+    )
+    return Fraction(numerator, start_dim * end_dim)
+
+
+def months_between(start: date, end: date, method: str) -> Fraction:
+    """Length in months of the inclusive range [start, end] under ``method`` (0 if end < start).
+
+    O(1) and built as one Fraction from integers (billing calls it per segment
+    and period, so it is hot). A day is 12/365 of a month for the day methods.
+
+    - ``monthly+daily``: whole months on anniversaries of ``start``, plus the
+      remaining days × 12/365;
+    - ``calendar``: whole calendar months, plus partial months as their days
+      over the days in that month;
+    - ``daily``: days × 12/365;
+    - ``monthly``: whole months on anniversaries, plus one if any day remains.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown proration method {method!r} (one of {', '.join(METHODS)})")
+    if end < start:
+        return Fraction(0)
+    if method == "daily":
+        return Fraction(12 * ((end - start).days + 1), 365)
+    if method == "calendar":
+        return _calendar_months(start, end)
+    k, days = _whole_months(start, end + _ONE_DAY)
+    if method == "monthly":
+        return Fraction(k + (1 if days else 0))
+    return Fraction(365 * k + 12 * days, 365)
+
+
+def multiplier(start: date, end: date, per: str, method: str) -> Fraction:
+    """The prorate multiplier: months of [start, end] over the months of one ``per``."""
+    if per not in PER_MONTHS:
+        raise ValueError(f"unknown billing unit {per!r} (one of {', '.join(PER_MONTHS)})")
+    return months_between(start, end, method) / PER_MONTHS[per]
+
+
+def segment_value(
+    unit_price: Decimal,
+    quantity: Decimal,
+    per: str | None,
+    start: date,
+    end: date | None,
+    t: date,
+    method: str,
+    currency: str,
+    rounding: str,
+) -> Decimal:
+    """V(t): the segment's net total from ``start`` to min(t, end), rounded once.
+
+    ``end`` None is an open-ended (evergreen) segment; ``per`` None is a
+    one-time product, not prorated: its whole ``unit_price × quantity`` from
+    the start date on. Before the start, V is zero.
+    """
+    if t < start:
+        return round_money(0, currency, rounding)
+    full = to_fraction(unit_price) * to_fraction(quantity)
+    if per is None:
+        return round_money(full, currency, rounding)
+    upto = t if end is None or t < end else end
+    return round_money(full * multiplier(start, upto, per, method), currency, rounding)
+
+
+def line_total(
+    unit_price: Decimal,
+    quantity: Decimal,
+    per: str | None,
+    start: date,
+    end: date,
+    method: str,
+    currency: str,
+    rounding: str,
+) -> Decimal:
+    """The quote line's net total over its whole range: V(end)."""
+    return segment_value(unit_price, quantity, per, start, end, end, method, currency, rounding)
+
+
+def period_amount(
+    unit_price: Decimal,
+    quantity: Decimal,
+    per: str | None,
+    seg_start: date,
+    seg_end: date | None,
+    period_start: date,
+    period_end: date,
+    method: str,
+    currency: str,
+    rounding: str,
+) -> Decimal:
+    """What a billing period charges for a segment: V(period_end) − V(period_start − 1 day).
+
+    Differences of cumulative rounded values telescope, so the periods of a
+    segment sum exactly to its line total (SPEC §4), whatever the method.
+    """
+
+    def value(t: date) -> Decimal:
+        return segment_value(
+            unit_price, quantity, per, seg_start, seg_end, t, method, currency, rounding
+        )
+
+    return value(period_end) - value(period_start - _ONE_DAY)
