@@ -1,0 +1,429 @@
+"""The only writer of cpqctl: repo lock, atomic multi-file commits, ID allocation.
+
+Why this module exists (SPEC §8): a command that fails changes no file, two
+concurrent runs cannot take the same number or lose an amendment, and a run
+killed half-way is completed or rolled back by the next command.
+
+- **Lock.** An exclusive ``flock`` on ``.cpq/lock``, polled up to a timeout
+  (30 s by default), re-entrant within one :class:`Store`.
+- **Transactions.** Writes are staged in memory; nothing touches the disk
+  until the ``with`` block ends normally.  Every precondition (``create`` on an
+  existing file, a stale ``expect_sha256``) is checked before the first byte
+  is written, so a refused commit writes nothing at all.
+- **Journal.** A commit records ``.cpq/journal.json`` twice, each time
+  atomically: ``state: "staging"`` (before any temp file exists) and
+  ``state: "commit"`` (after every temp file is written and fsynced).  Then
+  each temp file is renamed onto its target and the journal is deleted.  The
+  next lock holder rolls a ``commit`` journal forward and rolls anything else
+  (``staging``, unreadable JSON) back by deleting the temp files, so the
+  repository never shows a half-applied command.
+
+Temp files sit next to their targets (a rename is atomic only within one file
+system) and are named ``.<name>.cpqtmp-<pid>-<n>`` so that recovery can
+recognise them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import itertools
+import json
+import os
+import re
+import string
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable, Iterator
+
+CPQ_DIR = ".cpq"
+LOCK_NAME = "lock"
+JOURNAL_NAME = "journal.json"
+
+TEMP_RE = re.compile(r"\..+\.cpqtmp-\d+-\d+")
+_temp_counter = itertools.count(1)
+
+
+class LockTimeout(Exception):
+    """Another cpqctl command held ``.cpq/lock`` for longer than we would wait."""
+
+
+class StaleFile(Exception):
+    """A file changed on disk since the caller read it (its sha256 differs)."""
+
+
+def sha256_file(path: str | os.PathLike) -> str | None:
+    """The sha256 hex digest of a file's bytes, or None when it does not exist."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return None
+    return hashlib.sha256(data).hexdigest()
+
+
+def next_id(pattern: str, year: int, existing: Iterable[str]) -> str:
+    """The next ID of ``pattern`` for ``year``: one more than the highest in use.
+
+    ``pattern`` is a ``str.format`` template with the fields ``year`` and
+    ``seq`` (``"Q-{year}-{seq:04d}"``).  IDs that do not match it, or belong to
+    another year, are ignored; gaps are not refilled (an ID once issued may be
+    referenced elsewhere even if its file is gone), so the result is highest
+    + 1, and the first of a year is 1.
+    """
+    regex = _id_regex(pattern, year)
+    highest = 0
+    for ident in existing:
+        m = regex.fullmatch(ident)
+        if m:
+            highest = max(highest, int(m["seq"]))
+    return pattern.format(year=year, seq=highest + 1)
+
+
+def _id_regex(pattern: str, year: int) -> re.Pattern[str]:
+    """A regex for the IDs of ``pattern`` in ``year``.
+
+    The year is matched as its exact formatted text rather than ``\\d+`` so
+    that a pattern like ``"{year}{seq:04d}"`` (no separator) stays unambiguous.
+    """
+    fmt = string.Formatter()
+    parts: list[str] = []
+    seen_seq = False
+    for literal, field, spec, conversion in fmt.parse(pattern):
+        parts.append(re.escape(literal))
+        if field is None:
+            continue
+        if field == "year":
+            value = fmt.convert_field(year, conversion) if conversion else year
+            parts.append(re.escape(fmt.format_field(value, spec or "")))
+        elif field == "seq":
+            parts.append(r"(?P=seq)" if seen_seq else r"(?P<seq>\d+)")
+            seen_seq = True
+        else:
+            raise ValueError(f"numbering pattern {pattern!r}: unknown field {{{field}}} (use {{year}} and {{seq}})")
+    if not seen_seq:
+        raise ValueError(f"numbering pattern {pattern!r} has no {{seq}} field")
+    return re.compile("".join(parts))
+
+
+def _safe_rel(rel_path: str | os.PathLike) -> PurePosixPath:
+    """A repo-relative path that cannot escape the root (no absolute, no ``..``)."""
+    rel = PurePosixPath(os.fspath(rel_path))
+    if rel.is_absolute() or not rel.parts or ".." in rel.parts or rel == PurePosixPath("."):
+        raise ValueError(f"not a path inside the repository: {os.fspath(rel_path)!r}")
+    return rel
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename or unlink in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durably(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` (truncating) and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temp_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.cpqtmp-{os.getpid()}-{next(_temp_counter)}"
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+class Store:
+    """Writes to one data repository, always under its lock."""
+
+    def __init__(self, root: str | os.PathLike, lock_timeout: float = 30.0):
+        self.root = Path(root)
+        self.lock_timeout = lock_timeout
+        self._lock_fd: int | None = None
+        self._depth = 0
+
+    @property
+    def cpq_dir(self) -> Path:
+        return self.root / CPQ_DIR
+
+    @property
+    def journal_path(self) -> Path:
+        return self.cpq_dir / JOURNAL_NAME
+
+    @property
+    def locked(self) -> bool:
+        return self._depth > 0
+
+    def path(self, rel_path: str | os.PathLike) -> Path:
+        """The absolute target of a repo-relative path (rejects paths escaping the repo)."""
+        return self.root.joinpath(*_safe_rel(rel_path).parts)
+
+    @contextmanager
+    def lock(self) -> Iterator[Store]:
+        """Hold the repo lock; the outermost entry also recovers an interrupted commit."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self._ensure_cpq_dir()
+        fd = os.open(self.cpq_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            self._acquire(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._lock_fd, self._depth = fd, 1
+        try:
+            self._recover()
+            yield self
+        finally:
+            self._depth = 0
+            self._lock_fd = None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _acquire(self, fd: int) -> None:
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise LockTimeout(
+                        "the repository is locked by another cpqctl command "
+                        f"({CPQ_DIR}/{LOCK_NAME}); waited {self.lock_timeout:g} s"
+                    ) from None
+                time.sleep(min(0.05, remaining))
+
+    def _ensure_cpq_dir(self) -> None:
+        """Create ``.cpq/`` with a ``.gitignore`` of ``*`` so it never reaches a commit."""
+        self.cpq_dir.mkdir(parents=True, exist_ok=True)
+        ignore = self.cpq_dir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n", encoding="utf-8")
+
+    def transaction(self) -> Transaction:
+        """A new multi-file transaction; use it as ``with`` inside :meth:`lock`."""
+        if not self._depth:
+            raise RuntimeError("Store.transaction() must be used inside Store.lock()")
+        return Transaction(self)
+
+    def allocate_and_create(
+        self, rel_dir: str, pattern: str, year: int, render: Callable[[str], str]
+    ) -> str:
+        """Take the next free ID for ``<rel_dir>/<id>.yaml`` and create it with ``render(id)``."""
+        with self.lock():
+            folder = self.path(rel_dir)
+            stems = [p.stem for p in folder.glob("*.yaml")] if folder.is_dir() else []
+            ident = next_id(pattern, year, stems)
+            with self.transaction() as txn:
+                txn.create(f"{_safe_rel(rel_dir).as_posix()}/{ident}.yaml", render(ident))
+        return ident
+
+    # -- journal ---------------------------------------------------------
+
+    def _write_journal(self, state: str, pairs: list[tuple[Path, Path]]) -> None:
+        """Replace the journal atomically, so it is never seen half-written."""
+        body = {
+            "version": 1,
+            "state": state,
+            "files": [
+                {"tmp": tmp.relative_to(self.root).as_posix(), "target": target.relative_to(self.root).as_posix()}
+                for tmp, target in pairs
+            ],
+        }
+        tmp = _temp_path(self.journal_path)
+        _write_durably(tmp, (json.dumps(body, indent=1) + "\n").encode("utf-8"))
+        os.replace(tmp, self.journal_path)
+        _fsync_dir(self.cpq_dir)
+
+    def _delete_journal(self) -> None:
+        _unlink_quietly(self.journal_path)
+        _fsync_dir(self.cpq_dir)
+
+    def recover(self) -> None:
+        """Finish or undo a commit that a crash interrupted (also run by :meth:`lock`)."""
+        with self.lock():
+            self._recover()
+
+    def _recover(self) -> None:
+        try:
+            raw = self.journal_path.read_bytes()
+        except FileNotFoundError:
+            return
+        state, pairs = self._parse_journal(raw)
+        if state == "commit":
+            for tmp, target in pairs:
+                if tmp.exists():
+                    os.replace(tmp, target)
+            for folder in {target.parent for _, target in pairs}:
+                _fsync_dir(folder)
+        elif state == "staging":
+            for tmp, _ in pairs:
+                _unlink_quietly(tmp)
+        else:
+            self._remove_all_temps()
+        self._delete_journal()
+
+    def _parse_journal(self, raw: bytes) -> tuple[str | None, list[tuple[Path, Path]]]:
+        """The journal's state and (tmp, target) pairs; ``(None, [])`` when unusable.
+
+        A pair is trusted only when both paths stay inside the repo and the tmp
+        is a cpqctl temp file next to its target, so a damaged or hand-edited
+        journal cannot make recovery overwrite arbitrary files.
+        """
+        try:
+            body = json.loads(raw.decode("utf-8"))
+            state = body["state"]
+            pairs = []
+            for entry in body["files"]:
+                tmp, target = self.path(entry["tmp"]), self.path(entry["target"])
+                if tmp.parent != target.parent or not TEMP_RE.fullmatch(tmp.name):
+                    return None, []
+                pairs.append((tmp, target))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None, []
+        if state not in ("staging", "commit"):
+            return None, []
+        return state, pairs
+
+    def _remove_all_temps(self) -> None:
+        """Roll back without a readable journal: delete every cpqctl temp file in the repo."""
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = [d for d in dirs if d != ".git"]
+            for name in files:
+                if TEMP_RE.fullmatch(name):
+                    _unlink_quietly(Path(folder) / name)
+
+
+@dataclass(frozen=True)
+class _Op:
+    kind: str  # "write" | "create" | "append"
+    rel: str
+    text: str
+    expect_sha256: str | None
+
+
+class Transaction:
+    """Whole-file writes staged in memory and committed all together or not at all."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._ops: list[_Op] = []
+        self._done = False
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.commit()
+        else:
+            self._ops.clear()  # nothing reached the disk yet
+            self._done = True
+        return False
+
+    def write(self, rel_path: str, text: str, expect_sha256: str | None = None) -> None:
+        """Create or replace a file; with ``expect_sha256``, only if it is unchanged on disk."""
+        self._stage("write", rel_path, text, expect_sha256)
+
+    def create(self, rel_path: str, text: str) -> None:
+        """Create a new file; the commit fails (FileExistsError) if it exists."""
+        self._stage("create", rel_path, text, None)
+
+    def append(self, rel_path: str, text: str, expect_sha256: str | None = None) -> None:
+        """Add ``text`` at the end of an existing file, its old bytes kept byte-identical."""
+        self._stage("append", rel_path, text, expect_sha256)
+
+    def _stage(self, kind: str, rel_path: str, text: str, expect: str | None) -> None:
+        if self._done:
+            raise RuntimeError("this transaction is already finished")
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        _safe_rel(rel_path)
+        self._ops.append(_Op(kind, os.fspath(rel_path), text, expect))
+
+    def _plan(self) -> dict[Path, bytes]:
+        """Every target's new bytes, after checking all preconditions (nothing written yet).
+
+        ``expect_sha256`` is compared with the file as it is on disk (what the
+        caller read); several operations on one path apply in order.
+        """
+        on_disk: dict[Path, bytes | None] = {}
+        final: dict[Path, bytes] = {}
+        for op in self._ops:
+            target = self._store.path(op.rel)
+            if target not in on_disk:
+                try:
+                    on_disk[target] = target.read_bytes()
+                except FileNotFoundError:
+                    on_disk[target] = None
+            disk = on_disk[target]
+            current = final.get(target, disk)
+            if op.expect_sha256 is not None:
+                actual = None if disk is None else hashlib.sha256(disk).hexdigest()
+                if actual != op.expect_sha256.lower():
+                    raise StaleFile(f"{op.rel} changed on disk since it was read; run the command again")
+            data = op.text.encode("utf-8")
+            if op.kind == "create":
+                if current is not None:
+                    raise FileExistsError(f"{op.rel} already exists")
+                final[target] = data
+            elif op.kind == "append":
+                if current is None:
+                    raise FileNotFoundError(f"{op.rel} does not exist (cannot append to it)")
+                final[target] = current + data
+            else:
+                final[target] = data
+        return final
+
+    def commit(self) -> None:
+        """Apply every staged write atomically (see the module docstring for the protocol)."""
+        if self._done:
+            raise RuntimeError("this transaction is already finished")
+        self._done = True
+        store = self._store
+        if not store.locked:
+            raise RuntimeError("a transaction must be committed while Store.lock() is held")
+        final = self._plan()
+        if not final:
+            return
+        pairs = [(_temp_path(target), target) for target in final]
+        store._write_journal("staging", pairs)
+        try:
+            for tmp, target in pairs:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                mode = target.stat().st_mode & 0o7777 if target.exists() else None
+                _write_durably(tmp, final[target], mode)
+            store._write_journal("commit", pairs)
+        except BaseException:
+            for tmp, _ in pairs:
+                _unlink_quietly(tmp)
+            store._delete_journal()
+            raise
+        for tmp, target in pairs:
+            os.replace(tmp, target)
+        for folder in {target.parent for _, target in pairs}:
+            _fsync_dir(folder)
+        store._delete_journal()
