@@ -1,0 +1,251 @@
+"""Quotes, invoices and statements as Markdown and PDF from Jinja templates (SPEC §7).
+
+Templates are looked up in the repo's ``templates/`` folder first (a
+per-repo override), then in the package's ``cpqctl/templates/``; a repo
+template can extend the built-in one as ``builtin/<name>`` and replace only
+some blocks. A repo's templates are untrusted input, so they run in Jinja's
+immutable sandbox with ``StrictUndefined`` (a misspelt variable is an error,
+not an empty cell).
+
+Every ``{{ value }}`` is escaped for the output language by a ``finalize``
+hook: Typst markup for ``.typ.j2`` (a customer called ``ACME #1 *Best*``
+prints literally instead of running code or turning bold) and Markdown for
+``.md.j2``. Text that already is markup in the output language (a macro's
+output, ``|safe``) is a :class:`markupsafe.Markup` and passes unchanged;
+Jinja's autoescape machinery is what keeps macro output marked that way.
+(One caveat of borrowing it: ``{{ macro() ~ "text" }}`` HTML-escapes the
+plain part; write ``{{ macro() }}{{ "text" }}`` instead.)
+
+Filters bound to ``data["company"]["locale"]``: ``money(currency)``,
+``number``, ``percent``, ``date``; ``typst_string`` makes a Typst string
+literal for code positions (``#set text(lang: {{ lang|typst_string }})``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from cpqctl.render import fmt
+from cpqctl.render.pdf import DocumentError, PdfError
+
+__all__ = [
+    "DocumentError",
+    "PdfError",
+    "TemplateError",
+    "escape_markdown",
+    "escape_typst",
+    "render_markdown",
+    "render_pdf",
+    "render_typst",
+]
+
+PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+ASSETS_DIR = "assets"  # <repo>/templates/assets/** is copied into Typst's root
+_LETTER_TERRITORIES = {"US", "CA", "MX", "PH", "CL", "CO", "VE"}
+
+
+class TemplateError(DocumentError):
+    """A template is missing, malformed, uses an undefined value or breaks the sandbox."""
+
+
+# --- escaping -------------------------------------------------------------------------
+
+# Every ASCII character with a meaning in Typst markup (markers, comments, URLs,
+# dashes, smart quotes), plus the dot and brackets that would continue a
+# `#expression` written just before a value. A backslash before any of them
+# prints the character itself.
+_TYPST_SPECIAL = re.compile(r"([\\#$*_`<>@\[\]~\"'=\-+/.{}()])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+# "1. " / "1) " / "- " / "+ " at the start: group 1 is kept, a backslash goes before group 2.
+_MARKDOWN_LIST_START = re.compile(r"^(\d{1,9}(?=[.)](?:\s|$))|(?=[-+](?:\s|$)))(.)")
+_LINE_BREAK = re.compile(r"[ \t]*[\r\n]+\s*")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def escape_typst(text: str) -> str:
+    """Text → Typst markup that prints exactly that text.
+
+    Newlines become ``#linebreak()`` so a value never ends a heading or a
+    list item early; other control characters are dropped.
+    """
+    lines = _CONTROL.sub("", str(text).replace("\t", " ").replace("\r", "")).split("\n")
+    return "#linebreak()".join(_TYPST_SPECIAL.sub(r"\\\1", line) for line in lines)
+
+
+def escape_markdown(text: str) -> str:
+    """Text → Markdown that prints exactly that text, safe inside a GFM table cell.
+
+    Line breaks collapse to one space: a table row (and a diff line) stays one line.
+    """
+    flat = _LINE_BREAK.sub(" ", _CONTROL.sub("", str(text).replace("\t", " ")))
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    # A list marker at the start of a value would turn its line into a list item.
+    return _MARKDOWN_LIST_START.sub(r"\1\\\2", escaped)
+
+
+def typst_string(value: Any) -> Any:
+    """A Typst string literal (``"a\\"b"``) for use in code positions."""
+    from markupsafe import Markup
+
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return Markup(f'"{_CONTROL.sub("", text)}"')
+
+
+# --- environments ---------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _environment(repo_templates: Path | None, escape, locale: str):
+    """One sandboxed environment per (templates folder, output language, locale).
+
+    Cached so a run that renders many documents compiles each template once;
+    Jinja still reloads a template whose file changed.
+    """
+    from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from markupsafe import Markup
+
+    builtin = FileSystemLoader(str(PACKAGE_TEMPLATES))
+    loaders = [FileSystemLoader(str(repo_templates))] if repo_templates is not None else []
+    loaders += [builtin, PrefixLoader({"builtin": builtin})]
+
+    def to_markup(value: Any) -> Markup:
+        if hasattr(value, "__html__"):  # already markup in the output language
+            return Markup(value)
+        return Markup(escape("" if value is None else str(value)))
+
+    def money_filter(value: Decimal, currency: str) -> str:
+        return fmt.money(value, currency, locale)
+
+    def number_filter(value: Decimal) -> str:
+        return fmt.number(value, locale)
+
+    def percent_filter(value: Decimal) -> str:
+        return fmt.percent(value, locale)
+
+    def date_filter(value: date) -> str:
+        return fmt.date(value, locale)
+
+    env = ImmutableSandboxedEnvironment(
+        loader=ChoiceLoader(loaders),
+        undefined=StrictUndefined,
+        autoescape=True,  # keeps macro output marked as markup; `to_markup` does the escaping
+        finalize=to_markup,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        money=money_filter,
+        number=number_filter,
+        percent=percent_filter,
+        date=date_filter,
+        e=to_markup,  # `|e` escapes for the output language, not for HTML
+        escape=to_markup,
+        typst_string=typst_string,
+    )
+    return env
+
+
+def _context(data: dict) -> dict:
+    """The template's variables: ``data`` plus what the page setup needs from the locale."""
+    from babel import Locale
+
+    locale = Locale.parse(data["company"]["locale"])
+    extra = {
+        "lang": locale.language,
+        # Typst takes a two-letter region only (not UN M.49 codes like es_419's "419").
+        "region": locale.territory if locale.territory and locale.territory.isalpha() else "",
+        "paper": "us-letter" if locale.territory in _LETTER_TERRITORIES else "a4",
+    }
+    return {**extra, **data}
+
+
+def _render(kind: str, suffix: str, data: dict, repo_templates: Path | None, escape) -> str:
+    """Render ``<kind>.<suffix>.j2``; every failure becomes a :class:`TemplateError`."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError
+    from jinja2.exceptions import SecurityError
+
+    name = f"{kind}.{suffix}.j2"
+    try:
+        env = _environment(repo_templates, escape, data["company"]["locale"])
+        return env.get_template(name).render(_context(data))
+    except TemplateNotFound as exc:
+        raise TemplateError(f"template not found: {exc.name}") from None
+    except TemplateSyntaxError as exc:
+        where = f"{_shown(exc.filename, repo_templates) if exc.filename else exc.name or name}:{exc.lineno}"
+        raise TemplateError(f"{where}: template syntax error: {exc.message}") from None
+    except SecurityError as exc:
+        where = _where(exc, repo_templates) or name
+        raise TemplateError(f"{where}: not allowed in a template: {exc}") from None
+    except Exception as exc:  # a template is a program: any failure of it is the template's error
+        where = _where(exc, repo_templates) or name
+        detail = getattr(exc, "message", None) or str(exc)
+        raise TemplateError(f"{where}: {type(exc).__name__}: {detail}") from None
+
+
+def _where(exc: BaseException, repo_templates: Path | None) -> str:
+    """``file:line`` of the innermost template frame of a render error.
+
+    Jinja rewrites tracebacks so that template frames carry the template's
+    file name and line number.
+    """
+    found = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = f"{_shown(filename, repo_templates)}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
+def _shown(filename: str, repo_templates: Path | None) -> str:
+    """A template's path as the user knows it: ``templates/x.md.j2`` or ``builtin/x.md.j2``."""
+    path = Path(filename)
+    for folder, prefix in ((repo_templates, "templates"), (PACKAGE_TEMPLATES, "builtin")):
+        if folder is not None and path.is_relative_to(folder):
+            return f"{prefix}/{path.relative_to(folder).as_posix()}"
+    return filename
+
+
+# --- public interface -----------------------------------------------------------------
+
+
+def render_markdown(kind: str, data: dict, repo_templates: Path | None) -> str:
+    """The ``<kind>.md.j2`` document for ``data`` as Markdown text."""
+    return _render(kind, "md", data, repo_templates, escape_markdown)
+
+
+def render_typst(kind: str, data: dict, repo_templates: Path | None) -> str:
+    """The ``<kind>.typ.j2`` document for ``data`` as Typst source (for debugging templates)."""
+    return _render(kind, "typ", data, repo_templates, escape_typst)
+
+
+def render_pdf(kind: str, data: dict, repo_templates: Path | None, as_of: date) -> bytes:
+    """The ``<kind>.typ.j2`` document typeset to PDF; ``as_of`` is its creation date.
+
+    Files under ``<repo_templates>/assets/`` (a logo, say) are the only files
+    the Typst source can read, as ``assets/<name>``.
+    """
+    from cpqctl.render.pdf import typst_to_pdf
+
+    source = render_typst(kind, data, repo_templates)
+    return typst_to_pdf(source, _assets(repo_templates), as_of)
+
+
+def _assets(repo_templates: Path | None) -> dict[str, bytes]:
+    folder = repo_templates / ASSETS_DIR if repo_templates is not None else None
+    if folder is None or not folder.is_dir():
+        return {}
+    return {
+        path.relative_to(repo_templates).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    }
