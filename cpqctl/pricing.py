@@ -1,0 +1,684 @@
+"""The pricing waterfall (SPEC §2): a quote's lines priced step by step, then its totals.
+
+Per line: list price → contracted price → volume discount → manual discount →
+proration, each step recorded in :class:`Step` so `quote show` can explain the
+price. Before pricing, the quote is *configured*: bundles pull in their
+included and required options, and the whole configuration (the quote plus,
+for amendments, what the contract owns) is checked against the catalog's
+constraints. Every refusal is a :class:`CpqError` naming the rule and the line.
+
+Pure: no IO, no clock. Unit prices stay exact Decimals (arithmetic runs on
+Fractions); money is rounded once per line total and once per tax rate.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from cpqctl import ledger
+from cpqctl.diagnostics import CpqError
+from cpqctl.model import (
+    Account, BundleOption, Catalog, Contract, ContractedPrice, Product, Quote, QuoteLine, Settings, Source,
+    TaxLine, Tier,
+)
+from cpqctl.money import fmt_decimal, fmt_percent, minor_units, round_money, round_places
+from cpqctl.proration import PER_MONTHS, add_months, line_total, multiplier, term_end
+
+__all__ = ["FREQUENCY_MONTHS", "PricedLine", "PricedQuote", "Step", "TaxLine", "price_quote", "quote_dates"]
+
+FREQUENCY_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
+ZERO = Decimal(0)
+_HUNDRED = Fraction(100)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a line's waterfall: the unit price after it, and why."""
+
+    label: str
+    unit_price: Decimal
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    product: str
+    name: str
+    quantity: Decimal
+    start: date
+    end: date | None  # None: one-time, or an open-ended (evergreen) line
+    per: str | None
+    pricing: str  # list | block | percent-of-total
+    list_unit_price: Decimal
+    net_unit_price: Decimal
+    prorate_multiplier: Fraction
+    net_total: Decimal
+    steps: tuple[Step, ...]
+    discount_percent: Decimal  # total % off list, for documents (2 places)
+    manual_discount_percent: Decimal | None
+    bundle: str | None
+    one_time: bool
+    tier: str | None  # slab tier label ("21-100", "101+")
+    src: Source
+    priced_through: date | None = None  # last day net_total covers (an evergreen line: its billing period)
+    index: int | None = None  # 0-based index of the quote line; None for a line added from a bundle
+
+
+@dataclass(frozen=True, slots=True)
+class PricedQuote:
+    currency: str
+    start: date
+    end: date | None
+    lines: tuple[PricedLine, ...]
+    net_total: Decimal
+    taxes: tuple[TaxLine, ...]
+    tax_total: Decimal
+    gross_total: Decimal
+    needs_approval: bool
+    approval_reasons: tuple[str, ...]
+    reverse_charge: bool
+    proration: str = "monthly+daily"
+    rounding: str = "half-up"
+    evergreen: bool = False
+    priced_through: date | None = None  # an evergreen quote's total covers start..priced_through
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    quote: Quote
+    catalog: Catalog
+    account: Account
+    settings: Settings
+    contract: Contract | None
+    currency: str
+    method: str
+    rounding: str
+    start: date
+    end: date | None
+    evergreen: bool
+    anchor: date  # billing periods of an evergreen quote count from here
+    frequency: int  # months per billing period (evergreen)
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """A configured line: a quote line, or an option a bundle added."""
+
+    line: QuoteLine
+    product: Product | None
+    index: int | None
+    bundle: str | None
+    included: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A line after steps 1-4 (a slab line yields one part per tier reached)."""
+
+    quantity: Decimal
+    list_price: Decimal
+    net: Decimal
+    steps: tuple[Step, ...]
+    tier: str | None = None
+    manual: Decimal | None = None
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def quote_dates(quote: Quote, settings: Settings, contract: Contract | None = None) -> tuple[date, date | None]:
+    """(start, end) of a quote: start = `start`, else `effective`, else the quote date.
+
+    `end` wins over `term` (default 12 months); an amendment quote without
+    either co-terminates with its contract; evergreen quotes have no end.
+    """
+    start = quote.start or quote.effective or quote.date
+    if quote.evergreen or (contract is not None and contract.evergreen):
+        return start, None
+    if quote.end is not None:
+        return start, quote.end
+    if quote.term is None and quote.kind == "amendment" and contract is not None:
+        return start, ledger.current_end(contract)
+    return start, term_end(start, quote.term or 12)
+
+
+def _period_end(anchor: date, months: int, d: date) -> date:
+    """Last day of the billing period (of ``months``, counted from ``anchor``) that holds ``d``."""
+    k = (d.year - anchor.year) * 12 + d.month - anchor.month
+    if add_months(anchor, k) > d:
+        k -= 1
+    return term_end(anchor, (max(k, 0) // months + 1) * months)
+
+
+# --------------------------------------------------------------------------- exact numbers
+
+
+def _exact(value: Fraction, places: int) -> Decimal | None:
+    """``value`` as a Decimal with at least ``places`` decimals; None if it does not terminate."""
+    den, twos, fives = value.denominator, 0, 0
+    while den % 2 == 0:
+        den, twos = den // 2, twos + 1
+    while den % 5 == 0:
+        den, fives = den // 5, fives + 1
+    if den != 1:
+        return None
+    k = max(twos, fives, places)
+    return Decimal(value.numerator * 10**k // value.denominator).scaleb(-k)
+
+
+def _price(ctx: _Ctx, value: Fraction) -> Decimal:
+    """An exact unit price (a non-terminating one, only possible after a `per` conversion, is rounded)."""
+    out = _exact(value, minor_units(ctx.currency))
+    return out if out is not None else round_money(value, ctx.currency, ctx.rounding)
+
+
+def _pct(value: Fraction) -> Decimal:
+    return round_places(value, 2, "half-up")
+
+
+def _per_months(per: str | None, where: Source, code: str) -> int:
+    if per not in PER_MONTHS:
+        raise CpqError("E-PRODUCT-PER", f"`{code}` is a subscription without a valid `per` ({per})",
+                       "give the product per: month, quarter or year", where)
+    return PER_MONTHS[per]
+
+
+def _fail(code: str, msg: str, hint: str, src: Source) -> CpqError:
+    return CpqError(code, msg, hint, src)
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _where(line: QuoteLine, key: str) -> Source:
+    return line.at.get(key, line.src)
+
+
+def _unknown(ctx: _Ctx, code: str, src: Source) -> CpqError:
+    close = difflib.get_close_matches(code, list(ctx.catalog.products), n=1, cutoff=0.6)
+    hint = f"did you mean `{close[0]}`? " if close else ""
+    return _fail("E-UNKNOWN-PRODUCT", f"unknown product `{code}`", hint + "`cpqctl catalog list` shows every product",
+                 src)
+
+
+def _owned(ctx: _Ctx) -> dict[str, Decimal]:
+    if ctx.contract is None:
+        return {}
+    return {o.product: o.quantity for o in ledger.owned(ctx.contract, ctx.start)}
+
+
+def _configure(ctx: _Ctx) -> list[_Item]:
+    """The quote's lines with bundle options added, after every configuration rule passed."""
+    q, products = ctx.quote, ctx.catalog.products
+    frozen = q.status == "accepted"  # shown as signed, even if the catalog changed since
+    base: list[_Item] = []
+    for i, ln in enumerate(q.lines):
+        p = products.get(ln.product)
+        if p is None and not frozen:
+            raise _unknown(ctx, ln.product, _where(ln, "product"))
+        if q.kind == "new" and ln.quantity < 0 and not frozen:
+            raise _fail("E-NEGATIVE", f"`{ln.product}`: a new quote has no negative quantities ({ln.quantity})",
+                        "decreases are amendments: `cpqctl amend C --set CODE=QTY`", _where(ln, "quantity"))
+        if p is not None and p.evergreen and not ctx.evergreen and not frozen:
+            raise _fail("E-EVERGREEN-ONLY", f"`{ln.product}` is sold only on evergreen contracts",
+                        "make the quote evergreen (`quote new --evergreen`) or drop the line",
+                        _where(ln, "product"))
+        base.append(_Item(ln, p, i, ln.bundle))
+    if frozen:
+        return base
+    owned = _owned(ctx)
+    items = _with_options(ctx, base, owned)
+    _check_options(ctx, items, owned)
+    _check_constraints(ctx, items, owned)
+    return items
+
+
+def _bundles(ctx: _Ctx, items: list[_Item], owned: dict[str, Decimal]) -> dict[str, tuple[str, BundleOption, bool]]:
+    """option product → (bundle code, option, bundle on the quote?): quote bundles first, then the contract's."""
+    out: dict[str, tuple[str, BundleOption, bool]] = {}
+    codes = [(it.product.code, True) for it in items if it.product is not None and it.product.options]
+    codes += [(c, False) for c, qty in owned.items() if qty > 0]
+    for code, on_quote in codes:
+        p = ctx.catalog.products.get(code)
+        for opt in p.options if p is not None else ():
+            out.setdefault(opt.product, (code, opt, on_quote))
+    return out
+
+
+def _with_options(ctx: _Ctx, base: list[_Item], owned: dict[str, Decimal]) -> list[_Item]:
+    """Tag option lines with their bundle; add missing included (price 0) and required options.
+
+    An included option costs 0 only with its bundle on the quote: more of it
+    on an amendment of a contract that owns the bundle is priced as usual.
+    """
+    options = _bundles(ctx, base, owned)
+    present = {it.line.product for it in base} | {c for c, qty in owned.items() if qty > 0}
+    out: list[_Item] = []
+    for it in base:
+        bundle, opt, on_quote = options.get(it.line.product, (None, None, False))
+        if it.bundle is None and bundle is not None:
+            included = opt.included and on_quote and it.line.unit_price is None
+            it = replace(it, bundle=bundle, included=included)
+        out.append(it)
+        p = it.product
+        if p is None or not p.options or it.line.quantity <= 0:
+            continue
+        for opt in p.options:
+            if opt.product in present or not (opt.included or opt.required):
+                continue
+            op = ctx.catalog.products.get(opt.product)
+            if op is None:
+                raise _unknown(ctx, opt.product, opt.src)
+            present.add(opt.product)
+            qty = opt.min if opt.min is not None else Decimal(1)
+            line = QuoteLine(product=opt.product, quantity=qty, start=it.line.start, end=it.line.end,
+                             bundle=p.code, src=it.line.src)
+            out.append(_Item(line, op, None, p.code, included=opt.included))
+    return out
+
+
+def _configuration(items: list[_Item], owned: dict[str, Decimal]) -> tuple[dict[str, Decimal], dict[str, QuoteLine]]:
+    """Resulting quantity per product (contract + quote) and each product's first quote line."""
+    totals = dict(owned)
+    lines: dict[str, QuoteLine] = {}
+    for it in items:
+        totals[it.line.product] = totals.get(it.line.product, ZERO) + it.line.quantity
+        lines.setdefault(it.line.product, it.line)
+    return totals, lines
+
+
+def _span(low: Decimal | None, high: Decimal | None) -> str:
+    return f"{fmt_decimal(low) if low is not None else '…'}..{fmt_decimal(high) if high is not None else '…'}"
+
+
+def _check_options(ctx: _Ctx, items: list[_Item], owned: dict[str, Decimal]) -> None:
+    """Every option of a bundle in the configuration within its min/max (quote plus contract quantity)."""
+    totals, lines = _configuration(items, owned)
+    for bundle, qty in totals.items():
+        p = ctx.catalog.products.get(bundle)
+        if p is None or not p.options or qty <= 0:
+            continue
+        for opt in p.options:
+            if opt.product not in totals and not opt.required:
+                continue
+            have = totals.get(opt.product, ZERO)
+            low = opt.min if opt.min is not None else (Decimal(1) if opt.required else None)
+            if (low is not None and have < low) or (opt.max is not None and have > opt.max):
+                span = _span(low, opt.max)
+                line = lines.get(opt.product) or lines.get(bundle)
+                raise _fail("E-OPTION-RANGE",
+                            f"bundle `{bundle}`: option `{opt.product}` has quantity {fmt_decimal(have)}, "
+                            f"outside {span}", f"set the {opt.product} quantity within {span}",
+                            _where(line, "quantity") if line else ctx.quote.src)
+
+
+def _check_constraints(ctx: _Ctx, items: list[_Item], owned: dict[str, Decimal]) -> None:
+    """`requires` and `excludes` on the whole configuration: products with a positive quantity."""
+    totals, lines = _configuration(items, owned)
+
+    def src(*codes: str) -> Source:
+        return next((_where(lines[c], "product") for c in codes if c in lines), ctx.quote.src)
+
+    def where(code: str) -> str:
+        return f"line {src(code)}" if code in lines else "the contract"
+
+    for code in [c for c, qty in totals.items() if qty > 0]:
+        p = ctx.catalog.products.get(code)
+        for need in p.requires if p is not None else ():
+            if totals.get(need, ZERO) <= 0:
+                raise _fail("E-REQUIRES", f"{code} requires {need} on the quote or contract",
+                            f"add {need} to the quote, or remove {code}", src(code, need))
+        for other in p.excludes if p is not None else ():
+            if totals.get(other, ZERO) > 0:
+                raise _fail("E-EXCLUDES", f"{code} ({where(code)}) excludes {other} ({where(other)})",
+                            f"keep only one of {code} and {other}", src(code, other))
+
+
+# --------------------------------------------------------------------------- steps 1-4
+
+
+def _contracted(ctx: _Ctx, p: Product, d: date) -> ContractedPrice | None:
+    """The account's contracted price for ``p`` valid on ``d``: a product entry beats a family entry.
+
+    A fixed `price:` is in the account's currency, so it applies only to quotes in that currency.
+    """
+    valid = [c for c in ctx.account.contracted_prices
+             if c.valid_on(d) and (c.price is None or ctx.currency == ctx.account.currency)]
+    return (next((c for c in valid if c.product == p.code), None)
+            or next((c for c in valid if c.family and c.family == p.family and c.product is None), None))
+
+
+def _list_price(ctx: _Ctx, it: _Item, base: Fraction | None) -> tuple[Decimal | None, Step | None]:
+    """Step 1: the list unit price in the quote currency (None: the catalog has none)."""
+    p, line, cur = it.product, it.line, ctx.currency
+    if p.pricing == "block":
+        qty = abs(line.quantity)
+        block = next((b for b in p.blocks if b.up_to >= qty), None)
+        if block is None:
+            last = fmt_decimal(p.blocks[-1].up_to) if p.blocks else "0"
+            raise _fail("E-BLOCK-RANGE", f"`{p.code}`: quantity {fmt_decimal(qty)} is beyond the last block "
+                        f"(up to {last})", f"quote at most {last}, or add a larger block to the catalog",
+                        _where(line, "quantity"))
+        if cur not in block.price:
+            return None, None
+        price = block.price[cur]
+        return price, Step("list", price, f"block up to {fmt_decimal(block.up_to)} ({fmt_decimal(qty)} units)")
+    if p.pricing == "percent-of-total":
+        percent = p.percent if p.percent is not None else ZERO
+        price = _price(ctx, Fraction(percent) / _HUNDRED * (base or 0))
+        note = f"{fmt_percent(percent)} of {_price(ctx, base or Fraction(0))}"
+        floor = p.min_price.get(cur)
+        if floor is not None and price < floor:
+            price, note = floor, note + f", floored at min_price {floor}"
+        return price, Step("list", price, note)
+    if cur not in p.price:
+        return None, None
+    return p.price[cur], Step("list", p.price[cur])
+
+
+def _special(ctx: _Ctx, it: _Item, list_price: Decimal | None,
+             list_step: Step | None) -> tuple[Decimal, list[Step], bool]:
+    """Step 2 after step 1: the contracted price, if any (E-NO-PRICE if neither gives a price)."""
+    p, acct = it.product, ctx.account
+    start = it.line.start or ctx.start
+    cp = _contracted(ctx, p, start)
+    if list_price is None and (cp is None or cp.price is None):
+        raise _fail("E-NO-PRICE", f"`{p.code}` has no price in {ctx.currency}",
+                    f"add {ctx.currency} to its price in the catalog, or a contracted price for the account",
+                    _where(it.line, "product"))
+    steps = [] if list_step is None else [list_step]
+    if cp is None:
+        return list_price, steps, False
+    who = f"{acct.account}: {cp.product or 'family ' + (cp.family or '')}"
+    if cp.price is not None:
+        steps.append(Step("contracted price", cp.price, f"{who} {cp.price}"))
+        return cp.price, steps, True
+    net = _off(ctx, list_price, cp.discount)
+    steps.append(Step(f"contracted {fmt_percent(cp.discount)}", net, f"{who} {fmt_percent(cp.discount)} off"))
+    return net, steps, True
+
+
+def _schedule_owned(ctx: _Ctx, p: Product, d: date) -> Decimal:
+    """Quantity already on the contract on ``d`` of every product sharing ``p``'s schedule."""
+    if ctx.contract is None:
+        return ZERO
+    same = [c for c, x in ctx.catalog.products.items() if x.discount_schedule == p.discount_schedule]
+    return sum((ledger.quantity_on(ctx.contract, c, d) for c in same), ZERO)
+
+
+def _tier_spans(tiers: tuple[Tier, ...]) -> list[tuple[Decimal | None, Decimal | None, Decimal, str]]:
+    """(low, high, discount, label): tier i holds unit positions in (low, high]; None is unbounded.
+
+    `from` is inclusive and a tier ends where the next starts, so the unit at
+    position n lies in tier i when from_i ≤ n < from_{i+1}. Positions below
+    the first tier get no discount.
+    """
+    out: list[tuple[Decimal | None, Decimal | None, Decimal, str]] = []
+    if tiers[0].start > 1:
+        out.append((None, tiers[0].start - 1, ZERO, f"1-{fmt_decimal(tiers[0].start - 1)}"))
+    for i, t in enumerate(tiers):
+        high = tiers[i + 1].start - 1 if i + 1 < len(tiers) else None
+        label = f"{fmt_decimal(t.start)}-{fmt_decimal(high)}" if high is not None else f"{fmt_decimal(t.start)}+"
+        out.append((t.start - 1 if out else None, high, t.discount, label))
+    return out
+
+
+def _off(ctx: _Ctx, price: Decimal, percent: Decimal) -> Decimal:
+    return _price(ctx, Fraction(price) * (1 - Fraction(percent) / _HUNDRED))
+
+
+def _volume(ctx: _Ctx, it: _Item, list_price: Decimal, steps: list[Step]) -> list[_Part]:
+    """Step 3: the discount schedule on the line's quantity plus what the contract already holds."""
+    p, qty = it.product, it.line.quantity
+    sched = ctx.catalog.schedules.get(p.discount_schedule)
+    if sched is None:
+        raise _fail("E-UNKNOWN-SCHEDULE", f"`{p.code}` names an unknown discount schedule `{p.discount_schedule}`",
+                    "define it under discount_schedules: in a catalog file", p.where("discount_schedule"))
+    held = _schedule_owned(ctx, p, it.line.start or ctx.start)
+    note = f"{fmt_decimal(held)} already on the contract" if held else ""
+    plain = _Part(qty, list_price, list_price, tuple(steps))
+    if not sched.tiers:
+        return [plain]
+    if sched.type == "slab":
+        return _slab(ctx, sched.code, _tier_spans(sched.tiers), held, note, plain)
+    total = held + qty
+    tier = next((t for t in reversed(sched.tiers) if t.start <= total), None)
+    if tier is None or tier.discount == 0:
+        return [plain]
+    net = _off(ctx, list_price, tier.discount)
+    label = f"volume {fmt_percent(tier.discount)} ({sched.code} range, {fmt_decimal(total)} units)"
+    return [replace(plain, net=net, steps=(*steps, Step(label, net, note)))]
+
+
+def _slab(ctx: _Ctx, code: str, spans, held: Decimal, note: str, plain: _Part) -> list[_Part]:
+    """Slab: the new units occupy positions held+1..held+qty; one part per tier they reach.
+
+    A negative quantity (an amendment decrease) removes the top positions held+qty+1..held.
+    """
+    qty = plain.quantity
+    sign = Decimal(-1) if qty < 0 else Decimal(1)
+    a, b = (held, held + qty) if qty >= 0 else (held + qty, held)
+    parts = []
+    for low, high, discount, label in spans:
+        lo = a if low is None else max(a, low)
+        hi = b if high is None else min(b, high)
+        if hi <= lo:
+            continue
+        net = _off(ctx, plain.list_price, discount)
+        steps = plain.steps
+        if discount:
+            steps += (Step(f"volume {fmt_percent(discount)} ({code} slab, units {label})", net, note),)
+        parts.append(replace(plain, quantity=sign * (hi - lo), net=net, steps=steps, tier=label))
+    return parts or [replace(plain, tier=spans[0][3])]
+
+
+def _manual(ctx: _Ctx, it: _Item, part: _Part) -> tuple[_Part, str | None]:
+    """Step 4: the quote line's manual discount; an approval reason if it is above the limit."""
+    line, before = it.line, part.net
+    if line.discount is None and line.discount_amount is None:
+        return part, None
+    net, steps = Fraction(before), list(part.steps)
+    if line.discount is not None:
+        net = net * (1 - Fraction(line.discount) / _HUNDRED)
+        steps.append(Step(f"manual {fmt_percent(line.discount)}", _price(ctx, net)))
+    if line.discount_amount is not None:
+        net -= Fraction(line.discount_amount)
+        steps.append(Step(f"manual {line.discount_amount} off", _price(ctx, net), "per unit"))
+    if net < 0:
+        raise _fail("E-DISCOUNT", f"`{line.product}`: the manual discount takes the unit price below zero "
+                    f"({before} → {_price(ctx, net)})", "a manual discount is at most the price after steps 1-3",
+                    _where(line, "discount" if line.discount_amount is None else "discount_amount"))
+    off = (Fraction(before) - net) / Fraction(before) * _HUNDRED if before else Fraction(line.discount or 0)
+    reason = None
+    if off > Fraction(ctx.settings.max_discount):
+        n = it.index + 1 if it.index is not None else "?"
+        reason = (f"line {n} ({line.product}): manual discount {fmt_percent(_pct(off))} is above the "
+                  f"{fmt_percent(ctx.settings.max_discount)} limit (approvals.max_discount)")
+    return replace(part, net=_price(ctx, net), steps=tuple(steps), manual=_pct(off)), reason
+
+
+# --------------------------------------------------------------------------- one line
+
+
+def _per(it: _Item) -> str | None:
+    p, line = it.product, it.line
+    if line.per is not None:
+        return line.per
+    if p is None:
+        return None
+    return p.per if p.recurring else None
+
+
+def _one_time(it: _Item) -> bool:
+    return not it.product.recurring if it.product is not None else it.line.per is None
+
+
+def _price_item(ctx: _Ctx, it: _Item, base: Fraction | None = None) -> tuple[list[PricedLine], list[str]]:
+    """One configured line → its priced line(s) and approval reasons.
+
+    A line that already carries `unit_price` (written by cpqctl: amendment,
+    renewal, accepted) keeps it and is only prorated; an included bundle
+    option costs 0; every other line runs steps 1-4 (``base`` is the covered
+    amount of a percent-of-total line).
+    """
+    line, p = it.line, it.product
+    pricing = line.pricing or (p.pricing if p is not None else "list")
+    if line.unit_price is not None:
+        list_price = line.list_price if line.list_price is not None else line.unit_price
+        steps = [Step("list", list_price)] if list_price != line.unit_price else []
+        steps.append(Step("agreed price", line.unit_price, "unit_price on the line"))
+        part = _Part(line.quantity, list_price, line.unit_price, tuple(steps), manual=line.discount)
+        frozen = line.net_total if ctx.quote.status == "accepted" else None  # shown as signed
+        return [_finish(ctx, it, part, pricing, fixed_total=frozen)], []
+    if it.included:
+        zero = _price(ctx, Fraction(0))
+        part = _Part(line.quantity, zero, zero, (Step(f"included in {it.bundle}", zero),))
+        return [_finish(ctx, it, part, pricing)], []
+    list_price, list_step = _list_price(ctx, it, base)
+    price, steps, special = _special(ctx, it, list_price, list_step)
+    if list_price is None:  # no catalog price: the contracted price stands in for it
+        list_price = price
+    if special or not p.discount_schedule:
+        parts = [_Part(line.quantity, list_price, price, tuple(steps))]
+    else:
+        parts = _volume(ctx, it, list_price, steps)
+    out, reasons = [], []
+    for part in parts:
+        part, reason = _manual(ctx, it, part)
+        out.append(_finish(ctx, it, part, pricing))
+        if reason:
+            reasons.append(reason)
+    return out, reasons
+
+
+def _finish(ctx: _Ctx, it: _Item, part: _Part, pricing: str, fixed_total: Decimal | None = None) -> PricedLine:
+    """Step 5: prorate over the line's dates and round the line total once."""
+    line, p = it.line, it.product
+    start = line.start or ctx.start
+    per = None if _one_time(it) else _per(it)
+    if _one_time(it):
+        end = through = None
+        mult = Fraction(1)
+    else:
+        _per_months(per, p.src if p is not None else line.src, line.product)
+        end = line.end if line.end is not None else ctx.end
+        through = end if end is not None else _period_end(ctx.anchor, ctx.frequency, start)
+        if through < start:
+            raise _fail("E-DATES", f"`{line.product}` ends ({through}) before it starts ({start})",
+                        "fix the line's or the quote's dates", _where(line, "end" if line.end else "start"))
+        mult = multiplier(start, through, per, ctx.method)
+    qty = part.quantity
+    if pricing == "block":
+        qty = Decimal((qty > 0) - (qty < 0))
+    total = fixed_total if fixed_total is not None else line_total(
+        part.net, qty, per, start, through or start, ctx.method, ctx.currency, ctx.rounding)
+    off = ((Fraction(part.list_price) - Fraction(part.net)) / Fraction(part.list_price) * _HUNDRED
+           if part.list_price else Fraction(0))
+    return PricedLine(
+        product=line.product, name=p.name if p is not None else line.product, quantity=part.quantity,
+        start=start, end=end, per=per, pricing=pricing, list_unit_price=part.list_price, net_unit_price=part.net,
+        prorate_multiplier=mult, net_total=total, steps=part.steps, discount_percent=_pct(off),
+        manual_discount_percent=part.manual, bundle=it.bundle, one_time=per is None, tier=part.tier,
+        src=line.src, priced_through=through, index=it.index,
+    )
+
+
+# --------------------------------------------------------------------------- percent of total
+
+
+def _covers(p: Product, code: str, products) -> bool:
+    other = products.get(code)
+    if other is not None and other.pricing == "percent-of-total":
+        return False  # support on support would be circular
+    return code in p.of_products or (p.of_family is not None and other is not None and other.family == p.of_family)
+
+
+def _base(ctx: _Ctx, p: Product, d: date, priced: list[PricedLine]) -> Fraction:
+    """Σ net_unit_price × quantity of the covered lines (quote, and contract on ``d``) per ``p.per``."""
+    products = ctx.catalog.products
+    to = PER_MONTHS.get(p.per) if p.per else None
+    total = Fraction(0)
+    rows = [(ln.product, ln.per, ln.pricing, ln.quantity, ln.net_unit_price) for ln in priced]
+    if ctx.contract is not None:
+        rows += [(s.product, s.per, s.pricing, s.quantity, s.unit_price) for s in ctx.contract.segments()
+                 if s.covers(d)]
+    for code, per, pricing, qty, price in rows:
+        if per is None or per not in PER_MONTHS or not _covers(p, code, products):
+            continue
+        units = (qty > 0) - (qty < 0) if pricing == "block" else qty
+        amount = Fraction(price) * Fraction(units)
+        total += amount * to / PER_MONTHS[per] if to else amount
+    return total
+
+
+# --------------------------------------------------------------------------- the quote
+
+
+def _context(quote: Quote, catalog: Catalog, account: Account, settings: Settings,
+             contract: Contract | None) -> _Ctx:
+    start, end = quote_dates(quote, settings, contract)
+    evergreen = quote.evergreen or (contract is not None and contract.evergreen)
+    freq = quote.billing_frequency or (contract.billing_frequency if contract else None) or settings.billing_frequency
+    months = FREQUENCY_MONTHS.get(freq, 12)
+    if evergreen and freq not in FREQUENCY_MONTHS:
+        raise _fail("E-BILLING", f"an evergreen quote is billed every period; `{freq}` is not a period",
+                    "use billing: {frequency: monthly} (or quarterly, semiannual, annual)",
+                    quote.where("billing"))
+    return _Ctx(
+        quote=quote, catalog=catalog, account=account, settings=settings, contract=contract,
+        currency=quote.currency or account.currency,
+        method=(contract.proration if contract and contract.proration else settings.proration),
+        rounding=(contract.rounding if contract and contract.rounding else settings.rounding),
+        start=start, end=end, evergreen=evergreen,
+        anchor=contract.start if contract is not None and evergreen else start, frequency=months,
+    )
+
+
+def price_quote(quote: Quote, catalog: Catalog, account: Account, settings: Settings,
+                contract: Contract | None = None) -> PricedQuote:
+    """Configure and price every line of ``quote`` (SPEC §2), then total and tax it.
+
+    ``contract`` is the contract an amendment quote changes: its owned
+    quantities count for volume tiers, constraints, bundle option ranges and
+    percent-of-total bases. Raises :class:`CpqError` (exit 1) for a refused rule.
+    """
+    ctx = _context(quote, catalog, account, settings, contract)
+    items = _configure(ctx)
+    priced: dict[int, list[PricedLine]] = {}
+    reasons: list[str] = []
+    later = [i for i, it in enumerate(items) if it.line.unit_price is None and not it.included
+             and it.product is not None and it.product.pricing == "percent-of-total"]
+    for i, it in enumerate(items):
+        if i not in later:
+            priced[i], why = _price_item(ctx, it)
+            reasons += why
+    done = [ln for lines in priced.values() for ln in lines]
+    for i in later:
+        it = items[i]
+        base = _base(ctx, it.product, it.line.start or ctx.start, done)
+        priced[i], why = _price_item(ctx, it, base)
+        reasons += why
+    lines = tuple(ln for i in range(len(items)) for ln in priced[i])
+    return _totals(ctx, lines, tuple(dict.fromkeys(reasons)))
+
+
+def _totals(ctx: _Ctx, lines: tuple[PricedLine, ...], reasons: tuple[str, ...]) -> PricedQuote:
+    """Quote net = Σ rounded line totals; tax per rate on the net total, rounded once."""
+    zero = round_money(0, ctx.currency, ctx.rounding)
+    net = sum((ln.net_total for ln in lines), zero)
+    reverse = ctx.account.reverse_charge
+    rate = ZERO if reverse else (ctx.account.tax_rate if ctx.account.tax_rate is not None
+                                 else ctx.settings.tax_rate)
+    tax = round_money(Fraction(net) * Fraction(rate) / _HUNDRED, ctx.currency, ctx.rounding)
+    through = max((ln.priced_through for ln in lines if ln.priced_through), default=None)
+    return PricedQuote(
+        currency=ctx.currency, start=ctx.start, end=ctx.end, lines=lines, net_total=net,
+        taxes=(TaxLine(rate, net, tax),), tax_total=tax, gross_total=net + tax,
+        needs_approval=bool(reasons), approval_reasons=reasons, reverse_charge=reverse,
+        proration=ctx.method, rounding=ctx.rounding, evergreen=ctx.evergreen,
+        priced_through=through if ctx.evergreen else ctx.end,
+    )
