@@ -48,11 +48,11 @@ def main(
 
 
 def _register() -> None:
-    from cpqctl.cli import account, catalog, check, contract, init, schema
+    from cpqctl.cli import account, catalog, check, contract, init, quote, schema
 
     for mod in (check, schema, init):
         mod.register(app)
-    for mod in (catalog, contract, account):
+    for mod in (catalog, quote, contract, account):
         app.add_typer(mod.app)
 
 

@@ -1,0 +1,148 @@
+"""Quote commands end to end on a copy of the example repo: new → show → render → approve → accept."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+AS_OF = "2026-11-28"
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and ".cpq" not in p.parts}
+
+
+def new_quote(cli, root, *lines, extra=()):
+    args = ["quote", "new", "--repo", root, "--as-of", AS_OF, "--account", "acme", "--start", "2027-01-01",
+            "--term", "12", "--format", "json", *extra]
+    for ln in lines:
+        args += ["--line", ln]
+    return cli(*args)
+
+
+def test_new_show_accept_creates_contract(cli, example_repo):
+    r = new_quote(cli, example_repo, "PRO-SEAT=50", "ONBOARDING=1")
+    assert r.code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["quote"] == "Q-2026-0001" and data["status"] == "draft"
+    seat = data["lines"][0]
+    # SPEC §2 step 3: a 50-seat range schedule at 10% = 1,080.00 net per seat
+    assert (seat["list_unit_price"], seat["net_unit_price"], seat["net_total"]) == ("1200.00", "1080.00", "54000.00")
+    assert data["net_total"] == "59000.00"
+    assert data["tax_total"] == "13570.00" and data["gross_total"] == "72570.00"  # 23% VAT of cpq.toml
+
+    shown = json.loads(cli("quote", "show", "Q-2026-0001", "--repo", example_repo, "--as-of", AS_OF,
+                           "--format", "json").stdout)
+    assert shown["lines"] == data["lines"] and shown["net_total"] == data["net_total"]
+
+    r = cli("quote", "accept", "Q-2026-0001", "--signed-by", "Anna Nowak", "--repo", example_repo, "--as-of", AS_OF)
+    assert r.code == 0, r.stderr
+    contract = example_repo / "contracts/acme/C-2027-0001.yaml"
+    text = contract.read_text()
+    assert "quote: Q-2026-0001" in text and "unit_price: 1080.00" in text and "proration: monthly+daily" in text
+    qtext = (example_repo / "quotes/Q-2026-0001.yaml").read_text()
+    assert "status: accepted" in qtext and qtext.splitlines()[-1].startswith('digest: "sha256:')
+    assert cli("check", "--repo", example_repo).code == 0
+
+    # the contract reads back: 50 seats owned in 2027
+    c = json.loads(cli("contract", "show", "C-2027-0001", "--repo", example_repo, "--as-of", "2027-03-01",
+                       "--format", "json").stdout)
+    assert c["owned"][0]["quantity"] == "50" and c["arr"] == "54000.00"
+
+    # accepting twice is refused and changes nothing
+    before = snapshot(example_repo)
+    r = cli("quote", "accept", "Q-2026-0001", "--signed-by", "X", "--repo", example_repo, "--as-of", AS_OF)
+    assert r.code == 1 and "already accepted" in r.stderr
+    assert snapshot(example_repo) == before
+
+
+def test_catalog_change_is_not_an_edit_but_a_hand_edit_is(cli, example_repo):
+    assert new_quote(cli, example_repo, "PRO-SEAT=50").code == 0
+    assert cli("quote", "accept", "Q-2026-0001", "--signed-by", "A", "--repo", example_repo,
+               "--as-of", AS_OF).code == 0
+    cat = example_repo / "catalog/licenses.yaml"
+    cat.write_text(cat.read_text().replace("1200.00", "1500.00"))
+    assert cli("check", "--repo", example_repo).code == 0
+    shown = json.loads(cli("quote", "show", "Q-2026-0001", "--repo", example_repo, "--as-of", AS_OF,
+                           "--format", "json").stdout)
+    assert shown["status"] == "accepted" and shown["lines"][0]["net_unit_price"] == "1080.00"
+    q = example_repo / "quotes/Q-2026-0001.yaml"
+    q.write_text(q.read_text().replace("quantity: 50", "quantity: 40"))
+    r = cli("check", "--repo", example_repo, "--format", "json")
+    assert r.code == 1
+    codes = [d["code"] for d in json.loads(r.stdout)["diagnostics"]]
+    assert codes == ["E-DIGEST"]
+
+
+def test_expired_quote_cannot_be_accepted(cli, example_repo):
+    assert new_quote(cli, example_repo, "PRO-SEAT=5").code == 0
+    before = snapshot(example_repo)
+    r = cli("quote", "accept", "Q-2026-0001", "--signed-by", "A", "--repo", example_repo, "--as-of", "2027-02-01")
+    assert r.code == 1 and "E-EXPIRED" in r.stderr
+    assert snapshot(example_repo) == before
+
+
+def test_discount_over_max_needs_approval(cli, example_repo):
+    # cpq.toml of the example: [approvals] max_discount = "20%"
+    r = new_quote(cli, example_repo, "PRO-SEAT=5@25%")
+    assert r.code == 0 and json.loads(r.stdout)["status"] == "needs-approval"
+    r = cli("quote", "accept", "Q-2026-0001", "--signed-by", "A", "--repo", example_repo, "--as-of", AS_OF)
+    assert r.code == 1 and "E-NEEDS-APPROVAL" in r.stderr
+    assert cli("quote", "approve", "Q-2026-0001", "--by", "CFO", "--repo", example_repo, "--as-of", AS_OF).code == 0
+    shown = json.loads(cli("quote", "show", "Q-2026-0001", "--repo", example_repo, "--as-of", AS_OF,
+                           "--format", "json").stdout)
+    assert shown["status"] == "approved"
+    r = cli("quote", "accept", "Q-2026-0001", "--signed-by", "A", "--repo", example_repo, "--as-of", AS_OF)
+    assert r.code == 0, r.stderr
+    assert "approved: {by: CFO, date: 2026-11-28}" in (example_repo / "quotes/Q-2026-0001.yaml").read_text()
+
+
+@pytest.mark.parametrize("line, code", [
+    ("NOPE=1", "E-UNKNOWN-PRODUCT"),
+    ("SSO=1", "E-REQUIRES"),  # SSO requires PRO-SEAT
+])
+def test_bad_lines_are_refused_and_write_nothing(cli, example_repo, line, code):
+    before = snapshot(example_repo)
+    r = new_quote(cli, example_repo, line)
+    assert r.code == 1 and code in r.stderr and "Traceback" not in r.stderr
+    assert snapshot(example_repo) == before
+
+
+def test_excluded_combination_is_refused(cli, example_repo):
+    r = new_quote(cli, example_repo, "PRO-SEAT=10", "SUPPORT-PREMIUM=1", "SUPPORT-BASIC=1")
+    assert r.code == 1 and "E-EXCLUDES" in r.stderr
+
+
+def test_negative_quantity_in_a_quote_file_has_its_position(cli, example_repo):
+    (example_repo / "quotes").mkdir()
+    (example_repo / "quotes/Q-2026-0099.yaml").write_text(
+        "quote: Q-2026-0099\nkind: new\naccount: acme\ndate: 2026-11-20\nstart: 2027-01-01\nlines:\n"
+        "  - {product: PRO-SEAT, quantity: -5}\n")
+    r = cli("check", "--repo", example_repo, "--format", "json")
+    diags = json.loads(r.stdout)["diagnostics"]
+    assert r.code == 1 and [(d["code"], d["line"], d["column"]) for d in diags] == [("E-NEGATIVE", 7, 35)]
+
+
+def test_render_markdown_and_pdf_are_deterministic(cli, example_repo, tmp_path):
+    from pypdf import PdfReader
+
+    assert new_quote(cli, example_repo, "PRO-SEAT=50", "ONBOARDING=1").code == 0
+    outs = []
+    for i in range(2):
+        pdf = tmp_path / f"q{i}.pdf"
+        r = cli("quote", "render", "Q-2026-0001", "--format", "pdf", "-o", pdf, "--repo", example_repo,
+                "--as-of", AS_OF)
+        assert r.code == 0, r.stderr
+        outs.append(pdf.read_bytes())
+    assert outs[0] == outs[1] and outs[0].startswith(b"%PDF")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(outs[0])).pages)
+    assert "Q-2026-0001" in text and "ACME Sp. z o.o." in text
+    assert "72" in text and "570,00" in text  # gross 72 570,00 zł in the pl_PL locale
+    md = cli("quote", "render", "Q-2026-0001", "--format", "md", "-o", "-", "--repo", example_repo,
+             "--as-of", AS_OF)
+    assert md.code == 0 and "| Pro seat (PRO-SEAT) | 50 |" in md.stdout and "Świętokrzyska" in md.stdout
