@@ -48,9 +48,9 @@ def main(
 
 
 def _register() -> None:
-    from cpqctl.cli import account, catalog, check, contract, init, quote, schema
+    from cpqctl.cli import account, amend, catalog, check, contract, init, quote, renew, schema
 
-    for mod in (check, schema, init):
+    for mod in (check, schema, init, amend, renew):
         mod.register(app)
     for mod in (catalog, quote, contract, account):
         app.add_typer(mod.app)
