@@ -146,3 +146,51 @@ def test_render_markdown_and_pdf_are_deterministic(cli, example_repo, tmp_path):
     md = cli("quote", "render", "Q-2026-0001", "--format", "md", "-o", "-", "--repo", example_repo,
              "--as-of", AS_OF)
     assert md.code == 0 and "| Pro seat (PRO-SEAT) | 50 |" in md.stdout and "Świętokrzyska" in md.stdout
+
+
+@pytest.mark.parametrize("method, total", [
+    ("monthly+daily", "4263.01"), ("calendar", "4290.32"), ("daily", "4306.85"), ("monthly", "5000.00")])
+def test_spec_proration_figures_through_quote_show(cli, repo, method, total):
+    """SPEC §2: 2019-05-23..2019-09-30 at 12,000.00 per year under each proration method."""
+    root = repo({
+        "catalog/c.yaml": """
+            products:
+              - {code: PLAN, name: Plan, type: subscription, per: year, price: {USD: 12000.00}}
+        """,
+        "contracts/a/account.yaml": "account: a\nname: A Inc.\ncurrency: USD\n",
+        "quotes/Q-1.yaml": """
+            quote: Q-1
+            account: a
+            date: 2019-05-20
+            start: 2019-05-23
+            end: 2019-09-30
+            lines:
+              - {product: PLAN, quantity: 1}
+        """,
+    }, toml=f'[company]\ncurrency = "USD"\n[pricing]\nproration = "{method}"\n')
+    r = cli("quote", "show", "Q-1", "--repo", root, "--as-of", "2019-05-21", "--format", "json")
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["net_total"] == total
+
+
+def test_missing_price_in_the_quote_currency(cli, example_repo):
+    """globex is an EUR account; a product priced only in PLN cannot be quoted to it."""
+    cat = example_repo / "catalog/services.yaml"
+    cat.write_text(cat.read_text() + "  - {code: PL-ONLY, name: Local service, type: one-time, price: {PLN: 100.00}}\n")
+    before = snapshot(example_repo)
+    r = cli("quote", "new", "--repo", example_repo, "--as-of", AS_OF, "--account", "globex", "--start", "2027-01-01",
+            "--line", "PL-ONLY=1")
+    assert r.code == 1 and "E-NO-PRICE" in r.stderr and "EUR" in r.stderr
+    assert snapshot(example_repo) == before
+
+
+def test_bundle_option_outside_min_max(cli, example_repo):
+    """PLATFORM requires 5..1000 PRO-SEAT options."""
+    before = snapshot(example_repo)
+    r = new_quote(cli, example_repo, "PLATFORM=1", "PRO-SEAT=2")
+    assert r.code == 1 and "E-OPTION-RANGE" in r.stderr and "PLATFORM" in r.stderr
+    assert snapshot(example_repo) == before
+    ok = new_quote(cli, example_repo, "PLATFORM=1", "PRO-SEAT=5")
+    assert ok.code == 0, ok.stderr
+    lines = {ln["product"]: ln for ln in json.loads(ok.stdout)["lines"]}
+    assert lines["SSO"]["net_total"] == "0.00" and lines["SSO"]["bundle"] == "PLATFORM"  # included option
