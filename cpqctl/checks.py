@@ -7,8 +7,10 @@ dates against contract terms, catalog consistency.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterator
+from pathlib import PurePosixPath
+from typing import Iterable, Iterator
 
 from cpqctl import ledger
 from cpqctl.diagnostics import Diagnostic
@@ -19,6 +21,54 @@ def _err(src: Source, code: str, msg: str, hint: str = "") -> Diagnostic:
     return Diagnostic.at(src, code, msg, hint)
 
 
+@dataclass(frozen=True)
+class Unloaded:
+    """What files with errors would have defined but did not: references to it are not reported again.
+
+    A reference to an account whose account.yaml does not parse is a consequence
+    of that file's error, not a finding of its own; a reference to an ID that no
+    file defines still is.
+    """
+
+    ids: frozenset[tuple[str, str]] = frozenset()  # (kind, ID) named by a file that yielded no record
+    catalog: bool = False  # a catalog file with errors yielded no product: any product or schedule may be lost
+
+
+NOTHING_LOST = Unloaded()
+
+
+def unloaded(repo: Repo, diags: Iterable[Diagnostic]) -> Unloaded:
+    """The IDs that the files with errors in ``diags`` would have defined but the loaded ``repo`` lacks."""
+    have = {"account": repo.accounts, "contract": repo.contracts, "quote": repo.quotes, "invoice": repo.invoices}
+    ids: set[tuple[str, str]] = set()
+    catalog = False
+    product_files = {p.src.file for p in repo.catalog.products.values()}
+    for file in {d.file for d in diags if d.severity == "error"}:
+        parts = PurePosixPath(file).parts
+        if parts[0] == "catalog":
+            catalog = catalog or file not in product_files
+            continue
+        if parts[0] == "contracts" and len(parts) == 3:
+            is_account = parts[2] == "account.yaml"
+            kind, ident = ("account", parts[1]) if is_account else ("contract", PurePosixPath(file).stem)
+        elif parts[0] in ("quotes", "invoices") and len(parts) == 2:
+            kind, ident = parts[0][:-1], PurePosixPath(file).stem
+        else:
+            continue
+        if ident not in have[kind]:
+            ids.add((kind, ident))
+    return Unloaded(frozenset(ids), catalog)
+
+
+def _unknown(repo: Repo, lost: Unloaded, kind: str, ident: str) -> bool:
+    """No file defines ``ident``, and no file that failed to load might have."""
+    if kind in ("product", "schedule"):
+        known = repo.catalog.products if kind == "product" else repo.catalog.schedules
+        return ident not in known and not lost.catalog
+    have = {"account": repo.accounts, "contract": repo.contracts, "quote": repo.quotes, "invoice": repo.invoices}
+    return ident not in have[kind] and (kind, ident) not in lost.ids
+
+
 def _product_hint(repo: Repo, code: str) -> str:
     import difflib
 
@@ -27,7 +77,7 @@ def _product_hint(repo: Repo, code: str) -> str:
         "`cpqctl catalog list` shows every product"
 
 
-def check_catalog(repo: Repo) -> Iterator[Diagnostic]:
+def check_catalog(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
     prods = repo.catalog.products
     for p in prods.values():
         if p.recurring and p.per is None:
@@ -53,17 +103,17 @@ def check_catalog(repo: Repo) -> Iterator[Diagnostic]:
             if not p.of_family and not p.of_products:
                 yield _err(p.src, "E-PRODUCT-OF", f"percent-of-total product `{p.code}` does not say which lines "
                            "it covers", "add of: {family: License} or of: {products: [PRO-SEAT]}")
-        if p.discount_schedule and p.discount_schedule not in repo.catalog.schedules:
+        if p.discount_schedule and _unknown(repo, lost, "schedule", p.discount_schedule):
             yield _err(p.where("discount_schedule"), "E-UNKNOWN-SCHEDULE",
                        f"unknown discount schedule `{p.discount_schedule}`",
                        "define it under discount_schedules: in a catalog file")
         for key, codes in (("requires", p.requires), ("excludes", p.excludes), ("of", p.of_products)):
             for code in codes:
-                if code not in prods:
+                if _unknown(repo, lost, "product", code):
                     yield _err(p.where(key), "E-UNKNOWN-PRODUCT", f"`{p.code}` {key} unknown product `{code}`",
                                _product_hint(repo, code))
         for o in p.options:
-            if o.product not in prods:
+            if _unknown(repo, lost, "product", o.product):
                 yield _err(o.src, "E-UNKNOWN-PRODUCT", f"bundle `{p.code}` has an unknown option `{o.product}`",
                            _product_hint(repo, o.product))
             if o.min is not None and o.max is not None and o.min > o.max:
@@ -76,11 +126,13 @@ def check_catalog(repo: Repo) -> Iterator[Diagnostic]:
                        "quantity", "each tier starts where the previous one ends")
 
 
-def _check_segment(repo: Repo, c: Contract, s: Segment, lo: date, hi: date | None, acct_cur: str) -> Iterator[Diagnostic]:
+def _check_segment(repo: Repo, c: Contract, s: Segment, lo: date, hi: date | None, acct_cur: str,
+                   lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
     p: Product | None = repo.catalog.products.get(s.product)
     if p is None:
-        yield _err(s.where("product"), "E-UNKNOWN-PRODUCT", f"unknown product `{s.product}`",
-                   _product_hint(repo, s.product))
+        if _unknown(repo, lost, "product", s.product):
+            yield _err(s.where("product"), "E-UNKNOWN-PRODUCT", f"unknown product `{s.product}`",
+                       _product_hint(repo, s.product))
     else:
         if p.recurring and s.per is None:
             yield _err(s.src, "E-SEGMENT-PER", f"`{s.product}` is a subscription: the line needs `per`",
@@ -106,13 +158,14 @@ def _check_segment(repo: Repo, c: Contract, s: Segment, lo: date, hi: date | Non
                    "remove end: evergreen lines run until cancelled")
 
 
-def check_contracts(repo: Repo) -> Iterator[Diagnostic]:
+def check_contracts(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
     for c in repo.contracts.values():
         acct = repo.accounts.get(c.account)
         folder = c.src.file.split("/")[1] if c.src.file.count("/") >= 2 else None
         if acct is None:
-            yield _err(c.where("account"), "E-UNKNOWN-ACCOUNT", f"unknown account `{c.account}`",
-                       f"create contracts/{c.account}/account.yaml")
+            if _unknown(repo, lost, "account", c.account):
+                yield _err(c.where("account"), "E-UNKNOWN-ACCOUNT", f"unknown account `{c.account}`",
+                           f"create contracts/{c.account}/account.yaml")
         elif folder is not None and folder != c.account:
             yield _err(c.where("account"), "E-ACCOUNT-FOLDER",
                        f"contract of account `{c.account}` lies in the folder of `{folder}`",
@@ -132,13 +185,13 @@ def check_contracts(repo: Repo) -> Iterator[Diagnostic]:
             yield _err(c.where("end"), "E-DATES", f"the contract ends ({c.end}) before it starts ({c.start})",
                        "swap the dates or fix the typo")
             continue
-        if c.renews and c.renews not in repo.contracts:
+        if c.renews and _unknown(repo, lost, "contract", c.renews):
             yield _err(c.where("renews"), "E-UNKNOWN-CONTRACT", f"renews unknown contract `{c.renews}`", "")
-        if c.quote and c.quote not in repo.quotes:
+        if c.quote and _unknown(repo, lost, "quote", c.quote):
             yield Diagnostic.at(c.where("quote"), "W-UNKNOWN-QUOTE", f"quote `{c.quote}` is not in quotes/",
                                 "the accepted quote is the contract's audit trail", "warning")
         for s in c.lines:
-            yield from _check_segment(repo, c, s, c.start, c.end, c.currency)
+            yield from _check_segment(repo, c, s, c.start, c.end, c.currency, lost)
         seen: set[str] = set()
         for i, a in enumerate(c.amendments):
             if a.amendment in seen:
@@ -154,12 +207,12 @@ def check_contracts(repo: Repo) -> Iterator[Diagnostic]:
                            f"({a.end}) before it takes effect ({a.effective})", "")
             hi = a.end if a.end is not None else end_then
             for s in a.lines:
-                yield from _check_segment(repo, c, s, a.effective, hi, c.currency)
-            if a.quote and a.quote not in repo.quotes:
+                yield from _check_segment(repo, c, s, a.effective, hi, c.currency, lost)
+            if a.quote and _unknown(repo, lost, "quote", a.quote):
                 yield Diagnostic.at(a.src, "W-UNKNOWN-QUOTE", f"quote `{a.quote}` is not in quotes/", "", "warning")
 
 
-def check_accounts(repo: Repo) -> Iterator[Diagnostic]:
+def check_accounts(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
     for a in repo.accounts.values():
         for cp in a.contracted_prices:
             if (cp.product is None) == (cp.family is None):
@@ -168,22 +221,22 @@ def check_accounts(repo: Repo) -> Iterator[Diagnostic]:
             if (cp.price is None) == (cp.discount is None):
                 yield _err(cp.src, "E-CONTRACTED-PRICE", "a contracted price has either a price or a discount",
                            "write price: 450.00 or discount: 15%")
-            if cp.product is not None and cp.product not in repo.catalog.products:
+            if cp.product is not None and _unknown(repo, lost, "product", cp.product):
                 yield _err(cp.src, "E-UNKNOWN-PRODUCT", f"unknown product `{cp.product}`",
                            _product_hint(repo, cp.product))
             if cp.valid_from and cp.valid_until and cp.valid_until < cp.valid_from:
                 yield _err(cp.src, "E-DATES", "the contracted price ends before it starts", "swap from and until")
 
 
-def check_quotes(repo: Repo) -> Iterator[Diagnostic]:
+def check_quotes(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
     for q in repo.quotes.values():
         acct = repo.accounts.get(q.account)
-        if acct is None:
+        if acct is None and _unknown(repo, lost, "account", q.account):
             yield _err(q.where("account"), "E-UNKNOWN-ACCOUNT", f"unknown account `{q.account}`",
                        f"create contracts/{q.account}/account.yaml")
         if q.kind in ("amendment", "renewal") and not q.contract:
             yield _err(q.src, "E-QUOTE-CONTRACT", f"a {q.kind} quote names its contract", "add contract: C-…")
-        if q.contract and q.contract not in repo.contracts and not (q.kind == "new" and q.status == "accepted"):
+        if q.contract and _unknown(repo, lost, "contract", q.contract) and not (q.kind == "new" and q.status == "accepted"):
             yield _err(q.where("contract"), "E-UNKNOWN-CONTRACT", f"unknown contract `{q.contract}`", "")
         if q.start and q.end and q.end < q.start:
             yield _err(q.where("end"), "E-DATES", f"the quote ends ({q.end}) before it starts ({q.start})", "")
@@ -191,6 +244,8 @@ def check_quotes(repo: Repo) -> Iterator[Diagnostic]:
         for ln in q.lines:
             p = repo.catalog.products.get(ln.product)
             if p is None:
+                if not _unknown(repo, lost, "product", ln.product):
+                    continue
                 yield _err(ln.at.get("product", ln.src), "E-UNKNOWN-PRODUCT", f"unknown product `{ln.product}`",
                            _product_hint(repo, ln.product))
                 continue
@@ -204,11 +259,12 @@ def check_quotes(repo: Repo) -> Iterator[Diagnostic]:
                            "decreases are amendments: `cpqctl amend C --set CODE=QTY`")
 
 
-def check_invoices(repo: Repo) -> Iterator[Diagnostic]:
+def check_invoices(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
     for inv in repo.invoices.values():
         c = repo.contracts.get(inv.contract)
         if c is None:
-            yield _err(inv.at.get("contract", inv.src), "E-UNKNOWN-CONTRACT", f"unknown contract `{inv.contract}`", "")
+            if _unknown(repo, lost, "contract", inv.contract):
+                yield _err(inv.at.get("contract", inv.src), "E-UNKNOWN-CONTRACT", f"unknown contract `{inv.contract}`", "")
         elif c.account != inv.account:
             yield _err(inv.at.get("account", inv.src), "E-INVOICE-ACCOUNT",
                        f"invoice account `{inv.account}` differs from the contract's `{c.account}`", "")
@@ -217,15 +273,16 @@ def check_invoices(repo: Repo) -> Iterator[Diagnostic]:
             yield _err(inv.at.get("net_total", inv.src), "E-INVOICE-TOTAL",
                        f"net_total {inv.net_total} is not the sum of the lines ({total})",
                        "invoices are issued by `cpqctl invoice run`; do not edit them")
-        if inv.corrects and inv.corrects not in repo.invoices:
+        if inv.corrects and _unknown(repo, lost, "invoice", inv.corrects):
             yield _err(inv.at.get("corrects", inv.src), "E-UNKNOWN-INVOICE", f"corrects unknown invoice `{inv.corrects}`", "")
 
 
 CHECKS = (check_catalog, check_accounts, check_contracts, check_quotes, check_invoices)
 
 
-def run_checks(repo: Repo) -> list[Diagnostic]:
+def run_checks(repo: Repo, lost: Unloaded = NOTHING_LOST) -> list[Diagnostic]:
+    """Every cross-file finding; ``lost`` (see :func:`unloaded`) names what files with errors failed to define."""
     out: list[Diagnostic] = []
     for check in CHECKS:
-        out.extend(check(repo))
+        out.extend(check(repo, lost))
     return out

@@ -10,7 +10,7 @@ from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 from cpqctl.diagnostics import CpqError
 
-app = common.group("account", "Accounts: the customer's view.")
+app = common.group("account", "Accounts: the customer's view.\n\nExample:\n\n  cpqctl account show acme")
 
 
 def get_account(loaded, aid: str):

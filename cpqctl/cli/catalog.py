@@ -10,7 +10,8 @@ from cpqctl.cli import common
 from cpqctl.cli.common import FormatOpt, RepoOpt
 from cpqctl.diagnostics import CpqError
 
-app = common.group("catalog", "The product catalog: list products, show one.")
+app = common.group("catalog", "The product catalog: list products, show one.\n\n"
+                              "Example:\n\n  cpqctl catalog list\n\n  cpqctl catalog show PRO-SEAT --format json")
 
 
 def _price_text(prices) -> str:

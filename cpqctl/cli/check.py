@@ -29,17 +29,13 @@ def check(
 
       cpqctl check --format github   # annotations in a GitHub Actions job
     """
-    from cpqctl.checks import run_checks
+    from cpqctl.checks import run_checks, unloaded
     from cpqctl.render import diagnostics as rd
 
     root, loaded, diags = common.load(repo)
-    if not any(d.severity == "error" for d in diags):
-        diags = diags + run_checks(loaded)
-    else:
-        # cross-file checks on a partly loaded repo would only repeat the file errors' consequences
-        diags = diags + [d for d in run_checks(loaded) if d.code not in ("E-UNKNOWN-PRODUCT", "E-UNKNOWN-ACCOUNT",
-                                                                          "E-UNKNOWN-CONTRACT")]
-    diags = sorted(set(diags))
+    # a reference to what a broken file failed to define only repeats that file's error; any other
+    # unknown reference is a finding of its own, whatever else is broken
+    diags = sorted(set(diags + run_checks(loaded, unloaded(loaded, diags))))
     if format == "json":
         sys.stdout.write(rd.as_json(diags))
     elif format == "github":

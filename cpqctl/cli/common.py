@@ -43,6 +43,8 @@ FormatOpt = Annotated[str, typer.Option(
 
 def parse_date(text: str, what: str = "date") -> date:
     try:
+        if len(text) != 10 or text[4] != "-" or text[7] != "-":
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise CpqError("E-USAGE", f"`{text}` is not a {what} (YYYY-MM-DD)", "e.g. --as-of 2026-06-30",

@@ -10,7 +10,7 @@ from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 from cpqctl.diagnostics import CpqError
 
-app = common.group("contract", "Contracts: what a contract holds on a date.")
+app = common.group("contract", "Contracts: what a contract holds on a date.\n\nExample:\n\n  cpqctl contract show C-2026-0001 --as-of 2026-06-30")
 
 
 def get_contract(loaded, cid: str):

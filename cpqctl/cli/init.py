@@ -74,6 +74,9 @@ def init(
     import re
 
     target = (directory or Path(".")).resolve()
+    if target.exists() and not target.is_dir():
+        raise CpqError("E-USAGE", f"{target} is a file, not a folder", "pick a folder for the repository",
+                       exit_code=2)
     if (target / "cpq.toml").exists():
         raise CpqError("E-EXISTS", f"{target} already holds a cpqctl repository (cpq.toml)",
                        "pick another folder; nothing was changed")
@@ -89,13 +92,21 @@ def init(
 
     target.mkdir(parents=True, exist_ok=True)
     store = Store(target)
+    # a folder may already hold files (a git checkout, a catalog): keep them, add only what is missing
     with store.lock(), store.transaction() as tx:
         tx.create("cpq.toml", settings_toml(name, currency, locale))
-        tx.create("catalog/products.yaml", STARTER_CATALOG.format(cur=currency))
+        if not (target / "catalog").is_dir() or not any((target / "catalog").glob("*.yaml")):
+            tx.create("catalog/products.yaml", STARTER_CATALOG.format(cur=currency))
         for d in ("contracts", "quotes", "invoices"):
-            tx.create(f"{d}/.gitkeep", "")
-        if not (target / ".gitignore").exists():
+            if not (target / d).exists():
+                tx.create(f"{d}/.gitkeep", "")
+        ignore = target / ".gitignore"
+        if not ignore.exists():
             tx.create(".gitignore", ".cpq/\n")
+        else:
+            text = ignore.read_text(encoding="utf-8", errors="replace")
+            if not {".cpq", ".cpq/", "/.cpq", "/.cpq/"} & {ln.strip() for ln in text.splitlines()}:
+                tx.append(".gitignore", ("\n" if text and not text.endswith("\n") else "") + ".cpq/\n")
     common.info(f"created a cpqctl repository in {target}\n"
                 "next: add an account under contracts/<id>/account.yaml, then `cpqctl quote new`; "
                 "`cpqctl check` validates everything")

@@ -16,7 +16,7 @@ from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 from cpqctl.diagnostics import CpqError
 
-app = common.group("quote", "Quotes: create, price, render, approve and accept.")
+app = common.group("quote", "Quotes: create, price, render, approve and accept.\n\nExample:\n\n  cpqctl quote new --account acme --start 2027-01-01 --line PRO-SEAT=50")
 
 _LINE_RE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)=([0-9]+(?:\.[0-9]+)?)(?:@(?:([0-9]+(?:\.[0-9]+)?)%|([0-9]+(?:\.[0-9]+)?)))?")
 FREQ = click.Choice(["monthly", "quarterly", "semiannual", "annual", "upfront"])

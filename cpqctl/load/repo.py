@@ -146,16 +146,17 @@ def load_file(root: Path, rel: str, kind: str) -> FileResult:
         res.records = [build.products(obj, rel), build.schedules(obj, rel)]
         return res
     id_key = {"account": "account", "contract": "contract", "quote": "quote", "invoice": "invoice"}[kind]
-    required = [k for k, f in SCHEMAS[kind].fields.items() if f.required]
-    if any(k not in obj for k in required):
-        return res  # already reported as E-REQUIRED / type errors
     expected = Path(rel).parent.name if kind == "account" else Path(rel).stem
-    if obj[id_key] != expected:
+    # checked before giving up on a record with missing fields: a wrong ID is a finding of its own
+    if id_key in obj and obj[id_key] != expected:
         line, col = obj.where(id_key)
         where = "its folder name" if kind == "account" else "the file name"
         res.diagnostics.append(Diagnostic(rel, line, col, "E-ID-MISMATCH",
                                           f"{kind} ID `{obj[id_key]}` differs from {where} `{expected}`",
                                           f"rename the {'folder' if kind == 'account' else 'file'} or fix the ID"))
+    required = [k for k, f in SCHEMAS[kind].fields.items() if f.required]
+    if any(k not in obj for k in required):
+        return res  # already reported as E-REQUIRED / type errors
     if kind == "quote" and obj.get("status") == "accepted":
         if obj.get("digest") != digest_of(text):
             line, col = obj.where("digest")

@@ -94,7 +94,8 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
     k = f.kind
     if k == "obj":
         if not isinstance(v, YMap):
-            ctx.err("E-TYPE", f"`{name}` must be a mapping of keys to values", _pos(v),
+            what = f"`{name}`" if name else "the file"  # name is empty at the top level
+            ctx.err("E-TYPE", f"{what} must be a mapping of keys to values", _pos(v),
                     "keys: " + ", ".join(f.fields))
             return None
         return _convert_obj(v, f, name, ctx)
@@ -123,7 +124,8 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
             if not CURRENCY_RE.fullmatch(cur):
                 ctx.err("E-CURRENCY", f"`{cur}` is not a currency code", at, _hint(F("currency")))
                 continue
-            c = _convert(amount, F("money", nonnegative=True), f"{name}.{cur}", ctx)
+            # required: `PLN:` with no amount is reported, not silently dropped
+            c = _convert(amount, F("money", required=True, nonnegative=True), f"{name}.{cur}", ctx)
             if c is not None:
                 out[cur] = c
                 out.at[cur] = _pos(amount)
@@ -227,7 +229,8 @@ def _convert_obj(v: YMap, f: F, name: str, ctx: _Ctx) -> Obj:
             out[key] = c
             out.at[key] = _pos(val)
     for key, sub in f.fields.items():
-        if sub.required and key not in out and key not in v:
+        # keypos: a key written with a refused value (reported already) is not also "missing"
+        if sub.required and key not in out and key not in v.keypos:
             ctx.err("E-REQUIRED", f"missing required key `{key}`" + (f" in `{name}`" if name else ""),
                     out.pos, sub.doc or _hint(sub))
     return out
@@ -243,7 +246,7 @@ def _closest(key: str, names) -> str | None:
 def convert(value, schema: F) -> tuple[Obj | None, list[Problem]]:
     """Convert a positioned YAML document against a top-level object schema."""
     ctx = _Ctx()
-    if value is None:
+    if value is None or (isinstance(value, Scalar) and value.plain and value in NULLS):  # nothing, or `---` alone
         ctx.err("E-EMPTY", "the file is empty", (1, 1), "see `cpqctl schema` for the expected keys")
         return None, ctx.problems
     out = _convert(value, schema, "", ctx)

@@ -1,0 +1,103 @@
+"""Shared fixtures: inline data repositories in ``tmp_path`` and a CLI runner.
+
+``repo`` writes small YAML files given inline (dedented) next to a minimal
+valid cpq.toml; ``example_repo`` copies the project's example data repository;
+``cli`` runs the Typer app in-process and returns exit code, stdout and stderr
+separately (data goes to stdout, messages to stderr: tests assert both).
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+MINIMAL_TOML = """\
+[company]
+name = "Test Co"
+currency = "PLN"
+"""
+
+
+def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write ``{relpath: text}`` under ``root`` (text dedented; bytes as they are)."""
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Callable[..., Path]:
+    """``repo({"catalog/x.yaml": "..."})`` → a data repository in tmp_path (``cpq.toml`` may be overridden)."""
+
+    def make(files: dict[str, str | bytes] | None = None, toml: str | None = MINIMAL_TOML) -> Path:
+        root = tmp_path / "repo"
+        root.mkdir(exist_ok=True)
+        if toml is not None:
+            (root / "cpq.toml").write_text(toml, encoding="utf-8")
+        return write_files(root, files or {})
+
+    return make
+
+
+@pytest.fixture
+def example_repo(tmp_path: Path) -> Path:
+    """A copy of the example data repository at the project root (cpq.toml, catalog, contracts)."""
+    root = tmp_path / "example"
+    root.mkdir()
+    shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
+    for d in ("catalog", "contracts"):
+        shutil.copytree(PROJECT / d, root / d)
+    return root
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def _runner():
+    from typer.testing import CliRunner
+
+    try:  # click < 8.2 mixes stderr into stdout unless told not to
+        return CliRunner(mix_stderr=False)
+    except TypeError:  # click >= 8.2: stderr is always captured on its own
+        return CliRunner()
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Run]:
+    """``cli("check", "--repo", root)`` → Run(code, stdout, stderr).
+
+    Runs in an empty folder of tmp_path (so the project's own cpq.toml is never
+    found by accident) with CPQ_REPO / CPQ_AS_OF / NO_COLOR cleared, unless
+    ``env`` or ``cwd`` say otherwise.
+    """
+    from cpqctl.cli.main import app
+
+    runner = _runner()
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir(exist_ok=True)
+
+    def run(*args: object, env: dict[str, str | None] | None = None, cwd: Path | None = None) -> Run:
+        monkeypatch.chdir(cwd or elsewhere)
+        full_env = {"CPQ_REPO": None, "CPQ_AS_OF": None, "NO_COLOR": None, "CPQ_DEBUG": None, **(env or {})}
+        result = runner.invoke(app, [str(a) for a in args], env=full_env, catch_exceptions=True)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception  # an exception that escaped the error boundary: show it
+        return Run(result.exit_code, result.stdout, result.stderr)
+
+    return run
