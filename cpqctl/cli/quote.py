@@ -148,8 +148,11 @@ def show(quote: Annotated[str, typer.Argument(help="Quote ID.")], format: Format
     """
     from cpqctl import quotes
 
+    from cpqctl.load.repo import load_quote_context
+
     day = common.as_of(as_of)
-    _, loaded, _ = common.load(repo)
+    loaded, diags = load_quote_context(common.root(repo), quote)
+    common.require_clean(diags)
     q = _quote(loaded, quote)
     priced = quotes.price(loaded, q)
     _emit_quote(format, quotes.quote_json(q, priced, quotes.status(q, priced, loaded.settings, day), loaded.settings))
@@ -255,8 +258,12 @@ def render(
     """
     from cpqctl import documents, quotes
 
+    from cpqctl.load.repo import load_quote_context
+
     day = common.as_of(as_of)
-    root, loaded, _ = common.load(repo)
+    root = common.root(repo)
+    loaded, diags = load_quote_context(root, quote)
+    common.require_clean(diags)
     q = _quote(loaded, quote)
     priced = quotes.price(loaded, q)
     data = documents.quote_data(loaded, q, priced, quotes.status(q, priced, loaded.settings, day), day)

@@ -260,3 +260,36 @@ def assemble(settings, results: list[tuple[str, FileResult]], diags: list[Diagno
                 accounts=maps["account"], contracts=maps["contract"], quotes=maps["quote"],
                 invoices=maps["invoice"])
     return repo, diags
+
+
+def load_quote_context(root: Path, quote_id: str) -> tuple[Repo, list[Diagnostic]]:
+    """Only what pricing one quote needs: settings, catalog, the quote, its account's folder.
+
+    `quote show` and `quote render` cost the same on a repository of ten or ten
+    thousand accounts.
+    """
+    from cpqctl.load.cache import load_files
+
+    settings, diags = load_settings(root)
+    rel = f"quotes/{quote_id}.yaml"
+    files = [(r, k) for r, k in _files_in(root, "catalog", "catalog")]
+    if ID_RE.fullmatch(quote_id) and (root / rel).is_file():
+        files.append((rel, "quote"))
+        first = load_file(root, rel, "quote")
+        if first.records:
+            acct = first.records[0].account
+            adir = root / "contracts" / acct
+            if ID_RE.fullmatch(acct) and adir.is_dir():
+                for entry in sorted(os.scandir(adir), key=lambda e: e.name):
+                    if entry.name.endswith(".yaml") and entry.is_file():
+                        files.append((f"contracts/{acct}/{entry.name}",
+                                      "account" if entry.name == "account.yaml" else "contract"))
+    return assemble(settings, load_files(root, files), diags)
+
+
+def _files_in(root: Path, sub: str, kind: str) -> list[tuple[str, str]]:
+    d = root / sub
+    if not d.is_dir():
+        return []
+    return [(f"{sub}/{e.name}", kind) for e in sorted(os.scandir(d), key=lambda e: e.name)
+            if e.name.endswith(".yaml") and e.is_file()]
