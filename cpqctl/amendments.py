@@ -1,0 +1,243 @@
+"""Amendments (SPEC §3): the delta lines a change to a signed contract needs.
+
+`plan` turns the requested changes (set, add, remove, reprice, cancel) into
+quote lines, co-terminated from the effective date to the contract end:
+
+- changes of an owned product keep the prices already signed (up-sell at the
+  newest active segment's price, decreases LIFO at each segment's own price);
+- a product not owned is a line *without* `unit_price`, so the pricing
+  waterfall prices it today (contracted prices, schedules counting owned
+  quantity); `explicit_lines` then freezes the priced result for the file.
+
+Pure: no IO, no clock. Constraints (requires/excludes, bundle ranges) are left
+to :func:`cpqctl.pricing.price_quote`, which checks the quote plus the contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from cpqctl import ledger
+from cpqctl.diagnostics import CpqError
+from cpqctl.model import Catalog, Contract, QuoteLine, Segment, Source
+from cpqctl.money import fmt_decimal
+from cpqctl.yamlout import Raw, flow, mapping_lines
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One requested change: kind is set | add | remove | reprice; value a quantity or a price."""
+
+    kind: str
+    product: str
+    value: Decimal | None = None
+    src: Source = Source("(command line)")
+
+
+# --------------------------------------------------------------------------- the contract on a date
+
+
+def check_amendable(c: Contract, effective: date) -> None:
+    """Refuse a cancelled contract, and an effective date outside [start, current end]."""
+    if ledger.cancellation(c) is not None:
+        canc = ledger.cancellation(c)
+        raise CpqError("E-CANCELLED", f"contract {c.contract} is cancelled (from {canc.date}); it cannot be amended",
+                       "a cancelled contract is final: sell a new contract instead", src=c.src)
+    end = ledger.current_end(c)
+    if effective < c.start or (end is not None and effective > end):
+        raise CpqError("E-EFFECTIVE", f"effective date {effective} is outside the term of {c.contract} "
+                       f"({c.start}..{end or 'open'})", "an amendment takes effect within the contract's term",
+                       src=c.where("start"))
+
+
+def active(c: Contract, product: str, d: date) -> list[tuple[Segment, Decimal]]:
+    """The recurring segments of ``product`` in force on ``d``, oldest first, with what is left of each.
+
+    Replays the ledger: a negative segment takes from the newest positive
+    segment at the same unit price (how `amend` writes decreases), else from
+    the newest one (LIFO). Segments left at zero are dropped.
+    """
+    stack: list[list] = []
+    for s in c.segments():
+        if s.product != product or s.one_time or not s.covers(d):
+            continue
+        if s.quantity > 0:
+            stack.append([s, s.quantity])
+            continue
+        need = -s.quantity
+        order = ([e for e in reversed(stack) if e[0].unit_price == s.unit_price]
+                 + [e for e in reversed(stack) if e[0].unit_price != s.unit_price])
+        for e in order:
+            take = min(need, e[1])
+            e[1] -= take
+            need -= take
+            if need == 0:
+                break
+    return [(s, left) for s, left in stack if left > 0]
+
+
+# --------------------------------------------------------------------------- delta lines
+
+
+def _line(s: Segment, qty: Decimal, start: date, end: date | None, src: Source, price: Decimal | None = None,
+          list_price: Decimal | None = None) -> QuoteLine:
+    """A delta line at a segment's frozen prices (or ``price``), co-terminated at ``end``."""
+    seg_end = s.end if end is None or (s.end is not None and s.end < end) else end
+    return QuoteLine(product=s.product, quantity=qty, list_price=list_price if list_price is not None
+                     else (s.list_price if s.list_price is not None else s.unit_price),
+                     unit_price=price if price is not None else s.unit_price, per=s.per, start=start, end=seg_end,
+                     pricing=s.pricing if s.pricing != "list" else None, bundle=s.bundle, src=src)
+
+
+def _decrease(segs: list[tuple[Segment, Decimal]], k: Decimal, start: date, end: date | None,
+              src: Source) -> list[QuoteLine]:
+    """``k`` units off, newest segments first, each at its own price."""
+    out = []
+    for s, left in reversed(segs):
+        if k <= 0:
+            break
+        take = min(k, left)
+        out.append(_line(s, -take, start, end, src))
+        k -= take
+    return out
+
+
+def _set(c: Contract, catalog: Catalog, ch: Change, target: Decimal, start: date, end: date | None
+         ) -> list[QuoteLine]:
+    segs = active(c, ch.product, start)
+    owned = sum((left for _, left in segs), ZERO)
+    if target < 0:
+        raise CpqError("E-NEGATIVE", f"`{ch.product}` would drop to {fmt_decimal(target)} "
+                       f"(owned {fmt_decimal(owned)} on {start})", "a quantity cannot go below zero", src=ch.src)
+    if not segs:  # cross-sell: priced by the waterfall today
+        if target == 0:
+            return []
+        return [QuoteLine(product=ch.product, quantity=target, start=start, end=end, src=ch.src)]
+    product = catalog.products.get(ch.product)
+    if (product is not None and product.pricing == "block") or any(s.pricing == "block" for s, _ in segs):
+        # a block's price depends on the whole quantity: the old blocks end, the new one is priced today
+        if target == owned:
+            return []
+        out = [_line(s, -left, start, end, ch.src) for s, left in segs]
+        if target > 0:
+            out.append(QuoteLine(product=ch.product, quantity=target, start=start, end=end, src=ch.src))
+        return out
+    if target > owned:
+        newest = segs[-1][0]
+        return [_line(newest, target - owned, start, end, ch.src)]
+    return _decrease(segs, owned - target, start, end, ch.src)
+
+
+def _reprice(c: Contract, ch: Change, start: date, end: date | None) -> list[QuoteLine]:
+    segs = active(c, ch.product, start)
+    if not segs:
+        raise CpqError("E-NOT-OWNED", f"`{ch.product}` is not on {c.contract} on {start}: nothing to re-price",
+                       "re-price a product the contract owns", src=ch.src)
+    if any(s.pricing == "block" for s, _ in segs):
+        raise CpqError("E-REPRICE-BLOCK", f"`{ch.product}` is block-priced: re-price it with --set",
+                       "a block's price follows its quantity", src=ch.src)
+    out = [_line(s, -left, start, end, ch.src) for s, left in segs]
+    total = sum((left for _, left in segs), ZERO)
+    newest = segs[-1][0]
+    out.append(_line(newest, total, start, end, ch.src, price=ch.value,
+                     list_price=newest.list_price if newest.list_price is not None else ch.value))
+    return out
+
+
+def _cancel(c: Contract, start: date, end: date | None) -> list[QuoteLine]:
+    """Every active recurring segment gets a negative delta from ``start`` (first day without service)."""
+    src = Source("--cancel")
+    codes = sorted({s.product for s in c.segments() if not s.one_time and s.covers(start)})
+    return [_line(s, -left, start, end, src) for code in codes for s, left in active(c, code, start)]
+
+
+def _follow_percent(c: Contract, catalog: Catalog, lines: list[QuoteLine], start: date, end: date | None
+                    ) -> list[QuoteLine]:
+    """Percent-of-total products the contract owns follow their base: old price ends, the new is priced today.
+
+    Only when a changed line is covered by the percent product and the percent
+    product itself is not changed explicitly.
+    """
+    changed = {ln.product for ln in lines}
+    out = []
+    for code in sorted({s.product for s in c.segments() if not s.one_time and s.covers(start)} - changed):
+        p = catalog.products.get(code)
+        if p is None or p.pricing != "percent-of-total":
+            continue
+        covered = [x for x in changed if x in p.of_products or (
+            p.of_family is not None and x in catalog.products and catalog.products[x].family == p.of_family)]
+        segs = active(c, code, start)
+        if not covered or not segs:
+            continue
+        src = Source(f"(follows {covered[0]})")
+        out.extend(_line(s, -left, start, end, src) for s, left in segs)
+        qty = sum((left for _, left in segs), ZERO)
+        out.append(QuoteLine(product=code, quantity=qty, start=start, end=end, bundle=segs[-1][0].bundle, src=src))
+    return out
+
+
+def plan(c: Contract, catalog: Catalog, effective: date, changes: list[Change], cancel: bool = False
+         ) -> list[QuoteLine]:
+    """The amendment's delta lines (cross-sells without unit_price, to be priced by the waterfall)."""
+    check_amendable(c, effective)
+    end = ledger.current_end(c)
+    if cancel:
+        return _cancel(c, effective, end)
+    seen: set[str] = set()
+    out: list[QuoteLine] = []
+    for ch in changes:
+        if ch.product in seen:
+            raise CpqError("E-USAGE", f"`{ch.product}` is changed twice in one amendment", "one change per product",
+                           exit_code=2)
+        seen.add(ch.product)
+        if ch.kind == "reprice":
+            out.extend(_reprice(c, ch, effective, end))
+            continue
+        owned = sum((left for _, left in active(c, ch.product, effective)), ZERO)
+        if ch.kind == "remove":
+            if owned == 0:
+                raise CpqError("E-NOT-OWNED", f"`{ch.product}` is not on {c.contract} on {effective}: "
+                               "nothing to remove", "remove a product the contract owns", src=ch.src)
+            target = ZERO
+        elif ch.kind == "add":
+            target = owned + ch.value
+        else:
+            target = ch.value
+        out.extend(_set(c, catalog, ch, target, effective, end))
+    out.extend(_follow_percent(c, catalog, out, effective, end))
+    return out
+
+
+# --------------------------------------------------------------------------- the quote file
+
+
+def explicit_lines(priced) -> list[QuoteLine]:
+    """The priced quote's lines as explicit delta lines (every price frozen, as written to the file)."""
+    return [QuoteLine(product=ln.product, quantity=ln.quantity, list_price=ln.list_unit_price,
+                      unit_price=ln.net_unit_price, per=ln.per, start=ln.start, end=ln.end,
+                      pricing=ln.pricing if ln.pricing == "block" else None, bundle=ln.bundle, src=ln.src)
+            for ln in priced.lines]
+
+
+def quote_text(q_id: str, account: str, contract: str, currency: str, day: date, effective: date, based_on: int,
+               lines: list[QuoteLine], cancelled: tuple[date, str] | None = None) -> str:
+    """An amendment draft: explicit priced delta lines (re-shown as written; never re-priced)."""
+    head = [("quote", q_id), ("kind", "amendment"), ("status", "draft"), ("account", account),
+            ("contract", contract), ("currency", currency), ("date", day), ("effective", effective),
+            ("based_on", based_on),
+            ("cancelled", Raw(flow([("date", cancelled[0]), ("reason", cancelled[1] or None)]))
+             if cancelled else None)]
+    out = mapping_lines(head)
+    if not lines:
+        out.append("lines: []")
+    else:
+        out.append("lines:")
+        out.extend("  - " + flow([("product", ln.product), ("quantity", ln.quantity), ("list_price", ln.list_price),
+                                  ("unit_price", ln.unit_price), ("per", ln.per), ("start", ln.start),
+                                  ("end", ln.end), ("pricing", ln.pricing), ("bundle", ln.bundle)])
+                   for ln in lines)
+    return "\n".join(out) + "\n"
