@@ -194,3 +194,15 @@ def test_bundle_option_outside_min_max(cli, example_repo):
     assert ok.code == 0, ok.stderr
     lines = {ln["product"]: ln for ln in json.loads(ok.stdout)["lines"]}
     assert lines["SSO"]["net_total"] == "0.00" and lines["SSO"]["bundle"] == "PLATFORM"  # included option
+
+
+def test_lock_prices_records_contracted_prices_until_the_contract_end(cli, example_repo):
+    r = cli("quote", "new", "--repo", example_repo, "--as-of", AS_OF, "--account", "initech", "--start",
+            "2027-01-01", "--line", "PRO-SEAT=20")
+    assert r.code == 0, r.stderr
+    r = cli("quote", "accept", "Q-2026-0001", "--signed-by", "Bob", "--lock-prices", "--repo", example_repo,
+            "--as-of", AS_OF)
+    assert r.code == 0, r.stderr
+    acct = (example_repo / "contracts/initech/account.yaml").read_text()
+    assert "  - {product: PRO-SEAT, price: 1080.00, from: 2027-01-01, until: 2027-12-31}\n" in acct
+    assert cli("check", "--repo", example_repo).code == 0
