@@ -65,7 +65,9 @@ def accept(root: Path, repo: Repo, q: Quote, signed_by: str, signed_on: date, as
         if succ:
             raise CpqError("E-RENEWED", f"contract {renews} is already renewed by {succ[0]}", "", src=q.src)
     crel = f"contracts/{q.account}/{cid}.yaml"
-    tx.write(qrel, quotes.accepted_text(q, priced, signed_by, signed_on, cid), expect_sha256=q_sha)
+    # a renewal quote keeps naming the contract it renews; a new-business quote names the one it created
+    tx.write(qrel, quotes.accepted_text(q, priced, signed_by, signed_on, cid if q.kind == "new" else None),
+             expect_sha256=q_sha)
     tx.create(crel, quotes.contract_text(cid, q, priced, settings, signed_by, signed_on, renews))
     msg = f"accepted {q.quote}: created {crel}"
     if lock_prices:

@@ -9,13 +9,14 @@ import click
 import typer
 
 from cpqctl.cli import common
-from cpqctl.cli.common import RepoOpt
+from cpqctl.cli.common import AsOfOpt, RepoOpt
 
 
 def check(
     format: Annotated[str, typer.Option("--format", "-f", click_type=click.Choice(["full", "concise", "json", "github"]),
                                         help="full: excerpt with a caret; concise: one line each; json; "
                                              "github: workflow annotations.")] = "full",
+    as_of: AsOfOpt = None,
     repo: RepoOpt = None,
 ) -> None:
     """Validate every file: syntax, schema, references, dates, digests.
@@ -32,6 +33,7 @@ def check(
     from cpqctl.checks import run_checks, unloaded
     from cpqctl.render import diagnostics as rd
 
+    common.as_of(as_of)  # accepted like on every command; validates its form
     root, loaded, diags = common.load(repo)
     # a reference to what a broken file failed to define only repeats that file's error; any other
     # unknown reference is a finding of its own, whatever else is broken
