@@ -68,7 +68,7 @@ def amend(
     import dataclasses
 
     from cpqctl import amendments, quotes
-    from cpqctl.cli.quote import _emit_quote
+    from cpqctl.cli.quote import emit_quote
     from cpqctl.load.repo import load_repo
     from cpqctl.model import Quote, Source
     from cpqctl.store import Store, next_id
@@ -120,7 +120,7 @@ def amend(
             final = dataclasses.replace(final, quote=qid)
         data = quotes.quote_json(final, priced, quotes.status(final, priced, loaded.settings, day), loaded.settings)
         data["quote"] = qid
-    _emit_quote(format, data)
+    emit_quote(format, data)
     if qid:
         common.info(f"wrote quotes/{qid}.yaml (accept it with `cpqctl quote accept {qid} --signed-by NAME`)")
 

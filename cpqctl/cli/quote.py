@@ -31,7 +31,7 @@ def parse_line(text: str) -> tuple[str, Decimal, Decimal | None, Decimal | None]
     return code, Decimal(qty), Decimal(pct) if pct else None, Decimal(amount) if amount else None
 
 
-def _emit_quote(fmt: str, data: dict) -> None:
+def emit_quote(fmt: str, data: dict) -> None:
     from cpqctl.render.output import console, emit
 
     cols = ["product", "quantity", "start", "end", "per", "list_unit_price", "net_unit_price", "prorate_multiplier",
@@ -130,7 +130,7 @@ def new(
         shown = dataclasses.replace(draft, quote=qid or "(dry run)")
         data = quotes.quote_json(shown, priced, quotes.status(shown, priced, settings, day), settings)
         data["quote"] = qid
-    _emit_quote(format, data)
+    emit_quote(format, data)
     if qid:
         common.info(f"wrote quotes/{qid}.yaml")
 
@@ -155,7 +155,7 @@ def show(quote: Annotated[str, typer.Argument(help="Quote ID.")], format: Format
     common.require_clean(diags)
     q = _quote(loaded, quote)
     priced = quotes.price(loaded, q)
-    _emit_quote(format, quotes.quote_json(q, priced, quotes.status(q, priced, loaded.settings, day), loaded.settings))
+    emit_quote(format, quotes.quote_json(q, priced, quotes.status(q, priced, loaded.settings, day), loaded.settings))
 
 
 def _edit_status(text: str, new_status: str, insert: list[str]) -> str:

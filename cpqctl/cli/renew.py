@@ -29,14 +29,9 @@ def _uplift(text: str | None) -> Decimal | None:
 
 
 def _contract(loaded, cid: str):
-    c = loaded.contracts.get(cid)
-    if c is None:
-        import difflib
+    from cpqctl.cli.contract import get_contract
 
-        close = difflib.get_close_matches(cid, list(loaded.contracts), n=1)
-        raise CpqError("E-UNKNOWN-CONTRACT", f"unknown contract `{cid}`",
-                       f"did you mean `{close[0]}`?" if close else "contracts are files under contracts/<account>/")
-    return c
+    return get_contract(loaded, cid)
 
 
 def _texts(root, loaded, cid: str) -> dict[str, str]:
@@ -161,9 +156,9 @@ def renew(
             common.info(f"{made} renewal quote(s) created, "
                         f"{sum(r['action'] == 'update' for r in rows)} regenerated")
         return
-    from cpqctl.cli.quote import _emit_quote
+    from cpqctl.cli.quote import emit_quote
 
-    _emit_quote(format, data)
+    emit_quote(format, data)
     if not dry_run and p.action != "unchanged":
         common.info(f"{'wrote' if p.action == 'create' else 'regenerated'} quotes/{p.quote.quote}.yaml")
     elif not dry_run:
