@@ -8,19 +8,13 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
-from cpqctl.diagnostics import CpqError
 
 app = common.group("account", "Accounts: the customer's view.\n\nExample:\n\n  cpqctl account show acme")
 
 
 def get_account(loaded, aid: str):
-    if aid not in loaded.accounts:
-        import difflib
-
-        close = difflib.get_close_matches(aid, list(loaded.accounts), n=1)
-        raise CpqError("E-UNKNOWN-ACCOUNT", f"unknown account `{aid}`",
-                       f"did you mean `{close[0]}`?" if close else "accounts are the folders under contracts/")
-    return loaded.accounts[aid]
+    return common.lookup(loaded.accounts, aid, "account", "E-UNKNOWN-ACCOUNT",
+                         "accounts are the folders under contracts/")
 
 
 @app.command("show")

@@ -69,9 +69,8 @@ def amend(
 
     from cpqctl import amendments, quotes
     from cpqctl.cli.quote import emit_quote
-    from cpqctl.load.repo import load_repo
     from cpqctl.model import Quote, Source
-    from cpqctl.store import Store, next_id
+    from cpqctl.store import next_id
 
     day = common.as_of(as_of)
     eff = common.parse_date(effective, "effective date")
@@ -84,18 +83,10 @@ def amend(
     if not cancel and not changes:
         raise CpqError("E-USAGE", "nothing to amend", "give --set, --add, --remove, --reprice or --cancel",
                        exit_code=2)
-    root = common.root(repo)
-    store = Store(root)
-    with store.lock():
-        loaded, diags = load_repo(root)
-        common.require_clean(diags)
-        c = loaded.contracts.get(contract)
-        if c is None:
-            import difflib
+    with common.writing(repo) as (root, store, loaded):
+        from cpqctl.cli.contract import get_contract
 
-            close = difflib.get_close_matches(contract, list(loaded.contracts), n=1)
-            raise CpqError("E-UNKNOWN-CONTRACT", f"unknown contract `{contract}`",
-                           f"did you mean `{close[0]}`?" if close else "contracts are files under contracts/<account>/")
+        c = get_contract(loaded, contract)
         lines = amendments.plan(c, loaded.catalog, eff, changes, cancel)
         if not lines and not cancel:
             raise CpqError("E-NO-CHANGE", f"the changes leave {contract} as it is on {eff}",

@@ -8,7 +8,6 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import FormatOpt, RepoOpt
-from cpqctl.diagnostics import CpqError
 
 app = common.group("catalog", "The product catalog: list products, show one.\n\n"
                               "Example:\n\n  cpqctl catalog list\n\n  cpqctl catalog show PRO-SEAT --format json")
@@ -54,13 +53,8 @@ def show(code: Annotated[str, typer.Argument(help="Product code.")], format: For
     from cpqctl.money import fmt_decimal, fmt_percent
 
     _, loaded, _ = common.load(repo)
-    p = loaded.catalog.products.get(code)
-    if p is None:
-        import difflib
-
-        close = difflib.get_close_matches(code, list(loaded.catalog.products), n=1)
-        raise CpqError("E-UNKNOWN-PRODUCT", f"unknown product `{code}`",
-                       f"did you mean `{close[0]}`?" if close else "`cpqctl catalog list` shows every product")
+    p = common.lookup(loaded.catalog.products, code, "product", "E-UNKNOWN-PRODUCT",
+                      "`cpqctl catalog list` shows every product")
     sched = loaded.catalog.schedules.get(p.discount_schedule) if p.discount_schedule else None
     data = {
         "code": p.code, "name": p.name, "family": p.family, "type": p.type, "per": p.per, "pricing": p.pricing,

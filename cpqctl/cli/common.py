@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -71,6 +72,35 @@ def load(value: Path | None):
     r = root(value)
     repo, diags = load_repo(r)
     return r, repo, diags
+
+
+def lookup(mapping, key: str, kind: str, code: str, hint: str):
+    """``mapping[key]``, or a refusal naming the closest known key (did you mean …?)."""
+    found = mapping.get(key)
+    if found is None:
+        import difflib
+
+        close = difflib.get_close_matches(key, list(mapping), n=1)
+        raise CpqError(code, f"unknown {kind} `{key}`", f"did you mean `{close[0]}`?" if close else hint)
+    return found
+
+
+@contextmanager
+def writing(value: Path | None):
+    """For a command that writes: the repo lock held, the repo loaded inside it and clean.
+
+    Yields (root, store, repo); loading inside the lock means two concurrent
+    commands never act on the same stale state.
+    """
+    from cpqctl.load.repo import load_repo
+    from cpqctl.store import Store
+
+    r = root(value)
+    store = Store(r)
+    with store.lock():
+        loaded, diags = load_repo(r)
+        require_clean(diags)
+        yield r, store, loaded
 
 
 def require_clean(diags) -> None:

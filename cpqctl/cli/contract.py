@@ -8,20 +8,13 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
-from cpqctl.diagnostics import CpqError
 
 app = common.group("contract", "Contracts: what a contract holds on a date.\n\nExample:\n\n  cpqctl contract show C-2026-0001 --as-of 2026-06-30")
 
 
 def get_contract(loaded, cid: str):
-    c = loaded.contracts.get(cid)
-    if c is None:
-        import difflib
-
-        close = difflib.get_close_matches(cid, list(loaded.contracts), n=1)
-        raise CpqError("E-UNKNOWN-CONTRACT", f"unknown contract `{cid}`",
-                       f"did you mean `{close[0]}`?" if close else "`cpqctl account show ACCOUNT` lists its contracts")
-    return c
+    return common.lookup(loaded.contracts, cid, "contract", "E-UNKNOWN-CONTRACT",
+                         "`cpqctl account show ACCOUNT` lists its contracts")
 
 
 @app.command("show")

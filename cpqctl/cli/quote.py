@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Optional
@@ -56,14 +54,7 @@ def emit_quote(fmt: str, data: dict) -> None:
 
 
 def _quote(loaded, qid: str):
-    q = loaded.quotes.get(qid)
-    if q is None:
-        import difflib
-
-        close = difflib.get_close_matches(qid, list(loaded.quotes), n=1)
-        raise CpqError("E-UNKNOWN-QUOTE", f"unknown quote `{qid}`",
-                       f"did you mean `{close[0]}`?" if close else "quotes are files under quotes/")
-    return q
+    return common.lookup(loaded.quotes, qid, "quote", "E-UNKNOWN-QUOTE", "quotes are files under quotes/")
 
 
 @app.command("new")
@@ -89,9 +80,7 @@ def new(
       cpqctl quote new --account acme --start 2027-01-01 --term 12 --line PRO-SEAT=50 --line SSO=1@10%
     """
     from cpqctl import quotes
-    from cpqctl.load.repo import load_repo
     from cpqctl.model import Quote, QuoteLine, Source
-    from cpqctl.store import Store
 
     day = common.as_of(as_of)
     start_d = common.parse_date(start, "start date")
@@ -103,11 +92,7 @@ def new(
     parsed = [parse_line(x) for x in line]
     qlines = tuple(QuoteLine(code, qty, pct, amt, src=Source("--line", i + 1, 1))
                    for i, (code, qty, pct, amt) in enumerate(parsed))
-    root = common.root(repo)
-    store = Store(root)
-    with store.lock():
-        loaded, diags = load_repo(root)
-        common.require_clean(diags)
+    with common.writing(repo) as (root, store, loaded):
         if account not in loaded.accounts:
             from cpqctl.cli.account import get_account
 
@@ -182,17 +167,11 @@ def approve(quote: Annotated[str, typer.Argument(help="Quote ID.")],
 
       cpqctl quote approve Q-2026-0003 --by "Jan Kowalski"
     """
-    from cpqctl import quotes
-    from cpqctl.load.repo import load_repo
-    from cpqctl.store import Store, sha256_file
+    from cpqctl.store import sha256_file
     from cpqctl.yamlout import flow
 
     day = common.as_of(as_of)
-    root = common.root(repo)
-    store = Store(root)
-    with store.lock():
-        loaded, diags = load_repo(root)
-        common.require_clean(diags)
+    with common.writing(repo) as (root, store, loaded):
         q = _quote(loaded, quote)
         if q.status == "accepted":
             raise CpqError("E-ACCEPTED", f"quote {quote} is already accepted", "nothing to approve", src=q.src)
@@ -225,16 +204,10 @@ def accept(
       cpqctl quote accept Q-2026-0001 --signed-by "Anna Nowak" --signed-on 2026-12-20
     """
     from cpqctl import acceptance
-    from cpqctl.load.repo import load_repo
-    from cpqctl.store import Store
 
     day = common.as_of(as_of)
     signed = common.parse_date(signed_on, "signing date") if signed_on else day
-    root = common.root(repo)
-    store = Store(root)
-    with store.lock():
-        loaded, diags = load_repo(root)
-        common.require_clean(diags)
+    with common.writing(repo) as (root, store, loaded):
         q = _quote(loaded, quote)
         with store.transaction() as tx:
             msg = acceptance.accept(root, loaded, q, signed_by, signed, day, lock_prices, tx)

@@ -96,8 +96,6 @@ def renew(
       cpqctl renew --due --as-of 2026-11-28
     """
     from cpqctl import quotes, renewal
-    from cpqctl.load.repo import load_repo
-    from cpqctl.store import Store
 
     if due == bool(contract):
         raise CpqError("E-USAGE", "name a contract or pass --due (not both)", "cpqctl renew C-2026-0001",
@@ -106,11 +104,7 @@ def renew(
         raise CpqError("E-USAGE", "--term is a positive number of months", "e.g. --term 12", exit_code=2)
     pct = _uplift(uplift)
     day = common.as_of(as_of)
-    root = common.root(repo)
-    store = Store(root)
-    with store.lock():
-        loaded, diags = load_repo(root)
-        common.require_clean(diags)
+    with common.writing(repo) as (root, store, loaded):
         taken = set(loaded.quotes)
         if due:
             window = within if within is not None else loaded.settings.notice_days

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
 from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
 from cpqctl.money import D, MoneyError, parse_percent
