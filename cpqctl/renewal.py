@@ -23,7 +23,7 @@ from cpqctl import ledger
 from cpqctl.diagnostics import CpqError
 from cpqctl.model import Account, Catalog, Contract, Quote, QuoteLine, Repo, Settings, Source
 from cpqctl.money import fmt_percent, round_money
-from cpqctl.proration import add_months
+from cpqctl.proration import months_between
 from cpqctl.yamlout import Raw, flow, mapping_lines
 
 PRICING_METHODS = ("same", "list", "uplift")
@@ -77,12 +77,8 @@ def check_renewable(repo: Repo, c: Contract) -> None:
 
 def whole_months(start: date, end: date) -> int | None:
     """The number of whole months from ``start`` to ``end`` (inclusive), None if it is not whole."""
-    after = end + _ONE_DAY
-    n = (after.year - start.year) * 12 + after.month - start.month
-    for k in (n - 1, n, n + 1):
-        if k > 0 and add_months(start, k) == after:
-            return k
-    return None
+    m = months_between(start, end, "monthly+daily")  # whole anniversaries plus a day fraction
+    return int(m) if m.denominator == 1 and m > 0 else None
 
 
 def resolve_terms(c: Contract, account: Account, settings: Settings, pricing: str | None = None,
@@ -199,14 +195,8 @@ def edited_by_hand(text: str) -> bool:
 
 
 def renewal_quotes(repo: Repo, contract_id: str) -> list[Quote]:
-    """Every renewal quote of ``contract_id``, oldest ID first.
-
-    Accepting a renewal quote rewrites its `contract:` to the successor it
-    created, so an accepted one is found through the successor's `quote:`.
-    """
-    succ = repo.contracts.get(successor(repo, contract_id) or "")
-    return sorted((q for q in repo.quotes.values() if q.kind == "renewal"
-                   and (q.contract == contract_id or (succ is not None and q.quote == succ.quote))),
+    """Every renewal quote of ``contract_id`` (accepted ones keep naming it), oldest ID first."""
+    return sorted((q for q in repo.quotes.values() if q.kind == "renewal" and q.contract == contract_id),
                   key=lambda q: q.quote)
 
 
@@ -229,10 +219,6 @@ def due(repo: Repo, as_of: date, within: int, include_renewed: bool = False) -> 
         if include_renewed or successor(repo, c.contract) is None:
             out.append(c)
     return sorted(out, key=lambda c: (ledger.current_end(c), c.contract))
-
-
-def due_or_renewed(repo: Repo, as_of: date, within: int) -> list[Contract]:
-    return due(repo, as_of, within, include_renewed=True)
 
 
 def arr_on_last_day(c: Contract) -> str:

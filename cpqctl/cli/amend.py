@@ -69,7 +69,8 @@ def amend(
 
     from cpqctl import amendments, quotes
     from cpqctl.cli.quote import emit_quote
-    from cpqctl.model import Quote, Source
+    from cpqctl.cli.contract import get_contract
+    from cpqctl.model import Cancellation, Quote, Source
     from cpqctl.store import next_id
 
     day = common.as_of(as_of)
@@ -84,16 +85,12 @@ def amend(
         raise CpqError("E-USAGE", "nothing to amend", "give --set, --add, --remove, --reprice or --cancel",
                        exit_code=2)
     with common.writing(repo) as (root, store, loaded):
-        from cpqctl.cli.contract import get_contract
-
         c = get_contract(loaded, contract)
         lines = amendments.plan(c, loaded.catalog, eff, changes, cancel)
         if not lines and not cancel:
             raise CpqError("E-NO-CHANGE", f"the changes leave {contract} as it is on {eff}",
                            "give a quantity or price that differs from the contract's", exit_code=1)
         cancelled = (eff, reason or "") if cancel else None
-        from cpqctl.model import Cancellation
-
         draft = Quote(quote="(dry run)", account=c.account, date=day, lines=tuple(lines), kind="amendment",
                       contract=c.contract, currency=c.currency, effective=eff, based_on=len(c.amendments),
                       cancelled=Cancellation(*cancelled) if cancelled else None, src=Source("(command line)"))

@@ -28,12 +28,6 @@ def _uplift(text: str | None) -> Decimal | None:
         raise CpqError("E-USAGE", f"`--uplift {text}` is not a percentage", "e.g. --uplift 5%", exit_code=2) from None
 
 
-def _contract(loaded, cid: str):
-    from cpqctl.cli.contract import get_contract
-
-    return get_contract(loaded, cid)
-
-
 def _texts(root, loaded, cid: str) -> dict[str, str]:
     from cpqctl import renewal
 
@@ -127,7 +121,9 @@ def renew(
                      or p.action != "create" else None, "action": p.action} for c, p in plans]
             data = {"as_of": day.isoformat(), "within": window, "dry_run": dry_run, "rows": rows}
         else:
-            c = _contract(loaded, contract)
+            from cpqctl.cli.contract import get_contract
+
+            c = get_contract(loaded, contract)
             renewal.check_renewable(loaded, c)  # before the term: an evergreen contract has none
             terms = renewal.resolve_terms(c, loaded.accounts[c.account], loaded.settings, pricing, pct, term)
             p = _one(root, loaded, c, day, terms, taken, force)
@@ -175,7 +171,7 @@ def renewals(within: WithinOpt = None, format: FormatOpt = "table", as_of: AsOfO
     common.require_clean(diags)
     window = within if within is not None else loaded.settings.notice_days
     rows = []
-    for c in renewal.due_or_renewed(loaded, day, window):
+    for c in renewal.due(loaded, day, window, include_renewed=True):
         mine = renewal.renewal_quotes(loaded, c.contract)
         q = next((x for x in mine if x.status == "accepted"), mine[-1] if mine else None)
         st = None
