@@ -23,6 +23,7 @@ from cpqctl import ledger
 from cpqctl.diagnostics import CpqError
 from cpqctl.model import Catalog, Contract, QuoteLine, Segment, Source
 from cpqctl.money import fmt_decimal
+from cpqctl.pricing import covers
 from cpqctl.yamlout import Raw, flow, mapping_lines
 
 ZERO = Decimal(0)
@@ -168,8 +169,7 @@ def _follow_percent(c: Contract, catalog: Catalog, lines: list[QuoteLine], start
         p = catalog.products.get(code)
         if p is None or p.pricing != "percent-of-total":
             continue
-        covered = [x for x in changed if x in p.of_products or (
-            p.of_family is not None and x in catalog.products and catalog.products[x].family == p.of_family)]
+        covered = [x for x in sorted(changed) if covers(p, x, catalog.products)]
         segs = active(c, code, start)
         if not covered or not segs:
             continue

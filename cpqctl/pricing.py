@@ -590,7 +590,8 @@ def _finish(ctx: _Ctx, it: _Item, part: _Part, pricing: str, fixed_total: Decima
 # --------------------------------------------------------------------------- percent of total
 
 
-def _covers(p: Product, code: str, products) -> bool:
+def covers(p: Product, code: str, products) -> bool:
+    """Whether percent-of-total product ``p`` takes ``code``'s lines into its base."""
     other = products.get(code)
     if other is not None and other.pricing == "percent-of-total":
         return False  # support on support would be circular
@@ -607,7 +608,7 @@ def _base(ctx: _Ctx, p: Product, d: date, priced: list[PricedLine]) -> Fraction:
         rows += [(s.product, s.per, s.pricing, s.quantity, s.unit_price) for s in ctx.contract.segments()
                  if s.covers(d)]
     for code, per, pricing, qty, price in rows:
-        if per is None or per not in PER_MONTHS or not _covers(p, code, products):
+        if per is None or per not in PER_MONTHS or not covers(p, code, products):
             continue
         units = (qty > 0) - (qty < 0) if pricing == "block" else qty
         amount = Fraction(price) * Fraction(units)
