@@ -38,7 +38,7 @@ def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
     products = repo.catalog.products
     term_months = q.term
     terms = ["Prices are net of VAT.",
-             f"This quote is valid until {quotes.valid_until(q, repo.settings).isoformat()}.",
+             "This quote is valid until the date shown above.",
              "Subscriptions are billed in advance; amendments are co-terminated with the contract."]
     return {
         "company": company(repo),

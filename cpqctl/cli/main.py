@@ -52,9 +52,9 @@ def main(
 
 
 def _register() -> None:
-    from cpqctl.cli import account, amend, catalog, check, contract, init, quote, renew, schema
+    from cpqctl.cli import account, amend, catalog, check, contract, init, invoice, quote, renew, report, schema, tour
 
-    for mod in (check, schema, init, amend, renew):
+    for mod in (check, schema, init, amend, renew, invoice, report, tour):
         mod.register(app)
     for mod in (catalog, quote, contract, account):
         app.add_typer(mod.app)
