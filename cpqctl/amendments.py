@@ -15,14 +15,15 @@ to :func:`cpqctl.pricing.price_quote`, which checks the quote plus the contract.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from cpqctl import ledger
 from cpqctl.diagnostics import CpqError
 from cpqctl.model import Catalog, Contract, QuoteLine, Segment, Source
-from cpqctl.money import fmt_decimal
+from cpqctl.money import fmt_decimal, round_money
 from cpqctl.pricing import covers
 from cpqctl.yamlout import Raw, flow, mapping_lines
 
@@ -42,13 +43,25 @@ class Change:
 # --------------------------------------------------------------------------- the contract on a date
 
 
-def check_amendable(c: Contract, effective: date) -> None:
-    """Refuse a cancelled contract, and an effective date outside [start, current end]."""
+def check_amendable(c: Contract, effective: date, extend_to: date | None = None) -> None:
+    """Refuse a cancelled contract, and an effective date outside [start, current end].
+
+    An extension may also take effect on the day after the current end (it
+    starts where the term stopped) and must move the end later.
+    """
     if ledger.cancellation(c) is not None:
         canc = ledger.cancellation(c)
         raise CpqError("E-CANCELLED", f"contract {c.contract} is cancelled (from {canc.date}); it cannot be amended",
                        "a cancelled contract is final: sell a new contract instead", src=c.src)
     end = ledger.current_end(c)
+    if extend_to is not None:
+        if c.evergreen or end is None:
+            raise CpqError("E-EXTEND", f"contract {c.contract} is evergreen: it has no end to extend",
+                           "evergreen contracts run until cancelled", src=c.src)
+        if extend_to <= end:
+            raise CpqError("E-EXTEND", f"--extend-to {extend_to} does not move the end of {c.contract} ({end}) later",
+                           "give a date after the current end", src=c.where("end"))
+        end = end + timedelta(days=1)
     if effective < c.start or (end is not None and effective > end):
         raise CpqError("E-EFFECTIVE", f"effective date {effective} is outside the term of {c.contract} "
                        f"({c.start}..{end or 'open'})", "an amendment takes effect within the contract's term",
@@ -180,13 +193,42 @@ def _follow_percent(c: Contract, catalog: Catalog, lines: list[QuoteLine], start
     return out
 
 
-def plan(c: Contract, catalog: Catalog, effective: date, changes: list[Change], cancel: bool = False
-         ) -> list[QuoteLine]:
-    """The amendment's delta lines (cross-sells without unit_price, to be priced by the waterfall)."""
-    check_amendable(c, effective)
+def _extend(c: Contract, old_end: date, new_end: date, uplift: Decimal | None) -> list[QuoteLine]:
+    """Every recurring segment active on the last day continues from the next day to ``new_end``.
+
+    Same product at the same price merges into one line; with ``uplift``
+    (the contract's renewal uplift, when its renewal pricing is `uplift`) the
+    unit price is uplifted and rounded to the currency's minor unit.
+    """
+    src = Source("--extend-to")
+    start = old_end + timedelta(days=1)
+    merged: dict[tuple, list] = {}
+    for code in sorted({s.product for s in c.segments() if not s.one_time and s.covers(old_end)}):
+        for s, left in active(c, code, old_end):
+            key = (s.product, s.unit_price, s.list_price, s.per, s.pricing, s.bundle)
+            merged.setdefault(key, [s, ZERO])[1] += left
+    out = []
+    for (_, unit, list_price, *_rest), (s, qty) in merged.items():
+        price = unit
+        if uplift:
+            price = round_money(Fraction(unit) * (1 + Fraction(uplift) / 100), c.currency, c.rounding or "half-up")
+        shown_list = list_price if list_price is not None and list_price >= price else price
+        out.append(replace(_line(s, qty, start, new_end, src, price=price, list_price=shown_list), end=new_end))
+    return out
+
+
+def plan(c: Contract, catalog: Catalog, effective: date, changes: list[Change], cancel: bool = False,
+         extend_to: date | None = None, uplift: Decimal | None = None) -> list[QuoteLine]:
+    """The amendment's delta lines (cross-sells without unit_price, to be priced by the waterfall).
+
+    With ``extend_to`` the changes are co-terminated at the new end and the
+    lines active on the old last day continue to it (at ``uplift`` if given).
+    """
+    check_amendable(c, effective, extend_to)
     end = ledger.current_end(c)
     if cancel:
         return _cancel(c, effective, end)
+    extension = _extend(c, end, extend_to, uplift) if extend_to is not None else []
     seen: set[str] = set()
     out: list[QuoteLine] = []
     for ch in changes:
@@ -209,7 +251,9 @@ def plan(c: Contract, catalog: Catalog, effective: date, changes: list[Change], 
             target = ch.value
         out.extend(_set(c, catalog, ch, target, effective, end))
     out.extend(_follow_percent(c, catalog, out, effective, end))
-    return out
+    if extend_to is not None:  # changes run to the new end: the continuation carries the old configuration
+        out = [replace(ln, end=extend_to) if ln.end == end else ln for ln in out]
+    return extension + out
 
 
 # --------------------------------------------------------------------------- the quote file
@@ -224,11 +268,11 @@ def explicit_lines(priced) -> list[QuoteLine]:
 
 
 def quote_text(q_id: str, account: str, contract: str, currency: str, day: date, effective: date, based_on: int,
-               lines: list[QuoteLine], cancelled: tuple[date, str] | None = None) -> str:
+               lines: list[QuoteLine], cancelled: tuple[date, str] | None = None, end: date | None = None) -> str:
     """An amendment draft: explicit priced delta lines (re-shown as written; never re-priced)."""
     head = [("quote", q_id), ("kind", "amendment"), ("status", "draft"), ("account", account),
             ("contract", contract), ("currency", currency), ("date", day), ("effective", effective),
-            ("based_on", based_on),
+            ("based_on", based_on), ("end", end),
             ("cancelled", Raw(flow([("date", cancelled[0]), ("reason", cancelled[1] or None)]))
              if cancelled else None)]
     out = mapping_lines(head)

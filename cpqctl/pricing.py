@@ -26,7 +26,7 @@ from cpqctl.model import (
     TaxLine, Tier,
 )
 from cpqctl.money import fmt_decimal, fmt_percent, minor_units, round_money, round_places
-from cpqctl.proration import PER_MONTHS, add_months, line_total, multiplier, term_end
+from cpqctl.proration import PER_MONTHS, line_total, multiplier, period_end, term_end
 
 __all__ = ["FREQUENCY_MONTHS", "PricedLine", "PricedQuote", "Step", "TaxLine", "price_quote", "quote_dates"]
 
@@ -144,14 +144,6 @@ def quote_dates(quote: Quote, settings: Settings, contract: Contract | None = No
     if quote.term is None and quote.kind == "amendment" and contract is not None:
         return start, ledger.current_end(contract)
     return start, term_end(start, quote.term or 12)
-
-
-def _period_end(anchor: date, months: int, d: date) -> date:
-    """Last day of the billing period (of ``months``, counted from ``anchor``) that holds ``d``."""
-    k = (d.year - anchor.year) * 12 + d.month - anchor.month
-    if add_months(anchor, k) > d:
-        k -= 1
-    return term_end(anchor, (max(k, 0) // months + 1) * months)
 
 
 # --------------------------------------------------------------------------- exact numbers
@@ -566,7 +558,7 @@ def _finish(ctx: _Ctx, it: _Item, part: _Part, pricing: str, fixed_total: Decima
     else:
         _per_months(per, p.src if p is not None else line.src, line.product)
         end = line.end if line.end is not None else ctx.end
-        through = end if end is not None else _period_end(ctx.anchor, ctx.frequency, start)
+        through = end if end is not None else period_end(ctx.anchor, ctx.frequency, start)
         if through < start:
             raise _fail("E-DATES", f"`{line.product}` ends ({through}) before it starts ({start})",
                         "fix the line's or the quote's dates", _where(line, "end" if line.end else "start"))

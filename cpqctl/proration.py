@@ -181,3 +181,11 @@ def period_amount(
         )
 
     return value(period_end) - value(period_start - _ONE_DAY)
+
+
+def period_end(anchor: date, months: int, d: date) -> date:
+    """Last day of the period of ``months`` months, counted from ``anchor``, that holds ``d`` (d >= anchor)."""
+    k = (d.year - anchor.year) * 12 + d.month - anchor.month
+    if add_months(anchor, k) > d:
+        k -= 1
+    return term_end(anchor, (max(k, 0) // months + 1) * months)

@@ -222,3 +222,76 @@ def test_usage_errors_exit_2(cli, make):
     assert amend(cli, root, "--effective", "2024-04-16").code == 2
     assert amend(cli, root, "--effective", "2024-04-16", "--set", "SEAT").code == 2
     assert amend(cli, root, "--effective", "2024-04-16", "--cancel", "--set", "SEAT=1").code == 2
+
+
+def test_extend_continues_active_lines_to_the_new_end(cli, make):
+    """--extend-to 2025-06-30: the 10 seats continue 2025-01-01..2025-06-30 at 1,200.00 = 6,000.00 (half a year)."""
+    root = make()
+    data = ok(amend(cli, root, "--extend-to", "2025-06-30", as_of="2024-11-01"))
+    assert [(ln["quantity"], ln["start"], ln["end"], ln["net_unit_price"], ln["net_total"]) for ln in data["lines"]] \
+        == [("10", "2025-01-01", "2025-06-30", "1200.00", "6000.00")]
+    assert cli("quote", "accept", data["quote"], "--signed-by", "X", "--repo", root, "--as-of", "2024-11-01").code == 0
+    text = (root / CPATH).read_text()
+    assert "    end: 2025-06-30\n" in text
+    shown = json.loads(cli("contract", "show", "C-2024-0001", "--repo", root, "--as-of", "2025-03-01",
+                           "--format", "json").stdout)
+    assert shown["end"] == "2025-06-30" and shown["owned"][0]["quantity"] == "10"
+    assert cli("check", "--repo", root).code == 0
+
+
+def test_extend_with_an_upsell_runs_the_upsell_to_the_new_end(cli, make):
+    """+5 from 2024-07-01 to 2025-06-30 (12 months) = 6,000.00; the 10 seats continue from 2025-01-01."""
+    root = make()
+    data = ok(amend(cli, root, "--effective", "2024-07-01", "--set", "SEAT=15", "--extend-to", "2025-06-30"))
+    got = sorted((ln["quantity"], ln["start"], ln["end"], ln["net_total"]) for ln in data["lines"])
+    assert got == [("10", "2025-01-01", "2025-06-30", "6000.00"), ("5", "2024-07-01", "2025-06-30", "6000.00")]
+
+
+def test_extend_applies_the_renewal_uplift_when_configured(cli, repo):
+    root = repo({"catalog/products.yaml": CATALOG, "contracts/acme/account.yaml": ACCOUNT + "renewal: {pricing: uplift, uplift: 5%}\n",
+                 CPATH: CONTRACT.format(proration="monthly+daily", extra="")})
+    data = ok(amend(cli, root, "--extend-to", "2025-12-31", as_of="2024-11-01"))
+    assert [(ln["net_unit_price"], ln["net_total"]) for ln in data["lines"]] == [("1260.00", "12600.00")]
+
+
+@pytest.mark.parametrize("args, needle", [(("--extend-to", "2024-10-01"), "E-EXTEND"),
+                                          (("--extend-to", "2024-12-31"), "E-EXTEND")])
+def test_extend_must_move_the_end_later(cli, make, args, needle):
+    root = make()
+    before = snapshot(root)
+    r = amend(cli, root, *args)
+    assert r.code == 1 and needle in r.stderr and snapshot(root) == before
+
+
+def test_evergreen_cancel_defaults_to_the_end_of_the_billing_period(cli, repo):
+    """A monthly evergreen contract from 2024-01-01 cancelled on 2024-05-20 stops after May: effective 2024-06-01."""
+    contract = """\
+contract: C-2024-0001
+account: acme
+currency: PLN
+start: 2024-01-01
+evergreen: true
+billing: {frequency: monthly}
+lines:
+  - {product: SSO, quantity: 1, unit_price: 100.00, per: month, start: 2024-01-01}
+  - {product: SEAT, quantity: 1, unit_price: 1200.00, per: year, start: 2024-01-01}
+"""
+    root = repo({"catalog/products.yaml": CATALOG, "contracts/acme/account.yaml": ACCOUNT, CPATH: contract})
+    data = ok(amend(cli, root, "--cancel", "--reason", "budget", as_of="2024-05-20"))
+    assert data["start"] == "2024-06-01"
+    assert sorted((ln["product"], ln["quantity"], ln["end"]) for ln in data["lines"]) == \
+        [("SEAT", "-1", None), ("SSO", "-1", None)]
+    assert cli("quote", "accept", data["quote"], "--signed-by", "X", "--repo", root, "--as-of", "2024-05-20").code == 0
+    shown = json.loads(cli("contract", "show", "C-2024-0001", "--repo", root, "--as-of", "2024-06-01",
+                           "--format", "json").stdout)
+    assert shown["status"] == "cancelled" and shown["owned"] == [] and shown["arr"] == "0.00"
+    may = json.loads(cli("contract", "show", "C-2024-0001", "--repo", root, "--as-of", "2024-05-31",
+                         "--format", "json").stdout)
+    assert may["status"] == "active" and may["mrr"] == "200.00"
+    r = amend(cli, root, "--effective", "2024-07-01", "--set", "SEAT=2", as_of="2024-06-02")
+    assert r.code == 1 and "E-CANCELLED" in r.stderr
+
+
+def test_fixed_term_cancel_needs_an_effective_date(cli, make):
+    r = amend(cli, make(), "--cancel")
+    assert r.code == 2 and "--effective is required" in r.stderr

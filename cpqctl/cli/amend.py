@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Optional
 
@@ -41,8 +42,10 @@ def _changes(set_: list[str], add: list[str], remove: list[str], reprice: list[s
 
 def amend(
     contract: Annotated[str, typer.Argument(help="Contract ID.")],
-    effective: Annotated[str, typer.Option("--effective", help="First day of the change (of a cancel: the first "
-                                                                "day without service), YYYY-MM-DD.")],
+    effective: Annotated[Optional[str], typer.Option(
+        "--effective", help="First day of the change (of a cancel: the first day without service), YYYY-MM-DD. "
+        "Optional with --extend-to (default: the day after the current end) and when cancelling an evergreen "
+        "contract (default: the day after the current billing period).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="CODE=QTY: the new quantity (up-sell, "
                                                                     "decrease, or a new product); repeatable.")] = None,
     add: Annotated[Optional[list[str]], typer.Option("--add", help="CODE=QTY: units added (cross-sell); "
@@ -50,6 +53,9 @@ def amend(
     remove: Annotated[Optional[list[str]], typer.Option("--remove", help="CODE: quantity to 0; repeatable.")] = None,
     reprice: Annotated[Optional[list[str]], typer.Option("--reprice", help="CODE=PRICE: the old price ends, the "
                                                                            "new one starts; repeatable.")] = None,
+    extend_to: Annotated[Optional[str], typer.Option("--extend-to", metavar="DATE", help="Move the contract end; "
+                                                     "active lines continue at their prices (with the renewal "
+                                                     "uplift when renewal pricing is uplift).")] = None,
     cancel: Annotated[bool, typer.Option("--cancel", help="Cancel the contract from --effective.")] = False,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why it is cancelled (with --cancel).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Price and print; write nothing.")] = False,
@@ -64,6 +70,10 @@ def amend(
     Example:
 
       cpqctl amend C-2026-0001 --effective 2026-04-16 --set PRO-SEAT=60 --add SSO=1
+
+      cpqctl amend C-2026-0001 --extend-to 2027-06-30
+
+      cpqctl amend C-2026-0005 --cancel --reason "moving to a competitor"   # evergreen: end of period
     """
     import dataclasses
 
@@ -74,25 +84,35 @@ def amend(
     from cpqctl.store import next_id
 
     day = common.as_of(as_of)
-    eff = common.parse_date(effective, "effective date")
+    new_end = common.parse_date(extend_to, "--extend-to date") if extend_to else None
     changes = _changes(set_ or [], add or [], remove or [], reprice or [])
+    if cancel and new_end:
+        raise CpqError("E-USAGE", "--cancel and --extend-to are opposites", "give one of them", exit_code=2)
     if cancel and changes:
         raise CpqError("E-USAGE", "--cancel is an amendment of its own", "drop --set/--add/--remove/--reprice",
                        exit_code=2)
     if reason and not cancel:
         raise CpqError("E-USAGE", "--reason goes with --cancel", "add --cancel or drop --reason", exit_code=2)
-    if not cancel and not changes:
+    if not cancel and not changes and not new_end:
         raise CpqError("E-USAGE", "nothing to amend", "give --set, --add, --remove, --reprice or --cancel",
                        exit_code=2)
     with common.writing(repo) as (root, store, loaded):
         c = get_contract(loaded, contract)
-        lines = amendments.plan(c, loaded.catalog, eff, changes, cancel)
+        eff = _effective(c, effective, new_end, cancel, day, loaded.settings)
+        uplift = None
+        if new_end is not None:
+            from cpqctl.renewal import resolve_terms
+
+            terms = resolve_terms(c, loaded.accounts[c.account], loaded.settings, term=1)
+            uplift = terms.uplift if terms.pricing == "uplift" else None
+        lines = amendments.plan(c, loaded.catalog, eff, changes, cancel, new_end, uplift)
         if not lines and not cancel:
             raise CpqError("E-NO-CHANGE", f"the changes leave {contract} as it is on {eff}",
                            "give a quantity or price that differs from the contract's", exit_code=1)
         cancelled = (eff, reason or "") if cancel else None
         draft = Quote(quote="(dry run)", account=c.account, date=day, lines=tuple(lines), kind="amendment",
                       contract=c.contract, currency=c.currency, effective=eff, based_on=len(c.amendments),
+                      end=new_end,
                       cancelled=Cancellation(*cancelled) if cancelled else None, src=Source("(command line)"))
         first = quotes.price(loaded, draft)  # cross-sells run the waterfall here
         explicit = amendments.explicit_lines(first)
@@ -102,7 +122,7 @@ def amend(
         if not dry_run:
             qid = next_id(loaded.settings.numbering_quote, day.year, loaded.quotes)
             text = amendments.quote_text(qid, c.account, c.contract, c.currency, day, eff, len(c.amendments),
-                                         explicit, cancelled)
+                                         explicit, cancelled, new_end)
             with store.transaction() as tx:
                 tx.create(f"quotes/{qid}.yaml", text)
             final = dataclasses.replace(final, quote=qid)
@@ -111,6 +131,23 @@ def amend(
     emit_quote(format, data)
     if qid:
         common.info(f"wrote quotes/{qid}.yaml (accept it with `cpqctl quote accept {qid} --signed-by NAME`)")
+
+
+def _effective(c, effective: str | None, new_end, cancel: bool, day, settings):
+    """--effective, or its default: after the current end (extension), after the billing period (evergreen cancel)."""
+    from cpqctl import ledger
+
+    if effective:
+        return common.parse_date(effective, "effective date")
+    if new_end is not None:
+        return ledger.current_end(c) + timedelta(days=1)
+    if cancel and c.evergreen:
+        from cpqctl.pricing import FREQUENCY_MONTHS
+        from cpqctl.proration import period_end
+
+        months = FREQUENCY_MONTHS[c.billing_frequency or settings.billing_frequency]
+        return period_end(c.start, months, max(day, c.start)) + timedelta(days=1)
+    raise CpqError("E-USAGE", "--effective is required", "e.g. --effective 2026-04-16", exit_code=2)
 
 
 def register(app: typer.Typer) -> None:
