@@ -206,3 +206,20 @@ def test_lock_prices_records_contracted_prices_until_the_contract_end(cli, examp
     acct = (example_repo / "contracts/initech/account.yaml").read_text()
     assert "  - {product: PRO-SEAT, price: 1080.00, from: 2027-01-01, until: 2027-12-31}\n" in acct
     assert cli("check", "--repo", example_repo).code == 0
+
+
+def test_evergreen_quote_makes_an_evergreen_contract_that_is_never_renewed(cli, example_repo):
+    """hooli's API plan is sold only on evergreen contracts; the quote total covers the first billing period."""
+    r = cli("quote", "new", "--repo", example_repo, "--as-of", AS_OF, "--account", "hooli", "--start", "2027-01-01",
+            "--evergreen", "--billing", "monthly", "--line", "API-CALLS-PLAN=1", "--format", "json")
+    assert r.code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["end"] is None and data["net_total"] == "800.00"  # hooli's contracted 800.00 for one month
+    assert cli("quote", "accept", data["quote"], "--signed-by", "G", "--repo", example_repo, "--as-of", AS_OF).code == 0
+    text = (example_repo / "contracts/hooli/C-2027-0001.yaml").read_text()
+    assert "evergreen: true" in text and "\nend:" not in text and "end: 20" not in text
+    r = cli("renew", "C-2027-0001", "--repo", example_repo, "--as-of", AS_OF)
+    assert r.code == 1 and "E-EVERGREEN" in r.stderr
+    r = cli("quote", "new", "--repo", example_repo, "--as-of", AS_OF, "--account", "hooli", "--start", "2027-01-01",
+            "--line", "API-CALLS-PLAN=1")
+    assert r.code == 1 and "E-EVERGREEN-ONLY" in r.stderr
