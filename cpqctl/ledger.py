@@ -107,3 +107,25 @@ def mrr(c: Contract, d: date) -> Fraction:
 
 def quantity_on(c: Contract, product: str, d: date) -> Decimal:
     return sum((s.quantity for s in c.segments() if s.product == product and s.covers(d)), ZERO)
+
+
+def contract_value(c: Contract, method: str, rounding: str) -> Decimal | None:
+    """The contract's total value: Σ of its segments' rounded line totals (None for an evergreen contract).
+
+    Uses the contract's own proration and rounding when it has them; a block
+    line counts its block price once (negative for a removed block).
+    """
+    if c.evergreen:
+        return None
+    from cpqctl.proration import line_total
+
+    method = c.proration or method
+    rounding = c.rounding or rounding
+    total = Decimal(0)
+    for s in c.segments():
+        qty = s.quantity
+        if s.pricing == "block":
+            qty = Decimal((qty > 0) - (qty < 0))
+        end = s.end if s.end is not None else s.start  # a one-time line is whole on its start date
+        total += line_total(s.unit_price, qty, s.per, s.start, end, method, c.currency, rounding)
+    return total
