@@ -202,12 +202,13 @@ def _name_problem(rel: str, kind: str) -> Diagnostic | None:
     return None
 
 
-def load_repo(root: Path) -> tuple[Repo, list[Diagnostic]]:
-    """Load every file of the repository. Returns the repo and every problem found."""
+def load_repo(root: Path, kinds: frozenset[str] | set[str] | tuple[str, ...] | None = None
+              ) -> tuple[Repo, list[Diagnostic]]:
+    """Load the repository (only files of ``kinds`` when given). Returns the repo and every problem found."""
     from cpqctl.load.cache import load_files  # the parse cache wraps load_file
 
     settings, diags = load_settings(root)
-    files = _files(root)
+    files = [f for f in _files(root) if kinds is None or f[1] in kinds]
     ok_files = []
     for rel, kind in files:
         problem = _name_problem(rel, kind)

@@ -1,0 +1,367 @@
+"""SaaS metrics over the contract ledgers: MRR/ARR, MRR movements, retention, LTV (SPEC §5).
+
+Everything here is exact: MRR is a :class:`~fractions.Fraction` summed from
+:func:`cpqctl.ledger.segment_mrr`, so one-time lines and segments not yet
+started never count, evergreen segments (no end) always do, and a block line
+counts its block price once. Amounts in other currencies are converted to the
+company currency with cpq.toml ``[fx]`` (1 unit of the currency = rate in the
+company currency); where a rate is missing the company-currency total is
+``None`` and the per-currency totals still stand.
+
+Movements are reconciled in *rounded* money: each account's MRR at both dates
+is rounded to the company currency's minor unit first, and every movement is
+a difference of those rounded figures, so
+``mrr_start + new + expansion + reactivation − contraction − churn = mrr_end``
+holds to the cent in what is printed, not only before rounding.
+
+No IO, no clock: the dates are parameters.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Iterable, Mapping
+
+from cpqctl import ledger
+from cpqctl.diagnostics import CpqError
+from cpqctl.model import Contract, Repo, Settings
+from cpqctl.money import money_str, round_money, round_places
+from cpqctl.proration import add_months
+
+BY = ("account", "product", "family")
+MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+LTV_WINDOW_MONTHS = 6
+ZERO = Fraction(0)
+
+
+# ---------------------------------------------------------------- currencies
+
+def rate(settings: Settings, currency: str) -> Fraction | None:
+    """Company-currency value of 1 unit of ``currency`` (1 for the company currency; None: no rate)."""
+    if currency == settings.currency:
+        return Fraction(1)
+    r = settings.fx.get(currency)
+    return Fraction(r) if r is not None else None
+
+
+def missing_rates(settings: Settings, currencies: Iterable[str]) -> tuple[str, ...]:
+    """The currencies in use that cannot be converted to the company currency."""
+    return tuple(sorted({c for c in currencies if rate(settings, c) is None}))
+
+
+def in_company(settings: Settings, amounts: Mapping[str, Fraction]) -> Fraction | None:
+    """Σ amounts converted to the company currency, or None when a rate is missing."""
+    if missing_rates(settings, amounts):
+        return None
+    return sum((v * rate(settings, cur) for cur, v in amounts.items()), ZERO)
+
+
+def fx_refusal(settings: Settings, missing: tuple[str, ...]) -> CpqError:
+    first = missing[0]
+    return CpqError("E-FX-MISSING",
+                    f"no exchange rate to {settings.currency} for {', '.join(missing)}: "
+                    "this metric needs every account in one currency",
+                    f'add `[fx] {first} = "…"` to cpq.toml (1 {first} in {settings.currency})')
+
+
+# ---------------------------------------------------------------- MRR / ARR
+
+def _key(repo: Repo, c: Contract, product: str, by: str) -> str:
+    if by == "account":
+        return c.account
+    if by == "product":
+        return product
+    p = repo.catalog.products.get(product)
+    return (p.family if p is not None else "") or "(none)"
+
+
+def mrr_by(repo: Repo, day: date, by: str = "account") -> dict[tuple[str, str], Fraction]:
+    """MRR on ``day`` per (key, currency), key the account, product or family; zero entries dropped."""
+    if by not in BY:
+        raise ValueError(f"unknown dimension {by!r}")
+    out: dict[tuple[str, str], Fraction] = defaultdict(Fraction)
+    for c in repo.contracts.values():
+        if c.start > day:
+            continue  # a contract's segments never start before the contract
+        for s in c.segments():
+            m = ledger.segment_mrr(s, day)
+            if m:
+                out[(_key(repo, c, s.product, by), c.currency)] += m
+    return {k: v for k, v in sorted(out.items()) if v != 0}
+
+
+@dataclass(frozen=True)
+class ArrReport:
+    as_of: date
+    by: str
+    company_currency: str
+    rows: dict[tuple[str, str], Fraction]  # (key, currency) → MRR
+    currencies: dict[str, Fraction]  # currency → MRR
+    total: Fraction | None  # MRR in the company currency; None when a rate is missing
+    missing: tuple[str, ...]  # currencies without a rate
+
+
+def arr_report(repo: Repo, day: date, by: str = "account") -> ArrReport:
+    """MRR (and so ARR = 12 × MRR) on ``day``: per key and currency, per currency, in total."""
+    rows = mrr_by(repo, day, by)
+    cur: dict[str, Fraction] = defaultdict(Fraction)
+    for (_, currency), m in rows.items():
+        cur[currency] += m
+    currencies = dict(sorted(cur.items()))
+    missing = missing_rates(repo.settings, currencies)
+    total = None if missing else in_company(repo.settings, currencies)
+    return ArrReport(day, by, repo.settings.currency, rows, currencies, total, missing)
+
+
+def money(value: Fraction, currency: str, rounding: str = "half-up") -> str:
+    return money_str(round_money(value, currency, rounding), currency)
+
+
+def arr_view(report: ArrReport, rounding: str = "half-up") -> dict:
+    """The SPEC §6 JSON shape of `report arr` / `report mrr`."""
+    cc = report.company_currency
+    total = report.total
+    note = None
+    if report.missing:
+        note = (f"no [fx] rate for {', '.join(report.missing)}: no total in {cc}; "
+                "see the per-currency totals")
+    return {
+        "as_of": report.as_of.isoformat(),
+        "currency": cc if total is not None else None,
+        "mrr": money(total, cc, rounding) if total is not None else None,
+        "arr": money(total * 12, cc, rounding) if total is not None else None,
+        "currencies": [{"currency": c, "mrr": money(m, c, rounding), "arr": money(m * 12, c, rounding)}
+                       for c, m in report.currencies.items()],
+        "rows": [{report.by: k, "currency": c, "mrr": money(m, c, rounding), "arr": money(m * 12, c, rounding)}
+                 for (k, c), m in report.rows.items()],
+        "note": note,
+    }
+
+
+# ---------------------------------------------------------------- movements
+
+def by_account(repo: Repo) -> dict[str, list[Contract]]:
+    out: dict[str, list[Contract]] = defaultdict(list)
+    for c in repo.contracts.values():
+        out[c.account].append(c)
+    return out
+
+
+def account_mrr(settings: Settings, contracts: Iterable[Contract], day: date) -> Fraction:
+    """One account's MRR on ``day`` in the company currency (every rate must exist)."""
+    total = ZERO
+    for c in contracts:
+        if c.start <= day:
+            m = ledger.mrr(c, day)
+            if m:
+                total += m * rate(settings, c.currency)
+    return total
+
+
+def had_revenue_before(settings: Settings, contracts: list[Contract], day: date) -> bool:
+    """Whether the account had recurring revenue on any day before ``day``.
+
+    MRR is piecewise constant and only changes where a segment starts or the
+    day after one ends, so looking at those days is looking at every day.
+    """
+    days = set()
+    for c in contracts:
+        for s in c.segments():
+            if s.one_time:
+                continue
+            days.add(s.start)
+            if s.end is not None:
+                days.add(s.end + timedelta(days=1))
+    return any(account_mrr(settings, contracts, d) > 0 for d in sorted(days) if d < day)
+
+
+def classify(mrr_from: Decimal, mrr_to: Decimal, had_before: bool) -> str | None:
+    """The movement of one account between two dates (None: no change).
+
+    Zero or less counts as no revenue: starting from none is new (or a
+    reactivation when there was revenue before), ending with none is churn.
+    """
+    if mrr_from == mrr_to:
+        return None
+    if mrr_from <= 0 < mrr_to:
+        return "reactivation" if had_before else "new"
+    if mrr_to <= 0 < mrr_from:
+        return "churn"
+    return "expansion" if mrr_to > mrr_from else "contraction"
+
+
+@dataclass(frozen=True)
+class Move:
+    account: str
+    movement: str
+    mrr_from: Decimal
+    mrr_to: Decimal
+
+    @property
+    def delta(self) -> Decimal:
+        return self.mrr_to - self.mrr_from
+
+
+@dataclass(frozen=True)
+class Movements:
+    start: date
+    end: date
+    currency: str
+    mrr_start: Decimal
+    mrr_end: Decimal
+    totals: dict[str, Decimal]  # movement → positive magnitude
+    rows: tuple[Move, ...]
+
+    @property
+    def nrr(self) -> Fraction | None:
+        """Net revenue retention: what the starting accounts pay at the end (expansion included)."""
+        if self.mrr_start == 0:
+            return None
+        t = self.totals
+        return Fraction(self.mrr_start + t["expansion"] - t["contraction"] - t["churn"]) / Fraction(self.mrr_start)
+
+    @property
+    def grr(self) -> Fraction | None:
+        """Gross revenue retention: as NRR without expansion."""
+        if self.mrr_start == 0:
+            return None
+        t = self.totals
+        return Fraction(self.mrr_start - t["contraction"] - t["churn"]) / Fraction(self.mrr_start)
+
+
+def movement_currency(repo: Repo) -> str:
+    """The company currency, if every contract's currency converts to it (else a refusal)."""
+    missing = missing_rates(repo.settings, {c.currency for c in repo.contracts.values()})
+    if missing:
+        raise fx_refusal(repo.settings, missing)
+    return repo.settings.currency
+
+
+def movements(repo: Repo, start: date, end: date) -> Movements:
+    """MRR movements per account from ``start`` to ``end`` (ChartMogul/Stripe taxonomy), in the company currency."""
+    if end < start:
+        raise CpqError("E-USAGE", f"--to {end} is before --from {start}", "give the earlier date as --from",
+                       exit_code=2)
+    s = repo.settings
+    cc = movement_currency(repo)
+    totals = {m: Decimal(0) for m in MOVEMENTS}
+    rows: list[Move] = []
+    mrr_start = mrr_end = round_money(0, cc)
+    for account, contracts in sorted(by_account(repo).items()):
+        f = round_money(account_mrr(s, contracts, start), cc, s.rounding)
+        t = round_money(account_mrr(s, contracts, end), cc, s.rounding)
+        mrr_start += f
+        mrr_end += t
+        if f == t:
+            continue
+        kind = classify(f, t, f <= 0 < t and had_revenue_before(s, contracts, start))
+        totals[kind] += abs(t - f)
+        rows.append(Move(account, kind, f, t))
+    return Movements(start, end, cc, mrr_start, mrr_end, totals, tuple(rows))
+
+
+def percent(value: Fraction | None) -> str | None:
+    """``Fraction(125, 120)`` → ``"104.17%"`` (half-up, 2 places)."""
+    return None if value is None else f"{round_places(value * 100, 2)}%"
+
+
+def movements_view(m: Movements) -> dict:
+    """The SPEC §6 JSON shape of `report movements`."""
+    cc = m.currency
+    ms = lambda v: money_str(v, cc)  # noqa: E731 - already rounded
+    return {
+        "from": m.start.isoformat(), "to": m.end.isoformat(), "currency": cc,
+        "mrr_start": ms(m.mrr_start), **{k: ms(m.totals[k]) for k in MOVEMENTS}, "mrr_end": ms(m.mrr_end),
+        "nrr": percent(m.nrr), "grr": percent(m.grr),
+        "rows": [{"account": r.account, "movement": r.movement, "mrr_from": ms(r.mrr_from), "mrr_to": ms(r.mrr_to),
+                  "delta": ms(r.delta)} for r in m.rows],
+    }
+
+
+# ---------------------------------------------------------------- LTV
+
+@dataclass(frozen=True)
+class Ltv:
+    as_of: date
+    currency: str
+    window_start: date
+    mrr: Fraction
+    active: int  # accounts with MRR > 0 on as_of
+    active_at_window_start: int
+    churned: int  # of those, the accounts with no MRR on as_of
+    arpa: Fraction | None
+    churn_rate: Fraction | None  # monthly logo churn; None: no account at the window start
+    ltv: Fraction | None  # None: no churn (or no ARPA)
+    cac: Decimal | None
+    gross_margin: Decimal  # percent points
+    ltv_cac: Fraction | None
+    payback_months: Fraction | None
+
+    @property
+    def ltv_rule(self) -> bool | None:
+        """LTV at least 3 × CAC (no churn: the LTV is unbounded, so it passes)."""
+        if self.cac is None:
+            return None
+        if self.ltv is None:
+            return bool(self.arpa) and not self.churn_rate
+        return self.ltv >= 3 * Fraction(self.cac)
+
+    @property
+    def payback_rule(self) -> bool | None:
+        if self.cac is None:
+            return None
+        return self.payback_months is not None and self.payback_months <= 12
+
+
+def ltv(repo: Repo, day: date, cac: Decimal | None = None) -> Ltv:
+    """ARPA ÷ monthly logo churn rate over the trailing 6 months; with CAC, LTV:CAC and payback.
+
+    Logo churn counts the accounts with MRR on the window's first day and none
+    on ``day`` (the `churn` movements of that window), per account at the
+    start, per month. ``cac`` defaults to cpq.toml ``[metrics] cac``.
+    """
+    s = repo.settings
+    cc = movement_currency(repo)
+    cac = cac if cac is not None else s.cac
+    ws = add_months(day, -LTV_WINDOW_MONTHS)
+    total = ZERO
+    active = at_start = churned = 0
+    for contracts in by_account(repo).values():
+        now = account_mrr(s, contracts, day)
+        before = account_mrr(s, contracts, ws)
+        if now > 0:
+            active += 1
+            total += now
+        if before > 0:
+            at_start += 1
+            churned += now <= 0
+    arpa = total / active if active else None
+    rate_ = Fraction(churned, at_start) / LTV_WINDOW_MONTHS if at_start else None
+    value = arpa / rate_ if arpa is not None and rate_ else None
+    margin = Fraction(s.gross_margin) / 100
+    payback = Fraction(cac) / (arpa * margin) if cac is not None and arpa and margin else None
+    ratio = value / Fraction(cac) if value is not None and cac else None
+    return Ltv(day, cc, ws, total, active, at_start, churned, arpa, rate_, value, cac, s.gross_margin, ratio, payback)
+
+
+def ltv_view(x: Ltv, rounding: str = "half-up") -> dict:
+    """`report ltv --format json`: every figure a string, rule results "pass"/"fail" (null without CAC)."""
+    cc = x.currency
+    m = lambda v: None if v is None else money(v, cc, rounding)  # noqa: E731
+    verdict = lambda ok: None if ok is None else ("pass" if ok else "fail")  # noqa: E731
+    return {
+        "as_of": x.as_of.isoformat(), "currency": cc, "window_start": x.window_start.isoformat(),
+        "mrr": m(x.mrr), "active_accounts": x.active, "arpa": m(x.arpa),
+        "accounts_at_window_start": x.active_at_window_start, "churned_accounts": x.churned,
+        "monthly_churn_rate": percent(x.churn_rate),
+        "ltv": m(x.ltv), "note": "no churn" if x.ltv is None and x.churn_rate == 0 else None,
+        "cac": m(Fraction(x.cac)) if x.cac is not None else None,
+        "gross_margin": f"{x.gross_margin.normalize():f}%",
+        "ltv_cac": None if x.ltv_cac is None else str(round_places(x.ltv_cac, 2)),
+        "payback_months": None if x.payback_months is None else str(round_places(x.payback_months, 1)),
+        "ltv_at_least_3x_cac": verdict(x.ltv_rule), "payback_within_12_months": verdict(x.payback_rule),
+    }
