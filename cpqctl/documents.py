@@ -7,11 +7,27 @@ The data dicts are the interface of the Jinja templates (built-in ones in
 from __future__ import annotations
 
 import sys
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
-from cpqctl.model import Quote, Repo
-from cpqctl.money import fmt_percent, round_places
+from cpqctl.diagnostics import CpqError
+from cpqctl.model import Contract, Quote, Repo, Segment
+from cpqctl.money import D, fmt_percent, round_money, round_places
+
+# The template each quote kind renders with (`<name>.md.j2` / `<name>.typ.j2`).
+QUOTE_TEMPLATES = {"new": "quote", "amendment": "amendment", "renewal": "renewal"}
+
+
+# What a customer needs to know about a change or a renewal, beyond the general terms.
+_KIND_TERMS = {
+    "amendment": ["Charges and credits are prorated from the effective date and appear on the invoices of the "
+                  "billing periods they fall in; a credit reduces the amount invoiced."],
+    "renewal": ["The renewal term starts the day after the current contract ends; until then the current prices "
+                "apply."],
+}
 
 
 def company(repo: Repo) -> dict:
@@ -37,27 +53,223 @@ def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
 
     products = repo.catalog.products
     term_months = q.term
+    contract = repo.contracts.get(q.contract) if q.contract else None
+    billing = q.billing_frequency or (contract.billing_frequency if contract is not None else None)
     terms = ["Prices are net of VAT.",
              "This quote is valid until the date shown above.",
              "Subscriptions are billed in advance; amendments are co-terminated with the contract."]
-    return {
+    terms += _KIND_TERMS.get(q.kind, [])
+    data = {
         "company": company(repo),
         "account": account_block(repo, q.account),
         "quote": {"id": q.quote, "kind": q.kind, "status": status, "date": q.date,
                   "valid_until": quotes.valid_until(q, repo.settings), "start": priced.start, "end": priced.end,
                   "term_months": term_months, "evergreen": q.evergreen,
-                  "billing": q.billing_frequency or repo.settings.billing_frequency, "currency": priced.currency,
+                  "billing": billing or repo.settings.billing_frequency, "currency": priced.currency,
                   "contract": q.contract},
         "lines": [{"product": ln.product, "name": products[ln.product].name if ln.product in products else ln.product,
                    "quantity": ln.quantity, "per": ln.per, "start": ln.start, "end": ln.end,
                    "list_unit_price": ln.list_unit_price, "net_unit_price": ln.net_unit_price,
                    "discount_text": _discount_text(ln), "prorate_multiplier": round_places(ln.prorate_multiplier, 6),
-                   "net_total": ln.net_total} for ln in priced.lines],
+                   "net_total": ln.net_total, "effect": _effect(ln.net_total),
+                   "previous_unit_price": None, "change_percent": None} for ln in priced.lines],
         "totals": {"net": priced.net_total,
                    "taxes": [{"rate": t.rate, "base": t.base, "amount": t.amount} for t in priced.taxes],
                    "tax": priced.tax_total, "gross": priced.gross_total},
         "reverse_charge": priced.reverse_charge,
         "terms": terms,
+        "as_of": as_of,
+        "amendment": None,
+        "renewal": None,
+    }
+    if q.kind == "amendment" and contract is not None:
+        data["amendment"] = amendment_block(contract, q, priced, products)
+    elif q.kind == "renewal" and contract is not None:
+        data["renewal"] = renewal_block(repo, contract, priced, data["lines"])
+    return data
+
+
+def quote_template(q: Quote) -> str:
+    """The template name for a quote: amendments and renewals have documents of their own."""
+    return QUOTE_TEMPLATES.get(q.kind, "quote")
+
+
+def _effect(amount: Decimal) -> str:
+    """What a line does to the customer's bill: charge | credit | none."""
+    return "charge" if amount > 0 else "credit" if amount < 0 else "none"
+
+
+# --------------------------------------------------------------------------- amendments
+
+
+def _as_segments(priced) -> list[Segment]:
+    """A priced quote's recurring lines as ledger segments, to measure their MRR like the contract's own."""
+    return [Segment(id=f"quote#{i}", product=ln.product, quantity=ln.quantity, unit_price=ln.net_unit_price,
+                    start=ln.start, end=ln.end, per=ln.per, pricing=ln.pricing, bundle=ln.bundle)
+            for i, ln in enumerate(priced.lines) if ln.per is not None]
+
+
+def amendment_block(c: Contract, q: Quote, priced, products) -> dict:
+    """What an amendment quote changes, for its document.
+
+    The contract is taken *without* this quote's own amendment (once accepted,
+    the ledger already holds it), so "now" is the state before the change and
+    "new" the state after it, both on the effective date. ``coterm`` is the day
+    every change ends with the contract (None for an evergreen contract).
+    """
+    from cpqctl import ledger
+
+    before = replace(c, amendments=tuple(a for a in c.amendments if a.quote != q.quote))
+    effective = q.effective or priced.start
+    deltas = _as_segments(priced)
+    changes = []
+    for code in dict.fromkeys(ln.product for ln in priced.lines):  # in line order, each once
+        mine = [ln for ln in priced.lines if ln.product == code]
+        name = products[code].name if code in products else code
+        if all(ln.per is None for ln in mine):  # a one-time item is bought, not owned: no before/after
+            changes.append({"product": code, "name": name, "before": None, "after": None,
+                            "delta": sum((ln.quantity for ln in mine), Decimal(0)), "one_time": True,
+                            "per": None, "new_price": None})
+            continue
+        now = ledger.quantity_on(before, code, effective)
+        delta = sum((ln.quantity for ln in mine if ln.per is not None and ln.start <= effective
+                     and (ln.end is None or effective <= ln.end)), Decimal(0))
+        raised = {ln.net_unit_price for ln in mine if ln.per is not None and ln.quantity > 0}
+        changes.append({"product": code, "name": name, "before": now, "after": now + delta, "delta": delta,
+                        "one_time": False, "per": next((ln.per for ln in mine if ln.per), None),
+                        # a re-price: the quantity stays, the lines added carry the one new price
+                        "new_price": raised.pop() if delta == 0 and len(raised) == 1 else None})
+    rounding = c.rounding or "half-up"
+    mrr_before = ledger.mrr(before, effective)
+    mrr_after = mrr_before + sum((ledger.segment_mrr(s, effective) for s in deltas), Fraction(0))
+    arr_before, arr_after = (round_money(x * 12, c.currency, rounding) for x in (mrr_before, mrr_after))
+    amounts = [ln.net_total for ln in priced.lines]
+    return {
+        "contract": c.contract, "contract_start": c.start, "contract_end": ledger.current_end(before),
+        "effective": effective, "coterm": priced.end, "evergreen": c.evergreen,
+        "new_end": q.end if q.end is not None and q.cancelled is None else None,
+        "cancelled": {"date": q.cancelled.date, "last_day": q.cancelled.date - timedelta(days=1),
+                      "reason": q.cancelled.reason or None} if q.cancelled else None,
+        "changes": changes,
+        "arr_before": arr_before, "arr_after": arr_after, "arr_delta": arr_after - arr_before,
+        "charges": sum((a for a in amounts if a > 0), Decimal(0)),
+        "credits": sum((a for a in amounts if a < 0), Decimal(0)),
+    }
+
+
+# --------------------------------------------------------------------------- renewals
+
+
+def renewal_block(repo: Repo, c: Contract, priced, lines: list[dict]) -> dict:
+    """Old versus new: the renewed contract's prices on its last day against the renewal quote's.
+
+    Fills ``previous_unit_price`` and ``change_percent`` of each line in
+    ``lines`` (in place). A product the contract held at several prices is
+    matched to the one the renewal method turns into the line's price; a line
+    that matches nothing (a product new in the renewal) keeps None. ``uplift``
+    is the resolved uplift when the method is uplift and every line agrees
+    with it, else None.
+    """
+    from cpqctl import ledger, renewal
+
+    last = ledger.current_end(c)
+    rounding = c.rounding or "half-up"
+    old: dict[str, list[Decimal]] = {}
+    for s in c.segments():
+        if s.one_time or last is None or not s.covers(last):
+            continue
+        prices = old.setdefault(s.product, [])
+        if s.unit_price not in prices:
+            prices.append(s.unit_price)
+    terms = None
+    account = repo.accounts.get(c.account)
+    if account is not None:
+        try:
+            terms = renewal.resolve_terms(c, account, repo.settings)
+        except CpqError:  # a contract whose renewal terms cannot be resolved still renders, without them
+            terms = None
+
+    def renewed(price: Decimal) -> Decimal:
+        if terms is not None and terms.pricing == "uplift":
+            return round_money(Fraction(price) * (1 + Fraction(terms.uplift) / 100), c.currency, rounding)
+        return price
+
+    all_uplifted = terms is not None and terms.pricing == "uplift" and bool(lines)
+    for line in lines:
+        candidates = old.get(line["product"], [])
+        match = [p for p in candidates if renewed(p) == line["net_unit_price"]]
+        previous = match[0] if match else candidates[0] if len(candidates) == 1 else None
+        all_uplifted = all_uplifted and bool(match)
+        line["previous_unit_price"] = previous
+        line["change_percent"] = (round_places((Fraction(line["net_unit_price"]) / Fraction(previous) - 1) * 100, 2)
+                                  if previous else None)
+    arr_before = round_money(ledger.mrr(c, last) * 12, c.currency, rounding) if last else Decimal(0)
+    start = priced.start
+    arr_after = round_money(sum((ledger.segment_mrr(s, start) for s in _as_segments(priced)), Fraction(0)) * 12,
+                       c.currency, rounding)
+    return {
+        "contract": c.contract, "contract_start": c.start, "contract_end": last,
+        "pricing": terms.pricing if terms is not None else None,
+        "uplift": terms.uplift if all_uplifted else None,
+        "arr_before": arr_before, "arr_after": arr_after, "arr_delta": arr_after - arr_before,
+    }
+
+
+# --------------------------------------------------------------------------- account statements
+
+
+def _d(text: str | None) -> Decimal | None:
+    return D(text) if text is not None else None
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def account_data(repo: Repo, account_id: str, as_of: date) -> dict:
+    """A customer statement on ``as_of``: their contracts, what they own, bundle options, MRR/ARR, next renewal.
+
+    Built on :func:`cpqctl.views.account_view` (the same numbers as `account
+    show`), with money as Decimal and dates as dates for the templates.
+    """
+    from cpqctl import ledger, views
+
+    v = views.account_view(repo, account_id, as_of)
+    products = repo.catalog.products
+    contracts = []
+    for row in v["contracts"]:
+        c = repo.contracts[row["contract"]]
+        canc = ledger.cancellation(c)
+        contracts.append({
+            "contract": c.contract, "status": row["status"], "start": c.start, "end": _day(row["end"]),
+            "evergreen": c.evergreen, "billing": c.billing_frequency or repo.settings.billing_frequency,
+            "mrr": D(row["mrr"]), "arr": D(row["arr"]), "renews": row["renews"], "renewed_by": row["renewed_by"],
+            "cancelled": {"date": canc.date, "reason": canc.reason or None} if canc else None,
+        })
+    exact = {(c.contract, o.product): (o.mrr, c.rounding or "half-up")
+             for c in repo.contracts.values() if c.account == account_id for o in ledger.owned(c, as_of)}
+    owned = []
+    for o in v["owned"]:
+        mrr, rounding = exact[(o["contract"], o["product"])]
+        owned.append({"product": o["product"], "name": o["name"], "family": o["family"],
+                      "quantity": D(o["quantity"]), "mrr": D(o["mrr"]),
+                      "arr": round_money(mrr * 12, v["currency"], rounding), "contract": o["contract"],
+                      "bundle": o["bundle"]})
+    bundles = [{"bundle": b["bundle"], "name": products[b["bundle"]].name if b["bundle"] in products else b["bundle"],
+                "contract": b["contract"],
+                "options": [{"product": o["product"],
+                             "name": products[o["product"]].name if o["product"] in products else o["product"],
+                             "on": o["on"], "included": o["included"], "required": o["required"]}
+                            for o in b["options"]]}
+               for b in v["bundles"]]
+    return {
+        "company": company(repo),
+        "account": account_block(repo, account_id),
+        "statement": {"as_of": as_of, "currency": v["currency"], "mrr": D(v["mrr"]), "arr": D(v["arr"]),
+                      "next_renewal": _day(v["next_renewal"])},
+        "contracts": contracts,
+        "owned": owned,
+        "bundles": bundles,
         "as_of": as_of,
     }
 

@@ -1,9 +1,11 @@
-"""`cpqctl account show`: what a customer owns now."""
+"""`cpqctl account show|render`: what a customer owns now, on screen or as a statement."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
+import click
 import typer
 
 from cpqctl.cli import common
@@ -49,3 +51,31 @@ def show(account: Annotated[str, typer.Argument(help="Account ID (its folder und
     for b in data["bundles"]:
         opts = ", ".join(f"{o['product']} {'on' if o['on'] else 'off'}" for o in b["options"])
         out.print(f"Bundle {b['bundle']} ({b['contract']}): {opts}")
+
+
+@app.command("render")
+def render(
+    account: Annotated[str, typer.Argument(help="Account ID (its folder under contracts/).")],
+    format: Annotated[str, typer.Option("--format", "-f", click_type=click.Choice(["md", "pdf"]),
+                                        help="md (Markdown) or pdf.")] = "pdf",
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output file (default "
+                                                   "out/<ACCOUNT>.<ext>); - for stdout.")] = None,
+    as_of: AsOfOpt = None, repo: RepoOpt = None,
+) -> None:
+    """Render an account statement (a document a customer could be sent) as Markdown or PDF.
+
+    Contracts with status, term and ARR; what the customer owns on --as-of;
+    bundle options on/off; MRR/ARR; the next renewal date.
+
+    Example:
+
+      cpqctl account render acme --format pdf --as-of 2026-06-30 -o acme.pdf
+    """
+    from cpqctl import documents
+
+    day = common.as_of(as_of)
+    root, loaded, diags = common.load(repo)
+    common.require_clean(diags)
+    get_account(loaded, account)
+    data = documents.account_data(loaded, account, day)
+    documents.write_document(root, "account", account, format, data, output, day)

@@ -225,6 +225,10 @@ def render(
 ) -> None:
     """Render a quote document as Markdown or PDF (company locale; templates/ overrides the built-in ones).
 
+    New business uses the `quote` template; an amendment quote the `amendment`
+    template (what changes, from when, each line's prorated charge or credit);
+    a renewal quote the `renewal` template (old versus new prices).
+
     Example:
 
       cpqctl quote render Q-2026-0001 --format pdf -o quote.pdf
@@ -240,4 +244,4 @@ def render(
     q = _quote(loaded, quote)
     priced = quotes.price(loaded, q)
     data = documents.quote_data(loaded, q, priced, quotes.status(q, priced, loaded.settings, day), day)
-    documents.write_document(root, "quote", q.quote, format, data, output, day)
+    documents.write_document(root, documents.quote_template(q), q.quote, format, data, output, day)
