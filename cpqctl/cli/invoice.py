@@ -1,9 +1,271 @@
-"""`cpqctl invoice` (in progress)."""
+"""`cpqctl invoice run | preview`: billing runs and "what do we invoice if …" previews.
+
+The schedule and the diff against the invoice ledger are :mod:`cpqctl.billing`
+(pure); this module loads, allocates numbers under the lock, writes
+`invoices/<id>.yaml` (SPEC §1) and prints. `render` and `send` join this group
+as further ``@invoice_app.command`` functions.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated, Optional
+
 import typer
+
+from cpqctl.cli import common
+from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
+from cpqctl.diagnostics import CpqError
+
+invoice_app = common.group(
+    "invoice", "Invoices: billing runs and invoice previews.\n\nExample:\n\n"
+               "  cpqctl invoice preview C-2026-0001 --as-of 2026-04-10\n\n"
+               "  cpqctl invoice run --through 2026-06-30 --dry-run")
+
+TABLE_ROWS = 200
+
+ThroughOpt = Annotated[Optional[str], typer.Option(
+    "--through", metavar="DATE", help="Issue every invoice dated on or before DATE (default: --as-of).")]
+
+
+# --------------------------------------------------------------------------- shaping
+
+
+def _money(value, currency: str) -> str:
+    from cpqctl.money import money_str
+
+    return money_str(value, currency)
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def line_json(ln, currency: str) -> dict:
+    from cpqctl.money import fmt_decimal
+
+    return {"segment": ln.segment, "product": ln.product, "period_start": _iso(ln.period_start),
+            "period_end": _iso(ln.period_end), "kind": ln.kind,
+            "quantity": fmt_decimal(ln.quantity) if ln.quantity is not None else None,
+            "amount": _money(ln.amount, currency)}
+
+
+def draft_json(number: str | None, d) -> dict:
+    from cpqctl.money import fmt_percent
+
+    cur = d.currency
+    starts = [ln.period_start for ln in d.lines if ln.period_start]
+    ends = [ln.period_end or ln.period_start for ln in d.lines if ln.period_end or ln.period_start]
+    return {
+        "invoice": number, "account": d.account, "contract": d.contract, "date": d.date.isoformat(),
+        "sale_date": _iso(d.sale_date), "due": d.due.isoformat(), "currency": cur,
+        "period_start": _iso(min(starts, default=None)), "period_end": _iso(max(ends, default=None)),
+        "reverse_charge": d.reverse_charge,
+        "lines": [line_json(ln, cur) for ln in d.lines],
+        "net_total": _money(d.net_total, cur),
+        "taxes": [{"rate": fmt_percent(t.rate), "base": _money(t.base, cur), "amount": _money(t.amount, cur)}
+                  for t in d.taxes],
+        "tax_total": _money(d.tax_total, cur), "gross_total": _money(d.gross_total, cur),
+    }
+
+
+def invoice_text(number: str, d) -> str:
+    """The invoice file (SPEC §1): flow-style lines, money with the currency's places."""
+    from cpqctl.money import fmt_decimal, fmt_percent
+    from cpqctl.yamlout import Raw, flow, mapping_lines
+
+    cur = d.currency
+    m = lambda v: Raw(_money(v, cur))  # noqa: E731
+    head = [("invoice", number), ("account", d.account), ("contract", d.contract), ("date", d.date),
+            ("sale_date", d.sale_date), ("due", d.due), ("currency", cur),
+            ("reverse_charge", True if d.reverse_charge else None)]
+    out = mapping_lines(head)
+    out.append("lines:")
+    for ln in d.lines:
+        out.append("  - " + flow([("segment", ln.segment), ("product", ln.product), ("kind", ln.kind),
+                                  ("period_start", ln.period_start), ("period_end", ln.period_end),
+                                  ("quantity", Raw(fmt_decimal(ln.quantity)) if ln.quantity is not None else None),
+                                  ("amount", m(ln.amount))]))
+    taxes = ", ".join(flow([("rate", Raw(fmt_percent(t.rate))), ("base", m(t.base)), ("amount", m(t.amount))])
+                      for t in d.taxes)
+    out.extend(mapping_lines([("net_total", m(d.net_total)), ("taxes", Raw(f"[{taxes}]")),
+                              ("gross_total", m(d.gross_total))]))
+    return "\n".join(out) + "\n"
+
+
+def allocate(pattern: str, existing, drafts) -> list[str]:
+    """Invoice numbers for ``drafts`` in order: {year} of each invoice's date, no gaps (call under the lock)."""
+    from cpqctl.store import next_id
+
+    last: dict[int, str] = {}
+    out = []
+    for d in drafts:
+        year = d.date.year
+        ident = next_id(pattern, year, [last[year]] if year in last else existing)
+        last[year] = ident
+        out.append(ident)
+    return out
+
+
+# --------------------------------------------------------------------------- run
+
+
+@invoice_app.command("run")
+def run(
+    through: ThroughOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the invoices; write nothing.")] = False,
+    format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
+) -> None:
+    """Issue every invoice due by --through that the invoice ledger does not hold yet.
+
+    The cumulative schedule of every contract (periods invoiced in advance,
+    catch-ups of amendments accepted after their period was billed) minus
+    what invoices/ already holds: running it twice issues nothing.
+
+    Example:
+
+      cpqctl invoice run --through 2026-06-30 --dry-run
+
+      cpqctl invoice run --through 2026-06-30
+    """
+    from cpqctl import billing
+
+    day = common.parse_date(through, "date") if through else common.as_of(as_of)
+    if dry_run:
+        _, loaded, diags = common.load(repo)
+        common.require_clean(diags)
+        drafts = billing.run(loaded, day)
+        numbers: list[str | None] = [None] * len(drafts)
+    else:
+        with common.writing(repo) as (_, store, loaded):
+            drafts = billing.run(loaded, day)
+            numbers = allocate(loaded.settings.numbering_invoice, list(loaded.invoices), drafts)
+            if drafts:
+                with store.transaction() as tx:
+                    for number, d in zip(numbers, drafts):
+                        tx.create(f"invoices/{number}.yaml", invoice_text(number, d))
+    data = {"through": day.isoformat(), "dry_run": dry_run, "count": len(drafts),
+            "invoices": [draft_json(n, d) for n, d in zip(numbers, drafts)]}
+    rows = [{"invoice": x["invoice"] or "(dry run)", "contract": x["contract"], "account": x["account"],
+             "date": x["date"], "period": f"{x['period_start'] or ''}..{x['period_end'] or ''}",
+             "net_total": x["net_total"], "tax": x["tax_total"], "gross_total": x["gross_total"],
+             "currency": x["currency"]} for x in data["invoices"]]
+    from cpqctl.render.output import emit
+
+    if format == "table" and len(rows) > TABLE_ROWS:  # a terminal table of thousands of rows helps nobody
+        common.info(f"showing the first {TABLE_ROWS} of {len(rows)} invoices (all of them with --format json or csv)")
+        rows = rows[:TABLE_ROWS]
+    emit(format, data, ["invoice", "contract", "account", "date", "period", "net_total", "tax", "gross_total",
+                        "currency"], rows, title=f"Invoices through {day}" + (" (dry run)" if dry_run else ""),
+         right=("net_total", "tax", "gross_total"))
+    if not drafts:
+        common.info(f"nothing to invoice through {day}")
+    elif not dry_run:
+        common.info(f"wrote {len(drafts)} invoice(s): invoices/{numbers[0]}.yaml"
+                    + (f" … invoices/{numbers[-1]}.yaml" if len(numbers) > 1 else ""))
+
+
+# --------------------------------------------------------------------------- preview
+
+
+def _pending_quote(loaded, c, qid: str):
+    q = common.lookup(loaded.quotes, qid, "quote", "E-UNKNOWN-QUOTE", "quotes are files under quotes/")
+    if q.kind != "amendment" or q.contract != c.contract:
+        raise CpqError("E-NOT-AMENDMENT", f"quote {qid} is not an amendment quote of {c.contract}",
+                       f"create one with `cpqctl amend {c.contract} --effective DATE …`", src=q.src)
+    if q.status == "accepted":
+        raise CpqError("E-ACCEPTED", f"quote {qid} is already accepted: its invoices are in the schedule",
+                       f"preview without --quote: `cpqctl invoice preview {c.contract}`", src=q.src)
+    if q.based_on is not None and q.based_on != len(c.amendments):
+        raise CpqError("E-STALE-QUOTE", f"contract {c.contract} has changed since {qid} was made "
+                       f"({len(c.amendments)} amendments now, {q.based_on} then)",
+                       f"regenerate the amendment quote with `cpqctl amend {c.contract} …`", src=q.src)
+    return q
+
+
+@invoice_app.command("preview")
+def preview(
+    contract: Annotated[str, typer.Argument(help="Contract ID, e.g. C-2026-0001.")],
+    quote: Annotated[Optional[str], typer.Option("--quote", metavar="QUOTE",
+                                                 help="A pending amendment quote: show the invoice delta it causes.")
+                     ] = None,
+    through: ThroughOpt = None,
+    format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
+) -> None:
+    """Preview a contract's next invoices, or what accepting an amendment quote changes.
+
+    Runs the same schedule as `invoice run` on a copy of the ledger and writes
+    nothing. With no invoices on file, every period invoiced by --as-of counts
+    as billed. --through sets how far to look (default: the contract's end, or
+    a year ahead for an evergreen contract).
+
+    Example:
+
+      cpqctl invoice preview C-2026-0001 --as-of 2026-04-10
+
+      cpqctl invoice preview C-2026-0001 --quote Q-2026-0007 --as-of 2026-04-10 --format json
+    """
+    from cpqctl import billing, quotes
+    from cpqctl.cli.contract import get_contract
+    from cpqctl.render.output import emit
+
+    day = common.as_of(as_of)
+    until = common.parse_date(through, "date") if through else None
+    _, loaded, _ = common.load(repo)
+    c = get_contract(loaded, contract)
+    settings = loaded.settings
+    cur = c.currency
+    billed = billing.ledger_index(i for i in loaded.invoices.values() if i.contract == c.contract).get(c.contract)
+    if not billed:
+        billed = billing.assumed_billed(c, settings, day)
+    if quote is None:
+        horizon = until or billing.horizon(c, day)
+        lines = billing.due_lines(c, settings, horizon, billed)
+        drafts = billing.drafts(c, loaded.accounts.get(c.account), settings, lines)
+        invoices = []
+        for d in drafts:
+            x = draft_json(None, d)
+            invoices.append({k: x[k] for k in ("date", "period_start", "period_end", "lines", "net_total",
+                                               "tax_total", "gross_total")})
+        data = {"contract": c.contract, "currency": cur, "as_of": day.isoformat(), "invoices": invoices}
+        rows = [{"date": x["date"], "period": f"{x['period_start'] or ''}..{x['period_end'] or ''}",
+                 "lines": len(x["lines"]), "net_total": x["net_total"], "gross_total": x["gross_total"]}
+                for x in invoices]
+        emit(format, data, ["date", "period", "lines", "net_total", "gross_total"], rows,
+             title=f"{c.contract} · next invoices after {day} · {cur}", right=("lines", "net_total", "gross_total"))
+        return
+    q = _pending_quote(loaded, c, quote)
+    priced = quotes.price(loaded, q)
+    amended = billing.with_amendment(c, q, priced, day)
+    pv = billing.preview_amendment(c, amended, settings, day, billed, priced.net_total, until)
+    rounding = c.rounding or settings.rounding
+    from cpqctl.money import round_money
+
+    arr = lambda v: _money(round_money(v, cur, rounding), cur)  # noqa: E731
+    on_net = sum((ln.amount for ln in pv.on_acceptance), round_money(0, cur, rounding))
+    catch_up = billing.known_dates(amended.amendments[-1])[1]
+    data = {
+        "contract": c.contract, "quote": q.quote, "currency": cur, "as_of": day.isoformat(),
+        "effective": amended.amendments[-1].effective.isoformat(),
+        "on_acceptance": {"date": catch_up.isoformat(), "lines": [line_json(ln, cur) for ln in pv.on_acceptance],
+                          "net_total": _money(on_net, cur)},
+        "invoices": [{"date": d.isoformat(), "period_start": ps.isoformat(), "period_end": pe.isoformat(),
+                      "before": _money(b, cur), "after": _money(a, cur), "delta": _money(a - b, cur)}
+                     for d, ps, pe, b, a in pv.invoices],
+        "contract_value_delta": _money(pv.contract_value_delta, cur),
+        "arr_before": arr(pv.arr_before), "arr_after": arr(pv.arr_after),
+        "arr_delta": arr(pv.arr_after - pv.arr_before),
+    }
+    rows = [{"invoice": "on acceptance", "date": data["on_acceptance"]["date"], "period": "",
+             "before": _money(0, cur), "after": data["on_acceptance"]["net_total"],
+             "delta": data["on_acceptance"]["net_total"]}]
+    rows += [{"invoice": "scheduled", "date": x["date"], "period": f"{x['period_start']}..{x['period_end']}",
+              "before": x["before"], "after": x["after"], "delta": x["delta"]} for x in data["invoices"]]
+    title = (f"{c.contract} + {q.quote} · as of {day} · contract value {data['contract_value_delta']} {cur} · "
+             f"ARR {data['arr_before']} → {data['arr_after']} {cur}")
+    emit(format, data, ["invoice", "date", "period", "before", "after", "delta"], rows, title=title,
+         right=("before", "after", "delta"))
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(invoice_app)

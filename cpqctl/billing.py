@@ -1,0 +1,556 @@
+"""Billing (SPEC §4): a contract's invoice schedule, and what an invoice run issues.
+
+Periods are anchored on the contract start (period k = start + k·f months …
+start + (k+1)·f months − 1 day; ``upfront`` = the whole term), cut at the
+contract's current end, each invoiced in advance on its first day. A segment
+bills in a period the difference of its cumulative rounded value
+(:func:`cpqctl.proration.period_amount`), so its invoices add up to its quote
+line total to the cent. Nothing past the current end is billed, except the few
+units by which a cancellation's quoted credit differs from the rest of the
+segments it cancels (non-additive methods): that residual goes on the last
+period, so a contract adds up exactly to its quotes' totals.
+
+Time matters: an amendment becomes known on its acceptance date ``a`` (its
+``signed.date``, else its effective date). A period invoiced before ``a`` did
+not include it; the difference is caught up on one invoice dated
+``c = max(a, effective)``. So each *key* (segment, period) has a short list of
+dated increments — the ideal invoice lines — that depends only on the ledger,
+never on when runs happened: monthly runs and one yearly run issue the same
+invoices. An invoice run compares that list with the lines the invoice ledger
+holds for the key (cumulative schedule minus what was invoiced) and issues the
+rest; a ledger that is not a prefix of the ideal (an imported
+``billed_through:`` mid-period, a hand-made invoice) gets one catch-up line
+for the difference.
+
+Pure: no IO, no clock. Invoice numbers are allocated by the caller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from calendar import monthrange
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Iterable, Mapping
+
+from cpqctl import ledger
+from cpqctl.diagnostics import CpqError
+from cpqctl.model import Account, Amendment, Contract, Invoice, Repo, Segment, Settings, Signed, TaxLine
+from cpqctl.money import round_money
+from cpqctl.proration import PER_MONTHS, add_months, months_between, segment_value
+
+FREQUENCY_MONTHS: dict[str, int | None] = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12,
+                                           "upfront": None}
+ZERO = Decimal(0)
+_DAY = timedelta(days=1)
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    index: int
+    start: date  # the invoice date
+    end: date  # inclusive, cut at the contract's end
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """An invoice line to issue; ``period`` is the billing period it belongs to (its ledger key)."""
+
+    segment: str
+    product: str
+    kind: str  # recurring | proration | credit | one-time
+    amount: Decimal
+    period_start: date | None
+    period_end: date | None
+    quantity: Decimal | None
+    period: int
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An invoice to issue: everything but its number."""
+
+    account: str
+    contract: str
+    date: date
+    currency: str
+    lines: tuple[Line, ...]
+    net_total: Decimal
+    taxes: tuple[TaxLine, ...]
+    gross_total: Decimal
+    sale_date: date | None
+    due: date
+    reverse_charge: bool = False
+
+    @property
+    def tax_total(self) -> Decimal:
+        return sum((t.amount for t in self.taxes), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class Billed:
+    """One line of the invoice ledger, with the date of the invoice that holds it."""
+
+    date: date
+    invoice: str
+    segment: str
+    amount: Decimal
+    period_start: date | None
+
+
+# --------------------------------------------------------------------------- terms and periods
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    months: int | None  # None: upfront
+    method: str
+    rounding: str
+    currency: str
+
+
+def terms(c: Contract, settings: Settings) -> Terms:
+    """Frequency, proration and rounding: the contract's own, else cpq.toml's."""
+    freq = c.billing_frequency or settings.billing_frequency
+    if freq not in FREQUENCY_MONTHS:
+        raise CpqError("E-BILLING", f"contract {c.contract}: unknown billing frequency `{freq}`",
+                       f"one of {', '.join(FREQUENCY_MONTHS)}", src=c.where("billing"))
+    months = FREQUENCY_MONTHS[freq]
+    if months is None and c.evergreen:
+        raise CpqError("E-BILLING", f"contract {c.contract} is evergreen: it cannot be billed upfront",
+                       "use billing: {frequency: monthly} (or quarterly, semiannual, annual)", src=c.where("billing"))
+    return Terms(months, c.proration or settings.proration, c.rounding or settings.rounding, c.currency)
+
+
+def _plus_months(d: date, k: int) -> date:
+    """:func:`cpqctl.proration.add_months` (clamped), without building a relativedelta: billing's hot path."""
+    y, m = divmod(d.month - 1 + k, 12)
+    year = d.year + y
+    return date(year, m + 1, min(d.day, monthrange(year, m + 1)[1]))
+
+
+def natural_start(c: Contract, t: Terms, k: int) -> date:
+    return c.start if t.months is None else _plus_months(c.start, k * t.months)
+
+
+def period_index(c: Contract, t: Terms, d: date) -> int:
+    """The (uncut) period holding ``d``; a date before the start belongs to period 0."""
+    if t.months is None or d <= c.start:
+        return 0
+    m = (d.year - c.start.year) * 12 + d.month - c.start.month
+    if _plus_months(c.start, m) > d:
+        m -= 1
+    return max(m, 0) // t.months
+
+
+def periods(c: Contract, t: Terms, horizon: date) -> list[Period]:
+    """The contract's billing periods, cut at its current end (evergreen: those starting by ``horizon``).
+
+    Never empty: a contract cancelled before it started keeps one empty
+    period, which takes the residuals of its cancellation.
+    """
+    end = ledger.current_end(c)
+    if t.months is None:
+        return [Period(0, c.start, end if end is not None else horizon)]
+    last = end if end is not None else horizon
+    out = []
+    k = 0
+    while True:
+        start = _plus_months(c.start, k * t.months)
+        if start > last and out:
+            break
+        natural_end = _plus_months(c.start, (k + 1) * t.months) - _DAY
+        out.append(Period(k, start, natural_end if end is None else min(natural_end, end)))
+        if start > last:
+            break
+        k += 1
+    return out
+
+
+# --------------------------------------------------------------------------- what a key is worth
+
+
+def known_dates(a: Amendment) -> tuple[date, date]:
+    """(acceptance, catch-up date): signed.date else effective; the later of it and effective."""
+    accepted = a.signed.date if a.signed is not None else a.effective
+    return accepted, max(accepted, a.effective)
+
+
+class _Contract:
+    """One contract's schedule: values per (segment, period) under each set of known amendments."""
+
+    def __init__(self, c: Contract, settings: Settings, horizon: date):
+        self.c = c
+        self.t = terms(c, settings)
+        self.horizon = horizon
+        self.owner: dict[str, int] = {}  # segment id → amendment index (-1: signed lines)
+        for s in c.lines:
+            self.owner[s.id] = -1
+        for i, a in enumerate(c.amendments):
+            for s in a.lines:
+                self.owner[s.id] = i
+        self.dates = [known_dates(a) for a in c.amendments]
+        self._states: dict[frozenset, tuple[list[Period], bool]] = {}
+        self._values: dict[tuple[str, date], Decimal] = {}
+        self._rates: dict[str, Fraction] = {}
+        self.final = frozenset(range(len(c.amendments)))
+
+    def state(self, known: frozenset) -> tuple[list[Period], bool, dict[str, Decimal]]:
+        """Periods under the amendments ``known``, whether the contract has an end then, and the
+        residuals billed past that end (see :meth:`_residuals`)."""
+        got = self._states.get(known)
+        if got is None:
+            sub = self.c if len(known) == len(self.c.amendments) else dataclasses.replace(
+                self.c, amendments=tuple(a for i, a in enumerate(self.c.amendments) if i in known))
+            end = ledger.current_end(sub)
+            got = (periods(sub, self.t, self.horizon), end is not None, self._residuals(sub, end))
+            self._states[known] = got
+        return got
+
+    def _residuals(self, sub: Contract, end: date | None) -> dict[str, Decimal]:
+        """What like segments (product, price, per, pricing) are worth past ``end``, when some are negative.
+
+        Nothing past the end is billed, except this: a cancellation writes,
+        for every active segment, a negative twin over the rest of the term,
+        and under a non-additive method (monthly+daily, daily, calendar) the
+        twin's quoted credit differs from the rest of the segment by a few
+        units. That difference goes on the newest negative segment of the
+        group, in the last period, so the contract still adds up exactly to
+        its quotes' totals; twins that cancel exactly leave no line at all.
+        """
+        if end is None:
+            return {}
+        sums: dict[tuple, Decimal] = {}
+        target: dict[tuple, str] = {}
+        positive: set[tuple] = set()
+        for s in sub.segments():
+            if s.one_time or s.end is None or s.end <= end:
+                continue
+            g = (s.product, s.unit_price, s.per, s.pricing)
+            sums[g] = sums.get(g, ZERO) + self.value(s, s.end) - self.value(s, end)
+            if s.quantity < 0:
+                target[g] = s.id
+            else:
+                positive.add(g)
+        return {sid: sums[g] for g, sid in target.items() if g in positive and sums[g]}
+
+    def value(self, s: Segment, day: date) -> Decimal:
+        """V(day) of :func:`cpqctl.proration.segment_value`, memoised, with the segment's rate computed once."""
+        key = (s.id, day)
+        v = self._values.get(key)
+        if v is None:
+            t = self.t
+            if day < s.start or s.per is None:
+                v = segment_value(s.unit_price, _units(s), s.per, s.start, s.end, day, t.method, t.currency,
+                                  t.rounding)
+            else:
+                rate = self._rates.get(s.id)
+                if rate is None:
+                    rate = self._rates[s.id] = Fraction(s.unit_price) * Fraction(_units(s)) / PER_MONTHS[s.per]
+                upto = day if s.end is None or day < s.end else s.end
+                v = round_money(rate * months_between(s.start, upto, t.method), t.currency, t.rounding)
+            self._values[key] = v
+        return v
+
+    def amount(self, known: frozenset, s: Segment, k: int) -> tuple[Decimal, Period | None, bool]:
+        """What ``s`` bills in period ``k`` with the amendments ``known``: (amount, period, holds a residual)."""
+        if self.owner[s.id] not in known and self.owner[s.id] != -1:
+            return ZERO, None, False
+        ps, finite, residuals = self.state(known)
+        if s.one_time:
+            p = ps[min(k, len(ps) - 1)]
+            return self.value(s, s.start), p, False
+        if k >= len(ps):
+            return ZERO, None, False
+        p = ps[k]
+        lower = self.value(s, p.start - _DAY) if k > 0 else ZERO
+        amt = self.value(s, p.end) - lower
+        if finite and k == len(ps) - 1 and s.id in residuals:
+            return amt + residuals[s.id], p, True
+        return amt, p, False
+
+    def key_of(self, s: Segment, k: int) -> int:
+        """Ledger key: periods past the end of the (final) contract merge into its last one."""
+        ps, finite, _ = self.state(self.final)
+        return min(k, len(ps) - 1) if finite else k
+
+    def ideal(self, s: Segment, k: int) -> list[tuple[date, Line]]:
+        """The dated lines that bill ``s`` in period ``k`` over time (catch-ups included)."""
+        pk = natural_start(self.c, self.t, k)
+        known = frozenset(i for i, (a, _) in enumerate(self.dates) if a <= pk)
+        out = []
+        amt, p, folded = self.amount(known, s, k)
+        if amt:
+            out.append((pk, self._line(s, k, amt, p, folded, catch_up=False)))
+        prev, prev_p = amt, p
+        for d in sorted({c for i, (_, c) in enumerate(self.dates) if i not in known}):
+            now = frozenset(known | {i for i, (_, c) in enumerate(self.dates) if c <= d})
+            amt, p, folded = self.amount(now, s, k)
+            if amt != prev:
+                span = None
+                if p is None:  # the period is gone (a cancellation): credited under its old dates
+                    p, span = prev_p, (prev_p.start, prev_p.end)
+                elif prev_p is not None and prev_p.end != p.end and not folded:  # cut or lengthened
+                    span = (min(p.end, prev_p.end) + _DAY, max(p.end, prev_p.end))
+                out.append((d, self._line(s, k, amt - prev, p, folded, catch_up=True, span=span)))
+                prev, prev_p = amt, p
+        return out
+
+    def _line(self, s: Segment, k: int, amount: Decimal, p: Period, folded: bool, catch_up: bool,
+              span: tuple[date, date] | None = None) -> Line:
+        key = self.key_of(s, k)
+        if s.one_time:
+            kind = "credit" if amount < 0 else "one-time"
+            return Line(s.id, s.product, kind, amount, s.start, None, s.quantity, key)
+        first, last = span or (p.start, s.end if folded else p.end)
+        start = max(s.start, first)
+        end = last if s.end is None else min(s.end, last)
+        if amount < 0:
+            kind = "credit"
+        elif not catch_up and not folded and start == p.start and end == p.end:
+            kind = "recurring"
+        else:
+            kind = "proration"
+        return Line(s.id, s.product, kind, amount, start, end, s.quantity, key)
+
+    def keys(self, through: date) -> Iterable[tuple[Segment, int]]:
+        """Every (segment, period) that may bill something with an invoice date by ``through``."""
+        ends = [e for e in [self.c.end] + [a.end for a in self.c.amendments] if e is not None]
+        cancels = {a.cancelled.date for a in self.c.amendments if a.cancelled is not None}
+        ends += sorted(cancels)
+        open_ended = self.c.evergreen or not ends
+        for s in self.c.segments():
+            if s.one_time:
+                yield s, period_index(self.c, self.t, s.start)
+                continue
+            last_day = min(through, s.end) if s.end is not None else through
+            if not open_ended:
+                last_day = min(last_day, max(ends))
+            hi = period_index(self.c, self.t, last_day)
+            # a segment reaching past some end is folded into the period holding that end
+            lo = min([period_index(self.c, self.t, s.start)]
+                     + [period_index(self.c, self.t, e - _DAY if e in cancels else e) for e in ends])
+            if natural_start(self.c, self.t, hi) > through:
+                hi -= 1
+            for k in range(lo, hi + 1):
+                yield s, k
+
+
+def _units(s: Segment) -> Decimal:
+    """A block line bills its block price once (its quantity is not a multiplier)."""
+    if s.pricing == "block":
+        return Decimal((s.quantity > 0) - (s.quantity < 0))
+    return s.quantity
+
+
+# --------------------------------------------------------------------------- the ledger
+
+
+def ledger_index(invoices: Iterable[Invoice]) -> dict[str, list[Billed]]:
+    """The invoice ledger's lines per contract, in invoice order (date, number)."""
+    out: dict[str, list[Billed]] = {}
+    for inv in sorted(invoices, key=lambda i: (i.date, i.invoice)):
+        rows = out.setdefault(inv.contract, [])
+        rows.extend(Billed(inv.date, inv.invoice, ln.segment, ln.amount, ln.period_start) for ln in inv.lines)
+    return out
+
+
+def _billed_through(sch: _Contract, through: date) -> list[Billed]:
+    """An imported contract's `billed_through:` as ledger lines: invoiced elsewhere up to that date."""
+    c = sch.c
+    if c.billed_through is None:
+        return []
+    known = frozenset(i for i, (a, _) in enumerate(sch.dates) if a <= c.billed_through)
+    out = []
+    for s, k in sch.keys(c.billed_through):
+        if sch.owner[s.id] != -1 and sch.owner[s.id] not in known:
+            continue
+        amt, p, _ = sch.amount(sch.final, s, k)
+        if p is None or not amt:
+            continue
+        if not s.one_time and p.end > c.billed_through:
+            lower = sch.value(s, p.start - _DAY) if k > 0 else ZERO
+            amt = sch.value(s, c.billed_through) - lower
+        if amt:
+            out.append(Billed(c.start, "(billed_through)", s.id, amt, max(s.start, p.start)))
+    return out
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _schedule(sch: _Contract, through: date) -> dict[tuple[str, int], list[tuple[date, Line]]]:
+    out: dict[tuple[str, int], list[tuple[date, Line]]] = {}
+    for s, k in sch.keys(through):
+        for d, line in sch.ideal(s, k):
+            out.setdefault((s.id, line.period), []).append((d, line))
+    for rows in out.values():
+        rows.sort(key=lambda r: r[0])
+    return out
+
+
+def due_lines(c: Contract, settings: Settings, through: date, billed: list[Billed],
+              horizon: date | None = None) -> list[tuple[date, Line]]:
+    """What `invoice run --through` issues for one contract: the schedule due by then minus ``billed``."""
+    sch = _Contract(c, settings, max(through, horizon or through))
+    schedule = _schedule(sch, through)
+    held: dict[tuple[str, int], list[Decimal]] = {}
+    segments = {s.id: s for s in c.segments()}
+    for b in list(_billed_through(sch, through)) + list(billed):
+        s = segments.get(b.segment)
+        if s is None:
+            continue
+        k = period_index(c, sch.t, b.period_start or s.start)
+        held.setdefault((s.id, sch.key_of(s, k)), []).append(b.amount)
+    out: list[tuple[date, Line]] = []
+    for key in sorted(set(schedule) | set(held)):
+        due = [(d, ln) for d, ln in schedule.get(key, []) if d <= through]
+        have = held.get(key, [])
+        amounts = [ln.amount for _, ln in due]
+        if amounts[:len(have)] == have:
+            out.extend(due[len(have):])
+        elif have[:len(amounts)] == amounts or not due:
+            continue  # the ledger is ahead of the schedule: nothing due
+        else:
+            diff = sum(amounts, ZERO) - sum(have, ZERO)
+            if diff:
+                d, ln = due[-1]
+                kind = "credit" if diff < 0 else ("one-time" if ln.kind == "one-time" else "proration")
+                out.append((d, dataclasses.replace(ln, amount=diff, kind=kind)))
+    return out
+
+
+def tax_rate(account: Account | None, settings: Settings) -> tuple[Decimal, bool]:
+    """(rate in percent, reverse charge): reverse-charge accounts pay 0%; else the account's rate, else cpq.toml's."""
+    if account is not None and account.reverse_charge:
+        return ZERO, True
+    if account is not None and account.tax_rate is not None:
+        return account.tax_rate, False
+    return settings.tax_rate, False
+
+
+def drafts(c: Contract, account: Account | None, settings: Settings, lines: list[tuple[date, Line]]) -> list[Draft]:
+    """Invoices from dated lines: one per invoice date, taxed per rate on its net total."""
+    rounding = c.rounding or settings.rounding
+    rate, reverse = tax_rate(account, settings)
+    by_date: dict[date, list[Line]] = {}
+    for d, ln in lines:
+        by_date.setdefault(d, []).append(ln)
+    out = []
+    for d in sorted(by_date):
+        rows = tuple(sorted(by_date[d], key=lambda ln: (ln.period_start or d, _order(c, ln.segment))))
+        net = sum((ln.amount for ln in rows), round_money(0, c.currency, rounding))
+        tax = round_money(Fraction(net) * Fraction(rate) / 100, c.currency, rounding)
+        out.append(Draft(
+            account=c.account, contract=c.contract, date=d, currency=c.currency, lines=rows, net_total=net,
+            taxes=(TaxLine(rate, net, tax),), gross_total=net + tax,
+            sale_date=min((ln.period_start for ln in rows if ln.period_start), default=None),
+            due=d + timedelta(days=settings.payment_days), reverse_charge=reverse))
+    return out
+
+
+def _order(c: Contract, seg_id: str) -> tuple[int, int]:
+    """Ledger order of a segment ID (signed lines first, then each amendment's)."""
+    head, _, n = seg_id.rpartition("#")
+    idx = 0
+    if "/" in head:
+        aid = head.split("/", 1)[1]
+        idx = next((i + 1 for i, a in enumerate(c.amendments) if a.amendment == aid), 0)
+    return idx, int(n) if n.isdigit() else 0
+
+
+def run(repo: Repo, through: date, contracts: Iterable[Contract] | None = None,
+        billed: Mapping[str, list[Billed]] | None = None) -> list[Draft]:
+    """Every invoice `invoice run --through` issues, ordered by (date, contract); numbers are the caller's."""
+    index = billed if billed is not None else ledger_index(repo.invoices.values())
+    out: list[Draft] = []
+    for c in sorted(contracts if contracts is not None else repo.contracts.values(), key=lambda c: c.contract):
+        if c.start > through:
+            continue
+        lines = due_lines(c, repo.settings, through, index.get(c.contract, []))
+        out.extend(drafts(c, repo.accounts.get(c.account), repo.settings, lines))
+    out.sort(key=lambda d: (d.date, d.contract))
+    return out
+
+
+# --------------------------------------------------------------------------- previews
+
+
+def assumed_billed(c: Contract, settings: Settings, as_of: date) -> list[Billed]:
+    """A contract with no invoices: every invoice dated by ``as_of`` counts as issued (SPEC §4)."""
+    return [Billed(d, "(assumed)", ln.segment, ln.amount, ln.period_start)
+            for d, ln in due_lines(c, settings, as_of, [])]
+
+
+def horizon(c: Contract, as_of: date) -> date:
+    """How far a preview looks: the contract's current end, or a year ahead for an open contract."""
+    end = ledger.current_end(c)
+    return end if end is not None else add_months(as_of, 12)
+
+
+def with_amendment(c: Contract, quote, priced, as_of: date) -> Contract:
+    """The contract as if the amendment quote were accepted on ``as_of`` (in memory only)."""
+    aid = f"A-{len(c.amendments) + 1}"
+    segs = tuple(Segment(
+        id=f"{c.contract}/{aid}#{i + 1}", product=ln.product, quantity=ln.quantity, unit_price=ln.net_unit_price,
+        start=ln.start, end=None if ln.one_time else ln.end, per=ln.per, list_price=ln.list_unit_price,
+        pricing="block" if ln.pricing == "block" else "list", bundle=ln.bundle) for i, ln in enumerate(priced.lines))
+    effective = quote.effective or priced.start
+    amendment = Amendment(amendment=aid, effective=effective, lines=segs, quote=quote.quote,
+                          signed=Signed("(preview)", as_of),
+                          end=quote.end if quote.end and not quote.cancelled else None, cancelled=quote.cancelled)
+    return dataclasses.replace(c, amendments=c.amendments + (amendment,))
+
+
+@dataclass(frozen=True, slots=True)
+class AmendmentPreview:
+    on_acceptance: tuple[Line, ...]
+    invoices: tuple[tuple[date, date, date, Decimal, Decimal], ...]  # (date, period start, end, before, after)
+    contract_value_delta: Decimal
+    arr_before: Fraction
+    arr_after: Fraction
+
+
+def preview_amendment(c: Contract, amended: Contract, settings: Settings, as_of: date, billed: list[Billed],
+                      quote_total: Decimal, until: date | None = None) -> AmendmentPreview:
+    """The invoice delta of accepting an amendment on ``as_of`` (both runs share ``billed``).
+
+    on_acceptance: what the amended run issues for periods invoiced by
+    ``as_of`` minus what the plain run issues for them (the catch-up, dated on
+    or after ``as_of``); then each later period's invoice, before → after.
+    """
+    effective = amended.amendments[-1].effective
+    last = until or max(horizon(c, as_of), horizon(amended, as_of))
+    t = terms(c, settings)
+    through = max(last, known_dates(amended.amendments[-1])[1])
+    before = due_lines(c, settings, through, billed)
+    after = due_lines(amended, settings, through, billed)
+    now: dict[tuple, Decimal] = {}
+    for sign, rows in ((1, after), (-1, before)):
+        for _, ln in rows:
+            if natural_start(c, t, ln.period) <= as_of:
+                k = (ln.period_start, ln.segment, ln.product, ln.period_end, ln.quantity,
+                     "credit" if ln.kind == "credit" else ln.kind)
+                now[k] = now.get(k, ZERO) + sign * ln.amount
+    on_acc = tuple(Line(seg, prod, "credit" if amt < 0 else ("one-time" if kind == "one-time" else "proration"), amt,
+                        ps, pe, qty, 0)
+                   for (ps, seg, prod, pe, qty, kind), amt in sorted(now.items(), key=lambda kv: (kv[0][0] or as_of,
+                                                                                                    kv[0][1]))
+                   if amt)
+    later: dict[int, list] = {}
+    p_end = {p.index: p.end for p in periods(amended, t, last) + periods(c, t, last)}
+    for col, rows in ((0, before), (1, after)):
+        for _, ln in rows:
+            start = natural_start(c, t, ln.period)
+            if as_of < start <= last:
+                row = later.setdefault(ln.period, [ZERO, ZERO])
+                row[col] += ln.amount
+    invoices = tuple((natural_start(c, t, k), natural_start(c, t, k), p_end.get(k, natural_start(c, t, k)), b, a)
+                     for k, (b, a) in sorted(later.items()))
+    return AmendmentPreview(on_acc, invoices, quote_total, ledger.mrr(c, effective) * 12,
+                            ledger.mrr(amended, effective) * 12)

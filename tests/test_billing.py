@@ -1,0 +1,266 @@
+"""cpqctl.billing (pure): periods, the cumulative schedule, catch-ups, credits, idempotent runs.
+
+Figures are for 10 SEAT at 1,200.00/yr (12,000.00 a year, 1,000.00 a month)
+over 2024-01-01..2024-12-31 under monthly+daily, half-up, PLN, unless a
+test says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from cpqctl import billing, ledger
+from cpqctl.model import Amendment, Cancellation, Contract, Segment, Settings, Signed
+from cpqctl.proration import METHODS, add_months, line_total
+
+SETTINGS = Settings()
+D = Decimal
+
+
+def seg(sid, qty, start, end, price="1200.00", per="year", product="SEAT") -> Segment:
+    return Segment(id=sid, product=product, quantity=D(qty), unit_price=D(price), start=start, end=end, per=per)
+
+
+def contract(freq="monthly", amendments=(), lines=None, start=date(2024, 1, 1), end=date(2024, 12, 31),
+             method="monthly+daily", **kw) -> Contract:
+    lines = lines if lines is not None else (seg("C-1#1", 10, start, end),)
+    return Contract(contract="C-1", account="acme", currency="PLN", start=start, end=end, lines=tuple(lines),
+                    amendments=tuple(amendments), billing_frequency=freq, proration=method, rounding="half-up", **kw)
+
+
+def cancel(effective, signed, c_end=date(2024, 12, 31), qty=10) -> Amendment:
+    return Amendment("A-1", effective, (seg("C-1/A-1#1", -qty, effective, c_end),), signed=Signed("x", signed),
+                     cancelled=Cancellation(effective))
+
+
+def issue(c, through, billed=()):
+    return billing.due_lines(c, SETTINGS, through, list(billed))
+
+
+def as_billed(lines):
+    return [billing.Billed(d, "INV", ln.segment, ln.amount, ln.period_start) for d, ln in lines]
+
+
+def total(lines, prefix=""):
+    return sum((ln.amount for _, ln in lines if ln.segment.startswith(prefix)), D(0))
+
+
+def value(c: Contract) -> Decimal:
+    """The contract's total value after all amendments: Σ of its segments' line totals (its quotes' totals).
+
+    A segment starting after a cancellation took effect is worth nothing: the
+    cancellation leaves it alone (it has no negative twin) and it is never billed.
+    """
+    end = ledger.current_end(c)
+    twins = {s.id for a in c.amendments if a.cancelled for s in a.lines}
+    return sum((line_total(s.unit_price, s.quantity, s.per, s.start, s.end or s.start, c.proration, "PLN", "half-up")
+                for s in c.segments() if end is None or s.start <= end or s.id in twins), D(0))
+
+
+# --------------------------------------------------------------------------- periods
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2060, 12, 31)), st.integers(0, 400))
+def test_fast_month_arithmetic_matches_add_months(d, k):
+    assert billing._plus_months(d, k) == add_months(d, k)
+
+
+def test_periods_are_anchored_on_the_start_and_cut_at_the_end():
+    """Quarterly from 2024-01-31 to 2024-08-30: 01-31..04-29, 04-30..07-30, 07-31..08-30 (clamped, cut)."""
+    c = contract("quarterly", start=date(2024, 1, 31), end=date(2024, 8, 30),
+                 lines=(seg("C-1#1", 1, date(2024, 1, 31), date(2024, 8, 30)),))
+    t = billing.terms(c, SETTINGS)
+    assert [(p.start, p.end) for p in billing.periods(c, t, date(2030, 1, 1))] == [
+        (date(2024, 1, 31), date(2024, 4, 29)), (date(2024, 4, 30), date(2024, 7, 30)),
+        (date(2024, 7, 31), date(2024, 8, 30))]
+
+
+def test_upfront_is_one_period_and_frequency_falls_back_to_settings():
+    c = contract("upfront")
+    assert [(d, ln.amount) for d, ln in issue(c, date(2024, 12, 31))] == [(date(2024, 1, 1), D("12000.00"))]
+    annual = contract(None)  # Settings().billing_frequency = annual
+    assert [d for d, _ in issue(annual, date(2024, 12, 31))] == [date(2024, 1, 1)]
+
+
+def test_one_time_line_goes_on_the_period_holding_its_start():
+    """SETUP 500.00 starting 2024-02-10 lands on the 2024-01-01 quarterly invoice."""
+    c = contract("quarterly", lines=(seg("C-1#1", 10, date(2024, 1, 1), date(2024, 12, 31)),
+                                     seg("C-1#2", 1, date(2024, 2, 10), None, price="500.00", per=None,
+                                         product="SETUP")))
+    first = [ln for d, ln in issue(c, date(2024, 1, 1))]
+    assert [(ln.product, ln.kind, ln.amount) for ln in first] == [("SEAT", "recurring", D("3000.00")),
+                                                                  ("SETUP", "one-time", D("500.00"))]
+
+
+def test_evergreen_bills_every_period_up_to_the_horizon():
+    """800.00/month open-ended from 2026-05-01: five invoices through 2026-09-01."""
+    c = contract("monthly", start=date(2026, 5, 1), end=None, evergreen=True,
+                 lines=(seg("C-1#1", 1, date(2026, 5, 1), None, price="800.00", per="month"),))
+    out = issue(c, date(2026, 9, 1))
+    assert [d.month for d, _ in out] == [5, 6, 7, 8, 9] and total(out) == D("4000.00")
+
+
+# --------------------------------------------------------------------------- catch-ups, credits
+
+
+def test_downgrade_after_billing_is_a_credit_catch_up():
+    """Annual 12,000.00 billed 01-01; −4 seats from 07-01 signed 06-20 → credit −2,400.00 on 07-01; total 9,600.00."""
+    a = Amendment("A-1", date(2024, 7, 1), (seg("C-1/A-1#1", -4, date(2024, 7, 1), date(2024, 12, 31)),),
+                  signed=Signed("x", date(2024, 6, 20)))
+    c = contract("annual", amendments=(a,))
+    out = issue(c, date(2024, 12, 31))
+    assert [(d, ln.kind, ln.amount, ln.period_start, ln.period_end) for d, ln in out] == [
+        (date(2024, 1, 1), "recurring", D("12000.00"), date(2024, 1, 1), date(2024, 12, 31)),
+        (date(2024, 7, 1), "credit", D("-2400.00"), date(2024, 7, 1), date(2024, 12, 31))]
+    assert total(out) == value(c) == D("9600.00")
+
+
+def test_cancellation_known_in_time_stops_billing_without_paired_lines():
+    """Monthly; cancelled from 10-01, signed 09-15: January..September 1,000.00 each, nothing after; 9,000.00."""
+    c = contract("monthly", amendments=(cancel(date(2024, 10, 1), date(2024, 9, 15)),))
+    out = issue(c, date(2024, 12, 31))
+    assert [d.month for d, _ in out] == list(range(1, 10))
+    assert {ln.amount for _, ln in out} == {D("1000.00")}
+    assert total(out) == value(c) == D("9000.00")
+
+
+def test_cancellation_after_a_billed_period_credits_it():
+    """October billed on 10-01; cancelled from 10-01 signed 10-10 → credit −1,000.00 dated 10-10; total 9,000.00."""
+    c = contract("monthly", amendments=(cancel(date(2024, 10, 1), date(2024, 10, 10)),))
+    out = issue(c, date(2024, 12, 31))
+    assert [(d, ln.kind, ln.amount, ln.period_start) for d, ln in out[-2:]] == [
+        (date(2024, 10, 1), "recurring", D("1000.00"), date(2024, 10, 1)),
+        (date(2024, 10, 10), "credit", D("-1000.00"), date(2024, 10, 1))]
+    assert total(out) == value(c) == D("9000.00")
+
+
+def test_mid_period_cancellation_credits_the_quote_total():
+    """Annual 12,000.00 billed; cancelled from 04-16 (signed 04-10). The cancel quote credits
+    12,000 × (8 months 16 days)/12 = −8,526.03, but the rest of the year after V(04-15) = 3,493.15 is
+    only 8,506.85 (monthly+daily is not additive): credit −8,506.85 on the seats for 04-16..12-31, and
+    the residual −19.18 on the cancellation's segment. Sum 3,473.97 = 12,000.00 − 8,526.03.
+    """
+    c = contract("annual", amendments=(cancel(date(2024, 4, 16), date(2024, 4, 10)),))
+    out = issue(c, date(2024, 12, 31))
+    assert [(d, ln.segment, ln.kind, ln.amount, ln.period_start, ln.period_end) for d, ln in out] == [
+        (date(2024, 1, 1), "C-1#1", "recurring", D("12000.00"), date(2024, 1, 1), date(2024, 12, 31)),
+        (date(2024, 4, 16), "C-1#1", "credit", D("-8506.85"), date(2024, 4, 16), date(2024, 12, 31)),
+        (date(2024, 4, 16), "C-1/A-1#1", "credit", D("-19.18"), date(2024, 4, 16), date(2024, 12, 31))]
+    assert total(out) == value(c) == D("3473.97")
+
+
+def test_extension_bills_the_new_term_on_its_periods():
+    """Quarterly 2024, extended to 2025-03-31 (signed 2024-11-20) at the same price: one more quarter, 3,000.00."""
+    a = Amendment("A-1", date(2025, 1, 1), (seg("C-1/A-1#1", 10, date(2025, 1, 1), date(2025, 3, 31)),),
+                  signed=Signed("x", date(2024, 11, 20)), end=date(2025, 3, 31))
+    c = contract("quarterly", amendments=(a,))
+    out = issue(c, date(2025, 12, 31))
+    assert [(d, ln.segment, ln.amount) for d, ln in out][-1] == (date(2025, 1, 1), "C-1/A-1#1", D("3000.00"))
+    assert total(out) == value(c) == D("15000.00")
+
+
+# --------------------------------------------------------------------------- the ledger diff
+
+
+def test_second_run_issues_nothing_and_a_hand_made_ledger_gets_one_catch_up():
+    c = contract("quarterly")
+    first = issue(c, date(2024, 6, 30))
+    assert issue(c, date(2024, 6, 30), as_billed(first)) == []
+    # Q1 billed elsewhere as 2,500.00: the run catches up 500.00 on Q1's date
+    odd = [billing.Billed(date(2024, 1, 1), "X", "C-1#1", D("2500.00"), date(2024, 1, 1))]
+    out = issue(c, date(2024, 3, 31), odd)
+    assert [(d, ln.kind, ln.amount) for d, ln in out] == [(date(2024, 1, 1), "proration", D("500.00"))]
+
+
+def test_invoices_group_per_date_with_tax():
+    """Two quarters through 06-30 at 23%: 3,000.00 + 690.00 each; due after payment_days (14)."""
+    from cpqctl.model import Account
+
+    c = contract("quarterly")
+    acct = Account("acme", "ACME", "PLN", tax_rate=D("23"))
+    out = billing.drafts(c, acct, SETTINGS, issue(c, date(2024, 6, 30)))
+    assert [(d.date, d.net_total, d.tax_total, d.gross_total, d.due) for d in out] == [
+        (date(2024, 1, 1), D("3000.00"), D("690.00"), D("3690.00"), date(2024, 1, 15)),
+        (date(2024, 4, 1), D("3000.00"), D("690.00"), D("3690.00"), date(2024, 4, 15))]
+    rc = billing.drafts(c, Account("acme", "ACME", "PLN", tax_rate=D("23"), reverse_charge=True), SETTINGS,
+                        issue(c, date(2024, 1, 1)))
+    assert rc[0].tax_total == 0 and rc[0].reverse_charge
+
+
+# --------------------------------------------------------------------------- properties
+
+START = date(2024, 1, 1)
+days = st.integers(min_value=0, max_value=900)
+money = st.decimals(min_value=D("0.01"), max_value=D("99999.99"), places=2)
+qty = st.integers(min_value=-50, max_value=50).filter(bool).map(D)
+freqs = st.sampled_from(list(billing.FREQUENCY_MONTHS))
+
+
+@st.composite
+def contracts(draw, with_amendment=False, allow_cancel=False):
+    method = draw(st.sampled_from(METHODS))
+    freq = draw(freqs)
+    start = START + timedelta(days=draw(st.integers(0, 60)))
+    end = start + timedelta(days=draw(st.integers(0, 900)))
+    s0 = start + timedelta(days=draw(st.integers(0, (end - start).days)))
+    s1 = s0 + timedelta(days=draw(st.integers(0, (end - s0).days)))
+    per = draw(st.sampled_from(["month", "quarter", "year"]))
+    lines = (seg("C-1#1", draw(qty), s0, s1, price=str(draw(money)), per=per),)
+    amendments = ()
+    if with_amendment:
+        eff = start + timedelta(days=draw(st.integers(0, (end - start).days)))
+        signed = eff + timedelta(days=draw(st.integers(-60, 120)))
+        if allow_cancel and draw(st.booleans()) and eff > start:
+            amendments = (Amendment("A-1", eff, (seg("C-1/A-1#1", -lines[0].quantity, eff, s1,
+                                                      price=str(lines[0].unit_price), per=per),)
+                                    if s0 < eff <= s1 else (), signed=Signed("x", signed),
+                                    cancelled=Cancellation(eff)),)
+        else:
+            n = draw(st.integers(1, 3))
+            amendments = (Amendment("A-1", eff, tuple(
+                seg(f"C-1/A-1#{i + 1}", draw(qty), eff, end, price=str(draw(money)),
+                    per=draw(st.sampled_from(["month", "quarter", "year"]))) for i in range(n)),
+                signed=Signed("x", signed)),)
+    return contract(freq, amendments, lines, start=start, end=end, method=method)
+
+
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(contracts())
+def test_a_segments_invoices_sum_to_its_line_total(c):
+    out = issue(c, date(2030, 1, 1))
+    s = c.lines[0]
+    assert total(out, s.id) == line_total(s.unit_price, s.quantity, s.per, s.start, s.end, c.proration, "PLN",
+                                          "half-up")
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(contracts(with_amendment=True))
+def test_an_amendments_invoices_sum_to_its_quote_total(c):
+    out = issue(c, date(2030, 1, 1))
+    a = c.amendments[0]
+    quote_total = sum((line_total(s.unit_price, s.quantity, s.per, s.start, s.end, c.proration, "PLN", "half-up")
+                       for s in a.lines), D(0))
+    assert total(out, "C-1/A-1#") == quote_total
+    assert total(out) == value(c)
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(contracts(with_amendment=True, allow_cancel=True), st.lists(days, max_size=6))
+def test_runs_at_any_dates_issue_what_one_run_issues(c, stops):
+    """Incremental runs (each on the ledger of the ones before) = one run; the contract adds up to its value."""
+    horizon = date(2030, 1, 1)
+    billed: list = []
+    issued: list = []
+    for stop in sorted(stops) + [None]:
+        through = START + timedelta(days=stop) if stop is not None else horizon
+        new = issue(c, through, billed)
+        assert all(d <= through for d, _ in new)
+        billed += as_billed(new)
+        issued += new
+    assert Counter(issued) == Counter(issue(c, horizon))
+    assert issue(c, horizon, billed) == []
+    assert total(issued) == value(c)

@@ -1,0 +1,233 @@
+"""`cpqctl invoice run | preview` end to end on small inline repos and the example repo.
+
+The worked example (SPEC §4): 10 SEAT at 1,200.00/yr, 2024-01-01..2024-12-31,
+billed quarterly, monthly+daily, half-up, PLN, 23% VAT. An up-sell to 15
+seats effective 2024-04-16 is previewed on 2024-04-10:
+
+- on acceptance: 5 × 1,200.00 × (2 months + 15 days × 12/365)/12 for
+  2024-04-16..2024-06-30 = 1,246.58;
+- 2024-07-01: 3,000.00 → 4,500.00 (a whole quarter of 5 more seats);
+- 2024-10-01: V(12-31) − V(09-30) = 4,263.01 − 2,746.58 = 1,516.43 more
+  (monthly+daily is not additive: 8 months 16 days vs 5 months 15 days);
+- contract value: the quote total, 5 × 1,200.00 × 8.526027/12 = 4,263.01;
+- ARR on 2024-04-16: 12,000.00 → 18,000.00 (+6,000.00).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+CATALOG = """\
+products:
+  - {code: SEAT, name: Seat, type: subscription, per: year, price: {PLN: 1200.00}}
+  - {code: SETUP, name: Setup, type: one-time, price: {PLN: 500.00}}
+"""
+
+ACCOUNT = """\
+account: acme
+name: ACME
+currency: PLN
+{extra}"""
+
+CONTRACT = """\
+contract: C-2024-0001
+account: acme
+currency: PLN
+start: 2024-01-01
+end: 2024-12-31
+billing: {{frequency: quarterly}}
+proration: monthly+daily
+rounding: half-up
+{extra}lines:
+  - {{product: SEAT, quantity: 10, list_price: 1200.00, unit_price: 1200.00, per: year, start: 2024-01-01, end: 2024-12-31}}
+  - {{product: SETUP, quantity: 1, unit_price: 500.00, start: 2024-01-01}}
+"""
+
+TOML = """\
+[company]
+name = "Test Co"
+currency = "PLN"
+
+[tax]
+rate = "23%"
+"""
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and ".cpq" not in p.parts}
+
+
+@pytest.fixture
+def make(repo):
+    def build(account_extra: str = "", contract_extra: str = "") -> Path:
+        return repo({"catalog/products.yaml": CATALOG,
+                     "contracts/acme/account.yaml": ACCOUNT.format(extra=account_extra),
+                     "contracts/acme/C-2024-0001.yaml": CONTRACT.format(extra=contract_extra)}, toml=TOML)
+
+    return build
+
+
+def run_json(cli, *args):
+    r = cli(*args, "--format", "json")
+    assert r.code == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_worked_example_upsell_preview(cli, make):
+    """on_acceptance 1,246.58; 07-01 3,000.00 → 4,500.00; 10-01 +1,516.43; value 4,263.01; ARR +6,000.00."""
+    root = make()
+    r = cli("amend", "C-2024-0001", "--effective", "2024-04-16", "--set", "SEAT=15", "--as-of", "2024-04-10",
+            "--repo", root)
+    assert r.code == 0, r.stderr
+    before = snapshot(root)
+    data = run_json(cli, "invoice", "preview", "C-2024-0001", "--quote", "Q-2024-0001", "--as-of", "2024-04-10",
+                    "--repo", root)
+    assert snapshot(root) == before  # a preview writes nothing
+    assert data["on_acceptance"]["net_total"] == "1246.58"
+    assert data["on_acceptance"]["lines"] == [
+        {"segment": "C-2024-0001/A-1#1", "product": "SEAT", "period_start": "2024-04-16", "period_end": "2024-06-30",
+         "kind": "proration", "quantity": "5", "amount": "1246.58"}]
+    assert data["on_acceptance"]["date"] == "2024-04-16"  # the later of acceptance (as-of) and effective
+    assert data["invoices"] == [
+        {"date": "2024-07-01", "period_start": "2024-07-01", "period_end": "2024-09-30",
+         "before": "3000.00", "after": "4500.00", "delta": "1500.00"},
+        {"date": "2024-10-01", "period_start": "2024-10-01", "period_end": "2024-12-31",
+         "before": "3000.00", "after": "4516.43", "delta": "1516.43"}]
+    assert data["contract_value_delta"] == "4263.01"
+    assert (data["arr_before"], data["arr_after"], data["arr_delta"]) == ("12000.00", "18000.00", "6000.00")
+    # on acceptance + every later delta = the contract value delta
+    assert 1246.58 + 1500.00 + 1516.43 == pytest.approx(4263.01)
+
+
+def test_preview_without_quote_lists_the_next_invoices(cli, make):
+    """No invoices on file: Q1 and Q2 (dated by 2024-04-10) count as billed; next are 07-01 and 10-01, 3,000.00 each."""
+    root = make()
+    data = run_json(cli, "invoice", "preview", "C-2024-0001", "--as-of", "2024-04-10", "--repo", root)
+    assert data["contract"] == "C-2024-0001" and data["currency"] == "PLN"
+    assert [(x["date"], x["period_start"], x["period_end"], x["net_total"]) for x in data["invoices"]] == [
+        ("2024-07-01", "2024-07-01", "2024-09-30", "3000.00"), ("2024-10-01", "2024-10-01", "2024-12-31", "3000.00")]
+    assert data["invoices"][0]["lines"][0]["kind"] == "recurring"
+
+
+def test_run_writes_invoices_in_the_spec_format_and_is_idempotent(cli, make):
+    """Through 2024-06-30: 01-01 = 3,000.00 + setup 500.00 (+23% = 805.00 → 4,305.00); 04-01 = 3,000.00."""
+    root = make()
+    dry = run_json(cli, "invoice", "run", "--through", "2024-06-30", "--dry-run", "--repo", root)
+    assert [x["invoice"] for x in dry["invoices"]] == [None, None]
+    assert not (root / "invoices").exists()
+    data = run_json(cli, "invoice", "run", "--through", "2024-06-30", "--repo", root)
+    assert [x["invoice"] for x in data["invoices"]] == ["INV-2024-0001", "INV-2024-0002"]
+    text = (root / "invoices/INV-2024-0001.yaml").read_text()
+    assert text == (
+        "invoice: INV-2024-0001\naccount: acme\ncontract: C-2024-0001\ndate: 2024-01-01\nsale_date: 2024-01-01\n"
+        "due: 2024-01-15\ncurrency: PLN\nlines:\n"
+        '  - {segment: "C-2024-0001#1", product: SEAT, kind: recurring, period_start: 2024-01-01, '
+        "period_end: 2024-03-31, quantity: 10, amount: 3000.00}\n"
+        '  - {segment: "C-2024-0001#2", product: SETUP, kind: one-time, period_start: 2024-01-01, quantity: 1, '
+        "amount: 500.00}\n"
+        "net_total: 3500.00\ntaxes: [{rate: 23%, base: 3500.00, amount: 805.00}]\ngross_total: 4305.00\n")
+    assert cli("check", "--repo", root).code == 0
+    again = run_json(cli, "invoice", "run", "--through", "2024-06-30", "--repo", root)
+    assert again["invoices"] == []
+    # the next quarter continues the numbering
+    nxt = run_json(cli, "invoice", "run", "--through", "2024-07-01", "--repo", root)
+    assert [(x["invoice"], x["date"], x["net_total"]) for x in nxt["invoices"]] == [
+        ("INV-2024-0003", "2024-07-01", "3000.00")]
+
+
+def test_catch_up_invoice_after_an_accepted_upsell(cli, make):
+    """Q2 billed on 04-01; up-sell accepted 04-10, effective 04-16 → catch-up of 1,246.58 dated 04-16."""
+    root = make()
+    run_json(cli, "invoice", "run", "--through", "2024-04-01", "--repo", root)
+    assert cli("amend", "C-2024-0001", "--effective", "2024-04-16", "--set", "SEAT=15", "--as-of", "2024-04-10",
+               "--repo", root).code == 0
+    r = cli("quote", "accept", "Q-2024-0001", "--signed-by", "Anna", "--signed-on", "2024-04-10",
+            "--as-of", "2024-04-10", "--repo", root)
+    assert r.code == 0, r.stderr
+    assert run_json(cli, "invoice", "run", "--through", "2024-04-15", "--repo", root)["invoices"] == []
+    data = run_json(cli, "invoice", "run", "--through", "2024-04-30", "--repo", root)
+    [inv] = data["invoices"]
+    assert (inv["date"], inv["sale_date"], inv["net_total"]) == ("2024-04-16", "2024-04-16", "1246.58")
+    assert inv["lines"][0]["kind"] == "proration"
+    later = run_json(cli, "invoice", "run", "--through", "2024-12-31", "--repo", root)
+    assert [x["net_total"] for x in later["invoices"]] == ["4500.00", "4516.43"]
+
+
+def test_tax_account_rate_and_reverse_charge(cli, make):
+    """Account 8%: 3,500.00 → tax 280.00; reverse charge: 0% and `reverse_charge: true` on the invoice."""
+    root = make(account_extra="tax_rate: 8%\n")
+    data = run_json(cli, "invoice", "run", "--through", "2024-01-01", "--dry-run", "--repo", root)
+    inv = data["invoices"][0]
+    assert inv["taxes"] == [{"rate": "8%", "base": "3500.00", "amount": "280.00"}]
+    assert inv["gross_total"] == "3780.00" and inv["reverse_charge"] is False
+
+    (root / "contracts/acme/account.yaml").write_text(ACCOUNT.format(extra="reverse_charge: true\n"))
+    run_json(cli, "invoice", "run", "--through", "2024-01-01", "--repo", root)
+    doc = yaml.safe_load((root / "invoices/INV-2024-0001.yaml").read_text())
+    assert doc["reverse_charge"] is True
+    assert doc["taxes"] == [{"rate": "0%", "base": 3500.0, "amount": 0.0}]
+    assert doc["gross_total"] == doc["net_total"] == 3500.0
+
+
+def test_billed_through_counts_as_invoiced(cli, make):
+    """Imported with billed_through 2024-06-30: the first run starts at 07-01 (3,000.00); setup already billed."""
+    root = make(contract_extra="billed_through: 2024-06-30\n")
+    data = run_json(cli, "invoice", "run", "--through", "2024-07-31", "--dry-run", "--repo", root)
+    assert [(x["date"], x["net_total"]) for x in data["invoices"]] == [("2024-07-01", "3000.00")]
+
+
+def test_billed_through_mid_period_bills_the_rest(cli, make):
+    """billed_through 2024-02-15 inside Q1: the rest of Q1 = 3,000.00 − V(02-15) (1 month 15 days = 1,493.15)."""
+    root = make(contract_extra="billed_through: 2024-02-15\n")
+    data = run_json(cli, "invoice", "run", "--through", "2024-01-31", "--dry-run", "--repo", root)
+    [inv] = data["invoices"]
+    assert inv["date"] == "2024-01-01"
+    assert [(x["product"], x["kind"], x["amount"]) for x in inv["lines"]] == [("SEAT", "proration", "1506.85")]
+
+
+def test_errors(cli, make):
+    root = make()
+    r = cli("invoice", "preview", "C-2024-9999", "--as-of", "2024-04-10", "--repo", root)
+    assert r.code == 1 and "E-UNKNOWN-CONTRACT" in r.stderr and "Traceback" not in r.stderr
+    r = cli("invoice", "preview", "C-2024-0001", "--quote", "Q-2024-0099", "--as-of", "2024-04-10", "--repo", root)
+    assert r.code == 1 and "E-UNKNOWN-QUOTE" in r.stderr
+    r = cli("invoice", "run", "--through", "2024-13-01", "--repo", root)
+    assert r.code == 2 and "E-USAGE" in r.stderr
+
+
+def _issued(root: Path) -> Counter:
+    out = Counter()
+    for p in sorted((root / "invoices").glob("*.yaml")):
+        d = yaml.safe_load(p.read_text())
+        lines = tuple(tuple(sorted((k, str(v)) for k, v in ln.items())) for ln in d["lines"])
+        out[(d["contract"], str(d["date"]), lines, str(d["net_total"]), str(d["gross_total"]))] += 1
+    return out
+
+
+def test_monthly_runs_equal_one_run_over_the_example_repo(cli, example_repo, tmp_path):
+    """Runs on the 1st..31st of every month of 2026 issue the same invoices as one run through 2026-12-31."""
+    import shutil
+
+    monthly = tmp_path / "monthly"
+    shutil.copytree(example_repo, monthly)
+    once = run_json(cli, "invoice", "run", "--through", "2026-12-31", "--repo", example_repo)
+    assert once["count"] > 20
+    from datetime import date, timedelta
+
+    from cpqctl.proration import add_months
+
+    for m in range(12):
+        last = add_months(date(2026, 1, 1), m + 1) - timedelta(days=1)
+        run_json(cli, "invoice", "run", "--through", last.isoformat(), "--repo", monthly)
+    assert _issued(monthly) == _issued(example_repo)
+    assert run_json(cli, "invoice", "run", "--through", "2026-12-31", "--repo", monthly)["invoices"] == []
+    assert cli("check", "--repo", monthly).code == 0
+    # the run before 2026 issued Initech's 2025 invoice in the first monthly run too
+    assert any(k[1] == "2025-10-01" for k in _issued(monthly))
