@@ -1,0 +1,316 @@
+"""The parse cache in `.cpq/cache/` (SPEC §8 "Fast at scale"; plain data, never pickle).
+
+What must hold: a cached result is the parsed result, type for type (the
+round trip over the whole example repo); an unchanged file is not parsed
+again, an edited one is, and only it; a damaged, truncated or foreign cache is
+ignored and rebuilt, never an error; diagnostics come back identical.
+Parsing is counted with a real wrapper around ``cpqctl.load.repo.load_file``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cpqctl.load import cache
+from cpqctl.load import repo as repo_mod
+from cpqctl.load.repo import _files, load_file, load_repo, load_settings
+from cpqctl.model import Segment, Source, Tier
+
+HOUR_NS = 3600 * 10**9
+
+
+def age(root: Path, seconds: int = 3600) -> None:
+    """Date every data file back (a file changed within RACY_NS of a load is never cached)."""
+    past = time.time_ns() - seconds * 10**9
+    for folder, _dirs, files in os.walk(root):
+        if ".cpq" in Path(folder).parts:
+            continue
+        for name in files:
+            os.utime(Path(folder) / name, ns=(past, past))
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    """The list of files actually parsed, recorded by a wrapper around the real load_file."""
+    seen: list[str] = []
+    real = repo_mod.load_file
+
+    def counting(root, rel, kind):
+        seen.append(rel)
+        return real(root, rel, kind)
+
+    monkeypatch.setattr(repo_mod, "load_file", counting)
+    return seen
+
+
+def same(a, b, path="value") -> None:
+    """a == b, and the same types all the way down (Decimal stays Decimal, tuple stays tuple)."""
+    assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
+    if dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            same(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            same(x, y, f"{path}[{i}]")
+    elif isinstance(a, MappingProxyType):
+        assert list(a) == list(b), path
+        for k in a:
+            same(a[k], b[k], f"{path}[{k!r}]")
+    elif isinstance(a, Decimal):
+        assert a.as_tuple() == b.as_tuple(), path  # 1.20 stays 1.20, not 1.2
+    else:
+        assert a == b, path
+
+
+def roundtrip(rel: str, res):
+    """encode → JSON text → decode, as the cache does it."""
+    codec = cache.codec()
+    keysets: list = []
+    codec.bind(keysets)
+    text = json.dumps([keysets, codec.encode_result(rel, res)])
+    keysets2, data = json.loads(text)
+    codec.bind(keysets2)
+    return codec.decode_result(rel, data)
+
+
+def shards(root: Path) -> dict[str, bytes]:
+    d = root / cache.CACHE_DIR
+    return {p.name: p.read_bytes() for p in sorted(d.glob("shard-*.json"))} if d.is_dir() else {}
+
+
+# --------------------------------------------------------------------------- the codec
+
+def test_every_record_of_the_example_repo_round_trips_exactly(example_repo):
+    files = _files(example_repo)
+    assert len(files) > 10
+    kinds = set()
+    for rel, kind in files:
+        res = load_file(example_repo, rel, kind)
+        back = roundtrip(rel, res)
+        assert back.kind == res.kind
+        same(res.records, back.records, rel)
+        same(res.diagnostics, back.diagnostics, rel)
+        assert back.records == res.records
+        kinds.add(kind)
+    assert kinds == {"catalog", "account", "contract"}
+
+
+def test_settings_round_trip_through_the_codec(example_repo):
+    settings_, _ = load_settings(example_repo)
+    codec = cache.codec()
+    codec.bind([])
+    back = codec.decode_value(json.loads(json.dumps(codec.encode_value(settings_))))
+    same(settings_, back, "settings")
+
+
+def test_key_positions_are_the_same_mapping_whichever_way_they_are_read(example_repo):
+    rel = "contracts/acme/C-2026-0001.yaml"
+    res = load_file(example_repo, rel, "contract")
+    contract = res.records[0]
+    for read in (lambda m: m.get("start"), lambda m: m["start"], lambda m: "start" in m, len, list, dict,
+                 lambda m: list(m.items()), lambda m: list(m.values()), lambda m: {**m}, repr,
+                 lambda m: m == contract.at, lambda m: contract.at == m, lambda m: m != contract.at):
+        back = roundtrip(rel, res).records[0]  # a fresh, unfilled mapping for each way of reading
+        assert type(back.at) is MappingProxyType
+        assert read(back.at) == read(contract.at)
+    back = roundtrip(rel, res).records[0]
+    assert back.where("end") == contract.where("end") != back.src
+    assert back.lines[0].where("quantity") == contract.lines[0].where("quantity")
+
+
+decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None) | st.sampled_from(
+    [Decimal("1.20"), Decimal("-0"), Decimal("1E+3"), Decimal("0.000"), Decimal("-7.5E-10")])
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=decimals, discount=decimals, day=st.dates(min_value=date(1, 1, 1)), line=st.integers(1, 10**6),
+       text=st.text())
+def test_decimals_dates_text_and_positions_come_back_exactly(start, discount, day, line, text):
+    tier = Tier(start, discount)
+    seg = Segment(text, "P", start, discount, day, None, src=Source("other/file.yaml", line, 3),
+                  at=MappingProxyType({"product": Source("f.yaml", line, 1), text: Source("f.yaml", 2, line)}))
+    from cpqctl.load.repo import FileResult
+
+    back = roundtrip("f.yaml", FileResult("contract", [tier, seg]))
+    same([tier, seg], back.records)
+
+
+def test_a_value_that_does_not_fit_its_declared_type_is_not_cacheable():
+    codec = cache.codec()
+    codec.bind([])
+    from cpqctl.load.repo import FileResult
+
+    for bad in (Tier(1.5, Decimal(1)), Tier(Decimal(1), 2), Segment("s", "P", Decimal(1), Decimal(1), "2026-01-01", None)):
+        with pytest.raises(cache.Uncacheable):
+            codec.encode_result("f.yaml", FileResult("catalog", [bad]))
+
+
+# --------------------------------------------------------------------------- the cache on disk
+
+def test_a_second_load_parses_nothing_and_gives_the_same_repo(example_repo, parses):
+    age(example_repo)
+    first, d1 = load_repo(example_repo)
+    n = len(_files(example_repo))
+    assert len(parses) == n
+    assert sorted(shards(example_repo)) and len(shards(example_repo)) <= cache.SHARDS
+    assert (example_repo / ".cpq" / ".gitignore").read_text() == "*\n"
+    parses.clear()
+    second, d2 = load_repo(example_repo)
+    assert parses == []
+    assert second == first and d2 == d1
+    for name in ("accounts", "contracts"):
+        same(tuple(getattr(first, name).items()), tuple(getattr(second, name).items()), name)
+    for body in shards(example_repo).values():
+        json.loads(body)  # plain JSON, nothing else
+
+
+def test_editing_one_file_reparses_that_file_only(example_repo, parses):
+    age(example_repo)
+    load_repo(example_repo)
+    rel = "contracts/acme/account.yaml"
+    path = example_repo / rel
+    text = path.read_text(encoding="utf-8")
+    assert "name: " in text
+    path.write_text(text.replace("name: ", "name: Renamed ", 1), encoding="utf-8")
+    parses.clear()
+    loaded, _ = load_repo(example_repo)
+    assert parses == [rel]
+    assert loaded.accounts["acme"].name.startswith("Renamed ")
+    # just written, so not trusted yet (the next edit could keep size and mtime): parsed again …
+    parses.clear()
+    load_repo(example_repo)
+    assert parses == [rel]
+    # … until it has aged
+    age(example_repo)
+    load_repo(example_repo)
+    parses.clear()
+    again, _ = load_repo(example_repo)
+    assert parses == [] and again.accounts["acme"].name.startswith("Renamed ")
+
+
+def test_same_size_and_mtime_but_another_file_is_a_miss(example_repo, parses):
+    """A replaced file (a new inode, as git and editors write) is parsed even with size and mtime kept."""
+    age(example_repo)
+    load_repo(example_repo)
+    rel = "contracts/acme/account.yaml"
+    path = example_repo / rel
+    st = path.stat()
+    text = path.read_text(encoding="utf-8")
+    swapped = text.replace("acme", "acmf", 1) if "name: Acme" not in text else text.replace("name: Acme", "name: Acmf")
+    assert len(swapped) == len(text) and swapped != text
+    tmp = path.with_name("new.tmp")
+    tmp.write_text(swapped, encoding="utf-8")
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(tmp, path)
+    parses.clear()
+    load_repo(example_repo)
+    assert parses == [rel]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "format", "key", "entry"])
+def test_a_damaged_cache_is_ignored_and_rebuilt(example_repo, parses, damage):
+    age(example_repo)
+    fresh, fresh_diags = load_repo(example_repo)
+    for path in (example_repo / cache.CACHE_DIR).glob("shard-*.json"):
+        body = path.read_bytes()
+        data = json.loads(body)
+        if damage == "garbage":
+            body = b"\x00\xff\xfe not json \x80" * 10
+        elif damage == "truncated":
+            body = body[: len(body) // 2]
+        elif damage == "format":
+            data["format"] = cache.FORMAT + 1
+            body = json.dumps(data).encode()
+        elif damage == "key":
+            data["key"] = "another cpqctl version"
+            body = json.dumps(data).encode()
+        else:  # every entry keeps its stat but its records are nonsense
+            for entry in data["entries"].values():
+                entry[3][1] = [{"type": "Contract", "fields": [1, 2]}, {"type": "NoSuchRecord", "fields": []}]
+            body = json.dumps(data).encode()
+        path.write_bytes(body)
+    parses.clear()
+    loaded, diags = load_repo(example_repo)
+    assert sorted(parses) == sorted(rel for rel, _ in _files(example_repo))
+    assert loaded == fresh and diags == fresh_diags
+    parses.clear()
+    load_repo(example_repo)
+    assert parses == []  # rebuilt
+
+
+def test_diagnostics_come_back_identical_from_the_cache(repo, parses):
+    root = repo({
+        "catalog/p.yaml": """
+            products:
+              - code: SEAT
+                name: Seat
+                per: year
+                price: {PLN: 12.5x}
+                colour: blue
+        """,
+        "contracts/acme/account.yaml": "account: acme\nname: [unclosed\n",
+        "contracts/bad name/account.yaml": "account: x\n",
+        "quotes/Q-1.yaml": b"\xff\xfe not utf-8",
+    })
+    age(root)
+    _, first = load_repo(root)
+    assert {d.code for d in first} >= {"E-ENCODING"} and len(first) >= 4
+    parses.clear()
+    _, second = load_repo(root)
+    assert parses == []
+    assert second == first
+    same(first, second, "diagnostics")
+
+
+def test_a_deleted_file_leaves_the_cache(example_repo):
+    age(example_repo)
+    load_repo(example_repo)
+    rel = "contracts/hooli/C-2026-0006.yaml"
+    assert any(rel in json.loads(b)["entries"] for b in shards(example_repo).values())
+    (example_repo / rel).unlink()
+    load_repo(example_repo)
+    assert not any(rel in json.loads(b)["entries"] for b in shards(example_repo).values())
+
+
+def test_a_few_files_out_of_a_big_cache_are_parsed_not_decoded(example_repo, parses, monkeypatch):
+    age(example_repo)
+    load_repo(example_repo)
+    before = shards(example_repo)
+    monkeypatch.setattr(cache, "READ_RATIO", 0)  # every shard now counts as too big to be worth it
+    monkeypatch.setattr(cache, "READ_ALWAYS", 0)
+    parses.clear()
+    out = cache.load_files(example_repo, [("contracts/acme/account.yaml", "account")])
+    assert parses == ["contracts/acme/account.yaml"] and out[0][1].records[0].account == "acme"
+    assert shards(example_repo) == before  # neither read nor rewritten
+
+
+def test_a_cache_that_cannot_be_written_is_no_error(example_repo, parses):
+    age(example_repo)
+    (example_repo / ".cpq").mkdir()
+    (example_repo / cache.CACHE_DIR).write_text("a file where the folder should be")
+    fresh, diags = load_repo(example_repo)
+    parses.clear()
+    again, diags2 = load_repo(example_repo)
+    assert again == fresh and diags2 == diags
+    assert len(parses) == len(_files(example_repo))  # no cache: parsed every time
+
+
+def test_check_gives_the_same_answer_cold_and_warm(example_repo, cli):
+    age(example_repo)
+    cold = cli("check", "--format", "json", "--repo", example_repo)
+    assert shards(example_repo)
+    warm = cli("check", "--format", "json", "--repo", example_repo)
+    assert (warm.code, warm.stdout) == (cold.code, cold.stdout)
+    assert json.loads(warm.stdout)["diagnostics"] == json.loads(cold.stdout)["diagnostics"]
