@@ -1,0 +1,143 @@
+"""Time cpqctl at scale next to its floors and print a Markdown table (SPEC §8 "Fast at scale").
+
+    python bench/run.py [--sizes 1000 10000] [--runs 5] [--dir /tmp/cpq-bench]
+
+For each size, a repository is generated once with bench/gen.py (same seed,
+so the same repository on every machine) and timed:
+
+- ``floor``: bench/floor_parse.py, libyaml parsing every file and nothing else;
+- ``check cold``: ``cpqctl check`` with ``.cpq/cache`` deleted before each run
+  (it parses everything and writes the cache);
+- ``check warm``: ``cpqctl check`` again, every file from the cache;
+- ``quote show``: one quote (made with ``quote new`` if the repository has
+  none), touching only the files it needs;
+- ``renew --due --dry-run``: every contract in its notice window, warm.
+
+Once, independent of size: ``cpqctl --help`` next to bench/minimal_typer.py
+(a bare Typer app: the startup floor). Medians of ``--runs`` runs, measured
+with hyperfine when installed, else with a plain timer; ratios are to the
+floor. The target (issue "Speed at scale"): a warm check within 0.25× the
+floor, ``--help`` within a few tens of ms of the bare Typer app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+AS_OF = "2026-11-28"
+
+
+def timed(name: str, command: str, runs: int, prepare: str | None = None, warmup: int = 0) -> float:
+    """Median wall time in seconds of ``command`` (a shell line), ``prepare`` run before each."""
+    hf = shutil.which("hyperfine")
+    if hf:
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+            out = f.name
+        args = [hf, "--style", "none", "--runs", str(runs), "--warmup", str(warmup), "--export-json", out,
+                "-n", name, command]
+        if prepare:
+            args[1:1] = ["--prepare", prepare]
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+        result = json.loads(Path(out).read_text())["results"][0]
+        os.unlink(out)
+        return result["median"]
+    times = []
+    for i in range(warmup + runs):
+        if prepare:
+            subprocess.run(prepare, shell=True, check=True)
+        t0 = time.perf_counter()
+        subprocess.run(command, shell=True, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def machine() -> str:
+    mem = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB RAM"
+    except OSError:
+        pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{os.cpu_count()} CPUs ({cpu}), {mem}, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--cold-runs", type=int, default=3, help="runs of the slow ones (floor, cold check)")
+    ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "cpq-bench")
+    args = ap.parse_args(argv)
+
+    py = shlex.quote(sys.executable)
+    cpq = f"{py} -m cpqctl"
+    rows: list[tuple[str, str, float, str]] = []
+
+    def add(size: str, what: str, secs: float, ratio: str = "") -> None:
+        rows.append((size, what, secs, ratio))
+        print(f"{size:>7}  {what:<24} {secs:8.3f} s  {ratio}", file=sys.stderr)
+
+    help_s = timed("help", f"{cpq} --help", args.runs, warmup=1)
+    typer_s = timed("typer", f"{py} {shlex.quote(str(HERE / 'minimal_typer.py'))} --help", args.runs, warmup=1)
+    add("-", "minimal Typer --help", typer_s)
+    add("-", "cpqctl --help", help_s, f"{help_s / typer_s:.2f}× minimal Typer (+{(help_s - typer_s) * 1000:.0f} ms)")
+
+    for n in args.sizes:
+        repo = args.dir / f"accounts-{n}"
+        if not (repo / "cpq.toml").is_file():
+            print(f"generating {repo} …", file=sys.stderr)
+            subprocess.run([sys.executable, str(HERE / "gen.py"), str(repo), "--accounts", str(n)], check=True,
+                           stdout=subprocess.DEVNULL)
+        r = shlex.quote(str(repo))
+        if not sorted(repo.glob("quotes/*.yaml")):  # gen.py writes no quotes: price one, as a user would
+            subprocess.run(f"{cpq} quote new --account acct-00001 --start 2027-01-01 --line PRO-SEAT=10 "
+                           f"--line SSO=1 --repo {r} --as-of {AS_OF}", shell=True, check=True,
+                           stdout=subprocess.DEVNULL)
+        quote = sorted(repo.glob("quotes/*.yaml"))[0].stem
+        floor = timed("floor", f"{py} {shlex.quote(str(HERE / 'floor_parse.py'))} {r}", args.cold_runs, warmup=1)
+        add(str(n), "floor (libyaml parse)", floor, "1.00× floor")
+        cold = timed("check cold", f"{cpq} check --repo {r}", args.cold_runs,
+                     prepare=f"rm -rf {shlex.quote(str(repo / '.cpq' / 'cache'))}")
+        add(str(n), "check, cold cache", cold, f"{cold / floor:.2f}× floor")
+        # files written in the last 2 s are never cached (racy mtimes): let the tree age once
+        time.sleep(2.1)
+        warm = timed("check warm", f"{cpq} check --repo {r}", args.runs, warmup=1)
+        add(str(n), "check, warm cache", warm, f"{warm / floor:.2f}× floor")
+        show = timed("quote show", f"{cpq} quote show {quote} --repo {r} --as-of {AS_OF}", args.runs, warmup=1)
+        add(str(n), f"quote show {quote}", show, f"{show / floor:.2f}× floor")
+        renew = timed("renew due", f"{cpq} renew --due --dry-run --repo {r} --as-of {AS_OF}", args.runs, warmup=1)
+        add(str(n), "renew --due --dry-run", renew, f"{renew / floor:.2f}× floor")
+
+    print(f"Machine: {machine()}\n")
+    print("| accounts | command | median | ratio |")
+    print("|---:|---|---:|---|")
+    for size, what, secs, ratio in rows:
+        print(f"| {size} | {what} | {secs:.3f} s | {ratio} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
