@@ -61,9 +61,9 @@ def accept(root: Path, repo: Repo, q: Quote, signed_by: str, signed_on: date, as
     cid = next_id(pattern, priced.start.year, repo.contracts)
     renews = q.contract if q.kind == "renewal" else None
     if renews:
-        succ = [c.contract for c in repo.contracts.values() if c.renews == renews]
+        succ = repo.successors.get(renews)
         if succ:
-            raise CpqError("E-RENEWED", f"contract {renews} is already renewed by {succ[0]}", "", src=q.src)
+            raise CpqError("E-RENEWED", f"contract {renews} is already renewed by {succ}", "", src=q.src)
     crel = f"contracts/{q.account}/{cid}.yaml"
     # a renewal quote keeps naming the contract it renews; a new-business quote names the one it created
     tx.write(qrel, quotes.accepted_text(q, priced, signed_by, signed_on, cid if q.kind == "new" else None),

@@ -7,6 +7,7 @@ stored; :mod:`cpqctl.ledger` derives it from the segments.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
@@ -364,3 +365,18 @@ class Repo:
     contracts: Mapping[str, Contract] = field(default_factory=dict)
     quotes: Mapping[str, Quote] = field(default_factory=dict)
     invoices: Mapping[str, Invoice] = field(default_factory=dict)
+
+    # Derived indexes, built once per loaded repository (the records never change).
+    @cached_property
+    def successors(self) -> Mapping[str, str]:
+        """Predecessor contract → the contract that renews it (the reverse of `renews:`)."""
+        return MappingProxyType({c.renews: c.contract for c in self.contracts.values() if c.renews})
+
+    @cached_property
+    def quotes_by_contract(self) -> Mapping[str, tuple[Quote, ...]]:
+        """Contract → the amendment and renewal quotes naming it, in ID order."""
+        out: dict[str, list[Quote]] = {}
+        for q in sorted(self.quotes.values(), key=lambda q: q.quote):
+            if q.contract:
+                out.setdefault(q.contract, []).append(q)
+        return MappingProxyType({k: tuple(v) for k, v in out.items()})

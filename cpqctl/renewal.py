@@ -58,7 +58,7 @@ class Line:
 
 def successor(repo: Repo, contract_id: str) -> str | None:
     """The contract that renews ``contract_id`` (the reverse link of `renews:`), if any."""
-    return next((c.contract for c in repo.contracts.values() if c.renews == contract_id), None)
+    return repo.successors.get(contract_id)
 
 
 def check_renewable(repo: Repo, c: Contract) -> None:
@@ -196,8 +196,7 @@ def edited_by_hand(text: str) -> bool:
 
 def renewal_quotes(repo: Repo, contract_id: str) -> list[Quote]:
     """Every renewal quote of ``contract_id`` (accepted ones keep naming it), oldest ID first."""
-    return sorted((q for q in repo.quotes.values() if q.kind == "renewal" and q.contract == contract_id),
-                  key=lambda q: q.quote)
+    return [q for q in repo.quotes_by_contract.get(contract_id, ()) if q.kind == "renewal"]
 
 
 # --------------------------------------------------------------------------- due

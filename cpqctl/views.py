@@ -14,11 +14,6 @@ def money(value: Fraction, currency: str, rounding: str = "half-up") -> str:
     return money_str(round_money(value, currency, rounding), currency)
 
 
-def successors(repo: Repo) -> dict[str, str]:
-    """Derived reverse links: predecessor contract → the contract that renews it."""
-    return {c.renews: c.contract for c in repo.contracts.values() if c.renews}
-
-
 def contract_view(repo: Repo, c: Contract, day: date) -> dict:
     cur = c.currency
     owned = ledger.owned(c, day)
@@ -34,7 +29,7 @@ def contract_view(repo: Repo, c: Contract, day: date) -> dict:
         "mrr": money(total, cur), "arr": money(total * 12, cur),
         "evergreen": c.evergreen,
         "billing": c.billing_frequency or repo.settings.billing_frequency,
-        "renews": c.renews, "renewed_by": successors(repo).get(c.contract),
+        "renews": c.renews, "renewed_by": repo.successors.get(c.contract),
         "cancelled": {"date": canc.date.isoformat(), "reason": canc.reason} if canc else None,
         "amendments": [{"amendment": a.amendment, "effective": a.effective.isoformat(), "quote": a.quote,
                         "lines": len(a.lines), "end": a.end.isoformat() if a.end else None,
