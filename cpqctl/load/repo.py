@@ -273,10 +273,11 @@ def load_quote_context(root: Path, quote_id: str) -> tuple[Repo, list[Diagnostic
 
     settings, diags = load_settings(root)
     rel = f"quotes/{quote_id}.yaml"
-    files = [(r, k) for r, k in _files_in(root, "catalog", "catalog")]
+    files = _files_in(root, "catalog", "catalog")
+    quote: list[tuple[str, FileResult]] = []
     if ID_RE.fullmatch(quote_id) and (root / rel).is_file():
-        files.append((rel, "quote"))
         first = load_file(root, rel, "quote")
+        quote = [(rel, first)]
         if first.records:
             acct = first.records[0].account
             adir = root / "contracts" / acct
@@ -285,7 +286,7 @@ def load_quote_context(root: Path, quote_id: str) -> tuple[Repo, list[Diagnostic
                     if entry.name.endswith(".yaml") and entry.is_file():
                         files.append((f"contracts/{acct}/{entry.name}",
                                       "account" if entry.name == "account.yaml" else "contract"))
-    return assemble(settings, load_files(root, files), diags)
+    return assemble(settings, load_files(root, files) + quote, diags)
 
 
 def _files_in(root: Path, sub: str, kind: str) -> list[tuple[str, str]]:
