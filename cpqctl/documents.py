@@ -311,3 +311,60 @@ def _atomic_write_bytes(target: Path, payload: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# What each invoice line kind says on the document.
+_LINE_KINDS = {"recurring": "Subscription", "proration": "Prorated", "credit": "Credit", "one-time": "One-time"}
+
+# The legal note on a reverse-charge invoice: the customer accounts for the VAT
+# (Council Directive 2006/112/EC, art. 196; in Polish law "odwrotne obciążenie").
+REVERSE_CHARGE_NOTE = ("Reverse charge: VAT to be accounted for by the customer under Article 196 of Council "
+                       "Directive 2006/112/EC (odwrotne obciążenie).")
+
+
+def invoice_data(repo: Repo, inv) -> dict:
+    """A VAT invoice's template data, from the invoice file alone (plus names from the catalog and account).
+
+    Everything an EU (and Polish, art. 106e of the VAT act) invoice must show:
+    issue and sale dates, the sequential number, seller and buyer with their
+    VAT IDs, each service with quantity, net value and VAT rate, net/VAT/gross
+    per rate, and the reverse-charge note. The document depends on the invoice
+    only, not on --as-of: an issued invoice renders the same on any day.
+    """
+    products = repo.catalog.products
+    a = repo.accounts.get(inv.account)
+    buyer = account_block(repo, inv.account) if a is not None else {
+        "account": inv.account, "name": inv.account, "address": None, "tax_id": None, "contacts": []}
+    rates = {t.rate for t in inv.taxes}
+    line_rate = next(iter(rates)) if len(rates) == 1 else None
+    lines = []
+    for n, ln in enumerate(inv.lines, 1):
+        p = products.get(ln.product)
+        lines.append({
+            "no": n, "product": ln.product, "name": p.name if p is not None else ln.product,
+            "kind": ln.kind, "kind_label": _LINE_KINDS.get(ln.kind, ln.kind), "segment": ln.segment,
+            "period_start": ln.period_start, "period_end": ln.period_end, "quantity": ln.quantity,
+            "amount": ln.amount, "rate": line_rate,
+        })
+    starts = [ln.period_start for ln in inv.lines if ln.period_start]
+    ends = [ln.period_end or ln.period_start for ln in inv.lines if ln.period_end or ln.period_start]
+    tax_total = sum((t.amount for t in inv.taxes), Decimal(0))
+    notes = [REVERSE_CHARGE_NOTE] if inv.reverse_charge else []
+    if inv.gross_total < 0:
+        notes.append("The negative total is credited to the customer's account or refunded.")
+    s = repo.settings
+    return {
+        "company": {**company(repo), "bank_account": s.company_bank_account or None},
+        "account": buyer,
+        "invoice": {
+            "number": inv.invoice, "date": inv.date, "sale_date": inv.sale_date or inv.date, "due": inv.due,
+            "currency": inv.currency, "contract": inv.contract, "corrects": inv.corrects,
+            "reason": inv.reason or None, "reverse_charge": inv.reverse_charge,
+            "period_start": min(starts, default=None), "period_end": max(ends, default=None),
+        },
+        "lines": lines,
+        "taxes": [{"rate": t.rate, "base": t.base, "amount": t.amount, "gross": t.base + t.amount}
+                  for t in inv.taxes],
+        "net_total": inv.net_total, "tax_total": tax_total, "gross_total": inv.gross_total,
+        "notes": notes,
+    }

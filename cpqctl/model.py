@@ -36,6 +36,7 @@ class Settings:
     company_name: str = ""
     company_address: str = ""
     company_tax_id: str = ""
+    company_bank_account: str = ""
     locale: str = "en_US"
     currency: str = "USD"
     proration: str = "monthly+daily"

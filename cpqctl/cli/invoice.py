@@ -1,16 +1,18 @@
-"""`cpqctl invoice run | preview`: billing runs and "what do we invoice if …" previews.
+"""`cpqctl invoice run | preview | render | send`: billing runs, previews, invoice documents and e-mail.
 
 The schedule and the diff against the invoice ledger are :mod:`cpqctl.billing`
 (pure); this module loads, allocates numbers under the lock, writes
-`invoices/<id>.yaml` (SPEC §1) and prints. `render` and `send` join this group
-as further ``@invoice_app.command`` functions.
+`invoices/<id>.yaml` (SPEC §1) and prints. `render` and `send` work on one
+issued invoice and load only its file, its account's folder and the catalog.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Optional
 
+import click
 import typer
 
 from cpqctl.cli import common
@@ -18,9 +20,10 @@ from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 from cpqctl.diagnostics import CpqError
 
 invoice_app = common.group(
-    "invoice", "Invoices: billing runs and invoice previews.\n\nExample:\n\n"
+    "invoice", "Invoices: billing runs, previews, documents and e-mail.\n\nExample:\n\n"
                "  cpqctl invoice preview C-2026-0001 --as-of 2026-04-10\n\n"
-               "  cpqctl invoice run --through 2026-06-30 --dry-run")
+               "  cpqctl invoice run --through 2026-06-30 --dry-run\n\n"
+               "  cpqctl invoice send INV-2026-0001 --eml INV-2026-0001.eml")
 
 TABLE_ROWS = 200
 
@@ -265,6 +268,217 @@ def preview(
              f"ARR {data['arr_before']} → {data['arr_after']} {cur}")
     emit(format, data, ["invoice", "date", "period", "before", "after", "delta"], rows, title=title,
          right=("before", "after", "delta"))
+
+
+# --------------------------------------------------------------------------- render and send
+
+
+def _load_invoice(repo, invoice: str):
+    from cpqctl.load.repo import load_invoice_context
+
+    root = common.root(repo)
+    loaded, diags = load_invoice_context(root, invoice)
+    common.require_clean(diags)
+    inv = common.lookup(loaded.invoices, invoice, "invoice", "E-UNKNOWN-INVOICE",
+                        "invoices are files under invoices/, issued by `cpqctl invoice run`")
+    return root, loaded, inv
+
+
+def _templates(root: Path) -> Path | None:
+    folder = root / "templates"
+    return folder if folder.is_dir() else None
+
+
+def invoice_pdf(root: Path, loaded, inv) -> bytes:
+    """The invoice's PDF; its creation date is the invoice date, so it is the same whenever it is rendered."""
+    from cpqctl import documents
+    from cpqctl.render.documents import render_pdf
+
+    return render_pdf("invoice", documents.invoice_data(loaded, inv), _templates(root), inv.date)
+
+
+@invoice_app.command("render")
+def render(
+    invoice: Annotated[str, typer.Argument(help="Invoice number, e.g. INV-2026-0001.")],
+    format: Annotated[str, typer.Option("--format", "-f", click_type=click.Choice(["md", "pdf"]),
+                                        help="md (Markdown) or pdf.")] = "pdf",
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output file (default "
+                                                   "out/<INVOICE>.<ext>); - for stdout.")] = None,
+    as_of: AsOfOpt = None, repo: RepoOpt = None,
+) -> None:
+    """Render an issued invoice as a VAT invoice document (Markdown or PDF).
+
+    Seller and buyer with their VAT IDs, issue and sale dates, due date, each
+    service with its period, quantity, VAT rate and net amount, net/VAT/gross
+    per rate, the reverse-charge note, and payment details (cpq.toml
+    [company] bank_account). The document depends only on the invoice file:
+    it renders byte-identically on any day (--as-of is not used).
+
+    Example:
+
+      cpqctl invoice render INV-2026-0001 --format pdf
+
+      cpqctl invoice render INV-2026-0001 --format md -o -
+    """
+    from cpqctl import documents
+
+    root, loaded, inv = _load_invoice(repo, invoice)
+    documents.write_document(root, "invoice", inv.invoice, format, documents.invoice_data(loaded, inv), output,
+                             inv.date)
+
+
+def _message(root: Path, loaded, inv, to: list[str], day: date):
+    from cpqctl import documents, mail
+    from cpqctl.render.documents import render_text
+
+    data = documents.invoice_data(loaded, inv)
+    account = loaded.accounts.get(inv.account)
+    names = {c.email: c.name for c in account.contacts} if account is not None else {}
+    greeting = names.get(to[0], "") if len(to) == 1 else ""
+    body = render_text("invoice-email", {**data, "greeting": greeting}, _templates(root))
+    kind = "Corrective invoice" if inv.corrects else "Invoice"
+    subject = f"{kind} {inv.invoice} from {loaded.settings.company_name}" if loaded.settings.company_name \
+        else f"{kind} {inv.invoice}"
+    return mail.build(invoice=inv.invoice, to=to, from_=mail.sender(loaded.settings), subject=subject, body=body,
+                      pdf=invoice_pdf(root, loaded, inv), day=day)
+
+
+def _recipients(loaded, inv, to: list[str] | None) -> list[str]:
+    from cpqctl import mail
+
+    if to:
+        return mail.check_addresses(to)
+    account = loaded.accounts.get(inv.account)
+    found = mail.billing_recipients(account) if account is not None else []
+    if not found:
+        raise CpqError("E-NO-RECIPIENT", f"account {inv.account} has no contact with an e-mail address",
+                       f"add `contacts: [{{name: …, email: …, role: billing}}]` to contracts/{inv.account}/"
+                       "account.yaml, or pass --to ADDRESS", src=account.src if account is not None else None)
+    return found
+
+
+def _sent_text(store, loaded, inv, day: date, to: list[str], mid: str) -> tuple[str, str, str | None]:
+    """(path, text to append, expected sha256): a `sent:` item, after the key when the file has none yet."""
+    from cpqctl import mail
+    from cpqctl.store import sha256_file
+
+    rel = inv.src.file
+    path = store.path(rel)
+    text = path.read_text(encoding="utf-8")
+    keys = [ln.split(":", 1)[0] for ln in text.splitlines() if ln[:1].isalpha()]
+    if inv.sent and (not keys or keys[-1] != "sent"):
+        raise CpqError("E-SENT-NOT-LAST", f"{rel}: the `sent:` list is not the last key, so a delivery cannot "
+                       "be appended", "move `sent:` and its items to the end of the file", src=inv.at.get("sent"))
+    head = "" if inv.sent else ("" if text.endswith("\n") else "\n") + "sent:\n"
+    return rel, head + mail.sent_entry(day, to, mid), sha256_file(path)
+
+
+@invoice_app.command("send")
+def send(
+    invoices: Annotated[Optional[list[str]], typer.Argument(
+        help="Invoice numbers, e.g. INV-2026-0001.", show_default=False)] = None,
+    unsent: Annotated[bool, typer.Option("--unsent", help="Every issued invoice dated on or before --as-of that "
+                                         "has no delivery recorded yet.")] = False,
+    to: Annotated[Optional[list[str]], typer.Option(
+        "--to", metavar="ADDR", help="Recipient (repeatable; default: the account's billing contacts).")] = None,
+    eml: Annotated[Optional[Path], typer.Option(
+        "--eml", metavar="FILE", help="Write the message to FILE (a folder for several invoices; - for stdout) "
+                                      "instead of sending it; nothing is recorded.")] = None,
+    format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
+) -> None:
+    """E-mail invoices (PDF attached) to the customer's billing contact, or write them as .eml files.
+
+    Sends through the SMTP server in cpq.toml [smtp] (host, port, starttls,
+    user; the password from the environment variable `password_env` names)
+    and appends the delivery (date, recipients, Message-ID) to the invoice
+    file's `sent:` list once the server has accepted the message. A failed
+    delivery records nothing. The message is deterministic: its Date is
+    --as-of and its Message-ID derives from the invoice and the recipients.
+    With --eml the message is written to a file and nothing is recorded
+    (nothing was delivered).
+
+    Example:
+
+      cpqctl invoice send INV-2026-0001 --eml INV-2026-0001.eml
+
+      CPQ_SMTP_PASSWORD=… cpqctl invoice send INV-2026-0001 --to anna.nowak@acme.example
+
+      cpqctl invoice send --unsent   # the monthly job, after `invoice run`
+    """
+    from cpqctl import mail
+
+    day = common.as_of(as_of)
+    names = list(invoices or [])
+    if unsent == bool(names):
+        raise CpqError("E-USAGE", "name the invoices to send, or pass --unsent (not both)",
+                       "e.g. `cpqctl invoice send INV-2026-0001` or `cpqctl invoice send --unsent`", exit_code=2)
+    if eml is not None:
+        _write_eml(names, unsent, eml, to, day, repo)
+        return
+    results = []
+    with common.writing(repo) as (root, store, loaded):
+        if unsent:
+            batch = sorted((i for i in loaded.invoices.values() if not i.sent and i.date <= day),
+                           key=lambda i: (i.date, i.invoice))
+        else:
+            batch = [common.lookup(loaded.invoices, n, "invoice", "E-UNKNOWN-INVOICE",
+                                   "invoices are files under invoices/, issued by `cpqctl invoice run`") for n in names]
+        plan = []
+        for inv in batch:  # every message is built (and every recipient found) before the first is sent
+            rcpt = _recipients(loaded, inv, to)
+            plan.append((inv, rcpt, _message(root, loaded, inv, rcpt, day)))
+        if plan:
+            cfg = mail.smtp_config(loaded.settings)
+            with mail.Connection(cfg) as conn:
+                for inv, rcpt, msg in plan:
+                    rel, text, sha = _sent_text(store, loaded, inv, day, rcpt, str(msg["Message-ID"]))
+                    conn.send(msg)
+                    with store.transaction() as tx:  # recorded one by one: a later failure keeps earlier records
+                        tx.append(rel, text, expect_sha256=sha)
+                    results.append({"invoice": inv.invoice, "to": ", ".join(rcpt),
+                                    "message_id": str(msg["Message-ID"]), "date": day.isoformat()})
+                    common.info(f"sent {inv.invoice} to {', '.join(rcpt)}")
+    _emit_sent(format, results, day)
+
+
+def _write_eml(names: list[str], unsent: bool, eml: Path, to, day: date, repo) -> None:
+    import sys
+
+    from cpqctl import mail
+    from cpqctl.documents import _atomic_write_bytes
+
+    if unsent:
+        root, loaded, diags = common.load(repo)
+        common.require_clean(diags)
+        batch = [(root, loaded, i) for i in sorted(loaded.invoices.values(), key=lambda i: (i.date, i.invoice))
+                 if not i.sent and i.date <= day]
+    else:
+        batch = [_load_invoice(repo, n) for n in names]
+    several = unsent or len(batch) > 1
+    if several and str(eml) == "-":
+        raise CpqError("E-USAGE", "several messages cannot go to stdout", "pass a folder: --eml out/mail",
+                       exit_code=2)
+    for root, loaded, inv in batch:
+        rcpt = _recipients(loaded, inv, to)
+        payload = mail.as_bytes(_message(root, loaded, inv, rcpt, day))
+        if str(eml) == "-":
+            sys.stdout.buffer.write(payload)
+            continue
+        target = (eml / f"{inv.invoice}.eml") if several else eml
+        target = target if target.is_absolute() else Path.cwd() / target
+        _atomic_write_bytes(target, payload)
+        common.info(f"wrote {target} (to {', '.join(rcpt)}; not recorded as sent)")
+    if not batch:
+        common.info(f"no unsent invoices dated on or before {day}")
+
+
+def _emit_sent(format: str, results: list[dict], day: date) -> None:
+    from cpqctl.render.output import emit
+
+    if not results:
+        common.info(f"no unsent invoices dated on or before {day}")
+    emit(format, {"as_of": day.isoformat(), "sent": results}, ["invoice", "to", "message_id"], results,
+         title=f"Invoices sent on {day}")
 
 
 def register(app: typer.Typer) -> None:

@@ -45,6 +45,7 @@ def settings(o: Obj | None, file: str = "cpq.toml") -> Settings:
     d = Settings()
     return Settings(
         company_name=c.get("name", ""), company_address=c.get("address", ""), company_tax_id=c.get("tax_id", ""),
+        company_bank_account=c.get("bank_account", ""),
         locale=c.get("locale", d.locale), currency=c.get("currency", d.currency),
         proration=p.get("proration", d.proration), rounding=p.get("rounding", d.rounding),
         quote_valid_days=p.get("quote_valid_days", d.quote_valid_days),

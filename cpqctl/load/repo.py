@@ -269,24 +269,36 @@ def load_quote_context(root: Path, quote_id: str) -> tuple[Repo, list[Diagnostic
     `quote show` and `quote render` cost the same on a repository of ten or ten
     thousand accounts.
     """
+    return _one_document(root, "quotes", quote_id, "quote")
+
+
+def load_invoice_context(root: Path, invoice_id: str) -> tuple[Repo, list[Diagnostic]]:
+    """Only what rendering or sending one invoice needs: settings, catalog, the invoice, its account's folder."""
+    return _one_document(root, "invoices", invoice_id, "invoice")
+
+
+def _one_document(root: Path, sub: str, ident: str, kind: str) -> tuple[Repo, list[Diagnostic]]:
     from cpqctl.load.cache import load_files
 
     settings, diags = load_settings(root)
-    rel = f"quotes/{quote_id}.yaml"
+    rel = f"{sub}/{ident}.yaml"
     files = _files_in(root, "catalog", "catalog")
-    quote: list[tuple[str, FileResult]] = []
-    if ID_RE.fullmatch(quote_id) and (root / rel).is_file():
-        first = load_file(root, rel, "quote")
-        quote = [(rel, first)]
+    doc: list[tuple[str, FileResult]] = []
+    if ID_RE.fullmatch(ident) and (root / rel).is_file():
+        first = load_file(root, rel, kind)
+        doc = [(rel, first)]
         if first.records:
-            acct = first.records[0].account
-            adir = root / "contracts" / acct
-            if ID_RE.fullmatch(acct) and adir.is_dir():
-                for entry in sorted(os.scandir(adir), key=lambda e: e.name):
-                    if entry.name.endswith(".yaml") and entry.is_file():
-                        files.append((f"contracts/{acct}/{entry.name}",
-                                      "account" if entry.name == "account.yaml" else "contract"))
-    return assemble(settings, load_files(root, files) + quote, diags)
+            files += _account_files(root, first.records[0].account)
+    return assemble(settings, load_files(root, files) + doc, diags)
+
+
+def _account_files(root: Path, acct: str) -> list[tuple[str, str]]:
+    """(relative path, kind) of the files in one account's folder."""
+    adir = root / "contracts" / acct
+    if not (ID_RE.fullmatch(acct) and adir.is_dir()):
+        return []
+    return [(f"contracts/{acct}/{e.name}", "account" if e.name == "account.yaml" else "contract")
+            for e in sorted(os.scandir(adir), key=lambda e: e.name) if e.name.endswith(".yaml") and e.is_file()]
 
 
 def _files_in(root: Path, sub: str, kind: str) -> list[tuple[str, str]]:

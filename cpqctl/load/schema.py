@@ -467,6 +467,7 @@ SMTP = O(
 SETTINGS = O(
     "cpq.toml",
     company=O("the seller", name=F("str"), address=F("str"), tax_id=F("str"),
+              bank_account=F("str", doc="account number printed on invoices for payment by transfer"),
               locale=F("str", doc="Babel locale for documents, e.g. pl_PL"), currency=F("currency")),
     pricing=O("pricing defaults", proration=E(*PRORATION), rounding=E(*ROUNDING),
               quote_valid_days=F("int", nonnegative=True)),

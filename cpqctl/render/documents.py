@@ -223,6 +223,11 @@ def render_markdown(kind: str, data: dict, repo_templates: Path | None) -> str:
     return _render(kind, "md", data, repo_templates, escape_markdown)
 
 
+def render_text(kind: str, data: dict, repo_templates: Path | None) -> str:
+    """The ``<kind>.txt.j2`` template for ``data`` as plain text (an e-mail body: nothing is escaped)."""
+    return _render(kind, "txt", data, repo_templates, str)
+
+
 def render_typst(kind: str, data: dict, repo_templates: Path | None) -> str:
     """The ``<kind>.typ.j2`` document for ``data`` as Typst source (for debugging templates)."""
     return _render(kind, "typ", data, repo_templates, escape_typst)

@@ -1,0 +1,210 @@
+"""Invoice e-mail: an RFC 5322 message (plain-text body + the invoice PDF) and its SMTP delivery.
+
+The message is deterministic so that the .eml written by `invoice send --eml`
+is byte-identical between runs (SPEC §4): its ``Date`` is the --as-of date
+(midnight UTC), its ``Message-ID`` and MIME boundary are hashes of the invoice
+number and the recipients. Delivery uses the standard library's ``smtplib``
+(STARTTLS with the system's certificate store, which honours ``SSL_CERT_FILE``)
+and turns every network failure into a :class:`CpqError`; the caller records a
+delivery only after the server accepted the message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, parseaddr
+from typing import Mapping, Sequence
+
+from cpqctl.diagnostics import CpqError
+
+TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    starttls: bool
+    user: str
+    password: str | None
+    sender: str  # the From: header
+
+
+def sender(settings) -> str:
+    """The From: header: cpq.toml [smtp] from, else the SMTP user under the company name."""
+    s = settings.smtp
+    if s.get("from"):
+        return str(s["from"])
+    user = str(s.get("user") or "")
+    if "@" in user:
+        return f"{settings.company_name} <{user}>" if settings.company_name else user
+    raise CpqError("E-SMTP-FROM", "cpq.toml [smtp] names no sender address",
+                   'add `from = "Billing <billing@example.com>"` under [smtp] in cpq.toml', src=settings.src,
+                   exit_code=2)
+
+
+def smtp_config(settings, environ: Mapping[str, str] = os.environ) -> SmtpConfig:
+    """[smtp] from cpq.toml with SPEC's defaults (port 587, STARTTLS on); the password from its variable."""
+    s = settings.smtp
+    host = str(s.get("host") or "")
+    if not host:
+        raise CpqError("E-SMTP-CONFIG", "cpq.toml has no [smtp] host to send through",
+                       "add [smtp] host/port/user/password_env to cpq.toml, or write the message to a file "
+                       "with --eml FILE", src=settings.src, exit_code=2)
+    password = None
+    var = str(s.get("password_env") or "")
+    if var:
+        password = environ.get(var)
+        if password is None:
+            raise CpqError("E-SMTP-PASSWORD", f"the SMTP password variable {var} is not set",
+                           f"export {var}=… (cpq.toml [smtp] password_env names it)", src=settings.src,
+                           exit_code=2)
+    return SmtpConfig(host=host, port=int(s.get("port", 587)), starttls=bool(s.get("starttls", True)),
+                      user=str(s.get("user") or ""), password=password, sender=sender(settings))
+
+
+def billing_recipients(account) -> list[str]:
+    """The account's billing contacts' addresses; without any, its first contact with an address."""
+    billing = [c.email for c in account.contacts if c.email and c.role == "billing"]
+    if billing:
+        return billing
+    return [c.email for c in account.contacts if c.email][:1]
+
+
+def check_addresses(addresses: Sequence[str]) -> list[str]:
+    """The addresses, each ``name <user@host>`` or ``user@host``; a malformed one is a usage error."""
+    out = []
+    for text in addresses:
+        parsed = getaddresses([text])
+        if not parsed or any("@" not in addr or " " in addr or addr.startswith("@") or addr.endswith("@")
+                             for _, addr in parsed):
+            raise CpqError("E-USAGE", f"`{text}` is not an e-mail address", "e.g. --to anna.nowak@acme.example",
+                           exit_code=2)
+        out.append(text)
+    return out
+
+
+def _domain(address: str) -> str:
+    addr = parseaddr(address)[1]
+    return addr.rpartition("@")[2] or "cpqctl.invalid"
+
+
+def message_id(invoice: str, to: Sequence[str], from_: str) -> str:
+    """Derived from the invoice and its recipients: re-sending the same invoice to the same people gives the
+    same ID (mail clients thread or de-duplicate it), a different recipient a different one."""
+    digest = hashlib.sha256("\n".join([invoice, *to]).encode("utf-8")).hexdigest()[:20]
+    return f"<{invoice}.{digest}@{_domain(from_)}>"
+
+
+def build(*, invoice: str, to: Sequence[str], from_: str, subject: str, body: str, pdf: bytes,
+          day: date) -> EmailMessage:
+    """The message: ``body`` as text/plain UTF-8 and ``<invoice>.pdf`` attached."""
+    msg = EmailMessage()
+    mid = message_id(invoice, to, from_)
+    msg["From"] = from_
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime(day.year, day.month, day.day, tzinfo=timezone.utc))
+    msg["Message-ID"] = mid
+    msg.set_content(body, charset="utf-8")
+    msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{invoice}.pdf")
+    msg.set_boundary("=_cpqctl_" + hashlib.sha256(mid.encode("utf-8")).hexdigest()[:24])
+    return msg
+
+
+def as_bytes(msg: EmailMessage) -> bytes:
+    """RFC 5322 wire form: CRLF line ends, long lines folded."""
+    from email import policy
+
+    return msg.as_bytes(policy=policy.SMTP)
+
+
+class Connection:
+    """One SMTP session for a batch of messages (``with Connection(cfg) as c: c.send(msg)``)."""
+
+    def __init__(self, cfg: SmtpConfig):
+        self.cfg = cfg
+        self._smtp = None
+
+    def __enter__(self) -> Connection:
+        import smtplib
+        import ssl
+
+        cfg = self.cfg
+        where = f"{cfg.host}:{cfg.port}"
+        try:
+            smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=TIMEOUT_SECONDS)
+        except OSError as exc:
+            raise CpqError("E-SMTP-CONNECT", f"cannot reach the SMTP server {where}: {_reason(exc)}",
+                           "check cpq.toml [smtp] host and port, or write the message with --eml FILE") from None
+        try:
+            smtp.ehlo()
+            if cfg.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if cfg.password is not None:
+                smtp.login(cfg.user, cfg.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            _quit(smtp)
+            raise CpqError("E-SMTP-AUTH", f"the SMTP server {where} refused the login of {cfg.user!r}: "
+                           f"{_reason(exc)}", "check cpq.toml [smtp] user and the password variable") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            _quit(smtp)
+            raise CpqError("E-SMTP", f"the SMTP server {where} does not support {_reason(exc)}",
+                           "set starttls = false in cpq.toml [smtp] only for a server on a trusted network, "
+                           "or use the server's submission port") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            _quit(smtp)
+            raise CpqError("E-SMTP", f"SMTP session with {where} failed: {_reason(exc)}",
+                           "check cpq.toml [smtp] (host, port, starttls) and the server's certificate") from None
+        self._smtp = smtp
+        return self
+
+    def send(self, msg: EmailMessage) -> None:
+        import smtplib
+
+        from_addr = parseaddr(str(msg["From"]))[1]
+        to_addrs = [addr for _, addr in getaddresses([str(msg["To"])])]
+        try:
+            refused = self._smtp.send_message(msg, from_addr=from_addr, to_addrs=to_addrs)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise CpqError("E-SMTP-REFUSED", f"the SMTP server refused every recipient of {msg['Subject']}: "
+                           + ", ".join(sorted(exc.recipients)), "check the address (--to, or the account's "
+                           "billing contact)") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise CpqError("E-SMTP", f"sending {msg['Subject']} failed: {_reason(exc)}",
+                           "nothing was recorded for this invoice; run the command again") from None
+        if refused:
+            raise CpqError("E-SMTP-REFUSED", f"the SMTP server refused {', '.join(sorted(refused))}",
+                           "the other recipients got the message; fix the address and send again")
+
+    def __exit__(self, *exc) -> None:
+        if self._smtp is not None:
+            _quit(self._smtp)
+
+
+def _quit(smtp) -> None:
+    try:
+        smtp.quit()
+    except Exception:  # the session is over either way
+        smtp.close()
+
+
+def _reason(exc: BaseException) -> str:
+    import smtplib
+
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{exc.smtp_code} {text}"
+    return str(exc) or type(exc).__name__
+
+
+def sent_entry(day: date, to: Sequence[str], mid: str) -> str:
+    """One item of the invoice file's ``sent:`` list (flow style, like invoice lines)."""
+    from cpqctl.yamlout import flow
+
+    return "  - " + flow([("date", day), ("to", ", ".join(to)), ("message_id", mid)]) + "\n"

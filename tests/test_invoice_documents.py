@@ -1,0 +1,376 @@
+"""`cpqctl invoice render` and `cpqctl invoice send` (SPEC §4, §7).
+
+Invoices come from a real `invoice run` over a copy of the example repo.
+Sending goes through a real SMTP server (aiosmtpd) on 127.0.0.1: with AUTH,
+with STARTTLS under a throwaway CA (trustme), unreachable, refusing the login.
+What the server received is parsed back and its PDF attachment compared byte
+for byte with `invoice render`.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import socket
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+GOLDEN = Path(__file__).parent / "golden"
+AS_OF = "2026-04-02"
+PASSWORD = "s3cret-pass"
+
+
+@pytest.fixture
+def invoiced(example_repo, cli) -> Path:
+    """The example repo with every invoice through March 2026 issued (INV-2025-0001, INV-2026-0001…0004)."""
+    run = cli("invoice", "run", "--through", "2026-03-31", "--repo", example_repo)
+    assert run.code == 0, run.stderr
+    assert sorted(p.name for p in (example_repo / "invoices").iterdir()) == [
+        "INV-2025-0001.yaml", "INV-2026-0001.yaml", "INV-2026-0002.yaml", "INV-2026-0003.yaml",
+        "INV-2026-0004.yaml"]
+    return example_repo
+
+
+# --------------------------------------------------------------------------- render
+
+
+@pytest.mark.parametrize(("invoice", "golden"), [
+    ("INV-2026-0001", "invoice_vat_pl_PL.md"),  # PLN, 23% VAT, a recurring and a one-time line
+    ("INV-2026-0004", "invoice_reverse_charge_pl_PL.md"),  # EUR to a German company: reverse charge
+])
+def test_markdown_matches_golden(invoiced, cli, invoice, golden):
+    run = cli("invoice", "render", invoice, "--format", "md", "-o", "-", "--repo", invoiced)
+    assert run.code == 0, run.stderr
+    path = GOLDEN / golden
+    if not path.exists():  # first run writes the golden file; review it and commit it
+        path.write_text(run.stdout, encoding="utf-8")
+    assert run.stdout == path.read_text(encoding="utf-8")
+
+
+def test_markdown_has_the_vat_invoice_fields(invoiced, cli):
+    md = cli("invoice", "render", "INV-2026-0001", "-f", "md", "-o", "-", "--repo", invoiced).stdout
+    for needed in ("Invoice INV-2026-0001", "| 01.01.2026 | 01.01.2026 | 15.01.2026 | PLN | C-2026-0001 |",
+                   "VAT ID: PL7251234567", "VAT ID: PL5260001234",  # seller and buyer tax IDs
+                   "| 23% | 18\u00a0500,00\u00a0zł | 4\u00a0255,00\u00a0zł | 22\u00a0755,00\u00a0zł |",
+                   "PL61 1090 1014 0000 0712 1981 2874"):
+        assert needed in md
+    assert "Reverse charge" not in md
+    rc = cli("invoice", "render", "INV-2026-0004", "-f", "md", "-o", "-", "--repo", invoiced).stdout
+    assert "Reverse charge: VAT to be accounted for by the customer" in rc
+    assert "VAT ID: DE811234567" in rc
+
+
+def test_pdf_is_byte_identical_whatever_the_day_and_holds_the_fields(invoiced, cli, tmp_path):
+    from pypdf import PdfReader
+
+    a, b = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    assert cli("invoice", "render", "INV-2026-0004", "-o", a, "--as-of", "2026-04-01", "--repo", invoiced).code == 0
+    assert cli("invoice", "render", "INV-2026-0004", "-o", b, "--as-of", "2027-01-15", "--repo", invoiced).code == 0
+    assert a.read_bytes().startswith(b"%PDF-")
+    assert a.read_bytes() == b.read_bytes()
+    text = " ".join(PdfReader(a).pages[0].extract_text().split())
+    for needed in ("Invoice", "INV-2026-0004", "PL7251234567", "DE811234567", "Globex GmbH",
+                   "Reverse charge", "10 620,00 €"):
+        assert needed in text.replace("\u00a0", " ")
+
+
+def test_render_unknown_invoice_suggests_the_closest(invoiced, cli):
+    run = cli("invoice", "render", "INV-2026-0009", "--repo", invoiced)
+    assert run.code == 1
+    assert "E-UNKNOWN-INVOICE" in run.stderr and "INV-2026-000" in run.stderr
+
+
+def test_render_loads_only_the_invoice_and_its_account(invoiced, cli):
+    # a broken file of another account does not stop rendering this invoice (it is never read)
+    (invoiced / "contracts" / "globex" / "account.yaml").write_text("account: [broken\n", encoding="utf-8")
+    assert cli("invoice", "render", "INV-2026-0001", "-f", "md", "-o", "-", "--repo", invoiced).code == 0
+    assert cli("invoice", "render", "INV-2026-0004", "-f", "md", "-o", "-", "--repo", invoiced).code == 1
+
+
+# --------------------------------------------------------------------------- a real SMTP server
+
+
+class Collect:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _auth(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"billing@example.com" \
+        and auth_data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself
+
+
+@pytest.fixture
+def smtp():
+    """An SMTP server on 127.0.0.1 that requires AUTH (over plain text: a test server on loopback)."""
+    import warnings
+
+    handler = Collect()
+    with warnings.catch_warnings():  # "AUTH without TLS": on purpose, on loopback
+        warnings.simplefilter("ignore")
+        ctl = Controller(handler, hostname="127.0.0.1", port=_free_port(), authenticator=_auth,
+                         auth_required=True, auth_require_tls=False)
+    ctl.start()
+    yield ctl.port, handler
+    ctl.stop()
+
+
+def _point_at(root: Path, port: int, starttls: bool = False) -> None:
+    toml = root / "cpq.toml"
+    text = toml.read_text(encoding="utf-8")
+    text = text.replace("port = 2525", f"port = {port}").replace("starttls = false", f"starttls = {str(starttls).lower()}")
+    assert f"port = {port}" in text
+    toml.write_text(text, encoding="utf-8")
+
+
+def _parse(data: bytes):
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def _pdf_of(cli, root, invoice) -> bytes:
+    run = cli("invoice", "render", invoice, "-o", root.parent / f"{invoice}.pdf", "--repo", root)
+    assert run.code == 0, run.stderr
+    return (root.parent / f"{invoice}.pdf").read_bytes()
+
+
+ENV = {"CPQ_SMTP_PASSWORD": PASSWORD}
+
+
+def test_send_delivers_the_pdf_and_records_the_delivery(invoiced, cli, smtp):
+    port, handler = smtp
+    _point_at(invoiced, port)
+    path = invoiced / "invoices" / "INV-2026-0001.yaml"
+    before = path.read_bytes()
+    run = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--format", "json", "--repo", invoiced, env=ENV)
+    assert run.code == 0, run.stderr
+    assert len(handler.envelopes) == 1
+    env = handler.envelopes[0]
+    assert env.mail_from == "billing@example.com"
+    assert env.rcpt_tos == ["anna.nowak@acme.example"]  # the billing contact, not the technical one
+    msg = _parse(env.original_content)
+    assert msg["Subject"] == "Invoice INV-2026-0001 from Example Software Sp. z o.o."
+    assert msg["Date"] == "Thu, 02 Apr 2026 00:00:00 +0000"
+    body = msg.get_body(("plain",)).get_content()
+    assert "Dear Anna Nowak," in body and "22\u00a0755,00\u00a0zł" in body and "15.01.2026" in body
+    [att] = list(msg.iter_attachments())
+    assert att.get_filename() == "INV-2026-0001.pdf" and att.get_content_type() == "application/pdf"
+    assert att.get_content() == _pdf_of(cli, invoiced, "INV-2026-0001")
+    # the delivery is appended; the invoice's own bytes are untouched
+    after = path.read_bytes()
+    assert after.startswith(before)
+    assert after[len(before):].decode() == (
+        f'sent:\n  - {{date: {AS_OF}, to: anna.nowak@acme.example, message_id: "{msg["Message-ID"]}"}}\n')
+    assert cli("check", "--repo", invoiced).code == 0
+    import json
+
+    assert json.loads(run.stdout)["sent"] == [{"invoice": "INV-2026-0001", "to": "anna.nowak@acme.example",
+                                               "message_id": msg["Message-ID"], "date": AS_OF}]
+
+
+def test_send_again_appends_a_second_delivery(invoiced, cli, smtp):
+    from cpqctl.load.repo import load_repo
+
+    port, handler = smtp
+    _point_at(invoiced, port)
+    assert cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced, env=ENV).code == 0
+    run = cli("invoice", "send", "INV-2026-0001", "--to", "ap@acme.example", "--to", "anna.nowak@acme.example",
+              "--as-of", "2026-04-20", "--repo", invoiced, env=ENV)
+    assert run.code == 0, run.stderr
+    assert handler.envelopes[1].rcpt_tos == ["ap@acme.example", "anna.nowak@acme.example"]
+    loaded, diags = load_repo(invoiced)
+    assert not [d for d in diags if d.code.startswith("E-")]
+    sent = loaded.invoices["INV-2026-0001"].sent
+    assert [(str(d.date), d.to) for d in sent] == [
+        (AS_OF, "anna.nowak@acme.example"), ("2026-04-20", "ap@acme.example, anna.nowak@acme.example")]
+    assert sent[0].message_id != sent[1].message_id  # other recipients, another message
+
+
+def test_send_unsent_sends_each_invoice_once(invoiced, cli, smtp):
+    port, handler = smtp
+    _point_at(invoiced, port)
+    assert cli("invoice", "send", "INV-2026-0002", "--as-of", AS_OF, "--repo", invoiced, env=ENV).code == 0
+    run = cli("invoice", "send", "--unsent", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
+    assert run.code == 0, run.stderr
+    subjects = [_parse(e.original_content)["Subject"].split()[1] for e in handler.envelopes]
+    assert subjects == ["INV-2026-0002", "INV-2025-0001", "INV-2026-0001", "INV-2026-0003", "INV-2026-0004"]
+    again = cli("invoice", "send", "--unsent", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
+    assert again.code == 0 and len(handler.envelopes) == 5
+    assert "no unsent invoices" in again.stderr
+
+
+def test_unsent_skips_invoices_dated_after_as_of(invoiced, cli, smtp):
+    port, handler = smtp
+    _point_at(invoiced, port)
+    assert cli("invoice", "send", "--unsent", "--as-of", "2026-02-15", "--repo", invoiced, env=ENV).code == 0
+    assert sorted(_parse(e.original_content)["Subject"].split()[1] for e in handler.envelopes) == [
+        "INV-2025-0001", "INV-2026-0001", "INV-2026-0002"]
+
+
+def test_unreachable_server_is_a_clear_error_and_records_nothing(invoiced, cli):
+    _point_at(invoiced, _free_port())  # nothing listens there
+    files = {p: p.read_bytes() for p in (invoiced / "invoices").iterdir()}
+    run = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
+    assert run.code == 1
+    assert "E-SMTP-CONNECT" in run.stderr and "cannot reach the SMTP server 127.0.0.1:" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert {p: p.read_bytes() for p in (invoiced / "invoices").iterdir()} == files
+
+
+def test_wrong_password_is_refused_and_records_nothing(invoiced, cli, smtp):
+    port, handler = smtp
+    _point_at(invoiced, port)
+    before = (invoiced / "invoices" / "INV-2026-0001.yaml").read_bytes()
+    run = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced,
+              env={"CPQ_SMTP_PASSWORD": "wrong"})
+    assert run.code == 1 and "E-SMTP-AUTH" in run.stderr
+    assert handler.envelopes == []
+    assert (invoiced / "invoices" / "INV-2026-0001.yaml").read_bytes() == before
+
+
+def test_missing_password_variable_is_a_usage_error(invoiced, cli):
+    run = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced,
+              env={"CPQ_SMTP_PASSWORD": None})
+    assert run.code == 2 and "E-SMTP-PASSWORD" in run.stderr and "CPQ_SMTP_PASSWORD" in run.stderr
+
+
+@pytest.fixture
+def tls_smtp(tmp_path):
+    """An SMTP server that requires STARTTLS, with a certificate from a throwaway CA (written to ca.pem)."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    handler = Collect()
+    ctl = Controller(handler, hostname="127.0.0.1", port=_free_port(), tls_context=context, require_starttls=True,
+                     authenticator=_auth, auth_required=True)
+    ctl.start()
+    yield ctl.port, handler, ca_file
+    ctl.stop()
+
+
+def test_starttls_with_a_trusted_certificate(invoiced, cli, tls_smtp):
+    port, handler, ca_file = tls_smtp
+    _point_at(invoiced, port, starttls=True)
+    run = cli("invoice", "send", "INV-2026-0004", "--as-of", AS_OF, "--repo", invoiced,
+              env={**ENV, "SSL_CERT_FILE": str(ca_file)})
+    assert run.code == 0, run.stderr
+    assert handler.envelopes[0].rcpt_tos == ["jonas.becker@globex.example"]
+
+
+def test_starttls_with_an_untrusted_certificate_records_nothing(invoiced, cli, tls_smtp, tmp_path):
+    port, handler, _ = tls_smtp
+    _point_at(invoiced, port, starttls=True)
+    empty = tmp_path / "no-ca.pem"
+    empty.write_text("", encoding="utf-8")
+    before = (invoiced / "invoices" / "INV-2026-0004.yaml").read_bytes()
+    run = cli("invoice", "send", "INV-2026-0004", "--as-of", AS_OF, "--repo", invoiced,
+              env={**ENV, "SSL_CERT_FILE": str(empty), "SSL_CERT_DIR": str(tmp_path)})
+    assert run.code == 1 and "E-SMTP" in run.stderr and "CERTIFICATE_VERIFY_FAILED" in run.stderr
+    assert handler.envelopes == []
+    assert (invoiced / "invoices" / "INV-2026-0004.yaml").read_bytes() == before
+
+
+def test_server_without_starttls_is_refused_when_starttls_is_on(invoiced, cli, smtp):
+    port, handler = smtp
+    _point_at(invoiced, port, starttls=True)
+    run = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
+    assert run.code == 1 and "E-SMTP" in run.stderr and "STARTTLS" in run.stderr.upper()
+    assert handler.envelopes == []
+
+
+# --------------------------------------------------------------------------- .eml
+
+
+def test_eml_is_deterministic_and_records_nothing(invoiced, cli, tmp_path):
+    path = invoiced / "invoices" / "INV-2026-0004.yaml"
+    before = path.read_bytes()
+    a, b = tmp_path / "a.eml", tmp_path / "b.eml"
+    for target in (a, b):
+        run = cli("invoice", "send", "INV-2026-0004", "--eml", target, "--as-of", AS_OF, "--repo", invoiced)
+        assert run.code == 0, run.stderr
+    assert a.read_bytes() == b.read_bytes()
+    assert b"\r\n" in a.read_bytes()  # RFC 5322 line ends
+    msg = _parse(a.read_bytes())
+    assert msg["To"] == "jonas.becker@globex.example"
+    assert msg["From"] == "Example Software <billing@example.com>"
+    assert msg["Date"] == "Thu, 02 Apr 2026 00:00:00 +0000"
+    assert msg["Message-ID"].startswith("<INV-2026-0004.") and msg["Message-ID"].endswith("@example.com>")
+    body = msg.get_body(("plain",)).get_content()
+    assert "Reverse charge" in body and "10\u00a0620,00\u00a0€" in body
+    [att] = list(msg.iter_attachments())
+    assert att.get_content() == _pdf_of(cli, invoiced, "INV-2026-0004")
+    assert path.read_bytes() == before
+    later = cli("invoice", "send", "INV-2026-0004", "--eml", "-", "--as-of", "2026-05-01", "--repo", invoiced)
+    assert _parse(later.stdout.encode())["Date"] == "Fri, 01 May 2026 00:00:00 +0000"
+
+
+def test_eml_for_several_invoices_goes_to_a_folder(invoiced, cli, tmp_path):
+    out = tmp_path / "mail"
+    run = cli("invoice", "send", "--unsent", "--eml", out, "--as-of", AS_OF, "--repo", invoiced)
+    assert run.code == 0, run.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "INV-2025-0001.eml", "INV-2026-0001.eml", "INV-2026-0002.eml", "INV-2026-0003.eml", "INV-2026-0004.eml"]
+    assert cli("invoice", "send", "--unsent", "--eml", "-", "--as-of", AS_OF, "--repo", invoiced).code == 2
+
+
+def test_recipient_problems(invoiced, cli, tmp_path):
+    bad = cli("invoice", "send", "INV-2026-0001", "--to", "not an address", "--eml", tmp_path / "x.eml",
+              "--as-of", AS_OF, "--repo", invoiced)
+    assert bad.code == 2 and "not an e-mail address" in bad.stderr
+    acct = invoiced / "contracts" / "acme" / "account.yaml"
+    text = acct.read_text(encoding="utf-8")
+    start = text.index("contacts:")
+    end = text.index("renewal:")
+    acct.write_text(text[:start] + text[end:], encoding="utf-8")
+    none = cli("invoice", "send", "INV-2026-0001", "--eml", tmp_path / "x.eml", "--as-of", AS_OF, "--repo", invoiced)
+    assert none.code == 1 and "E-NO-RECIPIENT" in none.stderr and "--to" in none.stderr
+    assert not (tmp_path / "x.eml").exists()
+    ok = cli("invoice", "send", "INV-2026-0001", "--to", "Jan Kowalski <jan@acme.example>", "--eml",
+             tmp_path / "x.eml", "--as-of", AS_OF, "--repo", invoiced)
+    assert ok.code == 0, ok.stderr
+    assert _parse((tmp_path / "x.eml").read_bytes())["To"] == "Jan Kowalski <jan@acme.example>"
+
+
+def test_names_or_unsent_not_both(invoiced, cli):
+    assert cli("invoice", "send", "--repo", invoiced).code == 2
+    assert cli("invoice", "send", "INV-2026-0001", "--unsent", "--repo", invoiced).code == 2
+
+
+def test_no_smtp_host_says_how_to_configure(invoiced, cli):
+    toml = invoiced / "cpq.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('host = "127.0.0.1"\n', ""), encoding="utf-8")
+    run = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
+    assert run.code == 2 and "E-SMTP-CONFIG" in run.stderr and "--eml" in run.stderr
+
+
+def test_eml_file_is_a_valid_rfc5322_message(invoiced, cli, tmp_path):
+    from email.parser import BytesParser
+
+    target = tmp_path / "m.eml"
+    assert cli("invoice", "send", "INV-2026-0001", "--eml", target, "--as-of", AS_OF, "--repo", invoiced).code == 0
+    raw = target.read_bytes()
+    msg = BytesParser(policy=email.policy.strict).parse(io.BytesIO(raw))
+    assert not msg.defects
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert msg.get_content_type() == "multipart/mixed"
