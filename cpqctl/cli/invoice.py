@@ -212,9 +212,11 @@ def preview(
     from cpqctl.cli.contract import get_contract
     from cpqctl.render.output import emit
 
+    from cpqctl.load.repo import load_contract_context
+
     day = common.as_of(as_of)
     until = common.parse_date(through, "date") if through else None
-    _, loaded, _ = common.load(repo)
+    loaded, _ = load_contract_context(common.root(repo), contract, quote)  # this contract's files only
     c = get_contract(loaded, contract)
     settings = loaded.settings
     cur = c.currency

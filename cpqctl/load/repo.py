@@ -277,6 +277,31 @@ def load_invoice_context(root: Path, invoice_id: str) -> tuple[Repo, list[Diagno
     return _one_document(root, "invoices", invoice_id, "invoice")
 
 
+def load_contract_context(root: Path, contract_id: str, quote_id: str | None = None
+                          ) -> tuple[Repo, list[Diagnostic]]:
+    """Only what previewing one contract's invoices needs: settings, catalog, its account's folder, its
+    invoices (found through :mod:`cpqctl.load.invoice_index`) and, when named, one quote.
+
+    A contract that is not where its ID says loads the whole repository, so the
+    error can suggest the closest ID.
+    """
+    from cpqctl.load.cache import load_files
+    from cpqctl.load.invoice_index import invoice_files_of
+
+    cdir = root / "contracts"
+    acct = None
+    if ID_RE.fullmatch(contract_id) and cdir.is_dir():
+        acct = next((e.name for e in sorted(os.scandir(cdir), key=lambda e: e.name)
+                     if e.is_dir() and os.path.isfile(os.path.join(e.path, f"{contract_id}.yaml"))), None)
+    if acct is None:
+        return load_repo(root)
+    settings, diags = load_settings(root)
+    files = _files_in(root, "catalog", "catalog") + _account_files(root, acct) + invoice_files_of(root, contract_id)
+    if quote_id is not None and ID_RE.fullmatch(quote_id) and (root / "quotes" / f"{quote_id}.yaml").is_file():
+        files.append((f"quotes/{quote_id}.yaml", "quote"))
+    return assemble(settings, load_files(root, files), diags)
+
+
 def _one_document(root: Path, sub: str, ident: str, kind: str) -> tuple[Repo, list[Diagnostic]]:
     from cpqctl.load.cache import load_files
 

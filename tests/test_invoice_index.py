@@ -1,0 +1,85 @@
+"""`invoice preview` reads one contract's files only (SPEC §8), through the invoice routing index."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from cpqctl.load import invoice_index
+from cpqctl.load.invoice_index import INDEX, contract_in, invoice_files_of
+
+
+def _age(path, seconds=10):
+    """Date a file back, so the index may keep it (a file changed in the last 2 s is always re-read)."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 1_000_000_000))
+
+
+def _invoiced(cli, root, through="2026-03-31"):
+    assert cli("invoice", "run", "--through", through, "--repo", root).code == 0
+    for p in (root / "invoices").iterdir():
+        _age(p)
+
+
+def test_contract_line_is_read_without_parsing(tmp_path):
+    p = tmp_path / "a.yaml"
+    p.write_text("invoice: INV-1\naccount: acme\ncontract: C-2026-0001  # note\nlines: []\n", encoding="utf-8")
+    assert contract_in(str(p)) == "C-2026-0001"
+    p.write_text('invoice: INV-1\ncontract: "C-2026-0001"\n', encoding="utf-8")  # quoted: cannot tell
+    assert contract_in(str(p)) is None
+    p.write_text("invoice: INV-1\ncontract: C-1\ncontract: C-2\n", encoding="utf-8")  # twice: cannot tell
+    assert contract_in(str(p)) is None
+
+
+def test_files_of_a_contract_and_the_index_is_reused(example_repo, cli, monkeypatch):
+    _invoiced(cli, example_repo)
+    assert invoice_files_of(example_repo, "C-2026-0002") == [
+        ("invoices/INV-2026-0002.yaml", "invoice"), ("invoices/INV-2026-0003.yaml", "invoice")]
+    index = json.loads((example_repo / INDEX).read_text())
+    assert index["files"]["INV-2026-0004.yaml"][2] == "C-2026-0003"
+    reads = []
+    monkeypatch.setattr(invoice_index, "contract_in", lambda path: reads.append(path) or None)
+    assert len(invoice_files_of(example_repo, "C-2026-0003")) == 1
+    assert reads == []  # every file answered from the index
+
+
+def test_a_changed_file_is_read_again(example_repo, cli):
+    _invoiced(cli, example_repo)
+    invoice_files_of(example_repo, "C-2026-0001")
+    p = example_repo / "invoices" / "INV-2026-0004.yaml"
+    p.write_text(p.read_text().replace("contract: C-2026-0003", "contract: C-2026-0001"))
+    _age(p, 5)
+    assert ("invoices/INV-2026-0004.yaml", "invoice") in invoice_files_of(example_repo, "C-2026-0001")
+
+
+def test_a_damaged_index_is_rebuilt(example_repo, cli):
+    _invoiced(cli, example_repo)
+    (example_repo / ".cpq" / "cache").mkdir(parents=True, exist_ok=True)
+    for junk in (b"\x00not json", b'{"format": 1, "files": {"INV-2026-0004.yaml": "x"}}', b"[]"):
+        (example_repo / INDEX).write_bytes(junk)
+        assert invoice_files_of(example_repo, "C-2026-0003") == [("invoices/INV-2026-0004.yaml", "invoice")]
+        assert json.loads((example_repo / INDEX).read_text())["format"] == 1
+
+
+def test_preview_does_not_read_other_accounts(example_repo, cli):
+    _invoiced(cli, example_repo)
+    before = cli("invoice", "preview", "C-2026-0001", "--as-of", "2026-04-10", "-f", "json", "--repo", example_repo)
+    assert before.code == 0, before.stderr
+    # break every file that is not C-2026-0001's: the preview does not notice
+    (example_repo / "contracts" / "globex" / "account.yaml").write_text("account: [broken\n", encoding="utf-8")
+    (example_repo / "invoices" / "INV-2026-0004.yaml").write_text(
+        "invoice: INV-2026-0004\ncontract: C-2026-0003\nlines: [broken\n", encoding="utf-8")
+    after = cli("invoice", "preview", "C-2026-0001", "--as-of", "2026-04-10", "-f", "json", "--repo", example_repo)
+    assert after.code == 0, after.stderr
+    assert after.stdout == before.stdout
+    # an unknown contract still gets a did-you-mean (the whole repo is loaded for the suggestion)
+    miss = cli("invoice", "preview", "C-2026-0010", "--repo", example_repo)
+    assert miss.code == 1 and "did you mean `C-2026-00" in miss.stderr
+
+
+def test_preview_still_counts_the_contracts_invoices(example_repo, cli):
+    """With the invoices of March issued, the next invoice of the quarterly C-2026-0001 is 04-01's."""
+    _invoiced(cli, example_repo)
+    run = cli("invoice", "preview", "C-2026-0001", "--as-of", "2026-03-31", "-f", "json", "--repo", example_repo)
+    data = json.loads(run.stdout)
+    assert data["invoices"][0]["date"] == "2026-04-01"
