@@ -1,4 +1,4 @@
-"""Renewal quotes (SPEC §3 "Renewals") and the renewals-due view (SPEC §5).
+"""Renewal quotes (SPEC §3 "Renewals"), the renewals-due view (SPEC §5) and the forecast by month.
 
 A renewal quote is a pure function of the ledger: the renewable segments
 active on the contract's last day, merged, priced by the renewal method, from
@@ -21,6 +21,7 @@ from fractions import Fraction
 
 from cpqctl import ledger
 from cpqctl.diagnostics import CpqError
+from cpqctl.metrics import missing_rates, rate
 from cpqctl.model import Account, Catalog, Contract, Quote, QuoteLine, Repo, Settings, Source
 from cpqctl.money import fmt_percent, round_money
 from cpqctl.proration import months_between
@@ -276,3 +277,131 @@ def plan(repo: Repo, c: Contract, day: date, terms: Terms, new_id: str | None,
         q = quote_record(old.quote, c, day, terms, lines, billing)
         new_text = quote_text(q, terms)
     return Plan("update", q, new_text)
+
+
+# --------------------------------------------------------------------------- forecast by month
+
+STAGES = ("accepted", "quoted", "not_quoted")
+FIGURES = ("arr", "quoted", "accepted", "not_quoted", "at_risk")
+
+
+def stage(repo: Repo, c: Contract, as_of: date) -> str:
+    """Where the renewal of ``c`` stands on ``as_of``: accepted | quoted | not_quoted.
+
+    accepted: a successor contract renews it (the accepted renewal quote made
+    one) or a renewal quote naming it is accepted; quoted: an open renewal
+    quote (not accepted, still valid on ``as_of``); not_quoted: none, or only
+    expired ones.
+    """
+    from cpqctl.quotes import valid_until
+
+    mine = renewal_quotes(repo, c.contract)
+    if successor(repo, c.contract) is not None or any(q.status == "accepted" for q in mine):
+        return "accepted"
+    if any(valid_until(q, repo.settings) >= as_of for q in mine):
+        return "quoted"
+    return "not_quoted"
+
+
+def renewal_arr(c: Contract, rounding: str) -> Decimal:
+    """ARR up for renewal: 12 × MRR on the contract's last day, rounded in its currency.
+
+    Rounded per contract (the contract's own policy first) so that the monthly
+    figures are sums of the amounts a contract list prints and reconcile to the cent.
+    """
+    return round_money(ledger.mrr(c, ledger.current_end(c)) * 12, c.currency, c.rounding or rounding)
+
+
+def add_month(month: date, n: int) -> date:
+    """The first day of the month ``n`` months after ``month``'s."""
+    k = month.year * 12 + month.month - 1 + n
+    return date(k // 12, k % 12 + 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """One contract in the forecast: its last day, ARR (own currency), stage, and whether it is at risk."""
+
+    contract: Contract
+    end: date
+    arr: Decimal
+    stage: str
+    at_risk: bool
+
+
+def endings(repo: Repo, as_of: date, first: date, months: int, risk_days: int = 30) -> list[Ending]:
+    """The fixed-term, not cancelled contracts whose current end falls in the ``months`` months from ``first``.
+
+    ``first`` is any day of the first month. At risk: not quoted, still
+    running on ``as_of`` and ending within ``risk_days`` of it (a contract
+    that already ended unquoted is lapsed, no longer at risk).
+    """
+    lo = add_month(first, 0)
+    hi = add_month(lo, months)
+    horizon = as_of + timedelta(days=risk_days)
+    out = []
+    for c in repo.contracts.values():
+        end = ledger.current_end(c)
+        if c.evergreen or end is None or ledger.cancellation(c) is not None or not (lo <= end < hi):
+            continue
+        st = stage(repo, c, as_of)
+        risky = st == "not_quoted" and as_of <= end <= horizon
+        out.append(Ending(c, end, renewal_arr(c, repo.settings.rounding), st, risky))
+    return sorted(out, key=lambda e: (e.end, e.contract.contract))
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One month's figures in one currency.
+
+    ``arr`` = ``accepted + quoted + not_quoted`` to the cent; ``at_risk`` is part of ``not_quoted``.
+    """
+
+    month: date
+    currency: str
+    contracts: int
+    arr: Decimal
+    quoted: Decimal
+    accepted: Decimal
+    not_quoted: Decimal
+    at_risk: Decimal
+
+
+def _bucket(month: date, currency: str, amounts: list[tuple[Ending, Decimal]]) -> Bucket:
+    zero = round_money(0, currency)
+    sums = {k: zero for k in FIGURES}
+    for e, amount in amounts:
+        sums["arr"] += amount
+        sums[e.stage] += amount
+        if e.at_risk:
+            sums["at_risk"] += amount
+    return Bucket(month, currency, len(amounts), **sums)
+
+
+def _grid(pairs: list[tuple[Ending, Decimal]], first: date, months: int, currency: str) -> list[Bucket]:
+    lo = add_month(first, 0)
+    out = []
+    for i in range(months):
+        m = add_month(lo, i)
+        out.append(_bucket(m, currency, [(e, v) for e, v in pairs if add_month(e.end, 0) == m]))
+    return out
+
+
+def by_month(items: list[Ending], first: date, months: int) -> dict[str, list[Bucket]]:
+    """Currency → its figures per month of the window (every month, zeros included), for every currency in use."""
+    return {cur: _grid([(e, e.arr) for e in items if e.contract.currency == cur], first, months, cur)
+            for cur in sorted({e.contract.currency for e in items})}
+
+
+def by_month_in(items: list[Ending], first: date, months: int, settings: Settings) -> list[Bucket] | None:
+    """Per month in the company currency (cpq.toml ``[fx]``), None when a currency in use has no rate.
+
+    Each contract's ARR is converted and rounded on its own (the settings'
+    policy), so the month's figures still add up to the cent.
+    """
+    cc = settings.currency
+    if missing_rates(settings, {e.contract.currency for e in items}):
+        return None
+    pairs = [(e, round_money(Fraction(e.arr) * rate(settings, e.contract.currency), cc, settings.rounding))
+             for e in items]
+    return _grid(pairs, first, months, cc)

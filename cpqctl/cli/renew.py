@@ -1,4 +1,4 @@
-"""`cpqctl renew C | --due` and `cpqctl renewals`: renewal quotes and the renewals-due view."""
+"""`cpqctl renew C | --due` and `cpqctl renewals [--by month]`: renewal quotes, the renewals due, the forecast."""
 
 from __future__ import annotations
 
@@ -155,18 +155,49 @@ def renew(
         common.info(f"quotes/{p.quote.quote}.yaml is up to date")
 
 
-def renewals(within: WithinOpt = None, format: FormatOpt = "table", as_of: AsOfOpt = None,
-             repo: RepoOpt = None) -> None:
+ByOpt = Annotated[Optional[str], typer.Option(
+    "--by", click_type=click.Choice(["month"]),
+    help="month: the forecast, one row per calendar month (ARR ending, quoted, accepted, not quoted, at risk).")]
+MonthsOpt = Annotated[Optional[int], typer.Option(
+    "--months", metavar="N", help="With --by month: how many months (default 12).")]
+FromOpt = Annotated[Optional[str], typer.Option(
+    "--from", metavar="MONTH", help="With --by month: the first month, YYYY-MM (default: the month of --as-of).")]
+
+
+def renewals(within: Annotated[Optional[int], typer.Option(
+                 "--within", metavar="DAYS", help="The window in days (default: cpq.toml [renewal] notice_days); "
+                 "with --by month, the at-risk window (default 30).")] = None,
+             by: ByOpt = None, months: MonthsOpt = None, start: FromOpt = None,
+             format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None) -> None:
     """Contracts ending within the window: ARR at stake and the renewal quote's status.
+
+    With --by month, the renewal forecast instead: per calendar month, the
+    fixed-term contracts ending in it, their ARR on the last day and how much
+    of it is accepted (renewed), quoted (an open renewal quote), not yet
+    quoted, and at risk (not quoted, ending within 30 days of --as-of).
+    Totals in the company currency (converted with cpq.toml [fx]).
 
     Example:
 
       cpqctl renewals --within 120 --format json
+
+      cpqctl renewals --by month --months 6 --as-of 2026-11-28
     """
     from cpqctl import ledger, quotes, renewal
     from cpqctl.render.output import emit
 
+    if by is None and (months is not None or start is not None):
+        raise CpqError("E-USAGE", "--months and --from go with --by month", "cpqctl renewals --by month --months 6",
+                       exit_code=2)
     day = common.as_of(as_of)
+    if by == "month":
+        first = _month(start) if start is not None else day.replace(day=1)
+        if months is not None and months <= 0:
+            raise CpqError("E-USAGE", "--months is a positive number", "e.g. --months 12", exit_code=2)
+        if within is not None and within < 0:
+            raise CpqError("E-USAGE", "--within is a number of days, 0 or more", "e.g. --within 30", exit_code=2)
+        _forecast(format, day, first, months or 12, 30 if within is None else within, repo)
+        return
     _, loaded, diags = common.load(repo)
     common.require_clean(diags)
     window = within if within is not None else loaded.settings.notice_days
@@ -186,6 +217,82 @@ def renewals(within: WithinOpt = None, format: FormatOpt = "table", as_of: AsOfO
     data = {"as_of": day.isoformat(), "within": window, "rows": rows}
     emit(format, data, ["contract", "account", "end", "arr", "currency", "renewal_quote", "quote_status"], rows,
          title=f"renewals due within {window} days of {day}", right=("arr",))
+
+
+def _month(text: str) -> date:
+    """``--from 2026-11`` (or a date: its month) → the month's first day."""
+    try:
+        if len(text) not in (7, 10) or text[4] != "-":
+            raise ValueError(text)
+        return date.fromisoformat(text if len(text) == 10 else text + "-01").replace(day=1)
+    except ValueError:
+        raise CpqError("E-USAGE", f"`--from {text}` is not a month (YYYY-MM)", "e.g. --from 2026-11",
+                       exit_code=2) from None
+
+
+MONTH_COLUMNS = ["month", "currency", "contracts", "arr", "quoted", "accepted", "not_quoted", "at_risk"]
+_MONEY = ("arr", "quoted", "accepted", "not_quoted", "at_risk")
+
+
+def _bucket_row(b) -> dict:
+    from cpqctl.money import money_str
+
+    return {"month": b.month.strftime("%Y-%m"), "currency": b.currency, "contracts": b.contracts,
+            **{k: money_str(getattr(b, k), b.currency) for k in _MONEY}}
+
+
+def _forecast(format: str, day: date, first: date, months: int, risk_days: int, repo) -> None:
+    """`renewals --by month`: the forecast per month, in the company currency (or per currency, as `report arr`)."""
+    from cpqctl import metrics, renewal
+    from cpqctl.money import money_str
+    from cpqctl.render.output import console, emit
+
+    _, loaded, diags = common.load(repo)
+    common.require_clean(diags)
+    s = loaded.settings
+    items = renewal.endings(loaded, day, first, months, risk_days)
+    per_currency = renewal.by_month(items, first, months)
+    company = renewal.by_month_in(items, first, months, s)
+    note = None
+    if company is not None:
+        rows = [_bucket_row(b) for b in company]
+        total = {"contracts": len(items), **{k: money_str(sum(getattr(b, k) for b in company), s.currency)
+                                             for k in _MONEY}}
+    else:  # as `report arr`: no totals in the company currency; the per-currency figures still stand
+        note = (f"no [fx] rate for {', '.join(metrics.missing_rates(s, per_currency))}: "
+                f"no totals in {s.currency}; see the per-currency figures")
+        firsts = [renewal.add_month(first, i) for i in range(months)]
+        rows = [{"month": m.strftime("%Y-%m"), "currency": None,
+                 "contracts": sum(renewal.add_month(e.end, 0) == m for e in items), **dict.fromkeys(_MONEY)}
+                for m in firsts]
+        total = {"contracts": len(items), **dict.fromkeys(_MONEY)}
+    convertible = note is None
+    cur_rows = [_bucket_row(b) for m in range(months) for b in (g[m] for g in per_currency.values())]
+    listed = [{"contract": e.contract.contract, "account": e.contract.account, "end": e.end.isoformat(),
+               "currency": e.contract.currency, "arr": money_str(e.arr, e.contract.currency), "stage": e.stage,
+               "at_risk": e.at_risk} for e in items]
+    last = renewal.add_month(first, months - 1)
+    data = {"as_of": day.isoformat(), "from": first.strftime("%Y-%m"), "to": last.strftime("%Y-%m"),
+            "at_risk_within": risk_days, "currency": s.currency if convertible else None, "rows": rows,
+            "total": total, "currencies": cur_rows, "contracts": listed, "note": note}
+    if note:
+        common.info(f"cpqctl: note: {note}")
+    title = f"renewals by month {data['from']} → {data['to']} (as of {day}, at risk: not quoted, ending within " \
+            f"{risk_days} days)"
+    shown = rows if convertible else cur_rows
+    if format != "table":
+        emit(format, data, MONTH_COLUMNS, shown, title=title, right=MONTH_COLUMNS[2:])
+        return
+    footer = {"month": "total", "currency": s.currency, **total} if convertible else None
+    emit("table", data, MONTH_COLUMNS, shown, title=title, right=MONTH_COLUMNS[2:], footer=footer)
+    if convertible and len(per_currency) > 1:
+        emit("table", data, MONTH_COLUMNS, [r for r in cur_rows if r["contracts"]], title="Per currency",
+             right=MONTH_COLUMNS[2:])
+    if listed:
+        emit("table", data, ["contract", "account", "end", "currency", "arr", "stage", "at_risk"],
+             [{**r, "at_risk": "yes" if r["at_risk"] else ""} for r in listed], title="Contracts", right=("arr",))
+    else:
+        console().print("No contract ends in these months.")
 
 
 def register(app: typer.Typer) -> None:
