@@ -11,7 +11,13 @@ so the same repository on every machine) and timed:
 - ``check warm``: ``cpqctl check`` again, every file from the cache;
 - ``quote show``: one quote (made with ``quote new`` if the repository has
   none), touching only the files it needs;
-- ``renew --due --dry-run``: every contract in its notice window, warm.
+- ``renew --due --dry-run``: every contract in its notice window, warm;
+- ``invoice preview``: one contract, touching only its files (warm);
+- ``report arr`` and ``report movements`` (a half year), warm;
+- ``invoice run --dry-run`` for one month, warm.
+
+Peak memory (max RSS) is measured once per command on an extra run, from the
+child's own ``wait4`` resource usage (what ``/usr/bin/time -v`` reports).
 
 Once, independent of size: ``cpqctl --help`` next to bench/minimal_typer.py
 (a bare Typer app: the startup floor). Medians of ``--runs`` runs, measured
@@ -64,6 +70,16 @@ def timed(name: str, command: str, runs: int, prepare: str | None = None, warmup
     return statistics.median(times)
 
 
+def peak_rss_mb(command: str, prepare: str | None = None) -> float:
+    """Max resident set size in MiB of one run of ``command`` (no shell: the measured process is cpqctl)."""
+    if prepare:
+        subprocess.run(prepare, shell=True, check=True)
+    proc = subprocess.Popen(shlex.split(command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    return usage.ru_maxrss / 1024  # kB on Linux
+
+
 def machine() -> str:
     mem = ""
     try:
@@ -94,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
 
     py = shlex.quote(sys.executable)
     cpq = f"{py} -m cpqctl"
-    rows: list[tuple[str, str, float, str]] = []
+    rows: list[tuple[str, str, float, str, str]] = []
 
-    def add(size: str, what: str, secs: float, ratio: str = "") -> None:
-        rows.append((size, what, secs, ratio))
-        print(f"{size:>7}  {what:<24} {secs:8.3f} s  {ratio}", file=sys.stderr)
+    def add(size: str, what: str, secs: float, ratio: str = "", rss: float | None = None) -> None:
+        mem = f"{rss:.0f} MiB" if rss is not None else ""
+        rows.append((size, what, secs, ratio, mem))
+        print(f"{size:>7}  {what:<28} {secs:8.3f} s  {ratio:<14} {mem}", file=sys.stderr)
 
     help_s = timed("help", f"{cpq} --help", args.runs, warmup=1)
     typer_s = timed("typer", f"{py} {shlex.quote(str(HERE / 'minimal_typer.py'))} --help", args.runs, warmup=1)
@@ -117,25 +134,38 @@ def main(argv: list[str] | None = None) -> int:
                            f"--line SSO=1 --repo {r} --as-of {AS_OF}", shell=True, check=True,
                            stdout=subprocess.DEVNULL)
         quote = sorted(repo.glob("quotes/*.yaml"))[0].stem
-        floor = timed("floor", f"{py} {shlex.quote(str(HERE / 'floor_parse.py'))} {r}", args.cold_runs, warmup=1)
-        add(str(n), "floor (libyaml parse)", floor, "1.00× floor")
-        cold = timed("check cold", f"{cpq} check --repo {r}", args.cold_runs,
-                     prepare=f"rm -rf {shlex.quote(str(repo / '.cpq' / 'cache'))}")
-        add(str(n), "check, cold cache", cold, f"{cold / floor:.2f}× floor")
+        contract = sorted(p.stem for p in (repo / "contracts" / "acct-00001").glob("*.yaml")
+                          if p.name != "account.yaml")[0]
+        runs = args.cold_runs if n >= 50000 else args.runs
+        floor_cmd = f"{py} {shlex.quote(str(HERE / 'floor_parse.py'))} {r}"
+        floor = timed("floor", floor_cmd, args.cold_runs, warmup=1)
+        add(str(n), "floor (libyaml parse)", floor, "1.00× floor", peak_rss_mb(floor_cmd))
+        drop = f"rm -rf {shlex.quote(str(repo / '.cpq' / 'cache'))}"
+        cold = timed("check cold", f"{cpq} check --repo {r}", args.cold_runs, prepare=drop)
+        add(str(n), "check, cold cache", cold, f"{cold / floor:.2f}× floor",
+            peak_rss_mb(f"{cpq} check --repo {r}", prepare=drop))
         # files written in the last 2 s are never cached (racy mtimes): let the tree age once
         time.sleep(2.1)
-        warm = timed("check warm", f"{cpq} check --repo {r}", args.runs, warmup=1)
-        add(str(n), "check, warm cache", warm, f"{warm / floor:.2f}× floor")
-        show = timed("quote show", f"{cpq} quote show {quote} --repo {r} --as-of {AS_OF}", args.runs, warmup=1)
-        add(str(n), f"quote show {quote}", show, f"{show / floor:.2f}× floor")
-        renew = timed("renew due", f"{cpq} renew --due --dry-run --repo {r} --as-of {AS_OF}", args.runs, warmup=1)
-        add(str(n), "renew --due --dry-run", renew, f"{renew / floor:.2f}× floor")
+        warm_commands = [
+            ("check, warm cache", f"{cpq} check --repo {r}"),
+            (f"quote show {quote}", f"{cpq} quote show {quote} --repo {r} --as-of {AS_OF}"),
+            (f"invoice preview {contract}", f"{cpq} invoice preview {contract} --repo {r} --as-of {AS_OF}"),
+            ("renew --due --dry-run", f"{cpq} renew --due --dry-run --repo {r} --as-of {AS_OF}"),
+            ("report arr", f"{cpq} report arr --repo {r} --as-of {AS_OF} --format json"),
+            ("report movements (6 months)", f"{cpq} report movements --from 2026-01-01 --to 2026-06-30 "
+                                            f"--repo {r} --format json"),
+            ("invoice run --dry-run (1 month)", f"{cpq} invoice run --through 2026-12-31 --dry-run --repo {r} "
+                                                f"--as-of 2026-12-01 --format json"),
+        ]
+        for what, command in warm_commands:
+            secs = timed(what, command, runs, warmup=1)
+            add(str(n), what, secs, f"{secs / floor:.2f}× floor", peak_rss_mb(command))
 
     print(f"Machine: {machine()}\n")
-    print("| accounts | command | median | ratio |")
-    print("|---:|---|---:|---|")
-    for size, what, secs, ratio in rows:
-        print(f"| {size} | {what} | {secs:.3f} s | {ratio} |")
+    print("| accounts | command | median | ratio | max RSS |")
+    print("|---:|---|---:|---|---:|")
+    for size, what, secs, ratio, mem in rows:
+        print(f"| {size} | {what} | {secs:.3f} s | {ratio} | {mem} |")
     return 0
 
 

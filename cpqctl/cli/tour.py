@@ -147,6 +147,15 @@ invoices/<ID>.yaml; running it again issues nothing twice.""")
                     if f"contract: {contract}" in p.read_text(encoding="utf-8")]
             for inv in mine[-1:]:
                 t.render("invoice", inv, as_of="2027-06-30")
+                if t.has("invoice", "send"):
+                    t.say("The invoice by e-mail", f"""
+`invoice send` e-mails the PDF to the customer's billing contact through the
+SMTP server in cpq.toml [smtp], and records the delivery in the invoice file.
+With --eml it writes the message to a file instead (nothing is recorded):
+open out/{inv}.eml in a mail client.""")
+                    eml = t.root / "out" / f"{inv}.eml"
+                    if t.run("invoice", "send", inv, "--eml", str(eml), as_of="2027-06-30", optional=True):
+                        t.documents.append(eml)
 
     t.say("The renewal quote", """
 Ahead of the end of the term, `renew` drafts the renewal: the seats owned on
@@ -166,6 +175,13 @@ the last day, for another 12 months, here with a 5% uplift.""")
     if t.has("report", "arr"):
         t.say("ARR", "Annual recurring revenue over every account, on the same date.")
         t.run("report", "arr", as_of="2027-11-01", optional=True)
+    if t.has("report", "movements"):
+        t.say("What changed this year", """
+MRR movements from January to October, account by account: new business,
+expansion, contraction, churn and reactivation. The start plus the movements
+equals the end, to the cent; NRR and GRR follow from them.""")
+        t.run("report", "movements", "--from", "2027-01-01", "--to", "2027-10-31", as_of="2027-11-01",
+              optional=True)
 
     t.say("Still valid", "After all these writes the repository still checks clean.")
     t.run("check", as_of="2027-11-01")
