@@ -52,10 +52,10 @@ def main(
 
 
 def _register() -> None:
-    from cpqctl.cli import (account, amend, catalog, check, contract, diff, importer, init, invoice, quote, renew,
-                            report, schema, tour)
+    from cpqctl.cli import (account, amend, catalog, check, contract, diff, export, importer, init, invoice, quote,
+                            renew, report, schema, tour)
 
-    for mod in (check, schema, init, amend, renew, invoice, report, diff, tour, importer):
+    for mod in (check, schema, init, amend, renew, invoice, report, diff, tour, importer, export):
         mod.register(app)
     for mod in (catalog, quote, contract, account):
         app.add_typer(mod.app)
