@@ -465,11 +465,19 @@ def _order(c: Contract, seg_id: str) -> tuple[int, int]:
 
 
 def run(repo: Repo, through: date, contracts: Iterable[Contract] | None = None,
-        billed: Mapping[str, list[Billed]] | None = None) -> list[Draft]:
-    """Every invoice `invoice run --through` issues, ordered by (date, contract); numbers are the caller's."""
+        billed: Mapping[str, list[Billed]] | None = None, meter=None) -> list[Draft]:
+    """Every invoice `invoice run --through` issues, ordered by (date, contract); numbers are the caller's.
+
+    ``meter`` (:mod:`cpqctl.progress`), when given, sees one ``advance`` per contract.
+    """
     index = billed if billed is not None else ledger_index(repo.invoices.values())
     out: list[Draft] = []
-    for c in sorted(contracts if contracts is not None else repo.contracts.values(), key=lambda c: c.contract):
+    todo = sorted(contracts if contracts is not None else repo.contracts.values(), key=lambda c: c.contract)
+    if meter is not None:
+        meter.start("Billing contracts", len(todo))
+    for c in todo:
+        if meter is not None:
+            meter.advance()
         if c.start > through:
             continue
         lines = due_lines(c, repo.settings, through, index.get(c.contract, []))

@@ -70,8 +70,21 @@ def load(value: Path | None):
     from cpqctl.load.repo import load_repo
 
     r = root(value)
-    repo, diags = load_repo(r)
+    with progress() as meter:
+        repo, diags = load_repo(r, meter=meter)
     return r, repo, diags
+
+
+@contextmanager
+def progress():
+    """A progress meter for long work (:mod:`cpqctl.progress`): a bar on an interactive stderr, else silent."""
+    from cpqctl.progress import meter
+
+    m = meter(STATE.quiet)
+    try:
+        yield m
+    finally:
+        m.close()
 
 
 def lookup(mapping, key: str, kind: str, code: str, hint: str):
@@ -98,7 +111,8 @@ def writing(value: Path | None):
     r = root(value)
     store = Store(r)
     with store.lock():
-        loaded, diags = load_repo(r)
+        with progress() as meter:
+            loaded, diags = load_repo(r, meter=meter)
         require_clean(diags)
         yield r, store, loaded
 

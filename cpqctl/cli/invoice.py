@@ -137,11 +137,13 @@ def run(
     if dry_run:
         _, loaded, diags = common.load(repo)
         common.require_clean(diags)
-        drafts = billing.run(loaded, day)
+        with common.progress() as meter:
+            drafts = billing.run(loaded, day, meter=meter)
         numbers: list[str | None] = [None] * len(drafts)
     else:
         with common.writing(repo) as (_, store, loaded):
-            drafts = billing.run(loaded, day)
+            with common.progress() as meter:
+                drafts = billing.run(loaded, day, meter=meter)
             numbers = allocate(loaded.settings.numbering_invoice, list(loaded.invoices), drafts)
             if drafts:
                 with store.transaction() as tx:

@@ -478,15 +478,22 @@ def _gc_paused(freeze: bool):
 FREEZE_MIN = 2000  # files in a load large enough to freeze the heap after it
 
 
-def load_files(root: Path, files: list[tuple[str, str]]) -> list[tuple[str, FileResult]]:
-    """Each file's result, from the cache when the file is unchanged, else parsed (and then cached)."""
+def load_files(root: Path, files: list[tuple[str, str]], meter=None) -> list[tuple[str, FileResult]]:
+    """Each file's result, from the cache when the file is unchanged, else parsed (and then cached).
+
+    ``meter`` (:mod:`cpqctl.progress`), when given, sees one ``advance`` per file.
+    """
     if not files:
         return []
+    from cpqctl.progress import SILENT
+
+    meter = meter or SILENT
+    meter.start("Loading files", len(files))
     with _gc_paused(len(files) >= FREEZE_MIN):
-        return _load_files(root, files)
+        return _load_files(root, files, meter)
 
 
-def _load_files(root: Path, files: list[tuple[str, str]]) -> list[tuple[str, FileResult]]:
+def _load_files(root: Path, files: list[tuple[str, str]], meter) -> list[tuple[str, FileResult]]:
     started = time.time_ns()
     base = os.fspath(root)
     stats = {rel: _stat(os.path.join(base, rel)) for rel, _ in files}
@@ -496,7 +503,11 @@ def _load_files(root: Path, files: list[tuple[str, str]]) -> list[tuple[str, Fil
     shard_bytes = sum((_stat(shard_path(root, n)) or (0,))[0] for n in by_shard)
     yaml_bytes = sum(s[0] for s in stats.values() if s)
     if shard_bytes > READ_RATIO * yaml_bytes + READ_ALWAYS:  # a few files out of a big cache: parsing is cheaper
-        return [(rel, _repo.load_file(root, rel, kind)) for rel, kind in files]
+        out = []
+        for rel, kind in files:
+            out.append((rel, _repo.load_file(root, rel, kind)))
+            meter.advance()
+        return out
 
     key = cache_key()
     cdc = codec()
@@ -507,6 +518,7 @@ def _load_files(root: Path, files: list[tuple[str, str]]) -> list[tuple[str, Fil
         cdc.bind(shard.keysets)
         for rel, kind in group:
             results[rel] = _one(root, rel, kind, stats[rel], shard, cdc, started)
+            meter.advance()
         if len(shard.entries) > len(group):  # entries of files not asked for: still there?
             asked = {rel for rel, _ in group}
             shard.dirty = shard.dirty or any(not os.path.isfile(os.path.join(base, rel))

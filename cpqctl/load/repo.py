@@ -202,9 +202,12 @@ def _name_problem(rel: str, kind: str) -> Diagnostic | None:
     return None
 
 
-def load_repo(root: Path, kinds: frozenset[str] | set[str] | tuple[str, ...] | None = None
+def load_repo(root: Path, kinds: frozenset[str] | set[str] | tuple[str, ...] | None = None, meter=None
               ) -> tuple[Repo, list[Diagnostic]]:
-    """Load the repository (only files of ``kinds`` when given). Returns the repo and every problem found."""
+    """Load the repository (only files of ``kinds`` when given). Returns the repo and every problem found.
+
+    ``meter`` (:mod:`cpqctl.progress`) is told the number of files and each one loaded.
+    """
     from cpqctl.load.cache import load_files  # the parse cache wraps load_file
 
     settings, diags = load_settings(root)
@@ -216,7 +219,7 @@ def load_repo(root: Path, kinds: frozenset[str] | set[str] | tuple[str, ...] | N
             diags.append(problem)
         else:
             ok_files.append((rel, kind))
-    results = load_files(root, ok_files)
+    results = load_files(root, ok_files, meter)
     return assemble(settings, results, diags)
 
 
