@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
-import click
 import typer
 
 from cpqctl.cli import common
-from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
+from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
 
 app = common.group("account", "Accounts: the customer's view.\n\nExample:\n\n  cpqctl account show acme")
 
@@ -56,10 +54,7 @@ def show(account: Annotated[str, typer.Argument(help="Account ID (its folder und
 @app.command("render")
 def render(
     account: Annotated[str, typer.Argument(help="Account ID (its folder under contracts/).")],
-    format: Annotated[str, typer.Option("--format", "-f", click_type=click.Choice(["md", "pdf"]),
-                                        help="md (Markdown) or pdf.")] = "pdf",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output file (default "
-                                                   "out/<ACCOUNT>.<ext>); - for stdout.")] = None,
+    format: DocFormatOpt = "pdf", output: OutputOpt = None,
     as_of: AsOfOpt = None, repo: RepoOpt = None,
 ) -> None:
     """Render an account statement (a document a customer could be sent) as Markdown or PDF.

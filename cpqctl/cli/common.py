@@ -37,6 +37,10 @@ RepoOpt = Annotated[Optional[Path], typer.Option(
 AsOfOpt = Annotated[Optional[str], typer.Option(
     "--as-of", envvar="CPQ_AS_OF", show_default=False, metavar="DATE",
     help="The date the command runs on, YYYY-MM-DD (default: today). The only clock cpqctl reads.")]
+DocFormatOpt = Annotated[str, typer.Option(
+    "--format", "-f", click_type=click.Choice(["md", "pdf"]), help="md (Markdown) or pdf.")]
+OutputOpt = Annotated[Optional[Path], typer.Option(
+    "-o", "--output", help="Output file (default out/<ID>.<ext>); - for stdout.")]
 FormatOpt = Annotated[str, typer.Option(
     "--format", "-f", help="Output format: table, json, csv or md.",
     click_type=click.Choice(["table", "json", "csv", "md"]))]

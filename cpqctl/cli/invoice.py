@@ -12,11 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 
 from cpqctl.cli import common
-from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
+from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
 from cpqctl.diagnostics import CpqError
 
 invoice_app = common.group(
@@ -304,10 +303,7 @@ def invoice_pdf(root: Path, loaded, inv) -> bytes:
 @invoice_app.command("render")
 def render(
     invoice: Annotated[str, typer.Argument(help="Invoice number, e.g. INV-2026-0001.")],
-    format: Annotated[str, typer.Option("--format", "-f", click_type=click.Choice(["md", "pdf"]),
-                                        help="md (Markdown) or pdf.")] = "pdf",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output file (default "
-                                                   "out/<INVOICE>.<ext>); - for stdout.")] = None,
+    format: DocFormatOpt = "pdf", output: OutputOpt = None,
     as_of: AsOfOpt = None, repo: RepoOpt = None,
 ) -> None:
     """Render an issued invoice as a VAT invoice document (Markdown or PDF).

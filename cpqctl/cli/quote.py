@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Optional
 
 import click
 import typer
 
 from cpqctl.cli import common
-from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
+from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
 from cpqctl.diagnostics import CpqError
 
 app = common.group("quote", "Quotes: create, price, render, approve and accept.\n\nExample:\n\n  cpqctl quote new --account acme --start 2027-01-01 --line PRO-SEAT=50")
@@ -217,10 +216,7 @@ def accept(
 @app.command("render")
 def render(
     quote: Annotated[str, typer.Argument(help="Quote ID.")],
-    format: Annotated[str, typer.Option("--format", "-f", click_type=click.Choice(["md", "pdf"]),
-                                        help="md (Markdown) or pdf.")] = "pdf",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output file (default out/<ID>.<ext>); "
-                                                   "- for stdout.")] = None,
+    format: DocFormatOpt = "pdf", output: OutputOpt = None,
     as_of: AsOfOpt = None, repo: RepoOpt = None,
 ) -> None:
     """Render a quote document as Markdown or PDF (company locale; templates/ overrides the built-in ones).
