@@ -19,6 +19,7 @@ No IO, no clock: the dates are parameters.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -241,27 +242,57 @@ def movement_currency(repo: Repo) -> str:
     return repo.settings.currency
 
 
-def movements(repo: Repo, start: date, end: date) -> Movements:
-    """MRR movements per account from ``start`` to ``end`` (ChartMogul/Stripe taxonomy), in the company currency."""
+def _in_order(start: date, end: date) -> None:
     if end < start:
         raise CpqError("E-USAGE", f"--to {end} is before --from {start}", "give the earlier date as --from",
                        exit_code=2)
+
+
+def movements(repo: Repo, start: date, end: date) -> Movements:
+    """MRR movements per account from ``start`` to ``end`` (ChartMogul/Stripe taxonomy), in the company currency."""
+    _in_order(start, end)
+    return movements_over(repo, (start, end))[0]
+
+
+def account_series(repo: Repo, days: tuple[date, ...]) -> list[tuple[str, list[Contract], tuple[Fraction, ...]]]:
+    """Each account's exact MRR in the company currency on each of ``days`` (by account ID).
+
+    Computed once per account and day, so a month-by-month view costs one
+    pass per month end rather than two per month; every rate must exist
+    (:func:`movement_currency` refuses first).
+    """
+    s = repo.settings
+    return [(account, contracts, tuple(account_mrr(s, contracts, d) for d in days))
+            for account, contracts in sorted(by_account(repo).items())]
+
+
+def movements_over(repo: Repo, days: tuple[date, ...], series=None) -> tuple[Movements, ...]:
+    """:func:`movements` between each pair of consecutive ``days`` (ascending), from one :func:`account_series`.
+
+    ``series`` may be given when the caller already has it for these days.
+    """
     s = repo.settings
     cc = movement_currency(repo)
-    totals = {m: Decimal(0) for m in MOVEMENTS}
-    rows: list[Move] = []
-    mrr_start = mrr_end = round_money(0, cc)
-    for account, contracts in sorted(by_account(repo).items()):
-        f = round_money(account_mrr(s, contracts, start), cc, s.rounding)
-        t = round_money(account_mrr(s, contracts, end), cc, s.rounding)
-        mrr_start += f
-        mrr_end += t
-        if f == t:
-            continue
-        kind = classify(f, t, f <= 0 < t and had_revenue_before(s, contracts, start))
-        totals[kind] += abs(t - f)
-        rows.append(Move(account, kind, f, t))
-    return Movements(start, end, cc, mrr_start, mrr_end, totals, tuple(rows))
+    if series is None:
+        series = account_series(repo, days)
+    rounded = [(account, contracts, [round_money(v, cc, s.rounding) for v in values])
+               for account, contracts, values in series]
+    out = []
+    for i in range(len(days) - 1):
+        totals = {m: Decimal(0) for m in MOVEMENTS}
+        rows: list[Move] = []
+        mrr_start = mrr_end = round_money(0, cc)
+        for account, contracts, values in rounded:
+            f, t = values[i], values[i + 1]
+            mrr_start += f
+            mrr_end += t
+            if f == t:
+                continue
+            kind = classify(f, t, f <= 0 < t and had_revenue_before(s, contracts, days[i]))
+            totals[kind] += abs(t - f)
+            rows.append(Move(account, kind, f, t))
+        out.append(Movements(days[i], days[i + 1], cc, mrr_start, mrr_end, totals, tuple(rows)))
+    return tuple(out)
 
 
 def percent(value: Fraction | None) -> str | None:
@@ -280,6 +311,62 @@ def movements_view(m: Movements) -> dict:
         "rows": [{"account": r.account, "movement": r.movement, "mrr_from": ms(r.mrr_from), "mrr_to": ms(r.mrr_to),
                   "delta": ms(r.delta)} for r in m.rows],
     }
+
+
+def month_end(day: date) -> date:
+    """The last day of ``day``'s month."""
+    return date(day.year, day.month, monthrange(day.year, day.month)[1])
+
+
+def month_boundaries(start: date, end: date) -> tuple[date, ...]:
+    """``start``, every month's last day strictly between the two dates, ``end``.
+
+    Consecutive pairs are the periods of a month-by-month view: each ends on a
+    month end (or on ``end``) and the next starts where it ended, so the
+    periods chain. ``start == end`` gives one empty period.
+    """
+    days = [start]
+    cut = month_end(start)
+    if cut == start:
+        cut = month_end(start + timedelta(days=1))
+    while cut < end:
+        days.append(cut)
+        cut = month_end(cut + timedelta(days=1))
+    days.append(end)
+    return tuple(days)
+
+
+def movements_by_month(repo: Repo, start: date, end: date) -> tuple[Movements, ...]:
+    """:func:`movements` over each month from ``start`` to ``end`` (periods from :func:`month_boundaries`).
+
+    Each period reconciles on its own and starts with the MRR the previous one
+    ended with, so the net changes add up to the net change of the whole
+    range. The movement kinds need not: an account new in February and gone in
+    November is a `new` and a `churn` month by month but no movement at all
+    between the two ends of the year.
+    """
+    _in_order(start, end)
+    return movements_over(repo, month_boundaries(start, end))
+
+
+def summed(months: Iterable[Movements]) -> dict[str, Decimal]:
+    """Σ of each movement kind over consecutive periods (what a waterfall of the months shows)."""
+    out = {k: Decimal(0) for k in MOVEMENTS}
+    for m in months:
+        for k in MOVEMENTS:
+            out[k] += m.totals[k]
+    return out
+
+
+def months_view(months: Iterable[Movements]) -> list[dict]:
+    """One row per month for `report movements --by month`: the month (of its last day) and its figures."""
+    rows = []
+    for m in months:
+        v = movements_view(m)
+        rows.append({"month": f"{m.end.year:04d}-{m.end.month:02d}", "from": v["from"], "to": v["to"],
+                     "mrr_start": v["mrr_start"], **{k: v[k] for k in MOVEMENTS}, "mrr_end": v["mrr_end"],
+                     "net": money_str(m.mrr_end - m.mrr_start, m.currency), "nrr": v["nrr"], "grr": v["grr"]})
+    return rows
 
 
 # ---------------------------------------------------------------- LTV

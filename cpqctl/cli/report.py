@@ -1,8 +1,16 @@
-"""`cpqctl report arr | mrr | movements | ltv`: the SaaS metrics of SPEC §5, computed by cpqctl.metrics."""
+"""`cpqctl report arr | mrr | movements | ltv | board`: the SaaS metrics of SPEC §5, computed by cpqctl.metrics.
+
+Pictures: on a terminal, `report board` and `report movements --by month`
+(table format) draw their charts in block characters under the tables
+(cpqctl.charts); piped, or in json/csv/md, only the numbers are printed. The
+board documents (`report board --format md|pdf`) carry the same charts as SVG.
+"""
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Optional
 
 import click
@@ -12,9 +20,10 @@ from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 from cpqctl.diagnostics import CpqError
 
-app = common.group("report", "Metrics: ARR, MRR, MRR movements, LTV.\n\n"
+app = common.group("report", "Metrics: ARR, MRR, MRR movements, LTV, the board report.\n\n"
                              "Example:\n\n  cpqctl report arr --as-of 2026-11-28\n\n"
-                             "  cpqctl report movements --from 2026-01-01 --to 2026-11-01")
+                             "  cpqctl report movements --from 2026-01-01 --to 2026-11-01\n\n"
+                             "  cpqctl report board --format pdf --as-of 2026-12-31")
 
 ByOpt = Annotated[str, typer.Option("--by", help="One row per account, product or family.",
                                     click_type=click.Choice(["account", "product", "family"]))]
@@ -24,11 +33,17 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app)
 
 
-def _load(repo):
-    """Settings, catalog and contracts only: metrics never read quotes or invoices."""
+def _load(repo, strict: bool = False):
+    """Settings, catalog and contracts only: metrics never read quotes or invoices.
+
+    ``strict`` (documents someone will be sent) refuses a repository with
+    errors; otherwise the figures come with a warning.
+    """
     from cpqctl.load.repo import load_repo
 
     loaded, diags = load_repo(common.root(repo), kinds=("catalog", "account", "contract"))
+    if strict:
+        common.require_clean(diags)
     errors = sum(d.severity == "error" for d in diags)
     if errors:
         common.info(f"cpqctl: warning: the repository has {errors} error(s); the figures may be incomplete "
@@ -82,10 +97,20 @@ def mrr(by: ByOpt = "account", format: FormatOpt = "table", as_of: AsOfOpt = Non
     _arr("mrr", by, format, as_of, repo)
 
 
+def _on_terminal() -> bool:
+    """Charts are for people: drawn only when stdout is a terminal (a pipe or a file gets the tables)."""
+    return sys.stdout.isatty()
+
+
+MOVE_COLUMNS = ["mrr_start", "new", "expansion", "contraction", "churn", "reactivation", "mrr_end", "net"]
+
+
 def movements(
     start: Annotated[str, typer.Option("--from", metavar="DATE", help="The first date (MRR at its start).")],
     end: Annotated[str, typer.Option("--to", metavar="DATE", help="The second date.")],
     detail: Annotated[bool, typer.Option("--detail", help="One row per account that moved.")] = False,
+    by: Annotated[Optional[str], typer.Option("--by", help="month: one row per calendar month of the range.",
+                                              click_type=click.Choice(["month"]))] = None,
     format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
 ) -> None:
     """MRR movements between two dates: new, expansion, contraction, churn, reactivation, NRR and GRR.
@@ -94,17 +119,30 @@ def movements(
     company currency); the movements reconcile: start + new + expansion +
     reactivation − contraction − churn = end.
 
+    --by month splits the range at each month end (--from → the end of its
+    month → … → --to): one row per month, each reconciling on its own and
+    starting where the month before ended. Their net changes add up to the
+    whole range's; the kinds may not (an account new in February and gone in
+    November is new and churn month by month, nothing from end to end). The
+    JSON keeps the whole-range figures at the top and adds "months". On a
+    terminal a waterfall of the months summed is drawn under the table.
+
     Example:
 
       cpqctl report movements --from 2026-01-01 --to 2026-11-01
 
       cpqctl report movements --from 2026-01-01 --to 2026-11-01 --detail --format csv
+
+      cpqctl report movements --from 2026-01-01 --to 2026-12-31 --by month
     """
     from cpqctl import metrics
     from cpqctl.render.output import console, emit
 
     d0, d1 = common.parse_date(start, "--from date"), common.parse_date(end, "--to date")
     loaded = _load(repo)
+    if by == "month":
+        _movements_by_month(loaded, d0, d1, detail, format)
+        return
     data = metrics.movements_view(metrics.movements(loaded, d0, d1))
     summary = [{"": "MRR at start", "amount": data["mrr_start"]},
                *({"": f"{'+' if k in ('new', 'expansion', 'reactivation') else '−'} {k}", "amount": data[k]}
@@ -126,6 +164,40 @@ def movements(
              title="Accounts", right=("mrr_from", "mrr_to", "delta"))
     elif data["rows"]:
         console().print(f"{len(data['rows'])} account(s) moved; --detail lists them")
+
+
+def _movements_by_month(loaded, d0, d1, detail: bool, format: str) -> None:
+    """`report movements --by month`: the whole-range view plus one row per month (and per account moved)."""
+    from cpqctl import charts, metrics
+    from cpqctl.money import money_str
+    from cpqctl.render.output import console, emit
+
+    months = metrics.movements_by_month(loaded, d0, d1)
+    data = {**metrics.movements_view(metrics.movements(loaded, d0, d1)), "by": "month"}
+    rows = metrics.months_view(months)
+    data["months"] = [{**r, "rows": metrics.movements_view(m)["rows"]} for r, m in zip(rows, months)]
+    moves = [{"month": r["month"], **a} for r in data["months"] for a in r["rows"]]
+    cc = data["currency"]
+    title = f"MRR movements by month {d0} → {d1} ({cc})"
+    if format != "table":
+        if detail and format != "json":
+            emit(format, data, ["month", "account", "movement", "mrr_from", "mrr_to", "delta"], moves,
+                 title=title, right=("mrr_from", "mrr_to", "delta"))
+        else:
+            emit(format, data, ["month", "from", "to", *MOVE_COLUMNS], rows, title=title,
+                 right=tuple(MOVE_COLUMNS))
+        return
+    totals = metrics.summed(months)
+    footer = {"month": "total", "mrr_start": data["mrr_start"], **{k: money_str(totals[k], cc) for k in totals},
+              "mrr_end": data["mrr_end"], "net": money_str(months[-1].mrr_end - months[0].mrr_start, cc)}
+    shown = [c for c in MOVE_COLUMNS if c != "mrr_start"]  # each month starts where the row above ended
+    emit("table", data, ["month", *shown], rows, title=f"{title}, MRR at start {data['mrr_start']}",
+         right=tuple(shown), footer=footer)
+    if detail:
+        emit("table", data, ["month", "account", "movement", "mrr_from", "mrr_to", "delta"], moves,
+             title="Accounts", right=("mrr_from", "mrr_to", "delta"))
+    if _on_terminal():
+        console().print(charts.movements_chart_rich(months[0].mrr_start, totals, months[-1].mrr_end, cc))
 
 
 def _cac(text: str | None) -> Decimal | None:
@@ -177,7 +249,128 @@ def ltv(
     emit(format, data, ["metric", "value"], rows, title=f"LTV on {day} ({data['currency']})", right=("value",))
 
 
+def board(
+    months: Annotated[int, typer.Option("--months", metavar="N", min=1, max=120,
+                                        help="How many months, the last one ending on --as-of.")] = 12,
+    top: Annotated[int, typer.Option("--top", metavar="N", min=0, max=100,
+                                     help="How many of the largest accounts to list.")] = 5,
+    format: Annotated[str, typer.Option("--format", "-f",
+                                        click_type=click.Choice(["table", "json", "csv", "md", "pdf"]),
+                                        help="table, json or csv (the month rows) print; md and pdf write "
+                                             "the report.")] = "table",
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output file for md/pdf (default "
+                                                   "out/board-<AS-OF>.<ext>); - for stdout.")] = None,
+    as_of: AsOfOpt = None, repo: RepoOpt = None,
+) -> None:
+    """The board report: ARR by month, MRR movements, NRR/GRR, LTV and the largest accounts, with charts.
+
+    Covers the --months calendar months ending on --as-of (the last one up
+    to --as-of): ARR at each month end (as `report arr` prints it), the MRR
+    movements of each month (as `report movements --by month`) and their
+    waterfall, NRR and GRR from the day before the period to --as-of, `report
+    ltv`, and the --top accounts by ARR.
+
+    --format table prints the figures, and on a terminal an ARR bar chart
+    and the movements waterfall in block characters; json prints every
+    figure; csv the month rows. --format md writes the report as Markdown
+    with its two charts as SVG files next to it (board-<AS-OF>.md,
+    board-<AS-OF>-arr.svg, board-<AS-OF>-movements.svg: relative images
+    render on GitHub and GitLab, which refuse data: URIs); with -o - the
+    Markdown goes to stdout with the charts inlined as data: URIs. --format
+    pdf typesets the same report with the charts drawn by Typst.
+
+    Example:
+
+      cpqctl report board --as-of 2026-12-31
+
+      cpqctl report board --format pdf --as-of 2026-12-31 -o board.pdf
+
+      cpqctl report board --format md --months 6 -o reports/board.md
+    """
+    from cpqctl import board as boards
+    from cpqctl.render.output import emit
+
+    day = common.as_of(as_of)
+    loaded = _load(repo, strict=format in ("md", "pdf"))
+    b = boards.board(loaded, day, months, top)
+    rounding = loaded.settings.rounding
+    if format in ("md", "pdf"):
+        _write_board(common.root(repo), loaded, b, format, output, day)
+        return
+    if output is not None:
+        raise CpqError("E-USAGE", "-o is for --format md or pdf", "drop -o, or add --format md|pdf", exit_code=2)
+    data = boards.board_view(b, rounding)
+    columns = ["month", "to", "arr", *MOVE_COLUMNS]
+    if format != "table":
+        emit(format, data, columns, data["months"], title=f"Board {data['from']} → {data['to']}",
+             right=tuple(columns[2:]))
+        return
+    _board_table(b, data, _on_terminal())
+
+
+def _board_table(b, data: dict, pictures: bool) -> None:
+    """The board on screen: headline, (ARR bars), month table, (waterfall), LTV, largest accounts."""
+    from cpqctl import charts
+    from cpqctl.render.output import console, emit
+
+    out = console()
+    cc = data["currency"]
+    out.print(f"[bold]Board report[/bold] {data['from']} → {data['to']} ({cc})")
+    out.print(f"ARR {data['arr']} (from {data['arr_start']}, growth {data['arr_growth'] or '—'}) · "
+              f"MRR {data['mrr_end']} · NRR {data['nrr'] or '—'} · GRR {data['grr'] or '—'} · "
+              f"{b.ltv.active} paying account(s)")
+    if pictures:
+        out.print(charts.arr_chart_rich([(m.end, m.arr) for m in b.months], cc))
+    emit("table", data, ["month", "arr", "new", "expansion", "contraction", "churn", "reactivation", "net"],
+         data["months"], title="By month", right=("arr", "new", "expansion", "contraction", "churn",
+                                                  "reactivation", "net"))
+    if pictures:
+        out.print(charts.movements_chart_rich(b.mrr_start, b.waterfall, b.mrr_end, cc))
+    ltv = data["ltv"]
+    out.print(f"LTV {ltv['ltv'] or ltv['note'] or '—'} · ARPA {ltv['arpa'] or '—'} · monthly logo churn "
+              f"{ltv['monthly_churn_rate'] or '—'} · LTV:CAC {ltv['ltv_cac'] or '—'} · "
+              f"CAC payback {ltv['payback_months'] or '—'} months")
+    if data["top_accounts"]:
+        emit("table", data, ["account", "name", "arr", "share"], data["top_accounts"],
+             title=f"Largest accounts on {data['to']} ({cc})", right=("arr", "share"))
+
+
+def _write_board(root: Path, loaded, b, format: str, output: Path | None, day) -> None:
+    """The board report as PDF (charts inside) or Markdown (charts as .svg files next to it)."""
+    import base64
+    from urllib.parse import quote
+
+    from cpqctl import board as boards
+    from cpqctl import charts, documents
+    from cpqctl.render import documents as rd
+    from cpqctl.render import fmt
+
+    data = boards.document_data(b, documents.company(loaded), loaded.settings.rounding)
+    locale = loaded.settings.locale
+    when = lambda d: fmt.date(d, locale)  # noqa: E731
+    svgs = {"arr": charts.arr_chart_svg([(m.end, m.arr) for m in b.months], b.currency, locale),
+            "movements": charts.movements_chart_svg(b.mrr_start, b.waterfall, b.mrr_end, b.currency, locale,
+                                                    when(b.opening), when(b.as_of))}
+    to_stdout = output is not None and str(output) == "-"
+    target = output if output is not None else root / "out" / f"board-{day}.{format}"
+    if not to_stdout and not target.is_absolute():
+        target = Path.cwd() / target
+    names = {k: f"{target.stem}-{k}.svg" for k in svgs}
+    data["charts"] = {"arr_svg": svgs["arr"], "movements_svg": svgs["movements"]}
+    for k, svg in svgs.items():
+        data["charts"][f"{k}_src"] = ("data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+                                      if to_stdout else quote(names[k]))
+    templates = root / "templates"
+    if format == "md" and not to_stdout:
+        rd.render_markdown("board", data, templates if templates.is_dir() else None)  # fails before any write
+        for k, svg in svgs.items():
+            documents._atomic_write_bytes(target.parent / names[k], svg.encode("utf-8"))
+            common.info(f"wrote {target.parent / names[k]}")
+    documents.write_document(root, "board", f"board-{day}", format, data, output if to_stdout else target, day)
+
+
 app.command("arr")(arr)
 app.command("mrr")(mrr)
 app.command("movements")(movements)
 app.command("ltv")(ltv)
+app.command("board")(board)
