@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from types import MappingProxyType
 
+from cpqctl.load.positions import lazy
 from cpqctl.load.schema import Obj
 from cpqctl.model import (
     Account, Amendment, Block, BundleOption, Cancellation, Catalog, Contact, Contract, ContractedPrice, Delivery,
@@ -19,7 +20,7 @@ def _src(file: str, o: Obj, key: str | None = None) -> Source:
 
 
 def _at(file: str, o: Obj):
-    return MappingProxyType({k: Source(file, lc[0], lc[1]) for k, lc in o.at.items()})
+    return lazy(file, o.at)  # built on first read: see cpqctl.load.positions
 
 
 def _prices(o) -> MappingProxyType:

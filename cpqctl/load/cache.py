@@ -40,6 +40,8 @@ from pathlib import Path
 from types import MappingProxyType, NoneType, UnionType
 
 from cpqctl.load import repo as _repo
+from cpqctl.load import memo
+from cpqctl.load.positions import Positions, pending_of
 from cpqctl.load.repo import FileResult
 
 FORMAT = 1
@@ -56,7 +58,7 @@ READ_RATIO = 4
 READ_ALWAYS = 256 * 1024
 
 _CODE_FILES = ("model.py", "diagnostics.py", "money.py", "load/repo.py", "load/build.py", "load/schema.py",
-               "load/yamlpos.py", "load/cache.py")
+               "load/yamlpos.py", "load/cache.py", "load/positions.py", "load/memo.py")
 
 
 class Uncacheable(Exception):
@@ -190,6 +192,15 @@ class Codec:
         def enc(v):
             if type(v) is not MappingProxyType:
                 raise Uncacheable(f"{where}: {type(v).__name__} where a read-only mapping is declared")
+            pending = pending_of(v)
+            if pending is not None and pending[0] == self.rel:  # still unread: encode without building it
+                keys = tuple(pending[1])
+                ks = self._keyset_ids.get(keys)
+                if ks is None:
+                    ks = self._keyset_ids[keys] = len(self.keysets)
+                    self.keysets.append(list(keys))
+                flat = pending[2]
+                return [ks, *flat[1:]]
             if any(type(k) is not str for k in v):
                 raise Uncacheable(f"{where}: a non-string key")
             srcs = [enc_src(s) for s in v.values()]
@@ -209,7 +220,7 @@ class Codec:
             keys = self.keysets[v[0]]
             if len(keys) * 2 + 1 != len(v):
                 raise ValueError("a key-position list that does not match its key set")
-            return MappingProxyType(_Positions(self.rel, keys, v))
+            return MappingProxyType(Positions(self.rel, keys, v))
 
         return enc, dec
 
@@ -220,7 +231,7 @@ class Codec:
                 if type(v) is not tp:
                     raise Uncacheable(f"{where}: {type(v).__name__} where {tp.__name__} is declared")
                 return v
-            return enc, None
+            return enc, (memo.intern if tp is str else None)
         if tp is object:  # free-form settings values: only what JSON keeps exactly
             def enc(v):
                 if type(v) not in (str, int, bool, NoneType):
@@ -232,13 +243,13 @@ class Codec:
                 if type(v) is not Decimal:
                     raise Uncacheable(f"{where}: {type(v).__name__} where Decimal is declared")
                 return str(v)  # exact, exponent and sign included: Decimal(str(d)) is d
-            return enc, Decimal
+            return enc, memo.decimal
         if tp is date:
             def enc(v):
                 if type(v) is not date:
                     raise Uncacheable(f"{where}: {type(v).__name__} where date is declared")
                 return v.isoformat()
-            return enc, date.fromisoformat
+            return enc, memo.day
         if dataclasses.is_dataclass(tp):
             return self._dataclass(tp)
         origin, args = typing.get_origin(tp), typing.get_args(tp)
@@ -324,50 +335,6 @@ class _Optional:
 
     def __call__(self, v):
         return None if v is None else self.inner(v)
-
-
-class _Positions(dict):
-    """A record's ``at`` (key → Source), built on first use; read-only behind its MappingProxyType.
-
-    Why: key positions are two thirds of the objects in a repository and are
-    read only to point at an error, so building them all would double a warm
-    load. Every read through the proxy (``get``, ``[]``, ``in``, iteration,
-    ``len``, ``keys``/``items``/``values``, ``==``, ``copy``, ``repr``) fills the
-    dict first, so nothing can tell it from the eager mapping.
-    """
-
-    __slots__ = ("_pending",)
-
-    def __init__(self, rel: str, keys: list[str], flat: list) -> None:
-        super().__init__()
-        self._pending = (rel, keys, flat)
-
-    def _filled(self) -> dict:
-        pending = self._pending
-        if pending is not None:
-            from cpqctl.model import Source
-
-            self._pending = None
-            rel, keys, flat = pending
-            it = iter(flat)
-            next(it)  # the key-set index
-            dict.update(self, zip(keys, map(Source, itertools.repeat(rel), it, it)))
-        return self
-
-
-def _filling(name: str):
-    method = getattr(dict, name)
-
-    def filled_first(self, *args):
-        return method(self._filled(), *args)
-    filled_first.__name__ = name
-    return filled_first
-
-
-for _name in ("__getitem__", "__contains__", "__iter__", "__len__", "__eq__", "__ne__", "__repr__", "__reversed__",
-              "__or__", "__ror__", "__sizeof__", "get", "keys", "values", "items", "copy"):
-    setattr(_Positions, _name, _filling(_name))
-_Positions.__hash__ = None  # type: ignore[assignment]  # as dict's
 
 
 def _getter(name: str):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
 
+from cpqctl.load import memo
 from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
 from cpqctl.money import D, MoneyError, parse_percent
 
@@ -148,15 +148,15 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
         if not ID_RE.fullmatch(s):
             ctx.err("E-ID", f"`{s}` is not a valid ID for `{name}`", at, _hint(f))
             return None
-        return s
+        return memo.intern(s)
     if k == "currency":
         if not CURRENCY_RE.fullmatch(s):
             ctx.err("E-CURRENCY", f"`{s}` is not a currency code", at, _hint(f))
             return None
-        return s
+        return memo.intern(s)
     if k in ("money", "quantity"):
         try:
-            d = D(s)
+            d = memo.decimal(s, D)
         except MoneyError:
             what = "an amount of money" if k == "money" else "a quantity"
             ctx.err("E-NUMBER", f"`{s}` is not {what} (`{name}`)", at, _hint(f))
@@ -186,7 +186,7 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
     if k == "date":
         if DATE_RE.fullmatch(s):
             try:
-                return date.fromisoformat(s)
+                return memo.day(s)
             except ValueError:
                 pass
         ctx.err("E-DATE", f"`{s}` is not a date (`{name}`)", at, _hint(f))
@@ -200,7 +200,7 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
         if s not in f.enum:
             ctx.err("E-ENUM", f"`{s}` is not a valid `{name}`", at, _hint(f))
             return None
-        return s
+        return memo.intern(s)
     raise AssertionError(k)  # pragma: no cover - schema bug
 
 

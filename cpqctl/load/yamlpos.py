@@ -12,6 +12,8 @@ absurdly deep nesting) are returned as :class:`Problem` values, never raised.
 
 from __future__ import annotations
 
+import sys
+
 from dataclasses import dataclass
 
 import yaml
@@ -103,7 +105,7 @@ def _convert(node, problems: list[Problem], seen: set[int], depth: int, used_at:
             problems.append(Problem("E-YAML-KEY", "a mapping key must be a plain string", kl, kc,
                                     "write the key as a simple word, e.g. `product:`"))
             continue
-        key = knode.value
+        key = sys.intern(knode.value)  # a few dozen distinct keys, repeated in every record: one string each
         if key in m.keypos:
             first = m.keypos[key]
             problems.append(Problem("E-DUPLICATE-KEY", f"duplicate key `{key}` (first at line {first[0]})", kl, kc,
