@@ -112,6 +112,13 @@ def allocate(pattern: str, existing, drafts) -> list[str]:
 # --------------------------------------------------------------------------- run
 
 
+def _run_row(x: dict) -> dict:
+    return {"invoice": x["invoice"] or "(dry run)", "contract": x["contract"], "account": x["account"],
+            "date": x["date"], "period": f"{x['period_start'] or ''}..{x['period_end'] or ''}",
+            "net_total": x["net_total"], "tax": x["tax_total"], "gross_total": x["gross_total"],
+            "currency": x["currency"]}
+
+
 @invoice_app.command("run")
 def run(
     through: ThroughOpt = None,
@@ -148,20 +155,21 @@ def run(
                 with store.transaction() as tx:
                     for number, d in zip(numbers, drafts):
                         tx.create(f"invoices/{number}.yaml", invoice_text(number, d))
-    data = {"through": day.isoformat(), "dry_run": dry_run, "count": len(drafts),
-            "invoices": [draft_json(n, d) for n, d in zip(numbers, drafts)]}
-    rows = [{"invoice": x["invoice"] or "(dry run)", "contract": x["contract"], "account": x["account"],
-             "date": x["date"], "period": f"{x['period_start'] or ''}..{x['period_end'] or ''}",
-             "net_total": x["net_total"], "tax": x["tax_total"], "gross_total": x["gross_total"],
-             "currency": x["currency"]} for x in data["invoices"]]
-    from cpqctl.render.output import emit
+    from cpqctl.render.output import emit, write_json_streamed
 
-    if format == "table" and len(rows) > TABLE_ROWS:  # a terminal table of thousands of rows helps nobody
-        common.info(f"showing the first {TABLE_ROWS} of {len(rows)} invoices (all of them with --format json or csv)")
-        rows = rows[:TABLE_ROWS]
-    emit(format, data, ["invoice", "contract", "account", "date", "period", "net_total", "tax", "gross_total",
-                        "currency"], rows, title=f"Invoices through {day}" + (" (dry run)" if dry_run else ""),
-         right=("net_total", "tax", "gross_total"))
+    head = {"through": day.isoformat(), "dry_run": dry_run, "count": len(drafts)}
+    if format == "json":  # a month of 50,000 contracts is 100,000+ invoices: encode one at a time
+        write_json_streamed(head, "invoices", (draft_json(n, d) for n, d in zip(numbers, drafts)))
+    else:
+        shown = list(zip(numbers, drafts))
+        if format == "table" and len(shown) > TABLE_ROWS:  # a terminal table of thousands of rows helps nobody
+            common.info(f"showing the first {TABLE_ROWS} of {len(shown)} invoices (all of them with --format json "
+                        "or csv)")
+            shown = shown[:TABLE_ROWS]
+        rows = [_run_row(draft_json(n, d)) for n, d in shown]
+        emit(format, head, ["invoice", "contract", "account", "date", "period", "net_total", "tax", "gross_total",
+                            "currency"], rows, title=f"Invoices through {day}" + (" (dry run)" if dry_run else ""),
+             right=("net_total", "tax", "gross_total"))
     if not drafts:
         common.info(f"nothing to invoice through {day}")
     elif not dry_run:

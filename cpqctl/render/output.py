@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import sys
-from typing import Sequence
+from typing import Iterable, Sequence
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -14,6 +14,26 @@ FORMATS = ("table", "json", "csv", "md")
 def dumps_json(data) -> str:
     """Deterministic JSON: insertion order kept, UTF-8 text, 2-space indent, newline at the end."""
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_json_streamed(head: dict, key: str, items: Iterable[dict]) -> None:
+    """Write ``dumps_json({**head, key: list(items)})`` to stdout without holding the list or the text.
+
+    For outputs of a hundred thousand invoices: each item is encoded and
+    written on its own, indented as it would be inside the whole document, so
+    the bytes are exactly those of :func:`dumps_json`.
+    """
+    out = sys.stdout
+    text = json.dumps({**head, key: []}, indent=2, ensure_ascii=False)
+    assert text.endswith(f'"{key}": []\n}}'), "the streamed key must be the last one"
+    opening = text[: -len("[]\n}")]
+    first = True
+    for item in items:
+        out.write(opening + "[\n" if first else ",\n")
+        first = False
+        out.write("\n".join("    " + ln for ln in json.dumps(item, indent=2, ensure_ascii=False).split("\n")))
+    out.write(text if first else "\n  ]\n}")
+    out.write("\n")
 
 
 def rows_csv(columns: Sequence[str], rows: Sequence[dict]) -> str:

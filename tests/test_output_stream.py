@@ -1,0 +1,35 @@
+"""Streamed JSON (big `invoice run` outputs) is byte for byte the JSON of the whole document."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cpqctl.render import output
+
+values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                   max_size=3), max_leaves=10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=5).filter(lambda k: k != "items"), values, max_size=3),
+       st.lists(st.dictionaries(st.text(max_size=5), values, max_size=4), max_size=4))
+def test_streamed_equals_whole(head, items):
+    buf = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("sys.stdout", buf)
+        output.write_json_streamed(head, "items", iter(items))
+    assert buf.getvalue() == output.dumps_json({**head, "items": items})
+
+
+def test_invoice_run_json_is_unchanged_by_streaming(example_repo, cli):
+    import json
+
+    run = cli("invoice", "run", "--through", "2026-06-30", "--dry-run", "-f", "json", "--repo", example_repo)
+    data = json.loads(run.stdout)
+    assert data["count"] == len(data["invoices"]) > 5
+    assert run.stdout == output.dumps_json(data)
