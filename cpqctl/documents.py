@@ -289,14 +289,14 @@ def write_document(root: Path, kind: str, doc_id: str, fmt: str, data: dict, out
         return None
     target = output if output is not None else root / "out" / f"{doc_id}.{fmt}"
     target = target if target.is_absolute() else Path.cwd() / target
-    _atomic_write_bytes(target, payload)
+    atomic_write_bytes(target, payload)
     from cpqctl.cli.common import info
 
     info(f"wrote {target}")
     return target
 
 
-def _atomic_write_bytes(target: Path, payload: bytes) -> None:
+def atomic_write_bytes(target: Path, payload: bytes) -> None:
     import os
     import tempfile
 

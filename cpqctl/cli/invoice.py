@@ -453,7 +453,7 @@ def _write_eml(names: list[str], unsent: bool, eml: Path, to, day: date, repo) -
     import sys
 
     from cpqctl import mail
-    from cpqctl.documents import _atomic_write_bytes
+    from cpqctl.documents import atomic_write_bytes
 
     if unsent:
         root, loaded, diags = common.load(repo)
@@ -474,7 +474,7 @@ def _write_eml(names: list[str], unsent: bool, eml: Path, to, day: date, repo) -
             continue
         target = (eml / f"{inv.invoice}.eml") if several else eml
         target = target if target.is_absolute() else Path.cwd() / target
-        _atomic_write_bytes(target, payload)
+        atomic_write_bytes(target, payload)
         common.info(f"wrote {target} (to {', '.join(rcpt)}; not recorded as sent)")
     if not batch:
         common.info(f"no unsent invoices dated on or before {day}")

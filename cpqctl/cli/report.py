@@ -364,7 +364,7 @@ def _write_board(root: Path, loaded, b, format: str, output: Path | None, day) -
     if format == "md" and not to_stdout:
         rd.render_markdown("board", data, templates if templates.is_dir() else None)  # fails before any write
         for k, svg in svgs.items():
-            documents._atomic_write_bytes(target.parent / names[k], svg.encode("utf-8"))
+            documents.atomic_write_bytes(target.parent / names[k], svg.encode("utf-8"))
             common.info(f"wrote {target.parent / names[k]}")
     documents.write_document(root, "board", f"board-{day}", format, data, output if to_stdout else target, day)
 
