@@ -323,3 +323,18 @@ def test_invoices_are_pushed_before_sending_fails(data_repo, tmp_path) -> None:
     assert origin_head(data_repo) == git(data_repo, "rev-parse", "HEAD").strip()
     for f in (data_repo / "invoices").glob("*.yaml"):
         assert "sent:" not in f.read_text(encoding="utf-8"), f.name
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_invoices_since_leaves_older_invoices_alone(data_repo, tmp_path, smtp) -> None:
+    """CPQ_SEND_SINCE (adopting the job in a repository whose older invoices went out another way)."""
+    port, box = smtp
+    toml = data_repo / "cpq.toml"
+    toml.write_text(re.sub(r"(?m)^port = \d+$", f"port = {port}", toml.read_text(encoding="utf-8")),
+                    encoding="utf-8")
+    git(data_repo, "commit", "-qam", "SMTP of the test")
+    r = run_job("invoices", data_repo, tmp_path, CPQ_AS_OF="2026-02-01", CPQ_SMTP_PASSWORD="s3cret",
+                CPQ_SEND_SINCE="2026-01-15")
+    assert r.returncode == 0, r.stderr
+    assert [m["Subject"].split()[1] for _, m in box.messages] == ["INV-2026-0002"]
+    assert changed(data_repo, "HEAD") == ["M\tinvoices/INV-2026-0002.yaml"]

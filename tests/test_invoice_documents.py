@@ -374,3 +374,13 @@ def test_eml_file_is_a_valid_rfc5322_message(invoiced, cli, tmp_path):
     assert not msg.defects
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
     assert msg.get_content_type() == "multipart/mixed"
+
+
+def test_since_limits_unsent_to_invoices_from_that_day(invoiced, cli, smtp):
+    port, handler = smtp
+    _point_at(invoiced, port)
+    run = cli("invoice", "send", "--unsent", "--since", "2026-03-01", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
+    assert run.code == 0, run.stderr
+    assert sorted(_parse(e.original_content)["Subject"].split()[1] for e in handler.envelopes) == [
+        "INV-2026-0003", "INV-2026-0004"]
+    assert cli("invoice", "send", "INV-2026-0001", "--since", "2026-03-01", "--repo", invoiced).code == 2

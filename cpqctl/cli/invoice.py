@@ -387,6 +387,9 @@ def send(
         help="Invoice numbers, e.g. INV-2026-0001.", show_default=False)] = None,
     unsent: Annotated[bool, typer.Option("--unsent", help="Every issued invoice dated on or before --as-of that "
                                          "has no delivery recorded yet.")] = False,
+    since: Annotated[Optional[str], typer.Option(
+        "--since", metavar="DATE", help="With --unsent: only invoices dated on or after DATE (the day you "
+                                        "started sending with cpqctl; older ones went out another way).")] = None,
     to: Annotated[Optional[list[str]], typer.Option(
         "--to", metavar="ADDR", help="Recipient (repeatable; default: the account's billing contacts).")] = None,
     eml: Annotated[Optional[Path], typer.Option(
@@ -420,14 +423,17 @@ def send(
     if unsent == bool(names):
         raise CpqError("E-USAGE", "name the invoices to send, or pass --unsent (not both)",
                        "e.g. `cpqctl invoice send INV-2026-0001` or `cpqctl invoice send --unsent`", exit_code=2)
+    first = common.parse_date(since, "date") if since else None
+    if first is not None and not unsent:
+        raise CpqError("E-USAGE", "--since goes with --unsent", "e.g. `cpqctl invoice send --unsent --since "
+                       "2026-01-01`", exit_code=2)
     if eml is not None:
-        _write_eml(names, unsent, eml, to, day, repo)
+        _write_eml(names, unsent, eml, to, day, repo, first)
         return
     results = []
     with common.writing(repo) as (root, store, loaded):
         if unsent:
-            batch = sorted((i for i in loaded.invoices.values() if not i.sent and i.date <= day),
-                           key=lambda i: (i.date, i.invoice))
+            batch = _unsent(loaded, day, first)
         else:
             batch = [common.lookup(loaded.invoices, n, "invoice", "E-UNKNOWN-INVOICE",
                                    "invoices are files under invoices/, issued by `cpqctl invoice run`") for n in names]
@@ -449,7 +455,14 @@ def send(
     _emit_sent(format, results, day)
 
 
-def _write_eml(names: list[str], unsent: bool, eml: Path, to, day: date, repo) -> None:
+def _unsent(loaded, day: date, first: date | None) -> list:
+    """Issued invoices without a delivery, dated by ``day`` (and from ``first``), oldest first."""
+    return sorted((i for i in loaded.invoices.values()
+                   if not i.sent and i.date <= day and (first is None or i.date >= first)),
+                  key=lambda i: (i.date, i.invoice))
+
+
+def _write_eml(names: list[str], unsent: bool, eml: Path, to, day: date, repo, first: date | None) -> None:
     import sys
 
     from cpqctl import mail
@@ -458,8 +471,7 @@ def _write_eml(names: list[str], unsent: bool, eml: Path, to, day: date, repo) -
     if unsent:
         root, loaded, diags = common.load(repo)
         common.require_clean(diags)
-        batch = [(root, loaded, i) for i in sorted(loaded.invoices.values(), key=lambda i: (i.date, i.invoice))
-                 if not i.sent and i.date <= day]
+        batch = [(root, loaded, i) for i in _unsent(loaded, day, first)]
     else:
         batch = [_load_invoice(repo, n) for n in names]
     several = unsent or len(batch) > 1

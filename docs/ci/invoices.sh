@@ -33,7 +33,9 @@ commit_invoices "Invoices through $day"
 
 # 3. Send every issued invoice without a `sent:` record. The records of what did go out are
 #    committed even if sending stops half-way, so a rerun never sends an invoice twice.
+#    CPQ_SEND_SINCE (a date, optional): only invoices dated from then on, for a repository whose
+#    older invoices went out another way before this job existed.
 status=0
-cpqctl invoice send --unsent || status=$?
+cpqctl invoice send --unsent ${CPQ_SEND_SINCE:+--since "$CPQ_SEND_SINCE"} || status=$?
 commit_invoices "Invoices sent on $day"
 exit "$status"
