@@ -19,6 +19,7 @@ def _invoiced(cli, root, through="2026-03-31"):
     assert cli("invoice", "run", "--through", through, "--repo", root).code == 0
     for p in (root / "invoices").iterdir():
         _age(p)
+    _age(root / "invoices")
 
 
 def test_contract_line_is_read_without_parsing(tmp_path):
@@ -47,18 +48,38 @@ def test_a_changed_file_is_read_again(example_repo, cli):
     _invoiced(cli, example_repo)
     invoice_files_of(example_repo, "C-2026-0001")
     p = example_repo / "invoices" / "INV-2026-0004.yaml"
-    p.write_text(p.read_text().replace("contract: C-2026-0003", "contract: C-2026-0001"))
+    tmp = p.with_suffix(".tmp")  # replaced by rename, as cpqctl and most editors save
+    tmp.write_text(p.read_text().replace("contract: C-2026-0003", "contract: C-2026-0001"))
+    tmp.replace(p)
     _age(p, 5)
     assert ("invoices/INV-2026-0004.yaml", "invoice") in invoice_files_of(example_repo, "C-2026-0001")
+
+
+def test_an_unchanged_folder_is_not_even_statted(example_repo, cli, monkeypatch):
+    _invoiced(cli, example_repo)
+    invoice_files_of(example_repo, "C-2026-0001")  # indexes every file and the folder's mtime
+    assert json.loads((example_repo / INDEX).read_text())["folder_mtime_ns"] is not None
+    scans = []
+    real = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda *a: scans.append(a) or real(*a))
+    assert invoice_files_of(example_repo, "C-2026-0002") == [
+        ("invoices/INV-2026-0002.yaml", "invoice"), ("invoices/INV-2026-0003.yaml", "invoice")]
+    assert scans == []
+    # a new invoice changes the folder's mtime: it is found
+    (example_repo / "invoices" / "INV-2026-0099.yaml").write_text(
+        "invoice: INV-2026-0099\naccount: umbrella\ncontract: C-2026-0002\n", encoding="utf-8")
+    assert ("invoices/INV-2026-0099.yaml", "invoice") in invoice_files_of(example_repo, "C-2026-0002")
+    assert scans
 
 
 def test_a_damaged_index_is_rebuilt(example_repo, cli):
     _invoiced(cli, example_repo)
     (example_repo / ".cpq" / "cache").mkdir(parents=True, exist_ok=True)
-    for junk in (b"\x00not json", b'{"format": 1, "files": {"INV-2026-0004.yaml": "x"}}', b"[]"):
+    for junk in (b"\x00not json", b'{"format": 2, "folder_mtime_ns": null, "files": {"INV-2026-0004.yaml": "x"}}',
+                 b'{"format": 2, "files": {}}', b'{"format": 1, "files": {}}', b"[]"):
         (example_repo / INDEX).write_bytes(junk)
         assert invoice_files_of(example_repo, "C-2026-0003") == [("invoices/INV-2026-0004.yaml", "invoice")]
-        assert json.loads((example_repo / INDEX).read_text())["format"] == 1
+        assert json.loads((example_repo / INDEX).read_text())["format"] == invoice_index.FORMAT
 
 
 def test_preview_does_not_read_other_accounts(example_repo, cli):
@@ -83,3 +104,18 @@ def test_preview_still_counts_the_contracts_invoices(example_repo, cli):
     run = cli("invoice", "preview", "C-2026-0001", "--as-of", "2026-03-31", "-f", "json", "--repo", example_repo)
     data = json.loads(run.stdout)
     assert data["invoices"][0]["date"] == "2026-04-01"
+
+
+def test_contract_account_is_remembered_and_checked(example_repo, tmp_path):
+    from cpqctl.load.invoice_index import ACCOUNTS, account_of
+
+    assert account_of(example_repo, "C-2026-0003") == "globex"
+    assert json.loads((example_repo / ACCOUNTS).read_text()) == {"C-2026-0003": "globex"}
+    # moved to another folder: the remembered one is checked, and the new place found
+    (example_repo / "contracts" / "acme" / "C-2026-0003.yaml").write_bytes(
+        (example_repo / "contracts" / "globex" / "C-2026-0003.yaml").read_bytes())
+    (example_repo / "contracts" / "globex" / "C-2026-0003.yaml").unlink()
+    assert account_of(example_repo, "C-2026-0003") == "acme"
+    assert account_of(example_repo, "C-2099-0001") is None
+    (example_repo / ACCOUNTS).write_bytes(b"[1, 2")  # damaged: ignored
+    assert account_of(example_repo, "C-2026-0001") == "acme"

@@ -9,6 +9,14 @@ top-level line (a plain text match, no YAML parse), in
 file whose contract the line match cannot tell is always returned (the loader
 then parses it, and its parsed ``contract`` is the authority). A missing,
 damaged or foreign index is rebuilt, and one that cannot be written is no error.
+
+When the ``invoices/`` folder's own mtime is what it was when every file was
+indexed, no file was added, removed or replaced since, and the files are not
+even stat'ed: `invoice preview` then costs the same on 1,000 or 50,000
+accounts. The one change this cannot see is an in-place edit of an issued
+invoice's ``contract:`` line, which cpqctl never makes (invoices are never
+edited, SPEC §1; a correction is a new invoice) and an editor saving by
+rename does not hide.
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ import time
 from pathlib import Path
 
 INDEX = ".cpq/cache/invoice-contracts.json"
-FORMAT = 1
+ACCOUNTS = ".cpq/cache/contract-accounts.json"
+FORMAT = 2
 RACY_NS = 2_000_000_000  # as in cache.py: an entry for a file changed this recently could go stale unseen
 _CONTRACT_LINE = re.compile(rb"^contract:[ \t]*([A-Za-z0-9][A-Za-z0-9._-]*)[ \t]*(?:#.*)?\r?$", re.MULTILINE)
 HEAD_BYTES = 4096  # `contract:` is the third key of an invoice written by cpqctl
@@ -40,42 +49,87 @@ def contract_in(path: str) -> str | None:
 def invoice_files_of(root: Path, contract: str) -> list[tuple[str, str]]:
     """(relative path, "invoice") of every invoice file that may belong to ``contract``, in name order."""
     folder = root / "invoices"
-    if not folder.is_dir():
+    try:
+        folder_mtime = os.stat(folder).st_mtime_ns
+    except OSError:
         return []
     started = time.time_ns()
     index_path = root / INDEX
-    old = _read(index_path)
+    data = _read(index_path)
+    old = data["files"]
+    if data["folder_mtime_ns"] == folder_mtime:
+        # No file was added, removed or replaced (cpqctl writes by rename) since the index was made, and
+        # every file was in it: no need to stat 70,000 files. Invoices are never edited in place.
+        try:
+            return [(f"invoices/{name}", "invoice")
+                    for name in sorted(name for name, e in old.items() if e[2] is None or e[2] == contract)]
+        except (TypeError, IndexError, KeyError):  # a damaged entry: the slow way below rebuilds the index
+            old = {}
     new: dict[str, list] = {}
+    complete = folder_mtime < started - RACY_NS
     out = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if not (entry.name.endswith((".yaml", ".yml")) and entry.is_file()):
             continue
         st = entry.stat()
         hit = old.get(entry.name)
-        if type(hit) is list and len(hit) == 3 and hit[:2] == [st.st_size, st.st_mtime_ns]:
-            owner = hit[2]
-        else:
-            owner = contract_in(entry.path)
-        if owner is not None and st.st_mtime_ns < started - RACY_NS:
+        fresh = type(hit) is list and len(hit) == 3 and hit[:2] == [st.st_size, st.st_mtime_ns] \
+            and type(hit[2]) in (str, type(None))
+        owner = hit[2] if fresh else contract_in(entry.path)
+        if st.st_mtime_ns < started - RACY_NS:
             new[entry.name] = [st.st_size, st.st_mtime_ns, owner]
+        else:
+            complete = False  # a file this recent may still change unseen: no shortcut next time
         if owner is None or owner == contract:
             out.append((f"invoices/{entry.name}", "invoice"))
-    if new != old:
-        _write(root, index_path, new)
+    record = {"format": FORMAT, "folder_mtime_ns": folder_mtime if complete else None, "files": new}
+    if record != data:
+        _write(root, index_path, record)
     return out
 
 
+def account_of(root: Path, contract: str) -> str | None:
+    """The account folder holding ``contracts/<account>/<contract>.yaml``, or None.
+
+    Remembered in ``.cpq/cache/contract-accounts.json`` (checked with one
+    stat), else found by listing the account folders until it turns up: an ID
+    is in one place only (a second one is a `check` error).
+    """
+    path = root / ACCOUNTS
+    try:
+        known = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        known = {}
+    known = known if type(known) is dict else {}
+    hint = known.get(contract)
+    if type(hint) is str and os.path.isfile(root / "contracts" / hint / f"{contract}.yaml"):
+        return hint
+    try:
+        entries = os.scandir(root / "contracts")
+    except OSError:
+        return None
+    with entries:
+        found = next((e.name for e in entries
+                      if e.is_dir() and os.path.isfile(os.path.join(e.path, f"{contract}.yaml"))), None)
+    if found is not None:
+        _write(root, path, {**known, contract: found})
+    return found
+
+
 def _read(path: Path) -> dict:
+    empty = {"format": FORMAT, "folder_mtime_ns": None, "files": {}}
     try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError):
-        return {}
-    if type(data) is not dict or data.get("format") != FORMAT or type(data.get("files")) is not dict:
-        return {}
-    return data["files"]
+        return empty
+    if type(data) is not dict or data.get("format") != FORMAT or type(data.get("files")) is not dict \
+            or "folder_mtime_ns" not in data \
+            or type(data.get("folder_mtime_ns")) not in (int, type(None)):
+        return empty  # entries are checked where they are used
+    return data
 
 
-def _write(root: Path, path: Path, files: dict) -> None:
+def _write(root: Path, path: Path, record: dict) -> None:
     from cpqctl.store import Store
 
     try:
@@ -83,7 +137,7 @@ def _write(root: Path, path: Path, files: dict) -> None:
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps({"format": FORMAT, "files": files}, separators=(",", ":")), encoding="utf-8")
+            tmp.write_text(json.dumps(record, separators=(",", ":")), encoding="utf-8")
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

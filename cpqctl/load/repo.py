@@ -289,13 +289,9 @@ def load_contract_context(root: Path, contract_id: str, quote_id: str | None = N
     error can suggest the closest ID.
     """
     from cpqctl.load.cache import load_files
-    from cpqctl.load.invoice_index import invoice_files_of
+    from cpqctl.load.invoice_index import account_of, invoice_files_of
 
-    cdir = root / "contracts"
-    acct = None
-    if ID_RE.fullmatch(contract_id) and cdir.is_dir():
-        acct = next((e.name for e in sorted(os.scandir(cdir), key=lambda e: e.name)
-                     if e.is_dir() and os.path.isfile(os.path.join(e.path, f"{contract_id}.yaml"))), None)
+    acct = account_of(root, contract_id) if ID_RE.fullmatch(contract_id) else None
     if acct is None:
         return load_repo(root)
     settings, diags = load_settings(root)
