@@ -37,3 +37,10 @@ def test_small_work_shows_no_bar_unless_forced(capsys):
     bar.advance()
     bar.close()
     assert capsys.readouterr().err == ""
+
+
+def test_reports_show_loading_progress(example_repo, cli):
+    run = cli("report", "arr", "-f", "json", "--repo", example_repo, "--as-of", "2026-06-30",
+              env={"CPQ_PROGRESS": "1"})
+    assert run.code == 0 and "Loading files" in run.stderr
+    assert json.loads(run.stdout)["currency"]

@@ -41,7 +41,8 @@ def _load(repo, strict: bool = False):
     """
     from cpqctl.load.repo import load_repo
 
-    loaded, diags = load_repo(common.root(repo), kinds=("catalog", "account", "contract"))
+    with common.progress() as meter:
+        loaded, diags = load_repo(common.root(repo), kinds=("catalog", "account", "contract"), meter=meter)
     if strict:
         common.require_clean(diags)
     errors = sum(d.severity == "error" for d in diags)
