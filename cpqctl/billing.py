@@ -28,6 +28,7 @@ Pure: no IO, no clock. Invoice numbers are allocated by the caller.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -127,8 +128,12 @@ def terms(c: Contract, settings: Settings) -> Terms:
     return Terms(months, c.proration or settings.proration, c.rounding or settings.rounding, c.currency)
 
 
+@functools.lru_cache(maxsize=65536)
 def _plus_months(d: date, k: int) -> date:
-    """:func:`cpqctl.proration.add_months` (clamped), without building a relativedelta: billing's hot path."""
+    """:func:`cpqctl.proration.add_months` (clamped), without building a relativedelta: billing's hot path.
+
+    Memoised: a run over 10,000 contracts asks for the same few hundred (start, months) pairs 470,000 times.
+    """
     y, m = divmod(d.month - 1 + k, 12)
     year = d.year + y
     return date(year, m + 1, min(d.day, monthrange(year, m + 1)[1]))
