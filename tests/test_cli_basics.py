@@ -43,7 +43,7 @@ def _help_params():
         yield pytest.param(path, cmd, id=" ".join(path) or "cpqctl", marks=marks)
 
 
-@pytest.mark.parametrize("path,cmd", _help_params())
+@pytest.mark.parametrize("path,cmd", list(_help_params()))
 def test_every_command_has_a_one_line_summary_and_an_example(cli, path, cmd) -> None:
     summary = (cmd.help or "").strip().split("\n\n")[0]
     assert summary and "\n" not in summary, f"`cpqctl {' '.join(path)}` needs a one-line summary"

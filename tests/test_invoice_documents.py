@@ -19,6 +19,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+# the test SMTP server takes AUTH without TLS on purpose (it listens on the loopback only)
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
 GOLDEN = Path(__file__).parent / "golden"
 AS_OF = "2026-04-02"
 PASSWORD = "s3cret-pass"
@@ -118,13 +121,9 @@ def _auth(server, session, envelope, mechanism, auth_data):
 @pytest.fixture
 def smtp():
     """An SMTP server on 127.0.0.1 that requires AUTH (over plain text: a test server on loopback)."""
-    import warnings
-
     handler = Collect()
-    with warnings.catch_warnings():  # "AUTH without TLS": on purpose, on loopback
-        warnings.simplefilter("ignore")
-        ctl = Controller(handler, hostname="127.0.0.1", port=_free_port(), authenticator=_auth,
-                         auth_required=True, auth_require_tls=False)
+    ctl = Controller(handler, hostname="127.0.0.1", port=_free_port(), authenticator=_auth,
+                     auth_required=True, auth_require_tls=False)
     ctl.start()
     yield ctl.port, handler
     ctl.stop()
