@@ -34,14 +34,26 @@ class SmtpConfig:
     sender: str  # the From: header
 
 
-def sender(settings) -> str:
-    """The From: header: cpq.toml [smtp] from, else the SMTP user under the company name."""
+PLACEHOLDER = "billing@example.invalid"  # RFC 2606: a name that can never be delivered to
+
+
+def sender(settings, strict: bool = True) -> str:
+    """The From: header: cpq.toml [smtp] from, else the SMTP user under the company name.
+
+    Not ``strict`` (an .eml file, nothing is sent): without either, a
+    placeholder address under the company name, so that a new repository
+    can write its first message before it has a mail server.
+    """
     s = settings.smtp
     if s.get("from"):
         return str(s["from"])
     user = str(s.get("user") or "")
     if "@" in user:
         return f"{settings.company_name} <{user}>" if settings.company_name else user
+    if not strict:
+        from email.headerregistry import Address
+
+        return str(Address(settings.company_name or "", addr_spec=PLACEHOLDER))
     raise CpqError("E-SMTP-FROM", "cpq.toml [smtp] names no sender address",
                    'add `from = "Billing <billing@example.com>"` under [smtp] in cpq.toml', src=settings.src,
                    exit_code=2)

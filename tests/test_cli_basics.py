@@ -104,7 +104,7 @@ def test_init_creates_a_repository_that_checks_clean(tmp_path, cli) -> None:
     assert run.code == 0, run.stderr
     assert run.stdout == ""  # messages go to stderr
     settings = tomllib.loads((target / "cpq.toml").read_text(encoding="utf-8"))
-    assert settings["company"] == {"name": "Przykład Sp. z o.o.", "address": "", "tax_id": "", "locale": "pl_PL",
+    assert settings["company"] == {"name": "Przykład Sp. z o.o.", "address": "", "tax_id": "", "bank_account": "", "locale": "pl_PL",
                                    "currency": "EUR"}
     catalog = list((target / "catalog").glob("*.yaml"))
     assert catalog and "EUR:" in catalog[0].read_text(encoding="utf-8")

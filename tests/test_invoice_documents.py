@@ -383,3 +383,16 @@ def test_since_limits_unsent_to_invoices_from_that_day(invoiced, cli, smtp):
     assert sorted(_parse(e.original_content)["Subject"].split()[1] for e in handler.envelopes) == [
         "INV-2026-0003", "INV-2026-0004"]
     assert cli("invoice", "send", "INV-2026-0001", "--since", "2026-03-01", "--repo", invoiced).code == 2
+
+
+def test_a_new_repository_writes_eml_before_it_has_a_mail_server(invoiced, cli, tmp_path):
+    toml = invoiced / "cpq.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text[:text.index("[smtp]")] + text[text.index("[fx]"):], encoding="utf-8")
+    target = tmp_path / "m.eml"
+    run = cli("invoice", "send", "INV-2026-0001", "--eml", target, "--as-of", AS_OF, "--repo", invoiced)
+    assert run.code == 0, run.stderr
+    assert _parse(target.read_bytes())["From"] == "\"Example Software Sp. z o.o.\" <billing@example.invalid>"
+    assert "set [smtp] from" in run.stderr
+    sent = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced)
+    assert sent.code == 2 and "E-SMTP-CONFIG" in sent.stderr

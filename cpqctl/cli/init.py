@@ -47,7 +47,8 @@ def settings_toml(name: str, currency: str, locale: str) -> str:
     import tomli_w
 
     data = {
-        "company": {"name": name, "address": "", "tax_id": "", "locale": locale, "currency": currency},
+        "company": {"name": name, "address": "", "tax_id": "", "bank_account": "", "locale": locale,
+                    "currency": currency},
         "pricing": {"proration": "monthly+daily", "rounding": "half-up", "quote_valid_days": 30},
         "billing": {"frequency": "annual", "payment_days": 14},
         "renewal": {"pricing": "same", "uplift": "0%", "notice_days": 90},
@@ -56,7 +57,20 @@ def settings_toml(name: str, currency: str, locale: str) -> str:
         "numbering": {"quote": "Q-{year}-{seq:04d}", "contract": "C-{year}-{seq:04d}",
                       "invoice": "INV-{year}-{seq:04d}"},
     }
-    return "# cpqctl settings: see `cpqctl schema cpq` for every key\n" + tomli_w.dumps(data)
+    return "# cpqctl settings: see `cpqctl schema cpq` for every key\n" + tomli_w.dumps(data) + SMTP_HINT
+
+
+# `invoice send` needs a mail server; commented out so that a new repository checks clean without one.
+SMTP_HINT = """
+# E-mailing invoices (`cpqctl invoice send`): fill in and uncomment.
+# [smtp]
+# host = "smtp.example.com"
+# port = 587
+# starttls = true
+# user = "billing@example.com"
+# password_env = "CPQ_SMTP_PASSWORD"   # the environment variable holding the password
+# from = "Billing <billing@example.com>"
+"""
 
 
 def init(

@@ -335,7 +335,7 @@ def render(
                              inv.date)
 
 
-def _message(root: Path, loaded, inv, to: list[str], day: date):
+def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = True):
     from cpqctl import documents, mail
     from cpqctl.render.documents import render_text
 
@@ -347,7 +347,8 @@ def _message(root: Path, loaded, inv, to: list[str], day: date):
     kind = "Corrective invoice" if inv.corrects else "Invoice"
     subject = f"{kind} {inv.invoice} from {loaded.settings.company_name}" if loaded.settings.company_name \
         else f"{kind} {inv.invoice}"
-    return mail.build(invoice=inv.invoice, to=to, from_=mail.sender(loaded.settings), subject=subject, body=body,
+    return mail.build(invoice=inv.invoice, to=to, from_=mail.sender(loaded.settings, strict), subject=subject,
+                      body=body,
                       pdf=invoice_pdf(root, loaded, inv), day=day)
 
 
@@ -437,12 +438,12 @@ def send(
         else:
             batch = [common.lookup(loaded.invoices, n, "invoice", "E-UNKNOWN-INVOICE",
                                    "invoices are files under invoices/, issued by `cpqctl invoice run`") for n in names]
+        cfg = mail.smtp_config(loaded.settings) if batch else None  # configuration errors first
         plan = []
         for inv in batch:  # every message is built (and every recipient found) before the first is sent
             rcpt = _recipients(loaded, inv, to)
             plan.append((inv, rcpt, _message(root, loaded, inv, rcpt, day)))
         if plan:
-            cfg = mail.smtp_config(loaded.settings)
             with mail.Connection(cfg) as conn:
                 for inv, rcpt, msg in plan:
                     rel, text, sha = _sent_text(store, loaded, inv, day, rcpt, str(msg["Message-ID"]))
@@ -480,7 +481,10 @@ def _write_eml(names: list[str], unsent: bool, eml: Path, to, day: date, repo, f
                        exit_code=2)
     for root, loaded, inv in batch:
         rcpt = _recipients(loaded, inv, to)
-        payload = mail.as_bytes(_message(root, loaded, inv, rcpt, day))
+        msg = _message(root, loaded, inv, rcpt, day, strict=False)
+        if mail.PLACEHOLDER in str(msg["From"]):
+            common.info(f"note: cpq.toml has no [smtp] from; the message is from {msg['From']} (set [smtp] from)")
+        payload = mail.as_bytes(msg)
         if str(eml) == "-":
             sys.stdout.buffer.write(payload)
             continue
