@@ -292,7 +292,16 @@ def _load_invoice(repo, invoice: str):
     common.require_clean(diags)
     inv = common.lookup(loaded.invoices, invoice, "invoice", "E-UNKNOWN-INVOICE",
                         "invoices are files under invoices/, issued by `cpqctl invoice run`")
+    _warn_incomplete(loaded.settings)
     return root, loaded, inv
+
+
+def _warn_incomplete(settings) -> None:
+    """A VAT invoice must name the seller's address and VAT ID: say so while the repository is new."""
+    missing = [k for k, v in (("address", settings.company_address), ("tax_id", settings.company_tax_id)) if not v]
+    if missing:
+        common.info(f"cpqctl: warning: cpq.toml [company] has no {' or '.join(missing)}: a VAT invoice must show "
+                    "the seller's address and VAT ID")
 
 
 def _templates(root: Path) -> Path | None:
