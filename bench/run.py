@@ -14,7 +14,10 @@ so the same repository on every machine) and timed:
 - ``renew --due --dry-run``: every contract in its notice window, warm;
 - ``invoice preview``: one contract, touching only its files (warm);
 - ``report arr`` and ``report movements`` (a half year), warm;
-- ``invoice run --dry-run`` for one month, warm.
+- ``invoice run --dry-run`` through year end, warm: gen.py issues only each
+  contract's first invoices, so this bills a backlog of several months;
+- one month for real: on a copy billed through November (``invoice run``
+  writing files, timed once), December's ``invoice run --dry-run``.
 
 Peak memory (max RSS) is measured once per command on an extra run, from the
 child's own ``wait4`` resource usage (what ``/usr/bin/time -v`` reports).
@@ -154,12 +157,28 @@ def main(argv: list[str] | None = None) -> int:
             ("report arr", f"{cpq} report arr --repo {r} --as-of {AS_OF} --format json"),
             ("report movements (6 months)", f"{cpq} report movements --from 2026-01-01 --to 2026-06-30 "
                                             f"--repo {r} --format json"),
-            ("invoice run --dry-run (1 month)", f"{cpq} invoice run --through 2026-12-31 --dry-run --repo {r} "
+            ("invoice run --dry-run (backlog)", f"{cpq} invoice run --through 2026-12-31 --dry-run --repo {r} "
                                                 f"--as-of 2026-12-01 --format json"),
         ]
         for what, command in warm_commands:
             secs = timed(what, command, runs, warmup=1)
             add(str(n), what, secs, f"{secs / floor:.2f}× floor", peak_rss_mb(command))
+        # gen.py issues only each contract's first invoices, so the run above bills a backlog of months.
+        # One month for real: on a copy, issue everything through November, then time December's run.
+        billed = args.dir / f"accounts-{n}-billed-2026-11"
+        if not (billed / "cpq.toml").is_file():
+            shutil.rmtree(billed, ignore_errors=True)
+            shutil.copytree(repo, billed, ignore=shutil.ignore_patterns(".cpq"))
+            t0 = time.perf_counter()
+            subprocess.run(f"{cpq} invoice run --through 2026-11-30 --repo {shlex.quote(str(billed))} "
+                           f"--as-of 2026-11-30 --format csv", shell=True, check=True, stdout=subprocess.DEVNULL)
+            add(str(n), "invoice run, backlog written", time.perf_counter() - t0, "1 run, writes files")
+            time.sleep(2.1)
+            subprocess.run(f"{cpq} check --repo {shlex.quote(str(billed))}", shell=True, stdout=subprocess.DEVNULL)
+        b = shlex.quote(str(billed))
+        month = f"{cpq} invoice run --through 2026-12-31 --dry-run --repo {b} --as-of 2026-12-01 --format json"
+        secs = timed("invoice run month", month, runs, warmup=1)
+        add(str(n), "invoice run --dry-run (December)", secs, f"{secs / floor:.2f}× floor", peak_rss_mb(month))
 
     print(f"Machine: {machine()}\n")
     print("| accounts | command | median | ratio | max RSS |")
