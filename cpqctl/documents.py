@@ -297,9 +297,25 @@ def write_document(root: Path, kind: str, doc_id: str, fmt: str, data: dict, out
 
 
 def atomic_write_bytes(target: Path, payload: bytes) -> None:
+    """Write a regular file by temp file + rename; a device or pipe (``-o /dev/null``) is written in place.
+
+    Renaming over a special file would replace the device node itself with a
+    regular file.
+    """
     import os
+    import stat
     import tempfile
 
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        if stat.S_ISDIR(mode):
+            raise CpqError("E-USAGE", f"{target} is a folder", "give a file name with -o", exit_code=2)
+        with open(target, "wb") as f:
+            f.write(payload)
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:

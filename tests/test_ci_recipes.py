@@ -49,8 +49,9 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
 
 def git(root: Path, *args: str) -> str:
     env = {**os.environ, **GIT_ID, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True,
-                          env=env).stdout
+    proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr}"
+    return proc.stdout
 
 
 def run_job(job: str, root: Path, tmp: Path, **env: str) -> subprocess.CompletedProcess:

@@ -396,3 +396,22 @@ def test_a_new_repository_writes_eml_before_it_has_a_mail_server(invoiced, cli, 
     assert "set [smtp] from" in run.stderr
     sent = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced)
     assert sent.code == 2 and "E-SMTP-CONFIG" in sent.stderr
+
+
+def test_output_to_a_pipe_or_device_writes_into_it_and_keeps_it(invoiced, cli, tmp_path):
+    """`-o /dev/null` once replaced the device node with a regular file (write + rename): never again."""
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    run = cli("invoice", "render", "INV-2026-0001", "-f", "md", "-o", fifo, "--repo", invoiced)
+    reader.join(timeout=30)
+    assert run.code == 0, run.stderr
+    assert got and got[0].startswith(b"# Invoice INV-2026-0001")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert cli("invoice", "render", "INV-2026-0001", "-o", tmp_path, "--repo", invoiced).code == 2
