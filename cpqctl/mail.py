@@ -47,12 +47,12 @@ def sender(settings, strict: bool = True) -> str:
     s = settings.smtp
     if s.get("from"):
         return str(s["from"])
-    user = str(s.get("user") or "")
-    if "@" in user:
-        return f"{settings.company_name} <{user}>" if settings.company_name else user
-    if not strict:
-        from email.headerregistry import Address
+    from email.headerregistry import Address
 
+    user = str(s.get("user") or "")
+    if "@" in user:  # the display name quoted as RFC 5322 needs (a comma or dot in a company name)
+        return str(Address(settings.company_name or "", addr_spec=user))
+    if not strict:
         return str(Address(settings.company_name or "", addr_spec=PLACEHOLDER))
     raise CpqError("E-SMTP-FROM", "cpq.toml [smtp] names no sender address",
                    'add `from = "Billing <billing@example.com>"` under [smtp] in cpq.toml', src=settings.src,
@@ -92,8 +92,9 @@ def check_addresses(addresses: Sequence[str]) -> list[str]:
     out = []
     for text in addresses:
         parsed = getaddresses([text])
-        if not parsed or any("@" not in addr or " " in addr or addr.startswith("@") or addr.endswith("@")
-                             for _, addr in parsed):
+        if not parsed or any(c in text for c in "\r\n") or any(
+                "@" not in addr or " " in addr or addr.startswith("@") or addr.endswith("@") or not addr.isascii()
+                for _, addr in parsed):
             raise CpqError("E-USAGE", f"`{text}` is not an e-mail address", "e.g. --to anna.nowak@acme.example",
                            exit_code=2)
         out.append(text)
@@ -105,10 +106,10 @@ def _domain(address: str) -> str:
     return addr.rpartition("@")[2] or "cpqctl.invalid"
 
 
-def message_id(invoice: str, to: Sequence[str], from_: str) -> str:
-    """Derived from the invoice and its recipients: re-sending the same invoice to the same people gives the
-    same ID (mail clients thread or de-duplicate it), a different recipient a different one."""
-    digest = hashlib.sha256("\n".join([invoice, *to]).encode("utf-8")).hexdigest()[:20]
+def message_id(invoice: str, to: Sequence[str], from_: str, day: date) -> str:
+    """Derived from the invoice, its recipients and the day: deterministic (the same run writes the same
+    .eml), yet a reminder sent on another day is a new message (mail services drop a repeated ID)."""
+    digest = hashlib.sha256("\n".join([invoice, day.isoformat(), *to]).encode("utf-8")).hexdigest()[:20]
     return f"<{invoice}.{digest}@{_domain(from_)}>"
 
 
@@ -116,7 +117,7 @@ def build(*, invoice: str, to: Sequence[str], from_: str, subject: str, body: st
           day: date) -> EmailMessage:
     """The message: ``body`` as text/plain UTF-8 and ``<invoice>.pdf`` attached."""
     msg = EmailMessage()
-    mid = message_id(invoice, to, from_)
+    mid = message_id(invoice, to, from_, day)
     msg["From"] = from_
     msg["To"] = ", ".join(to)
     msg["Subject"] = subject
@@ -176,7 +177,11 @@ class Connection:
         self._smtp = smtp
         return self
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: EmailMessage) -> dict[str, str]:
+        """Deliver ``msg``; returns the recipients the server refused (the others got it).
+
+        Every recipient refused, or the session failing, raises: then nobody got it.
+        """
         import smtplib
 
         from_addr = parseaddr(str(msg["From"]))[1]
@@ -190,9 +195,7 @@ class Connection:
         except (smtplib.SMTPException, OSError) as exc:
             raise CpqError("E-SMTP", f"sending {msg['Subject']} failed: {_reason(exc)}",
                            "nothing was recorded for this invoice; run the command again") from None
-        if refused:
-            raise CpqError("E-SMTP-REFUSED", f"the SMTP server refused {', '.join(sorted(refused))}",
-                           "the other recipients got the message; fix the address and send again")
+        return {addr: _reason(smtplib.SMTPResponseException(code, text)) for addr, (code, text) in refused.items()}
 
     def __exit__(self, *exc) -> None:
         if self._smtp is not None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import os
+import re
 import socket
 from pathlib import Path
 
@@ -49,7 +51,7 @@ def test_markdown_matches_golden(invoiced, cli, invoice, golden):
     run = cli("invoice", "render", invoice, "--format", "md", "-o", "-", "--repo", invoiced)
     assert run.code == 0, run.stderr
     path = GOLDEN / golden
-    if not path.exists():  # first run writes the golden file; review it and commit it
+    if os.environ.get("CPQ_UPDATE_GOLDEN") == "1":  # after a deliberate change: rewrite, review, commit
         path.write_text(run.stdout, encoding="utf-8")
     assert run.stdout == path.read_text(encoding="utf-8")
 
@@ -100,6 +102,12 @@ def test_render_loads_only_the_invoice_and_its_account(invoiced, cli):
 class Collect:
     def __init__(self):
         self.envelopes = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
+        if "refuse" in address:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
@@ -197,6 +205,10 @@ def test_send_again_appends_a_second_delivery(invoiced, cli, smtp):
     assert [(str(d.date), d.to) for d in sent] == [
         (AS_OF, "anna.nowak@acme.example"), ("2026-04-20", "ap@acme.example, anna.nowak@acme.example")]
     assert sent[0].message_id != sent[1].message_id  # other recipients, another message
+    # the same recipients on another day: a reminder is a new message (services drop a repeated Message-ID)
+    assert cli("invoice", "send", "INV-2026-0001", "--as-of", "2026-05-04", "--repo", invoiced, env=ENV).code == 0
+    ids = [d.message_id for d in load_repo(invoiced)[0].invoices["INV-2026-0001"].sent]
+    assert len(set(ids)) == 3
 
 
 def test_send_unsent_sends_each_invoice_once(invoiced, cli, smtp):
@@ -308,7 +320,8 @@ def test_eml_is_deterministic_and_records_nothing(invoiced, cli, tmp_path):
         run = cli("invoice", "send", "INV-2026-0004", "--eml", target, "--as-of", AS_OF, "--repo", invoiced)
         assert run.code == 0, run.stderr
     assert a.read_bytes() == b.read_bytes()
-    assert b"\r\n" in a.read_bytes()  # RFC 5322 line ends
+    raw = a.read_bytes()
+    assert raw.count(b"\n") == raw.count(b"\r\n") > 10  # RFC 5322 line ends: CRLF, no bare LF
     msg = _parse(a.read_bytes())
     assert msg["To"] == "jonas.becker@globex.example"
     assert msg["From"] == "Example Software <billing@example.com>"
@@ -415,3 +428,93 @@ def test_output_to_a_pipe_or_device_writes_into_it_and_keeps_it(invoiced, cli, t
     assert got and got[0].startswith(b"# Invoice INV-2026-0001")
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert cli("invoice", "render", "INV-2026-0001", "-o", tmp_path, "--repo", invoiced).code == 2
+
+
+# --------------------------------------------------------------------------- refusals and the `sent:` record
+
+
+def test_partly_refused_recipients_record_who_got_it(invoiced, cli, smtp):
+    port, handler = smtp
+    _point_at(invoiced, port)
+    run = cli("invoice", "send", "INV-2026-0001", "--to", "ok@acme.example", "--to", "refuse-me@acme.example",
+              "--as-of", AS_OF, "--repo", invoiced, env=ENV)
+    assert run.code == 1 and "E-SMTP-REFUSED" in run.stderr and "refuse-me@acme.example refused" in run.stderr
+    assert handler.envelopes[0].rcpt_tos == ["ok@acme.example"]
+    from cpqctl.load.repo import load_repo
+
+    [d] = load_repo(invoiced)[0].invoices["INV-2026-0001"].sent
+    assert d.to == "ok@acme.example"  # recorded: `--unsent` will not send it again
+
+
+def test_unsent_goes_on_after_an_invoice_nobody_would_take(invoiced, cli, smtp):
+    port, handler = smtp
+    _point_at(invoiced, port)
+    acct = invoiced / "contracts" / "umbrella" / "account.yaml"
+    text = acct.read_text(encoding="utf-8")
+    acct.write_text(re.sub(r"email: [^,}]+", "email: refuse@umbrella.example", text), encoding="utf-8")
+    run = cli("invoice", "send", "--unsent", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
+    assert run.code == 1 and "INV-2026-0002" in run.stderr and "INV-2026-0003" in run.stderr
+    sent = sorted(_parse(e.original_content)["Subject"].split()[1] for e in handler.envelopes)
+    assert sent == ["INV-2025-0001", "INV-2026-0001", "INV-2026-0004"]  # umbrella's two were skipped, not the rest
+
+
+def test_a_delivery_that_cannot_be_recorded_says_what_to_add(invoiced, cli, smtp, monkeypatch):
+    from cpqctl import store
+
+    port, handler = smtp
+    _point_at(invoiced, port)
+
+    def full_disk(self):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(store.Transaction, "commit", full_disk)
+    run = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
+    assert run.code == 1 and "E-SENT-NOT-RECORDED" in run.stderr and "Traceback" not in run.stderr
+    assert len(handler.envelopes) == 1
+    mid = _parse(handler.envelopes[0].original_content)["Message-ID"]
+    assert mid in run.stderr and "sent:" in run.stderr and "No space left" in run.stderr
+
+
+@pytest.mark.parametrize(("tail", "ok"), [
+    ("sent:\n  - {date: 2026-04-01, to: a@b.example, message_id: \"<x@y>\"}", True),  # no final newline
+    ("sent: []\n", False),
+    ("sent: [{date: 2026-04-01, to: a@b.example}]\n", False),
+    ("sent:\n  - {date: 2026-04-01, to: a@b.example}\nreason: late\n", False),
+])
+def test_the_sent_list_is_appended_to_or_refused_never_broken(invoiced, cli, tail, ok, tmp_path):
+    from cpqctl import store
+    from cpqctl.cli.invoice import _sent_append
+    from cpqctl.diagnostics import CpqError
+    from cpqctl.load.repo import load_repo
+
+    path = invoiced / "invoices" / "INV-2026-0001.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + tail, encoding="utf-8")
+    loaded, diags = load_repo(invoiced)
+    inv = loaded.invoices["INV-2026-0001"]
+    from datetime import date
+
+    if not ok:
+        with pytest.raises(CpqError) as e:
+            _sent_append(store.Store(invoiced), inv, date(2026, 4, 2), ["c@d.example"], "<m@id>")
+        assert e.value.code == "E-SENT-NOT-LAST"
+        return
+    rel, text, _ = _sent_append(store.Store(invoiced), inv, date(2026, 4, 2), ["c@d.example"], "<m@id>")
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+    again = load_repo(invoiced)[0].invoices["INV-2026-0001"]
+    assert [d.to for d in again.sent] == ["a@b.example", "c@d.example"]
+
+
+def test_sender_name_is_quoted_and_bad_addresses_refused(invoiced, cli, tmp_path):
+    toml = invoiced / "cpq.toml"
+    text = toml.read_text(encoding="utf-8")
+    text = text.replace('from = "Example Software <billing@example.com>"\n', "")
+    text = text.replace('name = "Example Software Sp. z o.o."', 'name = "Kowalski, Nowak i Wspólnicy sp.k."')
+    toml.write_text(text, encoding="utf-8")
+    target = tmp_path / "m.eml"
+    run = cli("invoice", "send", "INV-2026-0001", "--eml", target, "--as-of", AS_OF, "--repo", invoiced)
+    assert run.code == 0, run.stderr
+    msg = _parse(target.read_bytes())
+    assert msg["From"].addresses[0].addr_spec == "billing@example.com"
+    assert msg["From"].addresses[0].display_name == "Kowalski, Nowak i Wspólnicy sp.k."
+    for bad in ("a@b.example\nBcc: x@y.example", "łukasz@łódź.example"):
+        r = cli("invoice", "send", "INV-2026-0001", "--to", bad, "--eml", target, "--as-of", AS_OF, "--repo", invoiced)
+        assert r.code == 2 and "not an e-mail address" in r.stderr

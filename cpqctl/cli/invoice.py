@@ -375,20 +375,41 @@ def _recipients(loaded, inv, to: list[str] | None) -> list[str]:
     return found
 
 
-def _sent_text(store, loaded, inv, day: date, to: list[str], mid: str) -> tuple[str, str, str | None]:
-    """(path, text to append, expected sha256): a `sent:` item, after the key when the file has none yet."""
+def _sent_append(store, inv, day: date, to: list[str], mid: str) -> tuple[str, str, str | None]:
+    """(path, text to append, expected sha256) recording one delivery in the invoice file.
+
+    The record goes in a block list `sent:` that is the file's last key (SPEC
+    §1: outside the invoice's content); anything else is refused rather than
+    rewritten. The file as it would be afterwards is parsed before anything is
+    appended, so a delivery can never leave an invoice file that does not load.
+    """
+    import yaml
+
     from cpqctl import mail
     from cpqctl.store import sha256_file
 
     rel = inv.src.file
     path = store.path(rel)
     text = path.read_text(encoding="utf-8")
-    keys = [ln.split(":", 1)[0] for ln in text.splitlines() if ln[:1].isalpha()]
-    if inv.sent and (not keys or keys[-1] != "sent"):
-        raise CpqError("E-SENT-NOT-LAST", f"{rel}: the `sent:` list is not the last key, so a delivery cannot "
-                       "be appended", "move `sent:` and its items to the end of the file", src=inv.at.get("sent"))
-    head = "" if inv.sent else ("" if text.endswith("\n") else "\n") + "sent:\n"
-    return rel, head + mail.sent_entry(day, to, mid), sha256_file(path)
+    top = [ln for ln in text.splitlines() if ln[:1].isalpha()]
+    has_key = any(ln.split(":", 1)[0] == "sent" for ln in top)
+    if has_key and (top[-1].split("#", 1)[0].rstrip() != "sent:"):
+        raise CpqError("E-SENT-NOT-LAST", f"{rel}: `sent:` is not a block list at the end of the file, so a "
+                       "delivery cannot be appended", "make `sent:` the last key, with one `  - {…}` line per "
+                       "delivery", src=inv.at.get("sent") or inv.src)
+    add = ("" if text.endswith("\n") or not text else "\n") + ("" if has_key else "sent:\n") \
+        + mail.sent_entry(day, to, mid)
+    try:
+        after = yaml.safe_load(text + add)
+        ok = isinstance(after, dict) and isinstance(after.get("sent"), list) \
+            and len(after["sent"]) == len(inv.sent) + 1 and after["sent"][-1].get("message_id") == mid
+    except yaml.YAMLError:
+        ok = False
+    if not ok:
+        raise CpqError("E-SENT-NOT-LAST", f"{rel}: a delivery appended to this file would not read back",
+                       "make `sent:` the last key, a block list with one `  - {…}` line per delivery",
+                       src=inv.at.get("sent") or inv.src)
+    return rel, add, sha256_file(path)
 
 
 @invoice_app.command("send")
@@ -440,7 +461,8 @@ def send(
     if eml is not None:
         _write_eml(names, unsent, eml, to, day, repo, first)
         return
-    results = []
+    results: list[dict] = []
+    problems: list[str] = []
     with common.writing(repo) as (root, store, loaded):
         if unsent:
             batch = _unsent(loaded, day, first)
@@ -448,21 +470,47 @@ def send(
             batch = [common.lookup(loaded.invoices, n, "invoice", "E-UNKNOWN-INVOICE",
                                    "invoices are files under invoices/, issued by `cpqctl invoice run`") for n in names]
         cfg = mail.smtp_config(loaded.settings) if batch else None  # configuration errors first
-        plan = []
-        for inv in batch:  # every message is built (and every recipient found) before the first is sent
-            rcpt = _recipients(loaded, inv, to)
-            plan.append((inv, rcpt, _message(root, loaded, inv, rcpt, day)))
+        plan = [(inv, _recipients(loaded, inv, to)) for inv in batch]  # every recipient found before sending
+        for inv, rcpt in plan:
+            _sent_append(store, inv, day, rcpt, "<check>")  # and every file able to take its record
         if plan:
             with mail.Connection(cfg) as conn:
-                for inv, rcpt, msg in plan:
-                    rel, text, sha = _sent_text(store, loaded, inv, day, rcpt, str(msg["Message-ID"]))
-                    conn.send(msg)
-                    with store.transaction() as tx:  # recorded one by one: a later failure keeps earlier records
-                        tx.append(rel, text, expect_sha256=sha)
-                    results.append({"invoice": inv.invoice, "to": ", ".join(rcpt),
-                                    "message_id": str(msg["Message-ID"]), "date": day.isoformat()})
-                    common.info(f"sent {inv.invoice} to {', '.join(rcpt)}")
+                for inv, rcpt in plan:  # one message (and PDF) at a time
+                    results += _send_one(conn, store, root, loaded, inv, rcpt, day, problems)
     _emit_sent(format, results, day)
+    if problems:
+        raise CpqError("E-SMTP-REFUSED", f"{len(problems)} invoice(s) not delivered to every recipient:\n  "
+                       + "\n  ".join(problems), "fix the addresses (--to, or the account's billing contacts) "
+                       "and send those invoices again; the deliveries that worked are recorded")
+
+
+def _send_one(conn, store, root: Path, loaded, inv, rcpt: list[str], day: date, problems: list[str]) -> list[dict]:
+    """Send one invoice and record who got it; a refusal of its recipients is noted and the run goes on."""
+    from email.utils import getaddresses
+
+    msg = _message(root, loaded, inv, rcpt, day)
+    mid = str(msg["Message-ID"])
+    try:
+        refused = conn.send(msg)
+    except CpqError as e:
+        if e.code != "E-SMTP-REFUSED":
+            raise  # the session is broken: stop here (what went out is recorded)
+        problems.append(f"{inv.invoice}: {e.message}")
+        common.info(f"cpqctl: {inv.invoice} not sent: {e.message}")
+        return []
+    got = [r for r in rcpt if getaddresses([r])[0][1] not in refused]
+    for addr, why in sorted(refused.items()):
+        problems.append(f"{inv.invoice}: {addr} refused ({why})")
+    rel, text, sha = _sent_append(store, inv, day, got, mid)
+    try:
+        with store.transaction() as tx:  # recorded one by one: a later failure keeps earlier records
+            tx.append(rel, text, expect_sha256=sha)
+    except Exception as exc:  # delivered but not recorded: say exactly what to add, never lose it silently
+        raise CpqError("E-SENT-NOT-RECORDED", f"{inv.invoice} was delivered to {', '.join(got)} (Message-ID "
+                       f"{mid}) but recording it in {rel} failed: {exc}",
+                       f"append these lines to {rel} by hand, or `--unsent` sends it again:\n{text}") from None
+    common.info(f"sent {inv.invoice} to {', '.join(got)}")
+    return [{"invoice": inv.invoice, "to": ", ".join(got), "message_id": mid, "date": day.isoformat()}]
 
 
 def _unsent(loaded, day: date, first: date | None) -> list:
