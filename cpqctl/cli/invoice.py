@@ -434,7 +434,9 @@ def send(
     user; the password from the environment variable `password_env` names)
     and appends the delivery (date, recipients, Message-ID) to the invoice
     file's `sent:` list once the server has accepted the message. A failed
-    delivery records nothing. The message is deterministic: its Date is
+    delivery records nothing; recipients the server refuses are reported (exit
+    1) while those who got it are recorded, and --unsent goes on with the
+    other invoices. The message is deterministic: its Date is
     --as-of and its Message-ID derives from the invoice and the recipients.
     With --eml the message is written to a file and nothing is recorded
     (nothing was delivered).
