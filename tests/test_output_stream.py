@@ -33,3 +33,18 @@ def test_invoice_run_json_is_unchanged_by_streaming(example_repo, cli):
     data = json.loads(run.stdout)
     assert data["count"] == len(data["invoices"]) > 5
     assert run.stdout == output.dumps_json(data)
+
+
+def test_a_narrow_table_never_cuts_a_number(monkeypatch, capsys):
+    """On a narrow terminal headers and text fold; an amount is never shown as `256461…`."""
+    from rich.console import Console
+
+    monkeypatch.setattr(output, "console", lambda stderr=False: Console(width=60, no_color=True, soft_wrap=False))
+    cols = ["month", "arr", "new", "expansion", "contraction", "churn", "reactivation", "net"]
+    rows = [{"month": "2026-12", "arr": "256461.70", "new": "0.00", "expansion": "1000.00", "contraction": "0.00",
+             "churn": "5400.00", "reactivation": "0.00", "net": "-4400.00"}]
+    output.rows_table(cols, rows, right=cols[1:])
+    out = capsys.readouterr().out
+    for v in rows[0].values():
+        assert v in out
+    assert "…" not in out

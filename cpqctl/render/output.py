@@ -70,10 +70,15 @@ def rows_table(columns: Sequence[str], rows: Sequence[dict], title: str | None =
     from rich import box
     from rich.table import Table
 
-    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_footer=footer is not None)
+    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_footer=footer is not None,
+              collapse_padding=True, pad_edge=False)
     for c in columns:
-        t.add_column(c, justify="right" if c in right else "left",
-                     footer=str((footer or {}).get(c, "")) if footer is not None else "")
+        # A number is never cut short ("256461…" would be a wrong amount): right-aligned (numeric) columns
+        # keep their widest value; on a narrow terminal the headers and text columns give way instead.
+        cells = ["" if r.get(c) is None else str(r.get(c)) for r in rows] + [str((footer or {}).get(c, ""))]
+        widest = max((len(ln) for cell in cells for ln in cell.split("\n")), default=0) if c in right else None
+        t.add_column(c, justify="right" if c in right else "left", min_width=widest,
+                     overflow="fold", footer=str((footer or {}).get(c, "")) if footer is not None else "")
     for r in rows:
         t.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in columns))
     console().print(t)
