@@ -45,6 +45,6 @@ def test_a_narrow_table_never_cuts_a_number(monkeypatch, capsys):
              "churn": "5400.00", "reactivation": "0.00", "net": "-4400.00"}]
     output.rows_table(cols, rows, right=cols[1:])
     out = capsys.readouterr().out
-    for v in rows[0].values():
-        assert v in out
+    for c in cols[1:]:  # every amount whole; the text column (month) may fold
+        assert rows[0][c] in out
     assert "…" not in out
