@@ -81,7 +81,7 @@ def rows_table(columns: Sequence[str], rows: Sequence[dict], title: str | None =
                      overflow="fold", footer=str((footer or {}).get(c, "")) if footer is not None else "")
     for r in rows:
         t.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in columns))
-    console().print(t)
+    console().print(t, crop=False)  # too wide even so: the terminal wraps the line, nothing is lost
 
 
 def emit(fmt: str, data: dict, columns: Sequence[str], rows: Sequence[dict], title: str | None = None,
