@@ -274,12 +274,17 @@ def account_data(repo: Repo, account_id: str, as_of: date) -> dict:
     }
 
 
+def repo_templates(root: Path) -> Path | None:
+    """The repository's own ``templates/`` folder (overriding the built-in templates), if it has one."""
+    folder = root / "templates"
+    return folder if folder.is_dir() else None
+
+
 def write_document(root: Path, kind: str, doc_id: str, fmt: str, data: dict, output: Path | None, as_of: date) -> Path | None:
     """Render and write atomically (default out/<ID>.<ext>); ``-o -`` writes to stdout."""
     from cpqctl.render import documents as rd
 
-    templates = root / "templates"
-    templates = templates if templates.is_dir() else None
+    templates = repo_templates(root)
     if fmt == "md":
         payload = rd.render_markdown(kind, data, templates).encode("utf-8")
     else:

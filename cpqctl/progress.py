@@ -40,6 +40,7 @@ class Bar(Meter):
     def __init__(self, force: bool = False) -> None:
         self._progress = None
         self._task = None
+        self._total = 0
         self._force = force
 
     def start(self, what: str, total: int) -> None:
@@ -55,7 +56,7 @@ class Bar(Meter):
                                       TimeElapsedColumn(), console=console, transient=True)
             self._progress.start()
         self._finish_task()
-        self._task = self._progress.add_task(what, total=total)
+        self._task, self._total = self._progress.add_task(what, total=total), total
 
     def advance(self, n: int = 1) -> None:
         if self._task is not None:
@@ -63,7 +64,7 @@ class Bar(Meter):
 
     def _finish_task(self) -> None:
         if self._task is not None:
-            self._progress.update(self._task, completed=self._progress.tasks[-1].total)
+            self._progress.update(self._task, completed=self._total)
             self._task = None
 
     def close(self) -> None:

@@ -23,8 +23,8 @@ from cpqctl import ledger
 from cpqctl.diagnostics import CpqError
 from cpqctl.metrics import missing_rates, rate
 from cpqctl.model import Account, Catalog, Contract, Quote, QuoteLine, Repo, Settings, Source
-from cpqctl.money import fmt_percent, round_money
-from cpqctl.proration import months_between
+from cpqctl.money import fmt_percent, money_str, round_money
+from cpqctl.proration import add_months, months_between
 from cpqctl.yamlout import Raw, flow, mapping_lines
 
 PRICING_METHODS = ("same", "list", "uplift")
@@ -223,9 +223,7 @@ def due(repo: Repo, as_of: date, within: int, include_renewed: bool = False) -> 
 
 def arr_on_last_day(c: Contract) -> str:
     """ARR at stake: 12 × MRR on the contract's last day, as a money string."""
-    from cpqctl.views import money
-
-    return money(ledger.mrr(c, ledger.current_end(c)) * 12, c.currency, c.rounding or "half-up")
+    return money_str(renewal_arr(c, "half-up"), c.currency)
 
 
 # --------------------------------------------------------------------------- regeneration
@@ -314,8 +312,7 @@ def renewal_arr(c: Contract, rounding: str) -> Decimal:
 
 def add_month(month: date, n: int) -> date:
     """The first day of the month ``n`` months after ``month``'s."""
-    k = month.year * 12 + month.month - 1 + n
-    return date(k // 12, k % 12 + 1, 1)
+    return add_months(month.replace(day=1), n)
 
 
 @dataclass(frozen=True, slots=True)

@@ -290,10 +290,14 @@ def _load_invoice(repo, invoice: str):
     root = common.root(repo)
     loaded, diags = load_invoice_context(root, invoice)
     common.require_clean(diags)
-    inv = common.lookup(loaded.invoices, invoice, "invoice", "E-UNKNOWN-INVOICE",
-                        "invoices are files under invoices/, issued by `cpqctl invoice run`")
+    inv = _invoice(loaded, invoice)
     _warn_incomplete(loaded.settings)
     return root, loaded, inv
+
+
+def _invoice(loaded, number: str):
+    return common.lookup(loaded.invoices, number, "invoice", "E-UNKNOWN-INVOICE",
+                         "invoices are files under invoices/, issued by `cpqctl invoice run`")
 
 
 def _warn_incomplete(settings) -> None:
@@ -302,19 +306,6 @@ def _warn_incomplete(settings) -> None:
     if missing:
         common.info(f"cpqctl: warning: cpq.toml [company] has no {' or '.join(missing)}: a VAT invoice must show "
                     "the seller's address and VAT ID")
-
-
-def _templates(root: Path) -> Path | None:
-    folder = root / "templates"
-    return folder if folder.is_dir() else None
-
-
-def invoice_pdf(root: Path, loaded, inv) -> bytes:
-    """The invoice's PDF; its creation date is the invoice date, so it is the same whenever it is rendered."""
-    from cpqctl import documents
-    from cpqctl.render.documents import render_pdf
-
-    return render_pdf("invoice", documents.invoice_data(loaded, inv), _templates(root), inv.date)
 
 
 @invoice_app.command("render")
@@ -345,20 +336,22 @@ def render(
 
 
 def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = True):
+    """The e-mail for ``inv``: the body and the attached PDF (dated the invoice date, the same on any day)
+    rendered from one set of template data."""
     from cpqctl import documents, mail
-    from cpqctl.render.documents import render_text
+    from cpqctl.render.documents import render_pdf, render_text
 
     data = documents.invoice_data(loaded, inv)
+    templates = documents.repo_templates(root)
     account = loaded.accounts.get(inv.account)
     names = {c.email: c.name for c in account.contacts} if account is not None else {}
     greeting = names.get(to[0], "") if len(to) == 1 else ""
-    body = render_text("invoice-email", {**data, "greeting": greeting}, _templates(root))
+    body = render_text("invoice-email", {**data, "greeting": greeting}, templates)
     kind = "Corrective invoice" if inv.corrects else "Invoice"
     subject = f"{kind} {inv.invoice} from {loaded.settings.company_name}" if loaded.settings.company_name \
         else f"{kind} {inv.invoice}"
     return mail.build(invoice=inv.invoice, to=to, from_=mail.sender(loaded.settings, strict), subject=subject,
-                      body=body,
-                      pdf=invoice_pdf(root, loaded, inv), day=day)
+                      body=body, pdf=render_pdf("invoice", data, templates, inv.date), day=day)
 
 
 def _recipients(loaded, inv, to: list[str] | None) -> list[str]:
@@ -437,7 +430,8 @@ def send(
     delivery records nothing; recipients the server refuses are reported (exit
     1) while those who got it are recorded, and --unsent goes on with the
     other invoices. The message is deterministic: its Date is
-    --as-of and its Message-ID derives from the invoice and the recipients.
+    --as-of and its Message-ID derives from the invoice, the recipients and
+    that date.
     With --eml the message is written to a file and nothing is recorded
     (nothing was delivered).
 
@@ -469,8 +463,7 @@ def send(
         if unsent:
             batch = _unsent(loaded, day, first)
         else:
-            batch = [common.lookup(loaded.invoices, n, "invoice", "E-UNKNOWN-INVOICE",
-                                   "invoices are files under invoices/, issued by `cpqctl invoice run`") for n in names]
+            batch = [_invoice(loaded, n) for n in names]
         cfg = mail.smtp_config(loaded.settings) if batch else None  # configuration errors first
         plan = [(inv, _recipients(loaded, inv, to)) for inv in batch]  # every recipient found before sending
         for inv, rcpt in plan:
@@ -479,6 +472,8 @@ def send(
             with mail.Connection(cfg) as conn:
                 for inv, rcpt in plan:  # one message (and PDF) at a time
                     results += _send_one(conn, store, root, loaded, inv, rcpt, day, problems)
+        else:
+            common.info(f"no unsent invoices dated on or before {day}")
     _emit_sent(format, results, day)
     if problems:
         raise CpqError("E-SMTP-REFUSED", f"{len(problems)} invoice(s) not delivered to every recipient:\n  "
@@ -558,8 +553,6 @@ def _write_eml(names: list[str], unsent: bool, eml: Path, to, day: date, repo, f
 def _emit_sent(format: str, results: list[dict], day: date) -> None:
     from cpqctl.render.output import emit
 
-    if not results:
-        common.info(f"no unsent invoices dated on or before {day}")
     emit(format, {"as_of": day.isoformat(), "sent": results}, ["invoice", "to", "message_id"], results,
          title=f"Invoices sent on {day}")
 

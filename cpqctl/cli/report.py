@@ -361,9 +361,8 @@ def _write_board(root: Path, loaded, b, format: str, output: Path | None, day) -
     for k, svg in svgs.items():
         data["charts"][f"{k}_src"] = ("data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
                                       if to_stdout else quote(names[k]))
-    templates = root / "templates"
     if format == "md" and not to_stdout:
-        rd.render_markdown("board", data, templates if templates.is_dir() else None)  # fails before any write
+        rd.render_markdown("board", data, documents.repo_templates(root))  # fails before any write
         for k, svg in svgs.items():
             documents.atomic_write_bytes(target.parent / names[k], svg.encode("utf-8"))
             common.info(f"wrote {target.parent / names[k]}")

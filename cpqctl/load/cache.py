@@ -184,6 +184,14 @@ class Codec:
         self._enc[Source], self._dec[Source] = enc, dec
         return enc, dec
 
+    def _keyset(self, keys: tuple[str, ...]) -> int:
+        """The shard's index of a record's key list, added on first use."""
+        ks = self._keyset_ids.get(keys)
+        if ks is None:
+            ks = self._keyset_ids[keys] = len(self.keysets)
+            self.keysets.append(list(keys))
+        return ks
+
     def _positions(self, where: str):
         """A record's key positions: ``[keyset, line, column, …]`` when all point into the file,
         ``{"keys": [key, source, …]}`` in the rare case one points elsewhere."""
@@ -194,24 +202,13 @@ class Codec:
                 raise Uncacheable(f"{where}: {type(v).__name__} where a read-only mapping is declared")
             pending = pending_of(v)
             if pending is not None and pending[0] == self.rel:  # still unread: encode without building it
-                keys = tuple(pending[1])
-                ks = self._keyset_ids.get(keys)
-                if ks is None:
-                    ks = self._keyset_ids[keys] = len(self.keysets)
-                    self.keysets.append(list(keys))
-                flat = pending[2]
-                return [ks, *flat[1:]]
+                return [self._keyset(tuple(pending[1])), *pending[2][1:]]
             if any(type(k) is not str for k in v):
                 raise Uncacheable(f"{where}: a non-string key")
             srcs = [enc_src(s) for s in v.values()]
             if any(len(s) != 2 for s in srcs):
                 return {"keys": [x for k, s in zip(v, srcs) for x in (k, s)]}
-            keys = tuple(v)
-            ks = self._keyset_ids.get(keys)
-            if ks is None:
-                ks = self._keyset_ids[keys] = len(self.keysets)
-                self.keysets.append(list(keys))
-            return [ks, *itertools.chain.from_iterable(srcs)]
+            return [self._keyset(tuple(v)), *itertools.chain.from_iterable(srcs)]
 
         def dec(v):
             if type(v) is dict:
@@ -397,16 +394,26 @@ def _read_shard(path: Path, key: str) -> _Shard:
     return _Shard(data["keysets"], data["entries"])
 
 
-def _write_shard(path: Path, key: str, shard: _Shard) -> None:
-    body = json.dumps({"format": FORMAT, "key": key, "keysets": shard.keysets,
-                       "entries": dict(sorted(shard.entries.items()))},
-                      ensure_ascii=False, separators=(",", ":"))
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+def _shard_json(key: str, shard: _Shard) -> dict:
+    return {"format": FORMAT, "key": key, "keysets": shard.keysets, "entries": dict(sorted(shard.entries.items()))}
+
+
+def write_json(root: Path, path: Path, data) -> None:
+    """Write ``data`` as compact JSON to a file under ``.cpq/`` (temp file + rename). A cache file that
+    cannot be written is no error: a read-only checkout still works, only slower."""
+    from cpqctl.store import Store
+
     try:
-        tmp.write_text(body, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        Store(root)._ensure_cpq_dir()  # `.cpq/` with its `.gitignore` of `*`: the cache never reaches a commit
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 # --------------------------------------------------------------------------- the seam
@@ -518,16 +525,8 @@ def _one(root: Path, rel: str, kind: str, st, shard: _Shard, cdc: Codec, started
 
 
 def _save(root: Path, n: int, key: str, shard: _Shard, requested: set[str]) -> None:
-    """Write one shard, dropping entries of files that are gone. A cache that cannot be written is no
-    error (a read-only checkout still works, only slower)."""
-    from cpqctl.store import Store
-
+    """Write one shard, dropping entries of files that are gone."""
     base = os.fspath(root)
     shard.entries = {rel: e for rel, e in shard.entries.items()
                      if rel in requested or os.path.isfile(os.path.join(base, rel))}
-    try:
-        Store(root)._ensure_cpq_dir()  # `.cpq/` with its `.gitignore` of `*`: the cache never reaches a commit
-        shard_path(root, n).parent.mkdir(exist_ok=True)
-        _write_shard(shard_path(root, n), key, shard)
-    except OSError:
-        pass
+    write_json(root, shard_path(root, n), _shard_json(key, shard))

@@ -130,16 +130,6 @@ def _read(path: Path) -> dict:
 
 
 def _write(root: Path, path: Path, record: dict) -> None:
-    from cpqctl.store import Store
+    from cpqctl.load.cache import write_json  # `.cpq/` with its `.gitignore`: the index never reaches a commit
 
-    try:
-        Store(root)._ensure_cpq_dir()  # `.cpq/` with its `.gitignore`: the index never reaches a commit
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(record, separators=(",", ":")), encoding="utf-8")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    except OSError:
-        pass
+    write_json(root, path, record)
