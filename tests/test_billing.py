@@ -1,4 +1,4 @@
-"""cpqctl.billing (pure): periods, the cumulative schedule, catch-ups, credits, idempotent runs.
+"""cpqctl.core.billing (pure): periods, the cumulative schedule, catch-ups, credits, idempotent runs.
 
 Figures are for 10 SEAT at 1,200.00/yr (12,000.00 a year, 1,000.00 a month)
 over 2024-01-01..2024-12-31 under monthly+daily, half-up, PLN, unless a
@@ -13,9 +13,9 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from cpqctl import billing, ledger
-from cpqctl.model import Amendment, Cancellation, Contract, Segment, Settings, Signed
-from cpqctl.proration import METHODS, add_months, line_total
+from cpqctl.core import billing, ledger
+from cpqctl.core.model import Amendment, Cancellation, Contract, Segment, Settings, Signed
+from cpqctl.core.proration import METHODS, add_months, line_total
 
 SETTINGS = Settings()
 D = Decimal
@@ -178,7 +178,7 @@ def test_second_run_issues_nothing_and_a_hand_made_ledger_gets_one_catch_up():
 
 def test_invoices_group_per_date_with_tax():
     """Two quarters through 06-30 at 23%: 3,000.00 + 690.00 each; due after payment_days (14)."""
-    from cpqctl.model import Account
+    from cpqctl.core.model import Account
 
     c = contract("quarterly")
     acct = Account("acme", "ACME", "PLN", tax_rate=D("23"))

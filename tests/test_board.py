@@ -23,9 +23,9 @@ import pypdf
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from cpqctl import board as boards
-from cpqctl import metrics
-from cpqctl.model import Amendment, Catalog, Contract, Repo, Segment, Settings
+from cpqctl.core import board as boards
+from cpqctl.core import metrics
+from cpqctl.core.model import Amendment, Catalog, Contract, Repo, Segment, Settings
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("CPQ_UPDATE_GOLDEN") == "1"
@@ -224,7 +224,7 @@ def test_mid_month_as_of_ends_the_last_month_on_that_day(example_repo):
 
 
 def test_board_refuses_a_currency_without_a_rate():
-    from cpqctl.diagnostics import CpqError
+    from cpqctl.core.diagnostics import CpqError
 
     r = repo_of(contract("C-1", "a", [seg("X", "10.00", JAN1, DEC31)], currency="EUR"))
     with pytest.raises(CpqError) as e:

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from cpqctl.load import cache
 from cpqctl.load import repo as repo_mod
 from cpqctl.load.repo import _files, load_file, load_repo, load_settings
-from cpqctl.model import Segment, Source, Tier
+from cpqctl.core.model import Segment, Source, Tier
 
 HOUR_NS = 3600 * 10**9
 

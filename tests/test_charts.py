@@ -16,8 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cpqctl import charts
-
+from cpqctl.render import charts
 SVG = "{http://www.w3.org/2000/svg}"
 NBSP = "\u00a0"
 

@@ -256,7 +256,7 @@ def test_github_format_annotates_each_finding(broken, cli) -> None:
 
 
 def test_github_format_escapes_properties_and_message() -> None:
-    from cpqctl.diagnostics import Diagnostic
+    from cpqctl.core.diagnostics import Diagnostic
     from cpqctl.render.diagnostics import github
 
     out = github([Diagnostic("a,b:c.yaml", 2, 3, "E-X", "50% off\nnext", "h")])
@@ -301,7 +301,7 @@ def test_example_repo_is_clean(example_repo, cli) -> None:
 
 
 def test_run_checks_on_the_example_finds_nothing(example_repo) -> None:
-    from cpqctl.checks import run_checks, unloaded
+    from cpqctl.core.checks import run_checks, unloaded
     from cpqctl.load.repo import load_repo
 
     loaded, diags = load_repo(example_repo)

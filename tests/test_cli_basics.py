@@ -75,7 +75,7 @@ for path, _ in COMMANDS:
     except SystemExit:
         pass
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("jinja2", "typst")
-               or m in ("cpqctl.pricing", "cpqctl.render.pdf", "cpqctl.render.documents"))
+               or m in ("cpqctl.core.pricing", "cpqctl.render.pdf", "cpqctl.render.documents"))
 print("HEAVY=" + ",".join(heavy))
 """
     env = dict(os.environ, PYTHONPATH=str(PROJECT))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cpqctl.export import SCHEMAS, TABLES, minor
+from cpqctl.views.export import SCHEMAS, TABLES, minor
 from cpqctl.load.repo import load_repo
 
 AS_OF = "2026-06-30"

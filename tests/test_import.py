@@ -190,7 +190,7 @@ def test_bad_rows_as_check_style_json(cli, example_repo, tmp_path) -> None:
     ("wayne,W,EUR,N-1,2026-01-01,2026-12-31,,annual,PRO-SEAT,1,1.00,,,surplus", "E-IMPORT-CELLS", "account"),
 ])
 def test_each_rule_names_its_row_and_column(example_repo, row, code, column) -> None:
-    from cpqctl import importer
+    from cpqctl.formats import importer
     from cpqctl.load.repo import load_repo
 
     loaded, _ = load_repo(example_repo)
@@ -201,7 +201,7 @@ def test_each_rule_names_its_row_and_column(example_repo, row, code, column) -> 
 
 
 def test_rows_of_one_contract_or_account_must_agree(example_repo) -> None:
-    from cpqctl import importer
+    from cpqctl.formats import importer
     from cpqctl.load.repo import load_repo
 
     loaded, _ = load_repo(example_repo)
@@ -217,7 +217,7 @@ wayne,Wayne Inc,EUR,N-2,2026-01-01,2026-12-31,,annual,PRO-SEAT,1,1.00,,
 
 
 def test_header_problems(example_repo) -> None:
-    from cpqctl import importer
+    from cpqctl.formats import importer
     from cpqctl.load.repo import load_repo
 
     loaded, _ = load_repo(example_repo)
@@ -230,7 +230,7 @@ def test_header_problems(example_repo) -> None:
 
 
 def test_blank_rows_count_for_row_numbers(example_repo) -> None:
-    from cpqctl import importer
+    from cpqctl.formats import importer
     from cpqctl.load.repo import load_repo
 
     loaded, _ = load_repo(example_repo)

@@ -221,7 +221,7 @@ def test_monthly_runs_equal_one_run_over_the_example_repo(cli, example_repo, tmp
     assert once["count"] > 20
     from datetime import date, timedelta
 
-    from cpqctl.proration import add_months
+    from cpqctl.core.proration import add_months
 
     for m in range(12):
         last = add_months(date(2026, 1, 1), m + 1) - timedelta(days=1)

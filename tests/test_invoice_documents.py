@@ -460,7 +460,6 @@ def test_unsent_goes_on_after_an_invoice_nobody_would_take(invoiced, cli, smtp):
 
 def test_a_delivery_that_cannot_be_recorded_says_what_to_add(invoiced, cli, smtp, monkeypatch):
     from cpqctl import store
-
     port, handler = smtp
     _point_at(invoiced, port)
 
@@ -483,7 +482,7 @@ def test_a_delivery_that_cannot_be_recorded_says_what_to_add(invoiced, cli, smtp
 def test_the_sent_list_is_appended_to_or_refused_never_broken(invoiced, cli, tail, ok, tmp_path):
     from cpqctl import store
     from cpqctl.cli.invoice import _sent_append
-    from cpqctl.diagnostics import CpqError
+    from cpqctl.core.diagnostics import CpqError
     from cpqctl.load.repo import load_repo
 
     path = invoiced / "invoices" / "INV-2026-0001.yaml"

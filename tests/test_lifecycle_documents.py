@@ -148,7 +148,8 @@ def test_amendment_pdf_is_readable(rendered):
 
 def test_accepted_amendment_still_shows_the_state_before_it(story, tmp_path):
     """Once accepted, the ledger holds the amendment; the document still compares before with after."""
-    from cpqctl import documents, quotes
+    from cpqctl.views import documents
+    from cpqctl.core import quotes
     from cpqctl.load.repo import load_repo
 
     root = tmp_path / "accepted"
@@ -165,7 +166,8 @@ def test_accepted_amendment_still_shows_the_state_before_it(story, tmp_path):
 
 
 def test_reprice_shows_the_new_price_and_both_sides(tmp_path):
-    from cpqctl import documents, quotes
+    from cpqctl.views import documents
+    from cpqctl.core import quotes
     from cpqctl.load.repo import load_repo
 
     root = tmp_path / "repo"
@@ -214,7 +216,8 @@ def test_renewal_pdf_is_readable(rendered):
 
 def test_renewal_matches_each_line_to_its_old_price(story):
     """A product held at two prices: each renewal line finds the price the uplift turned into it."""
-    from cpqctl import documents, quotes
+    from cpqctl.views import documents
+    from cpqctl.core import quotes
     from cpqctl.load.repo import load_repo
 
     repo, _ = load_repo(story)
@@ -275,7 +278,7 @@ def test_account_statement_pdf(rendered):
 
 
 def test_account_statement_shows_an_option_that_is_off(story):
-    from cpqctl import documents
+    from cpqctl.views import documents
     from cpqctl.render.documents import render_markdown
 
     from cpqctl.load.repo import load_repo
@@ -287,7 +290,7 @@ def test_account_statement_shows_an_option_that_is_off(story):
 
 
 def test_account_statement_money_matches_account_show(story):
-    from cpqctl import documents, views
+    from cpqctl.views import documents, accounts as views
     from cpqctl.load.repo import load_repo
 
     repo, _ = load_repo(story)
@@ -333,7 +336,7 @@ def test_two_renders_are_byte_identical(story, rendered, tmp_path, doc):
 
 
 def test_template_follows_the_quote_kind(story):
-    from cpqctl import documents
+    from cpqctl.views import documents
     from cpqctl.load.repo import load_repo
 
     repo, _ = load_repo(story)

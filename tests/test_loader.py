@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from cpqctl.load.repo import load_file, load_repo
 from cpqctl.load.schema import ID_RE
 from cpqctl.load.yamlpos import parse
-from cpqctl.model import Repo, Source
+from cpqctl.core.model import Repo, Source
 
 
 def load_one(root: Path, rel: str, kind: str):

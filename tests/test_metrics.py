@@ -16,9 +16,9 @@ from types import MappingProxyType
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from cpqctl import metrics
-from cpqctl.diagnostics import CpqError
-from cpqctl.model import Amendment, Catalog, Contract, Product, Repo, Segment, Settings
+from cpqctl.core import metrics
+from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.model import Amendment, Catalog, Contract, Product, Repo, Segment, Settings
 
 D = Decimal
 

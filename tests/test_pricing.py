@@ -18,14 +18,14 @@ import pytest
 from hypothesis import given, settings as hsettings
 from hypothesis import strategies as st
 
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 from cpqctl.load.repo import load_repo
-from cpqctl.model import (
+from cpqctl.core.model import (
     Account, Block, BundleOption, Catalog, Contract, ContractedPrice, DiscountSchedule, Product, Quote, QuoteLine,
     Segment, Settings, Source, Tier,
 )
-from cpqctl.money import round_places
-from cpqctl.pricing import price_quote, quote_dates
+from cpqctl.core.money import round_places
+from cpqctl.core.pricing import price_quote, quote_dates
 
 D = Decimal
 ROOT = Path(__file__).resolve().parents[1]

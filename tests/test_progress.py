@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 from cpqctl import progress
-
-
 def test_forced_bar_goes_to_stderr_and_output_stays_clean(example_repo, cli):
     run = cli("invoice", "run", "--through", "2026-12-31", "--dry-run", "-f", "json", "--repo", example_repo,
               env={"CPQ_PROGRESS": "1"})

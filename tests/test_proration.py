@@ -12,8 +12,8 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from cpqctl.money import round_places
-from cpqctl.proration import (
+from cpqctl.core.money import round_places
+from cpqctl.core.proration import (
     METHODS,
     PER_MONTHS,
     add_months,

@@ -8,8 +8,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from cpqctl import renewal
-from cpqctl.model import Account, Contract, RenewalTerms, Segment, Settings
+from cpqctl.core import renewal
+from cpqctl.core.model import Account, Contract, RenewalTerms, Segment, Settings
 
 AS_OF = "2024-11-15"
 
@@ -170,7 +170,7 @@ def test_zero_quantity_after_merge_is_dropped():
     seg = lambda q, start: Segment("x", "SEAT", Decimal(q), Decimal("1200.00"), start, date(2024, 12, 31), "year")
     c = Contract("C-1", "acme", "PLN", date(2024, 1, 1), date(2024, 12, 31),
                  (seg(10, date(2024, 1, 1)), seg(-10, date(2024, 6, 1))))
-    from cpqctl.model import Catalog
+    from cpqctl.core.model import Catalog
 
     assert renewal.renewal_lines(c, Catalog(), renewal.Terms("same", Decimal(0), 12)) == []
 

@@ -21,8 +21,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cpqctl import renewal
-from cpqctl.model import Contract, Settings
+from cpqctl.core import renewal
+from cpqctl.core.model import Contract, Settings
 
 AS_OF = "2024-11-15"
 FX_TOML = """\

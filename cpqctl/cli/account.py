@@ -28,7 +28,7 @@ def show(account: Annotated[str, typer.Argument(help="Account ID (its folder und
 
       cpqctl account show acme --as-of 2026-06-30 --format json   # for provisioning scripts
     """
-    from cpqctl import views
+    from cpqctl.views import accounts as views
     from cpqctl.render.output import console, emit
 
     day = common.as_of(as_of)
@@ -66,8 +66,7 @@ def render(
 
       cpqctl account render acme --format pdf --as-of 2026-06-30 -o acme.pdf
     """
-    from cpqctl import documents
-
+    from cpqctl.views import documents
     day = common.as_of(as_of)
     root, loaded, diags = common.load(repo)
     common.require_clean(diags)

@@ -11,7 +11,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 _CODE = r"([A-Za-z0-9][A-Za-z0-9._-]*)"
 _QTY_RE = re.compile(_CODE + r"=(-?[0-9]+(?:\.[0-9]+)?)")
@@ -26,8 +26,8 @@ def _parse(option: str, text: str, pattern: re.Pattern) -> tuple[str, Decimal]:
 
 
 def _changes(set_: list[str], add: list[str], remove: list[str], reprice: list[str]):
-    from cpqctl.amendments import Change
-    from cpqctl.model import Source
+    from cpqctl.core.amendments import Change
+    from cpqctl.core.model import Source
 
     out = []
     for option, values, kind, pattern in (("--set", set_, "set", _QTY_RE), ("--add", add, "add", _PRICE_RE),
@@ -77,10 +77,10 @@ def amend(
     """
     import dataclasses
 
-    from cpqctl import amendments, quotes
+    from cpqctl.core import amendments, quotes
     from cpqctl.cli.quote import emit_quote
     from cpqctl.cli.contract import get_contract
-    from cpqctl.model import Cancellation, Quote, Source
+    from cpqctl.core.model import Cancellation, Quote, Source
     from cpqctl.store import next_id
 
     day = common.as_of(as_of)
@@ -101,7 +101,7 @@ def amend(
         eff = _effective(c, effective, new_end, cancel, day, loaded.settings)
         uplift = None
         if new_end is not None:
-            from cpqctl.renewal import resolve_terms
+            from cpqctl.core.renewal import resolve_terms
 
             terms = resolve_terms(c, loaded.accounts[c.account], loaded.settings, term=1)
             uplift = terms.uplift if terms.pricing == "uplift" else None
@@ -135,15 +135,14 @@ def amend(
 
 def _effective(c, effective: str | None, new_end, cancel: bool, day, settings):
     """--effective, or its default: after the current end (extension), after the billing period (evergreen cancel)."""
-    from cpqctl import ledger
-
+    from cpqctl.core import ledger
     if effective:
         return common.parse_date(effective, "effective date")
     if new_end is not None:
         return ledger.current_end(c) + timedelta(days=1)
     if cancel and c.evergreen:
-        from cpqctl.pricing import FREQUENCY_MONTHS
-        from cpqctl.proration import period_end
+        from cpqctl.core.pricing import FREQUENCY_MONTHS
+        from cpqctl.core.proration import period_end
 
         months = FREQUENCY_MONTHS[c.billing_frequency or settings.billing_frequency]
         return period_end(c.start, months, max(day, c.start)) + timedelta(days=1)

@@ -14,7 +14,7 @@ app = common.group("catalog", "The product catalog: list products, show one.\n\n
 
 
 def _price_text(prices) -> str:
-    from cpqctl.money import money_str
+    from cpqctl.core.money import money_str
 
     return ", ".join(f"{cur} {money_str(v, cur)}" for cur, v in prices.items())
 
@@ -50,7 +50,7 @@ def show(code: Annotated[str, typer.Argument(help="Product code.")], format: For
 
       cpqctl catalog show PRO-SEAT
     """
-    from cpqctl.money import fmt_decimal, fmt_percent
+    from cpqctl.core.money import fmt_decimal, fmt_percent
 
     _, loaded, _ = common.load(repo)
     p = common.lookup(loaded.catalog.products, code, "product", "E-UNKNOWN-PRODUCT",

@@ -30,7 +30,7 @@ def check(
 
       cpqctl check --format github   # annotations in a GitHub Actions job
     """
-    from cpqctl.checks import run_checks, unloaded
+    from cpqctl.core.checks import run_checks, unloaded
     from cpqctl.render import diagnostics as rd
 
     common.as_of(as_of)  # accepted like on every command; validates its form

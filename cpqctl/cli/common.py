@@ -18,7 +18,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 
 @dataclass

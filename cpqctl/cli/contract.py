@@ -26,8 +26,7 @@ def show(contract: Annotated[str, typer.Argument(help="Contract ID, e.g. C-2026-
 
       cpqctl contract show C-2026-0001 --as-of 2026-06-30 --format json
     """
-    from cpqctl import views
-
+    from cpqctl.views import accounts as views
     day = common.as_of(as_of)
     _, loaded, _ = common.load(repo)
     c = get_contract(loaded, contract)

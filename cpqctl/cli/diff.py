@@ -14,7 +14,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, RepoOpt
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 
 def _git(cwd: Path, *args: str) -> bytes:
@@ -80,7 +80,7 @@ def diff(
 
       cpqctl diff HEAD~1 HEAD --exit-code
     """
-    from cpqctl import diff as core
+    from cpqctl.core import diff as core
     from cpqctl.render.output import dumps_json, emit
 
     day = common.as_of(as_of)

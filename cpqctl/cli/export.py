@@ -1,4 +1,4 @@
-"""`cpqctl export --format csv|sqlite`: the ledger as tables for BI tools (built by :mod:`cpqctl.export`).
+"""`cpqctl export --format csv|sqlite`: the ledger as tables for BI tools (built by :mod:`cpqctl.views.export`).
 
 Writing is all-or-nothing: the export is built in a temporary file or folder
 next to the target and renamed onto it, so a failed export leaves no partial
@@ -30,7 +30,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, RepoOpt
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 APPLICATION_ID = 0x43505158  # "CPQX": PRAGMA application_id of every SQLite export (how we recognise ours)
 SCHEMA_VERSION = 1  # PRAGMA user_version: bumped when a column is renamed or removed
@@ -95,7 +95,7 @@ def ddl(table) -> list[str]:
 
 def sqlite_rows(table):
     """The table's rows with each money value followed by its minor units."""
-    from cpqctl.export import minor
+    from cpqctl.views.export import minor
 
     money = [c.type == "money" for c in table.columns]
     for row in table.rows:
@@ -237,7 +237,7 @@ def export(
 
       cpqctl export --format sqlite -o cpq.sqlite --json
     """
-    from cpqctl import export as tables_of
+    from cpqctl.views import export as tables_of
     from cpqctl.render.output import emit
 
     day = common.as_of(as_of)

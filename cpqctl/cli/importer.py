@@ -1,6 +1,6 @@
 """`cpqctl import contracts FILE.csv`: existing customers and contracts from a spreadsheet export.
 
-A thin shell around :mod:`cpqctl.importer`: read the CSV, plan under the repo
+A thin shell around :mod:`cpqctl.formats.importer`: read the CSV, plan under the repo
 lock, print every row error (nothing written) or write all files in one
 transaction. The group is named ``import`` (a Python keyword, hence the module
 name ``importer``).
@@ -16,7 +16,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 import_app = common.group(
     "import", "Import data from other systems: customers and contracts from a spreadsheet export.\n\n"
@@ -74,7 +74,7 @@ def contracts(
 
       cpqctl import contracts legacy.csv --format json
     """
-    from cpqctl import importer
+    from cpqctl.formats import importer
     from cpqctl.render.output import emit
 
     common.as_of(as_of)  # accepted like on every command; validates its form

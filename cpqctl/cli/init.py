@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from cpqctl.cli import common
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 STARTER_CATALOG = """\
 # yaml-language-server: $schema=https://cpqctl.dev/schema/catalog.schema.json

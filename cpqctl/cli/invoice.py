@@ -1,6 +1,6 @@
 """`cpqctl invoice run | preview | render | send`: billing runs, previews, invoice documents and e-mail.
 
-The schedule and the diff against the invoice ledger are :mod:`cpqctl.billing`
+The schedule and the diff against the invoice ledger are :mod:`cpqctl.core.billing`
 (pure); this module loads, allocates numbers under the lock, writes
 `invoices/<id>.yaml` (SPEC §1) and prints. `render` and `send` work on one
 issued invoice and load only its file, its account's folder and the catalog.
@@ -16,7 +16,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 invoice_app = common.group(
     "invoice", "Invoices: billing runs, previews, documents and e-mail.\n\nExample:\n\n"
@@ -34,7 +34,7 @@ ThroughOpt = Annotated[Optional[str], typer.Option(
 
 
 def _money(value, currency: str) -> str:
-    from cpqctl.money import money_str
+    from cpqctl.core.money import money_str
 
     return money_str(value, currency)
 
@@ -44,7 +44,7 @@ def _iso(d: date | None) -> str | None:
 
 
 def line_json(ln, currency: str) -> dict:
-    from cpqctl.money import fmt_decimal
+    from cpqctl.core.money import fmt_decimal
 
     return {"segment": ln.segment, "product": ln.product, "period_start": _iso(ln.period_start),
             "period_end": _iso(ln.period_end), "kind": ln.kind,
@@ -53,7 +53,7 @@ def line_json(ln, currency: str) -> dict:
 
 
 def draft_json(number: str | None, d) -> dict:
-    from cpqctl.money import fmt_percent
+    from cpqctl.core.money import fmt_percent
 
     cur = d.currency
     starts = [ln.period_start for ln in d.lines if ln.period_start]
@@ -73,8 +73,8 @@ def draft_json(number: str | None, d) -> dict:
 
 def invoice_text(number: str, d) -> str:
     """The invoice file (SPEC §1): flow-style lines, money with the currency's places."""
-    from cpqctl.money import fmt_decimal, fmt_percent
-    from cpqctl.yamlout import Raw, flow, mapping_lines
+    from cpqctl.core.money import fmt_decimal, fmt_percent
+    from cpqctl.formats.yamlout import Raw, flow, mapping_lines
 
     cur = d.currency
     m = lambda v: Raw(_money(v, cur))  # noqa: E731
@@ -137,8 +137,7 @@ def run(
 
       cpqctl invoice run --through 2026-06-30
     """
-    from cpqctl import billing
-
+    from cpqctl.core import billing
     day = common.parse_date(through, "date") if through else common.as_of(as_of)
     if dry_run:
         _, loaded, diags = common.load(repo)
@@ -217,7 +216,7 @@ def preview(
 
       cpqctl invoice preview C-2026-0001 --quote Q-2026-0007 --as-of 2026-04-10 --format json
     """
-    from cpqctl import billing, quotes
+    from cpqctl.core import billing, quotes
     from cpqctl.cli.contract import get_contract
     from cpqctl.render.output import emit
 
@@ -253,7 +252,7 @@ def preview(
     amended = billing.with_amendment(c, q, priced, day)
     pv = billing.preview_amendment(c, amended, settings, day, billed, priced.net_total, until)
     rounding = c.rounding or settings.rounding
-    from cpqctl.money import round_money
+    from cpqctl.core.money import round_money
 
     arr = lambda v: _money(round_money(v, cur, rounding), cur)  # noqa: E731
     on_net = sum((ln.amount for ln in pv.on_acceptance), round_money(0, cur, rounding))
@@ -328,8 +327,7 @@ def render(
 
       cpqctl invoice render INV-2026-0001 --format md -o -
     """
-    from cpqctl import documents
-
+    from cpqctl.views import documents
     root, loaded, inv = _load_invoice(repo, invoice)
     documents.write_document(root, "invoice", inv.invoice, format, documents.invoice_data(loaded, inv), output,
                              inv.date)
@@ -338,7 +336,8 @@ def render(
 def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = True):
     """The e-mail for ``inv``: the body and the attached PDF (dated the invoice date, the same on any day)
     rendered from one set of template data."""
-    from cpqctl import documents, mail
+    from cpqctl.views import documents
+    from cpqctl.formats import mail
     from cpqctl.render.documents import render_pdf, render_text
 
     data = documents.invoice_data(loaded, inv)
@@ -355,8 +354,7 @@ def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = T
 
 
 def _recipients(loaded, inv, to: list[str] | None) -> list[str]:
-    from cpqctl import mail
-
+    from cpqctl.formats import mail
     if to:
         return mail.check_addresses(to)
     account = loaded.accounts.get(inv.account)
@@ -378,7 +376,7 @@ def _sent_append(store, inv, day: date, to: list[str], mid: str) -> tuple[str, s
     """
     import yaml
 
-    from cpqctl import mail
+    from cpqctl.formats import mail
     from cpqctl.store import sha256_file
 
     rel = inv.src.file
@@ -443,8 +441,7 @@ def send(
 
       cpqctl invoice send --unsent   # the monthly job, after `invoice run`
     """
-    from cpqctl import mail
-
+    from cpqctl.formats import mail
     day = common.as_of(as_of)
     names = list(invoices or [])
     if unsent == bool(names):
@@ -520,8 +517,8 @@ def _unsent(loaded, day: date, first: date | None) -> list:
 def _write_eml(names: list[str], unsent: bool, eml: Path, to, day: date, repo, first: date | None) -> None:
     import sys
 
-    from cpqctl import mail
-    from cpqctl.documents import atomic_write_bytes
+    from cpqctl.formats import mail
+    from cpqctl.views.documents import atomic_write_bytes
 
     if unsent:
         root, loaded, diags = common.load(repo)

@@ -9,7 +9,6 @@ import typer
 import typer.core
 
 from cpqctl import __version__
-
 # plain help text: with rich present, typer escapes `[` in option help even without rich markup
 typer.core.HAS_RICH = False
 from cpqctl.cli import common

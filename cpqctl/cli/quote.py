@@ -11,7 +11,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 app = common.group("quote", "Quotes: create, price, render, approve and accept.\n\nExample:\n\n  cpqctl quote new --account acme --start 2027-01-01 --line PRO-SEAT=50")
 
@@ -78,8 +78,8 @@ def new(
 
       cpqctl quote new --account acme --start 2027-01-01 --term 12 --line PRO-SEAT=50 --line SSO=1@10%
     """
-    from cpqctl import quotes
-    from cpqctl.model import Quote, QuoteLine, Source
+    from cpqctl.core import quotes
+    from cpqctl.core.model import Quote, QuoteLine, Source
 
     day = common.as_of(as_of)
     start_d = common.parse_date(start, "start date")
@@ -130,8 +130,7 @@ def show(quote: Annotated[str, typer.Argument(help="Quote ID.")], format: Format
 
       cpqctl quote show Q-2026-0001 --format json
     """
-    from cpqctl import quotes
-
+    from cpqctl.core import quotes
     from cpqctl.load.repo import load_quote_context
 
     day = common.as_of(as_of)
@@ -167,7 +166,7 @@ def approve(quote: Annotated[str, typer.Argument(help="Quote ID.")],
       cpqctl quote approve Q-2026-0003 --by "Jan Kowalski"
     """
     from cpqctl.store import sha256_file
-    from cpqctl.yamlout import flow
+    from cpqctl.formats.yamlout import flow
 
     day = common.as_of(as_of)
     with common.writing(repo) as (root, store, loaded):
@@ -202,8 +201,7 @@ def accept(
 
       cpqctl quote accept Q-2026-0001 --signed-by "Anna Nowak" --signed-on 2026-12-20
     """
-    from cpqctl import acceptance
-
+    from cpqctl.app import acceptance
     day = common.as_of(as_of)
     signed = common.parse_date(signed_on, "signing date") if signed_on else day
     with common.writing(repo) as (root, store, loaded):
@@ -229,8 +227,8 @@ def render(
 
       cpqctl quote render Q-2026-0001 --format pdf -o quote.pdf
     """
-    from cpqctl import documents, quotes
-
+    from cpqctl.views import documents
+    from cpqctl.core import quotes
     from cpqctl.load.repo import load_quote_context
 
     day = common.as_of(as_of)

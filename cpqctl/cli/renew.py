@@ -11,7 +11,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 WithinOpt = Annotated[Optional[int], typer.Option(
     "--within", metavar="DAYS", help="The window in days (default: cpq.toml [renewal] notice_days).")]
@@ -20,7 +20,7 @@ WithinOpt = Annotated[Optional[int], typer.Option(
 def _uplift(text: str | None) -> Decimal | None:
     if text is None:
         return None
-    from cpqctl.money import MoneyError, parse_percent
+    from cpqctl.core.money import MoneyError, parse_percent
 
     try:
         return parse_percent(text if text.strip().endswith("%") else text + "%")
@@ -29,8 +29,7 @@ def _uplift(text: str | None) -> Decimal | None:
 
 
 def _texts(root, loaded, cid: str) -> dict[str, str]:
-    from cpqctl import renewal
-
+    from cpqctl.core import renewal
     out = {}
     for q in renewal.renewal_quotes(loaded, cid):
         path = root / q.src.file
@@ -40,7 +39,7 @@ def _texts(root, loaded, cid: str) -> dict[str, str]:
 
 def _one(root, loaded, c, day: date, terms, taken: set[str], force: bool):
     """The plan for one contract, a fresh quote ID allocated (from ``taken``) only when one is created."""
-    from cpqctl import renewal
+    from cpqctl.core import renewal
     from cpqctl.store import next_id
 
     texts = _texts(root, loaded, c.contract)
@@ -89,8 +88,7 @@ def renew(
 
       cpqctl renew --due --as-of 2026-11-28
     """
-    from cpqctl import quotes, renewal
-
+    from cpqctl.core import quotes, renewal
     if due == bool(contract):
         raise CpqError("E-USAGE", "name a contract or pass --due (not both)", "cpqctl renew C-2026-0001",
                        exit_code=2)
@@ -183,7 +181,7 @@ def renewals(within: Annotated[Optional[int], typer.Option(
 
       cpqctl renewals --by month --months 6 --as-of 2026-11-28
     """
-    from cpqctl import ledger, quotes, renewal
+    from cpqctl.core import ledger, quotes, renewal
     from cpqctl.render.output import emit
 
     if by is None and (months is not None or start is not None):
@@ -235,7 +233,7 @@ _MONEY = ("arr", "quoted", "accepted", "not_quoted", "at_risk")
 
 
 def _bucket_row(b) -> dict:
-    from cpqctl.money import money_str
+    from cpqctl.core.money import money_str
 
     return {"month": b.month.strftime("%Y-%m"), "currency": b.currency, "contracts": b.contracts,
             **{k: money_str(getattr(b, k), b.currency) for k in _MONEY}}
@@ -243,8 +241,8 @@ def _bucket_row(b) -> dict:
 
 def _forecast(format: str, day: date, first: date, months: int, risk_days: int, repo) -> None:
     """`renewals --by month`: the forecast per month, in the company currency (or per currency, as `report arr`)."""
-    from cpqctl import metrics, renewal
-    from cpqctl.money import money_str
+    from cpqctl.core import metrics, renewal
+    from cpqctl.core.money import money_str
     from cpqctl.render.output import console, emit
 
     _, loaded, diags = common.load(repo)

@@ -1,8 +1,8 @@
-"""`cpqctl report arr | mrr | movements | ltv | board`: the SaaS metrics of SPEC §5, computed by cpqctl.metrics.
+"""`cpqctl report arr | mrr | movements | ltv | board`: the SaaS metrics of SPEC §5, computed by cpqctl.core.metrics.
 
 Pictures: on a terminal, `report board` and `report movements --by month`
 (table format) draw their charts in block characters under the tables
-(cpqctl.charts); piped, or in json/csv/md, only the numbers are printed. The
+(cpqctl.render.charts); piped, or in json/csv/md, only the numbers are printed. The
 board documents (`report board --format md|pdf`) carry the same charts as SVG.
 """
 
@@ -18,7 +18,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 app = common.group("report", "Metrics: ARR, MRR, MRR movements, LTV, the board report.\n\n"
                              "Example:\n\n  cpqctl report arr --as-of 2026-11-28\n\n"
@@ -53,7 +53,7 @@ def _load(repo, strict: bool = False):
 
 
 def _arr(which: str, by: str, format: str, as_of: str | None, repo) -> None:
-    from cpqctl import metrics
+    from cpqctl.core import metrics
     from cpqctl.render.output import console, emit
 
     day = common.as_of(as_of)
@@ -136,7 +136,7 @@ def movements(
 
       cpqctl report movements --from 2026-01-01 --to 2026-12-31 --by month
     """
-    from cpqctl import metrics
+    from cpqctl.core import metrics
     from cpqctl.render.output import console, emit
 
     d0, d1 = common.parse_date(start, "--from date"), common.parse_date(end, "--to date")
@@ -169,8 +169,9 @@ def movements(
 
 def _movements_by_month(loaded, d0, d1, detail: bool, format: str) -> None:
     """`report movements --by month`: the whole-range view plus one row per month (and per account moved)."""
-    from cpqctl import charts, metrics
-    from cpqctl.money import money_str
+    from cpqctl.render import charts
+    from cpqctl.core import metrics
+    from cpqctl.core.money import money_str
     from cpqctl.render.output import console, emit
 
     months = metrics.movements_by_month(loaded, d0, d1)
@@ -204,7 +205,7 @@ def _movements_by_month(loaded, d0, d1, detail: bool, format: str) -> None:
 def _cac(text: str | None) -> Decimal | None:
     if text is None:
         return None
-    from cpqctl.money import D, MoneyError
+    from cpqctl.core.money import D, MoneyError
 
     try:
         value = D(text)
@@ -232,7 +233,7 @@ def ltv(
 
       cpqctl report ltv --cac 15000.00 --format json
     """
-    from cpqctl import metrics
+    from cpqctl.core import metrics
     from cpqctl.render.output import emit
 
     day = common.as_of(as_of)
@@ -288,7 +289,7 @@ def board(
 
       cpqctl report board --format md --months 6 -o reports/board.md
     """
-    from cpqctl import board as boards
+    from cpqctl.core import board as boards
     from cpqctl.render.output import emit
 
     day = common.as_of(as_of)
@@ -311,7 +312,7 @@ def board(
 
 def _board_table(b, data: dict, pictures: bool) -> None:
     """The board on screen: headline, (ARR bars), month table, (waterfall), LTV, largest accounts."""
-    from cpqctl import charts
+    from cpqctl.render import charts
     from cpqctl.render.output import console, emit
 
     out = console()
@@ -341,8 +342,9 @@ def _write_board(root: Path, loaded, b, format: str, output: Path | None, day) -
     import base64
     from urllib.parse import quote
 
-    from cpqctl import board as boards
-    from cpqctl import charts, documents
+    from cpqctl.core import board as boards
+    from cpqctl.render import charts
+    from cpqctl.views import documents
     from cpqctl.render import documents as rd
     from cpqctl.render import fmt
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 KINDS = ("cpq", "catalog", "account", "contract", "quote", "invoice")
 

@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from cpqctl.cli import common
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 ACCOUNT = "initech"
 SIGNER = "Bartosz Nowak"

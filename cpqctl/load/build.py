@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 from cpqctl.load.positions import lazy
 from cpqctl.load.schema import Obj
-from cpqctl.model import (
+from cpqctl.core.model import (
     Account, Amendment, Block, BundleOption, Cancellation, Catalog, Contact, Contract, ContractedPrice, Delivery,
     DiscountSchedule, Invoice, InvoiceLine, Product, Quote, QuoteLine, RenewalTerms, Segment, Settings, Signed,
     Source, TaxLine, Tier,

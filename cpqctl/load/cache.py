@@ -8,7 +8,7 @@ almost every file is unchanged. A file's result is reused when its size,
 Why JSON and a typed codec, not pickle or marshal: the cache is data only — a
 cache that reaches a commit cannot run code; the worst a damaged or forged
 cache can do is miss. Records are encoded positionally by the field types
-declared in :mod:`cpqctl.model` (Decimal as its string, date ISO, a dataclass
+declared in :mod:`cpqctl.core.model` (Decimal as its string, date ISO, a dataclass
 as the list of its fields), checked exactly on the way in, so decoding gives
 back the very same types and values. A file whose result does not fit the
 declared types is simply not cached.
@@ -68,8 +68,8 @@ class Uncacheable(Exception):
 # --------------------------------------------------------------------------- codec
 
 def _model_classes() -> list[type]:
-    from cpqctl import model
-    from cpqctl.diagnostics import Diagnostic
+    from cpqctl.core import model
+    from cpqctl.core.diagnostics import Diagnostic
 
     found = [v for v in vars(model).values() if isinstance(v, type) and dataclasses.is_dataclass(v)
              and v.__module__ == model.__name__]
@@ -130,7 +130,7 @@ class Codec:
     def _dataclass(self, cls: type) -> tuple[typing.Callable, typing.Callable]:
         if cls in self._enc:
             return self._enc[cls], self._dec[cls]
-        from cpqctl.model import Source
+        from cpqctl.core.model import Source
 
         if cls is Source:
             return self._source()
@@ -167,7 +167,7 @@ class Codec:
         return enc, dec
 
     def _source(self):
-        from cpqctl.model import Source
+        from cpqctl.core.model import Source
 
         if Source in self._enc:
             return self._enc[Source], self._dec[Source]
@@ -268,7 +268,7 @@ class Codec:
                 return [e(x) for x in v]
             return enc_tuple, (tuple if d is None else (lambda v, d=d: tuple(map(d, v))))
         if origin is collections.abc.Mapping:
-            from cpqctl.model import Source
+            from cpqctl.core.model import Source
 
             if args[0] is not str:
                 raise TypeError(f"{where}: only str-keyed mappings can be cached")
@@ -305,7 +305,7 @@ class Codec:
 
     def encode_result(self, rel: str, res: FileResult) -> list:
         """``[kind, records, diagnostics]`` of one file (call :meth:`bind` first)."""
-        from cpqctl.diagnostics import Diagnostic
+        from cpqctl.core.diagnostics import Diagnostic
 
         if type(res.kind) is not str or type(res.records) is not list or type(res.diagnostics) is not list:
             raise Uncacheable("a malformed FileResult")
@@ -314,7 +314,7 @@ class Codec:
                 [self._enc[Diagnostic](d) for d in res.diagnostics]]
 
     def decode_result(self, rel: str, data: list) -> FileResult:
-        from cpqctl.diagnostics import Diagnostic
+        from cpqctl.core.diagnostics import Diagnostic
 
         self.rel = rel
         kind, records, diags = data
@@ -353,7 +353,6 @@ def cache_key() -> str:
     development checkout from reusing results an older loader produced.
     """
     from cpqctl import __version__
-
     h = hashlib.sha256(f"{FORMAT}\0{__version__}".encode())
     pkg = Path(__file__).resolve().parents[1]
     for name in _CODE_FILES:

@@ -28,7 +28,7 @@ class Positions(dict):
     def _filled(self) -> dict:
         pending = self._pending
         if pending is not None:
-            from cpqctl.model import Source
+            from cpqctl.core.model import Source
 
             self._pending = None
             rel, keys, flat = pending

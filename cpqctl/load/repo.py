@@ -1,9 +1,9 @@
-"""Finding a data repository and loading its files into a :class:`~cpqctl.model.Repo`.
+"""Finding a data repository and loading its files into a :class:`~cpqctl.core.model.Repo`.
 
 Each file goes parse → convert (schema) → build (records); every problem is
-collected as a :class:`~cpqctl.diagnostics.Diagnostic`, nothing is raised for
+collected as a :class:`~cpqctl.core.diagnostics.Diagnostic`, nothing is raised for
 bad data. Only an unusable repository (none found, unreadable cpq.toml) raises
-:class:`~cpqctl.diagnostics.CpqError` with exit code 2.
+:class:`~cpqctl.core.diagnostics.CpqError` with exit code 2.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from cpqctl.diagnostics import CpqError, Diagnostic
+from cpqctl.core.diagnostics import CpqError, Diagnostic
 from cpqctl.load import build, yamlpos
 from cpqctl.load.schema import ID_RE, SCHEMAS, convert
-from cpqctl.model import Repo
+from cpqctl.core.model import Repo
 
 ENV_REPO = "CPQ_REPO"
 _DIGEST_LINE = re.compile(r"^digest:.*(?:\n|$)", re.M)

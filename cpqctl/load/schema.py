@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from cpqctl.load import memo
 from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
-from cpqctl.money import D, MoneyError, parse_percent
+from cpqctl.core.money import D, MoneyError, parse_percent
 
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 CURRENCY_RE = re.compile(r"[A-Z]{3}")

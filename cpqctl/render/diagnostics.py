@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from cpqctl.diagnostics import Diagnostic
+from cpqctl.core.diagnostics import Diagnostic
 
 FORMATS = ("full", "concise", "json", "github")
 

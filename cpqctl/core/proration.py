@@ -7,7 +7,7 @@ cumulative *rounded* value ``V(t)``, so that the invoices of a segment add up
 to its quote line total to the cent under every method. Both live here.
 
 Everything is exact: lengths are :class:`fractions.Fraction`, and money is
-rounded once, by :func:`cpqctl.money.round_money`, at the end of ``V(t)``.
+rounded once, by :func:`cpqctl.core.money.round_money`, at the end of ``V(t)``.
 Pure: no IO, no clock.
 """
 
@@ -20,7 +20,7 @@ from fractions import Fraction
 
 from dateutil.relativedelta import relativedelta
 
-from cpqctl.money import round_money, to_fraction
+from cpqctl.core.money import round_money, to_fraction
 
 METHODS = ("monthly+daily", "calendar", "daily", "monthly")
 PER_MONTHS = {"month": 1, "quarter": 3, "year": 12}

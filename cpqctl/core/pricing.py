@@ -19,14 +19,14 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from cpqctl import ledger
-from cpqctl.diagnostics import CpqError
-from cpqctl.model import (
+from cpqctl.core import ledger
+from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.model import (
     Account, BundleOption, Catalog, Contract, ContractedPrice, Product, Quote, QuoteLine, Settings, Source,
     TaxLine, Tier,
 )
-from cpqctl.money import fmt_decimal, fmt_percent, minor_units, round_money, round_places
-from cpqctl.proration import PER_MONTHS, line_total, multiplier, period_end, term_end
+from cpqctl.core.money import fmt_decimal, fmt_percent, minor_units, round_money, round_places
+from cpqctl.core.proration import PER_MONTHS, line_total, multiplier, period_end, term_end
 
 __all__ = ["FREQUENCY_MONTHS", "PricedLine", "PricedQuote", "Step", "TaxLine", "price_quote", "quote_dates"]
 

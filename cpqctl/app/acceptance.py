@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from cpqctl import quotes
-from cpqctl.diagnostics import CpqError
-from cpqctl.model import Quote, Repo
+from cpqctl.core import quotes
+from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.model import Quote, Repo
 from cpqctl.store import next_id, sha256_file
-from cpqctl.yamlout import Raw, flow, mapping_lines
+from cpqctl.formats.yamlout import Raw, flow, mapping_lines
 
 
 def amendment_text(contract, amendment_id: str, q: Quote, priced, signed_by: str, signed_on: date) -> str:
@@ -46,8 +46,7 @@ def accept(root: Path, repo: Repo, q: Quote, signed_by: str, signed_on: date, as
             raise CpqError("E-STALE-QUOTE", f"contract {c.contract} has changed since {q.quote} was made "
                            f"({len(c.amendments)} amendments now, {q.based_on} then)",
                            f"regenerate the amendment quote with `cpqctl amend {c.contract} …`", src=q.src)
-        from cpqctl import ledger
-
+        from cpqctl.core import ledger
         if ledger.cancellation(c) is not None:
             raise CpqError("E-CANCELLED", f"contract {c.contract} is cancelled; it cannot be amended", "",
                            src=q.src)

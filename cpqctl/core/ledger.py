@@ -13,8 +13,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from cpqctl.model import Cancellation, Contract, Segment
-from cpqctl.proration import PER_MONTHS
+from cpqctl.core.model import Cancellation, Contract, Segment
+from cpqctl.core.proration import PER_MONTHS
 
 ZERO = Decimal(0)
 
@@ -117,7 +117,7 @@ def contract_value(c: Contract, method: str, rounding: str) -> Decimal | None:
     """
     if c.evergreen:
         return None
-    from cpqctl.proration import line_total
+    from cpqctl.core.proration import line_total
 
     method = c.proration or method
     rounding = c.rounding or rounding

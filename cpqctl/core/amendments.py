@@ -10,7 +10,7 @@ quote lines, co-terminated from the effective date to the contract end:
   quantity); `explicit_lines` then freezes the priced result for the file.
 
 Pure: no IO, no clock. Constraints (requires/excludes, bundle ranges) are left
-to :func:`cpqctl.pricing.price_quote`, which checks the quote plus the contract.
+to :func:`cpqctl.core.pricing.price_quote`, which checks the quote plus the contract.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from cpqctl import ledger
-from cpqctl.diagnostics import CpqError
-from cpqctl.model import Catalog, Contract, QuoteLine, Segment, Source
-from cpqctl.money import fmt_decimal, round_money
-from cpqctl.pricing import covers
-from cpqctl.yamlout import Raw, flow, mapping_lines
+from cpqctl.core import ledger
+from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.model import Catalog, Contract, QuoteLine, Segment, Source
+from cpqctl.core.money import fmt_decimal, round_money
+from cpqctl.core.pricing import covers
+from cpqctl.formats.yamlout import Raw, flow, mapping_lines
 
 ZERO = Decimal(0)
 

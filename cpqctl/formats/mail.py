@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Mapping, Sequence
 
-from cpqctl.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError
 
 TIMEOUT_SECONDS = 30
 
@@ -220,6 +220,6 @@ def _reason(exc: BaseException) -> str:
 
 def sent_entry(day: date, to: Sequence[str], mid: str) -> str:
     """One item of the invoice file's ``sent:`` list (flow style, like invoice lines)."""
-    from cpqctl.yamlout import flow
+    from cpqctl.formats.yamlout import flow
 
     return "  - " + flow([("date", day), ("to", ", ".join(to)), ("message_id", mid)]) + "\n"

@@ -10,10 +10,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from cpqctl.diagnostics import CpqError
-from cpqctl.model import Account, Quote, Repo, Settings
-from cpqctl.money import fmt_decimal, fmt_percent, money_str, round_places
-from cpqctl.yamlout import Raw, flow, mapping_lines, pct, scalar
+from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.model import Account, Quote, Repo, Settings
+from cpqctl.core.money import fmt_decimal, fmt_percent, money_str, round_places
+from cpqctl.formats.yamlout import Raw, flow, mapping_lines, pct, scalar
 
 
 def valid_until(q: Quote, settings: Settings) -> date:
@@ -35,8 +35,7 @@ def status(q: Quote, priced, settings: Settings, as_of: date) -> str:
 
 def price(repo: Repo, q: Quote):
     """Price a quote (drafts are re-priced whenever shown; accepted quotes keep their frozen lines)."""
-    from cpqctl import pricing
-
+    from cpqctl.core import pricing
     account = repo.accounts.get(q.account)
     if account is None:
         raise CpqError("E-UNKNOWN-ACCOUNT", f"unknown account `{q.account}`", "accounts are folders under contracts/",

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from cpqctl.diagnostics import Diagnostic
+from cpqctl.core.diagnostics import Diagnostic
 from cpqctl.load.schema import CURRENCY_RE, DATE_RE, FREQUENCIES, ID_RE, PERIODS
-from cpqctl.model import Repo
-from cpqctl.money import D, MoneyError
-from cpqctl.yamlout import Raw, flow, mapping_lines
+from cpqctl.core.model import Repo
+from cpqctl.core.money import D, MoneyError
+from cpqctl.formats.yamlout import Raw, flow, mapping_lines
 
 COLUMNS = ("account", "name", "currency", "contract", "start", "end", "evergreen", "billing", "product",
            "quantity", "unit_price", "per", "billed_through")

@@ -1,7 +1,7 @@
 """SaaS metrics over the contract ledgers: MRR/ARR, MRR movements, retention, LTV (SPEC §5).
 
 Everything here is exact: MRR is a :class:`~fractions.Fraction` summed from
-:func:`cpqctl.ledger.segment_mrr`, so one-time lines and segments not yet
+:func:`cpqctl.core.ledger.segment_mrr`, so one-time lines and segments not yet
 started never count, evergreen segments (no end) always do, and a block line
 counts its block price once. Amounts in other currencies are converted to the
 company currency with cpq.toml ``[fx]`` (1 unit of the currency = rate in the
@@ -27,11 +27,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Iterable, Mapping
 
-from cpqctl import ledger
-from cpqctl.diagnostics import CpqError
-from cpqctl.model import Contract, Repo, Settings
-from cpqctl.money import money_str, round_money, round_places
-from cpqctl.proration import add_months
+from cpqctl.core import ledger
+from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.model import Contract, Repo, Settings
+from cpqctl.core.money import money_str, round_money, round_places
+from cpqctl.core.proration import add_months
 
 BY = ("account", "product", "family")
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")

@@ -12,9 +12,9 @@ from datetime import date, timedelta
 from pathlib import PurePosixPath
 from typing import Iterable, Iterator
 
-from cpqctl import ledger
-from cpqctl.diagnostics import Diagnostic
-from cpqctl.model import Contract, Product, Repo, Segment, Source
+from cpqctl.core import ledger
+from cpqctl.core.diagnostics import Diagnostic
+from cpqctl.core.model import Contract, Product, Repo, Segment, Source
 
 
 def _err(src: Source, code: str, msg: str, hint: str = "") -> Diagnostic:

@@ -26,10 +26,10 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from cpqctl import metrics
-from cpqctl.model import Repo
-from cpqctl.money import money_str, round_money, round_places
-from cpqctl.proration import add_months
+from cpqctl.core import metrics
+from cpqctl.core.model import Repo
+from cpqctl.core.money import money_str, round_money, round_places
+from cpqctl.core.proration import add_months
 
 MONTHS = 12  # the default period: a year of months
 TOP = 5  # the default number of accounts listed

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from fractions import Fraction
 
-from cpqctl import ledger
-from cpqctl.model import Contract, Repo
-from cpqctl.money import fmt_decimal, money_str, round_money
+from cpqctl.core import ledger
+from cpqctl.core.model import Contract, Repo
+from cpqctl.core.money import fmt_decimal, money_str, round_money
 
 
 def money(value: Fraction, currency: str, rounding: str = "half-up") -> str:

@@ -38,7 +38,7 @@ class Raw(str):
 
 
 def pct(v: Decimal | None) -> Raw | None:
-    from cpqctl.money import fmt_percent
+    from cpqctl.core.money import fmt_percent
 
     return None if v is None else Raw(fmt_percent(v))
 

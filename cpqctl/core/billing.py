@@ -4,7 +4,7 @@ Periods are anchored on the contract start (period k = start + k·f months …
 start + (k+1)·f months − 1 day; ``upfront`` = the whole term), cut at the
 contract's current end, each invoiced in advance on its first day. A segment
 bills in a period the difference of its cumulative rounded value
-(:func:`cpqctl.proration.period_amount`), so its invoices add up to its quote
+(:func:`cpqctl.core.proration.period_amount`), so its invoices add up to its quote
 line total to the cent. Nothing past the current end is billed, except the few
 units by which a cancellation's quoted credit differs from the rest of the
 segments it cancels (non-additive methods): that residual goes on the last
@@ -36,11 +36,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Iterable, Mapping
 
-from cpqctl import ledger
-from cpqctl.diagnostics import CpqError
-from cpqctl.model import Account, Amendment, Contract, Invoice, Repo, Segment, Settings, Signed, TaxLine
-from cpqctl.money import round_money
-from cpqctl.proration import PER_MONTHS, add_months, months_between, segment_value
+from cpqctl.core import ledger
+from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.model import Account, Amendment, Contract, Invoice, Repo, Segment, Settings, Signed, TaxLine
+from cpqctl.core.money import round_money
+from cpqctl.core.proration import PER_MONTHS, add_months, months_between, segment_value
 
 FREQUENCY_MONTHS: dict[str, int | None] = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12,
                                            "upfront": None}
@@ -130,7 +130,7 @@ def terms(c: Contract, settings: Settings) -> Terms:
 
 @functools.lru_cache(maxsize=65536)
 def _plus_months(d: date, k: int) -> date:
-    """:func:`cpqctl.proration.add_months` (clamped), without building a relativedelta: billing's hot path.
+    """:func:`cpqctl.core.proration.add_months` (clamped), without building a relativedelta: billing's hot path.
 
     Memoised: a run over 10,000 contracts asks for the same few hundred (start, months) pairs 470,000 times.
     """
@@ -245,7 +245,7 @@ class _Contract:
         return {sid: sums[g] for g, sid in target.items() if g in positive and sums[g]}
 
     def value(self, s: Segment, day: date) -> Decimal:
-        """V(day) of :func:`cpqctl.proration.segment_value`, memoised, with the segment's rate computed once."""
+        """V(day) of :func:`cpqctl.core.proration.segment_value`, memoised, with the segment's rate computed once."""
         key = (s.id, day)
         v = self._values.get(key)
         if v is None:

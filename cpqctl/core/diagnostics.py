@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cpqctl.model import Source
+from cpqctl.core.model import Source
 
 
 @dataclass(frozen=True, slots=True, order=True)

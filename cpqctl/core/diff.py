@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import date
 from fractions import Fraction
 
-from cpqctl import ledger
-from cpqctl.model import Repo
-from cpqctl.money import money_str, round_money
+from cpqctl.core import ledger
+from cpqctl.core.model import Repo
+from cpqctl.core.money import money_str, round_money
 
 
 def _account_mrr(repo: Repo, day: date) -> dict[tuple[str, str], Fraction]:

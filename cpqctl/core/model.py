@@ -1,7 +1,7 @@
 """Frozen domain records. Each remembers where it came from (:class:`Source`).
 
 Records are plain data: no IO, no clock. A contract's current state is never
-stored; :mod:`cpqctl.ledger` derives it from the segments.
+stored; :mod:`cpqctl.core.ledger` derives it from the segments.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ parameter). Decisions, so that a finance or BI user gets what they expect:
 - **One shape for both formats.** Every table has the same columns, in the
   same order, in CSV and in SQLite, so a dashboard can switch source.
 - **Money is exact decimal text** with the currency's minor-unit places
-  (``"1080.00"``, :func:`cpqctl.money.money_str`), never a float; every table
+  (``"1080.00"``, :func:`cpqctl.core.money.money_str`), never a float; every table
   with money has a ``currency`` column. SQLite gets each money column as
   ``TEXT`` (the same text as the CSV) *plus* an ``INTEGER`` sibling
   ``<column>_minor`` in minor units (``108000``): ``SUM(amount)`` on text goes
@@ -36,10 +36,10 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from cpqctl import ledger
-from cpqctl.billing import tax_rate
-from cpqctl.model import Contract, Repo
-from cpqctl.money import fmt_decimal, money_str, round_money
+from cpqctl.core import ledger
+from cpqctl.core.billing import tax_rate
+from cpqctl.core.model import Contract, Repo
+from cpqctl.core.money import fmt_decimal, money_str, round_money
 
 # column types: text | date | money | decimal | int | bool
 TYPES = ("text", "date", "money", "decimal", "int", "bool")
@@ -214,7 +214,7 @@ def build(repo: Repo, as_of: date) -> list[Table]:
 def minor(text: str) -> int:
     """A money text in minor units: ``"1080.00"`` → 108000, ``"-0.30"`` → -30, ``"500"`` (JPY) → 500.
 
-    Exact because :func:`cpqctl.money.money_str` always writes the currency's
+    Exact because :func:`cpqctl.core.money.money_str` always writes the currency's
     own number of decimal places.
     """
     return int(text.replace(".", ""))

@@ -352,7 +352,7 @@ def _scaled(value: Decimal, unit: Decimal, places: int, locale: str) -> str:
     """``value`` in ``unit``s with exactly ``places`` decimals in the locale (256461.70, 1000, 1 → ``256,5``)."""
     from babel.numbers import format_decimal
 
-    from cpqctl.money import round_places
+    from cpqctl.core.money import round_places
     from cpqctl.render.fmt import NBSP
 
     pattern = "#,##0" + ("." + "0" * places if places else "")
@@ -409,7 +409,7 @@ def movements_chart_svg(mrr_start: Decimal, totals: Mapping[str, Decimal], mrr_e
 
 def arr_chart_rich(points: Sequence[tuple], currency: str, width: int = 40):
     """The ARR bars for a terminal: one row per month end (``YYYY-MM``), the exact amount at the end."""
-    from cpqctl.money import money_str
+    from cpqctl.core.money import money_str
 
     bars = [Bar((f"{d.year:04d}-{d.month:02d}",), v, money_str(v, currency)) for d, v in points]
     return bar_rich(bars, title=f"ARR at month end ({currency})", width=width)
@@ -418,7 +418,7 @@ def arr_chart_rich(points: Sequence[tuple], currency: str, width: int = 40):
 def movements_chart_rich(mrr_start: Decimal, totals: Mapping[str, Decimal], mrr_end: Decimal, currency: str,
                          width: int = 40):
     """The MRR waterfall for a terminal, amounts as the tables print them."""
-    from cpqctl.money import money_str
+    from cpqctl.core.money import money_str
 
     def text(key: str, amount: Decimal) -> str:
         sign = "" if key in ("start", "end") else "+" if dict(WATERFALL)[key] == "up" else MINUS

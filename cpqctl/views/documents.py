@@ -13,9 +13,9 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from cpqctl.diagnostics import CpqError
-from cpqctl.model import Contract, Quote, Repo, Segment
-from cpqctl.money import D, fmt_percent, round_money, round_places
+from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.model import Contract, Quote, Repo, Segment
+from cpqctl.core.money import D, fmt_percent, round_money, round_places
 
 # The template each quote kind renders with (`<name>.md.j2` / `<name>.typ.j2`).
 QUOTE_TEMPLATES = {"new": "quote", "amendment": "amendment", "renewal": "renewal"}
@@ -49,8 +49,7 @@ def _discount_text(ln) -> str:
 
 
 def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
-    from cpqctl import quotes
-
+    from cpqctl.core import quotes
     products = repo.catalog.products
     term_months = q.term
     contract = repo.contracts.get(q.contract) if q.contract else None
@@ -117,8 +116,7 @@ def amendment_block(c: Contract, q: Quote, priced, products) -> dict:
     "new" the state after it, both on the effective date. ``coterm`` is the day
     every change ends with the contract (None for an evergreen contract).
     """
-    from cpqctl import ledger
-
+    from cpqctl.core import ledger
     before = replace(c, amendments=tuple(a for a in c.amendments if a.quote != q.quote))
     effective = q.effective or priced.start
     deltas = _as_segments(priced)
@@ -170,8 +168,7 @@ def renewal_block(repo: Repo, c: Contract, priced, lines: list[dict]) -> dict:
     is the resolved uplift when the method is uplift and every line agrees
     with it, else None.
     """
-    from cpqctl import ledger, renewal
-
+    from cpqctl.core import ledger, renewal
     last = ledger.current_end(c)
     rounding = c.rounding or "half-up"
     old: dict[str, list[Decimal]] = {}
@@ -229,11 +226,11 @@ def _day(text: str | None) -> date | None:
 def account_data(repo: Repo, account_id: str, as_of: date) -> dict:
     """A customer statement on ``as_of``: their contracts, what they own, bundle options, MRR/ARR, next renewal.
 
-    Built on :func:`cpqctl.views.account_view` (the same numbers as `account
+    Built on :func:`cpqctl.views.accounts.account_view` (the same numbers as `account
     show`), with money as Decimal and dates as dates for the templates.
     """
-    from cpqctl import ledger, views
-
+    from cpqctl.core import ledger
+    from cpqctl.views import accounts as views
     v = views.account_view(repo, account_id, as_of)
     products = repo.catalog.products
     contracts = []
