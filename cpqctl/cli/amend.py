@@ -11,7 +11,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 _CODE = r"([A-Za-z0-9][A-Za-z0-9._-]*)"
 _QTY_RE = re.compile(_CODE + r"=(-?[0-9]+(?:\.[0-9]+)?)")
@@ -21,7 +21,7 @@ _PRICE_RE = re.compile(_CODE + r"=([0-9]+(?:\.[0-9]+)?)")
 def _parse(option: str, text: str, pattern: re.Pattern) -> tuple[str, Decimal]:
     m = pattern.fullmatch(text.strip())
     if not m:
-        raise CpqError("E-USAGE", f"`{option} {text}` is not CODE=NUMBER", f"e.g. {option} PRO-SEAT=60", exit_code=2)
+        raise UsageError("E-USAGE", f"`{option} {text}` is not CODE=NUMBER", f"e.g. {option} PRO-SEAT=60")
     return m[1], Decimal(m[2])
 
 
@@ -87,15 +87,13 @@ def amend(
     new_end = common.parse_date(extend_to, "--extend-to date") if extend_to else None
     changes = _changes(set_ or [], add or [], remove or [], reprice or [])
     if cancel and new_end:
-        raise CpqError("E-USAGE", "--cancel and --extend-to are opposites", "give one of them", exit_code=2)
+        raise UsageError("E-USAGE", "--cancel and --extend-to are opposites", "give one of them")
     if cancel and changes:
-        raise CpqError("E-USAGE", "--cancel is an amendment of its own", "drop --set/--add/--remove/--reprice",
-                       exit_code=2)
+        raise UsageError("E-USAGE", "--cancel is an amendment of its own", "drop --set/--add/--remove/--reprice")
     if reason and not cancel:
-        raise CpqError("E-USAGE", "--reason goes with --cancel", "add --cancel or drop --reason", exit_code=2)
+        raise UsageError("E-USAGE", "--reason goes with --cancel", "add --cancel or drop --reason")
     if not cancel and not changes and not new_end:
-        raise CpqError("E-USAGE", "nothing to amend", "give --set, --add, --remove, --reprice or --cancel",
-                       exit_code=2)
+        raise UsageError("E-USAGE", "nothing to amend", "give --set, --add, --remove, --reprice or --cancel")
     with common.writing(repo) as (root, store, loaded):
         c = get_contract(loaded, contract)
         eff = _effective(c, effective, new_end, cancel, day, loaded.settings)
@@ -108,7 +106,7 @@ def amend(
         lines = amendments.plan(c, loaded.catalog, eff, changes, cancel, new_end, uplift)
         if not lines and not cancel:
             raise CpqError("E-NO-CHANGE", f"the changes leave {contract} as it is on {eff}",
-                           "give a quantity or price that differs from the contract's", exit_code=1)
+                           "give a quantity or price that differs from the contract's")
         cancelled = (eff, reason or "") if cancel else None
         draft = Quote(quote="(dry run)", account=c.account, date=day, lines=tuple(lines), kind="amendment",
                       contract=c.contract, currency=c.currency, effective=eff, based_on=len(c.amendments),
@@ -146,7 +144,7 @@ def _effective(c, effective: str | None, new_end, cancel: bool, day, settings):
 
         months = FREQUENCY_MONTHS[c.billing_frequency or settings.billing_frequency]
         return period_end(c.start, months, max(day, c.start)) + timedelta(days=1)
-    raise CpqError("E-USAGE", "--effective is required", "e.g. --effective 2026-04-16", exit_code=2)
+    raise UsageError("E-USAGE", "--effective is required", "e.g. --effective 2026-04-16")
 
 
 def register(app: typer.Typer) -> None:

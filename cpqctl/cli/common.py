@@ -18,7 +18,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError, UsageError
 
 
 @dataclass
@@ -52,8 +52,7 @@ def parse_date(text: str, what: str = "date") -> date:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise CpqError("E-USAGE", f"`{text}` is not a {what} (YYYY-MM-DD)", "e.g. --as-of 2026-06-30",
-                       exit_code=2) from None
+        raise UsageError("E-USAGE", f"`{text}` is not a {what} (YYYY-MM-DD)", "e.g. --as-of 2026-06-30") from None
 
 
 def as_of(value: str | None) -> date:
@@ -69,14 +68,18 @@ def root(value: Path | None) -> Path:
     return find_root(value or STATE.repo)
 
 
+def workspace(repo: Path | None, as_of_text: str | None = None):
+    """The :class:`~cpqctl.app.workspace.Workspace` of ``--repo`` on ``--as-of``, with the CLI's progress bar."""
+    from cpqctl.app.workspace import Workspace
+
+    return Workspace(root(repo), as_of(as_of_text), meter=progress)
+
+
 def load(value: Path | None):
     """Load the repository; returns (root, repo, diagnostics)."""
-    from cpqctl.load.repo import load_repo
-
-    r = root(value)
-    with progress() as meter:
-        repo, diags = load_repo(r, meter=meter)
-    return r, repo, diags
+    ws = workspace(value)
+    loaded, diags = ws.load()
+    return ws.root, loaded, diags
 
 
 @contextmanager
@@ -92,45 +95,26 @@ def progress():
 
 
 def lookup(mapping, key: str, kind: str, code: str, hint: str):
-    """``mapping[key]``, or a refusal naming the closest known key (did you mean …?)."""
-    found = mapping.get(key)
-    if found is None:
-        import difflib
+    from cpqctl.app.workspace import lookup
 
-        close = difflib.get_close_matches(key, list(mapping), n=1)
-        raise CpqError(code, f"unknown {kind} `{key}`", f"did you mean `{close[0]}`?" if close else hint)
-    return found
+    return lookup(mapping, key, kind, code, hint)
 
 
 @contextmanager
 def writing(value: Path | None):
-    """For a command that writes: the repo lock held, the repo loaded inside it and clean.
+    """For a command that writes: the repo lock held, the repo loaded inside it and valid (loader and checks).
 
-    Yields (root, store, repo); loading inside the lock means two concurrent
-    commands never act on the same stale state.
+    Yields (root, store, repo).
     """
-    from cpqctl.load.repo import load_repo
-    from cpqctl.store import Store
-
-    r = root(value)
-    store = Store(r)
-    with store.lock():
-        with progress() as meter:
-            loaded, diags = load_repo(r, meter=meter)
-        require_clean(diags)
-        yield r, store, loaded
+    ws = workspace(value)
+    with ws.writing() as (store, loaded):
+        yield ws.root, store, loaded
 
 
 def require_clean(diags) -> None:
-    """Refuse to work on a repository with errors (a command never acts on data it cannot trust)."""
-    errors = [d for d in diags if d.severity == "error"]
-    if errors:
-        from cpqctl.render.diagnostics import one
+    from cpqctl.app.workspace import require_clean
 
-        shown = "\n".join(one(d) for d in errors[:5])
-        more = f"\n… and {len(errors) - 5} more" if len(errors) > 5 else ""
-        raise CpqError("E-INVALID-REPO", f"the repository has {len(errors)} error(s):\n{shown}{more}",
-                       "run `cpqctl check` and fix them first", exit_code=1)
+    require_clean(diags)
 
 
 def info(msg: str) -> None:
@@ -145,6 +129,11 @@ def report_error(e: CpqError) -> None:
         sys.stderr.write(f"  = hint: {e.hint}\n")
 
 
+def exit_code(e: CpqError) -> int:
+    """The one place a refusal becomes an exit code: 2 for unusable input, 1 for every other refusal."""
+    return 2 if isinstance(e, UsageError) else 1
+
+
 class CpqGroup(TyperGroup):
     """The error boundary: a refused operation is a message and an exit code, never a traceback."""
 
@@ -153,7 +142,7 @@ class CpqGroup(TyperGroup):
             return super().invoke(ctx)
         except CpqError as e:
             report_error(e)
-            raise click.exceptions.Exit(e.exit_code) from None
+            raise click.exceptions.Exit(exit_code(e)) from None
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:

@@ -14,18 +14,18 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, RepoOpt
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 
 def _git(cwd: Path, *args: str) -> bytes:
     try:
         return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True).stdout
     except FileNotFoundError:
-        raise CpqError("E-GIT", "git is not installed", "cpqctl diff reads revisions with git", exit_code=2) from None
+        raise UsageError("E-GIT", "git is not installed", "cpqctl diff reads revisions with git") from None
     except subprocess.CalledProcessError as e:
         msg = e.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise CpqError("E-GIT", f"git {' '.join(args[:2])} failed: {msg[-1] if msg else e.returncode}",
-                       "name revisions git knows: a commit, a branch, HEAD~1, origin/main…", exit_code=2) from None
+        raise UsageError("E-GIT", f"git {' '.join(args[:2])} failed: {msg[-1] if msg else e.returncode}",
+                       "name revisions git knows: a commit, a branch, HEAD~1, origin/main…") from None
 
 
 def _checkout(root: Path, rev: str, into: Path) -> Path:
@@ -44,8 +44,8 @@ def _checkout(root: Path, rev: str, into: Path) -> Path:
             tf.extractall(into / "tree")
     out = into / "tree" / sub if sub != "." else into / "tree"
     if not (out / "cpq.toml").is_file():
-        raise CpqError("E-NO-REPO", f"at {rev} there is no cpq.toml in {sub}", "pick a revision after the repo "
-                       "was created", exit_code=2)
+        raise UsageError("E-NO-REPO", f"at {rev} there is no cpq.toml in {sub}", "pick a revision after the repo "
+                       "was created")
     return out
 
 
@@ -57,7 +57,7 @@ def _load(path: Path, label: str):
     if errors:
         raise CpqError("E-INVALID-REPO", f"the repository at {label} has {len(errors)} error(s), first: "
                        f"{errors[0].file}:{errors[0].line}:{errors[0].column} {errors[0].message}",
-                       "run `cpqctl check` on that revision", exit_code=1)
+                       "run `cpqctl check` on that revision")
     return loaded
 
 

@@ -30,7 +30,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, RepoOpt
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 APPLICATION_ID = 0x43505158  # "CPQX": PRAGMA application_id of every SQLite export (how we recognise ours)
 SCHEMA_VERSION = 1  # PRAGMA user_version: bumped when a column is renamed or removed
@@ -131,8 +131,8 @@ def _write_sqlite(path: Path, tables) -> None:
 
 
 def _refuse(target: Path, why: str) -> CpqError:
-    return CpqError("E-EXISTS", f"{target} {why}",
-                    "pick another path with -o, or remove it yourself; nothing was changed", exit_code=2)
+    return UsageError("E-EXISTS", f"{target} {why}",
+                    "pick another path with -o, or remove it yourself; nothing was changed")
 
 
 def is_sqlite_export(path: Path) -> bool:
@@ -250,8 +250,8 @@ def export(
     try:
         write(target, format, tables)
     except OSError as e:
-        raise CpqError("E-USAGE", f"cannot write {target}: {e.strerror or e}",
-                       "pick a path you can write to with -o; nothing was changed", exit_code=2) from None
+        raise UsageError("E-USAGE", f"cannot write {target}: {e.strerror or e}",
+                       "pick a path you can write to with -o; nothing was changed") from None
     rows = [{"table": t.name, "rows": len(t.rows)} for t in tables]
     data = {"format": format, "path": str(target), "as_of": day.isoformat(), "tables": rows}
     emit("json" if json_ else "table", data, ["table", "rows"], rows, title=f"{format} export on {day}",

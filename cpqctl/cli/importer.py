@@ -16,7 +16,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 import_app = common.group(
     "import", "Import data from other systems: customers and contracts from a spreadsheet export.\n\n"
@@ -29,14 +29,13 @@ def _read(file: Path) -> str:
     try:
         data = file.read_bytes()
     except OSError as e:
-        raise CpqError("E-USAGE", f"cannot read {file}: {e.strerror or e}", "give the path of a CSV file",
-                       exit_code=2) from None
+        raise UsageError("E-USAGE", f"cannot read {file}: {e.strerror or e}", "give the path of a CSV file") from None
     try:
         return data.decode("utf-8-sig")  # spreadsheets often start a UTF-8 export with a BOM
     except UnicodeDecodeError as e:
         row = data[:e.start].count(b"\n") + 1
         raise CpqError("E-IMPORT-ENCODING", f"{file}:{row}: the file is not UTF-8 (byte {e.start + 1})",
-                       "export the sheet as CSV UTF-8", exit_code=1) from None
+                       "export the sheet as CSV UTF-8") from None
 
 
 def _report(file: str, errors, fmt: str) -> None:

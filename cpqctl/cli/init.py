@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from cpqctl.cli import common
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 STARTER_CATALOG = """\
 # yaml-language-server: $schema=https://cpqctl.dev/schema/catalog.schema.json
@@ -89,19 +89,18 @@ def init(
 
     target = (directory or Path(".")).resolve()
     if target.exists() and not target.is_dir():
-        raise CpqError("E-USAGE", f"{target} is a file, not a folder", "pick a folder for the repository",
-                       exit_code=2)
+        raise UsageError("E-USAGE", f"{target} is a file, not a folder", "pick a folder for the repository")
     if (target / "cpq.toml").exists():
         raise CpqError("E-EXISTS", f"{target} already holds a cpqctl repository (cpq.toml)",
                        "pick another folder; nothing was changed")
     if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise CpqError("E-USAGE", f"`{currency}` is not a currency code", "e.g. --currency EUR", exit_code=2)
+        raise UsageError("E-USAGE", f"`{currency}` is not a currency code", "e.g. --currency EUR")
     from babel import Locale, UnknownLocaleError
 
     try:
         Locale.parse(locale)
     except (ValueError, UnknownLocaleError):
-        raise CpqError("E-USAGE", f"`{locale}` is not a known locale", "e.g. --locale en_US", exit_code=2) from None
+        raise UsageError("E-USAGE", f"`{locale}` is not a known locale", "e.g. --locale en_US") from None
     from cpqctl.store import Store
 
     target.mkdir(parents=True, exist_ok=True)

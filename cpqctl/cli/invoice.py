@@ -16,7 +16,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 invoice_app = common.group(
     "invoice", "Invoices: billing runs, previews, documents and e-mail.\n\nExample:\n\n"
@@ -445,12 +445,12 @@ def send(
     day = common.as_of(as_of)
     names = list(invoices or [])
     if unsent == bool(names):
-        raise CpqError("E-USAGE", "name the invoices to send, or pass --unsent (not both)",
-                       "e.g. `cpqctl invoice send INV-2026-0001` or `cpqctl invoice send --unsent`", exit_code=2)
+        raise UsageError("E-USAGE", "name the invoices to send, or pass --unsent (not both)",
+                       "e.g. `cpqctl invoice send INV-2026-0001` or `cpqctl invoice send --unsent`")
     first = common.parse_date(since, "date") if since else None
     if first is not None and not unsent:
-        raise CpqError("E-USAGE", "--since goes with --unsent", "e.g. `cpqctl invoice send --unsent --since "
-                       "2026-01-01`", exit_code=2)
+        raise UsageError("E-USAGE", "--since goes with --unsent", "e.g. `cpqctl invoice send --unsent --since "
+                       "2026-01-01`")
     if eml is not None:
         _write_eml(names, unsent, eml, to, day, repo, first)
         return
@@ -528,8 +528,7 @@ def _write_eml(names: list[str], unsent: bool, eml: Path, to, day: date, repo, f
         batch = [_load_invoice(repo, n) for n in names]
     several = unsent or len(batch) > 1
     if several and str(eml) == "-":
-        raise CpqError("E-USAGE", "several messages cannot go to stdout", "pass a folder: --eml out/mail",
-                       exit_code=2)
+        raise UsageError("E-USAGE", "several messages cannot go to stdout", "pass a folder: --eml out/mail")
     for root, loaded, inv in batch:
         rcpt = _recipients(loaded, inv, to)
         msg = _message(root, loaded, inv, rcpt, day, strict=False)

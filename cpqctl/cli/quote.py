@@ -11,7 +11,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 app = common.group("quote", "Quotes: create, price, render, approve and accept.\n\nExample:\n\n  cpqctl quote new --account acme --start 2027-01-01 --line PRO-SEAT=50")
 
@@ -22,8 +22,8 @@ FREQ = click.Choice(["monthly", "quarterly", "semiannual", "annual", "upfront"])
 def parse_line(text: str) -> tuple[str, Decimal, Decimal | None, Decimal | None]:
     m = _LINE_RE.fullmatch(text.strip())
     if not m:
-        raise CpqError("E-USAGE", f"`--line {text}` is not CODE=QTY, CODE=QTY@10% or CODE=QTY@5.00",
-                       "e.g. --line PRO-SEAT=50 --line SSO=1@10%", exit_code=2)
+        raise UsageError("E-USAGE", f"`--line {text}` is not CODE=QTY, CODE=QTY@10% or CODE=QTY@5.00",
+                       "e.g. --line PRO-SEAT=50 --line SSO=1@10%")
     code, qty, pct, amount = m.groups()
     return code, Decimal(qty), Decimal(pct) if pct else None, Decimal(amount) if amount else None
 
@@ -85,9 +85,9 @@ def new(
     start_d = common.parse_date(start, "start date")
     end_d = common.parse_date(end, "end date") if end else None
     if evergreen and (term or end_d):
-        raise CpqError("E-USAGE", "an evergreen quote has no term or end", "drop --term/--end", exit_code=2)
+        raise UsageError("E-USAGE", "an evergreen quote has no term or end", "drop --term/--end")
     if term is not None and term <= 0:
-        raise CpqError("E-USAGE", "--term is a positive number of months", "e.g. --term 12", exit_code=2)
+        raise UsageError("E-USAGE", "--term is a positive number of months", "e.g. --term 12")
     parsed = [parse_line(x) for x in line]
     qlines = tuple(QuoteLine(code, qty, pct, amt, src=Source("--line", i + 1, 1))
                    for i, (code, qty, pct, amt) in enumerate(parsed))

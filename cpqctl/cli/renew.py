@@ -11,7 +11,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 WithinOpt = Annotated[Optional[int], typer.Option(
     "--within", metavar="DAYS", help="The window in days (default: cpq.toml [renewal] notice_days).")]
@@ -25,7 +25,7 @@ def _uplift(text: str | None) -> Decimal | None:
     try:
         return parse_percent(text if text.strip().endswith("%") else text + "%")
     except MoneyError:
-        raise CpqError("E-USAGE", f"`--uplift {text}` is not a percentage", "e.g. --uplift 5%", exit_code=2) from None
+        raise UsageError("E-USAGE", f"`--uplift {text}` is not a percentage", "e.g. --uplift 5%") from None
 
 
 def _texts(root, loaded, cid: str) -> dict[str, str]:
@@ -90,10 +90,9 @@ def renew(
     """
     from cpqctl.core import quotes, renewal
     if due == bool(contract):
-        raise CpqError("E-USAGE", "name a contract or pass --due (not both)", "cpqctl renew C-2026-0001",
-                       exit_code=2)
+        raise UsageError("E-USAGE", "name a contract or pass --due (not both)", "cpqctl renew C-2026-0001")
     if term is not None and term <= 0:
-        raise CpqError("E-USAGE", "--term is a positive number of months", "e.g. --term 12", exit_code=2)
+        raise UsageError("E-USAGE", "--term is a positive number of months", "e.g. --term 12")
     pct = _uplift(uplift)
     day = common.as_of(as_of)
     with common.writing(repo) as (root, store, loaded):
@@ -185,15 +184,14 @@ def renewals(within: Annotated[Optional[int], typer.Option(
     from cpqctl.render.output import emit
 
     if by is None and (months is not None or start is not None):
-        raise CpqError("E-USAGE", "--months and --from go with --by month", "cpqctl renewals --by month --months 6",
-                       exit_code=2)
+        raise UsageError("E-USAGE", "--months and --from go with --by month", "cpqctl renewals --by month --months 6")
     day = common.as_of(as_of)
     if by == "month":
         first = _month(start) if start is not None else day.replace(day=1)
         if months is not None and months <= 0:
-            raise CpqError("E-USAGE", "--months is a positive number", "e.g. --months 12", exit_code=2)
+            raise UsageError("E-USAGE", "--months is a positive number", "e.g. --months 12")
         if within is not None and within < 0:
-            raise CpqError("E-USAGE", "--within is a number of days, 0 or more", "e.g. --within 30", exit_code=2)
+            raise UsageError("E-USAGE", "--within is a number of days, 0 or more", "e.g. --within 30")
         _forecast(format, day, first, months or 12, 30 if within is None else within, repo)
         return
     _, loaded, diags = common.load(repo)
@@ -224,8 +222,7 @@ def _month(text: str) -> date:
             raise ValueError(text)
         return date.fromisoformat(text if len(text) == 10 else text + "-01").replace(day=1)
     except ValueError:
-        raise CpqError("E-USAGE", f"`--from {text}` is not a month (YYYY-MM)", "e.g. --from 2026-11",
-                       exit_code=2) from None
+        raise UsageError("E-USAGE", f"`--from {text}` is not a month (YYYY-MM)", "e.g. --from 2026-11") from None
 
 
 MONTH_COLUMNS = ["month", "currency", "contracts", "arr", "quoted", "accepted", "not_quoted", "at_risk"]

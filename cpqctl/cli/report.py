@@ -18,7 +18,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 app = common.group("report", "Metrics: ARR, MRR, MRR movements, LTV, the board report.\n\n"
                              "Example:\n\n  cpqctl report arr --as-of 2026-11-28\n\n"
@@ -210,9 +210,9 @@ def _cac(text: str | None) -> Decimal | None:
     try:
         value = D(text)
     except MoneyError:
-        raise CpqError("E-USAGE", f"`--cac {text}` is not an amount", "e.g. --cac 12000.00", exit_code=2) from None
+        raise UsageError("E-USAGE", f"`--cac {text}` is not an amount", "e.g. --cac 12000.00") from None
     if value <= 0:
-        raise CpqError("E-USAGE", "--cac is a positive amount", "e.g. --cac 12000.00", exit_code=2)
+        raise UsageError("E-USAGE", "--cac is a positive amount", "e.g. --cac 12000.00")
     return value
 
 
@@ -300,7 +300,7 @@ def board(
         _write_board(common.root(repo), loaded, b, format, output, day)
         return
     if output is not None:
-        raise CpqError("E-USAGE", "-o is for --format md or pdf", "drop -o, or add --format md|pdf", exit_code=2)
+        raise UsageError("E-USAGE", "-o is for --format md or pdf", "drop -o, or add --format md|pdf")
     data = boards.board_view(b, rounding)
     columns = ["month", "to", "arr", *MOVE_COLUMNS]
     if format != "table":

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 KINDS = ("cpq", "catalog", "account", "contract", "quote", "invoice")
 
@@ -61,7 +61,7 @@ def schema(
         sys.stdout.write(dumps_json({n: json.loads(t) for n, t in texts.items()}))
         return
     if kind not in KINDS:
-        raise CpqError("E-USAGE", f"unknown file kind `{kind}`", "one of: " + ", ".join(KINDS), exit_code=2)
+        raise UsageError("E-USAGE", f"unknown file kind `{kind}`", "one of: " + ", ".join(KINDS))
     sys.stdout.write(texts[f"{kind}.schema.json"])
 
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from cpqctl.core import ledger
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.core.model import Catalog, Contract, QuoteLine, Segment, Source
 from cpqctl.core.money import fmt_decimal, round_money
 from cpqctl.core.pricing import covers
@@ -233,8 +233,7 @@ def plan(c: Contract, catalog: Catalog, effective: date, changes: list[Change], 
     out: list[QuoteLine] = []
     for ch in changes:
         if ch.product in seen:
-            raise CpqError("E-USAGE", f"`{ch.product}` is changed twice in one amendment", "one change per product",
-                           exit_code=2)
+            raise UsageError("E-USAGE", f"`{ch.product}` is changed twice in one amendment", "one change per product")
         seen.add(ch.product)
         if ch.kind == "reprice":
             out.extend(_reprice(c, ch, effective, end))

@@ -27,18 +27,32 @@ class Diagnostic:
 
 
 class CpqError(Exception):
-    """A refused operation: a message naming the rule, a code, a hint and an exit code.
+    """A refused operation: a stable code, a message naming the rule, a hint and, where known, a position.
 
-    Raised by the core when a command cannot go on; the CLI boundary prints it
-    (never a traceback) and exits with ``exit_code`` (1 business rule, 2 usage).
+    Raised by every layer below the command line when it cannot go on. It
+    carries no exit code: the CLI maps the class to one (:class:`UsageError`
+    → 2, every other refusal → 1); a Python caller catches it and reads
+    ``code``, ``message``, ``hint``, ``src`` and ``diagnostics``.
     """
 
-    def __init__(self, code: str, message: str, hint: str = "", src: Source | None = None, exit_code: int = 1,
+    def __init__(self, code: str, message: str, hint: str = "", src: Source | None = None,
                  diagnostics: tuple[Diagnostic, ...] = ()):
         super().__init__(message)
         self.code = code
         self.message = message
         self.hint = hint
         self.src = src
-        self.exit_code = exit_code
         self.diagnostics = diagnostics
+
+    def as_json(self) -> dict:
+        where = {"file": self.src.file, "line": self.src.line, "column": self.src.column} if self.src else {}
+        return {"code": self.code, "message": self.message, "hint": self.hint, **where,
+                "diagnostics": [d.as_json() for d in self.diagnostics]}
+
+
+class UsageError(CpqError):
+    """The input of the call itself is unusable (a malformed date or option, no repository): exit 2 on the CLI."""
+
+
+class InvalidRepository(CpqError):
+    """The repository has errors (loader or cross-file checks); ``diagnostics`` lists every one."""

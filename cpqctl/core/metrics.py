@@ -28,7 +28,7 @@ from fractions import Fraction
 from typing import Iterable, Mapping
 
 from cpqctl.core import ledger
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.core.model import Contract, Repo, Settings
 from cpqctl.core.money import money_str, round_money, round_places
 from cpqctl.core.proration import add_months
@@ -244,8 +244,7 @@ def movement_currency(repo: Repo) -> str:
 
 def _in_order(start: date, end: date) -> None:
     if end < start:
-        raise CpqError("E-USAGE", f"--to {end} is before --from {start}", "give the earlier date as --from",
-                       exit_code=2)
+        raise UsageError("E-USAGE", f"--to {end} is before --from {start}", "give the earlier date as --from")
 
 
 def movements(repo: Repo, start: date, end: date) -> Movements:

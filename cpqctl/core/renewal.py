@@ -20,7 +20,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from cpqctl.core import ledger
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.core.metrics import missing_rates, rate
 from cpqctl.core.model import Account, Catalog, Contract, Quote, QuoteLine, Repo, Settings, Source
 from cpqctl.core.money import fmt_percent, money_str, round_money
@@ -93,7 +93,7 @@ def resolve_terms(c: Contract, account: Account, settings: Settings, pricing: st
     layers = (c.renewal, account.renewal)
     pricing = pricing or next((x.pricing for x in layers if x.pricing), None) or settings.renewal_pricing
     if pricing not in PRICING_METHODS:
-        raise CpqError("E-USAGE", f"unknown renewal pricing `{pricing}`", "same, list or uplift", exit_code=2)
+        raise UsageError("E-USAGE", f"unknown renewal pricing `{pricing}`", "same, list or uplift")
     if uplift is None:
         uplift = next((x.uplift for x in layers if x.uplift is not None), settings.renewal_uplift)
     if term is None:
@@ -106,7 +106,7 @@ def resolve_terms(c: Contract, account: Account, settings: Settings, pricing: st
                            "months; its renewal term must be given", "add renewal: {term: 12} to the contract, "
                            "or pass --term N", src=c.src)
     if term <= 0:
-        raise CpqError("E-USAGE", "the renewal term is a positive number of months", "e.g. --term 12", exit_code=2)
+        raise UsageError("E-USAGE", "the renewal term is a positive number of months", "e.g. --term 12")
     return Terms(pricing, uplift, term)
 
 

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Mapping, Sequence
 
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 TIMEOUT_SECONDS = 30
 
@@ -54,9 +54,8 @@ def sender(settings, strict: bool = True) -> str:
         return str(Address(settings.company_name or "", addr_spec=user))
     if not strict:
         return str(Address(settings.company_name or "", addr_spec=PLACEHOLDER))
-    raise CpqError("E-SMTP-FROM", "cpq.toml [smtp] names no sender address",
-                   'add `from = "Billing <billing@example.com>"` under [smtp] in cpq.toml', src=settings.src,
-                   exit_code=2)
+    raise UsageError("E-SMTP-FROM", "cpq.toml [smtp] names no sender address",
+                   'add `from = "Billing <billing@example.com>"` under [smtp] in cpq.toml', src=settings.src)
 
 
 def smtp_config(settings, environ: Mapping[str, str] = os.environ) -> SmtpConfig:
@@ -64,17 +63,16 @@ def smtp_config(settings, environ: Mapping[str, str] = os.environ) -> SmtpConfig
     s = settings.smtp
     host = str(s.get("host") or "")
     if not host:
-        raise CpqError("E-SMTP-CONFIG", "cpq.toml has no [smtp] host to send through",
+        raise UsageError("E-SMTP-CONFIG", "cpq.toml has no [smtp] host to send through",
                        "add [smtp] host/port/user/password_env to cpq.toml, or write the message to a file "
-                       "with --eml FILE", src=settings.src, exit_code=2)
+                       "with --eml FILE", src=settings.src)
     password = None
     var = str(s.get("password_env") or "")
     if var:
         password = environ.get(var)
         if password is None:
-            raise CpqError("E-SMTP-PASSWORD", f"the SMTP password variable {var} is not set",
-                           f"export {var}=… (cpq.toml [smtp] password_env names it)", src=settings.src,
-                           exit_code=2)
+            raise UsageError("E-SMTP-PASSWORD", f"the SMTP password variable {var} is not set",
+                           f"export {var}=… (cpq.toml [smtp] password_env names it)", src=settings.src)
     return SmtpConfig(host=host, port=int(s.get("port", 587)), starttls=bool(s.get("starttls", True)),
                       user=str(s.get("user") or ""), password=password, sender=sender(settings))
 
@@ -95,8 +93,7 @@ def check_addresses(addresses: Sequence[str]) -> list[str]:
         if not parsed or any(c in text for c in "\r\n") or any(
                 "@" not in addr or " " in addr or addr.startswith("@") or addr.endswith("@") or not addr.isascii()
                 for _, addr in parsed):
-            raise CpqError("E-USAGE", f"`{text}` is not an e-mail address", "e.g. --to anna.nowak@acme.example",
-                           exit_code=2)
+            raise UsageError("E-USAGE", f"`{text}` is not an e-mail address", "e.g. --to anna.nowak@acme.example")
         out.append(text)
     return out
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from cpqctl.core.diagnostics import CpqError, Diagnostic
+from cpqctl.core.diagnostics import CpqError, Diagnostic, UsageError
 from cpqctl.load import build, yamlpos
 from cpqctl.load.schema import ID_RE, SCHEMAS, convert
 from cpqctl.core.model import Repo
@@ -35,17 +35,15 @@ def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None
     if explicit:
         p = Path(explicit).expanduser()
         if not (p / "cpq.toml").is_file():
-            raise CpqError("E-NO-REPO", f"{p} is not a cpqctl data repository (no cpq.toml there)",
-                           "create one with `cpqctl init DIR`, or point --repo at a folder holding cpq.toml",
-                           exit_code=2)
+            raise UsageError("E-NO-REPO", f"{p} is not a cpqctl data repository (no cpq.toml there)",
+                           "create one with `cpqctl init DIR`, or point --repo at a folder holding cpq.toml")
         return p.resolve()
     here = (cwd or Path.cwd()).resolve()
     for d in (here, *here.parents):
         if (d / "cpq.toml").is_file():
             return d
-    raise CpqError("E-NO-REPO", "no cpqctl data repository here (no cpq.toml in this folder or above)",
-                   "run `cpqctl init` to create one, `cpqctl tour` to try the example, or pass --repo PATH",
-                   exit_code=2)
+    raise UsageError("E-NO-REPO", "no cpqctl data repository here (no cpq.toml in this folder or above)",
+                   "run `cpqctl init` to create one, `cpqctl tour` to try the example, or pass --repo PATH")
 
 
 # --------------------------------------------------------------------------- cpq.toml
@@ -97,11 +95,10 @@ def load_settings(root: Path) -> tuple[object, list[Diagnostic]]:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text, parse_float=Decimal)  # a float never exists
     except (OSError, UnicodeDecodeError) as exc:
-        raise CpqError("E-SETTINGS", f"cpq.toml cannot be read: {exc}", "check the file's permissions and encoding",
-                       exit_code=2) from None
+        raise UsageError("E-SETTINGS", f"cpq.toml cannot be read: {exc}", "check the file's permissions and encoding") from None
     except tomllib.TOMLDecodeError as exc:
-        raise CpqError("E-SETTINGS", f"cpq.toml is not valid TOML: {exc}",
-                       "fix the syntax; `cpqctl init` writes a valid example", exit_code=2) from None
+        raise UsageError("E-SETTINGS", f"cpq.toml is not valid TOML: {exc}",
+                       "fix the syntax; `cpqctl init` writes a valid example") from None
     obj, problems = convert(_to_positioned(data, (), _toml_positions(text)), SCHEMAS["cpq"])
     diags = [Diagnostic("cpq.toml", p.line, p.column, p.code, p.message, p.hint, p.severity) for p in problems]
     return build.settings(obj), diags

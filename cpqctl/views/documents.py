@@ -13,7 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.core.model import Contract, Quote, Repo, Segment
 from cpqctl.core.money import D, fmt_percent, round_money, round_places
 
@@ -314,7 +314,7 @@ def atomic_write_bytes(target: Path, payload: bytes) -> None:
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
         if stat.S_ISDIR(mode):
-            raise CpqError("E-USAGE", f"{target} is a folder", "give a file name with -o", exit_code=2)
+            raise UsageError("E-USAGE", f"{target} is a folder", "give a file name with -o")
         with open(target, "wb") as f:
             f.write(payload)
         return
