@@ -31,12 +31,15 @@ import itertools
 import json
 import os
 import re
+import stat
 import string
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator
+from cpqctl.core.diagnostics import UsageError
 
 CPQ_DIR = ".cpq"
 LOCK_NAME = "lock"
@@ -427,3 +430,32 @@ class Transaction:
         for folder in {target.parent for _, target in pairs}:
             _fsync_dir(folder)
         store._delete_journal()
+
+
+def atomic_write_bytes(target: Path, payload: bytes) -> None:
+    """Write a regular file by temp file + rename; a device or pipe (``-o /dev/null``) is written in place.
+
+    Renaming over a special file would replace the device node itself with a
+    regular file.
+    """
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        if stat.S_ISDIR(mode):
+            raise UsageError("E-USAGE", f"{target} is a folder", "give a file name with -o")
+        with open(target, "wb") as f:
+            f.write(payload)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

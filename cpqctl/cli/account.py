@@ -72,4 +72,8 @@ def render(
     common.require_clean(diags)
     get_account(loaded, account)
     data = documents.account_data(loaded, account, day)
-    documents.write_document(root, "account", account, format, data, output, day)
+    from cpqctl.app.documents import write_document
+
+    wrote = write_document(root, "account", account, format, data, output, day)
+    if wrote:
+        common.info(f"wrote {wrote}")

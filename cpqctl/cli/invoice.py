@@ -329,8 +329,12 @@ def render(
     """
     from cpqctl.views import documents
     root, loaded, inv = _load_invoice(repo, invoice)
-    documents.write_document(root, "invoice", inv.invoice, format, documents.invoice_data(loaded, inv), output,
-                             inv.date)
+    from cpqctl.app.documents import write_document
+
+    wrote = write_document(root, "invoice", inv.invoice, format, documents.invoice_data(loaded, inv), output,
+                           inv.date)
+    if wrote:
+        common.info(f"wrote {wrote}")
 
 
 def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = True):
@@ -341,7 +345,9 @@ def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = T
     from cpqctl.render.documents import render_pdf, render_text
 
     data = documents.invoice_data(loaded, inv)
-    templates = documents.repo_templates(root)
+    from cpqctl.app.documents import repo_templates
+
+    templates = repo_templates(root)
     account = loaded.accounts.get(inv.account)
     names = {c.email: c.name for c in account.contacts} if account is not None else {}
     greeting = names.get(to[0], "") if len(to) == 1 else ""
@@ -518,7 +524,7 @@ def _write_eml(names: list[str], unsent: bool, eml: Path, to, day: date, repo, f
     import sys
 
     from cpqctl.formats import mail
-    from cpqctl.views.documents import atomic_write_bytes
+    from cpqctl.store import atomic_write_bytes
 
     if unsent:
         root, loaded, diags = common.load(repo)

@@ -48,6 +48,9 @@ def main(
     common.STATE.as_of = as_of
     common.STATE.quiet = quiet
     common.STATE.no_color = common.STATE.no_color or no_color
+    from cpqctl.render.output import OPTIONS
+
+    OPTIONS.no_color = common.STATE.no_color
 
 
 def _register() -> None:

@@ -238,4 +238,8 @@ def render(
     q = _quote(loaded, quote)
     priced = quotes.price(loaded, q)
     data = documents.quote_data(loaded, q, priced, quotes.status(q, priced, loaded.settings, day), day)
-    documents.write_document(root, documents.quote_template(q), q.quote, format, data, output, day)
+    from cpqctl.app.documents import write_document
+
+    wrote = write_document(root, documents.quote_template(q), q.quote, format, data, output, day)
+    if wrote:
+        common.info(f"wrote {wrote}")

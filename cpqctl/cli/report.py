@@ -346,6 +346,8 @@ def _write_board(root: Path, loaded, b, format: str, output: Path | None, day) -
     from cpqctl.render import charts
     from cpqctl.views import documents
     from cpqctl.render import documents as rd
+    from cpqctl.app.documents import repo_templates, write_document
+    from cpqctl.store import atomic_write_bytes
     from cpqctl.render import fmt
 
     data = boards.document_data(b, documents.company(loaded), loaded.settings.rounding)
@@ -364,11 +366,13 @@ def _write_board(root: Path, loaded, b, format: str, output: Path | None, day) -
         data["charts"][f"{k}_src"] = ("data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
                                       if to_stdout else quote(names[k]))
     if format == "md" and not to_stdout:
-        rd.render_markdown("board", data, documents.repo_templates(root))  # fails before any write
+        rd.render_markdown("board", data, repo_templates(root))  # fails before any write
         for k, svg in svgs.items():
-            documents.atomic_write_bytes(target.parent / names[k], svg.encode("utf-8"))
+            atomic_write_bytes(target.parent / names[k], svg.encode("utf-8"))
             common.info(f"wrote {target.parent / names[k]}")
-    documents.write_document(root, "board", f"board-{day}", format, data, output if to_stdout else target, day)
+    wrote = write_document(root, "board", f"board-{day}", format, data, output if to_stdout else target, day)
+    if wrote:
+        common.info(f"wrote {wrote}")
 
 
 app.command("arr")(arr)

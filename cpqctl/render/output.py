@@ -5,10 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from typing import Iterable, Sequence
 
 FORMATS = ("table", "json", "csv", "md")
+
+
+class _Options:
+    """How tables look: set once by the command line (``--no-color``, NO_COLOR); render reads nothing else."""
+
+    no_color: bool = bool(os.environ.get("NO_COLOR"))
+
+
+OPTIONS = _Options()
 
 
 def dumps_json(data) -> str:
@@ -59,9 +69,7 @@ def rows_md(columns: Sequence[str], rows: Sequence[dict], right: Sequence[str] =
 def console(stderr: bool = False):
     from rich.console import Console
 
-    from cpqctl.cli.common import STATE
-
-    return Console(stderr=stderr, no_color=STATE.no_color, highlight=False, soft_wrap=False,
+    return Console(stderr=stderr, no_color=OPTIONS.no_color, highlight=False, soft_wrap=False,
                    width=None if (sys.stderr if stderr else sys.stdout).isatty() else 120)
 
 

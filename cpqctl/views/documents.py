@@ -1,4 +1,4 @@
-"""Template data for documents, and writing them (Markdown or PDF) atomically.
+"""Template data for documents: the dicts quote, amendment, renewal, account and invoice templates read.
 
 The data dicts are the interface of the Jinja templates (built-in ones in
 ``cpqctl/templates/``, overridable per repo in ``templates/``).
@@ -6,7 +6,6 @@ The data dicts are the interface of the Jinja templates (built-in ones in
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -269,66 +268,6 @@ def account_data(repo: Repo, account_id: str, as_of: date) -> dict:
         "bundles": bundles,
         "as_of": as_of,
     }
-
-
-def repo_templates(root: Path) -> Path | None:
-    """The repository's own ``templates/`` folder (overriding the built-in templates), if it has one."""
-    folder = root / "templates"
-    return folder if folder.is_dir() else None
-
-
-def write_document(root: Path, kind: str, doc_id: str, fmt: str, data: dict, output: Path | None, as_of: date) -> Path | None:
-    """Render and write atomically (default out/<ID>.<ext>); ``-o -`` writes to stdout."""
-    from cpqctl.render import documents as rd
-
-    templates = repo_templates(root)
-    if fmt == "md":
-        payload = rd.render_markdown(kind, data, templates).encode("utf-8")
-    else:
-        payload = rd.render_pdf(kind, data, templates, as_of)
-    if output is not None and str(output) == "-":
-        sys.stdout.buffer.write(payload)
-        return None
-    target = output if output is not None else root / "out" / f"{doc_id}.{fmt}"
-    target = target if target.is_absolute() else Path.cwd() / target
-    atomic_write_bytes(target, payload)
-    from cpqctl.cli.common import info
-
-    info(f"wrote {target}")
-    return target
-
-
-def atomic_write_bytes(target: Path, payload: bytes) -> None:
-    """Write a regular file by temp file + rename; a device or pipe (``-o /dev/null``) is written in place.
-
-    Renaming over a special file would replace the device node itself with a
-    regular file.
-    """
-    import os
-    import stat
-    import tempfile
-
-    try:
-        mode = os.stat(target).st_mode
-    except OSError:
-        mode = None
-    if mode is not None and not stat.S_ISREG(mode):
-        if stat.S_ISDIR(mode):
-            raise UsageError("E-USAGE", f"{target} is a folder", "give a file name with -o")
-        with open(target, "wb") as f:
-            f.write(payload)
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # What each invoice line kind says on the document.

@@ -1,0 +1,36 @@
+"""Writing documents (Markdown or PDF): the repository's template overrides, the output file, atomically."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+from cpqctl.store import atomic_write_bytes
+
+
+def repo_templates(root: Path) -> Path | None:
+    """The repository's own ``templates/`` folder (overriding the built-in templates), if it has one."""
+    folder = root / "templates"
+    return folder if folder.is_dir() else None
+
+
+def write_document(root: Path, kind: str, doc_id: str, fmt: str, data: dict, output: Path | None, as_of: date) -> Path | None:
+    """Render and write atomically (default out/<ID>.<ext>); ``-o -`` writes to stdout.
+
+    Returns the file written (None for stdout); the caller says so.
+    """
+    from cpqctl.render import documents as rd
+
+    templates = repo_templates(root)
+    if fmt == "md":
+        payload = rd.render_markdown(kind, data, templates).encode("utf-8")
+    else:
+        payload = rd.render_pdf(kind, data, templates, as_of)
+    if output is not None and str(output) == "-":
+        sys.stdout.buffer.write(payload)
+        return None
+    target = output if output is not None else root / "out" / f"{doc_id}.{fmt}"
+    target = target if target.is_absolute() else Path.cwd() / target
+    atomic_write_bytes(target, payload)
+    return target
