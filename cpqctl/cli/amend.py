@@ -139,7 +139,7 @@ def _effective(c, effective: str | None, new_end, cancel: bool, day, settings):
     if new_end is not None:
         return ledger.current_end(c) + timedelta(days=1)
     if cancel and c.evergreen:
-        from cpqctl.core.pricing import FREQUENCY_MONTHS
+        from cpqctl.core.terms import FREQUENCY_MONTHS
         from cpqctl.core.proration import period_end
 
         months = FREQUENCY_MONTHS[c.billing_frequency or settings.billing_frequency]

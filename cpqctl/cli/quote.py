@@ -12,11 +12,12 @@ import typer
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
 from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.terms import FREQUENCIES
 
 app = common.group("quote", "Quotes: create, price, render, approve and accept.\n\nExample:\n\n  cpqctl quote new --account acme --start 2027-01-01 --line PRO-SEAT=50")
 
 _LINE_RE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)=([0-9]+(?:\.[0-9]+)?)(?:@(?:([0-9]+(?:\.[0-9]+)?)%|([0-9]+(?:\.[0-9]+)?)))?")
-FREQ = click.Choice(["monthly", "quarterly", "semiannual", "annual", "upfront"])
+FREQ = click.Choice(list(FREQUENCIES))
 
 
 def parse_line(text: str) -> tuple[str, Decimal, Decimal | None, Decimal | None]:

@@ -40,10 +40,9 @@ from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.model import Account, Amendment, Contract, Invoice, Repo, Segment, Settings, Signed, TaxLine
 from cpqctl.core.money import round_money
+from cpqctl.core.terms import FREQUENCY_MONTHS
 from cpqctl.core.proration import PER_MONTHS, add_months, months_between, segment_value
 
-FREQUENCY_MONTHS: dict[str, int | None] = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12,
-                                           "upfront": None}
 ZERO = Decimal(0)
 _DAY = timedelta(days=1)
 

@@ -26,11 +26,11 @@ from cpqctl.core.model import (
     TaxLine, Tier,
 )
 from cpqctl.core.money import fmt_decimal, fmt_percent, minor_units, round_money, round_places
+from cpqctl.core.terms import FREQUENCY_MONTHS, PERIODIC_FREQUENCIES
 from cpqctl.core.proration import PER_MONTHS, line_total, multiplier, period_end, term_end
 
 __all__ = ["FREQUENCY_MONTHS", "PricedLine", "PricedQuote", "Step", "TaxLine", "price_quote", "quote_dates"]
 
-FREQUENCY_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
 ZERO = Decimal(0)
 _HUNDRED = Fraction(100)
 
@@ -616,8 +616,8 @@ def _context(quote: Quote, catalog: Catalog, account: Account, settings: Setting
     start, end = quote_dates(quote, settings, contract)
     evergreen = quote.evergreen or (contract is not None and contract.evergreen)
     freq = quote.billing_frequency or (contract.billing_frequency if contract else None) or settings.billing_frequency
-    months = FREQUENCY_MONTHS.get(freq, 12)
-    if evergreen and freq not in FREQUENCY_MONTHS:
+    months = FREQUENCY_MONTHS.get(freq) or 12  # upfront: the term's price is billed at once
+    if evergreen and freq not in PERIODIC_FREQUENCIES:
         raise _fail("E-BILLING", f"an evergreen quote is billed every period; `{freq}` is not a period",
                     "use billing: {frequency: monthly} (or quarterly, semiannual, annual)",
                     quote.where("billing"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from cpqctl.load import memo
 from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
+from cpqctl.core.terms import FREQUENCIES, PRORATION_METHODS, ROUNDING_MODES
 from cpqctl.core.money import D, MoneyError, parse_percent
 
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -255,9 +256,8 @@ def convert(value, schema: F) -> tuple[Obj | None, list[Problem]]:
 # --------------------------------------------------------------------------- the formats
 
 PERIODS = ("month", "quarter", "year")
-FREQUENCIES = ("monthly", "quarterly", "semiannual", "annual", "upfront")
-PRORATION = ("monthly+daily", "calendar", "daily", "monthly")
-ROUNDING = ("half-up", "half-even")
+PRORATION = PRORATION_METHODS
+ROUNDING = ROUNDING_MODES
 RENEWAL_PRICING = ("same", "list", "uplift")
 
 

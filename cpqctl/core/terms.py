@@ -1,0 +1,53 @@
+"""The vocabulary of commercial terms, and one resolver of a contract's effective terms.
+
+Each fact is defined once here and imported everywhere else (the loader's
+schema, pricing, billing, the command line's choices):
+
+- :data:`FREQUENCIES` and :data:`FREQUENCY_MONTHS` — billing frequencies and
+  the months of one billing period (``upfront`` has none: one invoice);
+- :data:`PRORATION_METHODS` and :data:`ROUNDING_MODES` — the values of
+  ``pricing.proration`` and ``pricing.rounding`` (cpq.toml) and of a
+  contract's frozen ``proration:`` / ``rounding:``.
+
+:func:`contract_terms` answers "which proration method, rounding and billing
+frequency does this contract use": the contract's own frozen value when it has
+one (cpqctl writes them at acceptance), else cpq.toml's. Every module that needs
+one of them asks here, so a hand-written contract without ``rounding:`` follows
+cpq.toml everywhere (before, four places fell back to half-up on their own).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cpqctl.core.model import Contract, Settings
+
+FREQUENCY_MONTHS: dict[str, int | None] = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12,
+                                           "upfront": None}
+FREQUENCIES: tuple[str, ...] = tuple(FREQUENCY_MONTHS)
+PERIODIC_FREQUENCIES: tuple[str, ...] = tuple(f for f, m in FREQUENCY_MONTHS.items() if m is not None)
+PRORATION_METHODS: tuple[str, ...] = ("monthly+daily", "calendar", "daily", "monthly")
+ROUNDING_MODES: tuple[str, ...] = ("half-up", "half-even")
+
+
+@dataclass(frozen=True, slots=True)
+class ContractTerms:
+    """What a contract's arithmetic follows: proration method, rounding mode and billing frequency."""
+
+    proration: str
+    rounding: str
+    billing_frequency: str
+
+    @property
+    def billing_months(self) -> int | None:
+        """Months of one billing period (None for upfront billing)."""
+        return FREQUENCY_MONTHS.get(self.billing_frequency)
+
+
+def contract_terms(c: Contract, settings: Settings) -> ContractTerms:
+    """The contract's effective terms: its own frozen values first, then cpq.toml's defaults."""
+    return ContractTerms(
+        proration=c.proration or settings.proration,
+        rounding=c.rounding or settings.rounding,
+        billing_frequency=c.billing_frequency or settings.billing_frequency,
+    )
