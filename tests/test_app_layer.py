@@ -1,0 +1,106 @@
+"""The application layer's guarantee: a use case that writes refuses a repository that `check` rejects.
+
+Before the Workspace, writing commands validated only what the loader finds in
+each file; the cross-file findings of `cpqctl check` (an unknown account, a
+contract in another currency than its account) did not stop them, so `quote new`
+and `invoice run` wrote on data that `check` called broken. Each case below is
+first shown to be a `check` finding, then refused by the command and by the
+Python API alike, with nothing written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cpqctl.app.workspace import Workspace
+from cpqctl.core.diagnostics import CpqError, InvalidRepository, UsageError
+
+AS_OF = "2026-03-01"
+
+
+def _unknown_account(root: Path, cli) -> str:
+    text = (root / "contracts/acme/C-2026-0001.yaml").read_text(encoding="utf-8")
+    ghost = text.replace("account: acme", "account: ghost").replace("C-2026-0001", "C-2026-0099")
+    (root / "contracts/ghost").mkdir()
+    (root / "contracts/ghost/C-2026-0099.yaml").write_text(ghost, encoding="utf-8")
+    return "E-UNKNOWN-ACCOUNT"
+
+
+def _currency_mismatch(root: Path, cli) -> str:
+    path = root / "contracts/acme/C-2026-0001.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("\ncurrency: PLN\n", "\ncurrency: EUR\n"),
+                    encoding="utf-8")
+    return "E-CURRENCY-MISMATCH"
+
+
+def _tampered_invoice_total(root: Path, cli) -> str:
+    run = cli("invoice", "run", "--through", AS_OF, "--as-of", AS_OF, "--repo", root)
+    assert run.code == 0, run.stderr
+    path = root / "invoices/INV-2025-0001.yaml"
+    text = path.read_text(encoding="utf-8")
+    tampered = re.sub(r"(?m)^net_total: .*$", "net_total: 1.00", text)
+    assert tampered != text
+    path.write_text(tampered, encoding="utf-8")
+    return "E-INVOICE-TOTAL"
+
+
+BREAKS = [_unknown_account, _currency_mismatch, _tampered_invoice_total]
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".cpq" not in p.parts}
+
+
+@pytest.mark.parametrize("breaks", BREAKS, ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize("command", [
+    ("quote", "new", "--account", "globex", "--start", "2027-01-01", "--line", "PRO-SEAT=5"),
+    ("invoice", "run", "--through", "2026-06-30"),
+], ids=["quote-new", "invoice-run"])
+def test_a_writing_command_refuses_what_check_rejects(example_repo, cli, breaks, command):
+    code = breaks(example_repo, cli)
+    checked = cli("check", "--format", "concise", "--as-of", AS_OF, "--repo", example_repo)
+    assert checked.code == 1 and f"error[{code}]" in checked.stdout  # the finding first
+    before = _files(example_repo)
+
+    run = cli(*command, "--as-of", AS_OF, "--repo", example_repo)
+
+    assert run.code == 1
+    assert "error[E-INVALID-REPO]" in run.stderr and f"error[{code}]" in run.stderr  # the findings listed
+    assert "run `cpqctl check`" in run.stderr
+    assert _files(example_repo) == before  # nothing written
+
+
+@pytest.mark.parametrize("breaks", BREAKS, ids=lambda f: f.__name__.strip("_"))
+def test_the_python_api_refuses_with_every_finding(example_repo, cli, breaks):
+    code = breaks(example_repo, cli)
+    ws = Workspace.open(example_repo)
+    with pytest.raises(InvalidRepository) as refused:
+        with ws.writing():
+            pytest.fail("a use case ran on an invalid repository")
+    e = refused.value
+    assert e.code == "E-INVALID-REPO" and not isinstance(e, UsageError)
+    assert code in {d.code for d in e.diagnostics}
+    found = next(d for d in e.diagnostics if d.code == code)
+    assert found.file and found.line > 0 and found.column > 0  # positioned
+    assert not (example_repo / ".cpq" / "journal").exists()
+
+
+def test_a_clean_repository_is_loaded_inside_the_lock(example_repo):
+    ws = Workspace.open(example_repo)
+    store = None
+    with ws.writing() as (store, repo):
+        assert store.locked and "C-2026-0001" in repo.contracts
+    assert store is not None and not store.locked
+
+
+def test_errors_carry_no_exit_code_and_the_cli_maps_them():
+    from cpqctl.cli.common import exit_code
+
+    assert not hasattr(CpqError("E-X", "m"), "exit_code")
+    assert exit_code(UsageError("E-USAGE", "bad date")) == 2
+    assert exit_code(CpqError("E-EXPIRED", "expired")) == 1
+    assert exit_code(InvalidRepository("E-INVALID-REPO", "broken")) == 1
