@@ -115,10 +115,14 @@ class Workspace:
         with self.meter() as m:
             return load_repo(self.root, kinds, meter=m)
 
-    def check(self) -> tuple[Repo, list[Diagnostic]]:
+    def load_checked(self) -> tuple[Repo, list[Diagnostic]]:
         """The repository and every finding of ``cpqctl check`` (loader and cross-file), sorted."""
         repo, diags = self.load()
         return repo, validate(repo, diags)
+
+    def check(self) -> list[Diagnostic]:
+        """Every finding of ``cpqctl check``, sorted by file and position (errors and warnings; empty: clean)."""
+        return self.load_checked()[1]
 
     def read(self, kinds=None) -> Repo:
         """The repository for a use case that only reads: refused on loader errors."""
