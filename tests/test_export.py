@@ -220,7 +220,7 @@ def test_a_broken_repository_is_not_exported(example_repo, cli, tmp_path) -> Non
 
 
 def _fail_after_first_table(monkeypatch) -> None:
-    import cpqctl.cli.export as mod
+    import cpqctl.formats.export as mod
 
     real = mod._write_csv
 
@@ -251,7 +251,7 @@ def test_a_failing_export_keeps_the_previous_one(example_repo, cli, tmp_path, mo
 
 
 def test_a_failing_sqlite_export_leaves_no_file(example_repo, cli, tmp_path, monkeypatch) -> None:
-    import cpqctl.cli.export as mod
+    import cpqctl.formats.export as mod
 
     real = mod.sqlite_rows
 

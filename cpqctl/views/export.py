@@ -218,3 +218,9 @@ def minor(text: str) -> int:
     own number of decimal places.
     """
     return int(text.replace(".", ""))
+
+
+def summary(fmt: str, path: str, as_of: date, tables: list[Table]) -> dict:
+    """`cpqctl export --json`: the format, the path written, the as-of date and the rows per table."""
+    return {"format": fmt, "path": path, "as_of": as_of.isoformat(),
+            "tables": [{"table": t.name, "rows": len(t.rows)} for t in tables]}
