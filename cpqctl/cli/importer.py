@@ -1,9 +1,8 @@
 """`cpqctl import contracts FILE.csv`: existing customers and contracts from a spreadsheet export.
 
-A thin shell around :mod:`cpqctl.formats.importer`: read the CSV, plan under the repo
-lock, print every row error (nothing written) or write all files in one
-transaction. The group is named ``import`` (a Python keyword, hence the module
-name ``importer``).
+A thin shell around :mod:`cpqctl.app.importing`: every row error is printed
+(nothing written), or the files created are listed. The group is named
+``import`` (a Python keyword, hence the module name ``importer``).
 """
 
 from __future__ import annotations
@@ -16,35 +15,18 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
-from cpqctl.core.diagnostics import CpqError, UsageError
 
 import_app = common.group(
     "import", "Import data from other systems: customers and contracts from a spreadsheet export.\n\n"
               "Example:\n\n  cpqctl import contracts contracts.csv --dry-run")
 
-COLUMNS = ["file", "kind", "account", "contract", "lines"]
 
-
-def _read(file: Path) -> str:
-    try:
-        data = file.read_bytes()
-    except OSError as e:
-        raise UsageError("E-USAGE", f"cannot read {file}: {e.strerror or e}", "give the path of a CSV file") from None
-    try:
-        return data.decode("utf-8-sig")  # spreadsheets often start a UTF-8 export with a BOM
-    except UnicodeDecodeError as e:
-        row = data[:e.start].count(b"\n") + 1
-        raise CpqError("E-IMPORT-ENCODING", f"{file}:{row}: the file is not UTF-8 (byte {e.start + 1})",
-                       "export the sheet as CSV UTF-8") from None
-
-
-def _report(file: str, errors, fmt: str) -> None:
+def _report(diags, fmt: str) -> None:
     """Every row error: check-style JSON on stdout with --format json, else `FILE:ROW: error[CODE]` on stderr."""
-    diags = [e.diagnostic(file) for e in errors]
     if fmt == "json":
         from cpqctl.render.diagnostics import as_json
 
-        sys.stdout.write(as_json(diags))
+        sys.stdout.write(as_json(list(diags)))
     else:
         for d in diags:
             sys.stderr.write(f"{d.file}:{d.line}: error[{d.code}]: {d.message}\n")
@@ -73,31 +55,23 @@ def contracts(
 
       cpqctl import contracts legacy.csv --format json
     """
-    from cpqctl.formats import importer
+    from cpqctl.app import importing
     from cpqctl.render.output import emit
+    from cpqctl.views.imports import COLUMNS
 
     common.as_of(as_of)  # accepted like on every command; validates its form
-    text = _read(file)
-    with common.writing(repo) as (_, store, loaded):
-        plan = importer.plan(text, loaded)
-        if plan.errors:
-            _report(str(file), plan.errors, format)
-            raise typer.Exit(1)
-        if not dry_run:
-            try:
-                with store.transaction() as tx:
-                    for f in plan.files:
-                        tx.create(f.path, f.text)
-            except FileExistsError as e:
-                raise CpqError("E-EXISTS", f"{e}; nothing was imported",
-                               "a file of that name is in the way: rename the contract or move the file") from None
-    rows = [f.row() for f in plan.files]
-    n = sum(f.kind == "contract" for f in plan.files)
+    text = importing.read_csv(file)
+    try:
+        result = importing.import_contracts(common.workspace(repo, as_of), file=file, text=text, dry_run=dry_run)
+    except importing.ImportRefused as e:
+        _report(e.diagnostics, format)
+        raise typer.Exit(1) from None
+    rows = result.data["rows"]
     verb = "would create" if dry_run else "created"
-    emit(format, {"dry_run": dry_run, "rows": rows}, COLUMNS, rows,
-         title=f"import {file.name}: {verb} {len(rows)} file(s), {n} contract(s)", right=("lines",))
-    if not dry_run:
-        common.info(f"imported {n} contract(s) from {file}: wrote {len(rows)} file(s) (run `cpqctl check`)")
+    emit(format, result.data, COLUMNS, rows,
+         title=f"import {file.name}: {verb} {len(rows)} file(s), {result.contracts} contract(s)", right=("lines",))
+    if result.message:
+        common.info(result.message)
 
 
 def register(app: typer.Typer) -> None:

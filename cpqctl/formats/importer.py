@@ -6,8 +6,8 @@ SPEC §1 formats, with every bad row found at once (a spreadsheet is fixed in
 one pass, not one error per run) and nothing planned when any row is bad.
 
 Pure: CSV text and the loaded repository in, planned files (path + text) or
-row errors out. Reading the CSV and writing the files is the CLI's job
-(:mod:`cpqctl.cli.importer`); the columns are documented in docs/import.md.
+row errors out. Reading the CSV and writing the files is the use case's job
+(:mod:`cpqctl.app.importing`); the columns are documented in docs/import.md.
 """
 
 from __future__ import annotations
