@@ -28,8 +28,6 @@ Pure: no IO, no clock. Invoice numbers are allocated by the caller.
 from __future__ import annotations
 
 import dataclasses
-import functools
-from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -40,11 +38,12 @@ from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.model import Account, Amendment, Contract, Invoice, Repo, Segment, Settings, Signed, TaxLine
 from cpqctl.core.money import round_money
-from cpqctl.core.terms import FREQUENCY_MONTHS
-from cpqctl.core.proration import PER_MONTHS, add_months, months_between, segment_value
+from cpqctl.core.proration import add_months, months_between, segment_value
+from cpqctl.core.terms import FREQUENCY_MONTHS, PER_MONTHS, contract_terms, tax_rate
 
 ZERO = Decimal(0)
 _DAY = timedelta(days=1)
+_Day = date  # the type, for classes whose field `date` shadows it
 
 
 # --------------------------------------------------------------------------- records
@@ -58,7 +57,7 @@ class Period:
 
 
 @dataclass(frozen=True, slots=True)
-class Line:
+class DraftLine:
     """An invoice line to issue; ``period`` is the billing period it belongs to (its ledger key)."""
 
     segment: str
@@ -77,14 +76,14 @@ class Draft:
 
     account: str
     contract: str
-    date: date
+    date: _Day
     currency: str
-    lines: tuple[Line, ...]
+    lines: tuple[DraftLine, ...]
     net_total: Decimal
     taxes: tuple[TaxLine, ...]
     gross_total: Decimal
-    sale_date: date | None
-    due: date
+    sale_date: _Day | None
+    due: _Day
     reverse_charge: bool = False
 
     @property
@@ -96,63 +95,60 @@ class Draft:
 class Billed:
     """One line of the invoice ledger, with the date of the invoice that holds it."""
 
-    date: date
+    date: _Day
     invoice: str
     segment: str
     amount: Decimal
-    period_start: date | None
+    period_start: _Day | None
 
 
 # --------------------------------------------------------------------------- terms and periods
 
 
 @dataclass(frozen=True, slots=True)
-class Terms:
+class BillingTerms:
+    """A contract's effective terms (:func:`cpqctl.core.terms.contract_terms`) as billing uses them."""
+
     months: int | None  # None: upfront
     method: str
     rounding: str
     currency: str
 
 
-def terms(c: Contract, settings: Settings) -> Terms:
-    """Frequency, proration and rounding: the contract's own, else cpq.toml's."""
-    freq = c.billing_frequency or settings.billing_frequency
+def billing_terms(c: Contract, settings: Settings) -> BillingTerms:
+    """Frequency, proration and rounding (the contract's own, else cpq.toml's), refused if they cannot bill."""
+    t = contract_terms(c, settings)
+    freq = t.billing_frequency
     if freq not in FREQUENCY_MONTHS:
         raise CpqError("E-BILLING", f"contract {c.contract}: unknown billing frequency `{freq}`",
                        f"one of {', '.join(FREQUENCY_MONTHS)}", src=c.where("billing"))
-    months = FREQUENCY_MONTHS[freq]
+    months = t.billing_months
     if months is None and c.evergreen:
         raise CpqError("E-BILLING", f"contract {c.contract} is evergreen: it cannot be billed upfront",
                        "use billing: {frequency: monthly} (or quarterly, semiannual, annual)", src=c.where("billing"))
-    return Terms(months, c.proration or settings.proration, c.rounding or settings.rounding, c.currency)
+    return BillingTerms(months, t.proration, t.rounding, c.currency)
 
 
-@functools.lru_cache(maxsize=65536)
-def _plus_months(d: date, k: int) -> date:
-    """:func:`cpqctl.core.proration.add_months` (clamped), without building a relativedelta: billing's hot path.
-
-    Memoised: a run over 10,000 contracts asks for the same few hundred (start, months) pairs 470,000 times.
-    """
-    y, m = divmod(d.month - 1 + k, 12)
-    year = d.year + y
-    return date(year, m + 1, min(d.day, monthrange(year, m + 1)[1]))
+# The names tests/test_billing.py still uses (one definition each: billing_terms, proration.add_months).
+terms = billing_terms
+_plus_months = add_months
 
 
-def natural_start(c: Contract, t: Terms, k: int) -> date:
-    return c.start if t.months is None else _plus_months(c.start, k * t.months)
+def natural_start(c: Contract, t: BillingTerms, k: int) -> date:
+    return c.start if t.months is None else add_months(c.start, k * t.months)
 
 
-def period_index(c: Contract, t: Terms, d: date) -> int:
+def period_index(c: Contract, t: BillingTerms, d: date) -> int:
     """The (uncut) period holding ``d``; a date before the start belongs to period 0."""
     if t.months is None or d <= c.start:
         return 0
     m = (d.year - c.start.year) * 12 + d.month - c.start.month
-    if _plus_months(c.start, m) > d:
+    if add_months(c.start, m) > d:
         m -= 1
     return max(m, 0) // t.months
 
 
-def periods(c: Contract, t: Terms, horizon: date) -> list[Period]:
+def periods(c: Contract, t: BillingTerms, horizon: date) -> list[Period]:
     """The contract's billing periods, cut at its current end (evergreen: those starting by ``horizon``).
 
     Never empty: a contract cancelled before it started keeps one empty
@@ -162,13 +158,13 @@ def periods(c: Contract, t: Terms, horizon: date) -> list[Period]:
     if t.months is None:
         return [Period(0, c.start, end if end is not None else horizon)]
     last = end if end is not None else horizon
-    out = []
+    out: list[Period] = []
     k = 0
     while True:
-        start = _plus_months(c.start, k * t.months)
+        start = add_months(c.start, k * t.months)
         if start > last and out:
             break
-        natural_end = _plus_months(c.start, (k + 1) * t.months) - _DAY
+        natural_end = add_months(c.start, (k + 1) * t.months) - _DAY
         out.append(Period(k, start, natural_end if end is None else min(natural_end, end)))
         if start > last:
             break
@@ -185,12 +181,12 @@ def known_dates(a: Amendment) -> tuple[date, date]:
     return accepted, max(accepted, a.effective)
 
 
-class _Contract:
-    """One contract's schedule: values per (segment, period) under each set of known amendments."""
+class _Schedule:
+    """One contract's billing schedule: values per (segment, period) under each set of known amendments."""
 
     def __init__(self, c: Contract, settings: Settings, horizon: date):
         self.c = c
-        self.t = terms(c, settings)
+        self.t = billing_terms(c, settings)
         self.horizon = horizon
         self.owner: dict[str, int] = {}  # segment id → amendment index (-1: signed lines)
         for s in c.lines:
@@ -199,12 +195,12 @@ class _Contract:
             for s in a.lines:
                 self.owner[s.id] = i
         self.dates = [known_dates(a) for a in c.amendments]
-        self._states: dict[frozenset, tuple[list[Period], bool]] = {}
+        self._states: dict[frozenset[int], tuple[list[Period], bool, dict[str, Decimal]]] = {}
         self._values: dict[tuple[str, date], Decimal] = {}
         self._rates: dict[str, Fraction] = {}
         self.final = frozenset(range(len(c.amendments)))
 
-    def state(self, known: frozenset) -> tuple[list[Period], bool, dict[str, Decimal]]:
+    def state(self, known: frozenset[int]) -> tuple[list[Period], bool, dict[str, Decimal]]:
         """Periods under the amendments ``known``, whether the contract has an end then, and the
         residuals billed past that end (see :meth:`_residuals`)."""
         got = self._states.get(known)
@@ -261,7 +257,7 @@ class _Contract:
             self._values[key] = v
         return v
 
-    def amount(self, known: frozenset, s: Segment, k: int) -> tuple[Decimal, Period | None, bool]:
+    def amount(self, known: frozenset[int], s: Segment, k: int) -> tuple[Decimal, Period | None, bool]:
         """What ``s`` bills in period ``k`` with the amendments ``known``: (amount, period, holds a residual)."""
         if self.owner[s.id] not in known and self.owner[s.id] != -1:
             return ZERO, None, False
@@ -283,13 +279,14 @@ class _Contract:
         ps, finite, _ = self.state(self.final)
         return min(k, len(ps) - 1) if finite else k
 
-    def ideal(self, s: Segment, k: int) -> list[tuple[date, Line]]:
+    def ideal(self, s: Segment, k: int) -> list[tuple[date, DraftLine]]:
         """The dated lines that bill ``s`` in period ``k`` over time (catch-ups included)."""
         pk = natural_start(self.c, self.t, k)
         known = frozenset(i for i, (a, _) in enumerate(self.dates) if a <= pk)
-        out = []
+        out: list[tuple[date, DraftLine]] = []
         amt, p, folded = self.amount(known, s, k)
         if amt:
+            assert p is not None  # amount() leaves out the period only when there is nothing to bill
             out.append((pk, self._line(s, k, amt, p, folded, catch_up=False)))
         prev, prev_p = amt, p
         for d in sorted({c for i, (_, c) in enumerate(self.dates) if i not in known}):
@@ -298,6 +295,7 @@ class _Contract:
             if amt != prev:
                 span = None
                 if p is None:  # the period is gone (a cancellation): credited under its old dates
+                    assert prev_p is not None  # amt is 0 here, so prev (≠ amt) was billed in a period
                     p, span = prev_p, (prev_p.start, prev_p.end)
                 elif prev_p is not None and prev_p.end != p.end and not folded:  # cut or lengthened
                     span = (min(p.end, prev_p.end) + _DAY, max(p.end, prev_p.end))
@@ -306,12 +304,14 @@ class _Contract:
         return out
 
     def _line(self, s: Segment, k: int, amount: Decimal, p: Period, folded: bool, catch_up: bool,
-              span: tuple[date, date] | None = None) -> Line:
+              span: tuple[date, date] | None = None) -> DraftLine:
         key = self.key_of(s, k)
         if s.one_time:
             kind = "credit" if amount < 0 else "one-time"
-            return Line(s.id, s.product, kind, amount, s.start, None, s.quantity, key)
-        first, last = span or (p.start, s.end if folded else p.end)
+            return DraftLine(s.id, s.product, kind, amount, s.start, None, s.quantity, key)
+        if folded:
+            assert s.end is not None  # residuals are only taken by segments that end (see _residuals)
+        first, last = span or (p.start, s.end if folded and s.end is not None else p.end)
         start = max(s.start, first)
         end = last if s.end is None else min(s.end, last)
         if amount < 0:
@@ -320,7 +320,7 @@ class _Contract:
             kind = "recurring"
         else:
             kind = "proration"
-        return Line(s.id, s.product, kind, amount, start, end, s.quantity, key)
+        return DraftLine(s.id, s.product, kind, amount, start, end, s.quantity, key)
 
     def keys(self, through: date) -> Iterable[tuple[Segment, int]]:
         """Every (segment, period) that may bill something with an invoice date by ``through``."""
@@ -364,7 +364,7 @@ def ledger_index(invoices: Iterable[Invoice]) -> dict[str, list[Billed]]:
     return out
 
 
-def _billed_through(sch: _Contract, through: date) -> list[Billed]:
+def _billed_through(sch: _Schedule, through: date) -> list[Billed]:
     """An imported contract's `billed_through:` as ledger lines: invoiced elsewhere up to that date."""
     c = sch.c
     if c.billed_through is None:
@@ -388,8 +388,8 @@ def _billed_through(sch: _Contract, through: date) -> list[Billed]:
 # --------------------------------------------------------------------------- the run
 
 
-def _schedule(sch: _Contract, through: date) -> dict[tuple[str, int], list[tuple[date, Line]]]:
-    out: dict[tuple[str, int], list[tuple[date, Line]]] = {}
+def _schedule(sch: _Schedule, through: date) -> dict[tuple[str, int], list[tuple[date, DraftLine]]]:
+    out: dict[tuple[str, int], list[tuple[date, DraftLine]]] = {}
     for s, k in sch.keys(through):
         for d, line in sch.ideal(s, k):
             out.setdefault((s.id, line.period), []).append((d, line))
@@ -399,9 +399,9 @@ def _schedule(sch: _Contract, through: date) -> dict[tuple[str, int], list[tuple
 
 
 def due_lines(c: Contract, settings: Settings, through: date, billed: list[Billed],
-              horizon: date | None = None) -> list[tuple[date, Line]]:
+              horizon: date | None = None) -> list[tuple[date, DraftLine]]:
     """What `invoice run --through` issues for one contract: the schedule due by then minus ``billed``."""
-    sch = _Contract(c, settings, max(through, horizon or through))
+    sch = _Schedule(c, settings, max(through, horizon or through))
     schedule = _schedule(sch, through)
     held: dict[tuple[str, int], list[Decimal]] = {}
     segments = {s.id: s for s in c.segments()}
@@ -411,7 +411,7 @@ def due_lines(c: Contract, settings: Settings, through: date, billed: list[Bille
             continue
         k = period_index(c, sch.t, b.period_start or s.start)
         held.setdefault((s.id, sch.key_of(s, k)), []).append(b.amount)
-    out: list[tuple[date, Line]] = []
+    out: list[tuple[date, DraftLine]] = []
     for key in sorted(set(schedule) | set(held)):
         due = [(d, ln) for d, ln in schedule.get(key, []) if d <= through]
         have = held.get(key, [])
@@ -429,20 +429,12 @@ def due_lines(c: Contract, settings: Settings, through: date, billed: list[Bille
     return out
 
 
-def tax_rate(account: Account | None, settings: Settings) -> tuple[Decimal, bool]:
-    """(rate in percent, reverse charge): reverse-charge accounts pay 0%; else the account's rate, else cpq.toml's."""
-    if account is not None and account.reverse_charge:
-        return ZERO, True
-    if account is not None and account.tax_rate is not None:
-        return account.tax_rate, False
-    return settings.tax_rate, False
-
-
-def drafts(c: Contract, account: Account | None, settings: Settings, lines: list[tuple[date, Line]]) -> list[Draft]:
+def drafts(c: Contract, account: Account | None, settings: Settings,
+           lines: list[tuple[date, DraftLine]]) -> list[Draft]:
     """Invoices from dated lines: one per invoice date, taxed per rate on its net total."""
-    rounding = c.rounding or settings.rounding
+    rounding = contract_terms(c, settings).rounding
     rate, reverse = tax_rate(account, settings)
-    by_date: dict[date, list[Line]] = {}
+    by_date: dict[date, list[DraftLine]] = {}
     for d, ln in lines:
         by_date.setdefault(d, []).append(ln)
     out = []
@@ -521,7 +513,7 @@ def with_amendment(c: Contract, quote, priced, as_of: date) -> Contract:
 
 @dataclass(frozen=True, slots=True)
 class AmendmentPreview:
-    on_acceptance: tuple[Line, ...]
+    on_acceptance: tuple[DraftLine, ...]
     invoices: tuple[tuple[date, date, date, Decimal, Decimal], ...]  # (date, period start, end, before, after)
     contract_value_delta: Decimal
     arr_before: Fraction
@@ -538,7 +530,7 @@ def preview_amendment(c: Contract, amended: Contract, settings: Settings, as_of:
     """
     effective = amended.amendments[-1].effective
     last = until or max(horizon(c, as_of), horizon(amended, as_of))
-    t = terms(c, settings)
+    t = billing_terms(c, settings)
     through = max(last, known_dates(amended.amendments[-1])[1])
     before = due_lines(c, settings, through, billed)
     after = due_lines(amended, settings, through, billed)
@@ -549,7 +541,7 @@ def preview_amendment(c: Contract, amended: Contract, settings: Settings, as_of:
                 k = (ln.period_start, ln.segment, ln.product, ln.period_end, ln.quantity,
                      "credit" if ln.kind == "credit" else ln.kind)
                 now[k] = now.get(k, ZERO) + sign * ln.amount
-    on_acc = tuple(Line(seg, prod, "credit" if amt < 0 else ("one-time" if kind == "one-time" else "proration"), amt,
+    on_acc = tuple(DraftLine(seg, prod, "credit" if amt < 0 else ("one-time" if kind == "one-time" else "proration"), amt,
                         ps, pe, qty, 0)
                    for (ps, seg, prod, pe, qty, kind), amt in sorted(now.items(), key=lambda kv: (kv[0][0] or as_of,
                                                                                                     kv[0][1]))

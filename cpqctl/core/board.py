@@ -89,17 +89,17 @@ def opening_day(as_of: date, months: int) -> date:
 
 
 def top_accounts(repo: Repo, day: date, count: int) -> tuple[TopAccount, ...]:
-    """The ``count`` accounts with the most ARR on ``day`` (ties by account ID)."""
+    """The ``count`` accounts with the most ARR on ``day`` (ties by account ID); every [fx] rate must exist."""
     s = repo.settings
     r = metrics.arr_report(repo, day, "account")
     mrr: dict[tuple[str, str], Fraction] = {}
     for (account, currency), m in r.rows.items():
         mrr[(account, currency)] = mrr.get((account, currency), Fraction(0)) + m
-    ranked = sorted(mrr.items(), key=lambda kv: (-kv[1] * metrics.rate(s, kv[0][1]), kv[0]))
+    ranked = sorted(mrr.items(), key=lambda kv: (-kv[1] * metrics.known_rate(s, kv[0][1]), kv[0]))
     total = r.total or Fraction(0)
     out = []
     for (account, currency), m in ranked[:count]:
-        company = m * metrics.rate(s, currency)
+        company = m * metrics.known_rate(s, currency)
         a = repo.accounts.get(account)
         out.append(TopAccount(account, a.name if a is not None and a.name else account, currency,
                               round_money(m * 12, currency, s.rounding), round_money(company * 12, s.currency,

@@ -9,11 +9,12 @@ invoices issued between the two.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 
 from cpqctl.core import ledger
 from cpqctl.core.model import Repo
-from cpqctl.core.money import money_str, round_money
+from cpqctl.core.money import money_str, rounded_money_str
 
 
 def _account_mrr(repo: Repo, day: date) -> dict[tuple[str, str], Fraction]:
@@ -24,15 +25,16 @@ def _account_mrr(repo: Repo, day: date) -> dict[tuple[str, str], Fraction]:
     return out
 
 
-def _money(v: Fraction, cur: str) -> str:
-    return money_str(round_money(v, cur), cur)
+def _arr_str(v: Fraction, cur: str) -> str:
+    """An exact MRR/ARR figure as JSON money text, rounded half-up (as `cpqctl diff` always has)."""
+    return rounded_money_str(v, cur, "half-up")
 
 
-def _value(repo: Repo, cid: str):
+def _value(repo: Repo, cid: str) -> Decimal | None:
     c = repo.contracts.get(cid)
     if c is None:
         return None
-    return ledger.contract_value(c, repo.settings.proration, repo.settings.rounding)
+    return ledger.tcv(c, repo.settings)
 
 
 def compare(before: Repo, after: Repo, day: date) -> dict:
@@ -44,7 +46,8 @@ def compare(before: Repo, after: Repo, day: date) -> dict:
             continue
         what = "added" if b is None else "removed" if a is None else (
             "amended" if len(a.amendments) > len(b.amendments) else "changed")
-        c = a or b
+        c = a if a is not None else b
+        assert c is not None  # b != a: one side has the contract
         vb, va = _value(before, cid), _value(after, cid)
         mb = ledger.mrr(b, day) if b else Fraction(0)
         ma = ledger.mrr(a, day) if a else Fraction(0)
@@ -53,19 +56,21 @@ def compare(before: Repo, after: Repo, day: date) -> dict:
             "amendments": [x.amendment for x in (a.amendments if a else ())][len(b.amendments) if b else 0:],
             "value_before": money_str(vb, c.currency) if vb is not None else None,
             "value_after": money_str(va, c.currency) if va is not None else None,
-            "value_delta": money_str((va or 0) - (vb or 0), c.currency) if (va, vb) != (None, None) else None,
-            "arr_before": _money(mb * 12, c.currency), "arr_after": _money(ma * 12, c.currency),
-            "arr_delta": _money((ma - mb) * 12, c.currency),
+            "value_delta": money_str((va or Decimal(0)) - (vb or Decimal(0)), c.currency)
+            if (va, vb) != (None, None) else None,
+            "arr_before": _arr_str(mb * 12, c.currency), "arr_after": _arr_str(ma * 12, c.currency),
+            "arr_delta": _arr_str((ma - mb) * 12, c.currency),
         })
     quotes = []
     for qid in sorted(set(before.quotes) | set(after.quotes)):
-        b, a = before.quotes.get(qid), after.quotes.get(qid)
-        if b == a:
+        qb, qa = before.quotes.get(qid), after.quotes.get(qid)
+        if qb == qa:
             continue
-        q = a or b
+        q = qa if qa is not None else qb
+        assert q is not None  # qb != qa: one side has the quote
         quotes.append({"quote": qid, "kind": q.kind, "account": q.account,
-                       "change": "added" if b is None else "removed" if a is None else "changed",
-                       "status_before": b.status if b else None, "status_after": a.status if a else None})
+                       "change": "added" if qb is None else "removed" if qa is None else "changed",
+                       "status_before": qb.status if qb else None, "status_after": qa.status if qa else None})
     mb_all, ma_all = _account_mrr(before, day), _account_mrr(after, day)
     accounts = []
     totals: dict[str, list[Fraction]] = {}
@@ -76,9 +81,9 @@ def compare(before: Repo, after: Repo, day: date) -> dict:
         t[0] += x
         t[1] += y
         if x != y:
-            accounts.append({"account": acc, "currency": cur, "mrr_before": _money(x, cur), "mrr_after": _money(y, cur),
-                             "arr_before": _money(x * 12, cur), "arr_after": _money(y * 12, cur),
-                             "arr_delta": _money((y - x) * 12, cur)})
+            accounts.append({"account": acc, "currency": cur, "mrr_before": _arr_str(x, cur), "mrr_after": _arr_str(y, cur),
+                             "arr_before": _arr_str(x * 12, cur), "arr_after": _arr_str(y * 12, cur),
+                             "arr_delta": _arr_str((y - x) * 12, cur)})
     invoices = []
     for iid in sorted(set(after.invoices) - set(before.invoices)):
         inv = after.invoices[iid]
@@ -87,8 +92,8 @@ def compare(before: Repo, after: Repo, day: date) -> dict:
                          "gross_total": money_str(inv.gross_total, inv.currency)})
     return {
         "as_of": day.isoformat(),
-        "arr": [{"currency": cur, "arr_before": _money(b * 12, cur), "arr_after": _money(a * 12, cur),
-                 "arr_delta": _money((a - b) * 12, cur)} for cur, (b, a) in sorted(totals.items())],
+        "arr": [{"currency": cur, "arr_before": _arr_str(b * 12, cur), "arr_after": _arr_str(a * 12, cur),
+                 "arr_delta": _arr_str((a - b) * 12, cur)} for cur, (b, a) in sorted(totals.items())],
         "arr_changed": any(b != a for b, a in totals.values()),
         "accounts": accounts, "contracts": contracts, "quotes": quotes, "invoices_issued": invoices,
     }

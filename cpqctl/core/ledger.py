@@ -13,8 +13,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from cpqctl.core.model import Cancellation, Contract, Segment
-from cpqctl.core.proration import PER_MONTHS
+from cpqctl.core.model import Cancellation, Contract, Segment, Settings
+from cpqctl.core.proration import line_total
+from cpqctl.core.terms import PER_MONTHS, contract_terms
 
 ZERO = Decimal(0)
 
@@ -67,7 +68,7 @@ def status(c: Contract, as_of: date) -> str:
 
 def segment_mrr(s: Segment, d: date) -> Fraction:
     """The segment's monthly recurring revenue on ``d`` (exact)."""
-    if s.one_time or not s.covers(d):
+    if s.per is None or not s.covers(d):  # one-time
         return Fraction(0)
     per = PER_MONTHS[s.per]
     if s.pricing == "block":
@@ -109,23 +110,25 @@ def quantity_on(c: Contract, product: str, d: date) -> Decimal:
     return sum((s.quantity for s in c.segments() if s.product == product and s.covers(d)), ZERO)
 
 
-def contract_value(c: Contract, method: str, rounding: str) -> Decimal | None:
-    """The contract's total value: Σ of its segments' rounded line totals (None for an evergreen contract).
+def tcv(c: Contract, settings: Settings) -> Decimal | None:
+    """Total contract value: Σ of its segments' rounded line totals (None for an evergreen contract).
 
-    Uses the contract's own proration and rounding when it has them; a block
-    line counts its block price once (negative for a removed block).
+    Under the contract's effective proration and rounding (:func:`cpqctl.core.terms.contract_terms`); a
+    block line counts its block price once (negative for a removed block).
     """
     if c.evergreen:
         return None
-    from cpqctl.core.proration import line_total
-
-    method = c.proration or method
-    rounding = c.rounding or rounding
+    t = contract_terms(c, settings)
     total = Decimal(0)
     for s in c.segments():
         qty = s.quantity
         if s.pricing == "block":
             qty = Decimal((qty > 0) - (qty < 0))
         end = s.end if s.end is not None else s.start  # a one-time line is whole on its start date
-        total += line_total(s.unit_price, qty, s.per, s.start, end, method, c.currency, rounding)
+        total += line_total(s.unit_price, qty, s.per, s.start, end, t.proration, c.currency, t.rounding)
     return total
+
+
+def contract_value(c: Contract, method: str, rounding: str) -> Decimal | None:
+    """:func:`tcv` with cpq.toml's proration ``method`` and ``rounding`` given as text (the older call form)."""
+    return tcv(c, Settings(proration=method, rounding=rounding))

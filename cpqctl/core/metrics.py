@@ -30,7 +30,7 @@ from typing import Iterable, Mapping
 from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.core.model import Contract, Repo, Settings
-from cpqctl.core.money import money_str, round_money, round_places
+from cpqctl.core.money import money_str, round_money, round_places, rounded_money_str
 from cpqctl.core.proration import add_months
 
 BY = ("account", "product", "family")
@@ -54,11 +54,19 @@ def missing_rates(settings: Settings, currencies: Iterable[str]) -> tuple[str, .
     return tuple(sorted({c for c in currencies if rate(settings, c) is None}))
 
 
+def known_rate(settings: Settings, currency: str) -> Fraction:
+    """:func:`rate`, where the caller has made sure it exists (:func:`missing_rates` is empty)."""
+    r = rate(settings, currency)
+    if r is None:
+        raise fx_refusal(settings, (currency,))
+    return r
+
+
 def in_company(settings: Settings, amounts: Mapping[str, Fraction]) -> Fraction | None:
     """Σ amounts converted to the company currency, or None when a rate is missing."""
     if missing_rates(settings, amounts):
         return None
-    return sum((v * rate(settings, cur) for cur, v in amounts.items()), ZERO)
+    return sum((v * known_rate(settings, cur) for cur, v in amounts.items()), ZERO)
 
 
 def fx_refusal(settings: Settings, missing: tuple[str, ...]) -> CpqError:
@@ -118,10 +126,6 @@ def arr_report(repo: Repo, day: date, by: str = "account") -> ArrReport:
     return ArrReport(day, by, repo.settings.currency, rows, currencies, total, missing)
 
 
-def money(value: Fraction, currency: str, rounding: str = "half-up") -> str:
-    return money_str(round_money(value, currency, rounding), currency)
-
-
 def arr_view(report: ArrReport, rounding: str = "half-up") -> dict:
     """The SPEC §6 JSON shape of `report arr` / `report mrr`."""
     cc = report.company_currency
@@ -133,12 +137,12 @@ def arr_view(report: ArrReport, rounding: str = "half-up") -> dict:
     return {
         "as_of": report.as_of.isoformat(),
         "currency": cc if total is not None else None,
-        "mrr": money(total, cc, rounding) if total is not None else None,
-        "arr": money(total * 12, cc, rounding) if total is not None else None,
-        "currencies": [{"currency": c, "mrr": money(m, c, rounding), "arr": money(m * 12, c, rounding)}
-                       for c, m in report.currencies.items()],
-        "rows": [{report.by: k, "currency": c, "mrr": money(m, c, rounding), "arr": money(m * 12, c, rounding)}
-                 for (k, c), m in report.rows.items()],
+        "mrr": rounded_money_str(total, cc, rounding) if total is not None else None,
+        "arr": rounded_money_str(total * 12, cc, rounding) if total is not None else None,
+        "currencies": [{"currency": c, "mrr": rounded_money_str(m, c, rounding),
+                        "arr": rounded_money_str(m * 12, c, rounding)} for c, m in report.currencies.items()],
+        "rows": [{report.by: k, "currency": c, "mrr": rounded_money_str(m, c, rounding),
+                  "arr": rounded_money_str(m * 12, c, rounding)} for (k, c), m in report.rows.items()],
         "note": note,
     }
 
@@ -159,7 +163,7 @@ def account_mrr(settings: Settings, contracts: Iterable[Contract], day: date) ->
         if c.start <= day:
             m = ledger.mrr(c, day)
             if m:
-                total += m * rate(settings, c.currency)
+                total += m * known_rate(settings, c.currency)
     return total
 
 
@@ -288,6 +292,7 @@ def movements_over(repo: Repo, days: tuple[date, ...], series=None) -> tuple[Mov
             if f == t:
                 continue
             kind = classify(f, t, f <= 0 < t and had_revenue_before(s, contracts, days[i]))
+            assert kind is not None  # f != t: there is a movement
             totals[kind] += abs(t - f)
             rows.append(Move(account, kind, f, t))
         out.append(Movements(days[i], days[i + 1], cc, mrr_start, mrr_end, totals, tuple(rows)))
@@ -437,7 +442,7 @@ def ltv(repo: Repo, day: date, cac: Decimal | None = None) -> Ltv:
 def ltv_view(x: Ltv, rounding: str = "half-up") -> dict:
     """`report ltv --format json`: every figure a string, rule results "pass"/"fail" (null without CAC)."""
     cc = x.currency
-    m = lambda v: None if v is None else money(v, cc, rounding)  # noqa: E731
+    m = lambda v: None if v is None else rounded_money_str(v, cc, rounding)  # noqa: E731
     verdict = lambda ok: None if ok is None else ("pass" if ok else "fail")  # noqa: E731
     return {
         "as_of": x.as_of.isoformat(), "currency": cc, "window_start": x.window_start.isoformat(),

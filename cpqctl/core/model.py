@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 _EMPTY: Mapping = MappingProxyType({})
+_Day = date  # the type, for the records whose field `date` shadows the name in their later annotations
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,18 +283,18 @@ class QuoteLine:
 class Quote:
     quote: str
     account: str
-    date: date
+    date: _Day
     lines: tuple[QuoteLine, ...]
     kind: str = "new"
     status: str = "draft"
     contract: str | None = None
     currency: str | None = None
-    start: date | None = None
+    start: _Day | None = None
     term: int | None = None
-    end: date | None = None
+    end: _Day | None = None
     evergreen: bool = False
     billing_frequency: str | None = None
-    effective: date | None = None
+    effective: _Day | None = None
     based_on: int | None = None
     cancelled: Cancellation | None = None
     renewal: RenewalTerms = field(default_factory=RenewalTerms)
@@ -340,14 +341,14 @@ class Invoice:
     invoice: str
     account: str
     contract: str
-    date: date
+    date: _Day
     currency: str
     lines: tuple[InvoiceLine, ...]
     net_total: Decimal
     gross_total: Decimal
     taxes: tuple[TaxLine, ...] = ()
-    sale_date: date | None = None
-    due: date | None = None
+    sale_date: _Day | None = None
+    due: _Day | None = None
     corrects: str | None = None
     reason: str = ""
     reverse_charge: bool = False

@@ -13,7 +13,9 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
-ROUNDING_POLICIES = ("half-up", "half-even")
+from cpqctl.core.terms import ROUNDING_MODES
+
+ROUNDING_POLICIES = ROUNDING_MODES  # the rounding modes (cpqctl.core.terms), under this module's older name
 
 _DECIMAL_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _PERCENT_RE = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*%")
@@ -117,6 +119,11 @@ def money_str(value: Decimal, currency: str) -> str:
     if v == 0:
         v = abs(v)
     return format(v, "f")
+
+
+def rounded_money_str(value: Decimal | Fraction | int, currency: str, rounding: str) -> str:
+    """An exact amount (an MRR Fraction) as JSON money text: rounded once under ``rounding``, then :func:`money_str`."""
+    return money_str(round_money(value, currency, rounding), currency)
 
 
 def check_same_currency(a: str, b: str) -> None:

@@ -26,8 +26,8 @@ from cpqctl.core.model import (
     TaxLine, Tier,
 )
 from cpqctl.core.money import fmt_decimal, fmt_percent, minor_units, round_money, round_places
-from cpqctl.core.terms import FREQUENCY_MONTHS, PERIODIC_FREQUENCIES
-from cpqctl.core.proration import PER_MONTHS, line_total, multiplier, period_end, term_end
+from cpqctl.core.proration import line_total, multiplier, period_end, term_end
+from cpqctl.core.terms import FREQUENCY_MONTHS, PER_MONTHS, PERIODIC_FREQUENCIES, contract_terms, tax_rate
 
 __all__ = ["FREQUENCY_MONTHS", "PricedLine", "PricedQuote", "Step", "TaxLine", "price_quote", "quote_dates"]
 
@@ -172,11 +172,12 @@ def _pct(value: Fraction) -> Decimal:
     return round_places(value, 2, "half-up")
 
 
-def _per_months(per: str | None, where: Source, code: str) -> int:
-    if per not in PER_MONTHS:
+def _valid_per(per: str | None, where: Source, code: str) -> str:
+    """A subscription's ``per`` (month, quarter or year), else a refusal."""
+    if per is None or per not in PER_MONTHS:
         raise CpqError("E-PRODUCT-PER", f"`{code}` is a subscription without a valid `per` ({per})",
                        "give the product per: month, quarter or year", where)
-    return PER_MONTHS[per]
+    return per
 
 
 def _fail(code: str, msg: str, hint: str, src: Source) -> CpqError:
@@ -252,7 +253,7 @@ def _with_options(ctx: _Ctx, base: list[_Item], owned: dict[str, Decimal]) -> li
     out: list[_Item] = []
     for it in base:
         bundle, opt, on_quote = options.get(it.line.product, (None, None, False))
-        if it.bundle is None and bundle is not None:
+        if it.bundle is None and bundle is not None and opt is not None:
             included = opt.included and on_quote and it.line.unit_price is None
             it = replace(it, bundle=bundle, included=included)
         out.append(it)
@@ -344,9 +345,9 @@ def _contracted(ctx: _Ctx, p: Product, d: date) -> ContractedPrice | None:
             or next((c for c in valid if c.family and c.family == p.family and c.product is None), None))
 
 
-def _list_price(ctx: _Ctx, it: _Item, base: Fraction | None) -> tuple[Decimal | None, Step | None]:
-    """Step 1: the list unit price in the quote currency (None: the catalog has none)."""
-    p, line, cur = it.product, it.line, ctx.currency
+def _list_price(ctx: _Ctx, it: _Item, p: Product, base: Fraction | None) -> tuple[Decimal | None, Step | None]:
+    """Step 1: the list unit price of ``p`` (the item's product) in the quote currency (None: the catalog has none)."""
+    line, cur = it.line, ctx.currency
     if p.pricing == "block":
         qty = abs(line.quantity)
         block = next((b for b in p.blocks if b.up_to >= qty), None)
@@ -372,23 +373,25 @@ def _list_price(ctx: _Ctx, it: _Item, base: Fraction | None) -> tuple[Decimal | 
     return p.price[cur], Step("list", p.price[cur])
 
 
-def _special(ctx: _Ctx, it: _Item, list_price: Decimal | None,
+def _special(ctx: _Ctx, it: _Item, p: Product, list_price: Decimal | None,
              list_step: Step | None) -> tuple[Decimal, list[Step], bool]:
     """Step 2 after step 1: the contracted price, if any (E-NO-PRICE if neither gives a price)."""
-    p, acct = it.product, ctx.account
+    acct = ctx.account
     start = it.line.start or ctx.start
     cp = _contracted(ctx, p, start)
-    if list_price is None and (cp is None or cp.price is None):
+    steps = [] if list_step is None else [list_step]
+    if cp is not None and cp.price is not None:
+        who = f"{acct.account}: {cp.product or 'family ' + (cp.family or '')}"
+        steps.append(Step("contracted price", cp.price, f"{who} {cp.price}"))
+        return cp.price, steps, True
+    if list_price is None:
         raise _fail("E-NO-PRICE", f"`{p.code}` has no price in {ctx.currency}",
                     f"add {ctx.currency} to its price in the catalog, or a contracted price for the account",
                     _where(it.line, "product"))
-    steps = [] if list_step is None else [list_step]
     if cp is None:
         return list_price, steps, False
     who = f"{acct.account}: {cp.product or 'family ' + (cp.family or '')}"
-    if cp.price is not None:
-        steps.append(Step("contracted price", cp.price, f"{who} {cp.price}"))
-        return cp.price, steps, True
+    assert cp.discount is not None  # a contracted price has a price or a discount (E-CONTRACTED-PRICE)
     net = _off(ctx, list_price, cp.discount)
     steps.append(Step(f"contracted {fmt_percent(cp.discount)}", net, f"{who} {fmt_percent(cp.discount)} off"))
     return net, steps, True
@@ -423,12 +426,12 @@ def _off(ctx: _Ctx, price: Decimal, percent: Decimal) -> Decimal:
     return _price(ctx, Fraction(price) * (1 - Fraction(percent) / _HUNDRED))
 
 
-def _volume(ctx: _Ctx, it: _Item, list_price: Decimal, steps: list[Step]) -> list[_Part]:
-    """Step 3: the discount schedule on the line's quantity plus what the contract already holds."""
-    p, qty = it.product, it.line.quantity
-    sched = ctx.catalog.schedules.get(p.discount_schedule)
+def _volume(ctx: _Ctx, it: _Item, p: Product, schedule: str, list_price: Decimal, steps: list[Step]) -> list[_Part]:
+    """Step 3: ``p``'s discount ``schedule`` on the line's quantity plus what the contract already holds."""
+    qty = it.line.quantity
+    sched = ctx.catalog.schedules.get(schedule)
     if sched is None:
-        raise _fail("E-UNKNOWN-SCHEDULE", f"`{p.code}` names an unknown discount schedule `{p.discount_schedule}`",
+        raise _fail("E-UNKNOWN-SCHEDULE", f"`{p.code}` names an unknown discount schedule `{schedule}`",
                     "define it under discount_schedules: in a catalog file", p.where("discount_schedule"))
     held = _schedule_owned(ctx, p, it.line.start or ctx.start)
     note = f"{fmt_decimal(held)} already on the contract" if held else ""
@@ -530,14 +533,16 @@ def _price_item(ctx: _Ctx, it: _Item, base: Fraction | None = None) -> tuple[lis
         zero = _price(ctx, Fraction(0))
         part = _Part(line.quantity, zero, zero, (Step(f"included in {it.bundle}", zero),))
         return [_finish(ctx, it, part, pricing)], []
-    list_price, list_step = _list_price(ctx, it, base)
-    price, steps, special = _special(ctx, it, list_price, list_step)
-    if list_price is None:  # no catalog price: the contracted price stands in for it
-        list_price = price
+    if p is None:  # an accepted quote's line without its agreed price, for a product the catalog lost
+        raise _unknown(ctx, line.product, _where(line, "product"))
+    catalog_price, list_step = _list_price(ctx, it, p, base)
+    price, steps, special = _special(ctx, it, p, catalog_price, list_step)
+    # no catalog price: the contracted price stands in for it
+    list_price = catalog_price if catalog_price is not None else price
     if special or not p.discount_schedule:
         parts = [_Part(line.quantity, list_price, price, tuple(steps))]
     else:
-        parts = _volume(ctx, it, list_price, steps)
+        parts = _volume(ctx, it, p, p.discount_schedule, list_price, steps)
     out, reasons = [], []
     for part in parts:
         part, reason = _manual(ctx, it, part)
@@ -556,13 +561,13 @@ def _finish(ctx: _Ctx, it: _Item, part: _Part, pricing: str, fixed_total: Decima
         end = through = None
         mult = Fraction(1)
     else:
-        _per_months(per, p.src if p is not None else line.src, line.product)
+        unit = _valid_per(per, p.src if p is not None else line.src, line.product)
         end = line.end if line.end is not None else ctx.end
         through = end if end is not None else period_end(ctx.anchor, ctx.frequency, start)
         if through < start:
             raise _fail("E-DATES", f"`{line.product}` ends ({through}) before it starts ({start})",
                         "fix the line's or the quote's dates", _where(line, "end" if line.end else "start"))
-        mult = multiplier(start, through, per, ctx.method)
+        mult = multiplier(start, through, unit, ctx.method)
     qty = part.quantity
     if pricing == "block":
         qty = Decimal((qty > 0) - (qty < 0))
@@ -615,7 +620,9 @@ def _context(quote: Quote, catalog: Catalog, account: Account, settings: Setting
              contract: Contract | None) -> _Ctx:
     start, end = quote_dates(quote, settings, contract)
     evergreen = quote.evergreen or (contract is not None and contract.evergreen)
-    freq = quote.billing_frequency or (contract.billing_frequency if contract else None) or settings.billing_frequency
+    # an amendment follows its contract's terms; a new quote, cpq.toml's
+    terms = contract_terms(contract, settings) if contract is not None else None
+    freq = quote.billing_frequency or (terms.billing_frequency if terms else settings.billing_frequency)
     months = FREQUENCY_MONTHS.get(freq) or 12  # upfront: the term's price is billed at once
     if evergreen and freq not in PERIODIC_FREQUENCIES:
         raise _fail("E-BILLING", f"an evergreen quote is billed every period; `{freq}` is not a period",
@@ -624,8 +631,8 @@ def _context(quote: Quote, catalog: Catalog, account: Account, settings: Setting
     return _Ctx(
         quote=quote, catalog=catalog, account=account, settings=settings, contract=contract,
         currency=quote.currency or account.currency,
-        method=(contract.proration if contract and contract.proration else settings.proration),
-        rounding=(contract.rounding if contract and contract.rounding else settings.rounding),
+        method=terms.proration if terms else settings.proration,
+        rounding=terms.rounding if terms else settings.rounding,
         start=start, end=end, evergreen=evergreen,
         anchor=contract.start if contract is not None and evergreen else start, frequency=months,
     )
@@ -643,16 +650,16 @@ def price_quote(quote: Quote, catalog: Catalog, account: Account, settings: Sett
     items = _configure(ctx)
     priced: dict[int, list[PricedLine]] = {}
     reasons: list[str] = []
-    later = [i for i, it in enumerate(items) if it.line.unit_price is None and not it.included
-             and it.product is not None and it.product.pricing == "percent-of-total"]
+    later = {i: it.product for i, it in enumerate(items) if it.line.unit_price is None and not it.included
+             and it.product is not None and it.product.pricing == "percent-of-total"}
     for i, it in enumerate(items):
         if i not in later:
             priced[i], why = _price_item(ctx, it)
             reasons += why
     done = [ln for lines in priced.values() for ln in lines]
-    for i in later:
+    for i, product in later.items():
         it = items[i]
-        base = _base(ctx, it.product, it.line.start or ctx.start, done)
+        base = _base(ctx, product, it.line.start or ctx.start, done)
         priced[i], why = _price_item(ctx, it, base)
         reasons += why
     lines = tuple(ln for i in range(len(items)) for ln in priced[i])
@@ -663,9 +670,7 @@ def _totals(ctx: _Ctx, lines: tuple[PricedLine, ...], reasons: tuple[str, ...]) 
     """Quote net = Σ rounded line totals; tax per rate on the net total, rounded once."""
     zero = round_money(0, ctx.currency, ctx.rounding)
     net = sum((ln.net_total for ln in lines), zero)
-    reverse = ctx.account.reverse_charge
-    rate = ZERO if reverse else (ctx.account.tax_rate if ctx.account.tax_rate is not None
-                                 else ctx.settings.tax_rate)
+    rate, reverse = tax_rate(ctx.account, ctx.settings)
     tax = round_money(Fraction(net) * Fraction(rate) / _HUNDRED, ctx.currency, ctx.rounding)
     through = max((ln.priced_through for ln in lines if ln.priced_through), default=None)
     return PricedQuote(

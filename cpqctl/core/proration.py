@@ -13,29 +13,34 @@ Pure: no IO, no clock.
 
 from __future__ import annotations
 
+import functools
 from calendar import monthrange
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from dateutil.relativedelta import relativedelta
-
 from cpqctl.core.money import round_money, to_fraction
+from cpqctl.core.terms import PER_MONTHS, PRORATION_METHODS
 
-METHODS = ("monthly+daily", "calendar", "daily", "monthly")
-PER_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+METHODS = PRORATION_METHODS  # the proration methods (cpqctl.core.terms), under this module's older name
 
 _ONE_DAY = timedelta(days=1)
 
 
+@functools.lru_cache(maxsize=65536)
 def add_months(d: date, k: int) -> date:
-    """``d`` + ``k`` months, clamped to the end of a shorter month (Jan 31 + 1 → Feb 28/29).
+    """``d`` + ``k`` months (``k`` may be negative), clamped to the end of a shorter month (Jan 31 + 1 → Feb 28/29).
 
-    Anniversaries are always taken from the original start (``add_months(s, 2)``,
-    never ``add_months(add_months(s, 1), 1)``): chaining would drift a 31st
-    start down to the 28th for good after February.
+    The one month arithmetic of cpqctl (what ``dateutil``'s ``relativedelta(months=k)`` gives). Anniversaries
+    are always taken from the original start (``add_months(s, 2)``, never ``add_months(add_months(s, 1), 1)``):
+    chaining would drift a 31st start down to the 28th for good after February.
+
+    Built from integers, without a relativedelta, and memoised: billing asks for the same few hundred
+    (start, months) pairs 470,000 times in a run over 10,000 contracts.
     """
-    return d + relativedelta(months=k)
+    y, m = divmod(d.month - 1 + k, 12)
+    year = d.year + y
+    return date(year, m + 1, min(d.day, monthrange(year, m + 1)[1]))
 
 
 def term_end(start: date, months: int) -> date:
@@ -46,8 +51,8 @@ def term_end(start: date, months: int) -> date:
 def _anniversary(start: date, year: int, month: int) -> date:
     """The start's anniversary falling in ``year``/``month`` (clamped).
 
-    The same value as :func:`add_months`, without building a relativedelta:
-    this sits on the hot path of :func:`months_between`.
+    The same value as :func:`add_months` for a known target month, without its
+    cache lookup: this sits on the hot path of :func:`months_between`.
     """
     return date(year, month, min(start.day, monthrange(year, month)[1]))
 

@@ -7,20 +7,26 @@ schema, pricing, billing, the command line's choices):
   the months of one billing period (``upfront`` has none: one invoice);
 - :data:`PRORATION_METHODS` and :data:`ROUNDING_MODES` — the values of
   ``pricing.proration`` and ``pricing.rounding`` (cpq.toml) and of a
-  contract's frozen ``proration:`` / ``rounding:``.
+  contract's frozen ``proration:`` / ``rounding:``;
+- :data:`PER_MONTHS` and :data:`PRICE_PERIODS` — what a unit price covers
+  (a line's or product's ``per:``) and its months;
+- :data:`RENEWAL_PRICING` — the renewal pricing methods.
 
 :func:`contract_terms` answers "which proration method, rounding and billing
 frequency does this contract use": the contract's own frozen value when it has
 one (cpqctl writes them at acceptance), else cpq.toml's. Every module that needs
 one of them asks here, so a hand-written contract without ``rounding:`` follows
 cpq.toml everywhere (before, four places fell back to half-up on their own).
+:func:`tax_rate` answers "which VAT rate does this account's invoice or quote
+carry" the same way for quotes and invoices.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
-from cpqctl.core.model import Contract, Settings
+from cpqctl.core.model import Account, Contract, Settings
 
 FREQUENCY_MONTHS: dict[str, int | None] = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12,
                                            "upfront": None}
@@ -28,6 +34,9 @@ FREQUENCIES: tuple[str, ...] = tuple(FREQUENCY_MONTHS)
 PERIODIC_FREQUENCIES: tuple[str, ...] = tuple(f for f, m in FREQUENCY_MONTHS.items() if m is not None)
 PRORATION_METHODS: tuple[str, ...] = ("monthly+daily", "calendar", "daily", "monthly")
 ROUNDING_MODES: tuple[str, ...] = ("half-up", "half-even")
+PER_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
+PRICE_PERIODS: tuple[str, ...] = tuple(PER_MONTHS)
+RENEWAL_PRICING: tuple[str, ...] = ("same", "list", "uplift")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +60,12 @@ def contract_terms(c: Contract, settings: Settings) -> ContractTerms:
         rounding=c.rounding or settings.rounding,
         billing_frequency=c.billing_frequency or settings.billing_frequency,
     )
+
+
+def tax_rate(account: Account | None, settings: Settings) -> tuple[Decimal, bool]:
+    """(rate in percent, reverse charge): reverse-charge accounts pay 0%; else the account's rate, else cpq.toml's."""
+    if account is not None and account.reverse_charge:
+        return Decimal(0), True
+    if account is not None and account.tax_rate is not None:
+        return account.tax_rate, False
+    return settings.tax_rate, False
