@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from cpqctl.load import memo
 from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
-from cpqctl.core.terms import FREQUENCIES, PRORATION_METHODS, ROUNDING_MODES
+from cpqctl.core.terms import FREQUENCIES, PRICE_PERIODS, PRORATION_METHODS, RENEWAL_PRICING, ROUNDING_MODES
 from cpqctl.core.money import D, MoneyError, parse_percent
 
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -255,10 +255,10 @@ def convert(value, schema: F) -> tuple[Obj | None, list[Problem]]:
 
 # --------------------------------------------------------------------------- the formats
 
-PERIODS = ("month", "quarter", "year")
+# the vocabularies of cpqctl.core.terms, under the names this module's formats (and formats/importer.py) use
+PERIODS = PRICE_PERIODS
 PRORATION = PRORATION_METHODS
 ROUNDING = ROUNDING_MODES
-RENEWAL_PRICING = ("same", "list", "uplift")
 
 
 def O(doc: str = "", _required: bool = False, **fields: F) -> F:  # noqa: E743 - short on purpose
