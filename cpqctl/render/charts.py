@@ -350,14 +350,10 @@ def _unit_words(unit: str, currency: str) -> str:
 
 def _scaled(value: Decimal, unit: Decimal, places: int, locale: str) -> str:
     """``value`` in ``unit``s with exactly ``places`` decimals in the locale (256461.70, 1000, 1 → ``256,5``)."""
-    from babel.numbers import format_decimal
-
     from cpqctl.core.money import round_places
-    from cpqctl.render.fmt import NBSP
+    from cpqctl.render import fmt
 
-    pattern = "#,##0" + ("." + "0" * places if places else "")
-    text = format_decimal(round_places(Fraction(value) / Fraction(unit), places), pattern, locale=locale)
-    return text.replace("\u202f", NBSP).replace("\u2009", NBSP)
+    return fmt.fixed_number(round_places(Fraction(value) / Fraction(unit), places), places, locale)
 
 
 def month_labels(days: Sequence, locale: str) -> list[tuple[str, str]]:

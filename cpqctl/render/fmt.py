@@ -45,6 +45,17 @@ def number(value: Decimal, locale: str) -> str:
     return _fixed_spaces(format_decimal(Decimal(value), locale=locale, decimal_quantization=False))
 
 
+def fixed_number(value: Decimal, places: int, locale: str) -> str:
+    """A number with exactly ``places`` decimals and the locale's grouping: ``256.5``, 1, pl_PL → ``256,5``.
+
+    ``value`` is expected to be rounded to ``places`` already (the chart labels round half-up first).
+    """
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return _fixed_spaces(format_decimal(Decimal(value), pattern, locale=locale))
+
+
 def percent(value_points: Decimal, locale: str) -> str:
     """Percent points as the locale writes them: ``Decimal("10")`` → ``10%``, ``12.5`` → ``12,5%`` (pl)."""
     from babel.numbers import format_percent
