@@ -17,7 +17,10 @@ from cpqctl.core.diagnostics import CpqError, Diagnostic, UsageError
 
 
 class ImportRefused(CpqError):
-    """Rows of the CSV are bad: ``diagnostics`` holds each (line = row, column = column index); nothing written."""
+    """Rows of the CSV are bad: ``diagnostics`` holds each (line = row, column = column index); nothing written.
+
+    Its ``code`` is the first row error's.
+    """
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def import_contracts(ws: Workspace, *, file: Path, text: str | None = None, dry_
         plan = importer.plan(text, repo)
         if plan.errors:
             diags: tuple[Diagnostic, ...] = tuple(e.diagnostic(str(file)) for e in plan.errors)
-            raise ImportRefused("E-IMPORT", f"{len(diags)} error(s); nothing was imported",
+            raise ImportRefused(diags[0].code, f"{len(diags)} error(s); nothing was imported",
                                 f"fix the rows of {file} and run the import again", diagnostics=diags)
         if not dry_run:
             try:

@@ -18,7 +18,7 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
-from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.diagnostics import UsageError
 
 app = common.group("report", "Metrics: ARR, MRR, MRR movements, LTV, the board report.\n\n"
                              "Example:\n\n  cpqctl report arr --as-of 2026-11-28\n\n"
@@ -33,32 +33,18 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app)
 
 
-def _load(repo, strict: bool = False):
-    """Settings, catalog and contracts only: metrics never read quotes or invoices.
-
-    ``strict`` (documents someone will be sent) refuses a repository with
-    errors; otherwise the figures come with a warning.
-    """
-    from cpqctl.load.repo import load_repo
-
-    with common.progress() as meter:
-        loaded, diags = load_repo(common.root(repo), kinds=("catalog", "account", "contract"), meter=meter)
-    if strict:
-        common.require_clean(diags)
-    errors = sum(d.severity == "error" for d in diags)
-    if errors:
-        common.info(f"cpqctl: warning: the repository has {errors} error(s); the figures may be incomplete "
-                    "(run `cpqctl check`)")
-    return loaded
+def _warn(result) -> None:
+    if result.warning:
+        common.info(f"cpqctl: warning: {result.warning}")
 
 
 def _arr(which: str, by: str, format: str, as_of: str | None, repo) -> None:
-    from cpqctl.core import metrics
+    from cpqctl.app import reports
     from cpqctl.render.output import console, emit
 
-    day = common.as_of(as_of)
-    loaded = _load(repo)
-    data = metrics.arr_view(metrics.arr_report(loaded, day, by), loaded.settings.rounding)
+    result = reports.arr(common.workspace(repo, as_of), by=by)
+    _warn(result)
+    data, day = result.data, result.as_of
     if data["note"]:
         common.info(f"cpqctl: note: {data['note']}")
     if format != "table":
@@ -103,9 +89,6 @@ def _on_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-MOVE_COLUMNS = ["mrr_start", "new", "expansion", "contraction", "churn", "reactivation", "mrr_end", "net"]
-
-
 def movements(
     start: Annotated[str, typer.Option("--from", metavar="DATE", help="The first date (MRR at its start).")],
     end: Annotated[str, typer.Option("--to", metavar="DATE", help="The second date.")],
@@ -136,20 +119,19 @@ def movements(
 
       cpqctl report movements --from 2026-01-01 --to 2026-12-31 --by month
     """
-    from cpqctl.core import metrics
+    from cpqctl.app import reports
     from cpqctl.render.output import console, emit
 
+    from cpqctl.app.workspace import Workspace
+
     d0, d1 = common.parse_date(start, "--from date"), common.parse_date(end, "--to date")
-    loaded = _load(repo)
+    ws = Workspace(common.root(repo), meter=common.progress)  # --from and --to are its dates; --as-of is not read
     if by == "month":
-        _movements_by_month(loaded, d0, d1, detail, format)
+        _movements_by_month(reports.movements_by_month(ws, start=d0, end=d1), detail, format)
         return
-    data = metrics.movements_view(metrics.movements(loaded, d0, d1))
-    summary = [{"": "MRR at start", "amount": data["mrr_start"]},
-               *({"": f"{'+' if k in ('new', 'expansion', 'reactivation') else '−'} {k}", "amount": data[k]}
-                 for k in metrics.MOVEMENTS),
-               {"": "MRR at end", "amount": data["mrr_end"]},
-               {"": "NRR", "amount": data["nrr"]}, {"": "GRR", "amount": data["grr"]}]
+    result = reports.movements(ws, start=d0, end=d1)
+    _warn(result)
+    data, summary = result.data, result.summary
     if format != "table":
         if detail or format == "json":
             emit(format, data, ["account", "movement", "mrr_from", "mrr_to", "delta"], data["rows"],
@@ -167,18 +149,15 @@ def movements(
         console().print(f"{len(data['rows'])} account(s) moved; --detail lists them")
 
 
-def _movements_by_month(loaded, d0, d1, detail: bool, format: str) -> None:
+def _movements_by_month(result, detail: bool, format: str) -> None:
     """`report movements --by month`: the whole-range view plus one row per month (and per account moved)."""
     from cpqctl.render import charts
-    from cpqctl.core import metrics
-    from cpqctl.core.money import money_str
     from cpqctl.render.output import console, emit
+    from cpqctl.views.reports import MOVE_COLUMNS
 
-    months = metrics.movements_by_month(loaded, d0, d1)
-    data = {**metrics.movements_view(metrics.movements(loaded, d0, d1)), "by": "month"}
-    rows = metrics.months_view(months)
-    data["months"] = [{**r, "rows": metrics.movements_view(m)["rows"]} for r, m in zip(rows, months)]
-    moves = [{"month": r["month"], **a} for r in data["months"] for a in r["rows"]]
+    _warn(result)
+    data, rows, moves, months = result.data, result.rows, result.moves, result.months
+    d0, d1 = result.start, result.end
     cc = data["currency"]
     title = f"MRR movements by month {d0} → {d1} ({cc})"
     if format != "table":
@@ -189,17 +168,14 @@ def _movements_by_month(loaded, d0, d1, detail: bool, format: str) -> None:
             emit(format, data, ["month", "from", "to", *MOVE_COLUMNS], rows, title=title,
                  right=tuple(MOVE_COLUMNS))
         return
-    totals = metrics.summed(months)
-    footer = {"month": "total", "mrr_start": data["mrr_start"], **{k: money_str(totals[k], cc) for k in totals},
-              "mrr_end": data["mrr_end"], "net": money_str(months[-1].mrr_end - months[0].mrr_start, cc)}
     shown = [c for c in MOVE_COLUMNS if c != "mrr_start"]  # each month starts where the row above ended
     emit("table", data, ["month", *shown], rows, title=f"{title}, MRR at start {data['mrr_start']}",
-         right=tuple(shown), footer=footer)
+         right=tuple(shown), footer=result.footer)
     if detail:
         emit("table", data, ["month", "account", "movement", "mrr_from", "mrr_to", "delta"], moves,
              title="Accounts", right=("mrr_from", "mrr_to", "delta"))
     if _on_terminal():
-        console().print(charts.movements_chart_rich(months[0].mrr_start, totals, months[-1].mrr_end, cc))
+        console().print(charts.movements_chart_rich(months[0].mrr_start, result.totals, months[-1].mrr_end, cc))
 
 
 def _cac(text: str | None) -> Decimal | None:
@@ -233,22 +209,16 @@ def ltv(
 
       cpqctl report ltv --cac 15000.00 --format json
     """
-    from cpqctl.core import metrics
+    from cpqctl.app import reports
     from cpqctl.render.output import emit
 
     day = common.as_of(as_of)
     amount = _cac(cac)
-    loaded = _load(repo)
-    data = metrics.ltv_view(metrics.ltv(loaded, day, amount), loaded.settings.rounding)
-    labels = [("MRR", "mrr"), ("Active accounts", "active_accounts"), ("ARPA", "arpa"),
-              ("Window start", "window_start"), ("Accounts at window start", "accounts_at_window_start"),
-              ("Churned accounts", "churned_accounts"), ("Monthly logo churn", "monthly_churn_rate"),
-              ("LTV", "ltv"), ("CAC", "cac"), ("Gross margin", "gross_margin"), ("LTV:CAC", "ltv_cac"),
-              ("CAC payback (months)", "payback_months"), ("LTV ≥ 3 × CAC", "ltv_at_least_3x_cac"),
-              ("Payback ≤ 12 months", "payback_within_12_months")]
-    rows = [{"metric": label, "value": data[key] if data[key] is not None else
-             (data["note"] if key == "ltv" and data["note"] else "—")} for label, key in labels]
-    emit(format, data, ["metric", "value"], rows, title=f"LTV on {day} ({data['currency']})", right=("value",))
+    result = reports.ltv(common.workspace(repo, as_of), cac=amount, as_of=day)
+    _warn(result)
+    data = result.data
+    emit(format, data, ["metric", "value"], result.rows, title=f"LTV on {day} ({data['currency']})",
+         right=("value",))
 
 
 def board(
@@ -289,25 +259,27 @@ def board(
 
       cpqctl report board --format md --months 6 -o reports/board.md
     """
-    from cpqctl.core import board as boards
+    from cpqctl.app import reports
     from cpqctl.render.output import emit
+    from cpqctl.views.reports import MOVE_COLUMNS
 
-    day = common.as_of(as_of)
-    loaded = _load(repo, strict=format in ("md", "pdf"))
-    b = boards.board(loaded, day, months, top)
-    rounding = loaded.settings.rounding
+    ws = common.workspace(repo, as_of)
     if format in ("md", "pdf"):
-        _write_board(common.root(repo), loaded, b, format, output, day)
+        doc = reports.write_board(ws, fmt=format, output=output, months=months, top=top)
+        for path in doc.written:
+            common.info(f"wrote {path}")
         return
+    result = reports.board(ws, months=months, top=top)
+    _warn(result)
     if output is not None:
         raise UsageError("E-USAGE", "-o is for --format md or pdf", "drop -o, or add --format md|pdf")
-    data = boards.board_view(b, rounding)
+    data = result.data
     columns = ["month", "to", "arr", *MOVE_COLUMNS]
     if format != "table":
         emit(format, data, columns, data["months"], title=f"Board {data['from']} → {data['to']}",
              right=tuple(columns[2:]))
         return
-    _board_table(b, data, _on_terminal())
+    _board_table(result.board, data, _on_terminal())
 
 
 def _board_table(b, data: dict, pictures: bool) -> None:
@@ -335,44 +307,6 @@ def _board_table(b, data: dict, pictures: bool) -> None:
     if data["top_accounts"]:
         emit("table", data, ["account", "name", "arr", "share"], data["top_accounts"],
              title=f"Largest accounts on {data['to']} ({cc})", right=("arr", "share"))
-
-
-def _write_board(root: Path, loaded, b, format: str, output: Path | None, day) -> None:
-    """The board report as PDF (charts inside) or Markdown (charts as .svg files next to it)."""
-    import base64
-    from urllib.parse import quote
-
-    from cpqctl.core import board as boards
-    from cpqctl.render import charts
-    from cpqctl.views import documents
-    from cpqctl.render import documents as rd
-    from cpqctl.app.documents import repo_templates, write_document
-    from cpqctl.store import atomic_write_bytes
-    from cpqctl.render import fmt
-
-    data = boards.document_data(b, documents.company(loaded), loaded.settings.rounding)
-    locale = loaded.settings.locale
-    when = lambda d: fmt.date(d, locale)  # noqa: E731
-    svgs = {"arr": charts.arr_chart_svg([(m.end, m.arr) for m in b.months], b.currency, locale),
-            "movements": charts.movements_chart_svg(b.mrr_start, b.waterfall, b.mrr_end, b.currency, locale,
-                                                    when(b.opening), when(b.as_of))}
-    to_stdout = output is not None and str(output) == "-"
-    target = output if output is not None else root / "out" / f"board-{day}.{format}"
-    if not to_stdout and not target.is_absolute():
-        target = Path.cwd() / target
-    names = {k: f"{target.stem}-{k}.svg" for k in svgs}
-    data["charts"] = {"arr_svg": svgs["arr"], "movements_svg": svgs["movements"]}
-    for k, svg in svgs.items():
-        data["charts"][f"{k}_src"] = ("data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-                                      if to_stdout else quote(names[k]))
-    if format == "md" and not to_stdout:
-        rd.render_markdown("board", data, repo_templates(root))  # fails before any write
-        for k, svg in svgs.items():
-            atomic_write_bytes(target.parent / names[k], svg.encode("utf-8"))
-            common.info(f"wrote {target.parent / names[k]}")
-    wrote = write_document(root, "board", f"board-{day}", format, data, output if to_stdout else target, day)
-    if wrote:
-        common.info(f"wrote {wrote}")
 
 
 app.command("arr")(arr)
