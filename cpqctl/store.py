@@ -33,7 +33,6 @@ import os
 import re
 import stat
 import string
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -449,13 +448,33 @@ def atomic_write_bytes(target: Path, payload: bytes) -> None:
             f.write(payload)
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    replace_file(target, payload, durable=True, private=True)
+
+
+def replace_file(target: Path, payload: bytes, *, durable: bool, private: bool = False) -> None:
+    """Replace ``target`` by ``payload`` atomically, outside a transaction: a temp file next to it, renamed over it.
+
+    The one rename-over write of cpqctl's files outside :class:`Transaction` (documents, charts, the
+    caches under ``.cpq/``): a reader sees the old file or the new one, never half of one, and a failed
+    write leaves no temp file behind. ``durable`` fsyncs the payload before the rename (a document a
+    user keeps); a cache, rebuilt when lost, skips it. The new file is created as any new file is
+    (0666 less the umask), or owner-only with ``private`` (documents have always been written so).
+    The temp name (``.<name>.<pid>-<n>.tmp``) is not a transaction's, so recovery never touches it.
+    """
+    while True:
+        tmp = target.parent / f".{target.name}.{os.getpid()}-{next(_temp_counter)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+            break
+        except FileExistsError:  # left by a crashed run that had our pid
+            continue
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

@@ -400,17 +400,12 @@ def _shard_json(key: str, shard: _Shard) -> dict:
 def write_json(root: Path, path: Path, data) -> None:
     """Write ``data`` as compact JSON to a file under ``.cpq/`` (temp file + rename). A cache file that
     cannot be written is no error: a read-only checkout still works, only slower."""
-    from cpqctl.store import Store
+    from cpqctl.store import Store, replace_file
 
     try:
         Store(root)._ensure_cpq_dir()  # `.cpq/` with its `.gitignore` of `*`: the cache never reaches a commit
         path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        replace_file(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), durable=False)
     except OSError:
         pass
 
