@@ -481,7 +481,7 @@ def test_a_delivery_that_cannot_be_recorded_says_what_to_add(invoiced, cli, smtp
 ])
 def test_the_sent_list_is_appended_to_or_refused_never_broken(invoiced, cli, tail, ok, tmp_path):
     from cpqctl import store
-    from cpqctl.cli.invoice import _sent_append
+    from cpqctl.app.invoicing import _sent_append
     from cpqctl.core.diagnostics import CpqError
     from cpqctl.load.repo import load_repo
 

@@ -214,9 +214,3 @@ def _reason(exc: BaseException) -> str:
         return f"{exc.smtp_code} {text}"
     return str(exc) or type(exc).__name__
 
-
-def sent_entry(day: date, to: Sequence[str], mid: str) -> str:
-    """One item of the invoice file's ``sent:`` list (flow style, like invoice lines)."""
-    from cpqctl.formats.yamlout import flow
-
-    return "  - " + flow([("date", day), ("to", ", ".join(to)), ("message_id", mid)]) + "\n"

@@ -1,0 +1,473 @@
+"""Invoicing: billing runs, previews, invoice documents and e-mail (`cpqctl invoice run | preview | render | send`).
+
+The schedule and the diff against the invoice ledger are :mod:`cpqctl.core.billing`
+(pure); the invoice file's text is :mod:`cpqctl.formats.invoice`, the message and
+its SMTP delivery :mod:`cpqctl.formats.mail`, the JSON shapes
+:mod:`cpqctl.views.invoices`. This module allocates numbers under the lock,
+stages the files, and records a delivery only once the server accepted it.
+
+Use cases that work through a list (sending, writing .eml files) tell
+``notify`` each line worth saying as it happens (the CLI prints it on stderr),
+so that what went out is said even when a later invoice stops the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from cpqctl.app.workspace import Workspace, lookup
+from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.views import invoices as views
+
+Notify = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+# --------------------------------------------------------------------------- run
+
+
+def allocate(pattern: str, existing, drafts) -> list[str]:
+    """Invoice numbers for ``drafts`` in order: {year} of each invoice's date, no gaps (call under the lock)."""
+    from cpqctl.store import next_id
+
+    last: dict[int, str] = {}
+    out = []
+    for d in drafts:
+        year = d.date.year
+        ident = next_id(pattern, year, [last[year]] if year in last else existing)
+        last[year] = ident
+        out.append(ident)
+    return out
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The invoices a run issued (or, dry, would issue), in order (date, contract).
+
+    A month can be 100,000 invoices: the JSON shape is made one invoice at a
+    time by :meth:`invoices` (``head`` is everything before them); ``data``
+    builds the whole document at once.
+    """
+
+    through: date
+    dry_run: bool
+    drafts: tuple = ()  # cpqctl.core.billing.Draft
+    numbers: tuple = ()  # the invoice numbers, None in a dry run
+    written: tuple[str, ...] = ()
+    message: str = ""
+
+    @property
+    def count(self) -> int:
+        return len(self.drafts)
+
+    @property
+    def head(self) -> dict:
+        return views.run_head(self.through, self.dry_run, len(self.drafts))
+
+    def invoices(self) -> Iterator[dict]:
+        return views.run_items(self.numbers, self.drafts)
+
+    @property
+    def data(self) -> dict:
+        return {**self.head, "invoices": list(self.invoices())}
+
+
+def run_invoices(ws: Workspace, *, through: date | None = None, as_of: date | None = None,
+                 dry_run: bool = False) -> RunResult:
+    """Issue every invoice dated by ``through`` (default: the as-of day) that the invoice ledger lacks.
+
+    The cumulative schedule of every contract minus what invoices/ already
+    holds: running it twice issues nothing. Numbers are allocated under the
+    lock, every file is created in one transaction (all or none).
+    """
+    from cpqctl.core import billing
+    from cpqctl.formats.invoice import invoice_text
+
+    day = through if through is not None else ws.day(as_of)
+    if dry_run:
+        loaded = ws.read()
+        with ws.meter() as meter:
+            drafts = billing.run(loaded, day, meter=meter)
+        return RunResult(day, True, tuple(drafts), (None,) * len(drafts),
+                         message="" if drafts else f"nothing to invoice through {day}")
+    with ws.writing() as (store, loaded):
+        with ws.meter() as meter:
+            drafts = billing.run(loaded, day, meter=meter)
+        numbers = allocate(loaded.settings.numbering_invoice, list(loaded.invoices), drafts)
+        written = tuple(f"invoices/{n}.yaml" for n in numbers)
+        if drafts:
+            with store.transaction() as tx:
+                for rel, number, d in zip(written, numbers, drafts):
+                    tx.create(rel, invoice_text(number, d))
+    if not drafts:
+        message = f"nothing to invoice through {day}"
+    else:
+        message = f"wrote {len(drafts)} invoice(s): {written[0]}" + (f" … {written[-1]}" if len(written) > 1 else "")
+    return RunResult(day, False, tuple(drafts), tuple(numbers), written, message)
+
+
+# --------------------------------------------------------------------------- preview
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    """A contract's next invoices (``quote`` None), or the invoice delta of accepting an amendment quote.
+
+    ``data`` is the JSON shape (:func:`views.preview_json` or
+    :func:`views.amendment_preview_json`); ``drafts`` the invoices previewed
+    without a quote.
+    """
+
+    contract: str
+    currency: str
+    as_of: date
+    quote: str | None
+    data: dict
+    drafts: tuple = ()
+    message: str = ""
+
+
+def _pending_quote(loaded, c, qid: str):
+    q = lookup(loaded.quotes, qid, "quote", "E-UNKNOWN-QUOTE", "quotes are files under quotes/")
+    if q.kind != "amendment" or q.contract != c.contract:
+        raise CpqError("E-NOT-AMENDMENT", f"quote {qid} is not an amendment quote of {c.contract}",
+                       f"create one with `cpqctl amend {c.contract} --effective DATE …`", src=q.src)
+    if q.status == "accepted":
+        raise CpqError("E-ACCEPTED", f"quote {qid} is already accepted: its invoices are in the schedule",
+                       f"preview without --quote: `cpqctl invoice preview {c.contract}`", src=q.src)
+    if q.based_on is not None and q.based_on != len(c.amendments):
+        raise CpqError("E-STALE-QUOTE", f"contract {c.contract} has changed since {qid} was made "
+                       f"({len(c.amendments)} amendments now, {q.based_on} then)",
+                       f"regenerate the amendment quote with `cpqctl amend {c.contract} …`", src=q.src)
+    return q
+
+
+def preview_invoices(ws: Workspace, contract: str, *, quote: str | None = None, through: date | None = None,
+                     as_of: date | None = None) -> PreviewResult:
+    """The same schedule as :func:`run_invoices` for one contract, on a copy of its ledger; writes nothing.
+
+    With no invoices on file, every period invoiced by the as-of day counts as
+    billed. ``through`` sets how far to look (default: the contract's end, or a
+    year ahead for an evergreen contract). Loads this contract's files only.
+
+    Not :meth:`Workspace.contract_context`: the loader's findings are not
+    refused here. A preview writes nothing, and an unknown contract loads the
+    whole repository for its did-you-mean, whose unrelated errors must not
+    hide the suggestion.
+    """
+    from cpqctl.core import billing, quotes
+    from cpqctl.load.repo import load_contract_context
+
+    day = ws.day(as_of)
+    loaded, _ = load_contract_context(ws.root, contract, quote)  # this contract's files only
+    c = lookup(loaded.contracts, contract, "contract", "E-UNKNOWN-CONTRACT",
+               "`cpqctl account show ACCOUNT` lists its contracts")
+    settings = loaded.settings
+    billed = billing.ledger_index(i for i in loaded.invoices.values() if i.contract == c.contract).get(c.contract)
+    if not billed:
+        billed = billing.assumed_billed(c, settings, day)
+    if quote is None:
+        horizon = through or billing.horizon(c, day)
+        lines = billing.due_lines(c, settings, horizon, billed)
+        drafts = billing.drafts(c, loaded.accounts.get(c.account), settings, lines)
+        return PreviewResult(c.contract, c.currency, day, None, views.preview_json(c.contract, c.currency, day, drafts),
+                             tuple(drafts))
+    q = _pending_quote(loaded, c, quote)
+    priced = quotes.price(loaded, q)
+    amended = billing.with_amendment(c, q, priced, day)
+    pv = billing.preview_amendment(c, amended, settings, day, billed, priced.net_total, through)
+    data = views.amendment_preview_json(c, q, amended, pv, day, c.rounding or settings.rounding)
+    return PreviewResult(c.contract, c.currency, day, q.quote, data)
+
+
+# --------------------------------------------------------------------------- render
+
+
+def incomplete_seller(settings) -> str | None:
+    """A VAT invoice must name the seller's address and VAT ID: the warning while the repository lacks them."""
+    missing = [k for k, v in (("address", settings.company_address), ("tax_id", settings.company_tax_id)) if not v]
+    if missing:
+        return (f"cpqctl: warning: cpq.toml [company] has no {' or '.join(missing)}: a VAT invoice must show "
+                "the seller's address and VAT ID")
+    return None
+
+
+def _invoice(loaded, number: str):
+    return lookup(loaded.invoices, number, "invoice", "E-UNKNOWN-INVOICE",
+                  "invoices are files under invoices/, issued by `cpqctl invoice run`")
+
+
+def _load_invoice(ws: Workspace, number: str, notify: Notify, warnings: list[str]):
+    """One issued invoice with only the files it needs (its account's folder, the catalog)."""
+    loaded = ws.invoice_context(number)
+    inv = _invoice(loaded, number)
+    warning = incomplete_seller(loaded.settings)
+    if warning:
+        warnings.append(warning)
+        notify(warning)
+    return loaded, inv
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """The invoice document written: ``path`` (None when it went to stdout), ``warnings`` about the seller."""
+
+    invoice: str
+    path: Path | None
+    warnings: tuple[str, ...] = ()
+    message: str = ""
+
+
+def render_invoice(ws: Workspace, invoice: str, fmt: str = "pdf", output: Path | None = None, *,
+                   notify: Notify | None = None) -> RenderResult:
+    """Render an issued invoice as a VAT invoice document (``fmt`` md or pdf) to ``output`` (default
+    out/<ID>.<ext>; ``-`` for stdout).
+
+    The document depends only on the invoice file: it renders byte-identically
+    on any day (dated the invoice's date, not the as-of day).
+    """
+    from cpqctl.app.documents import write_document
+    from cpqctl.views import documents
+
+    if fmt not in ("md", "pdf"):
+        raise UsageError("E-USAGE", f"`{fmt}` is not a document format", "md or pdf")
+    warnings: list[str] = []
+    loaded, inv = _load_invoice(ws, invoice, notify or _quiet, warnings)
+    wrote = write_document(ws.root, "invoice", inv.invoice, fmt, documents.invoice_data(loaded, inv), output,
+                           inv.date)
+    return RenderResult(inv.invoice, wrote, tuple(warnings), f"wrote {wrote}" if wrote else "")
+
+
+# --------------------------------------------------------------------------- send
+
+
+def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = True):
+    """The e-mail for ``inv``: the body and the attached PDF (dated the invoice date, the same on any day)
+    rendered from one set of template data."""
+    from cpqctl.app.documents import repo_templates
+    from cpqctl.formats import mail
+    from cpqctl.render.documents import render_pdf, render_text
+    from cpqctl.views import documents
+
+    data = documents.invoice_data(loaded, inv)
+    templates = repo_templates(root)
+    account = loaded.accounts.get(inv.account)
+    names = {c.email: c.name for c in account.contacts} if account is not None else {}
+    greeting = names.get(to[0], "") if len(to) == 1 else ""
+    body = render_text("invoice-email", {**data, "greeting": greeting}, templates)
+    kind = "Corrective invoice" if inv.corrects else "Invoice"
+    subject = f"{kind} {inv.invoice} from {loaded.settings.company_name}" if loaded.settings.company_name \
+        else f"{kind} {inv.invoice}"
+    return mail.build(invoice=inv.invoice, to=to, from_=mail.sender(loaded.settings, strict), subject=subject,
+                      body=body, pdf=render_pdf("invoice", data, templates, inv.date), day=day)
+
+
+def _recipients(loaded, inv, to: Sequence[str] | None) -> list[str]:
+    from cpqctl.formats import mail
+
+    if to:
+        return mail.check_addresses(to)
+    account = loaded.accounts.get(inv.account)
+    found = mail.billing_recipients(account) if account is not None else []
+    if not found:
+        raise CpqError("E-NO-RECIPIENT", f"account {inv.account} has no contact with an e-mail address",
+                       f"add `contacts: [{{name: …, email: …, role: billing}}]` to contracts/{inv.account}/"
+                       "account.yaml, or pass --to ADDRESS", src=account.src if account is not None else None)
+    return found
+
+
+def _sent_append(store, inv, day: date, to: list[str], mid: str) -> tuple[str, str, str | None]:
+    """(path, text to append, expected sha256) recording one delivery in the invoice file.
+
+    The text is :func:`cpqctl.formats.invoice.sent_append_text` (refused when
+    the file's `sent:` could not take it); the hash makes the append fail
+    rather than land on a file changed since it was read.
+    """
+    from cpqctl.formats.invoice import sent_append_text
+    from cpqctl.store import sha256_file
+
+    rel = inv.src.file
+    path = store.path(rel)
+    add = sent_append_text(path.read_text(encoding="utf-8"), inv, day, to, mid)
+    return rel, add, sha256_file(path)
+
+
+def _unsent(loaded, day: date, first: date | None) -> list:
+    """Issued invoices without a delivery, dated by ``day`` (and from ``first``), oldest first."""
+    return sorted((i for i in loaded.invoices.values()
+                   if not i.sent and i.date <= day and (first is None or i.date >= first)),
+                  key=lambda i: (i.date, i.invoice))
+
+
+def _check_selection(invoices: Sequence[str], unsent: bool, since: date | None) -> None:
+    if unsent == bool(invoices):
+        raise UsageError("E-USAGE", "name the invoices to send, or pass --unsent (not both)",
+                         "e.g. `cpqctl invoice send INV-2026-0001` or `cpqctl invoice send --unsent`")
+    if since is not None and not unsent:
+        raise UsageError("E-USAGE", "--since goes with --unsent", "e.g. `cpqctl invoice send --unsent --since "
+                         "2026-01-01`")
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What went out: one delivery per invoice the server accepted (``deliveries``, the JSON items).
+
+    Invoices not delivered to every recipient are in ``problems`` and
+    ``error`` (the refusal to raise once what went out is shown); the
+    deliveries that worked are recorded all the same.
+    """
+
+    as_of: date
+    deliveries: tuple[dict, ...] = ()
+    problems: tuple[str, ...] = ()
+    written: tuple[str, ...] = ()
+    message: str = ""
+    error: CpqError | None = field(default=None, compare=False)
+
+    @property
+    def data(self) -> dict:
+        return views.send_json(self.as_of, self.deliveries)
+
+
+def send_invoices(ws: Workspace, invoices: Sequence[str] = (), *, unsent: bool = False, since: date | None = None,
+                  to: Sequence[str] | None = None, as_of: date | None = None,
+                  notify: Notify | None = None) -> SendResult:
+    """E-mail invoices (PDF attached) through cpq.toml [smtp] to ``to`` or the account's billing contacts.
+
+    ``invoices`` by number, or ``unsent``: every issued invoice dated by the
+    as-of day (and from ``since``) with no delivery recorded. Everything that
+    can be refused is checked before the first message goes out (SMTP
+    settings, recipients, every file able to take its record). A delivery is
+    appended to the invoice file's `sent:` list once the server accepted it,
+    one transaction per invoice; recipients the server refuses are reported
+    in the result while those who got it are recorded, and the call goes on
+    with the other invoices. A broken session stops the call (what went out
+    is recorded).
+    """
+    from cpqctl.formats import mail
+
+    say = notify or _quiet
+    day = ws.day(as_of)
+    _check_selection(invoices, unsent, since)
+    deliveries: list[dict] = []
+    problems: list[str] = []
+    written: list[str] = []
+    with ws.writing() as (store, loaded):
+        batch = _unsent(loaded, day, since) if unsent else [_invoice(loaded, n) for n in invoices]
+        cfg = mail.smtp_config(loaded.settings) if batch else None  # configuration errors first
+        plan = [(inv, _recipients(loaded, inv, to)) for inv in batch]  # every recipient found before sending
+        for inv, rcpt in plan:
+            _sent_append(store, inv, day, rcpt, "<check>")  # and every file able to take its record
+        if plan:
+            with mail.Connection(cfg) as conn:
+                for inv, rcpt in plan:  # one message (and PDF) at a time
+                    sent = _send_one(conn, store, ws.root, loaded, inv, rcpt, day, problems, say)
+                    if sent is not None:
+                        deliveries.append(sent)
+                        written.append(inv.src.file)
+    error = None
+    if problems:
+        error = CpqError("E-SMTP-REFUSED", f"{len(problems)} invoice(s) not delivered to every recipient:\n  "
+                         + "\n  ".join(problems), "fix the addresses (--to, or the account's billing contacts) "
+                         "and send those invoices again; the deliveries that worked are recorded")
+    return SendResult(day, tuple(deliveries), tuple(problems), tuple(written),
+                      "" if plan else f"no unsent invoices dated on or before {day}", error)
+
+
+def _send_one(conn, store, root: Path, loaded, inv, rcpt: list[str], day: date, problems: list[str],
+              say: Notify) -> dict | None:
+    """Send one invoice and record who got it; a refusal of its recipients is noted and the run goes on."""
+    from email.utils import getaddresses
+
+    msg = _message(root, loaded, inv, rcpt, day)
+    mid = str(msg["Message-ID"])
+    try:
+        refused = conn.send(msg)
+    except CpqError as e:
+        if e.code != "E-SMTP-REFUSED":
+            raise  # the session is broken: stop here (what went out is recorded)
+        problems.append(f"{inv.invoice}: {e.message}")
+        say(f"cpqctl: {inv.invoice} not sent: {e.message}")
+        return None
+    got = [r for r in rcpt if getaddresses([r])[0][1] not in refused]
+    for addr, why in sorted(refused.items()):
+        problems.append(f"{inv.invoice}: {addr} refused ({why})")
+    rel, text, sha = _sent_append(store, inv, day, got, mid)
+    try:
+        with store.transaction() as tx:  # recorded one by one: a later failure keeps earlier records
+            tx.append(rel, text, expect_sha256=sha)
+    except Exception as exc:  # delivered but not recorded: say exactly what to add, never lose it silently
+        raise CpqError("E-SENT-NOT-RECORDED", f"{inv.invoice} was delivered to {', '.join(got)} (Message-ID "
+                       f"{mid}) but recording it in {rel} failed: {exc}",
+                       f"append these lines to {rel} by hand, or `--unsent` sends it again:\n{text}") from None
+    say(f"sent {inv.invoice} to {', '.join(got)}")
+    return views.delivery_json(inv.invoice, got, mid, day)
+
+
+# --------------------------------------------------------------------------- .eml files
+
+
+@dataclass(frozen=True)
+class EmlResult:
+    """The messages written (nothing is recorded as sent: nothing was delivered).
+
+    ``paths`` are the files written; with ``target`` ``-`` the one message is
+    ``payload`` instead, for the caller to write to stdout.
+    """
+
+    paths: tuple[Path, ...] = ()
+    payload: bytes | None = None
+    warnings: tuple[str, ...] = ()
+    message: str = ""
+
+
+def write_emls(ws: Workspace, invoices: Sequence[str] = (), *, target: Path, unsent: bool = False,
+               since: date | None = None, to: Sequence[str] | None = None, as_of: date | None = None,
+               notify: Notify | None = None) -> EmlResult:
+    """Write each invoice's e-mail as an .eml file instead of sending it: ``target`` is the file, a folder for
+    several invoices (``<ID>.eml`` in it), or ``-`` for the one message's bytes in the result.
+
+    Without cpq.toml [smtp] from, the message is from a placeholder address
+    (a new repository can write its first message before it has a mail server).
+    """
+    from cpqctl.formats import mail
+    from cpqctl.store import atomic_write_bytes
+
+    say = notify or _quiet
+    day = ws.day(as_of)
+    _check_selection(invoices, unsent, since)
+    warnings: list[str] = []
+    if unsent:
+        loaded = ws.read()
+        batch = [(loaded, i) for i in _unsent(loaded, day, since)]
+    else:
+        batch = [_load_invoice(ws, n, say, warnings) for n in invoices]
+    several = unsent or len(batch) > 1
+    to_stdout = str(target) == "-"
+    if several and to_stdout:
+        raise UsageError("E-USAGE", "several messages cannot go to stdout", "pass a folder: --eml out/mail")
+    paths: list[Path] = []
+    payload = None
+    for loaded, inv in batch:
+        rcpt = _recipients(loaded, inv, to)
+        msg = _message(ws.root, loaded, inv, rcpt, day, strict=False)
+        if mail.PLACEHOLDER in str(msg["From"]):
+            note = f"note: cpq.toml has no [smtp] from; the message is from {msg['From']} (set [smtp] from)"
+            warnings.append(note)
+            say(note)
+        if to_stdout:
+            payload = mail.as_bytes(msg)
+            continue
+        path = (target / f"{inv.invoice}.eml") if several else target
+        path = path if path.is_absolute() else Path.cwd() / path
+        atomic_write_bytes(path, mail.as_bytes(msg))
+        paths.append(path)
+        say(f"wrote {path} (to {', '.join(rcpt)}; not recorded as sent)")
+    return EmlResult(tuple(paths), payload, tuple(warnings),
+                     "" if batch else f"no unsent invoices dated on or before {day}")
