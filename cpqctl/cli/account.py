@@ -13,8 +13,10 @@ app = common.group("account", "Accounts: the customer's view.\n\nExample:\n\n  c
 
 
 def get_account(loaded, aid: str):
-    return common.lookup(loaded.accounts, aid, "account", "E-UNKNOWN-ACCOUNT",
-                         "accounts are the folders under contracts/")
+    """Kept for the commands that still look an account up themselves (:func:`cpqctl.app.accounts.find_account`)."""
+    from cpqctl.app.accounts import find_account
+
+    return find_account(loaded, aid)
 
 
 @app.command("show")
@@ -28,13 +30,11 @@ def show(account: Annotated[str, typer.Argument(help="Account ID (its folder und
 
       cpqctl account show acme --as-of 2026-06-30 --format json   # for provisioning scripts
     """
-    from cpqctl.views import accounts as views
+    from cpqctl.app.accounts import account_show
     from cpqctl.render.output import console, emit
 
-    day = common.as_of(as_of)
-    _, loaded, _ = common.load(repo)
-    a = get_account(loaded, account)
-    data = views.account_view(loaded, account, day)
+    result = account_show(common.workspace(repo, as_of), account=account)
+    a, day, data = result.account, result.as_of, result.data
     rows = data["owned"]
     if format != "table":
         emit(format, data, ["product", "name", "family", "quantity", "mrr", "contract"], rows)
@@ -66,14 +66,8 @@ def render(
 
       cpqctl account render acme --format pdf --as-of 2026-06-30 -o acme.pdf
     """
-    from cpqctl.views import documents
-    day = common.as_of(as_of)
-    root, loaded, diags = common.load(repo)
-    common.require_clean(diags)
-    get_account(loaded, account)
-    data = documents.account_data(loaded, account, day)
-    from cpqctl.app.documents import write_document
+    from cpqctl.app.accounts import account_render
 
-    wrote = write_document(root, "account", account, format, data, output, day)
-    if wrote:
-        common.info(f"wrote {wrote}")
+    result = account_render(common.workspace(repo, as_of), account=account, fmt=format, output=output)
+    if result.path:
+        common.info(result.message)

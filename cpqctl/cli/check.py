@@ -30,14 +30,11 @@ def check(
 
       cpqctl check --format github   # annotations in a GitHub Actions job
     """
-    from cpqctl.core.checks import run_checks, unloaded
+    from cpqctl.app.checking import check as run
     from cpqctl.render import diagnostics as rd
 
-    common.as_of(as_of)  # accepted like on every command; validates its form
-    root, loaded, diags = common.load(repo)
-    # a reference to what a broken file failed to define only repeats that file's error; any other
-    # unknown reference is a finding of its own, whatever else is broken
-    diags = sorted(set(diags + run_checks(loaded, unloaded(loaded, diags))))
+    result = run(common.workspace(repo, as_of))
+    diags = list(result.diagnostics)
     if format == "json":
         sys.stdout.write(rd.as_json(diags))
     elif format == "github":
@@ -45,12 +42,10 @@ def check(
     elif format == "concise":
         sys.stdout.write(rd.concise(diags))
     else:
-        sys.stdout.write(rd.full(root, diags))
-    errors = sum(d.severity == "error" for d in diags)
-    warnings = len(diags) - errors
-    if diags:
-        common.info(f"{errors} error(s), {warnings} warning(s)")
-    if errors:
+        sys.stdout.write(rd.full(result.root, diags))
+    if result.message:
+        common.info(result.message)
+    if not result.ok:
         raise typer.Exit(1)
 
 

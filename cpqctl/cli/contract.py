@@ -13,8 +13,10 @@ app = common.group("contract", "Contracts: what a contract holds on a date.\n\nE
 
 
 def get_contract(loaded, cid: str):
-    return common.lookup(loaded.contracts, cid, "contract", "E-UNKNOWN-CONTRACT",
-                         "`cpqctl account show ACCOUNT` lists its contracts")
+    """Kept for the commands that still look a contract up themselves (:func:`cpqctl.app.accounts.find_contract`)."""
+    from cpqctl.app.accounts import find_contract
+
+    return find_contract(loaded, cid)
 
 
 @app.command("show")
@@ -26,15 +28,11 @@ def show(contract: Annotated[str, typer.Argument(help="Contract ID, e.g. C-2026-
 
       cpqctl contract show C-2026-0001 --as-of 2026-06-30 --format json
     """
-    from cpqctl.views import accounts as views
-    day = common.as_of(as_of)
-    _, loaded, _ = common.load(repo)
-    c = get_contract(loaded, contract)
-    data = views.contract_view(loaded, c, day)
-    rows = [{"product": o["product"], "name": o["name"], "quantity": o["quantity"], "mrr": o["mrr"]}
-            for o in data["owned"]]
+    from cpqctl.app.accounts import contract_show
     from cpqctl.render.output import emit
 
+    result = contract_show(common.workspace(repo, as_of), contract=contract)
+    c, data, day = result.contract, result.data, result.as_of
     title = (f"{c.contract} · {c.account} · {data['status']} · {data['start']} → {data['end'] or 'evergreen'} "
              f"· as of {day} · MRR {data['mrr']} {c.currency} · ARR {data['arr']} {c.currency}")
-    emit(format, data, ["product", "name", "quantity", "mrr"], rows, title=title, right=("quantity", "mrr"))
+    emit(format, data, ["product", "name", "quantity", "mrr"], result.rows, title=title, right=("quantity", "mrr"))

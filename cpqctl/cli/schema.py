@@ -8,17 +8,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from cpqctl.core.diagnostics import CpqError, UsageError
-
-KINDS = ("cpq", "catalog", "account", "contract", "quote", "invoice")
-
-
-def schema_texts() -> dict[str, str]:
-    from cpqctl.load.schema import json_schema
-    from cpqctl.render.output import dumps_json
-
-    return {f"{k}.schema.json": dumps_json(json_schema(k)) for k in KINDS}
-
 
 def schema(
     kind: Annotated[Optional[str], typer.Argument(help="One file kind: cpq, catalog, account, contract, quote, "
@@ -41,28 +30,20 @@ def schema(
 
       cpqctl schema --check schemas/   # CI: fail when they are stale
     """
-    texts = schema_texts()
+    from cpqctl.app import checking
+
     if check is not None:
-        stale = [n for n, t in texts.items()
-                 if not (check / n).is_file() or (check / n).read_text(encoding="utf-8") != t]
-        if stale:
-            raise CpqError("E-SCHEMA-STALE", f"stale or missing schemas in {check}: {', '.join(stale)}",
-                           f"regenerate them: cpqctl schema --write {check}")
+        checking.check_schemas(check)
         return
     if write is not None:
-        write.mkdir(parents=True, exist_ok=True)
-        for n, t in texts.items():
-            (write / n).write_text(t, encoding="utf-8")
+        checking.write_schemas(write)
         return
     if kind is None:
         from cpqctl.render.output import dumps_json
-        import json
 
-        sys.stdout.write(dumps_json({n: json.loads(t) for n, t in texts.items()}))
+        sys.stdout.write(dumps_json(checking.schemas_document()))
         return
-    if kind not in KINDS:
-        raise UsageError("E-USAGE", f"unknown file kind `{kind}`", "one of: " + ", ".join(KINDS))
-    sys.stdout.write(texts[f"{kind}.schema.json"])
+    sys.stdout.write(checking.schema_text(kind))
 
 
 def register(app: typer.Typer) -> None:

@@ -70,3 +70,9 @@ def account_view(repo: Repo, account_id: str, day: date) -> dict:
         "mrr": money(total, cur), "arr": money(total * 12, cur),
         "next_renewal": renewals[0].isoformat() if renewals else None,
     }
+
+
+def contract_rows(view: dict) -> list[dict]:
+    """`contract show` as a table: product, name, quantity and MRR of what the contract owns."""
+    return [{"product": o["product"], "name": o["name"], "quantity": o["quantity"], "mrr": o["mrr"]}
+            for o in view["owned"]]

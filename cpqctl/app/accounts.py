@@ -1,0 +1,117 @@
+"""Reading what a customer owns: `contract show`, `account show`, `account render`, `catalog list|show`.
+
+The shows work on what loads, errors or not (a quick look at a repository
+being fixed still answers); the statement rendered for a customer is refused
+on a repository with loader errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from cpqctl.app.workspace import Workspace, lookup
+from cpqctl.core.model import Account, Contract, Repo
+
+
+def find_contract(repo: Repo, contract_id: str) -> Contract:
+    """The contract, or E-UNKNOWN-CONTRACT naming the closest ID."""
+    return lookup(repo.contracts, contract_id, "contract", "E-UNKNOWN-CONTRACT",
+                  "`cpqctl account show ACCOUNT` lists its contracts")
+
+
+def find_account(repo: Repo, account_id: str) -> Account:
+    """The account, or E-UNKNOWN-ACCOUNT naming the closest ID."""
+    return lookup(repo.accounts, account_id, "account", "E-UNKNOWN-ACCOUNT",
+                  "accounts are the folders under contracts/")
+
+
+@dataclass(frozen=True)
+class ContractShow:
+    """A contract on ``as_of``: ``data`` is `contract show --format json`, ``rows`` what it owns."""
+
+    contract: Contract
+    as_of: date
+    data: dict
+    rows: list
+
+
+def contract_show(ws: Workspace, *, contract: str, as_of: date | None = None) -> ContractShow:
+    """Status, term, what is owned (the sum of its segments), MRR and ARR of one contract on ``as_of``."""
+    from cpqctl.views import accounts as views
+
+    day = ws.day(as_of)
+    repo, _ = ws.load()
+    c = find_contract(repo, contract)
+    data = views.contract_view(repo, c, day)
+    return ContractShow(c, day, data, views.contract_rows(data))
+
+
+@dataclass(frozen=True)
+class AccountShow:
+    """A customer on ``as_of``: ``data`` is `account show --format json` (contracts, owned, bundles, MRR/ARR)."""
+
+    account: Account
+    as_of: date
+    data: dict
+
+
+def account_show(ws: Workspace, *, account: str, as_of: date | None = None) -> AccountShow:
+    """What a customer owns on ``as_of``: contracts, products, bundle add-ons on/off, MRR/ARR, next renewal."""
+    from cpqctl.views import accounts as views
+
+    day = ws.day(as_of)
+    repo, _ = ws.load()
+    a = find_account(repo, account)
+    return AccountShow(a, day, views.account_view(repo, account, day))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The document written (None when it went to stdout) and the line saying so."""
+
+    path: Path | None
+    message: str
+
+
+def account_render(ws: Workspace, *, account: str, fmt: str = "pdf", output: Path | None = None,
+                   as_of: date | None = None) -> Rendered:
+    """The account statement as Markdown or PDF (default out/<ACCOUNT>.<ext>; ``-`` for stdout)."""
+    from cpqctl.app.documents import write_document
+    from cpqctl.views import documents
+
+    day = ws.day(as_of)
+    repo = ws.read()
+    find_account(repo, account)
+    data = documents.account_data(repo, account, day)
+    wrote = write_document(ws.root, "account", account, fmt, data, output, day)
+    return Rendered(wrote, f"wrote {wrote}" if wrote else "")
+
+
+@dataclass(frozen=True)
+class CatalogView:
+    """``data`` is the JSON shape, ``rows`` the table's rows."""
+
+    data: dict
+    rows: list
+    title: str
+
+
+def catalog_list(ws: Workspace) -> CatalogView:
+    """Every product, by code, with its type, period, pricing and list prices."""
+    from cpqctl.views import catalog as views
+
+    repo, _ = ws.load()
+    rows = views.product_rows(repo.catalog)
+    return CatalogView(views.catalog_view(repo.catalog, rows), rows, "Catalog")
+
+
+def catalog_show(ws: Workspace, *, code: str) -> CatalogView:
+    """One product: prices, discount schedule tiers, blocks, options, constraints (E-UNKNOWN-PRODUCT if none)."""
+    from cpqctl.views import catalog as views
+
+    repo, _ = ws.load()
+    p = lookup(repo.catalog.products, code, "product", "E-UNKNOWN-PRODUCT", "`cpqctl catalog list` shows every product")
+    data = views.product_view(repo.catalog, p)
+    return CatalogView(data, views.field_rows(data), f"{p.code} — {p.name}")
