@@ -38,7 +38,7 @@ from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.model import Account, Amendment, Contract, Invoice, Repo, Segment, Settings, Signed, TaxLine
 from cpqctl.core.money import round_money
-from cpqctl.core.proration import add_months, months_between, segment_value
+from cpqctl.core.proration import add_months, months_between, priced_units, segment_value
 from cpqctl.core.terms import FREQUENCY_MONTHS, PER_MONTHS, contract_terms, tax_rate
 
 ZERO = Decimal(0)
@@ -246,12 +246,13 @@ class _Schedule:
         if v is None:
             t = self.t
             if day < s.start or s.per is None:
-                v = segment_value(s.unit_price, _units(s), s.per, s.start, s.end, day, t.method, t.currency,
-                                  t.rounding)
+                v = segment_value(s.unit_price, priced_units(s.quantity, s.pricing), s.per, s.start, s.end, day,
+                                  t.method, t.currency, t.rounding)
             else:
                 rate = self._rates.get(s.id)
                 if rate is None:
-                    rate = self._rates[s.id] = Fraction(s.unit_price) * Fraction(_units(s)) / PER_MONTHS[s.per]
+                    units = priced_units(s.quantity, s.pricing)
+                    rate = self._rates[s.id] = Fraction(s.unit_price) * Fraction(units) / PER_MONTHS[s.per]
                 upto = day if s.end is None or day < s.end else s.end
                 v = round_money(rate * months_between(s.start, upto, t.method), t.currency, t.rounding)
             self._values[key] = v
@@ -343,13 +344,6 @@ class _Schedule:
                 hi -= 1
             for k in range(lo, hi + 1):
                 yield s, k
-
-
-def _units(s: Segment) -> Decimal:
-    """A block line bills its block price once (its quantity is not a multiplier)."""
-    if s.pricing == "block":
-        return Decimal((s.quantity > 0) - (s.quantity < 0))
-    return s.quantity
 
 
 # --------------------------------------------------------------------------- the ledger
@@ -541,8 +535,8 @@ def preview_amendment(c: Contract, amended: Contract, settings: Settings, as_of:
                 k = (ln.period_start, ln.segment, ln.product, ln.period_end, ln.quantity,
                      "credit" if ln.kind == "credit" else ln.kind)
                 now[k] = now.get(k, ZERO) + sign * ln.amount
-    on_acc = tuple(DraftLine(seg, prod, "credit" if amt < 0 else ("one-time" if kind == "one-time" else "proration"), amt,
-                        ps, pe, qty, 0)
+    on_acc = tuple(DraftLine(seg, prod, "credit" if amt < 0 else ("one-time" if kind == "one-time" else "proration"),
+                             amt, ps, pe, qty, 0)
                    for (ps, seg, prod, pe, qty, kind), amt in sorted(now.items(), key=lambda kv: (kv[0][0] or as_of,
                                                                                                     kv[0][1]))
                    if amt)

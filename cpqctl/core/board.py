@@ -171,7 +171,7 @@ def document_data(b: Board, company: dict, rounding: str = "half-up") -> dict:
     """
     cc = b.currency
     x = b.ltv
-    money = lambda v: None if v is None else round_money(v, cc, rounding)  # noqa: E731
+    rounded = lambda v: None if v is None else round_money(v, cc, rounding)  # noqa: E731
     return {
         "company": company,
         "as_of": b.as_of,
@@ -183,8 +183,8 @@ def document_data(b: Board, company: dict, rounding: str = "half-up") -> dict:
                     **{k: m.movements.totals[k] for k in metrics.MOVEMENTS}, "mrr_end": m.movements.mrr_end,
                     "net": m.movements.mrr_end - m.movements.mrr_start} for m in b.months],
         "movements": {"mrr_start": b.mrr_start, **b.waterfall, "mrr_end": b.mrr_end},
-        "ltv": {"window_start": x.window_start, "arpa": money(x.arpa), "churn_rate": _points(x.churn_rate),
-                "ltv": money(x.ltv), "no_churn": x.ltv is None and x.churn_rate == 0,
+        "ltv": {"window_start": x.window_start, "arpa": rounded(x.arpa), "churn_rate": _points(x.churn_rate),
+                "ltv": rounded(x.ltv), "no_churn": x.ltv is None and x.churn_rate == 0,
                 "cac": x.cac, "gross_margin": x.gross_margin,
                 "ltv_cac": None if x.ltv_cac is None else round_places(x.ltv_cac, 2),
                 "payback_months": None if x.payback_months is None else round_places(x.payback_months, 1),

@@ -14,7 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from cpqctl.core.model import Cancellation, Contract, Segment, Settings
-from cpqctl.core.proration import line_total
+from cpqctl.core.proration import line_total, priced_units
 from cpqctl.core.terms import PER_MONTHS, contract_terms
 
 ZERO = Decimal(0)
@@ -70,11 +70,7 @@ def segment_mrr(s: Segment, d: date) -> Fraction:
     """The segment's monthly recurring revenue on ``d`` (exact)."""
     if s.per is None or not s.covers(d):  # one-time
         return Fraction(0)
-    per = PER_MONTHS[s.per]
-    if s.pricing == "block":
-        sign = (s.quantity > 0) - (s.quantity < 0)
-        return Fraction(s.unit_price) * sign / per
-    return Fraction(s.unit_price) * Fraction(s.quantity) / per
+    return Fraction(s.unit_price) * Fraction(priced_units(s.quantity, s.pricing)) / PER_MONTHS[s.per]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +89,7 @@ def owned(c: Contract, d: date) -> list[Owned]:
     for s in c.segments():
         if s.one_time or not s.covers(d):
             continue
-        if s.pricing == "block":
-            qty[s.product] += s.quantity
-        else:
-            qty[s.product] += s.quantity
+        qty[s.product] += s.quantity
         mrr[s.product] += segment_mrr(s, d)
         bundle.setdefault(s.product, s.bundle)
     return [Owned(p, qty[p], mrr[p], bundle.get(p)) for p in sorted(qty) if qty[p] != 0 or mrr[p] != 0]
@@ -121,11 +114,9 @@ def tcv(c: Contract, settings: Settings) -> Decimal | None:
     t = contract_terms(c, settings)
     total = Decimal(0)
     for s in c.segments():
-        qty = s.quantity
-        if s.pricing == "block":
-            qty = Decimal((qty > 0) - (qty < 0))
         end = s.end if s.end is not None else s.start  # a one-time line is whole on its start date
-        total += line_total(s.unit_price, qty, s.per, s.start, end, t.proration, c.currency, t.rounding)
+        total += line_total(s.unit_price, priced_units(s.quantity, s.pricing), s.per, s.start, end, t.proration,
+                            c.currency, t.rounding)
     return total
 
 

@@ -26,7 +26,7 @@ from cpqctl.core.model import (
     TaxLine, Tier,
 )
 from cpqctl.core.money import fmt_decimal, fmt_percent, minor_units, round_money, round_places
-from cpqctl.core.proration import line_total, multiplier, period_end, term_end
+from cpqctl.core.proration import line_total, multiplier, period_end, priced_units, term_end
 from cpqctl.core.terms import FREQUENCY_MONTHS, PER_MONTHS, PERIODIC_FREQUENCIES, contract_terms, tax_rate
 
 __all__ = ["FREQUENCY_MONTHS", "PricedLine", "PricedQuote", "Step", "TaxLine", "price_quote", "quote_dates"]
@@ -568,11 +568,9 @@ def _finish(ctx: _Ctx, it: _Item, part: _Part, pricing: str, fixed_total: Decima
             raise _fail("E-DATES", f"`{line.product}` ends ({through}) before it starts ({start})",
                         "fix the line's or the quote's dates", _where(line, "end" if line.end else "start"))
         mult = multiplier(start, through, unit, ctx.method)
-    qty = part.quantity
-    if pricing == "block":
-        qty = Decimal((qty > 0) - (qty < 0))
     total = fixed_total if fixed_total is not None else line_total(
-        part.net, qty, per, start, through or start, ctx.method, ctx.currency, ctx.rounding)
+        part.net, priced_units(part.quantity, pricing), per, start, through or start, ctx.method, ctx.currency,
+        ctx.rounding)
     off = ((Fraction(part.list_price) - Fraction(part.net)) / Fraction(part.list_price) * _HUNDRED
            if part.list_price else Fraction(0))
     return PricedLine(
@@ -607,8 +605,7 @@ def _base(ctx: _Ctx, p: Product, d: date, priced: list[PricedLine]) -> Fraction:
     for code, per, pricing, qty, price in rows:
         if per is None or per not in PER_MONTHS or not covers(p, code, products):
             continue
-        units = (qty > 0) - (qty < 0) if pricing == "block" else qty
-        amount = Fraction(price) * Fraction(units)
+        amount = Fraction(price) * Fraction(priced_units(qty, pricing))
         total += amount * to / PER_MONTHS[per] if to else amount
     return total
 

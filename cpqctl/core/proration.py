@@ -88,6 +88,14 @@ def _calendar_months(start: date, end: date) -> Fraction:
     return Fraction(numerator, start_dim * end_dim)
 
 
+def priced_units(quantity: Decimal, pricing: str) -> Decimal:
+    """What multiplies the unit price: the quantity, except on a block line, whose unit price is the price of
+    the whole block: it counts once (−1 for a removed block, 0 for none)."""
+    if pricing == "block":
+        return Decimal((quantity > 0) - (quantity < 0))
+    return quantity
+
+
 def months_between(start: date, end: date, method: str) -> Fraction:
     """Length in months of the inclusive range [start, end] under ``method`` (0 if end < start).
 
