@@ -17,7 +17,7 @@ import textwrap
 import pytest
 import yaml
 
-from cpqctl.load.repo import digest_of
+from cpqctl.formats.digest import digest_of
 
 ACCEPTED_QUOTE = """\
 quote: Q-2026-0002

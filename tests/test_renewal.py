@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cpqctl.core import renewal
 from cpqctl.core.model import Account, Contract, RenewalTerms, Segment, Settings
+from cpqctl.formats.quotes import edited_by_hand
 
 AS_OF = "2024-11-15"
 
@@ -172,7 +173,7 @@ def test_zero_quantity_after_merge_is_dropped():
                  (seg(10, date(2024, 1, 1)), seg(-10, date(2024, 6, 1))))
     from cpqctl.core.model import Catalog
 
-    assert renewal.renewal_lines(c, Catalog(), renewal.Terms("same", Decimal(0), 12)) == []
+    assert renewal.renewal_lines(c, Catalog(), Settings(), renewal.RenewalPricing("same", Decimal(0), 12)) == []
 
 
 def test_evergreen_and_cancelled_are_refused_without_changing_files(cli, repo):
@@ -217,7 +218,7 @@ def test_a_draft_edited_by_hand_needs_force(cli, repo):
     assert r.code == 1 and "E-EDITED" in r.stderr and qfile.read_text() == edited
     r = renew(cli, root, "C-2024-0001", "--pricing", "same", "--force")
     assert r.code == 0 and json.loads(r.stdout)["lines"][0]["quantity"] == "15"
-    assert not renewal.edited_by_hand(qfile.read_text())
+    assert not edited_by_hand(qfile.read_text())
 
 
 def test_accept_creates_the_successor_and_then_renewing_is_refused(cli, repo):

@@ -289,11 +289,11 @@ def test_example_repo_at_risk_until_quoted(cli, example_repo):
 # --------------------------------------------------------------------------- pure functions
 
 
-def test_add_month_crosses_years():
-    assert renewal.add_month(date(2024, 11, 15), 0) == date(2024, 11, 1)
-    assert renewal.add_month(date(2024, 11, 30), 2) == date(2025, 1, 1)
-    assert renewal.add_month(date(2025, 1, 31), -1) == date(2024, 12, 1)
-    assert renewal.add_month(date(2024, 12, 1), 13) == date(2026, 1, 1)
+def test_month_start_crosses_years():
+    assert renewal.month_start(date(2024, 11, 15), 0) == date(2024, 11, 1)
+    assert renewal.month_start(date(2024, 11, 30), 2) == date(2025, 1, 1)
+    assert renewal.month_start(date(2025, 1, 31), -1) == date(2024, 12, 1)
+    assert renewal.month_start(date(2024, 12, 1), 13) == date(2026, 1, 1)
 
 
 def test_by_month_in_is_none_without_a_rate():
@@ -315,7 +315,7 @@ def test_buckets_partition_the_arr(raw):
     """Whatever the stages and rates, each month: quoted + accepted + not_quoted = arr, at_risk ⊆ not_quoted."""
     items = []
     for month, cur, arr, stage, risky in raw:
-        end = renewal.add_month(date(2025, 1, 1), month + 1) - timedelta(days=1)
+        end = renewal.month_start(date(2025, 1, 1), month + 1) - timedelta(days=1)
         c = Contract("C-1", "acme", cur, date(2024, 1, 1), end, ())
         items.append(renewal.Ending(c, end, arr, stage, risky and stage == "not_quoted"))
     s = Settings(currency="PLN", fx={"EUR": Decimal("4.3217")})

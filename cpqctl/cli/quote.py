@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 from typing import Annotated, Optional
 
 import click
@@ -11,22 +9,11 @@ import typer
 
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
-from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.core.terms import FREQUENCIES
 
 app = common.group("quote", "Quotes: create, price, render, approve and accept.\n\nExample:\n\n  cpqctl quote new --account acme --start 2027-01-01 --line PRO-SEAT=50")
 
-_LINE_RE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)=([0-9]+(?:\.[0-9]+)?)(?:@(?:([0-9]+(?:\.[0-9]+)?)%|([0-9]+(?:\.[0-9]+)?)))?")
 FREQ = click.Choice(list(FREQUENCIES))
-
-
-def parse_line(text: str) -> tuple[str, Decimal, Decimal | None, Decimal | None]:
-    m = _LINE_RE.fullmatch(text.strip())
-    if not m:
-        raise UsageError("E-USAGE", f"`--line {text}` is not CODE=QTY, CODE=QTY@10% or CODE=QTY@5.00",
-                       "e.g. --line PRO-SEAT=50 --line SSO=1@10%")
-    code, qty, pct, amount = m.groups()
-    return code, Decimal(qty), Decimal(pct) if pct else None, Decimal(amount) if amount else None
 
 
 def emit_quote(fmt: str, data: dict) -> None:
@@ -53,10 +40,6 @@ def emit_quote(fmt: str, data: dict) -> None:
         out.print(f"needs approval: {reason}")
 
 
-def _quote(loaded, qid: str):
-    return common.lookup(loaded.quotes, qid, "quote", "E-UNKNOWN-QUOTE", "quotes are files under quotes/")
-
-
 @app.command("new")
 def new(
     account: Annotated[str, typer.Option("--account", "-a", help="The account ID.")],
@@ -79,45 +62,15 @@ def new(
 
       cpqctl quote new --account acme --start 2027-01-01 --term 12 --line PRO-SEAT=50 --line SSO=1@10%
     """
-    from cpqctl.core import quotes
-    from cpqctl.core.model import Quote, QuoteLine, Source
+    from cpqctl.app.quotes import new_quote
 
-    day = common.as_of(as_of)
     start_d = common.parse_date(start, "start date")
     end_d = common.parse_date(end, "end date") if end else None
-    if evergreen and (term or end_d):
-        raise UsageError("E-USAGE", "an evergreen quote has no term or end", "drop --term/--end")
-    if term is not None and term <= 0:
-        raise UsageError("E-USAGE", "--term is a positive number of months", "e.g. --term 12")
-    parsed = [parse_line(x) for x in line]
-    qlines = tuple(QuoteLine(code, qty, pct, amt, src=Source("--line", i + 1, 1))
-                   for i, (code, qty, pct, amt) in enumerate(parsed))
-    with common.writing(repo) as (root, store, loaded):
-        if account not in loaded.accounts:
-            from cpqctl.cli.account import get_account
-
-            get_account(loaded, account)
-        settings = loaded.settings
-        draft = Quote(quote="(new)", account=account, date=day, lines=qlines, start=start_d,
-                      term=None if (end_d or evergreen) else (term or 12), end=end_d, evergreen=evergreen,
-                      billing_frequency=billing, src=Source("(command line)"))
-        priced = quotes.price(loaded, draft)
-        qid = None
-        if not dry_run:
-            from cpqctl.store import next_id
-
-            qid = next_id(settings.numbering_quote, day.year, loaded.quotes)
-            text = quotes.draft_text(qid, account, day, start_d, draft.term, end_d, billing, evergreen, parsed)
-            with store.transaction() as tx:
-                tx.create(f"quotes/{qid}.yaml", text)
-        import dataclasses
-
-        shown = dataclasses.replace(draft, quote=qid or "(dry run)")
-        data = quotes.quote_json(shown, priced, quotes.status(shown, priced, settings, day), settings)
-        data["quote"] = qid
-    emit_quote(format, data)
-    if qid:
-        common.info(f"wrote quotes/{qid}.yaml")
+    result = new_quote(common.workspace(repo, as_of), account=account, start=start_d, lines=line, term=term,
+                       end=end_d, billing=billing, evergreen=evergreen, dry_run=dry_run)
+    emit_quote(format, result.data)
+    if result.message:
+        common.info(result.message)
 
 
 @app.command("show")
@@ -131,29 +84,9 @@ def show(quote: Annotated[str, typer.Argument(help="Quote ID.")], format: Format
 
       cpqctl quote show Q-2026-0001 --format json
     """
-    from cpqctl.core import quotes
-    from cpqctl.load.repo import load_quote_context
+    from cpqctl.app.quotes import show_quote
 
-    day = common.as_of(as_of)
-    loaded, diags = load_quote_context(common.root(repo), quote)
-    common.require_clean(diags)
-    q = _quote(loaded, quote)
-    priced = quotes.price(loaded, q)
-    emit_quote(format, quotes.quote_json(q, priced, quotes.status(q, priced, loaded.settings, day), loaded.settings))
-
-
-def _edit_status(text: str, new_status: str, insert: list[str]) -> str:
-    """Set the top-level `status:` and insert lines after it, leaving every other line as it was."""
-    lines = text.splitlines(keepends=True)
-    for i, ln in enumerate(lines):
-        if ln.startswith("status:"):
-            lines[i:i + 1] = [f"status: {new_status}\n", *(x + "\n" for x in insert)]
-            return "".join(lines)
-    for i, ln in enumerate(lines):
-        if ln.startswith("kind:") or ln.startswith("quote:"):
-            j = i + 1
-    lines[j:j] = [f"status: {new_status}\n", *(x + "\n" for x in insert)]
-    return "".join(lines)
+    emit_quote(format, show_quote(common.workspace(repo, as_of), quote).data)
 
 
 @app.command("approve")
@@ -166,21 +99,9 @@ def approve(quote: Annotated[str, typer.Argument(help="Quote ID.")],
 
       cpqctl quote approve Q-2026-0003 --by "Jan Kowalski"
     """
-    from cpqctl.store import sha256_file
-    from cpqctl.formats.yamlout import flow
+    from cpqctl.app.quotes import approve_quote
 
-    day = common.as_of(as_of)
-    with common.writing(repo) as (root, store, loaded):
-        q = _quote(loaded, quote)
-        if q.status == "accepted":
-            raise CpqError("E-ACCEPTED", f"quote {quote} is already accepted", "nothing to approve", src=q.src)
-        rel = q.src.file
-        text = (root / rel).read_text(encoding="utf-8")
-        new_text = _edit_status(text, "approved", [f"approved: {flow([('by', by), ('date', day)])}"]) \
-            if q.approved is None else text
-        with store.transaction() as tx:
-            tx.write(rel, new_text, expect_sha256=sha256_file(root / rel))
-    common.info(f"{quote} approved by {by} on {day}")
+    common.info(approve_quote(common.workspace(repo, as_of), quote, by=by).message)
 
 
 @app.command("accept")
@@ -202,14 +123,11 @@ def accept(
 
       cpqctl quote accept Q-2026-0001 --signed-by "Anna Nowak" --signed-on 2026-12-20
     """
-    from cpqctl.app import acceptance
-    day = common.as_of(as_of)
-    signed = common.parse_date(signed_on, "signing date") if signed_on else day
-    with common.writing(repo) as (root, store, loaded):
-        q = _quote(loaded, quote)
-        with store.transaction() as tx:
-            msg = acceptance.accept(root, loaded, q, signed_by, signed, day, lock_prices, tx)
-    common.info(msg)
+    from cpqctl.app.quotes import accept_quote
+
+    signed = common.parse_date(signed_on, "signing date") if signed_on else None
+    ws = common.workspace(repo, as_of)
+    common.info(accept_quote(ws, quote, signed_by=signed_by, signed_on=signed, lock_prices=lock_prices).message)
 
 
 @app.command("render")
@@ -228,19 +146,8 @@ def render(
 
       cpqctl quote render Q-2026-0001 --format pdf -o quote.pdf
     """
-    from cpqctl.views import documents
-    from cpqctl.core import quotes
-    from cpqctl.load.repo import load_quote_context
+    from cpqctl.app.quotes import render_quote
 
-    day = common.as_of(as_of)
-    root = common.root(repo)
-    loaded, diags = load_quote_context(root, quote)
-    common.require_clean(diags)
-    q = _quote(loaded, quote)
-    priced = quotes.price(loaded, q)
-    data = documents.quote_data(loaded, q, priced, quotes.status(q, priced, loaded.settings, day), day)
-    from cpqctl.app.documents import write_document
-
-    wrote = write_document(root, documents.quote_template(q), q.quote, format, data, output, day)
-    if wrote:
-        common.info(f"wrote {wrote}")
+    result = render_quote(common.workspace(repo, as_of), quote, fmt=format, output=output)
+    if result.message:
+        common.info(result.message)

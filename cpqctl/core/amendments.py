@@ -1,6 +1,6 @@
 """Amendments (SPEC §3): the delta lines a change to a signed contract needs.
 
-`plan` turns the requested changes (set, add, remove, reprice, cancel) into
+`plan_changes` turns the requested changes (set, add, remove, reprice, cancel) into
 quote lines, co-terminated from the effective date to the contract end:
 
 - changes of an owned product keep the prices already signed (up-sell at the
@@ -9,7 +9,8 @@ quote lines, co-terminated from the effective date to the contract end:
   waterfall prices it today (contracted prices, schedules counting owned
   quantity); `explicit_lines` then freezes the priced result for the file.
 
-Pure: no IO, no clock. Constraints (requires/excludes, bundle ranges) are left
+Pure: no IO, no clock (the amendment quote's file text is
+:func:`cpqctl.formats.quotes.amendment_quote_text`). Constraints (requires/excludes, bundle ranges) are left
 to :func:`cpqctl.core.pricing.price_quote`, which checks the quote plus the contract.
 """
 
@@ -22,12 +23,13 @@ from fractions import Fraction
 
 from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError, UsageError
-from cpqctl.core.model import Catalog, Contract, QuoteLine, Segment, Source
+from cpqctl.core.model import Catalog, Contract, QuoteLine, Segment, Settings, Source
 from cpqctl.core.money import fmt_decimal, round_money
 from cpqctl.core.pricing import covers
-from cpqctl.formats.yamlout import Raw, flow, mapping_lines
+from cpqctl.core.terms import contract_terms
 
 ZERO = Decimal(0)
+CHANGE_KINDS = ("set", "add", "remove", "reprice")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +51,8 @@ def check_amendable(c: Contract, effective: date, extend_to: date | None = None)
     An extension may also take effect on the day after the current end (it
     starts where the term stopped) and must move the end later.
     """
-    if ledger.cancellation(c) is not None:
-        canc = ledger.cancellation(c)
+    canc = ledger.cancellation(c)
+    if canc is not None:
         raise CpqError("E-CANCELLED", f"contract {c.contract} is cancelled (from {canc.date}); it cannot be amended",
                        "a cancelled contract is final: sell a new contract instead", src=c.src)
     end = ledger.current_end(c)
@@ -177,7 +179,7 @@ def _follow_percent(c: Contract, catalog: Catalog, lines: list[QuoteLine], start
     product itself is not changed explicitly.
     """
     changed = {ln.product for ln in lines}
-    out = []
+    out: list[QuoteLine] = []
     for code in sorted({s.product for s in c.segments() if not s.one_time and s.covers(start)} - changed):
         p = catalog.products.get(code)
         if p is None or p.pricing != "percent-of-total":
@@ -193,12 +195,12 @@ def _follow_percent(c: Contract, catalog: Catalog, lines: list[QuoteLine], start
     return out
 
 
-def _extend(c: Contract, old_end: date, new_end: date, uplift: Decimal | None) -> list[QuoteLine]:
+def _extend(c: Contract, old_end: date, new_end: date, uplift: Decimal | None, rounding: str) -> list[QuoteLine]:
     """Every recurring segment active on the last day continues from the next day to ``new_end``.
 
     Same product at the same price merges into one line; with ``uplift``
     (the contract's renewal uplift, when its renewal pricing is `uplift`) the
-    unit price is uplifted and rounded to the currency's minor unit.
+    unit price is uplifted and rounded to the currency's minor unit by ``rounding``.
     """
     src = Source("--extend-to")
     start = old_end + timedelta(days=1)
@@ -207,34 +209,42 @@ def _extend(c: Contract, old_end: date, new_end: date, uplift: Decimal | None) -
         for s, left in active(c, code, old_end):
             key = (s.product, s.unit_price, s.list_price, s.per, s.pricing, s.bundle)
             merged.setdefault(key, [s, ZERO])[1] += left
-    out = []
+    out: list[QuoteLine] = []
     for (_, unit, list_price, *_rest), (s, qty) in merged.items():
         price = unit
         if uplift:
-            price = round_money(Fraction(unit) * (1 + Fraction(uplift) / 100), c.currency, c.rounding or "half-up")
+            price = round_money(Fraction(unit) * (1 + Fraction(uplift) / 100), c.currency, rounding)
         shown_list = list_price if list_price is not None and list_price >= price else price
         out.append(replace(_line(s, qty, start, new_end, src, price=price, list_price=shown_list), end=new_end))
     return out
 
 
-def plan(c: Contract, catalog: Catalog, effective: date, changes: list[Change], cancel: bool = False,
-         extend_to: date | None = None, uplift: Decimal | None = None) -> list[QuoteLine]:
+def plan_changes(c: Contract, catalog: Catalog, settings: Settings, effective: date, changes: list[Change],
+                 cancel: bool = False, extend_to: date | None = None, uplift: Decimal | None = None
+                 ) -> list[QuoteLine]:
     """The amendment's delta lines (cross-sells without unit_price, to be priced by the waterfall).
 
     With ``extend_to`` the changes are co-terminated at the new end and the
-    lines active on the old last day continue to it (at ``uplift`` if given).
+    lines active on the old last day continue to it (at ``uplift`` if given,
+    rounded as the contract rounds: its own ``rounding:``, else cpq.toml's).
     """
     check_amendable(c, effective, extend_to)
     end = ledger.current_end(c)
     if cancel:
         return _cancel(c, effective, end)
-    extension = _extend(c, end, extend_to, uplift) if extend_to is not None else []
+    extension: list[QuoteLine] = []
+    if extend_to is not None and end is not None:  # check_amendable refused extending an open end
+        extension = _extend(c, end, extend_to, uplift, contract_terms(c, settings).rounding)
     seen: set[str] = set()
     out: list[QuoteLine] = []
     for ch in changes:
         if ch.product in seen:
             raise UsageError("E-USAGE", f"`{ch.product}` is changed twice in one amendment", "one change per product")
         seen.add(ch.product)
+        if ch.kind not in CHANGE_KINDS:  # only a library caller can get these wrong
+            raise UsageError("E-USAGE", f"unknown change `{ch.kind}` of `{ch.product}`", "set, add, remove or reprice")
+        if ch.kind != "remove" and ch.value is None:
+            raise UsageError("E-USAGE", f"`{ch.product}`: {ch.kind} needs a value", "e.g. PRO-SEAT=60")
         if ch.kind == "reprice":
             out.extend(_reprice(c, ch, effective, end))
             continue
@@ -245,9 +255,9 @@ def plan(c: Contract, catalog: Catalog, effective: date, changes: list[Change], 
                                "nothing to remove", "remove a product the contract owns", src=ch.src)
             target = ZERO
         elif ch.kind == "add":
-            target = owned + ch.value
+            target = owned + (ch.value or ZERO)
         else:
-            target = ch.value
+            target = ch.value or ZERO
         out.extend(_set(c, catalog, ch, target, effective, end))
     out.extend(_follow_percent(c, catalog, out, effective, end))
     if extend_to is not None:  # changes run to the new end: the continuation carries the old configuration
@@ -264,23 +274,3 @@ def explicit_lines(priced) -> list[QuoteLine]:
                       unit_price=ln.net_unit_price, per=ln.per, start=ln.start, end=ln.end,
                       pricing=ln.pricing if ln.pricing == "block" else None, bundle=ln.bundle, src=ln.src)
             for ln in priced.lines]
-
-
-def quote_text(q_id: str, account: str, contract: str, currency: str, day: date, effective: date, based_on: int,
-               lines: list[QuoteLine], cancelled: tuple[date, str] | None = None, end: date | None = None) -> str:
-    """An amendment draft: explicit priced delta lines (re-shown as written; never re-priced)."""
-    head = [("quote", q_id), ("kind", "amendment"), ("status", "draft"), ("account", account),
-            ("contract", contract), ("currency", currency), ("date", day), ("effective", effective),
-            ("based_on", based_on), ("end", end),
-            ("cancelled", Raw(flow([("date", cancelled[0]), ("reason", cancelled[1] or None)]))
-             if cancelled else None)]
-    out = mapping_lines(head)
-    if not lines:
-        out.append("lines: []")
-    else:
-        out.append("lines:")
-        out.extend("  - " + flow([("product", ln.product), ("quantity", ln.quantity), ("list_price", ln.list_price),
-                                  ("unit_price", ln.unit_price), ("per", ln.per), ("start", ln.start),
-                                  ("end", ln.end), ("pricing", ln.pricing), ("bundle", ln.bundle)])
-                   for ln in lines)
-    return "\n".join(out) + "\n"

@@ -8,7 +8,6 @@ bad data. Only an unusable repository (none found, unreadable cpq.toml) raises
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tomllib
@@ -20,14 +19,9 @@ from cpqctl.core.diagnostics import CpqError, Diagnostic, UsageError
 from cpqctl.load import build, yamlpos
 from cpqctl.load.schema import ID_RE, SCHEMAS, convert
 from cpqctl.core.model import Repo
+from cpqctl.formats.digest import digest_of
 
 ENV_REPO = "CPQ_REPO"
-_DIGEST_LINE = re.compile(r"^digest:.*(?:\n|$)", re.M)
-
-
-def digest_of(text: str) -> str:
-    """``sha256:<hex>`` of a quote file's content without its ``digest:`` line."""
-    return "sha256:" + hashlib.sha256(_DIGEST_LINE.sub("", text).encode("utf-8")).hexdigest()
 
 
 def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:

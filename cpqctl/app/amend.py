@@ -1,0 +1,106 @@
+"""Amending a contract mid-term (`cpqctl amend C …`): an amendment quote of explicit, priced delta lines.
+
+The delta lines are :func:`cpqctl.core.amendments.plan_changes`' (owned
+products keep their signed prices, new products are left to the pricing
+waterfall); this module prices them, freezes the priced result as explicit
+lines, prices those again exactly as `quote show` will price the file, and
+writes the draft (:func:`cpqctl.formats.quotes.amendment_quote_text`) under
+a quote number allocated inside the repository lock. Accepting it with
+:func:`cpqctl.app.quotes.accept_quote` appends the amendment to the contract.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from cpqctl.app.quotes import QuoteResult, quote_result
+from cpqctl.app.workspace import Workspace, lookup
+from cpqctl.core.amendments import Change
+from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.model import Contract, Settings
+
+__all__ = ["Change", "amend", "default_effective"]
+
+
+def default_effective(c: Contract, new_end: date | None, cancel: bool, day: date, settings: Settings) -> date:
+    """The effective date when none is given: the day after the current end (an extension), the day after
+    the current billing period (cancelling an evergreen contract); otherwise one is required."""
+    from cpqctl.core import amendments, ledger
+    from cpqctl.core.proration import period_end
+    from cpqctl.core.terms import contract_terms
+
+    if new_end is not None:
+        end = ledger.current_end(c)
+        if end is None:  # an evergreen contract has no end to extend: refused as with --effective
+            amendments.check_amendable(c, c.start, new_end)
+        else:
+            return end + timedelta(days=1)
+    months = contract_terms(c, settings).billing_months
+    if cancel and c.evergreen and months is not None:  # billed upfront, it has no billing period to end
+        return period_end(c.start, months, max(day, c.start)) + timedelta(days=1)
+    raise UsageError("E-USAGE", "--effective is required", "e.g. --effective 2026-04-16")
+
+
+def amend(ws: Workspace, contract: str, *, effective: date | None = None, changes: Sequence[Change] = (),
+          extend_to: date | None = None, cancel: bool = False, reason: str | None = None,
+          as_of: date | None = None, dry_run: bool = False) -> QuoteResult:
+    """Write an amendment quote (a draft) for ``contract``: ``changes``, an extension to ``extend_to``, or a cancel.
+
+    ``changes`` are :class:`~cpqctl.core.amendments.Change` (set | add |
+    remove | reprice). ``effective`` is the first day of the change (of a
+    cancel: the first day without service); see :func:`default_effective`
+    for when it may be left out. Extending continues the active lines at
+    their prices, uplifted when the contract's renewal pricing is `uplift`.
+    ``dry_run`` prices the quote and writes nothing.
+    """
+    from cpqctl.core import amendments, quotes
+    from cpqctl.core.model import Cancellation, Quote, Source
+    from cpqctl.formats.quotes import amendment_quote_text
+
+    day = ws.day(as_of)
+    changes = list(changes)
+    if cancel and extend_to:
+        raise UsageError("E-USAGE", "--cancel and --extend-to are opposites", "give one of them")
+    if cancel and changes:
+        raise UsageError("E-USAGE", "--cancel is an amendment of its own", "drop --set/--add/--remove/--reprice")
+    if reason and not cancel:
+        raise UsageError("E-USAGE", "--reason goes with --cancel", "add --cancel or drop --reason")
+    if not cancel and not changes and not extend_to:
+        raise UsageError("E-USAGE", "nothing to amend", "give --set, --add, --remove, --reprice or --cancel")
+    with ws.writing() as (store, repo):
+        c = lookup(repo.contracts, contract, "contract", "E-UNKNOWN-CONTRACT",
+                   "`cpqctl account show ACCOUNT` lists its contracts")
+        eff = effective if effective is not None else default_effective(c, extend_to, cancel, day, repo.settings)
+        uplift = None
+        if extend_to is not None:
+            from cpqctl.core.renewal import resolve_terms
+
+            renewal = resolve_terms(c, repo.accounts[c.account], repo.settings, term=1)
+            uplift = renewal.uplift if renewal.pricing == "uplift" else None
+        lines = amendments.plan_changes(c, repo.catalog, repo.settings, eff, changes, cancel, extend_to, uplift)
+        if not lines and not cancel:
+            raise CpqError("E-NO-CHANGE", f"the changes leave {contract} as it is on {eff}",
+                           "give a quantity or price that differs from the contract's")
+        cancelled = (eff, reason or "") if cancel else None
+        draft = Quote(quote="(dry run)", account=c.account, date=day, lines=tuple(lines), kind="amendment",
+                      contract=c.contract, currency=c.currency, effective=eff, based_on=len(c.amendments),
+                      end=extend_to,
+                      cancelled=Cancellation(*cancelled) if cancelled else None, src=Source("(command line)"))
+        first = quotes.price(repo, draft)  # cross-sells run the waterfall here
+        explicit = amendments.explicit_lines(first)
+        final = dataclasses.replace(draft, lines=tuple(explicit))
+        priced = quotes.price(repo, final)  # as `quote show` will price the file
+        if dry_run:
+            return quote_result(repo, final, priced, day, unnamed=True)
+        from cpqctl.store import next_id
+
+        qid = next_id(repo.settings.numbering_quote, day.year, repo.quotes)
+        rel = f"quotes/{qid}.yaml"
+        text = amendment_quote_text(qid, c.account, c.contract, c.currency, day, eff, len(c.amendments), explicit,
+                                    cancelled, extend_to)
+        with store.transaction() as tx:
+            tx.create(rel, text)
+        return quote_result(repo, dataclasses.replace(final, quote=qid), priced, day, (rel,),
+                            f"wrote {rel} (accept it with `cpqctl quote accept {qid} --signed-by NAME`)")

@@ -1,0 +1,308 @@
+"""Quotes: `cpqctl quote new | show | approve | accept | render`.
+
+The rules (status, price, what may be accepted) are :mod:`cpqctl.core.quotes`;
+the files this module writes are :mod:`cpqctl.formats.quotes`' texts, the JSON
+shape :mod:`cpqctl.views.quotes`'. Numbers (quote, contract) are allocated
+under the repository lock; every file of one call is staged in one
+transaction, written together or not at all.
+
+Accepting a quote:
+
+- new      → the quote frozen (priced lines, signer, digest) + a new contract file
+- renewal  → the same, the new contract naming its predecessor (`renews:`)
+- amendment→ the quote frozen + an amendment appended to the contract (pure addition)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from cpqctl.app.workspace import Workspace, lookup
+from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.model import Quote, Repo
+
+if TYPE_CHECKING:
+    from cpqctl.core.pricing import PricedQuote
+
+
+class NewLine(NamedTuple):
+    """One line of a new-business quote: product, quantity and an optional manual discount.
+
+    ``discount`` is percent points (10 = 10 %), ``discount_amount`` off each unit.
+    """
+
+    product: str
+    quantity: Decimal
+    discount: Decimal | None = None
+    discount_amount: Decimal | None = None
+
+
+_LINE_RE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)=([0-9]+(?:\.[0-9]+)?)"
+                      r"(?:@(?:([0-9]+(?:\.[0-9]+)?)%|([0-9]+(?:\.[0-9]+)?)))?")
+
+
+def parse_line(text: str) -> NewLine:
+    """``CODE=QTY``, ``CODE=QTY@10%`` (manual discount) or ``CODE=QTY@5.00`` (discount per unit)."""
+    m = _LINE_RE.fullmatch(text.strip())
+    if not m:
+        raise UsageError("E-USAGE", f"`--line {text}` is not CODE=QTY, CODE=QTY@10% or CODE=QTY@5.00",
+                         "e.g. --line PRO-SEAT=50 --line SSO=1@10%")
+    code, qty, pct, amount = m.groups()
+    return NewLine(code, Decimal(qty), Decimal(pct) if pct else None, Decimal(amount) if amount else None)
+
+
+def find_quote(repo: Repo, quote_id: str) -> Quote:
+    """The quote ``quote_id``, or a refusal naming the closest known one."""
+    return lookup(repo.quotes, quote_id, "quote", "E-UNKNOWN-QUOTE", "quotes are files under quotes/")
+
+
+@dataclass(frozen=True)
+class QuoteResult:
+    """A priced quote: the record (``quote.quote`` is "(dry run)" when none was written), its prices and status.
+
+    ``data`` is the `--format json` shape (its ``quote`` None for a dry run);
+    ``written`` the files written, ``message`` what to say about them (empty: nothing).
+    """
+
+    quote: Quote
+    priced: PricedQuote
+    status: str
+    data: dict
+    written: tuple[str, ...] = ()
+    message: str = ""
+
+
+def quote_result(repo: Repo, q: Quote, priced: PricedQuote, day: date, written: tuple[str, ...] = (),
+                 message: str = "", unnamed: bool = False) -> QuoteResult:
+    """The result of showing ``q`` on ``day`` (``unnamed``: a dry run's, whose JSON names no quote)."""
+    from cpqctl.core.quotes import quote_status
+    from cpqctl.views.quotes import quote_json
+
+    st = quote_status(q, priced, repo.settings, day)
+    data = quote_json(q, priced, st, repo.settings)
+    if unnamed:
+        data["quote"] = None
+    return QuoteResult(q, priced, st, data, written, message)
+
+
+# --------------------------------------------------------------------------- new
+
+
+def new_quote(ws: Workspace, *, account: str, start: date, lines: Sequence[str | NewLine | tuple],
+              term: int | None = None, end: date | None = None, billing: str | None = None,
+              evergreen: bool = False, as_of: date | None = None, dry_run: bool = False) -> QuoteResult:
+    """Create a new-business draft quote (priced now, and whenever shown): ``quotes/<ID>.yaml``.
+
+    ``lines`` are :class:`NewLine` (or tuples of its fields) or their text
+    (``"PRO-SEAT=50"``, ``"SSO=1@10%"``, ``"SSO=1@5.00"``). The term is
+    ``term`` months (default 12) unless ``end`` or ``evergreen`` is given. The
+    quote number is allocated under the repository lock; ``dry_run`` prices
+    and writes nothing.
+    """
+    from cpqctl.core import quotes
+    from cpqctl.core.model import QuoteLine, Source
+    from cpqctl.formats.quotes import draft_text
+
+    day = ws.day(as_of)
+    if evergreen and (term or end):
+        raise UsageError("E-USAGE", "an evergreen quote has no term or end", "drop --term/--end")
+    if term is not None and term <= 0:
+        raise UsageError("E-USAGE", "--term is a positive number of months", "e.g. --term 12")
+    parsed = [parse_line(x) if isinstance(x, str) else NewLine(*x) for x in lines]
+    qlines = tuple(QuoteLine(code, qty, pct, amt, src=Source("--line", i + 1, 1))
+                   for i, (code, qty, pct, amt) in enumerate(parsed))
+    with ws.writing() as (store, repo):
+        if account not in repo.accounts:
+            lookup(repo.accounts, account, "account", "E-UNKNOWN-ACCOUNT", "accounts are the folders under contracts/")
+        draft = Quote(quote="(new)", account=account, date=day, lines=qlines, start=start,
+                      term=None if (end or evergreen) else (term or 12), end=end, evergreen=evergreen,
+                      billing_frequency=billing, src=Source("(command line)"))
+        priced = quotes.price(repo, draft)
+        if dry_run:
+            return quote_result(repo, dataclasses.replace(draft, quote="(dry run)"), priced, day, unnamed=True)
+        from cpqctl.store import next_id
+
+        qid = next_id(repo.settings.numbering_quote, day.year, repo.quotes)
+        rel = f"quotes/{qid}.yaml"
+        with store.transaction() as tx:
+            tx.create(rel, draft_text(qid, account, day, start, draft.term, end, billing, evergreen, parsed))
+        return quote_result(repo, dataclasses.replace(draft, quote=qid), priced, day, (rel,), f"wrote {rel}")
+
+
+# --------------------------------------------------------------------------- show
+
+
+def show_quote(ws: Workspace, quote_id: str, *, as_of: date | None = None) -> QuoteResult:
+    """A quote priced with every step of the waterfall, and its status on ``as_of``.
+
+    Drafts are re-priced from today's catalog; accepted quotes keep their
+    frozen prices. Loads only the files the quote needs.
+    """
+    from cpqctl.core import quotes
+
+    day = ws.day(as_of)
+    repo = ws.quote_context(quote_id)
+    q = find_quote(repo, quote_id)
+    return quote_result(repo, q, quotes.price(repo, q), day)
+
+
+# --------------------------------------------------------------------------- approve
+
+
+@dataclass(frozen=True)
+class ApproveResult:
+    quote: str
+    by: str
+    date: date
+    written: tuple[str, ...]
+    message: str
+
+
+def approve_quote(ws: Workspace, quote_id: str, *, by: str, as_of: date | None = None) -> ApproveResult:
+    """Approve a quote (one whose manual discount exceeds [approvals] max_discount needs it to be accepted).
+
+    Sets `status: approved` and the approver in the quote's file, every other
+    line as it was; a quote already approved keeps its first approval.
+    Refused for an accepted quote.
+    """
+    from cpqctl.formats.quotes import approved_text
+    from cpqctl.store import sha256_file
+
+    day = ws.day(as_of)
+    with ws.writing() as (store, repo):
+        q = find_quote(repo, quote_id)
+        if q.status == "accepted":
+            raise CpqError("E-ACCEPTED", f"quote {quote_id} is already accepted", "nothing to approve", src=q.src)
+        rel = q.src.file
+        path = ws.root / rel
+        text = path.read_text(encoding="utf-8")
+        new_text = approved_text(text, by, day) if q.approved is None else text
+        with store.transaction() as tx:
+            tx.write(rel, new_text, expect_sha256=sha256_file(path))
+    return ApproveResult(quote_id, by, day, (rel,), f"{quote_id} approved by {by} on {day}")
+
+
+# --------------------------------------------------------------------------- accept
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    """An accepted quote: the contract it created (new, renewal) or amended (``amendment`` its new entry)."""
+
+    quote: str
+    kind: str
+    contract: str
+    amendment: str | None
+    written: tuple[str, ...]
+    message: str
+
+
+def accept_quote(ws: Workspace, quote_id: str, *, signed_by: str, signed_on: date | None = None,
+                 lock_prices: bool = False, as_of: date | None = None) -> AcceptResult:
+    """Accept a quote: freeze its prices and digest, and create (or amend, or renew) the contract.
+
+    Refused for an accepted or expired quote, one that needs approval, an
+    amendment quote made before the contract last changed, and a contract
+    cancelled or already renewed. ``signed_on`` defaults to the as-of day;
+    ``lock_prices`` records the accepted net prices as the account's
+    contracted prices until the contract ends. All files are written together
+    or not at all.
+    """
+    from cpqctl.core import ledger, quotes
+    from cpqctl.formats import quotes as texts
+    from cpqctl.store import next_id, sha256_file
+
+    day = ws.day(as_of)
+    signed = signed_on if signed_on is not None else day
+    root = ws.root
+    with ws.writing() as (store, repo):
+        q = find_quote(repo, quote_id)
+        settings = repo.settings
+        with store.transaction() as tx:
+            priced = quotes.price(repo, q)
+            quotes.check_acceptable(q, priced, settings, day)
+            qrel = q.src.file
+            q_sha = sha256_file(root / qrel)
+            if q.kind == "amendment":
+                c = repo.contracts[q.contract or ""]  # the loader checked that it names one
+                if q.based_on is not None and q.based_on != len(c.amendments):
+                    raise CpqError("E-STALE-QUOTE", f"contract {c.contract} has changed since {q.quote} was made "
+                                   f"({len(c.amendments)} amendments now, {q.based_on} then)",
+                                   f"regenerate the amendment quote with `cpqctl amend {c.contract} …`", src=q.src)
+                if ledger.cancellation(c) is not None:
+                    raise CpqError("E-CANCELLED", f"contract {c.contract} is cancelled; it cannot be amended", "",
+                                   src=q.src)
+                aid = f"A-{len(c.amendments) + 1}"
+                tx.write(qrel, texts.accepted_text(q, priced, signed_by, signed, c.contract), expect_sha256=q_sha)
+                crel = c.src.file
+                tx.append(crel, texts.amendment_text(c, aid, q, priced, signed_by, signed),
+                          expect_sha256=sha256_file(root / crel))
+                return AcceptResult(q.quote, q.kind, c.contract, aid, (qrel, crel),
+                                    f"accepted {q.quote}: amendment {aid} appended to {crel}")
+            # new business or renewal: a new contract
+            cid = next_id(settings.numbering_contract, priced.start.year, repo.contracts)
+            renews = q.contract if q.kind == "renewal" else None
+            if renews:
+                succ = repo.successors.get(renews)
+                if succ:
+                    raise CpqError("E-RENEWED", f"contract {renews} is already renewed by {succ}", "", src=q.src)
+            crel = f"contracts/{q.account}/{cid}.yaml"
+            # a renewal quote keeps naming the contract it renews; a new-business quote names the one it created
+            tx.write(qrel, texts.accepted_text(q, priced, signed_by, signed, cid if q.kind == "new" else None),
+                     expect_sha256=q_sha)
+            tx.create(crel, texts.contract_text(cid, q, priced, settings, signed_by, signed, renews))
+            written: tuple[str, ...] = (qrel, crel)
+            msg = f"accepted {q.quote}: created {crel}"
+            if lock_prices:
+                acct = repo.accounts[q.account]
+                arel = acct.src.file
+                text = (root / arel).read_text(encoding="utf-8")
+                add = texts.lock_prices_text(acct, priced, priced.end)
+                tx.write(arel, texts.add_contracted_prices(text, add), expect_sha256=sha256_file(root / arel))
+                written += (arel,)
+                msg += f"; locked prices in {arel}"
+    return AcceptResult(q.quote, q.kind, cid, None, written, msg)
+
+
+# --------------------------------------------------------------------------- render
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """The document written (``path`` None: written to stdout, ``output`` "-")."""
+
+    quote: str
+    template: str
+    path: Path | None
+    message: str
+
+
+def render_quote(ws: Workspace, quote_id: str, *, fmt: str = "pdf", output: Path | None = None,
+                 as_of: date | None = None) -> RenderResult:
+    """Render a quote document as Markdown (``md``) or PDF (``pdf``), by default to out/<ID>.<ext>.
+
+    New business uses the `quote` template; an amendment quote the
+    `amendment` template, a renewal quote the `renewal` template; the
+    repository's templates/ override the built-in ones.
+    """
+    from cpqctl.app.documents import write_document
+    from cpqctl.core import quotes
+    from cpqctl.views import documents
+
+    if fmt not in ("md", "pdf"):
+        raise UsageError("E-USAGE", f"unknown document format `{fmt}`", "md or pdf")
+    day = ws.day(as_of)
+    repo = ws.quote_context(quote_id)
+    q = find_quote(repo, quote_id)
+    priced = quotes.price(repo, q)
+    data = documents.quote_data(repo, q, priced, quotes.quote_status(q, priced, repo.settings, day), day)
+    template = documents.quote_template(q)
+    wrote = write_document(ws.root, template, q.quote, fmt, data, output, day)
+    return RenderResult(q.quote, template, wrote, f"wrote {wrote}" if wrote else "")

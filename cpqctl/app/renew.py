@@ -1,0 +1,314 @@
+"""Renewals: `cpqctl renew C | --due` (renewal quotes) and `cpqctl renewals [--by month]` (what is due, the forecast).
+
+What a renewal quote holds is :mod:`cpqctl.core.renewal`'s (a pure function
+of the ledger); its file text, with the header that tells a draft edited by
+hand, is :func:`cpqctl.formats.quotes.renewal_quote_text`. This module decides
+per contract whether to create the draft, regenerate it in place (same ID) or
+leave it, allocates new quote numbers under the repository lock and writes
+every draft of one call in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from cpqctl.app.quotes import QuoteResult, quote_result
+from cpqctl.app.workspace import Workspace, lookup
+from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.model import Contract, Quote, Repo
+from cpqctl.core.renewal import RenewalPricing
+
+# --------------------------------------------------------------------------- one renewal quote
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalPlan:
+    """What `renew` does for one contract: create | update | unchanged, with the quote and its file text."""
+
+    action: str
+    quote: Quote
+    text: str
+
+
+def plan_renewal(repo: Repo, c: Contract, day: date, pricing: RenewalPricing, new_id: str | None,
+                 existing_text: dict[str, str], force: bool = False) -> RenewalPlan:
+    """Generate (or regenerate) the renewal quote of ``c``.
+
+    An existing draft keeps its ID and is rewritten only if the ledger changed
+    it; its date stays unless it expired (then it is re-dated to ``day``). A
+    draft edited by hand needs ``force``; an accepted renewal quote is never
+    touched. ``existing_text`` maps quote IDs to their file text.
+    """
+    from cpqctl.core import renewal
+    from cpqctl.core.quotes import valid_until
+    from cpqctl.formats.quotes import edited_by_hand, renewal_quote_text
+
+    renewal.check_renewable(repo, c)
+    lines = renewal.renewal_lines(c, repo.catalog, repo.settings, pricing)
+    billing = c.billing_frequency
+    mine = renewal.renewal_quotes(repo, c.contract)
+    accepted = [q for q in mine if q.status == "accepted"]
+    if accepted:
+        raise CpqError("E-RENEWED", f"contract {c.contract} already has an accepted renewal quote "
+                       f"{accepted[0].quote}", "accepted quotes are never touched", src=accepted[0].src)
+    if not mine:
+        q = renewal.quote_record(new_id or "(dry run)", c, day, pricing, lines, billing)
+        return RenewalPlan("create", q, renewal_quote_text(q, pricing))
+    old = mine[-1]
+    text = existing_text.get(old.quote, "")
+    if edited_by_hand(text) and not force:
+        raise CpqError("E-EDITED", f"renewal quote {old.quote} was edited by hand since cpqctl generated it",
+                       f"rerun with --force to regenerate it (the edits are lost), or edit {old.src.file} on",
+                       src=old.src)
+    kept_date = old.date if valid_until(old, repo.settings) >= day else day
+    q = renewal.quote_record(old.quote, c, kept_date, pricing, lines, billing)
+    new_text = renewal_quote_text(q, pricing)
+    if new_text == text:
+        return RenewalPlan("unchanged", q, text)
+    if kept_date != day:  # the ledger changed it: a regenerated quote is dated today
+        q = renewal.quote_record(old.quote, c, day, pricing, lines, billing)
+        new_text = renewal_quote_text(q, pricing)
+    return RenewalPlan("update", q, new_text)
+
+
+def _texts(root: Path, repo: Repo, contract_id: str) -> dict[str, str]:
+    """The file text of each renewal quote of the contract (what regeneration compares with)."""
+    from cpqctl.core import renewal
+
+    out = {}
+    for q in renewal.renewal_quotes(repo, contract_id):
+        path = root / q.src.file
+        out[q.quote] = path.read_text(encoding="utf-8") if path.exists() else ""
+    return out
+
+
+def _plan(root: Path, repo: Repo, c: Contract, day: date, pricing: RenewalPricing, taken: set[str],
+          force: bool) -> RenewalPlan:
+    """The plan for one contract, a fresh quote ID allocated (from ``taken``) only when one is created."""
+    from cpqctl.store import next_id
+
+    texts = _texts(root, repo, c.contract)
+    new_id = None if texts else next_id(repo.settings.numbering_quote, day.year, taken)
+    p = plan_renewal(repo, c, day, pricing, new_id, texts, force)
+    if p.action == "create" and new_id is not None:
+        taken.add(new_id)
+    return p
+
+
+def _stage(tx, root: Path, p: RenewalPlan) -> tuple[str, ...]:
+    """Stage the plan's write; the file written, if any."""
+    from cpqctl.store import sha256_file
+
+    rel = f"quotes/{p.quote.quote}.yaml"
+    if p.action == "create":
+        tx.create(rel, p.text)
+    elif p.action == "update":
+        tx.write(rel, p.text, expect_sha256=sha256_file(root / rel))
+    else:
+        return ()
+    return (rel,)
+
+
+def _check_term(term: int | None) -> None:
+    if term is not None and term <= 0:
+        raise UsageError("E-USAGE", "--term is a positive number of months", "e.g. --term 12")
+
+
+@dataclass(frozen=True)
+class RenewResult(QuoteResult):
+    """The renewal quote of one contract (:class:`~cpqctl.app.quotes.QuoteResult`) and what was done:
+    ``action`` create | update | unchanged, or dry-run."""
+
+    action: str = "dry-run"
+
+
+def renew(ws: Workspace, contract: str, *, pricing: str | None = None, uplift: Decimal | None = None,
+          term: int | None = None, force: bool = False, as_of: date | None = None,
+          dry_run: bool = False) -> RenewResult:
+    """Generate the renewal quote of ``contract`` (a draft), or regenerate it in place if the ledger changed.
+
+    The quote starts the day after the contract ends and holds the renewable
+    subscriptions active on its last day, priced by ``pricing`` (same | list |
+    uplift; ``uplift`` in percent points implies uplift) for ``term`` months —
+    each, when not given, from the contract, the account, then cpq.toml. A
+    draft edited by hand needs ``force``; an accepted renewal quote is never
+    touched. Refused for an evergreen, cancelled or already renewed contract.
+    """
+    from cpqctl.core import quotes, renewal
+
+    _check_term(term)
+    day = ws.day(as_of)
+    with ws.writing() as (store, repo):
+        c = lookup(repo.contracts, contract, "contract", "E-UNKNOWN-CONTRACT",
+                   "`cpqctl account show ACCOUNT` lists its contracts")
+        renewal.check_renewable(repo, c)  # before the term: an evergreen contract has none
+        method = renewal.resolve_terms(c, repo.accounts[c.account], repo.settings, pricing, uplift, term)
+        p = _plan(ws.root, repo, c, day, method, set(repo.quotes), force)
+        priced = quotes.price(repo, p.quote)
+        written: tuple[str, ...] = ()
+        if not dry_run:
+            with store.transaction() as tx:
+                written = _stage(tx, ws.root, p)
+        shown = quote_result(repo, p.quote, priced, day, unnamed=dry_run and p.action == "create")
+    rel = f"quotes/{p.quote.quote}.yaml"
+    action = "dry-run" if dry_run else p.action
+    shown.data["action"] = action
+    if dry_run:
+        message = ""
+    elif p.action == "unchanged":
+        message = f"{rel} is up to date"
+    else:
+        message = f"{'wrote' if p.action == 'create' else 'regenerated'} {rel}"
+    return RenewResult(p.quote, priced, shown.status, shown.data, written, message, action)
+
+
+# --------------------------------------------------------------------------- every renewal due
+
+
+@dataclass(frozen=True)
+class RenewDueResult:
+    """`renew --due`: per contract due, the plan (its action and quote); ``skipped`` the drafts edited by hand."""
+
+    as_of: date
+    within: int
+    dry_run: bool
+    plans: tuple[tuple[Contract, RenewalPlan], ...]
+    skipped: tuple[str, ...]
+    data: dict
+    written: tuple[str, ...]
+    message: str
+
+
+def renew_due(ws: Workspace, *, within: int | None = None, pricing: str | None = None,
+              uplift: Decimal | None = None, term: int | None = None, force: bool = False,
+              as_of: date | None = None, dry_run: bool = False) -> RenewDueResult:
+    """Create the missing renewal quotes (and regenerate the changed drafts) of every contract ending within
+    ``within`` days (default cpq.toml [renewal] notice_days) of the as-of day.
+
+    Contracts with an accepted renewal quote are left out; a draft edited by
+    hand (without ``force``) is skipped and named in ``skipped``. Every file
+    is written in one transaction.
+    """
+    from cpqctl.core import renewal
+    from cpqctl.views.renewals import renew_due_json
+
+    _check_term(term)
+    day = ws.day(as_of)
+    skipped: list[str] = []
+    with ws.writing() as (store, repo):
+        taken = set(repo.quotes)
+        window = within if within is not None else repo.settings.notice_days
+        plans: list[tuple[Contract, RenewalPlan]] = []
+        for c in renewal.due(repo, day, window):
+            if any(q.status == "accepted" for q in renewal.renewal_quotes(repo, c.contract)):
+                continue
+            method = renewal.resolve_terms(c, repo.accounts[c.account], repo.settings, pricing, uplift, term)
+            try:
+                plans.append((c, _plan(ws.root, repo, c, day, method, taken, force)))
+            except CpqError as e:
+                if e.code != "E-EDITED":
+                    raise
+                skipped.append(f"skipped {c.contract}: {e.message}")
+        written: tuple[str, ...] = ()
+        if not dry_run:
+            with store.transaction() as tx:
+                for _, p in plans:
+                    written += _stage(tx, ws.root, p)
+    done = [(c, p.quote.quote if not dry_run or p.action != "create" else None, p.action) for c, p in plans]
+    data = renew_due_json(day, window, dry_run, done)
+    message = ""
+    if not dry_run:
+        message = (f"{sum(p.action == 'create' for _, p in plans)} renewal quote(s) created, "
+                   f"{sum(p.action == 'update' for _, p in plans)} regenerated")
+    return RenewDueResult(day, window, dry_run, tuple(plans), tuple(skipped), data, written, message)
+
+
+# --------------------------------------------------------------------------- the renewals view
+
+
+@dataclass(frozen=True)
+class RenewalsResult:
+    """`renewals`: the contracts ending within ``within`` days, ARR at stake and their renewal quote's status."""
+
+    as_of: date
+    within: int
+    rows: list[dict]
+    data: dict
+
+
+def renewals_due(ws: Workspace, *, within: int | None = None, as_of: date | None = None) -> RenewalsResult:
+    """Contracts ending within ``within`` days (default cpq.toml [renewal] notice_days), renewed ones included
+    with their accepted renewal quote; the quote's status is "error" when it no longer prices."""
+    from cpqctl.core import quotes, renewal
+    from cpqctl.views.renewals import renewal_row, renewals_json
+
+    day = ws.day(as_of)
+    repo = ws.read()
+    window = within if within is not None else repo.settings.notice_days
+    rows = []
+    for c in renewal.due(repo, day, window, include_renewed=True):
+        mine = renewal.renewal_quotes(repo, c.contract)
+        q = next((x for x in mine if x.status == "accepted"), mine[-1] if mine else None)
+        st = None
+        if q is not None:
+            try:
+                st = quotes.quote_status(q, quotes.price(repo, q), repo.settings, day)
+            except CpqError:
+                st = "error"
+        rows.append(renewal_row(c, renewal.last_day(c), renewal.arr_on_last_day(c), q.quote if q else None, st))
+    return RenewalsResult(day, window, rows, renewals_json(day, window, rows))
+
+
+# --------------------------------------------------------------------------- the forecast by month
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """`renewals --by month`: per month, in the company currency when every currency converts (``convertible``).
+
+    ``data`` is the JSON shape: ``rows`` (company currency; blank figures when
+    not convertible), ``total``, ``currencies`` (per currency and month) and
+    ``contracts``; ``note`` says why there are no company-currency figures.
+    """
+
+    as_of: date
+    first: date
+    months: int
+    risk_days: int
+    currency: str
+    convertible: bool
+    currencies_in_use: int
+    note: str | None
+    data: dict
+
+
+def renewals_forecast(ws: Workspace, *, first: date | None = None, months: int = 12, risk_days: int = 30,
+                      as_of: date | None = None) -> ForecastResult:
+    """The renewal forecast: per calendar month from ``first``'s (default: the as-of month), the fixed-term
+    contracts ending in it, their ARR on the last day and how much of it is accepted, quoted, not yet quoted,
+    and at risk (not quoted, ending within ``risk_days`` of the as-of day). Totals in the company currency
+    (converted with cpq.toml [fx]), or, without a rate for a currency in use, per currency only."""
+    from cpqctl.core import metrics, renewal
+    from cpqctl.views.renewals import forecast_json
+
+    if months <= 0:
+        raise UsageError("E-USAGE", "--months is a positive number", "e.g. --months 12")
+    if risk_days < 0:
+        raise UsageError("E-USAGE", "--within is a number of days, 0 or more", "e.g. --within 30")
+    day = ws.day(as_of)
+    start = renewal.month_start(first if first is not None else day)
+    repo = ws.read()
+    s = repo.settings
+    items = renewal.endings(repo, day, start, months, risk_days)
+    per_currency = renewal.by_month(items, start, months)
+    company = renewal.by_month_in(items, start, months, s)
+    note = None
+    if company is None:
+        note = (f"no [fx] rate for {', '.join(metrics.missing_rates(s, per_currency))}: "
+                f"no totals in {s.currency}; see the per-currency figures")
+    data = forecast_json(day, start, months, risk_days, s, items, per_currency, company, note)
+    return ForecastResult(day, start, months, risk_days, s.currency, company is not None, len(per_currency), note,
+                          data)
