@@ -364,7 +364,7 @@ def send_invoices(ws: Workspace, invoices: Sequence[str] = (), *, unsent: bool =
         plan = [(inv, _recipients(loaded, inv, to)) for inv in batch]  # every recipient found before sending
         for inv, rcpt in plan:
             _sent_append(store, inv, day, rcpt, "<check>")  # and every file able to take its record
-        if plan:
+        if cfg is not None and plan:
             with mail.Connection(cfg) as conn:
                 for inv, rcpt in plan:  # one message (and PDF) at a time
                     sent = _send_one(conn, store, ws.root, loaded, inv, rcpt, day, problems, say)
