@@ -1,0 +1,80 @@
+"""The files of a new data repository (`cpqctl init`): cpq.toml, a starter catalog, the .gitignore line."""
+
+from __future__ import annotations
+
+GITIGNORE_LINE = ".cpq/\n"  # the lock, the journal and the parse cache never reach a commit
+
+
+STARTER_CATALOG = """\
+# yaml-language-server: $schema=https://cpqctl.dev/schema/catalog.schema.json
+# Your product catalog. Prices are per `per` (month, quarter or year), exact decimals.
+products:
+  - code: SEAT
+    name: User seat
+    family: License
+    type: subscription
+    per: year
+    price: {{{cur}: 600.00}}
+    discount_schedule: SEAT-VOLUME
+  - code: SSO
+    name: Single sign-on add-on
+    family: Add-on
+    type: subscription
+    per: month
+    price: {{{cur}: 100.00}}
+    requires: [SEAT]
+  - code: ONBOARDING
+    name: Onboarding package
+    type: one-time
+    price: {{{cur}: 2000.00}}
+
+discount_schedules:
+  - code: SEAT-VOLUME
+    type: range
+    tiers:
+      - {{from: 1, discount: 0%}}
+      - {{from: 25, discount: 10%}}
+      - {{from: 100, discount: 20%}}
+"""
+
+
+def settings_toml(name: str, currency: str, locale: str) -> str:
+    import tomli_w
+
+    data = {
+        "company": {"name": name, "address": "", "tax_id": "", "bank_account": "", "locale": locale,
+                    "currency": currency},
+        "pricing": {"proration": "monthly+daily", "rounding": "half-up", "quote_valid_days": 30},
+        "billing": {"frequency": "annual", "payment_days": 14},
+        "renewal": {"pricing": "same", "uplift": "0%", "notice_days": 90},
+        "approvals": {"max_discount": "20%"},
+        "tax": {"rate": "0%"},
+        "numbering": {"quote": "Q-{year}-{seq:04d}", "contract": "C-{year}-{seq:04d}",
+                      "invoice": "INV-{year}-{seq:04d}"},
+    }
+    return "# cpqctl settings: see `cpqctl schema cpq` for every key\n" + tomli_w.dumps(data) + SMTP_HINT
+
+
+# `invoice send` needs a mail server; commented out so that a new repository checks clean without one.
+SMTP_HINT = """
+# E-mailing invoices (`cpqctl invoice send`): fill in and uncomment.
+# [smtp]
+# host = "smtp.example.com"
+# port = 587
+# starttls = true
+# user = "billing@example.com"
+# password_env = "CPQ_SMTP_PASSWORD"   # the environment variable holding the password
+# from = "Billing <billing@example.com>"
+"""
+
+
+def starter_catalog(currency: str) -> str:
+    """catalog/products.yaml of a new repository: three products and a volume discount, priced in ``currency``."""
+    return STARTER_CATALOG.format(cur=currency)
+
+
+def gitignore_addition(text: str) -> str | None:
+    """What to append to an existing .gitignore so that it ignores ``.cpq/`` (None when it already does)."""
+    if {".cpq", ".cpq/", "/.cpq", "/.cpq/"} & {ln.strip() for ln in text.splitlines()}:
+        return None
+    return ("\n" if text and not text.endswith("\n") else "") + GITIGNORE_LINE
