@@ -67,23 +67,27 @@ class _Tour:
             common.info(f"   (skipped: this step failed with exit {code}; the rest of the tour goes on)")
         return code == 0
 
-    def new_files(self, folder: str, before: set[Path]) -> list[Path]:
-        return sorted(set((self.root / folder).rglob("*.yaml")) - before)
+    def records(self, kind: str) -> dict:
+        """The repository's ``quotes``, ``contracts`` or ``invoices`` by ID, as the commands so far left them."""
+        from cpqctl.app.workspace import Workspace
 
-    def files(self, folder: str) -> set[Path]:
-        return set((self.root / folder).rglob("*.yaml"))
+        repo, _ = Workspace(self.root).load()
+        return getattr(repo, kind)
+
+    def ids(self, kind: str) -> set[str]:
+        return set(self.records(kind))
 
     def render(self, kind: str, doc_id: str, as_of: str) -> None:
         for fmt in ("pdf", "md"):
             if self.run(kind, "render", doc_id, "--format", fmt, as_of=as_of, optional=kind != "quote"):
                 self.documents.append(self.root / "out" / f"{doc_id}.{fmt}")
 
-    def created(self, folder: str, before: set[Path], what: str) -> str:
-        new = self.new_files(folder, before)
+    def created(self, kind: str, before: set[str], what: str) -> str:
+        new = sorted(self.ids(kind) - before)
         if len(new) != 1:
-            raise CpqError("E-TOUR", f"the tour expected one new {what} in {folder}/, found {len(new)}",
+            raise CpqError("E-TOUR", f"the tour expected one new {what}, found {len(new)}",
                            f"this is a bug in cpqctl; the tour's files are in {self.root}")
-        return new[0].stem
+        return new[0]
 
 
 def _quote(arg: str) -> str:
@@ -103,7 +107,7 @@ YAML made to live in git. Every command below runs with --repo {t.root}.
 {ACCOUNT} wants 10 Pro seats for 2027 and onboarding. `quote new` prices it
 through the waterfall (list price, volume discounts, contracted prices) and
 writes quotes/<ID>.yaml as a draft.""")
-    before = t.files("quotes")
+    before = t.ids("quotes")
     t.run("quote", "new", "--account", ACCOUNT, "--start", "2027-01-01", "--term", "12", "--billing", "quarterly",
           "--line", "PRO-SEAT=10", "--line", "ONBOARDING=1", as_of="2026-11-28")
     quote = t.created("quotes", before, "quote")
@@ -115,9 +119,9 @@ request), in the company's locale; both land in out/.""")
     t.say("Signed: a contract", """
 Accepting the quote freezes its prices into a new contract ledger under
 contracts/<account>/ and marks the quote accepted (protected by a digest).""")
-    before = t.files(f"contracts/{ACCOUNT}")
+    before = t.ids("contracts")
     t.run("quote", "accept", quote, "--signed-by", SIGNER, as_of="2026-12-05")
-    contract = t.created(f"contracts/{ACCOUNT}", before, "contract")
+    contract = t.created("contracts", before, "contract")
     if t.has("invoice", "preview"):
         t.say("What will be billed", "The invoices the contract will produce, period by period.")
         t.run("invoice", "preview", contract, "--through", "2027-06-30", as_of="2027-01-01", optional=True)
@@ -126,7 +130,7 @@ contracts/<account>/ and marks the quote accepted (protected by a digest).""")
 In April {ACCOUNT} grows to 15 seats from 16 April. `amend` writes an
 amendment quote: only the 5 extra seats, at the signed price, prorated to the
 end of the term.""")
-    before = t.files("quotes")
+    before = t.ids("quotes")
     t.run("amend", contract, "--effective", "2027-04-16", "--set", "PRO-SEAT=15", as_of="2027-04-10")
     upsell = t.created("quotes", before, "amendment quote")
     t.render("quote", upsell, as_of="2027-04-10")
@@ -140,11 +144,11 @@ end of the term.""")
         t.say("Invoices", """
 `invoice run` issues every invoice due by a date for every contract, into
 invoices/<ID>.yaml; running it again issues nothing twice.""")
-        before = t.files("invoices")
+        before = t.ids("invoices")
         if t.run("invoice", "run", "--through", "2027-06-30", as_of="2027-06-30", optional=True) \
                 and t.has("invoice", "render"):
-            mine = [p.stem for p in t.new_files("invoices", before)
-                    if f"contract: {contract}" in p.read_text(encoding="utf-8")]
+            issued = t.records("invoices")
+            mine = [i for i in sorted(set(issued) - before) if issued[i].contract == contract]
             for inv in mine[-1:]:
                 t.render("invoice", inv, as_of="2027-06-30")
                 if t.has("invoice", "send"):
@@ -160,7 +164,7 @@ open out/{inv}.eml in a mail client.""")
     t.say("The renewal quote", """
 Ahead of the end of the term, `renew` drafts the renewal: the seats owned on
 the last day, for another 12 months, here with a 5% uplift.""")
-    before = t.files("quotes")
+    before = t.ids("quotes")
     t.run("renew", contract, "--pricing", "uplift", "--uplift", "5%", as_of="2027-11-01")
     renewal = t.created("quotes", before, "renewal quote")
     t.render("quote", renewal, as_of="2027-11-01")
