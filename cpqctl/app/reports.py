@@ -160,8 +160,7 @@ def write_board(ws: Workspace, *, fmt: str, output: Path | None = None, months: 
 
     from cpqctl.app.documents import repo_templates, write_document
     from cpqctl.core import board as boards
-    from cpqctl.render import charts, fmt as fmts
-    from cpqctl.render import documents as rd
+    from cpqctl.render import charts, documents as rd, fmt as fmts
     from cpqctl.store import atomic_write_bytes
     from cpqctl.views import documents
 
