@@ -12,13 +12,6 @@ from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoO
 app = common.group("account", "Accounts: the customer's view.\n\nExample:\n\n  cpqctl account show acme")
 
 
-def get_account(loaded, aid: str):
-    """Kept for the commands that still look an account up themselves (:func:`cpqctl.app.accounts.find_account`)."""
-    from cpqctl.app.accounts import find_account
-
-    return find_account(loaded, aid)
-
-
 @app.command("show")
 def show(account: Annotated[str, typer.Argument(help="Account ID (its folder under contracts/).")],
          format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None) -> None:

@@ -12,13 +12,6 @@ from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 app = common.group("contract", "Contracts: what a contract holds on a date.\n\nExample:\n\n  cpqctl contract show C-2026-0001 --as-of 2026-06-30")
 
 
-def get_contract(loaded, cid: str):
-    """Kept for the commands that still look a contract up themselves (:func:`cpqctl.app.accounts.find_contract`)."""
-    from cpqctl.app.accounts import find_contract
-
-    return find_contract(loaded, cid)
-
-
 @app.command("show")
 def show(contract: Annotated[str, typer.Argument(help="Contract ID, e.g. C-2026-0001.")],
          format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None) -> None:
