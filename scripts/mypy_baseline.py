@@ -37,7 +37,9 @@ STRICT_PREFIXES = ("cpqctl/core/",)  # never baselined
 # the configuration is [tool.mypy] in pyproject.toml (files, flags); these only fix the output's shape
 MYPY_ARGS = ["--no-pretty", "--no-error-summary", "--show-error-codes", "--no-color-output", "--hide-error-context"]
 
-ERROR_RE = re.compile(r"^(?P<path>[^:\n]+?):(?P<line>\d+)(?::\d+)?: error: (?P<msg>.*?)(?:  \[(?P<code>[a-z0-9-]+)\])?$")
+ERROR_RE = re.compile(
+    r"^(?P<path>[^:\n]+?):(?P<line>\d+)(?::\d+)?: error: (?P<msg>.*?)(?:  \[(?P<code>[a-z0-9-]+)\])?$"
+)
 LINE_REF_RE = re.compile(r"\bline \d+\b")
 HEADER = """\
 # mypy errors tolerated outside cpqctl/core (which must stay clean), one per line without its line

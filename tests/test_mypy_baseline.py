@@ -61,7 +61,9 @@ def test_a_fixed_error_fails_until_the_baseline_is_updated(tmp_path, capsys):
 
 
 def test_the_core_is_never_baselined(tmp_path, capsys):
-    core = 'cpqctl/core/pricing.py:3: error: Incompatible return value type (got "int", expected "str")  [return-value]\n'
+    core = (
+        'cpqctl/core/pricing.py:3: error: Incompatible return value type (got "int", expected "str")  [return-value]\n'
+    )
     assert run(tmp_path, TODAY + core, "--update") == 1
     assert "pricing.py" not in (tmp_path / "baseline.txt").read_text()
     assert run(tmp_path, TODAY + core) == 1
