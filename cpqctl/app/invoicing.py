@@ -305,7 +305,8 @@ def _unsent(loaded, day: date, first: date | None) -> list:
                   key=lambda i: (i.date, i.invoice))
 
 
-def _check_selection(invoices: Sequence[str], unsent: bool, since: date | None) -> None:
+def check_selection(invoices: Sequence[str], unsent: bool, since: date | None) -> None:
+    """Which invoices to send: named ones, or ``unsent`` (optionally ``since`` a day); a usage error otherwise."""
     if unsent == bool(invoices):
         raise UsageError("E-USAGE", "name the invoices to send, or pass --unsent (not both)",
                          "e.g. `cpqctl invoice send INV-2026-0001` or `cpqctl invoice send --unsent`")
@@ -354,7 +355,7 @@ def send_invoices(ws: Workspace, invoices: Sequence[str] = (), *, unsent: bool =
 
     say = notify or _quiet
     day = ws.day(as_of)
-    _check_selection(invoices, unsent, since)
+    check_selection(invoices, unsent, since)
     deliveries: list[dict] = []
     problems: list[str] = []
     written: list[str] = []
@@ -441,7 +442,7 @@ def write_emls(ws: Workspace, invoices: Sequence[str] = (), *, target: Path, uns
 
     say = notify or _quiet
     day = ws.day(as_of)
-    _check_selection(invoices, unsent, since)
+    check_selection(invoices, unsent, since)
     warnings: list[str] = []
     if unsent:
         loaded = ws.read()

@@ -209,8 +209,10 @@ def send(
     from cpqctl.app import invoicing
 
     names = list(invoices or [])
-    # --since is read only when the call names its invoices right: otherwise the app refuses that mistake first
+    common.as_of(as_of)  # the usage errors in the order they always came: --as-of, the selection, --since
+    # --since is read only when the call names its invoices right: otherwise that mistake is reported first
     first = common.parse_date(since, "date") if since and unsent != bool(names) else None
+    invoicing.check_selection(names, unsent, first)  # before looking for the repository
     ws = common.workspace(repo, as_of)
     if eml is not None:
         written = invoicing.write_emls(ws, names, target=eml, unsent=unsent, since=first, to=to, notify=common.info)
