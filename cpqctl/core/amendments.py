@@ -9,9 +9,10 @@ quote lines, co-terminated from the effective date to the contract end:
   waterfall prices it today (contracted prices, schedules counting owned
   quantity); `explicit_lines` then freezes the priced result for the file.
 
-Pure: no IO, no clock (the amendment quote's file text is
-:func:`cpqctl.formats.quotes.amendment_quote_text`). Constraints (requires/excludes, bundle ranges) are left
-to :func:`cpqctl.core.pricing.price_quote`, which checks the quote plus the contract.
+Pure: no IO, no clock; the amendment quote's file text is
+:func:`cpqctl.formats.quotes.amendment_quote_text`. Constraints (requires/excludes,
+bundle ranges) are left to :func:`cpqctl.core.pricing.price_quote`, which checks
+the quote plus the contract.
 """
 
 from __future__ import annotations
