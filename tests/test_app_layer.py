@@ -104,3 +104,41 @@ def test_errors_carry_no_exit_code_and_the_cli_maps_them():
     assert exit_code(UsageError("E-USAGE", "bad date")) == 2
     assert exit_code(CpqError("E-EXPIRED", "expired")) == 1
     assert exit_code(InvalidRepository("E-INVALID-REPO", "broken")) == 1
+
+
+HALF_EVEN = {
+    "catalog/p.yaml": """
+        products:
+          - {code: SEAT, name: Seat, type: subscription, per: year, price: {PLN: 10.01}}
+        """,
+    "contracts/acme/account.yaml": """
+        account: acme
+        name: ACME
+        currency: PLN
+        tax_rate: 23%
+        """,
+    "contracts/acme/C-2024-0001.yaml": """
+        contract: C-2024-0001
+        account: acme
+        currency: PLN
+        start: 2024-01-01
+        end: 2024-12-31
+        billing: {frequency: annual}
+        lines:
+          - {product: SEAT, quantity: 0.5, unit_price: 10.01, per: year, start: 2024-01-01, end: 2024-12-31}
+        """,
+}
+
+
+def test_one_rounding_resolver_the_renewal_list_and_forecast_agree(repo, cli):
+    """A contract without its own `rounding:` follows cpq.toml everywhere: ARR 0.5 × 10.01 = 5.005 is 5.00
+    half-even. The renewal list used to fall back on half-up (5.01) while the forecast said 5.00."""
+    import json
+
+    root = repo(HALF_EVEN, toml='[company]\nname = "T"\ncurrency = "PLN"\n\n[pricing]\nrounding = "half-even"\n')
+    listed = cli("renewals", "--format", "json", "--as-of", "2024-11-15", "--repo", root)
+    assert listed.code == 0, listed.stderr
+    assert [r["arr"] for r in json.loads(listed.stdout)["rows"]] == ["5.00"]
+    forecast = cli("renewals", "--by", "month", "--format", "json", "--as-of", "2024-11-15", "--repo", root)
+    december = next(r for r in json.loads(forecast.stdout)["rows"] if r["month"] == "2024-12")
+    assert december["arr"] == "5.00"

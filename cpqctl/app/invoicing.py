@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cpqctl.app.workspace import Workspace, lookup
 from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.terms import contract_terms
 from cpqctl.views import invoices as views
 
 Notify = Callable[[str], None]
@@ -182,7 +183,7 @@ def preview_invoices(ws: Workspace, contract: str, *, quote: str | None = None, 
     priced = quotes.price(loaded, q)
     amended = billing.with_amendment(c, q, priced, day)
     pv = billing.preview_amendment(c, amended, settings, day, billed, priced.net_total, through)
-    data = views.amendment_preview_json(c, q, amended, pv, day, c.rounding or settings.rounding)
+    data = views.amendment_preview_json(c, q, amended, pv, day, contract_terms(c, settings).rounding)
     return PreviewResult(c.contract, c.currency, day, q.quote, data)
 
 

@@ -258,7 +258,7 @@ def renewals_due(ws: Workspace, *, within: int | None = None, as_of: date | None
                 st = quotes.quote_status(q, quotes.price(repo, q), repo.settings, day)
             except CpqError:
                 st = "error"
-        rows.append(renewal_row(c, renewal.last_day(c), renewal.arr_on_last_day(c), q.quote if q else None, st))
+        rows.append(renewal_row(c, renewal.last_day(c), renewal.arr_on_last_day(c, repo.settings), q.quote if q else None, st))
     return RenewalsResult(day, window, rows, renewals_json(day, window, rows))
 
 

@@ -12,6 +12,7 @@ import typer
 from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 from cpqctl.core.diagnostics import UsageError
+from cpqctl.core.terms import RENEWAL_PRICING
 
 WithinOpt = Annotated[Optional[int], typer.Option(
     "--within", metavar="DAYS", help="The window in days (default: cpq.toml [renewal] notice_days).")]
@@ -33,7 +34,7 @@ def renew(
     due: Annotated[bool, typer.Option("--due", help="Create the missing renewal quotes of every contract "
                                                     "ending within the notice window.")] = False,
     within: WithinOpt = None,
-    pricing: Annotated[Optional[str], typer.Option("--pricing", click_type=click.Choice(["same", "list", "uplift"]),
+    pricing: Annotated[Optional[str], typer.Option("--pricing", click_type=click.Choice(list(RENEWAL_PRICING)),
                                                    help="Renewal pricing (default: contract, account, cpq.toml).")]
     = None,
     uplift: Annotated[Optional[str], typer.Option("--uplift", metavar="P", help="Uplift, e.g. 5% "

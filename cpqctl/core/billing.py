@@ -129,11 +129,6 @@ def billing_terms(c: Contract, settings: Settings) -> BillingTerms:
     return BillingTerms(months, t.proration, t.rounding, c.currency)
 
 
-# The names tests/test_billing.py still uses (one definition each: billing_terms, proration.add_months).
-terms = billing_terms
-_plus_months = add_months
-
-
 def natural_start(c: Contract, t: BillingTerms, k: int) -> date:
     return c.start if t.months is None else add_months(c.start, k * t.months)
 

@@ -22,9 +22,8 @@ from cpqctl.core.metrics import missing_rates, rate
 from cpqctl.core.model import Account, Catalog, Contract, Quote, QuoteLine, Repo, Settings, Source
 from cpqctl.core.money import money_str, round_money
 from cpqctl.core.proration import add_months, months_between
-from cpqctl.core.terms import contract_terms
+from cpqctl.core.terms import RENEWAL_PRICING, contract_terms
 
-PRICING_METHODS = ("same", "list", "uplift")
 _ONE_DAY = timedelta(days=1)
 
 
@@ -92,7 +91,7 @@ def resolve_terms(c: Contract, account: Account, settings: Settings, pricing: st
         pricing = "uplift"
     layers = (c.renewal, account.renewal)
     pricing = pricing or next((x.pricing for x in layers if x.pricing), None) or settings.renewal_pricing
-    if pricing not in PRICING_METHODS:
+    if pricing not in RENEWAL_PRICING:
         raise UsageError("E-USAGE", f"unknown renewal pricing `{pricing}`", "same, list or uplift")
     if uplift is None:
         uplift = next((x.uplift for x in layers if x.uplift is not None), settings.renewal_uplift)
@@ -201,9 +200,9 @@ def due(repo: Repo, as_of: date, within: int, include_renewed: bool = False) -> 
     return sorted(out, key=lambda c: (ledger.current_end(c), c.contract))
 
 
-def arr_on_last_day(c: Contract) -> str:
+def arr_on_last_day(c: Contract, settings: Settings) -> str:
     """ARR at stake: 12 × MRR on the contract's last day, as a money string."""
-    return money_str(renewal_arr(c, "half-up"), c.currency)
+    return money_str(renewal_arr(c, settings), c.currency)
 
 
 # --------------------------------------------------------------------------- forecast by month
@@ -230,13 +229,13 @@ def stage(repo: Repo, c: Contract, as_of: date) -> str:
     return "not_quoted"
 
 
-def renewal_arr(c: Contract, rounding: str) -> Decimal:
+def renewal_arr(c: Contract, settings: Settings) -> Decimal:
     """ARR up for renewal: 12 × MRR on the contract's last day, rounded in its currency.
 
-    Rounded per contract (the contract's own policy first) so that the monthly
+    Rounded per contract (its effective rounding, :func:`~cpqctl.core.terms.contract_terms`) so that the monthly
     figures are sums of the amounts a contract list prints and reconcile to the cent.
     """
-    return round_money(ledger.mrr(c, last_day(c)) * 12, c.currency, c.rounding or rounding)
+    return round_money(ledger.mrr(c, last_day(c)) * 12, c.currency, contract_terms(c, settings).rounding)
 
 
 def month_start(month: date, n: int = 0) -> date:
@@ -272,7 +271,7 @@ def endings(repo: Repo, as_of: date, first: date, months: int, risk_days: int = 
             continue
         st = stage(repo, c, as_of)
         risky = st == "not_quoted" and as_of <= end <= horizon
-        out.append(Ending(c, end, renewal_arr(c, repo.settings.rounding), st, risky))
+        out.append(Ending(c, end, renewal_arr(c, repo.settings), st, risky))
     return sorted(out, key=lambda e: (e.end, e.contract.contract))
 
 

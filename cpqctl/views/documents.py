@@ -13,8 +13,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from cpqctl.core.diagnostics import CpqError, UsageError
-from cpqctl.core.model import Contract, Quote, Repo, Segment
+from cpqctl.core.model import Contract, Quote, Repo, Segment, Settings
 from cpqctl.core.money import D, fmt_percent, round_money, round_places
+from cpqctl.core.terms import contract_terms
 
 # The template each quote kind renders with (`<name>.md.j2` / `<name>.typ.j2`).
 QUOTE_TEMPLATES = {"new": "quote", "amendment": "amendment", "renewal": "renewal"}
@@ -81,7 +82,7 @@ def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
         "renewal": None,
     }
     if q.kind == "amendment" and contract is not None:
-        data["amendment"] = amendment_block(contract, q, priced, products)
+        data["amendment"] = amendment_block(contract, q, priced, products, repo.settings)
     elif q.kind == "renewal" and contract is not None:
         data["renewal"] = renewal_block(repo, contract, priced, data["lines"])
     return data
@@ -107,7 +108,7 @@ def _as_segments(priced) -> list[Segment]:
             for i, ln in enumerate(priced.lines) if ln.per is not None]
 
 
-def amendment_block(c: Contract, q: Quote, priced, products) -> dict:
+def amendment_block(c: Contract, q: Quote, priced, products, settings: Settings) -> dict:
     """What an amendment quote changes, for its document.
 
     The contract is taken *without* this quote's own amendment (once accepted,
@@ -136,7 +137,7 @@ def amendment_block(c: Contract, q: Quote, priced, products) -> dict:
                         "one_time": False, "per": next((ln.per for ln in mine if ln.per), None),
                         # a re-price: the quantity stays, the lines added carry the one new price
                         "new_price": raised.pop() if delta == 0 and len(raised) == 1 else None})
-    rounding = c.rounding or "half-up"
+    rounding = contract_terms(c, settings).rounding
     mrr_before = ledger.mrr(before, effective)
     mrr_after = mrr_before + sum((ledger.segment_mrr(s, effective) for s in deltas), Fraction(0))
     arr_before, arr_after = (round_money(x * 12, c.currency, rounding) for x in (mrr_before, mrr_after))
@@ -169,7 +170,7 @@ def renewal_block(repo: Repo, c: Contract, priced, lines: list[dict]) -> dict:
     """
     from cpqctl.core import ledger, renewal
     last = ledger.current_end(c)
-    rounding = c.rounding or "half-up"
+    rounding = contract_terms(c, repo.settings).rounding
     old: dict[str, list[Decimal]] = {}
     for s in c.segments():
         if s.one_time or last is None or not s.covers(last):
@@ -238,11 +239,11 @@ def account_data(repo: Repo, account_id: str, as_of: date) -> dict:
         canc = ledger.cancellation(c)
         contracts.append({
             "contract": c.contract, "status": row["status"], "start": c.start, "end": _day(row["end"]),
-            "evergreen": c.evergreen, "billing": c.billing_frequency or repo.settings.billing_frequency,
+            "evergreen": c.evergreen, "billing": contract_terms(c, repo.settings).billing_frequency,
             "mrr": D(row["mrr"]), "arr": D(row["arr"]), "renews": row["renews"], "renewed_by": row["renewed_by"],
             "cancelled": {"date": canc.date, "reason": canc.reason or None} if canc else None,
         })
-    exact = {(c.contract, o.product): (o.mrr, c.rounding or "half-up")
+    exact = {(c.contract, o.product): (o.mrr, contract_terms(c, repo.settings).rounding)
              for c in repo.contracts.values() if c.account == account_id for o in ledger.owned(c, as_of)}
     owned = []
     for o in v["owned"]:
