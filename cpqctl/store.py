@@ -186,7 +186,7 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        self._ensure_cpq_dir()
+        self.ensure_cpq_dir()
         fd = os.open(self.cpq_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             self._acquire(fd)
@@ -218,12 +218,16 @@ class Store:
                     ) from None
                 time.sleep(min(0.05, remaining))
 
-    def _ensure_cpq_dir(self) -> None:
-        """Create ``.cpq/`` with a ``.gitignore`` of ``*`` so it never reaches a commit."""
+    def ensure_cpq_dir(self) -> Path:
+        """Create ``.cpq/`` with a ``.gitignore`` of ``*`` so it never reaches a commit; returns it.
+
+        Public for what keeps its files there without the lock (the parse cache).
+        """
         self.cpq_dir.mkdir(parents=True, exist_ok=True)
         ignore = self.cpq_dir / ".gitignore"
         if not ignore.exists():
             ignore.write_text("*\n", encoding="utf-8")
+        return self.cpq_dir
 
     def transaction(self) -> Transaction:
         """A new multi-file transaction; use it as ``with`` inside :meth:`lock`."""

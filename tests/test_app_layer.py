@@ -142,3 +142,16 @@ def test_one_rounding_resolver_the_renewal_list_and_forecast_agree(repo, cli):
     forecast = cli("renewals", "--by", "month", "--format", "json", "--as-of", "2024-11-15", "--repo", root)
     december = next(r for r in json.loads(forecast.stdout)["rows"] if r["month"] == "2024-12")
     assert december["arr"] == "5.00"
+
+
+def test_the_cli_leaves_typer_alone_and_its_help_plain(cli):
+    """Importing the command line changes nothing for other Typer apps in the process (it used to set
+    typer.core.HAS_RICH = False for all of them); its own help shows defaults without rich escapes."""
+    import typer.core
+
+    from cpqctl.cli import main  # noqa: F401
+
+    assert typer.core.HAS_RICH is True  # rich is installed: typer's own default stays
+    shown = cli("check", "--help")
+    assert shown.code == 0 and "[default: full]" in shown.stdout and "\\[default" not in shown.stdout
+    assert typer.core.HAS_RICH is True

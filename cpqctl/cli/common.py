@@ -16,7 +16,8 @@ from typing import Annotated, Optional
 
 import click
 import typer
-from typer.core import TyperGroup
+import typer.core
+from typer.core import TyperCommand, TyperGroup
 
 from cpqctl.core.diagnostics import CpqError, UsageError, UsageError
 
@@ -72,7 +73,8 @@ def workspace(repo: Path | None, as_of_text: str | None = None):
     """The :class:`~cpqctl.app.workspace.Workspace` of ``--repo`` on ``--as-of``, with the CLI's progress bar."""
     from cpqctl.app.workspace import Workspace
 
-    return Workspace(root(repo), as_of(as_of_text), meter=progress)
+    day = as_of(as_of_text)  # --as-of is checked before the repository is looked for, as the commands always did
+    return Workspace(root(repo), day, meter=progress)
 
 
 def load(value: Path | None):
@@ -134,8 +136,37 @@ def exit_code(e: CpqError) -> int:
     return 2 if isinstance(e, UsageError) else 1
 
 
+@contextmanager
+def _plain_help():
+    """Typer's plain help while our own ``--help`` is written, and only then.
+
+    With rich importable, typer escapes the ``[default: …]`` of every option for
+    rich markup even when ``rich_markup_mode`` is None, so plain help would show
+    ``\\[default: …]``. Typer reads the flag at call time; it is restored at once,
+    so any other Typer app in the process keeps its own help.
+    """
+    saved = typer.core.HAS_RICH
+    typer.core.HAS_RICH = False
+    try:
+        yield
+    finally:
+        typer.core.HAS_RICH = saved
+
+
+class CpqCommand(TyperCommand):
+    """Every cpqctl command: plain ``--help`` text (:func:`_plain_help`)."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _plain_help():
+            super().format_help(ctx, formatter)
+
+
 class CpqGroup(TyperGroup):
     """The error boundary: a refused operation is a message and an exit code, never a traceback."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _plain_help():
+            super().format_help(ctx, formatter)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -156,6 +187,13 @@ class CpqGroup(TyperGroup):
             raise click.exceptions.Exit(1) from None
 
 
+class CpqTyper(typer.Typer):
+    """A Typer app whose commands are :class:`CpqCommand` unless told otherwise."""
+
+    def command(self, name=None, *, cls=None, **kwargs):  # type: ignore[override]
+        return super().command(name, cls=cls or CpqCommand, **kwargs)
+
+
 def group(name: str, help: str) -> typer.Typer:
-    return typer.Typer(name=name, help=help, cls=CpqGroup, no_args_is_help=True, add_completion=False,
-                       rich_markup_mode=None)
+    return CpqTyper(name=name, help=help, cls=CpqGroup, no_args_is_help=True, add_completion=False,
+                    rich_markup_mode=None)

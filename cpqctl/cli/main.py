@@ -6,15 +6,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-import typer.core
 
 from cpqctl import __version__
-# plain help text: with rich present, typer escapes `[` in option help even without rich markup
-typer.core.HAS_RICH = False
 from cpqctl.cli import common
-from cpqctl.cli.common import CpqGroup
+from cpqctl.cli.common import CpqGroup, CpqTyper
 
-app = typer.Typer(
+app = CpqTyper(
     name="cpqctl",
     cls=CpqGroup,
     no_args_is_help=True,

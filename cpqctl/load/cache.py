@@ -403,7 +403,7 @@ def write_json(root: Path, path: Path, data) -> None:
     from cpqctl.store import Store, replace_file
 
     try:
-        Store(root)._ensure_cpq_dir()  # `.cpq/` with its `.gitignore` of `*`: the cache never reaches a commit
+        Store(root).ensure_cpq_dir()  # `.cpq/` with its `.gitignore` of `*`: the cache never reaches a commit
         path.parent.mkdir(exist_ok=True)
         replace_file(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), durable=False)
     except OSError:
