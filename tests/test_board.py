@@ -26,6 +26,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from cpqctl.core import board as boards
 from cpqctl.core import metrics
 from cpqctl.core.model import Amendment, Catalog, Contract, Repo, Segment, Settings
+from cpqctl.views import board as board_views, reports as views
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("CPQ_UPDATE_GOLDEN") == "1"
@@ -98,7 +99,7 @@ def test_months_reconcile_chain_and_add_up_to_the_range():
     assert (months[0].start, months[0].mrr_start, months[-1].end, months[-1].mrr_end) == (
         whole.start, whole.mrr_start, whole.end, whole.mrr_end)
     assert sum(m.mrr_end - m.mrr_start for m in months) == whole.mrr_end - whole.mrr_start
-    rows = metrics.months_view(months)
+    rows = views.months_view(months)
     by = {r_["month"]: r_ for r_ in rows}
     assert by["2026-02"]["new"] == "70.00" and by["2026-03"]["new"] == "300.00"
     assert by["2026-05"]["expansion"] == "500.00" and by["2026-07"]["churn"] == "200.00"
@@ -201,7 +202,7 @@ def test_board_numbers_on_the_example_repo(example_repo):
     assert (b.opening, len(b.months), b.months[0].end, b.months[-1].end) == (date(2025, 12, 31), 12,
                                                                             date(2026, 1, 31), DEC31)
     for m in b.months:  # ARR at each month end is what `report arr` prints
-        assert str(m.arr) == metrics.arr_view(metrics.arr_report(r, m.end), r.settings.rounding)["arr"]
+        assert str(m.arr) == views.arr_view(metrics.arr_report(r, m.end), r.settings.rounding)["arr"]
     assert (b.arr, b.arr_opening) == (D("256461.70"), D("14310.00"))
     t = b.waterfall
     assert b.mrr_start + t["new"] + t["expansion"] + t["reactivation"] - t["contraction"] - t["churn"] == b.mrr_end
@@ -211,7 +212,7 @@ def test_board_numbers_on_the_example_repo(example_repo):
     assert sum(x.arr for x in b.top) == b.arr  # every paying account listed: their ARR is the total
     umbrella = b.top[2]
     assert (umbrella.currency, umbrella.arr_native, umbrella.arr) == ("EUR", D("8248.00"), D("35466.40"))
-    view = boards.board_view(b)
+    view = board_views.board_view(b)
     assert (view["nrr"], view["grr"], view["arr_growth"]) == ("103.00%", "100.00%", "1692.19%")
     assert view["top_accounts"][0]["share"] == "41.48%"
 

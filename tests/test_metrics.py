@@ -19,6 +19,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from cpqctl.core import metrics
 from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.model import Amendment, Catalog, Contract, Product, Repo, Segment, Settings
+from cpqctl.views import reports as views
 
 D = Decimal
 
@@ -55,7 +56,7 @@ def test_an_annual_1200_is_100_mrr() -> None:
     r = repo_of(contract("C-1", "a", [seg("SEAT", "1", "1200.00", JAN1, DEC31, per="year")]))
     rep = metrics.arr_report(r, date(2026, 6, 30))
     assert rep.total == 100
-    view = metrics.arr_view(rep)
+    view = views.arr_view(rep)
     assert (view["mrr"], view["arr"]) == ("100.00", "1200.00")
 
 
@@ -63,7 +64,7 @@ def test_monthly_and_annual_lines_add_up_to_12500_mrr() -> None:
     """100 × 100.00/month = 10,000.00 and 50 × 600.00/year = 2,500.00 a month: 12,500.00 MRR, 150,000.00 ARR."""
     r = repo_of(contract("C-1", "a", [seg("SEAT", "100", "100.00", JAN1, DEC31),
                                       seg("VIEW", "50", "600.00", JAN1, DEC31, per="year", n=2)]))
-    view = metrics.arr_view(metrics.arr_report(r, date(2026, 3, 15)))
+    view = views.arr_view(metrics.arr_report(r, date(2026, 3, 15)))
     assert (view["mrr"], view["arr"]) == ("12500.00", "150000.00")
 
 
@@ -83,7 +84,7 @@ def test_arr_before_and_after_an_amendment_and_after_the_end() -> None:
     """50 seats at 1,080.00/year = 54,000.00 ARR; +5 from 2026-04-16 → 59,400.00; after 2026-12-31: 0."""
     a1 = Amendment("A-1", date(2026, 4, 16), (seg("SEAT", "5", "1080.00", date(2026, 4, 16), DEC31, per="year"),))
     r = repo_of(contract("C-1", "a", [seg("SEAT", "50", "1080.00", JAN1, DEC31, per="year")], amendments=[a1]))
-    arr = lambda d: metrics.arr_view(metrics.arr_report(r, d))["arr"]  # noqa: E731
+    arr = lambda d: views.arr_view(metrics.arr_report(r, d))["arr"]  # noqa: E731
     assert arr(date(2026, 4, 15)) == "54000.00"
     assert arr(date(2026, 4, 16)) == "59400.00"
     assert arr(DEC31) == "59400.00"
@@ -96,10 +97,10 @@ def test_rows_by_product_and_family_keep_the_currency() -> None:
     r = repo_of(contract("C-1", "a", [seg("SEAT", "2", "10.00", JAN1, DEC31)]),
                 contract("C-2", "b", [seg("SEAT", "3", "5.00", JAN1, DEC31)], currency="EUR"),
                 fx={"EUR": "4.30"}, products=[seat])
-    view = metrics.arr_view(metrics.arr_report(r, JAN1, by="product"))
+    view = views.arr_view(metrics.arr_report(r, JAN1, by="product"))
     assert view["rows"] == [{"product": "SEAT", "currency": "EUR", "mrr": "15.00", "arr": "180.00"},
                             {"product": "SEAT", "currency": "PLN", "mrr": "20.00", "arr": "240.00"}]
-    fam = metrics.arr_view(metrics.arr_report(r, JAN1, by="family"))
+    fam = views.arr_view(metrics.arr_report(r, JAN1, by="family"))
     assert [row["family"] for row in fam["rows"]] == ["License", "License"]
     assert fam["mrr"] == "84.50"  # 20.00 + 15.00 × 4.30
 
@@ -109,9 +110,9 @@ def test_fx_conversion_uses_the_rate_and_a_missing_rate_gives_no_total() -> None
     Without a rate the company total is null with a note, the per-currency totals still given."""
     lines = [contract("C-1", "a", [seg("X", "1", "1000.00", JAN1, DEC31)], currency="EUR"),
              contract("C-2", "b", [seg("X", "1", "500.00", JAN1, DEC31)])]
-    view = metrics.arr_view(metrics.arr_report(repo_of(*lines, fx={"EUR": "4.30"}), JAN1))
+    view = views.arr_view(metrics.arr_report(repo_of(*lines, fx={"EUR": "4.30"}), JAN1))
     assert (view["currency"], view["mrr"], view["arr"]) == ("PLN", "4800.00", "57600.00")
-    bare = metrics.arr_view(metrics.arr_report(repo_of(*lines), JAN1))
+    bare = views.arr_view(metrics.arr_report(repo_of(*lines), JAN1))
     assert (bare["currency"], bare["mrr"], bare["arr"]) == (None, None, None)
     assert "EUR" in bare["note"]
     assert bare["currencies"] == [{"currency": "EUR", "mrr": "1000.00", "arr": "12000.00"},
@@ -157,7 +158,7 @@ def test_movements_expansion_and_churn_reconcile() -> None:
                 contract("C-2", "b", [seg("X", "1", "200.00", JAN1, date(2026, 6, 30))]),
                 contract("C-3", "c", [seg("X", "1", "300.00", JAN1, DEC31)]))
     m = metrics.movements(r, date(2026, 3, 1), date(2026, 9, 1))
-    view = metrics.movements_view(m)
+    view = views.movements_view(m)
     assert {k: view[k] for k in ("mrr_start", "new", "expansion", "contraction", "churn", "reactivation",
                                  "mrr_end", "nrr", "grr")} == {
         "mrr_start": "1500.00", "new": "0.00", "expansion": "500.00", "contraction": "0.00", "churn": "200.00",
@@ -171,7 +172,7 @@ def test_contraction_and_nrr_example() -> None:
     """1,200.00 → 1,250.00 is NRR 104.17% (the SPEC's example format); 1,200.00 → 1,000.00 a contraction."""
     up = repo_of(contract("C-1", "a", [seg("X", "1", "1200.00", JAN1, DEC31),
                                        seg("Y", "1", "50.00", date(2026, 6, 1), DEC31, n=2)]))
-    assert metrics.movements_view(metrics.movements(up, JAN1, date(2026, 6, 1)))["nrr"] == "104.17%"
+    assert views.movements_view(metrics.movements(up, JAN1, date(2026, 6, 1)))["nrr"] == "104.17%"
     down = repo_of(contract("C-1", "a", [seg("X", "1", "1200.00", JAN1, DEC31)],
                             amendments=[Amendment("A-1", date(2026, 6, 1),
                                                   (seg("X", "1", "-200.00", date(2026, 6, 1), DEC31),))]))
@@ -188,7 +189,7 @@ def test_reactivation_versus_new() -> None:
     m = metrics.movements(r, date(2026, 6, 1), date(2026, 9, 1))
     assert {x.account: x.movement for x in m.rows} == {"old": "reactivation", "fresh": "new"}
     assert (m.totals["reactivation"], m.totals["new"], m.mrr_start, m.mrr_end) == (D("100.00"), D("40.00"), 0, 140)
-    assert m.nrr is None and metrics.movements_view(m)["grr"] is None  # no MRR at the start
+    assert m.nrr is None and views.movements_view(m)["grr"] is None  # no MRR at the start
 
 
 def test_only_one_time_revenue_before_is_still_new() -> None:
@@ -288,13 +289,13 @@ def test_ltv_with_churn_and_cac() -> None:
           for i in range(3)]
     cs.append(contract("C-9", "gone", [seg("X", "1", "1000.00", JAN1, date(2026, 8, 31))], end=date(2026, 8, 31)))
     x = metrics.ltv(repo_of(*cs, cac="6000.00", margin="80"), date(2026, 11, 28))
-    view = metrics.ltv_view(x)
+    view = views.ltv_view(x)
     assert (view["arpa"], view["monthly_churn_rate"], view["ltv"]) == ("1000.00", "4.17%", "24000.00")
     assert (view["ltv_cac"], view["payback_months"]) == ("4.00", "7.5")
     assert (view["ltv_at_least_3x_cac"], view["payback_within_12_months"]) == ("pass", "pass")
     assert (view["churned_accounts"], view["accounts_at_window_start"], view["active_accounts"]) == (1, 4, 3)
     # a dearer acquisition fails both rules: 30,000.00 > 24,000 / 3 and 30,000 / 800 = 37.5 months
-    worse = metrics.ltv_view(metrics.ltv(repo_of(*cs, margin="80"), date(2026, 11, 28), D("30000.00")))
+    worse = views.ltv_view(metrics.ltv(repo_of(*cs, margin="80"), date(2026, 11, 28), D("30000.00")))
     assert (worse["ltv_cac"], worse["ltv_at_least_3x_cac"], worse["payback_within_12_months"]) == ("0.80", "fail",
                                                                                                    "fail")
 
@@ -302,10 +303,10 @@ def test_ltv_with_churn_and_cac() -> None:
 def test_ltv_without_churn() -> None:
     """No account lost in the window: "no churn", LTV null; the LTV rule passes, payback 2,000/500 = 4.0."""
     r = repo_of(contract("C-1", "a", [seg("X", "1", "500.00", JAN1, DEC31)]), cac="2000.00")
-    view = metrics.ltv_view(metrics.ltv(r, date(2026, 11, 28)))
+    view = views.ltv_view(metrics.ltv(r, date(2026, 11, 28)))
     assert (view["ltv"], view["note"], view["monthly_churn_rate"]) == (None, "no churn", "0.00%")
     assert (view["payback_months"], view["ltv_at_least_3x_cac"], view["ltv_cac"]) == ("4.0", "pass", None)
-    assert metrics.ltv_view(metrics.ltv(repo_of(contract("C-1", "a", [seg("X", "1", "5.00", JAN1, DEC31)])),
+    assert views.ltv_view(metrics.ltv(repo_of(contract("C-1", "a", [seg("X", "1", "5.00", JAN1, DEC31)])),
                                         date(2026, 6, 1)))["ltv_at_least_3x_cac"] is None  # no CAC: no verdict
 
 

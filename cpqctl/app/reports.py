@@ -44,10 +44,11 @@ def arr(ws: Workspace, *, by: str = "account", as_of: date | None = None) -> Arr
     """ARR (12 × MRR) and MRR on ``as_of``, per account, product or family, with totals per currency and in the
     company currency."""
     from cpqctl.core import metrics
+    from cpqctl.views.reports import arr_view
 
     day = ws.day(as_of)
     repo, warning = _load(ws)
-    return ArrResult(by, day, metrics.arr_view(metrics.arr_report(repo, day, by), repo.settings.rounding), warning)
+    return ArrResult(by, day, arr_view(metrics.arr_report(repo, day, by), repo.settings.rounding), warning)
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,10 @@ class MovementsResult:
 def movements(ws: Workspace, *, start: date, end: date) -> MovementsResult:
     """Each account's MRR on ``start`` against ``end``: new, expansion, contraction, churn, reactivation, NRR, GRR."""
     from cpqctl.core import metrics
-    from cpqctl.views.reports import movements_summary
+    from cpqctl.views.reports import movements_summary, movements_view
 
     repo, warning = _load(ws)
-    data = metrics.movements_view(metrics.movements(repo, start, end))
+    data = movements_view(metrics.movements(repo, start, end))
     return MovementsResult(start, end, data, movements_summary(data), warning)
 
 
@@ -111,11 +112,11 @@ class LtvResult:
 def ltv(ws: Workspace, *, cac: Decimal | None = None, as_of: date | None = None) -> LtvResult:
     """ARPA ÷ monthly logo churn (trailing 6 months), LTV:CAC and CAC payback (``cac`` default: cpq.toml)."""
     from cpqctl.core import metrics
-    from cpqctl.views.reports import ltv_rows
+    from cpqctl.views.reports import ltv_rows, ltv_view
 
     day = ws.day(as_of)
     repo, warning = _load(ws)
-    data = metrics.ltv_view(metrics.ltv(repo, day, cac), repo.settings.rounding)
+    data = ltv_view(metrics.ltv(repo, day, cac), repo.settings.rounding)
     return LtvResult(day, data, ltv_rows(data), warning)
 
 
@@ -132,11 +133,12 @@ class BoardResult:
 def board(ws: Workspace, *, months: int = 12, top: int = 5, as_of: date | None = None) -> BoardResult:
     """ARR by month, MRR movements, NRR/GRR, LTV and the ``top`` accounts over ``months`` months ending on as_of."""
     from cpqctl.core import board as boards
+    from cpqctl.views.board import board_view
 
     day = ws.day(as_of)
     repo, warning = _load(ws)
     b = boards.board(repo, day, months, top)
-    return BoardResult(day, b, boards.board_view(b, repo.settings.rounding), warning)
+    return BoardResult(day, b, board_view(b, repo.settings.rounding), warning)
 
 
 @dataclass(frozen=True)
@@ -162,12 +164,12 @@ def write_board(ws: Workspace, *, fmt: str, output: Path | None = None, months: 
     from cpqctl.core import board as boards
     from cpqctl.render import charts, documents as rd, fmt as fmts
     from cpqctl.store import atomic_write_bytes
-    from cpqctl.views import documents
+    from cpqctl.views import board as board_views, documents
 
     day = ws.day(as_of)
     repo, _ = _load(ws, strict=True)
     b = boards.board(repo, day, months, top)
-    data = boards.document_data(b, documents.company(repo), repo.settings.rounding)
+    data = board_views.document_data(b, documents.company(repo), repo.settings.rounding)
     locale = repo.settings.locale
     when = lambda d: fmts.date(d, locale)  # noqa: E731
     svgs = {"arr": charts.arr_chart_svg([(m.end, m.arr) for m in b.months], b.currency, locale),

@@ -30,7 +30,7 @@ from typing import Iterable, Mapping
 from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.core.model import Contract, Repo, Settings
-from cpqctl.core.money import money_str, round_money, round_places, rounded_money_str
+from cpqctl.core.money import round_money
 from cpqctl.core.proration import add_months
 
 BY = ("account", "product", "family")
@@ -124,27 +124,6 @@ def arr_report(repo: Repo, day: date, by: str = "account") -> ArrReport:
     missing = missing_rates(repo.settings, currencies)
     total = None if missing else in_company(repo.settings, currencies)
     return ArrReport(day, by, repo.settings.currency, rows, currencies, total, missing)
-
-
-def arr_view(report: ArrReport, rounding: str = "half-up") -> dict:
-    """The SPEC §6 JSON shape of `report arr` / `report mrr`."""
-    cc = report.company_currency
-    total = report.total
-    note = None
-    if report.missing:
-        note = (f"no [fx] rate for {', '.join(report.missing)}: no total in {cc}; "
-                "see the per-currency totals")
-    return {
-        "as_of": report.as_of.isoformat(),
-        "currency": cc if total is not None else None,
-        "mrr": rounded_money_str(total, cc, rounding) if total is not None else None,
-        "arr": rounded_money_str(total * 12, cc, rounding) if total is not None else None,
-        "currencies": [{"currency": c, "mrr": rounded_money_str(m, c, rounding),
-                        "arr": rounded_money_str(m * 12, c, rounding)} for c, m in report.currencies.items()],
-        "rows": [{report.by: k, "currency": c, "mrr": rounded_money_str(m, c, rounding),
-                  "arr": rounded_money_str(m * 12, c, rounding)} for (k, c), m in report.rows.items()],
-        "note": note,
-    }
 
 
 # ---------------------------------------------------------------- movements
@@ -299,24 +278,6 @@ def movements_over(repo: Repo, days: tuple[date, ...], series=None) -> tuple[Mov
     return tuple(out)
 
 
-def percent(value: Fraction | None) -> str | None:
-    """``Fraction(125, 120)`` → ``"104.17%"`` (half-up, 2 places)."""
-    return None if value is None else f"{round_places(value * 100, 2)}%"
-
-
-def movements_view(m: Movements) -> dict:
-    """The SPEC §6 JSON shape of `report movements`."""
-    cc = m.currency
-    ms = lambda v: money_str(v, cc)  # noqa: E731 - already rounded
-    return {
-        "from": m.start.isoformat(), "to": m.end.isoformat(), "currency": cc,
-        "mrr_start": ms(m.mrr_start), **{k: ms(m.totals[k]) for k in MOVEMENTS}, "mrr_end": ms(m.mrr_end),
-        "nrr": percent(m.nrr), "grr": percent(m.grr),
-        "rows": [{"account": r.account, "movement": r.movement, "mrr_from": ms(r.mrr_from), "mrr_to": ms(r.mrr_to),
-                  "delta": ms(r.delta)} for r in m.rows],
-    }
-
-
 def month_end(day: date) -> date:
     """The last day of ``day``'s month."""
     return date(day.year, day.month, monthrange(day.year, day.month)[1])
@@ -360,17 +321,6 @@ def summed(months: Iterable[Movements]) -> dict[str, Decimal]:
         for k in MOVEMENTS:
             out[k] += m.totals[k]
     return out
-
-
-def months_view(months: Iterable[Movements]) -> list[dict]:
-    """One row per month for `report movements --by month`: the month (of its last day) and its figures."""
-    rows = []
-    for m in months:
-        v = movements_view(m)
-        rows.append({"month": f"{m.end.year:04d}-{m.end.month:02d}", "from": v["from"], "to": v["to"],
-                     "mrr_start": v["mrr_start"], **{k: v[k] for k in MOVEMENTS}, "mrr_end": v["mrr_end"],
-                     "net": money_str(m.mrr_end - m.mrr_start, m.currency), "nrr": v["nrr"], "grr": v["grr"]})
-    return rows
 
 
 # ---------------------------------------------------------------- LTV
@@ -437,22 +387,3 @@ def ltv(repo: Repo, day: date, cac: Decimal | None = None) -> Ltv:
     payback = Fraction(cac) / (arpa * margin) if cac is not None and arpa and margin else None
     ratio = value / Fraction(cac) if value is not None and cac else None
     return Ltv(day, cc, ws, total, active, at_start, churned, arpa, rate_, value, cac, s.gross_margin, ratio, payback)
-
-
-def ltv_view(x: Ltv, rounding: str = "half-up") -> dict:
-    """`report ltv --format json`: every figure a string, rule results "pass"/"fail" (null without CAC)."""
-    cc = x.currency
-    m = lambda v: None if v is None else rounded_money_str(v, cc, rounding)  # noqa: E731
-    verdict = lambda ok: None if ok is None else ("pass" if ok else "fail")  # noqa: E731
-    return {
-        "as_of": x.as_of.isoformat(), "currency": cc, "window_start": x.window_start.isoformat(),
-        "mrr": m(x.mrr), "active_accounts": x.active, "arpa": m(x.arpa),
-        "accounts_at_window_start": x.active_at_window_start, "churned_accounts": x.churned,
-        "monthly_churn_rate": percent(x.churn_rate),
-        "ltv": m(x.ltv), "note": "no churn" if x.ltv is None and x.churn_rate == 0 else None,
-        "cac": m(Fraction(x.cac)) if x.cac is not None else None,
-        "gross_margin": f"{x.gross_margin.normalize():f}%",
-        "ltv_cac": None if x.ltv_cac is None else str(round_places(x.ltv_cac, 2)),
-        "payback_months": None if x.payback_months is None else str(round_places(x.payback_months, 1)),
-        "ltv_at_least_3x_cac": verdict(x.ltv_rule), "payback_within_12_months": verdict(x.payback_rule),
-    }
