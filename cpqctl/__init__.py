@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["CpqError", "Diagnostic", "InvalidRepository", "UsageError", "Workspace", "__version__", "open"]
+__all__ = ["CpqError", "Diagnostic", "InvalidRepository", "UsageError", "Workspace", "__version__", "copy_example",
+           "open"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from datetime import date
@@ -36,7 +37,7 @@ _LAZY = {
 }
 
 
-def open(path: str | Path | None = None, *, as_of: date | None = None) -> Workspace:  # noqa: A001 (like sqlite_utils.Database)
+def open(path: str | Path | None = None, *, as_of: date | str | None = None) -> Workspace:  # noqa: A001 (like sqlite_utils.Database)
     """Open the data repository at ``path`` (default: the nearest folder upwards holding cpq.toml).
 
     ``as_of`` is the date the workspace's use cases run on unless a call names
@@ -45,6 +46,15 @@ def open(path: str | Path | None = None, *, as_of: date | None = None) -> Worksp
     from cpqctl.app.workspace import Workspace
 
     return Workspace.open(path, as_of=as_of)
+
+
+def copy_example(target: str | Path) -> Path:
+    """Copy the example data repository (the one `cpqctl tour` starts from) into ``target``; returns it."""
+    from pathlib import Path
+
+    from cpqctl.example import copy_example
+
+    return copy_example(Path(target))
 
 
 def __getattr__(name: str) -> Any:

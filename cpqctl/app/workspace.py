@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -86,16 +87,15 @@ class Workspace:
     lock_timeout: float = 30.0
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, as_of: date | None = None,
+    def open(cls, path: str | Path | None = None, *, as_of: date | str | None = None,
              meter: MeterFactory | None = None) -> "Workspace":
         """The repository at ``path`` or, without one, the nearest folder upwards holding cpq.toml."""
         from cpqctl.load.repo import find_root
 
-        if as_of is not None and not isinstance(as_of, date):
-            raise UsageError("E-USAGE", f"as_of must be a date, not {type(as_of).__name__}", "e.g. date(2027, 1, 1)")
+        day = _day(as_of)
         ws = cls(find_root(path))
-        if as_of is not None:
-            ws.as_of = as_of
+        if day is not None:
+            ws.as_of = day
         if meter is not None:
             ws.meter = meter
         return ws
@@ -169,3 +169,165 @@ class Workspace:
             repo, diags = self.load()
             require_clean(validate(repo, diags))
             yield store, repo
+
+    # -- the use cases, for Python callers -------------------------------
+    #
+    # Each method is one call of a use case in cpqctl.app (the CLI calls the
+    # same functions). Dates may be given as `date` or ISO text; quantities and
+    # prices as Decimal, int or decimal text — never float (money is exact).
+    # Every method returns the use case's result record; its ``data`` is the
+    # JSON shape of the matching command's `--format json`.
+
+    def quote(self, quote_id: str, *, as_of: date | str | None = None):
+        """A quote priced (drafts from today's catalog, accepted ones frozen), with its status: `quote show`."""
+        from cpqctl.app import quotes
+
+        return quotes.show_quote(self, quote_id, as_of=_day(as_of))
+
+    def new_quote(self, account: str, start: date | str, lines, *, term: int | None = None,
+                  end: date | str | None = None, billing: str | None = None, evergreen: bool = False,
+                  as_of: date | str | None = None, dry_run: bool = False):
+        """A new-business draft quote, written to quotes/ unless ``dry_run``: `quote new`.
+
+        ``lines``: text as on the command line (``"PRO-SEAT=50"``, ``"SSO=1@10%"``,
+        ``"SSO=1@5.00"``) or ``(product, quantity[, discount %, discount per unit])`` tuples.
+        """
+        from cpqctl.app import quotes
+
+        parsed = [ln if isinstance(ln, str) else quotes.NewLine(*(_number(v) if i else v for i, v in enumerate(ln)))
+                  for ln in lines]
+        return quotes.new_quote(self, account=account, start=_need_day(start, "start"), lines=parsed, term=term,
+                                end=_day(end), billing=billing, evergreen=evergreen, as_of=_day(as_of),
+                                dry_run=dry_run)
+
+    def approve_quote(self, quote_id: str, by: str, *, as_of: date | str | None = None):
+        """Record a manager's approval of a quote that needs one: `quote approve`."""
+        from cpqctl.app import quotes
+
+        return quotes.approve_quote(self, quote_id, by=by, as_of=_day(as_of))
+
+    def accept_quote(self, quote_id: str, signed_by: str, *, signed_on: date | str | None = None,
+                     lock_prices: bool = False, as_of: date | str | None = None):
+        """Accept a quote: freeze it and create, amend or renew the contract, all files or none: `quote accept`."""
+        from cpqctl.app import quotes
+
+        return quotes.accept_quote(self, quote_id, signed_by=signed_by, signed_on=_day(signed_on),
+                                   lock_prices=lock_prices, as_of=_day(as_of))
+
+    def render_quote(self, quote_id: str, fmt: str = "pdf", output: str | Path | None = None, *,
+                     as_of: date | str | None = None):
+        """Render a quote document (md or pdf; default out/<ID>.<ext>): `quote render`."""
+        from cpqctl.app import quotes
+
+        return quotes.render_quote(self, quote_id, fmt=fmt, output=Path(output) if output else None,
+                                   as_of=_day(as_of))
+
+    def amend(self, contract: str, *, effective: date | str | None = None, set: dict | None = None,  # noqa: A002
+              add: dict | None = None, remove=(), reprice: dict | None = None, extend_to: date | str | None = None,
+              cancel: bool = False, reason: str | None = None, as_of: date | str | None = None,
+              dry_run: bool = False):
+        """An amendment quote of co-terminated delta lines: `amend`.
+
+        ``set={"PRO-SEAT": 60}`` new quantities, ``add={"SSO": 1}`` units added,
+        ``remove=["SSO"]``, ``reprice={"PRO-SEAT": "1000.00"}`` new unit prices;
+        or ``extend_to`` a new end, or ``cancel`` (with ``reason``).
+        """
+        from cpqctl.app import amend as amending
+        from cpqctl.core.amendments import Change
+        from cpqctl.core.model import Source
+
+        changes = [Change(kind, code, _number(value), Source("(python)"))
+                   for kind, given in (("set", set), ("add", add), ("reprice", reprice))
+                   for code, value in (given or {}).items()]
+        changes += [Change("remove", code, None, Source("(python)")) for code in remove]
+        return amending.amend(self, contract, effective=_day(effective), changes=changes,
+                              extend_to=_day(extend_to), cancel=cancel, reason=reason, as_of=_day(as_of),
+                              dry_run=dry_run)
+
+    def renew(self, contract: str, *, pricing: str | None = None, uplift=None, term: int | None = None,
+              force: bool = False, as_of: date | str | None = None, dry_run: bool = False):
+        """The renewal quote of one contract (created, regenerated or unchanged): `renew`."""
+        from cpqctl.app import renew
+
+        return renew.renew(self, contract, pricing=pricing, uplift=_number(uplift) if uplift is not None else None,
+                           term=term, force=force, as_of=_day(as_of), dry_run=dry_run)
+
+    def contract(self, contract_id: str, *, as_of: date | str | None = None):
+        """One contract on a date: status, what it owns, MRR and ARR: `contract show`."""
+        from cpqctl.app import accounts
+
+        return accounts.contract_show(self, contract=contract_id, as_of=_day(as_of))
+
+    def account(self, account_id: str, *, as_of: date | str | None = None):
+        """What a customer owns on a date (fit for provisioning): `account show`."""
+        from cpqctl.app import accounts
+
+        return accounts.account_show(self, account=account_id, as_of=_day(as_of))
+
+    def preview_invoices(self, contract: str, *, quote: str | None = None, through: date | str | None = None,
+                         as_of: date | str | None = None):
+        """A contract's invoices to come (and what accepting an amendment quote changes): `invoice preview`."""
+        from cpqctl.app import invoicing
+
+        return invoicing.preview_invoices(self, contract, quote=quote, through=_day(through), as_of=_day(as_of))
+
+    def run_invoices(self, *, through: date | str | None = None, as_of: date | str | None = None,
+                     dry_run: bool = False):
+        """Issue every invoice due by ``through`` (default: the as-of day), numbered under the lock: `invoice run`."""
+        from cpqctl.app import invoicing
+
+        return invoicing.run_invoices(self, through=_day(through), as_of=_day(as_of), dry_run=dry_run)
+
+    def render_invoice(self, invoice: str, fmt: str = "pdf", output: str | Path | None = None):
+        """Render an issued invoice (md or pdf; default out/<ID>.<ext>): `invoice render`."""
+        from cpqctl.app import invoicing
+
+        return invoicing.render_invoice(self, invoice, fmt, Path(output) if output else None)
+
+    def arr(self, *, by: str = "account", as_of: date | str | None = None):
+        """ARR and MRR per account, product or family, totals per currency: `report arr`."""
+        from cpqctl.app import reports
+
+        return reports.arr(self, by=by, as_of=_day(as_of))
+
+    def movements(self, start: date | str, end: date | str):
+        """MRR movements (new, expansion, contraction, churn, reactivation) between two dates: `report movements`."""
+        from cpqctl.app import reports
+
+        return reports.movements(self, start=_need_day(start, "start"), end=_need_day(end, "end"))
+
+
+def _day(value: date | str | None) -> date | None:
+    """A date given as a date or as ISO text (YYYY-MM-DD); None stays None."""
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise UsageError("E-USAGE", f"{value!r} is not a date", "pass a datetime.date or YYYY-MM-DD text")
+
+
+def _need_day(value: date | str, what: str) -> date:
+    day = _day(value)
+    if day is None:
+        raise UsageError("E-USAGE", f"{what} is required", "pass a datetime.date or YYYY-MM-DD text")
+    return day
+
+
+def _number(value) -> Decimal:
+    """An exact number from Decimal, int or decimal text; a float is refused (0.1 is not exact in binary)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except ArithmeticError:
+            number = None
+        if number is not None and number.is_finite() and value.strip().isascii():
+            return number
+    raise UsageError("E-USAGE", f"{value!r} is not an exact number",
+                     "pass a Decimal, an int or decimal text such as \"12.50\" (never a float)")
