@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from cpqctl._version import __version__
 
 __all__ = ["CpqError", "Diagnostic", "InvalidRepository", "UsageError", "Workspace", "__version__", "copy_example",
            "open"]

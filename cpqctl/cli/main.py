@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cpqctl import __version__
+from cpqctl._version import __version__
 from cpqctl.cli import common
 from cpqctl.cli.common import CpqGroup, CpqTyper
 

@@ -352,7 +352,7 @@ def cache_key() -> str:
     Hashing the source (a few hundred kB, well under a millisecond) keeps a
     development checkout from reusing results an older loader produced.
     """
-    from cpqctl import __version__
+    from cpqctl._version import __version__
     h = hashlib.sha256(f"{FORMAT}\0{__version__}".encode())
     pkg = Path(__file__).resolve().parents[1]
     for name in _CODE_FILES:
