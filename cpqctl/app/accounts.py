@@ -69,15 +69,18 @@ def account_show(ws: Workspace, *, account: str, as_of: date | None = None) -> A
 
 @dataclass(frozen=True)
 class Rendered:
-    """The document written (None when it went to stdout) and the line saying so."""
+    """The document written (None with ``output`` ``-``: its bytes are ``payload``, for the caller to print) and the
+    line saying so."""
 
     path: Path | None
     message: str
+    payload: bytes | None = None
 
 
 def account_render(ws: Workspace, *, account: str, fmt: str = "pdf", output: Path | None = None,
                    as_of: date | None = None) -> Rendered:
-    """The account statement as Markdown or PDF (default out/<ACCOUNT>.<ext>; ``-`` for stdout)."""
+    """The account statement as Markdown or PDF (default out/<ACCOUNT>.<ext>; ``-``: the bytes in
+    ``payload``, written nowhere)."""
     from cpqctl.app.documents import write_document
     from cpqctl.views import documents
 
@@ -85,8 +88,8 @@ def account_render(ws: Workspace, *, account: str, fmt: str = "pdf", output: Pat
     repo = ws.read()
     find_account(repo, account)
     data = documents.account_data(repo, account, day)
-    wrote = write_document(ws.root, "account", account, fmt, data, output, day)
-    return Rendered(wrote, f"wrote {wrote}" if wrote else "")
+    doc = write_document(ws.root, "account", account, fmt, data, output, day)
+    return Rendered(doc.path, f"wrote {doc.path}" if doc.path else "", doc.payload)
 
 
 @dataclass(frozen=True)

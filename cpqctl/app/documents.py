@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -15,10 +15,21 @@ def repo_templates(root: Path) -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def write_document(root: Path, kind: str, doc_id: str, fmt: str, data: dict, output: Path | None, as_of: date) -> Path | None:
-    """Render and write atomically (default out/<ID>.<ext>); ``-o -`` writes to stdout.
+@dataclass(frozen=True)
+class Written:
+    """A rendered document: the file written (``path``), or for ``output`` ``-`` its bytes (``payload``), which the
+    caller (the CLI) writes to stdout: the application layer never prints."""
 
-    Returns the file written (None for stdout); the caller says so.
+    path: Path | None
+    payload: bytes | None = None
+
+
+def write_document(root: Path, kind: str, doc_id: str, fmt: str, data: dict, output: Path | None,
+                   as_of: date) -> Written:
+    """Render and write atomically (default out/<ID>.<ext>); with ``output`` ``-`` nothing is written and the
+    bytes are returned (``Written.payload``) instead.
+
+    The caller says what was written.
     """
     from cpqctl.render import documents as rd
 
@@ -28,9 +39,8 @@ def write_document(root: Path, kind: str, doc_id: str, fmt: str, data: dict, out
     else:
         payload = rd.render_pdf(kind, data, templates, as_of)
     if output is not None and str(output) == "-":
-        sys.stdout.buffer.write(payload)
-        return None
+        return Written(None, payload)
     target = output if output is not None else root / "out" / f"{doc_id}.{fmt}"
     target = target if target.is_absolute() else Path.cwd() / target
     atomic_write_bytes(target, payload)
-    return target
+    return Written(target)

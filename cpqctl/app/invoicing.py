@@ -217,18 +217,20 @@ def _load_invoice(ws: Workspace, number: str, notify: Notify, warnings: list[str
 
 @dataclass(frozen=True)
 class RenderResult:
-    """The invoice document written: ``path`` (None when it went to stdout), ``warnings`` about the seller."""
+    """The invoice document written: ``path`` (None with ``output`` ``-``: the bytes are ``payload``, for the caller
+    to print), ``warnings`` about the seller."""
 
     invoice: str
     path: Path | None
     warnings: tuple[str, ...] = ()
     message: str = ""
+    payload: bytes | None = None
 
 
 def render_invoice(ws: Workspace, invoice: str, fmt: str = "pdf", output: Path | None = None, *,
                    notify: Notify | None = None) -> RenderResult:
     """Render an issued invoice as a VAT invoice document (``fmt`` md or pdf) to ``output`` (default
-    out/<ID>.<ext>; ``-`` for stdout).
+    out/<ID>.<ext>; ``-``: the bytes in ``payload``, written nowhere).
 
     The document depends only on the invoice file: it renders byte-identically
     on any day (dated the invoice's date, not the as-of day).
@@ -240,9 +242,9 @@ def render_invoice(ws: Workspace, invoice: str, fmt: str = "pdf", output: Path |
         raise UsageError("E-USAGE", f"`{fmt}` is not a document format", "md or pdf")
     warnings: list[str] = []
     loaded, inv = _load_invoice(ws, invoice, notify or _quiet, warnings)
-    wrote = write_document(ws.root, "invoice", inv.invoice, fmt, documents.invoice_data(loaded, inv), output,
-                           inv.date)
-    return RenderResult(inv.invoice, wrote, tuple(warnings), f"wrote {wrote}" if wrote else "")
+    doc = write_document(ws.root, "invoice", inv.invoice, fmt, documents.invoice_data(loaded, inv), output,
+                         inv.date)
+    return RenderResult(inv.invoice, doc.path, tuple(warnings), f"wrote {doc.path}" if doc.path else "", doc.payload)
 
 
 # --------------------------------------------------------------------------- send

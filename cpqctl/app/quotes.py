@@ -276,12 +276,13 @@ def accept_quote(ws: Workspace, quote_id: str, *, signed_by: str, signed_on: dat
 
 @dataclass(frozen=True)
 class RenderResult:
-    """The document written (``path`` None: written to stdout, ``output`` "-")."""
+    """The document written (``path`` None with ``output`` "-": the bytes are ``payload``, for the caller to print)."""
 
     quote: str
     template: str
     path: Path | None
     message: str
+    payload: bytes | None = None
 
 
 def render_quote(ws: Workspace, quote_id: str, *, fmt: str = "pdf", output: Path | None = None,
@@ -304,5 +305,5 @@ def render_quote(ws: Workspace, quote_id: str, *, fmt: str = "pdf", output: Path
     priced = quotes.price(repo, q)
     data = documents.quote_data(repo, q, priced, quotes.quote_status(q, priced, repo.settings, day), day)
     template = documents.quote_template(q)
-    wrote = write_document(ws.root, template, q.quote, fmt, data, output, day)
-    return RenderResult(q.quote, template, wrote, f"wrote {wrote}" if wrote else "")
+    doc = write_document(ws.root, template, q.quote, fmt, data, output, day)
+    return RenderResult(q.quote, template, doc.path, f"wrote {doc.path}" if doc.path else "", doc.payload)

@@ -143,10 +143,12 @@ def board(ws: Workspace, *, months: int = 12, top: int = 5, as_of: date | None =
 
 @dataclass(frozen=True)
 class BoardDocument:
-    """The files written, in order (the charts' SVG files, then the document); none with ``output`` ``-``."""
+    """The files written, in order (the charts' SVG files, then the document); none with ``output`` ``-``, whose
+    document is ``payload`` (for the caller to print)."""
 
     as_of: date
     written: tuple[Path, ...]
+    payload: bytes | None = None
 
 
 def write_board(ws: Workspace, *, fmt: str, output: Path | None = None, months: int = 12, top: int = 5,
@@ -154,8 +156,8 @@ def write_board(ws: Workspace, *, fmt: str, output: Path | None = None, months: 
     """The board report as PDF (charts inside) or Markdown (charts as .svg files next to it); refused on errors.
 
     Default ``out/board-<AS-OF>.<ext>`` in the repository; a relative
-    ``output`` is from the current folder; ``-`` writes to stdout with the
-    charts inlined as data: URIs.
+    ``output`` is from the current folder; with ``-`` nothing is written: the
+    document, its charts inlined as data: URIs, is returned as ``payload``.
     """
     import base64
     from urllib.parse import quote
@@ -190,7 +192,7 @@ def write_board(ws: Workspace, *, fmt: str, output: Path | None = None, months: 
         for k, svg in svgs.items():
             atomic_write_bytes(target.parent / names[k], svg.encode("utf-8"))
             written.append(target.parent / names[k])
-    wrote = write_document(ws.root, "board", f"board-{day}", fmt, data, output if to_stdout else target, day)
-    if wrote:
-        written.append(wrote)
-    return BoardDocument(day, tuple(written))
+    doc = write_document(ws.root, "board", f"board-{day}", fmt, data, output if to_stdout else target, day)
+    if doc.path:
+        written.append(doc.path)
+    return BoardDocument(day, tuple(written), doc.payload)

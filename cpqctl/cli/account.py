@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -62,5 +63,7 @@ def render(
     from cpqctl.app.accounts import account_render
 
     result = account_render(common.workspace(repo, as_of), account=account, fmt=format, output=output)
+    if result.payload is not None:
+        sys.stdout.buffer.write(result.payload)
     if result.path:
         common.info(result.message)

@@ -164,6 +164,8 @@ def render(
     from cpqctl.app.invoicing import render_invoice
 
     result = render_invoice(common.workspace(repo, as_of), invoice, format, output, notify=common.info)
+    if result.payload is not None:
+        sys.stdout.buffer.write(result.payload)
     if result.message:
         common.info(result.message)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import click
@@ -149,5 +150,7 @@ def render(
     from cpqctl.app.quotes import render_quote
 
     result = render_quote(common.workspace(repo, as_of), quote, fmt=format, output=output)
+    if result.payload is not None:
+        sys.stdout.buffer.write(result.payload)
     if result.message:
         common.info(result.message)

@@ -266,6 +266,8 @@ def board(
     ws = common.workspace(repo, as_of)
     if format in ("md", "pdf"):
         doc = reports.write_board(ws, fmt=format, output=output, months=months, top=top)
+        if doc.payload is not None:
+            sys.stdout.buffer.write(doc.payload)
         for path in doc.written:
             common.info(f"wrote {path}")
         return
