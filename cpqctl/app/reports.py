@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cpqctl.app.workspace import Workspace, require_clean
+from cpqctl.core.diagnostics import UsageError
 from cpqctl.core.model import Repo
 
 KINDS = ("catalog", "account", "contract")
@@ -28,6 +29,12 @@ def _load(ws: Workspace, strict: bool = False) -> tuple[Repo, str | None]:
     warning = (f"the repository has {errors} error(s); the figures may be incomplete (run `cpqctl check`)"
                if errors else None)
     return repo, warning
+
+
+def _in_order(start: date, end: date) -> None:
+    """The two dates of a movements report in order (named as `report movements` takes them, its main caller)."""
+    if end < start:
+        raise UsageError("E-USAGE", f"--to {end} is before --from {start}", "give the earlier date as --from")
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ def movements(ws: Workspace, *, start: date, end: date) -> MovementsResult:
     from cpqctl.views.reports import movements_summary, movements_view
 
     repo, warning = _load(ws)
+    _in_order(start, end)
     data = movements_view(metrics.movements(repo, start, end))
     return MovementsResult(start, end, data, movements_summary(data), warning)
 
@@ -93,6 +101,7 @@ def movements_by_month(ws: Workspace, *, start: date, end: date) -> MonthlyMovem
     from cpqctl.views import reports as views
 
     repo, warning = _load(ws)
+    _in_order(start, end)
     months = metrics.movements_by_month(repo, start, end)
     data = views.movements_by_month_view(metrics.movements(repo, start, end), months)
     return MonthlyMovementsResult(start, end, data, views.month_rows(data), views.month_moves(data),

@@ -62,7 +62,7 @@ def check_amendable(c: Contract, effective: date, extend_to: date | None = None)
             raise CpqError("E-EXTEND", f"contract {c.contract} is evergreen: it has no end to extend",
                            "evergreen contracts run until cancelled", src=c.src)
         if extend_to <= end:
-            raise CpqError("E-EXTEND", f"--extend-to {extend_to} does not move the end of {c.contract} ({end}) later",
+            raise CpqError("E-EXTEND", f"the new end {extend_to} does not move the end of {c.contract} ({end}) later",
                            "give a date after the current end", src=c.where("end"))
         end = end + timedelta(days=1)
     if effective < c.start or (end is not None and effective > end):
@@ -155,8 +155,8 @@ def _reprice(c: Contract, ch: Change, start: date, end: date | None) -> list[Quo
         raise CpqError("E-NOT-OWNED", f"`{ch.product}` is not on {c.contract} on {start}: nothing to re-price",
                        "re-price a product the contract owns", src=ch.src)
     if any(s.pricing == "block" for s, _ in segs):
-        raise CpqError("E-REPRICE-BLOCK", f"`{ch.product}` is block-priced: re-price it with --set",
-                       "a block's price follows its quantity", src=ch.src)
+        raise CpqError("E-REPRICE-BLOCK", f"`{ch.product}` is block-priced: a block's price follows its quantity",
+                       "re-price a block-priced product by setting its quantity", src=ch.src)
     out = [_line(s, -left, start, end, ch.src) for s, left in segs]
     total = sum((left for _, left in segs), ZERO)
     newest = segs[-1][0]
@@ -167,7 +167,7 @@ def _reprice(c: Contract, ch: Change, start: date, end: date | None) -> list[Quo
 
 def _cancel(c: Contract, start: date, end: date | None) -> list[QuoteLine]:
     """Every active recurring segment gets a negative delta from ``start`` (first day without service)."""
-    src = Source("--cancel")
+    src = Source("(cancellation)")
     codes = sorted({s.product for s in c.segments() if not s.one_time and s.covers(start)})
     return [_line(s, -left, start, end, src) for code in codes for s, left in active(c, code, start)]
 
@@ -203,7 +203,7 @@ def _extend(c: Contract, old_end: date, new_end: date, uplift: Decimal | None, r
     (the contract's renewal uplift, when its renewal pricing is `uplift`) the
     unit price is uplifted and rounded to the currency's minor unit by ``rounding``.
     """
-    src = Source("--extend-to")
+    src = Source("(extension)")
     start = old_end + timedelta(days=1)
     merged: dict[tuple, list] = {}
     for code in sorted({s.product for s in c.segments() if not s.one_time and s.covers(old_end)}):

@@ -28,7 +28,7 @@ from fractions import Fraction
 from typing import Iterable, Mapping
 
 from cpqctl.core import ledger
-from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.model import Contract, Repo, Settings
 from cpqctl.core.money import round_money
 from cpqctl.core.proration import add_months
@@ -226,8 +226,9 @@ def movement_currency(repo: Repo) -> str:
 
 
 def _in_order(start: date, end: date) -> None:
+    """Movements run forward in time; the caller refuses dates in the wrong order (it knows how they were given)."""
     if end < start:
-        raise UsageError("E-USAGE", f"--to {end} is before --from {start}", "give the earlier date as --from")
+        raise ValueError(f"movements end {end} before they start {start}")
 
 
 def movements(repo: Repo, start: date, end: date) -> Movements:

@@ -85,7 +85,7 @@ def resolve_terms(c: Contract, account: Account, settings: Settings, pricing: st
                   uplift: Decimal | None = None, term: int | None = None) -> RenewalPricing:
     """Each of pricing, uplift and term from the first that names it: options, contract, account, cpq.toml.
 
-    ``--uplift`` alone implies ``--pricing uplift``.
+    An uplift given without a pricing implies uplift pricing.
     """
     if pricing is None and uplift is not None:
         pricing = "uplift"
@@ -103,9 +103,10 @@ def resolve_terms(c: Contract, account: Account, settings: Settings, pricing: st
         if term is None:
             raise CpqError("E-RENEWAL-TERM", f"contract {c.contract} ({c.start}..{end}) is not a whole number of "
                            "months; its renewal term must be given", "add renewal: {term: 12} to the contract, "
-                           "or pass --term N", src=c.src)
-    if term <= 0:
-        raise UsageError("E-USAGE", "the renewal term is a positive number of months", "e.g. --term 12")
+                           "or give the renewal a term", src=c.src)
+    if term <= 0:  # a term given to the call is refused before (app/renew); this one is the contract's or account's
+        raise UsageError("E-USAGE", "the renewal term is a positive number of months",
+                         "e.g. renewal: {term: 12} on the contract or its account")
     return RenewalPricing(pricing, uplift, term)
 
 
