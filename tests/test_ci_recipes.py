@@ -115,7 +115,8 @@ def test_each_workflow_runs_its_script_and_installs_this_version(job: str) -> No
     import tomllib
 
     wf = workflow(job)
-    version = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    from cpqctl import __version__ as version  # the one definition (pyproject reads it through hatch)
+
     assert wf["env"]["CPQCTL"] == f"cpqctl=={version}", "the recipes pin the current release"
     runs = [s["run"].strip() for s in steps(wf) if "run" in s]
     assert 'pip install "$CPQCTL"' in runs

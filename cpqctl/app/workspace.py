@@ -194,8 +194,7 @@ class Workspace:
         """
         from cpqctl.app import quotes
 
-        parsed = [ln if isinstance(ln, str) else quotes.NewLine(*(_number(v) if i else v for i, v in enumerate(ln)))
-                  for ln in lines]
+        parsed = [ln if isinstance(ln, str) else _new_line(quotes.NewLine, ln) for ln in lines]
         return quotes.new_quote(self, account=account, start=_need_day(start, "start"), lines=parsed, term=term,
                                 end=_day(end), billing=billing, evergreen=evergreen, as_of=_day(as_of),
                                 dry_run=dry_run)
@@ -307,6 +306,12 @@ def _day(value: date | str | None) -> date | None:
         except ValueError:
             pass
     raise UsageError("E-USAGE", f"{value!r} is not a date", "pass a datetime.date or YYYY-MM-DD text")
+
+
+def _new_line(make, fields):
+    """A quote line from a ``(product, quantity[, discount %, discount per unit])`` tuple, numbers exact."""
+    product, *numbers = fields
+    return make(product, *(None if v is None else _number(v) for v in numbers))
 
 
 def _need_day(value: date | str, what: str) -> date:
