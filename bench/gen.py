@@ -29,8 +29,8 @@ import random
 import sys
 import time
 from datetime import date, timedelta
-from functools import lru_cache
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from functools import lru_cache
 from pathlib import Path
 
 CENT = Decimal("0.01")
@@ -53,8 +53,10 @@ SSO_PRICE = {"PLN": Decimal("500.00"), "EUR": Decimal("120.00")}
 SUPPORT_BASIC_PRICE = {"PLN": Decimal("1500.00"), "EUR": Decimal("350.00")}
 SUPPORT_PERCENT = Decimal(20)
 SUPPORT_MIN = {"PLN": Decimal("2000.00"), "EUR": Decimal("470.00")}
-STORAGE_BLOCKS = ((10, {"PLN": Decimal("100.00"), "EUR": Decimal("25.00")}),
-                  (50, {"PLN": Decimal("400.00"), "EUR": Decimal("95.00")}))
+STORAGE_BLOCKS = (
+    (10, {"PLN": Decimal("100.00"), "EUR": Decimal("25.00")}),
+    (50, {"PLN": Decimal("400.00"), "EUR": Decimal("95.00")}),
+)
 ONBOARDING_PRICE = {"PLN": Decimal("5000.00"), "EUR": Decimal("1200.00")}
 ADDON_DISCOUNT = Decimal(15)  # the contracted family discount some accounts have
 
@@ -64,11 +66,21 @@ STEMS_PL = ("Łąka", "Sokół", "Wisła", "Żuraw", "Dąb", "Jantar", "Orzeł",
 SUFFIX_PL = ("Sp. z o.o.", "S.A.", "sp.k.", "Sp. j.")
 COMPANY_EU = ("Nordlicht", "Alpenblick", "Zuiderzee", "Vltava", "Adriatica", "Baltic", "Rheintal", "Dolomiti")
 SUFFIX_EU = ("GmbH", "B.V.", "S.r.l.", "s.r.o.", "AG")
-CITIES_PL = (("00-916", "Warszawa"), ("90-001", "Łódź"), ("30-001", "Kraków"), ("80-001", "Gdańsk"),
-             ("50-001", "Wrocław"), ("60-001", "Poznań"))
-CITIES_EU = (("DE", "Friedrichstraße", "10115 Berlin"), ("NL", "Damrak", "1012 Amsterdam"),
-             ("IT", "Via Dante", "20121 Milano"), ("CZ", "Národní", "110 00 Praha"),
-             ("AT", "Kärntner Straße", "1010 Wien"))
+CITIES_PL = (
+    ("00-916", "Warszawa"),
+    ("90-001", "Łódź"),
+    ("30-001", "Kraków"),
+    ("80-001", "Gdańsk"),
+    ("50-001", "Wrocław"),
+    ("60-001", "Poznań"),
+)
+CITIES_EU = (
+    ("DE", "Friedrichstraße", "10115 Berlin"),
+    ("NL", "Damrak", "1012 Amsterdam"),
+    ("IT", "Via Dante", "20121 Milano"),
+    ("CZ", "Národní", "110 00 Praha"),
+    ("AT", "Kärntner Straße", "1010 Wien"),
+)
 STREETS = ("ul. Świętokrzyska", "ul. Piotrkowska", "ul. Długa", "ul. Żelazna", "al. Jerozolimskie", "ul. Kwiatowa")
 FIRST = ("Anna", "Piotr", "Katarzyna", "Łukasz", "Małgorzata", "Tomasz", "Agnieszka", "Paweł", "Zofia", "Michał")
 LAST = ("Nowak", "Wójcik", "Kowalczyk", "Woźniak", "Mazur", "Krawczyk", "Dudek", "Zając")
@@ -266,15 +278,22 @@ class Generator:
         lines = [f"account: {acct}"]
         if eur:
             country, street, city = rng.choice(CITIES_EU)
-            lines += [f'name: "{rng.choice(COMPANY_EU)} {i:05d} {rng.choice(SUFFIX_EU)}"', "currency: EUR",
-                      f'address: "{street} {rng.randint(1, 200)}, {city}"',
-                      f"tax_id: {country}{rng.randint(10**8, 10**9 - 1)}", "reverse_charge: true"]
+            lines += [
+                f'name: "{rng.choice(COMPANY_EU)} {i:05d} {rng.choice(SUFFIX_EU)}"',
+                "currency: EUR",
+                f'address: "{street} {rng.randint(1, 200)}, {city}"',
+                f"tax_id: {country}{rng.randint(10**8, 10**9 - 1)}",
+                "reverse_charge: true",
+            ]
             tax = Decimal(0)
         else:
             code, city = rng.choice(CITIES_PL)
-            lines += [f'name: "{rng.choice(COMPANY_PL)} {rng.choice(STEMS_PL)} {i:05d} {rng.choice(SUFFIX_PL)}"',
-                      "currency: PLN", f'address: "{rng.choice(STREETS)} {rng.randint(1, 200)}, {code} {city}"',
-                      f"tax_id: PL{rng.randint(10**9, 10**10 - 1)}"]
+            lines += [
+                f'name: "{rng.choice(COMPANY_PL)} {rng.choice(STEMS_PL)} {i:05d} {rng.choice(SUFFIX_PL)}"',
+                "currency: PLN",
+                f'address: "{rng.choice(STREETS)} {rng.randint(1, 200)}, {code} {city}"',
+                f"tax_id: PL{rng.randint(10**9, 10**10 - 1)}",
+            ]
             tax = Decimal(8) if rng.random() < 0.05 else DEFAULT_TAX
             if tax != DEFAULT_TAX or rng.random() < 0.3:
                 lines.append(f"tax_rate: {pct(tax)}")
@@ -306,8 +325,20 @@ class Generator:
         segs: list[Seg] = []
 
         def add(product, qty, unit, list_, per, block=False, one_time=False):
-            segs.append(Seg(f"{cid}#{len(segs) + 1}", product, qty, unit, list_, None if one_time else per,
-                            start, None if one_time else end, block, signed))
+            segs.append(
+                Seg(
+                    f"{cid}#{len(segs) + 1}",
+                    product,
+                    qty,
+                    unit,
+                    list_,
+                    None if one_time else per,
+                    start,
+                    None if one_time else end,
+                    block,
+                    signed,
+                )
+            )
 
         r = rng.random()
         seats = rng.randint(1, 10) if r < 0.5 else rng.randint(11, 50) if r < 0.85 else rng.randint(51, 200)
@@ -336,8 +367,15 @@ class Generator:
         text.append("evergreen: true" if evergreen else f"end: {end}")
         text += [f"billing: {{frequency: {freq}}}", "proration: monthly+daily", "rounding: half-up"]
         if not evergreen and rng.random() < 0.5:
-            text.append(rng.choice(("renewal: {term: 12}", "renewal: {pricing: same}",
-                                    "renewal: {term: 12, pricing: uplift, uplift: 3.5%}")))
+            text.append(
+                rng.choice(
+                    (
+                        "renewal: {term: 12}",
+                        "renewal: {pricing: same}",
+                        "renewal: {term: 12, pricing: uplift, uplift: 3.5%}",
+                    )
+                )
+            )
         text.append(f"signed: {{by: {contact}, date: {signed}}}")
         text.append("lines:")
         text += [f"  - {s.yaml()}" for s in base]
@@ -417,8 +455,10 @@ class Generator:
             periods.append((ps, min(pe, end) if end else pe))
         if not periods:
             return
-        dates = sorted({ps for ps, _ in periods} | {max(s.known, s.start) for s in segs
-                                                    if s.start > start and s.start <= periods[-1][1]})
+        dates = sorted(
+            {ps for ps, _ in periods}
+            | {max(s.known, s.start) for s in segs if s.start > start and s.start <= periods[-1][1]}
+        )
         billed: dict[tuple[str, int], Decimal] = {}
         issued = 0
         for d in dates:
@@ -443,8 +483,7 @@ class Generator:
                     amount = billed[(s.id, k)] = s.value(b) - s.value(a - ONE_DAY)
                     if not amount:
                         continue
-                    kind = ("credit" if amount < 0 else
-                            "recurring" if d == ps and a == ps and b == pe else "proration")
+                    kind = "credit" if amount < 0 else "recurring" if d == ps and a == ps and b == pe else "proration"
                     lines.append((s, kind, a, b, amount))
             if lines:
                 self._invoice(d, lines, cid, acct, cur, tax)
@@ -454,18 +493,28 @@ class Generator:
         iid = f"INV-{d.year}-{self._next(self.invoice_seq, d.year):05d}"
         net = sum((amount for *_, amount in lines), Decimal(0))
         vat = round2(net * tax / 100)
-        text = [f"invoice: {iid}", f"account: {acct}", f"contract: {cid}", f"date: {d}",
-                f"sale_date: {min(a for _, _, a, _, _ in lines)}", f"due: {d + timedelta(days=PAYMENT_DAYS)}",
-                f"currency: {cur}"]
+        text = [
+            f"invoice: {iid}",
+            f"account: {acct}",
+            f"contract: {cid}",
+            f"date: {d}",
+            f"sale_date: {min(a for _, _, a, _, _ in lines)}",
+            f"due: {d + timedelta(days=PAYMENT_DAYS)}",
+            f"currency: {cur}",
+        ]
         if not tax:
             text.append("reverse_charge: true")
         text.append("lines:")
         for s, kind, a, b, amount in lines:
-            text.append(f"  - {{segment: {s.id}, product: {s.product}, kind: {kind}, period_start: {a}, "
-                        f"period_end: {b}, quantity: {s.qty}, amount: {money(amount)}}}")
-        text += [f"net_total: {money(net)}",
-                 f"taxes: [{{rate: {pct(tax)}, base: {money(net)}, amount: {money(vat)}}}]",
-                 f"gross_total: {money(net + vat)}"]
+            text.append(
+                f"  - {{segment: {s.id}, product: {s.product}, kind: {kind}, period_start: {a}, "
+                f"period_end: {b}, quantity: {s.qty}, amount: {money(amount)}}}"
+            )
+        text += [
+            f"net_total: {money(net)}",
+            f"taxes: [{{rate: {pct(tax)}, base: {money(net)}, amount: {money(vat)}}}]",
+            f"gross_total: {money(net + vat)}",
+        ]
         _write(f"{self.out}/invoices/{iid}.yaml", "\n".join(text) + "\n")
         self.invoices += 1
 
@@ -476,7 +525,7 @@ def _write(path: Path | str, text: str) -> None:
     try:
         data = memoryview(text.encode("utf-8"))
         while data:
-            data = data[os.write(fd, data):]
+            data = data[os.write(fd, data) :]
     finally:
         os.close(fd)
 
@@ -514,8 +563,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gen.py: {exc}", file=sys.stderr)
         return 2
     secs = time.perf_counter() - t0
-    print(f"{counts['accounts']} accounts, {counts['contracts']} contracts, {counts['invoices']} invoices "
-          f"in {secs:.2f} s -> {args.out_dir}", file=sys.stderr)
+    print(
+        f"{counts['accounts']} accounts, {counts['contracts']} contracts, {counts['invoices']} invoices "
+        f"in {secs:.2f} s -> {args.out_dir}",
+        file=sys.stderr,
+    )
     return 0
 
 

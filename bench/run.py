@@ -54,8 +54,20 @@ def timed(name: str, command: str, runs: int, prepare: str | None = None, warmup
     if hf:
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
             out = f.name
-        args = [hf, "--style", "none", "--runs", str(runs), "--warmup", str(warmup), "--export-json", out,
-                "-n", name, command]
+        args = [
+            hf,
+            "--style",
+            "none",
+            "--runs",
+            str(runs),
+            "--warmup",
+            str(warmup),
+            "--export-json",
+            out,
+            "-n",
+            name,
+            command,
+        ]
         if prepare:
             args[1:1] = ["--prepare", prepare]
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
@@ -99,8 +111,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{os.cpu_count()} CPUs ({cpu}), {mem}, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {mem}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,24 +143,37 @@ def main(argv: list[str] | None = None) -> int:
         repo = args.dir / f"accounts-{n}"
         if not (repo / "cpq.toml").is_file():
             print(f"generating {repo} …", file=sys.stderr)
-            subprocess.run([sys.executable, str(HERE / "gen.py"), str(repo), "--accounts", str(n)], check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, str(HERE / "gen.py"), str(repo), "--accounts", str(n)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         r = shlex.quote(str(repo))
         if not sorted(repo.glob("quotes/*.yaml")):  # gen.py writes no quotes: price one, as a user would
-            subprocess.run(f"{cpq} quote new --account acct-00001 --start 2027-01-01 --line PRO-SEAT=10 "
-                           f"--line SSO=1 --repo {r} --as-of {AS_OF}", shell=True, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                f"{cpq} quote new --account acct-00001 --start 2027-01-01 --line PRO-SEAT=10 "
+                f"--line SSO=1 --repo {r} --as-of {AS_OF}",
+                shell=True,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         quote = sorted(repo.glob("quotes/*.yaml"))[0].stem
-        contract = sorted(p.stem for p in (repo / "contracts" / "acct-00001").glob("*.yaml")
-                          if p.name != "account.yaml")[0]
+        contract = sorted(
+            p.stem for p in (repo / "contracts" / "acct-00001").glob("*.yaml") if p.name != "account.yaml"
+        )[0]
         runs = args.cold_runs if n >= 50000 else args.runs
         floor_cmd = f"{py} {shlex.quote(str(HERE / 'floor_parse.py'))} {r}"
         floor = timed("floor", floor_cmd, args.cold_runs, warmup=1)
         add(str(n), "floor (libyaml parse)", floor, "1.00× floor", peak_rss_mb(floor_cmd))
         drop = f"rm -rf {shlex.quote(str(repo / '.cpq' / 'cache'))}"
         cold = timed("check cold", f"{cpq} check --repo {r}", args.cold_runs, prepare=drop)
-        add(str(n), "check, cold cache", cold, f"{cold / floor:.2f}× floor",
-            peak_rss_mb(f"{cpq} check --repo {r}", prepare=drop))
+        add(
+            str(n),
+            "check, cold cache",
+            cold,
+            f"{cold / floor:.2f}× floor",
+            peak_rss_mb(f"{cpq} check --repo {r}", prepare=drop),
+        )
         # files written in the last 2 s are never cached (racy mtimes): let the tree age once
         time.sleep(2.1)
         warm_commands = [
@@ -155,10 +182,14 @@ def main(argv: list[str] | None = None) -> int:
             (f"invoice preview {contract}", f"{cpq} invoice preview {contract} --repo {r} --as-of {AS_OF}"),
             ("renew --due --dry-run", f"{cpq} renew --due --dry-run --repo {r} --as-of {AS_OF}"),
             ("report arr", f"{cpq} report arr --repo {r} --as-of {AS_OF} --format json"),
-            ("report movements (6 months)", f"{cpq} report movements --from 2026-01-01 --to 2026-06-30 "
-                                            f"--repo {r} --format json"),
-            ("invoice run --dry-run (backlog)", f"{cpq} invoice run --through 2026-12-31 --dry-run --repo {r} "
-                                                f"--as-of 2026-12-01 --format json"),
+            (
+                "report movements (6 months)",
+                f"{cpq} report movements --from 2026-01-01 --to 2026-06-30 --repo {r} --format json",
+            ),
+            (
+                "invoice run --dry-run (backlog)",
+                f"{cpq} invoice run --through 2026-12-31 --dry-run --repo {r} --as-of 2026-12-01 --format json",
+            ),
         ]
         for what, command in warm_commands:
             secs = timed(what, command, runs, warmup=1)
@@ -170,8 +201,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(billed, ignore_errors=True)
             shutil.copytree(repo, billed, ignore=shutil.ignore_patterns(".cpq"))
             t0 = time.perf_counter()
-            subprocess.run(f"{cpq} invoice run --through 2026-11-30 --repo {shlex.quote(str(billed))} "
-                           f"--as-of 2026-11-30 --format csv", shell=True, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                f"{cpq} invoice run --through 2026-11-30 --repo {shlex.quote(str(billed))} "
+                f"--as-of 2026-11-30 --format csv",
+                shell=True,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             add(str(n), "invoice run, backlog written", time.perf_counter() - t0, "1 run, writes files")
             time.sleep(2.1)
             subprocess.run(f"{cpq} check --repo {shlex.quote(str(billed))}", shell=True, stdout=subprocess.DEVNULL)

@@ -18,8 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from cpqctl._version import __version__
 
-__all__ = ["CpqError", "Diagnostic", "InvalidRepository", "UsageError", "Workspace", "__version__", "copy_example",
-           "open"]
+__all__ = [
+    "CpqError",
+    "Diagnostic",
+    "InvalidRepository",
+    "UsageError",
+    "Workspace",
+    "__version__",
+    "copy_example",
+    "open",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from datetime import date

@@ -34,10 +34,11 @@ import re
 import stat
 import string
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable, Iterator
+
 from cpqctl.core.diagnostics import UsageError
 
 CPQ_DIR = ".cpq"
@@ -134,7 +135,7 @@ def _write_durably(path: Path, data: bytes, mode: int | None = None) -> None:
             os.fchmod(fd, mode)
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -235,9 +236,7 @@ class Store:
             raise RuntimeError("Store.transaction() must be used inside Store.lock()")
         return Transaction(self)
 
-    def allocate_and_create(
-        self, rel_dir: str, pattern: str, year: int, render: Callable[[str], str]
-    ) -> str:
+    def allocate_and_create(self, rel_dir: str, pattern: str, year: int, render: Callable[[str], str]) -> str:
         """Take the next free ID for ``<rel_dir>/<id>.yaml`` and create it with ``render(id)``."""
         with self.lock():
             folder = self.path(rel_dir)

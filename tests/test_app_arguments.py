@@ -52,8 +52,13 @@ lines:
 
 @pytest.fixture
 def ws(repo) -> Workspace:
-    root = repo({"catalog/products.yaml": CATALOG, "contracts/acme/account.yaml": ACCOUNT,
-                 "contracts/acme/C-2024-0001.yaml": CONTRACT})
+    root = repo(
+        {
+            "catalog/products.yaml": CATALOG,
+            "contracts/acme/account.yaml": ACCOUNT,
+            "contracts/acme/C-2024-0001.yaml": CONTRACT,
+        }
+    )
     return Workspace.open(root, as_of=date(2024, 4, 1))
 
 
@@ -83,19 +88,34 @@ def test_an_extension_that_does_not_move_the_end_later_is_refused_without_a_flag
 
 def test_repricing_a_block_says_to_set_its_quantity_without_a_flag(ws) -> None:
     with pytest.raises(CpqError) as e:
-        amend(ws, "C-2024-0001", effective=date(2024, 7, 1), changes=[Change("reprice", "PACK", Decimal("450.00"))],
-              dry_run=True)
+        amend(
+            ws,
+            "C-2024-0001",
+            effective=date(2024, 7, 1),
+            changes=[Change("reprice", "PACK", Decimal("450.00"))],
+            dry_run=True,
+        )
     assert e.value.code == "E-REPRICE-BLOCK"
     assert e.value.message == "`PACK` is block-priced: a block's price follows its quantity"
     assert e.value.hint == "re-price a block-priced product by setting its quantity"
-    seat = amend(ws, "C-2024-0001", effective=date(2024, 7, 1), changes=[Change("reprice", "SEAT", Decimal("1000.00"))],
-                 dry_run=True)
+    seat = amend(
+        ws,
+        "C-2024-0001",
+        effective=date(2024, 7, 1),
+        changes=[Change("reprice", "SEAT", Decimal("1000.00"))],
+        dry_run=True,
+    )
     assert [ln["net_unit_price"] for ln in seat.data["lines"]][-1] == "1000.00"
 
 
 def test_a_renewal_term_is_refused_by_the_use_case_when_given_and_by_core_when_in_the_contract(repo) -> None:
-    root = repo({"catalog/products.yaml": CATALOG, "contracts/acme/account.yaml": ACCOUNT,
-                 "contracts/acme/C-2024-0001.yaml": CONTRACT + "renewal: {term: 0}\n"})
+    root = repo(
+        {
+            "catalog/products.yaml": CATALOG,
+            "contracts/acme/account.yaml": ACCOUNT,
+            "contracts/acme/C-2024-0001.yaml": CONTRACT + "renewal: {term: 0}\n",
+        }
+    )
     ws = Workspace.open(root, as_of=date(2024, 11, 1))
     with pytest.raises(UsageError) as given:  # the call's argument: named as `renew --term` names it
         renew(ws, "C-2024-0001", term=0, dry_run=True)

@@ -84,8 +84,10 @@ HEADER = "account,name,currency,contract,start,end,evergreen,billing,product,qua
 
 def test_import_dry_run_plans_and_writes_nothing_then_imports(example_repo, tmp_path) -> None:
     csv = tmp_path / "legacy.csv"
-    csv.write_text(HEADER + "\nwayne,Wayne Enterprises,EUR,LEG-1,2025-07-01,2026-06-30,,quarterly,PRO-SEAT,20,"
-                   "250.00,,\n", encoding="utf-8")
+    csv.write_text(
+        HEADER + "\nwayne,Wayne Enterprises,EUR,LEG-1,2025-07-01,2026-06-30,,quarterly,PRO-SEAT,20,250.00,,\n",
+        encoding="utf-8",
+    )
     dry = importing.import_contracts(ws_of(example_repo), file=csv, dry_run=True)
     assert dry.written == () and dry.contracts == 1 and dry.message == ""
     assert [r["kind"] for r in dry.data["rows"]] == ["account", "contract"]
@@ -98,8 +100,11 @@ def test_import_dry_run_plans_and_writes_nothing_then_imports(example_repo, tmp_
 
 def test_import_refuses_every_bad_row_at_once(example_repo, tmp_path) -> None:
     csv = tmp_path / "bad.csv"
-    csv.write_text(HEADER + "\nwayne,W,EUR,N-1,2026-01-01,2026-12-31,,annual,NO-SUCH,5,10.00,,\n"
-                   "wayne,W,EUR,N-2,2026-01-01,2025-12-31,,annual,PRO-SEAT,5,10.00,,\n", encoding="utf-8")
+    csv.write_text(
+        HEADER + "\nwayne,W,EUR,N-1,2026-01-01,2026-12-31,,annual,NO-SUCH,5,10.00,,\n"
+        "wayne,W,EUR,N-2,2026-01-01,2025-12-31,,annual,PRO-SEAT,5,10.00,,\n",
+        encoding="utf-8",
+    )
     with pytest.raises(importing.ImportRefused) as e:
         importing.import_contracts(ws_of(example_repo), file=csv)
     assert {(d.line, d.code) for d in e.value.diagnostics} == {(2, "E-UNKNOWN-PRODUCT"), (3, "E-DATES")}
@@ -116,8 +121,11 @@ def test_import_refuses_every_bad_row_at_once(example_repo, tmp_path) -> None:
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_diff_of_a_price_change_in_the_working_tree(example_repo) -> None:
     def git(*args):
-        subprocess.run(["git", "-C", str(example_repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(example_repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
+            check=True,
+            capture_output=True,
+        )
 
     git("init", "-q")
     git("add", "-A")
@@ -154,8 +162,9 @@ def test_movements_reconcile_and_months_chain(example_repo) -> None:
     ws = ws_of(example_repo)
     whole = reports.movements(ws, start=date(2026, 1, 1), end=date(2026, 11, 1)).data
     start, end = Decimal(whole["mrr_start"]), Decimal(whole["mrr_end"])
-    moved = sum(Decimal(whole[k]) for k in ("new", "expansion", "reactivation")) \
-        - sum(Decimal(whole[k]) for k in ("contraction", "churn"))
+    moved = sum(Decimal(whole[k]) for k in ("new", "expansion", "reactivation")) - sum(
+        Decimal(whole[k]) for k in ("contraction", "churn")
+    )
     assert start + moved == end
     monthly = reports.movements_by_month(ws, start=date(2026, 1, 1), end=date(2026, 11, 1))
     assert monthly.rows[0]["mrr_start"] == whole["mrr_start"] and monthly.rows[-1]["mrr_end"] == whole["mrr_end"]
@@ -267,8 +276,14 @@ def test_init_creates_a_clean_repository_and_keeps_what_is_there(tmp_path) -> No
     (folder / ".gitignore").write_text("*.pyc", encoding="utf-8")
     result = initialising.init(folder, name="Example", currency="EUR", locale="de_DE")
     assert result.root == folder.resolve()
-    assert set(result.written) == {"cpq.toml", "catalog/products.yaml", "contracts/.gitkeep", "quotes/.gitkeep",
-                                   "invoices/.gitkeep", ".gitignore"}
+    assert set(result.written) == {
+        "cpq.toml",
+        "catalog/products.yaml",
+        "contracts/.gitkeep",
+        "quotes/.gitkeep",
+        "invoices/.gitkeep",
+        ".gitignore",
+    }
     assert (folder / ".gitignore").read_text(encoding="utf-8") == "*.pyc\n.cpq/\n"
     assert "EUR: 600.00" in (folder / "catalog" / "products.yaml").read_text(encoding="utf-8")
     assert checking.check(Workspace.open(folder)).ok

@@ -21,8 +21,11 @@ STDOUT = Path("-")
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".cpq" not in p.parts}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".cpq" not in p.parts
+    }
 
 
 def test_quote_render_to_stdout_is_the_file_s_bytes_and_writes_nothing(example_repo, cli) -> None:
@@ -34,8 +37,9 @@ def test_quote_render_to_stdout_is_the_file_s_bytes_and_writes_nothing(example_r
     assert snapshot(example_repo) == before
     filed = render_quote(ws, "Q-2026-0001", fmt="md")
     assert filed.payload is None and filed.path is not None and filed.path.read_bytes() == r.payload
-    run = cli("quote", "render", "Q-2026-0001", "--format", "md", "-o", "-", "--as-of", "2026-11-28",
-              "--repo", example_repo)
+    run = cli(
+        "quote", "render", "Q-2026-0001", "--format", "md", "-o", "-", "--as-of", "2026-11-28", "--repo", example_repo
+    )
     assert run.code == 0 and run.stdout.encode("utf-8") == r.payload and run.stderr == ""
 
 
@@ -62,6 +66,7 @@ def test_board_to_stdout_inlines_its_charts_and_writes_no_file(example_repo, cli
     assert snapshot(example_repo) == before
     filed = reports.write_board(ws, fmt="md", output=tmp_path / "b.md", months=6)
     assert filed.payload is None and [p.name for p in filed.written] == ["b-arr.svg", "b-movements.svg", "b.md"]
-    run = cli("report", "board", "--format", "md", "--months", "6", "-o", "-", "--as-of", "2026-12-31",
-              "--repo", example_repo)
+    run = cli(
+        "report", "board", "--format", "md", "--months", "6", "-o", "-", "--as-of", "2026-12-31", "--repo", example_repo
+    )
     assert run.code == 0 and run.stdout.encode("utf-8") == doc.payload

@@ -57,9 +57,12 @@ def test_run_dry_then_for_real_then_nothing_left(ws, cli):
     assert dry.dry_run and dry.count == 5 and dry.numbers == (None,) * 5 and dry.written == ()
     assert _invoices(ws.root) == []  # a dry run writes nothing
     assert [(d.contract, d.date, str(d.gross_total), d.currency) for d in dry.drafts] == [
-        ("C-2025-0003", date(2025, 10, 1), "23751.30", "PLN"), ("C-2026-0001", date(2026, 1, 1), "22755.00", "PLN"),
-        ("C-2026-0002", date(2026, 2, 1), "687.33", "EUR"), ("C-2026-0002", date(2026, 3, 1), "687.34", "EUR"),
-        ("C-2026-0003", date(2026, 3, 1), "10620.00", "EUR")]
+        ("C-2025-0003", date(2025, 10, 1), "23751.30", "PLN"),
+        ("C-2026-0001", date(2026, 1, 1), "22755.00", "PLN"),
+        ("C-2026-0002", date(2026, 2, 1), "687.33", "EUR"),
+        ("C-2026-0002", date(2026, 3, 1), "687.34", "EUR"),
+        ("C-2026-0003", date(2026, 3, 1), "10620.00", "EUR"),
+    ]
 
     run = invoicing.run_invoices(ws, through=MARCH_31)
     assert run.numbers == tuple(ISSUED)  # numbered per year of the invoice date, no gaps
@@ -68,8 +71,7 @@ def test_run_dry_then_for_real_then_nothing_left(ws, cli):
     assert run.message == "wrote 5 invoice(s): invoices/INV-2025-0001.yaml … invoices/INV-2026-0004.yaml"
     text = (ws.root / "invoices" / "INV-2026-0001.yaml").read_text(encoding="utf-8")
     assert text.startswith("invoice: INV-2026-0001\naccount: acme\ncontract: C-2026-0001\ndate: 2026-01-01\n")
-    assert "net_total: 18500.00\ntaxes: [{rate: 23%, base: 18500.00, amount: 4255.00}]\ngross_total: 22755.00\n" \
-        in text
+    assert "net_total: 18500.00\ntaxes: [{rate: 23%, base: 18500.00, amount: 4255.00}]\ngross_total: 22755.00\n" in text
     assert cli("check", "--repo", ws.root).code == 0  # what it wrote passes `cpqctl check`
 
     # the JSON is made one invoice at a time (a month can be 100,000 of them)
@@ -77,7 +79,11 @@ def test_run_dry_then_for_real_then_nothing_left(ws, cli):
     assert iter(items) is items
     first = next(items)
     assert (first["invoice"], first["net_total"], first["tax_total"], first["gross_total"]) == (
-        "INV-2025-0001", "19310.00", "4441.30", "23751.30")
+        "INV-2025-0001",
+        "19310.00",
+        "4441.30",
+        "23751.30",
+    )
     assert run.head == {"through": "2026-03-31", "dry_run": False, "count": 5}
     assert [x["invoice"] for x in run.data["invoices"]] == ISSUED
 
@@ -86,7 +92,10 @@ def test_run_dry_then_for_real_then_nothing_left(ws, cli):
     april = invoicing.run_invoices(ws, through=date(2026, 4, 1))  # the numbering goes on
     assert april.numbers == ("INV-2026-0005", "INV-2026-0006", "INV-2026-0007")
     assert [(d.contract, str(d.net_total)) for d in april.drafts] == [
-        ("C-2026-0001", "13500.00"), ("C-2026-0002", "687.33"), ("C-2026-0004", "1395.00")]
+        ("C-2026-0001", "13500.00"),
+        ("C-2026-0002", "687.33"),
+        ("C-2026-0004", "1395.00"),
+    ]
 
 
 # --------------------------------------------------------------------------- preview
@@ -97,9 +106,12 @@ def test_preview_shows_the_next_invoices_and_writes_nothing(issued):
     p = invoicing.preview_invoices(issued, "C-2026-0001", as_of=date(2026, 4, 10))
     assert p.quote is None and p.currency == "PLN" and p.as_of == date(2026, 4, 10)
     assert [(x["date"], x["net_total"], x["gross_total"]) for x in p.data["invoices"]] == [
-        ("2026-04-01", "13500.00", "16605.00"), ("2026-04-16", "1121.92", "1379.96"),
-        ("2026-07-01", "14850.00", "18265.50"), ("2026-09-01", "450.00", "553.50"),
-        ("2026-10-01", "16214.79", "19944.19")]
+        ("2026-04-01", "13500.00", "16605.00"),
+        ("2026-04-16", "1121.92", "1379.96"),
+        ("2026-07-01", "14850.00", "18265.50"),
+        ("2026-09-01", "450.00", "553.50"),
+        ("2026-10-01", "16214.79", "19944.19"),
+    ]
     assert len(p.drafts) == 5
     short = invoicing.preview_invoices(issued, "C-2026-0001", as_of=date(2026, 4, 10), through=date(2026, 6, 30))
     assert [x["date"] for x in short.data["invoices"]] == ["2026-04-01", "2026-04-16"]
@@ -147,8 +159,10 @@ def test_render_then_write_the_email_as_an_eml_file(issued, tmp_path):
 
 def test_render_warns_when_the_seller_is_incomplete(issued, tmp_path):
     toml = issued.root / "cpq.toml"
-    toml.write_text("\n".join(ln for ln in toml.read_text(encoding="utf-8").splitlines()
-                              if not ln.startswith("tax_id")) + "\n", encoding="utf-8")
+    toml.write_text(
+        "\n".join(ln for ln in toml.read_text(encoding="utf-8").splitlines() if not ln.startswith("tax_id")) + "\n",
+        encoding="utf-8",
+    )
     said: list[str] = []
     r = invoicing.render_invoice(issued, "INV-2026-0001", "md", tmp_path / "x.md", notify=said.append)
     assert r.warnings == tuple(said) and len(said) == 1 and "has no tax_id" in said[0]
@@ -197,8 +211,9 @@ def smtp(monkeypatch):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     handler = _Collect()
-    ctl = Controller(handler, hostname="127.0.0.1", port=port, authenticator=auth, auth_required=True,
-                     auth_require_tls=False)
+    ctl = Controller(
+        handler, hostname="127.0.0.1", port=port, authenticator=auth, auth_required=True, auth_require_tls=False
+    )
     ctl.start()
     monkeypatch.setenv("CPQ_SMTP_PASSWORD", "pw")
     yield port, handler
@@ -210,20 +225,26 @@ def test_send_records_who_got_it_and_goes_on_past_a_refused_invoice(issued, smtp
     toml = issued.root / "cpq.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace("port = 2525", f"port = {port}"), encoding="utf-8")
     said: list[str] = []
-    r = invoicing.send_invoices(issued, ["INV-2026-0001", "INV-2026-0002"],
-                                to=["ok@acme.example", "refuse-me@acme.example"], notify=said.append)
+    r = invoicing.send_invoices(
+        issued, ["INV-2026-0001", "INV-2026-0002"], to=["ok@acme.example", "refuse-me@acme.example"], notify=said.append
+    )
     # both went out to the address the server took; the refused one is reported, not fatal
     assert [e.rcpt_tos for e in handler.envelopes] == [["ok@acme.example"], ["ok@acme.example"]]
     assert [(d["invoice"], d["to"], d["date"]) for d in r.deliveries] == [
-        ("INV-2026-0001", "ok@acme.example", "2026-04-02"), ("INV-2026-0002", "ok@acme.example", "2026-04-02")]
+        ("INV-2026-0001", "ok@acme.example", "2026-04-02"),
+        ("INV-2026-0002", "ok@acme.example", "2026-04-02"),
+    ]
     assert r.written == ("invoices/INV-2026-0001.yaml", "invoices/INV-2026-0002.yaml")
     assert said == ["sent INV-2026-0001 to ok@acme.example", "sent INV-2026-0002 to ok@acme.example"]
     assert len(r.problems) == 2 and all("refuse-me@acme.example refused (550" in p for p in r.problems)
     assert r.error is not None and r.error.code == "E-SMTP-REFUSED"
     mid = _parse(handler.envelopes[0].original_content)["Message-ID"]
     assert r.deliveries[0]["message_id"] == mid
-    assert (issued.root / "invoices" / "INV-2026-0001.yaml").read_text(encoding="utf-8").endswith(
-        f'gross_total: 22755.00\nsent:\n  - {{date: 2026-04-02, to: ok@acme.example, message_id: "{mid}"}}\n')
+    assert (
+        (issued.root / "invoices" / "INV-2026-0001.yaml")
+        .read_text(encoding="utf-8")
+        .endswith(f'gross_total: 22755.00\nsent:\n  - {{date: 2026-04-02, to: ok@acme.example, message_id: "{mid}"}}\n')
+    )
     assert r.data == {"as_of": "2026-04-02", "sent": list(r.deliveries)}
 
     # --unsent now skips the two recorded ones and sends the rest to their billing contacts
@@ -244,29 +265,35 @@ def _no_account(root: Path) -> None:
     (root / "contracts" / "ghost").mkdir()
     (root / "contracts" / "ghost" / "C-2026-0099.yaml").write_text(
         src.replace("contract: C-2026-0001", "contract: C-2026-0099").replace("account: acme", "account: ghost"),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
 
 def _other_currency(root: Path) -> None:
     """(b) ACME's contract in EUR, its account in PLN."""
     path = root / "contracts" / "acme" / "C-2026-0001.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("\ncurrency: PLN\n", "\ncurrency: EUR\n"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("\ncurrency: PLN\n", "\ncurrency: EUR\n"), encoding="utf-8"
+    )
 
 
 def _tampered_total(root: Path) -> None:
     """(c) an issued invoice's net_total edited by hand."""
     path = root / "invoices" / "INV-2026-0001.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("net_total: 18500.00", "net_total: 18000.00"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("net_total: 18500.00", "net_total: 18000.00"), encoding="utf-8"
+    )
 
 
-@pytest.mark.parametrize(("tamper", "code", "where"), [
-    (None, None, None),  # the control: untouched, the same run issues April's invoices
-    (_no_account, "E-UNKNOWN-ACCOUNT", "contracts/ghost/C-2026-0099.yaml:6:10"),
-    (_other_currency, "E-CURRENCY-MISMATCH", "contracts/acme/C-2026-0001.yaml:7:11"),
-    (_tampered_total, "E-INVOICE-TOTAL", "invoices/INV-2026-0001.yaml:11:12"),
-])
+@pytest.mark.parametrize(
+    ("tamper", "code", "where"),
+    [
+        (None, None, None),  # the control: untouched, the same run issues April's invoices
+        (_no_account, "E-UNKNOWN-ACCOUNT", "contracts/ghost/C-2026-0099.yaml:6:10"),
+        (_other_currency, "E-CURRENCY-MISMATCH", "contracts/acme/C-2026-0001.yaml:7:11"),
+        (_tampered_total, "E-INVOICE-TOTAL", "invoices/INV-2026-0001.yaml:11:12"),
+    ],
+)
 def test_run_refuses_a_repository_that_check_rejects(issued, cli, tamper, code, where):
     root = issued.root
     if tamper is not None:

@@ -31,8 +31,9 @@ def _unknown_account(root: Path, cli) -> str:
 
 def _currency_mismatch(root: Path, cli) -> str:
     path = root / "contracts/acme/C-2026-0001.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("\ncurrency: PLN\n", "\ncurrency: EUR\n"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("\ncurrency: PLN\n", "\ncurrency: EUR\n"), encoding="utf-8"
+    )
     return "E-CURRENCY-MISMATCH"
 
 
@@ -51,15 +52,22 @@ BREAKS = [_unknown_account, _currency_mismatch, _tampered_invoice_total]
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and ".cpq" not in p.parts}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".cpq" not in p.parts
+    }
 
 
 @pytest.mark.parametrize("breaks", BREAKS, ids=lambda f: f.__name__.strip("_"))
-@pytest.mark.parametrize("command", [
-    ("quote", "new", "--account", "globex", "--start", "2027-01-01", "--line", "PRO-SEAT=5"),
-    ("invoice", "run", "--through", "2026-06-30"),
-], ids=["quote-new", "invoice-run"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("quote", "new", "--account", "globex", "--start", "2027-01-01", "--line", "PRO-SEAT=5"),
+        ("invoice", "run", "--through", "2026-06-30"),
+    ],
+    ids=["quote-new", "invoice-run"],
+)
 def test_a_writing_command_refuses_what_check_rejects(example_repo, cli, breaks, command):
     code = breaks(example_repo, cli)
     checked = cli("check", "--format", "concise", "--as-of", AS_OF, "--repo", example_repo)
@@ -78,9 +86,8 @@ def test_a_writing_command_refuses_what_check_rejects(example_repo, cli, breaks,
 def test_the_python_api_refuses_with_every_finding(example_repo, cli, breaks):
     code = breaks(example_repo, cli)
     ws = Workspace.open(example_repo)
-    with pytest.raises(InvalidRepository) as refused:
-        with ws.writing():
-            pytest.fail("a use case ran on an invalid repository")
+    with pytest.raises(InvalidRepository) as refused, ws.writing():
+        pytest.fail("a use case ran on an invalid repository")
     e = refused.value
     assert e.code == "E-INVALID-REPO" and not isinstance(e, UsageError)
     assert code in {d.code for d in e.diagnostics}
@@ -91,7 +98,6 @@ def test_the_python_api_refuses_with_every_finding(example_repo, cli, breaks):
 
 def test_a_clean_repository_is_loaded_inside_the_lock(example_repo):
     ws = Workspace.open(example_repo)
-    store = None
     with ws.writing() as (store, repo):
         assert store.locked and "C-2026-0001" in repo.contracts
     assert store is not None and not store.locked

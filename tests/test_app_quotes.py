@@ -28,8 +28,11 @@ AS_OF = date(2026, 11, 28)
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".cpq" not in p.parts}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".cpq" not in p.parts
+    }
 
 
 @pytest.fixture
@@ -49,8 +52,9 @@ def test_parse_line_reads_quantity_and_either_discount():
 
 
 def test_new_quote_writes_a_draft_and_numbers_the_next(ws):
-    r = new_quote(ws, account="acme", start=date(2027, 1, 1), term=12,
-                  lines=["PRO-SEAT=50", NewLine("ONBOARDING", Decimal(1))])
+    r = new_quote(
+        ws, account="acme", start=date(2027, 1, 1), term=12, lines=["PRO-SEAT=50", NewLine("ONBOARDING", Decimal(1))]
+    )
     assert r.quote.quote == "Q-2026-0001" and r.status == "draft"
     assert r.written == ("quotes/Q-2026-0001.yaml",) and r.message == "wrote quotes/Q-2026-0001.yaml"
     # SPEC §2 step 3: 50 seats at the 10% range tier = 1,080.00 each; + 5,000.00 onboarding; 23% VAT
@@ -115,8 +119,9 @@ def test_a_discount_over_the_limit_needs_approval_before_acceptance(ws):
 def test_accept_freezes_the_quote_creates_the_contract_and_locks_prices(ws):
     new_quote(ws, account="acme", start=date(2027, 1, 1), lines=["PRO-SEAT=50"])
     done = accept_quote(ws, "Q-2026-0001", signed_by="Anna Nowak", lock_prices=True)
-    assert done.message == ("accepted Q-2026-0001: created contracts/acme/C-2027-0001.yaml; "
-                            "locked prices in contracts/acme/account.yaml")
+    assert done.message == (
+        "accepted Q-2026-0001: created contracts/acme/C-2027-0001.yaml; locked prices in contracts/acme/account.yaml"
+    )
     assert done.written[-1] == "contracts/acme/account.yaml"
     contract = (ws.root / "contracts/acme/C-2027-0001.yaml").read_text(encoding="utf-8")
     assert "unit_price: 1080.00" in contract and "signed: {by: Anna Nowak, date: 2026-11-28}" in contract
@@ -125,8 +130,10 @@ def test_accept_freezes_the_quote_creates_the_contract_and_locks_prices(ws):
     assert quote.splitlines()[-1].startswith('digest: "sha256:')
     account = (ws.root / "contracts/acme/account.yaml").read_text(encoding="utf-8")
     # the new entry goes at the end of the existing block, before nothing else is touched
-    assert ("  - {family: Add-on, discount: 15%}\n"
-            "  - {product: PRO-SEAT, price: 1080.00, from: 2027-01-01, until: 2027-12-31}\n") in account
+    assert (
+        "  - {family: Add-on, discount: 15%}\n"
+        "  - {product: PRO-SEAT, price: 1080.00, from: 2027-01-01, until: 2027-12-31}\n"
+    ) in account
     assert show_quote(ws, "Q-2026-0001").status == "accepted"
     with pytest.raises(CpqError) as e:
         accept_quote(ws, "Q-2026-0001", signed_by="Anna Nowak")
@@ -148,10 +155,12 @@ def test_amend_then_accept_appends_the_amendment(ws):
     r = amend(ws, "C-2026-0001", effective=date(2026, 12, 1), changes=[Change("add", "PRO-SEAT", Decimal(5))])
     assert r.quote.quote == "Q-2026-0001" and r.data["kind"] == "amendment" and r.data["contract"] == "C-2026-0001"
     # 5 seats at the signed 1,080.00/yr for December (1 month of 12) = 450.00
-    assert [(ln["quantity"], ln["net_unit_price"], ln["net_total"]) for ln in r.data["lines"]] == \
-        [("5", "1080.00", "450.00")]
-    assert r.message == ("wrote quotes/Q-2026-0001.yaml (accept it with "
-                         "`cpqctl quote accept Q-2026-0001 --signed-by NAME`)")
+    assert [(ln["quantity"], ln["net_unit_price"], ln["net_total"]) for ln in r.data["lines"]] == [
+        ("5", "1080.00", "450.00")
+    ]
+    assert r.message == (
+        "wrote quotes/Q-2026-0001.yaml (accept it with `cpqctl quote accept Q-2026-0001 --signed-by NAME`)"
+    )
     done = accept_quote(ws, "Q-2026-0001", signed_by="Anna Nowak")
     assert (done.kind, done.contract, done.amendment) == ("amendment", "C-2026-0001", "A-3")
     assert "  - amendment: A-3\n" in (ws.root / "contracts/acme/C-2026-0001.yaml").read_text(encoding="utf-8")
@@ -181,8 +190,10 @@ def test_renew_creates_then_leaves_an_unchanged_draft(ws):
     r = renew(ws, "C-2026-0001")
     assert (r.action, r.quote.quote, r.message) == ("create", "Q-2026-0001", "wrote quotes/Q-2026-0001.yaml")
     # the contract's uplift of 5%: 1,080.00 → 1,134.00 a seat, SSO 450.00 → 472.50 a month
-    assert sorted((ln["product"], ln["quantity"], ln["net_unit_price"]) for ln in r.data["lines"]) == \
-        [("PRO-SEAT", "55", "1134.00"), ("SSO", "1", "472.50")]
+    assert sorted((ln["product"], ln["quantity"], ln["net_unit_price"]) for ln in r.data["lines"]) == [
+        ("PRO-SEAT", "55", "1134.00"),
+        ("SSO", "1", "472.50"),
+    ]
     assert r.data["start"] == "2027-01-01" and r.data["action"] == "create"
     path = ws.root / "quotes/Q-2026-0001.yaml"
     assert not edited_by_hand(path.read_text(encoding="utf-8"))
@@ -255,8 +266,14 @@ end: 2024-12-31
 
 
 def _widget_repo(repo, rounding: str = "") -> Workspace:
-    root = repo({"catalog/products.yaml": WIDGET_CATALOG, "contracts/acme/account.yaml": WIDGET_ACCOUNT,
-                 "contracts/acme/C-2024-0001.yaml": WIDGET_CONTRACT.format(rounding=rounding)}, toml=HALF_EVEN_TOML)
+    root = repo(
+        {
+            "catalog/products.yaml": WIDGET_CATALOG,
+            "contracts/acme/account.yaml": WIDGET_ACCOUNT,
+            "contracts/acme/C-2024-0001.yaml": WIDGET_CONTRACT.format(rounding=rounding),
+        },
+        toml=HALF_EVEN_TOML,
+    )
     return Workspace.open(root, as_of=date(2024, 11, 15))
 
 
@@ -273,15 +290,29 @@ def test_renewal_uplift_rounds_as_cpq_toml_when_the_contract_names_no_rounding(r
 def test_extension_uplift_rounds_as_cpq_toml_when_the_contract_names_no_rounding(repo, cli):
     ws = _widget_repo(repo)
     r = amend(ws, "C-2024-0001", extend_to=date(2025, 12, 31), dry_run=True)
-    assert [(ln["start"], ln["net_unit_price"], ln["net_total"]) for ln in r.data["lines"]] == \
-        [("2025-01-01", "10.60", "127.20")]
-    cli_run = cli("amend", "C-2024-0001", "--extend-to", "2025-12-31", "--dry-run", "--format", "json",
-                  "--repo", ws.root, "--as-of", "2024-11-15")
+    assert [(ln["start"], ln["net_unit_price"], ln["net_total"]) for ln in r.data["lines"]] == [
+        ("2025-01-01", "10.60", "127.20")
+    ]
+    cli_run = cli(
+        "amend",
+        "C-2024-0001",
+        "--extend-to",
+        "2025-12-31",
+        "--dry-run",
+        "--format",
+        "json",
+        "--repo",
+        ws.root,
+        "--as-of",
+        "2024-11-15",
+    )
     assert cli_run.code == 0 and '"net_unit_price": "10.60"' in cli_run.stdout
 
 
 def test_the_contracts_own_rounding_still_wins(repo):
     ws = _widget_repo(repo, rounding="rounding: half-up\n")
     assert [ln["net_unit_price"] for ln in renew(ws, "C-2024-0001", dry_run=True).data["lines"]] == ["10.61"]
-    assert [ln["net_unit_price"] for ln in
-            amend(ws, "C-2024-0001", extend_to=date(2025, 12, 31), dry_run=True).data["lines"]] == ["10.61"]
+    assert [
+        ln["net_unit_price"]
+        for ln in amend(ws, "C-2024-0001", extend_to=date(2025, 12, 31), dry_run=True).data["lines"]
+    ] == ["10.61"]

@@ -25,16 +25,39 @@ def seg(sid, qty, start, end, price="1200.00", per="year", product="SEAT") -> Se
     return Segment(id=sid, product=product, quantity=D(qty), unit_price=D(price), start=start, end=end, per=per)
 
 
-def contract(freq="monthly", amendments=(), lines=None, start=date(2024, 1, 1), end=date(2024, 12, 31),
-             method="monthly+daily", **kw) -> Contract:
+def contract(
+    freq="monthly",
+    amendments=(),
+    lines=None,
+    start=date(2024, 1, 1),
+    end=date(2024, 12, 31),
+    method="monthly+daily",
+    **kw,
+) -> Contract:
     lines = lines if lines is not None else (seg("C-1#1", 10, start, end),)
-    return Contract(contract="C-1", account="acme", currency="PLN", start=start, end=end, lines=tuple(lines),
-                    amendments=tuple(amendments), billing_frequency=freq, proration=method, rounding="half-up", **kw)
+    return Contract(
+        contract="C-1",
+        account="acme",
+        currency="PLN",
+        start=start,
+        end=end,
+        lines=tuple(lines),
+        amendments=tuple(amendments),
+        billing_frequency=freq,
+        proration=method,
+        rounding="half-up",
+        **kw,
+    )
 
 
 def cancel(effective, signed, c_end=date(2024, 12, 31), qty=10) -> Amendment:
-    return Amendment("A-1", effective, (seg("C-1/A-1#1", -qty, effective, c_end),), signed=Signed("x", signed),
-                     cancelled=Cancellation(effective))
+    return Amendment(
+        "A-1",
+        effective,
+        (seg("C-1/A-1#1", -qty, effective, c_end),),
+        signed=Signed("x", signed),
+        cancelled=Cancellation(effective),
+    )
 
 
 def issue(c, through, billed=()):
@@ -57,8 +80,14 @@ def value(c: Contract) -> Decimal:
     """
     end = ledger.current_end(c)
     twins = {s.id for a in c.amendments if a.cancelled for s in a.lines}
-    return sum((line_total(s.unit_price, s.quantity, s.per, s.start, s.end or s.start, c.proration, "PLN", "half-up")
-                for s in c.segments() if end is None or s.start <= end or s.id in twins), D(0))
+    return sum(
+        (
+            line_total(s.unit_price, s.quantity, s.per, s.start, s.end or s.start, c.proration, "PLN", "half-up")
+            for s in c.segments()
+            if end is None or s.start <= end or s.id in twins
+        ),
+        D(0),
+    )
 
 
 # --------------------------------------------------------------------------- periods
@@ -66,12 +95,18 @@ def value(c: Contract) -> Decimal:
 
 def test_periods_are_anchored_on_the_start_and_cut_at_the_end():
     """Quarterly from 2024-01-31 to 2024-08-30: 01-31..04-29, 04-30..07-30, 07-31..08-30 (clamped, cut)."""
-    c = contract("quarterly", start=date(2024, 1, 31), end=date(2024, 8, 30),
-                 lines=(seg("C-1#1", 1, date(2024, 1, 31), date(2024, 8, 30)),))
+    c = contract(
+        "quarterly",
+        start=date(2024, 1, 31),
+        end=date(2024, 8, 30),
+        lines=(seg("C-1#1", 1, date(2024, 1, 31), date(2024, 8, 30)),),
+    )
     t = billing.billing_terms(c, SETTINGS)
     assert [(p.start, p.end) for p in billing.periods(c, t, date(2030, 1, 1))] == [
-        (date(2024, 1, 31), date(2024, 4, 29)), (date(2024, 4, 30), date(2024, 7, 30)),
-        (date(2024, 7, 31), date(2024, 8, 30))]
+        (date(2024, 1, 31), date(2024, 4, 29)),
+        (date(2024, 4, 30), date(2024, 7, 30)),
+        (date(2024, 7, 31), date(2024, 8, 30)),
+    ]
 
 
 def test_upfront_is_one_period_and_frequency_falls_back_to_settings():
@@ -83,18 +118,29 @@ def test_upfront_is_one_period_and_frequency_falls_back_to_settings():
 
 def test_one_time_line_goes_on_the_period_holding_its_start():
     """SETUP 500.00 starting 2024-02-10 lands on the 2024-01-01 quarterly invoice."""
-    c = contract("quarterly", lines=(seg("C-1#1", 10, date(2024, 1, 1), date(2024, 12, 31)),
-                                     seg("C-1#2", 1, date(2024, 2, 10), None, price="500.00", per=None,
-                                         product="SETUP")))
+    c = contract(
+        "quarterly",
+        lines=(
+            seg("C-1#1", 10, date(2024, 1, 1), date(2024, 12, 31)),
+            seg("C-1#2", 1, date(2024, 2, 10), None, price="500.00", per=None, product="SETUP"),
+        ),
+    )
     first = [ln for d, ln in issue(c, date(2024, 1, 1))]
-    assert [(ln.product, ln.kind, ln.amount) for ln in first] == [("SEAT", "recurring", D("3000.00")),
-                                                                  ("SETUP", "one-time", D("500.00"))]
+    assert [(ln.product, ln.kind, ln.amount) for ln in first] == [
+        ("SEAT", "recurring", D("3000.00")),
+        ("SETUP", "one-time", D("500.00")),
+    ]
 
 
 def test_evergreen_bills_every_period_up_to_the_horizon():
     """800.00/month open-ended from 2026-05-01: five invoices through 2026-09-01."""
-    c = contract("monthly", start=date(2026, 5, 1), end=None, evergreen=True,
-                 lines=(seg("C-1#1", 1, date(2026, 5, 1), None, price="800.00", per="month"),))
+    c = contract(
+        "monthly",
+        start=date(2026, 5, 1),
+        end=None,
+        evergreen=True,
+        lines=(seg("C-1#1", 1, date(2026, 5, 1), None, price="800.00", per="month"),),
+    )
     out = issue(c, date(2026, 9, 1))
     assert [d.month for d, _ in out] == [5, 6, 7, 8, 9] and total(out) == D("4000.00")
 
@@ -104,13 +150,18 @@ def test_evergreen_bills_every_period_up_to_the_horizon():
 
 def test_downgrade_after_billing_is_a_credit_catch_up():
     """Annual 12,000.00 billed 01-01; −4 seats from 07-01 signed 06-20 → credit −2,400.00 on 07-01; total 9,600.00."""
-    a = Amendment("A-1", date(2024, 7, 1), (seg("C-1/A-1#1", -4, date(2024, 7, 1), date(2024, 12, 31)),),
-                  signed=Signed("x", date(2024, 6, 20)))
+    a = Amendment(
+        "A-1",
+        date(2024, 7, 1),
+        (seg("C-1/A-1#1", -4, date(2024, 7, 1), date(2024, 12, 31)),),
+        signed=Signed("x", date(2024, 6, 20)),
+    )
     c = contract("annual", amendments=(a,))
     out = issue(c, date(2024, 12, 31))
     assert [(d, ln.kind, ln.amount, ln.period_start, ln.period_end) for d, ln in out] == [
         (date(2024, 1, 1), "recurring", D("12000.00"), date(2024, 1, 1), date(2024, 12, 31)),
-        (date(2024, 7, 1), "credit", D("-2400.00"), date(2024, 7, 1), date(2024, 12, 31))]
+        (date(2024, 7, 1), "credit", D("-2400.00"), date(2024, 7, 1), date(2024, 12, 31)),
+    ]
     assert total(out) == value(c) == D("9600.00")
 
 
@@ -129,7 +180,8 @@ def test_cancellation_after_a_billed_period_credits_it():
     out = issue(c, date(2024, 12, 31))
     assert [(d, ln.kind, ln.amount, ln.period_start) for d, ln in out[-2:]] == [
         (date(2024, 10, 1), "recurring", D("1000.00"), date(2024, 10, 1)),
-        (date(2024, 10, 10), "credit", D("-1000.00"), date(2024, 10, 1))]
+        (date(2024, 10, 10), "credit", D("-1000.00"), date(2024, 10, 1)),
+    ]
     assert total(out) == value(c) == D("9000.00")
 
 
@@ -144,14 +196,20 @@ def test_mid_period_cancellation_credits_the_quote_total():
     assert [(d, ln.segment, ln.kind, ln.amount, ln.period_start, ln.period_end) for d, ln in out] == [
         (date(2024, 1, 1), "C-1#1", "recurring", D("12000.00"), date(2024, 1, 1), date(2024, 12, 31)),
         (date(2024, 4, 16), "C-1#1", "credit", D("-8506.85"), date(2024, 4, 16), date(2024, 12, 31)),
-        (date(2024, 4, 16), "C-1/A-1#1", "credit", D("-19.18"), date(2024, 4, 16), date(2024, 12, 31))]
+        (date(2024, 4, 16), "C-1/A-1#1", "credit", D("-19.18"), date(2024, 4, 16), date(2024, 12, 31)),
+    ]
     assert total(out) == value(c) == D("3473.97")
 
 
 def test_extension_bills_the_new_term_on_its_periods():
     """Quarterly 2024, extended to 2025-03-31 (signed 2024-11-20) at the same price: one more quarter, 3,000.00."""
-    a = Amendment("A-1", date(2025, 1, 1), (seg("C-1/A-1#1", 10, date(2025, 1, 1), date(2025, 3, 31)),),
-                  signed=Signed("x", date(2024, 11, 20)), end=date(2025, 3, 31))
+    a = Amendment(
+        "A-1",
+        date(2025, 1, 1),
+        (seg("C-1/A-1#1", 10, date(2025, 1, 1), date(2025, 3, 31)),),
+        signed=Signed("x", date(2024, 11, 20)),
+        end=date(2025, 3, 31),
+    )
     c = contract("quarterly", amendments=(a,))
     out = issue(c, date(2025, 12, 31))
     assert [(d, ln.segment, ln.amount) for d, ln in out][-1] == (date(2025, 1, 1), "C-1/A-1#1", D("3000.00"))
@@ -180,9 +238,11 @@ def test_invoices_group_per_date_with_tax():
     out = billing.drafts(c, acct, SETTINGS, issue(c, date(2024, 6, 30)))
     assert [(d.date, d.net_total, d.tax_total, d.gross_total, d.due) for d in out] == [
         (date(2024, 1, 1), D("3000.00"), D("690.00"), D("3690.00"), date(2024, 1, 15)),
-        (date(2024, 4, 1), D("3000.00"), D("690.00"), D("3690.00"), date(2024, 4, 15))]
-    rc = billing.drafts(c, Account("acme", "ACME", "PLN", tax_rate=D("23"), reverse_charge=True), SETTINGS,
-                        issue(c, date(2024, 1, 1)))
+        (date(2024, 4, 1), D("3000.00"), D("690.00"), D("3690.00"), date(2024, 4, 15)),
+    ]
+    rc = billing.drafts(
+        c, Account("acme", "ACME", "PLN", tax_rate=D("23"), reverse_charge=True), SETTINGS, issue(c, date(2024, 1, 1))
+    )
     assert rc[0].tax_total == 0 and rc[0].reverse_charge
 
 
@@ -210,16 +270,37 @@ def contracts(draw, with_amendment=False, allow_cancel=False):
         eff = start + timedelta(days=draw(st.integers(0, (end - start).days)))
         signed = eff + timedelta(days=draw(st.integers(-60, 120)))
         if allow_cancel and draw(st.booleans()) and eff > start:
-            amendments = (Amendment("A-1", eff, (seg("C-1/A-1#1", -lines[0].quantity, eff, s1,
-                                                      price=str(lines[0].unit_price), per=per),)
-                                    if s0 < eff <= s1 else (), signed=Signed("x", signed),
-                                    cancelled=Cancellation(eff)),)
+            amendments = (
+                Amendment(
+                    "A-1",
+                    eff,
+                    (seg("C-1/A-1#1", -lines[0].quantity, eff, s1, price=str(lines[0].unit_price), per=per),)
+                    if s0 < eff <= s1
+                    else (),
+                    signed=Signed("x", signed),
+                    cancelled=Cancellation(eff),
+                ),
+            )
         else:
             n = draw(st.integers(1, 3))
-            amendments = (Amendment("A-1", eff, tuple(
-                seg(f"C-1/A-1#{i + 1}", draw(qty), eff, end, price=str(draw(money)),
-                    per=draw(st.sampled_from(["month", "quarter", "year"]))) for i in range(n)),
-                signed=Signed("x", signed)),)
+            amendments = (
+                Amendment(
+                    "A-1",
+                    eff,
+                    tuple(
+                        seg(
+                            f"C-1/A-1#{i + 1}",
+                            draw(qty),
+                            eff,
+                            end,
+                            price=str(draw(money)),
+                            per=draw(st.sampled_from(["month", "quarter", "year"])),
+                        )
+                        for i in range(n)
+                    ),
+                    signed=Signed("x", signed),
+                ),
+            )
     return contract(freq, amendments, lines, start=start, end=end, method=method)
 
 
@@ -228,8 +309,9 @@ def contracts(draw, with_amendment=False, allow_cancel=False):
 def test_a_segments_invoices_sum_to_its_line_total(c):
     out = issue(c, date(2030, 1, 1))
     s = c.lines[0]
-    assert total(out, s.id) == line_total(s.unit_price, s.quantity, s.per, s.start, s.end, c.proration, "PLN",
-                                          "half-up")
+    assert total(out, s.id) == line_total(
+        s.unit_price, s.quantity, s.per, s.start, s.end, c.proration, "PLN", "half-up"
+    )
 
 
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -237,8 +319,10 @@ def test_a_segments_invoices_sum_to_its_line_total(c):
 def test_an_amendments_invoices_sum_to_its_quote_total(c):
     out = issue(c, date(2030, 1, 1))
     a = c.amendments[0]
-    quote_total = sum((line_total(s.unit_price, s.quantity, s.per, s.start, s.end, c.proration, "PLN", "half-up")
-                       for s in a.lines), D(0))
+    quote_total = sum(
+        (line_total(s.unit_price, s.quantity, s.per, s.start, s.end, c.proration, "PLN", "half-up") for s in a.lines),
+        D(0),
+    )
     assert total(out, "C-1/A-1#") == quote_total
     assert total(out) == value(c)
 

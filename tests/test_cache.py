@@ -19,13 +19,11 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from cpqctl.load import cache
-from cpqctl.load import repo as repo_mod
-from cpqctl.load.repo import _files, load_file, load_repo, load_settings
 from cpqctl.core.model import Segment, Source, Tier
+from cpqctl.load import cache, repo as repo_mod
+from cpqctl.load.repo import _files, load_file, load_repo, load_settings
 
 HOUR_NS = 3600 * 10**9
 
@@ -92,6 +90,7 @@ def shards(root: Path) -> dict[str, bytes]:
 
 # --------------------------------------------------------------------------- the codec
 
+
 def test_every_record_of_the_example_repo_round_trips_exactly(example_repo):
     files = _files(example_repo)
     assert len(files) > 10
@@ -119,9 +118,21 @@ def test_key_positions_are_the_same_mapping_whichever_way_they_are_read(example_
     rel = "contracts/acme/C-2026-0001.yaml"
     res = load_file(example_repo, rel, "contract")
     contract = res.records[0]
-    for read in (lambda m: m.get("start"), lambda m: m["start"], lambda m: "start" in m, len, list, dict,
-                 lambda m: list(m.items()), lambda m: list(m.values()), lambda m: {**m}, repr,
-                 lambda m: m == contract.at, lambda m: contract.at == m, lambda m: m != contract.at):
+    for read in (
+        lambda m: m.get("start"),
+        lambda m: m["start"],
+        lambda m: "start" in m,
+        len,
+        list,
+        dict,
+        lambda m: list(m.items()),
+        lambda m: list(m.values()),
+        lambda m: {**m},
+        repr,
+        lambda m: m == contract.at,
+        lambda m: contract.at == m,
+        lambda m: m != contract.at,
+    ):
         back = roundtrip(rel, res).records[0]  # a fresh, unfilled mapping for each way of reading
         assert type(back.at) is MappingProxyType
         assert read(back.at) == read(contract.at)
@@ -131,16 +142,26 @@ def test_key_positions_are_the_same_mapping_whichever_way_they_are_read(example_
 
 
 decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None) | st.sampled_from(
-    [Decimal("1.20"), Decimal("-0"), Decimal("1E+3"), Decimal("0.000"), Decimal("-7.5E-10")])
+    [Decimal("1.20"), Decimal("-0"), Decimal("1E+3"), Decimal("0.000"), Decimal("-7.5E-10")]
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(start=decimals, discount=decimals, day=st.dates(min_value=date(1, 1, 1)), line=st.integers(1, 10**6),
-       text=st.text())
+@given(
+    start=decimals, discount=decimals, day=st.dates(min_value=date(1, 1, 1)), line=st.integers(1, 10**6), text=st.text()
+)
 def test_decimals_dates_text_and_positions_come_back_exactly(start, discount, day, line, text):
     tier = Tier(start, discount)
-    seg = Segment(text, "P", start, discount, day, None, src=Source("other/file.yaml", line, 3),
-                  at=MappingProxyType({"product": Source("f.yaml", line, 1), text: Source("f.yaml", 2, line)}))
+    seg = Segment(
+        text,
+        "P",
+        start,
+        discount,
+        day,
+        None,
+        src=Source("other/file.yaml", line, 3),
+        at=MappingProxyType({"product": Source("f.yaml", line, 1), text: Source("f.yaml", 2, line)}),
+    )
     from cpqctl.load.repo import FileResult
 
     back = roundtrip("f.yaml", FileResult("contract", [tier, seg]))
@@ -152,12 +173,17 @@ def test_a_value_that_does_not_fit_its_declared_type_is_not_cacheable():
     codec.bind([])
     from cpqctl.load.repo import FileResult
 
-    for bad in (Tier(1.5, Decimal(1)), Tier(Decimal(1), 2), Segment("s", "P", Decimal(1), Decimal(1), "2026-01-01", None)):
+    for bad in (
+        Tier(1.5, Decimal(1)),
+        Tier(Decimal(1), 2),
+        Segment("s", "P", Decimal(1), Decimal(1), "2026-01-01", None),
+    ):
         with pytest.raises(cache.Uncacheable):
             codec.encode_result("f.yaml", FileResult("catalog", [bad]))
 
 
 # --------------------------------------------------------------------------- the cache on disk
+
 
 def test_a_second_load_parses_nothing_and_gives_the_same_repo(example_repo, parses):
     age(example_repo)
@@ -251,8 +277,9 @@ def test_a_damaged_cache_is_ignored_and_rebuilt(example_repo, parses, damage):
 
 
 def test_diagnostics_come_back_identical_from_the_cache(repo, parses):
-    root = repo({
-        "catalog/p.yaml": """
+    root = repo(
+        {
+            "catalog/p.yaml": """
             products:
               - code: SEAT
                 name: Seat
@@ -260,10 +287,11 @@ def test_diagnostics_come_back_identical_from_the_cache(repo, parses):
                 price: {PLN: 12.5x}
                 colour: blue
         """,
-        "contracts/acme/account.yaml": "account: acme\nname: [unclosed\n",
-        "contracts/bad name/account.yaml": "account: x\n",
-        "quotes/Q-1.yaml": b"\xff\xfe not utf-8",
-    })
+            "contracts/acme/account.yaml": "account: acme\nname: [unclosed\n",
+            "contracts/bad name/account.yaml": "account: x\n",
+            "quotes/Q-1.yaml": b"\xff\xfe not utf-8",
+        }
+    )
     age(root)
     _, first = load_repo(root)
     assert {d.code for d in first} >= {"E-ENCODING"} and len(first) >= 4

@@ -13,10 +13,10 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from cpqctl.render import charts
+
 SVG = "{http://www.w3.org/2000/svg}"
 NBSP = "\u00a0"
 
@@ -40,8 +40,11 @@ def texts_of(svg: str) -> list[str]:
 
 def zero_line(svg: str) -> float:
     """The y of the axis line drawn at 0 (the muted grid line)."""
-    lines = [ln for ln in parse(svg).iter(f"{SVG}line") if ln.get("stroke") == charts.MUTED
-             and ln.get("stroke-dasharray") is None]
+    lines = [
+        ln
+        for ln in parse(svg).iter(f"{SVG}line")
+        if ln.get("stroke") == charts.MUTED and ln.get("stroke-dasharray") is None
+    ]
     assert len(lines) == 1
     return float(lines[0].get("y1"))
 
@@ -58,14 +61,17 @@ def plain_bars(values: list[str]) -> str:
 # ---------------------------------------------------------------------------- ticks
 
 
-@pytest.mark.parametrize("lo, hi, expected", [
-    ("0", "256461.70", ["0", "50000", "100000", "150000", "200000", "250000", "300000"]),
-    ("0", "21371.81", ["0", "5000", "10000", "15000", "20000", "25000"]),
-    ("0", "100000", ["0", "20000", "40000", "60000", "80000", "100000"]),
-    ("0", "0.3", ["0", "0.05", "0.1", "0.15", "0.2", "0.25", "0.3"]),
-    ("0", "0", ["0", "0.2", "0.4", "0.6", "0.8", "1"]),
-    ("-120", "950", ["-200", "0", "200", "400", "600", "800", "1000"]),
-])
+@pytest.mark.parametrize(
+    "lo, hi, expected",
+    [
+        ("0", "256461.70", ["0", "50000", "100000", "150000", "200000", "250000", "300000"]),
+        ("0", "21371.81", ["0", "5000", "10000", "15000", "20000", "25000"]),
+        ("0", "100000", ["0", "20000", "40000", "60000", "80000", "100000"]),
+        ("0", "0.3", ["0", "0.05", "0.1", "0.15", "0.2", "0.25", "0.3"]),
+        ("0", "0", ["0", "0.2", "0.4", "0.6", "0.8", "1"]),
+        ("-120", "950", ["-200", "0", "200", "400", "600", "800", "1000"]),
+    ],
+)
 def test_ticks_are_round_and_cover_the_values(lo, hi, expected):
     assert [str(t) for t in charts.nice_ticks(D(lo), D(hi))] == expected
 
@@ -127,7 +133,7 @@ def test_bar_labels_thin_out_instead_of_overlapping_and_keep_the_last_one():
 
 
 def test_svg_is_deterministic_and_escapes_text():
-    bars = [charts.Bar(("<b>&", "x@y/z"), D("5"), "5 \"q\"")]
+    bars = [charts.Bar(("<b>&", "x@y/z"), D("5"), '5 "q"')]
     a = charts.bar_svg(bars, "A <title> & 'more'", str)
     assert a == charts.bar_svg(bars, "A <title> & 'more'", str)
     root = parse(a)  # well-formed XML despite the markup characters
@@ -141,7 +147,7 @@ def test_arr_chart_in_the_company_locale():
     texts = texts_of(svg)
     assert "ARR at month end (thousands of PLN)" in texts
     assert {"14,3", "68,3", "176,0"} <= set(texts)  # one decimal, decimal comma
-    assert ["gru", "sty", "lut"] == [t for t in texts if t in ("gru", "sty", "lut")]
+    assert [t for t in texts if t in ("gru", "sty", "lut")] == ["gru", "sty", "lut"]
     assert texts.count("2025") == 1 and texts.count("2026") == 1  # each year once
     assert [t for t in texts if t in ("0", "50", "100", "150", "200", "250")] == ["0", "50", "100", "150", "200"]
     us = charts.arr_chart_svg([(date(2026, 1, 31), D("1234567.80"))], "USD", "en_US")
@@ -151,8 +157,13 @@ def test_arr_chart_in_the_company_locale():
 # ---------------------------------------------------------------------------- waterfall
 
 
-TOTALS = {"new": D("13026.03"), "expansion": D("8999.78"), "reactivation": D("0.00"),
-          "contraction": D("451.50"), "churn": D("1395.00")}
+TOTALS = {
+    "new": D("13026.03"),
+    "expansion": D("8999.78"),
+    "reactivation": D("0.00"),
+    "contraction": D("451.50"),
+    "churn": D("1395.00"),
+}
 
 
 def waterfall(start=D("1192.50"), totals=TOTALS, end=D("21371.81")) -> str:
@@ -162,8 +173,15 @@ def waterfall(start=D("1192.50"), totals=TOTALS, end=D("21371.81")) -> str:
 def test_waterfall_steps_start_where_the_last_one_ended_and_land_on_the_end():
     svg = waterfall()
     bars = bars_of(svg)
-    assert [b["fill"] for b in bars] == [charts.ACCENT, charts.UP, charts.UP, charts.UP, charts.DOWN, charts.DOWN,
-                                         charts.ACCENT]
+    assert [b["fill"] for b in bars] == [
+        charts.ACCENT,
+        charts.UP,
+        charts.UP,
+        charts.UP,
+        charts.DOWN,
+        charts.DOWN,
+        charts.ACCENT,
+    ]
     zero = zero_line(svg)
     px = (zero - min(ticks_of(svg))) / 25000  # pixels per złoty: the axis runs from 0 to 25 000
     level = 1192.50
@@ -200,9 +218,18 @@ def test_waterfall_connectors_join_each_step_to_the_next():
 
 def test_waterfall_prints_exact_amounts_with_signs_in_the_locale():
     texts = texts_of(waterfall())
-    for expected in (f"1{NBSP}192,50{NBSP}zł", f"+13{NBSP}026,03{NBSP}zł", f"\u2212451,50{NBSP}zł",
-                     f"\u22121{NBSP}395,00{NBSP}zł", f"21{NBSP}371,81{NBSP}zł", "MRR at start", "31.12.2025",
-                     "Churn", "MRR at end", "31.12.2026"):
+    for expected in (
+        f"1{NBSP}192,50{NBSP}zł",
+        f"+13{NBSP}026,03{NBSP}zł",
+        f"\u2212451,50{NBSP}zł",
+        f"\u22121{NBSP}395,00{NBSP}zł",
+        f"21{NBSP}371,81{NBSP}zł",
+        "MRR at start",
+        "31.12.2025",
+        "Churn",
+        "MRR at end",
+        "31.12.2026",
+    ):
         assert expected in texts
 
 
@@ -212,8 +239,12 @@ def test_a_waterfall_that_does_not_reconcile_is_refused():
 
 
 def test_spans_follow_the_level():
-    steps = charts.movement_steps(D(100), {"new": D(50), "expansion": D(0), "reactivation": D(5),
-                                           "contraction": D(20), "churn": D(35)}, D(100), lambda k, a: str(a))
+    steps = charts.movement_steps(
+        D(100),
+        {"new": D(50), "expansion": D(0), "reactivation": D(5), "contraction": D(20), "churn": D(35)},
+        D(100),
+        lambda k, a: str(a),
+    )
     assert charts.spans(steps) == [(0, 100), (100, 150), (150, 150), (150, 155), (135, 155), (100, 135), (0, 100)]
 
 
@@ -235,8 +266,11 @@ def bar_cells(line: str) -> float:
 
 
 def test_terminal_bars_are_proportional():
-    points = [(date(2026, 1, 31), D("68310.00")), (date(2026, 2, 28), D("136620.00")),
-              (date(2026, 3, 31), D("273240.00"))]
+    points = [
+        (date(2026, 1, 31), D("68310.00")),
+        (date(2026, 2, 28), D("136620.00")),
+        (date(2026, 3, 31), D("273240.00")),
+    ]
     text = render(charts.arr_chart_rich(points, "PLN", width=40))
     rows = [ln for ln in text.splitlines() if ln.strip().startswith("2026-")]
     assert [bar_cells(r) for r in rows] == [10, 20, 40]
@@ -244,9 +278,15 @@ def test_terminal_bars_are_proportional():
 
 
 def test_terminal_waterfall_steps_connect():
-    text = render(charts.movements_chart_rich(D(100), {"new": D(50), "expansion": D(10), "reactivation": D(0),
-                                                       "contraction": D(20), "churn": D(40)}, D(100), "PLN",
-                                              width=32))
+    text = render(
+        charts.movements_chart_rich(
+            D(100),
+            {"new": D(50), "expansion": D(10), "reactivation": D(0), "contraction": D(20), "churn": D(40)},
+            D(100),
+            "PLN",
+            width=32,
+        )
+    )
     rows = [ln for ln in text.splitlines() if "█" in ln]
     left = rows[0].index("█")
     spans = [(ln.index("█") - left, ln.rindex("█") + 1 - left) for ln in rows]

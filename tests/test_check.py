@@ -166,8 +166,11 @@ EXPECTED = {
     ("E-SEGMENT-TERM", C1, at(C1, "2027-03-31")),  # a segment outside its contract's term
     ("E-AMENDMENT-TERM", C1, at(C1, "effective:", "2027-05-01")),
     ("E-DATES", "contracts/acme/C-2026-0002.yaml", at("contracts/acme/C-2026-0002.yaml", "end:", "2026-01-01")),
-    ("E-ID-MISMATCH", "contracts/acme/C-2026-0004.yaml",
-     at("contracts/acme/C-2026-0004.yaml", "contract:", "C-2026-0044")),
+    (
+        "E-ID-MISMATCH",
+        "contracts/acme/C-2026-0004.yaml",
+        at("contracts/acme/C-2026-0004.yaml", "contract:", "C-2026-0044"),
+    ),
     ("E-NO-PRICE", "quotes/Q-2026-0001.yaml", at("quotes/Q-2026-0001.yaml", "SEAT")),  # SEAT has no EUR price
     ("E-DIGEST", "quotes/Q-2026-0002.yaml", at("quotes/Q-2026-0002.yaml", "digest:", '"sha256:')),
     ("E-ID", "quotes/Q-2026-0003.yaml", at("quotes/Q-2026-0003.yaml", "../evil")),
@@ -211,7 +214,7 @@ def test_full_format_shows_excerpt_and_caret_under_the_token(broken, cli) -> Non
     out = run.stdout.splitlines()
     line, col = at(CAT, "PLN: 12,50", "12,50")
     head = out.index(next(s for s in out if s.startswith(f"{CAT}:{line}:{col}: error[E-NUMBER]:")))
-    bar, source, caret = out[head + 1:head + 4]
+    bar, source, caret = out[head + 1 : head + 4]
     assert bar.strip() == "|"
     assert source.startswith(f"{line} | ") and source.endswith("PLN: 12,50")
     assert caret.index("^") == source.index("12,50")
@@ -222,8 +225,10 @@ def test_full_format_shows_excerpt_and_caret_under_the_token(broken, cli) -> Non
 
 
 def _found(root, cli) -> set:
-    return {(d["code"], d["file"], (d["line"], d["column"]))
-            for d in diagnostics(cli("check", "-f", "json", "--repo", root))}
+    return {
+        (d["code"], d["file"], (d["line"], d["column"]))
+        for d in diagnostics(cli("check", "-f", "json", "--repo", root))
+    }
 
 
 def test_concise_format_is_one_line_per_finding(broken, cli) -> None:
@@ -310,7 +315,9 @@ def test_run_checks_on_the_example_finds_nothing(example_repo) -> None:
 
 def test_warnings_alone_exit_0_but_are_printed(repo, cli) -> None:
     files = dict(CLEAN)
-    files["contracts/acme/C-2026-0001.yaml"] = CLEAN["contracts/acme/C-2026-0001.yaml"].rstrip() + "\n        quote: Q-404\n"
+    files["contracts/acme/C-2026-0001.yaml"] = (
+        CLEAN["contracts/acme/C-2026-0001.yaml"].rstrip() + "\n        quote: Q-404\n"
+    )
     root = repo(files)
     run = cli("check", "--format", "json", "--repo", root)
     assert run.code == 0
@@ -356,6 +363,7 @@ def test_bad_setting_is_a_finding_with_its_position(repo, cli) -> None:
 
 # ----------------------------------------------------------------------------- garbage never crashes
 
+
 def _deep(n: int) -> str:
     return "".join("  " * i + f"k{i}:\n" for i in range(n)) + "  " * n + "x\n"
 
@@ -386,8 +394,11 @@ GARBAGE = [
     ("quotes/Q-1.yaml", b"--- a\n--- b\n", "E-YAML"),
     ("quotes/Q-1.yaml", b"? [1, 2]\n: x\n<<: {a: 1}\n", "E-YAML-KEY"),
     ("quotes/Q-1.yaml", b"!!python/object/apply:os.system [echo hi]\n", "E-TYPE"),
-    ("contracts/acme/C-1.yaml", b"contract: C-1\nlines: {a: 1}\namendments: [1, {amendment: A, effective: x}]\n",
-     "E-TYPE"),
+    (
+        "contracts/acme/C-1.yaml",
+        b"contract: C-1\nlines: {a: 1}\namendments: [1, {amendment: A, effective: x}]\n",
+        "E-TYPE",
+    ),
     ("cpq.toml", b"\xff\xfe", None),  # an unreadable cpq.toml: exit 2
 ]
 
@@ -427,8 +438,11 @@ def test_unknown_reference_is_not_repeated_for_a_file_that_failed_to_load(repo, 
     """An account.yaml that does not parse is one finding; the contract naming that account adds none."""
     files = dict(CLEAN)
     files["contracts/acme/account.yaml"] = "account: acme\nname: [unclosed\n"
-    files["contracts/acme/C-2026-0002.yaml"] = CLEAN["contracts/acme/C-2026-0001.yaml"].replace(
-        "C-2026-0001", "C-2026-0002").replace("account: acme", "account: nobody")
+    files["contracts/acme/C-2026-0002.yaml"] = (
+        CLEAN["contracts/acme/C-2026-0001.yaml"]
+        .replace("C-2026-0001", "C-2026-0002")
+        .replace("account: acme", "account: nobody")
+    )
     found = {(d["code"], d["file"]) for d in diagnostics(cli("check", "-f", "json", "--repo", repo(files)))}
     assert ("E-YAML", "contracts/acme/account.yaml") in found
     assert ("E-UNKNOWN-ACCOUNT", "contracts/acme/C-2026-0001.yaml") not in found  # acme: its file is broken
@@ -439,6 +453,7 @@ def test_unknown_product_is_not_repeated_when_a_catalog_file_is_broken(repo, cli
     files = dict(CLEAN)
     files["catalog/more.yaml"] = "products: [\n"
     files["contracts/acme/C-2026-0001.yaml"] = CLEAN["contracts/acme/C-2026-0001.yaml"].replace(
-        "product: SEAT", "product: MAYBE-IN-MORE")
+        "product: SEAT", "product: MAYBE-IN-MORE"
+    )
     found = {d["code"] for d in diagnostics(cli("check", "-f", "json", "--repo", repo(files)))}
     assert found == {"E-YAML"}

@@ -27,24 +27,40 @@ import yaml
 
 from cpqctl.example import copy_example
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None or shutil.which("bash") is None,
-                                reason="needs git and bash")
+pytestmark = pytest.mark.skipif(
+    shutil.which("git") is None or shutil.which("bash") is None, reason="needs git and bash"
+)
 
 PROJECT = Path(__file__).resolve().parents[1]
 CI = PROJECT / "docs" / "ci"
 JOBS = ("pull-request", "renewals", "invoices")
-GIT_ID = {"GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@example.com",
-          "GIT_COMMITTER_NAME": "ci", "GIT_COMMITTER_EMAIL": "ci@example.com"}
+GIT_ID = {
+    "GIT_AUTHOR_NAME": "ci",
+    "GIT_AUTHOR_EMAIL": "ci@example.com",
+    "GIT_COMMITTER_NAME": "ci",
+    "GIT_COMMITTER_EMAIL": "ci@example.com",
+}
 
 
 def _env(tmp: Path, **extra: str) -> dict[str, str]:
     """A CI-like environment: the venv's cpqctl first on PATH, git identity from the environment,
     no user or system git config, no CPQ_* or GitHub variables leaking in from the caller."""
-    keep = {k: v for k, v in os.environ.items()
-            if not k.startswith(("CPQ_", "GITHUB_", "RUNNER_", "GIT_")) and k != "NO_COLOR"}
-    return {**keep, **GIT_ID, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "NO_COLOR": "1",
-            "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"), "RUNNER_TEMP": str(tmp), **extra}
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CPQ_", "GITHUB_", "RUNNER_", "GIT_")) and k != "NO_COLOR"
+    }
+    return {
+        **keep,
+        **GIT_ID,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "NO_COLOR": "1",
+        "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
+        "RUNNER_TEMP": str(tmp),
+        **extra,
+    }
 
 
 def git(root: Path, *args: str) -> str:
@@ -56,8 +72,9 @@ def git(root: Path, *args: str) -> str:
 
 def run_job(job: str, root: Path, tmp: Path, **env: str) -> subprocess.CompletedProcess:
     """``bash docs/ci/<job>.sh`` at the root of the data repository, as the workflow runs it."""
-    return subprocess.run(["bash", str(CI / f"{job}.sh")], cwd=root, env=_env(tmp, **env),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["bash", str(CI / f"{job}.sh")], cwd=root, env=_env(tmp, **env), capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -112,7 +129,6 @@ def test_each_workflow_has_its_triggers() -> None:
 
 @pytest.mark.parametrize("job", JOBS)
 def test_each_workflow_runs_its_script_and_installs_this_version(job: str) -> None:
-    import tomllib
 
     wf = workflow(job)
     from cpqctl import __version__ as version  # the one definition (pyproject reads it through hatch)
@@ -135,7 +151,7 @@ def test_invoices_workflow_passes_the_smtp_password_from_a_secret() -> None:
     smtp = tomllib.loads((PROJECT / "cpq.toml").read_text(encoding="utf-8"))["smtp"]
     (job,) = workflow("invoices")["jobs"].values()
     var = smtp["password_env"]
-    assert job["env"][var] == "${{ secrets.%s }}" % var
+    assert job["env"][var] == "${{ secrets." + var + " }}"
 
 
 def test_readme_names_every_recipe() -> None:
@@ -151,8 +167,20 @@ def test_readme_names_every_recipe() -> None:
 def _upsell_branch(cli, root: Path) -> None:
     """A pull request's branch: ACME +5 seats from 2026-12-01, quoted, accepted, committed."""
     git(root, "switch", "-q", "-c", "acme-upsell")
-    r = cli("amend", "C-2026-0001", "--effective", "2026-12-01", "--set", "PRO-SEAT=60", "--repo", root,
-            "--as-of", "2026-11-28", "--format", "json")
+    r = cli(
+        "amend",
+        "C-2026-0001",
+        "--effective",
+        "2026-12-01",
+        "--set",
+        "PRO-SEAT=60",
+        "--repo",
+        root,
+        "--as-of",
+        "2026-11-28",
+        "--format",
+        "json",
+    )
     assert r.code == 0, r.stderr
     q = re.search(r'"quote": "(Q-[0-9-]+)"', r.stdout).group(1)
     assert cli("quote", "accept", q, "--signed-by", "Anna", "--repo", root, "--as-of", "2026-11-28").code == 0
@@ -178,8 +206,9 @@ def test_pull_request_with_a_broken_file_annotates_it_and_fails(cli, data_repo, 
     git(data_repo, "commit", "-qam", "a typo")
     r = run_job("pull-request", data_repo, tmp_path, GITHUB_BASE_REF="main", CPQ_AS_OF="2026-12-15")
     assert r.returncode == 1
-    assert re.search(r"^::error file=contracts/acme/C-2026-0001\.yaml,line=7,col=\d+,title=E-CURRENCY::",
-                     r.stdout, re.MULTILINE), r.stdout
+    assert re.search(
+        r"^::error file=contracts/acme/C-2026-0001\.yaml,line=7,col=\d+,title=E-CURRENCY::", r.stdout, re.MULTILINE
+    ), r.stdout
     assert not (tmp_path / "cpq-diff.md").exists() and not (tmp_path / "summary.md").exists()
 
 
@@ -258,8 +287,9 @@ def smtp():
         return AuthResult(success=getattr(data, "password", b"") == b"s3cret")
 
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port(), authenticator=auth,
-                            auth_required=True, auth_require_tls=False)
+    controller = Controller(
+        box, hostname="127.0.0.1", port=_free_port(), authenticator=auth, auth_required=True, auth_require_tls=False
+    )
     controller.start()
     try:
         yield controller.port, box
@@ -284,8 +314,10 @@ def test_invoices_are_committed_sent_and_the_sent_records_committed(data_repo, t
     assert git(data_repo, "rev-parse", "HEAD~2").strip() == start
     assert changed(data_repo, "HEAD~1") == [f"A\tinvoices/{n}.yaml" for n in issued]
     assert changed(data_repo, "HEAD") == [f"M\tinvoices/{n}.yaml" for n in issued]
-    assert git(data_repo, "log", "-2", "--format=%s").split("\n")[:2] == \
-        ["Invoices sent on 2026-02-01", "Invoices through 2026-02-01"]
+    assert git(data_repo, "log", "-2", "--format=%s").split("\n")[:2] == [
+        "Invoices sent on 2026-02-01",
+        "Invoices through 2026-02-01",
+    ]
     assert git(data_repo, "status", "--porcelain") == ""
     assert origin_head(data_repo) == git(data_repo, "rev-parse", "HEAD").strip()
 
@@ -294,9 +326,11 @@ def test_invoices_are_committed_sent_and_the_sent_records_committed(data_repo, t
     for number in issued:
         record = yaml.safe_load((data_repo / "invoices" / f"{number}.yaml").read_text(encoding="utf-8"))
         (sent,) = record["sent"]
-        mine = [(to, m) for to, m in box.messages
-                if number in (m["Subject"] or "") or any(number in (a.get_filename() or "")
-                                                         for a in m.iter_attachments())]
+        mine = [
+            (to, m)
+            for to, m in box.messages
+            if number in (m["Subject"] or "") or any(number in (a.get_filename() or "") for a in m.iter_attachments())
+        ]
         assert len(mine) == 1, number
         to, msg = mine[0]
         assert sent["to"] in to and str(sent["date"]) == "2026-02-01"
@@ -314,8 +348,9 @@ def test_invoices_are_pushed_before_sending_fails(data_repo, tmp_path) -> None:
     """No SMTP server listens (or `invoice send` is missing): the issued invoices are committed
     and pushed all the same, nothing is recorded as sent, and the job fails."""
     toml = data_repo / "cpq.toml"
-    toml.write_text(re.sub(r"(?m)^port = \d+$", f"port = {_free_port()}", toml.read_text(encoding="utf-8")),
-                    encoding="utf-8")
+    toml.write_text(
+        re.sub(r"(?m)^port = \d+$", f"port = {_free_port()}", toml.read_text(encoding="utf-8")), encoding="utf-8"
+    )
     git(data_repo, "commit", "-qam", "SMTP nobody listens on")
     start = git(data_repo, "rev-parse", "HEAD").strip()
     r = run_job("invoices", data_repo, tmp_path, CPQ_AS_OF="2026-02-01", CPQ_SMTP_PASSWORD="s3cret")
@@ -332,11 +367,11 @@ def test_invoices_since_leaves_older_invoices_alone(data_repo, tmp_path, smtp) -
     """CPQ_SEND_SINCE (adopting the job in a repository whose older invoices went out another way)."""
     port, box = smtp
     toml = data_repo / "cpq.toml"
-    toml.write_text(re.sub(r"(?m)^port = \d+$", f"port = {port}", toml.read_text(encoding="utf-8")),
-                    encoding="utf-8")
+    toml.write_text(re.sub(r"(?m)^port = \d+$", f"port = {port}", toml.read_text(encoding="utf-8")), encoding="utf-8")
     git(data_repo, "commit", "-qam", "SMTP of the test")
-    r = run_job("invoices", data_repo, tmp_path, CPQ_AS_OF="2026-02-01", CPQ_SMTP_PASSWORD="s3cret",
-                CPQ_SEND_SINCE="2026-01-15")
+    r = run_job(
+        "invoices", data_repo, tmp_path, CPQ_AS_OF="2026-02-01", CPQ_SMTP_PASSWORD="s3cret", CPQ_SEND_SINCE="2026-01-15"
+    )
     assert r.returncode == 0, r.stderr
     assert [m["Subject"].split()[1] for _, m in box.messages] == ["INV-2026-0002"]
     assert changed(data_repo, "HEAD") == ["M\tinvoices/INV-2026-0002.yaml"]

@@ -55,8 +55,15 @@ def test_every_command_has_a_one_line_summary_and_an_example(cli, path, cmd) -> 
 
 def test_the_command_tree_has_the_foundation_commands() -> None:
     paths = {p for p, _ in COMMANDS}
-    assert {("check",), ("schema",), ("init",), ("catalog", "list"), ("catalog", "show"), ("contract", "show"),
-            ("account", "show")} <= paths
+    assert {
+        ("check",),
+        ("schema",),
+        ("init",),
+        ("catalog", "list"),
+        ("catalog", "show"),
+        ("contract", "show"),
+        ("account", "show"),
+    } <= paths
 
 
 def test_option_help_has_no_stray_markup_escapes(cli) -> None:
@@ -79,8 +86,7 @@ heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("jinja2", "typst")
 print("HEAVY=" + ",".join(heavy))
 """
     env = dict(os.environ, PYTHONPATH=str(PROJECT))
-    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     heavy = [ln for ln in out.stdout.splitlines() if ln.startswith("HEAVY=")]
     assert heavy == ["HEAVY="], heavy
@@ -94,6 +100,7 @@ def test_version(cli) -> None:
 
 # ----------------------------------------------------------------------------- init
 
+
 def snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -104,8 +111,14 @@ def test_init_creates_a_repository_that_checks_clean(tmp_path, cli) -> None:
     assert run.code == 0, run.stderr
     assert run.stdout == ""  # messages go to stderr
     settings = tomllib.loads((target / "cpq.toml").read_text(encoding="utf-8"))
-    assert settings["company"] == {"name": "Przykład Sp. z o.o.", "address": "", "tax_id": "", "bank_account": "", "locale": "pl_PL",
-                                   "currency": "EUR"}
+    assert settings["company"] == {
+        "name": "Przykład Sp. z o.o.",
+        "address": "",
+        "tax_id": "",
+        "bank_account": "",
+        "locale": "pl_PL",
+        "currency": "EUR",
+    }
     catalog = list((target / "catalog").glob("*.yaml"))
     assert catalog and "EUR:" in catalog[0].read_text(encoding="utf-8")
     assert ".cpq/" in (target / ".gitignore").read_text(encoding="utf-8").splitlines()
@@ -165,6 +178,7 @@ def test_init_on_a_file_is_a_usage_error(tmp_path, cli) -> None:
 
 # ----------------------------------------------------------------------------- read-only commands on the example
 
+
 def test_catalog_list_json(example_repo, cli) -> None:
     run = cli("catalog", "list", "--format", "json", "--repo", example_repo)
     assert run.code == 0 and run.stderr == ""
@@ -181,11 +195,23 @@ def test_catalog_show_json(example_repo, cli) -> None:
     assert run.code == 0
     data = json.loads(run.stdout)
     assert data["code"] == "PRO-SEAT" and data["price"] == {"EUR": "280.00", "PLN": "1200.00"}
-    assert data["discount_schedule"] == {"code": "SEAT-VOLUME", "type": "range", "tiers": [
-        {"from": "1", "discount": "0%"}, {"from": "11", "discount": "10%"}, {"from": "51", "discount": "20%"}]}
+    assert data["discount_schedule"] == {
+        "code": "SEAT-VOLUME",
+        "type": "range",
+        "tiers": [
+            {"from": "1", "discount": "0%"},
+            {"from": "11", "discount": "10%"},
+            {"from": "51", "discount": "20%"},
+        ],
+    }
     bundle = json.loads(cli("catalog", "show", "PLATFORM", "-f", "json", "--repo", example_repo).stdout)
-    assert bundle["options"][0] == {"product": "PRO-SEAT", "min": "5", "max": "1000", "required": True,
-                                    "included": False}
+    assert bundle["options"][0] == {
+        "product": "PRO-SEAT",
+        "min": "5",
+        "max": "1000",
+        "required": True,
+        "included": False,
+    }
 
 
 def test_catalog_show_unknown_product_exits_1_with_a_hint(example_repo, cli) -> None:
@@ -195,10 +221,16 @@ def test_catalog_show_unknown_product_exits_1_with_a_hint(example_repo, cli) -> 
 
 
 SPEC_CONTRACT_SHOW = {
-    "contract": "C-2026-0001", "account": "acme", "currency": "PLN", "status": "active",
-    "start": "2026-01-01", "end": "2026-12-31", "as_of": "2026-06-30",
+    "contract": "C-2026-0001",
+    "account": "acme",
+    "currency": "PLN",
+    "status": "active",
+    "start": "2026-01-01",
+    "end": "2026-12-31",
+    "as_of": "2026-06-30",
     "owned": [{"product": "PRO-SEAT", "quantity": "55", "mrr": "4950.00"}],
-    "mrr": "4950.00", "arr": "59400.00",
+    "mrr": "4950.00",
+    "arr": "59400.00",
 }
 
 
@@ -215,16 +247,20 @@ def test_contract_show_json_matches_the_spec_shape(example_repo, cli) -> None:
     assert spec_keys(json.loads(run.stdout)) == SPEC_CONTRACT_SHOW
 
 
-@pytest.mark.parametrize("day,status,owned,mrr", [
-    ("2025-12-31", "pending", [], "0.00"),
-    ("2026-04-15", "active", [("PRO-SEAT", "50", "4500.00")], "4500.00"),
-    ("2026-04-16", "active", [("PRO-SEAT", "55", "4950.00")], "4950.00"),
-    ("2026-09-01", "active", [("PRO-SEAT", "55", "4950.00"), ("SSO", "1", "450.00")], "5400.00"),
-    ("2027-01-01", "ended", [], "0.00"),
-])
+@pytest.mark.parametrize(
+    "day,status,owned,mrr",
+    [
+        ("2025-12-31", "pending", [], "0.00"),
+        ("2026-04-15", "active", [("PRO-SEAT", "50", "4500.00")], "4500.00"),
+        ("2026-04-16", "active", [("PRO-SEAT", "55", "4950.00")], "4950.00"),
+        ("2026-09-01", "active", [("PRO-SEAT", "55", "4950.00"), ("SSO", "1", "450.00")], "5400.00"),
+        ("2027-01-01", "ended", [], "0.00"),
+    ],
+)
 def test_contract_show_follows_the_ledger_over_time(example_repo, cli, day, status, owned, mrr) -> None:
-    data = json.loads(cli("contract", "show", "C-2026-0001", "--as-of", day, "-f", "json", "--repo",
-                          example_repo).stdout)
+    data = json.loads(
+        cli("contract", "show", "C-2026-0001", "--as-of", day, "-f", "json", "--repo", example_repo).stdout
+    )
     assert data["status"] == status and data["as_of"] == day
     assert [(o["product"], o["quantity"], o["mrr"]) for o in data["owned"]] == owned
     assert data["mrr"] == mrr
@@ -248,6 +284,7 @@ def test_contract_show_csv_and_md(example_repo, cli) -> None:
 
 
 # ----------------------------------------------------------------------------- --repo / --as-of anywhere
+
 
 def test_repo_and_as_of_before_after_and_from_the_environment(example_repo, cli) -> None:
     show = ("contract", "show", "C-2026-0001", "-f", "json")
@@ -281,8 +318,10 @@ def test_unknown_account_exits_1_with_a_hint(example_repo, cli) -> None:
 @pytest.mark.parametrize("bad", ["2026-13-01", "30.06.2026", "yesterday"])
 def test_bad_as_of_is_a_usage_error(example_repo, cli, where, bad) -> None:
     show = ("contract", "show", "C-2026-0001", "--repo", example_repo)
-    run = {"after": lambda: cli(*show, "--as-of", bad),
-           "before": lambda: cli("--as-of", bad, *show),
-           "env": lambda: cli(*show, env={"CPQ_AS_OF": bad})}[where]()
+    run = {
+        "after": lambda: cli(*show, "--as-of", bad),
+        "before": lambda: cli("--as-of", bad, *show),
+        "env": lambda: cli(*show, env={"CPQ_AS_OF": bad}),
+    }[where]()
     assert run.code == 2 and run.stdout == ""
     assert "E-USAGE" in run.stderr and bad in run.stderr

@@ -46,17 +46,30 @@ def test_recipe_runs(title, tmp_path):
     shutil.copy2(PROJECT / "cpq.toml", root)
     for d in ("catalog", "contracts"):
         shutil.copytree(PROJECT / d, root / d)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "NO_COLOR": "1",
-           "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Cook", "GIT_AUTHOR_EMAIL":
-           "cook@example.com", "GIT_COMMITTER_NAME": "Cook", "GIT_COMMITTER_EMAIL": "cook@example.com"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "NO_COLOR": "1",
+        "HOME": str(tmp_path),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Cook",
+        "GIT_AUTHOR_EMAIL": "cook@example.com",
+        "GIT_COMMITTER_NAME": "Cook",
+        "GIT_COMMITTER_EMAIL": "cook@example.com",
+    }
     for var in ("CPQ_REPO", "CPQ_AS_OF", "CPQ_PROGRESS"):
         env.pop(var, None)
-    subprocess.run(["bash", "-ec", "git init -q && git add . && git commit -qm 'Example data'"], cwd=root, env=env,
-                   check=True)
+    subprocess.run(
+        ["bash", "-ec", "git init -q && git add . && git commit -qm 'Example data'"], cwd=root, env=env, check=True
+    )
     for block in RECIPES[title]:
-        if any(ln.startswith(f"{tool} ") and shutil.which(tool) is None for ln in block.splitlines()
-               for tool in OPTIONAL_TOOLS):
+        if any(
+            ln.startswith(f"{tool} ") and shutil.which(tool) is None
+            for ln in block.splitlines()
+            for tool in OPTIONAL_TOOLS
+        ):
             continue
-        proc = subprocess.run(["bash", "-eo", "pipefail", "-c", block], cwd=root, env=env, capture_output=True,
-                              text=True, timeout=300)
+        proc = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", block], cwd=root, env=env, capture_output=True, text=True, timeout=300
+        )
         assert proc.returncode == 0, f"{title}: block failed (exit {proc.returncode}):\n{block}\n{proc.stderr}"

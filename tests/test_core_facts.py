@@ -42,15 +42,27 @@ def test_add_months_clamps_to_the_shorter_month_both_ways():
 def _contract(rounding: str | None, price: str = "10.125") -> Contract:
     """One one-time line whose value falls on a half cent: half-up 10.13, half-even 10.12."""
     line = Segment(id="C-1#1", product="SETUP", quantity=D(1), unit_price=D(price), start=date(2024, 1, 1), end=None)
-    return Contract(contract="C-1", account="acme", currency="PLN", start=date(2024, 1, 1), end=date(2024, 12, 31),
-                    lines=(line,), billing_frequency="annual", rounding=rounding)
+    return Contract(
+        contract="C-1",
+        account="acme",
+        currency="PLN",
+        start=date(2024, 1, 1),
+        end=date(2024, 12, 31),
+        lines=(line,),
+        billing_frequency="annual",
+        rounding=rounding,
+    )
 
 
 def test_contract_terms_take_the_contracts_own_values_first():
     settings = Settings(proration="daily", rounding="half-even", billing_frequency="quarterly")
     bare = contract_terms(_contract(None), settings)
     assert (bare.proration, bare.rounding, bare.billing_frequency, bare.billing_months) == (
-        "daily", "half-even", "annual", 12)
+        "daily",
+        "half-even",
+        "annual",
+        12,
+    )
     assert contract_terms(_contract("half-up"), settings).rounding == "half-up"
 
 
@@ -64,6 +76,7 @@ def test_a_contract_without_rounding_follows_cpq_toml_in_its_value():
 
 def test_a_contract_without_rounding_follows_cpq_toml_on_its_invoices():
     """Net 10.00 at 10.25% VAT = 1.025: half-even 1.02, half-up 1.03."""
+
     def tax(c: Contract, settings: Settings) -> Decimal:
         lines = billing.due_lines(c, settings, date(2024, 1, 1), [])
         (draft,) = billing.drafts(c, None, settings, lines)
@@ -86,8 +99,9 @@ def test_tax_rate_reverse_charge_then_account_then_settings():
 def test_billing_refuses_an_evergreen_contract_billed_upfront():
     from cpqctl.core.diagnostics import CpqError
 
-    c = Contract(contract="C-9", account="acme", currency="PLN", start=date(2024, 1, 1), end=None, lines=(),
-                 evergreen=True)
+    c = Contract(
+        contract="C-9", account="acme", currency="PLN", start=date(2024, 1, 1), end=None, lines=(), evergreen=True
+    )
     with pytest.raises(CpqError, match="cannot be billed upfront"):
         billing.billing_terms(c, Settings(billing_frequency="upfront"))
     assert billing.billing_terms(c, Settings(billing_frequency="quarterly")).months == 3

@@ -12,8 +12,12 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 def git(root, *args) -> str:
-    return subprocess.run(["git", "-C", str(root), "-c", "user.email=t@t", "-c", "user.name=t", *args],
-                          check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(root), "-c", "user.email=t@t", "-c", "user.name=t", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 @pytest.fixture
@@ -23,8 +27,20 @@ def history(cli, example_repo):
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "base")
-    r = cli("amend", "C-2026-0001", "--effective", "2026-12-01", "--set", "PRO-SEAT=60", "--repo", root,
-            "--as-of", "2026-11-28", "--format", "json")
+    r = cli(
+        "amend",
+        "C-2026-0001",
+        "--effective",
+        "2026-12-01",
+        "--set",
+        "PRO-SEAT=60",
+        "--repo",
+        root,
+        "--as-of",
+        "2026-11-28",
+        "--format",
+        "json",
+    )
     assert r.code == 0, r.stderr
     q = json.loads(r.stdout)["quote"]
     assert cli("quote", "accept", q, "--signed-by", "Anna", "--repo", root, "--as-of", "2026-11-28").code == 0
@@ -39,8 +55,12 @@ def test_diff_of_two_commits_shows_the_upsell(cli, history):
     assert r.code == 0, r.stderr
     doc = json.loads(r.stdout)
     (c,) = doc["contracts"]
-    assert (c["contract"], c["change"], c["amendments"], c["value_delta"]) == ("C-2026-0001", "amended", ["A-3"],
-                                                                               "450.00")
+    assert (c["contract"], c["change"], c["amendments"], c["value_delta"]) == (
+        "C-2026-0001",
+        "amended",
+        ["A-3"],
+        "450.00",
+    )
     assert (c["arr_before"], c["arr_after"], c["arr_delta"]) == ("64800.00", "70200.00", "5400.00")
     assert [(a["account"], a["arr_delta"]) for a in doc["accounts"]] == [("acme", "5400.00")]
     pln = next(x for x in doc["arr"] if x["currency"] == "PLN")
@@ -58,7 +78,9 @@ def test_exit_code_gates_on_arr(cli, history):
 def test_markdown_for_a_pull_request(cli, history):
     r = cli("diff", "HEAD~1", "HEAD", "--repo", history, "--as-of", "2026-12-15", "--format", "md")
     assert r.code == 0
-    assert "| PLN | " in r.stdout and "| C-2026-0001 | acme | amended (A-3) | 450.00 | 64800.00 | 70200.00 |" in r.stdout
+    assert (
+        "| PLN | " in r.stdout and "| C-2026-0001 | acme | amended (A-3) | 450.00 | 64800.00 | 70200.00 |" in r.stdout
+    )
 
 
 def test_unknown_revision_is_a_usage_error(cli, history):

@@ -36,7 +36,7 @@ def test_cli_reference_is_what_the_generator_writes_now() -> None:
 
 def test_cli_reference_covers_every_command_with_its_help() -> None:
     text = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
-    for path, cmd, _ in gen.command_tree():
+    for path, _cmd, _ in gen.command_tree():
         name = " ".join(("cpqctl", *path))
         assert f"\n## {name}\n" in text, f"{name} is missing from cli.md"
     assert "Usage: cpqctl quote new [OPTIONS]" in text and "--as-of DATE" in text
@@ -50,8 +50,7 @@ def test_help_problems_catches_a_command_without_example(monkeypatch) -> None:
     import click
 
     bare = click.Command("bare", help="Do a thing.", callback=lambda: None)
-    monkeypatch.setattr(gen, "command_tree",
-                        lambda: [(("bare",), bare, click.Context(bare, info_name="bare"))])
+    monkeypatch.setattr(gen, "command_tree", lambda: [(("bare",), bare, click.Context(bare, info_name="bare"))])
     assert gen.help_problems() == ["`cpqctl bare` has no Example section in its --help"]
 
 
@@ -160,8 +159,12 @@ def test_pre_commit_entry_fails_on_a_broken_file(cli, example_repo) -> None:
 # --------------------------------------------------------------------------- links
 
 
-@pytest.mark.parametrize("page", sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")
-                                        if not p.relative_to(DOCS).as_posix().startswith("_")))
+@pytest.mark.parametrize(
+    "page",
+    sorted(
+        p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md") if not p.relative_to(DOCS).as_posix().startswith("_")
+    ),
+)
 def test_relative_links_point_at_existing_files(page) -> None:
     path = DOCS / page
     for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):

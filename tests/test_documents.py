@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from cpqctl.render import fmt
 from cpqctl.render.documents import (
@@ -128,10 +127,30 @@ def eur_quote() -> dict:
             "contract": "C-2026-0007",
         },
         "lines": [
-            _line("PRO-SEAT", "Pro seat", "25", "year", "1200.00", "1080.00", "10% volume", "13500.00",
-                  start=date(2026, 7, 1), multiplier="0.500000"),
-            _line("STORAGE-1TB", "Extra storage, 1 TB", "2.5", "month", "40.00", "40.00", "", "551.61",
-                  start=date(2026, 7, 16), multiplier="5.516129"),
+            _line(
+                "PRO-SEAT",
+                "Pro seat",
+                "25",
+                "year",
+                "1200.00",
+                "1080.00",
+                "10% volume",
+                "13500.00",
+                start=date(2026, 7, 1),
+                multiplier="0.500000",
+            ),
+            _line(
+                "STORAGE-1TB",
+                "Extra storage, 1 TB",
+                "2.5",
+                "month",
+                "40.00",
+                "40.00",
+                "",
+                "551.61",
+                start=date(2026, 7, 16),
+                multiplier="5.516129",
+            ),
         ],
         "totals": {"net": D("14051.61"), "taxes": [], "tax": D("0.00"), "gross": D("14051.61")},
         "reverse_charge": True,
@@ -140,8 +159,9 @@ def eur_quote() -> dict:
     }
 
 
-def _line(product, name, qty, per, list_price, net_price, discount, total, *, start=date(2026, 1, 1),
-          multiplier="1.000000") -> dict:
+def _line(
+    product, name, qty, per, list_price, net_price, discount, total, *, start=date(2026, 1, 1), multiplier="1.000000"
+) -> dict:
     return {
         "product": product,
         "name": name,
@@ -215,8 +235,13 @@ def test_percent_from_points():
 
 @pytest.mark.parametrize(
     ("locale", "expected"),
-    [("pl_PL", "05.01.2026"), ("en_US", "01/05/2026"), ("en_GB", "05/01/2026"), ("sv_SE", "2026-01-05"),
-     ("de_DE", "05.01.2026")],
+    [
+        ("pl_PL", "05.01.2026"),
+        ("en_US", "01/05/2026"),
+        ("en_GB", "05/01/2026"),
+        ("sv_SE", "2026-01-05"),
+        ("de_DE", "05.01.2026"),
+    ],
 )
 def test_date_is_numeric_with_four_digit_year(locale, expected):
     assert fmt.date(date(2026, 1, 5), locale) == expected
@@ -238,9 +263,19 @@ def test_typst_escaping_prints_every_special_character_literally():
     samples = [
         NASTY,
         "".join(chr(c) for c in range(33, 127) if not chr(c).isalnum()),
-        "- item", "= heading", "+ enum", "1. enum", "/ term: description",
-        "https://example.com//x", "a -- b --- c ... d -? e ~ f", "\\u{41}", "'single' \"double\"",
-        "x // not a comment", "/* not a block */", "@label <label>", POLISH + " € zł",
+        "- item",
+        "= heading",
+        "+ enum",
+        "1. enum",
+        "/ term: description",
+        "https://example.com//x",
+        "a -- b --- c ... d -? e ~ f",
+        "\\u{41}",
+        "'single' \"double\"",
+        "x // not a comment",
+        "/* not a block */",
+        "@label <label>",
+        POLISH + " € zł",
     ]
     source = "#set page(width: 40cm, height: auto)\n" + "\n\n".join(
         f"L{i}:{escape_typst(text)}:E" for i, text in enumerate(samples)
@@ -295,7 +330,7 @@ def test_quote_markdown_content():
 def test_quote_markdown_escapes_customer_name():
     data = pln_quote()
     data["account"]["name"] = NASTY
-    assert rf"**ACME \#1 \*Best\* \[x\] $5 \<a@b\>** (acme)" in render_markdown("quote", data, None)
+    assert r"**ACME \#1 \*Best\* \[x\] $5 \<a@b\>** (acme)" in render_markdown("quote", data, None)
 
 
 def test_quote_markdown_evergreen_term():
@@ -381,9 +416,12 @@ def test_repo_template_overrides_the_builtin_one(tmp_path):
 
 
 def test_repo_template_can_extend_the_builtin_one(tmp_path):
-    folder = repo_templates(tmp_path, {
-        "quote.typ.j2": '{% extends "builtin/quote.typ.j2" %}{% block footer %}Custom footer {{ quote.id }}{% endblock %}',
-    })
+    folder = repo_templates(
+        tmp_path,
+        {
+            "quote.typ.j2": '{% extends "builtin/quote.typ.j2" %}{% block footer %}Custom footer {{ quote.id }}{% endblock %}',
+        },
+    )
     text = pdf_text(render_pdf("quote", pln_quote(), folder, date(2025, 12, 1)))
     assert "Custom footer Q-2026-0001" in text
     assert f"Total 72{NBSP}508,50{NBSP}zł" in text
@@ -391,12 +429,15 @@ def test_repo_template_can_extend_the_builtin_one(tmp_path):
 
 def test_repo_assets_are_readable_and_nothing_else(tmp_path):
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'
-    folder = repo_templates(tmp_path, {
-        "quote.typ.j2": '#image("assets/logo.svg", width: 1cm)\n#read("assets/note.txt")',
-        "assets/logo.svg": svg,
-        "assets/note.txt": "Asset text",
-        "secret.txt": "not an asset",
-    })
+    folder = repo_templates(
+        tmp_path,
+        {
+            "quote.typ.j2": '#image("assets/logo.svg", width: 1cm)\n#read("assets/note.txt")',
+            "assets/logo.svg": svg,
+            "assets/note.txt": "Asset text",
+            "secret.txt": "not an asset",
+        },
+    )
     assert "Asset text" in pdf_text(render_pdf("quote", pln_quote(), folder, date(2025, 12, 1)))
     (folder / "quote.typ.j2").write_text('#read("secret.txt")')
     with pytest.raises(PdfError, match="file not found"):
@@ -417,9 +458,12 @@ def test_bad_asset_names_are_refused(name):
 
 
 def test_macros_are_not_escaped_twice_and_e_escapes_for_the_output(tmp_path):
-    folder = repo_templates(tmp_path, {
-        "quote.md.j2": '{% macro bold(x) %}**{{ x }}**{% endmacro %}{{ bold(account.name ~ " *") }} {{ "<&>"|e }}',
-    })
+    folder = repo_templates(
+        tmp_path,
+        {
+            "quote.md.j2": '{% macro bold(x) %}**{{ x }}**{% endmacro %}{{ bold(account.name ~ " *") }} {{ "<&>"|e }}',
+        },
+    )
     assert render_markdown("quote", pln_quote(), folder) == r"**ACME Sp. z o.o. \*** \<&\>"
 
 
@@ -431,8 +475,12 @@ def test_undefined_variable_is_an_error_with_position(tmp_path):
 
 @pytest.mark.parametrize(
     "source",
-    ["{{ ''.__class__ }}", "{{ ''.__class__.__mro__[1].__subclasses__() }}", "{{ lines.append(1) }}",
-     "{{ quote.date.__class__.__init__.__globals__ }}"],
+    [
+        "{{ ''.__class__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ lines.append(1) }}",
+        "{{ quote.date.__class__.__init__.__globals__ }}",
+    ],
 )
 def test_sandbox_refuses_python_internals_and_mutation(tmp_path, source):
     folder = repo_templates(tmp_path, {"quote.md.j2": source})
@@ -449,7 +497,7 @@ def test_template_syntax_error_has_position(tmp_path):
 
 
 def test_missing_template_is_an_error():
-    with pytest.raises(TemplateError, match="template not found: statement.md.j2"):
+    with pytest.raises(TemplateError, match=r"template not found: statement\.md\.j2"):
         render_markdown("statement", pln_quote(), None)
 
 
@@ -493,8 +541,10 @@ def user_proxy(monkeypatch):
 
 @pytest.mark.parametrize(
     "source",
-    ['#import "@preview/cetz:0.3.0": canvas\nHello',
-     '#let spec = "@pre" + "view/cetz:0.3.0"\n#import spec: canvas\nHello'],
+    [
+        '#import "@preview/cetz:0.3.0": canvas\nHello',
+        '#let spec = "@pre" + "view/cetz:0.3.0"\n#import spec: canvas\nHello',
+    ],
 )
 def test_package_imports_fail_fast_without_network(user_proxy, source):
     """Even a package spec built at run time never reaches the network (here: the user's proxy)."""
@@ -518,6 +568,7 @@ def test_importing_the_module_loads_neither_jinja_nor_typst():
         "import sys, cpqctl.render.documents, cpqctl.render.pdf, cpqctl.render.fmt;"
         "print(sorted(m for m in ('jinja2', 'typst', 'babel', 'markupsafe') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).parent.parent)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent
+    )
     assert out.stdout.strip() == "[]"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from cpqctl.views.export import SCHEMAS, TABLES, minor
 from cpqctl.load.repo import load_repo
+from cpqctl.views.export import SCHEMAS, TABLES, minor
 
 AS_OF = "2026-06-30"
 
@@ -63,8 +63,13 @@ def test_row_counts_match_the_loaded_repository(billed, csv_export) -> None:
     lines = [ln for inv in repo.invoices.values() for ln in inv.lines]
     assert len(repo.invoices) > 10 and len(segments) > 10  # the run issued invoices: the test has something to see
     counts = {t: len(read_csv(csv_export, t)) for t in TABLES}
-    assert counts == {"accounts": len(repo.accounts), "contracts": len(repo.contracts), "segments": len(segments),
-                      "invoices": len(repo.invoices), "invoice_lines": len(lines)}
+    assert counts == {
+        "accounts": len(repo.accounts),
+        "contracts": len(repo.contracts),
+        "segments": len(segments),
+        "invoices": len(repo.invoices),
+        "invoice_lines": len(lines),
+    }
 
 
 def test_segment_ids_are_the_ones_invoices_use(csv_export) -> None:
@@ -96,8 +101,11 @@ def test_contract_status_follows_as_of(example_repo, cli, tmp_path) -> None:
         assert cli("export", "-o", tmp_path / day, "--as-of", day, "--repo", example_repo).code == 0
         (row,) = [r for r in read_csv(tmp_path / day, "contracts") if r["contract"] == "C-2026-0001"]
         statuses[day] = (row["status"], row["arr"])
-    assert statuses == {"2025-12-31": ("pending", "0.00"), "2026-06-30": ("active", "59400.00"),
-                        "2027-01-01": ("ended", "0.00")}
+    assert statuses == {
+        "2025-12-31": ("pending", "0.00"),
+        "2026-06-30": ("active", "59400.00"),
+        "2027-01-01": ("ended", "0.00"),
+    }
 
 
 def test_invoice_lines_add_up_to_each_invoice_net_total(csv_export) -> None:
@@ -136,8 +144,12 @@ def test_accounts_carry_the_tax_rate_their_invoices_use(csv_export) -> None:
 def test_sqlite_sum_of_arr_by_account_matches_report_arr(db, billed, cli) -> None:
     report = json.loads(cli("report", "arr", "--format", "json", "--as-of", AS_OF, "--repo", billed).stdout)
     expected = {(r["account"], r["currency"]): minor(r["arr"]) for r in report["rows"]}
-    got = {(a, c): v for a, c, v in db.execute(
-        "SELECT account, currency, SUM(arr_minor) FROM contracts GROUP BY account, currency HAVING SUM(arr_minor) != 0")}
+    got = {
+        (a, c): v
+        for a, c, v in db.execute(
+            "SELECT account, currency, SUM(arr_minor) FROM contracts GROUP BY account, currency HAVING SUM(arr_minor) != 0"
+        )
+    }
     assert got == expected and len(got) >= 5
 
 
@@ -146,30 +158,48 @@ def test_sqlite_declares_types_keys_and_indexes_never_real(db) -> None:
         info = db.execute(f'PRAGMA table_info("{table}")').fetchall()
         assert info and all(col[2] in ("TEXT", "INTEGER") for col in info), table
         assert [col[1] for col in info if col[5]] == list(SCHEMAS[table].key), table  # the primary key
-    assert db.execute("SELECT typeof(arr), typeof(arr_minor), arr, arr_minor FROM contracts "
-                      "WHERE contract = 'C-2026-0001'").fetchone() == ("text", "integer", "59400.00", 5940000)
+    assert db.execute(
+        "SELECT typeof(arr), typeof(arr_minor), arr, arr_minor FROM contracts WHERE contract = 'C-2026-0001'"
+    ).fetchone() == ("text", "integer", "59400.00", 5940000)
     fks = {(t, r[3], r[2]) for t in TABLES for r in db.execute(f'PRAGMA foreign_key_list("{t}")')}
-    assert {("contracts", "account", "accounts"), ("segments", "contract", "contracts"),
-            ("invoices", "contract", "contracts"), ("invoice_lines", "invoice", "invoices")} <= fks
+    assert {
+        ("contracts", "account", "accounts"),
+        ("segments", "contract", "contracts"),
+        ("invoices", "contract", "contracts"),
+        ("invoice_lines", "invoice", "invoices"),
+    } <= fks
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
-    indexed = {(t, r[2]) for t in TABLES for ix in db.execute(f'PRAGMA index_list("{t}")')
-               for r in db.execute(f'PRAGMA index_info("{ix[1]}")')}
-    assert {("contracts", "account"), ("segments", "contract"), ("segments", "account"), ("invoices", "account"),
-            ("invoices", "contract")} <= indexed
+    indexed = {
+        (t, r[2])
+        for t in TABLES
+        for ix in db.execute(f'PRAGMA index_list("{t}")')
+        for r in db.execute(f'PRAGMA index_info("{ix[1]}")')
+    }
+    assert {
+        ("contracts", "account"),
+        ("segments", "contract"),
+        ("segments", "account"),
+        ("invoices", "account"),
+        ("invoices", "contract"),
+    } <= indexed
 
 
 def test_sqlite_rows_are_the_csv_rows(db, csv_export) -> None:
     for table in TABLES:
         cols = [c.name for c in SCHEMAS[table].columns]
         quoted = ", ".join(f'"{c}"' for c in cols)
-        rows = [["" if v is None else str(v) for v in r]
-                for r in db.execute(f'SELECT {quoted} FROM "{table}" ORDER BY rowid')]
+        rows = [
+            ["" if v is None else str(v) for v in r]
+            for r in db.execute(f'SELECT {quoted} FROM "{table}" ORDER BY rowid')
+        ]
         assert rows == [[r[c] for c in cols] for r in read_csv(csv_export, table)], table
 
 
 def test_sqlite_exact_invoice_totals_in_minor_units(db) -> None:
-    bad = db.execute("SELECT i.invoice FROM invoices i JOIN invoice_lines l USING (invoice) "
-                     "GROUP BY i.invoice HAVING SUM(l.amount_minor) != i.net_total_minor").fetchall()
+    bad = db.execute(
+        "SELECT i.invoice FROM invoices i JOIN invoice_lines l USING (invoice) "
+        "GROUP BY i.invoice HAVING SUM(l.amount_minor) != i.net_total_minor"
+    ).fetchall()
     assert bad == [] and db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0] > 10
 
 

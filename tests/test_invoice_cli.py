@@ -60,16 +60,24 @@ rate = "23%"
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".cpq" not in p.parts}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".cpq" not in p.parts
+    }
 
 
 @pytest.fixture
 def make(repo):
     def build(account_extra: str = "", contract_extra: str = "") -> Path:
-        return repo({"catalog/products.yaml": CATALOG,
-                     "contracts/acme/account.yaml": ACCOUNT.format(extra=account_extra),
-                     "contracts/acme/C-2024-0001.yaml": CONTRACT.format(extra=contract_extra)}, toml=TOML)
+        return repo(
+            {
+                "catalog/products.yaml": CATALOG,
+                "contracts/acme/account.yaml": ACCOUNT.format(extra=account_extra),
+                "contracts/acme/C-2024-0001.yaml": CONTRACT.format(extra=contract_extra),
+            },
+            toml=TOML,
+        )
 
     return build
 
@@ -83,27 +91,50 @@ def run_json(cli, *args):
 def test_worked_example_upsell_preview(cli, make):
     """on_acceptance 1,246.58; 07-01 3,000.00 → 4,500.00; 10-01 +1,516.43; value 4,263.01; ARR +6,000.00."""
     root = make()
-    r = cli("amend", "C-2024-0001", "--effective", "2024-04-16", "--set", "SEAT=15", "--as-of", "2024-04-10",
-            "--repo", root)
+    r = cli(
+        "amend", "C-2024-0001", "--effective", "2024-04-16", "--set", "SEAT=15", "--as-of", "2024-04-10", "--repo", root
+    )
     assert r.code == 0, r.stderr
     before = snapshot(root)
-    data = run_json(cli, "invoice", "preview", "C-2024-0001", "--quote", "Q-2024-0001", "--as-of", "2024-04-10",
-                    "--repo", root)
+    data = run_json(
+        cli, "invoice", "preview", "C-2024-0001", "--quote", "Q-2024-0001", "--as-of", "2024-04-10", "--repo", root
+    )
     assert snapshot(root) == before  # a preview writes nothing
     assert data["on_acceptance"]["net_total"] == "1246.58"
     assert data["on_acceptance"]["lines"] == [
-        {"segment": "C-2024-0001/A-1#1", "product": "SEAT", "period_start": "2024-04-16", "period_end": "2024-06-30",
-         "kind": "proration", "quantity": "5", "amount": "1246.58"}]
+        {
+            "segment": "C-2024-0001/A-1#1",
+            "product": "SEAT",
+            "period_start": "2024-04-16",
+            "period_end": "2024-06-30",
+            "kind": "proration",
+            "quantity": "5",
+            "amount": "1246.58",
+        }
+    ]
     assert data["on_acceptance"]["date"] == "2024-04-16"  # the later of acceptance (as-of) and effective
     assert data["invoices"] == [
-        {"date": "2024-07-01", "period_start": "2024-07-01", "period_end": "2024-09-30",
-         "before": "3000.00", "after": "4500.00", "delta": "1500.00"},
-        {"date": "2024-10-01", "period_start": "2024-10-01", "period_end": "2024-12-31",
-         "before": "3000.00", "after": "4516.43", "delta": "1516.43"}]
+        {
+            "date": "2024-07-01",
+            "period_start": "2024-07-01",
+            "period_end": "2024-09-30",
+            "before": "3000.00",
+            "after": "4500.00",
+            "delta": "1500.00",
+        },
+        {
+            "date": "2024-10-01",
+            "period_start": "2024-10-01",
+            "period_end": "2024-12-31",
+            "before": "3000.00",
+            "after": "4516.43",
+            "delta": "1516.43",
+        },
+    ]
     assert data["contract_value_delta"] == "4263.01"
     assert (data["arr_before"], data["arr_after"], data["arr_delta"]) == ("12000.00", "18000.00", "6000.00")
     # on acceptance + every later delta = the contract value delta
-    assert 1246.58 + 1500.00 + 1516.43 == pytest.approx(4263.01)
+    assert pytest.approx(4263.01) == 1246.58 + 1500.00 + 1516.43
 
 
 def test_preview_without_quote_lists_the_next_invoices(cli, make):
@@ -112,7 +143,9 @@ def test_preview_without_quote_lists_the_next_invoices(cli, make):
     data = run_json(cli, "invoice", "preview", "C-2024-0001", "--as-of", "2024-04-10", "--repo", root)
     assert data["contract"] == "C-2024-0001" and data["currency"] == "PLN"
     assert [(x["date"], x["period_start"], x["period_end"], x["net_total"]) for x in data["invoices"]] == [
-        ("2024-07-01", "2024-07-01", "2024-09-30", "3000.00"), ("2024-10-01", "2024-10-01", "2024-12-31", "3000.00")]
+        ("2024-07-01", "2024-07-01", "2024-09-30", "3000.00"),
+        ("2024-10-01", "2024-10-01", "2024-12-31", "3000.00"),
+    ]
     assert data["invoices"][0]["lines"][0]["kind"] == "recurring"
 
 
@@ -132,24 +165,50 @@ def test_run_writes_invoices_in_the_spec_format_and_is_idempotent(cli, make):
         "period_end: 2024-03-31, quantity: 10, amount: 3000.00}\n"
         '  - {segment: "C-2024-0001#2", product: SETUP, kind: one-time, period_start: 2024-01-01, quantity: 1, '
         "amount: 500.00}\n"
-        "net_total: 3500.00\ntaxes: [{rate: 23%, base: 3500.00, amount: 805.00}]\ngross_total: 4305.00\n")
+        "net_total: 3500.00\ntaxes: [{rate: 23%, base: 3500.00, amount: 805.00}]\ngross_total: 4305.00\n"
+    )
     assert cli("check", "--repo", root).code == 0
     again = run_json(cli, "invoice", "run", "--through", "2024-06-30", "--repo", root)
     assert again["invoices"] == []
     # the next quarter continues the numbering
     nxt = run_json(cli, "invoice", "run", "--through", "2024-07-01", "--repo", root)
     assert [(x["invoice"], x["date"], x["net_total"]) for x in nxt["invoices"]] == [
-        ("INV-2024-0003", "2024-07-01", "3000.00")]
+        ("INV-2024-0003", "2024-07-01", "3000.00")
+    ]
 
 
 def test_catch_up_invoice_after_an_accepted_upsell(cli, make):
     """Q2 billed on 04-01; up-sell accepted 04-10, effective 04-16 → catch-up of 1,246.58 dated 04-16."""
     root = make()
     run_json(cli, "invoice", "run", "--through", "2024-04-01", "--repo", root)
-    assert cli("amend", "C-2024-0001", "--effective", "2024-04-16", "--set", "SEAT=15", "--as-of", "2024-04-10",
-               "--repo", root).code == 0
-    r = cli("quote", "accept", "Q-2024-0001", "--signed-by", "Anna", "--signed-on", "2024-04-10",
-            "--as-of", "2024-04-10", "--repo", root)
+    assert (
+        cli(
+            "amend",
+            "C-2024-0001",
+            "--effective",
+            "2024-04-16",
+            "--set",
+            "SEAT=15",
+            "--as-of",
+            "2024-04-10",
+            "--repo",
+            root,
+        ).code
+        == 0
+    )
+    r = cli(
+        "quote",
+        "accept",
+        "Q-2024-0001",
+        "--signed-by",
+        "Anna",
+        "--signed-on",
+        "2024-04-10",
+        "--as-of",
+        "2024-04-10",
+        "--repo",
+        root,
+    )
     assert r.code == 0, r.stderr
     assert run_json(cli, "invoice", "run", "--through", "2024-04-15", "--repo", root)["invoices"] == []
     data = run_json(cli, "invoice", "run", "--through", "2024-04-30", "--repo", root)

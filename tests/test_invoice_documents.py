@@ -35,18 +35,25 @@ def invoiced(example_repo, cli) -> Path:
     run = cli("invoice", "run", "--through", "2026-03-31", "--repo", example_repo)
     assert run.code == 0, run.stderr
     assert sorted(p.name for p in (example_repo / "invoices").iterdir()) == [
-        "INV-2025-0001.yaml", "INV-2026-0001.yaml", "INV-2026-0002.yaml", "INV-2026-0003.yaml",
-        "INV-2026-0004.yaml"]
+        "INV-2025-0001.yaml",
+        "INV-2026-0001.yaml",
+        "INV-2026-0002.yaml",
+        "INV-2026-0003.yaml",
+        "INV-2026-0004.yaml",
+    ]
     return example_repo
 
 
 # --------------------------------------------------------------------------- render
 
 
-@pytest.mark.parametrize(("invoice", "golden"), [
-    ("INV-2026-0001", "invoice_vat_pl_PL.md"),  # PLN, 23% VAT, a recurring and a one-time line
-    ("INV-2026-0004", "invoice_reverse_charge_pl_PL.md"),  # EUR to a German company: reverse charge
-])
+@pytest.mark.parametrize(
+    ("invoice", "golden"),
+    [
+        ("INV-2026-0001", "invoice_vat_pl_PL.md"),  # PLN, 23% VAT, a recurring and a one-time line
+        ("INV-2026-0004", "invoice_reverse_charge_pl_PL.md"),  # EUR to a German company: reverse charge
+    ],
+)
 def test_markdown_matches_golden(invoiced, cli, invoice, golden):
     run = cli("invoice", "render", invoice, "--format", "md", "-o", "-", "--repo", invoiced)
     assert run.code == 0, run.stderr
@@ -58,10 +65,14 @@ def test_markdown_matches_golden(invoiced, cli, invoice, golden):
 
 def test_markdown_has_the_vat_invoice_fields(invoiced, cli):
     md = cli("invoice", "render", "INV-2026-0001", "-f", "md", "-o", "-", "--repo", invoiced).stdout
-    for needed in ("Invoice INV-2026-0001", "| 01.01.2026 | 01.01.2026 | 15.01.2026 | PLN | C-2026-0001 |",
-                   "VAT ID: PL7251234567", "VAT ID: PL5260001234",  # seller and buyer tax IDs
-                   "| 23% | 18\u00a0500,00\u00a0zł | 4\u00a0255,00\u00a0zł | 22\u00a0755,00\u00a0zł |",
-                   "PL61 1090 1014 0000 0712 1981 2874"):
+    for needed in (
+        "Invoice INV-2026-0001",
+        "| 01.01.2026 | 01.01.2026 | 15.01.2026 | PLN | C-2026-0001 |",
+        "VAT ID: PL7251234567",
+        "VAT ID: PL5260001234",  # seller and buyer tax IDs
+        "| 23% | 18\u00a0500,00\u00a0zł | 4\u00a0255,00\u00a0zł | 22\u00a0755,00\u00a0zł |",
+        "PL61 1090 1014 0000 0712 1981 2874",
+    ):
         assert needed in md
     assert "Reverse charge" not in md
     rc = cli("invoice", "render", "INV-2026-0004", "-f", "md", "-o", "-", "--repo", invoiced).stdout
@@ -78,8 +89,15 @@ def test_pdf_is_byte_identical_whatever_the_day_and_holds_the_fields(invoiced, c
     assert a.read_bytes().startswith(b"%PDF-")
     assert a.read_bytes() == b.read_bytes()
     text = " ".join(PdfReader(a).pages[0].extract_text().split())
-    for needed in ("Invoice", "INV-2026-0004", "PL7251234567", "DE811234567", "Globex GmbH",
-                   "Reverse charge", "10 620,00 €"):
+    for needed in (
+        "Invoice",
+        "INV-2026-0004",
+        "PL7251234567",
+        "DE811234567",
+        "Globex GmbH",
+        "Reverse charge",
+        "10 620,00 €",
+    ):
         assert needed in text.replace("\u00a0", " ")
 
 
@@ -121,8 +139,11 @@ def _free_port() -> int:
 
 
 def _auth(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"billing@example.com" \
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == b"billing@example.com"
         and auth_data.password == PASSWORD.encode()
+    )
     return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself
 
 
@@ -130,8 +151,14 @@ def _auth(server, session, envelope, mechanism, auth_data):
 def smtp():
     """An SMTP server on 127.0.0.1 that requires AUTH (over plain text: a test server on loopback)."""
     handler = Collect()
-    ctl = Controller(handler, hostname="127.0.0.1", port=_free_port(), authenticator=_auth,
-                     auth_required=True, auth_require_tls=False)
+    ctl = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        authenticator=_auth,
+        auth_required=True,
+        auth_require_tls=False,
+    )
     ctl.start()
     yield ctl.port, handler
     ctl.stop()
@@ -140,7 +167,9 @@ def smtp():
 def _point_at(root: Path, port: int, starttls: bool = False) -> None:
     toml = root / "cpq.toml"
     text = toml.read_text(encoding="utf-8")
-    text = text.replace("port = 2525", f"port = {port}").replace("starttls = false", f"starttls = {str(starttls).lower()}")
+    text = text.replace("port = 2525", f"port = {port}").replace(
+        "starttls = false", f"starttls = {str(starttls).lower()}"
+    )
     assert f"port = {port}" in text
     toml.write_text(text, encoding="utf-8")
 
@@ -180,13 +209,15 @@ def test_send_delivers_the_pdf_and_records_the_delivery(invoiced, cli, smtp):
     # the delivery is appended; the invoice's own bytes are untouched
     after = path.read_bytes()
     assert after.startswith(before)
-    assert after[len(before):].decode() == (
-        f'sent:\n  - {{date: {AS_OF}, to: anna.nowak@acme.example, message_id: "{msg["Message-ID"]}"}}\n')
+    assert after[len(before) :].decode() == (
+        f'sent:\n  - {{date: {AS_OF}, to: anna.nowak@acme.example, message_id: "{msg["Message-ID"]}"}}\n'
+    )
     assert cli("check", "--repo", invoiced).code == 0
     import json
 
-    assert json.loads(run.stdout)["sent"] == [{"invoice": "INV-2026-0001", "to": "anna.nowak@acme.example",
-                                               "message_id": msg["Message-ID"], "date": AS_OF}]
+    assert json.loads(run.stdout)["sent"] == [
+        {"invoice": "INV-2026-0001", "to": "anna.nowak@acme.example", "message_id": msg["Message-ID"], "date": AS_OF}
+    ]
 
 
 def test_send_again_appends_a_second_delivery(invoiced, cli, smtp):
@@ -195,15 +226,29 @@ def test_send_again_appends_a_second_delivery(invoiced, cli, smtp):
     port, handler = smtp
     _point_at(invoiced, port)
     assert cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced, env=ENV).code == 0
-    run = cli("invoice", "send", "INV-2026-0001", "--to", "ap@acme.example", "--to", "anna.nowak@acme.example",
-              "--as-of", "2026-04-20", "--repo", invoiced, env=ENV)
+    run = cli(
+        "invoice",
+        "send",
+        "INV-2026-0001",
+        "--to",
+        "ap@acme.example",
+        "--to",
+        "anna.nowak@acme.example",
+        "--as-of",
+        "2026-04-20",
+        "--repo",
+        invoiced,
+        env=ENV,
+    )
     assert run.code == 0, run.stderr
     assert handler.envelopes[1].rcpt_tos == ["ap@acme.example", "anna.nowak@acme.example"]
     loaded, diags = load_repo(invoiced)
     assert not [d for d in diags if d.code.startswith("E-")]
     sent = loaded.invoices["INV-2026-0001"].sent
     assert [(str(d.date), d.to) for d in sent] == [
-        (AS_OF, "anna.nowak@acme.example"), ("2026-04-20", "ap@acme.example, anna.nowak@acme.example")]
+        (AS_OF, "anna.nowak@acme.example"),
+        ("2026-04-20", "ap@acme.example, anna.nowak@acme.example"),
+    ]
     assert sent[0].message_id != sent[1].message_id  # other recipients, another message
     # the same recipients on another day: a reminder is a new message (services drop a repeated Message-ID)
     assert cli("invoice", "send", "INV-2026-0001", "--as-of", "2026-05-04", "--repo", invoiced, env=ENV).code == 0
@@ -229,7 +274,10 @@ def test_unsent_skips_invoices_dated_after_as_of(invoiced, cli, smtp):
     _point_at(invoiced, port)
     assert cli("invoice", "send", "--unsent", "--as-of", "2026-02-15", "--repo", invoiced, env=ENV).code == 0
     assert sorted(_parse(e.original_content)["Subject"].split()[1] for e in handler.envelopes) == [
-        "INV-2025-0001", "INV-2026-0001", "INV-2026-0002"]
+        "INV-2025-0001",
+        "INV-2026-0001",
+        "INV-2026-0002",
+    ]
 
 
 def test_unreachable_server_is_a_clear_error_and_records_nothing(invoiced, cli):
@@ -246,16 +294,16 @@ def test_wrong_password_is_refused_and_records_nothing(invoiced, cli, smtp):
     port, handler = smtp
     _point_at(invoiced, port)
     before = (invoiced / "invoices" / "INV-2026-0001.yaml").read_bytes()
-    run = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced,
-              env={"CPQ_SMTP_PASSWORD": "wrong"})
+    run = cli(
+        "invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced, env={"CPQ_SMTP_PASSWORD": "wrong"}
+    )
     assert run.code == 1 and "E-SMTP-AUTH" in run.stderr
     assert handler.envelopes == []
     assert (invoiced / "invoices" / "INV-2026-0001.yaml").read_bytes() == before
 
 
 def test_missing_password_variable_is_a_usage_error(invoiced, cli):
-    run = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced,
-              env={"CPQ_SMTP_PASSWORD": None})
+    run = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced, env={"CPQ_SMTP_PASSWORD": None})
     assert run.code == 2 and "E-SMTP-PASSWORD" in run.stderr and "CPQ_SMTP_PASSWORD" in run.stderr
 
 
@@ -272,8 +320,15 @@ def tls_smtp(tmp_path):
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     handler = Collect()
-    ctl = Controller(handler, hostname="127.0.0.1", port=_free_port(), tls_context=context, require_starttls=True,
-                     authenticator=_auth, auth_required=True)
+    ctl = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        tls_context=context,
+        require_starttls=True,
+        authenticator=_auth,
+        auth_required=True,
+    )
     ctl.start()
     yield ctl.port, handler, ca_file
     ctl.stop()
@@ -282,8 +337,16 @@ def tls_smtp(tmp_path):
 def test_starttls_with_a_trusted_certificate(invoiced, cli, tls_smtp):
     port, handler, ca_file = tls_smtp
     _point_at(invoiced, port, starttls=True)
-    run = cli("invoice", "send", "INV-2026-0004", "--as-of", AS_OF, "--repo", invoiced,
-              env={**ENV, "SSL_CERT_FILE": str(ca_file)})
+    run = cli(
+        "invoice",
+        "send",
+        "INV-2026-0004",
+        "--as-of",
+        AS_OF,
+        "--repo",
+        invoiced,
+        env={**ENV, "SSL_CERT_FILE": str(ca_file)},
+    )
     assert run.code == 0, run.stderr
     assert handler.envelopes[0].rcpt_tos == ["jonas.becker@globex.example"]
 
@@ -294,8 +357,16 @@ def test_starttls_with_an_untrusted_certificate_records_nothing(invoiced, cli, t
     empty = tmp_path / "no-ca.pem"
     empty.write_text("", encoding="utf-8")
     before = (invoiced / "invoices" / "INV-2026-0004.yaml").read_bytes()
-    run = cli("invoice", "send", "INV-2026-0004", "--as-of", AS_OF, "--repo", invoiced,
-              env={**ENV, "SSL_CERT_FILE": str(empty), "SSL_CERT_DIR": str(tmp_path)})
+    run = cli(
+        "invoice",
+        "send",
+        "INV-2026-0004",
+        "--as-of",
+        AS_OF,
+        "--repo",
+        invoiced,
+        env={**ENV, "SSL_CERT_FILE": str(empty), "SSL_CERT_DIR": str(tmp_path)},
+    )
     assert run.code == 1 and "E-SMTP" in run.stderr and "CERTIFICATE_VERIFY_FAILED" in run.stderr
     assert handler.envelopes == []
     assert (invoiced / "invoices" / "INV-2026-0004.yaml").read_bytes() == before
@@ -341,13 +412,29 @@ def test_eml_for_several_invoices_goes_to_a_folder(invoiced, cli, tmp_path):
     run = cli("invoice", "send", "--unsent", "--eml", out, "--as-of", AS_OF, "--repo", invoiced)
     assert run.code == 0, run.stderr
     assert sorted(p.name for p in out.iterdir()) == [
-        "INV-2025-0001.eml", "INV-2026-0001.eml", "INV-2026-0002.eml", "INV-2026-0003.eml", "INV-2026-0004.eml"]
+        "INV-2025-0001.eml",
+        "INV-2026-0001.eml",
+        "INV-2026-0002.eml",
+        "INV-2026-0003.eml",
+        "INV-2026-0004.eml",
+    ]
     assert cli("invoice", "send", "--unsent", "--eml", "-", "--as-of", AS_OF, "--repo", invoiced).code == 2
 
 
 def test_recipient_problems(invoiced, cli, tmp_path):
-    bad = cli("invoice", "send", "INV-2026-0001", "--to", "not an address", "--eml", tmp_path / "x.eml",
-              "--as-of", AS_OF, "--repo", invoiced)
+    bad = cli(
+        "invoice",
+        "send",
+        "INV-2026-0001",
+        "--to",
+        "not an address",
+        "--eml",
+        tmp_path / "x.eml",
+        "--as-of",
+        AS_OF,
+        "--repo",
+        invoiced,
+    )
     assert bad.code == 2 and "not an e-mail address" in bad.stderr
     acct = invoiced / "contracts" / "acme" / "account.yaml"
     text = acct.read_text(encoding="utf-8")
@@ -357,8 +444,19 @@ def test_recipient_problems(invoiced, cli, tmp_path):
     none = cli("invoice", "send", "INV-2026-0001", "--eml", tmp_path / "x.eml", "--as-of", AS_OF, "--repo", invoiced)
     assert none.code == 1 and "E-NO-RECIPIENT" in none.stderr and "--to" in none.stderr
     assert not (tmp_path / "x.eml").exists()
-    ok = cli("invoice", "send", "INV-2026-0001", "--to", "Jan Kowalski <jan@acme.example>", "--eml",
-             tmp_path / "x.eml", "--as-of", AS_OF, "--repo", invoiced)
+    ok = cli(
+        "invoice",
+        "send",
+        "INV-2026-0001",
+        "--to",
+        "Jan Kowalski <jan@acme.example>",
+        "--eml",
+        tmp_path / "x.eml",
+        "--as-of",
+        AS_OF,
+        "--repo",
+        invoiced,
+    )
     assert ok.code == 0, ok.stderr
     assert _parse((tmp_path / "x.eml").read_bytes())["To"] == "Jan Kowalski <jan@acme.example>"
 
@@ -394,18 +492,20 @@ def test_since_limits_unsent_to_invoices_from_that_day(invoiced, cli, smtp):
     run = cli("invoice", "send", "--unsent", "--since", "2026-03-01", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
     assert run.code == 0, run.stderr
     assert sorted(_parse(e.original_content)["Subject"].split()[1] for e in handler.envelopes) == [
-        "INV-2026-0003", "INV-2026-0004"]
+        "INV-2026-0003",
+        "INV-2026-0004",
+    ]
     assert cli("invoice", "send", "INV-2026-0001", "--since", "2026-03-01", "--repo", invoiced).code == 2
 
 
 def test_a_new_repository_writes_eml_before_it_has_a_mail_server(invoiced, cli, tmp_path):
     toml = invoiced / "cpq.toml"
     text = toml.read_text(encoding="utf-8")
-    toml.write_text(text[:text.index("[smtp]")] + text[text.index("[fx]"):], encoding="utf-8")
+    toml.write_text(text[: text.index("[smtp]")] + text[text.index("[fx]") :], encoding="utf-8")
     target = tmp_path / "m.eml"
     run = cli("invoice", "send", "INV-2026-0001", "--eml", target, "--as-of", AS_OF, "--repo", invoiced)
     assert run.code == 0, run.stderr
-    assert _parse(target.read_bytes())["From"] == "\"Example Software Sp. z o.o.\" <billing@example.invalid>"
+    assert _parse(target.read_bytes())["From"] == '"Example Software Sp. z o.o." <billing@example.invalid>'
     assert "set [smtp] from" in run.stderr
     sent = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced)
     assert sent.code == 2 and "E-SMTP-CONFIG" in sent.stderr
@@ -436,8 +536,20 @@ def test_output_to_a_pipe_or_device_writes_into_it_and_keeps_it(invoiced, cli, t
 def test_partly_refused_recipients_record_who_got_it(invoiced, cli, smtp):
     port, handler = smtp
     _point_at(invoiced, port)
-    run = cli("invoice", "send", "INV-2026-0001", "--to", "ok@acme.example", "--to", "refuse-me@acme.example",
-              "--as-of", AS_OF, "--repo", invoiced, env=ENV)
+    run = cli(
+        "invoice",
+        "send",
+        "INV-2026-0001",
+        "--to",
+        "ok@acme.example",
+        "--to",
+        "refuse-me@acme.example",
+        "--as-of",
+        AS_OF,
+        "--repo",
+        invoiced,
+        env=ENV,
+    )
     assert run.code == 1 and "E-SMTP-REFUSED" in run.stderr and "refuse-me@acme.example refused" in run.stderr
     assert handler.envelopes[0].rcpt_tos == ["ok@acme.example"]
     from cpqctl.load.repo import load_repo
@@ -460,11 +572,13 @@ def test_unsent_goes_on_after_an_invoice_nobody_would_take(invoiced, cli, smtp):
 
 def test_a_delivery_that_cannot_be_recorded_says_what_to_add(invoiced, cli, smtp, monkeypatch):
     from cpqctl import store
+
     port, handler = smtp
     _point_at(invoiced, port)
 
     def full_disk(self):
         raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(store.Transaction, "commit", full_disk)
     run = cli("invoice", "send", "INV-2026-0001", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
     assert run.code == 1 and "E-SENT-NOT-RECORDED" in run.stderr and "Traceback" not in run.stderr
@@ -473,12 +587,15 @@ def test_a_delivery_that_cannot_be_recorded_says_what_to_add(invoiced, cli, smtp
     assert mid in run.stderr and "sent:" in run.stderr and "No space left" in run.stderr
 
 
-@pytest.mark.parametrize(("tail", "ok"), [
-    ("sent:\n  - {date: 2026-04-01, to: a@b.example, message_id: \"<x@y>\"}", True),  # no final newline
-    ("sent: []\n", False),
-    ("sent: [{date: 2026-04-01, to: a@b.example}]\n", False),
-    ("sent:\n  - {date: 2026-04-01, to: a@b.example}\nreason: late\n", False),
-])
+@pytest.mark.parametrize(
+    ("tail", "ok"),
+    [
+        ('sent:\n  - {date: 2026-04-01, to: a@b.example, message_id: "<x@y>"}', True),  # no final newline
+        ("sent: []\n", False),
+        ("sent: [{date: 2026-04-01, to: a@b.example}]\n", False),
+        ("sent:\n  - {date: 2026-04-01, to: a@b.example}\nreason: late\n", False),
+    ],
+)
 def test_the_sent_list_is_appended_to_or_refused_never_broken(invoiced, cli, tail, ok, tmp_path):
     from cpqctl import store
     from cpqctl.app.invoicing import _sent_append
@@ -487,7 +604,7 @@ def test_the_sent_list_is_appended_to_or_refused_never_broken(invoiced, cli, tai
 
     path = invoiced / "invoices" / "INV-2026-0001.yaml"
     path.write_text(path.read_text(encoding="utf-8") + tail, encoding="utf-8")
-    loaded, diags = load_repo(invoiced)
+    loaded, _diags = load_repo(invoiced)
     inv = loaded.invoices["INV-2026-0001"]
     from datetime import date
 
@@ -496,7 +613,7 @@ def test_the_sent_list_is_appended_to_or_refused_never_broken(invoiced, cli, tai
             _sent_append(store.Store(invoiced), inv, date(2026, 4, 2), ["c@d.example"], "<m@id>")
         assert e.value.code == "E-SENT-NOT-LAST"
         return
-    rel, text, _ = _sent_append(store.Store(invoiced), inv, date(2026, 4, 2), ["c@d.example"], "<m@id>")
+    _rel, text, _ = _sent_append(store.Store(invoiced), inv, date(2026, 4, 2), ["c@d.example"], "<m@id>")
     path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
     again = load_repo(invoiced)[0].invoices["INV-2026-0001"]
     assert [d.to for d in again.sent] == ["a@b.example", "c@d.example"]

@@ -35,7 +35,9 @@ def test_contract_line_is_read_without_parsing(tmp_path):
 def test_files_of_a_contract_and_the_index_is_reused(example_repo, cli, monkeypatch):
     _invoiced(cli, example_repo)
     assert invoice_files_of(example_repo, "C-2026-0002") == [
-        ("invoices/INV-2026-0002.yaml", "invoice"), ("invoices/INV-2026-0003.yaml", "invoice")]
+        ("invoices/INV-2026-0002.yaml", "invoice"),
+        ("invoices/INV-2026-0003.yaml", "invoice"),
+    ]
     index = json.loads((example_repo / INDEX).read_text())
     assert index["files"]["INV-2026-0004.yaml"][2] == "C-2026-0003"
     reads = []
@@ -63,11 +65,14 @@ def test_an_unchanged_folder_is_not_even_statted(example_repo, cli, monkeypatch)
     real = os.scandir
     monkeypatch.setattr(os, "scandir", lambda *a: scans.append(a) or real(*a))
     assert invoice_files_of(example_repo, "C-2026-0002") == [
-        ("invoices/INV-2026-0002.yaml", "invoice"), ("invoices/INV-2026-0003.yaml", "invoice")]
+        ("invoices/INV-2026-0002.yaml", "invoice"),
+        ("invoices/INV-2026-0003.yaml", "invoice"),
+    ]
     assert scans == []
     # a new invoice changes the folder's mtime: it is found
     (example_repo / "invoices" / "INV-2026-0099.yaml").write_text(
-        "invoice: INV-2026-0099\naccount: umbrella\ncontract: C-2026-0002\n", encoding="utf-8")
+        "invoice: INV-2026-0099\naccount: umbrella\ncontract: C-2026-0002\n", encoding="utf-8"
+    )
     assert ("invoices/INV-2026-0099.yaml", "invoice") in invoice_files_of(example_repo, "C-2026-0002")
     assert scans
 
@@ -75,8 +80,13 @@ def test_an_unchanged_folder_is_not_even_statted(example_repo, cli, monkeypatch)
 def test_a_damaged_index_is_rebuilt(example_repo, cli):
     _invoiced(cli, example_repo)
     (example_repo / ".cpq" / "cache").mkdir(parents=True, exist_ok=True)
-    for junk in (b"\x00not json", b'{"format": 2, "folder_mtime_ns": null, "files": {"INV-2026-0004.yaml": "x"}}',
-                 b'{"format": 2, "files": {}}', b'{"format": 1, "files": {}}', b"[]"):
+    for junk in (
+        b"\x00not json",
+        b'{"format": 2, "folder_mtime_ns": null, "files": {"INV-2026-0004.yaml": "x"}}',
+        b'{"format": 2, "files": {}}',
+        b'{"format": 1, "files": {}}',
+        b"[]",
+    ):
         (example_repo / INDEX).write_bytes(junk)
         assert invoice_files_of(example_repo, "C-2026-0003") == [("invoices/INV-2026-0004.yaml", "invoice")]
         assert json.loads((example_repo / INDEX).read_text())["format"] == invoice_index.FORMAT
@@ -89,7 +99,8 @@ def test_preview_does_not_read_other_accounts(example_repo, cli):
     # break every file that is not C-2026-0001's: the preview does not notice
     (example_repo / "contracts" / "globex" / "account.yaml").write_text("account: [broken\n", encoding="utf-8")
     (example_repo / "invoices" / "INV-2026-0004.yaml").write_text(
-        "invoice: INV-2026-0004\ncontract: C-2026-0003\nlines: [broken\n", encoding="utf-8")
+        "invoice: INV-2026-0004\ncontract: C-2026-0003\nlines: [broken\n", encoding="utf-8"
+    )
     after = cli("invoice", "preview", "C-2026-0001", "--as-of", "2026-04-10", "-f", "json", "--repo", example_repo)
     assert after.code == 0, after.stderr
     assert after.stdout == before.stdout
@@ -113,7 +124,8 @@ def test_contract_account_is_remembered_and_checked(example_repo, tmp_path):
     assert json.loads((example_repo / ACCOUNTS).read_text()) == {"C-2026-0003": "globex"}
     # moved to another folder: the remembered one is checked, and the new place found
     (example_repo / "contracts" / "acme" / "C-2026-0003.yaml").write_bytes(
-        (example_repo / "contracts" / "globex" / "C-2026-0003.yaml").read_bytes())
+        (example_repo / "contracts" / "globex" / "C-2026-0003.yaml").read_bytes()
+    )
     (example_repo / "contracts" / "globex" / "C-2026-0003.yaml").unlink()
     assert account_of(example_repo, "C-2026-0003") == "acme"
     assert account_of(example_repo, "C-2099-0001") is None

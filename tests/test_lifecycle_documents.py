@@ -66,9 +66,11 @@ def story(tmp_path_factory) -> Path:
     shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
     for d in ("catalog", "contracts"):
         shutil.copytree(PROJECT / d, root / d)
-    for args in (["amend", "C-2026-0001", "--effective", "2026-12-01", "--set", "PRO-SEAT=60"],
-                 ["amend", "C-2026-0001", "--effective", "2026-12-01", "--set", "PRO-SEAT=50"],
-                 ["renew", "C-2026-0001"]):
+    for args in (
+        ["amend", "C-2026-0001", "--effective", "2026-12-01", "--set", "PRO-SEAT=60"],
+        ["amend", "C-2026-0001", "--effective", "2026-12-01", "--set", "PRO-SEAT=50"],
+        ["renew", "C-2026-0001"],
+    ):
         result = invoke(*args, "--as-of", AS_OF, "--repo", root)
         assert result.exit_code == 0, result.stderr
     return root
@@ -78,12 +80,16 @@ def story(tmp_path_factory) -> Path:
 def rendered(story: Path) -> dict[str, bytes]:
     """Every document of the story, Markdown and PDF, rendered through the CLI into out/."""
     out: dict[str, bytes] = {}
-    for command, doc_id in (("quote", CHARGE), ("quote", CREDIT), ("quote", RENEWAL), ("account", "acme"),
-                            ("account", "umbrella")):
+    for command, doc_id in (
+        ("quote", CHARGE),
+        ("quote", CREDIT),
+        ("quote", RENEWAL),
+        ("account", "acme"),
+        ("account", "umbrella"),
+    ):
         for fmt in ("md", "pdf"):
             target = story / "out" / f"{doc_id}.{fmt}"
-            result = invoke(command, "render", doc_id, "--format", fmt, "-o", target, "--as-of", AS_OF,
-                            "--repo", story)
+            result = invoke(command, "render", doc_id, "--format", fmt, "-o", target, "--as-of", AS_OF, "--repo", story)
             assert result.exit_code == 0, result.stderr
             out[f"{doc_id}.{fmt}"] = target.read_bytes()
     return out
@@ -92,13 +98,16 @@ def rendered(story: Path) -> dict[str, bytes]:
 # --- golden Markdown ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("doc", "golden"), [
-    (f"{CHARGE}.md", "amendment_charge_pl_PL.md"),
-    (f"{CREDIT}.md", "amendment_credit_pl_PL.md"),
-    (f"{RENEWAL}.md", "renewal_pl_PL.md"),
-    ("acme.md", "account_acme_pl_PL.md"),
-    ("umbrella.md", "account_umbrella_pl_PL.md"),
-])
+@pytest.mark.parametrize(
+    ("doc", "golden"),
+    [
+        (f"{CHARGE}.md", "amendment_charge_pl_PL.md"),
+        (f"{CREDIT}.md", "amendment_credit_pl_PL.md"),
+        (f"{RENEWAL}.md", "renewal_pl_PL.md"),
+        ("acme.md", "account_acme_pl_PL.md"),
+        ("umbrella.md", "account_umbrella_pl_PL.md"),
+    ],
+)
 def test_markdown_matches_golden(rendered, doc, golden):
     text = rendered[doc].decode("utf-8")
     path = GOLDEN / golden
@@ -148,9 +157,9 @@ def test_amendment_pdf_is_readable(rendered):
 
 def test_accepted_amendment_still_shows_the_state_before_it(story, tmp_path):
     """Once accepted, the ledger holds the amendment; the document still compares before with after."""
-    from cpqctl.views import documents
     from cpqctl.core import quotes
     from cpqctl.load.repo import load_repo
+    from cpqctl.views import documents
 
     root = tmp_path / "accepted"
     shutil.copytree(story, root, ignore=shutil.ignore_patterns("out", ".cpq"))
@@ -166,17 +175,27 @@ def test_accepted_amendment_still_shows_the_state_before_it(story, tmp_path):
 
 
 def test_reprice_shows_the_new_price_and_both_sides(tmp_path):
-    from cpqctl.views import documents
     from cpqctl.core import quotes
     from cpqctl.load.repo import load_repo
+    from cpqctl.views import documents
 
     root = tmp_path / "repo"
     root.mkdir()
     shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
     for d in ("catalog", "contracts"):
         shutil.copytree(PROJECT / d, root / d)
-    result = invoke("amend", "C-2026-0001", "--effective", "2026-12-01", "--reprice", "PRO-SEAT=1000.00",
-                    "--as-of", AS_OF, "--repo", root)
+    result = invoke(
+        "amend",
+        "C-2026-0001",
+        "--effective",
+        "2026-12-01",
+        "--reprice",
+        "PRO-SEAT=1000.00",
+        "--as-of",
+        AS_OF,
+        "--repo",
+        root,
+    )
     assert result.exit_code == 0, result.stderr
     repo, _ = load_repo(root)
     q = repo.quotes["Q-2026-0001"]
@@ -185,8 +204,9 @@ def test_reprice_shows_the_new_price_and_both_sides(tmp_path):
     assert (change["delta"], change["new_price"]) == (0, D("1000.00"))
     assert {ln["effect"] for ln in data["lines"]} == {"charge", "credit"}
     assert data["amendment"]["charges"] > 0 > data["amendment"]["credits"]
-    text = invoke("quote", "render", "Q-2026-0001", "--format", "md", "-o", "-", "--as-of", AS_OF,
-                  "--repo", root).stdout
+    text = invoke(
+        "quote", "render", "Q-2026-0001", "--format", "md", "-o", "-", "--as-of", AS_OF, "--repo", root
+    ).stdout
     assert zl("| Pro seat (PRO-SEAT) | 55 | 55 | new price 1 000,00 zł / year |") in text
     assert "Charges " in text and ", credits -" in text
 
@@ -216,21 +236,28 @@ def test_renewal_pdf_is_readable(rendered):
 
 def test_renewal_matches_each_line_to_its_old_price(story):
     """A product held at two prices: each renewal line finds the price the uplift turned into it."""
-    from cpqctl.views import documents
     from cpqctl.core import quotes
     from cpqctl.load.repo import load_repo
+    from cpqctl.views import documents
 
     repo, _ = load_repo(story)
     c = repo.contracts["C-2026-0001"]
     seg = c.amendments[0].lines[0]
-    cheaper = replace(c, amendments=(replace(c.amendments[0], lines=(replace(seg, unit_price=D("1000.00")),)),
-                                     *c.amendments[1:]))
+    cheaper = replace(
+        c, amendments=(replace(c.amendments[0], lines=(replace(seg, unit_price=D("1000.00")),)), *c.amendments[1:])
+    )
     repo = replace(repo, contracts={**repo.contracts, c.contract: cheaper})
     q = repo.quotes[RENEWAL]
-    lines = [dict(ln, quantity=D(5), net_unit_price=D("1050.00")) if i == 1 else ln
-             for i, ln in enumerate([{"product": "PRO-SEAT", "net_unit_price": D("1134.00")},
-                                     {"product": "PRO-SEAT", "net_unit_price": D("1050.00")},
-                                     {"product": "NEW-THING", "net_unit_price": D("10.00")}])]
+    lines = [
+        dict(ln, quantity=D(5), net_unit_price=D("1050.00")) if i == 1 else ln
+        for i, ln in enumerate(
+            [
+                {"product": "PRO-SEAT", "net_unit_price": D("1134.00")},
+                {"product": "PRO-SEAT", "net_unit_price": D("1050.00")},
+                {"product": "NEW-THING", "net_unit_price": D("10.00")},
+            ]
+        )
+    ]
     block = documents.renewal_block(repo, cheaper, quotes.price(repo, q), lines)
     assert [ln["previous_unit_price"] for ln in lines] == [D("1080.00"), D("1000.00"), None]
     assert [ln["change_percent"] for ln in lines] == [D("5.00"), D("5.00"), None]
@@ -242,8 +269,9 @@ def test_renewal_with_same_pricing_says_prices_continue(story, tmp_path):
     shutil.copytree(story, root, ignore=shutil.ignore_patterns("out", ".cpq", "quotes"))
     result = invoke("renew", "C-2026-0001", "--pricing", "same", "--as-of", AS_OF, "--repo", root)
     assert result.exit_code == 0, result.stderr
-    text = invoke("quote", "render", "Q-2026-0001", "--format", "md", "-o", "-", "--as-of", AS_OF,
-                  "--repo", root).stdout
+    text = invoke(
+        "quote", "render", "Q-2026-0001", "--format", "md", "-o", "-", "--as-of", AS_OF, "--repo", root
+    ).stdout
     assert zl("| 1 080,00 zł / year | 1 080,00 zł / year | 0% |") in text
     assert "uplift" not in text
 
@@ -278,10 +306,9 @@ def test_account_statement_pdf(rendered):
 
 
 def test_account_statement_shows_an_option_that_is_off(story):
-    from cpqctl.views import documents
-    from cpqctl.render.documents import render_markdown
-
     from cpqctl.load.repo import load_repo
+    from cpqctl.render.documents import render_markdown
+    from cpqctl.views import documents
 
     repo, _ = load_repo(story)
     data = documents.account_data(repo, "umbrella", date(2026, 11, 28))
@@ -290,8 +317,8 @@ def test_account_statement_shows_an_option_that_is_off(story):
 
 
 def test_account_statement_money_matches_account_show(story):
-    from cpqctl.views import documents, accounts as views
     from cpqctl.load.repo import load_repo
+    from cpqctl.views import accounts as views, documents
 
     repo, _ = load_repo(story)
     for account in repo.accounts:
@@ -300,8 +327,11 @@ def test_account_statement_money_matches_account_show(story):
         assert str(data["statement"]["arr"]) == shown["arr"]
         assert [str(c["arr"]) for c in data["contracts"]] == [c["arr"] for c in shown["contracts"]]
     # a product's ARR is 12 × its exact MRR, rounded once (not 12 × the rounded MRR: 115.88 × 12 = 1390.56)
-    support = next(o for o in documents.account_data(repo, "initech", date(2026, 11, 28))["owned"]
-                   if o["product"] == "SUPPORT-BASIC")
+    support = next(
+        o
+        for o in documents.account_data(repo, "initech", date(2026, 11, 28))["owned"]
+        if o["product"] == "SUPPORT-BASIC"
+    )
     assert (support["mrr"], support["arr"]) == (D("115.88"), D("1390.50"))
 
 
@@ -336,8 +366,8 @@ def test_two_renders_are_byte_identical(story, rendered, tmp_path, doc):
 
 
 def test_template_follows_the_quote_kind(story):
-    from cpqctl.views import documents
     from cpqctl.load.repo import load_repo
+    from cpqctl.views import documents
 
     repo, _ = load_repo(story)
     assert [documents.quote_template(repo.quotes[q]) for q in (CHARGE, RENEWAL)] == ["amendment", "renewal"]
@@ -351,7 +381,8 @@ def test_repo_amendment_template_can_replace_one_block(story, tmp_path):
     (root / "templates").mkdir()
     (root / "templates" / "amendment.md.j2").write_text(
         '{% extends "builtin/amendment.md.j2" %}{% block lines %}Custom lines for {{ quote.id }}\n{% endblock %}',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     text = invoke("quote", "render", CHARGE, "--format", "md", "-o", "-", "--as-of", AS_OF, "--repo", root).stdout
     assert f"Custom lines for {CHARGE}" in text
     assert "## What changes" in text and "## Prorated charges and credits" not in text

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Mapping
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
+from cpqctl.core.model import Repo, Source
 from cpqctl.load.repo import load_file, load_repo
 from cpqctl.load.schema import ID_RE
 from cpqctl.load.yamlpos import parse
-from cpqctl.core.model import Repo, Source
 
 
 def load_one(root: Path, rel: str, kind: str):
@@ -49,14 +48,19 @@ def walk(value, path="repo"):
 
 # ----------------------------------------------------------------------------- exact numbers
 
+
 def test_three_spellings_of_a_price_are_the_same_decimal(repo) -> None:
-    root = repo({"catalog/p.yaml": """
+    root = repo(
+        {
+            "catalog/p.yaml": """
         products:
           - {code: A, name: A, type: one-time, price: {PLN: 1200.00}}
           - {code: B, name: B, type: one-time, price: {PLN: "1200.00"}}
           - {code: C, name: C, type: one-time, price: {PLN: 1200}}
           - {code: D, name: D, type: one-time, price: {PLN: '0.10'}}
-        """})
+        """
+        }
+    )
     (products, _), diags = load_one(root, "catalog/p.yaml", "catalog")
     assert diags == []
     prices = {p.code: p.price["PLN"] for p in products}
@@ -68,8 +72,8 @@ def test_three_spellings_of_a_price_are_the_same_decimal(repo) -> None:
 
 def test_no_float_anywhere_in_the_loaded_example_repo(example_repo) -> None:
     (example_repo / "cpq.toml").write_text(
-        (example_repo / "cpq.toml").read_text(encoding="utf-8").replace('EUR = "4.30"', "EUR = 4.30"),
-        encoding="utf-8")  # an unquoted TOML float, too
+        (example_repo / "cpq.toml").read_text(encoding="utf-8").replace('EUR = "4.30"', "EUR = 4.30"), encoding="utf-8"
+    )  # an unquoted TOML float, too
     loaded, diags = load_repo(example_repo)
     assert diags == []
     values = list(walk(loaded))
@@ -83,7 +87,9 @@ def test_no_float_anywhere_in_the_loaded_example_repo(example_repo) -> None:
 
 @pytest.mark.parametrize("text", ["12,50", "1e3", "1_000", "0x10", "nan", ".inf", "1 200", "€5", "12.5.0", "--1"])
 def test_money_that_is_not_a_plain_decimal_is_an_error(repo, text) -> None:
-    root = repo({"catalog/p.yaml": f"products:\n  - code: A\n    name: A\n    type: one-time\n    price:\n      PLN: {text}\n"})
+    root = repo(
+        {"catalog/p.yaml": f"products:\n  - code: A\n    name: A\n    type: one-time\n    price:\n      PLN: {text}\n"}
+    )
     (products, _), diags = load_one(root, "catalog/p.yaml", "catalog")
     assert diags == [("E-NUMBER", 6, 12)]
     assert dict(products[0].price) == {}
@@ -97,7 +103,9 @@ def test_a_currency_without_an_amount_is_reported_not_dropped(repo) -> None:
 
 
 def test_negative_price_is_an_error_but_a_negative_quantity_is_not(repo) -> None:
-    root = repo({"contracts/a/C-1.yaml": """
+    root = repo(
+        {
+            "contracts/a/C-1.yaml": """
         contract: C-1
         account: a
         currency: PLN
@@ -105,7 +113,9 @@ def test_negative_price_is_an_error_but_a_negative_quantity_is_not(repo) -> None
         end: 2026-12-31
         lines:
           - {product: P, quantity: -5, unit_price: -1.00, per: year, start: 2026-01-01}
-        """})
+        """
+        }
+    )
     _, diags = load_one(root, "contracts/a/C-1.yaml", "contract")
     line = (root / "contracts/a/C-1.yaml").read_text().splitlines()[6]
     assert diags == [("E-NEGATIVE", 7, line.index("-1.00") + 1)]
@@ -113,7 +123,10 @@ def test_negative_price_is_an_error_but_a_negative_quantity_is_not(repo) -> None
 
 # ----------------------------------------------------------------------------- percentages, dates, booleans
 
-@pytest.mark.parametrize("text,value", [("5%", "5"), ("3.5%", "3.5"), ('"20%"', "20"), ("0%", "0"), ("12.50%", "12.50")])
+
+@pytest.mark.parametrize(
+    "text,value", [("5%", "5"), ("3.5%", "3.5"), ('"20%"', "20"), ("0%", "0"), ("12.50%", "12.50")]
+)
 def test_percentages_carry_a_percent_sign(repo, text, value) -> None:
     root = repo({"contracts/a/account.yaml": f"account: a\nname: A\ncurrency: PLN\ntax_rate: {text}\n"})
     [acct], diags = load_one(root, "contracts/a/account.yaml", "account")
@@ -131,13 +144,27 @@ def test_a_percentage_without_its_sign_is_an_error(repo, text) -> None:
         assert "23%" in d.hint  # the fix is spelled out
 
 
-@pytest.mark.parametrize("text,ok", [
-    ("2026-02-28", True), ('"2026-02-28"', True), ("2024-02-29", True),
-    ("2026-02-30", False), ("2026-1-1", False), ("20260101", False), ("2026-01-01T00:00:00", False),
-    ("01.02.2026", False), ("2026-W05-1", False), ("today", False),
-])
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ("2026-02-28", True),
+        ('"2026-02-28"', True),
+        ("2024-02-29", True),
+        ("2026-02-30", False),
+        ("2026-1-1", False),
+        ("20260101", False),
+        ("2026-01-01T00:00:00", False),
+        ("01.02.2026", False),
+        ("2026-W05-1", False),
+        ("today", False),
+    ],
+)
 def test_dates_are_iso_calendar_dates(repo, text, ok) -> None:
-    root = repo({"contracts/a/C-1.yaml": f"contract: C-1\naccount: a\ncurrency: PLN\nstart: {text}\nend: 2026-12-31\nlines: []\n"})
+    root = repo(
+        {
+            "contracts/a/C-1.yaml": f"contract: C-1\naccount: a\ncurrency: PLN\nstart: {text}\nend: 2026-12-31\nlines: []\n"
+        }
+    )
     records, diags = load_one(root, "contracts/a/C-1.yaml", "contract")
     if ok:
         assert diags == [] and records[0].start == date.fromisoformat(text.strip('"'))
@@ -145,12 +172,24 @@ def test_dates_are_iso_calendar_dates(repo, text, ok) -> None:
         assert ("E-DATE", 4, 8) in diags
 
 
-@pytest.mark.parametrize("text,code", [
-    ("true", None), ("false", None),
-    ("yes", "E-YAML11-BOOL"), ("no", "E-YAML11-BOOL"), ("on", "E-YAML11-BOOL"), ("off", "E-YAML11-BOOL"),
-    ("Yes", "E-YAML11-BOOL"), ("NO", "E-YAML11-BOOL"), ("y", "E-YAML11-BOOL"),
-    ("True", "E-BOOL"), ("TRUE", "E-BOOL"), ('"true"', "E-BOOL"), ("1", "E-BOOL"),
-])
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("true", None),
+        ("false", None),
+        ("yes", "E-YAML11-BOOL"),
+        ("no", "E-YAML11-BOOL"),
+        ("on", "E-YAML11-BOOL"),
+        ("off", "E-YAML11-BOOL"),
+        ("Yes", "E-YAML11-BOOL"),
+        ("NO", "E-YAML11-BOOL"),
+        ("y", "E-YAML11-BOOL"),
+        ("True", "E-BOOL"),
+        ("TRUE", "E-BOOL"),
+        ('"true"', "E-BOOL"),
+        ("1", "E-BOOL"),
+    ],
+)
 def test_only_true_and_false_are_booleans(repo, text, code) -> None:
     root = repo({"contracts/a/account.yaml": f"account: a\nname: A\ncurrency: EUR\nreverse_charge: {text}\n"})
     records, diags = load_one(root, "contracts/a/account.yaml", "account")
@@ -162,7 +201,7 @@ def test_only_true_and_false_are_booleans(repo, text, code) -> None:
 
 def test_yaml11_boolean_is_an_error_in_a_text_field_too_unless_quoted(repo) -> None:
     root = repo({"contracts/a/account.yaml": "account: a\nname: no\ncurrency: EUR\naddress: 'yes'\n"})
-    records, diags = load_one(root, "contracts/a/account.yaml", "account")
+    _records, diags = load_one(root, "contracts/a/account.yaml", "account")
     assert diags == [("E-YAML11-BOOL", 2, 7)]
     root = repo({"contracts/a/account.yaml": "account: a\nname: 'no'\ncurrency: EUR\naddress: \"off\"\n"})
     [acct], diags = load_one(root, "contracts/a/account.yaml", "account")
@@ -179,7 +218,9 @@ def test_null_optional_value_is_absent_and_null_required_value_is_reported(repo)
 @pytest.mark.parametrize("text", ["../evil", "-x", "a b", "a/b", "_x", "ą", "x:y"])
 def test_ids_are_restricted(repo, text) -> None:
     quoted = '"' + text + '"'
-    root = repo({"catalog/p.yaml": f"products:\n  - code: {quoted}\n    name: X\n    type: one-time\n    price: {{PLN: 1}}\n"})
+    root = repo(
+        {"catalog/p.yaml": f"products:\n  - code: {quoted}\n    name: X\n    type: one-time\n    price: {{PLN: 1}}\n"}
+    )
     (products, _), diags = load_one(root, "catalog/p.yaml", "catalog")
     assert diags == [("E-ID", 2, 11)]
     assert products == []  # a product without a valid code is not built
@@ -283,8 +324,12 @@ def yaml_text(s: str) -> str:
         o = ord(ch)
         if ch in '"\\':
             out.append("\\" + ch)
-        elif 0x20 <= o <= 0x7E or (0xA0 <= o <= 0xD7FF and ch not in "\u2028\u2029") or 0xE000 <= o <= 0xFFFD \
-                and o != 0xFEFF or o >= 0x10000:
+        elif (
+            0x20 <= o <= 0x7E
+            or (0xA0 <= o <= 0xD7FF and ch not in "\u2028\u2029")
+            or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
+            or o >= 0x10000
+        ):
             out.append(ch)
         else:
             out.append(f"\\u{o:04x}")
@@ -295,8 +340,10 @@ def dec(d: Decimal) -> str:
     return format(d, "f")
 
 
-ids = st.one_of(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,12}", fullmatch=True),
-                st.sampled_from(["yes", "No", "on", "y", "null", "true", "007", "1e3", "2026-01-01", "0x1F", "1_0"]))
+ids = st.one_of(
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,12}", fullmatch=True),
+    st.sampled_from(["yes", "No", "on", "y", "null", "true", "007", "1e3", "2026-01-01", "0x1F", "1_0"]),
+)
 texts = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=20)
 currencies = st.from_regex(r"[A-Z]{3}", fullmatch=True)
 dates = st.dates(min_value=date(1970, 1, 1), max_value=date(2199, 12, 31))
@@ -307,24 +354,42 @@ def decimals(lo: int, hi: int) -> st.SearchStrategy[Decimal]:
 
 
 percents = decimals(0, 100_000)
-contracted = st.fixed_dictionaries({
-    "product": ids, "price": decimals(0, 10**9), "from": dates, "until": dates,
-}) | st.fixed_dictionaries({"family": texts, "discount": percents})
+contracted = st.fixed_dictionaries(
+    {
+        "product": ids,
+        "price": decimals(0, 10**9),
+        "from": dates,
+        "until": dates,
+    }
+) | st.fixed_dictionaries({"family": texts, "discount": percents})
 
-accounts = st.fixed_dictionaries({
-    "account": ids, "name": texts, "currency": currencies, "tax_rate": percents, "reverse_charge": st.booleans(),
-    "contracted_prices": st.lists(contracted, max_size=3),
-})
+accounts = st.fixed_dictionaries(
+    {
+        "account": ids,
+        "name": texts,
+        "currency": currencies,
+        "tax_rate": percents,
+        "reverse_charge": st.booleans(),
+        "contracted_prices": st.lists(contracted, max_size=3),
+    }
+)
 
 
 def dump_account(a: dict) -> str:
-    rows = [f"account: {yaml_id(a['account'])}", f"name: {yaml_text(a['name'])}", f"currency: {a['currency']}",
-            f"tax_rate: {dec(a['tax_rate'])}%", f"reverse_charge: {'true' if a['reverse_charge'] else 'false'}",
-            "contracted_prices:" if a["contracted_prices"] else "contracted_prices: []"]
+    rows = [
+        f"account: {yaml_id(a['account'])}",
+        f"name: {yaml_text(a['name'])}",
+        f"currency: {a['currency']}",
+        f"tax_rate: {dec(a['tax_rate'])}%",
+        f"reverse_charge: {'true' if a['reverse_charge'] else 'false'}",
+        "contracted_prices:" if a["contracted_prices"] else "contracted_prices: []",
+    ]
     for cp in a["contracted_prices"]:
         if "product" in cp:
-            rows.append(f"  - {{product: {yaml_id(cp['product'])}, price: {dec(cp['price'])}, "
-                        f"from: {cp['from']}, until: {cp['until'].isoformat()}}}")
+            rows.append(
+                f"  - {{product: {yaml_id(cp['product'])}, price: {dec(cp['price'])}, "
+                f"from: {cp['from']}, until: {cp['until'].isoformat()}}}"
+            )
         else:
             rows.append(f"  - family: {yaml_text(cp['family'])}\n    discount: {dec(cp['discount'])}%")
     return "\n".join(rows) + "\n"
@@ -345,7 +410,11 @@ def test_account_round_trip(tmp_path_factory, a) -> None:
     assert res.diagnostics == []
     [acct] = res.records
     assert (acct.account, acct.name, acct.currency, acct.reverse_charge) == (
-        a["account"], a["name"], a["currency"], a["reverse_charge"])
+        a["account"],
+        a["name"],
+        a["currency"],
+        a["reverse_charge"],
+    )
     assert same_decimal(acct.tax_rate, a["tax_rate"])
     assert len(acct.contracted_prices) == len(a["contracted_prices"])
     for got, want in zip(acct.contracted_prices, a["contracted_prices"]):
@@ -357,39 +426,66 @@ def test_account_round_trip(tmp_path_factory, a) -> None:
             assert same_decimal(got.discount, want["discount"])
 
 
-segments = st.fixed_dictionaries({
-    "product": ids, "quantity": decimals(-10**6, 10**6), "unit_price": decimals(0, 10**9),
-    "per": st.sampled_from(["month", "quarter", "year"]), "start": dates, "end": dates,
-})
-contracts = st.fixed_dictionaries({
-    "contract": ids, "account": ids, "currency": currencies, "start": dates, "end": dates,
-    "lines": st.lists(segments, max_size=4),
-    "amendments": st.lists(st.fixed_dictionaries({"effective": dates, "lines": st.lists(segments, max_size=2)}),
-                           max_size=2),
-})
+segments = st.fixed_dictionaries(
+    {
+        "product": ids,
+        "quantity": decimals(-(10**6), 10**6),
+        "unit_price": decimals(0, 10**9),
+        "per": st.sampled_from(["month", "quarter", "year"]),
+        "start": dates,
+        "end": dates,
+    }
+)
+contracts = st.fixed_dictionaries(
+    {
+        "contract": ids,
+        "account": ids,
+        "currency": currencies,
+        "start": dates,
+        "end": dates,
+        "lines": st.lists(segments, max_size=4),
+        "amendments": st.lists(
+            st.fixed_dictionaries({"effective": dates, "lines": st.lists(segments, max_size=2)}), max_size=2
+        ),
+    }
+)
 
 
 def dump_segment(s: dict) -> str:
-    return (f"{{product: {yaml_id(s['product'])}, quantity: {dec(s['quantity'])}, unit_price: {dec(s['unit_price'])}, "
-            f"per: {s['per']}, start: {s['start']}, end: {s['end']}}}")
+    return (
+        f"{{product: {yaml_id(s['product'])}, quantity: {dec(s['quantity'])}, unit_price: {dec(s['unit_price'])}, "
+        f"per: {s['per']}, start: {s['start']}, end: {s['end']}}}"
+    )
 
 
 def dump_contract(c: dict) -> str:
-    rows = [f"contract: {yaml_id(c['contract'])}", f"account: {yaml_id(c['account'])}", f"currency: {c['currency']}",
-            f"start: {c['start']}", f"end: {c['end']}", "lines:" if c["lines"] else "lines: []"]
+    rows = [
+        f"contract: {yaml_id(c['contract'])}",
+        f"account: {yaml_id(c['account'])}",
+        f"currency: {c['currency']}",
+        f"start: {c['start']}",
+        f"end: {c['end']}",
+        "lines:" if c["lines"] else "lines: []",
+    ]
     rows += [f"  - {dump_segment(s)}" for s in c["lines"]]
     if c["amendments"]:
         rows.append("amendments:")
         for i, a in enumerate(c["amendments"], 1):
-            rows += [f"  - amendment: A-{i}", f"    effective: {a['effective']}", "    lines:" if a["lines"] else
-                     "    lines: []"]
+            rows += [
+                f"  - amendment: A-{i}",
+                f"    effective: {a['effective']}",
+                "    lines:" if a["lines"] else "    lines: []",
+            ]
             rows += [f"      - {dump_segment(s)}" for s in a["lines"]]
     return "\n".join(rows) + "\n"
 
 
 def same_segment(got, want: dict) -> bool:
-    return ((got.product, got.per, got.start, got.end) == (want["product"], want["per"], want["start"], want["end"])
-            and same_decimal(got.quantity, want["quantity"]) and same_decimal(got.unit_price, want["unit_price"]))
+    return (
+        (got.product, got.per, got.start, got.end) == (want["product"], want["per"], want["start"], want["end"])
+        and same_decimal(got.quantity, want["quantity"])
+        and same_decimal(got.unit_price, want["unit_price"])
+    )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -403,7 +499,12 @@ def test_contract_round_trip(tmp_path_factory, c) -> None:
     assert res.diagnostics == []
     [got] = res.records
     assert (got.contract, got.account, got.currency, got.start, got.end) == (
-        c["contract"], c["account"], c["currency"], c["start"], c["end"])
+        c["contract"],
+        c["account"],
+        c["currency"],
+        c["start"],
+        c["end"],
+    )
     assert len(got.lines) == len(c["lines"]) and all(map(same_segment, got.lines, c["lines"]))
     assert len(got.amendments) == len(c["amendments"])
     for ga, wa in zip(got.amendments, c["amendments"]):
@@ -416,6 +517,15 @@ def test_generated_ids_are_valid_ids() -> None:
     for s in ["yes", "No", "007", "1e3", "0x1F", "1_0", "a.b-c_d"]:
         assert ID_RE.fullmatch(s)
     assert yaml_id("no") == '"no"' and yaml_id("007") == "007"
-    assert textwrap.dedent(dump_segment({"product": "on", "quantity": Decimal("-1.50"), "unit_price": Decimal("0E-2"),
-                                         "per": "year", "start": date(2026, 1, 1), "end": date(2026, 12, 31)})) == (
-        '{product: "on", quantity: -1.50, unit_price: 0.00, per: year, start: 2026-01-01, end: 2026-12-31}')
+    assert textwrap.dedent(
+        dump_segment(
+            {
+                "product": "on",
+                "quantity": Decimal("-1.50"),
+                "unit_price": Decimal("0E-2"),
+                "per": "year",
+                "start": date(2026, 1, 1),
+                "end": date(2026, 12, 31),
+            }
+        )
+    ) == ('{product: "on", quantity: -1.50, unit_price: 0.00, per: year, start: 2026-01-01, end: 2026-12-31}')

@@ -5,19 +5,22 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from cpqctl.render import output
 
-values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                                   max_size=3), max_leaves=10)
+values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.text(min_size=1, max_size=5).filter(lambda k: k != "items"), values, max_size=3),
-       st.lists(st.dictionaries(st.text(max_size=5), values, max_size=4), max_size=4))
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=5).filter(lambda k: k != "items"), values, max_size=3),
+    st.lists(st.dictionaries(st.text(max_size=5), values, max_size=4), max_size=4),
+)
 def test_streamed_equals_whole(head, items):
     buf = io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
@@ -41,8 +44,18 @@ def test_a_narrow_table_never_cuts_a_number(monkeypatch, capsys):
 
     monkeypatch.setattr(output, "console", lambda stderr=False: Console(width=60, no_color=True, soft_wrap=False))
     cols = ["month", "arr", "new", "expansion", "contraction", "churn", "reactivation", "net"]
-    rows = [{"month": "2026-12", "arr": "256461.70", "new": "0.00", "expansion": "1000.00", "contraction": "0.00",
-             "churn": "5400.00", "reactivation": "0.00", "net": "-4400.00"}]
+    rows = [
+        {
+            "month": "2026-12",
+            "arr": "256461.70",
+            "new": "0.00",
+            "expansion": "1000.00",
+            "contraction": "0.00",
+            "churn": "5400.00",
+            "reactivation": "0.00",
+            "net": "-4400.00",
+        }
+    ]
     output.rows_table(cols, rows, right=cols[1:])
     out = capsys.readouterr().out
     for c in cols[1:]:  # every amount whole; the text column (month) may fold

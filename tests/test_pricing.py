@@ -15,17 +15,28 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
-from hypothesis import given, settings as hsettings
-from hypothesis import strategies as st
+from hypothesis import given, settings as hsettings, strategies as st
 
 from cpqctl.core.diagnostics import CpqError, UsageError
-from cpqctl.load.repo import load_repo
 from cpqctl.core.model import (
-    Account, Block, BundleOption, Catalog, Contract, ContractedPrice, DiscountSchedule, Product, Quote, QuoteLine,
-    Segment, Settings, Source, Tier,
+    Account,
+    Block,
+    BundleOption,
+    Catalog,
+    Contract,
+    ContractedPrice,
+    DiscountSchedule,
+    Product,
+    Quote,
+    QuoteLine,
+    Segment,
+    Settings,
+    Source,
+    Tier,
 )
 from cpqctl.core.money import round_places
 from cpqctl.core.pricing import price_quote, quote_dates
+from cpqctl.load.repo import load_repo
 
 D = Decimal
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,16 +79,23 @@ def quote(*lines: QuoteLine, start: date = START, **kw) -> Quote:
 
 
 def seg(code: str, qty, price: str, start: date, end: date | None, per: str | None = "year", **kw) -> Segment:
-    return Segment(id=f"C-1#{code}", product=code, quantity=D(str(qty)), unit_price=D(price), start=start, end=end,
-                   per=per, **kw)
+    return Segment(
+        id=f"C-1#{code}", product=code, quantity=D(str(qty)), unit_price=D(price), start=start, end=end, per=per, **kw
+    )
 
 
 def contract(*segments: Segment, start: date = START, end: date | None = date(2026, 12, 31), **kw) -> Contract:
     return Contract(contract="C-1", account="acme", currency="USD", start=start, end=end, lines=segments, **kw)
 
 
-def price(catalog: Catalog, *lines: QuoteLine, account: Account | None = None, settings: Settings = SETTINGS,
-          contract: Contract | None = None, **quote_kw):
+def price(
+    catalog: Catalog,
+    *lines: QuoteLine,
+    account: Account | None = None,
+    settings: Settings = SETTINGS,
+    contract: Contract | None = None,
+    **quote_kw,
+):
     return price_quote(quote(*lines, **quote_kw), catalog, account or acct(), settings, contract)
 
 
@@ -105,14 +123,25 @@ def test_trailhead_30_per_year_for_24_months():
     assert line.net_total == D("60.00") and str(pq.net_total) == "60.00"
 
 
-@pytest.mark.parametrize(("method", "total"), [
-    ("monthly+daily", "4263.01"), ("calendar", "4290.32"), ("daily", "4306.85"), ("monthly", "5000.00"),
-])
+@pytest.mark.parametrize(
+    ("method", "total"),
+    [
+        ("monthly+daily", "4263.01"),
+        ("calendar", "4290.32"),
+        ("daily", "4306.85"),
+        ("monthly", "5000.00"),
+    ],
+)
 def test_spec_proration_figures(method, total):
     """SPEC §2: 2019-05-23..2019-09-30 at 12,000.00 per year is 4,263.01 (monthly+daily),
     4,290.32 (calendar), 4,306.85 (daily) and 5,000.00 (monthly)."""
-    pq = price(cat(prod("P", "12000.00")), ln("P", 1), settings=replace(SETTINGS, proration=method),
-               start=date(2019, 5, 23), end=date(2019, 9, 30))
+    pq = price(
+        cat(prod("P", "12000.00")),
+        ln("P", 1),
+        settings=replace(SETTINGS, proration=method),
+        start=date(2019, 5, 23),
+        end=date(2019, 9, 30),
+    )
     assert str(pq.lines[0].net_total) == total
     assert pq.net_total == D(total)
 
@@ -120,8 +149,15 @@ def test_spec_proration_figures(method, total):
 def test_contract_proration_method_wins_over_settings():
     """SPEC §1: a contract keeps the proration method it was signed under (amendments price with it)."""
     c = contract(proration="daily")
-    pq = price(cat(prod("P", "12000.00")), ln("P", 1), settings=replace(SETTINGS, proration="monthly"),
-               contract=c, kind="amendment", start=date(2019, 5, 23), end=date(2019, 9, 30))
+    pq = price(
+        cat(prod("P", "12000.00")),
+        ln("P", 1),
+        settings=replace(SETTINGS, proration="monthly"),
+        contract=c,
+        kind="amendment",
+        start=date(2019, 5, 23),
+        end=date(2019, 9, 30),
+    )
     assert pq.lines[0].net_total == D("4306.85") and pq.proration == "daily"
 
 
@@ -140,14 +176,23 @@ def test_range_50_seats_at_10_percent():
     assert price(c, ln("PRO-SEAT", 51)).lines[0].net_unit_price == D("960.00")
 
 
-@pytest.mark.parametrize(("tiers", "expected", "total"), [
-    # SPEC's "slab 60 seats over tiers 0/10/20% of 100.00 = 5,400.00" holds with tiers from 1, 21, 41
-    (((1, 0), (21, 10), (41, 20)), [("20", "100.00", "1-20"), ("20", "90.00", "21-40"), ("20", "80.00", "41+")],
-     "5400.00"),
-    # tiers from 1, 11, 21: 10×100 + 10×90 + 40×80 = 5,100.00
-    (((1, 0), (11, 10), (21, 20)), [("10", "100.00", "1-10"), ("10", "90.00", "11-20"), ("40", "80.00", "21+")],
-     "5100.00"),
-])
+@pytest.mark.parametrize(
+    ("tiers", "expected", "total"),
+    [
+        # SPEC's "slab 60 seats over tiers 0/10/20% of 100.00 = 5,400.00" holds with tiers from 1, 21, 41
+        (
+            ((1, 0), (21, 10), (41, 20)),
+            [("20", "100.00", "1-20"), ("20", "90.00", "21-40"), ("20", "80.00", "41+")],
+            "5400.00",
+        ),
+        # tiers from 1, 11, 21: 10×100 + 10×90 + 40×80 = 5,100.00
+        (
+            ((1, 0), (11, 10), (21, 20)),
+            [("10", "100.00", "1-10"), ("10", "90.00", "11-20"), ("40", "80.00", "21+")],
+            "5100.00",
+        ),
+    ],
+)
 def test_slab_60_seats(tiers, expected, total):
     """Slab: each unit gets its own tier's discount; one priced line per tier reached.
     20×100.00 + 20×90.00 + 20×80.00 = 5,400.00 (tiers from 1/21/41); 5,100.00 with tiers from 1/11/21."""
@@ -205,8 +250,10 @@ def test_priced_amendment_line_counts_owned_quantity(repo):
 def test_contracted_price_overrides_list_and_volume():
     """SPEC §2 step 2: a contracted `price:` replaces the list price and the line gets no volume
     discount (50 seats would otherwise take 10%)."""
-    c = cat(prod("SSO", "500.00", discount_schedule="V", family="Add-on"),
-            schedules=(sched("V", "range", (1, 0), (11, 10)),))
+    c = cat(
+        prod("SSO", "500.00", discount_schedule="V", family="Add-on"),
+        schedules=(sched("V", "range", (1, 0), (11, 10)),),
+    )
     a = acct(contracted_prices=(ContractedPrice(product="SSO", price=D("450.00")),))
     line = price(c, ln("SSO", 50), account=a).lines[0]
     assert (line.list_unit_price, line.net_unit_price, line.net_total) == (D("500.00"), D("450.00"), D("22500.00"))
@@ -225,8 +272,13 @@ def test_contracted_product_entry_beats_family_entry(repo):
 def test_contracted_price_validity_dates():
     """A contracted price applies only on the line's start date within from..until (inclusive)."""
     c = cat(prod("SSO", "500.00"))
-    a = acct(contracted_prices=(ContractedPrice(product="SSO", price=D("450.00"), valid_from=date(2026, 1, 1),
-                                                valid_until=date(2026, 6, 30)),))
+    a = acct(
+        contracted_prices=(
+            ContractedPrice(
+                product="SSO", price=D("450.00"), valid_from=date(2026, 1, 1), valid_until=date(2026, 6, 30)
+            ),
+        )
+    )
     assert price(c, ln("SSO", 1), account=a, start=date(2026, 6, 30)).lines[0].net_unit_price == D("450.00")
     assert price(c, ln("SSO", 1), account=a, start=date(2026, 7, 1)).lines[0].net_unit_price == D("500.00")
 
@@ -252,22 +304,35 @@ def test_percent_of_total_20_percent_of_54000(repo):
 def test_percent_of_total_floor_and_per_conversion():
     """min_price floors the percent; a monthly covered line counts ×12 toward a yearly product;
     one-time lines and other products are not covered."""
-    c = cat(prod("SEAT", "100.00", per="month", family="License"),
-            prod("SETUP", "999.00", type="one-time", family="License"),
-            prod("OTHER", "999.00"),
-            prod("SUP", per="year", pricing="percent-of-total", percent=D(10), of_family="License",
-                 min_price=MappingProxyType({"USD": D("500.00")})))
-    assert price(c, ln("SEAT", 3), ln("SETUP", 1), ln("OTHER", 1), ln("SUP", 1)).lines[3].net_unit_price \
-        == D("500.00")  # 10% × 3 × 100.00 × 12 = 360.00, floored at 500.00
+    c = cat(
+        prod("SEAT", "100.00", per="month", family="License"),
+        prod("SETUP", "999.00", type="one-time", family="License"),
+        prod("OTHER", "999.00"),
+        prod(
+            "SUP",
+            per="year",
+            pricing="percent-of-total",
+            percent=D(10),
+            of_family="License",
+            min_price=MappingProxyType({"USD": D("500.00")}),
+        ),
+    )
+    assert price(c, ln("SEAT", 3), ln("SETUP", 1), ln("OTHER", 1), ln("SUP", 1)).lines[3].net_unit_price == D(
+        "500.00"
+    )  # 10% × 3 × 100.00 × 12 = 360.00, floored at 500.00
     assert price(c, ln("SEAT", 5), ln("SUP", 1)).lines[1].net_unit_price == D("600.00")
 
 
 def test_percent_of_total_counts_contract_segments_on_the_line_start():
     """SPEC §2: on amendments the base includes the contract's covered segments active that day."""
-    c = cat(prod("SEAT", "1000.00", family="License"),
-            prod("SUP", per="year", pricing="percent-of-total", percent=D(20), of_products=("SEAT",)))
-    k = contract(seg("SEAT", 10, "900.00", START, date(2026, 12, 31)),
-                 seg("SEAT", 99, "900.00", date(2025, 1, 1), date(2025, 12, 31)))  # not active: ignored
+    c = cat(
+        prod("SEAT", "1000.00", family="License"),
+        prod("SUP", per="year", pricing="percent-of-total", percent=D(20), of_products=("SEAT",)),
+    )
+    k = contract(
+        seg("SEAT", 10, "900.00", START, date(2026, 12, 31)),
+        seg("SEAT", 99, "900.00", date(2025, 1, 1), date(2025, 12, 31)),
+    )  # not active: ignored
     pq = price(c, ln("SEAT", 5), ln("SUP", 1), contract=k, kind="amendment")
     assert pq.lines[1].net_unit_price == D("2800.00")  # 20% × (10 × 900 + 5 × 1000)
 
@@ -333,8 +398,7 @@ def test_frozen_lines_skip_steps_1_to_4():
     keeps it (no list, contracted or volume pricing) and is only prorated."""
     c = cat(prod("S", "1200.00", discount_schedule="V"), schedules=(sched("V", "range", (1, 0), (11, 50)),))
     a = acct(contracted_prices=(ContractedPrice(product="S", price=D("1.00")),))
-    pq = price(c, ln("S", 12, unit_price=D("1112.40"), list_price=D("1200.00"), per="year"), account=a,
-               kind="renewal")
+    pq = price(c, ln("S", 12, unit_price=D("1112.40"), list_price=D("1200.00"), per="year"), account=a, kind="renewal")
     line = pq.lines[0]
     assert (line.list_unit_price, line.net_unit_price, line.net_total) == (D("1200.00"), D("1112.40"), D("13348.80"))
     assert [s.label for s in line.steps] == ["list", "agreed price"]
@@ -369,8 +433,9 @@ def test_rounding_once_per_line_with_policy():
 def test_tax_rate_account_then_settings():
     c = cat(prod("P", "100.00", type="one-time"))
     assert price(c, ln("P", 1), settings=replace(SETTINGS, tax_rate=D(23))).tax_total == D("23.00")
-    assert price(c, ln("P", 1), account=acct(tax_rate=D(8)), settings=replace(SETTINGS, tax_rate=D(23))) \
-        .tax_total == D("8.00")
+    assert price(c, ln("P", 1), account=acct(tax_rate=D(8)), settings=replace(SETTINGS, tax_rate=D(23))).tax_total == D(
+        "8.00"
+    )
     rc = price(c, ln("P", 1), account=acct(tax_rate=D(8), reverse_charge=True))
     assert rc.reverse_charge and rc.tax_total == D("0.00") and rc.gross_total == D("100.00")
 
@@ -383,19 +448,27 @@ def test_bundle_adds_required_and_included_options(repo):
     alone, it gets PRO-SEAT at its minimum (priced normally) and SSO at 0.00, both tagged."""
     pq = price_example(repo, "initech", ln("PLATFORM", 1), start=START)
     got = [(x.product, x.quantity, x.net_unit_price, x.bundle, x.index) for x in pq.lines]
-    assert got == [("PLATFORM", D(1), D("10000.00"), None, 0), ("PRO-SEAT", D(5), D("1200.00"), "PLATFORM", None),
-                   ("SSO", D(1), D("0.00"), "PLATFORM", None)]
+    assert got == [
+        ("PLATFORM", D(1), D("10000.00"), None, 0),
+        ("PRO-SEAT", D(5), D("1200.00"), "PLATFORM", None),
+        ("SSO", D(1), D("0.00"), "PLATFORM", None),
+    ]
     assert pq.net_total == D("16000.00")
 
 
 def test_umbrella_bundle_reproduces_its_contract(repo):
     """Example repo C-2026-0002: PLATFORM at the contracted 2,200.00, 20 PRO-SEAT at 252.00 (10%),
     SSO included at 0.00, SUPPORT-PREMIUM 20% of 5,040.00 = 1,008.00; 0% tax (account)."""
-    pq = price_example(repo, "umbrella", ln("PLATFORM", 1), ln("PRO-SEAT", 20), ln("SUPPORT-PREMIUM", 1),
-                       start=date(2026, 2, 1))
+    pq = price_example(
+        repo, "umbrella", ln("PLATFORM", 1), ln("PRO-SEAT", 20), ln("SUPPORT-PREMIUM", 1), start=date(2026, 2, 1)
+    )
     got = [(x.product, x.net_unit_price, x.bundle) for x in pq.lines]
-    assert got == [("PLATFORM", D("2200.00"), None), ("SSO", D("0.00"), "PLATFORM"),
-                   ("PRO-SEAT", D("252.00"), "PLATFORM"), ("SUPPORT-PREMIUM", D("1008.00"), "PLATFORM")]
+    assert got == [
+        ("PLATFORM", D("2200.00"), None),
+        ("SSO", D("0.00"), "PLATFORM"),
+        ("PRO-SEAT", D("252.00"), "PLATFORM"),
+        ("SUPPORT-PREMIUM", D("1008.00"), "PLATFORM"),
+    ]
     segs = {(s.product, s.unit_price) for s in repo.contracts["C-2026-0002"].lines}
     assert {(x.product, x.net_unit_price) for x in pq.lines} == segs
     assert pq.tax_total == D("0.00") and not pq.reverse_charge
@@ -404,8 +477,9 @@ def test_umbrella_bundle_reproduces_its_contract(repo):
 def test_hooli_slab_and_support_reproduce_its_contract(repo):
     """Example repo C-2026-0006: 60 PRO-SEAT at 960.00 (20%); 120 VIEWER-SEAT slab = 20 at 240.00,
     80 at 192.00, 20 at 144.00; SUPPORT-PREMIUM 20% of 80,640.00 = 16,128.00."""
-    pq = price_example(repo, "hooli", ln("PRO-SEAT", 60), ln("VIEWER-SEAT", 120), ln("SUPPORT-PREMIUM", 1),
-                       start=date(2026, 7, 1))
+    pq = price_example(
+        repo, "hooli", ln("PRO-SEAT", 60), ln("VIEWER-SEAT", 120), ln("SUPPORT-PREMIUM", 1), start=date(2026, 7, 1)
+    )
     got = [(x.product, x.quantity, x.net_unit_price) for x in pq.lines]
     want = [(s.product, s.quantity, s.unit_price) for s in repo.contracts["C-2026-0006"].lines]
     assert got == want
@@ -416,15 +490,22 @@ def test_included_option_costs_zero_only_with_its_bundle_on_the_quote(repo):
     on an amendment of Umbrella's contract (which owns PLATFORM) is priced as usual (list 120.00 EUR)."""
     pq = price_example(repo, "umbrella", ln("PLATFORM", 1), ln("SSO", 1), ln("PRO-SEAT", 5), start=date(2026, 2, 1))
     assert [(x.product, x.net_unit_price) for x in pq.lines] == [
-        ("PLATFORM", D("2200.00")), ("SSO", D("0.00")), ("PRO-SEAT", D("280.00"))]
+        ("PLATFORM", D("2200.00")),
+        ("SSO", D("0.00")),
+        ("PRO-SEAT", D("280.00")),
+    ]
     c = repo.contracts["C-2026-0002"]
     more = price_example(repo, "umbrella", ln("SSO", 1), contract=c, kind="amendment", start=date(2026, 6, 1))
     assert (more.lines[0].net_unit_price, more.lines[0].bundle) == (D("120.00"), "PLATFORM")
 
 
 def test_evergreen_upfront_billing_is_refused(repo):
-    refused("E-BILLING", lambda: price_example(repo, "hooli", ln("API-CALLS-PLAN", 1), start=START,
-                                               evergreen=True, billing_frequency="upfront"))
+    refused(
+        "E-BILLING",
+        lambda: price_example(
+            repo, "hooli", ln("API-CALLS-PLAN", 1), start=START, evergreen=True, billing_frequency="upfront"
+        ),
+    )
 
 
 def test_option_quantity_counts_the_contract():
@@ -453,8 +534,7 @@ def test_unknown_product(repo):
 
 
 def test_no_price_in_quote_currency(repo):
-    e = refused("E-NO-PRICE", lambda: price_example(repo, "acme", ln("PRO-SEAT", 1, n=2), start=START,
-                                                     currency="USD"))
+    e = refused("E-NO-PRICE", lambda: price_example(repo, "acme", ln("PRO-SEAT", 1, n=2), start=START, currency="USD"))
     assert e.src == src(2) and "USD" in e.message
 
 
@@ -471,8 +551,9 @@ def test_block_range(repo):
 
 
 def test_option_range(repo):
-    e = refused("E-OPTION-RANGE", lambda: price_example(repo, "acme", ln("PLATFORM", 1),
-                                                         ln("PRO-SEAT", 3, n=1), start=START))
+    e = refused(
+        "E-OPTION-RANGE", lambda: price_example(repo, "acme", ln("PLATFORM", 1), ln("PRO-SEAT", 3, n=1), start=START)
+    )
     assert "PLATFORM" in e.message and "PRO-SEAT" in e.message and e.src == src(1)
 
 
@@ -489,8 +570,12 @@ def test_requires_satisfied_by_the_contract(repo):
 
 
 def test_excludes(repo):
-    e = refused("E-EXCLUDES", lambda: price_example(repo, "acme", ln("PRO-SEAT", 1), ln("SUPPORT-BASIC", 1, n=1),
-                                                     ln("SUPPORT-PREMIUM", 1, n=2), start=START))
+    e = refused(
+        "E-EXCLUDES",
+        lambda: price_example(
+            repo, "acme", ln("PRO-SEAT", 1), ln("SUPPORT-BASIC", 1, n=1), ln("SUPPORT-PREMIUM", 1, n=2), start=START
+        ),
+    )
     assert "SUPPORT-BASIC" in e.message and "SUPPORT-PREMIUM" in e.message
     assert str(src(1)) in e.message and str(src(2)) in e.message
 
@@ -498,8 +583,12 @@ def test_excludes(repo):
 def test_excludes_against_the_contract(repo):
     """Initech's C-2025-0003 holds SUPPORT-BASIC: adding SUPPORT-PREMIUM is refused."""
     c = repo.contracts["C-2025-0003"]
-    e = refused("E-EXCLUDES", lambda: price_example(repo, "initech", ln("SUPPORT-PREMIUM", 1), contract=c,
-                                                     kind="amendment", start=date(2026, 3, 1)))
+    e = refused(
+        "E-EXCLUDES",
+        lambda: price_example(
+            repo, "initech", ln("SUPPORT-PREMIUM", 1), contract=c, kind="amendment", start=date(2026, 3, 1)
+        ),
+    )
     assert "the contract" in e.message
 
 
@@ -525,14 +614,19 @@ def test_quote_dates():
     assert quote_dates(replace(q, evergreen=True), SETTINGS) == (date(2026, 3, 15), None)
 
 
-@pytest.mark.parametrize(("frequency", "total", "through"), [
-    ("monthly", "800.00", date(2026, 5, 31)), ("quarterly", "2400.00", date(2026, 7, 31)),
-])
+@pytest.mark.parametrize(
+    ("frequency", "total", "through"),
+    [
+        ("monthly", "800.00", date(2026, 5, 31)),
+        ("quarterly", "2400.00", date(2026, 7, 31)),
+    ],
+)
 def test_evergreen_quote_covers_the_first_billing_period(repo, frequency, total, through):
     """SPEC §3: an evergreen quote has no end; its total covers the first billing period
     (Hooli's API-CALLS-PLAN at the contracted 800.00 a month)."""
-    pq = price_example(repo, "hooli", ln("API-CALLS-PLAN", 1), start=date(2026, 5, 1), evergreen=True,
-                       billing_frequency=frequency)
+    pq = price_example(
+        repo, "hooli", ln("API-CALLS-PLAN", 1), start=date(2026, 5, 1), evergreen=True, billing_frequency=frequency
+    )
     line = pq.lines[0]
     assert pq.end is None and line.end is None and line.priced_through == through
     assert pq.net_total == D(total) and pq.priced_through == through
@@ -542,8 +636,7 @@ def test_evergreen_amendment_covers_the_rest_of_the_period(repo):
     """SPEC §3: an evergreen amendment's total covers the rest of the current billing period
     (periods anchored on the contract start): 2 more plans from 2026-06-16 to 2026-06-30."""
     c = repo.contracts["C-2026-0005"]
-    pq = price_example(repo, "hooli", ln("API-CALLS-PLAN", 2), contract=c, kind="amendment",
-                       start=date(2026, 6, 16))
+    pq = price_example(repo, "hooli", ln("API-CALLS-PLAN", 2), contract=c, kind="amendment", start=date(2026, 6, 16))
     assert pq.lines[0].priced_through == date(2026, 6, 30) and pq.lines[0].end is None
     assert pq.lines[0].prorate_multiplier == Fraction(12 * 15, 365)
 
@@ -560,6 +653,7 @@ def test_slab_equals_unit_by_unit(held, qty):
     k = contract(seg("V", held, "1.00", START, date(2026, 12, 31))) if held else None
     pq = price(c, ln("V", qty), contract=k, kind="amendment" if k else "new")
     assert sum(x.quantity for x in pq.lines) == qty
-    per_unit = sum(D(240) * (100 - (0 if n < 21 else 20 if n < 101 else 40)) / 100
-                   for n in range(held + 1, held + qty + 1))
+    per_unit = sum(
+        D(240) * (100 - (0 if n < 21 else 20 if n < 101 else 40)) / 100 for n in range(held + 1, held + qty + 1)
+    )
     assert pq.net_total == per_unit

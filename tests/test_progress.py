@@ -5,9 +5,21 @@ from __future__ import annotations
 import json
 
 from cpqctl import progress
+
+
 def test_forced_bar_goes_to_stderr_and_output_stays_clean(example_repo, cli):
-    run = cli("invoice", "run", "--through", "2026-12-31", "--dry-run", "-f", "json", "--repo", example_repo,
-              env={"CPQ_PROGRESS": "1"})
+    run = cli(
+        "invoice",
+        "run",
+        "--through",
+        "2026-12-31",
+        "--dry-run",
+        "-f",
+        "json",
+        "--repo",
+        example_repo,
+        env={"CPQ_PROGRESS": "1"},
+    )
     assert run.code == 0, run.stderr
     assert "Loading files" in run.stderr and "Billing contracts" in run.stderr
     assert json.loads(run.stdout)["count"] > 0  # stdout is still pure JSON
@@ -38,7 +50,6 @@ def test_small_work_shows_no_bar_unless_forced(capsys):
 
 
 def test_reports_show_loading_progress(example_repo, cli):
-    run = cli("report", "arr", "-f", "json", "--repo", example_repo, "--as-of", "2026-06-30",
-              env={"CPQ_PROGRESS": "1"})
+    run = cli("report", "arr", "-f", "json", "--repo", example_repo, "--as-of", "2026-06-30", env={"CPQ_PROGRESS": "1"})
     assert run.code == 0 and "Loading files" in run.stderr
     assert json.loads(run.stdout)["currency"]

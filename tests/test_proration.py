@@ -9,8 +9,7 @@ from fractions import Fraction
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from cpqctl.core.money import round_places
 from cpqctl.core.proration import (
@@ -52,9 +51,7 @@ def test_spec_example_each_method(method, months, money):
     monthly 4 + 1.
     """
     assert six(months_between(SPEC_START, SPEC_END, method)) == Decimal(months)
-    total = line_total(
-        Decimal("12000.00"), Decimal("1"), "year", SPEC_START, SPEC_END, method, "PLN", "half-up"
-    )
+    total = line_total(Decimal("12000.00"), Decimal("1"), "year", SPEC_START, SPEC_END, method, "PLN", "half-up")
     assert total == Decimal(money)
     assert str(total) == money
 
@@ -100,27 +97,21 @@ def test_upsell_multiplier_and_total_monthly_daily():
     m = multiplier(AMEND, CONTRACT_END, "year", "monthly+daily")
     assert m == (8 + Fraction(16 * 12, 365)) / 12
     assert six(m) == Decimal("0.710502")
-    total = line_total(
-        Decimal("1200.00"), Decimal("5"), "year", AMEND, CONTRACT_END, "monthly+daily", "PLN", "half-up"
-    )
+    total = line_total(Decimal("1200.00"), Decimal("5"), "year", AMEND, CONTRACT_END, "monthly+daily", "PLN", "half-up")
     assert total == Decimal("4263.01")
 
 
 def test_upsell_calendar():
     """Same up-sell under calendar: April 15/30 + May..December 8 = 8.5 months → 4,250.00."""
     assert months_between(AMEND, CONTRACT_END, "calendar") == Fraction(17, 2)
-    total = line_total(
-        Decimal("1200.00"), Decimal("5"), "year", AMEND, CONTRACT_END, "calendar", "PLN", "half-up"
-    )
+    total = line_total(Decimal("1200.00"), Decimal("5"), "year", AMEND, CONTRACT_END, "calendar", "PLN", "half-up")
     assert total == Decimal("4250.00")
 
 
 def test_cross_sell_same_dates():
     """Cross-sell 10 × 240.00/yr from 2024-04-16 to 2024-12-31, monthly+daily:
     2,400.00 × 0.7105022… = 1,705.2055 → 1,705.21 (half-up)."""
-    total = line_total(
-        Decimal("240.00"), Decimal("10"), "year", AMEND, CONTRACT_END, "monthly+daily", "PLN", "half-up"
-    )
+    total = line_total(Decimal("240.00"), Decimal("10"), "year", AMEND, CONTRACT_END, "monthly+daily", "PLN", "half-up")
     assert total == Decimal("1705.21")
 
 
@@ -195,9 +186,7 @@ def test_daily_year_from_feb_29():
     start = date(2024, 2, 29)
     assert (term_end(start, 12) - start).days + 1 == 365
     assert months_between(start, term_end(start, 12), "daily") == 12
-    assert months_between(date(2024, 2, 28), term_end(date(2024, 2, 28), 12), "daily") == Fraction(
-        12 * 366, 365
-    )
+    assert months_between(date(2024, 2, 28), term_end(date(2024, 2, 28), 12), "daily") == Fraction(12 * 366, 365)
 
 
 def test_calendar_within_one_month_and_on_the_first():
@@ -240,11 +229,13 @@ def test_unknown_method_or_per_is_an_error():
 
 def test_value_before_start_is_zero_with_currency_places():
     start = date(2024, 5, 1)
-    v = segment_value(Decimal("10.00"), Decimal("3"), "month", start, None, start - ONE_DAY,
-                      "monthly+daily", "PLN", "half-up")
+    v = segment_value(
+        Decimal("10.00"), Decimal("3"), "month", start, None, start - ONE_DAY, "monthly+daily", "PLN", "half-up"
+    )
     assert str(v) == "0.00"
-    v = segment_value(Decimal("1000"), Decimal("3"), "month", start, None, start - ONE_DAY,
-                      "monthly+daily", "JPY", "half-up")
+    v = segment_value(
+        Decimal("1000"), Decimal("3"), "month", start, None, start - ONE_DAY, "monthly+daily", "JPY", "half-up"
+    )
     assert str(v) == "0"
 
 
@@ -345,9 +336,7 @@ def test_daily_year_with_feb_29_is_366_days(start):
     """
     assume((start.month, start.day) != (2, 29))
     end = term_end(start, 12)
-    holds_leap_day = any(
-        isleap(y) and start <= date(y, 2, 29) <= end for y in (start.year, start.year + 1)
-    )
+    holds_leap_day = any(isleap(y) and start <= date(y, 2, 29) <= end for y in (start.year, start.year + 1))
     expected = Fraction(12 * 366, 365) if holds_leap_day else Fraction(12)
     assert months_between(start, end, "daily") == expected
 
@@ -371,10 +360,7 @@ def test_periods_add_up_to_line_total(start, length, cuts, price, quantity, per,
     after = end + timedelta(days=90)
     bounds = sorted({before, after, *(start + timedelta(days=c) for c in cuts)})
     pieces = [(a, b - ONE_DAY) for a, b in zip(bounds, bounds[1:])] + [(bounds[-1], after)]
-    total = sum(
-        period_amount(price, quantity, per, start, end, a, b, method, "PLN", rounding)
-        for a, b in pieces
-    )
+    total = sum(period_amount(price, quantity, per, start, end, a, b, method, "PLN", rounding) for a, b in pieces)
     assert total == line_total(price, quantity, per, start, end, method, "PLN", rounding)
 
 
@@ -388,8 +374,15 @@ def test_months_between_is_monotonic_in_end(start, a, b, method):
 
 
 @PROPS
-@given(start=dates, length=st.integers(0, 800), price=prices, quantity=quantities,
-       per=pers, method=methods, rounding=roundings)
+@given(
+    start=dates,
+    length=st.integers(0, 800),
+    price=prices,
+    quantity=quantities,
+    per=pers,
+    method=methods,
+    rounding=roundings,
+)
 def test_credits_mirror_charges(start, length, price, quantity, per, method, rounding):
     """A credit is the exact negative of the matching charge: ties round away from zero
     under half-up (and to even under half-even) on both sides."""

@@ -36,8 +36,10 @@ def test_every_example_runs(tmp_path, monkeypatch):
 def test_importing_cpqctl_loads_no_engine():
     import subprocess
 
-    code = ("import sys, cpqctl; heavy = [m for m in ('cpqctl.app.workspace', 'cpqctl.core.pricing', 'jinja2', "
-            "'typst', 'yaml') if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, cpqctl; heavy = [m for m in ('cpqctl.app.workspace', 'cpqctl.core.pricing', 'jinja2', "
+        "'typst', 'yaml') if m in sys.modules]; print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -47,8 +49,7 @@ def test_dates_as_text_and_exact_numbers_only(example_repo):
 
     ws = cpqctl.open(example_repo, as_of="2026-12-01")
     assert str(ws.as_of) == "2026-12-01"
-    dry = ws.new_quote("acme", "2027-01-01", [("PRO-SEAT", 50), ("SSO", "1", "10")], as_of="2026-12-01",
-                       dry_run=True)
+    dry = ws.new_quote("acme", "2027-01-01", [("PRO-SEAT", 50), ("SSO", "1", "10")], as_of="2026-12-01", dry_run=True)
     assert dry.data["net_total"] == "58860.00"  # 50 × 1080.00 + 1 × 12 × 405.00
     assert dry.written == () and not (example_repo / "quotes").exists()
     for bad in ("2026-13-01", "01.12.2026", 20261201):

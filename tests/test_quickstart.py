@@ -37,10 +37,19 @@ def _blocks() -> list[tuple[str, str]]:
 def walked(tmp_path_factory) -> tuple[Path, list[tuple[str, str, str]]]:
     home = tmp_path_factory.mktemp("user")
     (home / "cpqctl-src").symlink_to(PROJECT)
-    env = {**os.environ, "HOME": str(home), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "New User", "GIT_AUTHOR_EMAIL": "new@example.com",
-           "GIT_COMMITTER_NAME": "New User", "GIT_COMMITTER_EMAIL": "new@example.com", "NO_COLOR": "1",
-           "COLUMNS": "200", "CPQ_SMTP_PASSWORD": ""}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "New User",
+        "GIT_AUTHOR_EMAIL": "new@example.com",
+        "GIT_COMMITTER_NAME": "New User",
+        "GIT_COMMITTER_EMAIL": "new@example.com",
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+        "CPQ_SMTP_PASSWORD": "",
+    }
     for var in ("CPQ_REPO", "CPQ_AS_OF", "CPQ_PROGRESS"):
         env.pop(var, None)
     cwd = home
@@ -56,8 +65,14 @@ def walked(tmp_path_factory) -> tuple[Path, list[tuple[str, str, str]]]:
 def _run(script: str, cwd: Path, env: dict) -> tuple[str, str, Path]:
     """Run one block in bash (errexit), starting in ``cwd``; returns its output and the folder it ended in."""
     marker = "__CPQ_PWD__"
-    proc = subprocess.run(["bash", "-eo", "pipefail", "-c", f"{script}\necho {marker}$PWD"], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", f"{script}\necho {marker}$PWD"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, f"quickstart block failed (exit {proc.returncode}):\n{script}\n{proc.stderr}"
     out, _, where = proc.stdout.rpartition(marker)
     return out, proc.stderr, Path(where.strip())

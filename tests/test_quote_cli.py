@@ -13,13 +13,31 @@ AS_OF = "2026-11-28"
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".cpq" not in p.parts}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".cpq" not in p.parts
+    }
 
 
 def new_quote(cli, root, *lines, extra=()):
-    args = ["quote", "new", "--repo", root, "--as-of", AS_OF, "--account", "acme", "--start", "2027-01-01",
-            "--term", "12", "--format", "json", *extra]
+    args = [
+        "quote",
+        "new",
+        "--repo",
+        root,
+        "--as-of",
+        AS_OF,
+        "--account",
+        "acme",
+        "--start",
+        "2027-01-01",
+        "--term",
+        "12",
+        "--format",
+        "json",
+        *extra,
+    ]
     for ln in lines:
         args += ["--line", ln]
     return cli(*args)
@@ -36,8 +54,9 @@ def test_new_show_accept_creates_contract(cli, example_repo):
     assert data["net_total"] == "59000.00"
     assert data["tax_total"] == "13570.00" and data["gross_total"] == "72570.00"  # 23% VAT of cpq.toml
 
-    shown = json.loads(cli("quote", "show", "Q-2026-0001", "--repo", example_repo, "--as-of", AS_OF,
-                           "--format", "json").stdout)
+    shown = json.loads(
+        cli("quote", "show", "Q-2026-0001", "--repo", example_repo, "--as-of", AS_OF, "--format", "json").stdout
+    )
     assert shown["lines"] == data["lines"] and shown["net_total"] == data["net_total"]
 
     r = cli("quote", "accept", "Q-2026-0001", "--signed-by", "Anna Nowak", "--repo", example_repo, "--as-of", AS_OF)
@@ -50,8 +69,11 @@ def test_new_show_accept_creates_contract(cli, example_repo):
     assert cli("check", "--repo", example_repo).code == 0
 
     # the contract reads back: 50 seats owned in 2027
-    c = json.loads(cli("contract", "show", "C-2027-0001", "--repo", example_repo, "--as-of", "2027-03-01",
-                       "--format", "json").stdout)
+    c = json.loads(
+        cli(
+            "contract", "show", "C-2027-0001", "--repo", example_repo, "--as-of", "2027-03-01", "--format", "json"
+        ).stdout
+    )
     assert c["owned"][0]["quantity"] == "50" and c["arr"] == "54000.00"
 
     # accepting twice is refused and changes nothing
@@ -63,13 +85,13 @@ def test_new_show_accept_creates_contract(cli, example_repo):
 
 def test_catalog_change_is_not_an_edit_but_a_hand_edit_is(cli, example_repo):
     assert new_quote(cli, example_repo, "PRO-SEAT=50").code == 0
-    assert cli("quote", "accept", "Q-2026-0001", "--signed-by", "A", "--repo", example_repo,
-               "--as-of", AS_OF).code == 0
+    assert cli("quote", "accept", "Q-2026-0001", "--signed-by", "A", "--repo", example_repo, "--as-of", AS_OF).code == 0
     cat = example_repo / "catalog/licenses.yaml"
     cat.write_text(cat.read_text().replace("1200.00", "1500.00"))
     assert cli("check", "--repo", example_repo).code == 0
-    shown = json.loads(cli("quote", "show", "Q-2026-0001", "--repo", example_repo, "--as-of", AS_OF,
-                           "--format", "json").stdout)
+    shown = json.loads(
+        cli("quote", "show", "Q-2026-0001", "--repo", example_repo, "--as-of", AS_OF, "--format", "json").stdout
+    )
     assert shown["status"] == "accepted" and shown["lines"][0]["net_unit_price"] == "1080.00"
     q = example_repo / "quotes/Q-2026-0001.yaml"
     q.write_text(q.read_text().replace("quantity: 50", "quantity: 40"))
@@ -94,18 +116,22 @@ def test_discount_over_max_needs_approval(cli, example_repo):
     r = cli("quote", "accept", "Q-2026-0001", "--signed-by", "A", "--repo", example_repo, "--as-of", AS_OF)
     assert r.code == 1 and "E-NEEDS-APPROVAL" in r.stderr
     assert cli("quote", "approve", "Q-2026-0001", "--by", "CFO", "--repo", example_repo, "--as-of", AS_OF).code == 0
-    shown = json.loads(cli("quote", "show", "Q-2026-0001", "--repo", example_repo, "--as-of", AS_OF,
-                           "--format", "json").stdout)
+    shown = json.loads(
+        cli("quote", "show", "Q-2026-0001", "--repo", example_repo, "--as-of", AS_OF, "--format", "json").stdout
+    )
     assert shown["status"] == "approved"
     r = cli("quote", "accept", "Q-2026-0001", "--signed-by", "A", "--repo", example_repo, "--as-of", AS_OF)
     assert r.code == 0, r.stderr
     assert "approved: {by: CFO, date: 2026-11-28}" in (example_repo / "quotes/Q-2026-0001.yaml").read_text()
 
 
-@pytest.mark.parametrize("line, code", [
-    ("NOPE=1", "E-UNKNOWN-PRODUCT"),
-    ("SSO=1", "E-REQUIRES"),  # SSO requires PRO-SEAT
-])
+@pytest.mark.parametrize(
+    "line, code",
+    [
+        ("NOPE=1", "E-UNKNOWN-PRODUCT"),
+        ("SSO=1", "E-REQUIRES"),  # SSO requires PRO-SEAT
+    ],
+)
 def test_bad_lines_are_refused_and_write_nothing(cli, example_repo, line, code):
     before = snapshot(example_repo)
     r = new_quote(cli, example_repo, line)
@@ -122,7 +148,8 @@ def test_negative_quantity_in_a_quote_file_has_its_position(cli, example_repo):
     (example_repo / "quotes").mkdir()
     (example_repo / "quotes/Q-2026-0099.yaml").write_text(
         "quote: Q-2026-0099\nkind: new\naccount: acme\ndate: 2026-11-20\nstart: 2027-01-01\nlines:\n"
-        "  - {product: PRO-SEAT, quantity: -5}\n")
+        "  - {product: PRO-SEAT, quantity: -5}\n"
+    )
     r = cli("check", "--repo", example_repo, "--format", "json")
     diags = json.loads(r.stdout)["diagnostics"]
     assert r.code == 1 and [(d["code"], d["line"], d["column"]) for d in diags] == [("E-NEGATIVE", 7, 35)]
@@ -135,30 +162,33 @@ def test_render_markdown_and_pdf_are_deterministic(cli, example_repo, tmp_path):
     outs = []
     for i in range(2):
         pdf = tmp_path / f"q{i}.pdf"
-        r = cli("quote", "render", "Q-2026-0001", "--format", "pdf", "-o", pdf, "--repo", example_repo,
-                "--as-of", AS_OF)
+        r = cli(
+            "quote", "render", "Q-2026-0001", "--format", "pdf", "-o", pdf, "--repo", example_repo, "--as-of", AS_OF
+        )
         assert r.code == 0, r.stderr
         outs.append(pdf.read_bytes())
     assert outs[0] == outs[1] and outs[0].startswith(b"%PDF")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(outs[0])).pages)
     assert "Q-2026-0001" in text and "ACME Sp. z o.o." in text
     assert "72" in text and "570,00" in text  # gross 72 570,00 zł in the pl_PL locale
-    md = cli("quote", "render", "Q-2026-0001", "--format", "md", "-o", "-", "--repo", example_repo,
-             "--as-of", AS_OF)
+    md = cli("quote", "render", "Q-2026-0001", "--format", "md", "-o", "-", "--repo", example_repo, "--as-of", AS_OF)
     assert md.code == 0 and "| Pro seat (PRO-SEAT) | 50 |" in md.stdout and "Świętokrzyska" in md.stdout
 
 
-@pytest.mark.parametrize("method, total", [
-    ("monthly+daily", "4263.01"), ("calendar", "4290.32"), ("daily", "4306.85"), ("monthly", "5000.00")])
+@pytest.mark.parametrize(
+    "method, total",
+    [("monthly+daily", "4263.01"), ("calendar", "4290.32"), ("daily", "4306.85"), ("monthly", "5000.00")],
+)
 def test_spec_proration_figures_through_quote_show(cli, repo, method, total):
     """SPEC §2: 2019-05-23..2019-09-30 at 12,000.00 per year under each proration method."""
-    root = repo({
-        "catalog/c.yaml": """
+    root = repo(
+        {
+            "catalog/c.yaml": """
             products:
               - {code: PLAN, name: Plan, type: subscription, per: year, price: {USD: 12000.00}}
         """,
-        "contracts/a/account.yaml": "account: a\nname: A Inc.\ncurrency: USD\n",
-        "quotes/Q-1.yaml": """
+            "contracts/a/account.yaml": "account: a\nname: A Inc.\ncurrency: USD\n",
+            "quotes/Q-1.yaml": """
             quote: Q-1
             account: a
             date: 2019-05-20
@@ -167,7 +197,9 @@ def test_spec_proration_figures_through_quote_show(cli, repo, method, total):
             lines:
               - {product: PLAN, quantity: 1}
         """,
-    }, toml=f'[company]\ncurrency = "USD"\n[pricing]\nproration = "{method}"\n')
+        },
+        toml=f'[company]\ncurrency = "USD"\n[pricing]\nproration = "{method}"\n',
+    )
     r = cli("quote", "show", "Q-1", "--repo", root, "--as-of", "2019-05-21", "--format", "json")
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["net_total"] == total
@@ -178,8 +210,20 @@ def test_missing_price_in_the_quote_currency(cli, example_repo):
     cat = example_repo / "catalog/services.yaml"
     cat.write_text(cat.read_text() + "  - {code: PL-ONLY, name: Local service, type: one-time, price: {PLN: 100.00}}\n")
     before = snapshot(example_repo)
-    r = cli("quote", "new", "--repo", example_repo, "--as-of", AS_OF, "--account", "globex", "--start", "2027-01-01",
-            "--line", "PL-ONLY=1")
+    r = cli(
+        "quote",
+        "new",
+        "--repo",
+        example_repo,
+        "--as-of",
+        AS_OF,
+        "--account",
+        "globex",
+        "--start",
+        "2027-01-01",
+        "--line",
+        "PL-ONLY=1",
+    )
     assert r.code == 1 and "E-NO-PRICE" in r.stderr and "EUR" in r.stderr
     assert snapshot(example_repo) == before
 
@@ -197,11 +241,33 @@ def test_bundle_option_outside_min_max(cli, example_repo):
 
 
 def test_lock_prices_records_contracted_prices_until_the_contract_end(cli, example_repo):
-    r = cli("quote", "new", "--repo", example_repo, "--as-of", AS_OF, "--account", "initech", "--start",
-            "2027-01-01", "--line", "PRO-SEAT=20")
+    r = cli(
+        "quote",
+        "new",
+        "--repo",
+        example_repo,
+        "--as-of",
+        AS_OF,
+        "--account",
+        "initech",
+        "--start",
+        "2027-01-01",
+        "--line",
+        "PRO-SEAT=20",
+    )
     assert r.code == 0, r.stderr
-    r = cli("quote", "accept", "Q-2026-0001", "--signed-by", "Bob", "--lock-prices", "--repo", example_repo,
-            "--as-of", AS_OF)
+    r = cli(
+        "quote",
+        "accept",
+        "Q-2026-0001",
+        "--signed-by",
+        "Bob",
+        "--lock-prices",
+        "--repo",
+        example_repo,
+        "--as-of",
+        AS_OF,
+    )
     assert r.code == 0, r.stderr
     acct = (example_repo / "contracts/initech/account.yaml").read_text()
     assert "  - {product: PRO-SEAT, price: 1080.00, from: 2027-01-01, until: 2027-12-31}\n" in acct
@@ -210,8 +276,25 @@ def test_lock_prices_records_contracted_prices_until_the_contract_end(cli, examp
 
 def test_evergreen_quote_makes_an_evergreen_contract_that_is_never_renewed(cli, example_repo):
     """hooli's API plan is sold only on evergreen contracts; the quote total covers the first billing period."""
-    r = cli("quote", "new", "--repo", example_repo, "--as-of", AS_OF, "--account", "hooli", "--start", "2027-01-01",
-            "--evergreen", "--billing", "monthly", "--line", "API-CALLS-PLAN=1", "--format", "json")
+    r = cli(
+        "quote",
+        "new",
+        "--repo",
+        example_repo,
+        "--as-of",
+        AS_OF,
+        "--account",
+        "hooli",
+        "--start",
+        "2027-01-01",
+        "--evergreen",
+        "--billing",
+        "monthly",
+        "--line",
+        "API-CALLS-PLAN=1",
+        "--format",
+        "json",
+    )
     assert r.code == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["end"] is None and data["net_total"] == "800.00"  # hooli's contracted 800.00 for one month
@@ -220,6 +303,18 @@ def test_evergreen_quote_makes_an_evergreen_contract_that_is_never_renewed(cli, 
     assert "evergreen: true" in text and "\nend:" not in text and "end: 20" not in text
     r = cli("renew", "C-2027-0001", "--repo", example_repo, "--as-of", AS_OF)
     assert r.code == 1 and "E-EVERGREEN" in r.stderr
-    r = cli("quote", "new", "--repo", example_repo, "--as-of", AS_OF, "--account", "hooli", "--start", "2027-01-01",
-            "--line", "API-CALLS-PLAN=1")
+    r = cli(
+        "quote",
+        "new",
+        "--repo",
+        example_repo,
+        "--as-of",
+        AS_OF,
+        "--account",
+        "hooli",
+        "--start",
+        "2027-01-01",
+        "--line",
+        "API-CALLS-PLAN=1",
+    )
     assert r.code == 1 and "E-EVERGREEN-ONLY" in r.stderr

@@ -87,15 +87,21 @@ lines:
 
 
 def files(**extra: str) -> dict[str, str]:
-    out = {"catalog/products.yaml": CATALOG, "contracts/acme/account.yaml": ACCOUNT,
-           "contracts/acme/C-2024-0001.yaml": CONTRACT}
+    out = {
+        "catalog/products.yaml": CATALOG,
+        "contracts/acme/account.yaml": ACCOUNT,
+        "contracts/acme/C-2024-0001.yaml": CONTRACT,
+    }
     out.update(extra)
     return out
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".cpq" not in p.parts}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".cpq" not in p.parts
+    }
 
 
 def renew(cli, root, *args, as_of=AS_OF):
@@ -110,11 +116,16 @@ def test_renewal_merges_amendments_and_drops_one_time_lines(cli, repo):
     r = renew(cli, root, "C-2024-0001", "--pricing", "same")
     assert r.code == 0, r.stderr
     data = json.loads(r.stdout)
-    assert (data["quote"], data["kind"], data["contract"], data["status"]) == \
-        ("Q-2024-0001", "renewal", "C-2024-0001", "draft")
+    assert (data["quote"], data["kind"], data["contract"], data["status"]) == (
+        "Q-2024-0001",
+        "renewal",
+        "C-2024-0001",
+        "draft",
+    )
     assert (data["start"], data["end"]) == ("2025-01-01", "2025-12-31")
-    assert [(ln["product"], ln["quantity"], ln["start"], ln["end"]) for ln in data["lines"]] == \
-        [("SEAT", "15", "2025-01-01", "2025-12-31")]  # 10 + 5 merged; ONBOARDING not renewed
+    assert [(ln["product"], ln["quantity"], ln["start"], ln["end"]) for ln in data["lines"]] == [
+        ("SEAT", "15", "2025-01-01", "2025-12-31")
+    ]  # 10 + 5 merged; ONBOARDING not renewed
     assert data["lines"][0]["net_unit_price"] == "1200.00"
     assert data["net_total"] == "18000.00"
     assert (root / "quotes/Q-2024-0001.yaml").exists()
@@ -143,8 +154,7 @@ def test_list_pricing_reprices_from_the_catalog(cli, repo):
 
 
 def test_pricing_precedence_contract_over_account_over_toml():
-    c = Contract("C-1", "acme", "PLN", date(2024, 1, 1), date(2024, 12, 31), (),
-                 renewal=RenewalTerms(pricing="uplift"))
+    c = Contract("C-1", "acme", "PLN", date(2024, 1, 1), date(2024, 12, 31), (), renewal=RenewalTerms(pricing="uplift"))
     acct = Account("acme", "ACME", "PLN", renewal=RenewalTerms(pricing="list", uplift=Decimal(7)))
     settings = Settings(renewal_pricing="same", renewal_uplift=Decimal(3))
     t = renewal.resolve_terms(c, acct, settings)
@@ -169,16 +179,21 @@ def test_a_term_that_is_not_whole_months_needs_renewal_term():
 
 def test_zero_quantity_after_merge_is_dropped():
     seg = lambda q, start: Segment("x", "SEAT", Decimal(q), Decimal("1200.00"), start, date(2024, 12, 31), "year")
-    c = Contract("C-1", "acme", "PLN", date(2024, 1, 1), date(2024, 12, 31),
-                 (seg(10, date(2024, 1, 1)), seg(-10, date(2024, 6, 1))))
+    c = Contract(
+        "C-1",
+        "acme",
+        "PLN",
+        date(2024, 1, 1),
+        date(2024, 12, 31),
+        (seg(10, date(2024, 1, 1)), seg(-10, date(2024, 6, 1))),
+    )
     from cpqctl.core.model import Catalog
 
     assert renewal.renewal_lines(c, Catalog(), Settings(), renewal.RenewalPricing("same", Decimal(0), 12)) == []
 
 
 def test_evergreen_and_cancelled_are_refused_without_changing_files(cli, repo):
-    root = repo(files(**{"contracts/acme/C-2024-0002.yaml": EVERGREEN,
-                         "contracts/acme/C-2024-0003.yaml": CANCELLED}))
+    root = repo(files(**{"contracts/acme/C-2024-0002.yaml": EVERGREEN, "contracts/acme/C-2024-0003.yaml": CANCELLED}))
     before = snapshot(root)
     r = renew(cli, root, "C-2024-0002")
     assert r.code == 1 and "E-EVERGREEN" in r.stderr and "Traceback" not in r.stderr
@@ -198,9 +213,11 @@ def test_regeneration_after_a_later_amendment_keeps_the_id(cli, repo):
     r = renew(cli, root, "C-2024-0001", "--pricing", "same")
     assert r.code == 0 and qfile.read_text() == first and "up to date" in r.stderr
     with (root / "contracts/acme/C-2024-0001.yaml").open("a") as f:
-        f.write("  - amendment: A-2\n    effective: 2024-10-01\n    lines:\n"
-                "      - {product: SEAT, quantity: 3, unit_price: 1200.00, per: year, start: 2024-10-01, "
-                "end: 2024-12-31}\n")
+        f.write(
+            "  - amendment: A-2\n    effective: 2024-10-01\n    lines:\n"
+            "      - {product: SEAT, quantity: 3, unit_price: 1200.00, per: year, start: 2024-10-01, "
+            "end: 2024-12-31}\n"
+        )
     r = renew(cli, root, "C-2024-0001", "--pricing", "same")
     assert r.code == 0, r.stderr
     data = json.loads(r.stdout)
@@ -235,8 +252,9 @@ def test_accept_creates_the_successor_and_then_renewing_is_refused(cli, repo):
     r = renew(cli, root, "C-2024-0001")
     assert r.code == 1 and "E-RENEWED" in r.stderr and snapshot(root) == before
     rows = json.loads(cli("renewals", "--repo", root, "--as-of", AS_OF, "--format", "json").stdout)["rows"]
-    assert [(x["contract"], x["renewal_quote"], x["quote_status"]) for x in rows] == \
-        [("C-2024-0001", "Q-2024-0001", "accepted")]
+    assert [(x["contract"], x["renewal_quote"], x["quote_status"]) for x in rows] == [
+        ("C-2024-0001", "Q-2024-0001", "accepted")
+    ]
 
 
 # --------------------------------------------------------------------------- due
@@ -257,8 +275,15 @@ def test_renew_due_is_idempotent_on_the_example_repo(cli, example_repo):
     data = json.loads(r.stdout)
     assert (data["as_of"], data["within"]) == ("2026-11-28", 90)
     acme_row = data["rows"][0]
-    assert acme_row == {"contract": "C-2026-0001", "account": "acme", "end": "2026-12-31", "arr": "64800.00",
-                        "currency": "PLN", "renewal_quote": rows[0]["quote"], "quote_status": "draft"}
+    assert acme_row == {
+        "contract": "C-2026-0001",
+        "account": "acme",
+        "end": "2026-12-31",
+        "arr": "64800.00",
+        "currency": "PLN",
+        "renewal_quote": rows[0]["quote"],
+        "quote_status": "draft",
+    }
     assert cli("--as-of", "2026-11-28", "check", "--repo", example_repo).code == 0
 
 
@@ -266,7 +291,16 @@ def test_renewals_without_quotes_and_window(cli, repo):
     root = repo(files(**{"contracts/acme/C-2024-0002.yaml": EVERGREEN}))
     data = json.loads(cli("renewals", "--repo", root, "--as-of", AS_OF, "--format", "json").stdout)
     # 55 days to the end, inside the 90-day default; evergreen never listed
-    assert data["rows"] == [{"contract": "C-2024-0001", "account": "acme", "end": "2024-12-31",
-                             "arr": "18000.00", "currency": "PLN", "renewal_quote": None, "quote_status": None}]
+    assert data["rows"] == [
+        {
+            "contract": "C-2024-0001",
+            "account": "acme",
+            "end": "2024-12-31",
+            "arr": "18000.00",
+            "currency": "PLN",
+            "renewal_quote": None,
+            "quote_status": None,
+        }
+    ]
     data = json.loads(cli("renewals", "--within", "30", "--repo", root, "--as-of", AS_OF, "--format", "json").stdout)
     assert data["within"] == 30 and data["rows"] == []

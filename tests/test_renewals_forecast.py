@@ -18,8 +18,7 @@ import json
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from cpqctl.core import renewal
 from cpqctl.core.model import Contract, Settings
@@ -48,22 +47,37 @@ def account(code: str, currency: str) -> str:
     return f"account: {code}\nname: {code.title()}\ncurrency: {currency}\ntax_rate: 23%\n"
 
 
-def seats(cid: str, qty: int, start: str, end: str, account: str = "acme", currency: str = "PLN",
-          price: str = "1200.00", extra: str = "") -> str:
-    return (f"contract: {cid}\naccount: {account}\ncurrency: {currency}\nstart: {start}\nend: {end}\n"
-            f"renewal: {{term: 12}}\nlines:\n"
-            f"  - {{product: SEAT, quantity: {qty}, unit_price: {price}, per: year, start: {start}, end: {end}}}\n"
-            + extra)
+def seats(
+    cid: str,
+    qty: int,
+    start: str,
+    end: str,
+    account: str = "acme",
+    currency: str = "PLN",
+    price: str = "1200.00",
+    extra: str = "",
+) -> str:
+    return (
+        f"contract: {cid}\naccount: {account}\ncurrency: {currency}\nstart: {start}\nend: {end}\n"
+        f"renewal: {{term: 12}}\nlines:\n"
+        f"  - {{product: SEAT, quantity: {qty}, unit_price: {price}, per: year, start: {start}, end: {end}}}\n" + extra
+    )
 
 
-UPSOLD = seats("C-2024-0001", 10, "2024-01-01", "2024-12-31", extra="""\
+UPSOLD = seats(
+    "C-2024-0001",
+    10,
+    "2024-01-01",
+    "2024-12-31",
+    extra="""\
   - {product: ONBOARDING, quantity: 1, unit_price: 5000.00, start: 2024-01-01}
 amendments:
   - amendment: A-1
     effective: 2024-04-16
     lines:
       - {product: SEAT, quantity: 5, unit_price: 1200.00, per: year, start: 2024-04-16, end: 2024-12-31}
-""")
+""",
+)
 
 WIDGETS = """\
 contract: C-2024-0002
@@ -75,14 +89,20 @@ lines:
   - {product: WIDGET, quantity: 2, unit_price: 100.00, per: month, start: 2023-12-01, end: 2024-11-30}
 """
 
-CANCELLED = seats("C-2024-0006", 2, "2024-07-01", "2025-06-30", extra="""\
+CANCELLED = seats(
+    "C-2024-0006",
+    2,
+    "2024-07-01",
+    "2025-06-30",
+    extra="""\
 amendments:
   - amendment: A-1
     effective: 2024-10-01
     cancelled: {date: 2024-10-01, reason: budget}
     lines:
       - {product: SEAT, quantity: -2, unit_price: 1200.00, per: year, start: 2024-10-01, end: 2025-06-30}
-""")
+""",
+)
 
 EVERGREEN = """\
 contract: C-2024-0009
@@ -107,8 +127,9 @@ def files() -> dict[str, str]:
         "contracts/acme/C-2024-0005.yaml": seats("C-2024-0005", 1, "2023-11-11", "2024-11-10"),
         "contracts/acme/C-2024-0006.yaml": CANCELLED,
         "contracts/acme/C-2024-0007.yaml": seats("C-2024-0007", 1, "2024-12-01", "2025-11-30"),
-        "contracts/globex/C-2024-0008.yaml": seats("C-2024-0008", 1, "2024-03-01", "2025-02-28", "globex", "EUR",
-                                                   "1000.00"),
+        "contracts/globex/C-2024-0008.yaml": seats(
+            "C-2024-0008", 1, "2024-03-01", "2025-02-28", "globex", "EUR", "1000.00"
+        ),
         "contracts/acme/C-2024-0009.yaml": EVERGREEN,
     }
 
@@ -135,8 +156,15 @@ def forecast(cli, root, *args, as_of=AS_OF):
 
 
 def figures(row) -> tuple:
-    return (row["month"], row["contracts"], row["arr"], row["quoted"], row["accepted"], row["not_quoted"],
-            row["at_risk"])
+    return (
+        row["month"],
+        row["contracts"],
+        row["arr"],
+        row["quoted"],
+        row["accepted"],
+        row["not_quoted"],
+        row["at_risk"],
+    )
 
 
 ZERO = (0, "0.00", "0.00", "0.00", "0.00", "0.00")
@@ -152,14 +180,26 @@ MONTHS = ["2024-11", "2024-12", *(f"2025-{m:02d}" for m in range(1, 11))]
 
 def test_each_month_in_the_company_currency(cli, repo):
     data = forecast(cli, built(cli, repo))
-    assert (data["as_of"], data["from"], data["to"], data["currency"], data["at_risk_within"], data["note"]) == \
-        (AS_OF, "2024-11", "2025-10", "PLN", 30, None)
+    assert (data["as_of"], data["from"], data["to"], data["currency"], data["at_risk_within"], data["note"]) == (
+        AS_OF,
+        "2024-11",
+        "2025-10",
+        "PLN",
+        30,
+        None,
+    )
     assert [r["month"] for r in data["rows"]] == MONTHS
     assert {r["currency"] for r in data["rows"]} == {"PLN"}
     for row in data["rows"]:
         assert figures(row) == (row["month"], *EXPECTED.get(row["month"], ZERO))
-    assert data["total"] == {"contracts": 6, "arr": "35500.00", "quoted": "18000.00", "accepted": "6000.00",
-                             "not_quoted": "11500.00", "at_risk": "2400.00"}
+    assert data["total"] == {
+        "contracts": 6,
+        "arr": "35500.00",
+        "quoted": "18000.00",
+        "accepted": "6000.00",
+        "not_quoted": "11500.00",
+        "at_risk": "2400.00",
+    }
 
 
 def test_the_stages_add_up_to_the_arr_up_for_renewal(cli, repo):
@@ -172,13 +212,16 @@ def test_the_stages_add_up_to_the_arr_up_for_renewal(cli, repo):
 
 def test_the_contracts_listed_and_the_per_currency_figures(cli, repo):
     data = forecast(cli, built(cli, repo))
-    assert [(c["contract"], c["end"], c["currency"], c["arr"], c["stage"], c["at_risk"]) for c in data["contracts"]] \
-        == [("C-2024-0005", "2024-11-10", "PLN", "1200.00", "not_quoted", False),
-            ("C-2024-0002", "2024-11-30", "PLN", "2400.00", "not_quoted", True),
-            ("C-2024-0001", "2024-12-31", "PLN", "18000.00", "quoted", False),
-            ("C-2024-0003", "2025-01-31", "PLN", "6000.00", "accepted", False),
-            ("C-2024-0008", "2025-02-28", "EUR", "1000.00", "not_quoted", False),
-            ("C-2024-0004", "2025-03-31", "PLN", "3600.00", "not_quoted", False)]
+    assert [
+        (c["contract"], c["end"], c["currency"], c["arr"], c["stage"], c["at_risk"]) for c in data["contracts"]
+    ] == [
+        ("C-2024-0005", "2024-11-10", "PLN", "1200.00", "not_quoted", False),
+        ("C-2024-0002", "2024-11-30", "PLN", "2400.00", "not_quoted", True),
+        ("C-2024-0001", "2024-12-31", "PLN", "18000.00", "quoted", False),
+        ("C-2024-0003", "2025-01-31", "PLN", "6000.00", "accepted", False),
+        ("C-2024-0008", "2025-02-28", "EUR", "1000.00", "not_quoted", False),
+        ("C-2024-0004", "2025-03-31", "PLN", "3600.00", "not_quoted", False),
+    ]
     eur = {r["month"]: r for r in data["currencies"] if r["currency"] == "EUR"}
     assert figures(eur["2025-02"]) == ("2025-02", 1, "1000.00", "0.00", "0.00", "1000.00", "0.00")
     assert figures(eur["2025-03"]) == ("2025-03", *ZERO)
@@ -193,8 +236,10 @@ def test_window_and_at_risk_options(cli, repo):
     data = forecast(cli, root, "--from", "2025-01", "--months", "2")
     assert [figures(r) for r in data["rows"]] == [("2025-01", *EXPECTED["2025-01"]), ("2025-02", *EXPECTED["2025-02"])]
     data = forecast(cli, root, "--within", "120")  # 2025-02-28 is 105 days away; 2025-03-31 is 136
-    assert [(r["month"], r["at_risk"]) for r in data["rows"] if r["at_risk"] != "0.00"] == \
-        [("2024-11", "2400.00"), ("2025-02", "4300.00")]
+    assert [(r["month"], r["at_risk"]) for r in data["rows"] if r["at_risk"] != "0.00"] == [
+        ("2024-11", "2400.00"),
+        ("2025-02", "4300.00"),
+    ]
     data = forecast(cli, root, "--within", "0")
     assert data["total"]["at_risk"] == "0.00" and data["at_risk_within"] == 0
     # a month later the draft has expired (valid 30 days from 11-15): December is no longer quoted, and at risk
@@ -231,8 +276,13 @@ def test_without_a_rate_the_figures_stay_per_currency(cli, repo):
 
 def test_usage_errors_exit_2(cli, repo):
     root = repo(files(), toml=FX_TOML)
-    for args in (("--months", "3"), ("--from", "2025-01"), ("--by", "month", "--months", "0"),
-                 ("--by", "month", "--from", "2025-13"), ("--by", "month", "--within", "-1")):
+    for args in (
+        ("--months", "3"),
+        ("--from", "2025-01"),
+        ("--by", "month", "--months", "0"),
+        ("--by", "month", "--from", "2025-13"),
+        ("--by", "month", "--within", "-1"),
+    ):
         r = cli("renewals", *args, "--repo", root, "--as-of", AS_OF)
         assert r.code == 2 and "E-USAGE" in r.stderr and "Traceback" not in r.stderr, args
     r = cli("renewals", "--by", "week", "--repo", root, "--as-of", AS_OF)
@@ -243,9 +293,11 @@ def test_plain_renewals_is_unchanged(cli, repo):
     root = built(cli, repo)
     data = json.loads(ok(cli("renewals", "--repo", root, "--as-of", AS_OF, "--format", "json")).stdout)
     assert set(data) == {"as_of", "within", "rows"} and data["within"] == 90
-    assert [(x["contract"], x["arr"], x["quote_status"]) for x in data["rows"]] == \
-        [("C-2024-0002", "2400.00", None), ("C-2024-0001", "18000.00", "draft"),
-         ("C-2024-0003", "6000.00", "accepted")]  # C-2024-0008 ends 105 days away
+    assert [(x["contract"], x["arr"], x["quote_status"]) for x in data["rows"]] == [
+        ("C-2024-0002", "2400.00", None),
+        ("C-2024-0001", "18000.00", "draft"),
+        ("C-2024-0003", "6000.00", "accepted"),
+    ]  # C-2024-0008 ends 105 days away
 
 
 # --------------------------------------------------------------------------- the example repository
@@ -259,12 +311,14 @@ def report_arr(cli, root, day: date) -> dict:
 def test_example_repo_agrees_with_report_arr(cli, example_repo):
     data = forecast(cli, example_repo, as_of="2026-11-28")
     listed = [(c["contract"], c["account"], c["end"], c["arr"], c["currency"]) for c in data["contracts"]]
-    assert listed == [("C-2026-0001", "acme", "2026-12-31", "64800.00", "PLN"),
-                      ("C-2026-0002", "umbrella", "2027-01-31", "8248.00", "EUR"),
-                      ("C-2026-0006", "hooli", "2027-06-30", "96768.00", "PLN"),
-                      ("C-2026-0007", "initech", "2027-09-30", "14739.30", "PLN")]
+    assert listed == [
+        ("C-2026-0001", "acme", "2026-12-31", "64800.00", "PLN"),
+        ("C-2026-0002", "umbrella", "2027-01-31", "8248.00", "EUR"),
+        ("C-2026-0006", "hooli", "2027-06-30", "96768.00", "PLN"),
+        ("C-2026-0007", "initech", "2027-09-30", "14739.30", "PLN"),
+    ]
     rows = {r["month"]: r for r in data["rows"]}
-    for cid, acct, end, arr, cur in listed:
+    for cid, acct, end, arr, _cur in listed:
         last = date.fromisoformat(end)
         on, after = report_arr(cli, example_repo, last), report_arr(cli, example_repo, last + timedelta(days=1))
         own = lambda rep: sum((Decimal(x["arr"]) for x in rep["rows"] if x["account"] == acct), Decimal(0))  # noqa
@@ -304,9 +358,16 @@ def test_by_month_in_is_none_without_a_rate():
     assert (b.contracts, b.arr, b.quoted) == (1, Decimal("43.00"), Decimal("43.00"))
 
 
-_endings = st.lists(st.tuples(st.integers(0, 11), st.sampled_from(["PLN", "EUR"]),
-                              st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False),
-                              st.sampled_from(renewal.STAGES), st.booleans()), max_size=20)
+_endings = st.lists(
+    st.tuples(
+        st.integers(0, 11),
+        st.sampled_from(["PLN", "EUR"]),
+        st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False),
+        st.sampled_from(renewal.STAGES),
+        st.booleans(),
+    ),
+    max_size=20,
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -326,5 +387,6 @@ def test_buckets_partition_the_arr(raw):
         for b in grid:
             assert b.quoted + b.accepted + b.not_quoted == b.arr and 0 <= b.at_risk <= b.not_quoted
     assert sum(b.contracts for b in company) == len(items)
-    assert sum(b.arr for b in renewal.by_month(items, date(2025, 1, 1), 12).get("PLN", [])) == \
-        sum((e.arr for e in items if e.contract.currency == "PLN"), Decimal(0))
+    assert sum(b.arr for b in renewal.by_month(items, date(2025, 1, 1), 12).get("PLN", [])) == sum(
+        (e.arr for e in items if e.contract.currency == "PLN"), Decimal(0)
+    )

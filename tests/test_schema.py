@@ -105,16 +105,19 @@ def test_example_files_were_found() -> None:
     assert kinds.count("catalog") >= 3 and kinds.count("account") >= 5 and kinds.count("contract") >= 5
 
 
-@pytest.mark.parametrize("kind,doc", [
-    ("account", {"account": "a", "name": "A", "currency": "PLN", "tax_rate": "23"}),  # percent without %
-    ("account", {"account": "../evil", "name": "A", "currency": "PLN"}),  # not an ID
-    ("account", {"account": "a", "name": "A", "currency": "PLN", "adress": "x"}),  # unknown key
-    ("account", {"account": "a", "name": "A"}),  # a required key missing
-    ("account", {"account": "a", "name": "A", "currency": "PLN", "reverse_charge": "yes"}),
-    ("catalog", {"products": [{"code": "A", "name": "A", "price": {"PLN": "12,50"}}]}),  # a decimal comma
-    ("catalog", {"products": [{"code": "A", "name": "A", "price": {"pln": 1}}]}),  # not a currency code
-    ("contract", {"contract": "C", "account": "a", "currency": "PLN", "start": "2026-1-1", "lines": []}),
-    ("quote", {"quote": "Q", "account": "a", "date": "2026-01-01", "lines": [], "status": "signed"}),
-])
+@pytest.mark.parametrize(
+    "kind,doc",
+    [
+        ("account", {"account": "a", "name": "A", "currency": "PLN", "tax_rate": "23"}),  # percent without %
+        ("account", {"account": "../evil", "name": "A", "currency": "PLN"}),  # not an ID
+        ("account", {"account": "a", "name": "A", "currency": "PLN", "adress": "x"}),  # unknown key
+        ("account", {"account": "a", "name": "A"}),  # a required key missing
+        ("account", {"account": "a", "name": "A", "currency": "PLN", "reverse_charge": "yes"}),
+        ("catalog", {"products": [{"code": "A", "name": "A", "price": {"PLN": "12,50"}}]}),  # a decimal comma
+        ("catalog", {"products": [{"code": "A", "name": "A", "price": {"pln": 1}}]}),  # not a currency code
+        ("contract", {"contract": "C", "account": "a", "currency": "PLN", "start": "2026-1-1", "lines": []}),
+        ("quote", {"quote": "Q", "account": "a", "date": "2026-01-01", "lines": [], "status": "signed"}),
+    ],
+)
 def test_schemas_refuse_what_the_loader_refuses(kind, doc) -> None:
     assert list(Draft7Validator(schema(kind)).iter_errors(doc))

@@ -59,7 +59,7 @@ def repo(tmp_path: Path) -> Path:
 
 def test_commit_writes_exact_bytes_and_creates_folders(repo: Path) -> None:
     store = Store(repo)
-    text = "account: łódź-sp\nnote: \"€ 5\"\nno-final-newline"
+    text = 'account: łódź-sp\nnote: "€ 5"\nno-final-newline'
     with store.lock(), store.transaction() as txn:
         txn.write("catalog.yaml", "products: [PRO]\n")
         txn.create("contracts/acme/C-2026-0001.yaml", text)
@@ -204,10 +204,14 @@ def test_recovery_rolls_a_committed_journal_forward(repo: Path) -> None:
     (repo / "quotes/Q-2026-0001.yaml").write_text("status: accepted\n")
     # not yet renamed: the tmp is still there
     (repo / "contracts/acme/.C-2026-0001.yaml.cpqtmp-999-2").write_text("contract: C-2026-0001\n")
-    write_journal(repo, "commit", [
-        ("quotes/.Q-2026-0001.yaml.cpqtmp-999-1", "quotes/Q-2026-0001.yaml"),
-        ("contracts/acme/.C-2026-0001.yaml.cpqtmp-999-2", "contracts/acme/C-2026-0001.yaml"),
-    ])
+    write_journal(
+        repo,
+        "commit",
+        [
+            ("quotes/.Q-2026-0001.yaml.cpqtmp-999-1", "quotes/Q-2026-0001.yaml"),
+            ("contracts/acme/.C-2026-0001.yaml.cpqtmp-999-2", "contracts/acme/C-2026-0001.yaml"),
+        ],
+    )
     with Store(repo).lock():
         assert (repo / "quotes/Q-2026-0001.yaml").read_text() == "status: accepted\n"
         assert (repo / "contracts/acme/C-2026-0001.yaml").read_text() == "contract: C-2026-0001\n"
@@ -228,7 +232,9 @@ STAGING_JOURNAL = (
 )
 
 
-@pytest.mark.parametrize(("journal", "all_temps_removed"), [(j, True) for j in CORRUPT_JOURNALS] + [(STAGING_JOURNAL, False)])
+@pytest.mark.parametrize(
+    ("journal", "all_temps_removed"), [(j, True) for j in CORRUPT_JOURNALS] + [(STAGING_JOURNAL, False)]
+)
 def test_recovery_rolls_an_incomplete_journal_back(repo: Path, journal: str, all_temps_removed: bool) -> None:
     """A corrupt journal: every cpqctl temp file goes; a staging one: its own temps go."""
     before = snapshot(repo)
@@ -306,9 +312,11 @@ def test_lock_timeout_when_another_process_holds_the_lock(tmp_path: Path) -> Non
     try:
         assert holder.stdout.readline().strip() == "locked"
         start = time.monotonic()
-        with pytest.raises(LockTimeout, match=r"locked by another cpqctl command \(\.cpq/lock\); waited 0\.5 s"):
-            with Store(tmp_path, lock_timeout=0.5).lock():
-                pass
+        with (
+            pytest.raises(LockTimeout, match=r"locked by another cpqctl command \(\.cpq/lock\); waited 0\.5 s"),
+            Store(tmp_path, lock_timeout=0.5).lock(),
+        ):
+            pass
         assert 0.45 <= time.monotonic() - start < 1.5
     finally:
         holder.kill()
@@ -320,20 +328,23 @@ def test_lock_timeout_when_another_process_holds_the_lock(tmp_path: Path) -> Non
 # -- ID allocation ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("pattern", "existing", "expected"), [
-    ("Q-{year}-{seq:04d}", [], "Q-2026-0001"),
-    ("Q-{year}-{seq:04d}", ["Q-2026-0001", "Q-2026-0002"], "Q-2026-0003"),
-    ("Q-{year}-{seq:04d}", ["Q-2026-0001", "Q-2026-0007"], "Q-2026-0008"),  # gaps are not reused
-    ("Q-{year}-{seq:04d}", ["Q-2025-0042", "Q-2026-0003"], "Q-2026-0004"),  # other years ignored
-    ("Q-{year}-{seq:04d}", ["Q-2025-0042"], "Q-2026-0001"),
-    ("Q-{year}-{seq:04d}", ["C-2026-0009", "Q-2026-0002.bak", "Q-2026-00x5"], "Q-2026-0001"),
-    ("Q-{year}-{seq:04d}", ["Q-2026-9999"], "Q-2026-10000"),
-    ("Q-{year}-{seq:04d}", ["Q-2026-10000", "Q-2026-0002"], "Q-2026-10001"),
-    ("INV/{year}/{seq}", ["INV/2026/9", "INV/2026/12", "INV/2027/50"], "INV/2026/13"),
-    ("q.{year}.{seq:03d}", ["qx2026x005", "q.2026.004"], "q.2026.005"),  # dots are literal
-    ("{year}{seq:04d}", ["20260009", "20250010"], "20260010"),  # no separator
-    ("Q-{seq:05d}", ["Q-00004", "Q-2026-0009"], "Q-00005"),  # no year: one sequence
-])
+@pytest.mark.parametrize(
+    ("pattern", "existing", "expected"),
+    [
+        ("Q-{year}-{seq:04d}", [], "Q-2026-0001"),
+        ("Q-{year}-{seq:04d}", ["Q-2026-0001", "Q-2026-0002"], "Q-2026-0003"),
+        ("Q-{year}-{seq:04d}", ["Q-2026-0001", "Q-2026-0007"], "Q-2026-0008"),  # gaps are not reused
+        ("Q-{year}-{seq:04d}", ["Q-2025-0042", "Q-2026-0003"], "Q-2026-0004"),  # other years ignored
+        ("Q-{year}-{seq:04d}", ["Q-2025-0042"], "Q-2026-0001"),
+        ("Q-{year}-{seq:04d}", ["C-2026-0009", "Q-2026-0002.bak", "Q-2026-00x5"], "Q-2026-0001"),
+        ("Q-{year}-{seq:04d}", ["Q-2026-9999"], "Q-2026-10000"),
+        ("Q-{year}-{seq:04d}", ["Q-2026-10000", "Q-2026-0002"], "Q-2026-10001"),
+        ("INV/{year}/{seq}", ["INV/2026/9", "INV/2026/12", "INV/2027/50"], "INV/2026/13"),
+        ("q.{year}.{seq:03d}", ["qx2026x005", "q.2026.004"], "q.2026.005"),  # dots are literal
+        ("{year}{seq:04d}", ["20260009", "20250010"], "20260010"),  # no separator
+        ("Q-{seq:05d}", ["Q-00004", "Q-2026-0009"], "Q-00005"),  # no year: one sequence
+    ],
+)
 def test_next_id(pattern: str, existing: list[str], expected: str) -> None:
     assert next_id(pattern, 2026, existing) == expected
 

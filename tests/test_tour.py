@@ -12,7 +12,7 @@ def test_the_tour_tells_the_story_and_leaves_the_documents_it_names(cli, tmp_pat
     assert run.code == 0, run.stderr
     lines = run.stderr.strip().splitlines()
     assert lines[-1].startswith("open: ")
-    named = [Path(p) for p in lines[-1][len("open: "):].split()]
+    named = [Path(p) for p in lines[-1][len("open: ") :].split()]
     pdfs = [p for p in named if p.suffix == ".pdf"]
     assert len(pdfs) >= 3 and any(p.suffix == ".md" for p in named)  # new quote, up-sell, renewal at least
     for p in named:
@@ -20,11 +20,20 @@ def test_the_tour_tells_the_story_and_leaves_the_documents_it_names(cli, tmp_pat
     for p in pdfs:
         assert p.read_bytes().startswith(b"%PDF")
     # each step says what it runs; the story covers quote → contract → up-sell → renewal
-    for command in ("$ cpqctl quote new", "$ cpqctl quote accept", "$ cpqctl amend", "$ cpqctl renew",
-                    "$ cpqctl contract show", "$ cpqctl account show"):
+    for command in (
+        "$ cpqctl quote new",
+        "$ cpqctl quote accept",
+        "$ cpqctl amend",
+        "$ cpqctl renew",
+        "$ cpqctl contract show",
+        "$ cpqctl account show",
+    ):
         assert command in run.stderr
-    kinds = {json.loads(cli("quote", "show", p.stem, "--repo", target, "--format", "json").stdout)["kind"]
-             for p in pdfs if p.stem.startswith("Q-")}
+    kinds = {
+        json.loads(cli("quote", "show", p.stem, "--repo", target, "--format", "json").stdout)["kind"]
+        for p in pdfs
+        if p.stem.startswith("Q-")
+    }
     assert kinds == {"new", "amendment", "renewal"}
     check = cli("check", "--format", "json", "--repo", target)
     assert check.code == 0 and json.loads(check.stdout) == {"diagnostics": []}

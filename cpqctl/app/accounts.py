@@ -17,14 +17,20 @@ from cpqctl.core.model import Account, Contract, Repo
 
 def find_contract(repo: Repo, contract_id: str) -> Contract:
     """The contract, or E-UNKNOWN-CONTRACT naming the closest ID."""
-    return lookup(repo.contracts, contract_id, "contract", "E-UNKNOWN-CONTRACT",
-                  "`cpqctl account show ACCOUNT` lists its contracts")
+    return lookup(
+        repo.contracts,
+        contract_id,
+        "contract",
+        "E-UNKNOWN-CONTRACT",
+        "`cpqctl account show ACCOUNT` lists its contracts",
+    )
 
 
 def find_account(repo: Repo, account_id: str) -> Account:
     """The account, or E-UNKNOWN-ACCOUNT naming the closest ID."""
-    return lookup(repo.accounts, account_id, "account", "E-UNKNOWN-ACCOUNT",
-                  "accounts are the folders under contracts/")
+    return lookup(
+        repo.accounts, account_id, "account", "E-UNKNOWN-ACCOUNT", "accounts are the folders under contracts/"
+    )
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,9 @@ class Rendered:
     payload: bytes | None = None
 
 
-def account_render(ws: Workspace, *, account: str, fmt: str = "pdf", output: Path | None = None,
-                   as_of: date | None = None) -> Rendered:
+def account_render(
+    ws: Workspace, *, account: str, fmt: str = "pdf", output: Path | None = None, as_of: date | None = None
+) -> Rendered:
     """The account statement as Markdown or PDF (default out/<ACCOUNT>.<ext>; ``-``: the bytes in
     ``payload``, written nowhere)."""
     from cpqctl.app.documents import write_document

@@ -43,9 +43,18 @@ def default_effective(c: Contract, new_end: date | None, cancel: bool, day: date
     raise UsageError("E-USAGE", "--effective is required", "e.g. --effective 2026-04-16")
 
 
-def amend(ws: Workspace, contract: str, *, effective: date | None = None, changes: Sequence[Change] = (),
-          extend_to: date | None = None, cancel: bool = False, reason: str | None = None,
-          as_of: date | None = None, dry_run: bool = False) -> QuoteResult:
+def amend(
+    ws: Workspace,
+    contract: str,
+    *,
+    effective: date | None = None,
+    changes: Sequence[Change] = (),
+    extend_to: date | None = None,
+    cancel: bool = False,
+    reason: str | None = None,
+    as_of: date | None = None,
+    dry_run: bool = False,
+) -> QuoteResult:
     """Write an amendment quote (a draft) for ``contract``: ``changes``, an extension to ``extend_to``, or a cancel.
 
     ``changes`` are :class:`~cpqctl.core.amendments.Change` (set | add |
@@ -70,8 +79,13 @@ def amend(ws: Workspace, contract: str, *, effective: date | None = None, change
     if not cancel and not changes and not extend_to:
         raise UsageError("E-USAGE", "nothing to amend", "give --set, --add, --remove, --reprice or --cancel")
     with ws.writing() as (store, repo):
-        c = lookup(repo.contracts, contract, "contract", "E-UNKNOWN-CONTRACT",
-                   "`cpqctl account show ACCOUNT` lists its contracts")
+        c = lookup(
+            repo.contracts,
+            contract,
+            "contract",
+            "E-UNKNOWN-CONTRACT",
+            "`cpqctl account show ACCOUNT` lists its contracts",
+        )
         eff = effective if effective is not None else default_effective(c, extend_to, cancel, day, repo.settings)
         uplift = None
         if extend_to is not None:
@@ -81,13 +95,26 @@ def amend(ws: Workspace, contract: str, *, effective: date | None = None, change
             uplift = renewal.uplift if renewal.pricing == "uplift" else None
         lines = amendments.plan_changes(c, repo.catalog, repo.settings, eff, changes, cancel, extend_to, uplift)
         if not lines and not cancel:
-            raise CpqError("E-NO-CHANGE", f"the changes leave {contract} as it is on {eff}",
-                           "give a quantity or price that differs from the contract's")
+            raise CpqError(
+                "E-NO-CHANGE",
+                f"the changes leave {contract} as it is on {eff}",
+                "give a quantity or price that differs from the contract's",
+            )
         cancelled = (eff, reason or "") if cancel else None
-        draft = Quote(quote="(dry run)", account=c.account, date=day, lines=tuple(lines), kind="amendment",
-                      contract=c.contract, currency=c.currency, effective=eff, based_on=len(c.amendments),
-                      end=extend_to,
-                      cancelled=Cancellation(*cancelled) if cancelled else None, src=Source("(command line)"))
+        draft = Quote(
+            quote="(dry run)",
+            account=c.account,
+            date=day,
+            lines=tuple(lines),
+            kind="amendment",
+            contract=c.contract,
+            currency=c.currency,
+            effective=eff,
+            based_on=len(c.amendments),
+            end=extend_to,
+            cancelled=Cancellation(*cancelled) if cancelled else None,
+            src=Source("(command line)"),
+        )
         first = quotes.price(repo, draft)  # cross-sells run the waterfall here
         explicit = amendments.explicit_lines(first)
         final = dataclasses.replace(draft, lines=tuple(explicit))
@@ -98,9 +125,16 @@ def amend(ws: Workspace, contract: str, *, effective: date | None = None, change
 
         qid = next_id(repo.settings.numbering_quote, day.year, repo.quotes)
         rel = f"quotes/{qid}.yaml"
-        text = amendment_quote_text(qid, c.account, c.contract, c.currency, day, eff, len(c.amendments), explicit,
-                                    cancelled, extend_to)
+        text = amendment_quote_text(
+            qid, c.account, c.contract, c.currency, day, eff, len(c.amendments), explicit, cancelled, extend_to
+        )
         with store.transaction() as tx:
             tx.create(rel, text)
-        return quote_result(repo, dataclasses.replace(final, quote=qid), priced, day, (rel,),
-                            f"wrote {rel} (accept it with `cpqctl quote accept {qid} --signed-by NAME`)")
+        return quote_result(
+            repo,
+            dataclasses.replace(final, quote=qid),
+            priced,
+            day,
+            (rel,),
+            f"wrote {rel} (accept it with `cpqctl quote accept {qid} --signed-by NAME`)",
+        )

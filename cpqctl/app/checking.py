@@ -32,8 +32,9 @@ def check(ws: Workspace) -> CheckResult:
     diags = ws.check()
     errors = sum(d.severity == "error" for d in diags)
     warnings = len(diags) - errors
-    return CheckResult(ws.root, tuple(diags), errors, warnings,
-                       f"{errors} error(s), {warnings} warning(s)" if diags else "")
+    return CheckResult(
+        ws.root, tuple(diags), errors, warnings, f"{errors} error(s), {warnings} warning(s)" if diags else ""
+    )
 
 
 # --------------------------------------------------------------------------- JSON Schemas
@@ -73,8 +74,14 @@ def write_schemas(folder: Path) -> tuple[Path, ...]:
 
 def check_schemas(folder: Path) -> None:
     """Refuse (E-SCHEMA-STALE) when a schema in ``folder`` is missing or differs from the current one."""
-    stale = [n for n, t in schema_texts().items()
-             if not (folder / n).is_file() or (folder / n).read_text(encoding="utf-8") != t]
+    stale = [
+        n
+        for n, t in schema_texts().items()
+        if not (folder / n).is_file() or (folder / n).read_text(encoding="utf-8") != t
+    ]
     if stale:
-        raise CpqError("E-SCHEMA-STALE", f"stale or missing schemas in {folder}: {', '.join(stale)}",
-                       f"regenerate them: cpqctl schema --write {folder}")
+        raise CpqError(
+            "E-SCHEMA-STALE",
+            f"stale or missing schemas in {folder}: {', '.join(stale)}",
+            f"regenerate them: cpqctl schema --write {folder}",
+        )

@@ -65,8 +65,11 @@ def _git(cwd: Path, *args: str) -> bytes:
         raise UsageError("E-GIT", "git is not installed", "cpqctl diff reads revisions with git") from None
     except subprocess.CalledProcessError as e:
         msg = e.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise UsageError("E-GIT", f"git {' '.join(args[:2])} failed: {msg[-1] if msg else e.returncode}",
-                         "name revisions git knows: a commit, a branch, HEAD~1, origin/main…") from None
+        raise UsageError(
+            "E-GIT",
+            f"git {' '.join(args[:2])} failed: {msg[-1] if msg else e.returncode}",
+            "name revisions git knows: a commit, a branch, HEAD~1, origin/main…",
+        ) from None
 
 
 def checkout(root: Path, rev: str, into: Path) -> Path:
@@ -85,8 +88,9 @@ def checkout(root: Path, rev: str, into: Path) -> Path:
             tf.extractall(into / "tree")
     out = into / "tree" / sub if sub != "." else into / "tree"
     if not (out / "cpq.toml").is_file():
-        raise UsageError("E-NO-REPO", f"at {rev} there is no cpq.toml in {sub}", "pick a revision after the repo "
-                         "was created")
+        raise UsageError(
+            "E-NO-REPO", f"at {rev} there is no cpq.toml in {sub}", "pick a revision after the repo was created"
+        )
     return out
 
 
@@ -96,7 +100,10 @@ def _load(path: Path, label: str) -> Repo:
     loaded, diags = load_repo(path)
     errors = [d for d in diags if d.severity == "error"]
     if errors:
-        raise CpqError("E-INVALID-REPO", f"the repository at {label} has {len(errors)} error(s), first: "
-                       f"{errors[0].file}:{errors[0].line}:{errors[0].column} {errors[0].message}",
-                       "run `cpqctl check` on that revision")
+        raise CpqError(
+            "E-INVALID-REPO",
+            f"the repository at {label} has {len(errors)} error(s), first: "
+            f"{errors[0].file}:{errors[0].line}:{errors[0].column} {errors[0].message}",
+            "run `cpqctl check` on that revision",
+        )
     return loaded

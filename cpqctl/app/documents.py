@@ -24,8 +24,9 @@ class Written:
     payload: bytes | None = None
 
 
-def write_document(root: Path, kind: str, doc_id: str, fmt: str, data: dict, output: Path | None,
-                   as_of: date) -> Written:
+def write_document(
+    root: Path, kind: str, doc_id: str, fmt: str, data: dict, output: Path | None, as_of: date
+) -> Written:
     """Render and write atomically (default out/<ID>.<ext>); with ``output`` ``-`` nothing is written and the
     bytes are returned (``Written.payload``) instead.
 

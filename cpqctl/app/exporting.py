@@ -58,18 +58,23 @@ def export(ws: Workspace, *, fmt: str = "csv", output: Path | None = None, as_of
     try:
         write(target, fmt, tables)
     except OSError as e:
-        raise UsageError("E-USAGE", f"cannot write {target}: {e.strerror or e}",
-                         "pick a path you can write to with -o; nothing was changed") from None
-    return ExportResult(fmt, target, day, tuple(tables), views.summary(fmt, str(target), day, tables),
-                        f"wrote {target}")
+        raise UsageError(
+            "E-USAGE",
+            f"cannot write {target}: {e.strerror or e}",
+            "pick a path you can write to with -o; nothing was changed",
+        ) from None
+    return ExportResult(
+        fmt, target, day, tuple(tables), views.summary(fmt, str(target), day, tables), f"wrote {target}"
+    )
 
 
 # --------------------------------------------------------------------------- the target
 
 
 def _refuse(target: Path, why: str) -> CpqError:
-    return UsageError("E-EXISTS", f"{target} {why}",
-                      "pick another path with -o, or remove it yourself; nothing was changed")
+    return UsageError(
+        "E-EXISTS", f"{target} {why}", "pick another path with -o, or remove it yourself; nothing was changed"
+    )
 
 
 def check_target(target: Path, fmt: str, names) -> None:

@@ -45,13 +45,17 @@ def read_csv(file: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        row = data[:e.start].count(b"\n") + 1
-        raise CpqError("E-IMPORT-ENCODING", f"{file}:{row}: the file is not UTF-8 (byte {e.start + 1})",
-                       "export the sheet as CSV UTF-8") from None
+        row = data[: e.start].count(b"\n") + 1
+        raise CpqError(
+            "E-IMPORT-ENCODING",
+            f"{file}:{row}: the file is not UTF-8 (byte {e.start + 1})",
+            "export the sheet as CSV UTF-8",
+        ) from None
 
 
-def import_contracts(ws: Workspace, *, file: Path, text: str | None = None, dry_run: bool = False,
-                     as_of: date | None = None) -> ImportResult:
+def import_contracts(
+    ws: Workspace, *, file: Path, text: str | None = None, dry_run: bool = False, as_of: date | None = None
+) -> ImportResult:
     """Plan the CSV's accounts and contracts against the repository and (unless ``dry_run``) create their files.
 
     ``text`` is the CSV when the caller has read it already (:func:`read_csv`);
@@ -69,18 +73,28 @@ def import_contracts(ws: Workspace, *, file: Path, text: str | None = None, dry_
         plan = importer.plan(text, repo)
         if plan.errors:
             diags: tuple[Diagnostic, ...] = tuple(e.diagnostic(str(file)) for e in plan.errors)
-            raise ImportRefused(diags[0].code, f"{len(diags)} error(s); nothing was imported",
-                                f"fix the rows of {file} and run the import again", diagnostics=diags)
+            raise ImportRefused(
+                diags[0].code,
+                f"{len(diags)} error(s); nothing was imported",
+                f"fix the rows of {file} and run the import again",
+                diagnostics=diags,
+            )
         if not dry_run:
             try:
                 with store.transaction() as tx:
                     for f in plan.files:
                         tx.create(f.path, f.text)
             except FileExistsError as e:
-                raise CpqError("E-EXISTS", f"{e}; nothing was imported",
-                               "a file of that name is in the way: rename the contract or move the file") from None
+                raise CpqError(
+                    "E-EXISTS",
+                    f"{e}; nothing was imported",
+                    "a file of that name is in the way: rename the contract or move the file",
+                ) from None
     n = sum(f.kind == "contract" for f in plan.files)
     written = () if dry_run else tuple(f.path for f in plan.files)
-    message = "" if dry_run else (f"imported {n} contract(s) from {file}: wrote {len(plan.files)} file(s) "
-                                  "(run `cpqctl check`)")
+    message = (
+        ""
+        if dry_run
+        else (f"imported {n} contract(s) from {file}: wrote {len(plan.files)} file(s) (run `cpqctl check`)")
+    )
     return ImportResult(file, dry_run, plan.files, n, import_view(dry_run, plan.files), written, message)

@@ -22,8 +22,9 @@ class InitResult:
     message: str
 
 
-def init(directory: Path | None = None, *, name: str = "My Company", currency: str = "USD",
-         locale: str = "en_US") -> InitResult:
+def init(
+    directory: Path | None = None, *, name: str = "My Company", currency: str = "USD", locale: str = "en_US"
+) -> InitResult:
     """Create the repository in ``directory`` (default: the current folder), for ``name`` in ``currency``."""
     from cpqctl.formats import init as texts
 
@@ -31,8 +32,11 @@ def init(directory: Path | None = None, *, name: str = "My Company", currency: s
     if target.exists() and not target.is_dir():
         raise UsageError("E-USAGE", f"{target} is a file, not a folder", "pick a folder for the repository")
     if (target / "cpq.toml").exists():
-        raise CpqError("E-EXISTS", f"{target} already holds a cpqctl repository (cpq.toml)",
-                       "pick another folder; nothing was changed")
+        raise CpqError(
+            "E-EXISTS",
+            f"{target} already holds a cpqctl repository (cpq.toml)",
+            "pick another folder; nothing was changed",
+        )
     if not re.fullmatch(r"[A-Z]{3}", currency):
         raise UsageError("E-USAGE", f"`{currency}` is not a currency code", "e.g. --currency EUR")
     from babel import Locale, UnknownLocaleError
@@ -65,7 +69,10 @@ def init(directory: Path | None = None, *, name: str = "My Company", currency: s
             if addition is not None:
                 tx.append(".gitignore", addition)
                 written.append(".gitignore")
-    return InitResult(target, tuple(written),
-                      f"created a cpqctl repository in {target}\n"
-                      "next: add an account under contracts/<id>/account.yaml, then `cpqctl quote new`; "
-                      "`cpqctl check` validates everything")
+    return InitResult(
+        target,
+        tuple(written),
+        f"created a cpqctl repository in {target}\n"
+        "next: add an account under contracts/<id>/account.yaml, then `cpqctl quote new`; "
+        "`cpqctl check` validates everything",
+    )

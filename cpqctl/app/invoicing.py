@@ -79,8 +79,9 @@ class RunResult:
         return {**self.head, "invoices": list(self.invoices())}
 
 
-def run_invoices(ws: Workspace, *, through: date | None = None, as_of: date | None = None,
-                 dry_run: bool = False) -> RunResult:
+def run_invoices(
+    ws: Workspace, *, through: date | None = None, as_of: date | None = None, dry_run: bool = False
+) -> RunResult:
     """Issue every invoice dated by ``through`` (default: the as-of day) that the invoice ledger lacks.
 
     The cumulative schedule of every contract minus what invoices/ already
@@ -95,8 +96,13 @@ def run_invoices(ws: Workspace, *, through: date | None = None, as_of: date | No
         loaded = ws.read()
         with ws.meter() as meter:
             drafts = billing.run(loaded, day, meter=meter)
-        return RunResult(day, True, tuple(drafts), (None,) * len(drafts),
-                         message="" if drafts else f"nothing to invoice through {day}")
+        return RunResult(
+            day,
+            True,
+            tuple(drafts),
+            (None,) * len(drafts),
+            message="" if drafts else f"nothing to invoice through {day}",
+        )
     with ws.writing() as (store, loaded):
         with ws.meter() as meter:
             drafts = billing.run(loaded, day, meter=meter)
@@ -137,20 +143,33 @@ class PreviewResult:
 def _pending_quote(loaded, c, qid: str):
     q = lookup(loaded.quotes, qid, "quote", "E-UNKNOWN-QUOTE", "quotes are files under quotes/")
     if q.kind != "amendment" or q.contract != c.contract:
-        raise CpqError("E-NOT-AMENDMENT", f"quote {qid} is not an amendment quote of {c.contract}",
-                       f"create one with `cpqctl amend {c.contract} --effective DATE …`", src=q.src)
+        raise CpqError(
+            "E-NOT-AMENDMENT",
+            f"quote {qid} is not an amendment quote of {c.contract}",
+            f"create one with `cpqctl amend {c.contract} --effective DATE …`",
+            src=q.src,
+        )
     if q.status == "accepted":
-        raise CpqError("E-ACCEPTED", f"quote {qid} is already accepted: its invoices are in the schedule",
-                       f"preview without --quote: `cpqctl invoice preview {c.contract}`", src=q.src)
+        raise CpqError(
+            "E-ACCEPTED",
+            f"quote {qid} is already accepted: its invoices are in the schedule",
+            f"preview without --quote: `cpqctl invoice preview {c.contract}`",
+            src=q.src,
+        )
     if q.based_on is not None and q.based_on != len(c.amendments):
-        raise CpqError("E-STALE-QUOTE", f"contract {c.contract} has changed since {qid} was made "
-                       f"({len(c.amendments)} amendments now, {q.based_on} then)",
-                       f"regenerate the amendment quote with `cpqctl amend {c.contract} …`", src=q.src)
+        raise CpqError(
+            "E-STALE-QUOTE",
+            f"contract {c.contract} has changed since {qid} was made "
+            f"({len(c.amendments)} amendments now, {q.based_on} then)",
+            f"regenerate the amendment quote with `cpqctl amend {c.contract} …`",
+            src=q.src,
+        )
     return q
 
 
-def preview_invoices(ws: Workspace, contract: str, *, quote: str | None = None, through: date | None = None,
-                     as_of: date | None = None) -> PreviewResult:
+def preview_invoices(
+    ws: Workspace, contract: str, *, quote: str | None = None, through: date | None = None, as_of: date | None = None
+) -> PreviewResult:
     """The same schedule as :func:`run_invoices` for one contract, on a copy of its ledger; writes nothing.
 
     With no invoices on file, every period invoiced by the as-of day counts as
@@ -167,8 +186,13 @@ def preview_invoices(ws: Workspace, contract: str, *, quote: str | None = None, 
 
     day = ws.day(as_of)
     loaded, _ = load_contract_context(ws.root, contract, quote)  # this contract's files only
-    c = lookup(loaded.contracts, contract, "contract", "E-UNKNOWN-CONTRACT",
-               "`cpqctl account show ACCOUNT` lists its contracts")
+    c = lookup(
+        loaded.contracts,
+        contract,
+        "contract",
+        "E-UNKNOWN-CONTRACT",
+        "`cpqctl account show ACCOUNT` lists its contracts",
+    )
     settings = loaded.settings
     billed = billing.ledger_index(i for i in loaded.invoices.values() if i.contract == c.contract).get(c.contract)
     if not billed:
@@ -177,8 +201,9 @@ def preview_invoices(ws: Workspace, contract: str, *, quote: str | None = None, 
         horizon = through or billing.horizon(c, day)
         lines = billing.due_lines(c, settings, horizon, billed)
         drafts = billing.drafts(c, loaded.accounts.get(c.account), settings, lines)
-        return PreviewResult(c.contract, c.currency, day, None, views.preview_json(c.contract, c.currency, day, drafts),
-                             tuple(drafts))
+        return PreviewResult(
+            c.contract, c.currency, day, None, views.preview_json(c.contract, c.currency, day, drafts), tuple(drafts)
+        )
     q = _pending_quote(loaded, c, quote)
     priced = quotes.price(loaded, q)
     amended = billing.with_amendment(c, q, priced, day)
@@ -194,14 +219,21 @@ def incomplete_seller(settings) -> str | None:
     """A VAT invoice must name the seller's address and VAT ID: the warning while the repository lacks them."""
     missing = [k for k, v in (("address", settings.company_address), ("tax_id", settings.company_tax_id)) if not v]
     if missing:
-        return (f"cpqctl: warning: cpq.toml [company] has no {' or '.join(missing)}: a VAT invoice must show "
-                "the seller's address and VAT ID")
+        return (
+            f"cpqctl: warning: cpq.toml [company] has no {' or '.join(missing)}: a VAT invoice must show "
+            "the seller's address and VAT ID"
+        )
     return None
 
 
 def _invoice(loaded, number: str):
-    return lookup(loaded.invoices, number, "invoice", "E-UNKNOWN-INVOICE",
-                  "invoices are files under invoices/, issued by `cpqctl invoice run`")
+    return lookup(
+        loaded.invoices,
+        number,
+        "invoice",
+        "E-UNKNOWN-INVOICE",
+        "invoices are files under invoices/, issued by `cpqctl invoice run`",
+    )
 
 
 def _load_invoice(ws: Workspace, number: str, notify: Notify, warnings: list[str]):
@@ -227,8 +259,9 @@ class RenderResult:
     payload: bytes | None = None
 
 
-def render_invoice(ws: Workspace, invoice: str, fmt: str = "pdf", output: Path | None = None, *,
-                   notify: Notify | None = None) -> RenderResult:
+def render_invoice(
+    ws: Workspace, invoice: str, fmt: str = "pdf", output: Path | None = None, *, notify: Notify | None = None
+) -> RenderResult:
     """Render an issued invoice as a VAT invoice document (``fmt`` md or pdf) to ``output`` (default
     out/<ID>.<ext>; ``-``: the bytes in ``payload``, written nowhere).
 
@@ -242,8 +275,7 @@ def render_invoice(ws: Workspace, invoice: str, fmt: str = "pdf", output: Path |
         raise UsageError("E-USAGE", f"`{fmt}` is not a document format", "md or pdf")
     warnings: list[str] = []
     loaded, inv = _load_invoice(ws, invoice, notify or _quiet, warnings)
-    doc = write_document(ws.root, "invoice", inv.invoice, fmt, documents.invoice_data(loaded, inv), output,
-                         inv.date)
+    doc = write_document(ws.root, "invoice", inv.invoice, fmt, documents.invoice_data(loaded, inv), output, inv.date)
     return RenderResult(inv.invoice, doc.path, tuple(warnings), f"wrote {doc.path}" if doc.path else "", doc.payload)
 
 
@@ -265,10 +297,20 @@ def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = T
     greeting = names.get(to[0], "") if len(to) == 1 else ""
     body = render_text("invoice-email", {**data, "greeting": greeting}, templates)
     kind = "Corrective invoice" if inv.corrects else "Invoice"
-    subject = f"{kind} {inv.invoice} from {loaded.settings.company_name}" if loaded.settings.company_name \
+    subject = (
+        f"{kind} {inv.invoice} from {loaded.settings.company_name}"
+        if loaded.settings.company_name
         else f"{kind} {inv.invoice}"
-    return mail.build(invoice=inv.invoice, to=to, from_=mail.sender(loaded.settings, strict), subject=subject,
-                      body=body, pdf=render_pdf("invoice", data, templates, inv.date), day=day)
+    )
+    return mail.build(
+        invoice=inv.invoice,
+        to=to,
+        from_=mail.sender(loaded.settings, strict),
+        subject=subject,
+        body=body,
+        pdf=render_pdf("invoice", data, templates, inv.date),
+        day=day,
+    )
 
 
 def _recipients(loaded, inv, to: Sequence[str] | None) -> list[str]:
@@ -279,9 +321,13 @@ def _recipients(loaded, inv, to: Sequence[str] | None) -> list[str]:
     account = loaded.accounts.get(inv.account)
     found = mail.billing_recipients(account) if account is not None else []
     if not found:
-        raise CpqError("E-NO-RECIPIENT", f"account {inv.account} has no contact with an e-mail address",
-                       f"add `contacts: [{{name: …, email: …, role: billing}}]` to contracts/{inv.account}/"
-                       "account.yaml, or pass --to ADDRESS", src=account.src if account is not None else None)
+        raise CpqError(
+            "E-NO-RECIPIENT",
+            f"account {inv.account} has no contact with an e-mail address",
+            f"add `contacts: [{{name: …, email: …, role: billing}}]` to contracts/{inv.account}/"
+            "account.yaml, or pass --to ADDRESS",
+            src=account.src if account is not None else None,
+        )
     return found
 
 
@@ -303,19 +349,24 @@ def _sent_append(store, inv, day: date, to: list[str], mid: str) -> tuple[str, s
 
 def _unsent(loaded, day: date, first: date | None) -> list:
     """Issued invoices without a delivery, dated by ``day`` (and from ``first``), oldest first."""
-    return sorted((i for i in loaded.invoices.values()
-                   if not i.sent and i.date <= day and (first is None or i.date >= first)),
-                  key=lambda i: (i.date, i.invoice))
+    return sorted(
+        (i for i in loaded.invoices.values() if not i.sent and i.date <= day and (first is None or i.date >= first)),
+        key=lambda i: (i.date, i.invoice),
+    )
 
 
 def check_selection(invoices: Sequence[str], unsent: bool, since: date | None) -> None:
     """Which invoices to send: named ones, or ``unsent`` (optionally ``since`` a day); a usage error otherwise."""
     if unsent == bool(invoices):
-        raise UsageError("E-USAGE", "name the invoices to send, or pass --unsent (not both)",
-                         "e.g. `cpqctl invoice send INV-2026-0001` or `cpqctl invoice send --unsent`")
+        raise UsageError(
+            "E-USAGE",
+            "name the invoices to send, or pass --unsent (not both)",
+            "e.g. `cpqctl invoice send INV-2026-0001` or `cpqctl invoice send --unsent`",
+        )
     if since is not None and not unsent:
-        raise UsageError("E-USAGE", "--since goes with --unsent", "e.g. `cpqctl invoice send --unsent --since "
-                         "2026-01-01`")
+        raise UsageError(
+            "E-USAGE", "--since goes with --unsent", "e.g. `cpqctl invoice send --unsent --since 2026-01-01`"
+        )
 
 
 @dataclass(frozen=True)
@@ -339,9 +390,16 @@ class SendResult:
         return views.send_json(self.as_of, self.deliveries)
 
 
-def send_invoices(ws: Workspace, invoices: Sequence[str] = (), *, unsent: bool = False, since: date | None = None,
-                  to: Sequence[str] | None = None, as_of: date | None = None,
-                  notify: Notify | None = None) -> SendResult:
+def send_invoices(
+    ws: Workspace,
+    invoices: Sequence[str] = (),
+    *,
+    unsent: bool = False,
+    since: date | None = None,
+    to: Sequence[str] | None = None,
+    as_of: date | None = None,
+    notify: Notify | None = None,
+) -> SendResult:
     """E-mail invoices (PDF attached) through cpq.toml [smtp] to ``to`` or the account's billing contacts.
 
     ``invoices`` by number, or ``unsent``: every issued invoice dated by the
@@ -377,15 +435,25 @@ def send_invoices(ws: Workspace, invoices: Sequence[str] = (), *, unsent: bool =
                         written.append(inv.src.file)
     error = None
     if problems:
-        error = CpqError("E-SMTP-REFUSED", f"{len(problems)} invoice(s) not delivered to every recipient:\n  "
-                         + "\n  ".join(problems), "fix the addresses (--to, or the account's billing contacts) "
-                         "and send those invoices again; the deliveries that worked are recorded")
-    return SendResult(day, tuple(deliveries), tuple(problems), tuple(written),
-                      "" if plan else f"no unsent invoices dated on or before {day}", error)
+        error = CpqError(
+            "E-SMTP-REFUSED",
+            f"{len(problems)} invoice(s) not delivered to every recipient:\n  " + "\n  ".join(problems),
+            "fix the addresses (--to, or the account's billing contacts) "
+            "and send those invoices again; the deliveries that worked are recorded",
+        )
+    return SendResult(
+        day,
+        tuple(deliveries),
+        tuple(problems),
+        tuple(written),
+        "" if plan else f"no unsent invoices dated on or before {day}",
+        error,
+    )
 
 
-def _send_one(conn, store, root: Path, loaded, inv, rcpt: list[str], day: date, problems: list[str],
-              say: Notify) -> dict | None:
+def _send_one(
+    conn, store, root: Path, loaded, inv, rcpt: list[str], day: date, problems: list[str], say: Notify
+) -> dict | None:
     """Send one invoice and record who got it; a refusal of its recipients is noted and the run goes on."""
     from email.utils import getaddresses
 
@@ -407,9 +475,12 @@ def _send_one(conn, store, root: Path, loaded, inv, rcpt: list[str], day: date, 
         with store.transaction() as tx:  # recorded one by one: a later failure keeps earlier records
             tx.append(rel, text, expect_sha256=sha)
     except Exception as exc:  # delivered but not recorded: say exactly what to add, never lose it silently
-        raise CpqError("E-SENT-NOT-RECORDED", f"{inv.invoice} was delivered to {', '.join(got)} (Message-ID "
-                       f"{mid}) but recording it in {rel} failed: {exc}",
-                       f"append these lines to {rel} by hand, or `--unsent` sends it again:\n{text}") from None
+        raise CpqError(
+            "E-SENT-NOT-RECORDED",
+            f"{inv.invoice} was delivered to {', '.join(got)} (Message-ID "
+            f"{mid}) but recording it in {rel} failed: {exc}",
+            f"append these lines to {rel} by hand, or `--unsent` sends it again:\n{text}",
+        ) from None
     say(f"sent {inv.invoice} to {', '.join(got)}")
     return views.delivery_json(inv.invoice, got, mid, day)
 
@@ -431,9 +502,17 @@ class EmlResult:
     message: str = ""
 
 
-def write_emls(ws: Workspace, invoices: Sequence[str] = (), *, target: Path, unsent: bool = False,
-               since: date | None = None, to: Sequence[str] | None = None, as_of: date | None = None,
-               notify: Notify | None = None) -> EmlResult:
+def write_emls(
+    ws: Workspace,
+    invoices: Sequence[str] = (),
+    *,
+    target: Path,
+    unsent: bool = False,
+    since: date | None = None,
+    to: Sequence[str] | None = None,
+    as_of: date | None = None,
+    notify: Notify | None = None,
+) -> EmlResult:
     """Write each invoice's e-mail as an .eml file instead of sending it: ``target`` is the file, a folder for
     several invoices (``<ID>.eml`` in it), or ``-`` for the one message's bytes in the result.
 
@@ -473,5 +552,6 @@ def write_emls(ws: Workspace, invoices: Sequence[str] = (), *, target: Path, uns
         atomic_write_bytes(path, mail.as_bytes(msg))
         paths.append(path)
         say(f"wrote {path} (to {', '.join(rcpt)}; not recorded as sent)")
-    return EmlResult(tuple(paths), payload, tuple(warnings),
-                     "" if batch else f"no unsent invoices dated on or before {day}")
+    return EmlResult(
+        tuple(paths), payload, tuple(warnings), "" if batch else f"no unsent invoices dated on or before {day}"
+    )

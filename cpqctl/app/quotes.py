@@ -44,16 +44,21 @@ class NewLine(NamedTuple):
     discount_amount: Decimal | None = None
 
 
-_LINE_RE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)=([0-9]+(?:\.[0-9]+)?)"
-                      r"(?:@(?:([0-9]+(?:\.[0-9]+)?)%|([0-9]+(?:\.[0-9]+)?)))?")
+_LINE_RE = re.compile(
+    r"([A-Za-z0-9][A-Za-z0-9._-]*)=([0-9]+(?:\.[0-9]+)?)"
+    r"(?:@(?:([0-9]+(?:\.[0-9]+)?)%|([0-9]+(?:\.[0-9]+)?)))?"
+)
 
 
 def parse_line(text: str) -> NewLine:
     """``CODE=QTY``, ``CODE=QTY@10%`` (manual discount) or ``CODE=QTY@5.00`` (discount per unit)."""
     m = _LINE_RE.fullmatch(text.strip())
     if not m:
-        raise UsageError("E-USAGE", f"`--line {text}` is not CODE=QTY, CODE=QTY@10% or CODE=QTY@5.00",
-                         "e.g. --line PRO-SEAT=50 --line SSO=1@10%")
+        raise UsageError(
+            "E-USAGE",
+            f"`--line {text}` is not CODE=QTY, CODE=QTY@10% or CODE=QTY@5.00",
+            "e.g. --line PRO-SEAT=50 --line SSO=1@10%",
+        )
     code, qty, pct, amount = m.groups()
     return NewLine(code, Decimal(qty), Decimal(pct) if pct else None, Decimal(amount) if amount else None)
 
@@ -79,8 +84,15 @@ class QuoteResult:
     message: str = ""
 
 
-def quote_result(repo: Repo, q: Quote, priced: PricedQuote, day: date, written: tuple[str, ...] = (),
-                 message: str = "", unnamed: bool = False) -> QuoteResult:
+def quote_result(
+    repo: Repo,
+    q: Quote,
+    priced: PricedQuote,
+    day: date,
+    written: tuple[str, ...] = (),
+    message: str = "",
+    unnamed: bool = False,
+) -> QuoteResult:
     """The result of showing ``q`` on ``day`` (``unnamed``: a dry run's, whose JSON names no quote)."""
     from cpqctl.core.quotes import quote_status
     from cpqctl.views.quotes import quote_json
@@ -95,9 +107,19 @@ def quote_result(repo: Repo, q: Quote, priced: PricedQuote, day: date, written: 
 # --------------------------------------------------------------------------- new
 
 
-def new_quote(ws: Workspace, *, account: str, start: date, lines: Sequence[str | NewLine | tuple],
-              term: int | None = None, end: date | None = None, billing: str | None = None,
-              evergreen: bool = False, as_of: date | None = None, dry_run: bool = False) -> QuoteResult:
+def new_quote(
+    ws: Workspace,
+    *,
+    account: str,
+    start: date,
+    lines: Sequence[str | NewLine | tuple],
+    term: int | None = None,
+    end: date | None = None,
+    billing: str | None = None,
+    evergreen: bool = False,
+    as_of: date | None = None,
+    dry_run: bool = False,
+) -> QuoteResult:
     """Create a new-business draft quote (priced now, and whenever shown): ``quotes/<ID>.yaml``.
 
     ``lines`` are :class:`NewLine` (or tuples of its fields) or their text
@@ -116,14 +138,24 @@ def new_quote(ws: Workspace, *, account: str, start: date, lines: Sequence[str |
     if term is not None and term <= 0:
         raise UsageError("E-USAGE", "--term is a positive number of months", "e.g. --term 12")
     parsed = [parse_line(x) if isinstance(x, str) else NewLine(*x) for x in lines]
-    qlines = tuple(QuoteLine(code, qty, pct, amt, src=Source("--line", i + 1, 1))
-                   for i, (code, qty, pct, amt) in enumerate(parsed))
+    qlines = tuple(
+        QuoteLine(code, qty, pct, amt, src=Source("--line", i + 1, 1)) for i, (code, qty, pct, amt) in enumerate(parsed)
+    )
     with ws.writing() as (store, repo):
         if account not in repo.accounts:
             lookup(repo.accounts, account, "account", "E-UNKNOWN-ACCOUNT", "accounts are the folders under contracts/")
-        draft = Quote(quote="(new)", account=account, date=day, lines=qlines, start=start,
-                      term=None if (end or evergreen) else (term or 12), end=end, evergreen=evergreen,
-                      billing_frequency=billing, src=Source("(command line)"))
+        draft = Quote(
+            quote="(new)",
+            account=account,
+            date=day,
+            lines=qlines,
+            start=start,
+            term=None if (end or evergreen) else (term or 12),
+            end=end,
+            evergreen=evergreen,
+            billing_frequency=billing,
+            src=Source("(command line)"),
+        )
         priced = quotes.price(repo, draft)
         if dry_run:
             return quote_result(repo, dataclasses.replace(draft, quote="(dry run)"), priced, day, unnamed=True)
@@ -204,8 +236,15 @@ class AcceptResult:
     message: str
 
 
-def accept_quote(ws: Workspace, quote_id: str, *, signed_by: str, signed_on: date | None = None,
-                 lock_prices: bool = False, as_of: date | None = None) -> AcceptResult:
+def accept_quote(
+    ws: Workspace,
+    quote_id: str,
+    *,
+    signed_by: str,
+    signed_on: date | None = None,
+    lock_prices: bool = False,
+    as_of: date | None = None,
+) -> AcceptResult:
     """Accept a quote: freeze its prices and digest, and create (or amend, or renew) the contract.
 
     Refused for an accepted or expired quote, one that needs approval, an
@@ -233,19 +272,33 @@ def accept_quote(ws: Workspace, quote_id: str, *, signed_by: str, signed_on: dat
             if q.kind == "amendment":
                 c = repo.contracts[q.contract or ""]  # the loader checked that it names one
                 if q.based_on is not None and q.based_on != len(c.amendments):
-                    raise CpqError("E-STALE-QUOTE", f"contract {c.contract} has changed since {q.quote} was made "
-                                   f"({len(c.amendments)} amendments now, {q.based_on} then)",
-                                   f"regenerate the amendment quote with `cpqctl amend {c.contract} …`", src=q.src)
+                    raise CpqError(
+                        "E-STALE-QUOTE",
+                        f"contract {c.contract} has changed since {q.quote} was made "
+                        f"({len(c.amendments)} amendments now, {q.based_on} then)",
+                        f"regenerate the amendment quote with `cpqctl amend {c.contract} …`",
+                        src=q.src,
+                    )
                 if ledger.cancellation(c) is not None:
-                    raise CpqError("E-CANCELLED", f"contract {c.contract} is cancelled; it cannot be amended", "",
-                                   src=q.src)
+                    raise CpqError(
+                        "E-CANCELLED", f"contract {c.contract} is cancelled; it cannot be amended", "", src=q.src
+                    )
                 aid = f"A-{len(c.amendments) + 1}"
                 tx.write(qrel, texts.accepted_text(q, priced, signed_by, signed, c.contract), expect_sha256=q_sha)
                 crel = c.src.file
-                tx.append(crel, texts.amendment_text(c, aid, q, priced, signed_by, signed),
-                          expect_sha256=sha256_file(root / crel))
-                return AcceptResult(q.quote, q.kind, c.contract, aid, (qrel, crel),
-                                    f"accepted {q.quote}: amendment {aid} appended to {crel}")
+                tx.append(
+                    crel,
+                    texts.amendment_text(c, aid, q, priced, signed_by, signed),
+                    expect_sha256=sha256_file(root / crel),
+                )
+                return AcceptResult(
+                    q.quote,
+                    q.kind,
+                    c.contract,
+                    aid,
+                    (qrel, crel),
+                    f"accepted {q.quote}: amendment {aid} appended to {crel}",
+                )
             # new business or renewal: a new contract
             cid = next_id(settings.numbering_contract, priced.start.year, repo.contracts)
             renews = q.contract if q.kind == "renewal" else None
@@ -255,8 +308,11 @@ def accept_quote(ws: Workspace, quote_id: str, *, signed_by: str, signed_on: dat
                     raise CpqError("E-RENEWED", f"contract {renews} is already renewed by {succ}", "", src=q.src)
             crel = f"contracts/{q.account}/{cid}.yaml"
             # a renewal quote keeps naming the contract it renews; a new-business quote names the one it created
-            tx.write(qrel, texts.accepted_text(q, priced, signed_by, signed, cid if q.kind == "new" else None),
-                     expect_sha256=q_sha)
+            tx.write(
+                qrel,
+                texts.accepted_text(q, priced, signed_by, signed, cid if q.kind == "new" else None),
+                expect_sha256=q_sha,
+            )
             tx.create(crel, texts.contract_text(cid, q, priced, settings, signed_by, signed, renews))
             written: tuple[str, ...] = (qrel, crel)
             msg = f"accepted {q.quote}: created {crel}"
@@ -285,8 +341,9 @@ class RenderResult:
     payload: bytes | None = None
 
 
-def render_quote(ws: Workspace, quote_id: str, *, fmt: str = "pdf", output: Path | None = None,
-                 as_of: date | None = None) -> RenderResult:
+def render_quote(
+    ws: Workspace, quote_id: str, *, fmt: str = "pdf", output: Path | None = None, as_of: date | None = None
+) -> RenderResult:
     """Render a quote document as Markdown (``md``) or PDF (``pdf``), by default to out/<ID>.<ext>.
 
     New business uses the `quote` template; an amendment quote the

@@ -33,8 +33,15 @@ class RenewalPlan:
     text: str
 
 
-def plan_renewal(repo: Repo, c: Contract, day: date, pricing: RenewalPricing, new_id: str | None,
-                 existing_text: dict[str, str], force: bool = False) -> RenewalPlan:
+def plan_renewal(
+    repo: Repo,
+    c: Contract,
+    day: date,
+    pricing: RenewalPricing,
+    new_id: str | None,
+    existing_text: dict[str, str],
+    force: bool = False,
+) -> RenewalPlan:
     """Generate (or regenerate) the renewal quote of ``c``.
 
     An existing draft keeps its ID and is rewritten only if the ledger changed
@@ -52,17 +59,24 @@ def plan_renewal(repo: Repo, c: Contract, day: date, pricing: RenewalPricing, ne
     mine = renewal.renewal_quotes(repo, c.contract)
     accepted = [q for q in mine if q.status == "accepted"]
     if accepted:
-        raise CpqError("E-RENEWED", f"contract {c.contract} already has an accepted renewal quote "
-                       f"{accepted[0].quote}", "accepted quotes are never touched", src=accepted[0].src)
+        raise CpqError(
+            "E-RENEWED",
+            f"contract {c.contract} already has an accepted renewal quote {accepted[0].quote}",
+            "accepted quotes are never touched",
+            src=accepted[0].src,
+        )
     if not mine:
         q = renewal.quote_record(new_id or "(dry run)", c, day, pricing, lines, billing)
         return RenewalPlan("create", q, renewal_quote_text(q, pricing))
     old = mine[-1]
     text = existing_text.get(old.quote, "")
     if edited_by_hand(text) and not force:
-        raise CpqError("E-EDITED", f"renewal quote {old.quote} was edited by hand since cpqctl generated it",
-                       f"rerun with --force to regenerate it (the edits are lost), or edit {old.src.file} on",
-                       src=old.src)
+        raise CpqError(
+            "E-EDITED",
+            f"renewal quote {old.quote} was edited by hand since cpqctl generated it",
+            f"rerun with --force to regenerate it (the edits are lost), or edit {old.src.file} on",
+            src=old.src,
+        )
     kept_date = old.date if valid_until(old, repo.settings) >= day else day
     q = renewal.quote_record(old.quote, c, kept_date, pricing, lines, billing)
     new_text = renewal_quote_text(q, pricing)
@@ -85,8 +99,9 @@ def _texts(root: Path, repo: Repo, contract_id: str) -> dict[str, str]:
     return out
 
 
-def _plan(root: Path, repo: Repo, c: Contract, day: date, pricing: RenewalPricing, taken: set[str],
-          force: bool) -> RenewalPlan:
+def _plan(
+    root: Path, repo: Repo, c: Contract, day: date, pricing: RenewalPricing, taken: set[str], force: bool
+) -> RenewalPlan:
     """The plan for one contract, a fresh quote ID allocated (from ``taken``) only when one is created."""
     from cpqctl.store import next_id
 
@@ -125,9 +140,17 @@ class RenewResult(QuoteResult):
     action: str = "dry-run"
 
 
-def renew(ws: Workspace, contract: str, *, pricing: str | None = None, uplift: Decimal | None = None,
-          term: int | None = None, force: bool = False, as_of: date | None = None,
-          dry_run: bool = False) -> RenewResult:
+def renew(
+    ws: Workspace,
+    contract: str,
+    *,
+    pricing: str | None = None,
+    uplift: Decimal | None = None,
+    term: int | None = None,
+    force: bool = False,
+    as_of: date | None = None,
+    dry_run: bool = False,
+) -> RenewResult:
     """Generate the renewal quote of ``contract`` (a draft), or regenerate it in place if the ledger changed.
 
     The quote starts the day after the contract ends and holds the renewable
@@ -142,8 +165,13 @@ def renew(ws: Workspace, contract: str, *, pricing: str | None = None, uplift: D
     _check_term(term)
     day = ws.day(as_of)
     with ws.writing() as (store, repo):
-        c = lookup(repo.contracts, contract, "contract", "E-UNKNOWN-CONTRACT",
-                   "`cpqctl account show ACCOUNT` lists its contracts")
+        c = lookup(
+            repo.contracts,
+            contract,
+            "contract",
+            "E-UNKNOWN-CONTRACT",
+            "`cpqctl account show ACCOUNT` lists its contracts",
+        )
         renewal.check_renewable(repo, c)  # before the term: an evergreen contract has none
         method = renewal.resolve_terms(c, repo.accounts[c.account], repo.settings, pricing, uplift, term)
         p = _plan(ws.root, repo, c, day, method, set(repo.quotes), force)
@@ -182,9 +210,17 @@ class RenewDueResult:
     message: str
 
 
-def renew_due(ws: Workspace, *, within: int | None = None, pricing: str | None = None,
-              uplift: Decimal | None = None, term: int | None = None, force: bool = False,
-              as_of: date | None = None, dry_run: bool = False) -> RenewDueResult:
+def renew_due(
+    ws: Workspace,
+    *,
+    within: int | None = None,
+    pricing: str | None = None,
+    uplift: Decimal | None = None,
+    term: int | None = None,
+    force: bool = False,
+    as_of: date | None = None,
+    dry_run: bool = False,
+) -> RenewDueResult:
     """Create the missing renewal quotes (and regenerate the changed drafts) of every contract ending within
     ``within`` days (default cpq.toml [renewal] notice_days) of the as-of day.
 
@@ -221,8 +257,10 @@ def renew_due(ws: Workspace, *, within: int | None = None, pricing: str | None =
     data = renew_due_json(day, window, dry_run, done)
     message = ""
     if not dry_run:
-        message = (f"{sum(p.action == 'create' for _, p in plans)} renewal quote(s) created, "
-                   f"{sum(p.action == 'update' for _, p in plans)} regenerated")
+        message = (
+            f"{sum(p.action == 'create' for _, p in plans)} renewal quote(s) created, "
+            f"{sum(p.action == 'update' for _, p in plans)} regenerated"
+        )
     return RenewDueResult(day, window, dry_run, tuple(plans), tuple(skipped), data, written, message)
 
 
@@ -258,7 +296,9 @@ def renewals_due(ws: Workspace, *, within: int | None = None, as_of: date | None
                 st = quotes.quote_status(q, quotes.price(repo, q), repo.settings, day)
             except CpqError:
                 st = "error"
-        rows.append(renewal_row(c, renewal.last_day(c), renewal.arr_on_last_day(c, repo.settings), q.quote if q else None, st))
+        rows.append(
+            renewal_row(c, renewal.last_day(c), renewal.arr_on_last_day(c, repo.settings), q.quote if q else None, st)
+        )
     return RenewalsResult(day, window, rows, renewals_json(day, window, rows))
 
 
@@ -285,8 +325,9 @@ class ForecastResult:
     data: dict
 
 
-def renewals_forecast(ws: Workspace, *, first: date | None = None, months: int = 12, risk_days: int = 30,
-                      as_of: date | None = None) -> ForecastResult:
+def renewals_forecast(
+    ws: Workspace, *, first: date | None = None, months: int = 12, risk_days: int = 30, as_of: date | None = None
+) -> ForecastResult:
     """The renewal forecast: per calendar month from ``first``'s (default: the as-of month), the fixed-term
     contracts ending in it, their ARR on the last day and how much of it is accepted, quoted, not yet quoted,
     and at risk (not quoted, ending within ``risk_days`` of the as-of day). Totals in the company currency
@@ -307,8 +348,9 @@ def renewals_forecast(ws: Workspace, *, first: date | None = None, months: int =
     company = renewal.by_month_in(items, start, months, s)
     note = None
     if company is None:
-        note = (f"no [fx] rate for {', '.join(metrics.missing_rates(s, per_currency))}: "
-                f"no totals in {s.currency}; see the per-currency figures")
+        note = (
+            f"no [fx] rate for {', '.join(metrics.missing_rates(s, per_currency))}: "
+            f"no totals in {s.currency}; see the per-currency figures"
+        )
     data = forecast_json(day, start, months, risk_days, s, items, per_currency, company, note)
-    return ForecastResult(day, start, months, risk_days, s.currency, company is not None, len(per_currency), note,
-                          data)
+    return ForecastResult(day, start, months, risk_days, s.currency, company is not None, len(per_currency), note, data)

@@ -26,8 +26,9 @@ def _load(ws: Workspace, strict: bool = False) -> tuple[Repo, str | None]:
     if strict:
         require_clean(diags)
     errors = sum(d.severity == "error" for d in diags)
-    warning = (f"the repository has {errors} error(s); the figures may be incomplete (run `cpqctl check`)"
-               if errors else None)
+    warning = (
+        f"the repository has {errors} error(s); the figures may be incomplete (run `cpqctl check`)" if errors else None
+    )
     return repo, warning
 
 
@@ -104,8 +105,17 @@ def movements_by_month(ws: Workspace, *, start: date, end: date) -> MonthlyMovem
     _in_order(start, end)
     months = metrics.movements_by_month(repo, start, end)
     data = views.movements_by_month_view(metrics.movements(repo, start, end), months)
-    return MonthlyMovementsResult(start, end, data, views.month_rows(data), views.month_moves(data),
-                                  views.month_footer(data, months), months, metrics.summed(months), warning)
+    return MonthlyMovementsResult(
+        start,
+        end,
+        data,
+        views.month_rows(data),
+        views.month_moves(data),
+        views.month_footer(data, months),
+        months,
+        metrics.summed(months),
+        warning,
+    )
 
 
 @dataclass(frozen=True)
@@ -160,8 +170,9 @@ class BoardDocument:
     payload: bytes | None = None
 
 
-def write_board(ws: Workspace, *, fmt: str, output: Path | None = None, months: int = 12, top: int = 5,
-                as_of: date | None = None) -> BoardDocument:
+def write_board(
+    ws: Workspace, *, fmt: str, output: Path | None = None, months: int = 12, top: int = 5, as_of: date | None = None
+) -> BoardDocument:
     """The board report as PDF (charts inside) or Markdown (charts as .svg files next to it); refused on errors.
 
     Default ``out/board-<AS-OF>.<ext>`` in the repository; a relative
@@ -183,9 +194,12 @@ def write_board(ws: Workspace, *, fmt: str, output: Path | None = None, months: 
     data = board_views.document_data(b, documents.company(repo), repo.settings.rounding)
     locale = repo.settings.locale
     when = lambda d: fmts.date(d, locale)  # noqa: E731
-    svgs = {"arr": charts.arr_chart_svg([(m.end, m.arr) for m in b.months], b.currency, locale),
-            "movements": charts.movements_chart_svg(b.mrr_start, b.waterfall, b.mrr_end, b.currency, locale,
-                                                    when(b.opening), when(b.as_of))}
+    svgs = {
+        "arr": charts.arr_chart_svg([(m.end, m.arr) for m in b.months], b.currency, locale),
+        "movements": charts.movements_chart_svg(
+            b.mrr_start, b.waterfall, b.mrr_end, b.currency, locale, when(b.opening), when(b.as_of)
+        ),
+    }
     to_stdout = output is not None and str(output) == "-"
     target = output if output is not None else ws.root / "out" / f"board-{day}.{fmt}"
     if not to_stdout and not target.is_absolute():
@@ -193,8 +207,9 @@ def write_board(ws: Workspace, *, fmt: str, output: Path | None = None, months: 
     names = {k: f"{target.stem}-{k}.svg" for k in svgs}
     data["charts"] = {"arr_svg": svgs["arr"], "movements_svg": svgs["movements"]}
     for k, svg in svgs.items():
-        data["charts"][f"{k}_src"] = ("data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-                                      if to_stdout else quote(names[k]))
+        data["charts"][f"{k}_src"] = (
+            "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode() if to_stdout else quote(names[k])
+        )
     written: list[Path] = []
     if fmt == "md" and not to_stdout:
         rd.render_markdown("board", data, repo_templates(ws.root))  # fails before any write

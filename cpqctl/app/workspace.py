@@ -17,12 +17,12 @@ library caller gets silence). Nothing here prints.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterator
 
 from cpqctl.core.diagnostics import CpqError, Diagnostic, InvalidRepository, UsageError
 from cpqctl.core.model import Repo
@@ -54,11 +54,18 @@ def require_clean(diags: list[Diagnostic]) -> None:
     """Refuse to work on a repository with errors: one exception listing them (warnings pass)."""
     errors = [d for d in diags if d.severity == "error"]
     if errors:
-        shown = "\n".join(f"{d.file}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}"
-                           + (f"\n  = hint: {d.hint}" if d.hint else "") for d in errors[:5])
+        shown = "\n".join(
+            f"{d.file}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}"
+            + (f"\n  = hint: {d.hint}" if d.hint else "")
+            for d in errors[:5]
+        )
         more = f"\n… and {len(errors) - 5} more" if len(errors) > 5 else ""
-        raise InvalidRepository("E-INVALID-REPO", f"the repository has {len(errors)} error(s):\n{shown}{more}",
-                                "run `cpqctl check` and fix them first", diagnostics=tuple(errors))
+        raise InvalidRepository(
+            "E-INVALID-REPO",
+            f"the repository has {len(errors)} error(s):\n{shown}{more}",
+            "run `cpqctl check` and fix them first",
+            diagnostics=tuple(errors),
+        )
 
 
 def lookup(mapping, key: str, kind: str, code: str, hint: str):
@@ -87,8 +94,9 @@ class Workspace:
     lock_timeout: float = 30.0
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, as_of: date | str | None = None,
-             meter: MeterFactory | None = None) -> "Workspace":
+    def open(
+        cls, path: str | Path | None = None, *, as_of: date | str | None = None, meter: MeterFactory | None = None
+    ) -> Workspace:
         """The repository at ``path`` or, without one, the nearest folder upwards holding cpq.toml."""
         from cpqctl.load.repo import find_root
 
@@ -184,9 +192,19 @@ class Workspace:
 
         return quotes.show_quote(self, quote_id, as_of=_day(as_of))
 
-    def new_quote(self, account: str, start: date | str, lines, *, term: int | None = None,
-                  end: date | str | None = None, billing: str | None = None, evergreen: bool = False,
-                  as_of: date | str | None = None, dry_run: bool = False):
+    def new_quote(
+        self,
+        account: str,
+        start: date | str,
+        lines,
+        *,
+        term: int | None = None,
+        end: date | str | None = None,
+        billing: str | None = None,
+        evergreen: bool = False,
+        as_of: date | str | None = None,
+        dry_run: bool = False,
+    ):
         """A new-business draft quote, written to quotes/ unless ``dry_run``: `quote new`.
 
         ``lines``: text as on the command line (``"PRO-SEAT=50"``, ``"SSO=1@10%"``,
@@ -195,9 +213,18 @@ class Workspace:
         from cpqctl.app import quotes
 
         parsed = [ln if isinstance(ln, str) else _new_line(quotes.NewLine, ln) for ln in lines]
-        return quotes.new_quote(self, account=account, start=_need_day(start, "start"), lines=parsed, term=term,
-                                end=_day(end), billing=billing, evergreen=evergreen, as_of=_day(as_of),
-                                dry_run=dry_run)
+        return quotes.new_quote(
+            self,
+            account=account,
+            start=_need_day(start, "start"),
+            lines=parsed,
+            term=term,
+            end=_day(end),
+            billing=billing,
+            evergreen=evergreen,
+            as_of=_day(as_of),
+            dry_run=dry_run,
+        )
 
     def approve_quote(self, quote_id: str, by: str, *, as_of: date | str | None = None):
         """Record a manager's approval of a quote that needs one: `quote approve`."""
@@ -205,26 +232,45 @@ class Workspace:
 
         return quotes.approve_quote(self, quote_id, by=by, as_of=_day(as_of))
 
-    def accept_quote(self, quote_id: str, signed_by: str, *, signed_on: date | str | None = None,
-                     lock_prices: bool = False, as_of: date | str | None = None):
+    def accept_quote(
+        self,
+        quote_id: str,
+        signed_by: str,
+        *,
+        signed_on: date | str | None = None,
+        lock_prices: bool = False,
+        as_of: date | str | None = None,
+    ):
         """Accept a quote: freeze it and create, amend or renew the contract, all files or none: `quote accept`."""
         from cpqctl.app import quotes
 
-        return quotes.accept_quote(self, quote_id, signed_by=signed_by, signed_on=_day(signed_on),
-                                   lock_prices=lock_prices, as_of=_day(as_of))
+        return quotes.accept_quote(
+            self, quote_id, signed_by=signed_by, signed_on=_day(signed_on), lock_prices=lock_prices, as_of=_day(as_of)
+        )
 
-    def render_quote(self, quote_id: str, fmt: str = "pdf", output: str | Path | None = None, *,
-                     as_of: date | str | None = None):
+    def render_quote(
+        self, quote_id: str, fmt: str = "pdf", output: str | Path | None = None, *, as_of: date | str | None = None
+    ):
         """Render a quote document (md or pdf; default out/<ID>.<ext>): `quote render`."""
         from cpqctl.app import quotes
 
-        return quotes.render_quote(self, quote_id, fmt=fmt, output=Path(output) if output else None,
-                                   as_of=_day(as_of))
+        return quotes.render_quote(self, quote_id, fmt=fmt, output=Path(output) if output else None, as_of=_day(as_of))
 
-    def amend(self, contract: str, *, effective: date | str | None = None, set: dict | None = None,  # noqa: A002
-              add: dict | None = None, remove=(), reprice: dict | None = None, extend_to: date | str | None = None,
-              cancel: bool = False, reason: str | None = None, as_of: date | str | None = None,
-              dry_run: bool = False):
+    def amend(
+        self,
+        contract: str,
+        *,
+        effective: date | str | None = None,
+        set: dict | None = None,
+        add: dict | None = None,
+        remove=(),
+        reprice: dict | None = None,
+        extend_to: date | str | None = None,
+        cancel: bool = False,
+        reason: str | None = None,
+        as_of: date | str | None = None,
+        dry_run: bool = False,
+    ):
         """An amendment quote of co-terminated delta lines: `amend`.
 
         ``set={"PRO-SEAT": 60}`` new quantities, ``add={"SSO": 1}`` units added,
@@ -235,21 +281,48 @@ class Workspace:
         from cpqctl.core.amendments import Change
         from cpqctl.core.model import Source
 
-        changes = [Change(kind, code, _number(value), Source("(python)"))
-                   for kind, given in (("set", set), ("add", add), ("reprice", reprice))
-                   for code, value in (given or {}).items()]
+        changes = [
+            Change(kind, code, _number(value), Source("(python)"))
+            for kind, given in (("set", set), ("add", add), ("reprice", reprice))
+            for code, value in (given or {}).items()
+        ]
         changes += [Change("remove", code, None, Source("(python)")) for code in remove]
-        return amending.amend(self, contract, effective=_day(effective), changes=changes,
-                              extend_to=_day(extend_to), cancel=cancel, reason=reason, as_of=_day(as_of),
-                              dry_run=dry_run)
+        return amending.amend(
+            self,
+            contract,
+            effective=_day(effective),
+            changes=changes,
+            extend_to=_day(extend_to),
+            cancel=cancel,
+            reason=reason,
+            as_of=_day(as_of),
+            dry_run=dry_run,
+        )
 
-    def renew(self, contract: str, *, pricing: str | None = None, uplift=None, term: int | None = None,
-              force: bool = False, as_of: date | str | None = None, dry_run: bool = False):
+    def renew(
+        self,
+        contract: str,
+        *,
+        pricing: str | None = None,
+        uplift=None,
+        term: int | None = None,
+        force: bool = False,
+        as_of: date | str | None = None,
+        dry_run: bool = False,
+    ):
         """The renewal quote of one contract (created, regenerated or unchanged): `renew`."""
         from cpqctl.app import renew
 
-        return renew.renew(self, contract, pricing=pricing, uplift=_number(uplift) if uplift is not None else None,
-                           term=term, force=force, as_of=_day(as_of), dry_run=dry_run)
+        return renew.renew(
+            self,
+            contract,
+            pricing=pricing,
+            uplift=_number(uplift) if uplift is not None else None,
+            term=term,
+            force=force,
+            as_of=_day(as_of),
+            dry_run=dry_run,
+        )
 
     def contract(self, contract_id: str, *, as_of: date | str | None = None):
         """One contract on a date: status, what it owns, MRR and ARR: `contract show`."""
@@ -263,15 +336,22 @@ class Workspace:
 
         return accounts.account_show(self, account=account_id, as_of=_day(as_of))
 
-    def preview_invoices(self, contract: str, *, quote: str | None = None, through: date | str | None = None,
-                         as_of: date | str | None = None):
+    def preview_invoices(
+        self,
+        contract: str,
+        *,
+        quote: str | None = None,
+        through: date | str | None = None,
+        as_of: date | str | None = None,
+    ):
         """A contract's invoices to come (and what accepting an amendment quote changes): `invoice preview`."""
         from cpqctl.app import invoicing
 
         return invoicing.preview_invoices(self, contract, quote=quote, through=_day(through), as_of=_day(as_of))
 
-    def run_invoices(self, *, through: date | str | None = None, as_of: date | str | None = None,
-                     dry_run: bool = False):
+    def run_invoices(
+        self, *, through: date | str | None = None, as_of: date | str | None = None, dry_run: bool = False
+    ):
         """Issue every invoice due by ``through`` (default: the as-of day), numbered under the lock: `invoice run`."""
         from cpqctl.app import invoicing
 
@@ -334,5 +414,8 @@ def _number(value) -> Decimal:
             number = None
         if number is not None and number.is_finite() and value.strip().isascii():
             return number
-    raise UsageError("E-USAGE", f"{value!r} is not an exact number",
-                     "pass a Decimal, an int or decimal text such as \"12.50\" (never a float)")
+    raise UsageError(
+        "E-USAGE",
+        f"{value!r} is not an exact number",
+        'pass a Decimal, an int or decimal text such as "12.50" (never a float)',
+    )

@@ -14,8 +14,12 @@ app = common.group("account", "Accounts: the customer's view.\n\nExample:\n\n  c
 
 
 @app.command("show")
-def show(account: Annotated[str, typer.Argument(help="Account ID (its folder under contracts/).")],
-         format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None) -> None:
+def show(
+    account: Annotated[str, typer.Argument(help="Account ID (its folder under contracts/).")],
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
     """Show what a customer owns on --as-of: contracts, products, bundle add-ons on/off, MRR/ARR, next renewal.
 
     Example:
@@ -36,10 +40,22 @@ def show(account: Annotated[str, typer.Argument(help="Account ID (its folder und
     out = console()
     out.print(f"[bold]{a.name}[/bold] ({a.account}) · {a.currency} · as of {day}")
     out.print(f"MRR {data['mrr']} · ARR {data['arr']} · next renewal {data['next_renewal'] or '—'}")
-    emit("table", data, ["contract", "status", "start", "end", "arr"], data["contracts"], title="Contracts",
-         right=("arr",))
-    emit("table", data, ["product", "name", "quantity", "mrr", "contract"], rows, title="Owned now",
-         right=("quantity", "mrr"))
+    emit(
+        "table",
+        data,
+        ["contract", "status", "start", "end", "arr"],
+        data["contracts"],
+        title="Contracts",
+        right=("arr",),
+    )
+    emit(
+        "table",
+        data,
+        ["product", "name", "quantity", "mrr", "contract"],
+        rows,
+        title="Owned now",
+        right=("quantity", "mrr"),
+    )
     for b in data["bundles"]:
         opts = ", ".join(f"{o['product']} {'on' if o['on'] else 'off'}" for o in b["options"])
         out.print(f"Bundle {b['bundle']} ({b['contract']}): {opts}")
@@ -48,8 +64,10 @@ def show(account: Annotated[str, typer.Argument(help="Account ID (its folder und
 @app.command("render")
 def render(
     account: Annotated[str, typer.Argument(help="Account ID (its folder under contracts/).")],
-    format: DocFormatOpt = "pdf", output: OutputOpt = None,
-    as_of: AsOfOpt = None, repo: RepoOpt = None,
+    format: DocFormatOpt = "pdf",
+    output: OutputOpt = None,
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Render an account statement (a document a customer could be sent) as Markdown or PDF.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -29,8 +29,11 @@ def _changes(set_: list[str], add: list[str], remove: list[str], reprice: list[s
     from cpqctl.core.model import Source
 
     out = []
-    for option, values, kind, pattern in (("--set", set_, "set", _QTY_RE), ("--add", add, "add", _PRICE_RE),
-                                          ("--reprice", reprice, "reprice", _PRICE_RE)):
+    for option, values, kind, pattern in (
+        ("--set", set_, "set", _QTY_RE),
+        ("--add", add, "add", _PRICE_RE),
+        ("--reprice", reprice, "reprice", _PRICE_RE),
+    ):
         for i, text in enumerate(values):
             code, value = _parse(option, text, pattern)
             out.append(Change(kind, code, value, Source(option, i + 1, 1)))
@@ -41,24 +44,43 @@ def _changes(set_: list[str], add: list[str], remove: list[str], reprice: list[s
 
 def amend(
     contract: Annotated[str, typer.Argument(help="Contract ID.")],
-    effective: Annotated[Optional[str], typer.Option(
-        "--effective", help="First day of the change (of a cancel: the first day without service), YYYY-MM-DD. "
-        "Optional with --extend-to (default: the day after the current end) and when cancelling an evergreen "
-        "contract (default: the day after the current billing period).")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="CODE=QTY: the new quantity (up-sell, "
-                                                                    "decrease, or a new product); repeatable.")] = None,
-    add: Annotated[Optional[list[str]], typer.Option("--add", help="CODE=QTY: units added (cross-sell); "
-                                                                   "repeatable.")] = None,
-    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="CODE: quantity to 0; repeatable.")] = None,
-    reprice: Annotated[Optional[list[str]], typer.Option("--reprice", help="CODE=PRICE: the old price ends, the "
-                                                                           "new one starts; repeatable.")] = None,
-    extend_to: Annotated[Optional[str], typer.Option("--extend-to", metavar="DATE", help="Move the contract end; "
-                                                     "active lines continue at their prices (with the renewal "
-                                                     "uplift when renewal pricing is uplift).")] = None,
+    effective: Annotated[
+        str | None,
+        typer.Option(
+            "--effective",
+            help="First day of the change (of a cancel: the first day without service), YYYY-MM-DD. "
+            "Optional with --extend-to (default: the day after the current end) and when cancelling an evergreen "
+            "contract (default: the day after the current billing period).",
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="CODE=QTY: the new quantity (up-sell, decrease, or a new product); repeatable."),
+    ] = None,
+    add: Annotated[
+        list[str] | None, typer.Option("--add", help="CODE=QTY: units added (cross-sell); repeatable.")
+    ] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", help="CODE: quantity to 0; repeatable.")] = None,
+    reprice: Annotated[
+        list[str] | None,
+        typer.Option("--reprice", help="CODE=PRICE: the old price ends, the new one starts; repeatable."),
+    ] = None,
+    extend_to: Annotated[
+        str | None,
+        typer.Option(
+            "--extend-to",
+            metavar="DATE",
+            help="Move the contract end; "
+            "active lines continue at their prices (with the renewal "
+            "uplift when renewal pricing is uplift).",
+        ),
+    ] = None,
     cancel: Annotated[bool, typer.Option("--cancel", help="Cancel the contract from --effective.")] = False,
-    reason: Annotated[Optional[str], typer.Option("--reason", help="Why it is cancelled (with --cancel).")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why it is cancelled (with --cancel).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Price and print; write nothing.")] = False,
-    format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Amend a contract mid-term: an amendment quote of co-terminated delta lines.
 
@@ -80,8 +102,16 @@ def amend(
     new_end = common.parse_date(extend_to, "--extend-to date") if extend_to else None
     changes = _changes(set_ or [], add or [], remove or [], reprice or [])
     eff = common.parse_date(effective, "effective date") if effective else None
-    result = amend_contract(common.workspace(repo, as_of), contract, effective=eff, changes=changes,
-                            extend_to=new_end, cancel=cancel, reason=reason, dry_run=dry_run)
+    result = amend_contract(
+        common.workspace(repo, as_of),
+        contract,
+        effective=eff,
+        changes=changes,
+        extend_to=new_end,
+        cancel=cancel,
+        reason=reason,
+        dry_run=dry_run,
+    )
     emit_quote(format, result.data)
     if result.message:
         common.info(result.message)

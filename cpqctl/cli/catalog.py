@@ -9,8 +9,11 @@ import typer
 from cpqctl.cli import common
 from cpqctl.cli.common import FormatOpt, RepoOpt
 
-app = common.group("catalog", "The product catalog: list products, show one.\n\n"
-                              "Example:\n\n  cpqctl catalog list\n\n  cpqctl catalog show PRO-SEAT --format json")
+app = common.group(
+    "catalog",
+    "The product catalog: list products, show one.\n\n"
+    "Example:\n\n  cpqctl catalog list\n\n  cpqctl catalog show PRO-SEAT --format json",
+)
 
 
 @app.command("list")
@@ -25,13 +28,19 @@ def list_(format: FormatOpt = "table", repo: RepoOpt = None) -> None:
     from cpqctl.render.output import emit
 
     result = catalog_list(common.workspace(repo))
-    emit(format, result.data, ["code", "name", "family", "type", "per", "pricing", "price", "discount_schedule"],
-         result.rows, title=result.title)
+    emit(
+        format,
+        result.data,
+        ["code", "name", "family", "type", "per", "pricing", "price", "discount_schedule"],
+        result.rows,
+        title=result.title,
+    )
 
 
 @app.command("show")
-def show(code: Annotated[str, typer.Argument(help="Product code.")], format: FormatOpt = "table",
-         repo: RepoOpt = None) -> None:
+def show(
+    code: Annotated[str, typer.Argument(help="Product code.")], format: FormatOpt = "table", repo: RepoOpt = None
+) -> None:
     """Show one product: prices, discount schedule tiers, blocks, options, constraints.
 
     Example:

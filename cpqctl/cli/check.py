@@ -13,9 +13,15 @@ from cpqctl.cli.common import AsOfOpt, RepoOpt
 
 
 def check(
-    format: Annotated[str, typer.Option("--format", "-f", click_type=click.Choice(["full", "concise", "json", "github"]),
-                                        help="full: excerpt with a caret; concise: one line each; json; "
-                                             "github: workflow annotations.")] = "full",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            click_type=click.Choice(["full", "concise", "json", "github"]),
+            help="full: excerpt with a caret; concise: one line each; json; github: workflow annotations.",
+        ),
+    ] = "full",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
 ) -> None:

@@ -12,14 +12,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
 import typer.core
 from typer.core import TyperCommand, TyperGroup
 
-from cpqctl.core.diagnostics import CpqError, UsageError, UsageError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 
 @dataclass
@@ -32,19 +32,41 @@ class _State:
 
 STATE = _State()
 
-RepoOpt = Annotated[Optional[Path], typer.Option(
-    "--repo", envvar="CPQ_REPO", show_default=False, metavar="PATH",
-    help="The data repository (default: the nearest folder upwards holding cpq.toml).")]
-AsOfOpt = Annotated[Optional[str], typer.Option(
-    "--as-of", envvar="CPQ_AS_OF", show_default=False, metavar="DATE",
-    help="The date the command runs on, YYYY-MM-DD (default: today). The only clock cpqctl reads.")]
-DocFormatOpt = Annotated[str, typer.Option(
-    "--format", "-f", click_type=click.Choice(["md", "pdf"]), help="md (Markdown) or pdf.")]
-OutputOpt = Annotated[Optional[Path], typer.Option(
-    "-o", "--output", help="Output file (default out/<ID>.<ext>); - for stdout.")]
-FormatOpt = Annotated[str, typer.Option(
-    "--format", "-f", help="Output format: table, json, csv or md.",
-    click_type=click.Choice(["table", "json", "csv", "md"]))]
+RepoOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--repo",
+        envvar="CPQ_REPO",
+        show_default=False,
+        metavar="PATH",
+        help="The data repository (default: the nearest folder upwards holding cpq.toml).",
+    ),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        envvar="CPQ_AS_OF",
+        show_default=False,
+        metavar="DATE",
+        help="The date the command runs on, YYYY-MM-DD (default: today). The only clock cpqctl reads.",
+    ),
+]
+DocFormatOpt = Annotated[
+    str, typer.Option("--format", "-f", click_type=click.Choice(["md", "pdf"]), help="md (Markdown) or pdf.")
+]
+OutputOpt = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Output file (default out/<ID>.<ext>); - for stdout.")
+]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format: table, json, csv or md.",
+        click_type=click.Choice(["table", "json", "csv", "md"]),
+    ),
+]
 
 
 def parse_date(text: str, what: str = "date") -> date:
@@ -182,8 +204,10 @@ class CpqGroup(TyperGroup):
         except Exception as e:  # a bug: say so briefly, keep the traceback for CPQ_DEBUG
             if os.environ.get("CPQ_DEBUG"):
                 raise
-            sys.stderr.write(f"cpqctl: internal error: {type(e).__name__}: {e}\n"
-                             "  = hint: this is a bug in cpqctl; rerun with CPQ_DEBUG=1 for details\n")
+            sys.stderr.write(
+                f"cpqctl: internal error: {type(e).__name__}: {e}\n"
+                "  = hint: this is a bug in cpqctl; rerun with CPQ_DEBUG=1 for details\n"
+            )
             raise click.exceptions.Exit(1) from None
 
 
@@ -195,5 +219,6 @@ class CpqTyper(typer.Typer):
 
 
 def group(name: str, help: str) -> typer.Typer:
-    return CpqTyper(name=name, help=help, cls=CpqGroup, no_args_is_help=True, add_completion=False,
-                    rich_markup_mode=None)
+    return CpqTyper(
+        name=name, help=help, cls=CpqGroup, no_args_is_help=True, add_completion=False, rich_markup_mode=None
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
@@ -14,11 +14,19 @@ from cpqctl.cli.common import AsOfOpt, RepoOpt
 
 def diff(
     rev: Annotated[str, typer.Argument(help="The base revision (e.g. origin/main, HEAD~1).")],
-    rev2: Annotated[Optional[str], typer.Argument(help="The revision to compare (default: the working tree).")] = None,
-    format: Annotated[str, typer.Option("--format", "-f", click_type=click.Choice(["table", "json", "md"]),
-                                        help="table, json, or md (paste into a pull request).")] = "table",
+    rev2: Annotated[str | None, typer.Argument(help="The revision to compare (default: the working tree).")] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            click_type=click.Choice(["table", "json", "md"]),
+            help="table, json, or md (paste into a pull request).",
+        ),
+    ] = "table",
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when ARR changes (a CI gate).")] = False,
-    as_of: AsOfOpt = None, repo: RepoOpt = None,
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Show what a change set does: contracts and quotes changed, ARR per account, contract value, invoices.
 
@@ -41,15 +49,33 @@ def diff(
     elif format == "md":
         sys.stdout.write(result.markdown)
     else:
-        emit("table", doc, ["currency", "arr_before", "arr_after", "arr_delta"], doc["arr"], title="ARR",
-             right=("arr_before", "arr_after", "arr_delta"))
-        emit("table", doc, ["contract", "account", "change", "value_delta", "arr_before", "arr_after"],
-             doc["contracts"], title="Contracts", right=("value_delta", "arr_before", "arr_after"))
+        emit(
+            "table",
+            doc,
+            ["currency", "arr_before", "arr_after", "arr_delta"],
+            doc["arr"],
+            title="ARR",
+            right=("arr_before", "arr_after", "arr_delta"),
+        )
+        emit(
+            "table",
+            doc,
+            ["contract", "account", "change", "value_delta", "arr_before", "arr_after"],
+            doc["contracts"],
+            title="Contracts",
+            right=("value_delta", "arr_before", "arr_after"),
+        )
         if doc["quotes"]:
             emit("table", doc, ["quote", "kind", "account", "change", "status_after"], doc["quotes"], title="Quotes")
         if doc["invoices_issued"]:
-            emit("table", doc, ["invoice", "account", "date", "net_total", "currency"], doc["invoices_issued"],
-                 title="Invoices issued", right=("net_total",))
+            emit(
+                "table",
+                doc,
+                ["invoice", "account", "date", "net_total", "currency"],
+                doc["invoices_issued"],
+                title="Invoices issued",
+                right=("net_total",),
+            )
     if exit_code and result.arr_changed:
         raise typer.Exit(1)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
@@ -17,14 +17,27 @@ def register(root: typer.Typer) -> None:
 
 
 def export(
-    format: Annotated[str, typer.Option("--format", "-f", click_type=click.Choice(["csv", "sqlite"]),
-                                        help="csv (a folder of <table>.csv files) or sqlite (one database file).")
-                      ] = "csv",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="PATH",
-                                                   help="The folder (csv, default ./export) or file (sqlite, "
-                                                        "default ./cpq-export.sqlite) to write.")] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            click_type=click.Choice(["csv", "sqlite"]),
+            help="csv (a folder of <table>.csv files) or sqlite (one database file).",
+        ),
+    ] = "csv",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="PATH",
+            help="The folder (csv, default ./export) or file (sqlite, default ./cpq-export.sqlite) to write.",
+        ),
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the summary (rows per table) as JSON.")] = False,
-    as_of: AsOfOpt = None, repo: RepoOpt = None,
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Export the ledger as tables for BI tools: a folder of CSV files or one SQLite database.
 
@@ -46,6 +59,12 @@ def export(
 
     result = run(common.workspace(repo, as_of), fmt=format, output=output)
     data = result.data
-    emit("json" if json_ else "table", data, ["table", "rows"], data["tables"],
-         title=f"{format} export on {result.as_of}", right=("rows",))
+    emit(
+        "json" if json_ else "table",
+        data,
+        ["table", "rows"],
+        data["tables"],
+        title=f"{format} export on {result.as_of}",
+        right=("rows",),
+    )
     common.info(result.message)

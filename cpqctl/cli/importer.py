@@ -17,8 +17,10 @@ from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 
 import_app = common.group(
-    "import", "Import data from other systems: customers and contracts from a spreadsheet export.\n\n"
-              "Example:\n\n  cpqctl import contracts contracts.csv --dry-run")
+    "import",
+    "Import data from other systems: customers and contracts from a spreadsheet export.\n\n"
+    "Example:\n\n  cpqctl import contracts contracts.csv --dry-run",
+)
 
 
 def _report(diags, fmt: str) -> None:
@@ -37,10 +39,16 @@ def _report(diags, fmt: str) -> None:
 
 @import_app.command("contracts")
 def contracts(
-    file: Annotated[Path, typer.Argument(help="The CSV file (UTF-8, comma-separated, header row; "
-                                              "columns in docs/import.md).", show_default=False)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The CSV file (UTF-8, comma-separated, header row; columns in docs/import.md).", show_default=False
+        ),
+    ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and list the files; write nothing.")] = False,
-    format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Import existing customers and contracts from a CSV export: one row per contract line.
 
@@ -68,8 +76,14 @@ def contracts(
         raise typer.Exit(1) from None
     rows = result.data["rows"]
     verb = "would create" if dry_run else "created"
-    emit(format, result.data, COLUMNS, rows,
-         title=f"import {file.name}: {verb} {len(rows)} file(s), {result.contracts} contract(s)", right=("lines",))
+    emit(
+        format,
+        result.data,
+        COLUMNS,
+        rows,
+        title=f"import {file.name}: {verb} {len(rows)} file(s), {result.contracts} contract(s)",
+        right=("lines",),
+    )
     if result.message:
         common.info(result.message)
 

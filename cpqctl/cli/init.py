@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,7 +11,7 @@ from cpqctl.cli import common
 
 
 def init(
-    directory: Annotated[Optional[Path], typer.Argument(help="Where to create the repository (default: here).")] = None,
+    directory: Annotated[Path | None, typer.Argument(help="Where to create the repository (default: here).")] = None,
     name: Annotated[str, typer.Option("--name", help="Your company's name.")] = "My Company",
     currency: Annotated[str, typer.Option("--currency", help="Company currency (ISO 4217).")] = "USD",
     locale: Annotated[str, typer.Option("--locale", help="Locale for documents, e.g. en_US or pl_PL.")] = "en_US",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from itertools import islice
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,15 +19,19 @@ from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
 
 invoice_app = common.group(
-    "invoice", "Invoices: billing runs, previews, documents and e-mail.\n\nExample:\n\n"
-               "  cpqctl invoice preview C-2026-0001 --as-of 2026-04-10\n\n"
-               "  cpqctl invoice run --through 2026-06-30 --dry-run\n\n"
-               "  cpqctl invoice send INV-2026-0001 --eml INV-2026-0001.eml")
+    "invoice",
+    "Invoices: billing runs, previews, documents and e-mail.\n\nExample:\n\n"
+    "  cpqctl invoice preview C-2026-0001 --as-of 2026-04-10\n\n"
+    "  cpqctl invoice run --through 2026-06-30 --dry-run\n\n"
+    "  cpqctl invoice send INV-2026-0001 --eml INV-2026-0001.eml",
+)
 
 TABLE_ROWS = 200
 
-ThroughOpt = Annotated[Optional[str], typer.Option(
-    "--through", metavar="DATE", help="Issue every invoice dated on or before DATE (default: --as-of).")]
+ThroughOpt = Annotated[
+    str | None,
+    typer.Option("--through", metavar="DATE", help="Issue every invoice dated on or before DATE (default: --as-of)."),
+]
 
 
 def _period(x: dict) -> str:
@@ -38,16 +42,26 @@ def _period(x: dict) -> str:
 
 
 def _run_row(x: dict) -> dict:
-    return {"invoice": x["invoice"] or "(dry run)", "contract": x["contract"], "account": x["account"],
-            "date": x["date"], "period": _period(x), "net_total": x["net_total"], "tax": x["tax_total"],
-            "gross_total": x["gross_total"], "currency": x["currency"]}
+    return {
+        "invoice": x["invoice"] or "(dry run)",
+        "contract": x["contract"],
+        "account": x["account"],
+        "date": x["date"],
+        "period": _period(x),
+        "net_total": x["net_total"],
+        "tax": x["tax_total"],
+        "gross_total": x["gross_total"],
+        "currency": x["currency"],
+    }
 
 
 @invoice_app.command("run")
 def run(
     through: ThroughOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the invoices; write nothing.")] = False,
-    format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Issue every invoice due by --through that the invoice ledger does not hold yet.
 
@@ -71,14 +85,19 @@ def run(
     else:
         items = result.invoices()
         if format == "table" and result.count > TABLE_ROWS:  # a terminal table of thousands of rows helps nobody
-            common.info(f"showing the first {TABLE_ROWS} of {result.count} invoices (all of them with --format json "
-                        "or csv)")
+            common.info(
+                f"showing the first {TABLE_ROWS} of {result.count} invoices (all of them with --format json or csv)"
+            )
             items = islice(items, TABLE_ROWS)
         rows = [_run_row(x) for x in items]
-        emit(format, result.head, ["invoice", "contract", "account", "date", "period", "net_total", "tax",
-                                   "gross_total", "currency"], rows,
-             title=f"Invoices through {result.through}" + (" (dry run)" if dry_run else ""),
-             right=("net_total", "tax", "gross_total"))
+        emit(
+            format,
+            result.head,
+            ["invoice", "contract", "account", "date", "period", "net_total", "tax", "gross_total", "currency"],
+            rows,
+            title=f"Invoices through {result.through}" + (" (dry run)" if dry_run else ""),
+            right=("net_total", "tax", "gross_total"),
+        )
     if result.message:
         common.info(result.message)
 
@@ -89,11 +108,14 @@ def run(
 @invoice_app.command("preview")
 def preview(
     contract: Annotated[str, typer.Argument(help="Contract ID, e.g. C-2026-0001.")],
-    quote: Annotated[Optional[str], typer.Option("--quote", metavar="QUOTE",
-                                                 help="A pending amendment quote: show the invoice delta it causes.")
-                     ] = None,
+    quote: Annotated[
+        str | None,
+        typer.Option("--quote", metavar="QUOTE", help="A pending amendment quote: show the invoice delta it causes."),
+    ] = None,
     through: ThroughOpt = None,
-    format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Preview a contract's next invoices, or what accepting an amendment quote changes.
 
@@ -115,21 +137,58 @@ def preview(
     result = preview_invoices(common.workspace(repo, as_of), contract, quote=quote, through=until)
     data, cur = result.data, result.currency
     if result.quote is None:
-        rows = [{"date": x["date"], "period": _period(x), "lines": len(x["lines"]), "net_total": x["net_total"],
-                 "gross_total": x["gross_total"]} for x in data["invoices"]]
-        emit(format, data, ["date", "period", "lines", "net_total", "gross_total"], rows,
-             title=f"{result.contract} · next invoices after {result.as_of} · {cur}",
-             right=("lines", "net_total", "gross_total"))
+        rows = [
+            {
+                "date": x["date"],
+                "period": _period(x),
+                "lines": len(x["lines"]),
+                "net_total": x["net_total"],
+                "gross_total": x["gross_total"],
+            }
+            for x in data["invoices"]
+        ]
+        emit(
+            format,
+            data,
+            ["date", "period", "lines", "net_total", "gross_total"],
+            rows,
+            title=f"{result.contract} · next invoices after {result.as_of} · {cur}",
+            right=("lines", "net_total", "gross_total"),
+        )
         return
-    rows = [{"invoice": "on acceptance", "date": data["on_acceptance"]["date"], "period": "",
-             "before": _zero(cur), "after": data["on_acceptance"]["net_total"],
-             "delta": data["on_acceptance"]["net_total"]}]
-    rows += [{"invoice": "scheduled", "date": x["date"], "period": f"{x['period_start']}..{x['period_end']}",
-              "before": x["before"], "after": x["after"], "delta": x["delta"]} for x in data["invoices"]]
-    title = (f"{result.contract} + {result.quote} · as of {result.as_of} · contract value "
-             f"{data['contract_value_delta']} {cur} · ARR {data['arr_before']} → {data['arr_after']} {cur}")
-    emit(format, data, ["invoice", "date", "period", "before", "after", "delta"], rows, title=title,
-         right=("before", "after", "delta"))
+    rows = [
+        {
+            "invoice": "on acceptance",
+            "date": data["on_acceptance"]["date"],
+            "period": "",
+            "before": _zero(cur),
+            "after": data["on_acceptance"]["net_total"],
+            "delta": data["on_acceptance"]["net_total"],
+        }
+    ]
+    rows += [
+        {
+            "invoice": "scheduled",
+            "date": x["date"],
+            "period": f"{x['period_start']}..{x['period_end']}",
+            "before": x["before"],
+            "after": x["after"],
+            "delta": x["delta"],
+        }
+        for x in data["invoices"]
+    ]
+    title = (
+        f"{result.contract} + {result.quote} · as of {result.as_of} · contract value "
+        f"{data['contract_value_delta']} {cur} · ARR {data['arr_before']} → {data['arr_after']} {cur}"
+    )
+    emit(
+        format,
+        data,
+        ["invoice", "date", "period", "before", "after", "delta"],
+        rows,
+        title=title,
+        right=("before", "after", "delta"),
+    )
 
 
 def _zero(currency: str) -> str:
@@ -144,8 +203,10 @@ def _zero(currency: str) -> str:
 @invoice_app.command("render")
 def render(
     invoice: Annotated[str, typer.Argument(help="Invoice number, e.g. INV-2026-0001.")],
-    format: DocFormatOpt = "pdf", output: OutputOpt = None,
-    as_of: AsOfOpt = None, repo: RepoOpt = None,
+    format: DocFormatOpt = "pdf",
+    output: OutputOpt = None,
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Render an issued invoice as a VAT invoice document (Markdown or PDF).
 
@@ -172,19 +233,40 @@ def render(
 
 @invoice_app.command("send")
 def send(
-    invoices: Annotated[Optional[list[str]], typer.Argument(
-        help="Invoice numbers, e.g. INV-2026-0001.", show_default=False)] = None,
-    unsent: Annotated[bool, typer.Option("--unsent", help="Every issued invoice dated on or before --as-of that "
-                                         "has no delivery recorded yet.")] = False,
-    since: Annotated[Optional[str], typer.Option(
-        "--since", metavar="DATE", help="With --unsent: only invoices dated on or after DATE (the day you "
-                                        "started sending with cpqctl; older ones went out another way).")] = None,
-    to: Annotated[Optional[list[str]], typer.Option(
-        "--to", metavar="ADDR", help="Recipient (repeatable; default: the account's billing contacts).")] = None,
-    eml: Annotated[Optional[Path], typer.Option(
-        "--eml", metavar="FILE", help="Write the message to FILE (a folder for several invoices; - for stdout) "
-                                      "instead of sending it; nothing is recorded.")] = None,
-    format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
+    invoices: Annotated[
+        list[str] | None, typer.Argument(help="Invoice numbers, e.g. INV-2026-0001.", show_default=False)
+    ] = None,
+    unsent: Annotated[
+        bool,
+        typer.Option(
+            "--unsent", help="Every issued invoice dated on or before --as-of that has no delivery recorded yet."
+        ),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DATE",
+            help="With --unsent: only invoices dated on or after DATE (the day you "
+            "started sending with cpqctl; older ones went out another way).",
+        ),
+    ] = None,
+    to: Annotated[
+        list[str] | None,
+        typer.Option("--to", metavar="ADDR", help="Recipient (repeatable; default: the account's billing contacts)."),
+    ] = None,
+    eml: Annotated[
+        Path | None,
+        typer.Option(
+            "--eml",
+            metavar="FILE",
+            help="Write the message to FILE (a folder for several invoices; - for stdout) "
+            "instead of sending it; nothing is recorded.",
+        ),
+    ] = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """E-mail invoices (PDF attached) to the customer's billing contact, or write them as .eml files.
 
@@ -228,8 +310,13 @@ def send(
         common.info(result.message)
     from cpqctl.render.output import emit
 
-    emit(format, result.data, ["invoice", "to", "message_id"], list(result.deliveries),
-         title=f"Invoices sent on {result.as_of}")
+    emit(
+        format,
+        result.data,
+        ["invoice", "to", "message_id"],
+        list(result.deliveries),
+        title=f"Invoices sent on {result.as_of}",
+    )
     if result.error is not None:
         raise result.error
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,9 +18,9 @@ app = CpqTyper(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Configure-price-quote and subscription contracts as code.\n\n"
-         "The catalog, customers, contracts, quotes and invoices are YAML files in a git "
-         "repository; cpqctl prices quotes, amends contracts mid-term, invoices and reports ARR.\n\n"
-         "Example:\n\n  cpqctl check\n\n  cpqctl account show acme --as-of 2026-06-30",
+    "The catalog, customers, contracts, quotes and invoices are YAML files in a git "
+    "repository; cpqctl prices quotes, amends contracts mid-term, invoices and reports ARR.\n\n"
+    "Example:\n\n  cpqctl check\n\n  cpqctl account show acme --as-of 2026-06-30",
 )
 
 
@@ -32,14 +32,24 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    repo: Annotated[Optional[Path], typer.Option("--repo", envvar="CPQ_REPO", metavar="PATH",
-                                                 help="The data repository (default: nearest folder with cpq.toml).")] = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", envvar="CPQ_AS_OF", metavar="DATE",
-                                                 help="The date commands run on (default: today).")] = None,
+    repo: Annotated[
+        Path | None,
+        typer.Option(
+            "--repo",
+            envvar="CPQ_REPO",
+            metavar="PATH",
+            help="The data repository (default: nearest folder with cpq.toml).",
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", envvar="CPQ_AS_OF", metavar="DATE", help="The date commands run on (default: today)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors on stderr.")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR).")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     common.STATE.repo = str(repo) if repo else None
     common.STATE.as_of = as_of
@@ -51,8 +61,23 @@ def main(
 
 
 def _register() -> None:
-    from cpqctl.cli import (account, amend, catalog, check, contract, diff, export, importer, init, invoice, quote,
-                            renew, report, schema, tour)
+    from cpqctl.cli import (
+        account,
+        amend,
+        catalog,
+        check,
+        contract,
+        diff,
+        export,
+        importer,
+        init,
+        invoice,
+        quote,
+        renew,
+        report,
+        schema,
+        tour,
+    )
 
     for mod in (check, schema, init, amend, renew, invoice, report, diff, tour, importer, export):
         mod.register(app)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
@@ -12,7 +12,10 @@ from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
 from cpqctl.core.terms import FREQUENCIES
 
-app = common.group("quote", "Quotes: create, price, render, approve and accept.\n\nExample:\n\n  cpqctl quote new --account acme --start 2027-01-01 --line PRO-SEAT=50")
+app = common.group(
+    "quote",
+    "Quotes: create, price, render, approve and accept.\n\nExample:\n\n  cpqctl quote new --account acme --start 2027-01-01 --line PRO-SEAT=50",
+)
 
 FREQ = click.Choice(list(FREQUENCIES))
 
@@ -20,23 +23,47 @@ FREQ = click.Choice(list(FREQUENCIES))
 def emit_quote(fmt: str, data: dict) -> None:
     from cpqctl.render.output import console, emit
 
-    cols = ["product", "quantity", "start", "end", "per", "list_unit_price", "net_unit_price", "prorate_multiplier",
-            "net_total"]
+    cols = [
+        "product",
+        "quantity",
+        "start",
+        "end",
+        "per",
+        "list_unit_price",
+        "net_unit_price",
+        "prorate_multiplier",
+        "net_total",
+    ]
     if fmt != "table":
-        emit(fmt, data, cols, data["lines"], title=f"{data['quote']} ({data['status']})",
-             right=("quantity", "list_unit_price", "net_unit_price", "prorate_multiplier", "net_total"))
+        emit(
+            fmt,
+            data,
+            cols,
+            data["lines"],
+            title=f"{data['quote']} ({data['status']})",
+            right=("quantity", "list_unit_price", "net_unit_price", "prorate_multiplier", "net_total"),
+        )
         return
     out = console()
-    out.print(f"[bold]{data['quote'] or '(dry run)'}[/bold] · {data['kind']} · {data['account']} · {data['status']}"
-              f" · {data['start']} → {data['end'] or 'evergreen'} · {data['currency']}")
+    out.print(
+        f"[bold]{data['quote'] or '(dry run)'}[/bold] · {data['kind']} · {data['account']} · {data['status']}"
+        f" · {data['start']} → {data['end'] or 'evergreen'} · {data['currency']}"
+    )
     rows = []
     for ln in data["lines"]:
         waterfall = " → ".join(f"{s['step']} {s['unit_price']}" for s in ln["steps"])
         rows.append({**ln, "waterfall": waterfall})
-    emit("table", data, ["product", "quantity", "start", "end", "waterfall", "prorate_multiplier", "net_total"],
-         rows, right=("quantity", "prorate_multiplier", "net_total"),
-         footer={"product": "net / tax / gross",
-                 "net_total": f"{data['net_total']}\n{data['tax_total']}\n{data['gross_total']}"})
+    emit(
+        "table",
+        data,
+        ["product", "quantity", "start", "end", "waterfall", "prorate_multiplier", "net_total"],
+        rows,
+        right=("quantity", "prorate_multiplier", "net_total"),
+        footer={
+            "product": "net / tax / gross",
+            "net_total": f"{data['net_total']}\n{data['tax_total']}\n{data['gross_total']}",
+        },
+    )
     for reason in data.get("approval_reasons") or []:
         out.print(f"needs approval: {reason}")
 
@@ -45,15 +72,24 @@ def emit_quote(fmt: str, data: dict) -> None:
 def new(
     account: Annotated[str, typer.Option("--account", "-a", help="The account ID.")],
     start: Annotated[str, typer.Option("--start", help="First day of service, YYYY-MM-DD.")],
-    line: Annotated[list[str], typer.Option("--line", "-l", help="CODE=QTY, CODE=QTY@10% (manual discount) or "
-                                                               "CODE=QTY@5.00 (discount per unit); repeatable.")],
-    term: Annotated[Optional[int], typer.Option("--term", help="Term in months (default 12).")] = None,
-    end: Annotated[Optional[str], typer.Option("--end", help="Last day (wins over --term).")] = None,
-    billing: Annotated[Optional[str], typer.Option("--billing", click_type=FREQ,
-                                                   help="Billing frequency (default: cpq.toml [billing]).")] = None,
+    line: Annotated[
+        list[str],
+        typer.Option(
+            "--line",
+            "-l",
+            help="CODE=QTY, CODE=QTY@10% (manual discount) or CODE=QTY@5.00 (discount per unit); repeatable.",
+        ),
+    ],
+    term: Annotated[int | None, typer.Option("--term", help="Term in months (default 12).")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last day (wins over --term).")] = None,
+    billing: Annotated[
+        str | None, typer.Option("--billing", click_type=FREQ, help="Billing frequency (default: cpq.toml [billing]).")
+    ] = None,
     evergreen: Annotated[bool, typer.Option("--evergreen", help="An evergreen contract: no end.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Price and print; write nothing.")] = False,
-    format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Create a new-business quote (a draft, priced now and whenever shown).
 
@@ -67,16 +103,29 @@ def new(
 
     start_d = common.parse_date(start, "start date")
     end_d = common.parse_date(end, "end date") if end else None
-    result = new_quote(common.workspace(repo, as_of), account=account, start=start_d, lines=line, term=term,
-                       end=end_d, billing=billing, evergreen=evergreen, dry_run=dry_run)
+    result = new_quote(
+        common.workspace(repo, as_of),
+        account=account,
+        start=start_d,
+        lines=line,
+        term=term,
+        end=end_d,
+        billing=billing,
+        evergreen=evergreen,
+        dry_run=dry_run,
+    )
     emit_quote(format, result.data)
     if result.message:
         common.info(result.message)
 
 
 @app.command("show")
-def show(quote: Annotated[str, typer.Argument(help="Quote ID.")], format: FormatOpt = "table",
-         as_of: AsOfOpt = None, repo: RepoOpt = None) -> None:
+def show(
+    quote: Annotated[str, typer.Argument(help="Quote ID.")],
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
     """Show a priced quote with every step of the price waterfall.
 
     Drafts are re-priced from today's catalog; accepted quotes show their frozen prices.
@@ -91,9 +140,12 @@ def show(quote: Annotated[str, typer.Argument(help="Quote ID.")], format: Format
 
 
 @app.command("approve")
-def approve(quote: Annotated[str, typer.Argument(help="Quote ID.")],
-            by: Annotated[str, typer.Option("--by", help="Who approves.")],
-            as_of: AsOfOpt = None, repo: RepoOpt = None) -> None:
+def approve(
+    quote: Annotated[str, typer.Argument(help="Quote ID.")],
+    by: Annotated[str, typer.Option("--by", help="Who approves.")],
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
     """Approve a quote whose manual discount exceeds [approvals] max_discount.
 
     Example:
@@ -109,11 +161,16 @@ def approve(quote: Annotated[str, typer.Argument(help="Quote ID.")],
 def accept(
     quote: Annotated[str, typer.Argument(help="Quote ID.")],
     signed_by: Annotated[str, typer.Option("--signed-by", help="Who signed for the customer.")],
-    signed_on: Annotated[Optional[str], typer.Option("--signed-on", help="Signing date (default: --as-of).")] = None,
-    lock_prices: Annotated[bool, typer.Option("--lock-prices",
-                                              help="Record the accepted net prices as the account's contracted "
-                                                   "prices until the contract ends.")] = False,
-    as_of: AsOfOpt = None, repo: RepoOpt = None,
+    signed_on: Annotated[str | None, typer.Option("--signed-on", help="Signing date (default: --as-of).")] = None,
+    lock_prices: Annotated[
+        bool,
+        typer.Option(
+            "--lock-prices",
+            help="Record the accepted net prices as the account's contracted prices until the contract ends.",
+        ),
+    ] = False,
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Accept a quote: freeze its prices and digest, and create (or amend, or renew) the contract.
 
@@ -134,8 +191,10 @@ def accept(
 @app.command("render")
 def render(
     quote: Annotated[str, typer.Argument(help="Quote ID.")],
-    format: DocFormatOpt = "pdf", output: OutputOpt = None,
-    as_of: AsOfOpt = None, repo: RepoOpt = None,
+    format: DocFormatOpt = "pdf",
+    output: OutputOpt = None,
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Render a quote document as Markdown or PDF (company locale; templates/ overrides the built-in ones).
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
@@ -14,8 +14,10 @@ from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 from cpqctl.core.diagnostics import UsageError
 from cpqctl.core.terms import RENEWAL_PRICING
 
-WithinOpt = Annotated[Optional[int], typer.Option(
-    "--within", metavar="DAYS", help="The window in days (default: cpq.toml [renewal] notice_days).")]
+WithinOpt = Annotated[
+    int | None,
+    typer.Option("--within", metavar="DAYS", help="The window in days (default: cpq.toml [renewal] notice_days)."),
+]
 
 
 def _uplift(text: str | None) -> Decimal | None:
@@ -30,19 +32,31 @@ def _uplift(text: str | None) -> Decimal | None:
 
 
 def renew(
-    contract: Annotated[Optional[str], typer.Argument(help="The contract to renew (or --due).")] = None,
-    due: Annotated[bool, typer.Option("--due", help="Create the missing renewal quotes of every contract "
-                                                    "ending within the notice window.")] = False,
+    contract: Annotated[str | None, typer.Argument(help="The contract to renew (or --due).")] = None,
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due", help="Create the missing renewal quotes of every contract ending within the notice window."
+        ),
+    ] = False,
     within: WithinOpt = None,
-    pricing: Annotated[Optional[str], typer.Option("--pricing", click_type=click.Choice(list(RENEWAL_PRICING)),
-                                                   help="Renewal pricing (default: contract, account, cpq.toml).")]
-    = None,
-    uplift: Annotated[Optional[str], typer.Option("--uplift", metavar="P", help="Uplift, e.g. 5% "
-                                                  "(implies --pricing uplift).")] = None,
-    term: Annotated[Optional[int], typer.Option("--term", help="Renewal term in months.")] = None,
+    pricing: Annotated[
+        str | None,
+        typer.Option(
+            "--pricing",
+            click_type=click.Choice(list(RENEWAL_PRICING)),
+            help="Renewal pricing (default: contract, account, cpq.toml).",
+        ),
+    ] = None,
+    uplift: Annotated[
+        str | None, typer.Option("--uplift", metavar="P", help="Uplift, e.g. 5% (implies --pricing uplift).")
+    ] = None,
+    term: Annotated[int | None, typer.Option("--term", help="Renewal term in months.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Regenerate a draft edited by hand.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the renewal quote; write nothing.")] = False,
-    format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Generate the renewal quote of a contract (a draft), or of every contract due.
 
@@ -68,8 +82,13 @@ def renew(
         done = renew_due(ws, within=within, pricing=pricing, uplift=pct, term=term, force=force, dry_run=dry_run)
         for note in done.skipped:
             common.info(note)
-        emit(format, done.data, ["contract", "account", "quote", "action"], done.data["rows"],
-             title=f"renewals due within {done.within} days of {done.as_of}")
+        emit(
+            format,
+            done.data,
+            ["contract", "account", "quote", "action"],
+            done.data["rows"],
+            title=f"renewals due within {done.within} days of {done.as_of}",
+        )
         if done.message:
             common.info(done.message)
         return
@@ -82,20 +101,42 @@ def renew(
         common.info(result.message)
 
 
-ByOpt = Annotated[Optional[str], typer.Option(
-    "--by", click_type=click.Choice(["month"]),
-    help="month: the forecast, one row per calendar month (ARR ending, quoted, accepted, not quoted, at risk).")]
-MonthsOpt = Annotated[Optional[int], typer.Option(
-    "--months", metavar="N", help="With --by month: how many months (default 12).")]
-FromOpt = Annotated[Optional[str], typer.Option(
-    "--from", metavar="MONTH", help="With --by month: the first month, YYYY-MM (default: the month of --as-of).")]
+ByOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        click_type=click.Choice(["month"]),
+        help="month: the forecast, one row per calendar month (ARR ending, quoted, accepted, not quoted, at risk).",
+    ),
+]
+MonthsOpt = Annotated[
+    int | None, typer.Option("--months", metavar="N", help="With --by month: how many months (default 12).")
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from", metavar="MONTH", help="With --by month: the first month, YYYY-MM (default: the month of --as-of)."
+    ),
+]
 
 
-def renewals(within: Annotated[Optional[int], typer.Option(
-                 "--within", metavar="DAYS", help="The window in days (default: cpq.toml [renewal] notice_days); "
-                 "with --by month, the at-risk window (default 30).")] = None,
-             by: ByOpt = None, months: MonthsOpt = None, start: FromOpt = None,
-             format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None) -> None:
+def renewals(
+    within: Annotated[
+        int | None,
+        typer.Option(
+            "--within",
+            metavar="DAYS",
+            help="The window in days (default: cpq.toml [renewal] notice_days); "
+            "with --by month, the at-risk window (default 30).",
+        ),
+    ] = None,
+    by: ByOpt = None,
+    months: MonthsOpt = None,
+    start: FromOpt = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
     """Contracts ending within the window: ARR at stake and the renewal quote's status.
 
     With --by month, the renewal forecast instead: per calendar month, the
@@ -116,14 +157,25 @@ def renewals(within: Annotated[Optional[int], typer.Option(
         raise UsageError("E-USAGE", "--months and --from go with --by month", "cpqctl renewals --by month --months 6")
     if by == "month":
         first = _month(start) if start is not None else None
-        _forecast(format, common.workspace(repo, as_of), first, 12 if months is None else months,
-                  30 if within is None else within)
+        _forecast(
+            format,
+            common.workspace(repo, as_of),
+            first,
+            12 if months is None else months,
+            30 if within is None else within,
+        )
         return
     from cpqctl.app.renew import renewals_due
 
     result = renewals_due(common.workspace(repo, as_of), within=within)
-    emit(format, result.data, ["contract", "account", "end", "arr", "currency", "renewal_quote", "quote_status"],
-         result.rows, title=f"renewals due within {result.within} days of {result.as_of}", right=("arr",))
+    emit(
+        format,
+        result.data,
+        ["contract", "account", "end", "arr", "currency", "renewal_quote", "quote_status"],
+        result.rows,
+        title=f"renewals due within {result.within} days of {result.as_of}",
+        right=("arr",),
+    )
 
 
 def _month(text: str) -> date:
@@ -146,8 +198,10 @@ def _forecast(format: str, ws, first: date | None, months: int, risk_days: int) 
     data = result.data
     if result.note:
         common.info(f"cpqctl: note: {result.note}")
-    title = f"renewals by month {data['from']} → {data['to']} (as of {result.as_of}, at risk: not quoted, ending " \
-            f"within {risk_days} days)"
+    title = (
+        f"renewals by month {data['from']} → {data['to']} (as of {result.as_of}, at risk: not quoted, ending "
+        f"within {risk_days} days)"
+    )
     shown = data["rows"] if result.convertible else data["currencies"]
     if format != "table":
         emit(format, data, MONTH_COLUMNS, shown, title=title, right=MONTH_COLUMNS[2:])
@@ -155,12 +209,23 @@ def _forecast(format: str, ws, first: date | None, months: int, risk_days: int) 
     footer = {"month": "total", "currency": result.currency, **data["total"]} if result.convertible else None
     emit("table", data, MONTH_COLUMNS, shown, title=title, right=MONTH_COLUMNS[2:], footer=footer)
     if result.convertible and result.currencies_in_use > 1:
-        emit("table", data, MONTH_COLUMNS, [r for r in data["currencies"] if r["contracts"]], title="Per currency",
-             right=MONTH_COLUMNS[2:])
+        emit(
+            "table",
+            data,
+            MONTH_COLUMNS,
+            [r for r in data["currencies"] if r["contracts"]],
+            title="Per currency",
+            right=MONTH_COLUMNS[2:],
+        )
     if data["contracts"]:
-        emit("table", data, ["contract", "account", "end", "currency", "arr", "stage", "at_risk"],
-             [{**r, "at_risk": "yes" if r["at_risk"] else ""} for r in data["contracts"]], title="Contracts",
-             right=("arr",))
+        emit(
+            "table",
+            data,
+            ["contract", "account", "end", "currency", "arr", "stage", "at_risk"],
+            [{**r, "at_risk": "yes" if r["at_risk"] else ""} for r in data["contracts"]],
+            title="Contracts",
+            right=("arr",),
+        )
     else:
         console().print("No contract ends in these months.")
 

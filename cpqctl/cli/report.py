@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
@@ -20,13 +20,22 @@ from cpqctl.cli import common
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 from cpqctl.core.diagnostics import UsageError
 
-app = common.group("report", "Metrics: ARR, MRR, MRR movements, LTV, the board report.\n\n"
-                             "Example:\n\n  cpqctl report arr --as-of 2026-11-28\n\n"
-                             "  cpqctl report movements --from 2026-01-01 --to 2026-11-01\n\n"
-                             "  cpqctl report board --format pdf --as-of 2026-12-31")
+app = common.group(
+    "report",
+    "Metrics: ARR, MRR, MRR movements, LTV, the board report.\n\n"
+    "Example:\n\n  cpqctl report arr --as-of 2026-11-28\n\n"
+    "  cpqctl report movements --from 2026-01-01 --to 2026-11-01\n\n"
+    "  cpqctl report board --format pdf --as-of 2026-12-31",
+)
 
-ByOpt = Annotated[str, typer.Option("--by", help="One row per account, product or family.",
-                                    click_type=click.Choice(["account", "product", "family"]))]
+ByOpt = Annotated[
+    str,
+    typer.Option(
+        "--by",
+        help="One row per account, product or family.",
+        click_type=click.Choice(["account", "product", "family"]),
+    ),
+]
 
 
 def register(root: typer.Typer) -> None:
@@ -48,11 +57,18 @@ def _arr(which: str, by: str, format: str, as_of: str | None, repo) -> None:
     if data["note"]:
         common.info(f"cpqctl: note: {data['note']}")
     if format != "table":
-        emit(format, data, [by, "currency", "mrr", "arr"], data["rows"], title=f"{which.upper()} on {day}",
-             right=("mrr", "arr"))
+        emit(
+            format,
+            data,
+            [by, "currency", "mrr", "arr"],
+            data["rows"],
+            title=f"{which.upper()} on {day}",
+            right=("mrr", "arr"),
+        )
         return
-    emit("table", data, [by, "currency", which], data["rows"], title=f"{which.upper()} by {by} on {day}",
-         right=(which,))
+    emit(
+        "table", data, [by, "currency", which], data["rows"], title=f"{which.upper()} by {by} on {day}", right=(which,)
+    )
     emit("table", data, ["currency", which], data["currencies"], title="Per currency", right=(which,))
     if data[which] is not None:
         console().print(f"Total {which.upper()}: {data[which]} {data['currency']}")
@@ -93,9 +109,15 @@ def movements(
     start: Annotated[str, typer.Option("--from", metavar="DATE", help="The first date (MRR at its start).")],
     end: Annotated[str, typer.Option("--to", metavar="DATE", help="The second date.")],
     detail: Annotated[bool, typer.Option("--detail", help="One row per account that moved.")] = False,
-    by: Annotated[Optional[str], typer.Option("--by", help="month: one row per calendar month of the range.",
-                                              click_type=click.Choice(["month"]))] = None,
-    format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", help="month: one row per calendar month of the range.", click_type=click.Choice(["month"])
+        ),
+    ] = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """MRR movements between two dates: new, expansion, contraction, churn, reactivation, NRR and GRR.
 
@@ -120,9 +142,8 @@ def movements(
       cpqctl report movements --from 2026-01-01 --to 2026-12-31 --by month
     """
     from cpqctl.app import reports
-    from cpqctl.render.output import console, emit
-
     from cpqctl.app.workspace import Workspace
+    from cpqctl.render.output import console, emit
 
     d0, d1 = common.parse_date(start, "--from date"), common.parse_date(end, "--to date")
     ws = Workspace(common.root(repo), meter=common.progress)  # --from and --to are its dates; --as-of is not read
@@ -134,17 +155,35 @@ def movements(
     data, summary = result.data, result.summary
     if format != "table":
         if detail or format == "json":
-            emit(format, data, ["account", "movement", "mrr_from", "mrr_to", "delta"], data["rows"],
-                 title=f"MRR movements {d0} → {d1}", right=("mrr_from", "mrr_to", "delta"))
+            emit(
+                format,
+                data,
+                ["account", "movement", "mrr_from", "mrr_to", "delta"],
+                data["rows"],
+                title=f"MRR movements {d0} → {d1}",
+                right=("mrr_from", "mrr_to", "delta"),
+            )
         else:
-            emit(format, data, ["", "amount"], summary, title=f"MRR movements {d0} → {d1} ({data['currency']})",
-                 right=("amount",))
+            emit(
+                format,
+                data,
+                ["", "amount"],
+                summary,
+                title=f"MRR movements {d0} → {d1} ({data['currency']})",
+                right=("amount",),
+            )
         return
     console().print(f"MRR movements {d0} → {d1} ({data['currency']})")
     emit("table", data, ["", "amount"], summary, right=("amount",))
     if detail:
-        emit("table", data, ["account", "movement", "mrr_from", "mrr_to", "delta"], data["rows"],
-             title="Accounts", right=("mrr_from", "mrr_to", "delta"))
+        emit(
+            "table",
+            data,
+            ["account", "movement", "mrr_from", "mrr_to", "delta"],
+            data["rows"],
+            title="Accounts",
+            right=("mrr_from", "mrr_to", "delta"),
+        )
     elif data["rows"]:
         console().print(f"{len(data['rows'])} account(s) moved; --detail lists them")
 
@@ -162,18 +201,36 @@ def _movements_by_month(result, detail: bool, format: str) -> None:
     title = f"MRR movements by month {d0} → {d1} ({cc})"
     if format != "table":
         if detail and format != "json":
-            emit(format, data, ["month", "account", "movement", "mrr_from", "mrr_to", "delta"], moves,
-                 title=title, right=("mrr_from", "mrr_to", "delta"))
+            emit(
+                format,
+                data,
+                ["month", "account", "movement", "mrr_from", "mrr_to", "delta"],
+                moves,
+                title=title,
+                right=("mrr_from", "mrr_to", "delta"),
+            )
         else:
-            emit(format, data, ["month", "from", "to", *MOVE_COLUMNS], rows, title=title,
-                 right=tuple(MOVE_COLUMNS))
+            emit(format, data, ["month", "from", "to", *MOVE_COLUMNS], rows, title=title, right=tuple(MOVE_COLUMNS))
         return
     shown = [c for c in MOVE_COLUMNS if c != "mrr_start"]  # each month starts where the row above ended
-    emit("table", data, ["month", *shown], rows, title=f"{title}, MRR at start {data['mrr_start']}",
-         right=tuple(shown), footer=result.footer)
+    emit(
+        "table",
+        data,
+        ["month", *shown],
+        rows,
+        title=f"{title}, MRR at start {data['mrr_start']}",
+        right=tuple(shown),
+        footer=result.footer,
+    )
     if detail:
-        emit("table", data, ["month", "account", "movement", "mrr_from", "mrr_to", "delta"], moves,
-             title="Accounts", right=("mrr_from", "mrr_to", "delta"))
+        emit(
+            "table",
+            data,
+            ["month", "account", "movement", "mrr_from", "mrr_to", "delta"],
+            moves,
+            title="Accounts",
+            right=("mrr_from", "mrr_to", "delta"),
+        )
     if _on_terminal():
         console().print(charts.movements_chart_rich(months[0].mrr_start, result.totals, months[-1].mrr_end, cc))
 
@@ -193,10 +250,13 @@ def _cac(text: str | None) -> Decimal | None:
 
 
 def ltv(
-    cac: Annotated[Optional[str], typer.Option("--cac", metavar="AMOUNT",
-                                               help="Customer acquisition cost (default: cpq.toml [metrics] cac).")]
-    = None,
-    format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None,
+    cac: Annotated[
+        str | None,
+        typer.Option("--cac", metavar="AMOUNT", help="Customer acquisition cost (default: cpq.toml [metrics] cac)."),
+    ] = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Customer lifetime value: ARPA ÷ monthly logo churn (trailing 6 months), with LTV:CAC and CAC payback.
 
@@ -217,22 +277,32 @@ def ltv(
     result = reports.ltv(common.workspace(repo, as_of), cac=amount, as_of=day)
     _warn(result)
     data = result.data
-    emit(format, data, ["metric", "value"], result.rows, title=f"LTV on {day} ({data['currency']})",
-         right=("value",))
+    emit(format, data, ["metric", "value"], result.rows, title=f"LTV on {day} ({data['currency']})", right=("value",))
 
 
 def board(
-    months: Annotated[int, typer.Option("--months", metavar="N", min=1, max=120,
-                                        help="How many months, the last one ending on --as-of.")] = 12,
-    top: Annotated[int, typer.Option("--top", metavar="N", min=0, max=100,
-                                     help="How many of the largest accounts to list.")] = 5,
-    format: Annotated[str, typer.Option("--format", "-f",
-                                        click_type=click.Choice(["table", "json", "csv", "md", "pdf"]),
-                                        help="table, json or csv (the month rows) print; md and pdf write "
-                                             "the report.")] = "table",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output file for md/pdf (default "
-                                                   "out/board-<AS-OF>.<ext>); - for stdout.")] = None,
-    as_of: AsOfOpt = None, repo: RepoOpt = None,
+    months: Annotated[
+        int,
+        typer.Option("--months", metavar="N", min=1, max=120, help="How many months, the last one ending on --as-of."),
+    ] = 12,
+    top: Annotated[
+        int, typer.Option("--top", metavar="N", min=0, max=100, help="How many of the largest accounts to list.")
+    ] = 5,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            click_type=click.Choice(["table", "json", "csv", "md", "pdf"]),
+            help="table, json or csv (the month rows) print; md and pdf write the report.",
+        ),
+    ] = "table",
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Output file for md/pdf (default out/board-<AS-OF>.<ext>); - for stdout."),
+    ] = None,
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """The board report: ARR by month, MRR movements, NRR/GRR, LTV and the largest accounts, with charts.
 
@@ -278,8 +348,14 @@ def board(
     data = result.data
     columns = ["month", "to", "arr", *MOVE_COLUMNS]
     if format != "table":
-        emit(format, data, columns, data["months"], title=f"Board {data['from']} → {data['to']}",
-             right=tuple(columns[2:]))
+        emit(
+            format,
+            data,
+            columns,
+            data["months"],
+            title=f"Board {data['from']} → {data['to']}",
+            right=tuple(columns[2:]),
+        )
         return
     _board_table(result.board, data, _on_terminal())
 
@@ -292,23 +368,38 @@ def _board_table(b, data: dict, pictures: bool) -> None:
     out = console()
     cc = data["currency"]
     out.print(f"[bold]Board report[/bold] {data['from']} → {data['to']} ({cc})")
-    out.print(f"ARR {data['arr']} (from {data['arr_start']}, growth {data['arr_growth'] or '—'}) · "
-              f"MRR {data['mrr_end']} · NRR {data['nrr'] or '—'} · GRR {data['grr'] or '—'} · "
-              f"{b.ltv.active} paying account(s)")
+    out.print(
+        f"ARR {data['arr']} (from {data['arr_start']}, growth {data['arr_growth'] or '—'}) · "
+        f"MRR {data['mrr_end']} · NRR {data['nrr'] or '—'} · GRR {data['grr'] or '—'} · "
+        f"{b.ltv.active} paying account(s)"
+    )
     if pictures:
         out.print(charts.arr_chart_rich([(m.end, m.arr) for m in b.months], cc))
-    emit("table", data, ["month", "arr", "new", "expansion", "contraction", "churn", "reactivation", "net"],
-         data["months"], title="By month", right=("arr", "new", "expansion", "contraction", "churn",
-                                                  "reactivation", "net"))
+    emit(
+        "table",
+        data,
+        ["month", "arr", "new", "expansion", "contraction", "churn", "reactivation", "net"],
+        data["months"],
+        title="By month",
+        right=("arr", "new", "expansion", "contraction", "churn", "reactivation", "net"),
+    )
     if pictures:
         out.print(charts.movements_chart_rich(b.mrr_start, b.waterfall, b.mrr_end, cc))
     ltv = data["ltv"]
-    out.print(f"LTV {ltv['ltv'] or ltv['note'] or '—'} · ARPA {ltv['arpa'] or '—'} · monthly logo churn "
-              f"{ltv['monthly_churn_rate'] or '—'} · LTV:CAC {ltv['ltv_cac'] or '—'} · "
-              f"CAC payback {ltv['payback_months'] or '—'} months")
+    out.print(
+        f"LTV {ltv['ltv'] or ltv['note'] or '—'} · ARPA {ltv['arpa'] or '—'} · monthly logo churn "
+        f"{ltv['monthly_churn_rate'] or '—'} · LTV:CAC {ltv['ltv_cac'] or '—'} · "
+        f"CAC payback {ltv['payback_months'] or '—'} months"
+    )
     if data["top_accounts"]:
-        emit("table", data, ["account", "name", "arr", "share"], data["top_accounts"],
-             title=f"Largest accounts on {data['to']} ({cc})", right=("arr", "share"))
+        emit(
+            "table",
+            data,
+            ["account", "name", "arr", "share"],
+            data["top_accounts"],
+            title=f"Largest accounts on {data['to']} ({cc})",
+            right=("arr", "share"),
+        )
 
 
 app.command("arr")(arr)

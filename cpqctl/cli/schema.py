@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 
 def schema(
-    kind: Annotated[Optional[str], typer.Argument(help="One file kind: cpq, catalog, account, contract, quote, "
-                                                  "invoice (default: all, with --write).")] = None,
-    write: Annotated[Optional[Path], typer.Option("--write", "-w", metavar="DIR",
-                                                  help="Write every schema into DIR.")] = None,
-    check: Annotated[Optional[Path], typer.Option("--check", metavar="DIR",
-                                                  help="Exit 1 if the schemas in DIR are missing or stale.")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Argument(
+            help="One file kind: cpq, catalog, account, contract, quote, invoice (default: all, with --write)."
+        ),
+    ] = None,
+    write: Annotated[
+        Path | None, typer.Option("--write", "-w", metavar="DIR", help="Write every schema into DIR.")
+    ] = None,
+    check: Annotated[
+        Path | None, typer.Option("--check", metavar="DIR", help="Exit 1 if the schemas in DIR are missing or stale.")
+    ] = None,
 ) -> None:
     """Print the JSON Schemas (draft-07) of the file formats, for editors.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -53,16 +53,22 @@ class _Tour:
         common.info(f"\n   $ cpqctl {' '.join(_quote(a) for a in args)} --as-of {as_of}")
         sys.stdout.flush()
         try:
-            code = self.app.main(args=[*self.globals, *args, "--as-of", as_of, "--repo", str(self.root)],
-                                 prog_name="cpqctl", standalone_mode=False)
+            code = self.app.main(
+                args=[*self.globals, *args, "--as-of", as_of, "--repo", str(self.root)],
+                prog_name="cpqctl",
+                standalone_mode=False,
+            )
         except Exception as exc:  # a usage error of a command that changed under the tour
             common.info(f"   {exc}")
             code = 2
         sys.stdout.flush()
         code = code if isinstance(code, int) else 0
         if code and not optional:
-            raise CpqError("E-TOUR", f"the tour step `cpqctl {' '.join(args)}` failed (exit {code})",
-                           f"this is a bug in cpqctl; the tour's files are in {self.root}")
+            raise CpqError(
+                "E-TOUR",
+                f"the tour step `cpqctl {' '.join(args)}` failed (exit {code})",
+                f"this is a bug in cpqctl; the tour's files are in {self.root}",
+            )
         if code:
             common.info(f"   (skipped: this step failed with exit {code}; the rest of the tour goes on)")
         return code == 0
@@ -85,8 +91,11 @@ class _Tour:
     def created(self, kind: str, before: set[str], what: str) -> str:
         new = sorted(self.ids(kind) - before)
         if len(new) != 1:
-            raise CpqError("E-TOUR", f"the tour expected one new {what}, found {len(new)}",
-                           f"this is a bug in cpqctl; the tour's files are in {self.root}")
+            raise CpqError(
+                "E-TOUR",
+                f"the tour expected one new {what}, found {len(new)}",
+                f"this is a bug in cpqctl; the tour's files are in {self.root}",
+            )
         return new[0]
 
 
@@ -95,30 +104,57 @@ def _quote(arg: str) -> str:
 
 
 def _story(t: _Tour) -> None:
-    t.say("The example repository", f"""
+    t.say(
+        "The example repository",
+        f"""
 A copy of the example data is now in {t.root}: cpq.toml (company, pricing and
 renewal policy), catalog/*.yaml (products, prices, discount schedules) and
 contracts/<account>/ (each customer and its contract ledgers). It is plain
 YAML made to live in git. Every command below runs with --repo {t.root}.
-`check` validates everything and prints nothing when all is well.""")
+`check` validates everything and prints nothing when all is well.""",
+    )
     t.run("check", as_of="2026-11-28")
 
-    t.say("A new quote", f"""
+    t.say(
+        "A new quote",
+        f"""
 {ACCOUNT} wants 10 Pro seats for 2027 and onboarding. `quote new` prices it
 through the waterfall (list price, volume discounts, contracted prices) and
-writes quotes/<ID>.yaml as a draft.""")
+writes quotes/<ID>.yaml as a draft.""",
+    )
     before = t.ids("quotes")
-    t.run("quote", "new", "--account", ACCOUNT, "--start", "2027-01-01", "--term", "12", "--billing", "quarterly",
-          "--line", "PRO-SEAT=10", "--line", "ONBOARDING=1", as_of="2026-11-28")
+    t.run(
+        "quote",
+        "new",
+        "--account",
+        ACCOUNT,
+        "--start",
+        "2027-01-01",
+        "--term",
+        "12",
+        "--billing",
+        "quarterly",
+        "--line",
+        "PRO-SEAT=10",
+        "--line",
+        "ONBOARDING=1",
+        as_of="2026-11-28",
+    )
     quote = t.created("quotes", before, "quote")
-    t.say("The quote as a document", """
+    t.say(
+        "The quote as a document",
+        """
 The same data renders to PDF (to send) and Markdown (to review in a pull
-request), in the company's locale; both land in out/.""")
+request), in the company's locale; both land in out/.""",
+    )
     t.render("quote", quote, as_of="2026-11-28")
 
-    t.say("Signed: a contract", """
+    t.say(
+        "Signed: a contract",
+        """
 Accepting the quote freezes its prices into a new contract ledger under
-contracts/<account>/ and marks the quote accepted (protected by a digest).""")
+contracts/<account>/ and marks the quote accepted (protected by a digest).""",
+    )
     before = t.ids("contracts")
     t.run("quote", "accept", quote, "--signed-by", SIGNER, as_of="2026-12-05")
     contract = t.created("contracts", before, "contract")
@@ -126,10 +162,13 @@ contracts/<account>/ and marks the quote accepted (protected by a digest).""")
         t.say("What will be billed", "The invoices the contract will produce, period by period.")
         t.run("invoice", "preview", contract, "--through", "2027-06-30", as_of="2027-01-01", optional=True)
 
-    t.say("A mid-term up-sell", f"""
+    t.say(
+        "A mid-term up-sell",
+        f"""
 In April {ACCOUNT} grows to 15 seats from 16 April. `amend` writes an
 amendment quote: only the 5 extra seats, at the signed price, prorated to the
-end of the term.""")
+end of the term.""",
+    )
     before = t.ids("quotes")
     t.run("amend", contract, "--effective", "2027-04-16", "--set", "PRO-SEAT=15", as_of="2027-04-10")
     upsell = t.created("quotes", before, "amendment quote")
@@ -141,37 +180,50 @@ end of the term.""")
     t.run("quote", "accept", upsell, "--signed-by", SIGNER, as_of="2027-04-10")
 
     if t.has("invoice", "run"):
-        t.say("Invoices", """
+        t.say(
+            "Invoices",
+            """
 `invoice run` issues every invoice due by a date for every contract, into
-invoices/<ID>.yaml; running it again issues nothing twice.""")
+invoices/<ID>.yaml; running it again issues nothing twice.""",
+        )
         before = t.ids("invoices")
-        if t.run("invoice", "run", "--through", "2027-06-30", as_of="2027-06-30", optional=True) \
-                and t.has("invoice", "render"):
+        if t.run("invoice", "run", "--through", "2027-06-30", as_of="2027-06-30", optional=True) and t.has(
+            "invoice", "render"
+        ):
             issued = t.records("invoices")
             mine = [i for i in sorted(set(issued) - before) if issued[i].contract == contract]
             for inv in mine[-1:]:
                 t.render("invoice", inv, as_of="2027-06-30")
                 if t.has("invoice", "send"):
-                    t.say("The invoice by e-mail", f"""
+                    t.say(
+                        "The invoice by e-mail",
+                        f"""
 `invoice send` e-mails the PDF to the customer's billing contact through the
 SMTP server in cpq.toml [smtp], and records the delivery in the invoice file.
 With --eml it writes the message to a file instead (nothing is recorded):
-open out/{inv}.eml in a mail client.""")
+open out/{inv}.eml in a mail client.""",
+                    )
                     eml = t.root / "out" / f"{inv}.eml"
                     if t.run("invoice", "send", inv, "--eml", str(eml), as_of="2027-06-30", optional=True):
                         t.documents.append(eml)
 
-    t.say("The renewal quote", """
+    t.say(
+        "The renewal quote",
+        """
 Ahead of the end of the term, `renew` drafts the renewal: the seats owned on
-the last day, for another 12 months, here with a 5% uplift.""")
+the last day, for another 12 months, here with a 5% uplift.""",
+    )
     before = t.ids("quotes")
     t.run("renew", contract, "--pricing", "uplift", "--uplift", "5%", as_of="2027-11-01")
     renewal = t.created("quotes", before, "renewal quote")
     t.render("quote", renewal, as_of="2027-11-01")
 
-    t.say("Where things stand", """
+    t.say(
+        "Where things stand",
+        """
 `contract show` derives the contract's state on a date from its ledger;
-`account show` is the customer's view: what they own, ARR, the next renewal.""")
+`account show` is the customer's view: what they own, ARR, the next renewal.""",
+    )
     t.run("contract", "show", contract, as_of="2027-11-01")
     t.run("account", "show", ACCOUNT, as_of="2027-11-01")
     if t.has("account", "render"):
@@ -180,20 +232,24 @@ the last day, for another 12 months, here with a 5% uplift.""")
         t.say("ARR", "Annual recurring revenue over every account, on the same date.")
         t.run("report", "arr", as_of="2027-11-01", optional=True)
     if t.has("report", "movements"):
-        t.say("What changed this year", """
+        t.say(
+            "What changed this year",
+            """
 MRR movements from January to October, account by account: new business,
 expansion, contraction, churn and reactivation. The start plus the movements
-equals the end, to the cent; NRR and GRR follow from them.""")
-        t.run("report", "movements", "--from", "2027-01-01", "--to", "2027-10-31", as_of="2027-11-01",
-              optional=True)
+equals the end, to the cent; NRR and GRR follow from them.""",
+        )
+        t.run("report", "movements", "--from", "2027-01-01", "--to", "2027-10-31", as_of="2027-11-01", optional=True)
 
     t.say("Still valid", "After all these writes the repository still checks clean.")
     t.run("check", as_of="2027-11-01")
 
 
 def tour(
-    directory: Annotated[Optional[Path], typer.Argument(
-        help="An empty or new folder for the tour's copy of the example (default: ./cpq-tour).")] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Argument(help="An empty or new folder for the tour's copy of the example (default: ./cpq-tour)."),
+    ] = None,
 ) -> None:
     """Walk through the whole story on a copy of the example: quote, contract, up-sell, invoices, renewal, ARR.
 
@@ -211,8 +267,11 @@ def tour(
 
     target = (directory or Path("cpq-tour")).resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise CpqError("E-EXISTS", f"{target} is not empty" if target.is_dir() else f"{target} is a file",
-                       "pick a new or empty folder for the tour; nothing was changed")
+        raise CpqError(
+            "E-EXISTS",
+            f"{target} is not empty" if target.is_dir() else f"{target} is a file",
+            "pick a new or empty folder for the tour; nothing was changed",
+        )
     copy_example(target)
     t = _Tour(target)
     _story(t)

@@ -54,21 +54,36 @@ def check_amendable(c: Contract, effective: date, extend_to: date | None = None)
     """
     canc = ledger.cancellation(c)
     if canc is not None:
-        raise CpqError("E-CANCELLED", f"contract {c.contract} is cancelled (from {canc.date}); it cannot be amended",
-                       "a cancelled contract is final: sell a new contract instead", src=c.src)
+        raise CpqError(
+            "E-CANCELLED",
+            f"contract {c.contract} is cancelled (from {canc.date}); it cannot be amended",
+            "a cancelled contract is final: sell a new contract instead",
+            src=c.src,
+        )
     end = ledger.current_end(c)
     if extend_to is not None:
         if c.evergreen or end is None:
-            raise CpqError("E-EXTEND", f"contract {c.contract} is evergreen: it has no end to extend",
-                           "evergreen contracts run until cancelled", src=c.src)
+            raise CpqError(
+                "E-EXTEND",
+                f"contract {c.contract} is evergreen: it has no end to extend",
+                "evergreen contracts run until cancelled",
+                src=c.src,
+            )
         if extend_to <= end:
-            raise CpqError("E-EXTEND", f"the new end {extend_to} does not move the end of {c.contract} ({end}) later",
-                           "give a date after the current end", src=c.where("end"))
+            raise CpqError(
+                "E-EXTEND",
+                f"the new end {extend_to} does not move the end of {c.contract} ({end}) later",
+                "give a date after the current end",
+                src=c.where("end"),
+            )
         end = end + timedelta(days=1)
     if effective < c.start or (end is not None and effective > end):
-        raise CpqError("E-EFFECTIVE", f"effective date {effective} is outside the term of {c.contract} "
-                       f"({c.start}..{end or 'open'})", "an amendment takes effect within the contract's term",
-                       src=c.where("start"))
+        raise CpqError(
+            "E-EFFECTIVE",
+            f"effective date {effective} is outside the term of {c.contract} ({c.start}..{end or 'open'})",
+            "an amendment takes effect within the contract's term",
+            src=c.where("start"),
+        )
 
 
 def active(c: Contract, product: str, d: date) -> list[tuple[Segment, Decimal]]:
@@ -86,8 +101,9 @@ def active(c: Contract, product: str, d: date) -> list[tuple[Segment, Decimal]]:
             stack.append([s, s.quantity])
             continue
         need = -s.quantity
-        order = ([e for e in reversed(stack) if e[0].unit_price == s.unit_price]
-                 + [e for e in reversed(stack) if e[0].unit_price != s.unit_price])
+        order = [e for e in reversed(stack) if e[0].unit_price == s.unit_price] + [
+            e for e in reversed(stack) if e[0].unit_price != s.unit_price
+        ]
         for e in order:
             take = min(need, e[1])
             e[1] -= take
@@ -100,18 +116,36 @@ def active(c: Contract, product: str, d: date) -> list[tuple[Segment, Decimal]]:
 # --------------------------------------------------------------------------- delta lines
 
 
-def _line(s: Segment, qty: Decimal, start: date, end: date | None, src: Source, price: Decimal | None = None,
-          list_price: Decimal | None = None) -> QuoteLine:
+def _line(
+    s: Segment,
+    qty: Decimal,
+    start: date,
+    end: date | None,
+    src: Source,
+    price: Decimal | None = None,
+    list_price: Decimal | None = None,
+) -> QuoteLine:
     """A delta line at a segment's frozen prices (or ``price``), co-terminated at ``end``."""
     seg_end = s.end if end is None or (s.end is not None and s.end < end) else end
-    return QuoteLine(product=s.product, quantity=qty, list_price=list_price if list_price is not None
-                     else (s.list_price if s.list_price is not None else s.unit_price),
-                     unit_price=price if price is not None else s.unit_price, per=s.per, start=start, end=seg_end,
-                     pricing=s.pricing if s.pricing != "list" else None, bundle=s.bundle, src=src)
+    return QuoteLine(
+        product=s.product,
+        quantity=qty,
+        list_price=list_price
+        if list_price is not None
+        else (s.list_price if s.list_price is not None else s.unit_price),
+        unit_price=price if price is not None else s.unit_price,
+        per=s.per,
+        start=start,
+        end=seg_end,
+        pricing=s.pricing if s.pricing != "list" else None,
+        bundle=s.bundle,
+        src=src,
+    )
 
 
-def _decrease(segs: list[tuple[Segment, Decimal]], k: Decimal, start: date, end: date | None,
-              src: Source) -> list[QuoteLine]:
+def _decrease(
+    segs: list[tuple[Segment, Decimal]], k: Decimal, start: date, end: date | None, src: Source
+) -> list[QuoteLine]:
     """``k`` units off, newest segments first, each at its own price."""
     out = []
     for s, left in reversed(segs):
@@ -123,13 +157,16 @@ def _decrease(segs: list[tuple[Segment, Decimal]], k: Decimal, start: date, end:
     return out
 
 
-def _set(c: Contract, catalog: Catalog, ch: Change, target: Decimal, start: date, end: date | None
-         ) -> list[QuoteLine]:
+def _set(c: Contract, catalog: Catalog, ch: Change, target: Decimal, start: date, end: date | None) -> list[QuoteLine]:
     segs = active(c, ch.product, start)
     owned = sum((left for _, left in segs), ZERO)
     if target < 0:
-        raise CpqError("E-NEGATIVE", f"`{ch.product}` would drop to {fmt_decimal(target)} "
-                       f"(owned {fmt_decimal(owned)} on {start})", "a quantity cannot go below zero", src=ch.src)
+        raise CpqError(
+            "E-NEGATIVE",
+            f"`{ch.product}` would drop to {fmt_decimal(target)} (owned {fmt_decimal(owned)} on {start})",
+            "a quantity cannot go below zero",
+            src=ch.src,
+        )
     if not segs:  # cross-sell: priced by the waterfall today
         if target == 0:
             return []
@@ -152,16 +189,33 @@ def _set(c: Contract, catalog: Catalog, ch: Change, target: Decimal, start: date
 def _reprice(c: Contract, ch: Change, start: date, end: date | None) -> list[QuoteLine]:
     segs = active(c, ch.product, start)
     if not segs:
-        raise CpqError("E-NOT-OWNED", f"`{ch.product}` is not on {c.contract} on {start}: nothing to re-price",
-                       "re-price a product the contract owns", src=ch.src)
+        raise CpqError(
+            "E-NOT-OWNED",
+            f"`{ch.product}` is not on {c.contract} on {start}: nothing to re-price",
+            "re-price a product the contract owns",
+            src=ch.src,
+        )
     if any(s.pricing == "block" for s, _ in segs):
-        raise CpqError("E-REPRICE-BLOCK", f"`{ch.product}` is block-priced: a block's price follows its quantity",
-                       "re-price a block-priced product by setting its quantity", src=ch.src)
+        raise CpqError(
+            "E-REPRICE-BLOCK",
+            f"`{ch.product}` is block-priced: a block's price follows its quantity",
+            "re-price a block-priced product by setting its quantity",
+            src=ch.src,
+        )
     out = [_line(s, -left, start, end, ch.src) for s, left in segs]
     total = sum((left for _, left in segs), ZERO)
     newest = segs[-1][0]
-    out.append(_line(newest, total, start, end, ch.src, price=ch.value,
-                     list_price=newest.list_price if newest.list_price is not None else ch.value))
+    out.append(
+        _line(
+            newest,
+            total,
+            start,
+            end,
+            ch.src,
+            price=ch.value,
+            list_price=newest.list_price if newest.list_price is not None else ch.value,
+        )
+    )
     return out
 
 
@@ -172,8 +226,9 @@ def _cancel(c: Contract, start: date, end: date | None) -> list[QuoteLine]:
     return [_line(s, -left, start, end, src) for code in codes for s, left in active(c, code, start)]
 
 
-def _follow_percent(c: Contract, catalog: Catalog, lines: list[QuoteLine], start: date, end: date | None
-                    ) -> list[QuoteLine]:
+def _follow_percent(
+    c: Contract, catalog: Catalog, lines: list[QuoteLine], start: date, end: date | None
+) -> list[QuoteLine]:
     """Percent-of-total products the contract owns follow their base: old price ends, the new is priced today.
 
     Only when a changed line is covered by the percent product and the percent
@@ -220,9 +275,16 @@ def _extend(c: Contract, old_end: date, new_end: date, uplift: Decimal | None, r
     return out
 
 
-def plan_changes(c: Contract, catalog: Catalog, settings: Settings, effective: date, changes: list[Change],
-                 cancel: bool = False, extend_to: date | None = None, uplift: Decimal | None = None
-                 ) -> list[QuoteLine]:
+def plan_changes(
+    c: Contract,
+    catalog: Catalog,
+    settings: Settings,
+    effective: date,
+    changes: list[Change],
+    cancel: bool = False,
+    extend_to: date | None = None,
+    uplift: Decimal | None = None,
+) -> list[QuoteLine]:
     """The amendment's delta lines (cross-sells without unit_price, to be priced by the waterfall).
 
     With ``extend_to`` the changes are co-terminated at the new end and the
@@ -252,8 +314,12 @@ def plan_changes(c: Contract, catalog: Catalog, settings: Settings, effective: d
         owned = sum((left for _, left in active(c, ch.product, effective)), ZERO)
         if ch.kind == "remove":
             if owned == 0:
-                raise CpqError("E-NOT-OWNED", f"`{ch.product}` is not on {c.contract} on {effective}: "
-                               "nothing to remove", "remove a product the contract owns", src=ch.src)
+                raise CpqError(
+                    "E-NOT-OWNED",
+                    f"`{ch.product}` is not on {c.contract} on {effective}: nothing to remove",
+                    "remove a product the contract owns",
+                    src=ch.src,
+                )
             target = ZERO
         elif ch.kind == "add":
             target = owned + (ch.value or ZERO)
@@ -271,7 +337,18 @@ def plan_changes(c: Contract, catalog: Catalog, settings: Settings, effective: d
 
 def explicit_lines(priced) -> list[QuoteLine]:
     """The priced quote's lines as explicit delta lines (every price frozen, as written to the file)."""
-    return [QuoteLine(product=ln.product, quantity=ln.quantity, list_price=ln.list_unit_price,
-                      unit_price=ln.net_unit_price, per=ln.per, start=ln.start, end=ln.end,
-                      pricing=ln.pricing if ln.pricing == "block" else None, bundle=ln.bundle, src=ln.src)
-            for ln in priced.lines]
+    return [
+        QuoteLine(
+            product=ln.product,
+            quantity=ln.quantity,
+            list_price=ln.list_unit_price,
+            unit_price=ln.net_unit_price,
+            per=ln.per,
+            start=ln.start,
+            end=ln.end,
+            pricing=ln.pricing if ln.pricing == "block" else None,
+            bundle=ln.bundle,
+            src=ln.src,
+        )
+        for ln in priced.lines
+    ]

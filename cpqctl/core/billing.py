@@ -28,11 +28,11 @@ Pure: no IO, no clock. Invoice numbers are allocated by the caller.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Mapping
 
 from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError
@@ -120,12 +120,20 @@ def billing_terms(c: Contract, settings: Settings) -> BillingTerms:
     t = contract_terms(c, settings)
     freq = t.billing_frequency
     if freq not in FREQUENCY_MONTHS:
-        raise CpqError("E-BILLING", f"contract {c.contract}: unknown billing frequency `{freq}`",
-                       f"one of {', '.join(FREQUENCY_MONTHS)}", src=c.where("billing"))
+        raise CpqError(
+            "E-BILLING",
+            f"contract {c.contract}: unknown billing frequency `{freq}`",
+            f"one of {', '.join(FREQUENCY_MONTHS)}",
+            src=c.where("billing"),
+        )
     months = t.billing_months
     if months is None and c.evergreen:
-        raise CpqError("E-BILLING", f"contract {c.contract} is evergreen: it cannot be billed upfront",
-                       "use billing: {frequency: monthly} (or quarterly, semiannual, annual)", src=c.where("billing"))
+        raise CpqError(
+            "E-BILLING",
+            f"contract {c.contract} is evergreen: it cannot be billed upfront",
+            "use billing: {frequency: monthly} (or quarterly, semiannual, annual)",
+            src=c.where("billing"),
+        )
     return BillingTerms(months, t.proration, t.rounding, c.currency)
 
 
@@ -200,8 +208,13 @@ class _Schedule:
         residuals billed past that end (see :meth:`_residuals`)."""
         got = self._states.get(known)
         if got is None:
-            sub = self.c if len(known) == len(self.c.amendments) else dataclasses.replace(
-                self.c, amendments=tuple(a for i, a in enumerate(self.c.amendments) if i in known))
+            sub = (
+                self.c
+                if len(known) == len(self.c.amendments)
+                else dataclasses.replace(
+                    self.c, amendments=tuple(a for i, a in enumerate(self.c.amendments) if i in known)
+                )
+            )
             end = ledger.current_end(sub)
             got = (periods(sub, self.t, self.horizon), end is not None, self._residuals(sub, end))
             self._states[known] = got
@@ -241,8 +254,17 @@ class _Schedule:
         if v is None:
             t = self.t
             if day < s.start or s.per is None:
-                v = segment_value(s.unit_price, priced_units(s.quantity, s.pricing), s.per, s.start, s.end, day,
-                                  t.method, t.currency, t.rounding)
+                v = segment_value(
+                    s.unit_price,
+                    priced_units(s.quantity, s.pricing),
+                    s.per,
+                    s.start,
+                    s.end,
+                    day,
+                    t.method,
+                    t.currency,
+                    t.rounding,
+                )
             else:
                 rate = self._rates.get(s.id)
                 if rate is None:
@@ -299,8 +321,16 @@ class _Schedule:
                 prev, prev_p = amt, p
         return out
 
-    def _line(self, s: Segment, k: int, amount: Decimal, p: Period, folded: bool, catch_up: bool,
-              span: tuple[date, date] | None = None) -> DraftLine:
+    def _line(
+        self,
+        s: Segment,
+        k: int,
+        amount: Decimal,
+        p: Period,
+        folded: bool,
+        catch_up: bool,
+        span: tuple[date, date] | None = None,
+    ) -> DraftLine:
         key = self.key_of(s, k)
         if s.one_time:
             kind = "credit" if amount < 0 else "one-time"
@@ -333,8 +363,10 @@ class _Schedule:
                 last_day = min(last_day, max(ends))
             hi = period_index(self.c, self.t, last_day)
             # a segment reaching past some end is folded into the period holding that end
-            lo = min([period_index(self.c, self.t, s.start)]
-                     + [period_index(self.c, self.t, e - _DAY if e in cancels else e) for e in ends])
+            lo = min(
+                [period_index(self.c, self.t, s.start)]
+                + [period_index(self.c, self.t, e - _DAY if e in cancels else e) for e in ends]
+            )
             if natural_start(self.c, self.t, hi) > through:
                 hi -= 1
             for k in range(lo, hi + 1):
@@ -387,8 +419,9 @@ def _schedule(sch: _Schedule, through: date) -> dict[tuple[str, int], list[tuple
     return out
 
 
-def due_lines(c: Contract, settings: Settings, through: date, billed: list[Billed],
-              horizon: date | None = None) -> list[tuple[date, DraftLine]]:
+def due_lines(
+    c: Contract, settings: Settings, through: date, billed: list[Billed], horizon: date | None = None
+) -> list[tuple[date, DraftLine]]:
     """What `invoice run --through` issues for one contract: the schedule due by then minus ``billed``."""
     sch = _Schedule(c, settings, max(through, horizon or through))
     schedule = _schedule(sch, through)
@@ -405,9 +438,9 @@ def due_lines(c: Contract, settings: Settings, through: date, billed: list[Bille
         due = [(d, ln) for d, ln in schedule.get(key, []) if d <= through]
         have = held.get(key, [])
         amounts = [ln.amount for _, ln in due]
-        if amounts[:len(have)] == have:
-            out.extend(due[len(have):])
-        elif have[:len(amounts)] == amounts or not due:
+        if amounts[: len(have)] == have:
+            out.extend(due[len(have) :])
+        elif have[: len(amounts)] == amounts or not due:
             continue  # the ledger is ahead of the schedule: nothing due
         else:
             diff = sum(amounts, ZERO) - sum(have, ZERO)
@@ -418,8 +451,9 @@ def due_lines(c: Contract, settings: Settings, through: date, billed: list[Bille
     return out
 
 
-def drafts(c: Contract, account: Account | None, settings: Settings,
-           lines: list[tuple[date, DraftLine]]) -> list[Draft]:
+def drafts(
+    c: Contract, account: Account | None, settings: Settings, lines: list[tuple[date, DraftLine]]
+) -> list[Draft]:
     """Invoices from dated lines: one per invoice date, taxed per rate on its net total."""
     rounding = contract_terms(c, settings).rounding
     rate, reverse = tax_rate(account, settings)
@@ -431,11 +465,21 @@ def drafts(c: Contract, account: Account | None, settings: Settings,
         rows = tuple(sorted(by_date[d], key=lambda ln: (ln.period_start or d, _order(c, ln.segment))))
         net = sum((ln.amount for ln in rows), round_money(0, c.currency, rounding))
         tax = round_money(Fraction(net) * Fraction(rate) / 100, c.currency, rounding)
-        out.append(Draft(
-            account=c.account, contract=c.contract, date=d, currency=c.currency, lines=rows, net_total=net,
-            taxes=(TaxLine(rate, net, tax),), gross_total=net + tax,
-            sale_date=min((ln.period_start for ln in rows if ln.period_start), default=None),
-            due=d + timedelta(days=settings.payment_days), reverse_charge=reverse))
+        out.append(
+            Draft(
+                account=c.account,
+                contract=c.contract,
+                date=d,
+                currency=c.currency,
+                lines=rows,
+                net_total=net,
+                taxes=(TaxLine(rate, net, tax),),
+                gross_total=net + tax,
+                sale_date=min((ln.period_start for ln in rows if ln.period_start), default=None),
+                due=d + timedelta(days=settings.payment_days),
+                reverse_charge=reverse,
+            )
+        )
     return out
 
 
@@ -449,8 +493,13 @@ def _order(c: Contract, seg_id: str) -> tuple[int, int]:
     return idx, int(n) if n.isdigit() else 0
 
 
-def run(repo: Repo, through: date, contracts: Iterable[Contract] | None = None,
-        billed: Mapping[str, list[Billed]] | None = None, meter=None) -> list[Draft]:
+def run(
+    repo: Repo,
+    through: date,
+    contracts: Iterable[Contract] | None = None,
+    billed: Mapping[str, list[Billed]] | None = None,
+    meter=None,
+) -> list[Draft]:
     """Every invoice `invoice run --through` issues, ordered by (date, contract); numbers are the caller's.
 
     ``meter`` (:mod:`cpqctl.progress`), when given, sees one ``advance`` per contract.
@@ -476,8 +525,9 @@ def run(repo: Repo, through: date, contracts: Iterable[Contract] | None = None,
 
 def assumed_billed(c: Contract, settings: Settings, as_of: date) -> list[Billed]:
     """A contract with no invoices: every invoice dated by ``as_of`` counts as issued (SPEC §4)."""
-    return [Billed(d, "(assumed)", ln.segment, ln.amount, ln.period_start)
-            for d, ln in due_lines(c, settings, as_of, [])]
+    return [
+        Billed(d, "(assumed)", ln.segment, ln.amount, ln.period_start) for d, ln in due_lines(c, settings, as_of, [])
+    ]
 
 
 def horizon(c: Contract, as_of: date) -> date:
@@ -489,14 +539,31 @@ def horizon(c: Contract, as_of: date) -> date:
 def with_amendment(c: Contract, quote, priced, as_of: date) -> Contract:
     """The contract as if the amendment quote were accepted on ``as_of`` (in memory only)."""
     aid = f"A-{len(c.amendments) + 1}"
-    segs = tuple(Segment(
-        id=f"{c.contract}/{aid}#{i + 1}", product=ln.product, quantity=ln.quantity, unit_price=ln.net_unit_price,
-        start=ln.start, end=None if ln.one_time else ln.end, per=ln.per, list_price=ln.list_unit_price,
-        pricing="block" if ln.pricing == "block" else "list", bundle=ln.bundle) for i, ln in enumerate(priced.lines))
+    segs = tuple(
+        Segment(
+            id=f"{c.contract}/{aid}#{i + 1}",
+            product=ln.product,
+            quantity=ln.quantity,
+            unit_price=ln.net_unit_price,
+            start=ln.start,
+            end=None if ln.one_time else ln.end,
+            per=ln.per,
+            list_price=ln.list_unit_price,
+            pricing="block" if ln.pricing == "block" else "list",
+            bundle=ln.bundle,
+        )
+        for i, ln in enumerate(priced.lines)
+    )
     effective = quote.effective or priced.start
-    amendment = Amendment(amendment=aid, effective=effective, lines=segs, quote=quote.quote,
-                          signed=Signed("(preview)", as_of),
-                          end=quote.end if quote.end and not quote.cancelled else None, cancelled=quote.cancelled)
+    amendment = Amendment(
+        amendment=aid,
+        effective=effective,
+        lines=segs,
+        quote=quote.quote,
+        signed=Signed("(preview)", as_of),
+        end=quote.end if quote.end and not quote.cancelled else None,
+        cancelled=quote.cancelled,
+    )
     return dataclasses.replace(c, amendments=c.amendments + (amendment,))
 
 
@@ -509,8 +576,15 @@ class AmendmentPreview:
     arr_after: Fraction
 
 
-def preview_amendment(c: Contract, amended: Contract, settings: Settings, as_of: date, billed: list[Billed],
-                      quote_total: Decimal, until: date | None = None) -> AmendmentPreview:
+def preview_amendment(
+    c: Contract,
+    amended: Contract,
+    settings: Settings,
+    as_of: date,
+    billed: list[Billed],
+    quote_total: Decimal,
+    until: date | None = None,
+) -> AmendmentPreview:
     """The invoice delta of accepting an amendment on ``as_of`` (both runs share ``billed``).
 
     on_acceptance: what the amended run issues for periods invoiced by
@@ -527,14 +601,22 @@ def preview_amendment(c: Contract, amended: Contract, settings: Settings, as_of:
     for sign, rows in ((1, after), (-1, before)):
         for _, ln in rows:
             if natural_start(c, t, ln.period) <= as_of:
-                k = (ln.period_start, ln.segment, ln.product, ln.period_end, ln.quantity,
-                     "credit" if ln.kind == "credit" else ln.kind)
+                k = (
+                    ln.period_start,
+                    ln.segment,
+                    ln.product,
+                    ln.period_end,
+                    ln.quantity,
+                    "credit" if ln.kind == "credit" else ln.kind,
+                )
                 now[k] = now.get(k, ZERO) + sign * ln.amount
-    on_acc = tuple(DraftLine(seg, prod, "credit" if amt < 0 else ("one-time" if kind == "one-time" else "proration"),
-                             amt, ps, pe, qty, 0)
-                   for (ps, seg, prod, pe, qty, kind), amt in sorted(now.items(), key=lambda kv: (kv[0][0] or as_of,
-                                                                                                    kv[0][1]))
-                   if amt)
+    on_acc = tuple(
+        DraftLine(
+            seg, prod, "credit" if amt < 0 else ("one-time" if kind == "one-time" else "proration"), amt, ps, pe, qty, 0
+        )
+        for (ps, seg, prod, pe, qty, kind), amt in sorted(now.items(), key=lambda kv: (kv[0][0] or as_of, kv[0][1]))
+        if amt
+    )
     later: dict[int, list] = {}
     p_end = {p.index: p.end for p in periods(amended, t, last) + periods(c, t, last)}
     for col, rows in ((0, before), (1, after)):
@@ -543,7 +625,10 @@ def preview_amendment(c: Contract, amended: Contract, settings: Settings, as_of:
             if as_of < start <= last:
                 row = later.setdefault(ln.period, [ZERO, ZERO])
                 row[col] += ln.amount
-    invoices = tuple((natural_start(c, t, k), natural_start(c, t, k), p_end.get(k, natural_start(c, t, k)), b, a)
-                     for k, (b, a) in sorted(later.items()))
-    return AmendmentPreview(on_acc, invoices, quote_total, ledger.mrr(c, effective) * 12,
-                            ledger.mrr(amended, effective) * 12)
+    invoices = tuple(
+        (natural_start(c, t, k), natural_start(c, t, k), p_end.get(k, natural_start(c, t, k)), b, a)
+        for k, (b, a) in sorted(later.items())
+    )
+    return AmendmentPreview(
+        on_acc, invoices, quote_total, ledger.mrr(c, effective) * 12, ledger.mrr(amended, effective) * 12
+    )

@@ -101,10 +101,16 @@ def top_accounts(repo: Repo, day: date, count: int) -> tuple[TopAccount, ...]:
     for (account, currency), m in ranked[:count]:
         company = m * metrics.known_rate(s, currency)
         a = repo.accounts.get(account)
-        out.append(TopAccount(account, a.name if a is not None and a.name else account, currency,
-                              round_money(m * 12, currency, s.rounding), round_money(company * 12, s.currency,
-                                                                                      s.rounding),
-                              company / total if total else Fraction(0)))
+        out.append(
+            TopAccount(
+                account,
+                a.name if a is not None and a.name else account,
+                currency,
+                round_money(m * 12, currency, s.rounding),
+                round_money(company * 12, s.currency, s.rounding),
+                company / total if total else Fraction(0),
+            )
+        )
     return tuple(out)
 
 
@@ -119,8 +125,19 @@ def board(repo: Repo, as_of: date, months: int = MONTHS, top: int = TOP) -> Boar
     moves = metrics.movements_over(repo, days, series)
     period = metrics.movements_over(repo, (opening, as_of), [(a, c, (v[0], v[-1])) for a, c, v in series])[0]
     # ARR as `report arr` has it: 12 × the exact company MRR, rounded once
-    arr = [round_money(12 * sum((v[i] for _, _, v in series), Fraction(0)), cc, repo.settings.rounding)
-           for i in range(len(days))]
+    arr = [
+        round_money(12 * sum((v[i] for _, _, v in series), Fraction(0)), cc, repo.settings.rounding)
+        for i in range(len(days))
+    ]
     rows = tuple(Month(f"{m.end.year:04d}-{m.end.month:02d}", m.end, a, m) for m, a in zip(moves, arr[1:]))
-    return Board(as_of, cc, opening, arr[0], rows, period, metrics.summed(moves), metrics.ltv(repo, as_of),
-                 top_accounts(repo, as_of, top))
+    return Board(
+        as_of,
+        cc,
+        opening,
+        arr[0],
+        rows,
+        period,
+        metrics.summed(moves),
+        metrics.ltv(repo, as_of),
+        top_accounts(repo, as_of, top),
+    )

@@ -7,10 +7,10 @@ dates against contract terms, catalog consistency.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import PurePosixPath
-from typing import Iterable, Iterator
 
 from cpqctl.core import ledger
 from cpqctl.core.diagnostics import Diagnostic
@@ -73,89 +73,164 @@ def _product_hint(repo: Repo, code: str) -> str:
     import difflib
 
     close = difflib.get_close_matches(code, list(repo.catalog.products), n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`? (`cpqctl catalog list` shows every product)" if close else \
-        "`cpqctl catalog list` shows every product"
+    return (
+        f"did you mean `{close[0]}`? (`cpqctl catalog list` shows every product)"
+        if close
+        else "`cpqctl catalog list` shows every product"
+    )
 
 
 def check_catalog(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
     prods = repo.catalog.products
     for p in prods.values():
         if p.recurring and p.per is None:
-            yield _err(p.src, "E-PRODUCT-PER", f"subscription product `{p.code}` has no `per`",
-                       "add per: month, quarter or year")
+            yield _err(
+                p.src,
+                "E-PRODUCT-PER",
+                f"subscription product `{p.code}` has no `per`",
+                "add per: month, quarter or year",
+            )
         if not p.recurring and p.per is not None:
-            yield _err(p.where("per"), "E-PRODUCT-PER", f"one-time product `{p.code}` must not have `per`",
-                       "remove `per`, or make it type: subscription")
+            yield _err(
+                p.where("per"),
+                "E-PRODUCT-PER",
+                f"one-time product `{p.code}` must not have `per`",
+                "remove `per`, or make it type: subscription",
+            )
         if p.pricing == "list" and not p.price:
             yield _err(p.src, "E-PRODUCT-PRICE", f"product `{p.code}` has no price", "add price: {PLN: 100.00}")
         if p.pricing == "block" and not p.blocks:
-            yield _err(p.src, "E-PRODUCT-BLOCKS", f"block-priced product `{p.code}` has no `blocks`",
-                       "add blocks: [{up_to: 10, price: {PLN: 100.00}}, …]")
+            yield _err(
+                p.src,
+                "E-PRODUCT-BLOCKS",
+                f"block-priced product `{p.code}` has no `blocks`",
+                "add blocks: [{up_to: 10, price: {PLN: 100.00}}, …]",
+            )
         if p.pricing == "block":
             ups = [b.up_to for b in p.blocks]
             if ups != sorted(ups) or len(set(ups)) != len(ups):
-                yield _err(p.where("blocks"), "E-PRODUCT-BLOCKS", f"blocks of `{p.code}` must grow in `up_to`",
-                           "list blocks from the smallest to the largest")
+                yield _err(
+                    p.where("blocks"),
+                    "E-PRODUCT-BLOCKS",
+                    f"blocks of `{p.code}` must grow in `up_to`",
+                    "list blocks from the smallest to the largest",
+                )
         if p.pricing == "percent-of-total":
             if p.percent is None:
-                yield _err(p.src, "E-PRODUCT-PERCENT", f"percent-of-total product `{p.code}` has no `percent`",
-                           "add percent: 20%")
+                yield _err(
+                    p.src,
+                    "E-PRODUCT-PERCENT",
+                    f"percent-of-total product `{p.code}` has no `percent`",
+                    "add percent: 20%",
+                )
             if not p.of_family and not p.of_products:
-                yield _err(p.src, "E-PRODUCT-OF", f"percent-of-total product `{p.code}` does not say which lines "
-                           "it covers", "add of: {family: License} or of: {products: [PRO-SEAT]}")
+                yield _err(
+                    p.src,
+                    "E-PRODUCT-OF",
+                    f"percent-of-total product `{p.code}` does not say which lines it covers",
+                    "add of: {family: License} or of: {products: [PRO-SEAT]}",
+                )
         if p.discount_schedule and _unknown(repo, lost, "schedule", p.discount_schedule):
-            yield _err(p.where("discount_schedule"), "E-UNKNOWN-SCHEDULE",
-                       f"unknown discount schedule `{p.discount_schedule}`",
-                       "define it under discount_schedules: in a catalog file")
+            yield _err(
+                p.where("discount_schedule"),
+                "E-UNKNOWN-SCHEDULE",
+                f"unknown discount schedule `{p.discount_schedule}`",
+                "define it under discount_schedules: in a catalog file",
+            )
         for key, codes in (("requires", p.requires), ("excludes", p.excludes), ("of", p.of_products)):
             for code in codes:
                 if _unknown(repo, lost, "product", code):
-                    yield _err(p.where(key), "E-UNKNOWN-PRODUCT", f"`{p.code}` {key} unknown product `{code}`",
-                               _product_hint(repo, code))
+                    yield _err(
+                        p.where(key),
+                        "E-UNKNOWN-PRODUCT",
+                        f"`{p.code}` {key} unknown product `{code}`",
+                        _product_hint(repo, code),
+                    )
         for o in p.options:
             if _unknown(repo, lost, "product", o.product):
-                yield _err(o.src, "E-UNKNOWN-PRODUCT", f"bundle `{p.code}` has an unknown option `{o.product}`",
-                           _product_hint(repo, o.product))
+                yield _err(
+                    o.src,
+                    "E-UNKNOWN-PRODUCT",
+                    f"bundle `{p.code}` has an unknown option `{o.product}`",
+                    _product_hint(repo, o.product),
+                )
             if o.min is not None and o.max is not None and o.min > o.max:
                 yield _err(o.src, "E-OPTION-RANGE", f"option `{o.product}` of `{p.code}` has min > max", "")
     for s in repo.catalog.schedules.values():
         if not s.tiers:
             yield _err(s.src, "E-SCHEDULE", f"discount schedule `{s.code}` has no tiers", "add tiers")
         elif len({t.start for t in s.tiers}) != len(s.tiers):
-            yield _err(s.src, "E-SCHEDULE", f"discount schedule `{s.code}` has two tiers starting at the same "
-                       "quantity", "each tier starts where the previous one ends")
+            yield _err(
+                s.src,
+                "E-SCHEDULE",
+                f"discount schedule `{s.code}` has two tiers starting at the same quantity",
+                "each tier starts where the previous one ends",
+            )
 
 
-def _check_segment(repo: Repo, c: Contract, s: Segment, lo: date, hi: date | None, acct_cur: str,
-                   lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
+def _check_segment(
+    repo: Repo, c: Contract, s: Segment, lo: date, hi: date | None, acct_cur: str, lost: Unloaded = NOTHING_LOST
+) -> Iterator[Diagnostic]:
     p: Product | None = repo.catalog.products.get(s.product)
     if p is None:
         if _unknown(repo, lost, "product", s.product):
-            yield _err(s.where("product"), "E-UNKNOWN-PRODUCT", f"unknown product `{s.product}`",
-                       _product_hint(repo, s.product))
+            yield _err(
+                s.where("product"),
+                "E-UNKNOWN-PRODUCT",
+                f"unknown product `{s.product}`",
+                _product_hint(repo, s.product),
+            )
     else:
         if p.recurring and s.per is None:
-            yield _err(s.src, "E-SEGMENT-PER", f"`{s.product}` is a subscription: the line needs `per`",
-                       f"add per: {p.per or 'year'}")
+            yield _err(
+                s.src,
+                "E-SEGMENT-PER",
+                f"`{s.product}` is a subscription: the line needs `per`",
+                f"add per: {p.per or 'year'}",
+            )
         if not p.recurring and s.per is not None:
-            yield _err(s.where("per"), "E-SEGMENT-PER", f"`{s.product}` is one-time: the line must not have `per`",
-                       "remove per and end")
+            yield _err(
+                s.where("per"),
+                "E-SEGMENT-PER",
+                f"`{s.product}` is one-time: the line must not have `per`",
+                "remove per and end",
+            )
         if p.evergreen and not c.evergreen:
-            yield _err(s.where("product"), "E-EVERGREEN-ONLY",
-                       f"`{s.product}` is sold only on evergreen contracts", "use an evergreen contract")
+            yield _err(
+                s.where("product"),
+                "E-EVERGREEN-ONLY",
+                f"`{s.product}` is sold only on evergreen contracts",
+                "use an evergreen contract",
+            )
     if s.end is not None and s.end < s.start:
-        yield _err(s.where("end"), "E-DATES", f"the line ends ({s.end}) before it starts ({s.start})",
-                   "swap the dates or fix the typo")
+        yield _err(
+            s.where("end"),
+            "E-DATES",
+            f"the line ends ({s.end}) before it starts ({s.start})",
+            "swap the dates or fix the typo",
+        )
         return
     if s.start < lo:
-        yield _err(s.where("start"), "E-SEGMENT-TERM", f"the line starts {s.start}, before {lo}",
-                   "a segment lies within its contract's term (from the amendment's effective date on amendments)")
+        yield _err(
+            s.where("start"),
+            "E-SEGMENT-TERM",
+            f"the line starts {s.start}, before {lo}",
+            "a segment lies within its contract's term (from the amendment's effective date on amendments)",
+        )
     if hi is not None and s.end is not None and s.end > hi:
-        yield _err(s.where("end"), "E-SEGMENT-TERM", f"the line ends {s.end}, after the contract end {hi}",
-                   "amendments are co-terminated: a segment ends on or before the contract end")
+        yield _err(
+            s.where("end"),
+            "E-SEGMENT-TERM",
+            f"the line ends {s.end}, after the contract end {hi}",
+            "amendments are co-terminated: a segment ends on or before the contract end",
+        )
     if c.evergreen and s.end is not None and s.per is not None:
-        yield _err(s.where("end"), "E-SEGMENT-TERM", "a line of an evergreen contract has no end",
-                   "remove end: evergreen lines run until cancelled")
+        yield _err(
+            s.where("end"),
+            "E-SEGMENT-TERM",
+            "a line of an evergreen contract has no end",
+            "remove end: evergreen lines run until cancelled",
+        )
 
 
 def check_contracts(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
@@ -164,32 +239,55 @@ def check_contracts(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagn
         folder = c.src.file.split("/")[1] if c.src.file.count("/") >= 2 else None
         if acct is None:
             if _unknown(repo, lost, "account", c.account):
-                yield _err(c.where("account"), "E-UNKNOWN-ACCOUNT", f"unknown account `{c.account}`",
-                           f"create contracts/{c.account}/account.yaml")
+                yield _err(
+                    c.where("account"),
+                    "E-UNKNOWN-ACCOUNT",
+                    f"unknown account `{c.account}`",
+                    f"create contracts/{c.account}/account.yaml",
+                )
         elif folder is not None and folder != c.account:
-            yield _err(c.where("account"), "E-ACCOUNT-FOLDER",
-                       f"contract of account `{c.account}` lies in the folder of `{folder}`",
-                       f"move it to contracts/{c.account}/")
+            yield _err(
+                c.where("account"),
+                "E-ACCOUNT-FOLDER",
+                f"contract of account `{c.account}` lies in the folder of `{folder}`",
+                f"move it to contracts/{c.account}/",
+            )
         if acct is not None and acct.currency != c.currency:
-            yield _err(c.where("currency"), "E-CURRENCY-MISMATCH",
-                       f"contract currency {c.currency} differs from the account's {acct.currency}",
-                       "a contract is in its account's currency")
+            yield _err(
+                c.where("currency"),
+                "E-CURRENCY-MISMATCH",
+                f"contract currency {c.currency} differs from the account's {acct.currency}",
+                "a contract is in its account's currency",
+            )
         if c.evergreen and c.end is not None:
             yield _err(c.where("end"), "E-EVERGREEN", "an evergreen contract has no end", "remove end: or evergreen:")
         if not c.evergreen and c.end is None:
             yield _err(c.src, "E-NO-END", "the contract has no end", "add end: YYYY-MM-DD, or evergreen: true")
         if c.evergreen and c.billing_frequency == "upfront":
-            yield _err(c.where("billing"), "E-BILLING", "an evergreen contract cannot be billed upfront",
-                       "use monthly, quarterly, semiannual or annual")
+            yield _err(
+                c.where("billing"),
+                "E-BILLING",
+                "an evergreen contract cannot be billed upfront",
+                "use monthly, quarterly, semiannual or annual",
+            )
         if c.end is not None and c.end < c.start:
-            yield _err(c.where("end"), "E-DATES", f"the contract ends ({c.end}) before it starts ({c.start})",
-                       "swap the dates or fix the typo")
+            yield _err(
+                c.where("end"),
+                "E-DATES",
+                f"the contract ends ({c.end}) before it starts ({c.start})",
+                "swap the dates or fix the typo",
+            )
             continue
         if c.renews and _unknown(repo, lost, "contract", c.renews):
             yield _err(c.where("renews"), "E-UNKNOWN-CONTRACT", f"renews unknown contract `{c.renews}`", "")
         if c.quote and _unknown(repo, lost, "quote", c.quote):
-            yield Diagnostic.at(c.where("quote"), "W-UNKNOWN-QUOTE", f"quote `{c.quote}` is not in quotes/",
-                                "the accepted quote is the contract's audit trail", "warning")
+            yield Diagnostic.at(
+                c.where("quote"),
+                "W-UNKNOWN-QUOTE",
+                f"quote `{c.quote}` is not in quotes/",
+                "the accepted quote is the contract's audit trail",
+                "warning",
+            )
         for s in c.lines:
             yield from _check_segment(repo, c, s, c.start, c.end, c.currency, lost)
         seen: set[str] = set()
@@ -199,12 +297,20 @@ def check_contracts(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagn
             seen.add(a.amendment)
             end_then = ledger.end_before(c, i)
             if a.effective < c.start or (end_then is not None and a.effective > end_then + timedelta(days=1)):
-                yield _err(a.at.get("effective", a.src), "E-AMENDMENT-TERM",
-                           f"amendment {a.amendment} is effective {a.effective}, outside the contract term "
-                           f"{c.start}..{end_then or 'open'}", "an amendment takes effect within the term")
+                yield _err(
+                    a.at.get("effective", a.src),
+                    "E-AMENDMENT-TERM",
+                    f"amendment {a.amendment} is effective {a.effective}, outside the contract term "
+                    f"{c.start}..{end_then or 'open'}",
+                    "an amendment takes effect within the term",
+                )
             if a.end is not None and a.end < a.effective:
-                yield _err(a.at.get("end", a.src), "E-DATES", f"amendment {a.amendment} ends the contract "
-                           f"({a.end}) before it takes effect ({a.effective})", "")
+                yield _err(
+                    a.at.get("end", a.src),
+                    "E-DATES",
+                    f"amendment {a.amendment} ends the contract ({a.end}) before it takes effect ({a.effective})",
+                    "",
+                )
             hi = a.end if a.end is not None else end_then
             for s in a.lines:
                 yield from _check_segment(repo, c, s, a.effective, hi, c.currency, lost)
@@ -216,14 +322,23 @@ def check_accounts(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagno
     for a in repo.accounts.values():
         for cp in a.contracted_prices:
             if (cp.product is None) == (cp.family is None):
-                yield _err(cp.src, "E-CONTRACTED-PRICE", "a contracted price names either a product or a family",
-                           "write product: CODE or family: NAME")
+                yield _err(
+                    cp.src,
+                    "E-CONTRACTED-PRICE",
+                    "a contracted price names either a product or a family",
+                    "write product: CODE or family: NAME",
+                )
             if (cp.price is None) == (cp.discount is None):
-                yield _err(cp.src, "E-CONTRACTED-PRICE", "a contracted price has either a price or a discount",
-                           "write price: 450.00 or discount: 15%")
+                yield _err(
+                    cp.src,
+                    "E-CONTRACTED-PRICE",
+                    "a contracted price has either a price or a discount",
+                    "write price: 450.00 or discount: 15%",
+                )
             if cp.product is not None and _unknown(repo, lost, "product", cp.product):
-                yield _err(cp.src, "E-UNKNOWN-PRODUCT", f"unknown product `{cp.product}`",
-                           _product_hint(repo, cp.product))
+                yield _err(
+                    cp.src, "E-UNKNOWN-PRODUCT", f"unknown product `{cp.product}`", _product_hint(repo, cp.product)
+                )
             if cp.valid_from and cp.valid_until and cp.valid_until < cp.valid_from:
                 yield _err(cp.src, "E-DATES", "the contracted price ends before it starts", "swap from and until")
 
@@ -232,11 +347,19 @@ def check_quotes(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnost
     for q in repo.quotes.values():
         acct = repo.accounts.get(q.account)
         if acct is None and _unknown(repo, lost, "account", q.account):
-            yield _err(q.where("account"), "E-UNKNOWN-ACCOUNT", f"unknown account `{q.account}`",
-                       f"create contracts/{q.account}/account.yaml")
+            yield _err(
+                q.where("account"),
+                "E-UNKNOWN-ACCOUNT",
+                f"unknown account `{q.account}`",
+                f"create contracts/{q.account}/account.yaml",
+            )
         if q.kind in ("amendment", "renewal") and not q.contract:
             yield _err(q.src, "E-QUOTE-CONTRACT", f"a {q.kind} quote names its contract", "add contract: C-…")
-        if q.contract and _unknown(repo, lost, "contract", q.contract) and not (q.kind == "new" and q.status == "accepted"):
+        if (
+            q.contract
+            and _unknown(repo, lost, "contract", q.contract)
+            and not (q.kind == "new" and q.status == "accepted")
+        ):
             yield _err(q.where("contract"), "E-UNKNOWN-CONTRACT", f"unknown contract `{q.contract}`", "")
         if q.start and q.end and q.end < q.start:
             yield _err(q.where("end"), "E-DATES", f"the quote ends ({q.end}) before it starts ({q.start})", "")
@@ -246,17 +369,33 @@ def check_quotes(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnost
             if p is None:
                 if not _unknown(repo, lost, "product", ln.product):
                     continue
-                yield _err(ln.at.get("product", ln.src), "E-UNKNOWN-PRODUCT", f"unknown product `{ln.product}`",
-                           _product_hint(repo, ln.product))
+                yield _err(
+                    ln.at.get("product", ln.src),
+                    "E-UNKNOWN-PRODUCT",
+                    f"unknown product `{ln.product}`",
+                    _product_hint(repo, ln.product),
+                )
                 continue
-            if q.status != "accepted" and ln.unit_price is None and currency and p.pricing == "list" \
-                    and currency not in p.price:
-                yield _err(ln.at.get("product", ln.src), "E-NO-PRICE",
-                           f"`{ln.product}` has no price in {currency}",
-                           f"add {currency} to its price in the catalog, or a contracted price for the account")
+            if (
+                q.status != "accepted"
+                and ln.unit_price is None
+                and currency
+                and p.pricing == "list"
+                and currency not in p.price
+            ):
+                yield _err(
+                    ln.at.get("product", ln.src),
+                    "E-NO-PRICE",
+                    f"`{ln.product}` has no price in {currency}",
+                    f"add {currency} to its price in the catalog, or a contracted price for the account",
+                )
             if ln.quantity < 0 and q.kind == "new":
-                yield _err(ln.at.get("quantity", ln.src), "E-NEGATIVE", "a new quote has no negative quantities",
-                           "decreases are amendments: `cpqctl amend C --set CODE=QTY`")
+                yield _err(
+                    ln.at.get("quantity", ln.src),
+                    "E-NEGATIVE",
+                    "a new quote has no negative quantities",
+                    "decreases are amendments: `cpqctl amend C --set CODE=QTY`",
+                )
 
 
 def check_invoices(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
@@ -264,17 +403,28 @@ def check_invoices(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagno
         c = repo.contracts.get(inv.contract)
         if c is None:
             if _unknown(repo, lost, "contract", inv.contract):
-                yield _err(inv.at.get("contract", inv.src), "E-UNKNOWN-CONTRACT", f"unknown contract `{inv.contract}`", "")
+                yield _err(
+                    inv.at.get("contract", inv.src), "E-UNKNOWN-CONTRACT", f"unknown contract `{inv.contract}`", ""
+                )
         elif c.account != inv.account:
-            yield _err(inv.at.get("account", inv.src), "E-INVOICE-ACCOUNT",
-                       f"invoice account `{inv.account}` differs from the contract's `{c.account}`", "")
+            yield _err(
+                inv.at.get("account", inv.src),
+                "E-INVOICE-ACCOUNT",
+                f"invoice account `{inv.account}` differs from the contract's `{c.account}`",
+                "",
+            )
         total = sum((ln.amount for ln in inv.lines), type(inv.net_total)(0))
         if total != inv.net_total:
-            yield _err(inv.at.get("net_total", inv.src), "E-INVOICE-TOTAL",
-                       f"net_total {inv.net_total} is not the sum of the lines ({total})",
-                       "invoices are issued by `cpqctl invoice run`; do not edit them")
+            yield _err(
+                inv.at.get("net_total", inv.src),
+                "E-INVOICE-TOTAL",
+                f"net_total {inv.net_total} is not the sum of the lines ({total})",
+                "invoices are issued by `cpqctl invoice run`; do not edit them",
+            )
         if inv.corrects and _unknown(repo, lost, "invoice", inv.corrects):
-            yield _err(inv.at.get("corrects", inv.src), "E-UNKNOWN-INVOICE", f"corrects unknown invoice `{inv.corrects}`", "")
+            yield _err(
+                inv.at.get("corrects", inv.src), "E-UNKNOWN-INVOICE", f"corrects unknown invoice `{inv.corrects}`", ""
+            )
 
 
 CHECKS = (check_catalog, check_accounts, check_contracts, check_quotes, check_invoices)

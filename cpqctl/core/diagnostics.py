@@ -18,12 +18,19 @@ class Diagnostic:
     severity: str = "error"  # error | warning
 
     @classmethod
-    def at(cls, src: Source, code: str, message: str, hint: str = "", severity: str = "error") -> "Diagnostic":
+    def at(cls, src: Source, code: str, message: str, hint: str = "", severity: str = "error") -> Diagnostic:
         return cls(src.file, src.line, src.column, code, message, hint, severity)
 
     def as_json(self) -> dict:
-        return {"code": self.code, "severity": self.severity, "message": self.message, "file": self.file,
-                "line": self.line, "column": self.column, "hint": self.hint}
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "hint": self.hint,
+        }
 
 
 class CpqError(Exception):
@@ -35,8 +42,14 @@ class CpqError(Exception):
     ``code``, ``message``, ``hint``, ``src`` and ``diagnostics``.
     """
 
-    def __init__(self, code: str, message: str, hint: str = "", src: Source | None = None,
-                 diagnostics: tuple[Diagnostic, ...] = ()):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        hint: str = "",
+        src: Source | None = None,
+        diagnostics: tuple[Diagnostic, ...] = (),
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -46,8 +59,13 @@ class CpqError(Exception):
 
     def as_json(self) -> dict:
         where = {"file": self.src.file, "line": self.src.line, "column": self.src.column} if self.src else {}
-        return {"code": self.code, "message": self.message, "hint": self.hint, **where,
-                "diagnostics": [d.as_json() for d in self.diagnostics]}
+        return {
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            **where,
+            "diagnostics": [d.as_json() for d in self.diagnostics],
+        }
 
 
 class UsageError(CpqError):

@@ -44,23 +44,35 @@ def compare(before: Repo, after: Repo, day: date) -> dict:
         b, a = before.contracts.get(cid), after.contracts.get(cid)
         if b == a:
             continue
-        what = "added" if b is None else "removed" if a is None else (
-            "amended" if len(a.amendments) > len(b.amendments) else "changed")
+        what = (
+            "added"
+            if b is None
+            else "removed"
+            if a is None
+            else ("amended" if len(a.amendments) > len(b.amendments) else "changed")
+        )
         c = a if a is not None else b
         assert c is not None  # b != a: one side has the contract
         vb, va = _value(before, cid), _value(after, cid)
         mb = ledger.mrr(b, day) if b else Fraction(0)
         ma = ledger.mrr(a, day) if a else Fraction(0)
-        contracts.append({
-            "contract": cid, "account": c.account, "currency": c.currency, "change": what,
-            "amendments": [x.amendment for x in (a.amendments if a else ())][len(b.amendments) if b else 0:],
-            "value_before": money_str(vb, c.currency) if vb is not None else None,
-            "value_after": money_str(va, c.currency) if va is not None else None,
-            "value_delta": money_str((va or Decimal(0)) - (vb or Decimal(0)), c.currency)
-            if (va, vb) != (None, None) else None,
-            "arr_before": _arr_str(mb * 12, c.currency), "arr_after": _arr_str(ma * 12, c.currency),
-            "arr_delta": _arr_str((ma - mb) * 12, c.currency),
-        })
+        contracts.append(
+            {
+                "contract": cid,
+                "account": c.account,
+                "currency": c.currency,
+                "change": what,
+                "amendments": [x.amendment for x in (a.amendments if a else ())][len(b.amendments) if b else 0 :],
+                "value_before": money_str(vb, c.currency) if vb is not None else None,
+                "value_after": money_str(va, c.currency) if va is not None else None,
+                "value_delta": money_str((va or Decimal(0)) - (vb or Decimal(0)), c.currency)
+                if (va, vb) != (None, None)
+                else None,
+                "arr_before": _arr_str(mb * 12, c.currency),
+                "arr_after": _arr_str(ma * 12, c.currency),
+                "arr_delta": _arr_str((ma - mb) * 12, c.currency),
+            }
+        )
     quotes = []
     for qid in sorted(set(before.quotes) | set(after.quotes)):
         qb, qa = before.quotes.get(qid), after.quotes.get(qid)
@@ -68,9 +80,16 @@ def compare(before: Repo, after: Repo, day: date) -> dict:
             continue
         q = qa if qa is not None else qb
         assert q is not None  # qb != qa: one side has the quote
-        quotes.append({"quote": qid, "kind": q.kind, "account": q.account,
-                       "change": "added" if qb is None else "removed" if qa is None else "changed",
-                       "status_before": qb.status if qb else None, "status_after": qa.status if qa else None})
+        quotes.append(
+            {
+                "quote": qid,
+                "kind": q.kind,
+                "account": q.account,
+                "change": "added" if qb is None else "removed" if qa is None else "changed",
+                "status_before": qb.status if qb else None,
+                "status_after": qa.status if qa else None,
+            }
+        )
     mb_all, ma_all = _account_mrr(before, day), _account_mrr(after, day)
     accounts = []
     totals: dict[str, list[Fraction]] = {}
@@ -81,21 +100,47 @@ def compare(before: Repo, after: Repo, day: date) -> dict:
         t[0] += x
         t[1] += y
         if x != y:
-            accounts.append({"account": acc, "currency": cur, "mrr_before": _arr_str(x, cur), "mrr_after": _arr_str(y, cur),
-                             "arr_before": _arr_str(x * 12, cur), "arr_after": _arr_str(y * 12, cur),
-                             "arr_delta": _arr_str((y - x) * 12, cur)})
+            accounts.append(
+                {
+                    "account": acc,
+                    "currency": cur,
+                    "mrr_before": _arr_str(x, cur),
+                    "mrr_after": _arr_str(y, cur),
+                    "arr_before": _arr_str(x * 12, cur),
+                    "arr_after": _arr_str(y * 12, cur),
+                    "arr_delta": _arr_str((y - x) * 12, cur),
+                }
+            )
     invoices = []
     for iid in sorted(set(after.invoices) - set(before.invoices)):
         inv = after.invoices[iid]
-        invoices.append({"invoice": iid, "account": inv.account, "contract": inv.contract, "date": inv.date.isoformat(),
-                         "currency": inv.currency, "net_total": money_str(inv.net_total, inv.currency),
-                         "gross_total": money_str(inv.gross_total, inv.currency)})
+        invoices.append(
+            {
+                "invoice": iid,
+                "account": inv.account,
+                "contract": inv.contract,
+                "date": inv.date.isoformat(),
+                "currency": inv.currency,
+                "net_total": money_str(inv.net_total, inv.currency),
+                "gross_total": money_str(inv.gross_total, inv.currency),
+            }
+        )
     return {
         "as_of": day.isoformat(),
-        "arr": [{"currency": cur, "arr_before": _arr_str(b * 12, cur), "arr_after": _arr_str(a * 12, cur),
-                 "arr_delta": _arr_str((a - b) * 12, cur)} for cur, (b, a) in sorted(totals.items())],
+        "arr": [
+            {
+                "currency": cur,
+                "arr_before": _arr_str(b * 12, cur),
+                "arr_after": _arr_str(a * 12, cur),
+                "arr_delta": _arr_str((a - b) * 12, cur),
+            }
+            for cur, (b, a) in sorted(totals.items())
+        ],
         "arr_changed": any(b != a for b, a in totals.values()),
-        "accounts": accounts, "contracts": contracts, "quotes": quotes, "invoices_issued": invoices,
+        "accounts": accounts,
+        "contracts": contracts,
+        "quotes": quotes,
+        "invoices_issued": invoices,
     }
 
 
@@ -110,18 +155,26 @@ def markdown(doc: dict, title: str) -> str:
         out += ["| Contract | Account | Change | Value Δ | ARR before | ARR after |", "|---|---|---|---:|---:|---:|"]
         for c in doc["contracts"]:
             what = c["change"] + (f" ({', '.join(c['amendments'])})" if c["amendments"] else "")
-            out.append(f"| {c['contract']} | {c['account']} | {what} | {c['value_delta'] or '—'} | "
-                       f"{c['arr_before']} | {c['arr_after']} |")
+            out.append(
+                f"| {c['contract']} | {c['account']} | {what} | {c['value_delta'] or '—'} | "
+                f"{c['arr_before']} | {c['arr_after']} |"
+            )
         out.append("")
     if doc["quotes"]:
         out += ["| Quote | Kind | Account | Change | Status |", "|---|---|---|---|---|"]
-        out += [f"| {q['quote']} | {q['kind']} | {q['account']} | {q['change']} | "
-                f"{q['status_before'] or '—'} → {q['status_after'] or '—'} |" for q in doc["quotes"]]
+        out += [
+            f"| {q['quote']} | {q['kind']} | {q['account']} | {q['change']} | "
+            f"{q['status_before'] or '—'} → {q['status_after'] or '—'} |"
+            for q in doc["quotes"]
+        ]
         out.append("")
     if doc["invoices_issued"]:
         out += ["| Invoice | Account | Date | Net | Gross |", "|---|---|---|---:|---:|"]
-        out += [f"| {i['invoice']} | {i['account']} | {i['date']} | {i['net_total']} {i['currency']} | "
-                f"{i['gross_total']} {i['currency']} |" for i in doc["invoices_issued"]]
+        out += [
+            f"| {i['invoice']} | {i['account']} | {i['date']} | {i['net_total']} {i['currency']} | "
+            f"{i['gross_total']} {i['currency']} |"
+            for i in doc["invoices_issued"]
+        ]
         out.append("")
     if not (doc["contracts"] or doc["quotes"] or doc["invoices_issued"]):
         out += ["No change to contracts, quotes or invoices.", ""]

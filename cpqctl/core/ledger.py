@@ -115,8 +115,9 @@ def tcv(c: Contract, settings: Settings) -> Decimal | None:
     total = Decimal(0)
     for s in c.segments():
         end = s.end if s.end is not None else s.start  # a one-time line is whole on its start date
-        total += line_total(s.unit_price, priced_units(s.quantity, s.pricing), s.per, s.start, end, t.proration,
-                            c.currency, t.rounding)
+        total += line_total(
+            s.unit_price, priced_units(s.quantity, s.pricing), s.per, s.start, end, t.proration, c.currency, t.rounding
+        )
     return total
 
 

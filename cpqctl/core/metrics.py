@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from calendar import monthrange
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Mapping
 
 from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError
@@ -40,6 +40,7 @@ ZERO = Fraction(0)
 
 
 # ---------------------------------------------------------------- currencies
+
 
 def rate(settings: Settings, currency: str) -> Fraction | None:
     """Company-currency value of 1 unit of ``currency`` (1 for the company currency; None: no rate)."""
@@ -71,13 +72,16 @@ def in_company(settings: Settings, amounts: Mapping[str, Fraction]) -> Fraction 
 
 def fx_refusal(settings: Settings, missing: tuple[str, ...]) -> CpqError:
     first = missing[0]
-    return CpqError("E-FX-MISSING",
-                    f"no exchange rate to {settings.currency} for {', '.join(missing)}: "
-                    "this metric needs every account in one currency",
-                    f'add `[fx] {first} = "…"` to cpq.toml (1 {first} in {settings.currency})')
+    return CpqError(
+        "E-FX-MISSING",
+        f"no exchange rate to {settings.currency} for {', '.join(missing)}: "
+        "this metric needs every account in one currency",
+        f'add `[fx] {first} = "…"` to cpq.toml (1 {first} in {settings.currency})',
+    )
 
 
 # ---------------------------------------------------------------- MRR / ARR
+
 
 def _key(repo: Repo, c: Contract, product: str, by: str) -> str:
     if by == "account":
@@ -127,6 +131,7 @@ def arr_report(repo: Repo, day: date, by: str = "account") -> ArrReport:
 
 
 # ---------------------------------------------------------------- movements
+
 
 def by_account(repo: Repo) -> dict[str, list[Contract]]:
     out: dict[str, list[Contract]] = defaultdict(list)
@@ -245,8 +250,10 @@ def account_series(repo: Repo, days: tuple[date, ...]) -> list[tuple[str, list[C
     (:func:`movement_currency` refuses first).
     """
     s = repo.settings
-    return [(account, contracts, tuple(account_mrr(s, contracts, d) for d in days))
-            for account, contracts in sorted(by_account(repo).items())]
+    return [
+        (account, contracts, tuple(account_mrr(s, contracts, d) for d in days))
+        for account, contracts in sorted(by_account(repo).items())
+    ]
 
 
 def movements_over(repo: Repo, days: tuple[date, ...], series=None) -> tuple[Movements, ...]:
@@ -258,8 +265,9 @@ def movements_over(repo: Repo, days: tuple[date, ...], series=None) -> tuple[Mov
     cc = movement_currency(repo)
     if series is None:
         series = account_series(repo, days)
-    rounded = [(account, contracts, [round_money(v, cc, s.rounding) for v in values])
-               for account, contracts, values in series]
+    rounded = [
+        (account, contracts, [round_money(v, cc, s.rounding) for v in values]) for account, contracts, values in series
+    ]
     out = []
     for i in range(len(days) - 1):
         totals = {m: Decimal(0) for m in MOVEMENTS}
@@ -325,6 +333,7 @@ def summed(months: Iterable[Movements]) -> dict[str, Decimal]:
 
 
 # ---------------------------------------------------------------- LTV
+
 
 @dataclass(frozen=True)
 class Ltv:

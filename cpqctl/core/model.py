@@ -6,12 +6,12 @@ stored; :mod:`cpqctl.core.ledger` derives it from the segments.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from types import MappingProxyType
-from typing import Mapping
 
 _EMPTY: Mapping = MappingProxyType({})
 _Day = date  # the type, for the records whose field `date` shadows the name in their later annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 from cpqctl.core.terms import ROUNDING_MODES
 
@@ -69,7 +69,7 @@ def fmt_decimal(value: Decimal) -> str:
     return _strip(Decimal(value))
 
 
-@lru_cache(maxsize=None)
+@cache
 def minor_units(currency: str) -> int:
     """Decimal places of the currency's minor unit (PLN 2, JPY 0), from Babel's CLDR data."""
     from babel.numbers import get_currency_precision

@@ -22,8 +22,18 @@ from fractions import Fraction
 from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.model import (
-    Account, BundleOption, Catalog, Contract, ContractedPrice, Product, Quote, QuoteLine, Settings, Source,
-    TaxLine, Tier,
+    Account,
+    BundleOption,
+    Catalog,
+    Contract,
+    ContractedPrice,
+    Product,
+    Quote,
+    QuoteLine,
+    Settings,
+    Source,
+    TaxLine,
+    Tier,
 )
 from cpqctl.core.money import fmt_decimal, fmt_percent, minor_units, round_money, round_places
 from cpqctl.core.proration import line_total, multiplier, period_end, priced_units, term_end
@@ -175,8 +185,12 @@ def _pct(value: Fraction) -> Decimal:
 def _valid_per(per: str | None, where: Source, code: str) -> str:
     """A subscription's ``per`` (month, quarter or year), else a refusal."""
     if per is None or per not in PER_MONTHS:
-        raise CpqError("E-PRODUCT-PER", f"`{code}` is a subscription without a valid `per` ({per})",
-                       "give the product per: month, quarter or year", where)
+        raise CpqError(
+            "E-PRODUCT-PER",
+            f"`{code}` is a subscription without a valid `per` ({per})",
+            "give the product per: month, quarter or year",
+            where,
+        )
     return per
 
 
@@ -194,8 +208,9 @@ def _where(line: QuoteLine, key: str) -> Source:
 def _unknown(ctx: _Ctx, code: str, src: Source) -> CpqError:
     close = difflib.get_close_matches(code, list(ctx.catalog.products), n=1, cutoff=0.6)
     hint = f"did you mean `{close[0]}`? " if close else ""
-    return _fail("E-UNKNOWN-PRODUCT", f"unknown product `{code}`", hint + "`cpqctl catalog list` shows every product",
-                 src)
+    return _fail(
+        "E-UNKNOWN-PRODUCT", f"unknown product `{code}`", hint + "`cpqctl catalog list` shows every product", src
+    )
 
 
 def _owned(ctx: _Ctx) -> dict[str, Decimal]:
@@ -214,12 +229,19 @@ def _configure(ctx: _Ctx) -> list[_Item]:
         if p is None and not frozen:
             raise _unknown(ctx, ln.product, _where(ln, "product"))
         if q.kind == "new" and ln.quantity < 0 and not frozen:
-            raise _fail("E-NEGATIVE", f"`{ln.product}`: a new quote has no negative quantities ({ln.quantity})",
-                        "decreases are amendments: `cpqctl amend C --set CODE=QTY`", _where(ln, "quantity"))
+            raise _fail(
+                "E-NEGATIVE",
+                f"`{ln.product}`: a new quote has no negative quantities ({ln.quantity})",
+                "decreases are amendments: `cpqctl amend C --set CODE=QTY`",
+                _where(ln, "quantity"),
+            )
         if p is not None and p.evergreen and not ctx.evergreen and not frozen:
-            raise _fail("E-EVERGREEN-ONLY", f"`{ln.product}` is sold only on evergreen contracts",
-                        "make the quote evergreen (`quote new --evergreen`) or drop the line",
-                        _where(ln, "product"))
+            raise _fail(
+                "E-EVERGREEN-ONLY",
+                f"`{ln.product}` is sold only on evergreen contracts",
+                "make the quote evergreen (`quote new --evergreen`) or drop the line",
+                _where(ln, "product"),
+            )
         base.append(_Item(ln, p, i, ln.bundle))
     if frozen:
         return base
@@ -268,8 +290,9 @@ def _with_options(ctx: _Ctx, base: list[_Item], owned: dict[str, Decimal]) -> li
                 raise _unknown(ctx, opt.product, opt.src)
             present.add(opt.product)
             qty = opt.min if opt.min is not None else Decimal(1)
-            line = QuoteLine(product=opt.product, quantity=qty, start=it.line.start, end=it.line.end,
-                             bundle=p.code, src=it.line.src)
+            line = QuoteLine(
+                product=opt.product, quantity=qty, start=it.line.start, end=it.line.end, bundle=p.code, src=it.line.src
+            )
             out.append(_Item(line, op, None, p.code, included=opt.included))
     return out
 
@@ -303,10 +326,12 @@ def _check_options(ctx: _Ctx, items: list[_Item], owned: dict[str, Decimal]) -> 
             if (low is not None and have < low) or (opt.max is not None and have > opt.max):
                 span = _span(low, opt.max)
                 line = lines.get(opt.product) or lines.get(bundle)
-                raise _fail("E-OPTION-RANGE",
-                            f"bundle `{bundle}`: option `{opt.product}` has quantity {fmt_decimal(have)}, "
-                            f"outside {span}", f"set the {opt.product} quantity within {span}",
-                            _where(line, "quantity") if line else ctx.quote.src)
+                raise _fail(
+                    "E-OPTION-RANGE",
+                    f"bundle `{bundle}`: option `{opt.product}` has quantity {fmt_decimal(have)}, outside {span}",
+                    f"set the {opt.product} quantity within {span}",
+                    _where(line, "quantity") if line else ctx.quote.src,
+                )
 
 
 def _check_constraints(ctx: _Ctx, items: list[_Item], owned: dict[str, Decimal]) -> None:
@@ -323,12 +348,20 @@ def _check_constraints(ctx: _Ctx, items: list[_Item], owned: dict[str, Decimal])
         p = ctx.catalog.products.get(code)
         for need in p.requires if p is not None else ():
             if totals.get(need, ZERO) <= 0:
-                raise _fail("E-REQUIRES", f"{code} requires {need} on the quote or contract",
-                            f"add {need} to the quote, or remove {code}", src(code, need))
+                raise _fail(
+                    "E-REQUIRES",
+                    f"{code} requires {need} on the quote or contract",
+                    f"add {need} to the quote, or remove {code}",
+                    src(code, need),
+                )
         for other in p.excludes if p is not None else ():
             if totals.get(other, ZERO) > 0:
-                raise _fail("E-EXCLUDES", f"{code} ({where(code)}) excludes {other} ({where(other)})",
-                            f"keep only one of {code} and {other}", src(code, other))
+                raise _fail(
+                    "E-EXCLUDES",
+                    f"{code} ({where(code)}) excludes {other} ({where(other)})",
+                    f"keep only one of {code} and {other}",
+                    src(code, other),
+                )
 
 
 # --------------------------------------------------------------------------- steps 1-4
@@ -339,10 +372,14 @@ def _contracted(ctx: _Ctx, p: Product, d: date) -> ContractedPrice | None:
 
     A fixed `price:` is in the account's currency, so it applies only to quotes in that currency.
     """
-    valid = [c for c in ctx.account.contracted_prices
-             if c.valid_on(d) and (c.price is None or ctx.currency == ctx.account.currency)]
-    return (next((c for c in valid if c.product == p.code), None)
-            or next((c for c in valid if c.family and c.family == p.family and c.product is None), None))
+    valid = [
+        c
+        for c in ctx.account.contracted_prices
+        if c.valid_on(d) and (c.price is None or ctx.currency == ctx.account.currency)
+    ]
+    return next((c for c in valid if c.product == p.code), None) or next(
+        (c for c in valid if c.family and c.family == p.family and c.product is None), None
+    )
 
 
 def _list_price(ctx: _Ctx, it: _Item, p: Product, base: Fraction | None) -> tuple[Decimal | None, Step | None]:
@@ -353,9 +390,12 @@ def _list_price(ctx: _Ctx, it: _Item, p: Product, base: Fraction | None) -> tupl
         block = next((b for b in p.blocks if b.up_to >= qty), None)
         if block is None:
             last = fmt_decimal(p.blocks[-1].up_to) if p.blocks else "0"
-            raise _fail("E-BLOCK-RANGE", f"`{p.code}`: quantity {fmt_decimal(qty)} is beyond the last block "
-                        f"(up to {last})", f"quote at most {last}, or add a larger block to the catalog",
-                        _where(line, "quantity"))
+            raise _fail(
+                "E-BLOCK-RANGE",
+                f"`{p.code}`: quantity {fmt_decimal(qty)} is beyond the last block (up to {last})",
+                f"quote at most {last}, or add a larger block to the catalog",
+                _where(line, "quantity"),
+            )
         if cur not in block.price:
             return None, None
         price = block.price[cur]
@@ -373,8 +413,9 @@ def _list_price(ctx: _Ctx, it: _Item, p: Product, base: Fraction | None) -> tupl
     return p.price[cur], Step("list", p.price[cur])
 
 
-def _special(ctx: _Ctx, it: _Item, p: Product, list_price: Decimal | None,
-             list_step: Step | None) -> tuple[Decimal, list[Step], bool]:
+def _special(
+    ctx: _Ctx, it: _Item, p: Product, list_price: Decimal | None, list_step: Step | None
+) -> tuple[Decimal, list[Step], bool]:
     """Step 2 after step 1: the contracted price, if any (E-NO-PRICE if neither gives a price)."""
     acct = ctx.account
     start = it.line.start or ctx.start
@@ -385,9 +426,12 @@ def _special(ctx: _Ctx, it: _Item, p: Product, list_price: Decimal | None,
         steps.append(Step("contracted price", cp.price, f"{who} {cp.price}"))
         return cp.price, steps, True
     if list_price is None:
-        raise _fail("E-NO-PRICE", f"`{p.code}` has no price in {ctx.currency}",
-                    f"add {ctx.currency} to its price in the catalog, or a contracted price for the account",
-                    _where(it.line, "product"))
+        raise _fail(
+            "E-NO-PRICE",
+            f"`{p.code}` has no price in {ctx.currency}",
+            f"add {ctx.currency} to its price in the catalog, or a contracted price for the account",
+            _where(it.line, "product"),
+        )
     if cp is None:
         return list_price, steps, False
     who = f"{acct.account}: {cp.product or 'family ' + (cp.family or '')}"
@@ -431,8 +475,12 @@ def _volume(ctx: _Ctx, it: _Item, p: Product, schedule: str, list_price: Decimal
     qty = it.line.quantity
     sched = ctx.catalog.schedules.get(schedule)
     if sched is None:
-        raise _fail("E-UNKNOWN-SCHEDULE", f"`{p.code}` names an unknown discount schedule `{schedule}`",
-                    "define it under discount_schedules: in a catalog file", p.where("discount_schedule"))
+        raise _fail(
+            "E-UNKNOWN-SCHEDULE",
+            f"`{p.code}` names an unknown discount schedule `{schedule}`",
+            "define it under discount_schedules: in a catalog file",
+            p.where("discount_schedule"),
+        )
     held = _schedule_owned(ctx, p, it.line.start or ctx.start)
     note = f"{fmt_decimal(held)} already on the contract" if held else ""
     plain = _Part(qty, list_price, list_price, tuple(steps))
@@ -484,15 +532,20 @@ def _manual(ctx: _Ctx, it: _Item, part: _Part) -> tuple[_Part, str | None]:
         net -= Fraction(line.discount_amount)
         steps.append(Step(f"manual {line.discount_amount} off", _price(ctx, net), "per unit"))
     if net < 0:
-        raise _fail("E-DISCOUNT", f"`{line.product}`: the manual discount takes the unit price below zero "
-                    f"({before} → {_price(ctx, net)})", "a manual discount is at most the price after steps 1-3",
-                    _where(line, "discount" if line.discount_amount is None else "discount_amount"))
+        raise _fail(
+            "E-DISCOUNT",
+            f"`{line.product}`: the manual discount takes the unit price below zero ({before} → {_price(ctx, net)})",
+            "a manual discount is at most the price after steps 1-3",
+            _where(line, "discount" if line.discount_amount is None else "discount_amount"),
+        )
     off = (Fraction(before) - net) / Fraction(before) * _HUNDRED if before else Fraction(line.discount or 0)
     reason = None
     if off > Fraction(ctx.settings.max_discount):
         n = it.index + 1 if it.index is not None else "?"
-        reason = (f"line {n} ({line.product}): manual discount {fmt_percent(_pct(off))} is above the "
-                  f"{fmt_percent(ctx.settings.max_discount)} limit (approvals.max_discount)")
+        reason = (
+            f"line {n} ({line.product}): manual discount {fmt_percent(_pct(off))} is above the "
+            f"{fmt_percent(ctx.settings.max_discount)} limit (approvals.max_discount)"
+        )
     return replace(part, net=_price(ctx, net), steps=tuple(steps), manual=_pct(off)), reason
 
 
@@ -565,20 +618,53 @@ def _finish(ctx: _Ctx, it: _Item, part: _Part, pricing: str, fixed_total: Decima
         end = line.end if line.end is not None else ctx.end
         through = end if end is not None else period_end(ctx.anchor, ctx.frequency, start)
         if through < start:
-            raise _fail("E-DATES", f"`{line.product}` ends ({through}) before it starts ({start})",
-                        "fix the line's or the quote's dates", _where(line, "end" if line.end else "start"))
+            raise _fail(
+                "E-DATES",
+                f"`{line.product}` ends ({through}) before it starts ({start})",
+                "fix the line's or the quote's dates",
+                _where(line, "end" if line.end else "start"),
+            )
         mult = multiplier(start, through, unit, ctx.method)
-    total = fixed_total if fixed_total is not None else line_total(
-        part.net, priced_units(part.quantity, pricing), per, start, through or start, ctx.method, ctx.currency,
-        ctx.rounding)
-    off = ((Fraction(part.list_price) - Fraction(part.net)) / Fraction(part.list_price) * _HUNDRED
-           if part.list_price else Fraction(0))
+    total = (
+        fixed_total
+        if fixed_total is not None
+        else line_total(
+            part.net,
+            priced_units(part.quantity, pricing),
+            per,
+            start,
+            through or start,
+            ctx.method,
+            ctx.currency,
+            ctx.rounding,
+        )
+    )
+    off = (
+        (Fraction(part.list_price) - Fraction(part.net)) / Fraction(part.list_price) * _HUNDRED
+        if part.list_price
+        else Fraction(0)
+    )
     return PricedLine(
-        product=line.product, name=p.name if p is not None else line.product, quantity=part.quantity,
-        start=start, end=end, per=per, pricing=pricing, list_unit_price=part.list_price, net_unit_price=part.net,
-        prorate_multiplier=mult, net_total=total, steps=part.steps, discount_percent=_pct(off),
-        manual_discount_percent=part.manual, bundle=it.bundle, one_time=per is None, tier=part.tier,
-        src=line.src, priced_through=through, index=it.index,
+        product=line.product,
+        name=p.name if p is not None else line.product,
+        quantity=part.quantity,
+        start=start,
+        end=end,
+        per=per,
+        pricing=pricing,
+        list_unit_price=part.list_price,
+        net_unit_price=part.net,
+        prorate_multiplier=mult,
+        net_total=total,
+        steps=part.steps,
+        discount_percent=_pct(off),
+        manual_discount_percent=part.manual,
+        bundle=it.bundle,
+        one_time=per is None,
+        tier=part.tier,
+        src=line.src,
+        priced_through=through,
+        index=it.index,
     )
 
 
@@ -600,8 +686,9 @@ def _base(ctx: _Ctx, p: Product, d: date, priced: list[PricedLine]) -> Fraction:
     total = Fraction(0)
     rows = [(ln.product, ln.per, ln.pricing, ln.quantity, ln.net_unit_price) for ln in priced]
     if ctx.contract is not None:
-        rows += [(s.product, s.per, s.pricing, s.quantity, s.unit_price) for s in ctx.contract.segments()
-                 if s.covers(d)]
+        rows += [
+            (s.product, s.per, s.pricing, s.quantity, s.unit_price) for s in ctx.contract.segments() if s.covers(d)
+        ]
     for code, per, pricing, qty, price in rows:
         if per is None or per not in PER_MONTHS or not covers(p, code, products):
             continue
@@ -613,8 +700,7 @@ def _base(ctx: _Ctx, p: Product, d: date, priced: list[PricedLine]) -> Fraction:
 # --------------------------------------------------------------------------- the quote
 
 
-def _context(quote: Quote, catalog: Catalog, account: Account, settings: Settings,
-             contract: Contract | None) -> _Ctx:
+def _context(quote: Quote, catalog: Catalog, account: Account, settings: Settings, contract: Contract | None) -> _Ctx:
     start, end = quote_dates(quote, settings, contract)
     evergreen = quote.evergreen or (contract is not None and contract.evergreen)
     # an amendment follows its contract's terms; a new quote, cpq.toml's
@@ -622,21 +708,32 @@ def _context(quote: Quote, catalog: Catalog, account: Account, settings: Setting
     freq = quote.billing_frequency or (terms.billing_frequency if terms else settings.billing_frequency)
     months = FREQUENCY_MONTHS.get(freq) or 12  # upfront: the term's price is billed at once
     if evergreen and freq not in PERIODIC_FREQUENCIES:
-        raise _fail("E-BILLING", f"an evergreen quote is billed every period; `{freq}` is not a period",
-                    "use billing: {frequency: monthly} (or quarterly, semiannual, annual)",
-                    quote.where("billing"))
+        raise _fail(
+            "E-BILLING",
+            f"an evergreen quote is billed every period; `{freq}` is not a period",
+            "use billing: {frequency: monthly} (or quarterly, semiannual, annual)",
+            quote.where("billing"),
+        )
     return _Ctx(
-        quote=quote, catalog=catalog, account=account, settings=settings, contract=contract,
+        quote=quote,
+        catalog=catalog,
+        account=account,
+        settings=settings,
+        contract=contract,
         currency=quote.currency or account.currency,
         method=terms.proration if terms else settings.proration,
         rounding=terms.rounding if terms else settings.rounding,
-        start=start, end=end, evergreen=evergreen,
-        anchor=contract.start if contract is not None and evergreen else start, frequency=months,
+        start=start,
+        end=end,
+        evergreen=evergreen,
+        anchor=contract.start if contract is not None and evergreen else start,
+        frequency=months,
     )
 
 
-def price_quote(quote: Quote, catalog: Catalog, account: Account, settings: Settings,
-                contract: Contract | None = None) -> PricedQuote:
+def price_quote(
+    quote: Quote, catalog: Catalog, account: Account, settings: Settings, contract: Contract | None = None
+) -> PricedQuote:
     """Configure and price every line of ``quote`` (SPEC §2), then total and tax it.
 
     ``contract`` is the contract an amendment quote changes: its owned
@@ -647,8 +744,14 @@ def price_quote(quote: Quote, catalog: Catalog, account: Account, settings: Sett
     items = _configure(ctx)
     priced: dict[int, list[PricedLine]] = {}
     reasons: list[str] = []
-    later = {i: it.product for i, it in enumerate(items) if it.line.unit_price is None and not it.included
-             and it.product is not None and it.product.pricing == "percent-of-total"}
+    later = {
+        i: it.product
+        for i, it in enumerate(items)
+        if it.line.unit_price is None
+        and not it.included
+        and it.product is not None
+        and it.product.pricing == "percent-of-total"
+    }
     for i, it in enumerate(items):
         if i not in later:
             priced[i], why = _price_item(ctx, it)
@@ -671,9 +774,19 @@ def _totals(ctx: _Ctx, lines: tuple[PricedLine, ...], reasons: tuple[str, ...]) 
     tax = round_money(Fraction(net) * Fraction(rate) / _HUNDRED, ctx.currency, ctx.rounding)
     through = max((ln.priced_through for ln in lines if ln.priced_through), default=None)
     return PricedQuote(
-        currency=ctx.currency, start=ctx.start, end=ctx.end, lines=lines, net_total=net,
-        taxes=(TaxLine(rate, net, tax),), tax_total=tax, gross_total=net + tax,
-        needs_approval=bool(reasons), approval_reasons=reasons, reverse_charge=reverse,
-        proration=ctx.method, rounding=ctx.rounding, evergreen=ctx.evergreen,
+        currency=ctx.currency,
+        start=ctx.start,
+        end=ctx.end,
+        lines=lines,
+        net_total=net,
+        taxes=(TaxLine(rate, net, tax),),
+        tax_total=tax,
+        gross_total=net + tax,
+        needs_approval=bool(reasons),
+        approval_reasons=reasons,
+        reverse_charge=reverse,
+        proration=ctx.method,
+        rounding=ctx.rounding,
+        evergreen=ctx.evergreen,
         priced_through=through if ctx.evergreen else ctx.end,
     )

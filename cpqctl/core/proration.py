@@ -80,11 +80,7 @@ def _calendar_months(start: date, end: date) -> Fraction:
     end_dim = monthrange(end.year, end.month)[1]
     between = (end.year - start.year) * 12 + (end.month - start.month) - 1
     # (start_dim - start.day + 1)/start_dim + between + end.day/end_dim, as one fraction
-    numerator = (
-        (start_dim - start.day + 1) * end_dim
-        + between * start_dim * end_dim
-        + end.day * start_dim
-    )
+    numerator = (start_dim - start.day + 1) * end_dim + between * start_dim * end_dim + end.day * start_dim
     return Fraction(numerator, start_dim * end_dim)
 
 
@@ -189,9 +185,7 @@ def period_amount(
     """
 
     def value(t: date) -> Decimal:
-        return segment_value(
-            unit_price, quantity, per, seg_start, seg_end, t, method, currency, rounding
-        )
+        return segment_value(unit_price, quantity, per, seg_start, seg_end, t, method, currency, rounding)
 
     return value(period_end) - value(period_start - _ONE_DAY)
 

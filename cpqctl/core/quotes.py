@@ -36,10 +36,15 @@ def quote_status(q: Quote, priced: PricedQuote | None, settings: Settings, as_of
 def price(repo: Repo, q: Quote) -> PricedQuote:
     """Price a quote (drafts are re-priced whenever shown; accepted quotes keep their frozen lines)."""
     from cpqctl.core import pricing
+
     account = repo.accounts.get(q.account)
     if account is None:
-        raise CpqError("E-UNKNOWN-ACCOUNT", f"unknown account `{q.account}`", "accounts are folders under contracts/",
-                       src=q.where("account"))
+        raise CpqError(
+            "E-UNKNOWN-ACCOUNT",
+            f"unknown account `{q.account}`",
+            "accounts are folders under contracts/",
+            src=q.where("account"),
+        )
     contract = repo.contracts.get(q.contract) if q.contract and q.kind != "new" else None
     return pricing.price_quote(q, repo.catalog, account, repo.settings, contract)
 
@@ -48,13 +53,20 @@ def check_acceptable(q: Quote, priced: PricedQuote, settings: Settings, as_of: d
     """Refuse an accepted, expired or not yet approved quote (the rule `quote accept` enforces)."""
     st = quote_status(q, priced, settings, as_of)
     if st == "accepted":
-        raise CpqError("E-ACCEPTED", f"quote {q.quote} is already accepted", "accepted quotes are immutable",
-                       src=q.src)
+        raise CpqError("E-ACCEPTED", f"quote {q.quote} is already accepted", "accepted quotes are immutable", src=q.src)
     if st == "expired":
-        raise CpqError("E-EXPIRED", f"quote {q.quote} expired on {valid_until(q, settings)} "
-                       f"(quote date {q.date} + {settings.quote_valid_days} days)",
-                       "create a new quote (or re-date this draft) to accept it", src=q.where("date"))
+        raise CpqError(
+            "E-EXPIRED",
+            f"quote {q.quote} expired on {valid_until(q, settings)} "
+            f"(quote date {q.date} + {settings.quote_valid_days} days)",
+            "create a new quote (or re-date this draft) to accept it",
+            src=q.where("date"),
+        )
     if st == "needs-approval":
         reasons = "; ".join(priced.approval_reasons)
-        raise CpqError("E-NEEDS-APPROVAL", f"quote {q.quote} needs approval: {reasons}",
-                       f"cpqctl quote approve {q.quote} --by NAME", src=q.src)
+        raise CpqError(
+            "E-NEEDS-APPROVAL",
+            f"quote {q.quote} needs approval: {reasons}",
+            f"cpqctl quote approve {q.quote} --by NAME",
+            src=q.src,
+        )

@@ -64,12 +64,20 @@ def successor(repo: Repo, contract_id: str) -> str | None:
 def check_renewable(repo: Repo, c: Contract) -> None:
     """Refuse evergreen, cancelled and already renewed contracts (exit 1, naming the rule)."""
     if c.evergreen:
-        raise CpqError("E-EVERGREEN", f"contract {c.contract} is evergreen: it runs until cancelled and is never "
-                       "renewed", "amend it instead (`cpqctl amend`)", src=c.where("evergreen"))
+        raise CpqError(
+            "E-EVERGREEN",
+            f"contract {c.contract} is evergreen: it runs until cancelled and is never renewed",
+            "amend it instead (`cpqctl amend`)",
+            src=c.where("evergreen"),
+        )
     canc = ledger.cancellation(c)
     if canc is not None:
-        raise CpqError("E-CANCELLED", f"contract {c.contract} is cancelled (from {canc.date}); it cannot be renewed",
-                       "sell a new contract with `cpqctl quote new`", src=c.src)
+        raise CpqError(
+            "E-CANCELLED",
+            f"contract {c.contract} is cancelled (from {canc.date}); it cannot be renewed",
+            "sell a new contract with `cpqctl quote new`",
+            src=c.src,
+        )
     succ = successor(repo, c.contract)
     if succ is not None:
         raise CpqError("E-RENEWED", f"contract {c.contract} is already renewed by {succ}", "", src=c.src)
@@ -81,8 +89,14 @@ def whole_months(start: date, end: date) -> int | None:
     return int(m) if m.denominator == 1 and m > 0 else None
 
 
-def resolve_terms(c: Contract, account: Account, settings: Settings, pricing: str | None = None,
-                  uplift: Decimal | None = None, term: int | None = None) -> RenewalPricing:
+def resolve_terms(
+    c: Contract,
+    account: Account,
+    settings: Settings,
+    pricing: str | None = None,
+    uplift: Decimal | None = None,
+    term: int | None = None,
+) -> RenewalPricing:
     """Each of pricing, uplift and term from the first that names it: options, contract, account, cpq.toml.
 
     An uplift given without a pricing implies uplift pricing.
@@ -101,12 +115,19 @@ def resolve_terms(c: Contract, account: Account, settings: Settings, pricing: st
         end = ledger.current_end(c)
         term = whole_months(c.start, end) if end is not None else None
         if term is None:
-            raise CpqError("E-RENEWAL-TERM", f"contract {c.contract} ({c.start}..{end}) is not a whole number of "
-                           "months; its renewal term must be given", "add renewal: {term: 12} to the contract, "
-                           "or give the renewal a term", src=c.src)
+            raise CpqError(
+                "E-RENEWAL-TERM",
+                f"contract {c.contract} ({c.start}..{end}) is not a whole number of "
+                "months; its renewal term must be given",
+                "add renewal: {term: 12} to the contract, or give the renewal a term",
+                src=c.src,
+            )
     if term <= 0:  # a term given to the call is refused before (app/renew); this one is the contract's or account's
-        raise UsageError("E-USAGE", "the renewal term is a positive number of months",
-                         "e.g. renewal: {term: 12} on the contract or its account")
+        raise UsageError(
+            "E-USAGE",
+            "the renewal term is a positive number of months",
+            "e.g. renewal: {term: 12} on the contract or its account",
+        )
     return RenewalPricing(pricing, uplift, term)
 
 
@@ -153,8 +174,12 @@ def last_day(c: Contract) -> date:
     """The contract's last day of service; refused for an evergreen contract (it has none, is never renewed)."""
     end = ledger.current_end(c)
     if end is None:
-        raise CpqError("E-EVERGREEN", f"contract {c.contract} is evergreen: it runs until cancelled and is never "
-                       "renewed", "amend it instead (`cpqctl amend`)", src=c.where("evergreen"))
+        raise CpqError(
+            "E-EVERGREEN",
+            f"contract {c.contract} is evergreen: it runs until cancelled and is never renewed",
+            "amend it instead (`cpqctl amend`)",
+            src=c.where("evergreen"),
+        )
     return end
 
 
@@ -162,16 +187,34 @@ def renewal_start(c: Contract) -> date:
     return last_day(c) + _ONE_DAY
 
 
-def quote_record(qid: str, c: Contract, day: date, terms: RenewalPricing, lines: list[RenewalLine],
-                 billing: str | None) -> Quote:
+def quote_record(
+    qid: str, c: Contract, day: date, terms: RenewalPricing, lines: list[RenewalLine], billing: str | None
+) -> Quote:
     """The renewal quote as a record (what the loader reads back from its file text)."""
     return Quote(
-        quote=qid, account=c.account, date=day, kind="renewal", contract=c.contract, currency=c.currency,
-        start=renewal_start(c), term=terms.term, billing_frequency=billing, src=Source(f"quotes/{qid}.yaml"),
-        lines=tuple(QuoteLine(product=ln.product, quantity=ln.quantity, list_price=ln.list_price,
-                              unit_price=ln.unit_price, per=ln.per if ln.unit_price is not None else None,
-                              pricing=ln.pricing, bundle=ln.bundle, src=Source(f"quotes/{qid}.yaml"))
-                    for ln in lines),
+        quote=qid,
+        account=c.account,
+        date=day,
+        kind="renewal",
+        contract=c.contract,
+        currency=c.currency,
+        start=renewal_start(c),
+        term=terms.term,
+        billing_frequency=billing,
+        src=Source(f"quotes/{qid}.yaml"),
+        lines=tuple(
+            QuoteLine(
+                product=ln.product,
+                quantity=ln.quantity,
+                list_price=ln.list_price,
+                unit_price=ln.unit_price,
+                per=ln.per if ln.unit_price is not None else None,
+                pricing=ln.pricing,
+                bundle=ln.bundle,
+                src=Source(f"quotes/{qid}.yaml"),
+            )
+            for ln in lines
+        ),
     )
 
 
@@ -315,8 +358,10 @@ def _grid(pairs: list[tuple[Ending, Decimal]], first: date, months: int, currenc
 
 def by_month(items: list[Ending], first: date, months: int) -> dict[str, list[Bucket]]:
     """Currency → its figures per month of the window (every month, zeros included), for every currency in use."""
-    return {cur: _grid([(e, e.arr) for e in items if e.contract.currency == cur], first, months, cur)
-            for cur in sorted({e.contract.currency for e in items})}
+    return {
+        cur: _grid([(e, e.arr) for e in items if e.contract.currency == cur], first, months, cur)
+        for cur in sorted({e.contract.currency for e in items})
+    }
 
 
 def by_month_in(items: list[Ending], first: date, months: int, settings: Settings) -> list[Bucket] | None:
@@ -328,8 +373,9 @@ def by_month_in(items: list[Ending], first: date, months: int, settings: Setting
     cc = settings.currency
     if missing_rates(settings, {e.contract.currency for e in items}):
         return None
-    pairs = [(e, round_money(Fraction(e.arr) * _rate(settings, e.contract.currency), cc, settings.rounding))
-             for e in items]
+    pairs = [
+        (e, round_money(Fraction(e.arr) * _rate(settings, e.contract.currency), cc, settings.rounding)) for e in items
+    ]
     return _grid(pairs, first, months, cc)
 
 

@@ -28,8 +28,7 @@ from decimal import Decimal
 
 from cpqctl.core.model import Account, Contract, Settings
 
-FREQUENCY_MONTHS: dict[str, int | None] = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12,
-                                           "upfront": None}
+FREQUENCY_MONTHS: dict[str, int | None] = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12, "upfront": None}
 FREQUENCIES: tuple[str, ...] = tuple(FREQUENCY_MONTHS)
 PERIODIC_FREQUENCIES: tuple[str, ...] = tuple(f for f, m in FREQUENCY_MONTHS.items() if m is not None)
 PRORATION_METHODS: tuple[str, ...] = ("monthly+daily", "calendar", "daily", "monthly")

@@ -111,8 +111,11 @@ def is_sqlite_export(path: Path) -> bool:
     """A SQLite file whose header carries the export's application_id (offset 68, big-endian)."""
     with open(path, "rb") as f:
         head = f.read(100)
-    return (len(head) == 100 and head.startswith(b"SQLite format 3\x00")
-            and int.from_bytes(head[68:72], "big") == APPLICATION_ID)
+    return (
+        len(head) == 100
+        and head.startswith(b"SQLite format 3\x00")
+        and int.from_bytes(head[68:72], "big") == APPLICATION_ID
+    )
 
 
 # --------------------------------------------------------------------------- one entry point

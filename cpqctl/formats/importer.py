@@ -20,13 +20,26 @@ from datetime import date
 from decimal import Decimal
 
 from cpqctl.core.diagnostics import Diagnostic
-from cpqctl.load.schema import CURRENCY_RE, DATE_RE, FREQUENCIES, ID_RE, PERIODS
 from cpqctl.core.model import Repo
 from cpqctl.core.money import D, MoneyError
 from cpqctl.formats.yamlout import Raw, flow, mapping_lines
+from cpqctl.load.schema import CURRENCY_RE, DATE_RE, FREQUENCIES, ID_RE, PERIODS
 
-COLUMNS = ("account", "name", "currency", "contract", "start", "end", "evergreen", "billing", "product",
-           "quantity", "unit_price", "per", "billed_through")
+COLUMNS = (
+    "account",
+    "name",
+    "currency",
+    "contract",
+    "start",
+    "end",
+    "evergreen",
+    "billing",
+    "product",
+    "quantity",
+    "unit_price",
+    "per",
+    "billed_through",
+)
 REQUIRED = ("account", "name", "currency", "contract", "start", "billing", "product", "quantity", "unit_price")
 # rows of one account (one contract) must agree on these; they are validated on the group's first row
 ACCOUNT_COLUMNS = ("name", "currency")
@@ -68,8 +81,13 @@ class PlannedFile:
     text: str
 
     def row(self) -> dict:
-        return {"file": self.path, "kind": self.kind, "account": self.account, "contract": self.contract,
-                "lines": self.lines}
+        return {
+            "file": self.path,
+            "kind": self.kind,
+            "account": self.account,
+            "contract": self.contract,
+            "lines": self.lines,
+        }
 
 
 @dataclass(frozen=True)
@@ -124,11 +142,29 @@ def plan(text: str, repo: Repo) -> Plan:
     try:
         records = list(reader)
     except csv.Error as e:
-        return Plan(errors=(RowError(reader.line_num or 1, 1, "E-IMPORT-CSV", f"not readable as CSV: {e}",
-                                     hint="export the sheet as CSV (comma-separated, UTF-8)"),))
+        return Plan(
+            errors=(
+                RowError(
+                    reader.line_num or 1,
+                    1,
+                    "E-IMPORT-CSV",
+                    f"not readable as CSV: {e}",
+                    hint="export the sheet as CSV (comma-separated, UTF-8)",
+                ),
+            )
+        )
     if not records or not any(c.strip() for c in records[0]):
-        return Plan(errors=(RowError(1, 1, "E-IMPORT-HEADER", "the file has no header row",
-                                     hint="the first row names the columns: " + ", ".join(REQUIRED)),))
+        return Plan(
+            errors=(
+                RowError(
+                    1,
+                    1,
+                    "E-IMPORT-HEADER",
+                    "the file has no header row",
+                    hint="the first row names the columns: " + ", ".join(REQUIRED),
+                ),
+            )
+        )
     header = [c.strip() for c in records[0]]
     index = {name: i + 1 for i, name in reversed(list(enumerate(header)))}
     errs = _Errors(index)
@@ -138,12 +174,24 @@ def plan(text: str, repo: Repo) -> Plan:
     for n, cells in enumerate(records[1:], start=2):
         if not any(c.strip() for c in cells):
             continue  # a blank line: counted (row numbers match the spreadsheet), not imported
-        extra = [c for c in cells[len(header):] if c.strip()]
+        extra = [c for c in cells[len(header) :] if c.strip()]
         if extra:
-            errs.add(n, "", "E-IMPORT-CELLS", f"the row has {len(cells)} cells, the header names {len(header)}",
-                     "remove the cells right of the last column, or quote a value that holds a comma")
-        rows.append(_Row(n, {name: (cells[i].strip() if i < len(cells) else "") for name, i in
-                             ((name, index[name] - 1) for name in COLUMNS if name in index)}))
+            errs.add(
+                n,
+                "",
+                "E-IMPORT-CELLS",
+                f"the row has {len(cells)} cells, the header names {len(header)}",
+                "remove the cells right of the last column, or quote a value that holds a comma",
+            )
+        rows.append(
+            _Row(
+                n,
+                {
+                    name: (cells[i].strip() if i < len(cells) else "")
+                    for name, i in ((name, index[name] - 1) for name in COLUMNS if name in index)
+                },
+            )
+        )
     if not rows:
         errs.add(2, "", "E-IMPORT-EMPTY", "the file has a header but no data rows", "one row per contract line")
     contracts = _contracts(rows, repo, errs)
@@ -157,22 +205,32 @@ def _check_header(header: list[str], errs: _Errors) -> bool:
     seen: set[str] = set()
     for i, name in enumerate(header, start=1):
         if name in seen:
-            errs.items.append(RowError(1, i, "E-IMPORT-HEADER", f"column `{name}` appears twice", name,
-                                       "keep one of them"))
+            errs.items.append(
+                RowError(1, i, "E-IMPORT-HEADER", f"column `{name}` appears twice", name, "keep one of them")
+            )
         elif name not in COLUMNS:
             close = difflib.get_close_matches(name.lower(), COLUMNS, n=1)
-            errs.items.append(RowError(1, i, "E-IMPORT-COLUMN", f"unknown column `{name}`", name,
-                                       f"did you mean `{close[0]}`?" if close else
-                                       "remove it; the columns are: " + ", ".join(COLUMNS)))
+            errs.items.append(
+                RowError(
+                    1,
+                    i,
+                    "E-IMPORT-COLUMN",
+                    f"unknown column `{name}`",
+                    name,
+                    f"did you mean `{close[0]}`?" if close else "remove it; the columns are: " + ", ".join(COLUMNS),
+                )
+            )
         seen.add(name)
     missing = [c for c in REQUIRED if c not in seen]
     for name in missing:
-        errs.items.append(RowError(1, 1, "E-IMPORT-HEADER", f"missing column `{name}`", name,
-                                   "see docs/import.md for the columns"))
+        errs.items.append(
+            RowError(1, 1, "E-IMPORT-HEADER", f"missing column `{name}`", name, "see docs/import.md for the columns")
+        )
     return not missing
 
 
 # --------------------------------------------------------------------------- values
+
 
 def _id(r: _Row, col: str, errs: _Errors) -> str | None:
     s = r.cells.get(col, "")
@@ -232,6 +290,7 @@ def _norm(col: str, value: str) -> str:
 
 # --------------------------------------------------------------------------- rows → contracts
 
+
 def _contracts(rows: list[_Row], repo: Repo, errs: _Errors) -> dict[str, _Contract]:
     """Group rows into contracts and accounts, validating every row; errors go to ``errs``."""
     accounts: dict[str, _Row] = {}
@@ -263,9 +322,13 @@ def _contracts(rows: list[_Row], repo: Repo, errs: _Errors) -> dict[str, _Contra
 def _agree(r: _Row, first: _Row, columns: tuple[str, ...], what: str, errs: _Errors) -> None:
     for col in columns:
         if col in errs.index and _norm(col, r.cells[col]) != _norm(col, first.cells[col]):
-            errs.add(r.number, col, "E-IMPORT-CONFLICT",
-                     f"`{col}` is `{r.cells[col]}` here but `{first.cells[col]}` on row {first.number} "
-                     f"({what})", f"every row of {what} has the same {col}")
+            errs.add(
+                r.number,
+                col,
+                "E-IMPORT-CONFLICT",
+                f"`{col}` is `{r.cells[col]}` here but `{first.cells[col]}` on row {first.number} ({what})",
+                f"every row of {what} has the same {col}",
+            )
 
 
 def _check_account(r: _Row, acct: str, repo: Repo, errs: _Errors) -> None:
@@ -274,20 +337,34 @@ def _check_account(r: _Row, acct: str, repo: Repo, errs: _Errors) -> None:
         errs.add(r.number, "name", "E-REQUIRED", "`name` needs a value", "the customer's legal name")
     cur = r.cells["currency"]
     if not CURRENCY_RE.fullmatch(cur):
-        errs.add(r.number, "currency", "E-CURRENCY", f"`{cur}` is not a currency code",
-                 "write an ISO 4217 code such as PLN, EUR or USD")
+        errs.add(
+            r.number,
+            "currency",
+            "E-CURRENCY",
+            f"`{cur}` is not a currency code",
+            "write an ISO 4217 code such as PLN, EUR or USD",
+        )
         cur = ""
     existing = repo.accounts.get(acct)
     if existing is None:
         return
     where = f"contracts/{acct}/account.yaml"
     if name and name != existing.name:
-        errs.add(r.number, "name", "E-ACCOUNT-MISMATCH", f"account `{acct}` is named `{existing.name}` in {where}, "
-                 f"not `{name}`", f"write `{existing.name}`, or rename the account in {where} first")
+        errs.add(
+            r.number,
+            "name",
+            "E-ACCOUNT-MISMATCH",
+            f"account `{acct}` is named `{existing.name}` in {where}, not `{name}`",
+            f"write `{existing.name}`, or rename the account in {where} first",
+        )
     if cur and cur != existing.currency:
-        errs.add(r.number, "currency", "E-CURRENCY-MISMATCH",
-                 f"account `{acct}` is in {existing.currency} ({where}), not {cur}",
-                 "a contract is in its account's currency")
+        errs.add(
+            r.number,
+            "currency",
+            "E-CURRENCY-MISMATCH",
+            f"account `{acct}` is in {existing.currency} ({where}), not {cur}",
+            "a contract is in its account's currency",
+        )
 
 
 def _check_contract(c: _Contract, acct: str | None, repo: Repo, errs: _Errors) -> None:
@@ -297,17 +374,32 @@ def _check_contract(c: _Contract, acct: str | None, repo: Repo, errs: _Errors) -
     c.account = acct or ""
     c.currency = r.cells["currency"]
     if c.contract == "account":
-        errs.add(n, "contract", "E-ID", "`account` cannot be a contract ID (account.yaml is the customer's file)",
-                 "name the contract like C-2025-0001")
+        errs.add(
+            n,
+            "contract",
+            "E-ID",
+            "`account` cannot be a contract ID (account.yaml is the customer's file)",
+            "name the contract like C-2025-0001",
+        )
     if c.contract in repo.contracts:
         other = repo.contracts[c.contract]
-        errs.add(n, "contract", "E-CONTRACT-EXISTS", f"contract `{c.contract}` already exists "
-                 f"({other.src.file})", "an import only creates new contracts; remove its rows or rename it")
+        errs.add(
+            n,
+            "contract",
+            "E-CONTRACT-EXISTS",
+            f"contract `{c.contract}` already exists ({other.src.file})",
+            "an import only creates new contracts; remove its rows or rename it",
+        )
     c.start = _date(r, "start", errs)
     ever = r.cells.get("evergreen", "").lower()
     if ever not in ("", "true", "false"):
-        errs.add(n, "evergreen", "E-BOOL", f"`{r.cells['evergreen']}` is not a boolean (evergreen)",
-                 "write true or false (or leave it empty: false)")
+        errs.add(
+            n,
+            "evergreen",
+            "E-BOOL",
+            f"`{r.cells['evergreen']}` is not a boolean (evergreen)",
+            "write true or false (or leave it empty: false)",
+        )
     c.evergreen = ever == "true"
     c.end = _date(r, "end", errs, required=False)
     if c.evergreen and r.cells.get("end"):
@@ -315,19 +407,33 @@ def _check_contract(c: _Contract, acct: str | None, repo: Repo, errs: _Errors) -
     elif not c.evergreen and not r.cells.get("end"):
         errs.add(n, "end", "E-NO-END", "the contract has no end", "write end: YYYY-MM-DD, or evergreen: true")
     if c.start and c.end and c.end < c.start:
-        errs.add(n, "end", "E-DATES", f"the contract ends ({c.end}) before it starts ({c.start})",
-                 "swap the dates or fix the typo")
+        errs.add(
+            n,
+            "end",
+            "E-DATES",
+            f"the contract ends ({c.end}) before it starts ({c.start})",
+            "swap the dates or fix the typo",
+        )
         c.end = None
     c.billing = _choice(r, "billing", errs, FREQUENCIES, required=True) or ""
     if c.evergreen and c.billing == "upfront":
-        errs.add(n, "billing", "E-BILLING", "an evergreen contract cannot be billed upfront",
-                 "use monthly, quarterly, semiannual or annual")
+        errs.add(
+            n,
+            "billing",
+            "E-BILLING",
+            "an evergreen contract cannot be billed upfront",
+            "use monthly, quarterly, semiannual or annual",
+        )
     c.billed_through = _date(r, "billed_through", errs, required=False)
     bt = c.billed_through
     if bt and c.start and (bt < c.start or (c.end and bt > c.end)):
-        errs.add(n, "billed_through", "E-BILLED-THROUGH",
-                 f"billed_through {bt} is outside the term {c.start}..{c.end or 'open'}",
-                 "the date up to which the old system invoiced, within the contract term")
+        errs.add(
+            n,
+            "billed_through",
+            "E-BILLED-THROUGH",
+            f"billed_through {bt} is outside the term {c.start}..{c.end or 'open'}",
+            "the date up to which the old system invoiced, within the contract term",
+        )
 
 
 def _line(r: _Row, c: _Contract, repo: Repo, errs: _Errors) -> _Line | None:
@@ -339,15 +445,30 @@ def _line(r: _Row, c: _Contract, repo: Repo, errs: _Errors) -> _Line | None:
         product = repo.catalog.products.get(code)
         if product is None:
             close = difflib.get_close_matches(code, list(repo.catalog.products), n=1)
-            errs.add(n, "product", "E-UNKNOWN-PRODUCT", f"unknown product `{code}`",
-                     f"did you mean `{close[0]}`?" if close else "`cpqctl catalog list` lists the products")
+            errs.add(
+                n,
+                "product",
+                "E-UNKNOWN-PRODUCT",
+                f"unknown product `{code}`",
+                f"did you mean `{close[0]}`?" if close else "`cpqctl catalog list` lists the products",
+            )
         elif product.evergreen and not c.evergreen:
-            errs.add(n, "product", "E-EVERGREEN-ONLY", f"`{code}` is sold only on evergreen contracts",
-                     "set evergreen to true (and leave end empty)")
+            errs.add(
+                n,
+                "product",
+                "E-EVERGREEN-ONLY",
+                f"`{code}` is sold only on evergreen contracts",
+                "set evergreen to true (and leave end empty)",
+            )
     qty = _decimal(r, "quantity", errs, "quantity")
     if qty is not None and qty <= 0:
-        errs.add(n, "quantity", "E-QUANTITY", f"the quantity must be more than 0, not {r.cells['quantity']}",
-                 "an imported line is what the customer owns")
+        errs.add(
+            n,
+            "quantity",
+            "E-QUANTITY",
+            f"the quantity must be more than 0, not {r.cells['quantity']}",
+            "an imported line is what the customer owns",
+        )
         qty = None
     price = _decimal(r, "unit_price", errs, "money")
     if price is not None and price < 0:
@@ -366,6 +487,7 @@ def _line(r: _Row, c: _Contract, repo: Repo, errs: _Errors) -> _Line | None:
 
 # --------------------------------------------------------------------------- files
 
+
 def _files(rows: list[_Row], contracts: dict[str, _Contract], repo: Repo) -> tuple[PlannedFile, ...]:
     """New account files, then each account's contracts, in the order the CSV first names them."""
     out: list[PlannedFile] = []
@@ -376,13 +498,28 @@ def _files(rows: list[_Row], contracts: dict[str, _Contract], repo: Repo) -> tup
             continue
         done.add(acct)
         if acct not in repo.accounts:
-            out.append(PlannedFile(f"contracts/{acct}/account.yaml", "account", acct, None, None,
-                                   account_text(acct, r.cells["name"], r.cells["currency"])))
+            out.append(
+                PlannedFile(
+                    f"contracts/{acct}/account.yaml",
+                    "account",
+                    acct,
+                    None,
+                    None,
+                    account_text(acct, r.cells["name"], r.cells["currency"]),
+                )
+            )
         for c in contracts.values():
             if c.account == acct:
-                out.append(PlannedFile(f"contracts/{acct}/{c.contract}.yaml", "contract", acct, c.contract,
-                                       len(c.lines), contract_text(c, repo.settings.proration,
-                                                                   repo.settings.rounding)))
+                out.append(
+                    PlannedFile(
+                        f"contracts/{acct}/{c.contract}.yaml",
+                        "contract",
+                        acct,
+                        c.contract,
+                        len(c.lines),
+                        contract_text(c, repo.settings.proration, repo.settings.rounding),
+                    )
+                )
     return tuple(out)
 
 
@@ -394,18 +531,35 @@ def account_text(acct: str, name: str, currency: str) -> str:
 
 def contract_text(c: _Contract, proration: str, rounding: str) -> str:
     """An imported contract: no quote or signature, proration and rounding frozen, billed_through kept."""
-    head = [("contract", c.contract), ("account", c.account), ("currency", c.currency), ("start", c.start),
-            ("end", None if c.evergreen else c.end), ("evergreen", True if c.evergreen else None),
-            ("billing", Raw(flow([("frequency", c.billing)]))), ("proration", proration), ("rounding", rounding),
-            ("billed_through", c.billed_through)]
+    head = [
+        ("contract", c.contract),
+        ("account", c.account),
+        ("currency", c.currency),
+        ("start", c.start),
+        ("end", None if c.evergreen else c.end),
+        ("evergreen", True if c.evergreen else None),
+        ("billing", Raw(flow([("frequency", c.billing)]))),
+        ("proration", proration),
+        ("rounding", rounding),
+        ("billed_through", c.billed_through),
+    ]
     out = [f"# {c.contract}: imported by `cpqctl import contracts` (amendments are appended below)"]
     out.extend(mapping_lines(head))
     out.append("lines:")
     for ln in c.lines:
         recurring = ln.per is not None
-        out.append("  - " + flow([
-            ("product", ln.product), ("pricing", "block" if ln.block else None), ("quantity", ln.quantity),
-            ("unit_price", ln.unit_price), ("per", ln.per), ("start", c.start),
-            ("end", c.end if recurring and not c.evergreen else None),
-        ]))
+        out.append(
+            "  - "
+            + flow(
+                [
+                    ("product", ln.product),
+                    ("pricing", "block" if ln.block else None),
+                    ("quantity", ln.quantity),
+                    ("unit_price", ln.unit_price),
+                    ("per", ln.per),
+                    ("start", c.start),
+                    ("end", c.end if recurring and not c.evergreen else None),
+                ]
+            )
+        )
     return "\n".join(out) + "\n"

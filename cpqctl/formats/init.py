@@ -42,15 +42,24 @@ def settings_toml(name: str, currency: str, locale: str) -> str:
     import tomli_w
 
     data = {
-        "company": {"name": name, "address": "", "tax_id": "", "bank_account": "", "locale": locale,
-                    "currency": currency},
+        "company": {
+            "name": name,
+            "address": "",
+            "tax_id": "",
+            "bank_account": "",
+            "locale": locale,
+            "currency": currency,
+        },
         "pricing": {"proration": "monthly+daily", "rounding": "half-up", "quote_valid_days": 30},
         "billing": {"frequency": "annual", "payment_days": 14},
         "renewal": {"pricing": "same", "uplift": "0%", "notice_days": 90},
         "approvals": {"max_discount": "20%"},
         "tax": {"rate": "0%"},
-        "numbering": {"quote": "Q-{year}-{seq:04d}", "contract": "C-{year}-{seq:04d}",
-                      "invoice": "INV-{year}-{seq:04d}"},
+        "numbering": {
+            "quote": "Q-{year}-{seq:04d}",
+            "contract": "C-{year}-{seq:04d}",
+            "invoice": "INV-{year}-{seq:04d}",
+        },
     }
     return "# cpqctl settings: see `cpqctl schema cpq` for every key\n" + tomli_w.dumps(data) + SMTP_HINT
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
-from typing import Mapping, Sequence
 
 from cpqctl.core.diagnostics import CpqError, UsageError
 
@@ -54,8 +54,12 @@ def sender(settings, strict: bool = True) -> str:
         return str(Address(settings.company_name or "", addr_spec=user))
     if not strict:
         return str(Address(settings.company_name or "", addr_spec=PLACEHOLDER))
-    raise UsageError("E-SMTP-FROM", "cpq.toml [smtp] names no sender address",
-                   'add `from = "Billing <billing@example.com>"` under [smtp] in cpq.toml', src=settings.src)
+    raise UsageError(
+        "E-SMTP-FROM",
+        "cpq.toml [smtp] names no sender address",
+        'add `from = "Billing <billing@example.com>"` under [smtp] in cpq.toml',
+        src=settings.src,
+    )
 
 
 def smtp_config(settings, environ: Mapping[str, str] = os.environ) -> SmtpConfig:
@@ -63,18 +67,31 @@ def smtp_config(settings, environ: Mapping[str, str] = os.environ) -> SmtpConfig
     s = settings.smtp
     host = str(s.get("host") or "")
     if not host:
-        raise UsageError("E-SMTP-CONFIG", "cpq.toml has no [smtp] host to send through",
-                       "add [smtp] host/port/user/password_env to cpq.toml, or write the message to a file "
-                       "with --eml FILE", src=settings.src)
+        raise UsageError(
+            "E-SMTP-CONFIG",
+            "cpq.toml has no [smtp] host to send through",
+            "add [smtp] host/port/user/password_env to cpq.toml, or write the message to a file with --eml FILE",
+            src=settings.src,
+        )
     password = None
     var = str(s.get("password_env") or "")
     if var:
         password = environ.get(var)
         if password is None:
-            raise UsageError("E-SMTP-PASSWORD", f"the SMTP password variable {var} is not set",
-                           f"export {var}=… (cpq.toml [smtp] password_env names it)", src=settings.src)
-    return SmtpConfig(host=host, port=int(s.get("port", 587)), starttls=bool(s.get("starttls", True)),
-                      user=str(s.get("user") or ""), password=password, sender=sender(settings))
+            raise UsageError(
+                "E-SMTP-PASSWORD",
+                f"the SMTP password variable {var} is not set",
+                f"export {var}=… (cpq.toml [smtp] password_env names it)",
+                src=settings.src,
+            )
+    return SmtpConfig(
+        host=host,
+        port=int(s.get("port", 587)),
+        starttls=bool(s.get("starttls", True)),
+        user=str(s.get("user") or ""),
+        password=password,
+        sender=sender(settings),
+    )
 
 
 def billing_recipients(account) -> list[str]:
@@ -90,9 +107,14 @@ def check_addresses(addresses: Sequence[str]) -> list[str]:
     out = []
     for text in addresses:
         parsed = getaddresses([text])
-        if not parsed or any(c in text for c in "\r\n") or any(
+        if (
+            not parsed
+            or any(c in text for c in "\r\n")
+            or any(
                 "@" not in addr or " " in addr or addr.startswith("@") or addr.endswith("@") or not addr.isascii()
-                for _, addr in parsed):
+                for _, addr in parsed
+            )
+        ):
             raise UsageError("E-USAGE", f"`{text}` is not an e-mail address", "e.g. --to anna.nowak@acme.example")
         out.append(text)
     return out
@@ -110,15 +132,16 @@ def message_id(invoice: str, to: Sequence[str], from_: str, day: date) -> str:
     return f"<{invoice}.{digest}@{_domain(from_)}>"
 
 
-def build(*, invoice: str, to: Sequence[str], from_: str, subject: str, body: str, pdf: bytes,
-          day: date) -> EmailMessage:
+def build(
+    *, invoice: str, to: Sequence[str], from_: str, subject: str, body: str, pdf: bytes, day: date
+) -> EmailMessage:
     """The message: ``body`` as text/plain UTF-8 and ``<invoice>.pdf`` attached."""
     msg = EmailMessage()
     mid = message_id(invoice, to, from_, day)
     msg["From"] = from_
     msg["To"] = ", ".join(to)
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime(day.year, day.month, day.day, tzinfo=timezone.utc))
+    msg["Date"] = format_datetime(datetime(day.year, day.month, day.day, tzinfo=UTC))
     msg["Message-ID"] = mid
     msg.set_content(body, charset="utf-8")
     msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{invoice}.pdf")
@@ -149,8 +172,11 @@ class Connection:
         try:
             smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=TIMEOUT_SECONDS)
         except OSError as exc:
-            raise CpqError("E-SMTP-CONNECT", f"cannot reach the SMTP server {where}: {_reason(exc)}",
-                           "check cpq.toml [smtp] host and port, or write the message with --eml FILE") from None
+            raise CpqError(
+                "E-SMTP-CONNECT",
+                f"cannot reach the SMTP server {where}: {_reason(exc)}",
+                "check cpq.toml [smtp] host and port, or write the message with --eml FILE",
+            ) from None
         try:
             smtp.ehlo()
             if cfg.starttls:
@@ -160,17 +186,26 @@ class Connection:
                 smtp.login(cfg.user, cfg.password)
         except smtplib.SMTPAuthenticationError as exc:
             _quit(smtp)
-            raise CpqError("E-SMTP-AUTH", f"the SMTP server {where} refused the login of {cfg.user!r}: "
-                           f"{_reason(exc)}", "check cpq.toml [smtp] user and the password variable") from None
+            raise CpqError(
+                "E-SMTP-AUTH",
+                f"the SMTP server {where} refused the login of {cfg.user!r}: {_reason(exc)}",
+                "check cpq.toml [smtp] user and the password variable",
+            ) from None
         except smtplib.SMTPNotSupportedError as exc:
             _quit(smtp)
-            raise CpqError("E-SMTP", f"the SMTP server {where} does not support {_reason(exc)}",
-                           "set starttls = false in cpq.toml [smtp] only for a server on a trusted network, "
-                           "or use the server's submission port") from None
+            raise CpqError(
+                "E-SMTP",
+                f"the SMTP server {where} does not support {_reason(exc)}",
+                "set starttls = false in cpq.toml [smtp] only for a server on a trusted network, "
+                "or use the server's submission port",
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             _quit(smtp)
-            raise CpqError("E-SMTP", f"SMTP session with {where} failed: {_reason(exc)}",
-                           "check cpq.toml [smtp] (host, port, starttls) and the server's certificate") from None
+            raise CpqError(
+                "E-SMTP",
+                f"SMTP session with {where} failed: {_reason(exc)}",
+                "check cpq.toml [smtp] (host, port, starttls) and the server's certificate",
+            ) from None
         self._smtp = smtp
         return self
 
@@ -186,12 +221,17 @@ class Connection:
         try:
             refused = self._smtp.send_message(msg, from_addr=from_addr, to_addrs=to_addrs)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise CpqError("E-SMTP-REFUSED", f"the SMTP server refused every recipient of {msg['Subject']}: "
-                           + ", ".join(sorted(exc.recipients)), "check the address (--to, or the account's "
-                           "billing contact)") from None
+            raise CpqError(
+                "E-SMTP-REFUSED",
+                f"the SMTP server refused every recipient of {msg['Subject']}: " + ", ".join(sorted(exc.recipients)),
+                "check the address (--to, or the account's billing contact)",
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise CpqError("E-SMTP", f"sending {msg['Subject']} failed: {_reason(exc)}",
-                           "nothing was recorded for this invoice; run the command again") from None
+            raise CpqError(
+                "E-SMTP",
+                f"sending {msg['Subject']} failed: {_reason(exc)}",
+                "nothing was recorded for this invoice; run the command again",
+            ) from None
         return {addr: _reason(smtplib.SMTPResponseException(code, text)) for addr, (code, text) in refused.items()}
 
     def __exit__(self, *exc) -> None:
@@ -213,4 +253,3 @@ def _reason(exc: BaseException) -> str:
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         return f"{exc.smtp_code} {text}"
     return str(exc) or type(exc).__name__
-

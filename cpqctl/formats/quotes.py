@@ -27,19 +27,37 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------- new business
 
 
-def draft_text(q_id: str, account: str, day: date, start: date, term: int | None, end: date | None,
-               billing: str | None, evergreen: bool,
-               lines: Sequence[tuple[str, Decimal, Decimal | None, Decimal | None]]) -> str:
+def draft_text(
+    q_id: str,
+    account: str,
+    day: date,
+    start: date,
+    term: int | None,
+    end: date | None,
+    billing: str | None,
+    evergreen: bool,
+    lines: Sequence[tuple[str, Decimal, Decimal | None, Decimal | None]],
+) -> str:
     """A new-business draft: its inputs only (it is re-priced whenever shown)."""
-    head = [("quote", q_id), ("kind", "new"), ("status", "draft"), ("account", account), ("date", day),
-            ("start", start), ("term", term), ("end", end),
-            ("evergreen", True if evergreen else None),
-            ("billing", Raw(flow([("frequency", billing)])) if billing else None)]
+    head = [
+        ("quote", q_id),
+        ("kind", "new"),
+        ("status", "draft"),
+        ("account", account),
+        ("date", day),
+        ("start", start),
+        ("term", term),
+        ("end", end),
+        ("evergreen", True if evergreen else None),
+        ("billing", Raw(flow([("frequency", billing)])) if billing else None),
+    ]
     out = mapping_lines(head)
     out.append("lines:")
     for code, qty, disc, disc_amount in lines:
-        out.append("  - " + flow([("product", code), ("quantity", qty), ("discount", pct(disc)),
-                                  ("discount_amount", disc_amount)]))
+        out.append(
+            "  - "
+            + flow([("product", code), ("quantity", qty), ("discount", pct(disc)), ("discount_amount", disc_amount)])
+        )
     return "\n".join(out) + "\n"
 
 
@@ -51,7 +69,7 @@ def edit_status(text: str, new_status: str, insert: list[str]) -> str:
     lines = text.splitlines(keepends=True)
     for i, ln in enumerate(lines):
         if ln.startswith("status:"):
-            lines[i:i + 1] = [f"status: {new_status}\n", *(x + "\n" for x in insert)]
+            lines[i : i + 1] = [f"status: {new_status}\n", *(x + "\n" for x in insert)]
             return "".join(lines)
     j = 0
     for i, ln in enumerate(lines):
@@ -70,28 +88,48 @@ def approved_text(text: str, by: str, day: date) -> str:
 
 
 def _priced_line_flow(ln: PricedLine, q_line: QuoteLine | None = None) -> str:
-    return flow([
-        ("product", ln.product), ("quantity", ln.quantity),
-        ("discount", pct(q_line.discount) if q_line is not None else None),
-        ("discount_amount", q_line.discount_amount if q_line is not None else None),
-        ("list_price", ln.list_unit_price), ("unit_price", ln.net_unit_price), ("per", ln.per),
-        ("start", ln.start), ("end", ln.end), ("pricing", ln.pricing if ln.pricing != "list" else None),
-        ("bundle", ln.bundle), ("net_total", ln.net_total),
-    ])
+    return flow(
+        [
+            ("product", ln.product),
+            ("quantity", ln.quantity),
+            ("discount", pct(q_line.discount) if q_line is not None else None),
+            ("discount_amount", q_line.discount_amount if q_line is not None else None),
+            ("list_price", ln.list_unit_price),
+            ("unit_price", ln.net_unit_price),
+            ("per", ln.per),
+            ("start", ln.start),
+            ("end", ln.end),
+            ("pricing", ln.pricing if ln.pricing != "list" else None),
+            ("bundle", ln.bundle),
+            ("net_total", ln.net_total),
+        ]
+    )
 
 
 def accepted_text(q: Quote, priced: PricedQuote, signed_by: str, signed_on: date, contract_id: str | None) -> str:
     """The accepted quote: priced lines frozen, signer, contract, totals, then its digest as the last line."""
-    head = [("quote", q.quote), ("kind", q.kind), ("status", "accepted"), ("account", q.account),
-            ("contract", contract_id or q.contract), ("currency", priced.currency), ("date", q.date),
-            ("start", priced.start), ("term", q.term), ("end", priced.end if not q.evergreen else None),
-            ("evergreen", True if q.evergreen else None),
-            ("billing", Raw(flow([("frequency", q.billing_frequency)])) if q.billing_frequency else None),
-            ("effective", q.effective), ("based_on", q.based_on),
-            ("cancelled", Raw(flow([("date", q.cancelled.date), ("reason", q.cancelled.reason or None)]))
-             if q.cancelled else None),
-            ("approved", Raw(flow([("by", q.approved.by), ("date", q.approved.date)])) if q.approved else None),
-            ("signed", Raw(flow([("by", signed_by), ("date", signed_on)])))]
+    head = [
+        ("quote", q.quote),
+        ("kind", q.kind),
+        ("status", "accepted"),
+        ("account", q.account),
+        ("contract", contract_id or q.contract),
+        ("currency", priced.currency),
+        ("date", q.date),
+        ("start", priced.start),
+        ("term", q.term),
+        ("end", priced.end if not q.evergreen else None),
+        ("evergreen", True if q.evergreen else None),
+        ("billing", Raw(flow([("frequency", q.billing_frequency)])) if q.billing_frequency else None),
+        ("effective", q.effective),
+        ("based_on", q.based_on),
+        (
+            "cancelled",
+            Raw(flow([("date", q.cancelled.date), ("reason", q.cancelled.reason or None)])) if q.cancelled else None,
+        ),
+        ("approved", Raw(flow([("by", q.approved.by), ("date", q.approved.date)])) if q.approved else None),
+        ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))),
+    ]
     out = mapping_lines(head)
     out.append("lines:")
     by_product: dict[str, QuoteLine] = {}
@@ -99,34 +137,59 @@ def accepted_text(q: Quote, priced: PricedQuote, signed_by: str, signed_on: date
         by_product.setdefault(ql.product, ql)
     for ln in priced.lines:
         out.append("  - " + _priced_line_flow(ln, by_product.get(ln.product)))
-    out.extend(mapping_lines([("net_total", priced.net_total), ("tax_total", priced.tax_total),
-                              ("gross_total", priced.gross_total)]))
+    out.extend(
+        mapping_lines(
+            [("net_total", priced.net_total), ("tax_total", priced.tax_total), ("gross_total", priced.gross_total)]
+        )
+    )
     body = "\n".join(out) + "\n"
     return body + f"digest: {scalar(digest_of(body))}\n"
 
 
 def segment_flow(ln: PricedLine) -> str:
     """A priced line as a ledger segment (SPEC §1 contract line)."""
-    return flow([
-        ("product", ln.product), ("bundle", ln.bundle), ("quantity", ln.quantity),
-        ("list_price", ln.list_unit_price if ln.list_unit_price != ln.net_unit_price else None),
-        ("unit_price", ln.net_unit_price), ("per", ln.per), ("start", ln.start), ("end", ln.end),
-        ("pricing", ln.pricing if ln.pricing == "block" else None),
-    ])
+    return flow(
+        [
+            ("product", ln.product),
+            ("bundle", ln.bundle),
+            ("quantity", ln.quantity),
+            ("list_price", ln.list_unit_price if ln.list_unit_price != ln.net_unit_price else None),
+            ("unit_price", ln.net_unit_price),
+            ("per", ln.per),
+            ("start", ln.start),
+            ("end", ln.end),
+            ("pricing", ln.pricing if ln.pricing == "block" else None),
+        ]
+    )
 
 
-def contract_text(contract_id: str, q: Quote, priced: PricedQuote, settings: Settings, signed_by: str,
-                  signed_on: date, renews: str | None = None) -> str:
+def contract_text(
+    contract_id: str,
+    q: Quote,
+    priced: PricedQuote,
+    settings: Settings,
+    signed_by: str,
+    signed_on: date,
+    renews: str | None = None,
+) -> str:
     """A new contract from an accepted new-business or renewal quote; proration and rounding frozen."""
     term = q.term
     renewal = Raw(flow([("term", term)])) if term else None
-    head = [("contract", contract_id), ("account", q.account), ("currency", priced.currency),
-            ("start", priced.start), ("end", priced.end if not q.evergreen else None),
-            ("evergreen", True if q.evergreen else None),
-            ("billing", Raw(flow([("frequency", q.billing_frequency or settings.billing_frequency)]))),
-            ("proration", settings.proration), ("rounding", settings.rounding),
-            ("renewal", renewal if not q.evergreen else None), ("quote", q.quote),
-            ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))), ("renews", renews)]
+    head = [
+        ("contract", contract_id),
+        ("account", q.account),
+        ("currency", priced.currency),
+        ("start", priced.start),
+        ("end", priced.end if not q.evergreen else None),
+        ("evergreen", True if q.evergreen else None),
+        ("billing", Raw(flow([("frequency", q.billing_frequency or settings.billing_frequency)]))),
+        ("proration", settings.proration),
+        ("rounding", settings.rounding),
+        ("renewal", renewal if not q.evergreen else None),
+        ("quote", q.quote),
+        ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))),
+        ("renews", renews),
+    ]
     out = [f"# {contract_id}: accepted from {q.quote} (written by cpqctl; amendments are appended below)"]
     out.extend(mapping_lines(head))
     out.append("lines:")
@@ -134,16 +197,22 @@ def contract_text(contract_id: str, q: Quote, priced: PricedQuote, settings: Set
     return "\n".join(out) + "\n"
 
 
-def amendment_text(contract: Contract, amendment_id: str, q: Quote, priced: PricedQuote, signed_by: str,
-                   signed_on: date) -> str:
+def amendment_text(
+    contract: Contract, amendment_id: str, q: Quote, priced: PricedQuote, signed_by: str, signed_on: date
+) -> str:
     """The lines appended to a contract file: the amendment entry (and `amendments:` if it is the first)."""
     out = [] if contract.amendments else ["amendments:"]
     out.append(f"  - amendment: {amendment_id}")
-    pairs = [("quote", q.quote), ("effective", q.effective),
-             ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))),
-             ("end", q.end if q.end and q.kind == "amendment" and not q.cancelled else None),
-             ("cancelled", Raw(flow([("date", q.cancelled.date), ("reason", q.cancelled.reason or None)]))
-              if q.cancelled else None)]
+    pairs = [
+        ("quote", q.quote),
+        ("effective", q.effective),
+        ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))),
+        ("end", q.end if q.end and q.kind == "amendment" and not q.cancelled else None),
+        (
+            "cancelled",
+            Raw(flow([("date", q.cancelled.date), ("reason", q.cancelled.reason or None)])) if q.cancelled else None,
+        ),
+    ]
     out.extend(mapping_lines(pairs, indent="    "))
     if priced.lines:
         out.append("    lines:")
@@ -153,9 +222,13 @@ def amendment_text(contract: Contract, amendment_id: str, q: Quote, priced: Pric
 
 def lock_prices_text(account: Account, priced: PricedQuote, until: date | None) -> str:
     """Lines appended to account.yaml's contracted_prices (`--lock-prices`)."""
-    return "".join("  - " + flow([("product", ln.product), ("price", ln.net_unit_price), ("from", ln.start),
-                                  ("until", until)]) + "\n"
-                   for ln in priced.lines if not ln.bundle and ln.pricing == "list")
+    return "".join(
+        "  - "
+        + flow([("product", ln.product), ("price", ln.net_unit_price), ("from", ln.start), ("until", until)])
+        + "\n"
+        for ln in priced.lines
+        if not ln.bundle and ln.pricing == "list"
+    )
 
 
 def add_contracted_prices(text: str, items: str) -> str:
@@ -178,24 +251,54 @@ def add_contracted_prices(text: str, items: str) -> str:
 # --------------------------------------------------------------------------- amendment quotes
 
 
-def amendment_quote_text(q_id: str, account: str, contract: str, currency: str, day: date, effective: date,
-                         based_on: int, lines: Sequence[QuoteLine], cancelled: tuple[date, str] | None = None,
-                         end: date | None = None) -> str:
+def amendment_quote_text(
+    q_id: str,
+    account: str,
+    contract: str,
+    currency: str,
+    day: date,
+    effective: date,
+    based_on: int,
+    lines: Sequence[QuoteLine],
+    cancelled: tuple[date, str] | None = None,
+    end: date | None = None,
+) -> str:
     """An amendment draft: explicit priced delta lines (re-shown as written; never re-priced)."""
-    head = [("quote", q_id), ("kind", "amendment"), ("status", "draft"), ("account", account),
-            ("contract", contract), ("currency", currency), ("date", day), ("effective", effective),
-            ("based_on", based_on), ("end", end),
-            ("cancelled", Raw(flow([("date", cancelled[0]), ("reason", cancelled[1] or None)]))
-             if cancelled else None)]
+    head = [
+        ("quote", q_id),
+        ("kind", "amendment"),
+        ("status", "draft"),
+        ("account", account),
+        ("contract", contract),
+        ("currency", currency),
+        ("date", day),
+        ("effective", effective),
+        ("based_on", based_on),
+        ("end", end),
+        ("cancelled", Raw(flow([("date", cancelled[0]), ("reason", cancelled[1] or None)])) if cancelled else None),
+    ]
     out = mapping_lines(head)
     if not lines:
         out.append("lines: []")
     else:
         out.append("lines:")
-        out.extend("  - " + flow([("product", ln.product), ("quantity", ln.quantity), ("list_price", ln.list_price),
-                                  ("unit_price", ln.unit_price), ("per", ln.per), ("start", ln.start),
-                                  ("end", ln.end), ("pricing", ln.pricing), ("bundle", ln.bundle)])
-                   for ln in lines)
+        out.extend(
+            "  - "
+            + flow(
+                [
+                    ("product", ln.product),
+                    ("quantity", ln.quantity),
+                    ("list_price", ln.list_price),
+                    ("unit_price", ln.unit_price),
+                    ("per", ln.per),
+                    ("start", ln.start),
+                    ("end", ln.end),
+                    ("pricing", ln.pricing),
+                    ("bundle", ln.bundle),
+                ]
+            )
+            for ln in lines
+        )
     return "\n".join(out) + "\n"
 
 
@@ -211,18 +314,39 @@ RENEWAL_HEADER = "# generated by cpqctl renew; sha256:"
 
 def renewal_quote_text(q: Quote, pricing: RenewalPricing) -> str:
     """The renewal draft's file: a header line with the hash of the rest, then the quote (method in a comment)."""
-    head = [("quote", q.quote), ("kind", "renewal"), ("status", "draft"), ("account", q.account),
-            ("contract", q.contract), ("currency", q.currency), ("date", q.date), ("start", q.start),
-            ("term", q.term),
-            ("billing", Raw(flow([("frequency", q.billing_frequency)])) if q.billing_frequency else None)]
+    head = [
+        ("quote", q.quote),
+        ("kind", "renewal"),
+        ("status", "draft"),
+        ("account", q.account),
+        ("contract", q.contract),
+        ("currency", q.currency),
+        ("date", q.date),
+        ("start", q.start),
+        ("term", q.term),
+        ("billing", Raw(flow([("frequency", q.billing_frequency)])) if q.billing_frequency else None),
+    ]
     body = mapping_lines(head)
-    body.append(f"# renewal pricing: {pricing.pricing}"
-                + (f" {fmt_percent(pricing.uplift)}" if pricing.pricing == "uplift" else ""))
+    body.append(
+        f"# renewal pricing: {pricing.pricing}"
+        + (f" {fmt_percent(pricing.uplift)}" if pricing.pricing == "uplift" else "")
+    )
     body.append("lines:")
     for ln in q.lines:
-        body.append("  - " + flow([("product", ln.product), ("bundle", ln.bundle), ("quantity", ln.quantity),
-                                   ("list_price", ln.list_price), ("unit_price", ln.unit_price),
-                                   ("per", ln.per), ("pricing", ln.pricing)]))
+        body.append(
+            "  - "
+            + flow(
+                [
+                    ("product", ln.product),
+                    ("bundle", ln.bundle),
+                    ("quantity", ln.quantity),
+                    ("list_price", ln.list_price),
+                    ("unit_price", ln.unit_price),
+                    ("per", ln.per),
+                    ("pricing", ln.pricing),
+                ]
+            )
+        )
     rest = "\n".join(body) + "\n"
     return f"{RENEWAL_HEADER}{_sha(rest)}\n{rest}"
 
@@ -234,4 +358,4 @@ def _sha(text: str) -> str:
 def edited_by_hand(text: str) -> bool:
     """True unless the renewal draft still carries cpqctl's header and the rest hashes to it."""
     first, _, rest = text.partition("\n")
-    return not (first.startswith(RENEWAL_HEADER) and first[len(RENEWAL_HEADER):].strip() == _sha(rest))
+    return not (first.startswith(RENEWAL_HEADER) and first[len(RENEWAL_HEADER) :].strip() == _sha(rest))

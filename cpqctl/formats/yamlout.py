@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from typing import Iterable
 
 _PLAIN_OK = re.compile(r"[A-Za-z][A-Za-z0-9 ._@/()&'+-]*")
 _SPECIAL = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"}
@@ -27,8 +27,7 @@ def scalar(v) -> str:
     if isinstance(v, date):
         return v.isoformat()
     s = str(v)
-    if _PLAIN_OK.fullmatch(s) and s.lower() not in _SPECIAL and not s.endswith(" ") and ": " not in s \
-            and " #" not in s:
+    if _PLAIN_OK.fullmatch(s) and s.lower() not in _SPECIAL and not s.endswith(" ") and ": " not in s and " #" not in s:
         return s
     return json.dumps(s, ensure_ascii=False)
 

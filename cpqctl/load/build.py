@@ -5,13 +5,33 @@ from __future__ import annotations
 from decimal import Decimal
 from types import MappingProxyType
 
+from cpqctl.core.model import (
+    Account,
+    Amendment,
+    Block,
+    BundleOption,
+    Cancellation,
+    Catalog,
+    Contact,
+    Contract,
+    ContractedPrice,
+    Delivery,
+    DiscountSchedule,
+    Invoice,
+    InvoiceLine,
+    Product,
+    Quote,
+    QuoteLine,
+    RenewalTerms,
+    Segment,
+    Settings,
+    Signed,
+    Source,
+    TaxLine,
+    Tier,
+)
 from cpqctl.load.positions import lazy
 from cpqctl.load.schema import Obj
-from cpqctl.core.model import (
-    Account, Amendment, Block, BundleOption, Cancellation, Catalog, Contact, Contract, ContractedPrice, Delivery,
-    DiscountSchedule, Invoice, InvoiceLine, Product, Quote, QuoteLine, RenewalTerms, Segment, Settings, Signed,
-    Source, TaxLine, Tier,
-)
 
 
 def _src(file: str, o: Obj, key: str | None = None) -> Source:
@@ -45,20 +65,29 @@ def settings(o: Obj | None, file: str = "cpq.toml") -> Settings:
     n, m = o.get("numbering", {}), o.get("metrics", {})
     d = Settings()
     return Settings(
-        company_name=c.get("name", ""), company_address=c.get("address", ""), company_tax_id=c.get("tax_id", ""),
+        company_name=c.get("name", ""),
+        company_address=c.get("address", ""),
+        company_tax_id=c.get("tax_id", ""),
         company_bank_account=c.get("bank_account", ""),
-        locale=c.get("locale", d.locale), currency=c.get("currency", d.currency),
-        proration=p.get("proration", d.proration), rounding=p.get("rounding", d.rounding),
+        locale=c.get("locale", d.locale),
+        currency=c.get("currency", d.currency),
+        proration=p.get("proration", d.proration),
+        rounding=p.get("rounding", d.rounding),
         quote_valid_days=p.get("quote_valid_days", d.quote_valid_days),
-        billing_frequency=b.get("frequency", d.billing_frequency), payment_days=b.get("payment_days", d.payment_days),
-        renewal_pricing=r.get("pricing", d.renewal_pricing), renewal_uplift=r.get("uplift", d.renewal_uplift),
+        billing_frequency=b.get("frequency", d.billing_frequency),
+        payment_days=b.get("payment_days", d.payment_days),
+        renewal_pricing=r.get("pricing", d.renewal_pricing),
+        renewal_uplift=r.get("uplift", d.renewal_uplift),
         notice_days=r.get("notice_days", d.notice_days),
         max_discount=o.get("approvals", {}).get("max_discount", d.max_discount),
         tax_rate=o.get("tax", {}).get("rate", d.tax_rate),
-        numbering_quote=n.get("quote", d.numbering_quote), numbering_contract=n.get("contract", d.numbering_contract),
+        numbering_quote=n.get("quote", d.numbering_quote),
+        numbering_contract=n.get("contract", d.numbering_contract),
         numbering_invoice=n.get("invoice", d.numbering_invoice),
-        smtp=MappingProxyType(dict(o.get("smtp", {}))), fx=_prices(o.get("fx")),
-        cac=m.get("cac"), gross_margin=m.get("gross_margin", d.gross_margin),
+        smtp=MappingProxyType(dict(o.get("smtp", {}))),
+        fx=_prices(o.get("fx")),
+        cac=m.get("cac"),
+        gross_margin=m.get("gross_margin", d.gross_margin),
         src=Source(file),
     )
 
@@ -70,20 +99,43 @@ def products(o: Obj, file: str) -> list[Product]:
             continue
         of = p.get("of") or {}
         opts = p.get("options") or []
-        out.append(Product(
-            code=p["code"], name=p["name"], type=p.get("type", "subscription"), per=p.get("per"),
-            price=_prices(p.get("price")), family=p.get("family", ""), description=p.get("description", ""),
-            pricing=p.get("pricing", "list"), percent=p.get("percent"), of_family=of.get("family"),
-            of_products=tuple(of.get("products", ())), min_price=_prices(p.get("min_price")),
-            blocks=tuple(Block(b["up_to"], _prices(b["price"])) for b in p.get("blocks", [])
-                         if "up_to" in b and "price" in b),
-            discount_schedule=p.get("discount_schedule"), requires=tuple(p.get("requires", ())),
-            excludes=tuple(p.get("excludes", ())),
-            options=tuple(BundleOption(x["product"], x.get("min"), x.get("max"), x.get("required", False),
-                                       x.get("included", False), Source(file, *opts.at[i]))
-                          for i, x in enumerate(opts) if "product" in x),
-            evergreen=p.get("evergreen", False), src=_src(file, p), at=_at(file, p),
-        ))
+        out.append(
+            Product(
+                code=p["code"],
+                name=p["name"],
+                type=p.get("type", "subscription"),
+                per=p.get("per"),
+                price=_prices(p.get("price")),
+                family=p.get("family", ""),
+                description=p.get("description", ""),
+                pricing=p.get("pricing", "list"),
+                percent=p.get("percent"),
+                of_family=of.get("family"),
+                of_products=tuple(of.get("products", ())),
+                min_price=_prices(p.get("min_price")),
+                blocks=tuple(
+                    Block(b["up_to"], _prices(b["price"])) for b in p.get("blocks", []) if "up_to" in b and "price" in b
+                ),
+                discount_schedule=p.get("discount_schedule"),
+                requires=tuple(p.get("requires", ())),
+                excludes=tuple(p.get("excludes", ())),
+                options=tuple(
+                    BundleOption(
+                        x["product"],
+                        x.get("min"),
+                        x.get("max"),
+                        x.get("required", False),
+                        x.get("included", False),
+                        Source(file, *opts.at[i]),
+                    )
+                    for i, x in enumerate(opts)
+                    if "product" in x
+                ),
+                evergreen=p.get("evergreen", False),
+                src=_src(file, p),
+                at=_at(file, p),
+            )
+        )
     return out
 
 
@@ -92,8 +144,12 @@ def schedules(o: Obj, file: str) -> list[DiscountSchedule]:
     for s in o.get("discount_schedules", []):
         if not {"code", "type", "tiers"} <= s.keys():
             continue
-        tiers = tuple(sorted((Tier(t["from"], t["discount"]) for t in s["tiers"] if {"from", "discount"} <= t.keys()),
-                             key=lambda t: t.start))
+        tiers = tuple(
+            sorted(
+                (Tier(t["from"], t["discount"]) for t in s["tiers"] if {"from", "discount"} <= t.keys()),
+                key=lambda t: t.start,
+            )
+        )
         out.append(DiscountSchedule(s["code"], s["type"], tiers, _src(file, s)))
     return out
 
@@ -101,16 +157,31 @@ def schedules(o: Obj, file: str) -> list[DiscountSchedule]:
 def account(o: Obj, file: str) -> Account:
     cps = o.get("contracted_prices", [])
     return Account(
-        account=o["account"], name=o["name"], currency=o["currency"], address=o.get("address", ""),
-        tax_id=o.get("tax_id", ""), tax_rate=o.get("tax_rate"), reverse_charge=o.get("reverse_charge", False),
-        contacts=tuple(Contact(c["name"], c.get("email", ""), c.get("role", "")) for c in o.get("contacts", [])
-                       if "name" in c),
+        account=o["account"],
+        name=o["name"],
+        currency=o["currency"],
+        address=o.get("address", ""),
+        tax_id=o.get("tax_id", ""),
+        tax_rate=o.get("tax_rate"),
+        reverse_charge=o.get("reverse_charge", False),
+        contacts=tuple(
+            Contact(c["name"], c.get("email", ""), c.get("role", "")) for c in o.get("contacts", []) if "name" in c
+        ),
         renewal=_renewal(o.get("renewal")),
         contracted_prices=tuple(
-            ContractedPrice(c.get("product"), c.get("family"), c.get("price"), c.get("discount"), c.get("from"),
-                            c.get("until"), Source(file, *cps.at[i]))
-            for i, c in enumerate(cps)),
-        src=_src(file, o), at=_at(file, o),
+            ContractedPrice(
+                c.get("product"),
+                c.get("family"),
+                c.get("price"),
+                c.get("discount"),
+                c.get("from"),
+                c.get("until"),
+                Source(file, *cps.at[i]),
+            )
+            for i, c in enumerate(cps)
+        ),
+        src=_src(file, o),
+        at=_at(file, o),
     )
 
 
@@ -118,9 +189,18 @@ def segment(o: Obj, file: str, seg_id: str, default_end) -> Segment:
     per = o.get("per")
     end = o.get("end", default_end if per else None)
     return Segment(
-        id=seg_id, product=o["product"], quantity=o["quantity"], unit_price=o["unit_price"], start=o["start"],
-        end=end, per=per, list_price=o.get("list_price"), pricing=o.get("pricing", "list"),
-        bundle=o.get("bundle"), src=_src(file, o), at=_at(file, o),
+        id=seg_id,
+        product=o["product"],
+        quantity=o["quantity"],
+        unit_price=o["unit_price"],
+        start=o["start"],
+        end=end,
+        per=per,
+        list_price=o.get("list_price"),
+        pricing=o.get("pricing", "list"),
+        bundle=o.get("bundle"),
+        src=_src(file, o),
+        at=_at(file, o),
     )
 
 
@@ -130,8 +210,9 @@ _SEG_KEYS = frozenset({"product", "quantity", "unit_price", "start"})
 def contract(o: Obj, file: str) -> Contract:
     cid = o["contract"]
     end = o.get("end")
-    lines = tuple(segment(x, file, f"{cid}#{i + 1}", end) for i, x in enumerate(o.get("lines", []))
-                  if _SEG_KEYS <= x.keys())
+    lines = tuple(
+        segment(x, file, f"{cid}#{i + 1}", end) for i, x in enumerate(o.get("lines", [])) if x.keys() >= _SEG_KEYS
+    )
     amendments = []
     cur_end = end
     for a in o.get("amendments", []):
@@ -139,60 +220,130 @@ def contract(o: Obj, file: str) -> Contract:
             continue
         cur_end = a.get("end", cur_end)
         canc = a.get("cancelled")
-        amendments.append(Amendment(
-            amendment=a["amendment"], effective=a["effective"],
-            lines=tuple(segment(x, file, f"{cid}/{a['amendment']}#{i + 1}", cur_end)
-                        for i, x in enumerate(a.get("lines", [])) if _SEG_KEYS <= x.keys()),
-            quote=a.get("quote"), signed=_signed(a.get("signed")), end=a.get("end"),
-            cancelled=Cancellation(canc["date"], canc.get("reason", "")) if canc and "date" in canc else None,
-            src=_src(file, a), at=_at(file, a),
-        ))
+        amendments.append(
+            Amendment(
+                amendment=a["amendment"],
+                effective=a["effective"],
+                lines=tuple(
+                    segment(x, file, f"{cid}/{a['amendment']}#{i + 1}", cur_end)
+                    for i, x in enumerate(a.get("lines", []))
+                    if x.keys() >= _SEG_KEYS
+                ),
+                quote=a.get("quote"),
+                signed=_signed(a.get("signed")),
+                end=a.get("end"),
+                cancelled=Cancellation(canc["date"], canc.get("reason", "")) if canc and "date" in canc else None,
+                src=_src(file, a),
+                at=_at(file, a),
+            )
+        )
     return Contract(
-        contract=cid, account=o["account"], currency=o["currency"], start=o["start"], end=end,
-        lines=lines, amendments=tuple(amendments), evergreen=o.get("evergreen", False),
-        billing_frequency=(o.get("billing") or {}).get("frequency"), proration=o.get("proration"),
-        rounding=o.get("rounding"), renewal=_renewal(o.get("renewal")), quote=o.get("quote"),
-        signed=_signed(o.get("signed")), renews=o.get("renews"), billed_through=o.get("billed_through"),
-        src=_src(file, o), at=_at(file, o),
+        contract=cid,
+        account=o["account"],
+        currency=o["currency"],
+        start=o["start"],
+        end=end,
+        lines=lines,
+        amendments=tuple(amendments),
+        evergreen=o.get("evergreen", False),
+        billing_frequency=(o.get("billing") or {}).get("frequency"),
+        proration=o.get("proration"),
+        rounding=o.get("rounding"),
+        renewal=_renewal(o.get("renewal")),
+        quote=o.get("quote"),
+        signed=_signed(o.get("signed")),
+        renews=o.get("renews"),
+        billed_through=o.get("billed_through"),
+        src=_src(file, o),
+        at=_at(file, o),
     )
 
 
 def quote(o: Obj, file: str) -> Quote:
     canc = o.get("cancelled")
     return Quote(
-        quote=o["quote"], account=o["account"], date=o["date"], kind=o.get("kind", "new"),
-        status=o.get("status", "draft"), contract=o.get("contract"), currency=o.get("currency"),
-        start=o.get("start"), term=o.get("term"), end=o.get("end"), evergreen=o.get("evergreen", False),
-        billing_frequency=(o.get("billing") or {}).get("frequency"), effective=o.get("effective"),
+        quote=o["quote"],
+        account=o["account"],
+        date=o["date"],
+        kind=o.get("kind", "new"),
+        status=o.get("status", "draft"),
+        contract=o.get("contract"),
+        currency=o.get("currency"),
+        start=o.get("start"),
+        term=o.get("term"),
+        end=o.get("end"),
+        evergreen=o.get("evergreen", False),
+        billing_frequency=(o.get("billing") or {}).get("frequency"),
+        effective=o.get("effective"),
         based_on=o.get("based_on"),
         cancelled=Cancellation(canc["date"], canc.get("reason", "")) if canc and "date" in canc else None,
-        renewal=_renewal(o.get("renewal")), approved=_signed(o.get("approved")), signed=_signed(o.get("signed")),
-        net_total=o.get("net_total"), tax_total=o.get("tax_total"), gross_total=o.get("gross_total"),
+        renewal=_renewal(o.get("renewal")),
+        approved=_signed(o.get("approved")),
+        signed=_signed(o.get("signed")),
+        net_total=o.get("net_total"),
+        tax_total=o.get("tax_total"),
+        gross_total=o.get("gross_total"),
         digest=o.get("digest"),
-        lines=tuple(QuoteLine(
-            product=x["product"], quantity=x["quantity"], discount=x.get("discount"),
-            discount_amount=x.get("discount_amount"), list_price=x.get("list_price"),
-            unit_price=x.get("unit_price"), per=x.get("per"), start=x.get("start"), end=x.get("end"),
-            pricing=x.get("pricing"), bundle=x.get("bundle"), net_total=x.get("net_total"),
-            src=_src(file, x), at=_at(file, x)) for x in o.get("lines", []) if {"product", "quantity"} <= x.keys()),
-        src=_src(file, o), at=_at(file, o),
+        lines=tuple(
+            QuoteLine(
+                product=x["product"],
+                quantity=x["quantity"],
+                discount=x.get("discount"),
+                discount_amount=x.get("discount_amount"),
+                list_price=x.get("list_price"),
+                unit_price=x.get("unit_price"),
+                per=x.get("per"),
+                start=x.get("start"),
+                end=x.get("end"),
+                pricing=x.get("pricing"),
+                bundle=x.get("bundle"),
+                net_total=x.get("net_total"),
+                src=_src(file, x),
+                at=_at(file, x),
+            )
+            for x in o.get("lines", [])
+            if {"product", "quantity"} <= x.keys()
+        ),
+        src=_src(file, o),
+        at=_at(file, o),
     )
 
 
 def invoice(o: Obj, file: str) -> Invoice:
     return Invoice(
-        invoice=o["invoice"], account=o["account"], contract=o["contract"], date=o["date"],
+        invoice=o["invoice"],
+        account=o["account"],
+        contract=o["contract"],
+        date=o["date"],
         currency=o["currency"],
-        lines=tuple(InvoiceLine(x["segment"], x["product"], x["kind"], x["amount"], x.get("period_start"),
-                                x.get("period_end"), x.get("quantity"))
-                    for x in o.get("lines", []) if {"segment", "product", "kind", "amount"} <= x.keys()),
-        net_total=o["net_total"], gross_total=o["gross_total"],
-        taxes=tuple(TaxLine(t["rate"], t["base"], t["amount"]) for t in o.get("taxes", [])
-                    if {"rate", "base", "amount"} <= t.keys()),
-        sale_date=o.get("sale_date"), due=o.get("due"), corrects=o.get("corrects"), reason=o.get("reason", ""),
+        lines=tuple(
+            InvoiceLine(
+                x["segment"],
+                x["product"],
+                x["kind"],
+                x["amount"],
+                x.get("period_start"),
+                x.get("period_end"),
+                x.get("quantity"),
+            )
+            for x in o.get("lines", [])
+            if {"segment", "product", "kind", "amount"} <= x.keys()
+        ),
+        net_total=o["net_total"],
+        gross_total=o["gross_total"],
+        taxes=tuple(
+            TaxLine(t["rate"], t["base"], t["amount"])
+            for t in o.get("taxes", [])
+            if {"rate", "base", "amount"} <= t.keys()
+        ),
+        sale_date=o.get("sale_date"),
+        due=o.get("due"),
+        corrects=o.get("corrects"),
+        reason=o.get("reason", ""),
         reverse_charge=o.get("reverse_charge", False),
         sent=tuple(Delivery(s.get("date"), s.get("to", ""), s.get("message_id", "")) for s in o.get("sent", [])),
-        src=_src(file, o), at=_at(file, o),
+        src=_src(file, o),
+        at=_at(file, o),
     )
 
 

@@ -39,8 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType, NoneType, UnionType
 
-from cpqctl.load import repo as _repo
-from cpqctl.load import memo
+from cpqctl.load import memo, repo as _repo
 from cpqctl.load.positions import Positions, pending_of
 from cpqctl.load.repo import FileResult
 
@@ -57,8 +56,18 @@ RACY_NS = 2_000_000_000
 READ_RATIO = 4
 READ_ALWAYS = 256 * 1024
 
-_CODE_FILES = ("model.py", "diagnostics.py", "money.py", "load/repo.py", "load/build.py", "load/schema.py",
-               "load/yamlpos.py", "load/cache.py", "load/positions.py", "load/memo.py")
+_CODE_FILES = (
+    "model.py",
+    "diagnostics.py",
+    "money.py",
+    "load/repo.py",
+    "load/build.py",
+    "load/schema.py",
+    "load/yamlpos.py",
+    "load/cache.py",
+    "load/positions.py",
+    "load/memo.py",
+)
 
 
 class Uncacheable(Exception):
@@ -67,12 +76,16 @@ class Uncacheable(Exception):
 
 # --------------------------------------------------------------------------- codec
 
+
 def _model_classes() -> list[type]:
     from cpqctl.core import model
     from cpqctl.core.diagnostics import Diagnostic
 
-    found = [v for v in vars(model).values() if isinstance(v, type) and dataclasses.is_dataclass(v)
-             and v.__module__ == model.__name__]
+    found = [
+        v
+        for v in vars(model).values()
+        if isinstance(v, type) and dataclasses.is_dataclass(v) and v.__module__ == model.__name__
+    ]
     return [*found, Diagnostic]
 
 
@@ -83,8 +96,12 @@ def _constructor(cls: type):
     dataclass (a ``__post_init__``, a field outside ``__init__``) keeps its ``__init__``.
     """
     names = tuple(f.name for f in dataclasses.fields(cls))
-    plain = (cls.__dataclass_params__.frozen and getattr(cls, "__slots__", None) == names
-             and not hasattr(cls, "__post_init__") and all(f.init for f in dataclasses.fields(cls)))
+    plain = (
+        cls.__dataclass_params__.frozen
+        and getattr(cls, "__slots__", None) == names
+        and not hasattr(cls, "__post_init__")
+        and all(f.init for f in dataclasses.fields(cls))
+    )
     if not plain:
         return lambda v: cls(*v)
     setters = tuple(getattr(cls, name).__set__ for name in names)
@@ -97,6 +114,7 @@ def _constructor(cls: type):
         for setter, x in zip(setters, v):
             setter(obj, x)
         return obj
+
     return make
 
 
@@ -173,8 +191,7 @@ class Codec:
             return self._enc[Source], self._dec[Source]
 
         def enc(v):
-            if type(v) is not Source or type(v.file) is not str or type(v.line) is not int \
-                    or type(v.column) is not int:
+            if type(v) is not Source or type(v.file) is not str or type(v.line) is not int or type(v.column) is not int:
                 raise Uncacheable("a malformed Source")
             return [v.line, v.column] if v.file == self.rel else [v.file, v.line, v.column]
 
@@ -224,28 +241,36 @@ class Codec:
     def _converters(self, tp, where: str) -> tuple[typing.Callable, typing.Callable | None]:
         """(encoder, decoder) for a declared type; decoder None means "JSON gives it back as it is"."""
         if tp in (str, int, bool):
+
             def enc(v, tp=tp):
                 if type(v) is not tp:
                     raise Uncacheable(f"{where}: {type(v).__name__} where {tp.__name__} is declared")
                 return v
+
             return enc, (memo.intern if tp is str else None)
         if tp is object:  # free-form settings values: only what JSON keeps exactly
+
             def enc(v):
                 if type(v) not in (str, int, bool, NoneType):
                     raise Uncacheable(f"{where}: {type(v).__name__} in a free-form value")
                 return v
+
             return enc, None
         if tp is Decimal:
+
             def enc(v):
                 if type(v) is not Decimal:
                     raise Uncacheable(f"{where}: {type(v).__name__} where Decimal is declared")
                 return str(v)  # exact, exponent and sign included: Decimal(str(d)) is d
+
             return enc, memo.decimal
         if tp is date:
+
             def enc(v):
                 if type(v) is not date:
                     raise Uncacheable(f"{where}: {type(v).__name__} where date is declared")
                 return v.isoformat()
+
             return enc, memo.day
         if dataclasses.is_dataclass(tp):
             return self._dataclass(tp)
@@ -258,6 +283,7 @@ class Codec:
 
             def enc_opt(v, e=e):
                 return None if v is None else e(v)
+
             return enc_opt, (None if d is None else _Optional(d))
         if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
             e, d = self._converters(args[0], where)
@@ -266,6 +292,7 @@ class Codec:
                 if type(v) is not tuple:
                     raise Uncacheable(f"{where}: {type(v).__name__} where a tuple is declared")
                 return [e(x) for x in v]
+
             return enc_tuple, (tuple if d is None else (lambda v, d=d: tuple(map(d, v))))
         if origin is collections.abc.Mapping:
             from cpqctl.core.model import Source
@@ -282,6 +309,7 @@ class Codec:
                 if any(type(k) is not str for k in v):
                     raise Uncacheable(f"{where}: a non-string key")
                 return [x for k, val in v.items() for x in (k, e(val))]
+
             if d is None:
                 return enc_map, lambda v: MappingProxyType(dict(zip(v[::2], v[1::2])))
             return enc_map, lambda v, d=d: MappingProxyType(dict(zip(v[::2], map(d, v[1::2]))))
@@ -310,8 +338,11 @@ class Codec:
         if type(res.kind) is not str or type(res.records) is not list or type(res.diagnostics) is not list:
             raise Uncacheable("a malformed FileResult")
         self.rel = rel
-        return [res.kind, [self.encode_value(r) for r in res.records],
-                [self._enc[Diagnostic](d) for d in res.diagnostics]]
+        return [
+            res.kind,
+            [self.encode_value(r) for r in res.records],
+            [self._enc[Diagnostic](d) for d in res.diagnostics],
+        ]
 
     def decode_result(self, rel: str, data: list) -> FileResult:
         from cpqctl.core.diagnostics import Diagnostic
@@ -345,6 +376,7 @@ def codec() -> Codec:
 
 # --------------------------------------------------------------------------- shards
 
+
 @functools.lru_cache(maxsize=1)
 def cache_key() -> str:
     """Format version, cpqctl version and the loader's own source: any change makes every shard stale.
@@ -353,6 +385,7 @@ def cache_key() -> str:
     development checkout from reusing results an older loader produced.
     """
     from cpqctl._version import __version__
+
     h = hashlib.sha256(f"{FORMAT}\0{__version__}".encode())
     pkg = Path(__file__).resolve().parents[1]
     for name in _CODE_FILES:
@@ -386,9 +419,14 @@ def _read_shard(path: Path, key: str) -> _Shard:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError):  # ValueError covers bad JSON and bad UTF-8
         return _Shard(dirty=True)
-    if type(data) is not dict or data.get("format") != FORMAT or data.get("key") != key \
-            or type(data.get("entries")) is not dict or type(data.get("keysets")) is not list \
-            or not all(type(k) is list and all(type(x) is str for x in k) for k in data["keysets"]):
+    if (
+        type(data) is not dict
+        or data.get("format") != FORMAT
+        or data.get("key") != key
+        or type(data.get("entries")) is not dict
+        or type(data.get("keysets")) is not list
+        or not all(type(k) is list and all(type(x) is str for x in k) for k in data["keysets"])
+    ):
         return _Shard(dirty=True)
     return _Shard(data["keysets"], data["entries"])
 
@@ -411,6 +449,7 @@ def write_json(root: Path, path: Path, data) -> None:
 
 
 # --------------------------------------------------------------------------- the seam
+
 
 def _stat(path: str | Path) -> tuple[int, int, int] | None:
     try:
@@ -489,8 +528,9 @@ def _load_files(root: Path, files: list[tuple[str, str]], meter) -> list[tuple[s
             meter.advance()
         if len(shard.entries) > len(group):  # entries of files not asked for: still there?
             asked = {rel for rel, _ in group}
-            shard.dirty = shard.dirty or any(not os.path.isfile(os.path.join(base, rel))
-                                             for rel in shard.entries if rel not in asked)
+            shard.dirty = shard.dirty or any(
+                not os.path.isfile(os.path.join(base, rel)) for rel in shard.entries if rel not in asked
+            )
         if shard.dirty:
             _save(root, n, key, shard, requested)
     return [(rel, results[rel]) for rel, _ in files]
@@ -521,6 +561,7 @@ def _one(root: Path, rel: str, kind: str, st, shard: _Shard, cdc: Codec, started
 def _save(root: Path, n: int, key: str, shard: _Shard, requested: set[str]) -> None:
     """Write one shard, dropping entries of files that are gone."""
     base = os.fspath(root)
-    shard.entries = {rel: e for rel, e in shard.entries.items()
-                     if rel in requested or os.path.isfile(os.path.join(base, rel))}
+    shard.entries = {
+        rel: e for rel, e in shard.entries.items() if rel in requested or os.path.isfile(os.path.join(base, rel))
+    }
     write_json(root, shard_path(root, n), _shard_json(key, shard))

@@ -61,8 +61,10 @@ def invoice_files_of(root: Path, contract: str) -> list[tuple[str, str]]:
         # No file was added, removed or replaced (cpqctl writes by rename) since the index was made, and
         # every file was in it: no need to stat 70,000 files. Invoices are never edited in place.
         try:
-            return [(f"invoices/{name}", "invoice")
-                    for name in sorted(name for name, e in old.items() if e[2] is None or e[2] == contract)]
+            return [
+                (f"invoices/{name}", "invoice")
+                for name in sorted(name for name, e in old.items() if e[2] is None or e[2] == contract)
+            ]
         except (TypeError, IndexError, KeyError):  # a damaged entry: the slow way below rebuilds the index
             old = {}
     new: dict[str, list] = {}
@@ -73,8 +75,12 @@ def invoice_files_of(root: Path, contract: str) -> list[tuple[str, str]]:
             continue
         st = entry.stat()
         hit = old.get(entry.name)
-        fresh = type(hit) is list and len(hit) == 3 and hit[:2] == [st.st_size, st.st_mtime_ns] \
+        fresh = (
+            type(hit) is list
+            and len(hit) == 3
+            and hit[:2] == [st.st_size, st.st_mtime_ns]
             and type(hit[2]) in (str, type(None))
+        )
         owner = hit[2] if fresh else contract_in(entry.path)
         if st.st_mtime_ns < started - RACY_NS:
             new[entry.name] = [st.st_size, st.st_mtime_ns, owner]
@@ -109,8 +115,9 @@ def account_of(root: Path, contract: str) -> str | None:
     except OSError:
         return None
     with entries:
-        found = next((e.name for e in entries
-                      if e.is_dir() and os.path.isfile(os.path.join(e.path, f"{contract}.yaml"))), None)
+        found = next(
+            (e.name for e in entries if e.is_dir() and os.path.isfile(os.path.join(e.path, f"{contract}.yaml"))), None
+        )
     if found is not None:
         _write(root, path, {**known, contract: found})
     return found
@@ -122,9 +129,13 @@ def _read(path: Path) -> dict:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return empty
-    if type(data) is not dict or data.get("format") != FORMAT or type(data.get("files")) is not dict \
-            or "folder_mtime_ns" not in data \
-            or type(data.get("folder_mtime_ns")) not in (int, type(None)):
+    if (
+        type(data) is not dict
+        or data.get("format") != FORMAT
+        or type(data.get("files")) is not dict
+        or "folder_mtime_ns" not in data
+        or type(data.get("folder_mtime_ns")) not in (int, type(None))
+    ):
         return empty  # entries are checked where they are used
     return data
 

@@ -43,12 +43,29 @@ def _filling(name: str):
 
     def filled_first(self, *args):
         return method(self._filled(), *args)
+
     filled_first.__name__ = name
     return filled_first
 
 
-for _name in ("__getitem__", "__contains__", "__iter__", "__len__", "__eq__", "__ne__", "__repr__", "__reversed__",
-              "__or__", "__ror__", "__sizeof__", "get", "keys", "values", "items", "copy"):
+for _name in (
+    "__getitem__",
+    "__contains__",
+    "__iter__",
+    "__len__",
+    "__eq__",
+    "__ne__",
+    "__repr__",
+    "__reversed__",
+    "__or__",
+    "__ror__",
+    "__sizeof__",
+    "get",
+    "keys",
+    "values",
+    "items",
+    "copy",
+):
     setattr(Positions, _name, _filling(_name))
 Positions.__hash__ = None  # type: ignore[assignment]  # as dict's
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from cpqctl.core.diagnostics import CpqError, Diagnostic, UsageError
-from cpqctl.load import build, yamlpos
-from cpqctl.load.schema import ID_RE, SCHEMAS, convert
+from cpqctl.core.diagnostics import Diagnostic, UsageError
 from cpqctl.core.model import Repo
 from cpqctl.formats.digest import digest_of
+from cpqctl.load import build, yamlpos
+from cpqctl.load.schema import ID_RE, SCHEMAS, convert
 
 ENV_REPO = "CPQ_REPO"
 
@@ -29,18 +29,25 @@ def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None
     if explicit:
         p = Path(explicit).expanduser()
         if not (p / "cpq.toml").is_file():
-            raise UsageError("E-NO-REPO", f"{p} is not a cpqctl data repository (no cpq.toml there)",
-                           "create one with `cpqctl init DIR`, or point --repo at a folder holding cpq.toml")
+            raise UsageError(
+                "E-NO-REPO",
+                f"{p} is not a cpqctl data repository (no cpq.toml there)",
+                "create one with `cpqctl init DIR`, or point --repo at a folder holding cpq.toml",
+            )
         return p.resolve()
     here = (cwd or Path.cwd()).resolve()
     for d in (here, *here.parents):
         if (d / "cpq.toml").is_file():
             return d
-    raise UsageError("E-NO-REPO", "no cpqctl data repository here (no cpq.toml in this folder or above)",
-                   "run `cpqctl init` to create one, `cpqctl tour` to try the example, or pass --repo PATH")
+    raise UsageError(
+        "E-NO-REPO",
+        "no cpqctl data repository here (no cpq.toml in this folder or above)",
+        "run `cpqctl init` to create one, `cpqctl tour` to try the example, or pass --repo PATH",
+    )
 
 
 # --------------------------------------------------------------------------- cpq.toml
+
 
 def _toml_positions(text: str) -> dict[tuple[str, ...], tuple[int, int]]:
     """Best-effort (line, column) of each `key = value` by its table path (tomllib keeps none)."""
@@ -89,16 +96,20 @@ def load_settings(root: Path) -> tuple[object, list[Diagnostic]]:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text, parse_float=Decimal)  # a float never exists
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError("E-SETTINGS", f"cpq.toml cannot be read: {exc}", "check the file's permissions and encoding") from None
+        raise UsageError(
+            "E-SETTINGS", f"cpq.toml cannot be read: {exc}", "check the file's permissions and encoding"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError("E-SETTINGS", f"cpq.toml is not valid TOML: {exc}",
-                       "fix the syntax; `cpqctl init` writes a valid example") from None
+        raise UsageError(
+            "E-SETTINGS", f"cpq.toml is not valid TOML: {exc}", "fix the syntax; `cpqctl init` writes a valid example"
+        ) from None
     obj, problems = convert(_to_positioned(data, (), _toml_positions(text)), SCHEMAS["cpq"])
     diags = [Diagnostic("cpq.toml", p.line, p.column, p.code, p.message, p.hint, p.severity) for p in problems]
     return build.settings(obj), diags
 
 
 # --------------------------------------------------------------------------- YAML files
+
 
 @dataclass
 class FileResult:
@@ -119,8 +130,9 @@ def load_file(root: Path, rel: str, kind: str) -> FileResult:
     try:
         text = (root / rel).read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        res.diagnostics.append(Diagnostic(rel, 1, 1, "E-ENCODING", f"the file is not UTF-8: {exc.reason}",
-                                          "save it as UTF-8"))
+        res.diagnostics.append(
+            Diagnostic(rel, 1, 1, "E-ENCODING", f"the file is not UTF-8: {exc.reason}", "save it as UTF-8")
+        )
         return res
     except OSError as exc:
         res.diagnostics.append(Diagnostic(rel, 1, 1, "E-READ", f"cannot read the file: {exc.strerror}", ""))
@@ -142,21 +154,35 @@ def load_file(root: Path, rel: str, kind: str) -> FileResult:
     if id_key in obj and obj[id_key] != expected:
         line, col = obj.where(id_key)
         where = "its folder name" if kind == "account" else "the file name"
-        res.diagnostics.append(Diagnostic(rel, line, col, "E-ID-MISMATCH",
-                                          f"{kind} ID `{obj[id_key]}` differs from {where} `{expected}`",
-                                          f"rename the {'folder' if kind == 'account' else 'file'} or fix the ID"))
+        res.diagnostics.append(
+            Diagnostic(
+                rel,
+                line,
+                col,
+                "E-ID-MISMATCH",
+                f"{kind} ID `{obj[id_key]}` differs from {where} `{expected}`",
+                f"rename the {'folder' if kind == 'account' else 'file'} or fix the ID",
+            )
+        )
     required = [k for k, f in SCHEMAS[kind].fields.items() if f.required]
     if any(k not in obj for k in required):
         return res  # already reported as E-REQUIRED / type errors
     if kind == "quote" and obj.get("status") == "accepted":
         if obj.get("digest") != digest_of(text):
             line, col = obj.where("digest")
-            res.diagnostics.append(Diagnostic(
-                rel, line, col, "E-DIGEST",
-                "this accepted quote was edited after acceptance (its digest does not match its content)"
-                if obj.get("digest") else "this accepted quote has no digest",
-                "accepted quotes are immutable: restore the file from git (`git checkout -- FILE`) "
-                "and make changes with an amendment"))
+            res.diagnostics.append(
+                Diagnostic(
+                    rel,
+                    line,
+                    col,
+                    "E-DIGEST",
+                    "this accepted quote was edited after acceptance (its digest does not match its content)"
+                    if obj.get("digest")
+                    else "this accepted quote has no digest",
+                    "accepted quotes are immutable: restore the file from git (`git checkout -- FILE`) "
+                    "and make changes with an amendment",
+                )
+            )
     res.records = [getattr(build, kind)(obj, rel)]
     return res
 
@@ -188,13 +214,20 @@ def _name_problem(rel: str, kind: str) -> Diagnostic | None:
     if p.suffix == ".yml":
         return Diagnostic(rel, 1, 1, "E-FILE-NAME", "data files end in .yaml", f"rename it to {p.stem}.yaml")
     if not ID_RE.fullmatch(name):
-        return Diagnostic(rel, 1, 1, "E-ID", f"`{name}` is not a valid {kind} ID (file or folder name)",
-                          "IDs use letters, digits, dot, dash and underscore, starting with a letter or digit")
+        return Diagnostic(
+            rel,
+            1,
+            1,
+            "E-ID",
+            f"`{name}` is not a valid {kind} ID (file or folder name)",
+            "IDs use letters, digits, dot, dash and underscore, starting with a letter or digit",
+        )
     return None
 
 
-def load_repo(root: Path, kinds: frozenset[str] | set[str] | tuple[str, ...] | None = None, meter=None
-              ) -> tuple[Repo, list[Diagnostic]]:
+def load_repo(
+    root: Path, kinds: frozenset[str] | set[str] | tuple[str, ...] | None = None, meter=None
+) -> tuple[Repo, list[Diagnostic]]:
     """Load the repository (only files of ``kinds`` when given). Returns the repo and every problem found.
 
     ``meter`` (:mod:`cpqctl.progress`) is told the number of files and each one loaded.
@@ -217,7 +250,7 @@ def load_repo(root: Path, kinds: frozenset[str] | set[str] | tuple[str, ...] | N
 def assemble(settings, results: list[tuple[str, FileResult]], diags: list[Diagnostic]) -> tuple[Repo, list[Diagnostic]]:
     products, schedules = [], []
     maps: dict[str, dict] = {"account": {}, "contract": {}, "quote": {}, "invoice": {}}
-    for rel, res in results:
+    for _rel, res in results:
         diags.extend(res.diagnostics)
         if res.kind == "catalog":
             if res.records:
@@ -228,17 +261,28 @@ def assemble(settings, results: list[tuple[str, FileResult]], diags: list[Diagno
             key = getattr(rec, res.kind)
             seen = maps[res.kind].get(key)
             if seen is not None:
-                diags.append(Diagnostic.at(rec.src, "E-DUPLICATE-ID",
-                                           f"{res.kind} `{key}` is defined twice (also in {seen.src.file})",
-                                           "IDs are unique across the repository"))
+                diags.append(
+                    Diagnostic.at(
+                        rec.src,
+                        "E-DUPLICATE-ID",
+                        f"{res.kind} `{key}` is defined twice (also in {seen.src.file})",
+                        "IDs are unique across the repository",
+                    )
+                )
                 continue
             maps[res.kind][key] = rec
     seen_codes: dict[str, object] = {}
     uniq_products = []
     for p in products:
         if p.code in seen_codes:
-            diags.append(Diagnostic.at(p.src, "E-DUPLICATE-ID", f"product `{p.code}` is defined twice "
-                                       f"(also at {seen_codes[p.code].src})", "product codes are unique"))
+            diags.append(
+                Diagnostic.at(
+                    p.src,
+                    "E-DUPLICATE-ID",
+                    f"product `{p.code}` is defined twice (also at {seen_codes[p.code].src})",
+                    "product codes are unique",
+                )
+            )
             continue
         seen_codes[p.code] = p
         uniq_products.append(p)
@@ -246,14 +290,25 @@ def assemble(settings, results: list[tuple[str, FileResult]], diags: list[Diagno
     uniq_sched = []
     for s in schedules:
         if s.code in seen_sched:
-            diags.append(Diagnostic.at(s.src, "E-DUPLICATE-ID", f"discount schedule `{s.code}` is defined twice",
-                                       "schedule codes are unique"))
+            diags.append(
+                Diagnostic.at(
+                    s.src,
+                    "E-DUPLICATE-ID",
+                    f"discount schedule `{s.code}` is defined twice",
+                    "schedule codes are unique",
+                )
+            )
             continue
         seen_sched[s.code] = s
         uniq_sched.append(s)
-    repo = Repo(settings=settings, catalog=build.catalog(uniq_products, uniq_sched),
-                accounts=maps["account"], contracts=maps["contract"], quotes=maps["quote"],
-                invoices=maps["invoice"])
+    repo = Repo(
+        settings=settings,
+        catalog=build.catalog(uniq_products, uniq_sched),
+        accounts=maps["account"],
+        contracts=maps["contract"],
+        quotes=maps["quote"],
+        invoices=maps["invoice"],
+    )
     return repo, diags
 
 
@@ -271,8 +326,7 @@ def load_invoice_context(root: Path, invoice_id: str) -> tuple[Repo, list[Diagno
     return _one_document(root, "invoices", invoice_id, "invoice")
 
 
-def load_contract_context(root: Path, contract_id: str, quote_id: str | None = None
-                          ) -> tuple[Repo, list[Diagnostic]]:
+def load_contract_context(root: Path, contract_id: str, quote_id: str | None = None) -> tuple[Repo, list[Diagnostic]]:
     """Only what previewing one contract's invoices needs: settings, catalog, its account's folder, its
     invoices (found through :mod:`cpqctl.load.invoice_index`) and, when named, one quote.
 
@@ -312,13 +366,19 @@ def _account_files(root: Path, acct: str) -> list[tuple[str, str]]:
     adir = root / "contracts" / acct
     if not (ID_RE.fullmatch(acct) and adir.is_dir()):
         return []
-    return [(f"contracts/{acct}/{e.name}", "account" if e.name == "account.yaml" else "contract")
-            for e in sorted(os.scandir(adir), key=lambda e: e.name) if e.name.endswith(".yaml") and e.is_file()]
+    return [
+        (f"contracts/{acct}/{e.name}", "account" if e.name == "account.yaml" else "contract")
+        for e in sorted(os.scandir(adir), key=lambda e: e.name)
+        if e.name.endswith(".yaml") and e.is_file()
+    ]
 
 
 def _files_in(root: Path, sub: str, kind: str) -> list[tuple[str, str]]:
     d = root / sub
     if not d.is_dir():
         return []
-    return [(f"{sub}/{e.name}", kind) for e in sorted(os.scandir(d), key=lambda e: e.name)
-            if e.name.endswith(".yaml") and e.is_file()]
+    return [
+        (f"{sub}/{e.name}", kind)
+        for e in sorted(os.scandir(d), key=lambda e: e.name)
+        if e.name.endswith(".yaml") and e.is_file()
+    ]

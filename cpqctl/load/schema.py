@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from cpqctl.core.money import D, MoneyError, parse_percent
+from cpqctl.core.terms import FREQUENCIES, PRICE_PERIODS, PRORATION_METHODS, RENEWAL_PRICING, ROUNDING_MODES
 from cpqctl.load import memo
 from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
-from cpqctl.core.terms import FREQUENCIES, PRICE_PERIODS, PRORATION_METHODS, RENEWAL_PRICING, ROUNDING_MODES
-from cpqctl.core.money import D, MoneyError, parse_percent
 
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
@@ -95,8 +95,7 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
     if k == "obj":
         if not isinstance(v, YMap):
             what = f"`{name}`" if name else "the file"  # name is empty at the top level
-            ctx.err("E-TYPE", f"{what} must be a mapping of keys to values", _pos(v),
-                    "keys: " + ", ".join(f.fields))
+            ctx.err("E-TYPE", f"{what} must be a mapping of keys to values", _pos(v), "keys: " + ", ".join(f.fields))
             return None
         return _convert_obj(v, f, name, ctx)
     if k == "list":
@@ -140,8 +139,12 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
             ctx.err("E-REQUIRED", f"`{name}` needs a value", at, _hint(f))
         return None
     if plain and s.lower() in YAML11_BOOLS:
-        ctx.err("E-YAML11-BOOL", f"`{s}` is a YAML 1.1 boolean; cpqctl only accepts true and false", at,
-                "write true or false, or quote the text if you meant a word")
+        ctx.err(
+            "E-YAML11-BOOL",
+            f"`{s}` is a YAML 1.1 boolean; cpqctl only accepts true and false",
+            at,
+            "write true or false, or quote the text if you meant a word",
+        )
         return None
     if k == "str":
         return s
@@ -231,8 +234,12 @@ def _convert_obj(v: YMap, f: F, name: str, ctx: _Ctx) -> Obj:
     for key, sub in f.fields.items():
         # keypos: a key written with a refused value (reported already) is not also "missing"
         if sub.required and key not in out and key not in v.keypos:
-            ctx.err("E-REQUIRED", f"missing required key `{key}`" + (f" in `{name}`" if name else ""),
-                    out.pos, sub.doc or _hint(sub))
+            ctx.err(
+                "E-REQUIRED",
+                f"missing required key `{key}`" + (f" in `{name}`" if name else ""),
+                out.pos,
+                sub.doc or _hint(sub),
+            )
     return out
 
 
@@ -278,7 +285,9 @@ BILLING = O("billing terms", frequency=E(*FREQUENCIES, doc="how often invoices a
 RENEWAL = O(
     "renewal terms",
     term=F("int", doc="renewal term in months", nonnegative=True),
-    pricing=E(*RENEWAL_PRICING, doc="same: keep net prices; list: re-price from the catalog; uplift: net × (1 + uplift)"),
+    pricing=E(
+        *RENEWAL_PRICING, doc="same: keep net prices; list: re-price from the catalog; uplift: net × (1 + uplift)"
+    ),
     uplift=F("percent", doc="uplift applied with pricing: uplift, e.g. 5%"),
 )
 SEGMENT_LINE = O(
@@ -290,50 +299,81 @@ SEGMENT_LINE = O(
     per=E(*PERIODS, doc="the period the unit price covers (absent for one-time products)"),
     start=F("date", True, "first day of service"),
     end=F("date", doc="last day of service (inclusive); absent on evergreen contracts and one-time lines"),
-    pricing=E("list", "block", "percent-of-total", doc="block: unit_price is the block's price, quantity is not a multiplier"),
+    pricing=E(
+        "list", "block", "percent-of-total", doc="block: unit_price is the block's price, quantity is not a multiplier"
+    ),
     bundle=F("id", doc="the bundle product this option line belongs to"),
 )
 CANCELLED = O("a cancellation", date=F("date", True, "the first day without service"), reason=F("str", doc="why"))
 
 CATALOG = O(
     "a product catalog file (catalog/*.yaml)",
-    products=L(O(
-        "a product",
-        code=F("id", True, "product code"),
-        name=F("str", True, "display name"),
-        description=F("str", doc="longer description for documents"),
-        family=F("str", doc="product family (reports, contracted prices, percent-of-total)"),
-        type=E("subscription", "one-time", doc="subscription (recurring) or one-time", default="subscription"),
-        per=E(*PERIODS, doc="the period the price covers (subscriptions)"),
-        price=F("prices", doc="list price per currency, e.g. {PLN: 1200.00, EUR: 280.00}"),
-        pricing=E("list", "block", "percent-of-total", doc="pricing method", default="list"),
-        percent=F("percent", doc="percent-of-total: the percentage of the covered lines"),
-        of=O("percent-of-total: which lines are covered", family=F("str", doc="a product family"),
-             products=L(F("id"), doc="product codes")),
-        min_price=F("prices", doc="percent-of-total: the floor price per currency"),
-        blocks=L(O("a block", up_to=F("quantity", True, "the largest quantity this block holds", nonnegative=True),
-                   price=F("prices", True, "the price of the whole block per currency"))),
-        discount_schedule=F("id", doc="code of a discount schedule"),
-        requires=L(F("id"), doc="products that must be on the quote or contract too"),
-        excludes=L(F("id"), doc="products that must not be on the quote or contract"),
-        options=L(O(
-            "a bundle option",
-            product=F("id", True, "the option's product code"),
-            min=F("quantity", doc="minimum quantity", nonnegative=True),
-            max=F("quantity", doc="maximum quantity", nonnegative=True),
-            required=F("bool", doc="the option must be on the quote"),
-            included=F("bool", doc="part of the bundle at price 0"),
-        ), doc="bundle options"),
-        evergreen=F("bool", doc="true: sold only on evergreen contracts"),
-    ), doc="products"),
-    discount_schedules=L(O(
-        "a volume discount schedule",
-        code=F("id", True, "schedule code"),
-        type=E("range", "slab", doc="range: the tier of the total applies to all units; slab: each unit its own tier",
-               required=True),
-        tiers=L(O("a tier", **{"from": F("quantity", True, "first quantity of the tier (inclusive)", nonnegative=True),
-                               "discount": F("percent", True, "discount off the list price")}), required=True),
-    ), doc="discount schedules"),
+    products=L(
+        O(
+            "a product",
+            code=F("id", True, "product code"),
+            name=F("str", True, "display name"),
+            description=F("str", doc="longer description for documents"),
+            family=F("str", doc="product family (reports, contracted prices, percent-of-total)"),
+            type=E("subscription", "one-time", doc="subscription (recurring) or one-time", default="subscription"),
+            per=E(*PERIODS, doc="the period the price covers (subscriptions)"),
+            price=F("prices", doc="list price per currency, e.g. {PLN: 1200.00, EUR: 280.00}"),
+            pricing=E("list", "block", "percent-of-total", doc="pricing method", default="list"),
+            percent=F("percent", doc="percent-of-total: the percentage of the covered lines"),
+            of=O(
+                "percent-of-total: which lines are covered",
+                family=F("str", doc="a product family"),
+                products=L(F("id"), doc="product codes"),
+            ),
+            min_price=F("prices", doc="percent-of-total: the floor price per currency"),
+            blocks=L(
+                O(
+                    "a block",
+                    up_to=F("quantity", True, "the largest quantity this block holds", nonnegative=True),
+                    price=F("prices", True, "the price of the whole block per currency"),
+                )
+            ),
+            discount_schedule=F("id", doc="code of a discount schedule"),
+            requires=L(F("id"), doc="products that must be on the quote or contract too"),
+            excludes=L(F("id"), doc="products that must not be on the quote or contract"),
+            options=L(
+                O(
+                    "a bundle option",
+                    product=F("id", True, "the option's product code"),
+                    min=F("quantity", doc="minimum quantity", nonnegative=True),
+                    max=F("quantity", doc="maximum quantity", nonnegative=True),
+                    required=F("bool", doc="the option must be on the quote"),
+                    included=F("bool", doc="part of the bundle at price 0"),
+                ),
+                doc="bundle options",
+            ),
+            evergreen=F("bool", doc="true: sold only on evergreen contracts"),
+        ),
+        doc="products",
+    ),
+    discount_schedules=L(
+        O(
+            "a volume discount schedule",
+            code=F("id", True, "schedule code"),
+            type=E(
+                "range",
+                "slab",
+                doc="range: the tier of the total applies to all units; slab: each unit its own tier",
+                required=True,
+            ),
+            tiers=L(
+                O(
+                    "a tier",
+                    **{
+                        "from": F("quantity", True, "first quantity of the tier (inclusive)", nonnegative=True),
+                        "discount": F("percent", True, "discount off the list price"),
+                    },
+                ),
+                required=True,
+            ),
+        ),
+        doc="discount schedules",
+    ),
 )
 
 ACCOUNT = O(
@@ -347,14 +387,16 @@ ACCOUNT = O(
     reverse_charge=F("bool", doc="EU B2B reverse charge: 0% VAT with the legal note"),
     contacts=L(O("a contact", name=F("str", True), email=F("str"), role=F("str", doc="e.g. billing"))),
     renewal=RENEWAL,
-    contracted_prices=L(O(
-        "a negotiated price, applied automatically on every quote",
-        product=F("id", doc="a product code (beats a family entry)"),
-        family=F("str", doc="a product family"),
-        price=F("money", doc="replaces the list price", nonnegative=True),
-        discount=F("percent", doc="taken off the list price"),
-        **{"from": F("date", doc="valid from (inclusive)"), "until": F("date", doc="valid until (inclusive)")},
-    )),
+    contracted_prices=L(
+        O(
+            "a negotiated price, applied automatically on every quote",
+            product=F("id", doc="a product code (beats a family entry)"),
+            family=F("str", doc="a product family"),
+            price=F("money", doc="replaces the list price", nonnegative=True),
+            discount=F("percent", doc="taken off the list price"),
+            **{"from": F("date", doc="valid from (inclusive)"), "until": F("date", doc="valid until (inclusive)")},
+        )
+    ),
 )
 
 CONTRACT = O(
@@ -374,16 +416,18 @@ CONTRACT = O(
     renews=F("id", doc="the predecessor contract"),
     billed_through=F("date", doc="imported: invoiced elsewhere up to this date"),
     lines=L(SEGMENT_LINE, required=True),
-    amendments=L(O(
-        "an amendment: delta segments from `effective` to the contract end",
-        amendment=F("id", True, "amendment ID, e.g. A-1"),
-        quote=F("id", doc="the accepted amendment quote"),
-        effective=F("date", True, "first day the change applies"),
-        signed=SIGNED,
-        end=F("date", doc="an extension: the new contract end"),
-        cancelled=CANCELLED,
-        lines=L(SEGMENT_LINE),
-    )),
+    amendments=L(
+        O(
+            "an amendment: delta segments from `effective` to the contract end",
+            amendment=F("id", True, "amendment ID, e.g. A-1"),
+            quote=F("id", doc="the accepted amendment quote"),
+            effective=F("date", True, "first day the change applies"),
+            signed=SIGNED,
+            end=F("date", doc="an extension: the new contract end"),
+            cancelled=CANCELLED,
+            lines=L(SEGMENT_LINE),
+        )
+    ),
 )
 
 QUOTE_LINE = O(
@@ -441,16 +485,19 @@ INVOICE = O(
     corrects=F("id", doc="the invoice this one corrects"),
     reason=F("str", doc="why the correction"),
     reverse_charge=F("bool"),
-    lines=L(O(
-        "an invoice line",
-        segment=F("str", True, "the ledger segment billed, e.g. C-2026-0001/A-1#1"),
-        product=F("id", True),
-        kind=E("recurring", "proration", "credit", "one-time", required=True),
-        period_start=F("date"),
-        period_end=F("date"),
-        quantity=F("quantity"),
-        amount=F("money", True),
-    ), required=True),
+    lines=L(
+        O(
+            "an invoice line",
+            segment=F("str", True, "the ledger segment billed, e.g. C-2026-0001/A-1#1"),
+            product=F("id", True),
+            kind=E("recurring", "proration", "credit", "one-time", required=True),
+            period_start=F("date"),
+            period_end=F("date"),
+            quantity=F("quantity"),
+            amount=F("money", True),
+        ),
+        required=True,
+    ),
     net_total=F("money", True),
     taxes=L(O("tax per rate", rate=F("percent", True), base=F("money", True), amount=F("money", True))),
     gross_total=F("money", True),
@@ -459,21 +506,32 @@ INVOICE = O(
 
 SMTP = O(
     "SMTP delivery of invoices",
-    host=F("str"), port=F("int", nonnegative=True), starttls=F("bool"), user=F("str"),
+    host=F("str"),
+    port=F("int", nonnegative=True),
+    starttls=F("bool"),
+    user=F("str"),
     password_env=F("str", doc="environment variable holding the password"),
     **{"from": F("str", doc="From: header")},
 )
 
 SETTINGS = O(
     "cpq.toml",
-    company=O("the seller", name=F("str"), address=F("str"), tax_id=F("str"),
-              bank_account=F("str", doc="account number printed on invoices for payment by transfer"),
-              locale=F("str", doc="Babel locale for documents, e.g. pl_PL"), currency=F("currency")),
-    pricing=O("pricing defaults", proration=E(*PRORATION), rounding=E(*ROUNDING),
-              quote_valid_days=F("int", nonnegative=True)),
+    company=O(
+        "the seller",
+        name=F("str"),
+        address=F("str"),
+        tax_id=F("str"),
+        bank_account=F("str", doc="account number printed on invoices for payment by transfer"),
+        locale=F("str", doc="Babel locale for documents, e.g. pl_PL"),
+        currency=F("currency"),
+    ),
+    pricing=O(
+        "pricing defaults", proration=E(*PRORATION), rounding=E(*ROUNDING), quote_valid_days=F("int", nonnegative=True)
+    ),
     billing=O("billing defaults", frequency=E(*FREQUENCIES), payment_days=F("int", nonnegative=True)),
-    renewal=O("renewal defaults", pricing=E(*RENEWAL_PRICING), uplift=F("percent"),
-              notice_days=F("int", nonnegative=True)),
+    renewal=O(
+        "renewal defaults", pricing=E(*RENEWAL_PRICING), uplift=F("percent"), notice_days=F("int", nonnegative=True)
+    ),
     approvals=O("approvals", max_discount=F("percent")),
     tax=O("tax", rate=F("percent")),
     numbering=O("ID patterns", quote=F("str"), contract=F("str"), invoice=F("str")),
@@ -482,8 +540,14 @@ SETTINGS = O(
     metrics=O("metrics inputs", cac=F("money"), gross_margin=F("percent")),
 )
 
-SCHEMAS = {"cpq": SETTINGS, "catalog": CATALOG, "account": ACCOUNT, "contract": CONTRACT,
-           "quote": QUOTE, "invoice": INVOICE}
+SCHEMAS = {
+    "cpq": SETTINGS,
+    "catalog": CATALOG,
+    "account": ACCOUNT,
+    "contract": CONTRACT,
+    "quote": QUOTE,
+    "invoice": INVOICE,
+}
 
 
 # --------------------------------------------------------------------------- JSON Schema
@@ -497,16 +561,22 @@ def _js(f: F) -> dict:
         out["description"] = f.doc
     k = f.kind
     if k == "obj":
-        out.update({"type": "object", "additionalProperties": False,
-                    "properties": {n: _js(s) for n, s in f.fields.items()}})
+        out.update(
+            {"type": "object", "additionalProperties": False, "properties": {n: _js(s) for n, s in f.fields.items()}}
+        )
         req = [n for n, s in f.fields.items() if s.required]
         if req:
             out["required"] = req
     elif k == "list":
         out.update({"type": "array", "items": _js(f.item)})
     elif k == "prices":
-        out.update({"type": "object", "propertyNames": {"pattern": "^[A-Z]{3}$"},
-                    "additionalProperties": {"type": ["number", "string"], "pattern": _NUM_PATTERN}})
+        out.update(
+            {
+                "type": "object",
+                "propertyNames": {"pattern": "^[A-Z]{3}$"},
+                "additionalProperties": {"type": ["number", "string"], "pattern": _NUM_PATTERN},
+            }
+        )
     elif k in ("money", "quantity"):
         out.update({"type": ["number", "string"], "pattern": _NUM_PATTERN})
     elif k == "int":
@@ -535,6 +605,9 @@ def _js(f: F) -> dict:
 def json_schema(name: str) -> dict:
     """The draft-07 JSON Schema of one file kind."""
     body = _js(SCHEMAS[name])
-    return {"$schema": "http://json-schema.org/draft-07/schema#",
-            "$id": f"https://cpqctl.dev/schema/{name}.schema.json",
-            "title": f"cpqctl {name} file", **body}
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": f"https://cpqctl.dev/schema/{name}.schema.json",
+        "title": f"cpqctl {name} file",
+        **body,
+    }

@@ -13,7 +13,6 @@ absurdly deep nesting) are returned as :class:`Problem` values, never raised.
 from __future__ import annotations
 
 import sys
-
 from dataclasses import dataclass
 
 import yaml
@@ -75,16 +74,30 @@ def _convert(node, problems: list[Problem], seen: set[int], depth: int, used_at:
     # no position of the alias, hence ``used_at``). Expanding aliases lets a few lines grow into
     # billions of values ("billion laughs"), so refuse them.
     if id(node) in seen:
-        problems.append(Problem("E-YAML-ALIAS", "anchors and aliases (`&name`, `*name`) are not allowed",
-                                used_at[0], used_at[1], "write the value out in full"))
+        problems.append(
+            Problem(
+                "E-YAML-ALIAS",
+                "anchors and aliases (`&name`, `*name`) are not allowed",
+                used_at[0],
+                used_at[1],
+                "write the value out in full",
+            )
+        )
         return None
     seen.add(id(node))
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node)
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
     if depth >= MAX_DEPTH:
-        problems.append(Problem("E-YAML-DEPTH", f"the data is nested more than {MAX_DEPTH} levels deep",
-                                line, col, "cpqctl files nest only a few levels; check the indentation"))
+        problems.append(
+            Problem(
+                "E-YAML-DEPTH",
+                f"the data is nested more than {MAX_DEPTH} levels deep",
+                line,
+                col,
+                "cpqctl files nest only a few levels; check the indentation",
+            )
+        )
         return None
     if isinstance(node, yaml.SequenceNode):
         seq = YSeq()
@@ -102,14 +115,28 @@ def _convert(node, problems: list[Problem], seen: set[int], depth: int, used_at:
     for knode, vnode in node.value:
         kl, kc = knode.start_mark.line + 1, knode.start_mark.column + 1
         if not isinstance(knode, yaml.ScalarNode) or (not knode.style and knode.value == "<<"):
-            problems.append(Problem("E-YAML-KEY", "a mapping key must be a plain string", kl, kc,
-                                    "write the key as a simple word, e.g. `product:`"))
+            problems.append(
+                Problem(
+                    "E-YAML-KEY",
+                    "a mapping key must be a plain string",
+                    kl,
+                    kc,
+                    "write the key as a simple word, e.g. `product:`",
+                )
+            )
             continue
         key = sys.intern(knode.value)  # a few dozen distinct keys, repeated in every record: one string each
         if key in m.keypos:
             first = m.keypos[key]
-            problems.append(Problem("E-DUPLICATE-KEY", f"duplicate key `{key}` (first at line {first[0]})", kl, kc,
-                                    "remove one of the two entries; YAML would silently keep only the last"))
+            problems.append(
+                Problem(
+                    "E-DUPLICATE-KEY",
+                    f"duplicate key `{key}` (first at line {first[0]})",
+                    kl,
+                    kc,
+                    "remove one of the two entries; YAML would silently keep only the last",
+                )
+            )
             continue
         v = _convert(vnode, problems, seen, depth + 1, (kl, kc))
         m.keypos[key] = (kl, kc)  # kept for a refused value too: the key is there, not missing
@@ -136,13 +163,26 @@ def parse(text: str) -> tuple[object | None, list[Problem]]:
         what = exc.problem or "malformed YAML"
         if exc.context:
             what = f"{exc.context}; {what}"
-        return None, [Problem("E-YAML", f"this is not valid YAML: {what}", line, col,
-                              "check indentation, colons and quotes around this point")]
+        return None, [
+            Problem(
+                "E-YAML",
+                f"this is not valid YAML: {what}",
+                line,
+                col,
+                "check indentation, colons and quotes around this point",
+            )
+        ]
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (control characters)
         line, col = _reader_position(text, exc.position)
-        return None, [Problem("E-YAML", f"this is not valid YAML: character #x{exc.character:04X} is not allowed "
-                                        f"({exc.reason})", line, col,
-                              "remove the character; write it as an escape such as \\x07 in a double-quoted string")]
+        return None, [
+            Problem(
+                "E-YAML",
+                f"this is not valid YAML: character #x{exc.character:04X} is not allowed ({exc.reason})",
+                line,
+                col,
+                "remove the character; write it as an escape such as \\x07 in a double-quoted string",
+            )
+        ]
     except yaml.YAMLError as exc:  # e.g. several documents in one file
         return None, [Problem("E-YAML", f"this is not valid YAML: {exc}", 1, 1, "one YAML document per file")]
     if node is None:

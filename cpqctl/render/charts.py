@@ -19,10 +19,10 @@ terminal.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Callable, Iterable, Mapping, Sequence
 
 # Colours: the accent of the document templates for totals and bars; green and red for the movements.
 ACCENT = "#1f3a5f"
@@ -40,8 +40,7 @@ _CHAR = 0.56  # average glyph width / font size, to keep labels from overlapping
 LABEL_SIZE = 10.5  # the labels under the bars
 
 # The waterfall's steps in the order they are drawn: increases first, so no level goes below the end.
-WATERFALL = (("new", "up"), ("expansion", "up"), ("reactivation", "up"), ("contraction", "down"),
-             ("churn", "down"))
+WATERFALL = (("new", "up"), ("expansion", "up"), ("reactivation", "up"), ("contraction", "down"), ("churn", "down"))
 
 
 @dataclass(frozen=True)
@@ -67,8 +66,13 @@ class Step:
 # ---------------------------------------------------------------------------- numbers
 
 
-def waterfall_steps(mrr_start: Decimal, totals: Mapping[str, Decimal], mrr_end: Decimal,
-                    labels: Mapping[str, tuple[str, ...]], text: Callable[[str, Decimal], str]) -> tuple[Step, ...]:
+def waterfall_steps(
+    mrr_start: Decimal,
+    totals: Mapping[str, Decimal],
+    mrr_end: Decimal,
+    labels: Mapping[str, tuple[str, ...]],
+    text: Callable[[str, Decimal], str],
+) -> tuple[Step, ...]:
     """start, + new, + expansion, + reactivation, − contraction, − churn, end.
 
     ``labels`` and ``text(key, amount)`` give the printed words and figures
@@ -147,8 +151,15 @@ def scale_unit(largest: Decimal) -> tuple[Decimal, str]:
 
 def _esc(text: str) -> str:
     """XML text or attribute value; ``@`` as a character reference so no "@name/…" package spec can appear."""
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-            .replace("'", "&#39;").replace("@", "&#64;"))
+    return (
+        str(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#39;")
+        .replace("@", "&#64;")
+    )
 
 
 def _n(x: float) -> str:
@@ -175,11 +186,14 @@ class _Frame:
         return self.left + i * self.slot
 
 
-def _text(x: float, y: float, text: str, size: float = 11, anchor: str = "middle", fill: str = TEXT,
-          weight: str = "normal") -> str:
+def _text(
+    x: float, y: float, text: str, size: float = 11, anchor: str = "middle", fill: str = TEXT, weight: str = "normal"
+) -> str:
     bold = ' font-weight="bold"' if weight == "bold" else ""
-    return (f'<text x="{_n(x)}" y="{_n(y)}" font-size="{_n(size)}" text-anchor="{anchor}" fill="{fill}"{bold}>'
-            f"{_esc(text)}</text>")
+    return (
+        f'<text x="{_n(x)}" y="{_n(y)}" font-size="{_n(size)}" text-anchor="{anchor}" fill="{fill}"{bold}>'
+        f"{_esc(text)}</text>"
+    )
 
 
 def _stride(texts: Iterable[str], slot: float, size: float) -> int:
@@ -194,16 +208,19 @@ def _shown(i: int, n: int, stride: int) -> bool:
 
 
 def _frame_svg(f: _Frame, title: str, tick_text: Callable[[Decimal], str], width: int, height: int) -> list[str]:
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="{_esc(FONT)}">',
-           f"<title>{_esc(title)}</title>",
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-           _text(f.left - 8, 18, title, size=13, anchor="start", weight="bold")]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="{_esc(FONT)}">',
+        f"<title>{_esc(title)}</title>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        _text(f.left - 8, 18, title, size=13, anchor="start", weight="bold"),
+    ]
     for t in f.ticks:
         y = f.y(t)
         colour = MUTED if t == 0 else GRID
-        out.append(f'<line x1="{_n(f.left)}" y1="{_n(y)}" x2="{_n(f.right)}" y2="{_n(y)}" stroke="{colour}" '
-                   'stroke-width="1"/>')
+        out.append(
+            f'<line x1="{_n(f.left)}" y1="{_n(y)}" x2="{_n(f.right)}" y2="{_n(y)}" stroke="{colour}" stroke-width="1"/>'
+        )
         out.append(_text(f.left - 6, y + 4, tick_text(t), size=10, anchor="end", fill=MUTED))
     return out
 
@@ -228,24 +245,35 @@ def _labels_svg(f: _Frame, labels: Sequence[tuple[str, ...]], stride: int, size:
     return out
 
 
-def bar_svg(bars: Sequence[Bar], title: str, tick_text: Callable[[Decimal], str],
-            width: int = WIDTH, height: int = HEIGHT, colour: str = ACCENT) -> str:
+def bar_svg(
+    bars: Sequence[Bar],
+    title: str,
+    tick_text: Callable[[Decimal], str],
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    colour: str = ACCENT,
+) -> str:
     """A bar chart: one bar per value on a zero-based axis with round ticks, its text above it."""
-    ticks = nice_ticks(min((b.value for b in bars), default=Decimal(0)),
-                       max((b.value for b in bars), default=Decimal(0)))
+    ticks = nice_ticks(
+        min((b.value for b in bars), default=Decimal(0)), max((b.value for b in bars), default=Decimal(0))
+    )
     f = _Frame(ticks, len(bars), width, height)
     out = _frame_svg(f, title, tick_text, width, height)
     bw = min(f.slot * 0.64, 56.0)  # a few bars stay bars, not slabs
     # one stride for the figures over the bars and the labels under them: a bar has both or neither
-    stride = max(_stride((b.text for b in bars), f.slot, 10),
-                 _stride((line for b in bars for line in b.label), f.slot, LABEL_SIZE))
+    stride = max(
+        _stride((b.text for b in bars), f.slot, 10),
+        _stride((line for b in bars for line in b.label), f.slot, LABEL_SIZE),
+    )
     zero = f.y(Decimal(0))
     for i, b in enumerate(bars):
         x = f.x(i) + (f.slot - bw) / 2
         y = f.y(b.value)
         top, h = min(y, zero), abs(zero - y)
-        out.append(f'<rect x="{_n(x)}" y="{_n(top)}" width="{_n(bw)}" height="{_n(h)}" fill="{colour}">'
-                   f"<title>{_esc(' '.join(b.label))}: {_esc(b.text)}</title></rect>")
+        out.append(
+            f'<rect x="{_n(x)}" y="{_n(top)}" width="{_n(bw)}" height="{_n(h)}" fill="{colour}">'
+            f"<title>{_esc(' '.join(b.label))}: {_esc(b.text)}</title></rect>"
+        )
         if _shown(i, len(bars), stride):
             out.append(_text(x + bw / 2, top - 4, b.text, size=10))
     out += _labels_svg(f, [b.label for b in bars], stride)
@@ -253,8 +281,9 @@ def bar_svg(bars: Sequence[Bar], title: str, tick_text: Callable[[Decimal], str]
     return "\n".join(out) + "\n"
 
 
-def waterfall_svg(steps: Sequence[Step], title: str, tick_text: Callable[[Decimal], str],
-                  width: int = WIDTH, height: int = HEIGHT) -> str:
+def waterfall_svg(
+    steps: Sequence[Step], title: str, tick_text: Callable[[Decimal], str], width: int = WIDTH, height: int = HEIGHT
+) -> str:
     """A waterfall: totals stand on zero, each movement floats from the level the step before left.
 
     A dashed line joins each step's end level to the next step, so the eye
@@ -271,15 +300,18 @@ def waterfall_svg(steps: Sequence[Step], title: str, tick_text: Callable[[Decima
         x = f.x(i) + (f.slot - bw) / 2
         y_hi, y_lo = f.y(hi), f.y(lo)
         h = max(y_lo - y_hi, 1.0)  # a zero movement still shows as a hairline at its level
-        out.append(f'<rect x="{_n(x)}" y="{_n(y_hi)}" width="{_n(bw)}" height="{_n(h)}" '
-                   f'fill="{colours[s.kind]}"><title>{_esc(" ".join(s.label))}: {_esc(s.text)}</title></rect>')
-        out.append(_text(x + bw / 2, y_hi - 4, s.text, size=size, fill=colours[s.kind] if s.kind != "total"
-                         else TEXT))
+        out.append(
+            f'<rect x="{_n(x)}" y="{_n(y_hi)}" width="{_n(bw)}" height="{_n(h)}" '
+            f'fill="{colours[s.kind]}"><title>{_esc(" ".join(s.label))}: {_esc(s.text)}</title></rect>'
+        )
+        out.append(_text(x + bw / 2, y_hi - 4, s.text, size=size, fill=colours[s.kind] if s.kind != "total" else TEXT))
         if i + 1 < len(steps):
             after = lo if s.kind == "down" else hi  # the level this step leaves behind
             y = f.y(after)
-            out.append(f'<line x1="{_n(x + bw)}" y1="{_n(y)}" x2="{_n(f.x(i + 1) + (f.slot - bw) / 2)}" '
-                       f'y2="{_n(y)}" stroke="{MUTED}" stroke-width="1" stroke-dasharray="3 2"/>')
+            out.append(
+                f'<line x1="{_n(x + bw)}" y1="{_n(y)}" x2="{_n(f.x(i + 1) + (f.slot - bw) / 2)}" '
+                f'y2="{_n(y)}" stroke="{MUTED}" stroke-width="1" stroke-dasharray="3 2"/>'
+            )
     labels = [s.label for s in steps]
     out += _labels_svg(f, labels, _stride((line for label in labels for line in label), f.slot, LABEL_SIZE))
     out.append("</svg>")
@@ -339,8 +371,15 @@ def waterfall_rich(steps: Sequence[Step], title: str | None = None, width: int =
 
 # ---------------------------------------------------------------------------- the board's two pictures
 
-MOVEMENT_LABELS = {"start": "MRR at start", "new": "New", "expansion": "Expansion", "reactivation": "Reactivation",
-                   "contraction": "Contraction", "churn": "Churn", "end": "MRR at end"}
+MOVEMENT_LABELS = {
+    "start": "MRR at start",
+    "new": "New",
+    "expansion": "Expansion",
+    "reactivation": "Reactivation",
+    "contraction": "Contraction",
+    "churn": "Churn",
+    "end": "MRR at end",
+}
 MINUS = "\u2212"
 
 
@@ -375,12 +414,21 @@ def arr_chart_svg(points: Sequence[tuple], currency: str, locale: str) -> str:
     places = 1 if unit > 1 else 0
     labels = month_labels([d for d, _ in points], locale)
     bars = [Bar(label, v, _scaled(v, unit, places, locale)) for label, (_, v) in zip(labels, points)]
-    return bar_svg(bars, f"ARR at month end ({_unit_words(word, currency)})",
-                   lambda t: fmt.number(_decimal(Fraction(t) / Fraction(unit)), locale))
+    return bar_svg(
+        bars,
+        f"ARR at month end ({_unit_words(word, currency)})",
+        lambda t: fmt.number(_decimal(Fraction(t) / Fraction(unit)), locale),
+    )
 
 
-def movement_steps(mrr_start: Decimal, totals: Mapping[str, Decimal], mrr_end: Decimal,
-                   text: Callable[[str, Decimal], str], start_note: str = "", end_note: str = "") -> tuple[Step, ...]:
+def movement_steps(
+    mrr_start: Decimal,
+    totals: Mapping[str, Decimal],
+    mrr_end: Decimal,
+    text: Callable[[str, Decimal], str],
+    start_note: str = "",
+    end_note: str = "",
+) -> tuple[Step, ...]:
     """The waterfall steps of the MRR movements, labelled in English with an optional note (a date) under the ends."""
     labels = {k: (v,) for k, v in MOVEMENT_LABELS.items()}
     labels["start"] = (MOVEMENT_LABELS["start"], start_note)
@@ -388,8 +436,15 @@ def movement_steps(mrr_start: Decimal, totals: Mapping[str, Decimal], mrr_end: D
     return waterfall_steps(mrr_start, totals, mrr_end, labels, text)
 
 
-def movements_chart_svg(mrr_start: Decimal, totals: Mapping[str, Decimal], mrr_end: Decimal, currency: str,
-                        locale: str, start_note: str = "", end_note: str = "") -> str:
+def movements_chart_svg(
+    mrr_start: Decimal,
+    totals: Mapping[str, Decimal],
+    mrr_end: Decimal,
+    currency: str,
+    locale: str,
+    start_note: str = "",
+    end_note: str = "",
+) -> str:
     """The MRR waterfall with every step's exact amount in the locale (+ for increases, − for decreases)."""
     from cpqctl.render import fmt
 
@@ -399,8 +454,11 @@ def movements_chart_svg(mrr_start: Decimal, totals: Mapping[str, Decimal], mrr_e
 
     steps = movement_steps(mrr_start, totals, mrr_end, text, start_note, end_note)
     unit, word = scale_unit(max(hi for _, hi in spans(steps)))
-    return waterfall_svg(steps, f"MRR movements (axis in {_unit_words(word, currency)})",
-                         lambda t: fmt.number(_decimal(Fraction(t) / Fraction(unit)), locale))
+    return waterfall_svg(
+        steps,
+        f"MRR movements (axis in {_unit_words(word, currency)})",
+        lambda t: fmt.number(_decimal(Fraction(t) / Fraction(unit)), locale),
+    )
 
 
 def arr_chart_rich(points: Sequence[tuple], currency: str, width: int = 40):
@@ -411,8 +469,9 @@ def arr_chart_rich(points: Sequence[tuple], currency: str, width: int = 40):
     return bar_rich(bars, title=f"ARR at month end ({currency})", width=width)
 
 
-def movements_chart_rich(mrr_start: Decimal, totals: Mapping[str, Decimal], mrr_end: Decimal, currency: str,
-                         width: int = 40):
+def movements_chart_rich(
+    mrr_start: Decimal, totals: Mapping[str, Decimal], mrr_end: Decimal, currency: str, width: int = 40
+):
     """The MRR waterfall for a terminal, amounts as the tables print them."""
     from cpqctl.core.money import money_str
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from cpqctl.core.diagnostics import Diagnostic
 
@@ -53,8 +53,10 @@ def github(diags: Iterable[Diagnostic]) -> str:
     for d in diags:
         level = "error" if d.severity == "error" else "warning"
         msg = d.message + (f" (hint: {d.hint})" if d.hint else "")
-        out.append(f"::{level} file={_gh_escape(d.file, True)},line={d.line},col={d.column},"
-                   f"title={_gh_escape(d.code, True)}::{_gh_escape(msg)}\n")
+        out.append(
+            f"::{level} file={_gh_escape(d.file, True)},line={d.line},col={d.column},"
+            f"title={_gh_escape(d.code, True)}::{_gh_escape(msg)}\n"
+        )
     return "".join(out)
 
 
@@ -66,4 +68,6 @@ def as_json(diags: Iterable[Diagnostic]) -> str:
 
 def one(d: Diagnostic) -> str:
     """A single error for stderr (used by commands that refuse bad input)."""
-    return f"{d.file}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}" + (f"\n  = hint: {d.hint}" if d.hint else "")
+    return f"{d.file}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}" + (
+        f"\n  = hint: {d.hint}" if d.hint else ""
+    )

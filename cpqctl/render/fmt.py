@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from datetime import date as _date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 NBSP = "\u00a0"
 _SPACES = {"\u202f": NBSP, "\u2009": NBSP, "\u2007": NBSP}
@@ -73,7 +73,7 @@ def date(value: _date, locale: str) -> str:
     return _fixed_spaces(format_date(value, _invoice_date_pattern(locale), locale=locale))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _invoice_date_pattern(locale: str) -> str:
     from babel import Locale
 

@@ -7,7 +7,7 @@ import io
 import json
 import os
 import sys
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -69,31 +69,59 @@ def rows_md(columns: Sequence[str], rows: Sequence[dict], right: Sequence[str] =
 def console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, no_color=OPTIONS.no_color, highlight=False, soft_wrap=False,
-                   width=None if (sys.stderr if stderr else sys.stdout).isatty() else 120)
+    return Console(
+        stderr=stderr,
+        no_color=OPTIONS.no_color,
+        highlight=False,
+        soft_wrap=False,
+        width=None if (sys.stderr if stderr else sys.stdout).isatty() else 120,
+    )
 
 
-def rows_table(columns: Sequence[str], rows: Sequence[dict], title: str | None = None,
-               right: Sequence[str] = (), footer: dict | None = None) -> None:
+def rows_table(
+    columns: Sequence[str],
+    rows: Sequence[dict],
+    title: str | None = None,
+    right: Sequence[str] = (),
+    footer: dict | None = None,
+) -> None:
     from rich import box
     from rich.table import Table
 
-    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_footer=footer is not None,
-              collapse_padding=True, pad_edge=False)
+    t = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        show_footer=footer is not None,
+        collapse_padding=True,
+        pad_edge=False,
+    )
     for c in columns:
         # A number is never cut short ("256461…" would be a wrong amount): right-aligned (numeric) columns
         # keep their widest value; on a narrow terminal the headers and text columns give way instead.
         cells = ["" if r.get(c) is None else str(r.get(c)) for r in rows] + [str((footer or {}).get(c, ""))]
         widest = max((len(ln) for cell in cells for ln in cell.split("\n")), default=0) if c in right else None
-        t.add_column(c, justify="right" if c in right else "left", min_width=widest,
-                     overflow="fold", footer=str((footer or {}).get(c, "")) if footer is not None else "")
+        t.add_column(
+            c,
+            justify="right" if c in right else "left",
+            min_width=widest,
+            overflow="fold",
+            footer=str((footer or {}).get(c, "")) if footer is not None else "",
+        )
     for r in rows:
         t.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in columns))
     console().print(t, crop=False)  # too wide even so: the terminal wraps the line, nothing is lost
 
 
-def emit(fmt: str, data: dict, columns: Sequence[str], rows: Sequence[dict], title: str | None = None,
-         right: Sequence[str] = (), footer: dict | None = None) -> None:
+def emit(
+    fmt: str,
+    data: dict,
+    columns: Sequence[str],
+    rows: Sequence[dict],
+    title: str | None = None,
+    right: Sequence[str] = (),
+    footer: dict | None = None,
+) -> None:
     """Print ``data`` (json) or ``rows`` (table/csv/md) to stdout."""
     if fmt == "json":
         sys.stdout.write(dumps_json(data))

@@ -25,7 +25,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 
 MAIN = "main.typ"
@@ -69,7 +69,7 @@ def typst_to_pdf(source: str, assets: dict[str, bytes] | None, as_of: date) -> b
         (root / MAIN).write_text(source, encoding="utf-8")
         empty = Path(tmp) / "no-packages"
         empty.mkdir()
-        stamp = datetime(as_of.year, as_of.month, as_of.day, tzinfo=timezone.utc)
+        stamp = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
         try:
             with _network_closed():
                 pdf = typst.compile(

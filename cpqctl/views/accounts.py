@@ -22,18 +22,40 @@ def contract_view(repo: Repo, c: Contract, day: date) -> dict:
     canc = ledger.cancellation(c)
     products = repo.catalog.products
     return {
-        "contract": c.contract, "account": c.account, "currency": cur, "status": ledger.status(c, day),
-        "start": c.start.isoformat(), "end": end.isoformat() if end else None, "as_of": day.isoformat(),
-        "owned": [{"product": o.product, "name": products[o.product].name if o.product in products else o.product,
-                   "quantity": fmt_decimal(o.quantity), "mrr": money(o.mrr, cur)} for o in owned],
-        "mrr": money(total, cur), "arr": money(total * 12, cur),
+        "contract": c.contract,
+        "account": c.account,
+        "currency": cur,
+        "status": ledger.status(c, day),
+        "start": c.start.isoformat(),
+        "end": end.isoformat() if end else None,
+        "as_of": day.isoformat(),
+        "owned": [
+            {
+                "product": o.product,
+                "name": products[o.product].name if o.product in products else o.product,
+                "quantity": fmt_decimal(o.quantity),
+                "mrr": money(o.mrr, cur),
+            }
+            for o in owned
+        ],
+        "mrr": money(total, cur),
+        "arr": money(total * 12, cur),
         "evergreen": c.evergreen,
         "billing": c.billing_frequency or repo.settings.billing_frequency,
-        "renews": c.renews, "renewed_by": repo.successors.get(c.contract),
+        "renews": c.renews,
+        "renewed_by": repo.successors.get(c.contract),
         "cancelled": {"date": canc.date.isoformat(), "reason": canc.reason} if canc else None,
-        "amendments": [{"amendment": a.amendment, "effective": a.effective.isoformat(), "quote": a.quote,
-                        "lines": len(a.lines), "end": a.end.isoformat() if a.end else None,
-                        "cancelled": a.cancelled is not None} for a in c.amendments],
+        "amendments": [
+            {
+                "amendment": a.amendment,
+                "effective": a.effective.isoformat(),
+                "quote": a.quote,
+                "lines": len(a.lines),
+                "end": a.end.isoformat() if a.end else None,
+                "cancelled": a.cancelled is not None,
+            }
+            for a in c.amendments
+        ],
     }
 
 
@@ -45,34 +67,73 @@ def account_view(repo: Repo, account_id: str, day: date) -> dict:
     owned_rows = []
     total = Fraction(0)
     bundles: list[dict] = []
-    for c, v in zip(contracts, views):
+    for c, _v in zip(contracts, views):
         for o in ledger.owned(c, day):
             p = products.get(o.product)
-            owned_rows.append({"product": o.product, "name": p.name if p else o.product,
-                               "family": p.family if p else "", "quantity": fmt_decimal(o.quantity),
-                               "mrr": money(o.mrr, c.currency), "contract": c.contract, "bundle": o.bundle})
+            owned_rows.append(
+                {
+                    "product": o.product,
+                    "name": p.name if p else o.product,
+                    "family": p.family if p else "",
+                    "quantity": fmt_decimal(o.quantity),
+                    "mrr": money(o.mrr, c.currency),
+                    "contract": c.contract,
+                    "bundle": o.bundle,
+                }
+            )
             total += o.mrr
             if p is not None and p.options and o.quantity > 0:
                 have = {x.product for x in ledger.owned(c, day) if x.quantity > 0}
-                bundles.append({"bundle": p.code, "contract": c.contract, "options": [
-                    {"product": opt.product, "on": opt.product in have, "included": opt.included,
-                     "required": opt.required} for opt in p.options]})
+                bundles.append(
+                    {
+                        "bundle": p.code,
+                        "contract": c.contract,
+                        "options": [
+                            {
+                                "product": opt.product,
+                                "on": opt.product in have,
+                                "included": opt.included,
+                                "required": opt.required,
+                            }
+                            for opt in p.options
+                        ],
+                    }
+                )
     live = [c for c, v in zip(contracts, views) if v["status"] in ("active", "pending")]
-    renewals = sorted(ledger.current_end(c) for c in live
-                      if not c.evergreen and ledger.cancellation(c) is None and ledger.current_end(c))
+    renewals = sorted(
+        ledger.current_end(c)
+        for c in live
+        if not c.evergreen and ledger.cancellation(c) is None and ledger.current_end(c)
+    )
     cur = a.currency
     return {
-        "account": a.account, "name": a.name, "currency": cur, "as_of": day.isoformat(),
-        "contracts": [{"contract": v["contract"], "status": v["status"], "start": v["start"], "end": v["end"],
-                       "mrr": v["mrr"], "arr": v["arr"], "renews": v["renews"], "renewed_by": v["renewed_by"]}
-                      for v in views],
-        "owned": owned_rows, "bundles": bundles,
-        "mrr": money(total, cur), "arr": money(total * 12, cur),
+        "account": a.account,
+        "name": a.name,
+        "currency": cur,
+        "as_of": day.isoformat(),
+        "contracts": [
+            {
+                "contract": v["contract"],
+                "status": v["status"],
+                "start": v["start"],
+                "end": v["end"],
+                "mrr": v["mrr"],
+                "arr": v["arr"],
+                "renews": v["renews"],
+                "renewed_by": v["renewed_by"],
+            }
+            for v in views
+        ],
+        "owned": owned_rows,
+        "bundles": bundles,
+        "mrr": money(total, cur),
+        "arr": money(total * 12, cur),
         "next_renewal": renewals[0].isoformat() if renewals else None,
     }
 
 
 def contract_rows(view: dict) -> list[dict]:
     """`contract show` as a table: product, name, quantity and MRR of what the contract owns."""
-    return [{"product": o["product"], "name": o["name"], "quantity": o["quantity"], "mrr": o["mrr"]}
-            for o in view["owned"]]
+    return [
+        {"product": o["product"], "name": o["name"], "quantity": o["quantity"], "mrr": o["mrr"]} for o in view["owned"]
+    ]

@@ -11,34 +11,62 @@ def _price_text(prices) -> str:
 
 def product_rows(catalog) -> list[dict]:
     """`catalog list` as a table: one row per product by code, its prices as one text."""
-    return [{"code": p.code, "name": p.name, "family": p.family, "type": p.type, "per": p.per,
-             "pricing": p.pricing, "price": _price_text(p.price), "discount_schedule": p.discount_schedule}
-            for p in sorted(catalog.products.values(), key=lambda p: p.code)]
+    return [
+        {
+            "code": p.code,
+            "name": p.name,
+            "family": p.family,
+            "type": p.type,
+            "per": p.per,
+            "pricing": p.pricing,
+            "price": _price_text(p.price),
+            "discount_schedule": p.discount_schedule,
+        }
+        for p in sorted(catalog.products.values(), key=lambda p: p.code)
+    ]
 
 
 def catalog_view(catalog, rows: list[dict]) -> dict:
     """`catalog list --format json`: the rows with each price as a ``{currency: amount}`` mapping."""
-    return {"products": [{**r, "price": {c: str(v) for c, v in catalog.products[r["code"]].price.items()}}
-                         for r in rows]}
+    return {
+        "products": [{**r, "price": {c: str(v) for c, v in catalog.products[r["code"]].price.items()}} for r in rows]
+    }
 
 
 def product_view(catalog, p) -> dict:
     """`catalog show --format json`: one product, its discount schedule resolved."""
     sched = catalog.schedules.get(p.discount_schedule) if p.discount_schedule else None
     return {
-        "code": p.code, "name": p.name, "family": p.family, "type": p.type, "per": p.per, "pricing": p.pricing,
+        "code": p.code,
+        "name": p.name,
+        "family": p.family,
+        "type": p.type,
+        "per": p.per,
+        "pricing": p.pricing,
         "price": {c: str(v) for c, v in p.price.items()},
         "percent": fmt_percent(p.percent) if p.percent is not None else None,
         "of": {"family": p.of_family, "products": list(p.of_products)} if p.pricing == "percent-of-total" else None,
         "min_price": {c: str(v) for c, v in p.min_price.items()},
         "blocks": [{"up_to": fmt_decimal(b.up_to), "price": {c: str(v) for c, v in b.price.items()}} for b in p.blocks],
-        "discount_schedule": None if sched is None else {
-            "code": sched.code, "type": sched.type,
-            "tiers": [{"from": fmt_decimal(t.start), "discount": fmt_percent(t.discount)} for t in sched.tiers]},
-        "requires": list(p.requires), "excludes": list(p.excludes),
-        "options": [{"product": o.product, "min": fmt_decimal(o.min) if o.min is not None else None,
-                     "max": fmt_decimal(o.max) if o.max is not None else None, "required": o.required,
-                     "included": o.included} for o in p.options],
+        "discount_schedule": None
+        if sched is None
+        else {
+            "code": sched.code,
+            "type": sched.type,
+            "tiers": [{"from": fmt_decimal(t.start), "discount": fmt_percent(t.discount)} for t in sched.tiers],
+        },
+        "requires": list(p.requires),
+        "excludes": list(p.excludes),
+        "options": [
+            {
+                "product": o.product,
+                "min": fmt_decimal(o.min) if o.min is not None else None,
+                "max": fmt_decimal(o.max) if o.max is not None else None,
+                "required": o.required,
+                "included": o.included,
+            }
+            for o in p.options
+        ],
         "evergreen": p.evergreen,
     }
 

@@ -10,9 +10,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 
-from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.model import Contract, Quote, Repo, Segment, Settings
 from cpqctl.core.money import D, fmt_percent, round_money, round_places
 from cpqctl.core.terms import contract_terms
@@ -23,23 +22,36 @@ QUOTE_TEMPLATES = {"new": "quote", "amendment": "amendment", "renewal": "renewal
 
 # What a customer needs to know about a change or a renewal, beyond the general terms.
 _KIND_TERMS = {
-    "amendment": ["Charges and credits are prorated from the effective date and appear on the invoices of the "
-                  "billing periods they fall in; a credit reduces the amount invoiced."],
-    "renewal": ["The renewal term starts the day after the current contract ends; until then the current prices "
-                "apply."],
+    "amendment": [
+        "Charges and credits are prorated from the effective date and appear on the invoices of the "
+        "billing periods they fall in; a credit reduces the amount invoiced."
+    ],
+    "renewal": [
+        "The renewal term starts the day after the current contract ends; until then the current prices apply."
+    ],
 }
 
 
 def company(repo: Repo) -> dict:
     s = repo.settings
-    return {"name": s.company_name, "address": s.company_address, "tax_id": s.company_tax_id,
-            "locale": s.locale, "currency": s.currency}
+    return {
+        "name": s.company_name,
+        "address": s.company_address,
+        "tax_id": s.company_tax_id,
+        "locale": s.locale,
+        "currency": s.currency,
+    }
 
 
 def account_block(repo: Repo, account_id: str) -> dict:
     a = repo.accounts[account_id]
-    return {"account": a.account, "name": a.name, "address": a.address or None, "tax_id": a.tax_id or None,
-            "contacts": [{"name": c.name, "email": c.email, "role": c.role} for c in a.contacts]}
+    return {
+        "account": a.account,
+        "name": a.name,
+        "address": a.address or None,
+        "tax_id": a.tax_id or None,
+        "contacts": [{"name": c.name, "email": c.email, "role": c.role} for c in a.contacts],
+    }
 
 
 def _discount_text(ln) -> str:
@@ -50,31 +62,59 @@ def _discount_text(ln) -> str:
 
 def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
     from cpqctl.core import quotes
+
     products = repo.catalog.products
     term_months = q.term
     contract = repo.contracts.get(q.contract) if q.contract else None
     billing = q.billing_frequency or (contract.billing_frequency if contract is not None else None)
-    terms = ["Prices are net of VAT.",
-             "This quote is valid until the date shown above.",
-             "Subscriptions are billed in advance; amendments are co-terminated with the contract."]
+    terms = [
+        "Prices are net of VAT.",
+        "This quote is valid until the date shown above.",
+        "Subscriptions are billed in advance; amendments are co-terminated with the contract.",
+    ]
     terms += _KIND_TERMS.get(q.kind, [])
     data = {
         "company": company(repo),
         "account": account_block(repo, q.account),
-        "quote": {"id": q.quote, "kind": q.kind, "status": status, "date": q.date,
-                  "valid_until": quotes.valid_until(q, repo.settings), "start": priced.start, "end": priced.end,
-                  "term_months": term_months, "evergreen": q.evergreen,
-                  "billing": billing or repo.settings.billing_frequency, "currency": priced.currency,
-                  "contract": q.contract},
-        "lines": [{"product": ln.product, "name": products[ln.product].name if ln.product in products else ln.product,
-                   "quantity": ln.quantity, "per": ln.per, "start": ln.start, "end": ln.end,
-                   "list_unit_price": ln.list_unit_price, "net_unit_price": ln.net_unit_price,
-                   "discount_text": _discount_text(ln), "prorate_multiplier": round_places(ln.prorate_multiplier, 6),
-                   "net_total": ln.net_total, "effect": _effect(ln.net_total),
-                   "previous_unit_price": None, "change_percent": None} for ln in priced.lines],
-        "totals": {"net": priced.net_total,
-                   "taxes": [{"rate": t.rate, "base": t.base, "amount": t.amount} for t in priced.taxes],
-                   "tax": priced.tax_total, "gross": priced.gross_total},
+        "quote": {
+            "id": q.quote,
+            "kind": q.kind,
+            "status": status,
+            "date": q.date,
+            "valid_until": quotes.valid_until(q, repo.settings),
+            "start": priced.start,
+            "end": priced.end,
+            "term_months": term_months,
+            "evergreen": q.evergreen,
+            "billing": billing or repo.settings.billing_frequency,
+            "currency": priced.currency,
+            "contract": q.contract,
+        },
+        "lines": [
+            {
+                "product": ln.product,
+                "name": products[ln.product].name if ln.product in products else ln.product,
+                "quantity": ln.quantity,
+                "per": ln.per,
+                "start": ln.start,
+                "end": ln.end,
+                "list_unit_price": ln.list_unit_price,
+                "net_unit_price": ln.net_unit_price,
+                "discount_text": _discount_text(ln),
+                "prorate_multiplier": round_places(ln.prorate_multiplier, 6),
+                "net_total": ln.net_total,
+                "effect": _effect(ln.net_total),
+                "previous_unit_price": None,
+                "change_percent": None,
+            }
+            for ln in priced.lines
+        ],
+        "totals": {
+            "net": priced.net_total,
+            "taxes": [{"rate": t.rate, "base": t.base, "amount": t.amount} for t in priced.taxes],
+            "tax": priced.tax_total,
+            "gross": priced.gross_total,
+        },
         "reverse_charge": priced.reverse_charge,
         "terms": terms,
         "as_of": as_of,
@@ -103,9 +143,21 @@ def _effect(amount: Decimal) -> str:
 
 def _as_segments(priced) -> list[Segment]:
     """A priced quote's recurring lines as ledger segments, to measure their MRR like the contract's own."""
-    return [Segment(id=f"quote#{i}", product=ln.product, quantity=ln.quantity, unit_price=ln.net_unit_price,
-                    start=ln.start, end=ln.end, per=ln.per, pricing=ln.pricing, bundle=ln.bundle)
-            for i, ln in enumerate(priced.lines) if ln.per is not None]
+    return [
+        Segment(
+            id=f"quote#{i}",
+            product=ln.product,
+            quantity=ln.quantity,
+            unit_price=ln.net_unit_price,
+            start=ln.start,
+            end=ln.end,
+            per=ln.per,
+            pricing=ln.pricing,
+            bundle=ln.bundle,
+        )
+        for i, ln in enumerate(priced.lines)
+        if ln.per is not None
+    ]
 
 
 def amendment_block(c: Contract, q: Quote, priced, products, settings: Settings) -> dict:
@@ -117,6 +169,7 @@ def amendment_block(c: Contract, q: Quote, priced, products, settings: Settings)
     every change ends with the contract (None for an evergreen contract).
     """
     from cpqctl.core import ledger
+
     before = replace(c, amendments=tuple(a for a in c.amendments if a.quote != q.quote))
     effective = q.effective or priced.start
     deltas = _as_segments(priced)
@@ -125,31 +178,66 @@ def amendment_block(c: Contract, q: Quote, priced, products, settings: Settings)
         mine = [ln for ln in priced.lines if ln.product == code]
         name = products[code].name if code in products else code
         if all(ln.per is None for ln in mine):  # a one-time item is bought, not owned: no before/after
-            changes.append({"product": code, "name": name, "before": None, "after": None,
-                            "delta": sum((ln.quantity for ln in mine), Decimal(0)), "one_time": True,
-                            "per": None, "new_price": None})
+            changes.append(
+                {
+                    "product": code,
+                    "name": name,
+                    "before": None,
+                    "after": None,
+                    "delta": sum((ln.quantity for ln in mine), Decimal(0)),
+                    "one_time": True,
+                    "per": None,
+                    "new_price": None,
+                }
+            )
             continue
         now = ledger.quantity_on(before, code, effective)
-        delta = sum((ln.quantity for ln in mine if ln.per is not None and ln.start <= effective
-                     and (ln.end is None or effective <= ln.end)), Decimal(0))
+        delta = sum(
+            (
+                ln.quantity
+                for ln in mine
+                if ln.per is not None and ln.start <= effective and (ln.end is None or effective <= ln.end)
+            ),
+            Decimal(0),
+        )
         raised = {ln.net_unit_price for ln in mine if ln.per is not None and ln.quantity > 0}
-        changes.append({"product": code, "name": name, "before": now, "after": now + delta, "delta": delta,
-                        "one_time": False, "per": next((ln.per for ln in mine if ln.per), None),
-                        # a re-price: the quantity stays, the lines added carry the one new price
-                        "new_price": raised.pop() if delta == 0 and len(raised) == 1 else None})
+        changes.append(
+            {
+                "product": code,
+                "name": name,
+                "before": now,
+                "after": now + delta,
+                "delta": delta,
+                "one_time": False,
+                "per": next((ln.per for ln in mine if ln.per), None),
+                # a re-price: the quantity stays, the lines added carry the one new price
+                "new_price": raised.pop() if delta == 0 and len(raised) == 1 else None,
+            }
+        )
     rounding = contract_terms(c, settings).rounding
     mrr_before = ledger.mrr(before, effective)
     mrr_after = mrr_before + sum((ledger.segment_mrr(s, effective) for s in deltas), Fraction(0))
     arr_before, arr_after = (round_money(x * 12, c.currency, rounding) for x in (mrr_before, mrr_after))
     amounts = [ln.net_total for ln in priced.lines]
     return {
-        "contract": c.contract, "contract_start": c.start, "contract_end": ledger.current_end(before),
-        "effective": effective, "coterm": priced.end, "evergreen": c.evergreen,
+        "contract": c.contract,
+        "contract_start": c.start,
+        "contract_end": ledger.current_end(before),
+        "effective": effective,
+        "coterm": priced.end,
+        "evergreen": c.evergreen,
         "new_end": q.end if q.end is not None and q.cancelled is None else None,
-        "cancelled": {"date": q.cancelled.date, "last_day": q.cancelled.date - timedelta(days=1),
-                      "reason": q.cancelled.reason or None} if q.cancelled else None,
+        "cancelled": {
+            "date": q.cancelled.date,
+            "last_day": q.cancelled.date - timedelta(days=1),
+            "reason": q.cancelled.reason or None,
+        }
+        if q.cancelled
+        else None,
         "changes": changes,
-        "arr_before": arr_before, "arr_after": arr_after, "arr_delta": arr_after - arr_before,
+        "arr_before": arr_before,
+        "arr_after": arr_after,
+        "arr_delta": arr_after - arr_before,
         "charges": sum((a for a in amounts if a > 0), Decimal(0)),
         "credits": sum((a for a in amounts if a < 0), Decimal(0)),
     }
@@ -169,6 +257,7 @@ def renewal_block(repo: Repo, c: Contract, priced, lines: list[dict]) -> dict:
     with it, else None.
     """
     from cpqctl.core import ledger, renewal
+
     last = ledger.current_end(c)
     rounding = contract_terms(c, repo.settings).rounding
     old: dict[str, list[Decimal]] = {}
@@ -198,17 +287,23 @@ def renewal_block(repo: Repo, c: Contract, priced, lines: list[dict]) -> dict:
         previous = match[0] if match else candidates[0] if len(candidates) == 1 else None
         all_uplifted = all_uplifted and bool(match)
         line["previous_unit_price"] = previous
-        line["change_percent"] = (round_places((Fraction(line["net_unit_price"]) / Fraction(previous) - 1) * 100, 2)
-                                  if previous else None)
+        line["change_percent"] = (
+            round_places((Fraction(line["net_unit_price"]) / Fraction(previous) - 1) * 100, 2) if previous else None
+        )
     arr_before = round_money(ledger.mrr(c, last) * 12, c.currency, rounding) if last else Decimal(0)
     start = priced.start
-    arr_after = round_money(sum((ledger.segment_mrr(s, start) for s in _as_segments(priced)), Fraction(0)) * 12,
-                       c.currency, rounding)
+    arr_after = round_money(
+        sum((ledger.segment_mrr(s, start) for s in _as_segments(priced)), Fraction(0)) * 12, c.currency, rounding
+    )
     return {
-        "contract": c.contract, "contract_start": c.start, "contract_end": last,
+        "contract": c.contract,
+        "contract_start": c.start,
+        "contract_end": last,
         "pricing": terms.pricing if terms is not None else None,
         "uplift": terms.uplift if all_uplifted else None,
-        "arr_before": arr_before, "arr_after": arr_after, "arr_delta": arr_after - arr_before,
+        "arr_before": arr_before,
+        "arr_after": arr_after,
+        "arr_delta": arr_after - arr_before,
     }
 
 
@@ -231,39 +326,77 @@ def account_data(repo: Repo, account_id: str, as_of: date) -> dict:
     """
     from cpqctl.core import ledger
     from cpqctl.views import accounts as views
+
     v = views.account_view(repo, account_id, as_of)
     products = repo.catalog.products
     contracts = []
     for row in v["contracts"]:
         c = repo.contracts[row["contract"]]
         canc = ledger.cancellation(c)
-        contracts.append({
-            "contract": c.contract, "status": row["status"], "start": c.start, "end": _day(row["end"]),
-            "evergreen": c.evergreen, "billing": contract_terms(c, repo.settings).billing_frequency,
-            "mrr": D(row["mrr"]), "arr": D(row["arr"]), "renews": row["renews"], "renewed_by": row["renewed_by"],
-            "cancelled": {"date": canc.date, "reason": canc.reason or None} if canc else None,
-        })
-    exact = {(c.contract, o.product): (o.mrr, contract_terms(c, repo.settings).rounding)
-             for c in repo.contracts.values() if c.account == account_id for o in ledger.owned(c, as_of)}
+        contracts.append(
+            {
+                "contract": c.contract,
+                "status": row["status"],
+                "start": c.start,
+                "end": _day(row["end"]),
+                "evergreen": c.evergreen,
+                "billing": contract_terms(c, repo.settings).billing_frequency,
+                "mrr": D(row["mrr"]),
+                "arr": D(row["arr"]),
+                "renews": row["renews"],
+                "renewed_by": row["renewed_by"],
+                "cancelled": {"date": canc.date, "reason": canc.reason or None} if canc else None,
+            }
+        )
+    exact = {
+        (c.contract, o.product): (o.mrr, contract_terms(c, repo.settings).rounding)
+        for c in repo.contracts.values()
+        if c.account == account_id
+        for o in ledger.owned(c, as_of)
+    }
     owned = []
     for o in v["owned"]:
         mrr, rounding = exact[(o["contract"], o["product"])]
-        owned.append({"product": o["product"], "name": o["name"], "family": o["family"],
-                      "quantity": D(o["quantity"]), "mrr": D(o["mrr"]),
-                      "arr": round_money(mrr * 12, v["currency"], rounding), "contract": o["contract"],
-                      "bundle": o["bundle"]})
-    bundles = [{"bundle": b["bundle"], "name": products[b["bundle"]].name if b["bundle"] in products else b["bundle"],
-                "contract": b["contract"],
-                "options": [{"product": o["product"],
-                             "name": products[o["product"]].name if o["product"] in products else o["product"],
-                             "on": o["on"], "included": o["included"], "required": o["required"]}
-                            for o in b["options"]]}
-               for b in v["bundles"]]
+        owned.append(
+            {
+                "product": o["product"],
+                "name": o["name"],
+                "family": o["family"],
+                "quantity": D(o["quantity"]),
+                "mrr": D(o["mrr"]),
+                "arr": round_money(mrr * 12, v["currency"], rounding),
+                "contract": o["contract"],
+                "bundle": o["bundle"],
+            }
+        )
+    bundles = [
+        {
+            "bundle": b["bundle"],
+            "name": products[b["bundle"]].name if b["bundle"] in products else b["bundle"],
+            "contract": b["contract"],
+            "options": [
+                {
+                    "product": o["product"],
+                    "name": products[o["product"]].name if o["product"] in products else o["product"],
+                    "on": o["on"],
+                    "included": o["included"],
+                    "required": o["required"],
+                }
+                for o in b["options"]
+            ],
+        }
+        for b in v["bundles"]
+    ]
     return {
         "company": company(repo),
         "account": account_block(repo, account_id),
-        "statement": {"as_of": as_of, "currency": v["currency"], "mrr": D(v["mrr"]), "arr": D(v["arr"]),
-                      "next_renewal": _day(v["next_renewal"])},
+        "statement": {
+            "as_of": as_of,
+            "currency": v["currency"],
+            "mrr": D(v["mrr"]),
+            "arr": D(v["arr"]),
+            "next_renewal": _day(v["next_renewal"]),
+        },
         "contracts": contracts,
         "owned": owned,
         "bundles": bundles,
@@ -276,8 +409,10 @@ _LINE_KINDS = {"recurring": "Subscription", "proration": "Prorated", "credit": "
 
 # The legal note on a reverse-charge invoice: the customer accounts for the VAT
 # (Council Directive 2006/112/EC, art. 196; in Polish law "odwrotne obciążenie").
-REVERSE_CHARGE_NOTE = ("Reverse charge: VAT to be accounted for by the customer under Article 196 of Council "
-                       "Directive 2006/112/EC (odwrotne obciążenie).")
+REVERSE_CHARGE_NOTE = (
+    "Reverse charge: VAT to be accounted for by the customer under Article 196 of Council "
+    "Directive 2006/112/EC (odwrotne obciążenie)."
+)
 
 
 def invoice_data(repo: Repo, inv) -> dict:
@@ -291,19 +426,31 @@ def invoice_data(repo: Repo, inv) -> dict:
     """
     products = repo.catalog.products
     a = repo.accounts.get(inv.account)
-    buyer = account_block(repo, inv.account) if a is not None else {
-        "account": inv.account, "name": inv.account, "address": None, "tax_id": None, "contacts": []}
+    buyer = (
+        account_block(repo, inv.account)
+        if a is not None
+        else {"account": inv.account, "name": inv.account, "address": None, "tax_id": None, "contacts": []}
+    )
     rates = {t.rate for t in inv.taxes}
     line_rate = next(iter(rates)) if len(rates) == 1 else None
     lines = []
     for n, ln in enumerate(inv.lines, 1):
         p = products.get(ln.product)
-        lines.append({
-            "no": n, "product": ln.product, "name": p.name if p is not None else ln.product,
-            "kind": ln.kind, "kind_label": _LINE_KINDS.get(ln.kind, ln.kind), "segment": ln.segment,
-            "period_start": ln.period_start, "period_end": ln.period_end, "quantity": ln.quantity,
-            "amount": ln.amount, "rate": line_rate,
-        })
+        lines.append(
+            {
+                "no": n,
+                "product": ln.product,
+                "name": p.name if p is not None else ln.product,
+                "kind": ln.kind,
+                "kind_label": _LINE_KINDS.get(ln.kind, ln.kind),
+                "segment": ln.segment,
+                "period_start": ln.period_start,
+                "period_end": ln.period_end,
+                "quantity": ln.quantity,
+                "amount": ln.amount,
+                "rate": line_rate,
+            }
+        )
     starts = [ln.period_start for ln in inv.lines if ln.period_start]
     ends = [ln.period_end or ln.period_start for ln in inv.lines if ln.period_end or ln.period_start]
     tax_total = sum((t.amount for t in inv.taxes), Decimal(0))
@@ -315,14 +462,22 @@ def invoice_data(repo: Repo, inv) -> dict:
         "company": {**company(repo), "bank_account": s.company_bank_account or None},
         "account": buyer,
         "invoice": {
-            "number": inv.invoice, "date": inv.date, "sale_date": inv.sale_date or inv.date, "due": inv.due,
-            "currency": inv.currency, "contract": inv.contract, "corrects": inv.corrects,
-            "reason": inv.reason or None, "reverse_charge": inv.reverse_charge,
-            "period_start": min(starts, default=None), "period_end": max(ends, default=None),
+            "number": inv.invoice,
+            "date": inv.date,
+            "sale_date": inv.sale_date or inv.date,
+            "due": inv.due,
+            "currency": inv.currency,
+            "contract": inv.contract,
+            "corrects": inv.corrects,
+            "reason": inv.reason or None,
+            "reverse_charge": inv.reverse_charge,
+            "period_start": min(starts, default=None),
+            "period_end": max(ends, default=None),
         },
         "lines": lines,
-        "taxes": [{"rate": t.rate, "base": t.base, "amount": t.amount, "gross": t.base + t.amount}
-                  for t in inv.taxes],
-        "net_total": inv.net_total, "tax_total": tax_total, "gross_total": inv.gross_total,
+        "taxes": [{"rate": t.rate, "base": t.base, "amount": t.amount, "gross": t.base + t.amount} for t in inv.taxes],
+        "net_total": inv.net_total,
+        "tax_total": tax_total,
+        "gross_total": inv.gross_total,
         "notes": notes,
     }

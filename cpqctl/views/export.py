@@ -80,30 +80,48 @@ def _schema(name: str, key: tuple[str, ...], columns: str, indexes: tuple[str, .
     return Table(name, tuple(_c(s) for s in columns.split()), key, indexes)
 
 
-SCHEMAS: dict[str, Table] = {t.name: t for t in (
-    _schema("accounts", ("account",),
+SCHEMAS: dict[str, Table] = {
+    t.name: t
+    for t in (
+        _schema(
+            "accounts",
+            ("account",),
             "account! name! currency! address tax_id tax_rate_percent:decimal! reverse_charge:bool! "
-            "billing_contact billing_email"),
-    _schema("contracts", ("contract",),
+            "billing_contact billing_email",
+        ),
+        _schema(
+            "contracts",
+            ("contract",),
             "contract! account!>accounts(account) currency! quote renews renewed_by start_date:date! "
             "signed_end_date:date end_date:date evergreen:bool! billing_frequency! signed_on:date amendments:int! "
             "cancelled_on:date as_of:date! status! mrr:money! arr:money! tcv:money",
-            ("account",)),
-    _schema("segments", ("segment",),
+            ("account",),
+        ),
+        _schema(
+            "segments",
+            ("segment",),
             "segment! contract!>contracts(contract) account!>accounts(account) source! product! kind! per "
             "pricing! bundle quantity:decimal! currency! list_price:money unit_price:money! start_date:date! "
             "end_date:date as_of:date! mrr:money!",
-            ("contract", "account", "product")),
-    _schema("invoices", ("invoice",),
+            ("contract", "account", "product"),
+        ),
+        _schema(
+            "invoices",
+            ("invoice",),
             "invoice! account!>accounts(account) contract!>contracts(contract) date:date! sale_date:date "
             "due:date currency! net_total:money! tax_total:money! gross_total:money! reverse_charge:bool! "
             "corrects reason sent_on:date",
-            ("account", "contract", "date")),
-    _schema("invoice_lines", ("invoice", "line"),
+            ("account", "contract", "date"),
+        ),
+        _schema(
+            "invoice_lines",
+            ("invoice", "line"),
             "invoice!>invoices(invoice) line:int! segment! product! kind! period_start:date period_end:date "
             "quantity:decimal currency! amount:money!",
-            ("segment",)),
-)}
+            ("segment",),
+        ),
+    )
+}
 TABLES = tuple(SCHEMAS)
 
 
@@ -129,8 +147,19 @@ def accounts(repo: Repo) -> list[tuple]:
     for a in sorted(repo.accounts.values(), key=lambda a: a.account):
         rate, reverse = tax_rate(a, repo.settings)
         contact = a.billing_contact()
-        out.append((a.account, a.name, a.currency, a.address or None, a.tax_id or None, fmt_decimal(rate),
-                    int(reverse), contact.name if contact else None, contact.email if contact else None))
+        out.append(
+            (
+                a.account,
+                a.name,
+                a.currency,
+                a.address or None,
+                a.tax_id or None,
+                fmt_decimal(rate),
+                int(reverse),
+                contact.name if contact else None,
+                contact.email if contact else None,
+            )
+        )
     return out
 
 
@@ -143,12 +172,29 @@ def contracts(repo: Repo, as_of: date) -> list[tuple]:
         mrr = ledger.mrr(c, as_of)
         canc = ledger.cancellation(c)
         tcv = ledger.contract_value(c, s.proration, s.rounding)
-        out.append((
-            c.contract, c.account, cur, c.quote, c.renews, repo.successors.get(c.contract), _iso(c.start),
-            _iso(c.end), _iso(ledger.current_end(c)), int(c.evergreen), c.billing_frequency or s.billing_frequency,
-            _iso(c.signed.date) if c.signed else None, len(c.amendments), _iso(canc.date) if canc else None,
-            as_of.isoformat(), ledger.status(c, as_of), _round(mrr, cur, s.rounding),
-            _round(mrr * 12, cur, s.rounding), _money(tcv, cur)))
+        out.append(
+            (
+                c.contract,
+                c.account,
+                cur,
+                c.quote,
+                c.renews,
+                repo.successors.get(c.contract),
+                _iso(c.start),
+                _iso(c.end),
+                _iso(ledger.current_end(c)),
+                int(c.evergreen),
+                c.billing_frequency or s.billing_frequency,
+                _iso(c.signed.date) if c.signed else None,
+                len(c.amendments),
+                _iso(canc.date) if canc else None,
+                as_of.isoformat(),
+                ledger.status(c, as_of),
+                _round(mrr, cur, s.rounding),
+                _round(mrr * 12, cur, s.rounding),
+                _money(tcv, cur),
+            )
+        )
     return out
 
 
@@ -168,11 +214,27 @@ def segments(repo: Repo, as_of: date) -> list[tuple]:
     for c in sorted(repo.contracts.values(), key=lambda c: c.contract):
         cur = c.currency
         for source, seg in _ledger_segments(c):
-            out.append((
-                seg.id, c.contract, c.account, source, seg.product, "one-time" if seg.one_time else "recurring",
-                seg.per, seg.pricing, seg.bundle, _qty(seg.quantity), cur, _money(seg.list_price, cur),
-                money_str(seg.unit_price, cur), _iso(seg.start), _iso(seg.end), as_of.isoformat(),
-                _round(ledger.segment_mrr(seg, as_of), cur, rounding)))
+            out.append(
+                (
+                    seg.id,
+                    c.contract,
+                    c.account,
+                    source,
+                    seg.product,
+                    "one-time" if seg.one_time else "recurring",
+                    seg.per,
+                    seg.pricing,
+                    seg.bundle,
+                    _qty(seg.quantity),
+                    cur,
+                    _money(seg.list_price, cur),
+                    money_str(seg.unit_price, cur),
+                    _iso(seg.start),
+                    _iso(seg.end),
+                    as_of.isoformat(),
+                    _round(ledger.segment_mrr(seg, as_of), cur, rounding),
+                )
+            )
     return out
 
 
@@ -183,9 +245,24 @@ def invoices(repo: Repo) -> list[tuple]:
         cur = inv.currency
         tax = sum((t.amount for t in inv.taxes), Decimal(0))
         sent = min((d.date for d in inv.sent if d.date is not None), default=None)
-        out.append((inv.invoice, inv.account, inv.contract, _iso(inv.date), _iso(inv.sale_date), _iso(inv.due), cur,
-                    money_str(inv.net_total, cur), money_str(tax, cur), money_str(inv.gross_total, cur),
-                    int(inv.reverse_charge), inv.corrects, inv.reason or None, _iso(sent)))
+        out.append(
+            (
+                inv.invoice,
+                inv.account,
+                inv.contract,
+                _iso(inv.date),
+                _iso(inv.sale_date),
+                _iso(inv.due),
+                cur,
+                money_str(inv.net_total, cur),
+                money_str(tax, cur),
+                money_str(inv.gross_total, cur),
+                int(inv.reverse_charge),
+                inv.corrects,
+                inv.reason or None,
+                _iso(sent),
+            )
+        )
     return out
 
 
@@ -195,15 +272,32 @@ def invoice_lines(repo: Repo) -> list[tuple]:
     for inv in sorted(repo.invoices.values(), key=lambda i: i.invoice):
         cur = inv.currency
         for n, ln in enumerate(inv.lines, 1):
-            out.append((inv.invoice, n, ln.segment, ln.product, ln.kind, _iso(ln.period_start), _iso(ln.period_end),
-                        _qty(ln.quantity), cur, money_str(ln.amount, cur)))
+            out.append(
+                (
+                    inv.invoice,
+                    n,
+                    ln.segment,
+                    ln.product,
+                    ln.kind,
+                    _iso(ln.period_start),
+                    _iso(ln.period_end),
+                    _qty(ln.quantity),
+                    cur,
+                    money_str(ln.amount, cur),
+                )
+            )
     return out
 
 
 def build(repo: Repo, as_of: date) -> list[Table]:
     """Every table, schema and rows, in the order they are written (referenced tables first)."""
-    rows = {"accounts": accounts(repo), "contracts": contracts(repo, as_of), "segments": segments(repo, as_of),
-            "invoices": invoices(repo), "invoice_lines": invoice_lines(repo)}
+    rows = {
+        "accounts": accounts(repo),
+        "contracts": contracts(repo, as_of),
+        "segments": segments(repo, as_of),
+        "invoices": invoices(repo),
+        "invoice_lines": invoice_lines(repo),
+    }
     out = []
     for name in TABLES:
         t = SCHEMAS[name]
@@ -222,5 +316,9 @@ def minor(text: str) -> int:
 
 def summary(fmt: str, path: str, as_of: date, tables: list[Table]) -> dict:
     """`cpqctl export --json`: the format, the path written, the as-of date and the rows per table."""
-    return {"format": fmt, "path": path, "as_of": as_of.isoformat(),
-            "tables": [{"table": t.name, "rows": len(t.rows)} for t in tables]}
+    return {
+        "format": fmt,
+        "path": path,
+        "as_of": as_of.isoformat(),
+        "tables": [{"table": t.name, "rows": len(t.rows)} for t in tables],
+    }

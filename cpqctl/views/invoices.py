@@ -17,10 +17,15 @@ def _iso(d: date | None) -> str | None:
 
 
 def line_json(ln, currency: str) -> dict:
-    return {"segment": ln.segment, "product": ln.product, "period_start": _iso(ln.period_start),
-            "period_end": _iso(ln.period_end), "kind": ln.kind,
-            "quantity": fmt_decimal(ln.quantity) if ln.quantity is not None else None,
-            "amount": money_str(ln.amount, currency)}
+    return {
+        "segment": ln.segment,
+        "product": ln.product,
+        "period_start": _iso(ln.period_start),
+        "period_end": _iso(ln.period_end),
+        "kind": ln.kind,
+        "quantity": fmt_decimal(ln.quantity) if ln.quantity is not None else None,
+        "amount": money_str(ln.amount, currency),
+    }
 
 
 def draft_json(number: str | None, d) -> dict:
@@ -28,15 +33,24 @@ def draft_json(number: str | None, d) -> dict:
     starts = [ln.period_start for ln in d.lines if ln.period_start]
     ends = [ln.period_end or ln.period_start for ln in d.lines if ln.period_end or ln.period_start]
     return {
-        "invoice": number, "account": d.account, "contract": d.contract, "date": d.date.isoformat(),
-        "sale_date": _iso(d.sale_date), "due": d.due.isoformat(), "currency": cur,
-        "period_start": _iso(min(starts, default=None)), "period_end": _iso(max(ends, default=None)),
+        "invoice": number,
+        "account": d.account,
+        "contract": d.contract,
+        "date": d.date.isoformat(),
+        "sale_date": _iso(d.sale_date),
+        "due": d.due.isoformat(),
+        "currency": cur,
+        "period_start": _iso(min(starts, default=None)),
+        "period_end": _iso(max(ends, default=None)),
         "reverse_charge": d.reverse_charge,
         "lines": [line_json(ln, cur) for ln in d.lines],
         "net_total": money_str(d.net_total, cur),
-        "taxes": [{"rate": fmt_percent(t.rate), "base": money_str(t.base, cur), "amount": money_str(t.amount, cur)}
-                  for t in d.taxes],
-        "tax_total": money_str(d.tax_total, cur), "gross_total": money_str(d.gross_total, cur),
+        "taxes": [
+            {"rate": fmt_percent(t.rate), "base": money_str(t.base, cur), "amount": money_str(t.amount, cur)}
+            for t in d.taxes
+        ],
+        "tax_total": money_str(d.tax_total, cur),
+        "gross_total": money_str(d.gross_total, cur),
     }
 
 
@@ -77,15 +91,30 @@ def amendment_preview_json(c, q, amended, pv, day: date, rounding: str) -> dict:
     on_net = sum((ln.amount for ln in pv.on_acceptance), round_money(0, cur, rounding))
     catch_up = billing.known_dates(amended.amendments[-1])[1]
     return {
-        "contract": c.contract, "quote": q.quote, "currency": cur, "as_of": day.isoformat(),
+        "contract": c.contract,
+        "quote": q.quote,
+        "currency": cur,
+        "as_of": day.isoformat(),
         "effective": amended.amendments[-1].effective.isoformat(),
-        "on_acceptance": {"date": catch_up.isoformat(), "lines": [line_json(ln, cur) for ln in pv.on_acceptance],
-                          "net_total": money_str(on_net, cur)},
-        "invoices": [{"date": d.isoformat(), "period_start": ps.isoformat(), "period_end": pe.isoformat(),
-                      "before": money_str(b, cur), "after": money_str(a, cur), "delta": money_str(a - b, cur)}
-                     for d, ps, pe, b, a in pv.invoices],
+        "on_acceptance": {
+            "date": catch_up.isoformat(),
+            "lines": [line_json(ln, cur) for ln in pv.on_acceptance],
+            "net_total": money_str(on_net, cur),
+        },
+        "invoices": [
+            {
+                "date": d.isoformat(),
+                "period_start": ps.isoformat(),
+                "period_end": pe.isoformat(),
+                "before": money_str(b, cur),
+                "after": money_str(a, cur),
+                "delta": money_str(a - b, cur),
+            }
+            for d, ps, pe, b, a in pv.invoices
+        ],
         "contract_value_delta": money_str(pv.contract_value_delta, cur),
-        "arr_before": arr(pv.arr_before), "arr_after": arr(pv.arr_after),
+        "arr_before": arr(pv.arr_before),
+        "arr_after": arr(pv.arr_after),
         "arr_delta": arr(pv.arr_after - pv.arr_before),
     }
 

@@ -9,8 +9,8 @@ report's shapes are in :mod:`cpqctl.views.board`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fractions import Fraction
-from typing import Iterable
 
 from cpqctl.core import metrics
 from cpqctl.core.money import money_str, round_places, rounded_money_str
@@ -24,17 +24,25 @@ def arr_view(report: metrics.ArrReport, rounding: str = "half-up") -> dict:
     total = report.total
     note = None
     if report.missing:
-        note = (f"no [fx] rate for {', '.join(report.missing)}: no total in {cc}; "
-                "see the per-currency totals")
+        note = f"no [fx] rate for {', '.join(report.missing)}: no total in {cc}; see the per-currency totals"
     return {
         "as_of": report.as_of.isoformat(),
         "currency": cc if total is not None else None,
         "mrr": rounded_money_str(total, cc, rounding) if total is not None else None,
         "arr": rounded_money_str(total * 12, cc, rounding) if total is not None else None,
-        "currencies": [{"currency": c, "mrr": rounded_money_str(m, c, rounding),
-                        "arr": rounded_money_str(m * 12, c, rounding)} for c, m in report.currencies.items()],
-        "rows": [{report.by: k, "currency": c, "mrr": rounded_money_str(m, c, rounding),
-                  "arr": rounded_money_str(m * 12, c, rounding)} for (k, c), m in report.rows.items()],
+        "currencies": [
+            {"currency": c, "mrr": rounded_money_str(m, c, rounding), "arr": rounded_money_str(m * 12, c, rounding)}
+            for c, m in report.currencies.items()
+        ],
+        "rows": [
+            {
+                report.by: k,
+                "currency": c,
+                "mrr": rounded_money_str(m, c, rounding),
+                "arr": rounded_money_str(m * 12, c, rounding),
+            }
+            for (k, c), m in report.rows.items()
+        ],
         "note": note,
     }
 
@@ -49,11 +57,24 @@ def movements_view(m: metrics.Movements) -> dict:
     cc = m.currency
     ms = lambda v: money_str(v, cc)  # noqa: E731 - already rounded
     return {
-        "from": m.start.isoformat(), "to": m.end.isoformat(), "currency": cc,
-        "mrr_start": ms(m.mrr_start), **{k: ms(m.totals[k]) for k in metrics.MOVEMENTS}, "mrr_end": ms(m.mrr_end),
-        "nrr": percent(m.nrr), "grr": percent(m.grr),
-        "rows": [{"account": r.account, "movement": r.movement, "mrr_from": ms(r.mrr_from), "mrr_to": ms(r.mrr_to),
-                  "delta": ms(r.delta)} for r in m.rows],
+        "from": m.start.isoformat(),
+        "to": m.end.isoformat(),
+        "currency": cc,
+        "mrr_start": ms(m.mrr_start),
+        **{k: ms(m.totals[k]) for k in metrics.MOVEMENTS},
+        "mrr_end": ms(m.mrr_end),
+        "nrr": percent(m.nrr),
+        "grr": percent(m.grr),
+        "rows": [
+            {
+                "account": r.account,
+                "movement": r.movement,
+                "mrr_from": ms(r.mrr_from),
+                "mrr_to": ms(r.mrr_to),
+                "delta": ms(r.delta),
+            }
+            for r in m.rows
+        ],
     }
 
 
@@ -62,9 +83,19 @@ def months_view(months: Iterable[metrics.Movements]) -> list[dict]:
     rows = []
     for m in months:
         v = movements_view(m)
-        rows.append({"month": f"{m.end.year:04d}-{m.end.month:02d}", "from": v["from"], "to": v["to"],
-                     "mrr_start": v["mrr_start"], **{k: v[k] for k in metrics.MOVEMENTS}, "mrr_end": v["mrr_end"],
-                     "net": money_str(m.mrr_end - m.mrr_start, m.currency), "nrr": v["nrr"], "grr": v["grr"]})
+        rows.append(
+            {
+                "month": f"{m.end.year:04d}-{m.end.month:02d}",
+                "from": v["from"],
+                "to": v["to"],
+                "mrr_start": v["mrr_start"],
+                **{k: v[k] for k in metrics.MOVEMENTS},
+                "mrr_end": v["mrr_end"],
+                "net": money_str(m.mrr_end - m.mrr_start, m.currency),
+                "nrr": v["nrr"],
+                "grr": v["grr"],
+            }
+        )
     return rows
 
 
@@ -74,26 +105,38 @@ def ltv_view(x: metrics.Ltv, rounding: str = "half-up") -> dict:
     m = lambda v: None if v is None else rounded_money_str(v, cc, rounding)  # noqa: E731
     verdict = lambda ok: None if ok is None else ("pass" if ok else "fail")  # noqa: E731
     return {
-        "as_of": x.as_of.isoformat(), "currency": cc, "window_start": x.window_start.isoformat(),
-        "mrr": m(x.mrr), "active_accounts": x.active, "arpa": m(x.arpa),
-        "accounts_at_window_start": x.active_at_window_start, "churned_accounts": x.churned,
+        "as_of": x.as_of.isoformat(),
+        "currency": cc,
+        "window_start": x.window_start.isoformat(),
+        "mrr": m(x.mrr),
+        "active_accounts": x.active,
+        "arpa": m(x.arpa),
+        "accounts_at_window_start": x.active_at_window_start,
+        "churned_accounts": x.churned,
         "monthly_churn_rate": percent(x.churn_rate),
-        "ltv": m(x.ltv), "note": "no churn" if x.ltv is None and x.churn_rate == 0 else None,
+        "ltv": m(x.ltv),
+        "note": "no churn" if x.ltv is None and x.churn_rate == 0 else None,
         "cac": m(Fraction(x.cac)) if x.cac is not None else None,
         "gross_margin": f"{x.gross_margin.normalize():f}%",
         "ltv_cac": None if x.ltv_cac is None else str(round_places(x.ltv_cac, 2)),
         "payback_months": None if x.payback_months is None else str(round_places(x.payback_months, 1)),
-        "ltv_at_least_3x_cac": verdict(x.ltv_rule), "payback_within_12_months": verdict(x.payback_rule),
+        "ltv_at_least_3x_cac": verdict(x.ltv_rule),
+        "payback_within_12_months": verdict(x.payback_rule),
     }
 
 
 def movements_summary(data: dict) -> list[dict]:
     """MRR at start, each movement signed, MRR at end, NRR, GRR: one ``{"": label, "amount": …}`` row each."""
-    return [{"": "MRR at start", "amount": data["mrr_start"]},
-            *({"": f"{'+' if k in ('new', 'expansion', 'reactivation') else '−'} {k}", "amount": data[k]}
-              for k in metrics.MOVEMENTS),
-            {"": "MRR at end", "amount": data["mrr_end"]},
-            {"": "NRR", "amount": data["nrr"]}, {"": "GRR", "amount": data["grr"]}]
+    return [
+        {"": "MRR at start", "amount": data["mrr_start"]},
+        *(
+            {"": f"{'+' if k in ('new', 'expansion', 'reactivation') else '−'} {k}", "amount": data[k]}
+            for k in metrics.MOVEMENTS
+        ),
+        {"": "MRR at end", "amount": data["mrr_end"]},
+        {"": "NRR", "amount": data["nrr"]},
+        {"": "GRR", "amount": data["grr"]},
+    ]
 
 
 def movements_by_month_view(whole: metrics.Movements, months: tuple[metrics.Movements, ...]) -> dict:
@@ -118,19 +161,39 @@ def month_footer(data: dict, months: tuple[metrics.Movements, ...]) -> dict:
     """The total row under the month table: each movement summed, start and end of the range, the net change."""
     cc = data["currency"]
     totals = metrics.summed(months)
-    return {"month": "total", "mrr_start": data["mrr_start"], **{k: money_str(totals[k], cc) for k in totals},
-            "mrr_end": data["mrr_end"], "net": money_str(months[-1].mrr_end - months[0].mrr_start, cc)}
+    return {
+        "month": "total",
+        "mrr_start": data["mrr_start"],
+        **{k: money_str(totals[k], cc) for k in totals},
+        "mrr_end": data["mrr_end"],
+        "net": money_str(months[-1].mrr_end - months[0].mrr_start, cc),
+    }
 
 
-LTV_LABELS = [("MRR", "mrr"), ("Active accounts", "active_accounts"), ("ARPA", "arpa"),
-              ("Window start", "window_start"), ("Accounts at window start", "accounts_at_window_start"),
-              ("Churned accounts", "churned_accounts"), ("Monthly logo churn", "monthly_churn_rate"),
-              ("LTV", "ltv"), ("CAC", "cac"), ("Gross margin", "gross_margin"), ("LTV:CAC", "ltv_cac"),
-              ("CAC payback (months)", "payback_months"), ("LTV ≥ 3 × CAC", "ltv_at_least_3x_cac"),
-              ("Payback ≤ 12 months", "payback_within_12_months")]
+LTV_LABELS = [
+    ("MRR", "mrr"),
+    ("Active accounts", "active_accounts"),
+    ("ARPA", "arpa"),
+    ("Window start", "window_start"),
+    ("Accounts at window start", "accounts_at_window_start"),
+    ("Churned accounts", "churned_accounts"),
+    ("Monthly logo churn", "monthly_churn_rate"),
+    ("LTV", "ltv"),
+    ("CAC", "cac"),
+    ("Gross margin", "gross_margin"),
+    ("LTV:CAC", "ltv_cac"),
+    ("CAC payback (months)", "payback_months"),
+    ("LTV ≥ 3 × CAC", "ltv_at_least_3x_cac"),
+    ("Payback ≤ 12 months", "payback_within_12_months"),
+]
 
 
 def ltv_rows(data: dict) -> list[dict]:
     """`report ltv` as metric/value rows; a missing figure is —, a missing LTV its note."""
-    return [{"metric": label, "value": data[key] if data[key] is not None else
-             (data["note"] if key == "ltv" and data["note"] else "—")} for label, key in LTV_LABELS]
+    return [
+        {
+            "metric": label,
+            "value": data[key] if data[key] is not None else (data["note"] if key == "ltv" and data["note"] else "—"),
+        }
+        for label, key in LTV_LABELS
+    ]
