@@ -58,3 +58,14 @@ def test_dates_as_text_and_exact_numbers_only(example_repo):
     for bad in (1.5, "1e400x", "١٢", True):
         with pytest.raises(cpqctl.UsageError):
             ws.new_quote("acme", "2027-01-01", [("PRO-SEAT", bad)], dry_run=True)
+
+
+def test_the_readme_python_example_runs(tmp_path, monkeypatch, capsys):
+    import cpqctl
+
+    readme = (PAGE.parent.parent / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"^```python\n(.*?)^```$", readme, flags=re.MULTILINE | re.DOTALL)
+    cpqctl.copy_example(tmp_path / "cpq-tour")  # what `cpqctl tour` starts from
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out == "12000.00\n"  # 10 seats × 1200.00 a year
