@@ -14,6 +14,15 @@ a difference of those rounded figures, so
 ``mrr_start + new + expansion + reactivation − contraction − churn = mrr_end``
 holds to the cent in what is printed, not only before rounding.
 
+An account whose contract stays active at 0.00 MRR (moved to a free plan,
+repriced to 0.00) is, by default, a *contraction* to 0.00 and still an
+active logo — ChartMogul's rule (the only one for its accounts since 2025):
+the customer has not left. cpq.toml ``[metrics] free_accounts = "churn"``
+restores the other rule: no revenue is churn, whatever the contract says.
+With "contraction", such an account going back to a paid price is an
+expansion (it never left), and an account whose contract starts free and
+later pays is new business when it pays (ChartMogul counts it the same way).
+
 No IO, no clock: the dates are parameters.
 """
 
@@ -35,6 +44,7 @@ from cpqctl.core.proration import add_months
 
 BY = ("account", "product", "family")
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+FREE_ACCOUNTS = ("contraction", "churn")  # cpq.toml [metrics] free_accounts; the first is the default
 LTV_WINDOW_MONTHS = 6
 ZERO = Fraction(0)
 
@@ -151,6 +161,21 @@ def account_mrr(settings: Settings, contracts: Iterable[Contract], day: date) ->
     return total
 
 
+def in_force(settings: Settings, contracts: Iterable[Contract], day: date) -> bool:
+    """Whether the account still has a customer relationship on ``day`` whatever it pays.
+
+    True when ``[metrics] free_accounts`` is "contraction" and one of its
+    contracts is active on ``day`` (started, not ended, not cancelled) and
+    still holds a recurring product that day — at 0.00 MRR too (a free plan,
+    a line repriced to 0.00). A contract whose products were all removed or
+    have ended holds nothing: that account has churned. With "churn" only
+    revenue counts, so this is always False.
+    """
+    if settings.free_accounts == "churn":
+        return False
+    return any(ledger.status(c, day) == "active" and ledger.owned(c, day) for c in contracts)
+
+
 def had_revenue_before(settings: Settings, contracts: list[Contract], day: date) -> bool:
     """Whether the account had recurring revenue on any day before ``day``.
 
@@ -168,18 +193,26 @@ def had_revenue_before(settings: Settings, contracts: list[Contract], day: date)
     return any(account_mrr(settings, contracts, d) > 0 for d in sorted(days) if d < day)
 
 
-def classify(mrr_from: Decimal, mrr_to: Decimal, had_before: bool) -> str | None:
+def classify(
+    mrr_from: Decimal, mrr_to: Decimal, had_before: bool, active_from: bool = False, active_to: bool = False
+) -> str | None:
     """The movement of one account between two dates (None: no change).
 
     Zero or less counts as no revenue: starting from none is new (or a
-    reactivation when there was revenue before), ending with none is churn.
+    reactivation when there was revenue before), ending with none is churn —
+    unless the account's contract is in force at that end (``active_from`` /
+    ``active_to``, see :func:`in_force`): paid to free with the contract still
+    active is a contraction, and free back to paid after paying before is an
+    expansion.
     """
     if mrr_from == mrr_to:
         return None
     if mrr_from <= 0 < mrr_to:
+        if active_from and had_before:
+            return "expansion"
         return "reactivation" if had_before else "new"
     if mrr_to <= 0 < mrr_from:
-        return "churn"
+        return "contraction" if active_to else "churn"
     return "expansion" if mrr_to > mrr_from else "contraction"
 
 
@@ -279,7 +312,13 @@ def movements_over(repo: Repo, days: tuple[date, ...], series=None) -> tuple[Mov
             mrr_end += t
             if f == t:
                 continue
-            kind = classify(f, t, f <= 0 < t and had_revenue_before(s, contracts, days[i]))
+            kind = classify(
+                f,
+                t,
+                f <= 0 < t and had_revenue_before(s, contracts, days[i]),
+                active_from=f <= 0 < t and in_force(s, contracts, days[i]),
+                active_to=t <= 0 < f and in_force(s, contracts, days[i + 1]),
+            )
             assert kind is not None  # f != t: there is a movement
             totals[kind] += abs(t - f)
             rows.append(Move(account, kind, f, t))
@@ -341,9 +380,9 @@ class Ltv:
     currency: str
     window_start: date
     mrr: Fraction
-    active: int  # accounts with MRR > 0 on as_of
+    active: int  # accounts with MRR > 0 on as_of (or a contract in force, see in_force)
     active_at_window_start: int
-    churned: int  # of those, the accounts with no MRR on as_of
+    churned: int  # of those, the accounts no longer active on as_of
     arpa: Fraction | None
     churn_rate: Fraction | None  # monthly logo churn; None: no account at the window start
     ltv: Fraction | None  # None: no churn (or no ARPA)
@@ -371,9 +410,12 @@ class Ltv:
 def ltv(repo: Repo, day: date, cac: Decimal | None = None) -> Ltv:
     """ARPA ÷ monthly logo churn rate over the trailing 6 months; with CAC, LTV:CAC and payback.
 
-    Logo churn counts the accounts with MRR on the window's first day and none
+    Logo churn counts the accounts active on the window's first day and not
     on ``day`` (the `churn` movements of that window), per account at the
-    start, per month. ``cac`` defaults to cpq.toml ``[metrics] cac``.
+    start, per month. An account is active with MRR, or (``[metrics]
+    free_accounts = "contraction"``, the default) with a contract in force at
+    0.00 MRR: a free account is a logo, counted in ARPA's denominator as
+    ChartMogul counts its customers. ``cac`` defaults to cpq.toml ``[metrics] cac``.
     """
     s = repo.settings
     cc = movement_currency(repo)
@@ -384,12 +426,13 @@ def ltv(repo: Repo, day: date, cac: Decimal | None = None) -> Ltv:
     for contracts in by_account(repo).values():
         now = account_mrr(s, contracts, day)
         before = account_mrr(s, contracts, ws)
-        if now > 0:
+        active_now = now > 0 or in_force(s, contracts, day)
+        if active_now:
             active += 1
             total += now
-        if before > 0:
+        if before > 0 or in_force(s, contracts, ws):
             at_start += 1
-            churned += now <= 0
+            churned += not active_now
     arpa = total / active if active else None
     rate_ = Fraction(churned, at_start) / LTV_WINDOW_MONTHS if at_start else None
     value = arpa / rate_ if arpa is not None and rate_ else None

@@ -57,6 +57,7 @@ class Settings:
     fx: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
     cac: Decimal | None = None
     gross_margin: Decimal = Decimal(100)
+    free_accounts: str = "contraction"  # contraction | churn: an active contract at 0.00 MRR
     src: Source = NOWHERE
 
 

@@ -88,6 +88,7 @@ def settings(o: Obj | None, file: str = "cpq.toml") -> Settings:
         fx=_prices(o.get("fx")),
         cac=m.get("cac"),
         gross_margin=m.get("gross_margin", d.gross_margin),
+        free_accounts=m.get("free_accounts", d.free_accounts),
         src=Source(file),
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from cpqctl.core.metrics import FREE_ACCOUNTS
 from cpqctl.core.money import D, MoneyError, parse_percent
 from cpqctl.core.terms import FREQUENCIES, PRICE_PERIODS, PRORATION_METHODS, RENEWAL_PRICING, ROUNDING_MODES
 from cpqctl.load import memo
@@ -537,7 +538,16 @@ SETTINGS = O(
     numbering=O("ID patterns", quote=F("str"), contract=F("str"), invoice=F("str")),
     smtp=SMTP,
     fx=F("prices", doc="1 unit of a currency in the company currency"),
-    metrics=O("metrics inputs", cac=F("money"), gross_margin=F("percent")),
+    metrics=O(
+        "metrics inputs",
+        cac=F("money"),
+        gross_margin=F("percent"),
+        free_accounts=E(
+            *FREE_ACCOUNTS,
+            doc="an account whose contract stays active at 0.00 MRR (a free plan, a reprice to 0.00): "
+            "`contraction` (default, ChartMogul's rule: the logo stays active) or `churn`",
+        ),
+    ),
 )
 
 SCHEMAS = {
