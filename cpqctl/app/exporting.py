@@ -42,10 +42,18 @@ class ExportResult:
     message: str
 
 
-def export(ws: Workspace, *, fmt: str = "csv", output: Path | None = None, as_of: date | None = None) -> ExportResult:
+def export(
+    ws: Workspace,
+    *,
+    fmt: str = "csv",
+    output: Path | None = None,
+    as_of: date | None = None,
+    raw_csv: bool = False,
+) -> ExportResult:
     """Write every table of :mod:`cpqctl.views.export` on ``as_of`` to ``output`` (default ./export or
     ./cpq-export.sqlite, relative paths from the current folder); refused on a repository with loader errors,
-    and on a target that exists and is not a previous export."""
+    and on a target that exists and is not a previous export. CSV cells that a spreadsheet would run as a
+    formula are prefixed with ``'`` unless ``raw_csv`` (:func:`cpqctl.formats.export.csv_cell`)."""
     from cpqctl.views import export as views
 
     if fmt not in writers.FORMATS:
@@ -56,7 +64,7 @@ def export(ws: Workspace, *, fmt: str = "csv", output: Path | None = None, as_of
     target = target if target.is_absolute() else Path.cwd() / target
     check_target(target, fmt, views.TABLES)
     try:
-        write(target, fmt, tables)
+        write(target, fmt, tables, raw_csv)
     except OSError as e:
         raise UsageError(
             "E-USAGE",
@@ -117,14 +125,14 @@ def _umask() -> int:
     return mask
 
 
-def write(target: Path, fmt: str, tables) -> None:
+def write(target: Path, fmt: str, tables, raw_csv: bool = False) -> None:
     """Write the export atomically: build next to ``target``, rename onto it; on failure remove the temp."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
         try:
             os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700); an export is an ordinary folder
-            writers.write_tables(tmp, fmt, tables)
+            writers.write_tables(tmp, fmt, tables, raw_csv)
             _swap_dir(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

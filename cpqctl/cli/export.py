@@ -36,6 +36,15 @@ def export(
         ),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the summary (rows per table) as JSON.")] = False,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="Keep CSV cells that start with = + - @ as they are (default: prefixed with ' so that a "
+            "spreadsheet shows them as text, never runs them as formulas; plain numbers such as -12.50 are "
+            "never changed).",
+        ),
+    ] = False,
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
 ) -> None:
@@ -46,7 +55,10 @@ def export(
     dates ISO, flags 0/1. A contract's status, MRR and ARR and each segment's
     MRR are on --as-of. The same repository and --as-of give byte-identical
     CSV files. The target is replaced only when the export succeeds, and only
-    if it is a previous export.
+    if it is a previous export. A text cell that a spreadsheet would run as a
+    formula (starting with = + - @, a tab or CR: `=HYPERLINK(…)` in a name) is
+    written with a leading ' unless --raw-csv; a number such as -12.50 is
+    never changed. SQLite files hold values as they are.
 
     Example:
 
@@ -57,7 +69,7 @@ def export(
     from cpqctl.app.exporting import export as run
     from cpqctl.render.output import emit
 
-    result = run(common.workspace(repo, as_of), fmt=format, output=output)
+    result = run(common.workspace(repo, as_of), fmt=format, output=output, raw_csv=raw_csv)
     data = result.data
     emit(
         "json" if json_ else "table",

@@ -9,37 +9,65 @@ exact decimal text), an ``INTEGER`` ``<money>_minor`` sibling per money column
 for exact ``SUM()`` (never REAL: it would lose cents), 0/1 ``INTEGER`` flags,
 primary keys, foreign keys and indexes on the account/contract columns. Plain
 (non-STRICT) tables, so that older SQLite drivers of BI tools can read them.
+
+CSV and spreadsheet formulas (CSV injection, OWASP): a spreadsheet runs a
+cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or CR) as a
+formula — ``=HYPERLINK(…)`` in an account name becomes a link that leaks
+data when clicked. :func:`csv_cell` neutralises such a text cell by
+prefixing ``'`` (shown as text, the quote hidden), unless the whole cell is a
+plain number (``-12.50``, ``+3``, ``-5%``): an amount stays a number. The
+rule reads the cell, not its column, so it serves every CSV cpqctl writes
+(the export and ``--format csv``). ``raw`` keeps every cell as it is
+(``cpqctl export --raw-csv``, for a tool that reads CSV as data, never as a
+spreadsheet). SQLite holds values, never formulas: unchanged.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 APPLICATION_ID = 0x43505158  # "CPQX": PRAGMA application_id of every SQLite export (how we recognise ours)
 SCHEMA_VERSION = 1  # PRAGMA user_version: bumped when a column is renamed or removed
 FORMATS = ("csv", "sqlite")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula (OWASP)
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)%?")
 
 
 # --------------------------------------------------------------------------- csv
 
 
-def csv_text(table) -> str:
-    """One table as CSV: header row, ``\\n`` line ends, NULL as an empty cell."""
+def csv_cell(v, raw: bool = False):
+    """A value as a CSV cell: None empty; a text a spreadsheet would run as a formula prefixed with ``'``.
+
+    A plain number (``-12.50``) is left alone even though it starts with ``-``;
+    ``-2+3``, ``=1+1``, ``@SUM(A1)``, ``+cmd|…`` are not numbers and are
+    neutralised. ``raw`` keeps the text as it is.
+    """
+    if v is None:
+        return ""
+    if raw or not isinstance(v, str) or not v.startswith(FORMULA_START) or _PLAIN_NUMBER.fullmatch(v):
+        return v
+    return "'" + v
+
+
+def csv_text(table, raw: bool = False) -> str:
+    """One table as CSV: header row, ``\\n`` line ends, NULL as an empty cell, formulas neutralised unless ``raw``."""
     import csv
     import io
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(table.column_names)
-    w.writerows(["" if v is None else v for v in row] for row in table.rows)
+    w.writerows([csv_cell(v, raw) for v in row] for row in table.rows)
     return buf.getvalue()
 
 
-def _write_csv(folder: Path, tables) -> None:
+def _write_csv(folder: Path, tables, raw: bool = False) -> None:
     for t in tables:
         with open(folder / f"{t.name}.csv", "w", encoding="utf-8", newline="") as f:
-            f.write(csv_text(t))
+            f.write(csv_text(t, raw))
             f.flush()
             os.fsync(f.fileno())
 
@@ -121,12 +149,15 @@ def is_sqlite_export(path: Path) -> bool:
 # --------------------------------------------------------------------------- one entry point
 
 
-def write_tables(path: Path, fmt: str, tables) -> None:
+def write_tables(path: Path, fmt: str, tables, raw_csv: bool = False) -> None:
     """Write ``tables`` in ``fmt``: csv into the (existing, empty) folder ``path``, sqlite as the new file ``path``.
 
-    Not atomic on its own: the caller writes into a temporary path and renames it.
+    Not atomic on its own: the caller writes into a temporary path and renames it. ``raw_csv``: CSV cells
+    as they are (no formula neutralising, see :func:`csv_cell`).
     """
-    if fmt == "csv":
+    if fmt == "csv" and raw_csv:
+        _write_csv(path, tables, raw=True)
+    elif fmt == "csv":
         _write_csv(path, tables)
     else:
         _write_sqlite(path, tables)

@@ -47,11 +47,16 @@ def write_json_streamed(head: dict, key: str, items: Iterable[dict]) -> None:
 
 
 def rows_csv(columns: Sequence[str], rows: Sequence[dict]) -> str:
+    """``--format csv``: a text cell a spreadsheet would run as a formula is prefixed with ``'``, as in the export
+    (:func:`cpqctl.formats.export.csv_cell`: plain numbers such as ``-12.50`` stay numbers). There is no raw
+    option here: ``--format json`` has every value as it is."""
+    from cpqctl.formats.export import csv_cell
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)
     for r in rows:
-        w.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
+        w.writerow([csv_cell(r.get(c)) for c in columns])
     return buf.getvalue()
 
 
