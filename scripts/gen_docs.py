@@ -148,6 +148,8 @@ def _type(s: dict) -> str:
         return f"list of {inner}"
     if s.get("format") == "date":
         return "date `YYYY-MM-DD`"
+    if s.get("format") == "idn-email":
+        return "e-mail address `local@domain`"
     if pattern.endswith("%$"):
         return "percent, e.g. `5%`"
     if pattern == "^[A-Z]{3}$":

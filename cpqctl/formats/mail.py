@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -50,7 +52,7 @@ def sender(settings, strict: bool = True) -> str:
     from email.headerregistry import Address
 
     user = str(s.get("user") or "")
-    if "@" in user:  # the display name quoted as RFC 5322 needs (a comma or dot in a company name)
+    if "@" in user and address_problem(user) is None:  # the display name quoted as RFC 5322 needs (a comma…)
         return str(Address(settings.company_name or "", addr_spec=user))
     if not strict:
         return str(Address(settings.company_name or "", addr_spec=PLACEHOLDER))
@@ -102,20 +104,78 @@ def billing_recipients(account) -> list[str]:
     return [c.email for c in account.contacts if c.email][:1]
 
 
+# --------------------------------------------------------------------------- addresses
+#
+# The one definition of an e-mail address in cpqctl (account contacts, `invoice send --to`, cpq.toml
+# [smtp] from): an RFC 5322 addr-spec ``local@domain`` as the standard library's ``email`` package
+# parses it, on one line (no CR, LF or other control character: a line break in a header is a header
+# injection), with an ASCII local part (a non-ASCII one needs SMTPUTF8, which few servers offer) and a
+# domain name that the ``idna`` codec encodes (``bücher.example`` → ``xn--bcher-kva.example``) into
+# letter-digit-hyphen labels. A mailbox (``Name <local@domain>``) is that address with a display name.
+
+ADDRESS_HINT = "write one address as local@domain, e.g. anna.nowak@acme.example"
+MAILBOX_HINT = "write one address as local@domain or Name <local@domain>, e.g. Billing <billing@example.com>"
+_LDH_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
+
+
+def _control(text: str) -> bool:
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
+
+
+def shown(text: str) -> str:
+    """``text`` for a message: control characters escaped (``\\r\\n``), so an error never breaks its line."""
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+
+
+def address_problem(text: str) -> str | None:
+    """Why ``text`` is not an addr-spec ``local@domain`` (None: it is one)."""
+    from email.errors import HeaderParseError
+    from email.headerregistry import Address
+
+    if _control(text):
+        return "it holds a line break or another control character"
+    try:
+        parsed = Address(addr_spec=text)
+    except (ValueError, IndexError, HeaderParseError):  # the parser's refusals (IndexError: a bare `user@`)
+        return "it is not of the form local@domain"
+    if parsed.addr_spec != text or not parsed.username or not parsed.domain:
+        return "it is not of the form local@domain (no display name, comment or spaces)"
+    if not parsed.username.isascii():
+        return "its local part (before @) is not ASCII"
+    domain = parsed.domain
+    if domain.startswith("["):
+        return "its domain is an address literal, not a domain name"
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"its domain `{domain}` is not a valid domain name (IDNA)"
+    if len(ascii_domain) > 253 or not all(_LDH_LABEL.fullmatch(label) for label in ascii_domain.split(".")):
+        return f"its domain `{domain}` is not a valid domain name"
+    return None
+
+
+def mailbox_problem(text: str) -> str | None:
+    """Why ``text`` is neither ``local@domain`` nor ``Display Name <local@domain>`` (None: it is one of them)."""
+    if _control(text):
+        return "it holds a line break or another control character"
+    parsed = getaddresses([text])
+    if len(parsed) != 1:
+        return "it is not one address"
+    why = address_problem(parsed[0][1])
+    if why is None and "<" not in text and parsed[0][1] != text.strip():  # `a@b.c (comment)`, `a b@c.d`
+        return "it is not of the form local@domain or Name <local@domain>"
+    return why
+
+
 def check_addresses(addresses: Sequence[str]) -> list[str]:
-    """The addresses, each ``name <user@host>`` or ``user@host``; a malformed one is a usage error."""
+    """The addresses, each ``name <user@host>`` or ``user@host``; a malformed one is a usage error (E-EMAIL)."""
     out = []
     for text in addresses:
-        parsed = getaddresses([text])
-        if (
-            not parsed
-            or any(c in text for c in "\r\n")
-            or any(
-                "@" not in addr or " " in addr or addr.startswith("@") or addr.endswith("@") or not addr.isascii()
-                for _, addr in parsed
+        why = mailbox_problem(text)
+        if why is not None:
+            raise UsageError(
+                "E-EMAIL", f"`{shown(text)}` is not an e-mail address: {why}", "e.g. --to anna.nowak@acme.example"
             )
-        ):
-            raise UsageError("E-USAGE", f"`{text}` is not an e-mail address", "e.g. --to anna.nowak@acme.example")
         out.append(text)
     return out
 

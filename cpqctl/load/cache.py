@@ -67,6 +67,7 @@ _CODE_FILES = (
     "load/cache.py",
     "load/positions.py",
     "load/memo.py",
+    "formats/mail.py",  # the e-mail address rule the schema applies
 )
 
 

@@ -149,6 +149,15 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
         return None
     if k == "str":
         return s
+    if k in ("email", "mailbox"):
+        from cpqctl.formats import mail
+
+        why = mail.address_problem(s) if k == "email" else mail.mailbox_problem(s)
+        if why:
+            hint = mail.ADDRESS_HINT if k == "email" else mail.MAILBOX_HINT
+            ctx.err("E-EMAIL", f"`{mail.shown(s)}` is not an e-mail address (`{name}`): {why}", at, hint)
+            return None
+        return s
     if k == "id":
         if not ID_RE.fullmatch(s):
             ctx.err("E-ID", f"`{s}` is not a valid ID for `{name}`", at, _hint(f))
@@ -386,7 +395,14 @@ ACCOUNT = O(
     tax_id=F("str", doc="VAT ID"),
     tax_rate=F("percent", doc="VAT rate; overrides cpq.toml [tax] rate"),
     reverse_charge=F("bool", doc="EU B2B reverse charge: 0% VAT with the legal note"),
-    contacts=L(O("a contact", name=F("str", True), email=F("str"), role=F("str", doc="e.g. billing"))),
+    contacts=L(
+        O(
+            "a contact",
+            name=F("str", True),
+            email=F("email", doc="an address local@domain (the name goes in `name`)"),
+            role=F("str", doc="e.g. billing"),
+        )
+    ),
     renewal=RENEWAL,
     contracted_prices=L(
         O(
@@ -465,7 +481,7 @@ QUOTE = O(
     based_on=F("int", doc="amendment: number of amendments the contract had", nonnegative=True),
     cancelled=CANCELLED,
     renewal=RENEWAL,
-    approved=SIGNED,
+    approved=APPROVED,
     signed=SIGNED,
     lines=L(QUOTE_LINE, required=True),
     net_total=F("money"),
@@ -512,7 +528,7 @@ SMTP = O(
     starttls=F("bool"),
     user=F("str"),
     password_env=F("str", doc="environment variable holding the password"),
-    **{"from": F("str", doc="From: header")},
+    **{"from": F("mailbox", doc="From: header: local@domain or Name <local@domain>")},
 )
 
 SETTINGS = O(
@@ -588,6 +604,31 @@ def _js(f: F) -> dict:
             }
         )
     elif k in ("money", "quantity"):
+APPROVED = O(
+    "a manager's approval of a draft: who, when, and the digest of the priced quote approved "
+    "(void once the quote prices differently; an approval without a digest is void)",
+    by=F("str", True, "the approver's name"),
+    date=F("date", True, "the approval date"),
+    digest=F("str", doc="sha256 of the priced quote approved (its lines and totals), written by `quote approve`"),
+)
+PRESENTED = O(
+    "what the customer was shown (`quote render` of a draft): the priced lines and totals, and their digest",
+    date=F("date", True, "the day the document was rendered"),
+    format=F("str", doc="md or pdf"),
+    digest=F("str", True, "sha256 of the priced quote shown (as in `approved.digest`)"),
+    net_total=F("money", doc="the net total shown"),
+    gross_total=F("money", doc="the gross total shown"),
+    lines=L(
+        O(
+            "a priced line as shown",
+            product=F("id", True, "product code"),
+            quantity=F("quantity", True, "number of units"),
+            unit_price=F("money", doc="net unit price shown"),
+            net_total=F("money", doc="line total shown"),
+        )
+    ),
+)
+
         out.update({"type": ["number", "string"], "pattern": _NUM_PATTERN})
     elif k == "int":
         out.update({"type": "integer"})
@@ -603,6 +644,8 @@ def _js(f: F) -> dict:
         out.update({"type": "string", "enum": list(f.enum)})
     elif k == "id":
         out.update({"type": "string", "pattern": "^" + ID_RE.pattern + "$"})
+    elif k == "email":
+        out.update({"type": "string", "format": "idn-email"})
     elif k == "currency":
         out.update({"type": "string", "pattern": "^[A-Z]{3}$"})
     else:
@@ -611,6 +654,9 @@ def _js(f: F) -> dict:
         out["default"] = f.default
     return out
 
+    presented=L(
+        PRESENTED, doc="a draft's presentations, oldest first, written by `quote render` (not kept once accepted)"
+    ),
 
 def json_schema(name: str) -> dict:
     """The draft-07 JSON Schema of one file kind."""

@@ -133,3 +133,68 @@ def test_csv_cell_rule(cell, out) -> None:
 
     assert csv_cell(cell) == out
     assert csv_cell(cell, raw=True) == ("" if cell is None else cell)
+
+
+# ------------------------------------------------------------------ contact addresses
+
+
+@pytest.mark.parametrize(
+    ("email", "why"),
+    [
+        ("not an address", "not of the form local@domain"),
+        ("Anna <anna@acme.example>", "not of the form local@domain"),
+        ("anna@acme.example, bob@acme.example", "not of the form local@domain"),
+        ("anna@acme.example\\r\\nBcc: x@evil.example", "control character"),
+        ("łukasz@łódź.example", "not of the form local@domain"),  # a non-ASCII local part needs SMTPUTF8
+        ("anna@-acme.example", "not a valid domain name"),
+        ("anna@[192.0.2.1]", "address literal"),
+    ],
+)
+def test_a_contact_email_that_is_not_an_address_is_a_positioned_error(repo, cli, email, why) -> None:
+    account = ACCOUNT.replace("ann@acme.example", f'"{email}"')
+    root = repo({**FILES, "contracts/acme/account.yaml": account}, toml=TOML)
+    run = cli("check", "--repo", root)
+    assert run.code == 1
+    assert "contracts/acme/account.yaml:6:" in run.stdout and "error[E-EMAIL]" in run.stdout and why in run.stdout
+
+
+def test_idna_domains_and_quoted_local_parts_are_addresses(repo, cli) -> None:
+    account = ACCOUNT.replace("ann@acme.example", "ann@bücher.example")
+    account = account.rstrip(" ") + "      - {name: Bob, email: '\"bob smith\"@acme.example'}\n"
+    root = repo({**FILES, "contracts/acme/account.yaml": account}, toml=TOML)
+    run = cli("check", "--repo", root)
+    assert run.code == 0, run.stdout
+
+
+def test_smtp_from_is_checked(repo, cli) -> None:
+    root = repo(FILES, toml=TOML + '[smtp]\nfrom = "Billing <billing@example.com>\\nBcc: x@evil.example"\n')
+    run = cli("check", "--repo", root)
+    assert run.code == 1 and "cpq.toml:" in run.stdout and "error[E-EMAIL]" in run.stdout
+    assert "\\nBcc" in run.stdout  # shown escaped: the message stays on its line
+    ok = repo(FILES, toml=TOML + "[smtp]\nfrom = '\"Billing, Inc.\" <billing@example.com>'\n")
+    assert cli("check", "--repo", ok).code == 0
+    unquoted = repo(FILES, toml=TOML + '[smtp]\nfrom = "Billing, Inc. <billing@example.com>"\n')
+    run = cli("check", "--repo", unquoted)  # RFC 5322: a display name with a comma is quoted
+    assert run.code == 1 and "not one address" in run.stdout
+
+
+@pytest.fixture
+def invoiced(repo, cli) -> Path:
+    root = repo(FILES, toml=TOML)
+    run = cli("invoice", "run", "--as-of", "2026-01-01", "--repo", root)
+    assert run.code == 0, run.stderr
+    return root
+
+
+@pytest.mark.parametrize(
+    "to", ["a@b.example\r\nBcc: x@evil.example", "not an address", "a@b.example (x)", "a@b_c.example"]
+)
+def test_invoice_send_to_a_bad_address_is_a_usage_error(invoiced, cli, tmp_path, to) -> None:
+    inv = (invoiced / "invoices").iterdir().__next__().stem
+    before = (invoiced / "invoices" / f"{inv}.yaml").read_bytes()
+    run = cli(
+        "invoice", "send", inv, "--to", to, "--eml", tmp_path / "m.eml", "--as-of", "2026-01-02", "--repo", invoiced
+    )
+    assert run.code == 2 and "error[E-EMAIL]" in run.stderr and "internal error" not in run.stderr
+    assert not (tmp_path / "m.eml").exists()
+    assert (invoiced / "invoices" / f"{inv}.yaml").read_bytes() == before
