@@ -33,8 +33,10 @@ def test_quote_render_to_stdout_is_the_file_s_bytes_and_writes_nothing(example_r
     new_quote(ws, account="acme", start=date(2027, 1, 1), lines=["PRO-SEAT=50"])
     before = snapshot(example_repo)
     r = render_quote(ws, "Q-2026-0001", fmt="md", output=STDOUT)
-    assert r.path is None and r.message == "" and r.payload is not None
-    assert snapshot(example_repo) == before
+    # issue 13: a draft shown on stdout was presented: recorded in its quote file (no other file written)
+    assert r.path is None and r.message == "recorded as presented in quotes/Q-2026-0001.yaml" and r.payload is not None
+    after = snapshot(example_repo)
+    assert {k for k in after if after[k] != before.get(k)} == {"quotes/Q-2026-0001.yaml"}
     filed = render_quote(ws, "Q-2026-0001", fmt="md")
     assert filed.payload is None and filed.path is not None and filed.path.read_bytes() == r.payload
     run = cli(

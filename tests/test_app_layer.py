@@ -64,7 +64,7 @@ def _files(root: Path) -> dict[str, bytes]:
     "command",
     [
         ("quote", "new", "--account", "globex", "--start", "2027-01-01", "--line", "PRO-SEAT=5"),
-        ("invoice", "run", "--through", "2026-06-30"),
+        ("invoice", "run", "--through", "2026-03-31"),
     ],
     ids=["quote-new", "invoice-run"],
 )
@@ -161,3 +161,21 @@ def test_the_cli_leaves_typer_alone_and_its_help_plain(cli):
     shown = cli("check", "--help")
     assert shown.code == 0 and "[default: full]" in shown.stdout and "\\[default" not in shown.stdout
     assert typer.core.HAS_RICH is True
+
+
+def test_contract_account_and_export_round_as_the_contract_does(repo, cli, tmp_path):
+    """`contract show` and `account show` rounded MRR/ARR half-up whatever cpq.toml said; the export followed
+    cpq.toml. All now ask contract_terms: 0.5 × 10.01 a year is ARR 5.005 → 5.00 half-even."""
+    import csv
+    import json
+
+    root = repo(HALF_EVEN, toml='[company]\nname = "T"\ncurrency = "PLN"\n\n[pricing]\nrounding = "half-even"\n')
+    shown = cli("contract", "show", "C-2024-0001", "--format", "json", "--as-of", "2024-06-01", "--repo", root)
+    assert json.loads(shown.stdout)["arr"] == "5.00"
+    account = cli("account", "show", "acme", "--format", "json", "--as-of", "2024-06-01", "--repo", root)
+    assert json.loads(account.stdout)["arr"] == "5.00"
+    out = tmp_path / "export"
+    assert cli("export", "--format", "csv", "-o", out, "--as-of", "2024-06-01", "--repo", root).code == 0
+    with open(out / "contracts.csv", encoding="utf-8") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["arr"] == "5.00"

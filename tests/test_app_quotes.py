@@ -105,7 +105,8 @@ def test_a_discount_over_the_limit_needs_approval_before_acceptance(ws):
     ok = approve_quote(ws, "Q-2026-0001", by="Jan Kowalski")
     assert ok.message == "Q-2026-0001 approved by Jan Kowalski on 2026-11-28"
     text = (ws.root / "quotes/Q-2026-0001.yaml").read_text(encoding="utf-8")
-    assert "status: approved\napproved: {by: Jan Kowalski, date: 2026-11-28}\n" in text
+    # issue 13: the approval records the digest of the priced quote approved
+    assert 'status: approved\napproved: {by: Jan Kowalski, date: 2026-11-28, digest: "sha256:' in text
     assert show_quote(ws, "Q-2026-0001").status == "approved"
 
     done = accept_quote(ws, "Q-2026-0001", signed_by="Anna Nowak", signed_on=date(2026, 12, 1))
@@ -144,7 +145,8 @@ def test_render_quote_writes_the_document_and_returns_its_path(ws):
     new_quote(ws, account="acme", start=date(2027, 1, 1), lines=["PRO-SEAT=50"])
     r = render_quote(ws, "Q-2026-0001", fmt="md")
     assert r.path == ws.root / "out/Q-2026-0001.md" and r.template == "quote"
-    assert r.message == f"wrote {r.path}"
+    # issue 13: rendering a draft records it as presented
+    assert r.message == f"wrote {r.path}; recorded as presented in quotes/Q-2026-0001.yaml"
     assert "Q-2026-0001" in r.path.read_text(encoding="utf-8")
 
 

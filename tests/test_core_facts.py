@@ -71,7 +71,6 @@ def test_a_contract_without_rounding_follows_cpq_toml_in_its_value():
     assert ledger.tcv(_contract(None), half_even) == D("10.12")
     assert ledger.tcv(_contract(None), Settings(rounding="half-up")) == D("10.13")
     assert ledger.tcv(_contract("half-up"), half_even) == D("10.13")  # its own frozen rounding wins
-    assert ledger.contract_value(_contract(None), "monthly+daily", "half-even") == D("10.12")
 
 
 def test_a_contract_without_rounding_follows_cpq_toml_on_its_invoices():

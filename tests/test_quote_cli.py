@@ -122,7 +122,11 @@ def test_discount_over_max_needs_approval(cli, example_repo):
     assert shown["status"] == "approved"
     r = cli("quote", "accept", "Q-2026-0001", "--signed-by", "A", "--repo", example_repo, "--as-of", AS_OF)
     assert r.code == 0, r.stderr
-    assert "approved: {by: CFO, date: 2026-11-28}" in (example_repo / "quotes/Q-2026-0001.yaml").read_text()
+    # issue 13: the approval also records the digest of the priced quote it approved
+    assert (
+        'approved: {by: CFO, date: 2026-11-28, digest: "sha256:'
+        in (example_repo / "quotes/Q-2026-0001.yaml").read_text()
+    )
 
 
 @pytest.mark.parametrize(

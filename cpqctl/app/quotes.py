@@ -198,12 +198,16 @@ class ApproveResult:
 
 
 def approve_quote(ws: Workspace, quote_id: str, *, by: str, as_of: date | None = None) -> ApproveResult:
-    """Approve a quote (one whose manual discount exceeds [approvals] max_discount needs it to be accepted).
+    """Approve a quote (one with a manual discount or a typed price beyond [approvals] max_discount needs it).
 
-    Sets `status: approved` and the approver in the quote's file, every other
-    line as it was; a quote already approved keeps its first approval.
+    Sets `status: approved` and the approval — approver, date and the digest
+    of the priced quote approved — in the quote's file, every other line as it
+    was. The approval covers that priced quote only: after any change (an edit
+    of the draft, a catalog price) it is void and the quote needs approving
+    again. A quote whose approval still holds keeps its first approval.
     Refused for an accepted quote.
     """
+    from cpqctl.core import quotes
     from cpqctl.formats.quotes import approved_text
     from cpqctl.store import sha256_file
 
@@ -212,10 +216,15 @@ def approve_quote(ws: Workspace, quote_id: str, *, by: str, as_of: date | None =
         q = find_quote(repo, quote_id)
         if q.status == "accepted":
             raise CpqError("E-ACCEPTED", f"quote {quote_id} is already accepted", "nothing to approve", src=q.src)
+        priced = quotes.price(repo, q)
         rel = q.src.file
         path = ws.root / rel
         text = path.read_text(encoding="utf-8")
-        new_text = approved_text(text, by, day) if q.approved is None else text
+        holds = q.approved is not None and quotes.approval_void(q, priced) is None
+        if holds:
+            assert q.approved is not None
+            by, day = q.approved.by, q.approved.date
+        new_text = text if holds else approved_text(text, by, day, quotes.priced_digest(q, priced))
         with store.transaction() as tx:
             tx.write(rel, new_text, expect_sha256=sha256_file(path))
     return ApproveResult(quote_id, by, day, (rel,), f"{quote_id} approved by {by} on {day}")
@@ -234,6 +243,8 @@ class AcceptResult:
     amendment: str | None
     written: tuple[str, ...]
     message: str
+    repriced: tuple[str, ...] = ()  # with ``reprice``: how the accepted prices differ from those presented
+    document: Path | None = None  # with ``reprice`` and a change: the quote document rendered again
 
 
 def accept_quote(
@@ -243,7 +254,53 @@ def accept_quote(
     signed_by: str,
     signed_on: date | None = None,
     lock_prices: bool = False,
+    reprice: bool = False,
     as_of: date | None = None,
+) -> AcceptResult:
+    """Accept a quote: freeze its prices and digest, and create (or amend, or renew) the contract.
+
+    A draft that was presented to the customer (`quote render` records it) is
+    accepted only at the prices last presented: if it now prices differently
+    (an edit, a catalog change) it is refused with the differences
+    (E-PRICES-CHANGED), unless ``reprice``: then it is accepted at today's
+    prices and its document is rendered again (``document``, in the format last
+    presented, to out/<ID>.<ext>). A quote never presented is accepted at
+    today's prices. See :func:`_accept_files` for the other refusals.
+    """
+    seen: dict = {}
+    result = _accept_files(
+        ws,
+        quote_id,
+        signed_by=signed_by,
+        signed_on=signed_on,
+        lock_prices=lock_prices,
+        reprice=reprice,
+        as_of=as_of,
+        seen=seen,
+    )
+    changes = seen.get("changes")
+    if not changes:
+        return result
+    doc = _render(ws, result.quote, seen.get("format") or "pdf", None, ws.day(as_of))
+    return dataclasses.replace(
+        result,
+        repriced=tuple(changes),
+        document=doc.path,
+        message=f"{result.message}; accepted at today's prices, not those presented ({'; '.join(changes)}); "
+        f"rendered {doc.path} again",
+    )
+
+
+def _accept_files(
+    ws: Workspace,
+    quote_id: str,
+    *,
+    signed_by: str,
+    signed_on: date | None = None,
+    lock_prices: bool = False,
+    reprice: bool = False,
+    as_of: date | None = None,
+    seen: dict,
 ) -> AcceptResult:
     """Accept a quote: freeze its prices and digest, and create (or amend, or renew) the contract.
 
@@ -267,6 +324,12 @@ def accept_quote(
         with store.transaction() as tx:
             priced = quotes.price(repo, q)
             quotes.check_acceptable(q, priced, settings, day)
+            if not reprice:
+                quotes.check_presented(q, priced)
+            seen["changes"] = quotes.presented_changes(q, priced)
+            seen["format"] = q.presented[-1].format if q.presented else None
+            if quotes.approval_void(q, priced):
+                q = dataclasses.replace(q, approved=None)  # a void approval is not recorded as one
             qrel = q.src.file
             q_sha = sha256_file(root / qrel)
             if q.kind == "amendment":
@@ -349,18 +412,44 @@ def render_quote(
     New business uses the `quote` template; an amendment quote the
     `amendment` template, a renewal quote the `renewal` template; the
     repository's templates/ override the built-in ones.
-    """
-    from cpqctl.app.documents import write_document
-    from cpqctl.core import quotes
-    from cpqctl.views import documents
 
+    Rendering a draft presents it: the priced lines and totals shown, and their
+    digest, are recorded in the quote's file (`presented:`, a new entry only
+    when they differ from the last one; ``output`` "-" too: the bytes were
+    shown), so `quote accept` can refuse prices the customer never saw.
+    Accepted quotes are rendered as signed and record nothing.
+    """
     if fmt not in ("md", "pdf"):
         raise UsageError("E-USAGE", f"unknown document format `{fmt}`", "md or pdf")
-    day = ws.day(as_of)
-    repo = ws.quote_context(quote_id)
-    q = find_quote(repo, quote_id)
-    priced = quotes.price(repo, q)
-    data = documents.quote_data(repo, q, priced, quotes.quote_status(q, priced, repo.settings, day), day)
-    template = documents.quote_template(q)
-    doc = write_document(ws.root, template, q.quote, fmt, data, output, day)
-    return RenderResult(q.quote, template, doc.path, f"wrote {doc.path}" if doc.path else "", doc.payload)
+    return _render(ws, quote_id, fmt, output, ws.day(as_of))
+
+
+def _render(ws: Workspace, quote_id: str, fmt: str, output: Path | None, day: date) -> RenderResult:
+    """Render ``quote_id``; a draft's rendering is recorded in its file as presented (see :func:`render_quote`)."""
+    from cpqctl.app.documents import render_bytes, write_bytes
+    from cpqctl.core import quotes
+    from cpqctl.formats.quotes import presented_text
+    from cpqctl.store import sha256_file
+    from cpqctl.views import documents
+
+    store = ws.store()
+    with store.lock():  # the presented record is a write: under the lock, on the quote's files only (flat)
+        repo = ws.quote_context(quote_id)
+        q = find_quote(repo, quote_id)
+        priced = quotes.price(repo, q)
+        data = documents.quote_data(repo, q, priced, quotes.quote_status(q, priced, repo.settings, day), day)
+        template = documents.quote_template(q)
+        payload = render_bytes(ws.root, template, fmt, data, day)
+        record = quotes.presentation(q, priced, day, fmt)
+        recorded = ""
+        if q.status != "accepted" and (not q.presented or q.presented[-1].digest != record.digest):
+            recorded = q.src.file
+            path = ws.root / recorded
+            text = path.read_bytes().decode("utf-8")
+            with store.transaction() as tx:
+                tx.write(recorded, presented_text(text, (*q.presented, record)), expect_sha256=sha256_file(path))
+    doc = write_bytes(ws.root, q.quote, fmt, payload, output)
+    said = [f"wrote {doc.path}"] if doc.path else []
+    if recorded:
+        said.append(f"recorded as presented in {recorded}")
+    return RenderResult(q.quote, template, doc.path, "; ".join(said), doc.payload)

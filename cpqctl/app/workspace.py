@@ -241,11 +241,21 @@ class Workspace:
         lock_prices: bool = False,
         as_of: date | str | None = None,
     ):
-        """Accept a quote: freeze it and create, amend or renew the contract, all files or none: `quote accept`."""
+        """Accept a quote: freeze it and create, amend or renew the contract, all files or none: `quote accept`.
+
+        ``reprice``: accept at today's prices even if they differ from those last presented (the document is
+        rendered again).
+        """
         from cpqctl.app import quotes
 
         return quotes.accept_quote(
-            self, quote_id, signed_by=signed_by, signed_on=_day(signed_on), lock_prices=lock_prices, as_of=_day(as_of)
+            self,
+            quote_id,
+            signed_by=signed_by,
+            signed_on=_day(signed_on),
+            lock_prices=lock_prices,
+            reprice=reprice,
+            as_of=_day(as_of),
         )
 
     def render_quote(
@@ -311,6 +321,7 @@ class Workspace:
         dry_run: bool = False,
     ):
         """The renewal quote of one contract (created, regenerated or unchanged): `renew`."""
+        reprice: bool = False,
         from cpqctl.app import renew
 
         return renew.renew(

@@ -169,13 +169,23 @@ def accept(
             help="Record the accepted net prices as the account's contracted prices until the contract ends.",
         ),
     ] = False,
+    reprice: Annotated[
+        bool,
+        typer.Option(
+            "--reprice",
+            help="Accept at today's prices even if they differ from the document last presented "
+            "(`quote render`); the document is rendered again.",
+        ),
+    ] = False,
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
 ) -> None:
     """Accept a quote: freeze its prices and digest, and create (or amend, or renew) the contract.
 
-    Refused for an expired quote or one that needs approval. All files are
-    written together or not at all.
+    Refused for an expired quote, one that needs approval (or whose approval
+    is void: the quote changed since), and one that now prices differently
+    from the document last rendered for the customer (E-PRICES-CHANGED, unless
+    --reprice). All files are written together or not at all.
 
     Example:
 
@@ -185,7 +195,8 @@ def accept(
 
     signed = common.parse_date(signed_on, "signing date") if signed_on else None
     ws = common.workspace(repo, as_of)
-    common.info(accept_quote(ws, quote, signed_by=signed_by, signed_on=signed, lock_prices=lock_prices).message)
+    result = accept_quote(ws, quote, signed_by=signed_by, signed_on=signed, lock_prices=lock_prices, reprice=reprice)
+    common.info(result.message)
 
 
 @app.command("render")

@@ -119,8 +119,3 @@ def tcv(c: Contract, settings: Settings) -> Decimal | None:
             s.unit_price, priced_units(s.quantity, s.pricing), s.per, s.start, end, t.proration, c.currency, t.rounding
         )
     return total
-
-
-def contract_value(c: Contract, method: str, rounding: str) -> Decimal | None:
-    """:func:`tcv` with cpq.toml's proration ``method`` and ``rounding`` given as text (the older call form)."""
-    return tcv(c, Settings(proration=method, rounding=rounding))

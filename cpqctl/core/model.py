@@ -185,6 +185,39 @@ class Signed:
 
 
 @dataclass(frozen=True, slots=True)
+class Approval:
+    """A manager's approval of a draft: who, when, and the digest of the priced quote they saw.
+
+    ``digest`` None: an approval written before approvals recorded what they
+    covered; it is void (see :func:`cpqctl.core.quotes.approval_valid`).
+    """
+
+    by: str
+    date: _Day
+    digest: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PresentedLine:
+    product: str
+    quantity: Decimal
+    unit_price: Decimal | None  # None only in a hand-written entry
+    net_total: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class Presented:
+    """What a rendered or sent draft showed the customer: its priced lines and totals, and their digest."""
+
+    date: _Day
+    format: str
+    digest: str
+    net_total: Decimal | None
+    gross_total: Decimal | None
+    lines: tuple[PresentedLine, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Segment:
     """A quantity of a product at a frozen net price over [start, end] (end None: open)."""
 
@@ -299,7 +332,7 @@ class Quote:
     based_on: int | None = None
     cancelled: Cancellation | None = None
     renewal: RenewalTerms = field(default_factory=RenewalTerms)
-    approved: Signed | None = None
+    approved: Approval | None = None
     signed: Signed | None = None
     net_total: Decimal | None = None
     tax_total: Decimal | None = None
@@ -307,6 +340,7 @@ class Quote:
     digest: str | None = None
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+    presented: tuple[Presented, ...] = ()  # a draft's presentations to the customer, oldest first
 
     def where(self, key: str) -> Source:
         return self.at.get(key, self.src)

@@ -763,7 +763,82 @@ def price_quote(
         priced[i], why = _price_item(ctx, it, base)
         reasons += why
     lines = tuple(ln for i in range(len(items)) for ln in priced[i])
+    if quote.status != "accepted":
+        reasons += _typed_price_reasons(ctx, items, lines)
     return _totals(ctx, lines, tuple(dict.fromkeys(reasons)))
+
+
+# --------------------------------------------------------------------------- typed prices
+
+
+def _reference_prices(ctx: _Ctx, it: _Item, priced: tuple[PricedLine, ...]) -> list[Decimal]:
+    """The unit prices cpqctl itself would give a line that carries a typed `unit_price`.
+
+    Today's waterfall steps 1-3 (list, contracted price, volume) for the line
+    without its typed price (a slab line: the average over the tiers it
+    reaches), when the line's `per` is the catalog's; and on an amendment or a
+    renewal each price the contract already holds for the product in the same
+    `per` (what `amend` and `renew` write).
+    """
+    line, p = it.line, it.product
+    per = None if _one_time(it) else _per(it)
+    refs: list[Decimal] = []
+    if ctx.contract is not None:
+        refs += [s.unit_price for s in ctx.contract.segments() if s.product == line.product and s.per == per]
+    if p is None or (line.per is not None and line.per != (p.per if p.recurring else None)):
+        return refs
+    plain = replace(line, unit_price=None, list_price=None, discount=None, discount_amount=None, pricing=None)
+    base = _base(ctx, p, line.start or ctx.start, list(priced)) if p.pricing == "percent-of-total" else None
+    try:
+        parts, _ = _price_item(ctx, replace(it, line=plain, included=False), base)
+    except CpqError:  # the catalog cannot price it (no price in the currency, …): only the contract's prices count
+        return refs
+    units = sum((abs(x.quantity) for x in parts), ZERO)
+    if units:
+        refs.append(
+            _price(
+                ctx,
+                sum((Fraction(x.net_unit_price) * Fraction(abs(x.quantity)) for x in parts), Fraction(0))
+                / Fraction(units),
+            )
+        )
+    elif parts:
+        refs.append(parts[0].net_unit_price)
+    return refs
+
+
+def _typed_price_reasons(ctx: _Ctx, items: list[_Item], priced: tuple[PricedLine, ...]) -> list[str]:
+    """Approval reasons for typed prices on a draft: a `unit_price` is an override, judged like a manual discount.
+
+    The price cpqctl would give the line (:func:`_reference_prices`, the lowest
+    of them) is the base: a typed price more than ``[approvals] max_discount``
+    below it needs approval; one at or above it does not (a markup is not a
+    discount). A typed price with nothing to compare with always needs approval.
+    """
+    out: list[str] = []
+    limit = Fraction(ctx.settings.max_discount)
+    for it in items:
+        typed = it.line.unit_price
+        if typed is None:
+            continue
+        n = it.index + 1 if it.index is not None else "?"
+        refs = _reference_prices(ctx, it, priced)
+        if not refs:
+            out.append(
+                f"line {n} ({it.line.product}): price {typed} typed on the line, with no catalog or contract "
+                "price to compare it with"
+            )
+            continue
+        ref = min(refs)
+        if ref <= 0 or typed >= ref:
+            continue
+        off = (Fraction(ref) - Fraction(typed)) / Fraction(ref) * _HUNDRED
+        if off > limit:
+            out.append(
+                f"line {n} ({it.line.product}): price {typed} typed on the line is {fmt_percent(_pct(off))} below "
+                f"{ref}, above the {fmt_percent(ctx.settings.max_discount)} limit (approvals.max_discount)"
+            )
+    return out
 
 
 def _totals(ctx: _Ctx, lines: tuple[PricedLine, ...], reasons: tuple[str, ...]) -> PricedQuote:

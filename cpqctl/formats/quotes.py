@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from cpqctl.core.model import Account, Contract, Quote, QuoteLine, Settings
+from cpqctl.core.model import Account, Contract, Presented, Quote, QuoteLine, Settings
 from cpqctl.core.money import fmt_percent
 from cpqctl.formats.digest import digest_of
 from cpqctl.formats.yamlout import Raw, flow, mapping_lines, pct, scalar
@@ -79,9 +79,66 @@ def edit_status(text: str, new_status: str, insert: list[str]) -> str:
     return "".join(lines)
 
 
-def approved_text(text: str, by: str, day: date) -> str:
-    """A draft's file approved: `status: approved` and the approver, every other line as it was."""
-    return edit_status(text, "approved", [f"approved: {flow([('by', by), ('date', day)])}"])
+def drop_key(text: str, key: str) -> str:
+    """``text`` without its top-level ``key:`` entry (the key's line and every indented or `-` line under it)."""
+    lines = text.splitlines(keepends=True)
+    for i, ln in enumerate(lines):
+        if ln.startswith(f"{key}:"):
+            j = i + 1
+            while j < len(lines) and (not lines[j].strip() or lines[j].startswith((" ", "\t", "-"))):
+                j += 1
+            while j > i + 1 and not lines[j - 1].strip():
+                j -= 1
+            del lines[i:j]
+            return drop_key("".join(lines), key)
+    return text
+
+
+def approval_flow(by: str, day: date, digest: str | None) -> str:
+    return flow([("by", by), ("date", day), ("digest", digest)])
+
+
+def approved_text(text: str, by: str, day: date, digest: str | None = None) -> str:
+    """A draft's file approved: `status: approved` and the approval (replacing a void one), every other line as it was.
+
+    ``digest`` is the digest of the priced quote approved (:func:`cpqctl.core.quotes.priced_digest`).
+    """
+    return edit_status(drop_key(text, "approved"), "approved", [f"approved: {approval_flow(by, day, digest)}"])
+
+
+# --------------------------------------------------------------------------- presentation
+
+
+def presented_entry(p: Presented) -> list[str]:
+    """One `presented:` list item (block style: its lines are a list of flow mappings)."""
+    lines = [
+        flow(
+            [("product", x.product), ("quantity", x.quantity), ("unit_price", x.unit_price), ("net_total", x.net_total)]
+        )
+        for x in p.lines
+    ]
+    pairs = [
+        ("date", p.date),
+        ("format", p.format or None),
+        ("digest", p.digest),
+        ("net_total", p.net_total),
+        ("gross_total", p.gross_total),
+        ("lines", lines or None),
+    ]
+    out = mapping_lines(pairs, indent="    ")
+    out[0] = "  - " + out[0][4:]
+    return out
+
+
+def presented_text(text: str, records: Sequence[Presented]) -> str:
+    """A draft's file with its `presented:` list set to ``records`` (written at the end; every other line kept)."""
+    body = drop_key(text, "presented")
+    if body and not body.endswith("\n"):
+        body += "\n"
+    out = ["presented:"]
+    for p in records:
+        out.extend(presented_entry(p))
+    return body + "\n".join(out) + "\n"
 
 
 # --------------------------------------------------------------------------- acceptance
@@ -127,7 +184,7 @@ def accepted_text(q: Quote, priced: PricedQuote, signed_by: str, signed_on: date
             "cancelled",
             Raw(flow([("date", q.cancelled.date), ("reason", q.cancelled.reason or None)])) if q.cancelled else None,
         ),
-        ("approved", Raw(flow([("by", q.approved.by), ("date", q.approved.date)])) if q.approved else None),
+        ("approved", Raw(approval_flow(q.approved.by, q.approved.date, q.approved.digest)) if q.approved else None),
         ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))),
     ]
     out = mapping_lines(head)

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from cpqctl.core.model import (
     Account,
     Amendment,
+    Approval,
     Block,
     BundleOption,
     Cancellation,
@@ -19,6 +20,8 @@ from cpqctl.core.model import (
     DiscountSchedule,
     Invoice,
     InvoiceLine,
+    Presented,
+    PresentedLine,
     Product,
     Quote,
     QuoteLine,
@@ -51,6 +54,31 @@ def _signed(o) -> Signed | None:
     if not o or "by" not in o or "date" not in o:
         return None
     return Signed(o["by"], o["date"])
+
+
+def _approval(o) -> Approval | None:
+    if not o or "by" not in o or "date" not in o:
+        return None
+    return Approval(o["by"], o["date"], o.get("digest"))
+
+
+def _presented(items) -> tuple[Presented, ...]:
+    return tuple(
+        Presented(
+            date=p["date"],
+            format=p.get("format", ""),
+            digest=p.get("digest", ""),
+            net_total=p.get("net_total"),
+            gross_total=p.get("gross_total"),
+            lines=tuple(
+                PresentedLine(x["product"], x["quantity"], x.get("unit_price"), x.get("net_total"))
+                for x in p.get("lines") or ()
+                if isinstance(x, dict) and "product" in x and "quantity" in x
+            ),
+        )
+        for p in items or ()
+        if isinstance(p, dict) and "date" in p
+    )
 
 
 def _renewal(o) -> RenewalTerms:
@@ -279,7 +307,7 @@ def quote(o: Obj, file: str) -> Quote:
         based_on=o.get("based_on"),
         cancelled=Cancellation(canc["date"], canc.get("reason", "")) if canc and "date" in canc else None,
         renewal=_renewal(o.get("renewal")),
-        approved=_signed(o.get("approved")),
+        approved=_approval(o.get("approved")),
         signed=_signed(o.get("signed")),
         net_total=o.get("net_total"),
         tax_total=o.get("tax_total"),
@@ -287,6 +315,7 @@ def quote(o: Obj, file: str) -> Quote:
         digest=o.get("digest"),
         lines=tuple(
             QuoteLine(
+        presented=_presented(o.get("presented")),
                 product=x["product"],
                 quantity=x["quantity"],
                 discount=x.get("discount"),

@@ -7,15 +7,13 @@ from fractions import Fraction
 
 from cpqctl.core import ledger
 from cpqctl.core.model import Contract, Repo
-from cpqctl.core.money import fmt_decimal, money_str, round_money
-
-
-def money(value: Fraction, currency: str, rounding: str = "half-up") -> str:
-    return money_str(round_money(value, currency, rounding), currency)
+from cpqctl.core.money import fmt_decimal, rounded_money_str
+from cpqctl.core.terms import contract_terms
 
 
 def contract_view(repo: Repo, c: Contract, day: date) -> dict:
     cur = c.currency
+    terms = contract_terms(c, repo.settings)
     owned = ledger.owned(c, day)
     total = sum((o.mrr for o in owned), Fraction(0))
     end = ledger.current_end(c)
@@ -34,14 +32,14 @@ def contract_view(repo: Repo, c: Contract, day: date) -> dict:
                 "product": o.product,
                 "name": products[o.product].name if o.product in products else o.product,
                 "quantity": fmt_decimal(o.quantity),
-                "mrr": money(o.mrr, cur),
+                "mrr": rounded_money_str(o.mrr, cur, terms.rounding),
             }
             for o in owned
         ],
-        "mrr": money(total, cur),
-        "arr": money(total * 12, cur),
+        "mrr": rounded_money_str(total, cur, terms.rounding),
+        "arr": rounded_money_str(total * 12, cur, terms.rounding),
         "evergreen": c.evergreen,
-        "billing": c.billing_frequency or repo.settings.billing_frequency,
+        "billing": terms.billing_frequency,
         "renews": c.renews,
         "renewed_by": repo.successors.get(c.contract),
         "cancelled": {"date": canc.date.isoformat(), "reason": canc.reason} if canc else None,
@@ -76,7 +74,7 @@ def account_view(repo: Repo, account_id: str, day: date) -> dict:
                     "name": p.name if p else o.product,
                     "family": p.family if p else "",
                     "quantity": fmt_decimal(o.quantity),
-                    "mrr": money(o.mrr, c.currency),
+                    "mrr": rounded_money_str(o.mrr, c.currency, contract_terms(c, repo.settings).rounding),
                     "contract": c.contract,
                     "bundle": o.bundle,
                 }
@@ -126,8 +124,8 @@ def account_view(repo: Repo, account_id: str, day: date) -> dict:
         ],
         "owned": owned_rows,
         "bundles": bundles,
-        "mrr": money(total, cur),
-        "arr": money(total * 12, cur),
+        "mrr": rounded_money_str(total, cur, repo.settings.rounding),
+        "arr": rounded_money_str(total * 12, cur, repo.settings.rounding),
         "next_renewal": renewals[0].isoformat() if renewals else None,
     }
 

@@ -66,7 +66,9 @@ def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
     products = repo.catalog.products
     term_months = q.term
     contract = repo.contracts.get(q.contract) if q.contract else None
-    billing = q.billing_frequency or (contract.billing_frequency if contract is not None else None)
+    billing = q.billing_frequency or (
+        contract_terms(contract, repo.settings).billing_frequency if contract is not None else None
+    )
     terms = [
         "Prices are net of VAT.",
         "This quote is valid until the date shown above.",

@@ -34,12 +34,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 
 from cpqctl.core import ledger
-from cpqctl.core.billing import tax_rate
 from cpqctl.core.model import Contract, Repo
-from cpqctl.core.money import fmt_decimal, money_str, round_money
+from cpqctl.core.money import fmt_decimal, money_str, rounded_money_str
+from cpqctl.core.terms import contract_terms, tax_rate
 
 # column types: text | date | money | decimal | int | bool
 TYPES = ("text", "date", "money", "decimal", "int", "bool")
@@ -133,10 +132,6 @@ def _qty(q: Decimal | None) -> str | None:
     return fmt_decimal(q) if q is not None else None
 
 
-def _round(value: Fraction | Decimal, currency: str, rounding: str) -> str:
-    return money_str(round_money(value, currency, rounding), currency)
-
-
 def _money(value: Decimal | None, currency: str) -> str | None:
     return money_str(value, currency) if value is not None else None
 
@@ -171,7 +166,8 @@ def contracts(repo: Repo, as_of: date) -> list[tuple]:
         cur = c.currency
         mrr = ledger.mrr(c, as_of)
         canc = ledger.cancellation(c)
-        tcv = ledger.contract_value(c, s.proration, s.rounding)
+        terms = contract_terms(c, s)
+        tcv = ledger.tcv(c, s)
         out.append(
             (
                 c.contract,
@@ -184,14 +180,14 @@ def contracts(repo: Repo, as_of: date) -> list[tuple]:
                 _iso(c.end),
                 _iso(ledger.current_end(c)),
                 int(c.evergreen),
-                c.billing_frequency or s.billing_frequency,
+                terms.billing_frequency,
                 _iso(c.signed.date) if c.signed else None,
                 len(c.amendments),
                 _iso(canc.date) if canc else None,
                 as_of.isoformat(),
                 ledger.status(c, as_of),
-                _round(mrr, cur, s.rounding),
-                _round(mrr * 12, cur, s.rounding),
+                rounded_money_str(mrr, cur, terms.rounding),
+                rounded_money_str(mrr * 12, cur, terms.rounding),
                 _money(tcv, cur),
             )
         )
@@ -209,10 +205,10 @@ def _ledger_segments(c: Contract):
 
 def segments(repo: Repo, as_of: date) -> list[tuple]:
     """One row per ledger segment, with the ID invoices use (``C-2026-0001/A-1#1``) and its MRR on ``as_of``."""
-    rounding = repo.settings.rounding
     out = []
     for c in sorted(repo.contracts.values(), key=lambda c: c.contract):
         cur = c.currency
+        rounding = contract_terms(c, repo.settings).rounding
         for source, seg in _ledger_segments(c):
             out.append(
                 (
@@ -232,7 +228,7 @@ def segments(repo: Repo, as_of: date) -> list[tuple]:
                     _iso(seg.start),
                     _iso(seg.end),
                     as_of.isoformat(),
-                    _round(ledger.segment_mrr(seg, as_of), cur, rounding),
+                    rounded_money_str(ledger.segment_mrr(seg, as_of), cur, rounding),
                 )
             )
     return out
