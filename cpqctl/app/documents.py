@@ -32,13 +32,21 @@ def write_document(
 
     The caller says what was written.
     """
+    return write_bytes(root, doc_id, fmt, render_bytes(root, kind, fmt, data, as_of), output)
+
+
+def render_bytes(root: Path, kind: str, fmt: str, data: dict, as_of: date) -> bytes:
+    """The document's bytes (Markdown or PDF) from template ``kind`` (the repository's override first)."""
     from cpqctl.render import documents as rd
 
     templates = repo_templates(root)
     if fmt == "md":
-        payload = rd.render_markdown(kind, data, templates).encode("utf-8")
-    else:
-        payload = rd.render_pdf(kind, data, templates, as_of)
+        return rd.render_markdown(kind, data, templates).encode("utf-8")
+    return rd.render_pdf(kind, data, templates, as_of)
+
+
+def write_bytes(root: Path, doc_id: str, fmt: str, payload: bytes, output: Path | None) -> Written:
+    """Write a rendered document atomically (default out/<ID>.<ext>); ``output`` ``-``: return the bytes instead."""
     if output is not None and str(output) == "-":
         return Written(None, payload)
     target = output if output is not None else root / "out" / f"{doc_id}.{fmt}"

@@ -239,6 +239,7 @@ class Workspace:
         *,
         signed_on: date | str | None = None,
         lock_prices: bool = False,
+        reprice: bool = False,
         as_of: date | str | None = None,
     ):
         """Accept a quote: freeze it and create, amend or renew the contract, all files or none: `quote accept`.
@@ -321,7 +322,6 @@ class Workspace:
         dry_run: bool = False,
     ):
         """The renewal quote of one contract (created, regenerated or unchanged): `renew`."""
-        reprice: bool = False,
         from cpqctl.app import renew
 
         return renew.renew(

@@ -338,9 +338,9 @@ class Quote:
     tax_total: Decimal | None = None
     gross_total: Decimal | None = None
     digest: str | None = None
+    presented: tuple[Presented, ...] = ()  # a draft's presentations to the customer, oldest first
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
-    presented: tuple[Presented, ...] = ()  # a draft's presentations to the customer, oldest first
 
     def where(self, key: str) -> Source:
         return self.at.get(key, self.src)

@@ -313,9 +313,9 @@ def quote(o: Obj, file: str) -> Quote:
         tax_total=o.get("tax_total"),
         gross_total=o.get("gross_total"),
         digest=o.get("digest"),
+        presented=_presented(o.get("presented")),
         lines=tuple(
             QuoteLine(
-        presented=_presented(o.get("presented")),
                 product=x["product"],
                 quantity=x["quantity"],
                 discount=x.get("discount"),

@@ -463,6 +463,31 @@ QUOTE_LINE = O(
     net_total=F("money", doc="frozen prorated line total"),
 )
 
+APPROVED = O(
+    "a manager's approval of a draft: who, when, and the digest of the priced quote approved "
+    "(void once the quote prices differently; an approval without a digest is void)",
+    by=F("str", True, "the approver's name"),
+    date=F("date", True, "the approval date"),
+    digest=F("str", doc="sha256 of the priced quote approved (its lines and totals), written by `quote approve`"),
+)
+PRESENTED = O(
+    "what the customer was shown (`quote render` of a draft): the priced lines and totals, and their digest",
+    date=F("date", True, "the day the document was rendered"),
+    format=F("str", doc="md or pdf"),
+    digest=F("str", True, "sha256 of the priced quote shown (as in `approved.digest`)"),
+    net_total=F("money", doc="the net total shown"),
+    gross_total=F("money", doc="the gross total shown"),
+    lines=L(
+        O(
+            "a priced line as shown",
+            product=F("id", True, "product code"),
+            quantity=F("quantity", True, "number of units"),
+            unit_price=F("money", doc="net unit price shown"),
+            net_total=F("money", doc="line total shown"),
+        )
+    ),
+)
+
 QUOTE = O(
     "a quote (quotes/<quote>.yaml)",
     quote=F("id", True, "quote ID (equals the file name)"),
@@ -488,6 +513,9 @@ QUOTE = O(
     tax_total=F("money"),
     gross_total=F("money"),
     digest=F("str", doc="sha256 of the accepted file without this line"),
+    presented=L(
+        PRESENTED, doc="a draft's presentations, oldest first, written by `quote render` (not kept once accepted)"
+    ),
 )
 
 INVOICE = O(
@@ -604,31 +632,6 @@ def _js(f: F) -> dict:
             }
         )
     elif k in ("money", "quantity"):
-APPROVED = O(
-    "a manager's approval of a draft: who, when, and the digest of the priced quote approved "
-    "(void once the quote prices differently; an approval without a digest is void)",
-    by=F("str", True, "the approver's name"),
-    date=F("date", True, "the approval date"),
-    digest=F("str", doc="sha256 of the priced quote approved (its lines and totals), written by `quote approve`"),
-)
-PRESENTED = O(
-    "what the customer was shown (`quote render` of a draft): the priced lines and totals, and their digest",
-    date=F("date", True, "the day the document was rendered"),
-    format=F("str", doc="md or pdf"),
-    digest=F("str", True, "sha256 of the priced quote shown (as in `approved.digest`)"),
-    net_total=F("money", doc="the net total shown"),
-    gross_total=F("money", doc="the gross total shown"),
-    lines=L(
-        O(
-            "a priced line as shown",
-            product=F("id", True, "product code"),
-            quantity=F("quantity", True, "number of units"),
-            unit_price=F("money", doc="net unit price shown"),
-            net_total=F("money", doc="line total shown"),
-        )
-    ),
-)
-
         out.update({"type": ["number", "string"], "pattern": _NUM_PATTERN})
     elif k == "int":
         out.update({"type": "integer"})
@@ -654,9 +657,6 @@ PRESENTED = O(
         out["default"] = f.default
     return out
 
-    presented=L(
-        PRESENTED, doc="a draft's presentations, oldest first, written by `quote render` (not kept once accepted)"
-    ),
 
 def json_schema(name: str) -> dict:
     """The draft-07 JSON Schema of one file kind."""
