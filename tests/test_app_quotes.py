@@ -109,7 +109,8 @@ def test_a_discount_over_the_limit_needs_approval_before_acceptance(ws):
     assert 'status: approved\napproved: {by: Jan Kowalski, date: 2026-11-28, digest: "sha256:' in text
     assert show_quote(ws, "Q-2026-0001").status == "approved"
 
-    done = accept_quote(ws, "Q-2026-0001", signed_by="Anna Nowak", signed_on=date(2026, 12, 1))
+    # signed on the day it is accepted: a signing date after the as-of day is refused (issue 13, E-SIGNED-ON)
+    done = accept_quote(ws, "Q-2026-0001", signed_by="Anna Nowak", signed_on=date(2026, 12, 1), as_of=date(2026, 12, 1))
     assert (done.kind, done.contract, done.amendment) == ("new", "C-2027-0001", None)
     assert done.written == ("quotes/Q-2026-0001.yaml", "contracts/acme/C-2027-0001.yaml")
     with pytest.raises(CpqError) as e:

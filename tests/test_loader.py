@@ -102,7 +102,9 @@ def test_a_currency_without_an_amount_is_reported_not_dropped(repo) -> None:
     assert dict(products[0].price) == {"EUR": Decimal(5)}
 
 
-def test_negative_price_is_an_error_but_a_negative_quantity_is_not(repo) -> None:
+def test_negative_price_is_an_error_but_a_negative_amendment_quantity_is_not(repo) -> None:
+    # issue 13 changed one rule here: a contract's own lines (what was signed) have no negative quantity either;
+    # an amendment's line does (a decrease)
     root = repo(
         {
             "contracts/a/C-1.yaml": """
@@ -113,12 +115,17 @@ def test_negative_price_is_an_error_but_a_negative_quantity_is_not(repo) -> None
         end: 2026-12-31
         lines:
           - {product: P, quantity: -5, unit_price: -1.00, per: year, start: 2026-01-01}
+        amendments:
+          - amendment: A-1
+            effective: 2026-06-01
+            lines:
+              - {product: P, quantity: -5, unit_price: 1.00, per: year, start: 2026-06-01}
         """
         }
     )
     _, diags = load_one(root, "contracts/a/C-1.yaml", "contract")
     line = (root / "contracts/a/C-1.yaml").read_text().splitlines()[6]
-    assert diags == [("E-NEGATIVE", 7, line.index("-1.00") + 1)]
+    assert diags == [("E-NEGATIVE", 7, line.index("-5") + 1), ("E-NEGATIVE", 7, line.index("-1.00") + 1)]
 
 
 # ----------------------------------------------------------------------------- percentages, dates, booleans
@@ -353,7 +360,8 @@ def decimals(lo: int, hi: int) -> st.SearchStrategy[Decimal]:
     return st.builds(lambda n, k: Decimal(n).scaleb(-k), st.integers(lo, hi), st.integers(0, 4))
 
 
-percents = decimals(0, 100_000)
+# 0% to 100% (issue 13: a percentage outside it is an error, E-RANGE), up to 4 places
+percents = st.integers(0, 4).flatmap(lambda k: st.integers(0, 100 * 10**k).map(lambda n: Decimal(n).scaleb(-k)))
 contracted = st.fixed_dictionaries(
     {
         "product": ids,
@@ -426,16 +434,17 @@ def test_account_round_trip(tmp_path_factory, a) -> None:
             assert same_decimal(got.discount, want["discount"])
 
 
-segments = st.fixed_dictionaries(
-    {
-        "product": ids,
-        "quantity": decimals(-(10**6), 10**6),
-        "unit_price": decimals(0, 10**9),
-        "per": st.sampled_from(["month", "quarter", "year"]),
-        "start": dates,
-        "end": dates,
-    }
-)
+segment_fields = {
+    "product": ids,
+    "quantity": decimals(-(10**6), 10**6),
+    "unit_price": decimals(0, 10**9),
+    "per": st.sampled_from(["month", "quarter", "year"]),
+    "start": dates,
+    "end": dates,
+}
+segments = st.fixed_dictionaries(segment_fields)  # an amendment's: negative on a decrease
+# a contract's own lines hold what was signed: never negative (issue 13, E-NEGATIVE)
+base_segments = st.fixed_dictionaries({**segment_fields, "quantity": decimals(0, 10**6)})
 contracts = st.fixed_dictionaries(
     {
         "contract": ids,
@@ -443,7 +452,7 @@ contracts = st.fixed_dictionaries(
         "currency": currencies,
         "start": dates,
         "end": dates,
-        "lines": st.lists(segments, max_size=4),
+        "lines": st.lists(base_segments, max_size=4),
         "amendments": st.lists(
             st.fixed_dictionaries({"effective": dates, "lines": st.lists(segments, max_size=2)}), max_size=2
         ),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from cpqctl.app.workspace import Workspace, lookup
@@ -79,19 +79,40 @@ class RunResult:
         return {**self.head, "invoices": list(self.invoices())}
 
 
+FUTURE_DAYS = 31  # how far past the as-of day a run issues invoices without allow_future (a month's run ahead)
+
+
 def run_invoices(
-    ws: Workspace, *, through: date | None = None, as_of: date | None = None, dry_run: bool = False
+    ws: Workspace,
+    *,
+    through: date | None = None,
+    as_of: date | None = None,
+    dry_run: bool = False,
+    allow_future: bool = False,
 ) -> RunResult:
     """Issue every invoice dated by ``through`` (default: the as-of day) that the invoice ledger lacks.
 
     The cumulative schedule of every contract minus what invoices/ already
     holds: running it twice issues nothing. Numbers are allocated under the
     lock, every file is created in one transaction (all or none).
+
+    A run that writes refuses a ``through`` more than :data:`FUTURE_DAYS` days
+    after the as-of day (a typo in the year would issue years of future-dated
+    invoices) unless ``allow_future``; a dry run may look any distance ahead.
     """
     from cpqctl.core import billing
     from cpqctl.formats.invoice import invoice_text
 
-    day = through if through is not None else ws.day(as_of)
+    today = ws.day(as_of)
+    day = through if through is not None else today
+    if not dry_run and not allow_future and day > today + timedelta(days=FUTURE_DAYS):
+        raise UsageError(
+            "E-THROUGH-FUTURE",
+            f"--through {day} is more than {FUTURE_DAYS} days after the as-of day {today}: "
+            f"the run would issue invoices dated up to {day}",
+            "check the date for a typo; preview with --dry-run, or issue future-dated invoices on purpose "
+            "with --allow-future",
+        )
     if dry_run:
         loaded = ws.read()
         with ws.meter() as meter:

@@ -306,7 +306,8 @@ def _accept_files(
 
     Refused for an accepted or expired quote, one that needs approval, an
     amendment quote made before the contract last changed, and a contract
-    cancelled or already renewed. ``signed_on`` defaults to the as-of day;
+    cancelled or already renewed. ``signed_on`` defaults to the as-of day and lies
+    between the quote date and the as-of day, within the quote's validity (E-SIGNED-ON);
     ``lock_prices`` records the accepted net prices as the account's
     contracted prices until the contract ends. All files are written together
     or not at all.
@@ -324,6 +325,7 @@ def _accept_files(
         with store.transaction() as tx:
             priced = quotes.price(repo, q)
             quotes.check_acceptable(q, priced, settings, day)
+            quotes.check_signed_on(q, settings, signed, day)
             if not reprice:
                 quotes.check_presented(q, priced)
             seen["changes"] = quotes.presented_changes(q, priced)

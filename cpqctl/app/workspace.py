@@ -361,12 +361,22 @@ class Workspace:
         return invoicing.preview_invoices(self, contract, quote=quote, through=_day(through), as_of=_day(as_of))
 
     def run_invoices(
-        self, *, through: date | str | None = None, as_of: date | str | None = None, dry_run: bool = False
+        self,
+        *,
+        through: date | str | None = None,
+        as_of: date | str | None = None,
+        dry_run: bool = False,
+        allow_future: bool = False,
     ):
-        """Issue every invoice due by ``through`` (default: the as-of day), numbered under the lock: `invoice run`."""
+        """Issue every invoice due by ``through`` (default: the as-of day), numbered under the lock: `invoice run`.
+
+        ``through`` more than 31 days after the as-of day is refused (E-THROUGH-FUTURE) unless ``allow_future``.
+        """
         from cpqctl.app import invoicing
 
-        return invoicing.run_invoices(self, through=_day(through), as_of=_day(as_of), dry_run=dry_run)
+        return invoicing.run_invoices(
+            self, through=_day(through), as_of=_day(as_of), dry_run=dry_run, allow_future=allow_future
+        )
 
     def render_invoice(self, invoice: str, fmt: str = "pdf", output: str | Path | None = None):
         """Render an issued invoice (md or pdf; default out/<ID>.<ext>): `invoice render`."""

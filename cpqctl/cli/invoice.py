@@ -59,6 +59,12 @@ def _run_row(x: dict) -> dict:
 def run(
     through: ThroughOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the invoices; write nothing.")] = False,
+    allow_future: Annotated[
+        bool,
+        typer.Option(
+            "--allow-future", help="Issue invoices dated more than 31 days after --as-of (refused otherwise)."
+        ),
+    ] = False,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
@@ -67,7 +73,9 @@ def run(
 
     The cumulative schedule of every contract (periods invoiced in advance,
     catch-ups of amendments accepted after their period was billed) minus
-    what invoices/ already holds: running it twice issues nothing.
+    what invoices/ already holds: running it twice issues nothing. A --through
+    more than 31 days after --as-of is refused (a typo would issue years of
+    future-dated invoices) unless --allow-future or --dry-run.
 
     Example:
 
@@ -79,7 +87,7 @@ def run(
     from cpqctl.render.output import emit, write_json_streamed
 
     day = common.parse_date(through, "date") if through else None
-    result = run_invoices(common.workspace(repo, as_of), through=day, dry_run=dry_run)
+    result = run_invoices(common.workspace(repo, as_of), through=day, dry_run=dry_run, allow_future=allow_future)
     if format == "json":  # a month of 50,000 contracts is 100,000+ invoices: encode one at a time
         write_json_streamed(result.head, "invoices", result.invoices())
     else:

@@ -161,7 +161,13 @@ def approve(
 def accept(
     quote: Annotated[str, typer.Argument(help="Quote ID.")],
     signed_by: Annotated[str, typer.Option("--signed-by", help="Who signed for the customer.")],
-    signed_on: Annotated[str | None, typer.Option("--signed-on", help="Signing date (default: --as-of).")] = None,
+    signed_on: Annotated[
+        str | None,
+        typer.Option(
+            "--signed-on",
+            help="Signing date (default: --as-of; not after it, within the quote's validity).",
+        ),
+    ] = None,
     lock_prices: Annotated[
         bool,
         typer.Option(

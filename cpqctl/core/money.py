@@ -17,8 +17,9 @@ from cpqctl.core.terms import ROUNDING_MODES
 
 ROUNDING_POLICIES = ROUNDING_MODES  # the rounding modes (cpqctl.core.terms), under this module's older name
 
-_DECIMAL_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_PERCENT_RE = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*%")
+# [0-9], not \d: Python's \d and Decimal() also take other scripts' digits ("10৪0.00" would be 1040)
+_DECIMAL_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_PERCENT_RE = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*%")
 
 
 class MoneyError(ValueError):

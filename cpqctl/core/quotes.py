@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.core.model import Presented, PresentedLine, Quote, Repo, Settings
 from cpqctl.core.money import fmt_decimal, money_str
 
@@ -223,4 +223,27 @@ def check_acceptable(q: Quote, priced: PricedQuote, settings: Settings, as_of: d
             f"quote {q.quote} needs approval: {reasons}",
             f"cpqctl quote approve {q.quote} --by NAME",
             src=q.src,
+        )
+
+
+def check_signed_on(q: Quote, settings: Settings, signed: date, as_of: date) -> None:
+    """Refuse a signing date after the as-of day, before the quote date or after the quote's validity.
+
+    The signing date decides when an amendment is known to billing (its
+    catch-up lines) and what the contract records: a typo there (2027 for 2026)
+    moved an up-sell's billing past the contract end.
+    """
+    until = valid_until(q, settings)
+    if signed > as_of:
+        raise UsageError(
+            "E-SIGNED-ON",
+            f"the signing date {signed} is after the as-of day {as_of}",
+            "a quote is accepted once signed: give the day it was signed (on or before --as-of)",
+        )
+    if signed < q.date or signed > until:
+        raise UsageError(
+            "E-SIGNED-ON",
+            f"{q.quote} cannot be signed on {signed}: it is valid from its date {q.date} to {until}",
+            "check the signing date for a typo",
+            src=q.where("date"),
         )

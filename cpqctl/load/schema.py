@@ -10,7 +10,10 @@ Python values (``Decimal``, ``date``, ``str``, ``bool``, ``int``, ``Obj``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
 
 from cpqctl.core.metrics import FREE_ACCOUNTS
 from cpqctl.core.money import D, MoneyError, parse_percent
@@ -20,10 +23,21 @@ from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
 
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
-DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-INT_RE = re.compile(r"[+-]?\d+")
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # [0-9], not \d: \d takes any script's digits
+INT_RE = re.compile(r"[+-]?[0-9]+")
 YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 NULLS = {"", "~", "null", "Null", "NULL"}
+
+# The bounds every number and date in a data file keeps (docs/reference/formats.md "Bounds"): beyond them a value
+# is a typo, and Decimal arithmetic, date arithmetic and the documents stay exact and readable within them.
+MAX_MONEY = Decimal(10) ** 15  # |amount| < 10^15
+MAX_QUANTITY = Decimal(10) ** 9  # |quantity| < 10^9
+MAX_PLACES = 6  # decimal places of an amount, a quantity or a percentage
+FX_PLACES = 10  # an exchange rate may need more (1 IDR in EUR)
+PERCENT_RANGE = (Decimal(0), Decimal(100))  # every percentage: tax rates, discounts, uplifts, margins
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+MAX_TERM = 1200  # months (100 years) in a contract or renewal term
+MAX_DAYS = 3650  # quote validity, payment and notice days (10 years)
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,9 @@ class F:
     fields: dict[str, F] = field(default_factory=dict)
     default: object = None
     nonnegative: bool = False
+    positive: bool = False  # money: more than 0 (an exchange rate)
+    high: int | None = None  # int: the largest value
+    places: int = MAX_PLACES  # money, quantity, percent: the most decimal places
 
 
 class Obj(dict):
@@ -125,7 +142,8 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
                 ctx.err("E-CURRENCY", f"`{cur}` is not a currency code", at, _hint(F("currency")))
                 continue
             # required: `PLN:` with no amount is reported, not silently dropped
-            c = _convert(amount, F("money", required=True, nonnegative=True), f"{name}.{cur}", ctx)
+            one = F("money", required=True, nonnegative=True, positive=f.positive, places=f.places)
+            c = _convert(amount, one, f"{name}.{cur}", ctx)
             if c is not None:
                 out[cur] = c
                 out.at[cur] = _pos(amount)
@@ -172,37 +190,80 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
         try:
             d = memo.decimal(s, D)
         except MoneyError:
-            what = "an amount of money" if k == "money" else "a quantity"
-            ctx.err("E-NUMBER", f"`{s}` is not {what} (`{name}`)", at, _hint(f))
+            if not _foreign_digits(s, name, at, ctx):
+                what = "an amount of money" if k == "money" else "a quantity"
+                ctx.err("E-NUMBER", f"`{s}` is not {what} (`{name}`)", at, _hint(f))
             return None
         if f.nonnegative and d < 0:
-            ctx.err("E-NEGATIVE", f"`{name}` must not be negative", at, "")
+            hint = "a decrease is an amendment line (`cpqctl amend`)" if k == "quantity" else "write 0 or more"
+            ctx.err("E-NEGATIVE", f"`{name}` must not be negative", at, hint)
             return None
-        return d
+        if f.positive and d <= 0:
+            ctx.err("E-RANGE", f"`{name}` must be more than 0", at, "an exchange rate is above 0, e.g. 4.30")
+            return None
+        limit = MAX_MONEY if k == "money" else MAX_QUANTITY
+        if abs(d) >= limit:
+            what = "an amount" if k == "money" else "a quantity"
+            ctx.err(
+                "E-RANGE",
+                f"`{s}` is out of range (`{name}`): {what} is below {limit:,} in size",
+                at,
+                "check the value for a typo (a missing decimal point?)",
+            )
+            return None
+        return d if _places_ok(d, s, f, name, at, ctx) else None
     if k == "int":
         if not INT_RE.fullmatch(s):
-            ctx.err("E-NUMBER", f"`{s}` is not a whole number (`{name}`)", at, _hint(f))
+            if not _foreign_digits(s, name, at, ctx):
+                ctx.err("E-NUMBER", f"`{s}` is not a whole number (`{name}`)", at, _hint(f))
             return None
         n = int(s)
         if f.nonnegative and n < 0:
             ctx.err("E-NEGATIVE", f"`{name}` must not be negative", at, "")
             return None
+        high = f.high if f.high is not None else 10**9
+        if abs(n) > high:
+            ctx.err("E-RANGE", f"`{s}` is out of range (`{name}`): at most {high:,}", at, "check the value for a typo")
+            return None
         return n
     if k == "percent":
         try:
-            return parse_percent(s)
+            p = parse_percent(s)
         except MoneyError:
+            if _foreign_digits(s, name, at, ctx):
+                return None
             hint = _hint(f)
             if D_ok(s):
                 hint = f"write {s}% — a bare number in a percentage field is ambiguous"
             ctx.err("E-PERCENT", f"`{s}` is not a percentage (`{name}`)", at, hint)
             return None
+        if not PERCENT_RANGE[0] <= p <= PERCENT_RANGE[1]:
+            ctx.err(
+                "E-RANGE",
+                f"`{s}` is not between 0% and 100% (`{name}`)",
+                at,
+                "a tax rate, discount, uplift or margin lies between 0% and 100%",
+            )
+            return None
+        return p if _places_ok(p, s, f, name, at, ctx) else None
     if k == "date":
         if DATE_RE.fullmatch(s):
             try:
-                return memo.day(s)
+                day = memo.day(s)
             except ValueError:
                 pass
+            else:
+                if FIRST_DAY <= day <= LAST_DAY:
+                    return day
+                ctx.err(
+                    "E-DATE-RANGE",
+                    f"`{s}` is outside the years {FIRST_DAY.year}–{LAST_DAY.year} (`{name}`)",
+                    at,
+                    "check the year for a typo",
+                )
+                return None
+        elif _foreign_digits(s, name, at, ctx):
+            return None
         ctx.err("E-DATE", f"`{s}` is not a date (`{name}`)", at, _hint(f))
         return None
     if k == "bool":
@@ -216,6 +277,35 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
             return None
         return memo.intern(s)
     raise AssertionError(k)  # pragma: no cover - schema bug
+
+
+def _foreign_digits(s: str, name: str, at: tuple[int, int], ctx: _Ctx) -> bool:
+    """Report a digit of another script (``10৪0.00``: Python's ``Decimal``, ``int`` and ``\\d`` read it as 4)."""
+    ch = next((c for c in s if c.isdigit() and not "0" <= c <= "9"), None)
+    if ch is None:
+        return False
+    label = unicodedata.name(ch, f"U+{ord(ch):04X}")
+    ctx.err(
+        "E-DIGITS",
+        f"`{s}` holds the digit `{ch}` ({label}), not one of 0-9 (`{name}`)",
+        at,
+        "write numbers and dates with the ASCII digits 0-9 only",
+    )
+    return True
+
+
+def _places_ok(d: Decimal, s: str, f: F, name: str, at: tuple[int, int], ctx: _Ctx) -> bool:
+    exponent = d.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    if places <= f.places:
+        return True
+    ctx.err(
+        "E-PLACES",
+        f"`{s}` has {places} decimal places (`{name}`); at most {f.places}",
+        at,
+        f"round it to {f.places} decimal places or fewer",
+    )
+    return False
 
 
 def D_ok(s: str) -> bool:
@@ -294,7 +384,7 @@ SIGNED = O("who signed, and when", by=F("str", True, "the signer's name"), date=
 BILLING = O("billing terms", frequency=E(*FREQUENCIES, doc="how often invoices are issued, in advance"))
 RENEWAL = O(
     "renewal terms",
-    term=F("int", doc="renewal term in months", nonnegative=True),
+    term=F("int", doc="renewal term in months", nonnegative=True, high=MAX_TERM),
     pricing=E(
         *RENEWAL_PRICING, doc="same: keep net prices; list: re-price from the catalog; uplift: net × (1 + uplift)"
     ),
@@ -313,6 +403,10 @@ SEGMENT_LINE = O(
         "list", "block", "percent-of-total", doc="block: unit_price is the block's price, quantity is not a multiplier"
     ),
     bundle=F("id", doc="the bundle product this option line belongs to"),
+)
+# a contract's own lines (not an amendment's): what was signed, never a negative quantity
+BASE_LINE = replace(
+    SEGMENT_LINE, fields={**SEGMENT_LINE.fields, "quantity": F("quantity", True, "number of units", nonnegative=True)}
 )
 CANCELLED = O("a cancellation", date=F("date", True, "the first day without service"), reason=F("str", doc="why"))
 
@@ -432,7 +526,7 @@ CONTRACT = O(
     signed=SIGNED,
     renews=F("id", doc="the predecessor contract"),
     billed_through=F("date", doc="imported: invoiced elsewhere up to this date"),
-    lines=L(SEGMENT_LINE, required=True),
+    lines=L(BASE_LINE, required=True),
     amendments=L(
         O(
             "an amendment: delta segments from `effective` to the contract end",
@@ -498,7 +592,7 @@ QUOTE = O(
     currency=F("currency", doc="defaults to the account's currency"),
     date=F("date", True, "quote date; valid until date + quote_valid_days"),
     start=F("date", doc="first day of service"),
-    term=F("int", doc="months; end = start + term − 1 day", nonnegative=True),
+    term=F("int", doc="months; end = start + term − 1 day", nonnegative=True, high=MAX_TERM),
     end=F("date", doc="last day (wins over term); on amendments: an extension's new end"),
     evergreen=F("bool", doc="an evergreen contract"),
     billing=BILLING,
@@ -552,7 +646,7 @@ INVOICE = O(
 SMTP = O(
     "SMTP delivery of invoices",
     host=F("str"),
-    port=F("int", nonnegative=True),
+    port=F("int", nonnegative=True, high=65535),
     starttls=F("bool"),
     user=F("str"),
     password_env=F("str", doc="environment variable holding the password"),
@@ -571,17 +665,23 @@ SETTINGS = O(
         currency=F("currency"),
     ),
     pricing=O(
-        "pricing defaults", proration=E(*PRORATION), rounding=E(*ROUNDING), quote_valid_days=F("int", nonnegative=True)
+        "pricing defaults",
+        proration=E(*PRORATION),
+        rounding=E(*ROUNDING),
+        quote_valid_days=F("int", nonnegative=True, high=MAX_DAYS),
     ),
-    billing=O("billing defaults", frequency=E(*FREQUENCIES), payment_days=F("int", nonnegative=True)),
+    billing=O("billing defaults", frequency=E(*FREQUENCIES), payment_days=F("int", nonnegative=True, high=MAX_DAYS)),
     renewal=O(
-        "renewal defaults", pricing=E(*RENEWAL_PRICING), uplift=F("percent"), notice_days=F("int", nonnegative=True)
+        "renewal defaults",
+        pricing=E(*RENEWAL_PRICING),
+        uplift=F("percent"),
+        notice_days=F("int", nonnegative=True, high=MAX_DAYS),
     ),
     approvals=O("approvals", max_discount=F("percent")),
     tax=O("tax", rate=F("percent")),
     numbering=O("ID patterns", quote=F("str"), contract=F("str"), invoice=F("str")),
     smtp=SMTP,
-    fx=F("prices", doc="1 unit of a currency in the company currency"),
+    fx=F("prices", doc="1 unit of a currency in the company currency (more than 0)", positive=True, places=FX_PLACES),
     metrics=O(
         "metrics inputs",
         cac=F("money"),
@@ -633,12 +733,15 @@ def _js(f: F) -> dict:
         )
     elif k in ("money", "quantity"):
         out.update({"type": ["number", "string"], "pattern": _NUM_PATTERN})
+        if f.nonnegative:
+            out["minimum"] = 0
     elif k == "int":
         out.update({"type": "integer"})
         if f.nonnegative:
             out["minimum"] = 0
-    elif k == "percent":
-        out.update({"type": "string", "pattern": r"^[+-]?(\d+(\.\d*)?|\.\d+)\s*%$"})
+        out["maximum"] = f.high if f.high is not None else 10**9
+    elif k == "percent":  # 0% to 100%: no sign (the loader also bounds the value)
+        out.update({"type": "string", "pattern": r"^\+?(\d+(\.\d*)?|\.\d+)\s*%$"})
     elif k == "date":
         out.update({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"})
     elif k == "bool":
