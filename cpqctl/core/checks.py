@@ -14,7 +14,9 @@ from pathlib import PurePosixPath
 
 from cpqctl.core import ledger
 from cpqctl.core.diagnostics import Diagnostic
-from cpqctl.core.model import Contract, Product, Repo, Segment, Source
+from cpqctl.core.model import Account, Contract, Product, Quote, Repo, Segment, Source
+
+INVOICE_ORDER, INVOICE_ORDER_SEVERITY = "W-INVOICE-ORDER", "warning"
 
 
 def _err(src: Source, code: str, msg: str, hint: str = "") -> Diagnostic:
@@ -389,13 +391,71 @@ def check_quotes(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnost
                     f"`{ln.product}` has no price in {currency}",
                     f"add {currency} to its price in the catalog, or a contracted price for the account",
                 )
-            if ln.quantity < 0 and q.kind == "new":
+            if ln.quantity < 0 and q.kind in ("new", "renewal"):
                 yield _err(
                     ln.at.get("quantity", ln.src),
                     "E-NEGATIVE",
-                    "a new quote has no negative quantities",
+                    f"a {'new' if q.kind == 'new' else 'renewal'} quote has no negative quantities",
                     "decreases are amendments: `cpqctl amend C --set CODE=QTY`",
                 )
+        if q.status != "accepted":
+            yield from _check_draft(repo, q, acct)
+
+
+def _check_draft(repo: Repo, q: Quote, acct: Account | None) -> Iterator[Diagnostic]:
+    """A draft (hand-written or not) that accepting would turn into a contract or amendment that is not valid.
+
+    The quote's contract belongs to the quote's account and shares its
+    currency; each kind has what its acceptance writes: an amendment its
+    effective date and a change, a new or renewal quote its lines; an evergreen
+    contract is never renewed.
+    """
+    c = repo.contracts.get(q.contract) if q.contract and q.kind != "new" else None
+    if c is not None and c.account != q.account:
+        yield _err(
+            q.where("contract"),
+            "E-QUOTE-ACCOUNT",
+            f"contract `{c.contract}` belongs to account `{c.account}`, not to the quote's account `{q.account}`",
+            f"an {q.kind} quote names a contract of its own account (contracts/{q.account}/)",
+        )
+    want = c.currency if c is not None else (acct.currency if acct is not None else None)
+    if q.currency is not None and want is not None and q.currency != want:
+        yield _err(
+            q.where("currency"),
+            "E-CURRENCY-MISMATCH",
+            f"quote currency {q.currency} differs from the {'contract' if c is not None else 'account'}'s {want}",
+            "a quote is in its account's (and contract's) currency: remove `currency:` or correct it",
+        )
+    if q.kind == "amendment":
+        if q.effective is None:
+            yield _err(
+                q.src,
+                "E-REQUIRED",
+                "an amendment quote needs `effective`: the first day of the change",
+                "add effective: YYYY-MM-DD (`cpqctl amend C --effective DATE …` writes amendment quotes)",
+            )
+        if not q.lines and q.cancelled is None and q.end is None:
+            yield _err(
+                q.where("lines"),
+                "E-NO-CHANGE",
+                "the amendment quote changes nothing: no lines, no cancellation, no new end",
+                "add the changed lines, or remove the quote",
+            )
+        return
+    if not q.lines:
+        yield _err(
+            q.where("lines"),
+            "E-QUOTE-LINES",
+            f"a {q.kind} quote has no lines: accepting it would write a contract with nothing to bill",
+            "add lines: - {product: CODE, quantity: N}",
+        )
+    if q.kind == "renewal" and c is not None and c.evergreen:
+        yield _err(
+            q.where("contract"),
+            "E-EVERGREEN",
+            f"contract {c.contract} is evergreen: it runs until cancelled and is never renewed",
+            "amend it instead (`cpqctl amend`), or make this a new-business quote",
+        )
 
 
 def check_invoices(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
