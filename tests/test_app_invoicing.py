@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cpqctl.app import invoicing
 from cpqctl.app.workspace import Workspace
@@ -239,11 +240,15 @@ def test_send_records_who_got_it_and_goes_on_past_a_refused_invoice(issued, smtp
     assert len(r.problems) == 2 and all("refuse-me@acme.example refused (550" in p for p in r.problems)
     assert r.error is not None and r.error.code == "E-SMTP-REFUSED"
     mid = _parse(handler.envelopes[0].original_content)["Message-ID"]
+    # issue #13: the delivery record follows the invoice's digest line, outside the digested content
+    digest = yaml.safe_load((issued.root / "invoices" / "INV-2026-0001.yaml").read_text(encoding="utf-8"))["digest"]
     assert r.deliveries[0]["message_id"] == mid
     assert (
         (issued.root / "invoices" / "INV-2026-0001.yaml")
         .read_text(encoding="utf-8")
-        .endswith(f'gross_total: 22755.00\nsent:\n  - {{date: 2026-04-02, to: ok@acme.example, message_id: "{mid}"}}\n')
+        .endswith(
+            f'gross_total: 22755.00\ndigest: "{digest}"\nsent:\n  - {{date: 2026-04-02, to: ok@acme.example, message_id: "{mid}"}}\n'
+        )
     )
     assert r.data == {"as_of": "2026-04-02", "sent": list(r.deliveries)}
 

@@ -264,7 +264,7 @@ def test_a_damaged_cache_is_ignored_and_rebuilt(example_repo, parses, damage):
             body = json.dumps(data).encode()
         else:  # every entry keeps its stat but its records are nonsense
             for entry in data["entries"].values():
-                entry[3][1] = [{"type": "Contract", "fields": [1, 2]}, {"type": "NoSuchRecord", "fields": []}]
+                entry[-1][1] = [{"type": "Contract", "fields": [1, 2]}, {"type": "NoSuchRecord", "fields": []}]
             body = json.dumps(data).encode()
         path.write_bytes(body)
     parses.clear()

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cpqctl.formats.digest import digest_of
+
 CATALOG = """\
 products:
   - {code: SEAT, name: Seat, type: subscription, per: year, price: {PLN: 1200.00}}
@@ -166,7 +168,10 @@ def test_run_writes_invoices_in_the_spec_format_and_is_idempotent(cli, make):
         '  - {segment: "C-2024-0001#2", product: SETUP, kind: one-time, period_start: 2024-01-01, quantity: 1, '
         "amount: 500.00}\n"
         "net_total: 3500.00\ntaxes: [{rate: 23%, base: 3500.00, amount: 805.00}]\ngross_total: 4305.00\n"
+        # issue #13: an issued invoice ends its content with the digest of everything above it
+        f'digest: "{digest_of(text)}"\n'
     )
+    assert digest_of(text) == "sha256:" + hashlib.sha256(text[: text.index("digest:")].encode()).hexdigest()
     assert cli("check", "--repo", root).code == 0
     again = run_json(cli, "invoice", "run", "--through", "2024-06-30", "--repo", root)
     assert again["invoices"] == []

@@ -98,7 +98,8 @@ def test_catalog_change_is_not_an_edit_but_a_hand_edit_is(cli, example_repo):
     r = cli("check", "--repo", example_repo, "--format", "json")
     assert r.code == 1
     codes = [d["code"] for d in json.loads(r.stdout)["diagnostics"]]
-    assert codes == ["E-DIGEST"]
+    # issue #13: the contract is checked against its accepted quote too (its 50 seats differ from the edited 40)
+    assert codes == ["E-LEDGER-DIFF", "E-DIGEST"]
 
 
 def test_expired_quote_cannot_be_accepted(cli, example_repo):

@@ -314,6 +314,7 @@ def _accept_files(
     """
     from cpqctl.core import ledger, quotes
     from cpqctl.formats import quotes as texts
+    from cpqctl.formats.digest import digest_of
     from cpqctl.store import next_id, sha256_file
 
     day = ws.day(as_of)
@@ -349,11 +350,12 @@ def _accept_files(
                         "E-CANCELLED", f"contract {c.contract} is cancelled; it cannot be amended", "", src=q.src
                     )
                 aid = f"A-{len(c.amendments) + 1}"
-                tx.write(qrel, texts.accepted_text(q, priced, signed_by, signed, c.contract), expect_sha256=q_sha)
+                accepted = texts.accepted_text(q, priced, signed_by, signed, c.contract)
+                tx.write(qrel, accepted, expect_sha256=q_sha)
                 crel = c.src.file
                 tx.append(
                     crel,
-                    texts.amendment_text(c, aid, q, priced, signed_by, signed),
+                    texts.amendment_text(c, aid, q, priced, signed_by, signed, digest_of(accepted)),
                     expect_sha256=sha256_file(root / crel),
                 )
                 return AcceptResult(
@@ -373,12 +375,11 @@ def _accept_files(
                     raise CpqError("E-RENEWED", f"contract {renews} is already renewed by {succ}", "", src=q.src)
             crel = f"contracts/{q.account}/{cid}.yaml"
             # a renewal quote keeps naming the contract it renews; a new-business quote names the one it created
-            tx.write(
-                qrel,
-                texts.accepted_text(q, priced, signed_by, signed, cid if q.kind == "new" else None),
-                expect_sha256=q_sha,
+            accepted = texts.accepted_text(q, priced, signed_by, signed, cid if q.kind == "new" else None)
+            tx.write(qrel, accepted, expect_sha256=q_sha)
+            tx.create(
+                crel, texts.contract_text(cid, q, priced, settings, signed_by, signed, renews, digest_of(accepted))
             )
-            tx.create(crel, texts.contract_text(cid, q, priced, settings, signed_by, signed, renews))
             written: tuple[str, ...] = (qrel, crel)
             msg = f"accepted {q.quote}: created {crel}"
             if lock_prices:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import PurePosixPath
 
-from cpqctl.core import ledger
+from cpqctl.core import integrity, ledger
 from cpqctl.core.diagnostics import Diagnostic
 from cpqctl.core.model import Account, Contract, Product, Quote, Repo, Segment, Source
 
@@ -487,7 +487,13 @@ def check_invoices(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagno
             )
 
 
-CHECKS = (check_catalog, check_accounts, check_contracts, check_quotes, check_invoices)
+def check_integrity(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
+    """The integrity chain: contracts against their accepted quotes, the invoice ledger (core/integrity.py)."""
+    yield from integrity.check_ledgers(repo, lost.ids)
+    yield from integrity.check_invoice_ledger(repo, lost.ids)
+
+
+CHECKS = (check_catalog, check_accounts, check_contracts, check_quotes, check_invoices, check_integrity)
 
 
 def run_checks(repo: Repo, lost: Unloaded = NOTHING_LOST) -> list[Diagnostic]:

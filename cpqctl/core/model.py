@@ -260,6 +260,7 @@ class Amendment:
     signed: Signed | None = None
     end: date | None = None
     cancelled: Cancellation | None = None
+    quote_digest: str | None = None  # the accepted amendment quote's digest (cpqctl.core.integrity)
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
 
@@ -282,6 +283,7 @@ class Contract:
     signed: Signed | None = None
     renews: str | None = None
     billed_through: date | None = None
+    quote_digest: str | None = None  # the accepted quote's digest (cpqctl.core.integrity)
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
 
@@ -388,6 +390,7 @@ class Invoice:
     reason: str = ""
     reverse_charge: bool = False
     sent: tuple[Delivery, ...] = ()
+    digest: str | None = None  # sha256 of the issued content (cpqctl.formats.digest); None on older invoices
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
 

@@ -13,11 +13,12 @@ from datetime import date
 
 from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.money import fmt_decimal, fmt_percent, money_str
+from cpqctl.formats.digest import digest_of, line_of
 from cpqctl.formats.yamlout import Raw, flow, mapping_lines
 
 
 def invoice_text(number: str, d) -> str:
-    """The invoice file (SPEC §1): flow-style lines, money with the currency's places."""
+    """The invoice file (SPEC §1): flow-style lines, money with the currency's places, then its digest line."""
     cur = d.currency
     m = lambda v: Raw(money_str(v, cur))  # noqa: E731
     head = [
@@ -53,7 +54,8 @@ def invoice_text(number: str, d) -> str:
     out.extend(
         mapping_lines([("net_total", m(d.net_total)), ("taxes", Raw(f"[{taxes}]")), ("gross_total", m(d.gross_total))])
     )
-    return "\n".join(out) + "\n"
+    body = "\n".join(out) + "\n"
+    return body + line_of(digest_of(body))  # `sent:` is appended after it, outside the digest
 
 
 def sent_entry(day: date, to: Sequence[str], mid: str) -> str:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from cpqctl.core.model import Account, Contract, Presented, Quote, QuoteLine, Settings
 from cpqctl.core.money import fmt_percent
-from cpqctl.formats.digest import digest_of
-from cpqctl.formats.yamlout import Raw, flow, mapping_lines, pct, scalar
+from cpqctl.formats.digest import digest_of, line_of
+from cpqctl.formats.yamlout import Raw, flow, mapping_lines, pct
 
 if TYPE_CHECKING:
     from cpqctl.core.pricing import PricedLine, PricedQuote
@@ -200,7 +200,7 @@ def accepted_text(q: Quote, priced: PricedQuote, signed_by: str, signed_on: date
         )
     )
     body = "\n".join(out) + "\n"
-    return body + f"digest: {scalar(digest_of(body))}\n"
+    return body + line_of(digest_of(body))
 
 
 def segment_flow(ln: PricedLine) -> str:
@@ -228,8 +228,13 @@ def contract_text(
     signed_by: str,
     signed_on: date,
     renews: str | None = None,
+    quote_digest: str | None = None,
 ) -> str:
-    """A new contract from an accepted new-business or renewal quote; proration and rounding frozen."""
+    """A new contract from an accepted new-business or renewal quote; proration and rounding frozen.
+
+    ``quote_digest``: the accepted quote's digest, recorded next to `quote:` so `check` can tell that the
+    contract still rests on the very file that was signed (:mod:`cpqctl.core.integrity`).
+    """
     term = q.term
     renewal = Raw(flow([("term", term)])) if term else None
     head = [
@@ -244,6 +249,7 @@ def contract_text(
         ("rounding", settings.rounding),
         ("renewal", renewal if not q.evergreen else None),
         ("quote", q.quote),
+        ("quote_digest", quote_digest),
         ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))),
         ("renews", renews),
     ]
@@ -255,13 +261,23 @@ def contract_text(
 
 
 def amendment_text(
-    contract: Contract, amendment_id: str, q: Quote, priced: PricedQuote, signed_by: str, signed_on: date
+    contract: Contract,
+    amendment_id: str,
+    q: Quote,
+    priced: PricedQuote,
+    signed_by: str,
+    signed_on: date,
+    quote_digest: str | None = None,
 ) -> str:
-    """The lines appended to a contract file: the amendment entry (and `amendments:` if it is the first)."""
+    """The lines appended to a contract file: the amendment entry (and `amendments:` if it is the first).
+
+    ``quote_digest``: the accepted amendment quote's digest, recorded after `quote:`.
+    """
     out = [] if contract.amendments else ["amendments:"]
     out.append(f"  - amendment: {amendment_id}")
     pairs = [
         ("quote", q.quote),
+        ("quote_digest", quote_digest),
         ("effective", q.effective),
         ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))),
         ("end", q.end if q.end and q.kind == "amendment" and not q.cancelled else None),

@@ -262,6 +262,7 @@ def contract(o: Obj, file: str) -> Contract:
                 signed=_signed(a.get("signed")),
                 end=a.get("end"),
                 cancelled=Cancellation(canc["date"], canc.get("reason", "")) if canc and "date" in canc else None,
+                quote_digest=a.get("quote_digest"),
                 src=_src(file, a),
                 at=_at(file, a),
             )
@@ -283,6 +284,7 @@ def contract(o: Obj, file: str) -> Contract:
         signed=_signed(o.get("signed")),
         renews=o.get("renews"),
         billed_through=o.get("billed_through"),
+        quote_digest=o.get("quote_digest"),
         src=_src(file, o),
         at=_at(file, o),
     )
@@ -372,6 +374,7 @@ def invoice(o: Obj, file: str) -> Invoice:
         reason=o.get("reason", ""),
         reverse_charge=o.get("reverse_charge", False),
         sent=tuple(Delivery(s.get("date"), s.get("to", ""), s.get("message_id", "")) for s in o.get("sent", [])),
+        digest=o.get("digest"),
         src=_src(file, o),
         at=_at(file, o),
     )

@@ -3,7 +3,8 @@
 Why: parsing YAML with positions is most of the cost of loading a big
 repository (SPEC §8: 10,000 accounts checked in seconds), and between two runs
 almost every file is unchanged. A file's result is reused when its size,
-``mtime_ns`` and inode are what they were; any other file is parsed again.
+``mtime_ns``, inode and ``ctime_ns`` are what they were; any other file is parsed
+again (``ctime``: an edit that keeps size and mtime still shows).
 
 Why JSON and a typed codec, not pickle or marshal: the cache is data only — a
 cache that reaches a commit cannot run code; the worst a damaged or forged
@@ -43,7 +44,7 @@ from cpqctl.load import memo, repo as _repo
 from cpqctl.load.positions import Positions, pending_of
 from cpqctl.load.repo import FileResult
 
-FORMAT = 1
+FORMAT = 2  # 2: entries keyed on ctime_ns too
 SHARDS = 8
 CACHE_DIR = ".cpq/cache"
 # A file changed less than this long before it was read is not cached: a later edit within the
@@ -407,7 +408,7 @@ def shard_path(root: Path, n: int) -> Path:
 
 @dataclasses.dataclass
 class _Shard:
-    """One shard file in memory: ``entries`` is ``{rel: [size, mtime_ns, ino, result]}``."""
+    """One shard file in memory: ``entries`` is ``{rel: [size, mtime_ns, ino, ctime_ns, result]}``."""
 
     keysets: list = dataclasses.field(default_factory=list)
     entries: dict = dataclasses.field(default_factory=dict)
@@ -452,12 +453,18 @@ def write_json(root: Path, path: Path, data) -> None:
 # --------------------------------------------------------------------------- the seam
 
 
-def _stat(path: str | Path) -> tuple[int, int, int] | None:
+def _stat(path: str | Path) -> tuple[int, int, int, int] | None:
+    """What a cached result is keyed on: size, ``mtime_ns``, inode and ``ctime_ns``.
+
+    ``mtime`` can be set back by anyone (``touch -d``, ``os.utime``): an edit that
+    keeps the size and restores the mtime would otherwise be hidden. ``ctime``
+    cannot be set from user space; any write or utime call moves it.
+    """
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns, st.st_ino
+    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
 
 
 @contextlib.contextmanager
@@ -540,9 +547,9 @@ def _load_files(root: Path, files: list[tuple[str, str]], meter) -> list[tuple[s
 def _one(root: Path, rel: str, kind: str, st, shard: _Shard, cdc: Codec, started: int) -> FileResult:
     """The file's result from its shard entry when its stat matches, else parsed and entered."""
     hit = shard.entries.get(rel)
-    if st is not None and type(hit) is list and len(hit) == 4 and hit[:3] == list(st):
+    if st is not None and type(hit) is list and len(hit) == 5 and hit[:4] == list(st):
         try:
-            res = cdc.decode_result(rel, hit[3])
+            res = cdc.decode_result(rel, hit[4])
             if res.kind == kind:
                 return res
         except Exception:  # a damaged entry is a miss, never an error

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cpqctl.core.diagnostics import Diagnostic, UsageError
 from cpqctl.core.model import Repo
-from cpqctl.formats.digest import digest_of
+from cpqctl.formats.digest import verify
 from cpqctl.load import build, yamlpos
 from cpqctl.load.schema import ID_RE, SCHEMAS, convert
 
@@ -167,24 +167,50 @@ def load_file(root: Path, rel: str, kind: str) -> FileResult:
     required = [k for k, f in SCHEMAS[kind].fields.items() if f.required]
     if any(k not in obj for k in required):
         return res  # already reported as E-REQUIRED / type errors
-    if kind == "quote" and obj.get("status") == "accepted":
-        if obj.get("digest") != digest_of(text):
-            line, col = obj.where("digest")
-            res.diagnostics.append(
-                Diagnostic(
-                    rel,
-                    line,
-                    col,
-                    "E-DIGEST",
-                    "this accepted quote was edited after acceptance (its digest does not match its content)"
-                    if obj.get("digest")
-                    else "this accepted quote has no digest",
-                    "accepted quotes are immutable: restore the file from git (`git checkout -- FILE`) "
-                    "and make changes with an amendment",
-                )
-            )
+    res.diagnostics.extend(_digest_findings(rel, kind, text, obj))
     res.records = [getattr(build, kind)(obj, rel)]
     return res
+
+
+def _digest_findings(rel: str, kind: str, text: str, obj) -> list[Diagnostic]:
+    """An accepted quote's or issued invoice's digest line checked against its content (:mod:`formats.digest`).
+
+    A quote that is not accepted but still carries an acceptance digest had its
+    status rolled back by hand. An invoice without a digest is judged by
+    `check` (:mod:`cpqctl.core.integrity`: older invoices have none).
+    """
+    immutable = "accepted quotes and issued invoices are immutable: "
+    if kind == "quote" and obj.get("status") != "accepted":
+        if "digest" not in obj:
+            return []
+        line, col = obj.where("status")
+        return [
+            Diagnostic(
+                rel,
+                line,
+                col,
+                "E-DIGEST",
+                f"quote {obj.get('quote')} says `status: {obj.get('status', 'draft')}` but carries the digest of an "
+                "accepted quote: its status was changed after acceptance",
+                immutable
+                + "restore the file from git (`git checkout -- FILE`); change a signed quote with an amendment",
+            )
+        ]
+    if kind == "invoice" and "digest" not in obj and not (text.startswith("digest:") or "\ndigest:" in text):
+        return []
+    if kind not in ("quote", "invoice"):
+        return []
+    p = verify(text, obj.get("digest"), after="sent" if kind == "invoice" else "nothing")
+    if p is None:
+        return []
+    if "digest" in obj and (p.line == 0 or obj.where("digest")[0] == p.line):
+        line, col = obj.where("digest")
+    elif p.line:
+        line, col = p.line, 1
+    else:
+        line, col = obj.where("status") if kind == "quote" else obj.pos
+    what = "accepted quote" if kind == "quote" else "issued invoice"
+    return [Diagnostic(rel, line, col, "E-DIGEST", f"this {what}: {p.message}", immutable + p.hint)]
 
 
 def _files(root: Path) -> list[tuple[str, str]]:

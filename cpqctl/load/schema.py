@@ -523,6 +523,7 @@ CONTRACT = O(
     rounding=E(*ROUNDING, doc="frozen from cpq.toml at acceptance"),
     renewal=RENEWAL,
     quote=F("id", doc="the accepted quote"),
+    quote_digest=F("str", doc="the accepted quote's digest when this contract was created (written by cpqctl)"),
     signed=SIGNED,
     renews=F("id", doc="the predecessor contract"),
     billed_through=F("date", doc="imported: invoiced elsewhere up to this date"),
@@ -532,6 +533,7 @@ CONTRACT = O(
             "an amendment: delta segments from `effective` to the contract end",
             amendment=F("id", True, "amendment ID, e.g. A-1"),
             quote=F("id", doc="the accepted amendment quote"),
+            quote_digest=F("str", doc="the accepted amendment quote's digest (written by cpqctl)"),
             effective=F("date", True, "first day the change applies"),
             signed=SIGNED,
             end=F("date", doc="an extension: the new contract end"),
@@ -640,6 +642,7 @@ INVOICE = O(
     net_total=F("money", True),
     taxes=L(O("tax per rate", rate=F("percent", True), base=F("money", True), amount=F("money", True))),
     gross_total=F("money", True),
+    digest=F("str", doc="sha256 of the file's text before this line (written by cpqctl; `sent:` follows it)"),
     sent=L(O("a delivery", date=F("date"), to=F("str"), message_id=F("str"))),
 )
 

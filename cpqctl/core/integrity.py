@@ -1,0 +1,394 @@
+"""The integrity chain across files: contracts against the quotes they were accepted from, the invoice ledger.
+
+Each accepted quote and issued invoice carries a digest of its own content
+(checked file by file by the loader, :mod:`cpqctl.formats.digest`). These checks
+tie the files together, so that no signed or issued record can change, vanish,
+be duplicated or move without `check` reporting it:
+
+- **Contracts.** A contract that names its quote (`quote:`, written by `quote
+  accept`) must still be that quote's content: the quote exists, is accepted,
+  was a new-business quote that created this contract or a renewal of its
+  predecessor, has the digest the contract recorded (`quote_digest:`), and its
+  priced lines equal the contract's lines segment by segment (product,
+  quantity, prices, period, bundle), with the same account, currency, dates and
+  signer. Each amendment entry is checked against its amendment quote the same
+  way (effective date, end, cancellation, signer, lines), and the ledger as a
+  whole: entries numbered `A-1, A-2, …` in order, each where its quote's
+  `based_on` put it, no quote named twice, and no accepted amendment quote of
+  the contract without its entry (a deleted amendment). A contract without
+  `quote:` (imported from CSV or written by hand) is the ledger's origin and is
+  taken as it is; so is an entry without `quote:`.
+- **Status rollback.** A quote that a contract or an amendment entry records as
+  accepted but whose file says otherwise was rolled back by hand.
+- **Invoices.** Each invoice adds up (gross = net + taxes, each tax = rate ×
+  base rounded as billing rounds, the bases = net), names an existing account
+  and contract and only that contract's segments, is not a copy of another
+  invoice, and the numbers of a series (`{year}` of the invoice date) run
+  1, 2, 3… without a gap (a gap is a deleted invoice). An invoice without a
+  digest is an error once the repository has a digested invoice dated on or
+  before it; older ones (issued before cpqctl wrote digests) get one warning.
+
+Pure: a loaded :class:`~cpqctl.core.model.Repo` in, diagnostics out.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterator
+from fractions import Fraction
+
+from cpqctl.core.diagnostics import Diagnostic
+from cpqctl.core.model import Amendment, Contract, Invoice, Quote, QuoteLine, Repo, Segment, Source
+from cpqctl.core.money import round_money
+from cpqctl.core.terms import ROUNDING_MODES
+
+_AMENDMENT_ID = re.compile(r"A-(\d+)")
+_RESTORE = "restore the files from git (`git log -p -- FILE` shows the change); signed records change by amendment"
+
+
+def _err(src: Source, code: str, msg: str, hint: str = _RESTORE) -> Diagnostic:
+    return Diagnostic.at(src, code, msg, hint)
+
+
+# --------------------------------------------------------------------------- contracts and quotes
+
+
+def _seg_key(s: Segment) -> tuple:
+    listed = s.list_price if s.list_price is not None else s.unit_price
+    return (s.product, s.quantity, s.unit_price, listed, s.per, s.start, s.bundle, s.pricing == "block")
+
+
+def _line_key(ln: QuoteLine) -> tuple:
+    listed = ln.list_price if ln.list_price is not None else ln.unit_price
+    return (ln.product, ln.quantity, ln.unit_price, listed, ln.per, ln.start, ln.bundle, ln.pricing == "block")
+
+
+def _lines_differ(segs: tuple[Segment, ...], lines: tuple[QuoteLine, ...], where: Source) -> tuple[Source, str] | None:
+    """Where and how a ledger's segments differ from the accepted quote's priced lines (None: equal)."""
+    for i, (s, ln) in enumerate(zip(segs, lines), 1):
+        if _seg_key(s) != _line_key(ln) or (ln.end is not None and s.end != ln.end):
+            return s.src, f"line {i} ({s.product} × {s.quantity} at {s.unit_price}) differs from the quote's line"
+    if len(segs) != len(lines):
+        src = segs[len(lines)].src if len(segs) > len(lines) else where
+        return src, f"{len(segs)} line(s) where the quote has {len(lines)}"
+    return None
+
+
+def _signed_differs(a, b) -> bool:
+    return a is not None and b is not None and (a.by, a.date) != (b.by, b.date)
+
+
+def _rollback(q: Quote, by: str, at: Source) -> Diagnostic:
+    return _err(
+        q.where("status"),
+        "E-QUOTE-ROLLBACK",
+        f"quote {q.quote} is recorded as accepted by {by} ({at}) but its file says `status: {q.status}`",
+        "an accepted quote never goes back to a draft: restore it from git (`git checkout -- FILE`); "
+        "change a signed contract with an amendment",
+    )
+
+
+def _missing_quote(ident: str, by: str, at: Source) -> Diagnostic:
+    return _err(
+        at,
+        "E-LEDGER-QUOTE",
+        f"{by} was accepted from quote {ident} (its digest is recorded) but quotes/{ident}.yaml is missing",
+        "restore the quote from git: the accepted quote is the contract's audit trail",
+    )
+
+
+def _head(repo: Repo, c: Contract, lost: frozenset) -> Iterator[Diagnostic]:
+    ident = c.quote
+    if ident is None:
+        return
+    q = repo.quotes.get(ident)
+    if q is None:
+        if c.quote_digest and ("quote", ident) not in lost:
+            yield _missing_quote(ident, f"contract {c.contract}", c.where("quote"))
+        return
+    if q.status != "accepted":
+        yield _rollback(q, f"contract {c.contract}", c.where("quote"))
+        return
+    own = (q.kind == "new" and q.contract == c.contract) or (q.kind == "renewal" and q.contract == c.renews)
+    if not own:
+        yield _err(
+            c.where("quote"),
+            "E-LEDGER-QUOTE",
+            f"contract {c.contract} names quote {ident}, a {q.kind} quote of "
+            f"{q.contract or 'no contract'}: it was not accepted into this contract",
+        )
+        return
+    if c.quote_digest is not None and c.quote_digest != q.digest:
+        yield _err(
+            c.where("quote_digest"),
+            "E-LEDGER-DIGEST",
+            f"contract {c.contract} was accepted from {ident} with digest {c.quote_digest}, "
+            f"but the quote's digest is now {q.digest}",
+        )
+    for key, mine, theirs in (
+        ("account", c.account, q.account),
+        ("currency", c.currency, q.currency),
+        ("start", c.start, q.start),
+        ("end", c.end, q.end),
+    ):
+        if theirs is not None and mine != theirs:
+            yield _err(
+                c.where(key),
+                "E-LEDGER-DIFF",
+                f"contract {c.contract} says {key} {mine}, its accepted quote {ident} says {theirs}",
+            )
+    if _signed_differs(c.signed, q.signed):
+        yield _err(c.where("signed"), "E-LEDGER-DIFF", f"contract {c.contract}'s signer differs from quote {ident}'s")
+    diff = _lines_differ(c.lines, q.lines, c.where("lines"))
+    if diff:
+        yield _err(diff[0], "E-LEDGER-DIFF", f"contract {c.contract}: {diff[1]} (accepted quote {ident})")
+
+
+def _entry(repo: Repo, c: Contract, i: int, a: Amendment, lost: frozenset) -> Iterator[Diagnostic]:
+    m = _AMENDMENT_ID.fullmatch(a.amendment)
+    if m and int(m[1]) != i + 1:
+        yield _err(
+            a.at.get("amendment", a.src),
+            "E-AMENDMENT-ORDER",
+            f"entry {i + 1} of {c.contract}'s amendments is {a.amendment}: entries are numbered A-1, A-2, … in "
+            "order (one was deleted, duplicated or moved)",
+        )
+    ident = a.quote
+    if ident is None:
+        return
+    label = f"amendment {a.amendment} of {c.contract}"
+    q = repo.quotes.get(ident)
+    if q is None:
+        if a.quote_digest and ("quote", ident) not in lost:
+            yield _missing_quote(ident, label, a.at.get("quote", a.src))
+        return
+    if q.status != "accepted":
+        yield _rollback(q, label, a.at.get("quote", a.src))
+        return
+    if q.kind != "amendment" or q.contract != c.contract:
+        yield _err(
+            a.at.get("quote", a.src),
+            "E-LEDGER-QUOTE",
+            f"{label} names quote {ident}, a {q.kind} quote of {q.contract or 'no contract'}",
+        )
+        return
+    if a.quote_digest is not None and a.quote_digest != q.digest:
+        yield _err(
+            a.at.get("quote_digest", a.src),
+            "E-LEDGER-DIGEST",
+            f"{label} was accepted from {ident} with digest {a.quote_digest}, but the quote's digest is now {q.digest}",
+        )
+    if q.based_on is not None and q.based_on != i:
+        yield _err(
+            a.at.get("amendment", a.src),
+            "E-AMENDMENT-ORDER",
+            f"{label} is entry {i + 1}, but its quote {ident} was accepted as entry {q.based_on + 1} "
+            f"(based_on: {q.based_on})",
+        )
+    q_canc = (q.cancelled.date, q.cancelled.reason) if q.cancelled else None
+    a_canc = (a.cancelled.date, a.cancelled.reason) if a.cancelled else None
+    for key, mine, theirs in (
+        ("effective", a.effective, q.effective),
+        ("end", a.end, q.end if a.end is not None else None),
+        ("cancelled", a_canc, q_canc),
+    ):
+        if mine != theirs:
+            yield _err(
+                a.at.get(key, a.src),
+                "E-LEDGER-DIFF",
+                f"{label} says {key} {mine or 'none'}, its accepted quote {ident} says {theirs or 'none'}",
+            )
+    if _signed_differs(a.signed, q.signed):
+        yield _err(a.at.get("signed", a.src), "E-LEDGER-DIFF", f"{label}'s signer differs from quote {ident}'s")
+    diff = _lines_differ(a.lines, q.lines, a.at.get("lines", a.src))
+    if diff:
+        yield _err(diff[0], "E-LEDGER-DIFF", f"{label}: {diff[1]} (accepted quote {ident})")
+
+
+def check_ledgers(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Diagnostic]:
+    """Every contract against its quotes, every accepted quote against its contract (see the module doc)."""
+    named: dict[str, Source] = {}  # quote ID → the first contract or entry naming it
+    for c in repo.contracts.values():
+        if c.quote:
+            if c.quote in named:
+                yield _err(
+                    c.where("quote"),
+                    "E-LEDGER-DUPLICATE",
+                    f"quote {c.quote} is already recorded at {named[c.quote]}: one accepted quote, one record",
+                )
+            named.setdefault(c.quote, c.where("quote"))
+            yield from _head(repo, c, lost_ids)
+        for i, a in enumerate(c.amendments):
+            if a.quote:
+                if a.quote in named:
+                    yield _err(
+                        a.at.get("quote", a.src),
+                        "E-LEDGER-DUPLICATE",
+                        f"quote {a.quote} is already recorded at {named[a.quote]}: one accepted quote, one record",
+                    )
+                named.setdefault(a.quote, a.at.get("quote", a.src))
+            yield from _entry(repo, c, i, a, lost_ids)
+    for q in repo.quotes.values():
+        if q.status != "accepted" or q.quote in named or not q.contract or not q.digest:
+            continue
+        if q.kind == "amendment" and q.contract in repo.contracts:
+            yield _err(
+                q.where("contract"),
+                "E-LEDGER-MISSING",
+                f"accepted amendment quote {q.quote} has no entry in {q.contract}'s amendments (deleted?)",
+            )
+        elif q.kind == "new" and ("contract", q.contract) not in lost_ids:
+            yield _err(
+                q.where("contract"),
+                "E-LEDGER-MISSING",
+                f"accepted quote {q.quote} created contract {q.contract}, which "
+                + ("names another quote" if q.contract in repo.contracts else "is missing (deleted?)"),
+            )
+
+
+# --------------------------------------------------------------------------- invoices
+
+
+def _series_regex(pattern: str, year: int) -> re.Pattern[str] | None:
+    """The numbers of ``pattern`` for ``year`` (``seq`` captured), None for a pattern that is not one."""
+    fmt = string.Formatter()
+    parts: list[str] = []
+    seen = False
+    try:
+        for literal, name, spec, conversion in fmt.parse(pattern):
+            parts.append(re.escape(literal))
+            if name is None:
+                continue
+            if name == "year":
+                value = fmt.convert_field(year, conversion) if conversion else year
+                parts.append(re.escape(fmt.format_field(value, spec or "")))
+            elif name == "seq":
+                parts.append(r"(?P=seq)" if seen else r"(?P<seq>[0-9]+)")
+                seen = True
+            else:
+                return None
+    except (ValueError, TypeError):
+        return None
+    return re.compile("".join(parts)) if seen else None
+
+
+def _tax_ok(amount, base, rate, currency: str, rounding: str | None) -> bool:
+    exact = Fraction(base) * Fraction(rate) / 100
+    modes = (rounding,) if rounding else ROUNDING_MODES
+    return any(round_money(exact, currency, m) == amount for m in modes)
+
+
+def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Diagnostic]:
+    """Each invoice's arithmetic and references, copies, numbering gaps and missing digests (module doc)."""
+    invoices = sorted(repo.invoices.values(), key=lambda inv: inv.invoice)
+    for inv in invoices:
+        c = repo.contracts.get(inv.contract)
+        where = inv.at.get
+        if inv.account not in repo.accounts and ("account", inv.account) not in lost_ids:
+            yield _err(
+                where("account", inv.src),
+                "E-UNKNOWN-ACCOUNT",
+                f"unknown account `{inv.account}`",
+                "an invoice bills an account of contracts/",
+            )
+        if c is not None:
+            own = (f"{c.contract}#", f"{c.contract}/")
+            stray = next((ln.segment for ln in inv.lines if not ln.segment.startswith(own)), None)
+            if stray:
+                yield _err(
+                    where("lines", inv.src),
+                    "E-INVOICE-SEGMENT",
+                    f"invoice {inv.invoice} bills segment {stray}, which is not a segment of {c.contract}",
+                )
+        if inv.taxes:
+            zero = inv.net_total - inv.net_total
+            bases = sum((t.base for t in inv.taxes), zero)
+            if bases != inv.net_total:
+                yield _err(
+                    where("taxes", inv.src),
+                    "E-INVOICE-TAX",
+                    f"the tax bases add up to {bases}, not the net total {inv.net_total}",
+                )
+            rounding = c.rounding if c is not None else None
+            for t in inv.taxes:
+                if not _tax_ok(t.amount, t.base, t.rate, inv.currency, rounding):
+                    yield _err(
+                        where("taxes", inv.src),
+                        "E-INVOICE-TAX",
+                        f"tax {t.amount} is not {t.rate}% of {t.base} rounded to the currency's minor unit",
+                    )
+            gross = inv.net_total + sum((t.amount for t in inv.taxes), zero)
+            if gross != inv.gross_total:
+                yield _err(
+                    where("gross_total", inv.src),
+                    "E-INVOICE-TOTAL",
+                    f"gross_total {inv.gross_total} is not net + tax ({gross})",
+                )
+        elif inv.gross_total != inv.net_total:
+            yield _err(
+                where("gross_total", inv.src),
+                "E-INVOICE-TOTAL",
+                f"gross_total {inv.gross_total} differs from net_total {inv.net_total} and the invoice lists no tax",
+            )
+    # copies: the same contract, date and lines under another number
+    seen: dict[tuple, str] = {}
+    for inv in invoices:
+        key = (inv.contract, inv.date, inv.lines, inv.corrects)
+        if key in seen:
+            yield _err(
+                inv.at.get("invoice", inv.src),
+                "E-INVOICE-DUPLICATE",
+                f"invoice {inv.invoice} repeats invoice {seen[key]} (same contract, date and lines)",
+                "remove the copy: an invoice is issued once (`git log -- FILE` shows where it came from)",
+            )
+        seen.setdefault(key, inv.invoice)
+    # numbering: each year's series runs 1, 2, 3… (a deleted invoice leaves a gap)
+    pattern = repo.settings.numbering_invoice
+    by_year: dict[int, list[tuple[int, Invoice]]] = {}
+    for inv in invoices:
+        rx = _series_regex(pattern, inv.date.year)
+        m = rx.fullmatch(inv.invoice) if rx else None
+        if m:
+            by_year.setdefault(inv.date.year, []).append((int(m["seq"]), inv))
+    for year, members in by_year.items():
+        members.sort(key=lambda x: x[0])
+        expected = 1
+        for seq, inv in members:
+            if seq > expected:
+                first = pattern.format(year=year, seq=expected)
+                yield _err(
+                    inv.at.get("invoice", inv.src),
+                    "E-INVOICE-GAP",
+                    f"invoice number{'s' if seq - expected > 1 else ''} {first}"
+                    + (f" … {pattern.format(year=year, seq=seq - 1)}" if seq - expected > 1 else "")
+                    + f" missing before {inv.invoice}: numbers of a year run without gaps (deleted?)",
+                    "restore the deleted invoice from git; a wrong invoice is corrected by a new one, never removed",
+                )
+            expected = max(expected, seq + 1)
+    # digests: every invoice issued since cpqctl writes them carries one
+    digested = [inv.date for inv in invoices if inv.digest]
+    since = min(digested, default=None)
+    legacy = []
+    for inv in invoices:
+        if inv.digest:
+            continue
+        if since is not None and inv.date >= since:
+            yield _err(
+                inv.src,
+                "E-INVOICE-DIGEST",
+                f"invoice {inv.invoice} has no digest line, but invoices issued since {since} carry one",
+                "issued invoices are immutable: restore the file from git (`git checkout -- FILE`)",
+            )
+        else:
+            legacy.append(inv)
+    if legacy:
+        yield Diagnostic.at(
+            legacy[0].src,
+            "W-INVOICE-DIGEST",
+            f"{len(legacy)} invoice(s) ({legacy[0].invoice}"
+            + (f" … {legacy[-1].invoice}" if len(legacy) > 1 else "")
+            + ") were issued without a digest (before cpqctl wrote one): an edit of them cannot be detected",
+            "review them once against your accounting records; invoices issued from now on carry a digest",
+            "warning",
+        )
