@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from cpqctl.core.diagnostics import UsageError
+from cpqctl.core.diagnostics import CpqError, UsageError
 
 CPQ_DIR = ".cpq"
 LOCK_NAME = "lock"
@@ -49,8 +49,8 @@ TEMP_RE = re.compile(r"\..+\.cpqtmp-\d+-\d+")
 _temp_counter = itertools.count(1)
 
 
-class LockTimeout(Exception):
-    """Another cpqctl command held ``.cpq/lock`` for longer than we would wait."""
+class LockTimeout(CpqError):
+    """Another cpqctl command held ``.cpq/lock`` for longer than we would wait (E-LOCKED: exit 1, SPEC §6)."""
 
 
 class StaleFile(Exception):
@@ -214,8 +214,10 @@ class Store:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise LockTimeout(
+                        "E-LOCKED",
                         "the repository is locked by another cpqctl command "
-                        f"({CPQ_DIR}/{LOCK_NAME}); waited {self.lock_timeout:g} s"
+                        f"({CPQ_DIR}/{LOCK_NAME}); waited {self.lock_timeout:g} s",
+                        "wait for the other command to finish and run this one again; nothing was changed",
                     ) from None
                 time.sleep(min(0.05, remaining))
 

@@ -59,8 +59,29 @@ def parse_line(text: str) -> NewLine:
             f"`--line {text}` is not CODE=QTY, CODE=QTY@10% or CODE=QTY@5.00",
             "e.g. --line PRO-SEAT=50 --line SSO=1@10%",
         )
+    from cpqctl.load.schema import MAX_MONEY, MAX_QUANTITY
+
     code, qty, pct, amount = m.groups()
+    too_large = (
+        f"the quantity {qty} is not less than {MAX_QUANTITY:,}"
+        if Decimal(qty) >= MAX_QUANTITY
+        else f"the discount {pct}% is more than 100%"
+        if pct and Decimal(pct) > 100
+        else f"the discount {amount} is not less than {MAX_MONEY:,}"
+        if amount and Decimal(amount) >= MAX_MONEY
+        else None
+    )
+    if too_large:
+        raise UsageError("E-RANGE", f"`--line {text}`: {too_large}", "check the number (a typo?)")
     return NewLine(code, Decimal(qty), Decimal(pct) if pct else None, Decimal(amount) if amount else None)
+
+
+def _check_term_bound(term: int | None) -> None:
+    """A term beyond the longest a data file may hold (100 years) is a typo, and its dates would not exist."""
+    from cpqctl.load.schema import MAX_TERM
+
+    if term is not None and term > MAX_TERM:
+        raise UsageError("E-RANGE", f"--term {term} is more than {MAX_TERM} months", "check the number, e.g. --term 12")
 
 
 def find_quote(repo: Repo, quote_id: str) -> Quote:
@@ -137,6 +158,7 @@ def new_quote(
         raise UsageError("E-USAGE", "an evergreen quote has no term or end", "drop --term/--end")
     if term is not None and term <= 0:
         raise UsageError("E-USAGE", "--term is a positive number of months", "e.g. --term 12")
+    _check_term_bound(term)
     parsed = [parse_line(x) if isinstance(x, str) else NewLine(*x) for x in lines]
     qlines = tuple(
         QuoteLine(code, qty, pct, amt, src=Source("--line", i + 1, 1)) for i, (code, qty, pct, amt) in enumerate(parsed)

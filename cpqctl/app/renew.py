@@ -127,9 +127,20 @@ def _stage(tx, root: Path, p: RenewalPlan) -> tuple[str, ...]:
     return (rel,)
 
 
+def _check_within(within: int | None) -> None:
+    """A window of days is at most the longest notice a data file may hold (10 years); beyond it, a typo."""
+    from cpqctl.load.schema import MAX_DAYS
+
+    if within is not None and not 0 <= within <= MAX_DAYS:
+        raise UsageError("E-RANGE", f"--within {within} is not 0 to {MAX_DAYS} days", "e.g. --within 90")
+
+
 def _check_term(term: int | None) -> None:
     if term is not None and term <= 0:
         raise UsageError("E-USAGE", "--term is a positive number of months", "e.g. --term 12")
+    from cpqctl.app.quotes import _check_term_bound
+
+    _check_term_bound(term)
 
 
 @dataclass(frozen=True)
@@ -232,6 +243,7 @@ def renew_due(
     from cpqctl.views.renewals import renew_due_json
 
     _check_term(term)
+    _check_within(within)
     day = ws.day(as_of)
     skipped: list[str] = []
     with ws.writing() as (store, repo):
@@ -283,6 +295,7 @@ def renewals_due(ws: Workspace, *, within: int | None = None, as_of: date | None
     from cpqctl.core import quotes, renewal
     from cpqctl.views.renewals import renewal_row, renewals_json
 
+    _check_within(within)
     day = ws.day(as_of)
     repo = ws.read()
     window = within if within is not None else repo.settings.notice_days

@@ -21,7 +21,15 @@ def _parse(option: str, text: str, pattern: re.Pattern) -> tuple[str, Decimal]:
     m = pattern.fullmatch(text.strip())
     if not m:
         raise UsageError("E-USAGE", f"`{option} {text}` is not CODE=NUMBER", f"e.g. {option} PRO-SEAT=60")
-    return m[1], Decimal(m[2])
+    from cpqctl.load.schema import MAX_MONEY, MAX_QUANTITY
+
+    value = Decimal(m[2])
+    bound = MAX_MONEY if pattern is _PRICE_RE else MAX_QUANTITY
+    if abs(value) >= bound:
+        raise UsageError(
+            "E-RANGE", f"`{option} {text}`: {m[2]} is not less than {bound:,}", "check the number (a typo?)"
+        )
+    return m[1], value
 
 
 def _changes(set_: list[str], add: list[str], remove: list[str], reprice: list[str]):

@@ -70,12 +70,22 @@ FormatOpt = Annotated[
 
 
 def parse_date(text: str, what: str = "date") -> date:
+    """A date given on the command line: ``YYYY-MM-DD`` within the years a data file may hold (1900–2999)."""
+    from cpqctl.load.schema import FIRST_DAY, LAST_DAY
+
     try:
-        if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        if len(text) != 10 or text[4] != "-" or text[7] != "-" or not text.replace("-", "").isascii():
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise UsageError("E-USAGE", f"`{text}` is not a {what} (YYYY-MM-DD)", "e.g. --as-of 2026-06-30") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise UsageError(
+            "E-DATE-RANGE",
+            f"`{text}` is not a {what} cpqctl works with: the years 1900 to 2999",
+            "check the year (a typo?), e.g. --as-of 2026-06-30",
+        )
+    return day
 
 
 def as_of(value: str | None) -> date:

@@ -52,6 +52,8 @@ _LETTER_TERRITORIES = {"US", "CA", "MX", "PH", "CL", "CO", "VE"}
 class TemplateError(DocumentError):
     """A template is missing, malformed, uses an undefined value or breaks the sandbox."""
 
+    CODE = "E-TEMPLATE"
+
 
 # --- escaping -------------------------------------------------------------------------
 

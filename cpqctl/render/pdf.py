@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 
+from cpqctl.core.diagnostics import CpqError
+
 MAIN = "main.typ"
 
 # A package spec in a string literal: "@preview/name:1.0.0", "@local/x:0.1.0".
@@ -41,12 +43,24 @@ _env_lock = threading.Lock()
 _ROOT_PATH_RE = re.compile(r"[^\s()]*cpq-typst-[^/\\\s]+[/\\]root[/\\]")
 
 
-class DocumentError(ValueError):
-    """A document could not be rendered; the message says where and why."""
+class DocumentError(CpqError, ValueError):
+    """A document could not be rendered; the message says where and why.
+
+    A refusal like any other (:class:`~cpqctl.core.diagnostics.CpqError`, exit 1 on the CLI): a
+    template is repository content, and a broken one is the user's to fix, never a bug of cpqctl.
+    """
+
+    CODE = "E-TEMPLATE"  # never raised itself: TemplateError and PdfError are
+    HINT = "fix the template named in the message (templates/ in the repository), or remove it to use the built-in one"
+
+    def __init__(self, message: str):
+        super().__init__(self.CODE, message, self.HINT)
 
 
 class PdfError(DocumentError):
     """Typst refused the source (syntax, missing asset, forbidden package, ...)."""
+
+    CODE = "E-PDF"
 
 
 def typst_to_pdf(source: str, assets: dict[str, bytes] | None, as_of: date) -> bytes:

@@ -198,3 +198,136 @@ def test_invoice_send_to_a_bad_address_is_a_usage_error(invoiced, cli, tmp_path,
     assert run.code == 2 and "error[E-EMAIL]" in run.stderr and "internal error" not in run.stderr
     assert not (tmp_path / "m.eml").exists()
     assert (invoiced / "invoices" / f"{inv}.yaml").read_bytes() == before
+
+
+# ------------------------------------------------------------------ expected conditions: a code, never "internal error"
+
+
+def _hold_lock(root: Path, monkeypatch):
+    """Another command holds `.cpq/lock` (an flock on its own open file, as a second process would); wait 0.2 s."""
+    import fcntl
+
+    from cpqctl.app.workspace import Workspace
+    from cpqctl.store import Store
+
+    monkeypatch.setattr(Workspace, "store", lambda self: Store(self.root, lock_timeout=0.2))
+    (root / ".cpq").mkdir(exist_ok=True)
+    f = open(root / ".cpq" / "lock", "a+")  # noqa: SIM115 - held until the test ends
+    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return f
+
+
+def _template(text: str, name: str = "quote.md.j2"):
+    def setup(root: Path, monkeypatch) -> None:
+        (root / "templates").mkdir(exist_ok=True)
+        (root / "templates" / name).write_text(text, encoding="utf-8")
+
+    return setup
+
+
+def _contract_line(old: str, new: str):
+    def setup(root: Path, monkeypatch) -> None:
+        path = root / "contracts" / "acme" / "C-2026-0001.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+
+    return setup
+
+
+SEAT = "{product: PRO-SEAT, quantity: 50, list_price: 1200.00"
+NEW = ("quote", "new", "--account", "acme", "--start", "2026-07-01")
+RENDER = ("quote", "render", "Q-2026-0001", "--format", "md", "-o", "-")
+SEND = ("invoice", "send", "INV-2026-0001", "--eml", "{tmp}/m.eml")
+
+# (name, setup or None, command, expected code, exit status)
+CONDITIONS = [
+    ("lock held by another command", _hold_lock, (*NEW, "--term", "12", "--line", "PRO-SEAT=1"), "E-LOCKED", 1),
+    ("template syntax error", _template("{% if %}\n"), RENDER, "E-TEMPLATE", 1),
+    ("template undefined variable", _template("{{ nope.x }}\n"), RENDER, "E-TEMPLATE", 1),
+    ("template missing include", _template('{% include "missing.j2" %}\n'), RENDER, "E-TEMPLATE", 1),
+    ("template raises", _template("{{ 1 / 0 }}\n"), RENDER, "E-TEMPLATE", 1),
+    (
+        "typst template error",
+        _template("#let x = \n", "quote.typ.j2"),
+        (*RENDER[:3], "--format", "pdf", "-o", "{tmp}/q.pdf"),
+        "E-PDF",
+        1,
+    ),
+    ("huge --line quantity", None, (*NEW, "--term", "12", "--line", "PRO-SEAT=99999999999999999999999"), "E-RANGE", 2),
+    ("--line discount over 100%", None, (*NEW, "--term", "12", "--line", "PRO-SEAT=1@1000%"), "E-RANGE", 2),
+    ("huge --line discount amount", None, (*NEW, "--term", "12", "--line", "PRO-SEAT=1@" + "9" * 40), "E-RANGE", 2),
+    (
+        "huge amend --set",
+        None,
+        ("amend", "C-2026-0001", "--effective", "2026-07-01", "--set", "PRO-SEAT=" + "9" * 30, "--dry-run"),
+        "E-RANGE",
+        2,
+    ),
+    (
+        "huge amend --reprice",
+        None,
+        ("amend", "C-2026-0001", "--effective", "2026-07-01", "--reprice", "PRO-SEAT=" + "9" * 40, "--dry-run"),
+        "E-RANGE",
+        2,
+    ),
+    ("quantity 1e30 in a data file", _contract_line(SEAT, SEAT.replace("50", "1e30")), ("check",), "E-NUMBER", 1),
+    (
+        "a 40-digit price in a data file",
+        _contract_line(SEAT, SEAT.replace("1200.00", "9" * 40 + ".00")),
+        ("check",),
+        "E-RANGE",
+        1,
+    ),
+    ("a term of 10^9 months", None, (*NEW, "--term", "1000000000", "--line", "PRO-SEAT=1"), "E-RANGE", 2),
+    ("renew --term 10^9", None, ("renew", "C-2026-0001", "--term", "1000000000", "--dry-run"), "E-RANGE", 2),
+    ("--as-of 9999-12-31", None, ("report", "arr", "--as-of", "9999-12-31"), "E-DATE-RANGE", 2),
+    (
+        "--as-of 9999-12-31 invoice run",
+        None,
+        ("invoice", "run", "--dry-run", "--as-of", "9999-12-31"),
+        "E-DATE-RANGE",
+        2,
+    ),
+    (
+        "--start 0001-01-01",
+        None,
+        (*NEW[:4], "--start", "0001-01-01", "--term", "12", "--line", "PRO-SEAT=1"),
+        "E-DATE-RANGE",
+        2,
+    ),
+    ("--end 9999-12-31", None, (*NEW, "--end", "9999-12-31", "--line", "PRO-SEAT=1"), "E-DATE-RANGE", 2),
+    (
+        "--extend-to 9999-12-31",
+        None,
+        ("amend", "C-2026-0001", "--effective", "2026-07-01", "--extend-to", "9999-12-31", "--dry-run"),
+        "E-DATE-RANGE",
+        2,
+    ),
+    ("--through 9999-12-31", None, ("invoice", "run", "--through", "9999-12-31", "--dry-run"), "E-DATE-RANGE", 2),
+    ("renewals --within 10^9", None, ("renewals", "--within", "999999999"), "E-RANGE", 2),
+    ("CR/LF in --to", None, (*SEND, "--to", "a@b.example\r\nBcc: x@evil.example"), "E-EMAIL", 2),
+    ("the example as it is", None, ("check",), None, 0),  # the setup itself is clean
+]
+
+
+@pytest.mark.parametrize(("name", "setup", "command", "code", "status"), CONDITIONS, ids=[c[0] for c in CONDITIONS])
+def test_expected_conditions_have_a_code_and_a_hint(
+    example_repo, cli, monkeypatch, tmp_path, name, setup, command, code, status
+) -> None:
+    run = cli("invoice", "run", "--as-of", "2026-06-30", "--repo", example_repo)
+    assert run.code == 0, run.stderr
+    run = cli(*NEW, "--term", "12", "--line", "PRO-SEAT=5", "--as-of", "2026-06-30", "--repo", example_repo)
+    assert run.code == 0, run.stderr
+    held = setup(example_repo, monkeypatch) if setup is not None else None
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    if "--as-of" not in args:
+        args += ["--as-of", "2026-06-30"]
+    try:
+        run = cli(*args, "--repo", example_repo)
+    finally:
+        if held is not None:
+            held.close()
+    out = run.stdout + run.stderr
+    assert "internal error" not in out and "Traceback" not in out
+    assert run.code == status, out
+    if code is not None:
+        assert f"error[{code}]" in out and "= hint: " in out
