@@ -137,7 +137,31 @@ def run_invoices(
         message = f"nothing to invoice through {day}"
     else:
         message = f"wrote {len(drafts)} invoice(s): {written[0]}" + (f" … {written[-1]}" if len(written) > 1 else "")
+        message += _order_warning(loaded, numbers, drafts)
     return RunResult(day, False, tuple(drafts), tuple(numbers), written, message)
+
+
+def _order_warning(loaded, numbers: Sequence[str], drafts) -> str:
+    """A note when new invoices are dated before an invoice with a lower number (W-INVOICE-ORDER)."""
+    from cpqctl.core.checks import invoices_out_of_order
+
+    new = set(numbers)
+    ledger = [(i.invoice, i.date) for i in loaded.invoices.values()]
+    pairs = [
+        p
+        for p in invoices_out_of_order(
+            loaded.settings.numbering_invoice, ledger + [(n, d.date) for n, d in zip(numbers, drafts)]
+        )
+        if p[0] in new
+    ]
+    if not pairs:
+        return ""
+    number, day, before, before_day = pairs[0]
+    return (
+        f"\nwarning[W-INVOICE-ORDER]: {len(pairs)} new invoice(s) dated before an invoice with a lower number "
+        f"({number} dated {day} follows {before} dated {before_day}: a backdated contract or catch-up; "
+        "`cpqctl check` lists them)"
+    )
 
 
 # --------------------------------------------------------------------------- preview
@@ -206,7 +230,6 @@ def preview_invoices(
     from cpqctl.load.repo import load_contract_context
 
     day = ws.day(as_of)
-    ws.recover()  # an interrupted write is repaired before anything is read
     loaded, _ = load_contract_context(ws.root, contract, quote)  # this contract's files only
     c = lookup(
         loaded.contracts,

@@ -487,13 +487,71 @@ def check_invoices(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagno
             )
 
 
+def invoices_out_of_order(pattern: str, numbered: Iterable[tuple[str, date]]) -> list[tuple[str, date, str, date]]:
+    """``(number, date, before, before_date)``: each invoice dated before ``before``, which has a lower number.
+
+    ``numbered`` are (invoice number, date) pairs; a series is one year of the
+    numbering ``pattern`` (the year of the invoice's date); numbers outside it
+    are not compared.
+    """
+    series: dict[int, list[tuple[int, str, date]]] = {}
+    for number, day in numbered:
+        rx = integrity._series_regex(pattern, day.year)
+        m = rx.fullmatch(number) if rx else None
+        if m:
+            series.setdefault(day.year, []).append((int(m["seq"]), number, day))
+    out = []
+    for members in series.values():
+        members.sort()
+        latest: tuple[str, date] | None = None  # the latest-dated invoice numbered so far
+        for _, number, day in members:
+            if latest is not None and day < latest[1]:
+                out.append((number, day, *latest))
+            if latest is None or day >= latest[1]:
+                latest = (number, day)
+    return out
+
+
+def check_invoice_order(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
+    """Within a numbering series (a year of [numbering] invoice), a higher number never carries an earlier date.
+
+    Invoices are numbered in the order they are issued: an invoice dated before
+    one with a lower number does not carry its issue date (a backdated contract
+    or catch-up billed after later invoices). A warning for now: an invoice run
+    still dates a backdated catch-up on its period start (issue 16), and issued
+    invoices are never renumbered, so an error would block the repository.
+    """
+    pairs = invoices_out_of_order(
+        repo.settings.numbering_invoice, ((i.invoice, i.date) for i in repo.invoices.values())
+    )
+    for number, day, before, before_day in pairs:
+        inv = repo.invoices[number]
+        yield Diagnostic.at(
+            inv.at.get("date", inv.src),
+            INVOICE_ORDER,
+            f"invoice {number} is dated {day}, before {before} ({before_day}), which has a lower number: "
+            "invoices are numbered in the order of their dates",
+            "an invoice's date is its issue date: a backdated contract was billed after later invoices; "
+            "issued invoices are never edited or renumbered (correct them with a new invoice if your tax rules require)",
+            INVOICE_ORDER_SEVERITY,
+        )
+
+
 def check_integrity(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
     """The integrity chain: contracts against their accepted quotes, the invoice ledger (core/integrity.py)."""
     yield from integrity.check_ledgers(repo, lost.ids)
     yield from integrity.check_invoice_ledger(repo, lost.ids)
 
 
-CHECKS = (check_catalog, check_accounts, check_contracts, check_quotes, check_invoices, check_integrity)
+CHECKS = (
+    check_catalog,
+    check_accounts,
+    check_contracts,
+    check_quotes,
+    check_invoices,
+    check_invoice_order,
+    check_integrity,
+)
 
 
 def run_checks(repo: Repo, lost: Unloaded = NOTHING_LOST) -> list[Diagnostic]:
