@@ -19,8 +19,9 @@ killed half-way is completed or rolled back by the next command.
   repository never shows a half-applied command.
 
 Temp files sit next to their targets (a rename is atomic only within one file
-system) and are named ``.<name>.cpqtmp-<pid>-<n>`` so that recovery can
-recognise them.
+system) and are named ``.<name>.tx-<pid>-<n>.cpqtmp`` so that recovery can
+recognise them. Every temp file cpqctl makes ends in ``.cpqtmp`` (:data:`TEMP_SUFFIX`),
+which the ``.gitignore`` of ``cpqctl init`` ignores: one left by a crash never reaches a commit.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import itertools
 import json
 import os
 import re
+import signal
 import stat
 import string
 import time
@@ -45,8 +47,21 @@ CPQ_DIR = ".cpq"
 LOCK_NAME = "lock"
 JOURNAL_NAME = "journal.json"
 
-TEMP_RE = re.compile(r"\..+\.cpqtmp-\d+-\d+")
+TEMP_SUFFIX = ".cpqtmp"  # every temp file cpqctl creates ends so; `.gitignore` ignores `*.cpqtmp*`
+# a transaction's temp file (and, second, the name earlier versions gave it: a journal they left still recovers)
+TEMP_RE = re.compile(r"\..+\.(?:tx-\d+-\d+\.cpqtmp|cpqtmp-\d+-\d+)")
 _temp_counter = itertools.count(1)
+
+# Test hook (tests/integrity/test_crash.py), inert unless the variable is set: CPQ_TEST_KILL_AT=N kills this
+# process with SIGKILL at its N-th durable step of a commit (see _durable_step).
+_KILL_AT = int(os.environ.get("CPQ_TEST_KILL_AT", "0") or 0)
+_durable_steps = itertools.count(1)
+
+
+def _durable_step() -> None:
+    """A point of the commit protocol where a crash may stop the process (a test may kill it here)."""
+    if _KILL_AT and next(_durable_steps) == _KILL_AT:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class LockTimeout(CpqError):
@@ -125,12 +140,14 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    _durable_step()
 
 
 def _write_durably(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` (truncating) and fsync it."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
+        _durable_step()  # the file exists, empty
         if mode is not None:
             os.fchmod(fd, mode)
         view = memoryview(data)
@@ -139,10 +156,16 @@ def _write_durably(path: Path, data: bytes, mode: int | None = None) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    _durable_step()
 
 
 def _temp_path(target: Path) -> Path:
-    return target.parent / f".{target.name}.cpqtmp-{os.getpid()}-{next(_temp_counter)}"
+    return target.parent / f".{target.name}.tx-{os.getpid()}-{next(_temp_counter)}{TEMP_SUFFIX}"
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    os.replace(tmp, target)
+    _durable_step()
 
 
 def _unlink_quietly(path: Path) -> None:
@@ -160,6 +183,7 @@ class Store:
         self.lock_timeout = lock_timeout
         self._lock_fd: int | None = None
         self._depth = 0
+        self.recovered: Recovery | None = None  # what taking the lock last did with an interrupted commit
 
     @property
     def cpq_dir(self) -> Path:
@@ -196,7 +220,7 @@ class Store:
             raise
         self._lock_fd, self._depth = fd, 1
         try:
-            self._recover()
+            self.recovered = self._recover()
             yield self
         finally:
             self._depth = 0
@@ -269,17 +293,20 @@ class Store:
         _unlink_quietly(self.journal_path)
         _fsync_dir(self.cpq_dir)
 
-    def recover(self) -> None:
-        """Finish or undo a commit that a crash interrupted (also run by :meth:`lock`)."""
+    def recover(self) -> Recovery | None:
+        """Finish or undo a commit that a crash interrupted (also run by :meth:`lock`); what was done, if anything."""
         with self.lock():
-            self._recover()
+            return self.recovered
 
-    def _recover(self) -> None:
+    def _recover(self) -> Recovery | None:
         try:
             raw = self.journal_path.read_bytes()
         except FileNotFoundError:
-            return
+            return None
         state, pairs = self._parse_journal(raw)
+        done = Recovery(
+            completed=state == "commit", files=tuple(target.relative_to(self.root).as_posix() for _, target in pairs)
+        )
         if state == "commit":
             for tmp, target in pairs:
                 if tmp.exists():
@@ -292,6 +319,7 @@ class Store:
         else:
             self._remove_all_temps()
         self._delete_journal()
+        return done
 
     def _parse_journal(self, raw: bytes) -> tuple[str | None, list[tuple[Path, Path]]]:
         """The journal's state and (tmp, target) pairs; ``(None, [])`` when unusable.
@@ -322,6 +350,16 @@ class Store:
             for name in files:
                 if TEMP_RE.fullmatch(name):
                     _unlink_quietly(Path(folder) / name)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What recovery did with an interrupted commit: ``completed`` it (its journal said every file was ready) or
+    rolled it back (deleted its temp files: no file changed); ``files`` are the repository-relative targets (empty
+    when the journal was unreadable)."""
+
+    completed: bool
+    files: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -430,7 +468,7 @@ class Transaction:
             store._delete_journal()
             raise
         for tmp, target in pairs:
-            os.replace(tmp, target)
+            _replace(tmp, target)
         for folder in {target.parent for _, target in pairs}:
             _fsync_dir(folder)
         store._delete_journal()
@@ -464,10 +502,10 @@ def replace_file(target: Path, payload: bytes, *, durable: bool, private: bool =
     write leaves no temp file behind. ``durable`` fsyncs the payload before the rename (a document a
     user keeps); a cache, rebuilt when lost, skips it. The new file is created as any new file is
     (0666 less the umask), or owner-only with ``private`` (documents have always been written so).
-    The temp name (``.<name>.<pid>-<n>.tmp``) is not a transaction's, so recovery never touches it.
+    The temp name (``.<name>.<pid>-<n>.cpqtmp``) is not a transaction's, so recovery never touches it.
     """
     while True:
-        tmp = target.parent / f".{target.name}.{os.getpid()}-{next(_temp_counter)}.tmp"
+        tmp = target.parent / f".{target.name}.{os.getpid()}-{next(_temp_counter)}{TEMP_SUFFIX}"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
             break

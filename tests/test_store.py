@@ -32,7 +32,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 def temp_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if ".cpqtmp-" in p.name]
+    return [p for p in root.rglob("*") if ".cpqtmp" in p.name]
 
 
 def child(code: str) -> subprocess.Popen:
@@ -247,7 +247,7 @@ def test_recovery_rolls_an_incomplete_journal_back(repo: Path, journal: str, all
     assert not (repo / "quotes/.Q-2026-0001.yaml.cpqtmp-999-1").exists()
     assert (repo / "deep/er/.x.yaml.cpqtmp-999-7").exists() is not all_temps_removed
     assert not (repo / ".cpq/journal.json").exists()
-    after = {k: v for k, v in snapshot(repo).items() if ".cpqtmp-" not in k}
+    after = {k: v for k, v in snapshot(repo).items() if ".cpqtmp" not in k}
     assert after == before
 
 
@@ -260,7 +260,7 @@ def test_real_crash_between_renames_is_completed_by_the_next_command(repo: Path)
         renames = []
         def dying_replace(src, dst):
             real_replace(src, dst)
-            if ".cpqtmp-" in os.fspath(src) and "journal" not in os.fspath(dst):
+            if ".cpqtmp" in os.fspath(src) and "journal" not in os.fspath(dst):
                 renames.append(dst)
                 if len(renames) == 1:
                     os._exit(9)

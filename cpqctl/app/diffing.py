@@ -52,6 +52,7 @@ def diff(ws: Workspace, *, rev: str, rev2: str | None = None, as_of: date | None
             (t / "b").mkdir()
             after = _load(checkout(ws.root, rev2, t / "b"), rev2)
         else:
+            ws.recover()  # an interrupted write is repaired before the working tree is read
             after = _load(ws.root, "the working tree")
     doc = core.compare(before, after, day)
     doc["from"], doc["to"] = rev, rev2 or "working tree"

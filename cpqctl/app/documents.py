@@ -10,7 +10,20 @@ from cpqctl.store import atomic_write_bytes
 
 
 def repo_templates(root: Path) -> Path | None:
-    """The repository's own ``templates/`` folder (overriding the built-in templates), if it has one."""
+    """The repository's own ``templates/`` folder (overriding the built-in templates), if it has one.
+
+    Refused (E-SYMLINK, E-NOT-REGULAR-FILE) when the folder or anything in it is not a regular file or a real
+    folder: a linked template or asset could put any file of the machine into a document.
+    """
+    from cpqctl.core.diagnostics import CpqError
+    from cpqctl.core.model import Source
+    from cpqctl.load.repo import template_problems
+
+    odd = template_problems(root)
+    if odd:
+        first = odd[0]
+        more = f" (and {len(odd) - 1} more)" if len(odd) > 1 else ""
+        raise CpqError(first.code, first.message + more, first.hint, Source(first.file), diagnostics=tuple(odd))
     folder = root / "templates"
     return folder if folder.is_dir() else None
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from cpqctl.app.workspace import Workspace
 from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.formats import export as writers
+from cpqctl.store import TEMP_SUFFIX
 
 DEFAULTS = {"csv": "export", "sqlite": "cpq-export.sqlite"}
 
@@ -108,7 +109,7 @@ def _swap_dir(tmp: Path, target: Path) -> None:
     if not target.exists():
         os.rename(tmp, target)
         return
-    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".old"))
+    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".old" + TEMP_SUFFIX))
     os.rename(target, old / "x")
     try:
         os.rename(tmp, target)
@@ -129,7 +130,7 @@ def write(target: Path, fmt: str, tables, raw_csv: bool = False) -> None:
     """Write the export atomically: build next to ``target``, rename onto it; on failure remove the temp."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX))
         try:
             os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700); an export is an ordinary folder
             writers.write_tables(tmp, fmt, tables, raw_csv)
@@ -138,7 +139,7 @@ def write(target: Path, fmt: str, tables, raw_csv: bool = False) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
     os.close(fd)
     tmp = Path(name)
     try:

@@ -62,7 +62,7 @@ def init(
                 written.append(f"{d}/.gitkeep")
         ignore = target / ".gitignore"
         if not ignore.exists():
-            tx.create(".gitignore", texts.GITIGNORE_LINE)
+            tx.create(".gitignore", texts.GITIGNORE)
             written.append(".gitignore")
         else:
             addition = texts.gitignore_addition(ignore.read_text(encoding="utf-8", errors="replace"))

@@ -230,6 +230,7 @@ def preview_invoices(
     from cpqctl.load.repo import load_contract_context
 
     day = ws.day(as_of)
+    ws.recover()  # an interrupted write is repaired before anything is read
     loaded, _ = load_contract_context(ws.root, contract, quote)  # this contract's files only
     c = lookup(
         loaded.contracts,

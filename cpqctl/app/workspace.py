@@ -116,10 +116,67 @@ class Workspace:
 
     # -- reading ---------------------------------------------------------
 
+    def recover(self) -> list[Diagnostic]:
+        """Complete or roll back a write that a crash interrupted, before anything is read; what was repaired.
+
+        Every reader calls it first, so no command (``check`` included) shows a half-applied write. It costs one
+        ``stat`` of ``.cpq/journal.json``; only when that exists is the lock taken (waiting for a running writer,
+        whose journal it is). A repository that cannot be written (a read-only checkout) cannot be repaired and is
+        refused (E-INTERRUPTED-WRITE) rather than shown half-written. The findings are W-REPAIRED warnings.
+        """
+        from cpqctl.store import CPQ_DIR, JOURNAL_NAME
+
+        store = self.store()
+        if not store.journal_path.exists():
+            return []
+        journal = f"{CPQ_DIR}/{JOURNAL_NAME}"
+        try:
+            done = store.recover()
+        except OSError as exc:
+            from cpqctl.core.model import Source
+
+            raise UsageError(
+                "E-INTERRUPTED-WRITE",
+                f"a write was interrupted ({journal} is left) and cannot be completed or rolled back here: "
+                f"{exc.strerror or exc}",
+                "run any cpqctl command (`cpqctl check`) once as a user who may write the repository: it repairs it; "
+                "until then no command reads a half-written repository",
+                src=Source(journal),
+            ) from None
+        if done is None:  # another command finished it meanwhile
+            return []
+        if done.completed:
+            return [
+                Diagnostic(
+                    rel,
+                    1,
+                    1,
+                    "W-REPAIRED",
+                    "an interrupted write was completed: this file is as the command that was stopped wrote it",
+                    "every file of that command was ready when it stopped, so cpqctl finished it; review and commit it",
+                    "warning",
+                )
+                for rel in done.files
+            ]
+        shown = ", ".join(done.files[:5]) + (f" and {len(done.files) - 5} more" if len(done.files) > 5 else "")
+        what = f"it was to write {shown}" if shown else "its journal was unreadable; its temp files are gone"
+        return [
+            Diagnostic(
+                journal,
+                1,
+                1,
+                "W-REPAIRED",
+                f"an interrupted write was rolled back: no file was changed ({what})",
+                "the command stopped before its files were ready; run it again",
+                "warning",
+            )
+        ]
+
     def load(self, kinds=None) -> tuple[Repo, list[Diagnostic]]:
         """The repository (only files of ``kinds`` when given) and the loader's findings; never refuses."""
         from cpqctl.load.repo import load_repo
 
+        self.recover()
         with self.meter() as m:
             return load_repo(self.root, kinds, meter=m)
 
@@ -129,8 +186,12 @@ class Workspace:
         return repo, validate(repo, diags)
 
     def check(self) -> list[Diagnostic]:
-        """Every finding of ``cpqctl check``, sorted by file and position (errors and warnings; empty: clean)."""
-        return self.load_checked()[1]
+        """Every finding of ``cpqctl check``, sorted by file and position (errors and warnings; empty: clean).
+
+        A write that a crash interrupted is repaired first and reported (W-REPAIRED).
+        """
+        repaired = self.recover()
+        return sorted(repaired + self.load_checked()[1])
 
     def read(self, kinds=None) -> Repo:
         """The repository for a use case that only reads: refused on loader errors."""
@@ -142,6 +203,7 @@ class Workspace:
         """Only what pricing one quote needs (flat with repository size); refused on loader errors."""
         from cpqctl.load.repo import load_quote_context
 
+        self.recover()
         repo, diags = load_quote_context(self.root, quote_id)
         require_clean(diags)
         return repo
@@ -150,6 +212,7 @@ class Workspace:
         """Only what rendering or sending one invoice needs; refused on loader errors."""
         from cpqctl.load.repo import load_invoice_context
 
+        self.recover()
         repo, diags = load_invoice_context(self.root, invoice_id)
         require_clean(diags)
         return repo
@@ -158,6 +221,7 @@ class Workspace:
         """Only what previewing one contract's invoices needs; refused on loader errors."""
         from cpqctl.load.repo import load_contract_context
 
+        self.recover()
         repo, diags = load_contract_context(self.root, contract_id, quote_id)
         require_clean(diags)
         return repo

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 GITIGNORE_LINE = ".cpq/\n"  # the lock, the journal and the parse cache never reach a commit
+# a temp file a crash left (cpqctl's all end in `.cpqtmp`, store.TEMP_SUFFIX; `*` after it: SQLite's `-journal`)
+GITIGNORE_TEMPS = "*.cpqtmp*\n"
+GITIGNORE = GITIGNORE_LINE + GITIGNORE_TEMPS  # the .gitignore of a new repository
 
 
 STARTER_CATALOG = """\
@@ -83,7 +86,11 @@ def starter_catalog(currency: str) -> str:
 
 
 def gitignore_addition(text: str) -> str | None:
-    """What to append to an existing .gitignore so that it ignores ``.cpq/`` (None when it already does)."""
-    if {".cpq", ".cpq/", "/.cpq", "/.cpq/"} & {ln.strip() for ln in text.splitlines()}:
+    """What to append to an existing .gitignore so that it ignores ``.cpq/`` and cpqctl's temp files (None when it
+    already does)."""
+    lines = {ln.strip() for ln in text.splitlines()}
+    missing = "" if {".cpq", ".cpq/", "/.cpq", "/.cpq/"} & lines else GITIGNORE_LINE
+    missing += "" if GITIGNORE_TEMPS.strip() in lines else GITIGNORE_TEMPS
+    if not missing:
         return None
-    return ("\n" if text and not text.endswith("\n") else "") + GITIGNORE_LINE
+    return ("\n" if text and not text.endswith("\n") else "") + missing

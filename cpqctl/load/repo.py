@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from cpqctl.core.diagnostics import Diagnostic, UsageError
-from cpqctl.core.model import Repo
+from cpqctl.core.model import Repo, Source
 from cpqctl.formats.digest import verify
 from cpqctl.load import build, yamlpos
 from cpqctl.load.schema import ID_RE, SCHEMAS, convert
@@ -92,6 +93,13 @@ def _to_positioned(value, path: tuple[str, ...], pos: dict):
 
 def load_settings(root: Path) -> tuple[object, list[Diagnostic]]:
     path = root / "cpq.toml"
+    try:
+        st = os.lstat(path)
+    except OSError:
+        st = None  # reported below as unreadable
+    if st is not None and not stat.S_ISREG(st.st_mode):  # a link could make any file of the machine the settings
+        d = _odd_entry("cpq.toml", st)
+        raise UsageError(d.code, d.message, d.hint, src=Source("cpq.toml"))
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text, parse_float=Decimal)  # a float never exists
@@ -213,25 +221,104 @@ def _digest_findings(rel: str, kind: str, text: str, obj) -> list[Diagnostic]:
     return [Diagnostic(rel, line, col, "E-DIGEST", f"this {what}: {p.message}", immutable + p.hint)]
 
 
-def _files(root: Path) -> list[tuple[str, str]]:
-    """(relative path, kind) of every data file, in a stable order; files with bad names are reported by kind."""
+def _files(root: Path, odd: list[Diagnostic] | None = None) -> list[tuple[str, str]]:
+    """(relative path, kind) of every data file, in a stable order; files with bad names are reported by kind.
+
+    Only regular files inside real folders are data files: a symbolic link or anything else bearing a data
+    file's name (a folder ``x.yaml``, a pipe) is never read but reported into ``odd`` (:func:`_odd_entry`).
+    """
     out: list[tuple[str, str]] = []
     for sub, kind in (("catalog", "catalog"), ("quotes", "quote"), ("invoices", "invoice")):
-        d = root / sub
-        if d.is_dir():
-            for entry in sorted(os.scandir(d), key=lambda e: e.name):
-                if entry.name.endswith((".yaml", ".yml")) and entry.is_file():
-                    out.append((f"{sub}/{entry.name}", kind))
-    cdir = root / "contracts"
-    if cdir.is_dir():
-        for acc in sorted(os.scandir(cdir), key=lambda e: e.name):
-            if not acc.is_dir():
-                continue
-            for entry in sorted(os.scandir(acc.path), key=lambda e: e.name):
-                if entry.name.endswith((".yaml", ".yml")) and entry.is_file():
-                    kind = "account" if entry.name == "account.yaml" else "contract"
-                    out.append((f"contracts/{acc.name}/{entry.name}", kind))
+        out += _files_in(root, sub, kind, odd, (".yaml", ".yml"))
+    if _real_folder(root, "contracts", odd):
+        for acc in sorted(os.scandir(root / "contracts"), key=lambda e: e.name):
+            if acc.is_symlink():  # an account folder (or a data file) elsewhere
+                if acc.is_dir() or acc.name.endswith((".yaml", ".yml")):
+                    _report(odd, _odd_entry(f"contracts/{acc.name}", acc, folder=True))
+            elif acc.is_dir(follow_symlinks=False):
+                out += _account_files(root, acc.name, odd, (".yaml", ".yml"), any_name=True)
     return out
+
+
+def _odd_entry(rel: str, entry: os.DirEntry | os.stat_result, folder: bool = False) -> Diagnostic:
+    """E-SYMLINK or E-NOT-REGULAR-FILE at ``rel:1:1``: what cpqctl found where it reads a file (or a folder)."""
+    mode = entry.stat(follow_symlinks=False).st_mode if isinstance(entry, os.DirEntry) else entry.st_mode
+    if stat.S_ISLNK(mode):
+        return Diagnostic(
+            rel,
+            1,
+            1,
+            "E-SYMLINK",
+            f"`{rel}` is a symbolic link: cpqctl reads only regular files and folders inside the repository",
+            "put the file (or folder) itself here: a link can point outside the repository, to any file of the machine",
+        )
+    what = "a folder" if stat.S_ISDIR(mode) else "a regular file" if stat.S_ISREG(mode) else "not a regular file"
+    return Diagnostic(
+        rel,
+        1,
+        1,
+        "E-NOT-REGULAR-FILE",
+        f"`{rel}` is {what}, where cpqctl expects {'a folder' if folder else 'a regular file'}",
+        "rename or remove it" + ("" if folder else ": data files are regular files named <ID>.yaml"),
+    )
+
+
+def _report(odd: list[Diagnostic] | None, diag: Diagnostic) -> None:
+    if odd is not None and diag not in odd:
+        odd.append(diag)
+
+
+def _real_folder(root: Path, sub: str, odd: list[Diagnostic] | None) -> bool:
+    """Whether the folder ``sub`` (relative to ``root``) exists as a real folder: no component a symbolic link.
+
+    A component that is a link or not a folder is reported into ``odd``; a missing one is not (an empty
+    repository has no quotes/ yet).
+    """
+    path = root
+    for i, part in enumerate(sub.split("/")):
+        path = path / part
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        if not stat.S_ISDIR(st.st_mode):
+            _report(odd, _odd_entry("/".join(sub.split("/")[: i + 1]), st, folder=True))
+            return False
+    return True
+
+
+def regular_file(root: Path, rel: str, odd: list[Diagnostic] | None = None) -> bool:
+    """Whether ``rel`` is a regular file in real folders inside ``root`` (no symbolic link on its way); what is
+    there instead is reported into ``odd``, a missing file is not."""
+    folder = rel.rpartition("/")[0]
+    if folder and not _real_folder(root, folder, odd):
+        return False
+    try:
+        st = os.lstat(root / rel)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        _report(odd, _odd_entry(rel, st))
+        return False
+    return True
+
+
+def template_problems(root: Path) -> list[Diagnostic]:
+    """Every entry of ``templates/`` (at any depth) that is not a regular file or a real folder, as a finding:
+    a template or asset that is a symbolic link could show any file of the machine in a document."""
+    odd: list[Diagnostic] = []
+    if not _real_folder(root, "templates", odd):
+        return odd
+    pending = ["templates"]
+    while pending:
+        sub = pending.pop()
+        for e in sorted(os.scandir(root / sub), key=lambda e: e.name):
+            rel = f"{sub}/{e.name}"
+            if e.is_dir(follow_symlinks=False):
+                pending.append(rel)
+            elif not e.is_file(follow_symlinks=False):
+                odd.append(_odd_entry(rel, e))
+    return sorted(odd)
 
 
 def _name_problem(rel: str, kind: str) -> Diagnostic | None:
@@ -261,7 +348,9 @@ def load_repo(
     from cpqctl.load.cache import load_files  # the parse cache wraps load_file
 
     settings, diags = load_settings(root)
-    files = [f for f in _files(root) if kinds is None or f[1] in kinds]
+    files = [f for f in _files(root, diags) if kinds is None or f[1] in kinds]
+    if kinds is None:
+        diags += template_problems(root)
     ok_files = []
     for rel, kind in files:
         problem = _name_problem(rel, kind)
@@ -366,8 +455,9 @@ def load_contract_context(root: Path, contract_id: str, quote_id: str | None = N
     if acct is None:
         return load_repo(root)
     settings, diags = load_settings(root)
-    files = _files_in(root, "catalog", "catalog") + _account_files(root, acct) + invoice_files_of(root, contract_id)
-    if quote_id is not None and ID_RE.fullmatch(quote_id) and (root / "quotes" / f"{quote_id}.yaml").is_file():
+    files = _files_in(root, "catalog", "catalog", diags) + _account_files(root, acct, diags)
+    files += [f for f in invoice_files_of(root, contract_id) if regular_file(root, f[0], diags)]
+    if quote_id is not None and ID_RE.fullmatch(quote_id) and regular_file(root, f"quotes/{quote_id}.yaml", diags):
         files.append((f"quotes/{quote_id}.yaml", "quote"))
     return assemble(settings, load_files(root, files), diags)
 
@@ -377,34 +467,45 @@ def _one_document(root: Path, sub: str, ident: str, kind: str) -> tuple[Repo, li
 
     settings, diags = load_settings(root)
     rel = f"{sub}/{ident}.yaml"
-    files = _files_in(root, "catalog", "catalog")
+    files = _files_in(root, "catalog", "catalog", diags)
     doc: list[tuple[str, FileResult]] = []
-    if ID_RE.fullmatch(ident) and (root / rel).is_file():
+    if ID_RE.fullmatch(ident) and regular_file(root, rel, diags):
         first = load_file(root, rel, kind)
         doc = [(rel, first)]
         if first.records:
-            files += _account_files(root, first.records[0].account)
+            files += _account_files(root, first.records[0].account, diags)
     return assemble(settings, load_files(root, files) + doc, diags)
 
 
-def _account_files(root: Path, acct: str) -> list[tuple[str, str]]:
-    """(relative path, kind) of the files in one account's folder."""
-    adir = root / "contracts" / acct
-    if not (ID_RE.fullmatch(acct) and adir.is_dir()):
+def _account_files(
+    root: Path,
+    acct: str,
+    odd: list[Diagnostic] | None = None,
+    suffixes: tuple[str, ...] = (".yaml",),
+    any_name: bool = False,
+) -> list[tuple[str, str]]:
+    """(relative path, kind) of the files in one account's folder (``any_name``: whatever the folder's name)."""
+    if not (any_name or ID_RE.fullmatch(acct)):
         return []
     return [
-        (f"contracts/{acct}/{e.name}", "account" if e.name == "account.yaml" else "contract")
-        for e in sorted(os.scandir(adir), key=lambda e: e.name)
-        if e.name.endswith(".yaml") and e.is_file()
+        (rel, "account" if rel.endswith("/account.yaml") else "contract")
+        for rel, _ in _files_in(root, f"contracts/{acct}", "contract", odd, suffixes)
     ]
 
 
-def _files_in(root: Path, sub: str, kind: str) -> list[tuple[str, str]]:
-    d = root / sub
-    if not d.is_dir():
+def _files_in(
+    root: Path, sub: str, kind: str, odd: list[Diagnostic] | None = None, suffixes: tuple[str, ...] = (".yaml",)
+) -> list[tuple[str, str]]:
+    """(relative path, ``kind``) of the regular files named ``*<suffix>`` in the real folder ``sub``; entries with
+    such a name that are not regular files (and a ``sub`` that is a link) are reported into ``odd``."""
+    if not _real_folder(root, sub, odd):
         return []
-    return [
-        (f"{sub}/{e.name}", kind)
-        for e in sorted(os.scandir(d), key=lambda e: e.name)
-        if e.name.endswith(".yaml") and e.is_file()
-    ]
+    out = []
+    for e in sorted(os.scandir(root / sub), key=lambda e: e.name):
+        if not e.name.endswith(suffixes):
+            continue
+        if e.is_file(follow_symlinks=False):
+            out.append((f"{sub}/{e.name}", kind))
+        else:
+            _report(odd, _odd_entry(f"{sub}/{e.name}", e))
+    return out

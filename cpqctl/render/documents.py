@@ -114,7 +114,7 @@ def _environment(repo_templates: Path | None, escape, locale: str):
     from markupsafe import Markup
 
     builtin = FileSystemLoader(str(PACKAGE_TEMPLATES))
-    loaders = [FileSystemLoader(str(repo_templates))] if repo_templates is not None else []
+    loaders = [_repo_loader(repo_templates)] if repo_templates is not None else []
     loaders += [builtin, PrefixLoader({"builtin": builtin})]
 
     def to_markup(value: Any) -> Markup:
@@ -155,6 +155,45 @@ def _environment(repo_templates: Path | None, escape, locale: str):
     return env
 
 
+def _real_path(folder: Path, parts: list[str], is_folder: bool = False) -> Path | None:
+    """``folder/parts…`` when ``folder`` and each part is a real folder, the last a regular file (``is_folder``: a
+    folder too); None when something is missing.
+
+    A symbolic link or another kind of file on the way is a :class:`TemplateError`: a repository's templates
+    and assets are untrusted, and a link could reach any file of the machine (``/proc/self/environ``).
+    """
+    import os
+    import stat
+
+    path = folder
+    for i in range(len(parts) + 1):
+        path = folder.joinpath(*parts[:i])
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return None
+        want_file = i == len(parts) and not is_folder
+        if not (stat.S_ISREG(mode) if want_file else stat.S_ISDIR(mode)):
+            shown = "/".join(["templates", *parts[:i]])
+            kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a " + ("regular file" if want_file else "folder")
+            raise TemplateError(f"{shown}: {kind}; templates and assets must be regular files in the repository")
+    return path
+
+
+def _repo_loader(folder: Path):
+    """The Jinja loader of the repository's ``templates/``: regular files in real folders only, no link followed."""
+    from jinja2 import FileSystemLoader, TemplateNotFound
+    from jinja2.loaders import split_template_path
+
+    class RepoLoader(FileSystemLoader):
+        def get_source(self, environment, template):
+            if _real_path(folder, split_template_path(template)) is None:
+                raise TemplateNotFound(template)
+            return super().get_source(environment, template)
+
+    return RepoLoader(str(folder))
+
+
 def _context(data: dict) -> dict:
     """The template's variables: ``data`` plus what the page setup needs from the locale."""
     from babel import Locale
@@ -178,6 +217,8 @@ def _render(kind: str, suffix: str, data: dict, repo_templates: Path | None, esc
     try:
         env = _environment(repo_templates, escape, data["company"]["locale"])
         return env.get_template(name).render(_context(data))
+    except TemplateError:
+        raise
     except TemplateNotFound as exc:
         raise TemplateError(f"template not found: {exc.name}") from None
     except TemplateSyntaxError as exc:
@@ -248,11 +289,23 @@ def render_pdf(kind: str, data: dict, repo_templates: Path | None, as_of: date) 
 
 
 def _assets(repo_templates: Path | None) -> dict[str, bytes]:
-    folder = repo_templates / ASSETS_DIR if repo_templates is not None else None
-    if folder is None or not folder.is_dir():
+    """Every file under ``templates/assets/``; a link (or another kind of file) there is a :class:`TemplateError`,
+    never followed nor skipped unseen."""
+    import os
+
+    if repo_templates is None or not os.path.lexists(repo_templates / ASSETS_DIR):
         return {}
-    return {
-        path.relative_to(repo_templates).as_posix(): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and not path.is_symlink()
-    }
+    _real_path(repo_templates, [ASSETS_DIR], is_folder=True)
+    out: dict[str, bytes] = {}
+    pending = [[ASSETS_DIR]]
+    while pending:
+        parts = pending.pop()
+        for entry in sorted(os.scandir(repo_templates.joinpath(*parts)), key=lambda e: e.name):
+            rel = [*parts, entry.name]
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(rel)
+            else:
+                path = _real_path(repo_templates, rel)
+                if path is not None:
+                    out["/".join(rel)] = path.read_bytes()
+    return out
