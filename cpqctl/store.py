@@ -184,6 +184,9 @@ class Store:
         self._lock_fd: int | None = None
         self._depth = 0
         self.recovered: Recovery | None = None  # what taking the lock last did with an interrupted commit
+        # run by every commit on the files it would write ({repo-relative path: new bytes}) before anything is
+        # written; raising refuses the commit (the application layer checks the state a write would leave)
+        self.validator: Callable[[dict[str, bytes]], None] | None = None
 
     @property
     def cpq_dir(self) -> Path:
@@ -454,6 +457,8 @@ class Transaction:
         final = self._plan()
         if not final:
             return
+        if store.validator is not None:
+            store.validator({target.relative_to(store.root).as_posix(): data for target, data in final.items()})
         pairs = [(_temp_path(target), target) for target in final]
         store._write_journal("staging", pairs)
         try:

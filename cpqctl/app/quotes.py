@@ -375,9 +375,10 @@ def _accept_files(
                 accepted = texts.accepted_text(q, priced, signed_by, signed, c.contract)
                 tx.write(qrel, accepted, expect_sha256=q_sha)
                 crel = c.src.file
-                tx.append(
+                ctext = (root / crel).read_bytes().decode("utf-8")  # bytes as they are (no newline translation)
+                tx.write(
                     crel,
-                    texts.amendment_text(c, aid, q, priced, signed_by, signed, digest_of(accepted)),
+                    texts.add_amendment(ctext, c, aid, q, priced, signed_by, signed, digest_of(accepted)),
                     expect_sha256=sha256_file(root / crel),
                 )
                 return AcceptResult(
@@ -407,9 +408,9 @@ def _accept_files(
             if lock_prices:
                 acct = repo.accounts[q.account]
                 arel = acct.src.file
-                text = (root / arel).read_text(encoding="utf-8")
-                add = texts.lock_prices_text(acct, priced, priced.end)
-                tx.write(arel, texts.add_contracted_prices(text, add), expect_sha256=sha256_file(root / arel))
+                text = (root / arel).read_bytes().decode("utf-8")  # bytes as they are (no newline translation)
+                add = texts.lock_prices_items(priced, priced.end)
+                tx.write(arel, texts.add_contracted_prices(text, add, arel), expect_sha256=sha256_file(root / arel))
                 written += (arel,)
                 msg += f"; locked prices in {arel}"
     return AcceptResult(q.quote, q.kind, cid, None, written, msg)

@@ -234,12 +234,20 @@ class Workspace:
 
         Yields ``(store, repo)``; stage the writes in ``store.transaction()``.
         Loading inside the lock means two concurrent commands never act on the
-        same stale state.
+        same stale state. Every commit is validated before it is written
+        (:mod:`cpqctl.app.staged`): one that would leave an error is refused.
         """
+        from cpqctl.app.staged import refuse_invalid_writes
+        from cpqctl.load.repo import load_parts
+
         store = self.store()
         with store.lock():
-            repo, diags = self.load()
+            with self.meter() as m:
+                loaded = load_parts(self.root, meter=m)
+            repo, diags = loaded.assemble()
             require_clean(validate(repo, diags))
+            # every commit is checked on the state it would leave, before a byte is written (E-WRITE-INVALID)
+            store.validator = refuse_invalid_writes(loaded)
             yield store, repo
 
     # -- the use cases, for Python callers -------------------------------

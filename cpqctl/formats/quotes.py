@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from cpqctl.core.model import Account, Contract, Presented, Quote, QuoteLine, Settings
 from cpqctl.core.money import fmt_percent
 from cpqctl.formats.digest import digest_of, line_of
-from cpqctl.formats.yamlout import Raw, flow, mapping_lines, pct
+from cpqctl.formats.yamlout import Pairs, Raw, flow, mapping_lines, pct
 
 if TYPE_CHECKING:
     from cpqctl.core.pricing import PricedLine, PricedQuote
@@ -260,6 +260,38 @@ def contract_text(
     return "\n".join(out) + "\n"
 
 
+def amendment_entry(
+    contract: Contract,
+    amendment_id: str,
+    q: Quote,
+    priced: PricedQuote,
+    signed_by: str,
+    signed_on: date,
+    quote_digest: str | None = None,
+) -> Pairs:
+    """The amendment entry of a contract's ledger, as data (its fields in order).
+
+    ``quote_digest``: the accepted amendment quote's digest, next to `quote:` (as in a contract's head).
+    """
+    return Pairs(
+        [
+            ("amendment", amendment_id),
+            ("quote", q.quote),
+            ("quote_digest", quote_digest),
+            ("effective", q.effective),
+            ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))),
+            ("end", q.end if q.end and q.kind == "amendment" and not q.cancelled else None),
+            (
+                "cancelled",
+                Raw(flow([("date", q.cancelled.date), ("reason", q.cancelled.reason or None)]))
+                if q.cancelled
+                else None,
+            ),
+            ("lines", [Raw(segment_flow(ln)) for ln in priced.lines] or None),
+        ]
+    )
+
+
 def amendment_text(
     contract: Contract,
     amendment_id: str,
@@ -269,56 +301,58 @@ def amendment_text(
     signed_on: date,
     quote_digest: str | None = None,
 ) -> str:
-    """The lines appended to a contract file: the amendment entry (and `amendments:` if it is the first).
-
-    ``quote_digest``: the accepted amendment quote's digest, recorded after `quote:`.
-    """
+    """The lines cpqctl's own ledger layout gets: the amendment entry (and `amendments:` if it is the first)."""
     out = [] if contract.amendments else ["amendments:"]
-    out.append(f"  - amendment: {amendment_id}")
-    pairs = [
-        ("quote", q.quote),
-        ("quote_digest", quote_digest),
-        ("effective", q.effective),
-        ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))),
-        ("end", q.end if q.end and q.kind == "amendment" and not q.cancelled else None),
-        (
-            "cancelled",
-            Raw(flow([("date", q.cancelled.date), ("reason", q.cancelled.reason or None)])) if q.cancelled else None,
-        ),
-    ]
-    out.extend(mapping_lines(pairs, indent="    "))
-    if priced.lines:
-        out.append("    lines:")
-        out.extend("      - " + segment_flow(ln) for ln in priced.lines)
+    lines = mapping_lines(amendment_entry(contract, amendment_id, q, priced, signed_by, signed_on, quote_digest))
+    out.extend(("  - " if i == 0 else "    ") + ln for i, ln in enumerate(lines))
     return "\n".join(out) + "\n"
 
 
-def lock_prices_text(account: Account, priced: PricedQuote, until: date | None) -> str:
-    """Lines appended to account.yaml's contracted_prices (`--lock-prices`)."""
-    return "".join(
-        "  - "
-        + flow([("product", ln.product), ("price", ln.net_unit_price), ("from", ln.start), ("until", until)])
-        + "\n"
+def add_amendment(
+    text: str,
+    contract: Contract,
+    amendment_id: str,
+    q: Quote,
+    priced: PricedQuote,
+    signed_by: str,
+    signed_on: date,
+    quote_digest: str | None = None,
+) -> str:
+    """The contract file ``text`` with the amendment entry added to its ledger as data (:mod:`~.yamledit`).
+
+    In cpqctl's own layout the entry is appended and every existing line stays
+    byte-identical; any other valid layout (no final newline, a trailing
+    comment, ``amendments: []``, another indentation) is edited structurally.
+    """
+    from cpqctl.formats.yamledit import append_items
+
+    entry = amendment_entry(contract, amendment_id, q, priced, signed_by, signed_on, quote_digest)
+    return append_items(text, "amendments", [entry], contract.src.file)
+
+
+def lock_prices_items(priced: PricedQuote, until: date | None) -> list[Raw]:
+    """The `contracted_prices` items ``--lock-prices`` adds: each list-priced line's net price until ``until``."""
+    return [
+        Raw(flow([("product", ln.product), ("price", ln.net_unit_price), ("from", ln.start), ("until", until)]))
         for ln in priced.lines
         if not ln.bundle and ln.pricing == "list"
-    )
+    ]
 
 
-def add_contracted_prices(text: str, items: str) -> str:
-    """Insert list items at the end of the top-level `contracted_prices:` block (or add the block)."""
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    for i, ln in enumerate(lines):
-        if ln.startswith("contracted_prices:"):
-            j = i + 1
-            while j < len(lines) and (lines[j].startswith((" ", "-", "#")) or not lines[j].strip()):
-                j += 1
-            while j > i + 1 and not lines[j - 1].strip():
-                j -= 1
-            lines[j:j] = [items]
-            return "".join(lines)
-    return "".join(lines) + "contracted_prices:\n" + items
+def lock_prices_text(account: Account, priced: PricedQuote, until: date | None) -> str:
+    """Lines appended to account.yaml's contracted_prices in cpqctl's own layout (`--lock-prices`)."""
+    return "".join(f"  - {item}\n" for item in lock_prices_items(priced, until))
+
+
+def add_contracted_prices(text: str, items: Sequence[str], rel: str = "account.yaml") -> str:
+    """account.yaml's ``text`` with ``items`` added to its top-level `contracted_prices:` list as data.
+
+    The block is found with the parser (the file's own layout kept; the block added when missing), so a
+    file without a final newline, with a trailing comment or `contracted_prices: []` stays valid YAML.
+    """
+    from cpqctl.formats.yamledit import append_items
+
+    return append_items(text, "contracted_prices", [Raw(i) for i in items], rel)
 
 
 # --------------------------------------------------------------------------- amendment quotes

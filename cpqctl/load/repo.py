@@ -134,16 +134,24 @@ def _diag(rel: str, p: yamlpos.Problem) -> Diagnostic:
 
 def load_file(root: Path, rel: str, kind: str) -> FileResult:
     """Parse, convert and build one file (kind: catalog | account | contract | quote | invoice)."""
+    try:
+        data = (root / rel).read_bytes()
+    except OSError as exc:
+        res = FileResult(kind)
+        res.diagnostics.append(Diagnostic(rel, 1, 1, "E-READ", f"cannot read the file: {exc.strerror}", ""))
+        return res
+    return load_bytes(rel, kind, data)
+
+
+def load_bytes(rel: str, kind: str, data: bytes) -> FileResult:
+    """:func:`load_file` on the bytes a file holds (or would hold: a staged write); no IO, no parse cache."""
     res = FileResult(kind)
     try:
-        text = (root / rel).read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         res.diagnostics.append(
             Diagnostic(rel, 1, 1, "E-ENCODING", f"the file is not UTF-8: {exc.reason}", "save it as UTF-8")
         )
-        return res
-    except OSError as exc:
-        res.diagnostics.append(Diagnostic(rel, 1, 1, "E-READ", f"cannot read the file: {exc.strerror}", ""))
         return res
     value, problems = yamlpos.parse(text)
     res.diagnostics.extend(_diag(rel, p) for p in problems)
@@ -345,6 +353,68 @@ def load_repo(
 
     ``meter`` (:mod:`cpqctl.progress`) is told the number of files and each one loaded.
     """
+    return load_parts(root, kinds, meter).assemble()
+
+
+def data_file_kind(rel: str) -> str | None:
+    """The kind of the data file at repository path ``rel`` (as :func:`_files` finds them), None for any other file."""
+    parts = rel.split("/")
+    if not parts[-1].endswith((".yaml", ".yml")):
+        return None
+    if len(parts) == 2 and parts[0] in ("catalog", "quotes", "invoices"):
+        return {"catalog": "catalog", "quotes": "quote", "invoices": "invoice"}[parts[0]]
+    if len(parts) == 3 and parts[0] == "contracts":
+        return "account" if parts[2] == "account.yaml" else "contract"
+    return None
+
+
+@dataclass
+class Loaded:
+    """What :func:`load_parts` read: settings, each data file's result (by path, in load order), the other findings.
+
+    Kept by a writing command so that the state a write would leave can be checked before it is written,
+    re-parsing only the files written (:meth:`staged`).
+    """
+
+    settings: object
+    results: dict[str, FileResult]
+    diags: list[Diagnostic]
+
+    def assemble(self) -> tuple[Repo, list[Diagnostic]]:
+        return assemble(self.settings, list(self.results.items()), list(self.diags))
+
+    def staged(self, files: dict[str, bytes]) -> Loaded:
+        """This state with ``files`` (repository path → the bytes a write gives it) in place; the disk and the
+        parse cache untouched. Files that are not data files (``.gitignore``, cpq.toml) are left out."""
+        results = dict(self.results)
+        diags = list(self.diags)
+        for rel, data in files.items():
+            kind = data_file_kind(rel)
+            if kind is None:
+                if rel.split("/")[0] in ("catalog", "quotes", "invoices", "contracts") and rel.endswith(".yaml"):
+                    diags.append(
+                        Diagnostic(
+                            rel,
+                            1,
+                            1,
+                            "E-FILE-NAME",
+                            "no command would read this file: data files are catalog/*.yaml, quotes/<ID>.yaml, "
+                            "invoices/<ID>.yaml and contracts/<account>/*.yaml",
+                            "the ID holds a `/`: check the [numbering] patterns in cpq.toml",
+                        )
+                    )
+                continue
+            problem = _name_problem(rel, kind)
+            if problem:
+                diags.append(problem)
+                results.pop(rel, None)
+            else:
+                results[rel] = load_bytes(rel, kind, data)
+        return Loaded(self.settings, results, diags)
+
+
+def load_parts(root: Path, kinds=None, meter=None) -> Loaded:
+    """:func:`load_repo`'s reading, before the records are put together (:meth:`Loaded.assemble`)."""
     from cpqctl.load.cache import load_files  # the parse cache wraps load_file
 
     settings, diags = load_settings(root)
@@ -358,8 +428,7 @@ def load_repo(
             diags.append(problem)
         else:
             ok_files.append((rel, kind))
-    results = load_files(root, ok_files, meter)
-    return assemble(settings, results, diags)
+    return Loaded(settings, dict(load_files(root, ok_files, meter)), diags)
 
 
 def assemble(settings, results: list[tuple[str, FileResult]], diags: list[Diagnostic]) -> tuple[Repo, list[Diagnostic]]:

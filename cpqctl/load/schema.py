@@ -22,6 +22,13 @@ from cpqctl.load import memo
 from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
 
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# a numbering pattern: ID characters and the placeholders {year} and {seq} (plain or zero-padded), {seq} once
+_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
+_SEQ_FORM_RE = re.compile(r"seq(?::0[1-9]d|:d)?")
+NUMBERING_PATTERN = (
+    r"^(?=[A-Za-z0-9{])(?=(?:[^{]|\{year\})*\{seq)(?!.*\{seq.*\{seq)"
+    r"(?:[A-Za-z0-9._-]|\{year\}|\{seq(?::0[1-9]d|:d)?\})+$"
+)
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # [0-9], not \d: \d takes any script's digits
 INT_RE = re.compile(r"[+-]?[0-9]+")
@@ -105,6 +112,8 @@ def _hint(f: F) -> str:
         "currency": "write an ISO 4217 code such as PLN, EUR or USD",
         "int": "write a whole number, e.g. 12",
         "enum": "one of: " + ", ".join(f.enum),
+        "numbering": "placeholders {year} and {seq} (or zero-padded, {seq:04d}); other characters: letters, digits, "
+        "dot, dash and underscore — e.g. Q-{year}-{seq:04d}",
     }.get(f.kind, "")
 
 
@@ -174,6 +183,12 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
         if why:
             hint = mail.ADDRESS_HINT if k == "email" else mail.MAILBOX_HINT
             ctx.err("E-EMAIL", f"`{mail.shown(s)}` is not an e-mail address (`{name}`): {why}", at, hint)
+            return None
+        return s
+    if k == "numbering":
+        why = numbering_problem(s)
+        if why:
+            ctx.err("E-NUMBERING", f"`{s}` is not a numbering pattern (`{name}`): {why}", at, _hint(f))
             return None
         return s
     if k == "id":
@@ -306,6 +321,31 @@ def _places_ok(d: Decimal, s: str, f: F, name: str, at: tuple[int, int], ctx: _C
         f"round it to {f.places} decimal places or fewer",
     )
     return False
+
+
+def numbering_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot number IDs (None: it can). The IDs it makes are file names and must be valid IDs.
+
+    Placeholders: ``{year}`` and ``{seq}`` (once; ``{seq:04d}`` zero-pads it). Everything else: letters, digits,
+    dot, dash, underscore, starting with a letter or digit (a space or ``/`` would make a file no command reads).
+    """
+    for inner in _PLACEHOLDER_RE.findall(pattern):
+        base = re.split("[:!]", inner, maxsplit=1)[0]
+        if base not in ("year", "seq"):
+            return f"`{{{base}}}` is not a placeholder cpqctl fills (only {{year}} and {{seq}})"
+        if inner != "year" and not _SEQ_FORM_RE.fullmatch(inner):
+            return f"write `{{{inner}}}` as {{year}}, {{seq}} or a zero-padded {{seq:04d}}"
+    literal = _PLACEHOLDER_RE.sub("", pattern)
+    bad = sorted({c for c in literal if not (c.isascii() and (c.isalnum() or c in "._-"))})
+    if bad:
+        shown = ", ".join("a space" if c == " " else f"`{c}`" for c in bad)
+        return f"{shown} cannot be in an ID (IDs are file names: letters, digits, dot, dash and underscore)"
+    seqs = sum(1 for inner in _PLACEHOLDER_RE.findall(pattern) if inner.startswith("seq"))
+    if seqs != 1:
+        return "it needs {seq}, the running number, exactly once"
+    if pattern[0] in "._-":
+        return "an ID starts with a letter or a digit"
+    return None
 
 
 def D_ok(s: str) -> bool:
@@ -682,7 +722,12 @@ SETTINGS = O(
     ),
     approvals=O("approvals", max_discount=F("percent")),
     tax=O("tax", rate=F("percent")),
-    numbering=O("ID patterns", quote=F("str"), contract=F("str"), invoice=F("str")),
+    numbering=O(
+        "ID patterns (the file names of new quotes, contracts and invoices)",
+        quote=F("numbering", doc="new quote IDs, e.g. Q-{year}-{seq:04d}"),
+        contract=F("numbering", doc="new contract IDs, e.g. C-{year}-{seq:04d}"),
+        invoice=F("numbering", doc="new invoice numbers, e.g. INV-{year}-{seq:04d}"),
+    ),
     smtp=SMTP,
     fx=F("prices", doc="1 unit of a currency in the company currency (more than 0)", positive=True, places=FX_PLACES),
     metrics=O(
@@ -753,6 +798,10 @@ def _js(f: F) -> dict:
         out.update({"type": "string", "enum": list(f.enum)})
     elif k == "id":
         out.update({"type": "string", "pattern": "^" + ID_RE.pattern + "$"})
+    elif k == "numbering":
+        out.update({"type": "string", "pattern": NUMBERING_PATTERN})
+    elif k == "email":
+        out.update({"type": "string", "format": "idn-email"})
     elif k == "email":
         out.update({"type": "string", "format": "idn-email"})
     elif k == "currency":

@@ -1,0 +1,55 @@
+"""Staged validation: a write is checked on the repository it would leave before any byte of it is written.
+
+:meth:`~cpqctl.app.workspace.Workspace.writing` installs :func:`refuse_invalid_writes` as the store's
+validator. Every commit of a transaction hands it the files it would write (repository path → new
+bytes); each data file among them is parsed and schema-checked from those bytes (the parse cache and
+the disk untouched), the repository is put together again with them in place of the files on disk —
+the other files' parse results are the ones the command loaded, nothing is read twice — and every
+check of ``cpqctl check`` runs on that state. A write that would leave any error is refused
+(E-WRITE-INVALID, listing the findings) and nothing changes.
+
+The repository was clean when the command loaded it (``writing`` refuses otherwise), so any error is
+the write's own: a text cpqctl generated that does not read back, or a combination of inputs that
+the cross-file checks reject.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cpqctl.core.diagnostics import Diagnostic, InvalidRepository
+from cpqctl.load.repo import Loaded
+
+
+def refuse_invalid_writes(loaded: Loaded) -> Callable[[dict[str, bytes]], None]:
+    """A store validator over the repository state ``loaded``; after each accepted commit the state moves on."""
+    from cpqctl.app.workspace import validate
+
+    state = [loaded]
+
+    def check(files: dict[str, bytes]) -> None:
+        after = state[0].staged(files)
+        repo, diags = after.assemble()
+        errors = [d for d in validate(repo, diags) if d.severity == "error"]
+        if errors:
+            raise refusal(errors, sorted(files))
+        state[0] = after
+
+    return check
+
+
+def refusal(errors: list[Diagnostic], files: list[str]) -> InvalidRepository:
+    """E-WRITE-INVALID: the write refused, with the findings of the state it would have left."""
+    shown = "\n".join(
+        f"{d.file}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}"
+        + (f"\n  = hint: {d.hint}" if d.hint else "")
+        for d in errors[:5]
+    )
+    more = f"\n… and {len(errors) - 5} more" if len(errors) > 5 else ""
+    what = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    return InvalidRepository(
+        "E-WRITE-INVALID",
+        f"writing {what} would leave {len(errors)} error(s) in the repository; nothing was written:\n{shown}{more}",
+        "no file was changed. If the command's input is right, this is a bug in cpqctl: report it with these lines",
+        diagnostics=tuple(errors),
+    )
