@@ -51,7 +51,7 @@ MAX_DAYS = 3650  # quote validity, payment and notice days (10 years)
 class F:
     """One field: its kind, whether it is required, and documentation."""
 
-    kind: str  # str id currency money quantity int percent date bool enum list obj prices
+    kind: str  # str id currency money quantity int percent date bool enum list obj prices numbering email mailbox
     required: bool = False
     doc: str = ""
     enum: tuple[str, ...] = ()
@@ -800,8 +800,6 @@ def _js(f: F) -> dict:
         out.update({"type": "string", "pattern": "^" + ID_RE.pattern + "$"})
     elif k == "numbering":
         out.update({"type": "string", "pattern": NUMBERING_PATTERN})
-    elif k == "email":
-        out.update({"type": "string", "format": "idn-email"})
     elif k == "email":
         out.update({"type": "string", "format": "idn-email"})
     elif k == "currency":
