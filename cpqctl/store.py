@@ -34,7 +34,6 @@ import os
 import re
 import signal
 import stat
-import string
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -100,29 +99,13 @@ def next_id(pattern: str, year: int, existing: Iterable[str]) -> str:
 
 
 def _id_regex(pattern: str, year: int) -> re.Pattern[str]:
-    """A regex for the IDs of ``pattern`` in ``year``.
+    """A regex for the IDs of ``pattern`` in ``year`` (:func:`cpqctl.core.numbering.series_regex`)."""
+    from cpqctl.core.numbering import series_regex
 
-    The year is matched as its exact formatted text rather than ``\\d+`` so
-    that a pattern like ``"{year}{seq:04d}"`` (no separator) stays unambiguous.
-    """
-    fmt = string.Formatter()
-    parts: list[str] = []
-    seen_seq = False
-    for literal, field, spec, conversion in fmt.parse(pattern):
-        parts.append(re.escape(literal))
-        if field is None:
-            continue
-        if field == "year":
-            value = fmt.convert_field(year, conversion) if conversion else year
-            parts.append(re.escape(fmt.format_field(value, spec or "")))
-        elif field == "seq":
-            parts.append(r"(?P=seq)" if seen_seq else r"(?P<seq>\d+)")
-            seen_seq = True
-        else:
-            raise ValueError(f"numbering pattern {pattern!r}: unknown field {{{field}}} (use {{year}} and {{seq}})")
-    if not seen_seq:
-        raise ValueError(f"numbering pattern {pattern!r} has no {{seq}} field")
-    return re.compile("".join(parts))
+    rx = series_regex(pattern, year)
+    if rx is None:
+        raise ValueError(f"numbering pattern {pattern!r}: use {{year}} and {{seq}} (once, or repeated)")
+    return rx
 
 
 def _safe_rel(rel_path: str | os.PathLike) -> PurePosixPath:

@@ -52,7 +52,7 @@ def test_dates_as_text_and_exact_numbers_only(example_repo):
     dry = ws.new_quote("acme", "2027-01-01", [("PRO-SEAT", 50), ("SSO", "1", "10")], as_of="2026-12-01", dry_run=True)
     assert dry.data["net_total"] == "58860.00"  # 50 × 1080.00 + 1 × 12 × 405.00
     assert dry.written == () and not (example_repo / "quotes").exists()
-    for bad in ("2026-13-01", "01.12.2026", 20261201):
+    for bad in ("2026-13-01", "01.12.2026", 20261201, "9999-12-31", "0001-01-01"):
         with pytest.raises(cpqctl.UsageError):
             ws.new_quote("acme", bad, ["PRO-SEAT=1"], dry_run=True)
     for bad in (1.5, "1e400x", "١٢", True):

@@ -470,15 +470,28 @@ class Workspace:
 
 
 def _day(value: date | str | None) -> date | None:
-    """A date given as a date or as ISO text (YYYY-MM-DD); None stays None."""
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
-        return value
-    if isinstance(value, str) and len(value) == 10:
+    """A date given as a date or as ISO text (YYYY-MM-DD), within the years a data file may hold; None stays None."""
+    from cpqctl.load.schema import FIRST_DAY, LAST_DAY
+
+    if value is None:
+        return None
+    day: date | None = None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value
+    elif isinstance(value, str) and len(value) == 10 and value.isascii():
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
-            pass
-    raise UsageError("E-USAGE", f"{value!r} is not a date", "pass a datetime.date or YYYY-MM-DD text")
+            day = None
+    if day is None:
+        raise UsageError("E-USAGE", f"{value!r} is not a date", "pass a datetime.date or YYYY-MM-DD text")
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise UsageError(
+            "E-DATE-RANGE",
+            f"{value!r} is not a date cpqctl works with: the years 1900 to 2999",
+            "check the year (a typo?)",
+        )
+    return day
 
 
 def _new_line(make, fields):

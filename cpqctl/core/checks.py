@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 from cpqctl.core import integrity, ledger
 from cpqctl.core.diagnostics import Diagnostic
 from cpqctl.core.model import Account, Contract, Product, Quote, Repo, Segment, Source
+from cpqctl.core.numbering import series_regex
 
 INVOICE_ORDER, INVOICE_ORDER_SEVERITY = "W-INVOICE-ORDER", "warning"
 
@@ -496,7 +497,7 @@ def invoices_out_of_order(pattern: str, numbered: Iterable[tuple[str, date]]) ->
     """
     series: dict[int, list[tuple[int, str, date]]] = {}
     for number, day in numbered:
-        rx = integrity._series_regex(pattern, day.year)
+        rx = series_regex(pattern, day.year)
         m = rx.fullmatch(number) if rx else None
         if m:
             series.setdefault(day.year, []).append((int(m["seq"]), number, day))

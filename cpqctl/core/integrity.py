@@ -34,7 +34,6 @@ Pure: a loaded :class:`~cpqctl.core.model.Repo` in, diagnostics out.
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Iterator
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
@@ -42,6 +41,7 @@ from fractions import Fraction
 from cpqctl.core.diagnostics import Diagnostic
 from cpqctl.core.model import Amendment, Contract, Invoice, Quote, QuoteLine, Repo, Segment, Source
 from cpqctl.core.money import minor_units, round_money
+from cpqctl.core.numbering import series_regex
 from cpqctl.core.terms import ROUNDING_MODES
 
 _AMENDMENT_ID = re.compile(r"A-(\d+)")
@@ -251,29 +251,6 @@ def check_ledgers(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Dia
 # --------------------------------------------------------------------------- invoices
 
 
-def _series_regex(pattern: str, year: int) -> re.Pattern[str] | None:
-    """The numbers of ``pattern`` for ``year`` (``seq`` captured), None for a pattern that is not one."""
-    fmt = string.Formatter()
-    parts: list[str] = []
-    seen = False
-    try:
-        for literal, name, spec, conversion in fmt.parse(pattern):
-            parts.append(re.escape(literal))
-            if name is None:
-                continue
-            if name == "year":
-                value = fmt.convert_field(year, conversion) if conversion else year
-                parts.append(re.escape(fmt.format_field(value, spec or "")))
-            elif name == "seq":
-                parts.append(r"(?P=seq)" if seen else r"(?P<seq>[0-9]+)")
-                seen = True
-            else:
-                return None
-    except (ValueError, TypeError):
-        return None
-    return re.compile("".join(parts)) if seen else None
-
-
 _DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN}  # ties away from zero / to even
 
 
@@ -367,7 +344,7 @@ def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Itera
     for inv in invoices:
         year = inv.date.year
         if year not in regexes:
-            regexes[year] = _series_regex(pattern, year)
+            regexes[year] = series_regex(pattern, year)
         rx = regexes[year]
         m = rx.fullmatch(inv.invoice) if rx else None
         if m:
