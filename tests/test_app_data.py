@@ -284,7 +284,9 @@ def test_init_creates_a_clean_repository_and_keeps_what_is_there(tmp_path) -> No
         "invoices/.gitkeep",
         ".gitignore",
     }
-    assert (folder / ".gitignore").read_text(encoding="utf-8") == "*.pyc\n.cpq/\n*.cpqtmp*\n"  # issue 13: temp files ignored too
+    assert (folder / ".gitignore").read_text(
+        encoding="utf-8"
+    ) == "*.pyc\n.cpq/\n*.cpqtmp*\n"  # issue 13: temp files ignored too
     assert "EUR: 600.00" in (folder / "catalog" / "products.yaml").read_text(encoding="utf-8")
     assert checking.check(Workspace.open(folder)).ok
     with pytest.raises(CpqError) as e:

@@ -157,7 +157,9 @@ def test_init_keeps_what_the_folder_already_holds(tmp_path, cli) -> None:
     run = cli("init", target)
     assert run.code == 0, run.stderr
     assert (target / "catalog" / "products.yaml").read_text(encoding="utf-8") == "products: []\n"
-    assert (target / ".gitignore").read_text(encoding="utf-8") == "node_modules/\n.cpq/\n*.cpqtmp*\n"  # issue 13: temp files ignored too
+    assert (target / ".gitignore").read_text(
+        encoding="utf-8"
+    ) == "node_modules/\n.cpq/\n*.cpqtmp*\n"  # issue 13: temp files ignored too
     assert (target / "cpq.toml").is_file()
 
 
