@@ -259,6 +259,7 @@ class Generator:
         self.contract_seq: dict[int, int] = {}
         self.invoice_seq: dict[int, int] = {}
         self.invoices = 0
+        self.pending: list[tuple] = []
         self.day_span = (START_LAST - START_FIRST).days
 
     def _next(self, counter: dict[int, int], year: int) -> int:
@@ -490,6 +491,16 @@ class Generator:
                 issued += 1
 
     def _invoice(self, d: date, lines, cid, acct, cur, tax: Decimal) -> None:
+        """Queue an invoice: numbers are given in date order once every contract is generated (a series is
+        numbered in issue order, as `invoice run` numbers it and as `check` expects: W-INVOICE-ORDER)."""
+        self.pending.append((d, cid, len(self.pending), lines, acct, cur, tax))
+
+    def write_invoices(self) -> None:
+        for d, cid, _, lines, acct, cur, tax in sorted(self.pending, key=lambda p: p[:3]):
+            self._write_invoice(d, lines, cid, acct, cur, tax)
+        self.pending = []
+
+    def _write_invoice(self, d: date, lines, cid, acct, cur, tax: Decimal) -> None:
         iid = f"INV-{d.year}-{self._next(self.invoice_seq, d.year):05d}"
         net = sum((amount for *_, amount in lines), Decimal(0))
         vat = round2(net * tax / 100)
@@ -545,6 +556,7 @@ def generate(out: Path, accounts: int, seed: int = 1) -> dict[str, int]:
     with localcontext(Context(prec=40, rounding=ROUND_HALF_UP)):
         for i in range(1, accounts + 1):
             gen.account(i)
+        gen.write_invoices()
     return {"accounts": accounts, "contracts": accounts, "invoices": gen.invoices}
 
 
