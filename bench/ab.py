@@ -20,8 +20,10 @@ import sys
 import time
 
 AS_OF = "2026-11-28"
-B, A = "/tmp/venv-before/bin/cpqctl", "/tmp/venv-after/bin/cpqctl"
-RB, RA = "/tmp/g10k-b", "/tmp/g10k-a"
+B = os.environ.get("CPQ_AB_BEFORE", "/tmp/venv-before/bin/cpqctl")  # the two cpqctl executables
+A = os.environ.get("CPQ_AB_AFTER", "/tmp/venv-after/bin/cpqctl")
+RB = os.environ.get("CPQ_AB_BEFORE_REPO", "/tmp/g10k-b")  # a copy of the generated repository for each
+RA = os.environ.get("CPQ_AB_AFTER_REPO", "/tmp/g10k-a")
 runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 env = {**os.environ, "CPQ_PROGRESS": "0"}
 for cpq, r in ((B, RB), (A, RA)):

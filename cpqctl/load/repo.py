@@ -244,7 +244,8 @@ def _files(root: Path, odd: list[Diagnostic] | None = None) -> list[tuple[str, s
                 if acc.is_dir() or acc.name.endswith((".yaml", ".yml")):
                     _report(odd, _odd_entry(f"contracts/{acc.name}", acc, folder=True))
             elif acc.is_dir(follow_symlinks=False):
-                out += _account_files(root, acc.name, odd, (".yaml", ".yml"), any_name=True)
+                # a real folder (scandir said so without following links): no need to lstat its path again
+                out += _account_files(root, acc.name, odd, (".yaml", ".yml"), any_name=True, real=True)
     return out
 
 
@@ -552,22 +553,29 @@ def _account_files(
     odd: list[Diagnostic] | None = None,
     suffixes: tuple[str, ...] = (".yaml",),
     any_name: bool = False,
+    real: bool = False,
 ) -> list[tuple[str, str]]:
-    """(relative path, kind) of the files in one account's folder (``any_name``: whatever the folder's name)."""
+    """(relative path, kind) of the files in one account's folder (``any_name``: whatever the folder's name;
+    ``real``: the caller has seen that the folder is a real one)."""
     if not (any_name or ID_RE.fullmatch(acct)):
         return []
     return [
         (rel, "account" if rel.endswith("/account.yaml") else "contract")
-        for rel, _ in _files_in(root, f"contracts/{acct}", "contract", odd, suffixes)
+        for rel, _ in _files_in(root, f"contracts/{acct}", "contract", odd, suffixes, real)
     ]
 
 
 def _files_in(
-    root: Path, sub: str, kind: str, odd: list[Diagnostic] | None = None, suffixes: tuple[str, ...] = (".yaml",)
+    root: Path,
+    sub: str,
+    kind: str,
+    odd: list[Diagnostic] | None = None,
+    suffixes: tuple[str, ...] = (".yaml",),
+    real: bool = False,
 ) -> list[tuple[str, str]]:
     """(relative path, ``kind``) of the regular files named ``*<suffix>`` in the real folder ``sub``; entries with
     such a name that are not regular files (and a ``sub`` that is a link) are reported into ``odd``."""
-    if not _real_folder(root, sub, odd):
+    if not (real or _real_folder(root, sub, odd)):
         return []
     out = []
     for e in sorted(os.scandir(root / sub), key=lambda e: e.name):
