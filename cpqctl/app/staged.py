@@ -29,6 +29,9 @@ def refuse_invalid_writes(loaded: Loaded) -> Callable[[dict[str, bytes]], None]:
 
     def check(files: dict[str, bytes]) -> None:
         after = state[0].staged(files)
+        if only_deliveries(state[0], after, files):  # `sent:` records: no cross-file rule reads them
+            state[0] = after
+            return
         repo, diags = after.assemble()
         errors = [d for d in validate(repo, diags) if d.severity == "error"]
         if errors:
@@ -36,6 +39,28 @@ def refuse_invalid_writes(loaded: Loaded) -> Callable[[dict[str, bytes]], None]:
         state[0] = after
 
     return check
+
+
+def only_deliveries(before: Loaded, after: Loaded, files: dict[str, bytes]) -> bool:
+    """Every file written is an issued invoice that reads back free of errors and differs from what was loaded
+    by its `sent:` delivery records alone (`invoice send`, one commit per invoice).
+
+    Such a commit cannot change what any cross-file check reads (deliveries are outside the invoice's digest
+    and every rule about money), so re-running them all per delivered invoice (≈ 0.7 s at 10,000 accounts)
+    buys nothing; the file itself is still parsed and schema-checked, its digest verified.
+    """
+    import dataclasses
+
+    for rel in files:
+        old, new = before.results.get(rel), after.results.get(rel)
+        if old is None or new is None or old.kind != "invoice" or len(old.records) != 1 or len(new.records) != 1:
+            return False
+        if any(d.severity == "error" for d in new.diagnostics):
+            return False
+        o, n = old.records[0], new.records[0]
+        if dataclasses.replace(n, sent=o.sent, at=o.at) != o or len(n.sent) <= len(o.sent):
+            return False
+    return True
 
 
 def refusal(errors: list[Diagnostic], files: list[str]) -> InvalidRepository:
