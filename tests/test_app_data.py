@@ -283,6 +283,7 @@ def test_init_creates_a_clean_repository_and_keeps_what_is_there(tmp_path) -> No
         "quotes/.gitkeep",
         "invoices/.gitkeep",
         ".gitignore",
+        *(f"schemas/{n}" for n in checking.schema_texts()),  # issue 18: the editor's schemas, offline
     }
     assert (folder / ".gitignore").read_text(
         encoding="utf-8"

@@ -327,3 +327,37 @@ def test_bad_as_of_is_a_usage_error(example_repo, cli, where, bad) -> None:
     }[where]()
     assert run.code == 2 and run.stdout == ""
     assert "E-USAGE" in run.stderr and bad in run.stderr
+
+
+def test_init_makes_a_git_repository_with_its_own_schemas(tmp_path, cli) -> None:
+    """Issue 18: `init` runs `git init` (unless inside a work tree, or --no-git), ignores out/, and the starter
+    catalog's editor modeline points at the repository's own schemas/ instead of a URL that does not resolve."""
+    import subprocess
+
+    target = tmp_path / "fresh"
+    assert cli("init", target).code == 0
+    assert (target / ".git").is_dir()
+    assert "out/" in (target / ".gitignore").read_text(encoding="utf-8").splitlines()
+    modeline = (target / "catalog/products.yaml").read_text(encoding="utf-8").splitlines()[0]
+    assert modeline == "# yaml-language-server: $schema=../schemas/catalog.schema.json"
+    schema = json.loads((target / "catalog" / modeline.split("=", 1)[1]).read_text(encoding="utf-8"))
+    import jsonschema
+    import yaml
+
+    jsonschema.validate(yaml.safe_load((target / "catalog/products.yaml").read_text(encoding="utf-8")), schema)
+    (target / "out").mkdir()
+    (target / "out/Q-1.pdf").write_bytes(b"%PDF")
+    status = subprocess.run(
+        ["git", "-C", target, "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "out/" not in status and "schemas/catalog.schema.json" in status
+
+    nested = target / "sub"
+    assert cli("init", nested).code == 0
+    assert not (nested / ".git").exists()  # inside a work tree already: no repository in a repository
+    plain = tmp_path / "plain"
+    assert cli("init", plain, "--no-git").code == 0
+    assert not (plain / ".git").exists()

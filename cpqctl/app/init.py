@@ -23,9 +23,20 @@ class InitResult:
 
 
 def init(
-    directory: Path | None = None, *, name: str = "My Company", currency: str = "USD", locale: str = "en_US"
+    directory: Path | None = None,
+    *,
+    name: str = "My Company",
+    currency: str = "USD",
+    locale: str = "en_US",
+    git: bool = True,
 ) -> InitResult:
-    """Create the repository in ``directory`` (default: the current folder), for ``name`` in ``currency``."""
+    """Create the repository in ``directory`` (default: the current folder), for ``name`` in ``currency``.
+
+    The JSON Schemas go to ``schemas/`` (the starter catalog's editor modeline points there, so it resolves
+    offline); with ``git`` (default), a folder that is not yet inside a git work tree becomes one (`git init`),
+    when git is installed — contracts as files in git is the point.
+    """
+    from cpqctl.app.checking import schema_texts
     from cpqctl.formats import init as texts
 
     target = (directory or Path(".")).resolve()
@@ -56,6 +67,10 @@ def init(
         if not (target / "catalog").is_dir() or not any((target / "catalog").glob("*.yaml")):
             tx.create("catalog/products.yaml", texts.starter_catalog(currency))
             written.append("catalog/products.yaml")
+        for schema_name, schema in schema_texts().items():
+            if not (target / "schemas" / schema_name).exists():
+                tx.create(f"schemas/{schema_name}", schema)
+                written.append(f"schemas/{schema_name}")
         for d in ("contracts", "quotes", "invoices"):
             if not (target / d).exists():
                 tx.create(f"{d}/.gitkeep", "")
@@ -69,10 +84,27 @@ def init(
             if addition is not None:
                 tx.append(".gitignore", addition)
                 written.append(".gitignore")
+    made_git = git and _git_init(target)
     return InitResult(
         target,
         tuple(written),
-        f"created a cpqctl repository in {target}\n"
+        f"created a cpqctl repository in {target}" + (" (and a git repository: `git init`)" if made_git else "") + "\n"
         "next: add an account under contracts/<id>/account.yaml, then `cpqctl quote new`; "
         "`cpqctl check` validates everything",
     )
+
+
+def _git_init(target: Path) -> bool:
+    """`git init` in ``target`` unless it already is inside a work tree or git is missing; whether it ran."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        return False
+    inside = subprocess.run(
+        ["git", "-C", str(target), "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True
+    )
+    if inside.returncode == 0 and inside.stdout.strip() == "true":
+        return False
+    made = subprocess.run(["git", "-C", str(target), "init", "-q"], capture_output=True, text=True)
+    return made.returncode == 0

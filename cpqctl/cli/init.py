@@ -15,8 +15,11 @@ def init(
     name: Annotated[str, typer.Option("--name", help="Your company's name.")] = "My Company",
     currency: Annotated[str, typer.Option("--currency", help="Company currency (ISO 4217).")] = "USD",
     locale: Annotated[str, typer.Option("--locale", help="Locale for documents, e.g. en_US or pl_PL.")] = "en_US",
+    git: Annotated[
+        bool, typer.Option("--git/--no-git", help="Make the folder a git repository unless it is inside one.")
+    ] = True,
 ) -> None:
-    """Create a new data repository: cpq.toml, a starter catalog, folders, .gitignore.
+    """Create a new data repository: cpq.toml, a starter catalog, folders, schemas, git.
 
     Example:
 
@@ -24,7 +27,7 @@ def init(
     """
     from cpqctl.app.init import init as run
 
-    result = run(directory, name=name, currency=currency, locale=locale)
+    result = run(directory, name=name, currency=currency, locale=locale, git=git)
     common.info(result.message)
 
 

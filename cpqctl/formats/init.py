@@ -5,11 +5,12 @@ from __future__ import annotations
 GITIGNORE_LINE = ".cpq/\n"  # the lock, the journal and the parse cache never reach a commit
 # a temp file a crash left (cpqctl's all end in `.cpqtmp`, store.TEMP_SUFFIX; `*` after it: SQLite's `-journal`)
 GITIGNORE_TEMPS = "*.cpqtmp*\n"
-GITIGNORE = GITIGNORE_LINE + GITIGNORE_TEMPS  # the .gitignore of a new repository
+GITIGNORE_OUT = "out/\n"  # rendered documents: made again from the data at any time, not data themselves
+GITIGNORE = GITIGNORE_LINE + GITIGNORE_TEMPS + GITIGNORE_OUT  # the .gitignore of a new repository
 
 
 STARTER_CATALOG = """\
-# yaml-language-server: $schema=https://cpqctl.dev/schema/catalog.schema.json
+# yaml-language-server: $schema=../schemas/catalog.schema.json
 # Your product catalog. Prices are per `per` (month, quarter or year), exact decimals.
 products:
   - code: SEAT
