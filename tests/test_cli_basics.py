@@ -361,3 +361,33 @@ def test_init_makes_a_git_repository_with_its_own_schemas(tmp_path, cli) -> None
     plain = tmp_path / "plain"
     assert cli("init", plain, "--no-git").code == 0
     assert not (plain / ".git").exists()
+
+
+@pytest.mark.parametrize("flag", ["-q", "--quiet", "--no-color"])
+def test_global_flags_work_after_the_subcommand(example_repo, cli, flag) -> None:
+    """Issue 18: `report arr --no-color` said "No such option"; the flags now stand anywhere, like --repo."""
+    before = cli(flag, "report", "arr", "--as-of", "2026-06-30", "--repo", example_repo)
+    after = cli("report", "arr", "--as-of", "2026-06-30", "--repo", example_repo, flag)
+    assert after.code == 0, after.stderr
+    assert (after.stdout, after.stderr) == (before.stdout, before.stderr)
+    quiet = cli(
+        "quote",
+        "new",
+        "--account",
+        "acme",
+        "--start",
+        "2027-01-01",
+        "--line",
+        "PRO-SEAT=5",
+        "--as-of",
+        "2026-12-01",
+        "--repo",
+        example_repo,
+        "-q",
+    )
+    assert quiet.code == 0 and quiet.stderr == ""
+
+
+def test_a_global_flag_after_double_dash_is_an_argument(example_repo, cli) -> None:
+    run = cli("report", "arr", "--repo", example_repo, "--", "-q")
+    assert run.code == 2 and "-q" in run.stderr

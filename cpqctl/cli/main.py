@@ -11,9 +11,26 @@ from cpqctl._version import __version__
 from cpqctl.cli import common
 from cpqctl.cli.common import CpqGroup, CpqTyper
 
+# Flags that mean the same on every command: accepted before or after the subcommand (issue 18), as --repo
+# and --as-of already are. They take no value, so moving them in front of the subcommand changes nothing else.
+GLOBAL_FLAGS = ("-q", "--quiet", "--no-color")
+
+
+class CpqRootGroup(CpqGroup):
+    """The `cpqctl` group: the global flags are taken wherever they stand (up to a `--`)."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        flags = [a for a in args[:end] if a in GLOBAL_FLAGS]
+        if flags:
+            rest = [a for a in args[:end] if a not in GLOBAL_FLAGS]
+            args = [*dict.fromkeys(flags), *rest, *args[end:]]
+        return super().parse_args(ctx, args)
+
+
 app = CpqTyper(
     name="cpqctl",
-    cls=CpqGroup,
+    cls=CpqRootGroup,
     no_args_is_help=True,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
