@@ -179,3 +179,17 @@ def test_contract_account_and_export_round_as_the_contract_does(repo, cli, tmp_p
     with open(out / "contracts.csv", encoding="utf-8") as f:
         (row,) = list(csv.DictReader(f))
     assert row["arr"] == "5.00"
+
+
+@pytest.mark.parametrize(
+    "args,hint",
+    [
+        (("catalog", "show", "sso"), "did you mean `SSO`? (IDs are case-sensitive)"),
+        (("catalog", "show", "pro-seet"), "did you mean `PRO-SEAT`?"),
+        (("contract", "show", "c-2026-0001"), "did you mean `C-2026-0001`? (IDs are case-sensitive)"),
+    ],
+)
+def test_an_unknown_id_suggests_the_one_meant_whatever_its_case(example_repo, cli, args, hint):
+    """Issue 18: `catalog show growth` suggested nothing — the close-match search was case-sensitive."""
+    run = cli("--as-of", "2026-06-30", *args, "--repo", example_repo)
+    assert run.code == 1 and f"= hint: {hint}" in run.stderr

@@ -74,8 +74,12 @@ def lookup(mapping, key: str, kind: str, code: str, hint: str):
     if found is None:
         import difflib
 
-        close = difflib.get_close_matches(key, list(mapping), n=1)
-        raise CpqError(code, f"unknown {kind} `{key}`", f"did you mean `{close[0]}`?" if close else hint)
+        folded = {k.casefold(): k for k in mapping}
+        same = folded.get(key.casefold())  # `growth` for `GROWTH`: IDs are case-sensitive, say which one
+        if same is not None:
+            raise CpqError(code, f"unknown {kind} `{key}`", f"did you mean `{same}`? (IDs are case-sensitive)")
+        close = difflib.get_close_matches(key.casefold(), list(folded), n=1)
+        raise CpqError(code, f"unknown {kind} `{key}`", f"did you mean `{folded[close[0]]}`?" if close else hint)
     return found
 
 
