@@ -296,3 +296,11 @@ def test_init_creates_a_clean_repository_and_keeps_what_is_there(tmp_path) -> No
     with pytest.raises(UsageError):
         initialising.init(tmp_path / "other", currency="euro")
     assert not (tmp_path / "other").exists()
+
+
+def test_catalog_show_reads_as_words_not_python(example_repo, cli) -> None:
+    """Issue 18: `catalog show BUNDLE` printed Python reprs (`required: True`); flags read yes/no, one option a line."""
+    run = cli("catalog", "show", "PLATFORM", "--format", "csv", "--repo", example_repo)
+    assert run.code == 0, run.stderr
+    assert "True" not in run.stdout and "False" not in run.stdout
+    assert "product: PRO-SEAT, min: 5, max: 1000, required: yes, included: no\n" in run.stdout

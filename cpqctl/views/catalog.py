@@ -73,12 +73,17 @@ def product_view(catalog, p) -> dict:
 
 def field_rows(data: dict) -> list[dict]:
     """`catalog show` as a table: one field/value row per field that says something."""
-    return [{"field": k, "value": _flat(v)} for k, v in data.items() if v not in (None, [], {}, False)]
+    return [{"field": k, "value": _flat(v, top=True)} for k, v in data.items() if v not in (None, [], {}, False)]
 
 
-def _flat(v) -> str:
+def _flat(v, top: bool = False) -> str:
+    """A value as a person reads it: yes/no for flags (never Python's True/False), one line per list item of
+    records (a bundle's options), `a, b` for a list of words."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, dict):
         return ", ".join(f"{k}: {_flat(x)}" for k, x in v.items() if x not in (None, [], {}))
     if isinstance(v, list):
-        return "; ".join(_flat(x) for x in v)
+        records = any(isinstance(x, dict) for x in v)
+        return ("\n" if records and top else "; " if records else ", ").join(_flat(x) for x in v)
     return str(v)
