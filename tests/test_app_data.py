@@ -284,6 +284,7 @@ def test_init_creates_a_clean_repository_and_keeps_what_is_there(tmp_path) -> No
         "invoices/.gitkeep",
         ".gitignore",
         *(f"schemas/{n}" for n in checking.schema_texts()),  # issue 18: the editor's schemas, offline
+        ".vscode/settings.json",  # and their mapping, so that no signed file needs a modeline
     }
     assert (folder / ".gitignore").read_text(
         encoding="utf-8"

@@ -355,6 +355,11 @@ def test_init_makes_a_git_repository_with_its_own_schemas(tmp_path, cli) -> None
     ).stdout
     assert "out/" not in status and "schemas/catalog.schema.json" in status
 
+    mapping = json.loads((target / ".vscode/settings.json").read_text(encoding="utf-8"))["yaml.schemas"]
+    assert all((target / path).is_file() for path in mapping)  # every mapped schema is there
+    assert mapping["./schemas/contract.schema.json"] == ["contracts/*/*.yaml", "!contracts/*/account.yaml"]
+    assert ".vscode/settings.json" in status
+
     nested = target / "sub"
     assert cli("init", nested).code == 0
     assert not (nested / ".git").exists()  # inside a work tree already: no repository in a repository

@@ -71,6 +71,9 @@ def init(
             if not (target / "schemas" / schema_name).exists():
                 tx.create(f"schemas/{schema_name}", schema)
                 written.append(f"schemas/{schema_name}")
+        if not (target / ".vscode" / "settings.json").exists():
+            tx.create(".vscode/settings.json", texts.vscode_settings())
+            written.append(".vscode/settings.json")
         for d in ("contracts", "quotes", "invoices"):
             if not (target / d).exists():
                 tx.create(f"{d}/.gitkeep", "")

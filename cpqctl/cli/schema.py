@@ -26,7 +26,10 @@ def schema(
     """Print the JSON Schemas (draft-07) of the file formats, for editors.
 
     Point the YAML language server at one with a first line such as
-    `# yaml-language-server: $schema=../schemas/contract.schema.json`.
+    `# yaml-language-server: $schema=../../schemas/contract.schema.json` (two levels up from
+    contracts/<account>/; one level from catalog/, quotes/ and invoices/). A modeline on an accepted
+    quote or an issued invoice breaks its digest: map the files instead, as the `.vscode/settings.json`
+    that `cpqctl init` writes does.
 
     Example:
 

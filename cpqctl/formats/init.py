@@ -95,3 +95,22 @@ def gitignore_addition(text: str) -> str | None:
     if not missing:
         return None
     return ("\n" if text and not text.endswith("\n") else "") + missing
+
+
+# Which schema each data file follows, for VS Code's YAML extension (redhat.vscode-yaml): a mapping in the
+# editor's settings, so no file needs a modeline — a line added to an accepted quote or an issued invoice
+# would break its digest. Paths relative to the workspace folder (the repository); `!` excludes.
+VSCODE_SCHEMAS = {
+    "./schemas/catalog.schema.json": ["catalog/*.yaml"],
+    "./schemas/account.schema.json": ["contracts/*/account.yaml"],
+    "./schemas/contract.schema.json": ["contracts/*/*.yaml", "!contracts/*/account.yaml"],
+    "./schemas/quote.schema.json": ["quotes/*.yaml"],
+    "./schemas/invoice.schema.json": ["invoices/*.yaml"],
+}
+
+
+def vscode_settings() -> str:
+    """.vscode/settings.json of a new repository: the YAML language server's schema mapping."""
+    import json
+
+    return json.dumps({"yaml.schemas": VSCODE_SCHEMAS}, indent=2) + "\n"
