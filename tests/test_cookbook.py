@@ -73,3 +73,18 @@ def test_recipe_runs(title, tmp_path):
             ["bash", "-eo", "pipefail", "-c", block], cwd=root, env=env, capture_output=True, text=True, timeout=300
         )
         assert proc.returncode == 0, f"{title}: block failed (exit {proc.returncode}):\n{block}\n{proc.stderr}"
+
+
+def test_the_month_end_recipe_counts_what_the_run_issues(example_repo, cli) -> None:
+    """Issue 18: the page said 32 invoices where the run issues 33; the figure is now checked against a run."""
+    import json
+    import re
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "cookbook.md").read_text(encoding="utf-8")
+    said = int(re.search(r"issues its whole history \((\d+) invoices", page)[1])
+    run = cli(
+        "invoice", "run", "--through", "2026-11-30", "--as-of", "2026-11-30", "--format", "json", "--repo", example_repo
+    )
+    assert run.code == 0, run.stderr
+    issued = [i["invoice"] for i in json.loads(run.stdout)["invoices"]]
+    assert said == len(issued) and issued[0] == "INV-2025-0001" and issued[-1] == "INV-2026-0032"
