@@ -423,6 +423,56 @@ class Workspace:
 
         return accounts.account_show(self, account=account_id, as_of=_day(as_of))
 
+    def quotes(self, *, statuses=(), account: str | None = None, as_of: date | str | None = None):
+        """Every quote by ID with its status on a date (only ``statuses``, ``account``'s when given): `quote list`."""
+        from cpqctl.app import listing
+
+        return listing.list_quotes(self, statuses=statuses, account=account, as_of=_day(as_of))
+
+    def contracts(
+        self,
+        *,
+        statuses=(),
+        account: str | None = None,
+        ending_within: int | None = None,
+        as_of: date | str | None = None,
+    ):
+        """Every contract by ID with its status, term, MRR and ARR on a date: `contract list`."""
+        from cpqctl.app import listing
+
+        return listing.list_contracts(
+            self, statuses=statuses, account=account, ending_within=ending_within, as_of=_day(as_of)
+        )
+
+    def accounts(self, *, as_of: date | str | None = None):
+        """Every account by ID with its active contracts, MRR and ARR: `account list`."""
+        from cpqctl.app import listing
+
+        return listing.list_accounts(self, as_of=_day(as_of))
+
+    def invoices(
+        self,
+        *,
+        unsent: bool = False,
+        account: str | None = None,
+        contract: str | None = None,
+        start: date | str | None = None,
+        end: date | str | None = None,
+        as_of: date | str | None = None,
+    ):
+        """Every issued invoice by number (``unsent``, an account's, a contract's, dated in a window): `invoice list`."""
+        from cpqctl.app import listing
+
+        return listing.list_invoices(
+            self,
+            unsent=unsent,
+            account=account,
+            contract=contract,
+            start=_day(start),
+            end=_day(end),
+            as_of=_day(as_of),
+        )
+
     def preview_invoices(
         self,
         contract: str,

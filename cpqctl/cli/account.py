@@ -1,4 +1,4 @@
-"""`cpqctl account show|render`: what a customer owns now, on screen or as a statement."""
+"""`cpqctl account show|render|list`: what a customer owns now, on screen or as a statement; every account."""
 
 from __future__ import annotations
 
@@ -85,3 +85,32 @@ def render(
         sys.stdout.buffer.write(result.payload)
     if result.path:
         common.info(result.message)
+
+
+@app.command("list")
+def list_(
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
+    """List accounts by ID: name, currency, active contracts, MRR and ARR (as `account show` computes them).
+
+    Example:
+
+      cpqctl account list --as-of 2026-06-30
+
+      cpqctl account list --format csv > accounts.csv
+    """
+    from cpqctl.app.listing import list_accounts
+    from cpqctl.render.output import emit
+
+    result = list_accounts(common.workspace(repo, as_of))
+    rows = [{**r, "active_contracts": " ".join(r["active_contracts"])} for r in result.rows]
+    emit(
+        format,
+        result.data,
+        ["account", "name", "currency", "active_contracts", "mrr", "arr", "next_renewal"],
+        rows,
+        title=f"Accounts on {result.as_of} ({len(rows)})",
+        right=("mrr", "arr"),
+    )

@@ -1,9 +1,10 @@
-"""`cpqctl contract show`: a contract's state on a date, from its ledger."""
+"""`cpqctl contract show|list`: a contract's state on a date, from its ledger, and every contract's."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
+import click
 import typer
 
 from cpqctl.cli import common
@@ -38,3 +39,65 @@ def show(
         f"· as of {day} · MRR {data['mrr']} {c.currency} · ARR {data['arr']} {c.currency}"
     )
     emit(format, data, ["product", "name", "quantity", "mrr"], result.rows, title=title, right=("quantity", "mrr"))
+
+
+def days(text: str | None) -> int | None:
+    """``--ending-within 90`` or ``90d``: a number of days."""
+    if text is None:
+        return None
+    digits = text[:-1] if text.endswith("d") else text
+    if not digits.isascii() or not digits.isdigit():
+        from cpqctl.core.diagnostics import UsageError
+
+        raise UsageError("E-USAGE", f"`{text}` is not a number of days", "e.g. --ending-within 90 (or 90d)")
+    return int(digits)
+
+
+@app.command("list")
+def list_(
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            "-s",
+            click_type=click.Choice(["active", "pending", "ended", "cancelled"]),
+            help="Only contracts with this status on --as-of; repeatable.",
+        ),
+    ] = None,
+    account: Annotated[str | None, typer.Option("--account", "-a", help="Only this account's contracts.")] = None,
+    ending_within: Annotated[
+        str | None,
+        typer.Option(
+            "--ending-within",
+            metavar="DAYS",
+            help="Only contracts whose last day (after every amendment) is within DAYS of --as-of (90 or 90d).",
+        ),
+    ] = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
+    """List contracts by ID with their status, term, MRR and ARR on --as-of.
+
+    The status is the one `contract show` prints: pending, active, cancelled or
+    ended. Evergreen contracts never end within a window.
+
+    Example:
+
+      cpqctl contract list --status active --ending-within 90 --as-of 2026-07-01
+
+      cpqctl contract list --account hooli --format csv
+    """
+    from cpqctl.app.listing import list_contracts
+    from cpqctl.render.output import emit
+
+    within = days(ending_within)
+    result = list_contracts(common.workspace(repo, as_of), statuses=status or (), account=account, ending_within=within)
+    emit(
+        format,
+        result.data,
+        ["contract", "account", "status", "start", "end", "mrr", "arr", "currency"],
+        result.rows,
+        title=f"Contracts on {result.as_of} ({len(result.rows)})",
+        right=("mrr", "arr"),
+    )

@@ -1,4 +1,4 @@
-"""`cpqctl invoice run | preview | render | send`: billing runs, previews, invoice documents and e-mail.
+"""`cpqctl invoice run | preview | render | send | list`: billing runs, previews, invoice documents and e-mail.
 
 Arguments in, one call of :mod:`cpqctl.app.invoicing` (which allocates numbers
 under the lock, writes `invoices/<id>.yaml` and records deliveries), tables,
@@ -327,6 +327,65 @@ def send(
     )
     if result.error is not None:
         raise result.error
+
+
+# --------------------------------------------------------------------------- list
+
+
+@invoice_app.command("list")
+def list_(
+    unsent: Annotated[
+        bool,
+        typer.Option("--unsent", help="Only what `invoice send --unsent` would send: no delivery, dated by --as-of."),
+    ] = False,
+    account: Annotated[str | None, typer.Option("--account", "-a", help="Only this account's invoices.")] = None,
+    contract: Annotated[str | None, typer.Option("--contract", "-c", help="Only this contract's invoices.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", metavar="DATE", help="Only invoices dated on or after DATE.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", metavar="DATE", help="Only invoices dated on or before DATE.")
+    ] = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
+    """List issued invoices by number: account, contract, dates, totals and whether one was sent.
+
+    Example:
+
+      cpqctl invoice list --unsent
+
+      cpqctl invoice list --account acme --from 2026-01-01 --to 2026-03-31 --format json
+    """
+    from cpqctl.app.listing import list_invoices
+    from cpqctl.render.output import emit
+
+    first = common.parse_date(since, "date") if since else None
+    last = common.parse_date(until, "date") if until else None
+    result = list_invoices(
+        common.workspace(repo, as_of), unsent=unsent, account=account, contract=contract, start=first, end=last
+    )
+    rows = [{**r, "period": _period(r), "sent": "yes" if r["sent"] else "no"} for r in result.rows]
+    emit(
+        format,
+        result.data,
+        [
+            "invoice",
+            "account",
+            "contract",
+            "date",
+            "due",
+            "period_start",
+            "period_end",
+            "gross_total",
+            "currency",
+            "sent",
+        ],
+        rows,
+        title=f"Invoices on {result.as_of} ({len(rows)})",
+        right=("gross_total",),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -230,3 +230,44 @@ def render(
         sys.stdout.buffer.write(result.payload)
     if result.message:
         common.info(result.message)
+
+
+@app.command("list")
+def list_(
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            "-s",
+            click_type=click.Choice(["draft", "approved", "needs-approval", "expired", "accepted"]),
+            help="Only quotes with this status on --as-of; repeatable.",
+        ),
+    ] = None,
+    account: Annotated[str | None, typer.Option("--account", "-a", help="Only this account's quotes.")] = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
+    """List quotes by ID with their status on --as-of, dates and totals.
+
+    The status is the one `quote show` prints (drafts priced from today's
+    catalog): draft, approved, needs-approval, expired or accepted.
+
+    Example:
+
+      cpqctl quote list --status draft --status needs-approval
+
+      cpqctl quote list --account acme --format json
+    """
+    from cpqctl.app.listing import list_quotes
+    from cpqctl.render.output import emit
+
+    result = list_quotes(common.workspace(repo, as_of), statuses=status or (), account=account)
+    emit(
+        format,
+        result.data,
+        ["quote", "kind", "account", "status", "start", "end", "valid_until", "net_total", "currency"],
+        result.rows,
+        title=f"Quotes on {result.as_of} ({len(result.rows)})",
+        right=("net_total",),
+    )

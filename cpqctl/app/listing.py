@@ -1,0 +1,167 @@
+"""Listing what a repository holds: `quote list`, `contract list`, `account list`, `invoice list`.
+
+Each list is sorted by ID and filtered on what its show command computes: a
+quote's status is :func:`cpqctl.core.quotes.quote_status` on ``as_of`` (drafts
+priced from today's catalog, as `quote show` prices them), a contract's is
+:func:`cpqctl.core.ledger.status`, an account's MRR/ARR are `account show`'s.
+Only the kinds of files a list needs are loaded; a repository with loader
+errors is refused. An unknown ``account`` (or ``contract``) filter is refused
+naming the closest ID, as the show commands refuse it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from cpqctl.app.accounts import find_account, find_contract
+from cpqctl.app.workspace import Workspace
+from cpqctl.core.diagnostics import UsageError
+
+QUOTE_STATUSES = ("draft", "approved", "needs-approval", "expired", "accepted")
+CONTRACT_STATUSES = ("active", "pending", "ended", "cancelled")
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list on ``as_of``: ``data`` is the `--format json` shape, ``rows`` its records (``data[key]``)."""
+
+    as_of: date
+    key: str
+    data: dict
+    rows: list[dict]
+
+
+def _statuses(given: Iterable[str], known: tuple[str, ...], what: str) -> frozenset[str]:
+    wanted = frozenset(given)
+    unknown = sorted(wanted - set(known))
+    if unknown:
+        raise UsageError(
+            "E-USAGE",
+            f"unknown {what} status `{unknown[0]}`",
+            f"a {what} status is one of: {', '.join(known)}",
+        )
+    return wanted
+
+
+def _listing(day: date, key: str, rows: list[dict]) -> Listing:
+    from cpqctl.views.listing import listing
+
+    return Listing(day, key, listing(day, key, rows), rows)
+
+
+def list_quotes(
+    ws: Workspace, *, statuses: Iterable[str] = (), account: str | None = None, as_of: date | None = None
+) -> Listing:
+    """Every quote by ID with its status on ``as_of`` (any of ``statuses`` when given; ``account``'s only)."""
+    from cpqctl.core.quotes import price, quote_status
+    from cpqctl.views.listing import quote_row
+
+    wanted = _statuses(statuses, QUOTE_STATUSES, "quote")
+    day = ws.day(as_of)
+    repo = ws.read({"catalog", "account", "contract", "quote"})
+    if account is not None:
+        find_account(repo, account)
+    rows = []
+    for qid in sorted(repo.quotes):
+        q = repo.quotes[qid]
+        if account is not None and q.account != account:
+            continue
+        priced = price(repo, q)
+        st = quote_status(q, priced, repo.settings, day)
+        if not wanted or st in wanted:
+            rows.append(quote_row(q, priced, st, repo.settings))
+    return _listing(day, "quotes", rows)
+
+
+def list_contracts(
+    ws: Workspace,
+    *,
+    statuses: Iterable[str] = (),
+    account: str | None = None,
+    ending_within: int | None = None,
+    as_of: date | None = None,
+) -> Listing:
+    """Every contract by ID with its status, term, MRR and ARR on ``as_of``.
+
+    ``statuses``: only those; ``account``: only its contracts; ``ending_within``: only those whose last day of
+    service (after every amendment; never an evergreen one) is between ``as_of`` and ``as_of`` + that many days.
+    """
+    from cpqctl.core import ledger
+    from cpqctl.views.accounts import contract_view
+    from cpqctl.views.listing import contract_row
+
+    wanted = _statuses(statuses, CONTRACT_STATUSES, "contract")
+    if ending_within is not None and ending_within < 0:
+        raise UsageError("E-USAGE", f"--ending-within {ending_within} is negative", "e.g. --ending-within 90")
+    day = ws.day(as_of)
+    repo = ws.read({"catalog", "account", "contract"})
+    if account is not None:
+        find_account(repo, account)
+    last = day + timedelta(days=ending_within) if ending_within is not None else None
+    rows = []
+    for cid in sorted(repo.contracts):
+        c = repo.contracts[cid]
+        if account is not None and c.account != account:
+            continue
+        if last is not None:
+            end = ledger.current_end(c)
+            if end is None or not day <= end <= last:
+                continue
+        if wanted and ledger.status(c, day) not in wanted:
+            continue
+        rows.append(contract_row(contract_view(repo, c, day)))
+    return _listing(day, "contracts", rows)
+
+
+def list_accounts(ws: Workspace, *, as_of: date | None = None) -> Listing:
+    """Every account by ID: name, currency, active contracts, MRR/ARR and next renewal as `account show` has them."""
+    from cpqctl.views.accounts import account_view
+    from cpqctl.views.listing import account_row
+
+    day = ws.day(as_of)
+    repo = ws.read({"catalog", "account", "contract"})
+    rows = [account_row(account_view(repo, aid, day)) for aid in sorted(repo.accounts)]
+    return _listing(day, "accounts", rows)
+
+
+def list_invoices(
+    ws: Workspace,
+    *,
+    unsent: bool = False,
+    account: str | None = None,
+    contract: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    as_of: date | None = None,
+) -> Listing:
+    """Every issued invoice by number (corrections included).
+
+    ``unsent``: only those `invoice send --unsent` would send on ``as_of`` (no delivery recorded, dated on or
+    before ``as_of``); ``account``/``contract``: only theirs; ``start``/``end``: only those dated in that window
+    (both days included).
+    """
+    from cpqctl.views.listing import invoice_row
+
+    if start is not None and end is not None and start > end:
+        raise UsageError("E-USAGE", f"--from {start} is after --to {end}", "e.g. --from 2026-01-01 --to 2026-03-31")
+    day = ws.day(as_of)
+    repo = ws.read({"account", "contract", "invoice"})
+    if account is not None:
+        find_account(repo, account)
+    if contract is not None:
+        find_contract(repo, contract)
+    rows = []
+    for number in sorted(repo.invoices):
+        inv = repo.invoices[number]
+        if (
+            (account is not None and inv.account != account)
+            or (contract is not None and inv.contract != contract)
+            or (start is not None and inv.date < start)
+            or (end is not None and inv.date > end)
+            or (unsent and (inv.sent or inv.date > day))
+        ):
+            continue
+        rows.append(invoice_row(inv))
+    return _listing(day, "invoices", rows)
