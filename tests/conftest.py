@@ -94,7 +94,14 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Run]:
 
     def run(*args: object, env: dict[str, str | None] | None = None, cwd: Path | None = None) -> Run:
         monkeypatch.chdir(cwd or elsewhere)
-        full_env = {"CPQ_REPO": None, "CPQ_AS_OF": None, "NO_COLOR": None, "CPQ_DEBUG": None, **(env or {})}
+        full_env = {
+            "CPQ_REPO": None,
+            "CPQ_AS_OF": None,
+            "NO_COLOR": None,
+            "CPQ_DEBUG": None,
+            "COLUMNS": None,
+            **(env or {}),
+        }
         result = runner.invoke(app, [str(a) for a in args], env=full_env, catch_exceptions=True)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception  # an exception that escaped the error boundary: show it

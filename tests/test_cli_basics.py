@@ -396,3 +396,14 @@ def test_global_flags_work_after_the_subcommand(example_repo, cli, flag) -> None
 def test_a_global_flag_after_double_dash_is_an_argument(example_repo, cli) -> None:
     run = cli("report", "arr", "--repo", example_repo, "--", "-q")
     assert run.code == 2 and "-q" in run.stderr
+
+
+@pytest.mark.parametrize("columns,width", [(None, 120), ("70", 70), ("200", 200)])
+def test_piped_tables_follow_columns_without_trailing_spaces(example_repo, cli, columns, width) -> None:
+    """Issue 18: piped output was fixed at 120 columns, padded with trailing spaces, and ignored COLUMNS."""
+    run = cli("catalog", "list", "--repo", example_repo, env={"COLUMNS": columns})
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines and not any(line.endswith(" ") for line in lines)
+    assert max(len(line) for line in lines) <= width
+    assert "PRO-SEAT" in run.stdout

@@ -71,15 +71,39 @@ def rows_md(columns: Sequence[str], rows: Sequence[dict], right: Sequence[str] =
     return "\n".join([head, sep, *body]) + "\n"
 
 
+class _Trimmed:
+    """A text stream that drops the spaces rich pads each line with: piped tables end where their text ends."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write("\n".join(line.rstrip(" ") for line in text.split("\n")))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+def piped_width() -> int:
+    """The width of output that is not a terminal: ``COLUMNS`` when it is set to a number, else 120."""
+    text = os.environ.get("COLUMNS", "")
+    return int(text) if text.isascii() and text.isdigit() and 20 <= int(text) <= 1000 else 120
+
+
 def console(stderr: bool = False):
+    """A rich console for stdout (or stderr): a terminal's own width, or when piped ``COLUMNS`` (default 120)
+    and no trailing spaces."""
     from rich.console import Console
 
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr, no_color=OPTIONS.no_color, highlight=False, soft_wrap=False)
     return Console(
-        stderr=stderr,
-        no_color=OPTIONS.no_color,
-        highlight=False,
-        soft_wrap=False,
-        width=None if (sys.stderr if stderr else sys.stdout).isatty() else 120,
+        file=_Trimmed(stream), no_color=OPTIONS.no_color, highlight=False, soft_wrap=False, width=piped_width()
     )
 
 
