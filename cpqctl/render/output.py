@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from typing import IO, cast
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -103,7 +104,11 @@ def console(stderr: bool = False):
     if stream.isatty():
         return Console(stderr=stderr, no_color=OPTIONS.no_color, highlight=False, soft_wrap=False)
     return Console(
-        file=_Trimmed(stream), no_color=OPTIONS.no_color, highlight=False, soft_wrap=False, width=piped_width()
+        file=cast("IO[str]", _Trimmed(stream)),
+        no_color=OPTIONS.no_color,
+        highlight=False,
+        soft_wrap=False,
+        width=piped_width(),
     )
 
 
