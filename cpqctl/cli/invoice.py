@@ -65,6 +65,12 @@ def run(
             "--allow-future", help="Issue invoices dated more than 31 days after --as-of (refused otherwise)."
         ),
     ] = False,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", "-a", help="Only this account's contracts; repeatable.")
+    ] = None,
+    contract: Annotated[
+        list[str] | None, typer.Option("--contract", "-c", help="Only this contract; repeatable.")
+    ] = None,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
@@ -82,12 +88,21 @@ def run(
       cpqctl invoice run --through 2026-06-30 --dry-run
 
       cpqctl invoice run --through 2026-06-30
+
+      cpqctl invoice run --through 2026-06-30 --account acme   # one customer first
     """
     from cpqctl.app.invoicing import run_invoices
     from cpqctl.render.output import emit, write_json_streamed
 
     day = common.parse_date(through, "date") if through else None
-    result = run_invoices(common.workspace(repo, as_of), through=day, dry_run=dry_run, allow_future=allow_future)
+    result = run_invoices(
+        common.workspace(repo, as_of),
+        through=day,
+        dry_run=dry_run,
+        allow_future=allow_future,
+        accounts=account or (),
+        contracts=contract or (),
+    )
     if format == "json":  # a month of 50,000 contracts is 100,000+ invoices: encode one at a time
         write_json_streamed(result.head, "invoices", result.invoices())
     else:
