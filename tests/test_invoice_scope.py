@@ -44,3 +44,11 @@ def test_an_unknown_contract_or_account_is_refused_and_nothing_written(example_r
         run = cli("invoice", "run", "--through", AS_OF, "--as-of", AS_OF, "--repo", example_repo, option, value)
         assert run.code == 1 and f"error[{code}]" in run.stderr
     assert not (example_repo / "invoices").exists()
+
+
+def test_preview_help_says_what_its_through_means(cli):
+    """Issue 18: `invoice preview --help` said both "default: the contract's end" and "(default: --as-of)"."""
+    shown = cli("invoice", "preview", "--help")
+    assert shown.code == 0
+    text = " ".join(shown.stdout.split())
+    assert "default: --as-of" not in text and "Show invoices dated on or before DATE" in text

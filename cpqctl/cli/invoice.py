@@ -135,7 +135,15 @@ def preview(
         str | None,
         typer.Option("--quote", metavar="QUOTE", help="A pending amendment quote: show the invoice delta it causes."),
     ] = None,
-    through: ThroughOpt = None,
+    through: Annotated[
+        str | None,
+        typer.Option(
+            "--through",
+            metavar="DATE",
+            help="Show invoices dated on or before DATE (default: the contract's end; "
+            "a year ahead for an evergreen contract).",
+        ),
+    ] = None,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
