@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from cpqctl.core.model import Account, Contract, Presented, Quote, QuoteLine, Settings
+from cpqctl.core.model import Contract, Presented, Quote, QuoteLine, Settings
 from cpqctl.core.money import fmt_percent
 from cpqctl.formats.digest import digest_of, line_of
 from cpqctl.formats.yamlout import Pairs, Raw, flow, mapping_lines, pct
@@ -92,6 +92,16 @@ def drop_key(text: str, key: str) -> str:
             del lines[i:j]
             return drop_key("".join(lines), key)
     return text
+
+
+def _signed(by: str, day: date) -> Raw:
+    """`signed: {by: …, date: …}` — the signer as accepted quotes, contracts and amendment entries record it."""
+    return Raw(flow([("by", by), ("date", day)]))
+
+
+def _cancellation(day: date, reason: str | None) -> Raw:
+    """`cancelled: {date: …, reason: …}` of an amendment quote, its accepted file and its ledger entry."""
+    return Raw(flow([("date", day), ("reason", reason or None)]))
 
 
 def approval_flow(by: str, day: date, digest: str | None) -> str:
@@ -182,10 +192,10 @@ def accepted_text(q: Quote, priced: PricedQuote, signed_by: str, signed_on: date
         ("based_on", q.based_on),
         (
             "cancelled",
-            Raw(flow([("date", q.cancelled.date), ("reason", q.cancelled.reason or None)])) if q.cancelled else None,
+            _cancellation(q.cancelled.date, q.cancelled.reason) if q.cancelled else None,
         ),
         ("approved", Raw(approval_flow(q.approved.by, q.approved.date, q.approved.digest)) if q.approved else None),
-        ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))),
+        ("signed", _signed(signed_by, signed_on)),
     ]
     out = mapping_lines(head)
     out.append("lines:")
@@ -250,7 +260,7 @@ def contract_text(
         ("renewal", renewal if not q.evergreen else None),
         ("quote", q.quote),
         ("quote_digest", quote_digest),
-        ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))),
+        ("signed", _signed(signed_by, signed_on)),
         ("renews", renews),
     ]
     out = [f"# {contract_id}: accepted from {q.quote} (written by cpqctl; amendments are appended below)"]
@@ -279,33 +289,15 @@ def amendment_entry(
             ("quote", q.quote),
             ("quote_digest", quote_digest),
             ("effective", q.effective),
-            ("signed", Raw(flow([("by", signed_by), ("date", signed_on)]))),
+            ("signed", _signed(signed_by, signed_on)),
             ("end", q.end if q.end and q.kind == "amendment" and not q.cancelled else None),
             (
                 "cancelled",
-                Raw(flow([("date", q.cancelled.date), ("reason", q.cancelled.reason or None)]))
-                if q.cancelled
-                else None,
+                _cancellation(q.cancelled.date, q.cancelled.reason) if q.cancelled else None,
             ),
             ("lines", [Raw(segment_flow(ln)) for ln in priced.lines] or None),
         ]
     )
-
-
-def amendment_text(
-    contract: Contract,
-    amendment_id: str,
-    q: Quote,
-    priced: PricedQuote,
-    signed_by: str,
-    signed_on: date,
-    quote_digest: str | None = None,
-) -> str:
-    """The lines cpqctl's own ledger layout gets: the amendment entry (and `amendments:` if it is the first)."""
-    out = [] if contract.amendments else ["amendments:"]
-    lines = mapping_lines(amendment_entry(contract, amendment_id, q, priced, signed_by, signed_on, quote_digest))
-    out.extend(("  - " if i == 0 else "    ") + ln for i, ln in enumerate(lines))
-    return "\n".join(out) + "\n"
 
 
 def add_amendment(
@@ -337,11 +329,6 @@ def lock_prices_items(priced: PricedQuote, until: date | None) -> list[Raw]:
         for ln in priced.lines
         if not ln.bundle and ln.pricing == "list"
     ]
-
-
-def lock_prices_text(account: Account, priced: PricedQuote, until: date | None) -> str:
-    """Lines appended to account.yaml's contracted_prices in cpqctl's own layout (`--lock-prices`)."""
-    return "".join(f"  - {item}\n" for item in lock_prices_items(priced, until))
 
 
 def add_contracted_prices(text: str, items: Sequence[str], rel: str = "account.yaml") -> str:
@@ -382,7 +369,7 @@ def amendment_quote_text(
         ("effective", effective),
         ("based_on", based_on),
         ("end", end),
-        ("cancelled", Raw(flow([("date", cancelled[0]), ("reason", cancelled[1] or None)])) if cancelled else None),
+        ("cancelled", _cancellation(cancelled[0], cancelled[1]) if cancelled else None),
     ]
     out = mapping_lines(head)
     if not lines:
