@@ -6,15 +6,18 @@ killed half-way is completed or rolled back by the next command.
 
 - **Lock.** An exclusive ``flock`` on ``.cpq/lock``, polled up to a timeout
   (30 s by default), re-entrant within one :class:`Store`.
-- **Transactions.** Writes are staged in memory; nothing touches the disk
-  until the ``with`` block ends normally.  Every precondition (``create`` on an
-  existing file, a stale ``expect_sha256``) is checked before the first byte
-  is written, so a refused commit writes nothing at all.
+- **Transactions.** Writes (and deletions: a renamed file, ``cpqctl renumber``)
+  are staged in memory; nothing touches the disk until the ``with`` block ends
+  normally.  Every precondition (``create`` on an existing file, ``delete`` of a
+  missing one, a stale ``expect_sha256``) is checked before the first byte is
+  written, so a refused commit writes nothing at all.
 - **Journal.** A commit records ``.cpq/journal.json`` twice, each time
   atomically: ``state: "staging"`` (before any temp file exists) and
   ``state: "commit"`` (after every temp file is written and fsynced).  Then
-  each temp file is renamed onto its target and the journal is deleted.  The
-  next lock holder rolls a ``commit`` journal forward and rolls anything else
+  each temp file is renamed onto its target, the files to delete (the
+  journal's ``deleted`` list) are removed, and the journal is deleted.  The
+  next lock holder rolls a ``commit`` journal forward (renames and deletions)
+  and rolls anything else
   (``staging``, unreadable JSON) back by deleting the temp files, so the
   repository never shows a half-applied command.
 
@@ -35,7 +38,7 @@ import re
 import signal
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -167,9 +170,9 @@ class Store:
         self._lock_fd: int | None = None
         self._depth = 0
         self.recovered: Recovery | None = None  # what taking the lock last did with an interrupted commit
-        # run by every commit on the files it would write ({repo-relative path: new bytes}) before anything is
-        # written; raising refuses the commit (the application layer checks the state a write would leave)
-        self.validator: Callable[[dict[str, bytes]], None] | None = None
+        # run by every commit on the files it would write ({repo-relative path: new bytes, None: deleted}) before
+        # anything is written; raising refuses the commit (the application layer checks the state a write would leave)
+        self.validator: Callable[[dict[str, bytes | None]], None] | None = None
 
     @property
     def cpq_dir(self) -> Path:
@@ -260,9 +263,9 @@ class Store:
 
     # -- journal ---------------------------------------------------------
 
-    def _write_journal(self, state: str, pairs: list[tuple[Path, Path]]) -> None:
+    def _write_journal(self, state: str, pairs: list[tuple[Path, Path]], deleted: Sequence[Path] = ()) -> None:
         """Replace the journal atomically, so it is never seen half-written."""
-        body = {
+        body: dict[str, object] = {
             "version": 1,
             "state": state,
             "files": [
@@ -270,6 +273,8 @@ class Store:
                 for tmp, target in pairs
             ],
         }
+        if deleted:  # only a commit that deletes says so: every other journal keeps its shape
+            body["deleted"] = [target.relative_to(self.root).as_posix() for target in deleted]
         tmp = _temp_path(self.journal_path)
         _write_durably(tmp, (json.dumps(body, indent=1) + "\n").encode("utf-8"))
         os.replace(tmp, self.journal_path)
@@ -289,15 +294,18 @@ class Store:
             raw = self.journal_path.read_bytes()
         except FileNotFoundError:
             return None
-        state, pairs = self._parse_journal(raw)
+        state, pairs, deleted = self._parse_journal(raw)
         done = Recovery(
-            completed=state == "commit", files=tuple(target.relative_to(self.root).as_posix() for _, target in pairs)
+            completed=state == "commit",
+            files=tuple(target.relative_to(self.root).as_posix() for target in [*(t for _, t in pairs), *deleted]),
         )
         if state == "commit":
             for tmp, target in pairs:
                 if tmp.exists():
                     os.replace(tmp, target)
-            for folder in {target.parent for _, target in pairs}:
+            for target in deleted:
+                _unlink_quietly(target)
+            for folder in {target.parent for target in [*(t for _, t in pairs), *deleted]}:
                 _fsync_dir(folder)
         elif state == "staging":
             for tmp, _ in pairs:
@@ -307,12 +315,14 @@ class Store:
         self._delete_journal()
         return done
 
-    def _parse_journal(self, raw: bytes) -> tuple[str | None, list[tuple[Path, Path]]]:
-        """The journal's state and (tmp, target) pairs; ``(None, [])`` when unusable.
+    def _parse_journal(self, raw: bytes) -> tuple[str | None, list[tuple[Path, Path]], list[Path]]:
+        """The journal's state, (tmp, target) pairs and files to delete; ``(None, [], [])`` when unusable.
 
         A pair is trusted only when both paths stay inside the repo and the tmp
         is a cpqctl temp file next to its target, so a damaged or hand-edited
-        journal cannot make recovery overwrite arbitrary files.
+        journal cannot make recovery overwrite arbitrary files; a file to delete
+        only when it is a data file (``*.yaml``) inside the repo, outside ``.git``
+        and ``.cpq``.
         """
         try:
             body = json.loads(raw.decode("utf-8"))
@@ -321,13 +331,19 @@ class Store:
             for entry in body["files"]:
                 tmp, target = self.path(entry["tmp"]), self.path(entry["target"])
                 if tmp.parent != target.parent or not TEMP_RE.fullmatch(tmp.name):
-                    return None, []
+                    return None, [], []
                 pairs.append((tmp, target))
+            deleted = []
+            for rel in body.get("deleted", []):
+                parts = _safe_rel(rel).parts
+                if not rel.endswith(".yaml") or parts[0] in (".git", CPQ_DIR):
+                    return None, [], []
+                deleted.append(self.path(rel))
         except (ValueError, KeyError, TypeError, AttributeError):
-            return None, []
+            return None, [], []
         if state not in ("staging", "commit"):
-            return None, []
-        return state, pairs
+            return None, [], []
+        return state, pairs, deleted
 
     def _remove_all_temps(self) -> None:
         """Roll back without a readable journal: delete every cpqctl temp file in the repo."""
@@ -350,14 +366,14 @@ class Recovery:
 
 @dataclass(frozen=True)
 class _Op:
-    kind: str  # "write" | "create" | "append"
+    kind: str  # "write" | "create" | "append" | "delete"
     rel: str
     text: str
     expect_sha256: str | None
 
 
 class Transaction:
-    """Whole-file writes staged in memory and committed all together or not at all."""
+    """Whole-file writes and deletions staged in memory and committed all together or not at all."""
 
     def __init__(self, store: Store):
         self._store = store
@@ -387,6 +403,11 @@ class Transaction:
         """Add ``text`` at the end of an existing file, its old bytes kept byte-identical."""
         self._stage("append", rel_path, text, expect_sha256)
 
+    def delete(self, rel_path: str, expect_sha256: str | None = None) -> None:
+        """Remove an existing file (the commit fails, FileNotFoundError, if it is missing); with
+        ``expect_sha256``, only if it is unchanged on disk. With a ``create`` of another path, a rename."""
+        self._stage("delete", rel_path, "", expect_sha256)
+
     def _stage(self, kind: str, rel_path: str, text: str, expect: str | None) -> None:
         if self._done:
             raise RuntimeError("this transaction is already finished")
@@ -395,14 +416,14 @@ class Transaction:
         _safe_rel(rel_path)
         self._ops.append(_Op(kind, os.fspath(rel_path), text, expect))
 
-    def _plan(self) -> dict[Path, bytes]:
-        """Every target's new bytes, after checking all preconditions (nothing written yet).
+    def _plan(self) -> dict[Path, bytes | None]:
+        """Every target's new bytes (None: deleted), after checking all preconditions (nothing written yet).
 
         ``expect_sha256`` is compared with the file as it is on disk (what the
         caller read); several operations on one path apply in order.
         """
         on_disk: dict[Path, bytes | None] = {}
-        final: dict[Path, bytes] = {}
+        final: dict[Path, bytes | None] = {}
         for op in self._ops:
             target = self._store.path(op.rel)
             if target not in on_disk:
@@ -425,6 +446,10 @@ class Transaction:
                 if current is None:
                     raise FileNotFoundError(f"{op.rel} does not exist (cannot append to it)")
                 final[target] = current + data
+            elif op.kind == "delete":
+                if current is None:
+                    raise FileNotFoundError(f"{op.rel} does not exist (cannot delete it)")
+                final[target] = None
             else:
                 final[target] = data
         return final
@@ -442,14 +467,16 @@ class Transaction:
             return
         if store.validator is not None:
             store.validator({target.relative_to(store.root).as_posix(): data for target, data in final.items()})
-        pairs = [(_temp_path(target), target) for target in final]
-        store._write_journal("staging", pairs)
+        written = {target: data for target, data in final.items() if data is not None}
+        deleted = [target for target, data in final.items() if data is None and target.exists()]
+        pairs = [(_temp_path(target), target) for target in written]
+        store._write_journal("staging", pairs, deleted)
         try:
             for tmp, target in pairs:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 mode = target.stat().st_mode & 0o7777 if target.exists() else None
-                _write_durably(tmp, final[target], mode)
-            store._write_journal("commit", pairs)
+                _write_durably(tmp, written[target], mode)
+            store._write_journal("commit", pairs, deleted)
         except BaseException:
             for tmp, _ in pairs:
                 _unlink_quietly(tmp)
@@ -457,7 +484,10 @@ class Transaction:
             raise
         for tmp, target in pairs:
             _replace(tmp, target)
-        for folder in {target.parent for _, target in pairs}:
+        for target in deleted:  # after every new file is in place: a crash here is rolled forward by recovery
+            _unlink_quietly(target)
+            _durable_step()
+        for folder in {target.parent for target in [*written, *deleted]}:
             _fsync_dir(folder)
         store._delete_journal()
 

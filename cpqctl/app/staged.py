@@ -2,8 +2,8 @@
 
 :meth:`~cpqctl.app.workspace.Workspace.writing` installs :func:`refuse_invalid_writes` as the store's
 validator. Every commit of a transaction hands it the files it would write (repository path → new
-bytes); each data file among them is parsed and schema-checked from those bytes (the parse cache and
-the disk untouched), the repository is put together again with them in place of the files on disk —
+bytes, None for a file it deletes); each data file among them is parsed and schema-checked from
+those bytes (the parse cache and the disk untouched), the repository is put together again with them in place of the files on disk —
 the other files' parse results are the ones the command loaded, nothing is read twice — and every
 check of ``cpqctl check`` runs on that state. A write that would leave any error is refused
 (E-WRITE-INVALID, listing the findings) and nothing changes.
@@ -21,13 +21,13 @@ from cpqctl.core.diagnostics import Diagnostic, InvalidRepository
 from cpqctl.load.repo import Loaded
 
 
-def refuse_invalid_writes(loaded: Loaded) -> Callable[[dict[str, bytes]], None]:
+def refuse_invalid_writes(loaded: Loaded) -> Callable[[dict[str, bytes | None]], None]:
     """A store validator over the repository state ``loaded``; after each accepted commit the state moves on."""
     from cpqctl.app.workspace import validate
 
     state = [loaded]
 
-    def check(files: dict[str, bytes]) -> None:
+    def check(files: dict[str, bytes | None]) -> None:
         after = state[0].staged(files)
         if only_deliveries(state[0], after, files):  # `sent:` records: no cross-file rule reads them
             state[0] = after
@@ -41,7 +41,7 @@ def refuse_invalid_writes(loaded: Loaded) -> Callable[[dict[str, bytes]], None]:
     return check
 
 
-def only_deliveries(before: Loaded, after: Loaded, files: dict[str, bytes]) -> bool:
+def only_deliveries(before: Loaded, after: Loaded, files: dict[str, bytes | None]) -> bool:
     """Every file written is an issued invoice that reads back free of errors and differs from what was loaded
     by its `sent:` delivery records alone (`invoice send`, one commit per invoice).
 

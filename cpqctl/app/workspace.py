@@ -411,6 +411,12 @@ class Workspace:
             dry_run=dry_run,
         )
 
+    def renumber(self, old: str, new: str, *, reason: str, as_of: date | str | None = None, dry_run: bool = False):
+        """Change a quote or contract ID in every file that holds it, recorded with ``reason``: `renumber`."""
+        from cpqctl.app import renumber
+
+        return renumber.renumber(self, old, new, reason=reason, as_of=_day(as_of), dry_run=dry_run)
+
     def contract(self, contract_id: str, *, as_of: date | str | None = None):
         """One contract on a date: status, what it owns, MRR and ARR: `contract show`."""
         from cpqctl.app import accounts

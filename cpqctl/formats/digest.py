@@ -42,6 +42,12 @@ def digest_of(text: str) -> str:
     return PREFIX + hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def without_digest(text: str) -> str:
+    """``text`` up to its digest line (what the digest covers): the body to edit and digest again."""
+    found = _find(text)
+    return text if found is None else text[: found[0]]
+
+
 def _find(text: str) -> tuple[int, int] | None:
     """(start, end) offsets of the first line that starts with ``digest:`` (lines split at ``\\n`` only)."""
     start = 0

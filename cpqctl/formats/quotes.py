@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from cpqctl.core.model import Contract, Presented, Quote, QuoteLine, Settings
+from cpqctl.core.model import Contract, Presented, Quote, QuoteLine, Renumbering, Settings
 from cpqctl.core.money import fmt_percent
 from cpqctl.formats.digest import digest_of, line_of
 from cpqctl.formats.yamlout import Pairs, Raw, flow, mapping_lines, pct
@@ -196,6 +196,7 @@ def accepted_text(q: Quote, priced: PricedQuote, signed_by: str, signed_on: date
         ),
         ("approved", Raw(approval_flow(q.approved.by, q.approved.date, q.approved.digest)) if q.approved else None),
         ("signed", _signed(signed_by, signed_on)),
+        ("renumbered", [Raw(renumbered_flow(r)) for r in q.renumbered] or None),  # a draft's, kept
     ]
     out = mapping_lines(head)
     out.append("lines:")
@@ -263,11 +264,16 @@ def contract_text(
         ("signed", _signed(signed_by, signed_on)),
         ("renews", renews),
     ]
-    out = [f"# {contract_id}: accepted from {q.quote} (written by cpqctl; amendments are appended below)"]
+    out = [contract_comment(contract_id, q.quote)]
     out.extend(mapping_lines(head))
     out.append("lines:")
     out.extend("  - " + segment_flow(ln) for ln in priced.lines)
     return "\n".join(out) + "\n"
+
+
+def contract_comment(contract_id: str, quote_id: str) -> str:
+    """The first line of a contract file `quote accept` writes (a comment: no reader depends on it)."""
+    return f"# {contract_id}: accepted from {quote_id} (written by cpqctl; amendments are appended below)"
 
 
 def amendment_entry(
@@ -340,6 +346,14 @@ def add_contracted_prices(text: str, items: Sequence[str], rel: str = "account.y
     from cpqctl.formats.yamledit import append_items
 
     return append_items(text, "contracted_prices", [Raw(i) for i in items], rel)
+
+
+# --------------------------------------------------------------------------- renumbering
+
+
+def renumbered_flow(r: Renumbering) -> str:
+    """One `renumbered:` item: ``{field: contract, from: …, to: …, date: …, reason: …}`` (no field: the own ID)."""
+    return flow([("field", r.field), ("from", r.old), ("to", r.new), ("date", r.date), ("reason", r.reason)])
 
 
 # --------------------------------------------------------------------------- amendment quotes
@@ -447,6 +461,13 @@ def renewal_quote_text(q: Quote, pricing: RenewalPricing) -> str:
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def rehashed_renewal(text: str) -> str:
+    """A renewal draft's text with its header line's hash computed again over the rest (`cpqctl renumber`
+    changed an ID in a draft that was still cpqctl's own: it stays regenerable without ``--force``)."""
+    _first, _, rest = text.partition("\n")
+    return f"{RENEWAL_HEADER}{_sha(rest)}\n{rest}"
 
 
 def edited_by_hand(text: str) -> bool:

@@ -13,21 +13,26 @@ and the new items are placed where the list really is, in its own layout:
 - a flow list ``[…]``: an empty one (``[]``) is normalised to a block list on
   the key's line; a non-empty one takes the items in flow style before its ``]``;
 - ``key:`` with no value (null): the items go below it as a block list;
-- no such key: ``key:`` and the items go at the end of the top-level mapping.
+- no such key: ``key:`` and the items go at the end of the top-level mapping (or, with ``before_key``,
+  on the lines just above another top-level key).
+
+A value is changed in place the same way (:func:`set_scalars`, ``cpqctl renumber``): the parser gives
+the span of the scalar, only those characters are replaced, every other byte stays.
 
 The text produced is parsed again and refused (E-WRITE-LAYOUT) unless the list
-holds exactly the old items plus the new ones: a layout this module does not
-understand is never written over.
+holds exactly the old items plus the new ones (each value changed reads back as
+the new one): a layout this module does not understand is never written over.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import yaml
 
 from cpqctl.core.diagnostics import CpqError
-from cpqctl.formats.yamlout import Pairs, flow, mapping_lines
+from cpqctl.formats.yamlout import Pairs, flow, mapping_lines, scalar
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -72,11 +77,23 @@ def _line_end(text: str, i: int) -> int:
     return len(text) if j < 0 else j + 1
 
 
-def append_items(text: str, key: str, items: Sequence[Item], rel: str = "the file") -> str:
+def _line_start_of(text: str, root, key: str | None) -> int | None:
+    """The offset of the line holding the top-level ``key`` when only indentation precedes it there (else None)."""
+    for k, _v in root.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            start = k.start_mark.index - k.start_mark.column
+            return start if start >= 0 and not text[start : k.start_mark.index].strip(" ") else None
+    return None
+
+
+def append_items(
+    text: str, key: str, items: Sequence[Item], rel: str = "the file", before_key: str | None = None
+) -> str:
     """``text`` with ``items`` added at the end of its top-level list ``key`` (created when missing).
 
-    See the module docstring for where they go; refused (E-WRITE-LAYOUT) when
-    the file is not a top-level block mapping or ``key`` holds something else.
+    See the module docstring for where they go; a missing ``key`` goes just above the top-level key
+    ``before_key`` when the file has it on a line of its own (else at the end). Refused (E-WRITE-LAYOUT)
+    when the file is not a top-level block mapping or ``key`` holds something else.
     """
     if not items:
         return text
@@ -88,7 +105,11 @@ def append_items(text: str, key: str, items: Sequence[Item], rel: str = "the fil
         if isinstance(k, yaml.ScalarNode) and k.value == key:
             knode, vnode = k, v
     before = 0
-    if vnode is None:  # no such key: add it at the end of the mapping
+    above = _line_start_of(text, root, before_key) if vnode is None and before_key else None
+    if vnode is None and above is not None:  # no such key: on the lines above the key `before_key`
+        col = root.start_mark.column
+        new = text[:above] + " " * col + f"{key}:\n" + "".join(_block_item(i, col + 2) for i in items) + text[above:]
+    elif vnode is None:  # no such key: add it at the end of the mapping
         at = root.end_mark.index
         col = root.start_mark.column
         head = "" if at == 0 or text[at - 1] == "\n" else "\n"
@@ -126,3 +147,74 @@ def append_items(text: str, key: str, items: Sequence[Item], rel: str = "the fil
     if not isinstance(found, yaml.SequenceNode) or len(found.value) != before + len(items):
         raise _refuse(rel, key, "its layout is not one cpqctl can add to safely")
     return new
+
+
+KeyPath = tuple[str | int, ...]
+"""Where a value is: keys of mappings and indexes of lists from the top, e.g. ``("amendments", 0, "quote")``."""
+
+
+def _node_at(root, path: KeyPath):
+    node = root
+    for step in path:
+        if isinstance(step, int):
+            if not isinstance(node, yaml.SequenceNode) or step >= len(node.value):
+                return None
+            node = node.value[step]
+        else:
+            if not isinstance(node, yaml.MappingNode):
+                return None
+            found = None
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == step:
+                    found = v
+            node = found
+        if node is None:
+            return None
+    return node
+
+
+def shown_path(path: KeyPath) -> str:
+    """A path as a person reads it: ``amendments[0].quote``."""
+    return "".join(f"[{s}]" if isinstance(s, int) else ("." if i else "") + s for i, s in enumerate(path))
+
+
+def set_scalars(text: str, changes: Sequence[tuple[KeyPath, Any]], rel: str = "the file") -> str:
+    """``text`` with the scalar value at each path replaced by a new one (written as :func:`~.yamlout.scalar`
+    writes it); only the characters of those values change.
+
+    Refused (E-WRITE-LAYOUT) when a path holds no single value (a list, a mapping, no such key) or the
+    text produced does not read back with exactly the new values there.
+    """
+    if not changes:
+        return text
+    root = _compose(text)
+    spans = []
+    for path, value in changes:
+        node = _node_at(root, path)
+        if not isinstance(node, yaml.ScalarNode) or "\n" in text[node.start_mark.index : node.end_mark.index]:
+            raise _refuse_value(rel, path, "it is not a value on one line")
+        spans.append((node.start_mark.index, node.end_mark.index, scalar(value)))
+    spans.sort(reverse=True)
+    new = text
+    for start, end, shown in spans:
+        new = new[:start] + shown + new[end:]
+    after = _compose(new)
+    for path, value in changes:
+        node = _node_at(after, path)
+        if not isinstance(node, yaml.ScalarNode) or node.value != scalar_text(value):
+            raise _refuse_value(rel, path, "the file's layout is not one cpqctl can edit safely")
+    return new
+
+
+def scalar_text(value: Any) -> str:
+    """The text YAML reads back from :func:`~.yamlout.scalar`'s writing of ``value`` (a string: itself)."""
+    return value if isinstance(value, str) else scalar(value)
+
+
+def _refuse_value(rel: str, path: KeyPath, why: str) -> CpqError:
+    key = shown_path(path)
+    return CpqError(
+        "E-WRITE-LAYOUT",
+        f"{rel}: cannot change `{key}` ({why}); nothing was written",
+        f"write `{key}` as a plain value on its own line and run the command again",
+    )
