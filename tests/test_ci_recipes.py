@@ -154,6 +154,22 @@ def test_invoices_workflow_passes_the_smtp_password_from_a_secret() -> None:
     assert job["env"][var] == "${{ secrets." + var + " }}"
 
 
+@pytest.mark.parametrize("job", ("renewals", "invoices"))
+def test_writing_workflows_run_on_the_default_branch_one_at_a_time(job: str) -> None:
+    """The jobs that commit to the data repository (docs/teamwork.md): one concurrency group for all of
+    them, never cancelled half-way; skipped when dispatched on another branch; the branch named for cpqctl."""
+    wf = workflow(job)
+    assert wf["concurrency"] == {"group": "cpq-data", "cancel-in-progress": False}
+    (spec,) = wf["jobs"].values()
+    guard = " ".join(spec["if"].split())
+    assert "github.ref_name == github.event.repository.default_branch" in guard
+    # a schedule event's payload has no repository: without this the monthly run would be skipped
+    assert guard.startswith("github.event_name == 'schedule' ||")
+    assert spec["env"]["CPQ_BRANCH"] == "${{ github.ref_name }}"
+    checkout = next(s for s in spec["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["ref"] == "${{ github.ref_name }}"  # a run that waited starts from the newest commit
+
+
 def test_readme_names_every_recipe() -> None:
     text = (CI / "README.md").read_text(encoding="utf-8")
     for job in JOBS:
@@ -182,7 +198,7 @@ def _upsell_branch(cli, root: Path) -> None:
         "json",
     )
     assert r.code == 0, r.stderr
-    q = re.search(r'"quote": "(Q-[0-9-]+)"', r.stdout).group(1)
+    q = re.search(r'"quote": "(Q-[0-9A-Z-]+)"', r.stdout).group(1)
     assert cli("quote", "accept", q, "--signed-by", "Anna", "--repo", root, "--as-of", "2026-11-28").code == 0
     git(root, "add", "-A")
     git(root, "commit", "-qm", "ACME up-sell")
@@ -360,6 +376,21 @@ def test_invoices_are_pushed_before_sending_fails(data_repo, tmp_path) -> None:
     assert origin_head(data_repo) == git(data_repo, "rev-parse", "HEAD").strip()
     for f in (data_repo / "invoices").glob("*.yaml"):
         assert "sent:" not in f.read_text(encoding="utf-8"), f.name
+
+
+def test_invoices_on_another_branch_are_refused_and_nothing_is_committed(data_repo, tmp_path) -> None:
+    """Invoice numbers come from the default branch only (E-BRANCH): the script stops at `invoice run`,
+    before any commit, push or e-mail."""
+    git(data_repo, "switch", "-q", "-c", "acme-upsell")
+    start = git(data_repo, "rev-parse", "HEAD").strip()
+    r = run_job("invoices", data_repo, tmp_path, CPQ_AS_OF="2026-02-01", CPQ_SMTP_PASSWORD="s3cret")
+    assert r.returncode == 1 and "E-BRANCH" in r.stderr, r.stderr
+    assert git(data_repo, "rev-parse", "HEAD").strip() == start and git(data_repo, "status", "--porcelain") == ""
+    assert not (data_repo / "invoices").exists()
+    # a detached checkout has no branch: refused too unless CPQ_BRANCH names it (the workflows set it)
+    git(data_repo, "switch", "-q", "--detach", "main")
+    r = run_job("invoices", data_repo, tmp_path, CPQ_AS_OF="2026-02-01", CPQ_SMTP_PASSWORD="s3cret")
+    assert r.returncode == 1 and "E-BRANCH" in r.stderr, r.stderr
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

@@ -105,7 +105,7 @@ def test_worked_example_upsell_preview(cli, make):
     assert data["on_acceptance"]["net_total"] == "1246.58"
     assert data["on_acceptance"]["lines"] == [
         {
-            "segment": "C-2024-0001/A-1#1",
+            "segment": "C-2024-0001/Q-2024-0001#1",
             "product": "SEAT",
             "period_start": "2024-04-16",
             "period_end": "2024-06-30",

@@ -121,9 +121,9 @@ def amend(
         priced = quotes.price(repo, final)  # as `quote show` will price the file
         if dry_run:
             return quote_result(repo, final, priced, day, unnamed=True)
-        from cpqctl.store import next_id
+        from cpqctl.app.numbers import Numbers
 
-        qid = next_id(repo.settings.numbering_quote, day.year, repo.quotes)
+        qid = Numbers.here(ws.root, repo.settings).quote(day, repo.quotes)
         rel = f"quotes/{qid}.yaml"
         text = amendment_quote_text(
             qid, c.account, c.contract, c.currency, day, eff, len(c.amendments), explicit, cancelled, extend_to

@@ -34,20 +34,6 @@ def _quiet(_: str) -> None:
 # --------------------------------------------------------------------------- run
 
 
-def allocate(pattern: str, existing, drafts) -> list[str]:
-    """Invoice numbers for ``drafts`` in order: {year} of each invoice's date, no gaps (call under the lock)."""
-    from cpqctl.store import next_id
-
-    last: dict[int, str] = {}
-    out = []
-    for d in drafts:
-        year = d.date.year
-        ident = next_id(pattern, year, [last[year]] if year in last else existing)
-        last[year] = ident
-        out.append(ident)
-    return out
-
-
 @dataclass(frozen=True)
 class RunResult:
     """The invoices a run issued (or, dry, would issue), in order (date, contract).
@@ -132,10 +118,14 @@ def run_invoices(
             (None,) * len(drafts),
             message="" if drafts else f"nothing to invoice through {day}",
         )
+    from cpqctl.app.numbers import Numbers
+
     with ws.writing() as (store, loaded):
+        writer = Numbers.here(ws.root, loaded.settings)
+        writer.may_issue_invoices()
         with ws.meter() as meter:
             drafts = billing.run(loaded, day, _scope(loaded, accounts, contracts), meter=meter)
-        numbers = allocate(loaded.settings.numbering_invoice, list(loaded.invoices), drafts)
+        numbers = writer.invoices(drafts, loaded.invoices)
         written = tuple(f"invoices/{n}.yaml" for n in numbers)
         if drafts:
             with store.transaction() as tx:

@@ -181,9 +181,9 @@ def new_quote(
         priced = quotes.price(repo, draft)
         if dry_run:
             return quote_result(repo, dataclasses.replace(draft, quote="(dry run)"), priced, day, unnamed=True)
-        from cpqctl.store import next_id
+        from cpqctl.app.numbers import Numbers
 
-        qid = next_id(repo.settings.numbering_quote, day.year, repo.quotes)
+        qid = Numbers.here(ws.root, repo.settings).quote(day, repo.quotes)
         rel = f"quotes/{qid}.yaml"
         with store.transaction() as tx:
             tx.create(rel, draft_text(qid, account, day, start, draft.term, end, billing, evergreen, parsed))
@@ -334,10 +334,11 @@ def _accept_files(
     contracted prices until the contract ends. All files are written together
     or not at all.
     """
+    from cpqctl.app.numbers import Numbers
     from cpqctl.core import ledger, quotes
     from cpqctl.formats import quotes as texts
     from cpqctl.formats.digest import digest_of
-    from cpqctl.store import next_id, sha256_file
+    from cpqctl.store import sha256_file
 
     day = ws.day(as_of)
     signed = signed_on if signed_on is not None else day
@@ -390,7 +391,7 @@ def _accept_files(
                     f"accepted {q.quote}: amendment {aid} appended to {crel}",
                 )
             # new business or renewal: a new contract
-            cid = next_id(settings.numbering_contract, priced.start.year, repo.contracts)
+            cid = Numbers.here(root, settings).contract(priced.start, repo.contracts)
             renews = q.contract if q.kind == "renewal" else None
             if renews:
                 succ = repo.successors.get(renews)

@@ -100,13 +100,13 @@ def _texts(root: Path, repo: Repo, contract_id: str) -> dict[str, str]:
 
 
 def _plan(
-    root: Path, repo: Repo, c: Contract, day: date, pricing: RenewalPricing, taken: set[str], force: bool
+    root: Path, repo: Repo, c: Contract, day: date, pricing: RenewalPricing, taken: set[str], force: bool, numbers=None
 ) -> RenewalPlan:
     """The plan for one contract, a fresh quote ID allocated (from ``taken``) only when one is created."""
-    from cpqctl.store import next_id
+    from cpqctl.app.numbers import Numbers
 
     texts = _texts(root, repo, c.contract)
-    new_id = None if texts else next_id(repo.settings.numbering_quote, day.year, taken)
+    new_id = None if texts else (numbers or Numbers.here(root, repo.settings)).quote(day, taken)
     p = plan_renewal(repo, c, day, pricing, new_id, texts, force)
     if p.action == "create" and new_id is not None:
         taken.add(new_id)
@@ -246,8 +246,11 @@ def renew_due(
     _check_within(within)
     day = ws.day(as_of)
     skipped: list[str] = []
+    from cpqctl.app.numbers import Numbers
+
     with ws.writing() as (store, repo):
         taken = set(repo.quotes)
+        numbers = Numbers.here(ws.root, repo.settings)
         window = within if within is not None else repo.settings.notice_days
         plans: list[tuple[Contract, RenewalPlan]] = []
         for c in renewal.due(repo, day, window):
@@ -255,7 +258,7 @@ def renew_due(
                 continue
             method = renewal.resolve_terms(c, repo.accounts[c.account], repo.settings, pricing, uplift, term)
             try:
-                plans.append((c, _plan(ws.root, repo, c, day, method, taken, force)))
+                plans.append((c, _plan(ws.root, repo, c, day, method, taken, force, numbers)))
             except CpqError as e:
                 if e.code != "E-EDITED":
                     raise

@@ -91,12 +91,14 @@ def _register() -> None:
         invoice,
         quote,
         renew,
+        renumber,
         report,
+        resolve,
         schema,
         tour,
     )
 
-    for mod in (check, schema, init, amend, renew, invoice, report, diff, tour, importer, export):
+    for mod in (check, schema, init, amend, renew, renumber, invoice, report, diff, resolve, tour, importer, export):
         mod.register(app)
     for mod in (catalog, quote, contract, account):
         app.add_typer(mod.app)

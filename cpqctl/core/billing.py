@@ -426,7 +426,7 @@ def due_lines(
     sch = _Schedule(c, settings, max(through, horizon or through))
     schedule = _schedule(sch, through)
     held: dict[tuple[str, int], list[Decimal]] = {}
-    segments = {s.id: s for s in c.segments()}
+    segments = ledger.segment_index(c)
     for b in list(_billed_through(sch, through)) + list(billed):
         s = segments.get(b.segment)
         if s is None:
@@ -489,7 +489,7 @@ def _order(c: Contract, seg_id: str) -> tuple[int, int]:
     idx = 0
     if "/" in head:
         aid = head.split("/", 1)[1]
-        idx = next((i + 1 for i, a in enumerate(c.amendments) if a.amendment == aid), 0)
+        idx = next((i + 1 for i, a in enumerate(c.amendments) if aid in (a.quote, a.amendment)), 0)
     return idx, int(n) if n.isdigit() else 0
 
 
@@ -541,7 +541,7 @@ def with_amendment(c: Contract, quote, priced, as_of: date) -> Contract:
     aid = f"A-{len(c.amendments) + 1}"
     segs = tuple(
         Segment(
-            id=f"{c.contract}/{aid}#{i + 1}",
+            id=f"{c.contract}/{quote.quote}#{i + 1}",
             product=ln.product,
             quantity=ln.quantity,
             unit_price=ln.net_unit_price,

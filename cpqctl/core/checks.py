@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import PurePosixPath
 
-from cpqctl.core import integrity, ledger
+from cpqctl.core import integrity, ledger, merges
 from cpqctl.core.diagnostics import Diagnostic
 from cpqctl.core.model import Account, Contract, Product, Quote, Repo, Segment, Source
-from cpqctl.core.numbering import series_regex
+from cpqctl.core.numbering import parse_series
 
 INVOICE_ORDER, INVOICE_ORDER_SEVERITY = "W-INVOICE-ORDER", "warning"
 
@@ -296,7 +296,12 @@ def check_contracts(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagn
         seen: set[str] = set()
         for i, a in enumerate(c.amendments):
             if a.amendment in seen:
-                yield _err(a.src, "E-DUPLICATE-ID", f"amendment `{a.amendment}` appears twice", "number them A-1, A-2…")
+                yield _err(
+                    a.src,
+                    "E-DUPLICATE-ID",
+                    f"amendment `{a.amendment}` appears twice",
+                    "number them A-1, A-2… in order (after a merge, `cpqctl resolve` does)",
+                )
             seen.add(a.amendment)
             end_then = ledger.end_before(c, i)
             if a.effective < c.start or (end_then is not None and a.effective > end_then + timedelta(days=1)):
@@ -401,6 +406,15 @@ def check_quotes(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnost
                 )
         if q.status != "accepted":
             yield from _check_draft(repo, q, acct)
+        elif q.contract and (c := repo.contracts.get(q.contract)) is not None and c.account != q.account:
+            yield _err(
+                q.where("contract"),
+                "E-QUOTE-ACCOUNT",
+                f"accepted quote {q.quote} of account `{q.account}` names contract {c.contract}, which belongs to "
+                f"account `{c.account}`",
+                "two contracts got one number (branches merged?): give one a new number with "
+                "`cpqctl renumber OLD NEW --reason TEXT`, which rewrites every reference (docs/teamwork.md)",
+            )
 
 
 def _check_draft(repo: Repo, q: Quote, acct: Account | None) -> Iterator[Diagnostic]:
@@ -491,16 +505,15 @@ def check_invoices(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagno
 def invoices_out_of_order(pattern: str, numbered: Iterable[tuple[str, date]]) -> list[tuple[str, date, str, date]]:
     """``(number, date, before, before_date)``: each invoice dated before ``before``, which has a lower number.
 
-    ``numbered`` are (invoice number, date) pairs; a series is one year of the
-    numbering ``pattern`` (the year of the invoice's date); numbers outside it
-    are not compared.
+    ``numbered`` are (invoice number, date) pairs; a series is a (year, month,
+    branch token) of the numbering ``pattern`` (:mod:`cpqctl.core.numbering`);
+    numbers outside the pattern are not compared.
     """
-    series: dict[int, list[tuple[int, str, date]]] = {}
+    series: dict[tuple, list[tuple[int, str, date]]] = {}
     for number, day in numbered:
-        rx = series_regex(pattern, day.year)
-        m = rx.fullmatch(number) if rx else None
-        if m:
-            series.setdefault(day.year, []).append((int(m["seq"]), number, day))
+        sr = parse_series(pattern, number)
+        if sr is not None and sr.year in (None, day.year):
+            series.setdefault(sr.key, []).append((sr.seq, number, day))
     out = []
     for members in series.values():
         members.sort()
@@ -544,6 +557,11 @@ def check_integrity(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagn
     yield from integrity.check_invoice_ledger(repo, lost.ids)
 
 
+def check_merges(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
+    """Ledgers that two branches' amendments left inconsistent (:func:`cpqctl.core.merges.ledger_findings`)."""
+    yield from merges.ledger_findings(repo)
+
+
 CHECKS = (
     check_catalog,
     check_accounts,
@@ -552,6 +570,7 @@ CHECKS = (
     check_invoices,
     check_invoice_order,
     check_integrity,
+    check_merges,
 )
 
 

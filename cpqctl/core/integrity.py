@@ -13,8 +13,9 @@ be duplicated or move without `check` reporting it:
   quantity, prices, period, bundle), with the same account, currency, dates and
   signer. Each amendment entry is checked against its amendment quote the same
   way (effective date, end, cancellation, signer, lines), and the ledger as a
-  whole: entries numbered `A-1, A-2, …` in order, each where its quote's
-  `based_on` put it, no quote named twice, and no accepted amendment quote of
+  whole: entries numbered `A-1, A-2, …` in order, none before the place its
+  quote's `based_on` put it (later is a merge of two branches:
+  :mod:`cpqctl.core.merges`), no quote named twice, and no accepted amendment quote of
   the contract without its entry (a deleted amendment). A contract without
   `quote:` (imported from CSV or written by hand) is the ledger's origin and is
   taken as it is; so is an entry without `quote:`.
@@ -39,9 +40,10 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 from cpqctl.core.diagnostics import Diagnostic
+from cpqctl.core.ledger import segment_index
 from cpqctl.core.model import Amendment, Contract, Invoice, Quote, QuoteLine, Repo, Segment, Source
 from cpqctl.core.money import minor_units, round_money
-from cpqctl.core.numbering import series_regex
+from cpqctl.core.numbering import branch_pattern, has_token, parse_series, render
 from cpqctl.core.terms import ROUNDING_MODES
 
 _AMENDMENT_ID = re.compile(r"A-(\d+)")
@@ -154,6 +156,7 @@ def _entry(repo: Repo, c: Contract, i: int, a: Amendment, lost: frozenset) -> It
             "E-AMENDMENT-ORDER",
             f"entry {i + 1} of {c.contract}'s amendments is {a.amendment}: entries are numbered A-1, A-2, … in "
             "order (one was deleted, duplicated or moved)",
+            "after a merge, `cpqctl resolve` labels them in order; otherwise " + _RESTORE,
         )
     ident = a.quote
     if ident is None:
@@ -180,7 +183,9 @@ def _entry(repo: Repo, c: Contract, i: int, a: Amendment, lost: frozenset) -> It
             "E-LEDGER-DIGEST",
             f"{label} was accepted from {ident} with digest {a.quote_digest}, but the quote's digest is now {q.digest}",
         )
-    if q.based_on is not None and q.based_on != i:
+    if q.based_on is not None and q.based_on > i:
+        # an entry that saw more amendments than precede it: one was deleted or moved. Fewer is a merge:
+        # two branches amended the same contract (cpqctl.core.merges checks what that did).
         yield _err(
             a.at.get("amendment", a.src),
             "E-AMENDMENT-ORDER",
@@ -237,7 +242,10 @@ def check_ledgers(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Dia
             yield _err(
                 q.where("contract"),
                 "E-LEDGER-MISSING",
-                f"accepted amendment quote {q.quote} has no entry in {q.contract}'s amendments (deleted?)",
+                f"accepted amendment quote {q.quote} has no entry in {q.contract}'s amendments "
+                "(dropped by a merge, or deleted?)",
+                '`cpqctl resolve` restores the entry from the accepted quote (a merge resolved with "ours" '
+                "drops the other branch's amendment); see docs/teamwork.md",
             )
         elif q.kind == "new" and ("contract", q.contract) not in lost_ids:
             yield _err(
@@ -249,6 +257,35 @@ def check_ledgers(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Dia
 
 
 # --------------------------------------------------------------------------- invoices
+
+
+def _double_billed(repo: Repo, invoices: list[Invoice], indexes: dict[str, dict]) -> Iterator[Diagnostic]:
+    """Two invoices billing one segment's period with the same line: what two branches' invoice runs leave.
+
+    An invoice run never issues a line equal to one the ledger holds (it bills
+    the difference), so the same segment, period, kind and amount on two
+    invoices, neither correcting the other, is the same service billed twice.
+    """
+    corrected = {inv.corrects for inv in invoices if inv.corrects}
+    seen: dict[tuple, str] = {}
+    for inv in sorted(invoices, key=lambda i: (i.date, i.invoice)):
+        if inv.corrects or inv.invoice in corrected:
+            continue
+        c = repo.contracts.get(inv.contract)
+        index = (indexes.get(c.contract) or indexes.setdefault(c.contract, segment_index(c))) if c else {}
+        for ln in inv.lines:
+            seg = index[ln.segment].id if ln.segment in index else ln.segment
+            key = (inv.contract, seg, ln.period_start, ln.period_end, ln.kind, ln.amount)
+            first = seen.setdefault(key, inv.invoice)
+            if first != inv.invoice:
+                yield _err(
+                    inv.at.get("lines", inv.src),
+                    "E-DOUBLE-BILLED",
+                    f"invoice {inv.invoice} bills {seg} ({ln.product}) for {ln.period_start}..{ln.period_end} "
+                    f"again: invoice {first} billed the same {ln.amount} (two branches ran invoices?)",
+                    f"issue a corrective invoice that credits {inv.invoice}'s line; never delete an issued "
+                    "invoice; invoices run on the default branch only (docs/teamwork.md)",
+                )
 
 
 _DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN}  # ties away from zero / to even
@@ -276,6 +313,7 @@ def _tax_ok(amount: Decimal, base: Decimal, rate: Decimal, currency: str, roundi
 def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Diagnostic]:
     """Each invoice's arithmetic and references, copies, numbering gaps and missing digests (module doc)."""
     invoices = sorted(repo.invoices.values(), key=lambda inv: inv.invoice)
+    indexes: dict[str, dict] = {}  # contract → its segments by ID (ledger.segment_index), built once
     for inv in invoices:
         c = repo.contracts.get(inv.contract)
         where = inv.at.get
@@ -295,6 +333,17 @@ def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Itera
                     "E-INVOICE-SEGMENT",
                     f"invoice {inv.invoice} bills segment {stray}, which is not a segment of {c.contract}",
                 )
+            else:
+                held = indexes.get(c.contract) or indexes.setdefault(c.contract, segment_index(c))
+                lost = next((ln.segment for ln in inv.lines if ln.segment not in held), None)
+                if lost:
+                    yield _err(
+                        where("lines", inv.src),
+                        "E-INVOICE-SEGMENT",
+                        f"invoice {inv.invoice} bills segment {lost}, which {c.contract}'s ledger does not hold "
+                        "(an amendment dropped when branches merged?)",
+                        "`cpqctl resolve` re-appends an accepted amendment a merge dropped; see docs/teamwork.md",
+                    )
         if inv.taxes:
             zero = inv.net_total - inv.net_total
             bases = sum((t.base for t in inv.taxes), zero)
@@ -337,30 +386,28 @@ def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Itera
                 "remove the copy: an invoice is issued once (`git log -- FILE` shows where it came from)",
             )
         seen.setdefault(key, inv.invoice)
-    # numbering: each year's series runs 1, 2, 3… (a deleted invoice leaves a gap)
+    yield from _double_billed(repo, invoices, indexes)
+    # numbering: each series (a year, a month, a branch's token) runs 1, 2, 3… (a deleted invoice leaves a gap)
     pattern = repo.settings.numbering_invoice
-    by_year: dict[int, list[tuple[int, Invoice]]] = {}
-    regexes: dict[int, re.Pattern[str] | None] = {}
+    by_series: dict[tuple[int | None, int | None, str | None], list[tuple[int, Invoice]]] = {}
     for inv in invoices:
-        year = inv.date.year
-        if year not in regexes:
-            regexes[year] = series_regex(pattern, year)
-        rx = regexes[year]
-        m = rx.fullmatch(inv.invoice) if rx else None
-        if m:
-            by_year.setdefault(inv.date.year, []).append((int(m["seq"]), inv))
-    for year, members in by_year.items():
+        sr = parse_series(pattern, inv.invoice)
+        if sr is not None and sr.year in (None, inv.date.year):
+            by_series.setdefault(sr.key, []).append((sr.seq, inv))
+    for (s_year, s_month, token), members in by_series.items():
         members.sort(key=lambda x: x[0])
+        shape = branch_pattern(pattern) if token is not None and not has_token(pattern) else pattern
+        year, month = s_year or 0, s_month or 1
         expected = 1
         for seq, inv in members:
             if seq > expected:
-                first = pattern.format(year=year, seq=expected)
+                first = render(shape, year, month, token, expected)
                 yield _err(
                     inv.at.get("invoice", inv.src),
                     "E-INVOICE-GAP",
                     f"invoice number{'s' if seq - expected > 1 else ''} {first}"
-                    + (f" … {pattern.format(year=year, seq=seq - 1)}" if seq - expected > 1 else "")
-                    + f" missing before {inv.invoice}: numbers of a year run without gaps (deleted?)",
+                    + (f" … {render(shape, year, month, token, seq - 1)}" if seq - expected > 1 else "")
+                    + f" missing before {inv.invoice}: the numbers of a series run without gaps (deleted?)",
                     "restore the deleted invoice from git; a wrong invoice is corrected by a new one, never removed",
                 )
             expected = max(expected, seq + 1)

@@ -31,6 +31,29 @@ def cancellation(c: Contract) -> Cancellation | None:
     return last
 
 
+def amendment_key(a) -> str:
+    """What an amendment's segments are named by: its quote's ID (never changes when branches merge), else its label."""
+    return a.quote or a.amendment
+
+
+def segment_index(c: Contract) -> dict[str, Segment]:
+    """The contract's segments by ID, and by the older positional ID ``C/A-n#i`` of an amendment with a quote.
+
+    Invoices issued before amendments were named by their quotes reference
+    ``C-2026-0001/A-2#1``; such a reference still finds its segment while one
+    amendment carries that label (`check` reports labels used twice).
+    """
+    out = {s.id: s for s in c.segments()}
+    labels: dict[str, int] = {}
+    for a in c.amendments:
+        labels[a.amendment] = labels.get(a.amendment, 0) + 1
+    for a in c.amendments:
+        if a.quote and labels[a.amendment] == 1:
+            for i, s in enumerate(a.lines, 1):
+                out.setdefault(f"{c.contract}/{a.amendment}#{i}", s)
+    return out
+
+
 def current_end(c: Contract) -> date | None:
     """The last day of service after every amendment (None: evergreen, open)."""
     end = c.end

@@ -53,6 +53,8 @@ class Settings:
     numbering_quote: str = "Q-{year}-{seq:04d}"
     numbering_contract: str = "C-{year}-{seq:04d}"
     numbering_invoice: str = "INV-{year}-{seq:04d}"
+    git_default_branch: str | None = None  # None: detected (cpqctl.load.git)
+    git_invoicing: str = "default-branch"  # default-branch | branch-series (docs/teamwork.md)
     smtp: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
     fx: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
     cac: Decimal | None = None
@@ -221,7 +223,7 @@ class Presented:
 class Segment:
     """A quantity of a product at a frozen net price over [start, end] (end None: open)."""
 
-    id: str  # C-2026-0001#1 or C-2026-0001/A-1#1
+    id: str  # C-2026-0001#1, or C-2026-0001/Q-2026-0007#1 (an amendment's quote; its label without one)
     product: str
     quantity: Decimal
     unit_price: Decimal
@@ -249,6 +251,17 @@ class Segment:
 class Cancellation:
     date: date
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Renumbering:
+    """An ID changed by `cpqctl renumber`: the file's own ID (``field`` None) or the contract a quote names."""
+
+    old: str  # `from:`
+    new: str  # `to:`
+    date: date
+    reason: str
+    field: str | None = None  # None: the file's own ID; "contract": the quote's `contract:`
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +297,7 @@ class Contract:
     renews: str | None = None
     billed_through: date | None = None
     quote_digest: str | None = None  # the accepted quote's digest (cpqctl.core.integrity)
+    renumbered: tuple[Renumbering, ...] = ()  # `cpqctl renumber`, oldest first
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
 
@@ -341,6 +355,7 @@ class Quote:
     gross_total: Decimal | None = None
     digest: str | None = None
     presented: tuple[Presented, ...] = ()  # a draft's presentations to the customer, oldest first
+    renumbered: tuple[Renumbering, ...] = ()  # `cpqctl renumber`, oldest first (kept by `quote accept`)
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
 

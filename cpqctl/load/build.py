@@ -26,6 +26,7 @@ from cpqctl.core.model import (
     Quote,
     QuoteLine,
     RenewalTerms,
+    Renumbering,
     Segment,
     Settings,
     Signed,
@@ -60,6 +61,14 @@ def _approval(o) -> Approval | None:
     if not o or "by" not in o or "date" not in o:
         return None
     return Approval(o["by"], o["date"], o.get("digest"))
+
+
+def _renumbered(items) -> tuple[Renumbering, ...]:
+    return tuple(
+        Renumbering(r["from"], r["to"], r["date"], r.get("reason", ""), r.get("field"))
+        for r in items or ()
+        if isinstance(r, dict) and {"from", "to", "date"} <= r.keys()
+    )
 
 
 def _presented(items) -> tuple[Presented, ...]:
@@ -112,6 +121,8 @@ def settings(o: Obj | None, file: str = "cpq.toml") -> Settings:
         numbering_quote=n.get("quote", d.numbering_quote),
         numbering_contract=n.get("contract", d.numbering_contract),
         numbering_invoice=n.get("invoice", d.numbering_invoice),
+        git_default_branch=o.get("git", {}).get("default_branch"),
+        git_invoicing=o.get("git", {}).get("invoicing", d.git_invoicing),
         smtp=MappingProxyType(dict(o.get("smtp", {}))),
         fx=_prices(o.get("fx")),
         cac=m.get("cac"),
@@ -254,7 +265,7 @@ def contract(o: Obj, file: str) -> Contract:
                 amendment=a["amendment"],
                 effective=a["effective"],
                 lines=tuple(
-                    segment(x, file, f"{cid}/{a['amendment']}#{i + 1}", cur_end)
+                    segment(x, file, f"{cid}/{a.get('quote') or a['amendment']}#{i + 1}", cur_end)
                     for i, x in enumerate(a.get("lines", []))
                     if x.keys() >= _SEG_KEYS
                 ),
@@ -285,6 +296,7 @@ def contract(o: Obj, file: str) -> Contract:
         renews=o.get("renews"),
         billed_through=o.get("billed_through"),
         quote_digest=o.get("quote_digest"),
+        renumbered=_renumbered(o.get("renumbered")),
         src=_src(file, o),
         at=_at(file, o),
     )
@@ -316,6 +328,7 @@ def quote(o: Obj, file: str) -> Quote:
         gross_total=o.get("gross_total"),
         digest=o.get("digest"),
         presented=_presented(o.get("presented")),
+        renumbered=_renumbered(o.get("renumbered")),
         lines=tuple(
             QuoteLine(
                 product=x["product"],

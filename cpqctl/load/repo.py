@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from cpqctl.core import merges
 from cpqctl.core.diagnostics import Diagnostic, UsageError
+from cpqctl.core.merges import RESOLVE_HINT
 from cpqctl.core.model import Repo, Source
 from cpqctl.formats.digest import verify
 from cpqctl.load import build, yamlpos
@@ -102,6 +104,14 @@ def load_settings(root: Path) -> tuple[object, list[Diagnostic]]:
         raise UsageError(d.code, d.message, d.hint, src=Source("cpq.toml"))
     try:
         text = path.read_text(encoding="utf-8")
+        marker = merges.first_marker(text)
+        if marker is not None:
+            raise UsageError(
+                "E-MERGE-CONFLICT",
+                "cpq.toml: unresolved git merge conflict: both sides are in the file",
+                "edit cpq.toml: keep the lines you want, delete the marker lines, then `git add cpq.toml`",
+                src=Source("cpq.toml", marker, 1),
+            )
         data = tomllib.loads(text, parse_float=Decimal)  # a float never exists
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(
@@ -151,6 +161,19 @@ def load_bytes(rel: str, kind: str, data: bytes) -> FileResult:
     except UnicodeDecodeError as exc:
         res.diagnostics.append(
             Diagnostic(rel, 1, 1, "E-ENCODING", f"the file is not UTF-8: {exc.reason}", "save it as UTF-8")
+        )
+        return res
+    marker = merges.first_marker(text)
+    if marker is not None:  # a merge left both sides in the file: not YAML, and not for YAML errors to explain
+        res.diagnostics.append(
+            Diagnostic(
+                rel,
+                marker,
+                1,
+                "E-MERGE-CONFLICT",
+                "unresolved git merge conflict: both sides are in the file",
+                RESOLVE_HINT,
+            )
         )
         return res
     value, problems = yamlpos.parse(text)
@@ -384,12 +407,15 @@ class Loaded:
     def assemble(self) -> tuple[Repo, list[Diagnostic]]:
         return assemble(self.settings, list(self.results.items()), list(self.diags))
 
-    def staged(self, files: dict[str, bytes]) -> Loaded:
-        """This state with ``files`` (repository path → the bytes a write gives it) in place; the disk and the
-        parse cache untouched. Files that are not data files (``.gitignore``, cpq.toml) are left out."""
+    def staged(self, files: dict[str, bytes | None]) -> Loaded:
+        """This state with ``files`` (repository path → the bytes a write gives it, None: deleted) in place; the
+        disk and the parse cache untouched. Files that are not data files (``.gitignore``, cpq.toml) are left out."""
         results = dict(self.results)
         diags = list(self.diags)
         for rel, data in files.items():
+            if data is None:  # deleted (the old name of a renamed file)
+                results.pop(rel, None)
+                continue
             kind = data_file_kind(rel)
             if kind is None:
                 if rel.split("/")[0] in ("catalog", "quotes", "invoices", "contracts") and rel.endswith(".yaml"):

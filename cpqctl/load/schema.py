@@ -23,11 +23,12 @@ from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
 
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # a numbering pattern: ID characters and the placeholders {year} and {seq} (plain or zero-padded), {seq} once
+INVOICING = ("default-branch", "branch-series")
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 _SEQ_FORM_RE = re.compile(r"seq(?::0[1-9]d|:d)?")
 NUMBERING_PATTERN = (
-    r"^(?=[A-Za-z0-9{])(?=(?:[^{]|\{year\})*\{seq)(?!.*\{seq.*\{seq)"
-    r"(?:[A-Za-z0-9._-]|\{year\}|\{seq(?::0[1-9]d|:d)?\})+$"
+    r"^(?=[A-Za-z0-9{])(?=(?:[^{]|\{(?:year|month(?::02d)?|token)\})*\{seq)(?!.*\{seq.*\{seq)"
+    r"(?:[A-Za-z0-9._-]|\{year\}|\{month(?::02d)?\}|\{token\}|\{seq(?::0[1-9]d|:d)?\})+$"
 )
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # [0-9], not \d: \d takes any script's digits
@@ -112,8 +113,8 @@ def _hint(f: F) -> str:
         "currency": "write an ISO 4217 code such as PLN, EUR or USD",
         "int": "write a whole number, e.g. 12",
         "enum": "one of: " + ", ".join(f.enum),
-        "numbering": "placeholders {year} and {seq} (or zero-padded, {seq:04d}); other characters: letters, digits, "
-        "dot, dash and underscore — e.g. Q-{year}-{seq:04d}",
+        "numbering": "placeholders {year} and {seq} (or zero-padded, {seq:04d}), optionally {month} and {token}; "
+        "other characters: letters, digits, dot, dash and underscore — e.g. Q-{year}-{seq:04d}",
     }.get(f.kind, "")
 
 
@@ -326,15 +327,26 @@ def _places_ok(d: Decimal, s: str, f: F, name: str, at: tuple[int, int], ctx: _C
 def numbering_problem(pattern: str) -> str | None:
     """Why ``pattern`` cannot number IDs (None: it can). The IDs it makes are file names and must be valid IDs.
 
-    Placeholders: ``{year}`` and ``{seq}`` (once; ``{seq:04d}`` zero-pads it). Everything else: letters, digits,
+    Placeholders: ``{year}``, ``{month}`` (or ``{month:02d}``), ``{token}`` (a branch's series token,
+    docs/teamwork.md) and ``{seq}`` (once; ``{seq:04d}`` zero-pads it). Everything else: letters, digits,
     dot, dash, underscore, starting with a letter or digit (a space or ``/`` would make a file no command reads).
     """
+    names = []
     for inner in _PLACEHOLDER_RE.findall(pattern):
         base = re.split("[:!]", inner, maxsplit=1)[0]
-        if base not in ("year", "seq"):
-            return f"`{{{base}}}` is not a placeholder cpqctl fills (only {{year}} and {{seq}})"
-        if inner != "year" and not _SEQ_FORM_RE.fullmatch(inner):
-            return f"write `{{{inner}}}` as {{year}}, {{seq}} or a zero-padded {{seq:04d}}"
+        names.append(base)
+        if base not in ("year", "month", "token", "seq"):
+            return f"`{{{base}}}` is not a placeholder cpqctl fills ({{year}}, {{month}}, {{token}}, {{seq}})"
+        if base == "seq" and not _SEQ_FORM_RE.fullmatch(inner):
+            return f"write `{{{inner}}}` as {{seq}} or a zero-padded {{seq:04d}}"
+        if base in ("year", "token") and inner != base:
+            return f"write `{{{inner}}}` as {{{base}}}"
+        if base == "month" and inner not in ("month", "month:02d"):
+            return f"write `{{{inner}}}` as {{month}} or {{month:02d}}"
+    if "month" in names and "year" not in names:
+        return "{month} needs {year} too (a series is a month of a year)"
+    if any(names.count(n) > 1 for n in ("month", "token")):
+        return "{month} and {token} appear at most once"
     literal = _PLACEHOLDER_RE.sub("", pattern)
     bad = sorted({c for c in literal if not (c.isascii() and (c.isalnum() or c in "._-"))})
     if bad:
@@ -449,6 +461,31 @@ BASE_LINE = replace(
     SEGMENT_LINE, fields={**SEGMENT_LINE.fields, "quantity": F("quantity", True, "number of units", nonnegative=True)}
 )
 CANCELLED = O("a cancellation", date=F("date", True, "the first day without service"), reason=F("str", doc="why"))
+_RENUMBERING = {
+    "from": F("id", True, "the ID before"),
+    "to": F("id", True, "the ID after"),
+    "date": F("date", True, "the day of the renumbering"),
+    "reason": F("str", True, "why (`--reason`)"),
+}
+CONTRACT_RENUMBERED = L(
+    F(
+        "obj",
+        doc="a renumbering of this contract (`cpqctl renumber`): its ID before and after, and why",
+        fields=_RENUMBERING,
+    ),
+    doc="renumberings of this contract, oldest first, written by `cpqctl renumber`",
+)
+QUOTE_RENUMBERED = L(
+    F(
+        "obj",
+        doc="a renumbering (`cpqctl renumber`): this quote's ID, or the contract it names, changed, and why",
+        fields={
+            "field": E("contract", doc="absent: this quote's own ID; `contract`: the contract it names (`contract:`)"),
+            **_RENUMBERING,
+        },
+    ),
+    doc="renumberings, oldest first, written by `cpqctl renumber` (an accepted quote's are covered by its new digest)",
+)
 
 CATALOG = O(
     "a product catalog file (catalog/*.yaml)",
@@ -567,6 +604,7 @@ CONTRACT = O(
     signed=SIGNED,
     renews=F("id", doc="the predecessor contract"),
     billed_through=F("date", doc="imported: invoiced elsewhere up to this date"),
+    renumbered=CONTRACT_RENUMBERED,
     lines=L(BASE_LINE, required=True),
     amendments=L(
         O(
@@ -644,6 +682,7 @@ QUOTE = O(
     renewal=RENEWAL,
     approved=APPROVED,
     signed=SIGNED,
+    renumbered=QUOTE_RENUMBERED,
     lines=L(QUOTE_LINE, required=True),
     net_total=F("money"),
     tax_total=F("money"),
@@ -669,7 +708,7 @@ INVOICE = O(
     lines=L(
         O(
             "an invoice line",
-            segment=F("str", True, "the ledger segment billed, e.g. C-2026-0001/A-1#1"),
+            segment=F("str", True, "the ledger segment billed, e.g. C-2026-0001#1 or C-2026-0001/Q-2026-0007#1"),
             product=F("id", True),
             kind=E("recurring", "proration", "credit", "one-time", required=True),
             period_start=F("date"),
@@ -727,6 +766,17 @@ SETTINGS = O(
         quote=F("numbering", doc="new quote IDs, e.g. Q-{year}-{seq:04d}"),
         contract=F("numbering", doc="new contract IDs, e.g. C-{year}-{seq:04d}"),
         invoice=F("numbering", doc="new invoice numbers, e.g. INV-{year}-{seq:04d}"),
+    ),
+    git=O(
+        "teamwork in git (docs/teamwork.md)",
+        default_branch=F(
+            "id", doc="the branch that issues invoice numbers (default: detected: origin's, main, master)"
+        ),
+        invoicing=E(
+            *INVOICING,
+            doc="`default-branch` (default): invoice numbers only on the default branch, refused elsewhere; "
+            "`branch-series`: each branch numbers its invoices in a series of its own",
+        ),
     ),
     smtp=SMTP,
     fx=F("prices", doc="1 unit of a currency in the company currency (more than 0)", positive=True, places=FX_PLACES),

@@ -281,7 +281,8 @@ def test_a_huge_quote_valid_days_is_refused_before_quote_new_writes(example_repo
     [
         ("Q {year}-{seq:04d}", "a space"),
         ("Q/{year}/{seq:04d}", "`/`"),
-        ("Q-{month}-{seq:04d}", "`{month}` is not a placeholder"),
+        ("Q-{month}-{seq:04d}", "{month} needs {year}"),
+        ("Q-{day}-{seq:04d}", "`{day}` is not a placeholder"),
         ("Q-{year}", "{seq}"),
         ("Q-{seq:6d}", "zero-padded"),
         ("-{seq}", "starts with a letter or a digit"),

@@ -1,0 +1,218 @@
+"""`cpqctl resolve`: the repository after a git merge made whole again (docs/teamwork.md).
+
+Three repairs, all in one transaction, each file re-parsed before anything is written:
+
+1. **Conflicted ledgers.** A contract file with conflict markers (both branches
+   appended amendments) becomes the side merged into, byte for byte, with the
+   other side's amendment entries appended (:func:`cpqctl.formats.merging.merge_ledgers`).
+2. **Dropped amendments.** An accepted amendment quote whose contract's ledger
+   has no entry for it (a merge resolved with "ours", a deleted entry) gets its
+   entry back, rebuilt from the quote's frozen lines, signer and digest.
+3. **Labels.** Entries are labelled A-1, A-2, … in file order (a `merge=union`
+   driver or a hand resolution leaves two A-2).
+
+A ledger that a `merge=union` driver fused into invalid YAML is merged
+again from the two sides git joined (HEAD and MERGE_HEAD, or the merge
+commit's parents).
+
+Anything else with conflict markers (cpq.toml, the catalog, an account, two
+different quotes or invoices under one number) is a change a person resolves:
+listed, never touched. What `check` still finds afterwards is reported with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cpqctl.app.workspace import Workspace
+from cpqctl.core.diagnostics import Diagnostic
+
+
+@dataclass(frozen=True)
+class Repair:
+    file: str
+    action: str  # merged | restored | relabelled
+    detail: str
+
+
+@dataclass(frozen=True)
+class ResolveResult:
+    repairs: tuple[Repair, ...]
+    unresolved: tuple[tuple[str, int, str], ...]  # (file, line of the first marker, why a person must resolve it)
+    written: tuple[str, ...]
+    dry_run: bool
+    findings: tuple[Diagnostic, ...]  # what `check` finds on the result
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self.findings if d.severity == "error")
+
+    @property
+    def data(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "repairs": [{"file": r.file, "action": r.action, "detail": r.detail} for r in self.repairs],
+            "unresolved": [{"file": f, "line": n, "why": why} for f, n, why in self.unresolved],
+            "written": list(self.written),
+            "errors": self.errors,
+            "findings": [d.as_json() for d in self.findings],
+        }
+
+
+def resolve(ws: Workspace, *, dry_run: bool = False) -> ResolveResult:
+    """Repair what a merge left (module doc); ``dry_run`` reports the repairs and writes nothing."""
+    from cpqctl.app.workspace import validate
+    from cpqctl.core import merges
+    from cpqctl.formats import merging
+    from cpqctl.load.repo import _files, load_bytes, load_parts
+
+    store = ws.store()
+    with store.lock():
+        texts: dict[str, str] = {}
+        repairs: list[Repair] = []
+        unresolved: list[tuple[str, int, str]] = []
+        toml = ws.root / "cpq.toml"
+        if toml.is_file():
+            line = merges.first_marker(toml.read_text(encoding="utf-8", errors="replace"))
+            if line is not None:
+                unresolved.append(("cpq.toml", line, "settings: keep the lines you want, delete the markers"))
+        for rel, kind in _files(ws.root):
+            raw = (ws.root / rel).read_bytes()
+            text = raw.decode("utf-8", errors="replace")
+            line = merges.first_marker(text)
+            if line is None:
+                continue
+            sides = merges.split_conflict(text)
+            if kind != "contract" or sides is None:
+                why = "the markers do not nest as git writes them" if sides is None else _why_by_hand(kind)
+                unresolved.append((rel, line, why))
+                continue
+            try:
+                merged, added = merging.merge_ledgers(sides.ours, sides.theirs)
+            except merging.NotALedger as e:
+                unresolved.append((rel, line, str(e)))
+                continue
+            bad = [d for d in load_bytes(rel, kind, merged.encode("utf-8")).diagnostics if d.severity == "error"]
+            if bad:
+                unresolved.append((rel, line, f"the merged ledger does not read back: {bad[0].message}"))
+                continue
+            texts[rel] = merged
+            repairs.append(Repair(rel, "merged", "kept both sides; appended " + (", ".join(added) or "nothing")))
+        loaded = load_parts(ws.root)
+        _unmerge_garbled(ws, loaded, texts, repairs, unresolved)
+        state = loaded.staged({k: v.encode("utf-8") for k, v in texts.items()})
+        repo, _ = state.assemble()
+        _restore_dropped(ws, repo, texts, repairs)
+        _relabel(ws, repo, texts, repairs)
+        final = loaded.staged({k: v.encode("utf-8") for k, v in texts.items()})
+        for rel in texts:
+            errs = [d for d in final.results[rel].diagnostics if d.severity == "error"]
+            if errs:  # never: every text above was read back; kept as the last guard before a write
+                unresolved.append((rel, errs[0].line, f"the repaired file does not read back: {errs[0].message}"))
+        repo, diags = final.assemble()
+        findings = tuple(d for d in validate(repo, diags) if d.severity in ("error", "warning"))
+        written: tuple[str, ...] = ()
+        if texts and not dry_run and not any(f in texts for f, _, _ in unresolved):
+            with store.transaction() as tx:
+                for rel, text in sorted(texts.items()):
+                    tx.write(rel, text)
+            written = tuple(sorted(texts))
+    return ResolveResult(tuple(repairs), tuple(unresolved), written, dry_run, findings)
+
+
+def _unmerge_garbled(ws: Workspace, loaded, texts: dict[str, str], repairs: list[Repair], unresolved) -> None:
+    """A ledger that a line-by-line merge (a `merge=union` driver) garbled: merged again from git's two sides.
+
+    A union driver keeps the lines both sides added once, so two appended
+    entries fuse into one with duplicate keys; the merge's two parents still
+    hold each side whole.
+    """
+    from cpqctl.formats import merging
+    from cpqctl.load.git import merge_sides
+    from cpqctl.load.repo import load_bytes
+
+    for rel, res in loaded.results.items():
+        if res.kind != "contract" or rel in texts or any(rel == f for f, _, _ in unresolved):
+            continue
+        if not any(d.severity == "error" for d in res.diagnostics):
+            continue
+        sides = merge_sides(ws.root, rel)
+        if sides is None:
+            continue
+        if any(d.severity == "error" for side in sides for d in load_bytes(rel, "contract", side.encode()).diagnostics):
+            continue
+        try:
+            merged, added = merging.merge_ledgers(*sides)
+        except merging.NotALedger:
+            continue
+        if any(d.severity == "error" for d in load_bytes(rel, "contract", merged.encode()).diagnostics):
+            continue
+        texts[rel] = merged
+        repairs.append(
+            Repair(
+                rel,
+                "merged",
+                "rebuilt from the merge's two sides (a line-by-line merge garbled it); appended "
+                + (", ".join(added) or "nothing"),
+            )
+        )
+
+
+def _why_by_hand(kind: str) -> str:
+    return {
+        "quote": "two quotes under one number: keep one, give the other a new number (`cpqctl renumber`)",
+        "invoice": "two invoices under one number: an issued number is never reused; keep the one that was sent "
+        "and correct the other with a new invoice",
+        "account": "the account changed on both branches: keep the lines you want, delete the markers",
+        "catalog": "the catalog changed on both branches: keep the lines you want, delete the markers",
+    }.get(kind, "keep the lines you want, delete the markers")
+
+
+def _text(ws: Workspace, texts: dict[str, str], rel: str) -> str:
+    if rel not in texts:
+        texts[rel] = (ws.root / rel).read_bytes().decode("utf-8")
+    return texts[rel]
+
+
+def _restore_dropped(ws: Workspace, repo, texts: dict[str, str], repairs: list[Repair]) -> None:
+    """Re-append the entry of each accepted amendment quote that its contract's ledger lacks."""
+    from cpqctl.core import quotes
+    from cpqctl.formats.quotes import add_amendment
+    from cpqctl.load.repo import load_bytes
+
+    named = {a.quote for c in repo.contracts.values() for a in c.amendments if a.quote}
+    missing = sorted(
+        (q for q in repo.quotes.values() if q.kind == "amendment" and q.status == "accepted" and q.digest),
+        key=lambda q: (q.signed.date if q.signed else q.date, q.quote),
+    )
+    for q in missing:
+        c = repo.contracts.get(q.contract or "")
+        if q.quote in named or c is None or q.signed is None:
+            continue
+        rel = c.src.file
+        text = _text(ws, texts, rel)
+        current = load_bytes(rel, "contract", text.encode("utf-8")).records
+        count = len(current[0].amendments) if current else len(c.amendments)
+        priced = quotes.price(repo, q)
+        texts[rel] = add_amendment(text, c, f"A-{count + 1}", q, priced, q.signed.by, q.signed.date, q.digest)
+        named.add(q.quote)
+        repairs.append(Repair(rel, "restored", f"the entry of accepted amendment quote {q.quote} (a merge dropped it)"))
+
+
+def _relabel(ws: Workspace, repo, texts: dict[str, str], repairs: list[Repair]) -> None:
+    from cpqctl.formats import merging
+
+    for c in repo.contracts.values():
+        rel = c.src.file
+        text = _text(ws, texts, rel) if rel in texts else None
+        labels = [a.amendment for a in c.amendments]
+        if text is None and labels == [f"A-{i}" for i in range(1, len(labels) + 1)]:
+            continue
+        text = _text(ws, texts, rel)
+        new = merging.relabel(text)
+        if new != text:
+            texts[rel] = new
+            if not any(r.file == rel for r in repairs):
+                repairs.append(Repair(rel, "relabelled", "amendments labelled A-1, A-2, … in order"))
+        elif rel in texts and not any(r.file == rel for r in repairs):
+            del texts[rel]  # read, nothing to change
