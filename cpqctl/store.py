@@ -173,6 +173,7 @@ class Store:
         # run by every commit on the files it would write ({repo-relative path: new bytes, None: deleted}) before
         # anything is written; raising refuses the commit (the application layer checks the state a write would leave)
         self.validator: Callable[[dict[str, bytes | None]], None] | None = None
+        self.tolerated: list = []  # errors the command's load let through (Workspace.writing(tolerate=…))
 
     @property
     def cpq_dir(self) -> Path:

@@ -421,3 +421,83 @@ def test_check_on_conflict_markers_reports_a_merge_conflict_not_a_yaml_error(tea
     assert "E-YAML" not in run.stdout
     found = diagnostics(cli, root)
     assert [d["code"] for d in found] == ["E-MERGE-CONFLICT"] and "cpqctl resolve" in found[0]["hint"]
+
+
+# --------------------------------------------------------------------------- amendments priced without each other
+
+
+def _amend_on(cli, root: Path, name: str, *args: str) -> str:
+    git(root, "switch", "-q", "-c", name, "main")
+    git(root, "config", "user.email", f"{name}@example.com")
+    q = data(cli("amend", CONTRACT, *args, "--repo", root, "--as-of", ON_BRANCH, "--format", "json"))["quote"]
+    ok(cli("quote", "accept", q, "--signed-by", "Anna Nowak", "--repo", root, "--as-of", ON_BRANCH))
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", f"{name}: amend {CONTRACT}")
+    git(root, "switch", "-q", "main")
+    return q
+
+
+def _merge_and_resolve(cli, root: Path) -> dict:
+    git(root, "merge", "-q", "--no-edit", "anna")
+    assert git(root, "merge", "--no-edit", "bob", check=False).returncode == 1  # both appended: a conflict
+    return json.loads(cli("resolve", "--repo", root, "--format", "json").stdout)
+
+
+def _quantity(cli, root: Path, product: str, day: str) -> Decimal:
+    shown = data(cli("contract", "show", CONTRACT, "--repo", root, "--as-of", day, "--format", "json"))
+    return sum((Decimal(o["quantity"]) for o in shown["owned"] if o["product"] == product), Decimal(0))
+
+
+def test_both_branches_setting_the_same_seats_warns_and_rebase_restores_what_the_later_one_meant(team, cli):
+    root = team
+    assert _quantity(cli, root, "PRO-SEAT", "2026-12-15") == 55
+    _amend_on(cli, root, "anna", "--effective", "2026-12-15", "--set", "PRO-SEAT=60")
+    bob = _amend_on(cli, root, "bob", "--effective", "2026-12-15", "--set", "PRO-SEAT=60")
+    assert _merge_and_resolve(cli, root)["errors"] == 0
+    assert _quantity(cli, root, "PRO-SEAT", "2026-12-15") == 65  # +5 twice: each branch meant 60
+    found = diagnostics(cli, root)
+    assert [d["code"] for d in found] == ["W-AMENDMENT-CONCURRENT"] and found[0]["severity"] == "warning"
+    assert "meant 60 PRO-SEAT from 2026-12-15, the merged ledger holds 65" in found[0]["message"]
+    assert f"cpqctl amend {CONTRACT} --rebase {bob}" in found[0]["hint"]
+    assert cli("check", "--repo", root).code == 0  # a warning: the customer signed both; both may stand
+    fix = data(cli("amend", CONTRACT, "--rebase", bob, "--repo", root, "--as-of", ON_BRANCH, "--format", "json"))
+    text = (root / "quotes" / f"{fix['quote']}.yaml").read_text()
+    assert f"rebases: {bob}" in text and "{product: PRO-SEAT, quantity: -5," in text and "effective: 2026-12-15" in text
+    ok(cli("quote", "accept", fix["quote"], "--signed-by", "Anna Nowak", "--repo", root, "--as-of", ON_BRANCH))
+    assert _quantity(cli, root, "PRO-SEAT", "2026-12-15") == 60
+    assert diagnostics(cli, root) == []
+    again = cli("amend", CONTRACT, "--rebase", bob, "--repo", root, "--as-of", ON_BRANCH)
+    assert again.code == 1 and "E-NO-CHANGE" in again.stderr
+
+
+def test_an_upsell_merged_after_a_cancellation_is_an_error_until_rebase_ends_it(team, cli):
+    root = team
+    cancel = _amend_on(cli, root, "anna", "--effective", "2026-12-15", "--cancel", "--reason", "budget cut")
+    _amend_on(cli, root, "bob", "--effective", "2026-12-20", "--add", "AUDIT-LOG=1")
+    resolved = _merge_and_resolve(cli, root)
+    assert resolved["written"] == [LEDGER] and resolved["errors"] == 1
+    found = [d for d in diagnostics(cli, root) if d["severity"] == "error"]
+    assert [d["code"] for d in found] == ["E-CANCELLED-SERVICE"]
+    assert "AUDIT-LOG × 1 is still in service on 2026-12-20" in found[0]["message"]
+    assert f"cpqctl amend {CONTRACT} --rebase {cancel}" in found[0]["hint"]
+    refused = cli("invoice", "run", "--repo", root, "--as-of", "2026-12-31")
+    assert refused.code == 1 and "E-CANCELLED-SERVICE" in refused.stderr
+    other = cli("quote", "new", "--account", "acme", "--start", "2027-01-01", "--line", "PRO-SEAT=1", "--repo", root)
+    assert other.code == 1  # no other write lands on the broken ledger
+    fix = data(cli("amend", CONTRACT, "--rebase", cancel, "--repo", root, "--as-of", ON_BRANCH, "--format", "json"))
+    text = (root / "quotes" / f"{fix['quote']}.yaml").read_text()
+    assert "{product: AUDIT-LOG, quantity: -1," in text and "start: 2026-12-20, end: 2026-12-31" in text
+    ok(cli("quote", "accept", fix["quote"], "--signed-by", "Anna Nowak", "--repo", root, "--as-of", ON_BRANCH))
+    assert diagnostics(cli, root) == []
+    ok(cli("invoice", "run", "--repo", root, "--as-of", "2026-12-31"))
+    audit = sum(
+        (
+            Decimal(str(ln["amount"]))
+            for inv in invoices(root)
+            for ln in inv["lines"]
+            if inv["contract"] == CONTRACT and ln["product"] == "AUDIT-LOG"
+        ),
+        Decimal(0),
+    )
+    assert audit == 0  # never billed after the cancellation
+    assert _quantity(cli, root, "AUDIT-LOG", "2026-12-20") == 0

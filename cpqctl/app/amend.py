@@ -138,3 +138,118 @@ def amend(
             (rel,),
             f"wrote {rel} (accept it with `cpqctl quote accept {qid} --signed-by NAME`)",
         )
+
+
+# --------------------------------------------------------------------------- after a merge
+
+REPAIRS = frozenset({"E-CANCELLED-SERVICE", "E-NEGATIVE-QUANTITY"})  # what `amend --rebase` starts from
+
+
+def rebase(ws: Workspace, contract: str, quote: str, *, as_of: date | None = None, dry_run: bool = False):
+    """The amendment quote that restores, on a merged ledger, what accepted amendment ``quote`` meant.
+
+    Two branches amended one contract (docs/teamwork.md). For a change of
+    quantities: each product ``quote`` changed is set back to the quantity it
+    meant (the ledger it was priced on, plus it) from the latest date another
+    branch's amendment of that product took effect; the delta is priced by the
+    amendment rules. For a cancellation: every line still in service on or
+    after its date (another branch's amendment it did not see) gets its
+    negative twin. The draft names what it restores (`rebases:`); the customer
+    signs it and `quote accept` appends it, even to the cancelled contract.
+    """
+    from cpqctl.core import amendments, ledger, quotes
+    from cpqctl.core.model import Quote, Source
+    from cpqctl.formats.quotes import amendment_quote_text
+
+    day = ws.day(as_of)
+    with ws.writing(tolerate=REPAIRS, staged_too=True) as (store, repo):
+        c = lookup(
+            repo.contracts,
+            contract,
+            "contract",
+            "E-UNKNOWN-CONTRACT",
+            "`cpqctl account show ACCOUNT` lists its contracts",
+        )
+        idx = next((i for i, a in enumerate(c.amendments) if a.quote == quote), None)
+        if idx is None:
+            raise CpqError(
+                "E-NOT-AMENDMENT",
+                f"{quote} is not an amendment of {c.contract}",
+                f"name one of its amendments' quotes: {', '.join(a.quote for a in c.amendments if a.quote) or 'none'}",
+            )
+        a = c.amendments[idx]
+        q = repo.quotes.get(quote)
+        based = q.based_on if q is not None and q.based_on is not None else idx
+        if a.cancelled is not None:
+            eff = a.cancelled.date
+            lines = _uncancelled(c, eff)
+        else:
+            seen = dataclasses.replace(c, amendments=c.amendments[:based] + (a,))
+            changes, dates = [], []
+            for product in sorted({s.product for s in a.lines if not s.one_time}):
+                others = [
+                    u.effective
+                    for u in c.amendments[based:]
+                    if u is not a and any(s.product == product for s in u.lines)
+                ]
+                d = max([a.effective, *others])
+                meant = ledger.quantity_on(seen, product, d)
+                if meant != ledger.quantity_on(c, product, d):
+                    changes.append(Change("set", product, meant, Source("--rebase")))
+                    dates.append(d)
+            eff = max(dates, default=a.effective)
+            lines = amendments.plan_changes(c, repo.catalog, repo.settings, eff, changes) if changes else []
+        if not lines:
+            raise CpqError(
+                "E-NO-CHANGE",
+                f"the ledger of {c.contract} already gives what {quote} meant: nothing to restore",
+                "`cpqctl check` names the amendments a merge left inconsistent",
+            )
+        draft = Quote(
+            quote="(dry run)",
+            account=c.account,
+            date=day,
+            lines=tuple(lines),
+            kind="amendment",
+            contract=c.contract,
+            currency=c.currency,
+            effective=eff,
+            based_on=len(c.amendments),
+            rebases=quote,
+            src=Source("(command line)"),
+        )
+        explicit = amendments.explicit_lines(quotes.price(repo, draft))
+        final = dataclasses.replace(draft, lines=tuple(explicit))
+        priced = quotes.price(repo, final)
+        if dry_run:
+            return quote_result(repo, final, priced, day, unnamed=True)
+        from cpqctl.app.numbers import Numbers
+
+        qid = Numbers.here(ws.root, repo.settings).quote(day, repo.quotes)
+        rel = f"quotes/{qid}.yaml"
+        text = amendment_quote_text(
+            qid, c.account, c.contract, c.currency, day, eff, len(c.amendments), explicit, rebases=quote
+        )
+        with store.transaction() as tx:
+            tx.create(rel, text)
+        return quote_result(
+            repo, dataclasses.replace(final, quote=qid), priced, day, (rel,), f"wrote {rel} (restores {quote})"
+        )
+
+
+def _uncancelled(c: Contract, cancelled: date) -> list:
+    """Negative twins of every line in service on or after the cancellation date (first day without service)."""
+    from cpqctl.core import amendments
+    from cpqctl.core.merges import boundaries
+    from cpqctl.core.model import Amendment, Segment, Source
+
+    out = []
+    extra: list[Segment] = []
+    for d in [cancelled] + [b for b in boundaries(c) if b > cancelled]:
+        now = dataclasses.replace(c, amendments=c.amendments + (Amendment("(rebase)", cancelled, tuple(extra)),))
+        for code in sorted({s.product for s in now.segments() if not s.one_time and s.covers(d)}):
+            for s, left in amendments.active(now, code, d):
+                start = max(d, s.start)
+                out.append(amendments.line_of(s, -left, start, s.end, Source("(rebase)")))
+                extra.append(dataclasses.replace(s, id=f"(rebase)#{len(extra) + 1}", quantity=-left, start=start))
+    return out

@@ -343,8 +343,13 @@ def _accept_files(
     day = ws.day(as_of)
     signed = signed_on if signed_on is not None else day
     root = ws.root
-    with ws.writing() as (store, repo):
+    from cpqctl.app.amend import REPAIRS
+    from cpqctl.app.workspace import require_clean
+
+    with ws.writing(tolerate=REPAIRS) as (store, repo):
         q = find_quote(repo, quote_id)
+        if store.tolerated and not q.rebases:  # only the repair of a merged ledger is accepted on one
+            require_clean(store.tolerated)
         settings = repo.settings
         with store.transaction() as tx:
             priced = quotes.price(repo, q)
@@ -368,7 +373,8 @@ def _accept_files(
                         f"regenerate the amendment quote with `cpqctl amend {c.contract} …`",
                         src=q.src,
                     )
-                if ledger.cancellation(c) is not None:
+                canc = next((a for a in reversed(c.amendments) if a.cancelled is not None), None)
+                if ledger.cancellation(c) is not None and not (canc and q.rebases and q.rebases == canc.quote):
                     raise CpqError(
                         "E-CANCELLED", f"contract {c.contract} is cancelled; it cannot be amended", "", src=q.src
                     )

@@ -21,7 +21,9 @@ from cpqctl.core.diagnostics import Diagnostic, InvalidRepository
 from cpqctl.load.repo import Loaded
 
 
-def refuse_invalid_writes(loaded: Loaded) -> Callable[[dict[str, bytes | None]], None]:
+def refuse_invalid_writes(
+    loaded: Loaded, tolerate: frozenset[str] = frozenset()
+) -> Callable[[dict[str, bytes | None]], None]:
     """A store validator over the repository state ``loaded``; after each accepted commit the state moves on."""
     from cpqctl.app.workspace import validate
 
@@ -33,7 +35,7 @@ def refuse_invalid_writes(loaded: Loaded) -> Callable[[dict[str, bytes | None]],
             state[0] = after
             return
         repo, diags = after.assemble()
-        errors = [d for d in validate(repo, diags) if d.severity == "error"]
+        errors = [d for d in validate(repo, diags) if d.severity == "error" and d.code not in tolerate]
         if errors:
             raise refusal(errors, sorted(files))
         state[0] = after

@@ -233,13 +233,20 @@ class Workspace:
     # -- writing ---------------------------------------------------------
 
     @contextmanager
-    def writing(self) -> Iterator[tuple[Store, Repo]]:
+    def writing(self, tolerate: frozenset[str] = frozenset(), staged_too: bool = False) -> Iterator[tuple[Store, Repo]]:
         """The repo lock held, the repository loaded inside it and valid as ``check`` sees it.
 
         Yields ``(store, repo)``; stage the writes in ``store.transaction()``.
         Loading inside the lock means two concurrent commands never act on the
         same stale state. Every commit is validated before it is written
         (:mod:`cpqctl.app.staged`): one that would leave an error is refused.
+
+        ``tolerate``: error codes a repair may start from (`amend --rebase` and
+        accepting its quote on a merged ledger); any other error still refuses.
+        They are kept on ``store.tolerated`` for the caller to refuse on when
+        the write turns out not to be that repair. ``staged_too``: commits may
+        leave them in place (writing the repair's draft); otherwise every
+        commit must leave the repository free of errors.
         """
         from cpqctl.app.staged import refuse_invalid_writes
         from cpqctl.load.repo import load_parts
@@ -249,9 +256,11 @@ class Workspace:
             with self.meter() as m:
                 loaded = load_parts(self.root, meter=m)
             repo, diags = loaded.assemble()
-            require_clean(validate(repo, diags))
+            found = validate(repo, diags)
+            require_clean([d for d in found if d.code not in tolerate])
+            store.tolerated = [d for d in found if d.code in tolerate and d.severity == "error"]
             # every commit is checked on the state it would leave, before a byte is written (E-WRITE-INVALID)
-            store.validator = refuse_invalid_writes(loaded)
+            store.validator = refuse_invalid_writes(loaded, tolerate if staged_too else frozenset())
             yield store, repo
 
     # -- the use cases, for Python callers -------------------------------

@@ -85,6 +85,15 @@ def amend(
     ] = None,
     cancel: Annotated[bool, typer.Option("--cancel", help="Cancel the contract from --effective.")] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why it is cancelled (with --cancel).")] = None,
+    rebase: Annotated[
+        str | None,
+        typer.Option(
+            "--rebase",
+            metavar="QUOTE",
+            help="After a merge: the amendment quote that restores what accepted amendment QUOTE meant on the "
+            "merged ledger (alone; see docs/teamwork.md).",
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Price and print; write nothing.")] = False,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
@@ -103,9 +112,24 @@ def amend(
       cpqctl amend C-2026-0001 --extend-to 2027-06-30
 
       cpqctl amend C-2026-0005 --cancel --reason "moving to a competitor"   # evergreen: end of period
+
+      cpqctl amend C-2026-0001 --rebase Q-2027-9HQ4-0001   # after a merge: what that amendment meant
     """
     from cpqctl.app.amend import amend as amend_contract
     from cpqctl.cli.quote import emit_quote
+
+    if rebase is not None:
+        if effective or set_ or add or remove or reprice or extend_to or cancel or reason:
+            raise UsageError(
+                "E-USAGE", "--rebase is an amendment of its own", "drop --effective/--set/--add/--remove/--cancel…"
+            )
+        from cpqctl.app.amend import rebase as rebase_amendment
+
+        result = rebase_amendment(common.workspace(repo, as_of), contract, rebase, dry_run=dry_run)
+        emit_quote(format, result.data)
+        if result.message:
+            common.info(result.message)
+        return
 
     new_end = common.parse_date(extend_to, "--extend-to date") if extend_to else None
     changes = _changes(set_ or [], add or [], remove or [], reprice or [])

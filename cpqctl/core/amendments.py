@@ -116,6 +116,11 @@ def active(c: Contract, product: str, d: date) -> list[tuple[Segment, Decimal]]:
 # --------------------------------------------------------------------------- delta lines
 
 
+def line_of(s: Segment, qty: Decimal, start: date, end: date | None, src: Source) -> QuoteLine:
+    """A delta line of ``qty`` at segment ``s``'s frozen prices from ``start``, ending with it or at ``end``."""
+    return _line(s, qty, start, end, src)
+
+
 def _line(
     s: Segment,
     qty: Decimal,

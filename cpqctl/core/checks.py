@@ -303,7 +303,11 @@ def check_contracts(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagn
                     "number them A-1, A-2… in order (after a merge, `cpqctl resolve` does)",
                 )
             seen.add(a.amendment)
-            end_then = ledger.end_before(c, i)
+            aq = repo.quotes.get(a.quote) if a.quote else None
+            # an amendment merged from another branch was made within the term it saw (its quote's based_on);
+            # what it does after an unseen cancellation is E-CANCELLED-SERVICE (core/merges.py)
+            known = aq.based_on if aq is not None and aq.based_on is not None and aq.based_on < i else i
+            end_then = ledger.end_before(c, known)
             if a.effective < c.start or (end_then is not None and a.effective > end_then + timedelta(days=1)):
                 yield _err(
                     a.at.get("effective", a.src),
@@ -320,6 +324,10 @@ def check_contracts(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagn
                     "",
                 )
             hi = a.end if a.end is not None else end_then
+            if aq is not None and aq.rebases:  # ends what a cancellation missed: within the term it had before it
+                j = next((k for k, b in enumerate(c.amendments[:i]) if b.quote == aq.rebases and b.cancelled), None)
+                if j is not None:
+                    hi = ledger.end_before(c, j)
             for s in a.lines:
                 yield from _check_segment(repo, c, s, a.effective, hi, c.currency, lost)
             if a.quote and _unknown(repo, lost, "quote", a.quote):

@@ -101,7 +101,8 @@ def ledger_findings(repo: Repo) -> Iterator[Diagnostic]:
         yield from _concurrent(repo, c)
 
 
-def _boundaries(c: Contract) -> list[date]:
+def boundaries(c: Contract) -> list[date]:
+    """The days a contract's quantities may change: each segment's start and the day after its end."""
     days = {s.start for s in c.segments()} | {s.end + timedelta(days=1) for s in c.segments() if s.end is not None}
     return sorted(days)
 
@@ -123,12 +124,12 @@ def _cancelled_service(c: Contract) -> Iterator[Diagnostic]:
     if canc is None:
         return
     where = next(a for a in reversed(c.amendments) if a.cancelled is not None)
-    for d in [canc.date] + [b for b in _boundaries(c) if b > canc.date]:
+    for d in [canc.date] + [b for b in boundaries(c) if b > canc.date]:
         live = {p: q for p, q in _quantities(c, d).items() if q != 0}
         if live:
             shown = ", ".join(f"{p} × {q}" for p, q in sorted(live.items()))
             fix = (
-                f"`cpqctl amend rebase {c.contract} {where.quote}` writes the amendment quote that ends them "
+                f"`cpqctl amend {c.contract} --rebase {where.quote}` writes the amendment quote that ends them "
                 "on the merged ledger"
                 if where.quote
                 else "append an amendment with the negative lines that end them"
@@ -144,7 +145,7 @@ def _cancelled_service(c: Contract) -> Iterator[Diagnostic]:
 
 
 def _negative(c: Contract) -> Iterator[Diagnostic]:
-    for d in _boundaries(c):
+    for d in boundaries(c):
         low = {p: q for p, q in _quantities(c, d).items() if q < 0}
         if low:
             p, q = sorted(low.items())[0]
@@ -155,7 +156,7 @@ def _negative(c: Contract) -> Iterator[Diagnostic]:
                 f"{c.contract} holds {q} of {p} on {d}: less than none (two decreases of the same units?)",
                 f"amend it back to the quantity the customer has: `cpqctl amend {c.contract} --set {p}=N "
                 f"--effective {d}`"
-                + (f", or `cpqctl amend rebase {c.contract} {last.quote}`" if last and last.quote else ""),
+                + (f", or `cpqctl amend {c.contract} --rebase {last.quote}`" if last and last.quote else ""),
             )
             return
 
@@ -181,7 +182,7 @@ def _concurrent(repo: Repo, c: Contract) -> Iterator[Diagnostic]:
                     "W-AMENDMENT-CONCURRENT",
                     f"{_label(a)} of {c.contract} was priced on a ledger without {others} (another branch): it "
                     f"meant {meant} {product} from {d}, the merged ledger holds {now}",
-                    f"if the customer meant {meant}: `cpqctl amend rebase {c.contract} {a.quote}` writes the "
+                    f"if the customer meant {meant}: `cpqctl amend {c.contract} --rebase {a.quote}` writes the "
                     "amendment quote that restores it; if both changes stand, nothing to do (docs/teamwork.md)",
                     "warning",
                 )

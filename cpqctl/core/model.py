@@ -346,6 +346,7 @@ class Quote:
     billing_frequency: str | None = None
     effective: _Day | None = None
     based_on: int | None = None
+    rebases: str | None = None  # amendment: the accepted amendment quote it restores on a merged ledger
     cancelled: Cancellation | None = None
     renewal: RenewalTerms = field(default_factory=RenewalTerms)
     approved: Approval | None = None

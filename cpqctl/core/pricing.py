@@ -152,6 +152,9 @@ def quote_dates(quote: Quote, settings: Settings, contract: Contract | None = No
     if quote.end is not None:
         return start, quote.end
     if quote.term is None and quote.kind == "amendment" and contract is not None:
+        canc = next((i for i, a in enumerate(contract.amendments) if a.cancelled and a.quote == quote.rebases), None)
+        if canc is not None:  # ends what a cancellation missed: within the term it had before it (merges.py)
+            return start, ledger.end_before(contract, canc)
         return start, ledger.current_end(contract)
     return start, term_end(start, quote.term or 12)
 

@@ -190,6 +190,7 @@ def accepted_text(q: Quote, priced: PricedQuote, signed_by: str, signed_on: date
         ("billing", Raw(flow([("frequency", q.billing_frequency)])) if q.billing_frequency else None),
         ("effective", q.effective),
         ("based_on", q.based_on),
+        ("rebases", q.rebases),
         (
             "cancelled",
             _cancellation(q.cancelled.date, q.cancelled.reason) if q.cancelled else None,
@@ -370,6 +371,7 @@ def amendment_quote_text(
     lines: Sequence[QuoteLine],
     cancelled: tuple[date, str] | None = None,
     end: date | None = None,
+    rebases: str | None = None,
 ) -> str:
     """An amendment draft: explicit priced delta lines (re-shown as written; never re-priced)."""
     head = [
@@ -382,6 +384,7 @@ def amendment_quote_text(
         ("date", day),
         ("effective", effective),
         ("based_on", based_on),
+        ("rebases", rebases),
         ("end", end),
         ("cancelled", _cancellation(cancelled[0], cancelled[1]) if cancelled else None),
     ]

@@ -319,6 +319,7 @@ def quote(o: Obj, file: str) -> Quote:
         billing_frequency=(o.get("billing") or {}).get("frequency"),
         effective=o.get("effective"),
         based_on=o.get("based_on"),
+        rebases=o.get("rebases"),
         cancelled=Cancellation(canc["date"], canc.get("reason", "")) if canc and "date" in canc else None,
         renewal=_renewal(o.get("renewal")),
         approved=_approval(o.get("approved")),

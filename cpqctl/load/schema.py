@@ -678,6 +678,11 @@ QUOTE = O(
     billing=BILLING,
     effective=F("date", doc="amendment: first day of the change"),
     based_on=F("int", doc="amendment: number of amendments the contract had", nonnegative=True),
+    rebases=F(
+        "id",
+        doc="amendment: the accepted amendment quote whose meaning this one restores on a merged ledger "
+        "(`cpqctl amend C --rebase Q`, docs/teamwork.md)",
+    ),
     cancelled=CANCELLED,
     renewal=RENEWAL,
     approved=APPROVED,
