@@ -501,3 +501,22 @@ def test_an_upsell_merged_after_a_cancellation_is_an_error_until_rebase_ends_it(
     )
     assert audit == 0  # never billed after the cancellation
     assert _quantity(cli, root, "AUDIT-LOG", "2026-12-20") == 0
+
+
+def test_a_data_folder_that_another_projects_git_does_not_track_is_outside_git(team, cli, tmp_path):
+    """`cpqctl tour` copies the example into ./cpq-tour of wherever it runs (a clone of cpqctl, on any branch)."""
+    import shutil
+
+    outer = tmp_path / "project"
+    outer.mkdir()
+    git(outer, "init", "-q", "-b", "main")
+    (outer / "README").write_text("a project\n")
+    git(outer, "add", "README")
+    git(outer, "commit", "-qm", "a project")
+    git(outer, "switch", "-q", "-c", "feature")
+    data_dir = outer / "cpq-tour"
+    shutil.copytree(team, data_dir, ignore=shutil.ignore_patterns(".git"))
+    ok(cli("invoice", "run", "--repo", data_dir, "--as-of", "2027-01-01"))  # untracked: no branches
+    git(outer, "add", "cpq-tour/cpq.toml")  # now the project versions it: its branch counts
+    refused = cli("invoice", "run", "--repo", data_dir, "--as-of", "2027-02-01")
+    assert refused.code == 1 and "E-BRANCH" in refused.stderr and "branch `feature`" in refused.stderr

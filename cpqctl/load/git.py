@@ -2,8 +2,10 @@
 
 Read only when a command allocates a number (quotes, contracts, invoices):
 numbering depends on it (:mod:`cpqctl.core.numbering`, docs/teamwork.md).
-Outside git — no ``git`` program, or the folder is not in a work tree — there
-are no branches and every command works as before.
+Outside git — no ``git`` program, the folder is not in a work tree, or it is
+inside another project's work tree without its ``cpq.toml`` being tracked
+(e.g. ``cpqctl tour``'s copy in a clone of cpqctl) — there are no branches and
+every command works as before.
 
 The branch is ``CPQ_BRANCH`` when set (a CI job on a detached checkout names
 the branch it builds), else git's current branch; a detached HEAD has none.
@@ -60,6 +62,9 @@ def branch(root: Path, configured_default: str | None = None) -> Branch | None:
     """The repository's branch state, or None outside git."""
     if shutil.which("git") is None or _git(root, "rev-parse", "--is-inside-work-tree") != "true":
         return None
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top is None or (Path(top).resolve() != root.resolve() and _git(root, "ls-files", "--", "cpq.toml") in ("", None)):
+        return None  # a folder inside another project's work tree that git does not version (`cpqctl tour`'s copy)
     name = os.environ.get("CPQ_BRANCH") or _git(root, "symbolic-ref", "--quiet", "--short", "HEAD") or None
     default = configured_default or _default_branch(root, name)
     return Branch(name, default, _git(root, "config", "user.email") or "")
