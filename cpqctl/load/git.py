@@ -63,7 +63,9 @@ def branch(root: Path, configured_default: str | None = None) -> Branch | None:
     if shutil.which("git") is None or _git(root, "rev-parse", "--is-inside-work-tree") != "true":
         return None
     top = _git(root, "rev-parse", "--show-toplevel")
-    if top is None or (Path(top).resolve() != root.resolve() and _git(root, "ls-files", "--", "cpq.toml") in ("", None)):
+    if top is None or (
+        Path(top).resolve() != root.resolve() and _git(root, "ls-files", "--", "cpq.toml") in ("", None)
+    ):
         return None  # a folder inside another project's work tree that git does not version (`cpqctl tour`'s copy)
     name = os.environ.get("CPQ_BRANCH") or _git(root, "symbolic-ref", "--quiet", "--short", "HEAD") or None
     default = configured_default or _default_branch(root, name)
