@@ -520,3 +520,25 @@ def test_a_data_folder_that_another_projects_git_does_not_track_is_outside_git(t
     git(outer, "add", "cpq-tour/cpq.toml")  # now the project versions it: its branch counts
     refused = cli("invoice", "run", "--repo", data_dir, "--as-of", "2027-02-01")
     assert refused.code == 1 and "E-BRANCH" in refused.stderr and "branch `feature`" in refused.stderr
+
+
+def test_updating_a_pull_request_from_main_keeps_mains_ledger_a_pure_append(team, cli):
+    """The pull-request flow: main moved on (bob merged); anna merges main into her branch and resolves."""
+    root = team
+    anna = branch_work(cli, root, "anna", 10, "AUDIT-LOG")
+    bob = branch_work(cli, root, "bob", 20, "STORAGE-PACK")
+    git(root, "merge", "-q", "--no-edit", "bob")
+    main_before = git(root, "rev-parse", "HEAD").stdout.strip()
+    git(root, "switch", "-q", "anna")
+    assert git(root, "merge", "--no-edit", "main", check=False).returncode == 1
+    ok(cli("resolve", "--repo", root))
+    text = (root / LEDGER).read_text()
+    assert text.index(f"quote: {bob['amendment']}") < text.index(f"quote: {anna['amendment']}")
+    assert f"amendment: A-3\n    quote: {bob['amendment']}" in text  # bob's keeps the label main gave it
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--no-edit")
+    git(root, "switch", "-q", "main")
+    git(root, "merge", "-q", "--no-edit", "anna")
+    diff = git(root, "diff", main_before, "HEAD", "--", LEDGER).stdout
+    assert diff and not [ln for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    assert diagnostics(cli, root) == []

@@ -3,8 +3,9 @@
 Three repairs, all in one transaction, each file re-parsed before anything is written:
 
 1. **Conflicted ledgers.** A contract file with conflict markers (both branches
-   appended amendments) becomes the side merged into, byte for byte, with the
-   other side's amendment entries appended (:func:`cpqctl.formats.merging.merge_ledgers`).
+   appended amendments) gets both sides' amendment entries: the default
+   branch's first, in its order, then the others — so the default branch's
+   ledger stays a pure append (:func:`cpqctl.formats.merging.merge_ledgers`).
 2. **Dropped amendments.** An accepted amendment quote whose contract's ledger
    has no entry for it (a merge resolved with "ours", a deleted entry) gets its
    entry back, rebuilt from the quote's frozen lines, signer and digest.
@@ -25,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cpqctl.app.workspace import Workspace
-from cpqctl.core.diagnostics import Diagnostic
+from cpqctl.core.diagnostics import CpqError, Diagnostic
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def resolve(ws: Workspace, *, dry_run: bool = False) -> ResolveResult:
                 unresolved.append((rel, line, why))
                 continue
             try:
-                merged, added = merging.merge_ledgers(sides.ours, sides.theirs)
+                merged, added = merging.merge_ledgers(sides.ours, sides.theirs, _settled(ws, rel))
             except merging.NotALedger as e:
                 unresolved.append((rel, line, str(e)))
                 continue
@@ -142,7 +143,7 @@ def _unmerge_garbled(ws: Workspace, loaded, texts: dict[str, str], repairs: list
         if any(d.severity == "error" for side in sides for d in load_bytes(rel, "contract", side.encode()).diagnostics):
             continue
         try:
-            merged, added = merging.merge_ledgers(*sides)
+            merged, added = merging.merge_ledgers(*sides, _settled(ws, rel))
         except merging.NotALedger:
             continue
         if any(d.severity == "error" for d in load_bytes(rel, "contract", merged.encode()).diagnostics):
@@ -156,6 +157,19 @@ def _unmerge_garbled(ws: Workspace, loaded, texts: dict[str, str], repairs: list
                 + (", ".join(added) or "nothing"),
             )
         )
+
+
+def _settled(ws: Workspace, rel: str) -> str | None:
+    """The default branch's version of ``rel``: its amendments keep their places (merging.merge_ledgers)."""
+    from cpqctl.load.git import branch, default_version
+    from cpqctl.load.repo import load_settings
+
+    try:
+        configured = getattr(load_settings(ws.root)[0], "git_default_branch", None)
+    except CpqError:  # cpq.toml itself in conflict: listed for a person; ledgers merge without the preference
+        return None
+    where = branch(ws.root, configured)
+    return default_version(ws.root, rel, where.default) if where is not None else None
 
 
 def _why_by_hand(kind: str) -> str:

@@ -83,21 +83,32 @@ def _head_body(ledger: Ledger) -> str:
     return head
 
 
-def merge_ledgers(ours: str, theirs: str) -> tuple[str, list[str]]:
-    """``ours`` with the amendment entries of ``theirs`` that it lacks appended, relabelled; and their quotes.
+def merge_ledgers(ours: str, theirs: str, settled: str | None = None) -> tuple[str, list[str]]:
+    """Both sides' amendment entries in one ledger, relabelled; and the quotes of the entries ``ours`` lacked.
 
-    Refused (:class:`NotALedger`) when the two sides differ anywhere but in
-    their amendments: that is a change a person resolves.
+    ``ours`` keeps its order and ``theirs``' new entries follow, except that
+    the entries of ``settled`` (the default branch's version of the file) come
+    first, in its order: merging the default branch into a feature branch then
+    leaves the default branch's ledger a pure append once the feature is merged
+    back. Refused (:class:`NotALedger`) when the two sides differ anywhere but
+    in their amendments: that is a change a person resolves.
     """
     a, b = split_ledger(ours), split_ledger(theirs)
     if _head_body(a).rstrip() != _head_body(b).rstrip():
         raise NotALedger("the two sides differ above `amendments:` (not only new amendments): resolve it by hand")
     have = {_identity(e) for e in a.entries}
     extra = [e for e in b.entries if _identity(e) not in have]
+    entries = list(a.entries) + extra
+    if settled is not None:
+        try:
+            order = {_identity(e): n for n, e in enumerate(split_ledger(settled).entries)}
+        except NotALedger:
+            order = {}
+        entries.sort(key=lambda e: (0, order[_identity(e)]) if _identity(e) in order else (1, 0))  # stable
     head = a.head
-    if not a.has_key and extra:
+    if not a.has_key and entries:
         head = head + ("" if head.endswith("\n") or not head else "\n") + "amendments:\n"
-    merged = head + "".join(a.entries) + "".join(extra)
+    merged = head + "".join(entries)
     return relabel(merged), [entry_quote(e) or "(no quote)" for e in extra]
 
 

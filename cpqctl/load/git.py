@@ -114,3 +114,18 @@ def merge_sides(root: Path, rel: str) -> tuple[str, str] | None:
             return None
         out.append(done.stdout.decode("utf-8", errors="replace"))
     return out[0], out[1]
+
+
+def default_version(root: Path, rel: str, default: str) -> str | None:
+    """``rel`` as the default branch holds it (origin's copy when it has one, else the local branch), or None."""
+    for rev in (f"refs/remotes/origin/{default}", f"refs/heads/{default}"):
+        if _git(root, "rev-parse", "-q", "--verify", rev) is None:
+            continue
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(root), "show", f"{rev}:./{rel}"], capture_output=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.decode("utf-8", errors="replace") if done.returncode == 0 else None
+    return None
