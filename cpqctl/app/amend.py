@@ -64,9 +64,8 @@ def amend(
     their prices, uplifted when the contract's renewal pricing is `uplift`.
     ``dry_run`` prices the quote and writes nothing.
     """
-    from cpqctl.core import amendments, quotes
+    from cpqctl.core import amendments
     from cpqctl.core.model import Cancellation, Quote, Source
-    from cpqctl.formats.quotes import amendment_quote_text
 
     day = ws.day(as_of)
     changes = list(changes)
@@ -115,29 +114,50 @@ def amend(
             cancelled=Cancellation(*cancelled) if cancelled else None,
             src=Source("(command line)"),
         )
-        first = quotes.price(repo, draft)  # cross-sells run the waterfall here
-        explicit = amendments.explicit_lines(first)
-        final = dataclasses.replace(draft, lines=tuple(explicit))
-        priced = quotes.price(repo, final)  # as `quote show` will price the file
-        if dry_run:
-            return quote_result(repo, final, priced, day, unnamed=True)
-        from cpqctl.app.numbers import Numbers
+        return _write_draft(ws, store, repo, draft, day, dry_run, cancelled=cancelled)
 
-        qid = Numbers.here(ws.root, repo.settings).quote(day, repo.quotes)
-        rel = f"quotes/{qid}.yaml"
-        text = amendment_quote_text(
-            qid, c.account, c.contract, c.currency, day, eff, len(c.amendments), explicit, cancelled, extend_to
-        )
-        with store.transaction() as tx:
-            tx.create(rel, text)
-        return quote_result(
-            repo,
-            dataclasses.replace(final, quote=qid),
-            priced,
-            day,
-            (rel,),
-            f"wrote {rel} (accept it with `cpqctl quote accept {qid} --signed-by NAME`)",
-        )
+
+def _write_draft(ws: Workspace, store, repo, draft, day: date, dry_run: bool, **extra) -> QuoteResult:
+    """Price an amendment draft, freeze its lines as explicit ones and write it under a new quote number.
+
+    The waterfall prices cross-sells once; the frozen lines are priced again
+    exactly as `quote show` will price the file. ``extra``: `cancelled` (date,
+    reason) or `rebases` for the file text.
+    """
+    from cpqctl.app.numbers import Numbers
+    from cpqctl.core import amendments, quotes
+    from cpqctl.formats.quotes import amendment_quote_text
+
+    explicit = amendments.explicit_lines(quotes.price(repo, draft))
+    final = dataclasses.replace(draft, lines=tuple(explicit))
+    priced = quotes.price(repo, final)
+    if dry_run:
+        return quote_result(repo, final, priced, day, unnamed=True)
+    qid = Numbers.here(ws.root, repo.settings).quote(day, repo.quotes)
+    rel = f"quotes/{qid}.yaml"
+    text = amendment_quote_text(
+        qid,
+        draft.account,
+        draft.contract or "",
+        draft.currency or "",
+        day,
+        draft.effective or day,
+        draft.based_on or 0,
+        explicit,
+        end=draft.end,
+        **extra,
+    )
+    with store.transaction() as tx:
+        tx.create(rel, text)
+    what = f" (restores {draft.rebases})" if draft.rebases else ""
+    return quote_result(
+        repo,
+        dataclasses.replace(final, quote=qid),
+        priced,
+        day,
+        (rel,),
+        f"wrote {rel}{what} (accept it with `cpqctl quote accept {qid} --signed-by NAME`)",
+    )
 
 
 # --------------------------------------------------------------------------- after a merge
@@ -157,9 +177,8 @@ def rebase(ws: Workspace, contract: str, quote: str, *, as_of: date | None = Non
     negative twin. The draft names what it restores (`rebases:`); the customer
     signs it and `quote accept` appends it, even to the cancelled contract.
     """
-    from cpqctl.core import amendments, ledger, quotes
+    from cpqctl.core import amendments, ledger
     from cpqctl.core.model import Quote, Source
-    from cpqctl.formats.quotes import amendment_quote_text
 
     day = ws.day(as_of)
     with ws.writing(tolerate=REPAIRS, staged_too=True) as (store, repo):
@@ -218,23 +237,7 @@ def rebase(ws: Workspace, contract: str, quote: str, *, as_of: date | None = Non
             rebases=quote,
             src=Source("(command line)"),
         )
-        explicit = amendments.explicit_lines(quotes.price(repo, draft))
-        final = dataclasses.replace(draft, lines=tuple(explicit))
-        priced = quotes.price(repo, final)
-        if dry_run:
-            return quote_result(repo, final, priced, day, unnamed=True)
-        from cpqctl.app.numbers import Numbers
-
-        qid = Numbers.here(ws.root, repo.settings).quote(day, repo.quotes)
-        rel = f"quotes/{qid}.yaml"
-        text = amendment_quote_text(
-            qid, c.account, c.contract, c.currency, day, eff, len(c.amendments), explicit, rebases=quote
-        )
-        with store.transaction() as tx:
-            tx.create(rel, text)
-        return quote_result(
-            repo, dataclasses.replace(final, quote=qid), priced, day, (rel,), f"wrote {rel} (restores {quote})"
-        )
+        return _write_draft(ws, store, repo, draft, day, dry_run, rebases=quote)
 
 
 def _uncancelled(c: Contract, cancelled: date) -> list:
