@@ -60,8 +60,8 @@ def test_run_dry_then_for_real_then_nothing_left(ws, cli):
     assert [(d.contract, d.date, str(d.gross_total), d.currency) for d in dry.drafts] == [
         ("C-2025-0003", date(2025, 10, 1), "23751.30", "PLN"),
         ("C-2026-0001", date(2026, 1, 1), "22755.00", "PLN"),
-        ("C-2026-0002", date(2026, 2, 1), "687.33", "EUR"),
-        ("C-2026-0002", date(2026, 3, 1), "687.34", "EUR"),
+        ("C-2026-0002", date(2026, 2, 1), "687.37", "EUR"),  # the first period takes the rounding residual
+        ("C-2026-0002", date(2026, 3, 1), "687.33", "EUR"),  # then every full month the same
         ("C-2026-0003", date(2026, 3, 1), "10620.00", "EUR"),
     ]
 
@@ -108,10 +108,10 @@ def test_preview_shows_the_next_invoices_and_writes_nothing(issued):
     assert p.quote is None and p.currency == "PLN" and p.as_of == date(2026, 4, 10)
     assert [(x["date"], x["net_total"], x["gross_total"]) for x in p.data["invoices"]] == [
         ("2026-04-01", "13500.00", "16605.00"),
-        ("2026-04-16", "1121.92", "1379.96"),
+        ("2026-04-16", "1136.71", "1398.15"),  # the stub takes the residual (3,836.71 − 2 × 1,350.00)
         ("2026-07-01", "14850.00", "18265.50"),
         ("2026-09-01", "450.00", "553.50"),
-        ("2026-10-01", "16214.79", "19944.19"),
+        ("2026-10-01", "16200.00", "19926.00"),  # full quarters: 13,500.00 + 1,350.00 + 1,350.00
     ]
     assert len(p.drafts) == 5
     short = invoicing.preview_invoices(issued, "C-2026-0001", as_of=date(2026, 4, 10), through=date(2026, 6, 30))

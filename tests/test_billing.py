@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from cpqctl.core import billing, ledger
 from cpqctl.core.model import Amendment, Cancellation, Contract, Segment, Settings, Signed
+from cpqctl.core.money import round_money
 from cpqctl.core.proration import METHODS, line_total
 
 SETTINGS = Settings()
@@ -343,3 +345,68 @@ def test_runs_at_any_dates_issue_what_one_run_issues(c, stops):
     assert Counter(issued) == Counter(issue(c, horizon))
     assert issue(c, horizon, billed) == []
     assert total(issued) == value(c)
+
+
+# --------------------------------------------------------------------------- the period rule (issue 15)
+
+
+def _by_period(lines) -> dict[tuple[str, int], Decimal]:
+    out: dict[tuple[str, int], Decimal] = {}
+    for _, ln in lines:
+        out[(ln.segment, ln.period)] = out.get((ln.segment, ln.period), D(0)) + ln.amount
+    return out
+
+
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(contracts(with_amendment=True))
+def test_every_full_period_of_a_segment_bills_the_same_amount(c):
+    """A whole billing period bills unit_price × quantity × period_months / per_months, rounded once — the same every
+    time; only the segment's first period may differ (it takes the rounding and day-count rest of the line total)."""
+    horizon = date(2030, 1, 1)
+    t = billing.billing_terms(c, SETTINGS)
+    if t.months is None:
+        return
+    ps = {p.index: p for p in billing.periods(c, t, horizon)}
+    billed = _by_period(issue(c, horizon))
+    for s in c.segments():
+        whole = round_money(
+            Fraction(s.unit_price) * Fraction(s.quantity) * t.months / {"month": 1, "quarter": 3, "year": 12}[s.per],
+            "PLN",
+            "half-up",
+        )
+        full = sorted(
+            k
+            for k, p in ps.items()
+            if p.start >= s.start
+            and (s.end is None or s.end >= p.end)
+            and p.end == billing.add_months(c.start, (k + 1) * t.months) - timedelta(days=1)
+        )
+        for k in full[1:]:
+            assert billed.get((s.id, k), D(0)) == whole, (s.id, k)
+        first = billing.period_index(c, t, s.start)  # the segment's first period: it may take the rest
+        if full and full[0] != first:
+            assert billed.get((s.id, full[0]), D(0)) == whole  # a partial period before it took the rest
+
+
+def test_a_mid_quarter_upsell_bills_one_stub_then_identical_full_quarters():
+    """15 seats up-sold on 2024-05-10 on a quarterly contract: 4,863.12 / 4,917.00 / 4,970.88 before; now a stub and
+    then 4,500.00 each quarter (15 × 1,200.00 × 3 / 12); the stub is 11,584.93 − 2 × 4,500.00 = 2,584.93."""
+    upsell = Amendment(
+        "A-1",
+        date(2024, 5, 10),
+        (seg("C-1/Q-7#1", 15, date(2024, 5, 10), date(2024, 12, 31)),),
+        quote="Q-7",
+        signed=Signed("x", date(2024, 5, 2)),
+    )
+    c = contract("quarterly", (upsell,))
+    out = [(d, ln) for d, ln in issue(c, date(2024, 12, 31)) if ln.segment == "C-1/Q-7#1"]
+    quote_total = line_total(
+        D("1200.00"), D(15), "year", date(2024, 5, 10), date(2024, 12, 31), "monthly+daily", "PLN", "half-up"
+    )
+    assert [(d, ln.kind, ln.amount) for d, ln in out] == [
+        (date(2024, 5, 10), "proration", quote_total - D("9000.00")),
+        (date(2024, 7, 1), "recurring", D("4500.00")),
+        (date(2024, 10, 1), "recurring", D("4500.00")),
+    ]
+    assert (out[0][1].period_start, out[0][1].period_end) == (date(2024, 5, 10), date(2024, 6, 30))
+    assert total(out) == quote_total == D("11584.93")  # 7 months 22 days: 1,500.00 × 7.723288

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,8 @@ def run_json(cli, *args):
 
 
 def test_worked_example_upsell_preview(cli, make):
-    """on_acceptance 1,246.58; 07-01 3,000.00 → 4,500.00; 10-01 +1,516.43; value 4,263.01; ARR +6,000.00."""
+    """The period rule (SPEC §4, Salesforce CPQ's example): on acceptance 1,263.01 for the stub 04-16..06-30, then
+    1,500.00 more on 07-01 and on 10-01 — identical full quarters; value 4,263.01; ARR +6,000.00."""
     root = make()
     r = cli(
         "amend", "C-2024-0001", "--effective", "2024-04-16", "--set", "SEAT=15", "--as-of", "2024-04-10", "--repo", root
@@ -102,7 +104,7 @@ def test_worked_example_upsell_preview(cli, make):
         cli, "invoice", "preview", "C-2024-0001", "--quote", "Q-2024-0001", "--as-of", "2024-04-10", "--repo", root
     )
     assert snapshot(root) == before  # a preview writes nothing
-    assert data["on_acceptance"]["net_total"] == "1246.58"
+    assert data["on_acceptance"]["net_total"] == "1263.01"
     assert data["on_acceptance"]["lines"] == [
         {
             "segment": "C-2024-0001/Q-2024-0001#1",
@@ -111,7 +113,7 @@ def test_worked_example_upsell_preview(cli, make):
             "period_end": "2024-06-30",
             "kind": "proration",
             "quantity": "5",
-            "amount": "1246.58",
+            "amount": "1263.01",
         }
     ]
     assert data["on_acceptance"]["date"] == "2024-04-16"  # the later of acceptance (as-of) and effective
@@ -129,14 +131,14 @@ def test_worked_example_upsell_preview(cli, make):
             "period_start": "2024-10-01",
             "period_end": "2024-12-31",
             "before": "3000.00",
-            "after": "4516.43",
-            "delta": "1516.43",
+            "after": "4500.00",
+            "delta": "1500.00",
         },
     ]
     assert data["contract_value_delta"] == "4263.01"
     assert (data["arr_before"], data["arr_after"], data["arr_delta"]) == ("12000.00", "18000.00", "6000.00")
     # on acceptance + every later delta = the contract value delta
-    assert pytest.approx(4263.01) == 1246.58 + 1500.00 + 1516.43
+    assert Decimal("1263.01") + Decimal("1500.00") + Decimal("1500.00") == Decimal(data["contract_value_delta"])
 
 
 def test_preview_without_quote_lists_the_next_invoices(cli, make):
@@ -218,10 +220,10 @@ def test_catch_up_invoice_after_an_accepted_upsell(cli, make):
     assert run_json(cli, "invoice", "run", "--through", "2024-04-15", "--repo", root)["invoices"] == []
     data = run_json(cli, "invoice", "run", "--through", "2024-04-30", "--repo", root)
     [inv] = data["invoices"]
-    assert (inv["date"], inv["sale_date"], inv["net_total"]) == ("2024-04-16", "2024-04-16", "1246.58")
+    assert (inv["date"], inv["sale_date"], inv["net_total"]) == ("2024-04-16", "2024-04-16", "1263.01")
     assert inv["lines"][0]["kind"] == "proration"
     later = run_json(cli, "invoice", "run", "--through", "2024-12-31", "--repo", root)
-    assert [x["net_total"] for x in later["invoices"]] == ["4500.00", "4516.43"]
+    assert [x["net_total"] for x in later["invoices"]] == ["4500.00", "4500.00"]  # identical full quarters
 
 
 def test_tax_account_rate_and_reverse_charge(cli, make):

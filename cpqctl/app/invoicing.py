@@ -86,7 +86,7 @@ def run_invoices(
     invoices as one full run, numbered in the order they were issued — so the other contracts' earlier-dated
     invoices may get higher numbers, which the run and `check` report (W-INVOICE-ORDER).
 
-    The cumulative schedule of every contract minus what invoices/ already
+    The schedule of every contract minus what invoices/ already
     holds: running it twice issues nothing. Numbers are allocated under the
     lock, every file is created in one transaction (all or none).
 

@@ -2,10 +2,17 @@
 
 Periods are anchored on the contract start (period k = start + k·f months …
 start + (k+1)·f months − 1 day; ``upfront`` = the whole term), cut at the
-contract's current end, each invoiced in advance on its first day. A segment
-bills in a period the difference of its cumulative rounded value
-(:func:`cpqctl.core.proration.period_amount`), so its invoices add up to its quote
-line total to the cent. Nothing past the current end is billed, except the few
+contract's current end, each invoiced in advance on its first day.
+
+The period rule (SPEC §4 v2, issue 15; :meth:`_Schedule.split`): a whole
+billing period of a segment bills exactly ``unit_price × units ×
+period_months / per_months``, rounded once, so every full period of a line
+costs the same; a partial period (the segment starts or ends inside it, or
+the contract's end cuts it) bills the segment's value over the days it covers
+under the contract's proration method; the segment's first partial period —
+else its first period — takes the rest of its value up to the billed end, the
+rounding and day-count residual, so its invoices add up to its quote line
+total to the cent. Nothing past the current end is billed, except the few
 units by which a cancellation's quoted credit differs from the rest of the
 segments it cancels (non-additive methods): that residual goes on the last
 period, so a contract adds up exactly to its quotes' totals.
@@ -201,6 +208,7 @@ class _Schedule:
         self._states: dict[frozenset[int], tuple[list[Period], bool, dict[str, Decimal]]] = {}
         self._values: dict[tuple[str, date], Decimal] = {}
         self._rates: dict[str, Fraction] = {}
+        self._splits: dict[tuple[frozenset[int], str], dict[int, Decimal]] = {}
         self.final = frozenset(range(len(c.amendments)))
 
     def state(self, known: frozenset[int]) -> tuple[list[Period], bool, dict[str, Decimal]]:
@@ -266,10 +274,7 @@ class _Schedule:
                     t.rounding,
                 )
             else:
-                rate = self._rates.get(s.id)
-                if rate is None:
-                    units = priced_units(s.quantity, s.pricing)
-                    rate = self._rates[s.id] = Fraction(s.unit_price) * Fraction(units) / PER_MONTHS[s.per]
+                rate = self._rate(s)
                 upto = day if s.end is None or day < s.end else s.end
                 v = round_money(rate * months_between(s.start, upto, t.method), t.currency, t.rounding)
             self._values[key] = v
@@ -286,11 +291,63 @@ class _Schedule:
         if k >= len(ps):
             return ZERO, None, False
         p = ps[k]
-        lower = self.value(s, p.start - _DAY) if k > 0 else ZERO
-        amt = self.value(s, p.end) - lower
+        amt = self.split(known, s).get(k, ZERO)
         if finite and k == len(ps) - 1 and s.id in residuals:
             return amt + residuals[s.id], p, True
         return amt, p, False
+
+    def split(self, known: frozenset[int], s: Segment) -> dict[int, Decimal]:
+        """What a recurring segment bills in each period it overlaps, with the amendments ``known`` (the period rule).
+
+        A whole billing period (the segment covers all of it, and the contract's
+        end does not cut it) bills exactly ``unit_price × units × period_months /
+        per_months``, rounded once, so every full period of a line costs the
+        same. A partial period bills the segment's value over the days it covers
+        under the contract's proration method. The segment's first partial
+        period (else its first period) takes the rest of its value up to the
+        billed end — the rounding and day-count residual — so the invoices of a
+        segment add up to its quote line total to the cent. An open-ended
+        segment of an open contract has no total: nothing absorbs.
+        """
+        key = (known, s.id)
+        got = self._splits.get(key)
+        if got is not None:
+            return got
+        ps, finite, _ = self.state(known)
+        t = self.t
+        last = ps[-1].end
+        cover = min(s.end, last) if s.end is not None else last
+        out: dict[int, Decimal] = {}
+        partial: list[int] = []
+        rate = self._rate(s)
+        for p in ps:
+            if p.end < s.start or p.start > cover:
+                continue
+            a, b = max(s.start, p.start), min(cover, p.end)
+            whole = (
+                t.months is not None
+                and a == p.start
+                and b == p.end
+                and p.end == add_months(self.c.start, (p.index + 1) * t.months) - _DAY
+            )
+            if whole and t.months is not None:
+                out[p.index] = round_money(rate * t.months, t.currency, t.rounding)
+            else:
+                out[p.index] = round_money(rate * months_between(a, b, t.method), t.currency, t.rounding)
+                partial.append(p.index)
+        if out and (s.end is not None or finite):
+            absorber = partial[0] if partial else min(out)
+            out[absorber] = self.value(s, cover) - sum((v for k, v in out.items() if k != absorber), ZERO)
+        self._splits[key] = out
+        return out
+
+    def _rate(self, s: Segment) -> Fraction:
+        rate = self._rates.get(s.id)
+        if rate is None:
+            assert s.per is not None  # recurring
+            units = priced_units(s.quantity, s.pricing)
+            rate = self._rates[s.id] = Fraction(s.unit_price) * Fraction(units) / PER_MONTHS[s.per]
+        return rate
 
     def key_of(self, s: Segment, k: int) -> int:
         """Ledger key: periods past the end of the (final) contract merge into its last one."""
