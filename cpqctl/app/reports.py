@@ -4,20 +4,95 @@ Metrics read only settings, catalog and contracts (never quotes or invoices).
 A report on screen works on a repository with errors and says so
 (``warning``: the figures may be incomplete); the board *document*, something
 someone will be sent, is refused on one.
+
+Every report but the board document can count part of the ledger: ``accounts``,
+``products`` and ``families`` (any of them; empty: all) are checked against the
+repository — an unknown one is refused with the code of an unknown ID
+(E-UNKNOWN-ACCOUNT, E-UNKNOWN-PRODUCT, E-UNKNOWN-FAMILY) and the closest
+known one as the hint — and the metrics run on the matching segments alone
+(:func:`cpqctl.core.metrics.scoped`); the JSON then has a ``filters`` key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from cpqctl.app.workspace import Workspace, require_clean
-from cpqctl.core.diagnostics import UsageError
+from cpqctl.app.workspace import Workspace, lookup, require_clean
+from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.metrics import Scope
 from cpqctl.core.model import Repo
 
 KINDS = ("catalog", "account", "contract")
+
+
+def _known(given: Iterable[str], known: Iterable[str], kind: str, code: str, hint: str) -> frozenset[str]:
+    """``given``, each one checked against ``known`` (E-… naming the closest when it is not)."""
+    names = {k: k for k in known}
+    out = set()
+    for key in (given,) if isinstance(given, str) else given:
+        if key not in names and "," in key:
+            first = key.split(",")[0].strip()
+            raise CpqError(
+                code,
+                f"unknown {kind} `{key}`",
+                f"one {kind} per option, repeated for more: --{kind} {first} --{kind} …",
+            )
+        out.add(lookup(names, key, kind, code, hint))
+    return frozenset(out)
+
+
+def scope(
+    repo: Repo, *, accounts: Iterable[str] = (), products: Iterable[str] = (), families: Iterable[str] = ()
+) -> Scope:
+    """The :class:`~cpqctl.core.metrics.Scope` of a report, every name checked against the repository.
+
+    Known are the accounts with an account file or a contract, the products of
+    the catalog or of a contract line, and those products' families
+    (``(none)`` for a product without one).
+    """
+    from cpqctl.core import metrics
+
+    in_use = {s.product for c in repo.contracts.values() for s in c.segments()}
+    products_known = set(repo.catalog.products) | in_use
+    families_known = sorted({metrics.family_of(repo, p) for p in products_known})
+    return Scope(
+        _known(
+            accounts,
+            set(repo.accounts) | {c.account for c in repo.contracts.values()},
+            "account",
+            "E-UNKNOWN-ACCOUNT",
+            "accounts are the folders under contracts/",
+        ),
+        _known(products, products_known, "product", "E-UNKNOWN-PRODUCT", "`cpqctl catalog list` shows every product"),
+        _known(
+            families,
+            families_known,
+            "family",
+            "E-UNKNOWN-FAMILY",
+            f"the catalog's families: {', '.join(families_known) or 'none'}",
+        ),
+    )
+
+
+def _scoped(
+    ws: Workspace, accounts: Iterable[str], products: Iterable[str], families: Iterable[str], strict: bool = False
+) -> tuple[Repo, Scope, str | None]:
+    """:func:`_load`, then the repository as the report counts it (its filters checked)."""
+    from cpqctl.core import metrics
+
+    repo, warning = _load(ws, strict)
+    sc = scope(repo, accounts=accounts, products=products, families=families)
+    return metrics.scoped(repo, sc), sc, warning
+
+
+def _filtered(data: dict, sc: Scope) -> dict:
+    from cpqctl.views.reports import with_filters
+
+    return with_filters(data, sc)
 
 
 def _load(ws: Workspace, strict: bool = False) -> tuple[Repo, str | None]:
@@ -48,15 +123,24 @@ class ArrResult:
     warning: str | None
 
 
-def arr(ws: Workspace, *, by: str = "account", as_of: date | None = None) -> ArrResult:
+def arr(
+    ws: Workspace,
+    *,
+    by: str = "account",
+    as_of: date | None = None,
+    accounts: Iterable[str] = (),
+    products: Iterable[str] = (),
+    families: Iterable[str] = (),
+) -> ArrResult:
     """ARR (12 × MRR) and MRR on ``as_of``, per account, product or family, with totals per currency and in the
-    company currency."""
+    company currency (of the ``accounts``, ``products`` and ``families`` given, if any)."""
     from cpqctl.core import metrics
     from cpqctl.views.reports import arr_view
 
     day = ws.day(as_of)
-    repo, warning = _load(ws)
-    return ArrResult(by, day, arr_view(metrics.arr_report(repo, day, by), repo.settings.rounding), warning)
+    repo, sc, warning = _scoped(ws, accounts, products, families)
+    data = arr_view(metrics.arr_report(repo, day, by), repo.settings.rounding)
+    return ArrResult(by, day, _filtered(data, sc), warning)
 
 
 @dataclass(frozen=True)
@@ -70,14 +154,23 @@ class MovementsResult:
     warning: str | None
 
 
-def movements(ws: Workspace, *, start: date, end: date) -> MovementsResult:
-    """Each account's MRR on ``start`` against ``end``: new, expansion, contraction, churn, reactivation, NRR, GRR."""
+def movements(
+    ws: Workspace,
+    *,
+    start: date,
+    end: date,
+    accounts: Iterable[str] = (),
+    products: Iterable[str] = (),
+    families: Iterable[str] = (),
+) -> MovementsResult:
+    """Each account's MRR on ``start`` against ``end``: new, expansion, contraction, churn, reactivation, NRR, GRR
+    (of the ``accounts``, ``products`` and ``families`` given, if any)."""
     from cpqctl.core import metrics
     from cpqctl.views.reports import movements_summary, movements_view
 
-    repo, warning = _load(ws)
+    repo, sc, warning = _scoped(ws, accounts, products, families)
     _in_order(start, end)
-    data = movements_view(metrics.movements(repo, start, end))
+    data = _filtered(movements_view(metrics.movements(repo, start, end)), sc)
     return MovementsResult(start, end, data, movements_summary(data), warning)
 
 
@@ -96,15 +189,24 @@ class MonthlyMovementsResult:
     warning: str | None
 
 
-def movements_by_month(ws: Workspace, *, start: date, end: date) -> MonthlyMovementsResult:
-    """The range split at each month end, each month reconciling on its own, plus the whole range's figures."""
+def movements_by_month(
+    ws: Workspace,
+    *,
+    start: date,
+    end: date,
+    accounts: Iterable[str] = (),
+    products: Iterable[str] = (),
+    families: Iterable[str] = (),
+) -> MonthlyMovementsResult:
+    """The range split at each month end, each month reconciling on its own, plus the whole range's figures
+    (of the ``accounts``, ``products`` and ``families`` given, if any)."""
     from cpqctl.core import metrics
     from cpqctl.views import reports as views
 
-    repo, warning = _load(ws)
+    repo, sc, warning = _scoped(ws, accounts, products, families)
     _in_order(start, end)
     months = metrics.movements_by_month(repo, start, end)
-    data = views.movements_by_month_view(metrics.movements(repo, start, end), months)
+    data = _filtered(views.movements_by_month_view(metrics.movements(repo, start, end), months), sc)
     return MonthlyMovementsResult(
         start,
         end,
@@ -128,14 +230,23 @@ class LtvResult:
     warning: str | None
 
 
-def ltv(ws: Workspace, *, cac: Decimal | None = None, as_of: date | None = None) -> LtvResult:
-    """ARPA ÷ monthly logo churn (trailing 6 months), LTV:CAC and CAC payback (``cac`` default: cpq.toml)."""
+def ltv(
+    ws: Workspace,
+    *,
+    cac: Decimal | None = None,
+    as_of: date | None = None,
+    accounts: Iterable[str] = (),
+    products: Iterable[str] = (),
+    families: Iterable[str] = (),
+) -> LtvResult:
+    """ARPA ÷ monthly logo churn (trailing 6 months), LTV:CAC and CAC payback (``cac`` default: cpq.toml), of
+    the ``accounts``, ``products`` and ``families`` given, if any (the CAC is the one given, never scoped)."""
     from cpqctl.core import metrics
     from cpqctl.views.reports import ltv_rows, ltv_view
 
     day = ws.day(as_of)
-    repo, warning = _load(ws)
-    data = ltv_view(metrics.ltv(repo, day, cac), repo.settings.rounding)
+    repo, sc, warning = _scoped(ws, accounts, products, families)
+    data = _filtered(ltv_view(metrics.ltv(repo, day, cac), repo.settings.rounding), sc)
     return LtvResult(day, data, ltv_rows(data), warning)
 
 
@@ -149,15 +260,25 @@ class BoardResult:
     warning: str | None
 
 
-def board(ws: Workspace, *, months: int = 12, top: int = 5, as_of: date | None = None) -> BoardResult:
-    """ARR by month, MRR movements, NRR/GRR, LTV and the ``top`` accounts over ``months`` months ending on as_of."""
+def board(
+    ws: Workspace,
+    *,
+    months: int = 12,
+    top: int = 5,
+    as_of: date | None = None,
+    accounts: Iterable[str] = (),
+    products: Iterable[str] = (),
+    families: Iterable[str] = (),
+) -> BoardResult:
+    """ARR by month, MRR movements, NRR/GRR, LTV and the ``top`` accounts over ``months`` months ending on as_of
+    (of the ``accounts``, ``products`` and ``families`` given, if any; the board *document* is never filtered)."""
     from cpqctl.core import board as boards
     from cpqctl.views.board import board_view
 
     day = ws.day(as_of)
-    repo, warning = _load(ws)
+    repo, sc, warning = _scoped(ws, accounts, products, families)
     b = boards.board(repo, day, months, top)
-    return BoardResult(day, b, board_view(b, repo.settings.rounding), warning)
+    return BoardResult(day, b, _filtered(board_view(b, repo.settings.rounding), sc), warning)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,18 @@ FormatOpt = Annotated[
         click_type=click.Choice(["table", "json", "csv", "md"]),
     ),
 ]
+PeriodOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        "-p",
+        show_default=False,
+        metavar="PERIOD",
+        help="A range of days: 2027q1 (2027-Q1), 2027-03, 2027, 2027-03-15, this-month, last-month, "
+        "this-quarter, last-quarter, this-year, last-year, or FROM..TO (2027-01..2027-03); relative forms "
+        "count from --as-of.",
+    ),
+]
 
 
 def parse_date(text: str, what: str = "date") -> date:
@@ -93,6 +105,13 @@ def as_of(value: str | None) -> date:
     if text:
         return parse_date(text)
     return date.today()  # the one place the wall clock is read: the default of --as-of
+
+
+def period(text: str, as_of_text: str | None = None):
+    """``--period`` as a :class:`~cpqctl.core.periods.Period` (inclusive days), relative forms from ``--as-of``."""
+    from cpqctl.core.periods import parse_period
+
+    return parse_period(text, as_of(as_of_text))
 
 
 def root(value: Path | None) -> Path:

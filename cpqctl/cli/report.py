@@ -4,6 +4,10 @@ Pictures: on a terminal, `report board` and `report movements --by month`
 (table format) draw their charts in block characters under the tables
 (cpqctl.render.charts); piped, or in json/csv/md, only the numbers are printed. The
 board documents (`report board --format md|pdf`) carry the same charts as SVG.
+
+Periods (-p/--period, cpqctl.core.periods) and the filters (--account,
+--product, --family: repeatable, one name each) are the same on every report;
+what a period means for each report is in its help.
 """
 
 from __future__ import annotations
@@ -17,14 +21,19 @@ import click
 import typer
 
 from cpqctl.cli import common
-from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
+from cpqctl.cli.common import AsOfOpt, FormatOpt, PeriodOpt, RepoOpt
 from cpqctl.core.diagnostics import UsageError
 
 app = common.group(
     "report",
     "Metrics: ARR, MRR, MRR movements, LTV, the board report.\n\n"
+    "Every report takes -p/--period (2027q1, 2027-03, 2027, 2027-03-15, last-month, this-quarter, "
+    "last-year, FROM..TO, …; relative forms count from --as-of) and the filters --account ID, "
+    "--product CODE and --family NAME (repeat an option for more names: one of them matches; "
+    "different options: all must).\n\n"
     "Example:\n\n  cpqctl report arr --as-of 2026-11-28\n\n"
     "  cpqctl report movements --from 2026-01-01 --to 2026-11-01\n\n"
+    "  cpqctl report movements --period 2026q3 --family License\n\n"
     "  cpqctl report board --format pdf --as-of 2026-12-31",
 )
 
@@ -38,6 +47,55 @@ ByOpt = Annotated[
 ]
 
 
+MAX_MONTHS = 120  # the longest board: ten years of months
+
+AccountFilter = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--account",
+        metavar="ID",
+        show_default=False,
+        help="Count only this account's contracts; repeat for more (--account acme --account globex).",
+    ),
+]
+ProductFilter = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--product",
+        metavar="CODE",
+        show_default=False,
+        help="Count only the lines of this product; repeat for more.",
+    ),
+]
+FamilyFilter = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--family",
+        metavar="NAME",
+        show_default=False,
+        help="Count only the lines of this product family (as --by family names it); repeat for more.",
+    ),
+]
+
+
+def _filters(account: list[str] | None, product: list[str] | None, family: list[str] | None) -> dict:
+    """The filter options as the use cases take them."""
+    return {"accounts": tuple(account or ()), "products": tuple(product or ()), "families": tuple(family or ())}
+
+
+def _scope_note(data: dict) -> str:
+    """`` (account acme; family License)`` for a filtered report's title, else nothing."""
+    f = data.get("filters")
+    if not f:
+        return ""
+    return " (" + "; ".join(f"{k} {', '.join(v)}" for k, v in f.items() if v) + ")"
+
+
+def _on_day(period: str | None, as_of: str | None):
+    """The day an "on a date" report is on: the last day of --period, else --as-of (None: the workspace's day)."""
+    return common.period(period, as_of).end if period is not None else None
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app)
 
@@ -47,13 +105,15 @@ def _warn(result) -> None:
         common.info(f"cpqctl: warning: {result.warning}")
 
 
-def _arr(which: str, by: str, format: str, as_of: str | None, repo) -> None:
+def _arr(which: str, by: str, format: str, as_of: str | None, repo, period: str | None, filters: dict) -> None:
     from cpqctl.app import reports
     from cpqctl.render.output import console, emit
 
-    result = reports.arr(common.workspace(repo, as_of), by=by)
+    day = _on_day(period, as_of)
+    result = reports.arr(common.workspace(repo, as_of), by=by, as_of=day, **filters)
     _warn(result)
     data, day = result.data, result.as_of
+    scope = _scope_note(data)
     if data["note"]:
         common.info(f"cpqctl: note: {data['note']}")
     if format != "table":
@@ -62,42 +122,78 @@ def _arr(which: str, by: str, format: str, as_of: str | None, repo) -> None:
             data,
             [by, "currency", "mrr", "arr"],
             data["rows"],
-            title=f"{which.upper()} on {day}",
+            title=f"{which.upper()} on {day}{scope}",
             right=("mrr", "arr"),
         )
         return
     emit(
-        "table", data, [by, "currency", which], data["rows"], title=f"{which.upper()} by {by} on {day}", right=(which,)
+        "table",
+        data,
+        [by, "currency", which],
+        data["rows"],
+        title=f"{which.upper()} by {by} on {day}{scope}",
+        right=(which,),
     )
     emit("table", data, ["currency", which], data["currencies"], title="Per currency", right=(which,))
     if data[which] is not None:
         console().print(f"Total {which.upper()}: {data[which]} {data['currency']}")
 
 
-def arr(by: ByOpt = "account", format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None) -> None:
+def arr(
+    by: ByOpt = "account",
+    period: PeriodOpt = None,
+    account: AccountFilter = None,
+    product: ProductFilter = None,
+    family: FamilyFilter = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
     """Annual recurring revenue on --as-of (12 × MRR), per account, product or family.
 
     Totals per currency and in the company currency (converted with cpq.toml
     [fx]). One-time lines and contracts not yet started do not count;
     evergreen contracts do.
 
+    --period P: the ARR on P's last day (2026q3: on 2026-09-30), the day
+    printed and in the JSON's "as_of"; --as-of only resolves relative forms
+    (last-quarter). --account, --product and --family (each repeatable)
+    count only the matching lines: the rows, per-currency totals and total
+    are theirs, and the JSON gains a "filters" key.
+
     Example:
 
       cpqctl report arr --as-of 2026-11-28
 
       cpqctl report arr --by family --format json
+
+      cpqctl report arr --period last-quarter --as-of 2026-11-28 --by product --family License
     """
-    _arr("arr", by, format, as_of, repo)
+    _arr("arr", by, format, as_of, repo, period, _filters(account, product, family))
 
 
-def mrr(by: ByOpt = "account", format: FormatOpt = "table", as_of: AsOfOpt = None, repo: RepoOpt = None) -> None:
+def mrr(
+    by: ByOpt = "account",
+    period: PeriodOpt = None,
+    account: AccountFilter = None,
+    product: ProductFilter = None,
+    family: FamilyFilter = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
     """Monthly recurring revenue on --as-of, per account, product or family.
+
+    --period and the filters as for `report arr`: the MRR on the period's
+    last day, of the matching lines.
 
     Example:
 
       cpqctl report mrr --by product --as-of 2026-06-30
+
+      cpqctl report mrr --period 2026-06 --account acme --account hooli
     """
-    _arr("mrr", by, format, as_of, repo)
+    _arr("mrr", by, format, as_of, repo, period, _filters(account, product, family))
 
 
 def _on_terminal() -> bool:
@@ -106,8 +202,19 @@ def _on_terminal() -> bool:
 
 
 def movements(
-    start: Annotated[str, typer.Option("--from", metavar="DATE", help="The first date (MRR at its start).")],
-    end: Annotated[str, typer.Option("--to", metavar="DATE", help="The second date.")],
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="DATE", show_default=False, help="The first date (MRR at its start); or --period."
+        ),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", metavar="DATE", show_default=False, help="The second date; or --period.")
+    ] = None,
+    period: PeriodOpt = None,
+    account: AccountFilter = None,
+    product: ProductFilter = None,
+    family: FamilyFilter = None,
     detail: Annotated[bool, typer.Option("--detail", help="One row per account that moved.")] = False,
     by: Annotated[
         str | None,
@@ -133,6 +240,16 @@ def movements(
     JSON keeps the whole-range figures at the top and adds "months". On a
     terminal a waterfall of the months summed is drawn under the table.
 
+    --period P instead of --from and --to: the movements within P, from the
+    MRR on the day before P's first day to the MRR on its last day (so a
+    contract starting on the 1st is new business of the period, as the board
+    report counts it): --period 2026q3 is --from 2026-06-30 --to 2026-09-30,
+    and "from" in the JSON is that day before. --period with --from or --to
+    is refused (E-USAGE); relative forms (last-quarter) count from --as-of,
+    the only time this report reads it. --account, --product and --family
+    (each repeatable) count only the matching lines: an account that drops
+    the only product asked about churns from it; the JSON gains "filters".
+
     Example:
 
       cpqctl report movements --from 2026-01-01 --to 2026-11-01
@@ -140,19 +257,39 @@ def movements(
       cpqctl report movements --from 2026-01-01 --to 2026-11-01 --detail --format csv
 
       cpqctl report movements --from 2026-01-01 --to 2026-12-31 --by month
+
+      cpqctl report movements --period 2026q3 --product SSO --detail
     """
     from cpqctl.app import reports
     from cpqctl.app.workspace import Workspace
     from cpqctl.render.output import console, emit
 
-    d0, d1 = common.parse_date(start, "--from date"), common.parse_date(end, "--to date")
-    ws = Workspace(common.root(repo), meter=common.progress)  # --from and --to are its dates; --as-of is not read
+    if period is not None:
+        if start is not None or end is not None:
+            raise UsageError(
+                "E-USAGE",
+                "--period and --from/--to both give the dates",
+                "give --period, or --from and --to (--period 2026q3 is --from 2026-06-30 --to 2026-09-30)",
+            )
+        p = common.period(period, as_of)
+        d0, d1 = p.opening, p.end
+    elif start is None or end is None:
+        raise UsageError(
+            "E-USAGE",
+            f"`report movements` needs {'--to' if start is not None else '--from'} (or --period)",
+            "e.g. --period 2026q3, or --from 2026-01-01 --to 2026-11-01",
+        )
+    else:
+        d0, d1 = common.parse_date(start, "--from date"), common.parse_date(end, "--to date")
+    ws = Workspace(common.root(repo), meter=common.progress)  # its dates are given; --as-of only resolves --period
+    filters = _filters(account, product, family)
     if by == "month":
-        _movements_by_month(reports.movements_by_month(ws, start=d0, end=d1), detail, format)
+        _movements_by_month(reports.movements_by_month(ws, start=d0, end=d1, **filters), detail, format)
         return
-    result = reports.movements(ws, start=d0, end=d1)
+    result = reports.movements(ws, start=d0, end=d1, **filters)
     _warn(result)
     data, summary = result.data, result.summary
+    scope = _scope_note(data)
     if format != "table":
         if detail or format == "json":
             emit(
@@ -160,7 +297,7 @@ def movements(
                 data,
                 ["account", "movement", "mrr_from", "mrr_to", "delta"],
                 data["rows"],
-                title=f"MRR movements {d0} → {d1}",
+                title=f"MRR movements {d0} → {d1}{scope}",
                 right=("mrr_from", "mrr_to", "delta"),
             )
         else:
@@ -169,11 +306,11 @@ def movements(
                 data,
                 ["", "amount"],
                 summary,
-                title=f"MRR movements {d0} → {d1} ({data['currency']})",
+                title=f"MRR movements {d0} → {d1} ({data['currency']}){scope}",
                 right=("amount",),
             )
         return
-    console().print(f"MRR movements {d0} → {d1} ({data['currency']})")
+    console().print(f"MRR movements {d0} → {d1} ({data['currency']}){scope}")
     emit("table", data, ["", "amount"], summary, right=("amount",))
     if detail:
         emit(
@@ -198,7 +335,7 @@ def _movements_by_month(result, detail: bool, format: str) -> None:
     data, rows, moves, months = result.data, result.rows, result.moves, result.months
     d0, d1 = result.start, result.end
     cc = data["currency"]
-    title = f"MRR movements by month {d0} → {d1} ({cc})"
+    title = f"MRR movements by month {d0} → {d1} ({cc}){_scope_note(data)}"
     if format != "table":
         if detail and format != "json":
             emit(
@@ -254,6 +391,10 @@ def ltv(
         str | None,
         typer.Option("--cac", metavar="AMOUNT", help="Customer acquisition cost (default: cpq.toml [metrics] cac)."),
     ] = None,
+    period: PeriodOpt = None,
+    account: AccountFilter = None,
+    product: ProductFilter = None,
+    family: FamilyFilter = None,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
@@ -263,28 +404,48 @@ def ltv(
     The rule of thumb (LTV at least 3 × CAC, CAC paid back within 12 months)
     is shown as pass/fail when a CAC is known.
 
+    --period P: the LTV on P's last day (its trailing 6 months end there).
+    --account, --product and --family (each repeatable) count only the
+    matching lines: ARPA, churn and LTV of those accounts or products (a
+    product's LTV: its MRR per account holding it ÷ the rate accounts drop
+    it); the CAC is the one given or cpq.toml's, never filtered.
+
     Example:
 
       cpqctl report ltv --as-of 2026-11-28
 
       cpqctl report ltv --cac 15000.00 --format json
+
+      cpqctl report ltv --period 2026q3 --family License
     """
     from cpqctl.app import reports
     from cpqctl.render.output import emit
 
-    day = common.as_of(as_of)
+    day = _on_day(period, as_of) or common.as_of(as_of)
     amount = _cac(cac)
-    result = reports.ltv(common.workspace(repo, as_of), cac=amount, as_of=day)
+    result = reports.ltv(common.workspace(repo, as_of), cac=amount, as_of=day, **_filters(account, product, family))
     _warn(result)
     data = result.data
-    emit(format, data, ["metric", "value"], result.rows, title=f"LTV on {day} ({data['currency']})", right=("value",))
+    title = f"LTV on {day} ({data['currency']}){_scope_note(data)}"
+    emit(format, data, ["metric", "value"], result.rows, title=title, right=("value",))
 
 
 def board(
     months: Annotated[
-        int,
-        typer.Option("--months", metavar="N", min=1, max=120, help="How many months, the last one ending on --as-of."),
-    ] = 12,
+        int | None,
+        typer.Option(
+            "--months",
+            metavar="N",
+            min=1,
+            max=MAX_MONTHS,
+            show_default=False,
+            help="How many months, the last one ending on --as-of (default 12).",
+        ),
+    ] = None,
+    period: PeriodOpt = None,
+    account: AccountFilter = None,
+    product: ProductFilter = None,
+    family: FamilyFilter = None,
     top: Annotated[
         int, typer.Option("--top", metavar="N", min=0, max=100, help="How many of the largest accounts to list.")
     ] = 5,
@@ -321,6 +482,14 @@ def board(
     Markdown goes to stdout with the charts inlined as data: URIs. --format
     pdf typesets the same report with the charts drawn by Typst.
 
+    --period P instead of --months: the calendar months of P, the last one
+    ending on P's last day (2026q3: July to September, as of 2026-09-30;
+    2026..2026-11-28: January to November 28). P starts on a month's first
+    day; --period with --months is refused (E-USAGE). --account, --product
+    and --family (each repeatable) count only the matching lines, for table,
+    json and csv; the documents (md, pdf) are the whole company's and refuse
+    them.
+
     Example:
 
       cpqctl report board --as-of 2026-12-31
@@ -328,20 +497,31 @@ def board(
       cpqctl report board --format pdf --as-of 2026-12-31 -o board.pdf
 
       cpqctl report board --format md --months 6 -o reports/board.md
+
+      cpqctl report board --period 2026q3 --family License --format json
     """
     from cpqctl.app import reports
     from cpqctl.render.output import emit
     from cpqctl.views.reports import MOVE_COLUMNS
 
+    day, months = _board_months(period, months, as_of)
+    filters = _filters(account, product, family)
     ws = common.workspace(repo, as_of)
     if format in ("md", "pdf"):
-        doc = reports.write_board(ws, fmt=format, output=output, months=months, top=top)
+        if any(filters.values()):
+            raise UsageError(
+                "E-USAGE",
+                "the board document covers the whole company: --account, --product and --family are for "
+                "--format table, json or csv",
+                "drop the filters, or print the filtered figures with --format table|json|csv",
+            )
+        doc = reports.write_board(ws, fmt=format, output=output, months=months, top=top, as_of=day)
         if doc.payload is not None:
             sys.stdout.buffer.write(doc.payload)
         for path in doc.written:
             common.info(f"wrote {path}")
         return
-    result = reports.board(ws, months=months, top=top)
+    result = reports.board(ws, months=months, top=top, as_of=day, **filters)
     _warn(result)
     if output is not None:
         raise UsageError("E-USAGE", "-o is for --format md or pdf", "drop -o, or add --format md|pdf")
@@ -353,11 +533,39 @@ def board(
             data,
             columns,
             data["months"],
-            title=f"Board {data['from']} → {data['to']}",
+            title=f"Board {data['from']} → {data['to']}{_scope_note(data)}",
             right=tuple(columns[2:]),
         )
         return
     _board_table(result.board, data, _on_terminal())
+
+
+def _board_months(period: str | None, months: int | None, as_of: str | None):
+    """The board's last day (None: --as-of) and its number of months, from --period or --months."""
+    from cpqctl.core.board import MONTHS
+
+    if period is None:
+        return None, months if months is not None else MONTHS
+    if months is not None:
+        raise UsageError(
+            "E-USAGE",
+            "--period and --months both give the board's months",
+            "give one: --period 2026q3, or --months 3 --as-of 2026-09-30",
+        )
+    p = common.period(period, as_of)
+    if p.start.day != 1:
+        raise UsageError(
+            "E-USAGE",
+            f"the board covers whole calendar months: --period {period} starts on {p.start}",
+            f"start the period on a month's first day, e.g. --period {p.start:%Y-%m}..{p.end}",
+        )
+    if p.months > MAX_MONTHS:
+        raise UsageError(
+            "E-USAGE",
+            f"--period {period} covers {p.months} months; the board shows at most {MAX_MONTHS}",
+            "give a shorter period, e.g. --period this-year",
+        )
+    return p.end, p.months
 
 
 def _board_table(b, data: dict, pictures: bool) -> None:
@@ -367,7 +575,7 @@ def _board_table(b, data: dict, pictures: bool) -> None:
 
     out = console()
     cc = data["currency"]
-    out.print(f"[bold]Board report[/bold] {data['from']} → {data['to']} ({cc})")
+    out.print(f"[bold]Board report[/bold] {data['from']} → {data['to']} ({cc}){_scope_note(data)}")
     out.print(
         f"ARR {data['arr']} (from {data['arr_start']}, growth {data['arr_growth'] or '—'}) · "
         f"MRR {data['mrr_end']} · NRR {data['nrr'] or '—'} · GRR {data['grr'] or '—'} · "

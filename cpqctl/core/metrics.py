@@ -23,6 +23,13 @@ With "contraction", such an account going back to a paid price is an
 expansion (it never left), and an account whose contract starts free and
 later pays is new business when it pays (ChartMogul counts it the same way).
 
+A report may count part of the ledger (:class:`Scope`, the `--account`,
+`--product` and `--family` filters): :func:`scoped` gives the repository as
+if the contracts held only the matching accounts' matching lines, and every
+metric runs on it unchanged — so a filtered report's rows, totals and
+movements are those of the matching segments, and reconcile as the whole
+report does.
+
 No IO, no clock: the dates are parameters.
 """
 
@@ -31,14 +38,15 @@ from __future__ import annotations
 from calendar import monthrange
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from types import MappingProxyType
 
 from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError
-from cpqctl.core.model import Contract, Repo, Settings
+from cpqctl.core.model import Contract, Repo, Segment, Settings
 from cpqctl.core.money import round_money
 from cpqctl.core.proration import add_months
 
@@ -47,6 +55,7 @@ MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
 FREE_ACCOUNTS = ("contraction", "churn")  # cpq.toml [metrics] free_accounts; the first is the default
 LTV_WINDOW_MONTHS = 6
 ZERO = Fraction(0)
+NO_FAMILY = "(none)"  # the family of a product without one (or not in the catalog), as the reports name it
 
 
 # ---------------------------------------------------------------- currencies
@@ -90,6 +99,67 @@ def fx_refusal(settings: Settings, missing: tuple[str, ...]) -> CpqError:
     )
 
 
+# ---------------------------------------------------------------- scope
+
+
+def family_of(repo: Repo, product: str) -> str:
+    """The product's family in the catalog, or ``(none)``."""
+    p = repo.catalog.products.get(product)
+    return (p.family if p is not None else "") or NO_FAMILY
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report counts: the accounts, products and families named (an empty set: all of them).
+
+    A segment counts when its contract's account is one of ``accounts``, its
+    product one of ``products`` and its product's family one of ``families``
+    (each left out when empty): one of the values within a dimension, all
+    the dimensions given.
+    """
+
+    accounts: frozenset[str] = frozenset()
+    products: frozenset[str] = frozenset()
+    families: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.accounts or self.products or self.families)
+
+
+def scoped(repo: Repo, scope: Scope) -> Repo:
+    """``repo`` with only the contracts of ``scope``'s accounts, holding only the segments of its products and
+    families (a contract left without a segment is left out); the catalog, accounts and settings unchanged.
+
+    Segments are deltas, so leaving some out leaves the others' quantities,
+    MRR and dates as they were; the ends and cancellations of the contracts
+    and their amendments are kept. A metric on the result is the metric of
+    the matching segments alone: an account that drops the only product asked
+    about has churned *from it* (or, on a free plan of it, contracted).
+    """
+    if not scope:
+        return repo
+
+    def keep(s: Segment) -> bool:
+        return (not scope.products or s.product in scope.products) and (
+            not scope.families or family_of(repo, s.product) in scope.families
+        )
+
+    contracts = {}
+    for cid, c in repo.contracts.items():
+        if scope.accounts and c.account not in scope.accounts:
+            continue
+        if scope.products or scope.families:
+            c = replace(
+                c,
+                lines=tuple(s for s in c.lines if keep(s)),
+                amendments=tuple(replace(a, lines=tuple(s for s in a.lines if keep(s))) for a in c.amendments),
+            )
+            if not c.segments():
+                continue
+        contracts[cid] = c
+    return replace(repo, contracts=MappingProxyType(contracts))
+
+
 # ---------------------------------------------------------------- MRR / ARR
 
 
@@ -98,8 +168,7 @@ def _key(repo: Repo, c: Contract, product: str, by: str) -> str:
         return c.account
     if by == "product":
         return product
-    p = repo.catalog.products.get(product)
-    return (p.family if p is not None else "") or "(none)"
+    return family_of(repo, product)
 
 
 def mrr_by(repo: Repo, day: date, by: str = "account") -> dict[tuple[str, str], Fraction]:

@@ -5,6 +5,9 @@ keys are an interface) and the tables shown for ``--format table|csv|md``:
 the movements' summary column, the months of ``movements --by month`` with
 their per-account moves and footer, and LTV's metric/value rows. The board
 report's shapes are in :mod:`cpqctl.views.board`.
+
+A report filtered with ``--account``, ``--product`` or ``--family`` adds a
+``filters`` key (:func:`with_filters`); an unfiltered report's JSON is as it was.
 """
 
 from __future__ import annotations
@@ -45,6 +48,20 @@ def arr_view(report: metrics.ArrReport, rounding: str = "half-up") -> dict:
         ],
         "note": note,
     }
+
+
+def filters_view(scope: metrics.Scope) -> dict:
+    """``{"account": [...], "product": [...], "family": [...]}``: the names each filter was given, sorted."""
+    return {
+        "account": sorted(scope.accounts),
+        "product": sorted(scope.products),
+        "family": sorted(scope.families),
+    }
+
+
+def with_filters(data: dict, scope: metrics.Scope) -> dict:
+    """``data`` with a ``filters`` key when the report counts part of the ledger (else ``data`` unchanged)."""
+    return {**data, "filters": filters_view(scope)} if scope else data
 
 
 def percent(value: Fraction | None) -> str | None:
