@@ -19,7 +19,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -250,6 +250,175 @@ def approve_quote(ws: Workspace, quote_id: str, *, by: str, as_of: date | None =
         with store.transaction() as tx:
             tx.write(rel, new_text, expect_sha256=sha256_file(path))
     return ApproveResult(quote_id, by, day, (rel,), f"{quote_id} approved by {by} on {day}")
+
+
+# --------------------------------------------------------------------------- redate
+
+
+@dataclass(frozen=True)
+class RedateResult(QuoteResult):
+    """A draft re-dated (:class:`QuoteResult`, priced and with its status on the new date): ``was`` its date
+    before; ``notes`` what still stands between it and acceptance (an approval, a presentation)."""
+
+    was: date | None = None
+    dry_run: bool = False
+    notes: tuple[str, ...] = ()
+
+
+def redate_quote(ws: Workspace, quote_id: str, *, as_of: date | None = None, dry_run: bool = False) -> RedateResult:
+    """Give a draft the as-of day as its date — a new validity — and price it again (``dry_run``: write nothing).
+
+    Only `date:` changes in the file (every other line as it was), so what the quote
+    offers is what it offered: a new-business draft is priced from today's catalog
+    (as every draft is whenever shown; a draft without `start:` starts on its date
+    and moves with it); an amendment draft keeps its delta lines and their prices as
+    written; a renewal draft keeps its lines (list-priced ones follow the catalog).
+
+    Refused for an accepted quote (E-ACCEPTED), for an as-of day before the quote's
+    date, and for a draft that no longer fits its contract — re-dating must not make
+    a stale quote acceptable again:
+
+    - an amendment draft whose contract changed since it was made (E-STALE-QUOTE:
+      ``based_on`` is not the contract's number of amendments) or was cancelled
+      (E-CANCELLED): make it again with `cpqctl amend`;
+    - a renewal draft whose contract was renewed (E-RENEWED), cancelled (E-CANCELLED),
+      or whose ledger changed it (E-STALE-QUOTE: another end, or — for a draft still
+      as `cpqctl renew` wrote it — other lines): `cpqctl renew` regenerates it.
+
+    An approval and the presentations recorded on the draft stay: they cover the
+    priced quote (its digest), not its date. The approval holds if the draft
+    prices as approved and is void otherwise (the status says needs-approval);
+    `quote accept` still refuses prices other than those last presented
+    (E-PRICES-CHANGED). ``notes`` says which applies.
+    """
+    from cpqctl.core import quotes
+    from cpqctl.formats.quotes import redated_text
+    from cpqctl.store import sha256_file
+
+    day = ws.day(as_of)
+    with ws.writing() as (store, repo):
+        q = find_quote(repo, quote_id)
+        if q.status == "accepted":
+            raise CpqError(
+                "E-ACCEPTED",
+                f"quote {q.quote} is accepted: it cannot be re-dated",
+                "accepted quotes are immutable; change the contract with `cpqctl amend`",
+                src=q.where("status"),
+            )
+        if day < q.date:
+            raise UsageError(
+                "E-USAGE",
+                f"the as-of day {day} is before quote {q.quote}'s date {q.date}: re-dating moves a date forward",
+                "run it on a later --as-of (default: today)",
+            )
+        rel = q.src.file
+        path = ws.root / rel
+        text = path.read_bytes().decode("utf-8")  # bytes as they are (no newline translation)
+        _check_current(repo, q, text)
+        redated = dataclasses.replace(q, date=day)
+        priced = quotes.price(repo, redated)
+        notes = _redate_notes(redated, priced)
+        if day == q.date:
+            shown = quote_result(
+                repo, redated, priced, day, message=f"{q.quote} is dated {day} already: nothing written"
+            )
+            return RedateResult(**_fields(shown), was=q.date, dry_run=dry_run, notes=notes)
+        new_text = redated_text(text, day, rel)
+        written: tuple[str, ...] = ()
+        if not dry_run:
+            with store.transaction() as tx:
+                tx.write(rel, new_text, expect_sha256=sha256_file(path))
+            written = (rel,)
+    verb = "would re-date" if dry_run else "re-dated"
+    message = "; ".join([f"{verb} {q.quote} from {q.date} to {day} in {rel}", *notes])
+    shown = quote_result(repo, redated, priced, day, written, message)
+    return RedateResult(**_fields(shown), was=q.date, dry_run=dry_run, notes=notes)
+
+
+def _fields(r: QuoteResult) -> dict:
+    return {f.name: getattr(r, f.name) for f in dataclasses.fields(QuoteResult)}
+
+
+def _check_current(repo: Repo, q: Quote, text: str) -> None:
+    """Refuse to re-date an amendment or renewal draft that its contract has left behind (see :func:`redate_quote`)."""
+    from cpqctl.core import ledger
+
+    c = repo.contracts.get(q.contract or "") if q.kind != "new" else None
+    if c is None:
+        return  # a new-business draft (or a dangling reference, which the loader's checks report)
+    regenerate = (
+        f"make it again with `cpqctl amend {c.contract} …`"
+        if q.kind == "amendment"
+        else f"`cpqctl renew {c.contract}` regenerates it from the ledger (dated today)"
+    )
+    if q.kind == "amendment":
+        if q.based_on is not None and q.based_on != len(c.amendments):
+            raise CpqError(
+                "E-STALE-QUOTE",
+                f"contract {c.contract} has changed since {q.quote} was made "
+                f"({len(c.amendments)} amendments now, {q.based_on} then): re-dating would not make it current",
+                regenerate,
+                src=q.where("based_on"),
+            )
+        canc = next((a for a in reversed(c.amendments) if a.cancelled is not None), None)
+        if ledger.cancellation(c) is not None and not (canc and q.rebases and q.rebases == canc.quote):
+            raise CpqError("E-CANCELLED", f"contract {c.contract} is cancelled; it cannot be amended", "", src=q.src)
+        return
+    if q.kind != "renewal":
+        return
+    from cpqctl.core import renewal
+
+    succ = repo.successors.get(c.contract)
+    if succ:
+        raise CpqError("E-RENEWED", f"contract {c.contract} is already renewed by {succ}", "", src=q.src)
+    renewal.check_renewable(repo, c)  # cancelled (or evergreen) since
+    start = renewal.renewal_start(c)
+    if q.start is not None and q.start != start:
+        raise CpqError(
+            "E-STALE-QUOTE",
+            f"contract {c.contract} now ends on {start - timedelta(days=1)}: its renewal starts on {start}, "
+            f"renewal quote {q.quote} on {q.start}",
+            regenerate,
+            src=q.where("start"),
+        )
+    from cpqctl.formats.quotes import edited_by_hand, renewal_pricing_of, renewal_quote_text
+
+    method = renewal_pricing_of(text)
+    if edited_by_hand(text) or method is None or q.term is None:
+        return  # lines edited by hand: what they should be is the editor's call
+    terms = renewal.RenewalPricing(method[0], method[1], q.term)
+    lines = renewal.renewal_lines(c, repo.catalog, repo.settings, terms)
+    now = renewal.quote_record(q.quote, c, q.date, terms, lines, c.billing_frequency)
+    if renewal_quote_text(now, terms) != text:
+        raise CpqError(
+            "E-STALE-QUOTE",
+            f"contract {c.contract}'s ledger has changed since renewal quote {q.quote} was made: "
+            "its lines are not what the contract renews now",
+            regenerate,
+            src=q.src,
+        )
+
+
+def _redate_notes(q: Quote, priced: PricedQuote) -> tuple[str, ...]:
+    """What an approval and the presentations recorded on a re-dated draft mean now."""
+    from cpqctl.core import quotes
+
+    out = []
+    if q.approved is not None:
+        void = quotes.approval_void(q, priced)
+        out.append(
+            f"{void}: approve it again" if void else f"the approval by {q.approved.by} on {q.approved.date} still holds"
+        )
+    if q.presented:
+        last = q.presented[-1]
+        if quotes.presented_changes(q, priced):
+            out.append(
+                f"it prices differently from the document presented on {last.date}: render it again and present "
+                "it (`quote accept` refuses other prices without --reprice)"
+            )
+        else:
+            out.append(f"last presented on {last.date} with the old validity: render it again to present the new one")
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- accept

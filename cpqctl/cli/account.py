@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cpqctl.cli import common
+from cpqctl.cli import common, completion
 from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
 
 app = common.group("account", "Accounts: the customer's view.\n\nExample:\n\n  cpqctl account show acme")
@@ -15,7 +15,9 @@ app = common.group("account", "Accounts: the customer's view.\n\nExample:\n\n  c
 
 @app.command("show")
 def show(
-    account: Annotated[str, typer.Argument(help="Account ID (its folder under contracts/).")],
+    account: Annotated[
+        str, typer.Argument(click_type=completion.ACCOUNT, help="Account ID (its folder under contracts/).")
+    ],
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
@@ -63,7 +65,9 @@ def show(
 
 @app.command("render")
 def render(
-    account: Annotated[str, typer.Argument(help="Account ID (its folder under contracts/).")],
+    account: Annotated[
+        str, typer.Argument(click_type=completion.ACCOUNT, help="Account ID (its folder under contracts/).")
+    ],
     format: DocFormatOpt = "pdf",
     output: OutputOpt = None,
     as_of: AsOfOpt = None,

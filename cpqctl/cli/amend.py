@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cpqctl.cli import common
+from cpqctl.cli import common, completion
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 from cpqctl.core.diagnostics import UsageError
 
@@ -51,7 +51,7 @@ def _changes(set_: list[str], add: list[str], remove: list[str], reprice: list[s
 
 
 def amend(
-    contract: Annotated[str, typer.Argument(help="Contract ID.")],
+    contract: Annotated[str, typer.Argument(click_type=completion.CONTRACT, help="Contract ID.")],
     effective: Annotated[
         str | None,
         typer.Option(
@@ -63,15 +63,27 @@ def amend(
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="CODE=QTY: the new quantity (up-sell, decrease, or a new product); repeatable."),
+        typer.Option(
+            "--set",
+            click_type=completion.LINE,
+            help="CODE=QTY: the new quantity (up-sell, decrease, or a new product); repeatable.",
+        ),
     ] = None,
     add: Annotated[
-        list[str] | None, typer.Option("--add", help="CODE=QTY: units added (cross-sell); repeatable.")
+        list[str] | None,
+        typer.Option("--add", click_type=completion.LINE, help="CODE=QTY: units added (cross-sell); repeatable."),
     ] = None,
-    remove: Annotated[list[str] | None, typer.Option("--remove", help="CODE: quantity to 0; repeatable.")] = None,
+    remove: Annotated[
+        list[str] | None,
+        typer.Option("--remove", click_type=completion.PRODUCT, help="CODE: quantity to 0; repeatable."),
+    ] = None,
     reprice: Annotated[
         list[str] | None,
-        typer.Option("--reprice", help="CODE=PRICE: the old price ends, the new one starts; repeatable."),
+        typer.Option(
+            "--reprice",
+            click_type=completion.LINE,
+            help="CODE=PRICE: the old price ends, the new one starts; repeatable.",
+        ),
     ] = None,
     extend_to: Annotated[
         str | None,
@@ -90,6 +102,7 @@ def amend(
         typer.Option(
             "--rebase",
             metavar="QUOTE",
+            click_type=completion.QUOTE,
             help="After a merge: the amendment quote that restores what accepted amendment QUOTE meant on the "
             "merged ledger (alone; see docs/teamwork.md).",
         ),

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cpqctl.cli import common
+from cpqctl.cli import common, completion
 from cpqctl.cli.common import FormatOpt, RepoOpt
 
 app = common.group(
@@ -39,7 +39,9 @@ def list_(format: FormatOpt = "table", repo: RepoOpt = None) -> None:
 
 @app.command("show")
 def show(
-    code: Annotated[str, typer.Argument(help="Product code.")], format: FormatOpt = "table", repo: RepoOpt = None
+    code: Annotated[str, typer.Argument(click_type=completion.PRODUCT, help="Product code.")],
+    format: FormatOpt = "table",
+    repo: RepoOpt = None,
 ) -> None:
     """Show one product: prices, discount schedule tiers, blocks, options, constraints.
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import click
 import typer
 
-from cpqctl.cli import common
+from cpqctl.cli import common, completion
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 
 app = common.group(
@@ -18,7 +18,7 @@ app = common.group(
 
 @app.command("show")
 def show(
-    contract: Annotated[str, typer.Argument(help="Contract ID, e.g. C-2026-0001.")],
+    contract: Annotated[str, typer.Argument(click_type=completion.CONTRACT, help="Contract ID, e.g. C-2026-0001.")],
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
@@ -64,7 +64,10 @@ def list_(
             help="Only contracts with this status on --as-of; repeatable.",
         ),
     ] = None,
-    account: Annotated[str | None, typer.Option("--account", "-a", help="Only this account's contracts.")] = None,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", "-a", click_type=completion.ACCOUNT, help="Only this account's contracts."),
+    ] = None,
     ending_within: Annotated[
         str | None,
         typer.Option(

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from cpqctl.cli import common
+from cpqctl.cli import common, completion
 from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
 
 invoice_app = common.group(
@@ -66,10 +66,14 @@ def run(
         ),
     ] = False,
     account: Annotated[
-        list[str] | None, typer.Option("--account", "-a", help="Only this account's contracts; repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--account", "-a", click_type=completion.ACCOUNT, help="Only this account's contracts; repeatable."
+        ),
     ] = None,
     contract: Annotated[
-        list[str] | None, typer.Option("--contract", "-c", help="Only this contract; repeatable.")
+        list[str] | None,
+        typer.Option("--contract", "-c", click_type=completion.CONTRACT, help="Only this contract; repeatable."),
     ] = None,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
@@ -77,7 +81,7 @@ def run(
 ) -> None:
     """Issue every invoice due by --through that the invoice ledger does not hold yet.
 
-    The cumulative schedule of every contract (periods invoiced in advance,
+    The schedule of every contract (periods invoiced in advance,
     catch-ups of amendments accepted after their period was billed) minus
     what invoices/ already holds: running it twice issues nothing. A --through
     more than 31 days after --as-of is refused (a typo would issue years of
@@ -130,10 +134,15 @@ def run(
 
 @invoice_app.command("preview")
 def preview(
-    contract: Annotated[str, typer.Argument(help="Contract ID, e.g. C-2026-0001.")],
+    contract: Annotated[str, typer.Argument(click_type=completion.CONTRACT, help="Contract ID, e.g. C-2026-0001.")],
     quote: Annotated[
         str | None,
-        typer.Option("--quote", metavar="QUOTE", help="A pending amendment quote: show the invoice delta it causes."),
+        typer.Option(
+            "--quote",
+            metavar="QUOTE",
+            click_type=completion.QUOTE,
+            help="A pending amendment quote: show the invoice delta it causes.",
+        ),
     ] = None,
     through: Annotated[
         str | None,
@@ -233,7 +242,7 @@ def _zero(currency: str) -> str:
 
 @invoice_app.command("render")
 def render(
-    invoice: Annotated[str, typer.Argument(help="Invoice number, e.g. INV-2026-0001.")],
+    invoice: Annotated[str, typer.Argument(click_type=completion.INVOICE, help="Invoice number, e.g. INV-2026-0001.")],
     format: DocFormatOpt = "pdf",
     output: OutputOpt = None,
     as_of: AsOfOpt = None,
@@ -265,7 +274,8 @@ def render(
 @invoice_app.command("send")
 def send(
     invoices: Annotated[
-        list[str] | None, typer.Argument(help="Invoice numbers, e.g. INV-2026-0001.", show_default=False)
+        list[str] | None,
+        typer.Argument(click_type=completion.INVOICE, help="Invoice numbers, e.g. INV-2026-0001.", show_default=False),
     ] = None,
     unsent: Annotated[
         bool,
@@ -361,8 +371,13 @@ def list_(
         bool,
         typer.Option("--unsent", help="Only what `invoice send --unsent` would send: no delivery, dated by --as-of."),
     ] = False,
-    account: Annotated[str | None, typer.Option("--account", "-a", help="Only this account's invoices.")] = None,
-    contract: Annotated[str | None, typer.Option("--contract", "-c", help="Only this contract's invoices.")] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", click_type=completion.ACCOUNT, help="Only this account's invoices.")
+    ] = None,
+    contract: Annotated[
+        str | None,
+        typer.Option("--contract", "-c", click_type=completion.CONTRACT, help="Only this contract's invoices."),
+    ] = None,
     since: Annotated[
         str | None, typer.Option("--from", metavar="DATE", help="Only invoices dated on or after DATE.")
     ] = None,

@@ -1,4 +1,4 @@
-"""`cpqctl quote new|show|render|approve|accept`."""
+"""`cpqctl quote new|show|render|approve|accept|redate|list`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 import click
 import typer
 
-from cpqctl.cli import common
+from cpqctl.cli import common, completion
 from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
 from cpqctl.core.terms import FREQUENCIES
 
@@ -70,13 +70,14 @@ def emit_quote(fmt: str, data: dict) -> None:
 
 @app.command("new")
 def new(
-    account: Annotated[str, typer.Option("--account", "-a", help="The account ID.")],
+    account: Annotated[str, typer.Option("--account", "-a", click_type=completion.ACCOUNT, help="The account ID.")],
     start: Annotated[str, typer.Option("--start", help="First day of service, YYYY-MM-DD.")],
     line: Annotated[
         list[str],
         typer.Option(
             "--line",
             "-l",
+            click_type=completion.LINE,
             help="CODE=QTY, CODE=QTY@10% (manual discount) or CODE=QTY@5.00 (discount per unit); repeatable.",
         ),
     ],
@@ -121,7 +122,7 @@ def new(
 
 @app.command("show")
 def show(
-    quote: Annotated[str, typer.Argument(help="Quote ID.")],
+    quote: Annotated[str, typer.Argument(click_type=completion.QUOTE, help="Quote ID.")],
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
@@ -141,7 +142,7 @@ def show(
 
 @app.command("approve")
 def approve(
-    quote: Annotated[str, typer.Argument(help="Quote ID.")],
+    quote: Annotated[str, typer.Argument(click_type=completion.QUOTE, help="Quote ID.")],
     by: Annotated[str, typer.Option("--by", help="Who approves.")],
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
@@ -157,9 +158,49 @@ def approve(
     common.info(approve_quote(common.workspace(repo, as_of), quote, by=by).message)
 
 
+@app.command("redate")
+def redate(
+    quote: Annotated[str, typer.Argument(click_type=completion.QUOTE, help="Quote ID (a draft).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the re-dated quote; write nothing.")] = False,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
+    """Re-date a draft to --as-of (a new validity) and show it priced again, as `quote show` does.
+
+    Only the quote's `date:` changes. A new-business draft is priced from
+    today's catalog (a draft without `start:` starts on its date, so that moves
+    too). An amendment draft keeps its delta lines and prices as written, and is
+    refused if its contract changed since it was made (E-STALE-QUOTE, the
+    refusal `quote accept` would give) or was cancelled: make it again with
+    `cpqctl amend`. A renewal draft keeps its lines and is refused if the
+    contract was renewed or cancelled, or its ledger changed the renewal
+    (E-STALE-QUOTE): `cpqctl renew` regenerates it. Accepted quotes are refused
+    (E-ACCEPTED).
+
+    An approval recorded on the draft stays valid only while the draft prices
+    as approved (an approval covers the priced quote, not its date); otherwise
+    it needs approving again. Presentations stay on record: `quote accept` still
+    refuses prices other than those last presented (unless --reprice), and the
+    document presented shows the old validity, so render it again.
+
+    Example:
+
+      cpqctl quote redate Q-2026-0001 --dry-run
+
+      cpqctl quote redate Q-2026-0001 --as-of 2027-01-15
+    """
+    from cpqctl.app.quotes import redate_quote
+
+    result = redate_quote(common.workspace(repo, as_of), quote, dry_run=dry_run)
+    emit_quote(format, result.data)
+    if result.message:
+        common.info(result.message)
+
+
 @app.command("accept")
 def accept(
-    quote: Annotated[str, typer.Argument(help="Quote ID.")],
+    quote: Annotated[str, typer.Argument(click_type=completion.QUOTE, help="Quote ID.")],
     signed_by: Annotated[str, typer.Option("--signed-by", help="Who signed for the customer.")],
     signed_on: Annotated[
         str | None,
@@ -207,7 +248,7 @@ def accept(
 
 @app.command("render")
 def render(
-    quote: Annotated[str, typer.Argument(help="Quote ID.")],
+    quote: Annotated[str, typer.Argument(click_type=completion.QUOTE, help="Quote ID.")],
     format: DocFormatOpt = "pdf",
     output: OutputOpt = None,
     as_of: AsOfOpt = None,
@@ -243,7 +284,9 @@ def list_(
             help="Only quotes with this status on --as-of; repeatable.",
         ),
     ] = None,
-    account: Annotated[str | None, typer.Option("--account", "-a", help="Only this account's quotes.")] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", click_type=completion.ACCOUNT, help="Only this account's quotes.")
+    ] = None,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,

@@ -9,7 +9,7 @@ from typing import Annotated
 import click
 import typer
 
-from cpqctl.cli import common
+from cpqctl.cli import common, completion
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 from cpqctl.core.diagnostics import UsageError
 from cpqctl.core.terms import RENEWAL_PRICING
@@ -32,7 +32,9 @@ def _uplift(text: str | None) -> Decimal | None:
 
 
 def renew(
-    contract: Annotated[str | None, typer.Argument(help="The contract to renew (or --due).")] = None,
+    contract: Annotated[
+        str | None, typer.Argument(click_type=completion.CONTRACT, help="The contract to renew (or --due).")
+    ] = None,
     due: Annotated[
         bool,
         typer.Option(

@@ -7,12 +7,14 @@ from typing import Annotated
 import click
 import typer
 
-from cpqctl.cli import common
+from cpqctl.cli import common, completion
 from cpqctl.cli.common import AsOfOpt, RepoOpt
 
 
 def renumber(
-    old: Annotated[str, typer.Argument(help="The quote or contract ID to change.")],
+    old: Annotated[
+        str, typer.Argument(click_type=completion.QUOTE_OR_CONTRACT, help="The quote or contract ID to change.")
+    ],
     new: Annotated[str, typer.Argument(help="The new ID (no quote, contract or invoice may use it).")],
     reason: Annotated[
         str, typer.Option("--reason", help="Why: recorded in the files (`renumbered:`). Required.", show_default=False)

@@ -10,13 +10,14 @@ and dates in, text out; the application layer reads and writes the files.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from cpqctl.core.model import Contract, Presented, Quote, QuoteLine, Renumbering, Settings
-from cpqctl.core.money import fmt_percent
+from cpqctl.core.money import MoneyError, fmt_percent, parse_percent
 from cpqctl.formats.digest import digest_of, line_of
 from cpqctl.formats.yamlout import Pairs, Raw, flow, mapping_lines, pct
 
@@ -114,6 +115,23 @@ def approved_text(text: str, by: str, day: date, digest: str | None = None) -> s
     ``digest`` is the digest of the priced quote approved (:func:`cpqctl.core.quotes.priced_digest`).
     """
     return edit_status(drop_key(text, "approved"), "approved", [f"approved: {approval_flow(by, day, digest)}"])
+
+
+# --------------------------------------------------------------------------- re-dating
+
+
+def redated_text(text: str, day: date, rel: str = "the file") -> str:
+    """A draft's file with its top-level `date:` set to ``day`` (`cpqctl quote redate`), every other byte as it was.
+
+    The value is replaced where the parser finds it (:func:`~cpqctl.formats.yamledit.set_scalars`). A renewal
+    draft still cpqctl's own gets its header's hash computed again, so `cpqctl renew` still regenerates it
+    without ``--force``; one edited by hand stays so.
+    """
+    from cpqctl.formats.yamledit import set_scalars
+
+    own = text.startswith(RENEWAL_HEADER) and not edited_by_hand(text)
+    new = set_scalars(text, [(("date",), day)], rel)
+    return rehashed_renewal(new) if own else new
 
 
 # --------------------------------------------------------------------------- presentation
@@ -460,6 +478,21 @@ def renewal_quote_text(q: Quote, pricing: RenewalPricing) -> str:
         )
     rest = "\n".join(body) + "\n"
     return f"{RENEWAL_HEADER}{_sha(rest)}\n{rest}"
+
+
+_PRICING_LINE = re.compile(r"^# renewal pricing: (same|list|uplift)(?: (\S+%))?[ \t]*$", re.MULTILINE)
+
+
+def renewal_pricing_of(text: str) -> tuple[str, Decimal] | None:
+    """The renewal pricing a renewal draft's comment records (:func:`renewal_quote_text`): (method, uplift in
+    percent points, 0 unless uplift), or None when the draft does not say."""
+    m = _PRICING_LINE.search(text)
+    if m is None:
+        return None
+    try:
+        return m[1], parse_percent(m[2]) if m[2] else Decimal(0)
+    except MoneyError:
+        return None
 
 
 def _sha(text: str) -> str:
