@@ -410,3 +410,87 @@ def test_a_mid_quarter_upsell_bills_one_stub_then_identical_full_quarters():
     ]
     assert (out[0][1].period_start, out[0][1].period_end) == (date(2024, 5, 10), date(2024, 6, 30))
     assert total(out) == quote_total == D("11584.93")  # 7 months 22 days: 1,500.00 × 7.723288
+
+
+# --------------------------------------------------------------------------- bill-cycle anchors (issue 15)
+
+
+def _anchored(
+    anchor, freq="monthly", start=date(2018, 1, 1), end=None, method="monthly+daily", price="100.00", per="month"
+):
+    import dataclasses
+
+    lines = (seg("C-1#1", 1, start, end, price=price, per=per),)
+    c = contract(freq, (), lines, start=start, end=end, method=method, evergreen=end is None)
+    return dataclasses.replace(c, billing_anchor=anchor)
+
+
+def test_zuora_bill_cycle_day_15_first_invoice():
+    """Zuora, "Calculate total amount with partial period proration" (knowledgecenter.zuora.com): $100/month from
+    2018-01-01, bill cycle day 15, bill run on 2018-02-14 → $146.67 assuming 30 days (100 × (1 + 14/30)) and
+    $145.16 with actual days (100 × (1 + 14/31)). Here: the stub 01-01..01-14 on 01-01, the first full month
+    01-15..02-14 on 01-15 (an open-ended subscription: nothing to absorb)."""
+    for method, stub in (("30/360", D("46.67")), ("calendar", D("45.16"))):
+        out = issue(_anchored("15", method=method), date(2018, 2, 14))
+        assert [(d, ln.period_start, ln.period_end, ln.kind, ln.amount) for d, ln in out] == [
+            (date(2018, 1, 1), date(2018, 1, 1), date(2018, 1, 14), "proration", stub),
+            (date(2018, 1, 15), date(2018, 1, 15), date(2018, 2, 14), "recurring", D("100.00")),
+        ]
+        assert total(out) == {"30/360": D("146.67"), "calendar": D("145.16")}[method]
+
+
+def test_calendar_anchor_aligns_quarters_to_january_and_the_stub_takes_the_rest():
+    """A 12-month contract from 2024-02-10 billed quarterly on calendar quarters: a stub to 03-31, then
+    04-01, 07-01, 10-01 full quarters of 3,000.00, then 2025-01-01..02-09 cut at the end; they sum to 12,000.00."""
+    c = _anchored("calendar", "quarterly", date(2024, 2, 10), date(2025, 2, 9), price="1200.00", per="year")
+    c = __import__("dataclasses").replace(c, lines=(seg("C-1#1", 10, date(2024, 2, 10), date(2025, 2, 9)),))
+    out = issue(c, date(2026, 1, 1))
+    assert [(d, ln.period_start, ln.period_end) for d, ln in out] == [
+        (date(2024, 2, 10), date(2024, 2, 10), date(2024, 3, 31)),
+        (date(2024, 4, 1), date(2024, 4, 1), date(2024, 6, 30)),
+        (date(2024, 7, 1), date(2024, 7, 1), date(2024, 9, 30)),
+        (date(2024, 10, 1), date(2024, 10, 1), date(2024, 12, 31)),
+        (date(2025, 1, 1), date(2025, 1, 1), date(2025, 2, 9)),
+    ]
+    amounts = [ln.amount for _, ln in out]
+    assert amounts[1:4] == [D("3000.00")] * 3 and sum(amounts) == D("12000.00")
+
+
+def test_zuora_four_month_billing_of_21500_a_year():
+    """Zuora (billing periods, "every four months"): $21,500/year billed every 4 months → 7,166.67 per period, the
+    year still 21,500.00. Zuora shows 7,166.67 / 7,166.66 / 7,166.67; the period rule puts the cent on the first
+    period (the segment's first period takes the rounding rest): 7,166.66 / 7,166.67 / 7,166.67."""
+    c = contract("triannual", lines=(seg("C-1#1", 1, date(2024, 1, 1), date(2024, 12, 31), price="21500.00"),))
+    out = issue(c, date(2024, 12, 31))
+    assert [(d, ln.amount) for d, ln in out] == [
+        (date(2024, 1, 1), D("7166.66")),
+        (date(2024, 5, 1), D("7166.67")),
+        (date(2024, 9, 1), D("7166.67")),
+    ]
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    contracts(with_amendment=True, allow_cancel=True),
+    st.sampled_from(["start", "calendar", "1", "10", "28"]),
+    st.lists(days, max_size=4),
+)
+def test_anchored_schedules_add_up_and_runs_at_any_dates_issue_what_one_run_issues(c, anchor, stops):
+    import dataclasses
+
+    c = dataclasses.replace(c, billing_anchor=anchor)
+    horizon = date(2030, 1, 1)
+    billed: list = []
+    issued: list = []
+    for stop in sorted(stops) + [None]:
+        through = START + timedelta(days=stop) if stop is not None else horizon
+        new = issue(c, through, billed)
+        billed += as_billed(new)
+        issued += new
+    assert Counter(issued) == Counter(issue(c, horizon))
+    assert total(issued) == value(c)
+    s = c.lines[0]
+    if not c.amendments:
+        assert total(issued, s.id) == line_total(
+            s.unit_price, s.quantity, s.per, s.start, s.end, c.proration, "PLN", "half-up"
+        )

@@ -297,3 +297,49 @@ def test_monthly_runs_equal_one_run_over_the_example_repo(cli, example_repo, tmp
     assert cli("check", "--repo", monthly).code == 0
     # the run before 2026 issued Initech's 2025 invoice in the first monthly run too
     assert any(k[1] == "2025-10-01" for k in _issued(monthly))
+
+
+def test_a_calendar_anchor_is_frozen_into_the_contract_and_bills_a_stub_first(cli, example_repo):
+    """`[billing] anchor = "calendar"`: accepting a quote records the anchor on the contract (like proration), and
+    the first invoice covers the stub up to the calendar quarter; later cpq.toml changes do not move it."""
+    toml = example_repo / "cpq.toml"
+    toml.write_text(toml.read_text().replace("[billing]\n", '[billing]\nanchor = "calendar"\n'))
+    q = run_json(
+        cli,
+        "quote",
+        "new",
+        "--account",
+        "acme",
+        "--start",
+        "2027-02-10",
+        "--line",
+        "PRO-SEAT=10",
+        "--billing",
+        "quarterly",
+        "--as-of",
+        "2027-02-01",
+        "--repo",
+        example_repo,
+    )["quote"]
+    assert cli("quote", "accept", q, "--signed-by", "Anna", "--as-of", "2027-02-01", "--repo", example_repo).code == 0
+    [contract] = [p for p in (example_repo / "contracts" / "acme").glob("C-2027-*.yaml")]
+    assert "billing: {frequency: quarterly, anchor: calendar}" in contract.read_text()
+    toml.write_text(toml.read_text().replace('anchor = "calendar"\n', "anchor = 15\n"))
+    data = run_json(
+        cli, "invoice", "run", "--dry-run", "--through", "2027-07-01", "--as-of", "2027-07-01", "--repo", example_repo
+    )
+    mine = [i for i in data["invoices"] if i["contract"] == contract.stem]
+    assert [(i["date"], i["period_start"], i["period_end"]) for i in mine] == [
+        ("2027-02-10", "2027-02-10", "2027-03-31"),
+        ("2027-04-01", "2027-04-01", "2027-06-30"),
+        ("2027-07-01", "2027-07-01", "2027-09-30"),
+    ]
+    assert mine[1]["net_total"] == mine[2]["net_total"]  # full quarters bill the same
+
+
+def test_a_billing_anchor_that_is_no_day_of_every_month_is_refused(cli, example_repo):
+    toml = example_repo / "cpq.toml"
+    toml.write_text(toml.read_text().replace("[billing]\n", "[billing]\nanchor = 31\n"))
+    r = cli("check", "--repo", example_repo, "--format", "json")
+    [d] = [d for d in json.loads(r.stdout)["diagnostics"] if d["code"] == "E-ANCHOR"]
+    assert r.code == 1 and d["file"] == "cpq.toml" and "1 to 28" in d["hint"]

@@ -304,7 +304,21 @@ def reference_months(start: date, end: date, method: str) -> Fraction:
     days = (after - (start + relativedelta(months=k))).days
     if method == "monthly":
         return Fraction(k + (1 if days else 0))
+    if method == "30/360":
+        return k + Fraction(days, 30)
     return k + Fraction(12 * days, 365)
+
+
+def test_30_360_reproduces_zuoras_assume_30_days_ratios():
+    """Zuora, "When prorating a month, assume 30 days in a month or use actual days?" (docs.zuora.com, proration):
+    the service periods 2021-01-27..01-31, 2021-02-27..02-28 and 2021-04-21..04-29 prorate 5/30, 2/30 and 9/30 of
+    a month (Assume 30 days - Actual/360). Its 2020-02-01..02-29 row (29/30 there) is a whole month here (30/30,
+    Zuora's Strict 30/360 column): 30/360 counts whole months on anniversaries, only the rest in days over 30."""
+    assert months_between(date(2021, 1, 27), date(2021, 1, 31), "30/360") == Fraction(5, 30)
+    assert months_between(date(2021, 2, 27), date(2021, 2, 28), "30/360") == Fraction(2, 30)
+    assert months_between(date(2021, 4, 21), date(2021, 4, 29), "30/360") == Fraction(9, 30)
+    assert months_between(date(2020, 2, 1), date(2020, 2, 29), "30/360") == 1
+    assert months_between(date(2024, 1, 16), date(2025, 1, 15), "30/360") == 12  # a full term is its months
 
 
 @PROPS

@@ -120,6 +120,47 @@ class BillingTerms:
     method: str
     rounding: str
     currency: str
+    start: date | None = None  # the contract start
+    anchor: date | None = None  # the first period boundary on or after the start (None or start: no stub)
+
+    @property
+    def stub(self) -> bool:
+        """Period 0 is a stub from the contract start to the day before the first anchor date."""
+        return (
+            self.months is not None and self.anchor is not None and self.start is not None and self.anchor > self.start
+        )
+
+    def bounds(self, k: int) -> tuple[date, date]:
+        """Period ``k`` before any cut: its first day and its natural last day."""
+        assert self.start is not None and self.months is not None
+        if self.stub:
+            assert self.anchor is not None
+            if k == 0:
+                return self.start, self.anchor - _DAY
+            return add_months(self.anchor, (k - 1) * self.months), add_months(self.anchor, k * self.months) - _DAY
+        return add_months(self.start, k * self.months), add_months(self.start, (k + 1) * self.months) - _DAY
+
+
+def first_anchor(start: date, months: int | None, anchor: str) -> date:
+    """The first period boundary on or after ``start``: the start itself, a calendar boundary, or a day of the month.
+
+    ``calendar``: the 1st of a month whose number − 1 is a multiple of the
+    period's months (months: every 1st; quarters: 1 January, April, July,
+    October; four months: January, May, September; half-years: January, July;
+    years: 1 January). A day (1–28): the next date with that day of the month.
+    """
+    if months is None or anchor == "start":
+        return start
+    if anchor == "calendar":
+        d = date(start.year, start.month, 1)
+        if d < start:
+            d = add_months(d, 1)
+        while (d.month - 1) % months:
+            d = add_months(d, 1)
+        return d
+    day = int(anchor)
+    d = start.replace(day=day)
+    return d if d >= start else add_months(d, 1)
 
 
 def billing_terms(c: Contract, settings: Settings) -> BillingTerms:
@@ -141,21 +182,33 @@ def billing_terms(c: Contract, settings: Settings) -> BillingTerms:
             "use billing: {frequency: monthly} (or quarterly, semiannual, annual)",
             src=c.where("billing"),
         )
-    return BillingTerms(months, t.proration, t.rounding, c.currency)
+    return BillingTerms(
+        months, t.proration, t.rounding, c.currency, c.start, first_anchor(c.start, months, t.billing_anchor)
+    )
 
 
 def natural_start(c: Contract, t: BillingTerms, k: int) -> date:
-    return c.start if t.months is None else add_months(c.start, k * t.months)
+    return c.start if t.months is None else _terms(c, t).bounds(k)[0]
+
+
+def _terms(c: Contract, t: BillingTerms) -> BillingTerms:
+    """``t`` knowing the contract start (terms built by hand in tests may not)."""
+    return t if t.start is not None else dataclasses.replace(t, start=c.start, anchor=t.anchor or c.start)
 
 
 def period_index(c: Contract, t: BillingTerms, d: date) -> int:
     """The (uncut) period holding ``d``; a date before the start belongs to period 0."""
-    if t.months is None or d <= c.start:
+    months = t.months
+    if months is None or d <= c.start:
         return 0
-    m = (d.year - c.start.year) * 12 + d.month - c.start.month
-    if add_months(c.start, m) > d:
+    t = _terms(c, t)
+    base, shift = (t.anchor, 1) if t.stub and t.anchor is not None else (c.start, 0)
+    if d < base:
+        return 0
+    m = (d.year - base.year) * 12 + d.month - base.month
+    if add_months(base, m) > d:
         m -= 1
-    return max(m, 0) // t.months
+    return max(m, 0) // months + shift
 
 
 def periods(c: Contract, t: BillingTerms, horizon: date) -> list[Period]:
@@ -169,12 +222,12 @@ def periods(c: Contract, t: BillingTerms, horizon: date) -> list[Period]:
         return [Period(0, c.start, end if end is not None else horizon)]
     last = end if end is not None else horizon
     out: list[Period] = []
+    t = _terms(c, t)
     k = 0
     while True:
-        start = add_months(c.start, k * t.months)
+        start, natural_end = t.bounds(k)
         if start > last and out:
             break
-        natural_end = add_months(c.start, (k + 1) * t.months) - _DAY
         out.append(Period(k, start, natural_end if end is None else min(natural_end, end)))
         if start > last:
             break
@@ -328,7 +381,8 @@ class _Schedule:
                 t.months is not None
                 and a == p.start
                 and b == p.end
-                and p.end == add_months(self.c.start, (p.index + 1) * t.months) - _DAY
+                and p.end == _terms(self.c, t).bounds(p.index)[1]
+                and not (t.stub and p.index == 0)
             )
             if whole and t.months is not None:
                 out[p.index] = round_money(rate * t.months, t.currency, t.rounding)
@@ -399,8 +453,8 @@ class _Schedule:
         end = last if s.end is None else min(s.end, last)
         if amount < 0:
             kind = "credit"
-        elif not catch_up and not folded and start == p.start and end == p.end:
-            kind = "recurring"
+        elif not catch_up and not folded and start == p.start and end == p.end and not (self.t.stub and p.index == 0):
+            kind = "recurring"  # (the stub before the first anchor date is a partial period: proration)
         else:
             kind = "proration"
         return DraftLine(s.id, s.product, kind, amount, start, end, s.quantity, key)

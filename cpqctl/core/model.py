@@ -44,6 +44,7 @@ class Settings:
     rounding: str = "half-up"
     quote_valid_days: int = 30
     billing_frequency: str = "annual"
+    billing_anchor: str = "start"  # start | calendar | a day of the month "1"–"28" (docs/billing.md)
     payment_days: int = 14
     renewal_pricing: str = "same"
     renewal_uplift: Decimal = Decimal(0)
@@ -289,6 +290,7 @@ class Contract:
     amendments: tuple[Amendment, ...] = ()
     evergreen: bool = False
     billing_frequency: str | None = None
+    billing_anchor: str | None = None  # None: cpq.toml's [billing] anchor
     proration: str | None = None
     rounding: str | None = None
     renewal: RenewalTerms = field(default_factory=RenewalTerms)
@@ -344,6 +346,7 @@ class Quote:
     end: _Day | None = None
     evergreen: bool = False
     billing_frequency: str | None = None
+    billing_anchor: str | None = None
     effective: _Day | None = None
     based_on: int | None = None
     rebases: str | None = None  # amendment: the accepted amendment quote it restores on a merged ledger

@@ -103,7 +103,10 @@ def months_between(start: date, end: date, method: str) -> Fraction:
     - ``calendar``: whole calendar months, plus partial months as their days
       over the days in that month;
     - ``daily``: days × 12/365;
-    - ``monthly``: whole months on anniversaries, plus one if any day remains.
+    - ``monthly``: whole months on anniversaries, plus one if any day remains;
+    - ``30/360``: whole months on anniversaries, plus the remaining days over
+      30 (every month counts 30 days: Zuora's "assume 30 days", Kill Bill's
+      ``proration.fixed.days=30``, Oracle's "fixed").
     """
     if method not in METHODS:
         raise ValueError(f"unknown proration method {method!r} (one of {', '.join(METHODS)})")
@@ -116,6 +119,8 @@ def months_between(start: date, end: date, method: str) -> Fraction:
     k, days = _whole_months(start, end + _ONE_DAY)
     if method == "monthly":
         return Fraction(k + (1 if days else 0))
+    if method == "30/360":
+        return Fraction(30 * k + days, 30)
     return Fraction(365 * k + 12 * days, 365)
 
 

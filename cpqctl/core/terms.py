@@ -28,10 +28,17 @@ from decimal import Decimal
 
 from cpqctl.core.model import Account, Contract, Settings
 
-FREQUENCY_MONTHS: dict[str, int | None] = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12, "upfront": None}
+FREQUENCY_MONTHS: dict[str, int | None] = {
+    "monthly": 1,
+    "quarterly": 3,
+    "triannual": 4,
+    "semiannual": 6,
+    "annual": 12,
+    "upfront": None,
+}
 FREQUENCIES: tuple[str, ...] = tuple(FREQUENCY_MONTHS)
 PERIODIC_FREQUENCIES: tuple[str, ...] = tuple(f for f, m in FREQUENCY_MONTHS.items() if m is not None)
-PRORATION_METHODS: tuple[str, ...] = ("monthly+daily", "calendar", "daily", "monthly")
+PRORATION_METHODS: tuple[str, ...] = ("monthly+daily", "calendar", "daily", "monthly", "30/360")
 ROUNDING_MODES: tuple[str, ...] = ("half-up", "half-even")
 PER_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
 PRICE_PERIODS: tuple[str, ...] = tuple(PER_MONTHS)
@@ -45,6 +52,7 @@ class ContractTerms:
     proration: str
     rounding: str
     billing_frequency: str
+    billing_anchor: str = "start"  # start | calendar | a day of the month "1"–"28"
 
     @property
     def billing_months(self) -> int | None:
@@ -58,6 +66,7 @@ def contract_terms(c: Contract, settings: Settings) -> ContractTerms:
         proration=c.proration or settings.proration,
         rounding=c.rounding or settings.rounding,
         billing_frequency=c.billing_frequency or settings.billing_frequency,
+        billing_anchor=c.billing_anchor if c.billing_anchor is not None else settings.billing_anchor,
     )
 
 

@@ -274,7 +274,17 @@ def contract_text(
         ("start", priced.start),
         ("end", priced.end if not q.evergreen else None),
         ("evergreen", True if q.evergreen else None),
-        ("billing", Raw(flow([("frequency", q.billing_frequency or settings.billing_frequency)]))),
+        (
+            "billing",
+            Raw(
+                flow(
+                    [
+                        ("frequency", q.billing_frequency or settings.billing_frequency),
+                        ("anchor", _anchor(q.billing_anchor or settings.billing_anchor)),
+                    ]
+                )
+            ),
+        ),
         ("proration", settings.proration),
         ("rounding", settings.rounding),
         ("renewal", renewal if not q.evergreen else None),
@@ -288,6 +298,13 @@ def contract_text(
     out.append("lines:")
     out.extend("  - " + segment_flow(ln) for ln in priced.lines)
     return "\n".join(out) + "\n"
+
+
+def _anchor(anchor: str) -> str | int | None:
+    """The billing anchor as a contract records it (frozen at acceptance, like proration): none for `start`."""
+    if anchor == "start":
+        return None
+    return int(anchor) if anchor.isdigit() else anchor
 
 
 def contract_comment(contract_id: str, quote_id: str) -> str:

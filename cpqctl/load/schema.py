@@ -52,7 +52,9 @@ MAX_DAYS = 3650  # quote validity, payment and notice days (10 years)
 class F:
     """One field: its kind, whether it is required, and documentation."""
 
-    kind: str  # str id currency money quantity int percent date bool enum list obj prices numbering email mailbox
+    kind: (
+        str  # str id currency money quantity int percent date bool enum list obj prices numbering email mailbox anchor
+    )
     required: bool = False
     doc: str = ""
     enum: tuple[str, ...] = ()
@@ -186,6 +188,18 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
             ctx.err("E-EMAIL", f"`{mail.shown(s)}` is not an e-mail address (`{name}`): {why}", at, hint)
             return None
         return s
+    if k == "anchor":
+        if s in ("start", "calendar"):
+            return s
+        if INT_RE.fullmatch(s) and 1 <= int(s) <= 28:
+            return str(int(s))
+        ctx.err(
+            "E-ANCHOR",
+            f"`{s}` is not a billing anchor (`{name}`)",
+            at,
+            "write start, calendar or a day of the month from 1 to 28 (later days do not exist in every month)",
+        )
+        return None
     if k == "numbering":
         why = numbering_problem(s)
         if why:
@@ -433,7 +447,16 @@ def E(*values: str, doc: str = "", required: bool = False, default: object = Non
 
 
 SIGNED = O("who signed, and when", by=F("str", True, "the signer's name"), date=F("date", True, "the signing date"))
-BILLING = O("billing terms", frequency=E(*FREQUENCIES, doc="how often invoices are issued, in advance"))
+ANCHOR_DOC = (
+    "where billing periods start: `start` (the contract start, default), `calendar` (the 1st of calendar months, "
+    "quarters from January, years on 1 January) or a day of the month 1–28; the first invoice covers the stub "
+    "up to the first anchor date (docs/billing.md)"
+)
+BILLING = O(
+    "billing terms",
+    frequency=E(*FREQUENCIES, doc="how often invoices are issued, in advance"),
+    anchor=F("anchor", doc=ANCHOR_DOC),
+)
 RENEWAL = O(
     "renewal terms",
     term=F("int", doc="renewal term in months", nonnegative=True, high=MAX_TERM),
@@ -757,7 +780,12 @@ SETTINGS = O(
         rounding=E(*ROUNDING),
         quote_valid_days=F("int", nonnegative=True, high=MAX_DAYS),
     ),
-    billing=O("billing defaults", frequency=E(*FREQUENCIES), payment_days=F("int", nonnegative=True, high=MAX_DAYS)),
+    billing=O(
+        "billing defaults",
+        frequency=E(*FREQUENCIES),
+        payment_days=F("int", nonnegative=True, high=MAX_DAYS),
+        anchor=F("anchor", doc=ANCHOR_DOC),
+    ),
     renewal=O(
         "renewal defaults",
         pricing=E(*RENEWAL_PRICING),
@@ -855,6 +883,15 @@ def _js(f: F) -> dict:
         out.update({"type": "string", "pattern": "^" + ID_RE.pattern + "$"})
     elif k == "numbering":
         out.update({"type": "string", "pattern": NUMBERING_PATTERN})
+    elif k == "anchor":
+        out.update(
+            {
+                "oneOf": [
+                    {"type": "string", "enum": ["start", "calendar"]},
+                    {"type": "integer", "minimum": 1, "maximum": 28},
+                ]
+            }
+        )
     elif k == "email":
         out.update({"type": "string", "format": "idn-email"})
     elif k == "currency":
