@@ -494,3 +494,24 @@ def test_anchored_schedules_add_up_and_runs_at_any_dates_issue_what_one_run_issu
         assert total(issued, s.id) == line_total(
             s.unit_price, s.quantity, s.per, s.start, s.end, c.proration, "PLN", "half-up"
         )
+
+
+def test_tax_rounded_per_line_adds_up_the_rounded_line_taxes():
+    """Zuora's tax rounding method (docs.zuora.com, "Tax rounding method"): each line's tax is rounded, then the
+    invoice's tax is their sum. Two lines of 136.65 at 10%: 13.67 + 13.67 = 27.34 per line; 27.33 on the total."""
+    import dataclasses
+
+    from cpqctl.core.model import Account
+
+    lines = (
+        seg("C-1#1", 1, date(2024, 1, 1), date(2024, 1, 31), price="136.65", per="month"),
+        seg("C-1#2", 1, date(2024, 1, 1), date(2024, 1, 31), price="136.65", per="month", product="SSO"),
+    )
+    c = contract("monthly", lines=lines, end=date(2024, 1, 31))
+    acct = Account("acme", "ACME", "PLN", tax_rate=D("10"))
+    due = issue(c, date(2024, 1, 1))
+    [per_invoice] = billing.drafts(c, acct, SETTINGS, due)
+    [per_line] = billing.drafts(c, acct, dataclasses.replace(SETTINGS, tax_rounding="line"), due)
+    assert per_invoice.net_total == per_line.net_total == D("273.30")
+    assert (per_invoice.tax_total, per_line.tax_total) == (D("27.33"), D("27.34"))
+    assert per_line.gross_total == D("300.64")

@@ -343,3 +343,20 @@ def test_a_billing_anchor_that_is_no_day_of_every_month_is_refused(cli, example_
     r = cli("check", "--repo", example_repo, "--format", "json")
     [d] = [d for d in json.loads(r.stdout)["diagnostics"] if d["code"] == "E-ANCHOR"]
     assert r.code == 1 and d["file"] == "cpq.toml" and "1 to 28" in d["hint"]
+
+
+def test_tax_rounded_per_line_is_issued_and_passes_check(cli, example_repo):
+    toml = example_repo / "cpq.toml"
+    toml.write_text(toml.read_text().replace('[tax]\nrate = "23%"\n', '[tax]\nrate = "23%"\nrounding = "line"\n'))
+    assert 'rounding = "line"' in toml.read_text()
+    data = run_json(cli, "invoice", "run", "--through", "2026-12-31", "--as-of", "2026-12-31", "--repo", example_repo)
+    assert data["invoices"]
+    assert cli("check", "--repo", example_repo).code == 0  # the per-line sums are taxes check accepts
+    inv = next(i for i in data["invoices"] if len(i["lines"]) > 1 and i["tax_total"] != "0.00")
+    from decimal import ROUND_HALF_UP
+
+    per_line = sum(
+        (Decimal(ln["amount"]) * Decimal("0.23")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        for ln in inv["lines"]
+    )
+    assert Decimal(inv["tax_total"]) == per_line

@@ -575,7 +575,13 @@ def drafts(
     for d in sorted(by_date):
         rows = tuple(sorted(by_date[d], key=lambda ln: (ln.period_start or d, _order(c, ln.segment))))
         net = sum((ln.amount for ln in rows), round_money(0, c.currency, rounding))
-        tax = round_money(Fraction(net) * Fraction(rate) / 100, c.currency, rounding)
+        if settings.tax_rounding == "line":  # each line's VAT rounded, then added up
+            tax = sum(
+                (round_money(Fraction(ln.amount) * Fraction(rate) / 100, c.currency, rounding) for ln in rows),
+                round_money(0, c.currency, rounding),
+            )
+        else:
+            tax = round_money(Fraction(net) * Fraction(rate) / 100, c.currency, rounding)
         out.append(
             Draft(
                 account=c.account,

@@ -310,6 +310,17 @@ def _tax_ok(amount: Decimal, base: Decimal, rate: Decimal, currency: str, roundi
     return False
 
 
+def _line_tax_ok(inv: Invoice, amount: Decimal, rate: Decimal, rounding: str | None) -> bool:
+    """``amount`` is the VAT of each line rounded, then added up (`[tax] rounding = "line"`; one rate per invoice)."""
+    for m in (rounding,) if rounding else ROUNDING_MODES:
+        total = sum(
+            (round_money(Fraction(ln.amount) * Fraction(rate) / 100, inv.currency, m) for ln in inv.lines), Decimal(0)
+        )
+        if total == amount:
+            return True
+    return False
+
+
 def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Diagnostic]:
     """Each invoice's arithmetic and references, copies, numbering gaps and missing digests (module doc)."""
     invoices = sorted(repo.invoices.values(), key=lambda inv: inv.invoice)
@@ -355,7 +366,9 @@ def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Itera
                 )
             rounding = c.rounding if c is not None else None
             for t in inv.taxes:
-                if not _tax_ok(t.amount, t.base, t.rate, inv.currency, rounding):
+                if not _tax_ok(t.amount, t.base, t.rate, inv.currency, rounding) and not _line_tax_ok(
+                    inv, t.amount, t.rate, rounding
+                ):
                     yield _err(
                         where("taxes", inv.src),
                         "E-INVOICE-TAX",

@@ -51,6 +51,7 @@ class Settings:
     notice_days: int = 90
     max_discount: Decimal = Decimal(100)
     tax_rate: Decimal = Decimal(0)
+    tax_rounding: str = "invoice"  # invoice | line: where VAT is rounded (docs/billing.md)
     numbering_quote: str = "Q-{year}-{seq:04d}"
     numbering_contract: str = "C-{year}-{seq:04d}"
     numbering_invoice: str = "INV-{year}-{seq:04d}"

@@ -119,6 +119,7 @@ def settings(o: Obj | None, file: str = "cpq.toml") -> Settings:
         notice_days=r.get("notice_days", d.notice_days),
         max_discount=o.get("approvals", {}).get("max_discount", d.max_discount),
         tax_rate=o.get("tax", {}).get("rate", d.tax_rate),
+        tax_rounding=o.get("tax", {}).get("rounding", d.tax_rounding),
         numbering_quote=n.get("quote", d.numbering_quote),
         numbering_contract=n.get("contract", d.numbering_contract),
         numbering_invoice=n.get("invoice", d.numbering_invoice),

@@ -793,7 +793,16 @@ SETTINGS = O(
         notice_days=F("int", nonnegative=True, high=MAX_DAYS),
     ),
     approvals=O("approvals", max_discount=F("percent")),
-    tax=O("tax", rate=F("percent")),
+    tax=O(
+        "tax",
+        rate=F("percent"),
+        rounding=E(
+            "invoice",
+            "line",
+            doc="`invoice` (default): VAT per rate on the invoice's net total, rounded once (art. 106e ust. 1 "
+            "pkt 14 of the Polish VAT act); `line`: each line's VAT rounded, then added up (Zuora's method)",
+        ),
+    ),
     numbering=O(
         "ID patterns (the file names of new quotes, contracts and invoices)",
         quote=F("numbering", doc="new quote IDs, e.g. Q-{year}-{seq:04d}"),
