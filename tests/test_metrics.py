@@ -441,6 +441,11 @@ def test_report_ltv_cli(example_repo, cli) -> None:
         "80%",
     )
     assert data["ltv"] == "153877.02"  # 21,371.808… / 5 × 36
+    # issue 15: LTV on gross margin next to it, each with its definition: 153,877.02 × 80% = 123,101.62
+    assert data["ltv_gross_margin"] == "123101.62"
+    assert "margin" in data["ltv_gross_margin_definition"] and "churn" in data["ltv_definition"]
+    table = cli("report", "ltv", "--as-of", "2026-11-28", "--repo", example_repo).stdout
+    assert "LTV (ARPA ÷ churn)" in table and "LTV on gross margin" in table and "123101.62" in table
     override = json.loads(
         cli(
             "report", "ltv", "--as-of", "2026-11-28", "--cac", "60000", "--format", "json", "--repo", example_repo

@@ -461,6 +461,11 @@ class Ltv:
     payback_months: Fraction | None
 
     @property
+    def ltv_gross_margin(self) -> Fraction | None:
+        """LTV on gross margin: ARPA × gross margin ÷ monthly logo churn (the profit a customer brings)."""
+        return None if self.ltv is None else self.ltv * Fraction(self.gross_margin) / 100
+
+    @property
     def ltv_rule(self) -> bool | None:
         """LTV at least 3 × CAC (no churn: the LTV is unbounded, so it passes)."""
         if self.cac is None:

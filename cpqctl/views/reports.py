@@ -133,6 +133,9 @@ def ltv_view(x: metrics.Ltv, rounding: str = "half-up") -> dict:
         "monthly_churn_rate": percent(x.churn_rate),
         "ltv": m(x.ltv),
         "note": "no churn" if x.ltv is None and x.churn_rate == 0 else None,
+        "ltv_gross_margin": m(x.ltv_gross_margin),
+        "ltv_definition": "ARPA ÷ monthly logo churn (revenue; ChartMogul's LTV)",
+        "ltv_gross_margin_definition": "ARPA × gross margin ÷ monthly logo churn (profit)",
         "cac": m(Fraction(x.cac)) if x.cac is not None else None,
         "gross_margin": f"{x.gross_margin.normalize():f}%",
         "ltv_cac": None if x.ltv_cac is None else str(round_places(x.ltv_cac, 2)),
@@ -195,9 +198,10 @@ LTV_LABELS = [
     ("Accounts at window start", "accounts_at_window_start"),
     ("Churned accounts", "churned_accounts"),
     ("Monthly logo churn", "monthly_churn_rate"),
-    ("LTV", "ltv"),
-    ("CAC", "cac"),
+    ("LTV (ARPA ÷ churn)", "ltv"),
     ("Gross margin", "gross_margin"),
+    ("LTV on gross margin (ARPA × margin ÷ churn)", "ltv_gross_margin"),
+    ("CAC", "cac"),
     ("LTV:CAC", "ltv_cac"),
     ("CAC payback (months)", "payback_months"),
     ("LTV ≥ 3 × CAC", "ltv_at_least_3x_cac"),
@@ -210,7 +214,9 @@ def ltv_rows(data: dict) -> list[dict]:
     return [
         {
             "metric": label,
-            "value": data[key] if data[key] is not None else (data["note"] if key == "ltv" and data["note"] else "—"),
+            "value": data[key]
+            if data[key] is not None
+            else (data["note"] if key in ("ltv", "ltv_gross_margin") and data["note"] else "—"),
         }
         for label, key in LTV_LABELS
     ]
