@@ -261,9 +261,9 @@ def test_billed_through_mid_period_bills_the_rest(cli, make):
 def test_errors(cli, make):
     root = make()
     r = cli("invoice", "preview", "C-2024-9999", "--as-of", "2024-04-10", "--repo", root)
-    assert r.code == 1 and "E-UNKNOWN-CONTRACT" in r.stderr and "Traceback" not in r.stderr
+    assert r.code == 2 and "E-UNKNOWN-CONTRACT" in r.stderr and "Traceback" not in r.stderr
     r = cli("invoice", "preview", "C-2024-0001", "--quote", "Q-2024-0099", "--as-of", "2024-04-10", "--repo", root)
-    assert r.code == 1 and "E-UNKNOWN-QUOTE" in r.stderr
+    assert r.code == 2 and "E-UNKNOWN-QUOTE" in r.stderr
     r = cli("invoice", "run", "--through", "2024-13-01", "--repo", root)
     assert r.code == 2 and "E-USAGE" in r.stderr
 
@@ -335,6 +335,33 @@ def test_a_calendar_anchor_is_frozen_into_the_contract_and_bills_a_stub_first(cl
         ("2027-07-01", "2027-07-01", "2027-09-30"),
     ]
     assert mine[1]["net_total"] == mine[2]["net_total"]  # full quarters bill the same
+
+
+def test_an_accounts_anchor_beats_cpq_toml_and_a_quotes_beats_both(cli, example_repo):
+    (example_repo / "contracts" / "acme" / "account.yaml").write_text(
+        (example_repo / "contracts" / "acme" / "account.yaml").read_text() + "billing: {anchor: 5}\n"
+    )
+    q = run_json(
+        cli,
+        "quote",
+        "new",
+        "--account",
+        "acme",
+        "--start",
+        "2027-02-10",
+        "--line",
+        "PRO-SEAT=10",
+        "--billing",
+        "monthly",
+        "--as-of",
+        "2027-02-01",
+        "--repo",
+        example_repo,
+    )["quote"]
+    assert cli("quote", "accept", q, "--signed-by", "Anna", "--as-of", "2027-02-01", "--repo", example_repo).code == 0
+    [contract] = list((example_repo / "contracts" / "acme").glob("C-2027-*.yaml"))
+    assert "billing: {frequency: monthly, anchor: 5}" in contract.read_text()
+    assert cli("check", "--repo", example_repo).code == 0
 
 
 def test_a_billing_anchor_that_is_no_day_of_every_month_is_refused(cli, example_repo):

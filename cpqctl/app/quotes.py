@@ -577,7 +577,18 @@ def _accept_files(
             accepted = texts.accepted_text(q, priced, signed_by, signed, cid if q.kind == "new" else None)
             tx.write(qrel, accepted, expect_sha256=q_sha)
             tx.create(
-                crel, texts.contract_text(cid, q, priced, settings, signed_by, signed, renews, digest_of(accepted))
+                crel,
+                texts.contract_text(
+                    cid,
+                    q,
+                    priced,
+                    settings,
+                    signed_by,
+                    signed,
+                    renews,
+                    digest_of(accepted),
+                    account_anchor=acct.billing_anchor if (acct := repo.accounts.get(q.account)) else None,
+                ),
             )
             written: tuple[str, ...] = (qrel, crel)
             msg = f"accepted {q.quote}: created {crel}"

@@ -171,6 +171,7 @@ class Account:
     reverse_charge: bool = False
     contacts: tuple[Contact, ...] = ()
     renewal: RenewalTerms = field(default_factory=RenewalTerms)
+    billing_anchor: str | None = None  # overrides cpq.toml [billing] anchor for new contracts
     contracted_prices: tuple[ContractedPrice, ...] = ()
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)

@@ -259,8 +259,11 @@ def contract_text(
     signed_on: date,
     renews: str | None = None,
     quote_digest: str | None = None,
+    account_anchor: str | None = None,
 ) -> str:
-    """A new contract from an accepted new-business or renewal quote; proration and rounding frozen.
+    """A new contract from an accepted new-business or renewal quote; proration, rounding and billing anchor frozen.
+
+    The anchor: the quote's, else the account's (``account_anchor``), else cpq.toml's.
 
     ``quote_digest``: the accepted quote's digest, recorded next to `quote:` so `check` can tell that the
     contract still rests on the very file that was signed (:mod:`cpqctl.core.integrity`).
@@ -280,7 +283,7 @@ def contract_text(
                 flow(
                     [
                         ("frequency", q.billing_frequency or settings.billing_frequency),
-                        ("anchor", _anchor(q.billing_anchor or settings.billing_anchor)),
+                        ("anchor", _anchor(q.billing_anchor or account_anchor or settings.billing_anchor)),
                     ]
                 )
             ),

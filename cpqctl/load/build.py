@@ -210,6 +210,7 @@ def account(o: Obj, file: str) -> Account:
             Contact(c["name"], c.get("email", ""), c.get("role", "")) for c in o.get("contacts", []) if "name" in c
         ),
         renewal=_renewal(o.get("renewal")),
+        billing_anchor=(o.get("billing") or {}).get("anchor"),
         contracted_prices=tuple(
             ContractedPrice(
                 c.get("product"),

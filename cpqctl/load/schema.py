@@ -598,6 +598,7 @@ ACCOUNT = O(
         )
     ),
     renewal=RENEWAL,
+    billing=O("billing terms of this account's new contracts", anchor=F("anchor", doc=ANCHOR_DOC)),
     contracted_prices=L(
         O(
             "a negotiated price, applied automatically on every quote",
