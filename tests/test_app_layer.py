@@ -192,4 +192,4 @@ def test_contract_account_and_export_round_as_the_contract_does(repo, cli, tmp_p
 def test_an_unknown_id_suggests_the_one_meant_whatever_its_case(example_repo, cli, args, hint):
     """Issue 18: `catalog show growth` suggested nothing — the close-match search was case-sensitive."""
     run = cli("--as-of", "2026-06-30", *args, "--repo", example_repo)
-    assert run.code == 1 and f"= hint: {hint}" in run.stderr
+    assert run.code == 2 and f"= hint: {hint}" in run.stderr

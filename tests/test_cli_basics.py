@@ -216,9 +216,9 @@ def test_catalog_show_json(example_repo, cli) -> None:
     }
 
 
-def test_catalog_show_unknown_product_exits_1_with_a_hint(example_repo, cli) -> None:
+def test_catalog_show_unknown_product_exits_2_with_a_hint(example_repo, cli) -> None:
     run = cli("catalog", "show", "PRO-SEET", "--repo", example_repo)
-    assert run.code == 1 and run.stdout == ""
+    assert run.code == 2 and run.stdout == ""
     assert "E-UNKNOWN-PRODUCT" in run.stderr and "did you mean `PRO-SEAT`" in run.stderr
 
 
@@ -305,15 +305,15 @@ def test_global_options_do_not_leak_into_the_next_run(example_repo, cli) -> None
     assert run.code == 2 and "E-NO-REPO" in run.stderr
 
 
-def test_unknown_contract_exits_1_with_a_hint(example_repo, cli) -> None:
+def test_unknown_contract_exits_2_with_a_hint(example_repo, cli) -> None:
     run = cli("contract", "show", "C-2026-0010", "--as-of", "2026-06-30", "--repo", example_repo)
-    assert run.code == 1 and run.stdout == ""
+    assert run.code == 2 and run.stdout == ""
     assert "E-UNKNOWN-CONTRACT" in run.stderr and "hint" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_unknown_account_exits_1_with_a_hint(example_repo, cli) -> None:
+def test_unknown_account_exits_2_with_a_hint(example_repo, cli) -> None:
     run = cli("account", "show", "acmee", "--as-of", "2026-06-30", "--repo", example_repo)
-    assert run.code == 1 and "did you mean `acme`" in run.stderr
+    assert run.code == 2 and "did you mean `acme`" in run.stderr
 
 
 @pytest.mark.parametrize("where", ["after", "before", "env"])

@@ -103,7 +103,7 @@ def test_pdf_is_byte_identical_whatever_the_day_and_holds_the_fields(invoiced, c
 
 def test_render_unknown_invoice_suggests_the_closest(invoiced, cli):
     run = cli("invoice", "render", "INV-2026-0009", "--repo", invoiced)
-    assert run.code == 1
+    assert run.code == 2
     assert "E-UNKNOWN-INVOICE" in run.stderr and "INV-2026-000" in run.stderr
 
 

@@ -106,7 +106,7 @@ def test_preview_does_not_read_other_accounts(example_repo, cli):
     assert after.stdout == before.stdout
     # an unknown contract still gets a did-you-mean (the whole repo is loaded for the suggestion)
     miss = cli("invoice", "preview", "C-2026-0010", "--repo", example_repo)
-    assert miss.code == 1 and "did you mean `C-2026-00" in miss.stderr
+    assert miss.code == 2 and "did you mean `C-2026-00" in miss.stderr
 
 
 def test_preview_still_counts_the_contracts_invoices(example_repo, cli):

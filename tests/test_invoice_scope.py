@@ -42,7 +42,7 @@ def test_an_unknown_contract_or_account_is_refused_and_nothing_written(example_r
         ("--account", "nobody", "E-UNKNOWN-ACCOUNT"),
     ):
         run = cli("invoice", "run", "--through", AS_OF, "--as-of", AS_OF, "--repo", example_repo, option, value)
-        assert run.code == 1 and f"error[{code}]" in run.stderr
+        assert run.code == 2 and f"error[{code}]" in run.stderr
     assert not (example_repo / "invoices").exists()
 
 

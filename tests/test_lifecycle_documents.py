@@ -345,7 +345,7 @@ def test_account_render_default_path_stdout_and_unknown_account(story, tmp_path)
     to_stdout = invoke("account", "render", "acme", "--format", "md", "-o", "-", "--as-of", AS_OF, "--repo", root)
     assert to_stdout.stdout == (root / "out" / "acme.md").read_text(encoding="utf-8")
     unknown = invoke("account", "render", "acmee", "--as-of", AS_OF, "--repo", root)
-    assert unknown.exit_code == 1
+    assert unknown.exit_code == 2
     assert "acme" in unknown.stderr and "Traceback" not in unknown.stderr
     assert not (root / "out" / "acmee.pdf").exists()
 

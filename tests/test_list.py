@@ -354,16 +354,16 @@ def test_empty_lists_are_lists(example_repo, cli) -> None:
 @pytest.mark.parametrize("command", ["quote", "contract", "invoice"])
 def test_an_unknown_account_is_refused_with_a_hint(example_repo, cli, command) -> None:
     run = cli(command, "list", "--account", "acmee", "--format", "json", "--repo", example_repo)
-    assert run.code == 1
+    assert run.code == 2
     assert "error[E-UNKNOWN-ACCOUNT]: unknown account `acmee`" in run.stderr
     assert "hint: did you mean `acme`?" in run.stderr
     run = cli(command, "list", "--account", "zzzzzz", "--repo", example_repo)
-    assert run.code == 1 and "hint: accounts are the folders under contracts/" in run.stderr
+    assert run.code == 2 and "hint: accounts are the folders under contracts/" in run.stderr
 
 
 def test_an_unknown_contract_is_refused(example_repo, cli) -> None:
     run = cli("invoice", "list", "--contract", "C-2026-0010", "--repo", example_repo)
-    assert run.code == 1 and "error[E-UNKNOWN-CONTRACT]" in run.stderr and "did you mean" in run.stderr
+    assert run.code == 2 and "error[E-UNKNOWN-CONTRACT]" in run.stderr and "did you mean" in run.stderr
 
 
 def test_the_library_refuses_an_unknown_status(example_repo) -> None:

@@ -91,7 +91,7 @@ def test_same_day_and_earlier_day(cli, example_repo):
     earlier = redate(cli, example_repo, q, as_of="2026-11-01")
     assert earlier.code == 2 and "error[E-USAGE]" in earlier.stderr
     unknown = redate(cli, example_repo, "Q-2026-0999")
-    assert unknown.code == 1 and "E-UNKNOWN-QUOTE" in unknown.stderr
+    assert unknown.code == 2 and "E-UNKNOWN-QUOTE" in unknown.stderr
     assert snapshot(example_repo) == before
 
 

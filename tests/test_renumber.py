@@ -267,7 +267,7 @@ def test_a_malformed_new_id_is_a_usage_error(cli, accepted, bad):
 
 def test_an_unknown_id_suggests_the_closest(cli, accepted):
     r = renumber(cli, accepted, "C-2027-001", "C-2027-0002")
-    assert r.code == 1 and "error[E-UNKNOWN-ID]" in r.stderr and "did you mean `C-2027-0001`" in r.stderr
+    assert r.code == 2 and "error[E-UNKNOWN-ID]" in r.stderr and "did you mean `C-2027-0001`" in r.stderr
 
 
 def test_the_reason_is_required(cli, accepted):

@@ -341,7 +341,7 @@ UNKNOWN = [
 @pytest.mark.parametrize("option, value, code, message, hint", UNKNOWN, ids=lambda v: str(v))
 def test_an_unknown_name_is_refused_like_an_unknown_id(example_repo, cli, report, option, value, code, message, hint):
     run = cli("report", *report, option, value, "--repo", example_repo)
-    assert run.code == 1  # as `quote new --account acmee` and `catalog show PRO-SEATS`
+    assert run.code == 2  # usage, as `quote new --account acmee` and `catalog show PRO-SEATS`
     assert f"error[{code}]: {message}" in run.stderr
     assert hint in run.stderr
     assert run.stdout == ""
@@ -350,16 +350,16 @@ def test_an_unknown_name_is_refused_like_an_unknown_id(example_repo, cli, report
 def test_the_unknown_codes_are_the_ones_the_other_commands_use(example_repo, cli) -> None:
     shown = cli("catalog", "show", "PRO-SEATS", "--repo", example_repo)
     filtered = cli("report", "arr", "--product", "PRO-SEATS", "--repo", example_repo)
-    assert shown.code == filtered.code == 1
+    assert shown.code == filtered.code == 2
     assert shown.stderr == filtered.stderr  # the same message and hint
 
 
 def test_a_comma_separated_list_is_refused_with_the_repeated_form(example_repo, cli) -> None:
     run = cli("report", "arr", "--account", "acme,hooli", "--repo", example_repo)
-    assert run.code == 1 and "error[E-UNKNOWN-ACCOUNT]: unknown account `acme,hooli`" in run.stderr
+    assert run.code == 2 and "error[E-UNKNOWN-ACCOUNT]: unknown account `acme,hooli`" in run.stderr
     assert "--account acme --account" in run.stderr
     fam = cli("report", "movements", "-p", "2026q3", "--family", "License,Support", "--repo", example_repo)
-    assert fam.code == 1 and "--family License --family" in fam.stderr
+    assert fam.code == 2 and "--family License --family" in fam.stderr
 
 
 def test_the_use_cases_take_the_filters(example_repo, cli) -> None:

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cpqctl.app.workspace import Workspace, lookup, require_clean
-from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.diagnostics import UsageError
 from cpqctl.core.metrics import Scope
 from cpqctl.core.model import Repo
 
@@ -36,7 +36,7 @@ def _known(given: Iterable[str], known: Iterable[str], kind: str, code: str, hin
     for key in (given,) if isinstance(given, str) else given:
         if key not in names and "," in key:
             first = key.split(",")[0].strip()
-            raise CpqError(
+            raise UsageError(
                 code,
                 f"unknown {kind} `{key}`",
                 f"one {kind} per option, repeated for more: --{kind} {first} --{kind} …",

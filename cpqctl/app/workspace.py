@@ -24,7 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from cpqctl.core.diagnostics import CpqError, Diagnostic, InvalidRepository, UsageError
+from cpqctl.core.diagnostics import Diagnostic, InvalidRepository, UsageError
 from cpqctl.core.model import Repo
 from cpqctl.store import Store
 
@@ -69,7 +69,12 @@ def require_clean(diags: list[Diagnostic]) -> None:
 
 
 def lookup(mapping, key: str, kind: str, code: str, hint: str):
-    """``mapping[key]``, or a refusal naming the closest known key (did you mean …?)."""
+    """``mapping[key]``, or a refusal naming the closest known key (did you mean …?).
+
+    For an ID the caller gave (a command-line argument): an unknown one is unusable input of the call,
+    a :class:`UsageError` (exit 2 on the command line). A reference inside a file is a finding of
+    `check`, never looked up here.
+    """
     found = mapping.get(key)
     if found is None:
         import difflib
@@ -77,9 +82,9 @@ def lookup(mapping, key: str, kind: str, code: str, hint: str):
         folded = {k.casefold(): k for k in mapping}
         same = folded.get(key.casefold())  # `growth` for `GROWTH`: IDs are case-sensitive, say which one
         if same is not None:
-            raise CpqError(code, f"unknown {kind} `{key}`", f"did you mean `{same}`? (IDs are case-sensitive)")
+            raise UsageError(code, f"unknown {kind} `{key}`", f"did you mean `{same}`? (IDs are case-sensitive)")
         close = difflib.get_close_matches(key.casefold(), list(folded), n=1)
-        raise CpqError(code, f"unknown {kind} `{key}`", f"did you mean `{folded[close[0]]}`?" if close else hint)
+        raise UsageError(code, f"unknown {kind} `{key}`", f"did you mean `{folded[close[0]]}`?" if close else hint)
     return found
 
 

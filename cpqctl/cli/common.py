@@ -204,12 +204,127 @@ def _plain_help():
         typer.core.HAS_RICH = saved
 
 
+# The formats an output file's extension names when --format is not given (issue 18).
+_EXTENSION_FORMATS = {".json": "json", ".csv": "csv", ".md": "md"}
+
+
+def _json_requested(args: list[str]) -> bool:
+    """Whether the raw arguments of a command ask for ``--format json`` (read when they cannot be parsed)."""
+    end = args.index("--") if "--" in args else len(args)
+    words = args[:end]
+    for i, word in enumerate(words):
+        if word in ("--format", "-f") and i + 1 < len(words) and words[i + 1] == "json":
+            return True
+        if word in ("--format=json", "-fjson", "-f=json"):
+            return True
+    return False
+
+
+def _print_json_error(code: str, message: str, hint: str = "", src=None, diagnostics=()) -> None:
+    from cpqctl.render.diagnostics import error_json
+
+    sys.stdout.write(error_json(code, message, hint, src, diagnostics))
+    sys.stdout.flush()
+
+
+def _format_for(ctx: click.Context, target: Path) -> None:
+    """``-o FILE`` without ``--format``: the format the file's extension names, when the command has it."""
+    from click.core import ParameterSource
+
+    fmt = next((p for p in ctx.command.params if p.name == "format"), None)
+    if fmt is None or ctx.get_parameter_source("format") not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        return
+    wanted = _EXTENSION_FORMATS.get(target.suffix.lower())
+    choices = getattr(fmt.type, "choices", ())
+    if wanted is not None and wanted in choices:
+        ctx.params["format"] = wanted
+
+
+@contextmanager
+def _stdout_to(target: Path):
+    """Everything the command prints on stdout (text or bytes) goes to ``target`` instead, written atomically
+    when the command ends (also with a non-zero exit of its own, as `check` finding errors); nothing on a
+    refusal. A terminal is never assumed: tables are laid out as when piped."""
+    import io
+
+    from cpqctl.store import atomic_write_bytes
+
+    raw = io.BytesIO()
+    captured = io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=True)
+    saved = sys.stdout
+    sys.stdout = captured
+    finished = False
+    try:
+        try:
+            yield
+            finished = True
+        except click.exceptions.Exit:
+            finished = True
+            raise
+        finally:
+            sys.stdout = saved
+            if finished:
+                captured.flush()
+                atomic_write_bytes(target, raw.getvalue())
+                info(f"wrote {target}")
+    finally:
+        captured.detach()
+
+
 class CpqCommand(TyperCommand):
-    """Every cpqctl command: plain ``--help`` text (:func:`_plain_help`)."""
+    """Every cpqctl command: plain ``--help`` text (:func:`_plain_help`), and for a command that prints data
+    (one with ``--format``):
+
+    - ``-o/--output FILE`` (unless the command has its own, as `render`): stdout goes to FILE, written
+      atomically; the format follows the extension when ``--format`` is not given;
+    - with ``--format json``, a refusal is also printed on stdout as ``{"error": {…}}`` (the text still
+      goes to stderr, the exit code is the same).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        names = {p.name for p in self.params}
+        opts = {o for p in self.params for o in getattr(p, "opts", ())}
+        self.prints_data = "format" in names
+        self.generic_output = self.prints_data and "output" not in names and not opts & {"-o", "--output"}
+        if self.generic_output:
+            self.params.append(
+                typer.core.TyperOption(
+                    param_decls=["-o", "--output", "output"],
+                    type=click.Path(dir_okay=False, path_type=Path),
+                    default=None,
+                    metavar="FILE",
+                    show_default=False,
+                    help="Write the output to FILE instead of stdout (the format from its extension "
+                    "when --format is not given: .json, .csv, .md); - for stdout.",
+                )
+            )
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with _plain_help():
             super().format_help(ctx, formatter)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        raw = list(args)  # click consumes the list it parses
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            if self.prints_data and _json_requested(raw):
+                _print_json_error("E-USAGE", e.format_message(), f"see `{ctx.command_path} --help`")
+            raise
+
+    def invoke(self, ctx: click.Context):
+        target = ctx.params.pop("output", None) if self.generic_output else None
+        try:
+            if target is None or str(target) == "-":
+                return super().invoke(ctx)
+            _format_for(ctx, target)
+            with _stdout_to(target):
+                return super().invoke(ctx)
+        except CpqError as e:
+            if self.prints_data and ctx.params.get("format") == "json":
+                _print_json_error(e.code, e.message, e.hint, e.src, e.diagnostics)
+            raise
 
 
 class CpqGroup(TyperGroup):

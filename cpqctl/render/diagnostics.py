@@ -71,3 +71,29 @@ def one(d: Diagnostic) -> str:
     return f"{d.file}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}" + (
         f"\n  = hint: {d.hint}" if d.hint else ""
     )
+
+
+def error_object(code: str, message: str, hint: str = "", src=None, diagnostics: Iterable[Diagnostic] = ()) -> dict:
+    """A refusal as data: what a command run with ``--format json`` prints on stdout when it fails.
+
+    ``{"error": {"code", "message", "file", "line", "column", "hint", "diagnostics"}}``: the position
+    fields are null when the error has none; ``diagnostics`` lists a refused repository's findings.
+    """
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "file": src.file if src is not None else None,
+            "line": src.line if src is not None else None,
+            "column": src.column if src is not None else None,
+            "hint": hint,
+            "diagnostics": [d.as_json() for d in diagnostics],
+        }
+    }
+
+
+def error_json(code: str, message: str, hint: str = "", src=None, diagnostics: Iterable[Diagnostic] = ()) -> str:
+    """:func:`error_object` as the JSON text (2-space indent, newline at the end)."""
+    from cpqctl.render.output import dumps_json
+
+    return dumps_json(error_object(code, message, hint, src, diagnostics))
