@@ -57,7 +57,14 @@ def test_a_narrow_table_never_cuts_a_number(monkeypatch, capsys):
         }
     ]
     output.rows_table(cols, rows, right=cols[1:])
-    out = capsys.readouterr().out
-    for c in cols[1:]:  # every amount whole; the text column (month) may fold
+    captured = capsys.readouterr()
+    out = captured.out
+    header = next(ln for ln in out.splitlines() if "month" in ln)
+    shown = [c for c in cols if c in header.split()]
+    left_out = [c for c in cols if c not in shown]
+    assert shown[0] == "month" and shown == cols[: len(shown)]  # the rightmost columns give way first
+    for c in shown[1:]:  # every amount shown is whole; a header is never split inside a word
         assert rows[0][c] in out
     assert "…" not in out
+    assert left_out and f"left out to fit 60 columns: {', '.join(left_out)}" in captured.err
+    assert all(len(ln) <= 60 for ln in out.splitlines())

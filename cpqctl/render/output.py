@@ -112,6 +112,31 @@ def console(stderr: bool = False):
     )
 
 
+def _fit(columns: Sequence[str], rows: Sequence[dict], right: Sequence[str], footer: dict | None, width: int):
+    """(columns kept, their minimum widths, columns dropped) so that no ID, date or amount is split.
+
+    A value of one word (an ID, a date, an amount, a code, a status) is never
+    broken: its column is at least as wide as its widest value; a column of
+    text with spaces (names) wraps between words, never inside one; a header
+    wraps between words. When even so the table is wider than ``width``,
+    columns are dropped from the right (the least important: every command
+    lists its columns most important first), never the first.
+    """
+    mins: dict[str, int] = {}
+    for c in columns:
+        cells = ["" if r.get(c) is None else str(r.get(c)) for r in rows] + [str((footer or {}).get(c, ""))]
+        words = [w for cell in cells for ln in cell.split("\n") for w in ln.split(" ")]
+        atomic = c in right or all(" " not in ln for cell in cells for ln in cell.split("\n"))
+        widest = max((len(ln) for cell in cells for ln in cell.split("\n")), default=0)
+        head = max((len(w) for w in c.split()), default=1)  # a header wraps between words only
+        mins[c] = max(head, widest if atomic else max((len(w) for w in words), default=1))
+    kept = list(columns)
+    dropped: list[str] = []
+    while len(kept) > 1 and sum(mins[c] for c in kept) + 2 * (len(kept) - 1) > width:
+        dropped.insert(0, kept.pop())
+    return kept, mins, dropped
+
+
 def rows_table(
     columns: Sequence[str],
     rows: Sequence[dict],
@@ -122,6 +147,8 @@ def rows_table(
     from rich import box
     from rich.table import Table
 
+    out = console()
+    kept, mins, dropped = _fit(columns, rows, right, footer, out.width)
     t = Table(
         title=title,
         box=box.SIMPLE_HEAD,
@@ -130,21 +157,24 @@ def rows_table(
         collapse_padding=True,
         pad_edge=False,
     )
-    for c in columns:
-        # A number is never cut short ("256461…" would be a wrong amount): right-aligned (numeric) columns
-        # keep their widest value; on a narrow terminal the headers and text columns give way instead.
-        cells = ["" if r.get(c) is None else str(r.get(c)) for r in rows] + [str((footer or {}).get(c, ""))]
-        widest = max((len(ln) for cell in cells for ln in cell.split("\n")), default=0) if c in right else None
+    for c in kept:
+        # An amount is never cut short ("256461…" would be a wrong amount), an ID or a date never split:
+        # each column is at least as wide as its widest one-word value (see _fit)
         t.add_column(
             c,
             justify="right" if c in right else "left",
-            min_width=widest,
+            min_width=mins[c],
             overflow="fold",
             footer=str((footer or {}).get(c, "")) if footer is not None else "",
         )
     for r in rows:
-        t.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in columns))
-    console().print(t, crop=False)  # too wide even so: the terminal wraps the line, nothing is lost
+        t.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in kept))
+    out.print(t, crop=False)  # too wide even so: the terminal wraps the line, nothing is lost
+    if dropped:
+        sys.stderr.write(
+            f"cpqctl: {len(dropped)} column(s) left out to fit {out.width} columns: {', '.join(dropped)} "
+            "(a wider terminal or COLUMNS shows them; --format csv or json has every column)\n"
+        )
 
 
 def emit(
