@@ -271,6 +271,15 @@ def _stdout_to(target: Path):
         captured.detach()
 
 
+def _global_setter(key: str):
+    def set_global(ctx: click.Context, param: click.Parameter, value):
+        if value is not None:
+            setattr(STATE, key, str(value))
+        return value
+
+    return set_global
+
+
 class CpqCommand(TyperCommand):
     """Every cpqctl command: plain ``--help`` text (:func:`_plain_help`), and for a command that prints data
     (one with ``--format``):
@@ -287,6 +296,20 @@ class CpqCommand(TyperCommand):
         opts = {o for p in self.params for o in getattr(p, "opts", ())}
         self.prints_data = "format" in names
         self.generic_output = self.prints_data and "output" not in names and not opts & {"-o", "--output"}
+        # the global options work after every subcommand too (`cpqctl catalog list --as-of D`): a command that
+        # has no --repo or --as-of of its own takes them here, as the root's callback would (hidden in its help)
+        for decl, key, metavar in (("--repo", "repo", "PATH"), ("--as-of", "as_of", "DATE")):
+            if decl not in opts:
+                self.params.append(
+                    typer.core.TyperOption(
+                        param_decls=[decl, f"global_{key}"],
+                        default=None,
+                        metavar=metavar,
+                        hidden=True,
+                        expose_value=False,
+                        callback=_global_setter(key),
+                    )
+                )
         if self.generic_output:
             self.params.append(
                 typer.core.TyperOption(
