@@ -65,7 +65,7 @@ def amend(
     ``dry_run`` prices the quote and writes nothing.
     """
     from cpqctl.core import amendments
-    from cpqctl.core.model import Cancellation, Quote, Source
+    from cpqctl.core.model import Cancellation
 
     day = ws.day(as_of)
     changes = list(changes)
@@ -99,30 +99,34 @@ def amend(
                 f"the changes leave {contract} as it is on {eff}",
                 "give a quantity or price that differs from the contract's",
             )
-        cancelled = (eff, reason or "") if cancel else None
-        draft = Quote(
-            quote="(dry run)",
-            account=c.account,
-            date=day,
-            lines=tuple(lines),
-            kind="amendment",
-            contract=c.contract,
-            currency=c.currency,
-            effective=eff,
-            based_on=len(c.amendments),
-            end=extend_to,
-            cancelled=Cancellation(*cancelled) if cancelled else None,
-            src=Source("(command line)"),
-        )
-        return _write_draft(ws, store, repo, draft, day, dry_run, cancelled=cancelled)
+        draft = _draft(c, day, eff, lines, end=extend_to, cancelled=Cancellation(eff, reason or "") if cancel else None)
+        return _write_draft(ws, store, repo, draft, day, dry_run)
 
 
-def _write_draft(ws: Workspace, store, repo, draft, day: date, dry_run: bool, **extra) -> QuoteResult:
+def _draft(c: Contract, day: date, effective: date, lines, **fields):
+    """An amendment draft of ``c`` on ``day`` (unnumbered) made on its ledger as it stands now."""
+    from cpqctl.core.model import Quote, Source
+
+    return Quote(
+        quote="(dry run)",
+        account=c.account,
+        date=day,
+        lines=tuple(lines),
+        kind="amendment",
+        contract=c.contract,
+        currency=c.currency,
+        effective=effective,
+        based_on=len(c.amendments),
+        src=Source("(command line)"),
+        **fields,
+    )
+
+
+def _write_draft(ws: Workspace, store, repo, draft, day: date, dry_run: bool) -> QuoteResult:
     """Price an amendment draft, freeze its lines as explicit ones and write it under a new quote number.
 
     The waterfall prices cross-sells once; the frozen lines are priced again
-    exactly as `quote show` will price the file. ``extra``: `cancelled` (date,
-    reason) or `rebases` for the file text.
+    exactly as `quote show` will price the file.
     """
     from cpqctl.app.numbers import Numbers
     from cpqctl.core import amendments, quotes
@@ -145,7 +149,8 @@ def _write_draft(ws: Workspace, store, repo, draft, day: date, dry_run: bool, **
         draft.based_on or 0,
         explicit,
         end=draft.end,
-        **extra,
+        cancelled=(draft.cancelled.date, draft.cancelled.reason) if draft.cancelled else None,
+        rebases=draft.rebases,
     )
     with store.transaction() as tx:
         tx.create(rel, text)
@@ -178,7 +183,7 @@ def rebase(ws: Workspace, contract: str, quote: str, *, as_of: date | None = Non
     signs it and `quote accept` appends it, even to the cancelled contract.
     """
     from cpqctl.core import amendments, ledger
-    from cpqctl.core.model import Quote, Source
+    from cpqctl.core.model import Source
 
     day = ws.day(as_of)
     with ws.writing(tolerate=REPAIRS, staged_too=True) as (store, repo):
@@ -224,20 +229,7 @@ def rebase(ws: Workspace, contract: str, quote: str, *, as_of: date | None = Non
                 f"the ledger of {c.contract} already gives what {quote} meant: nothing to restore",
                 "`cpqctl check` names the amendments a merge left inconsistent",
             )
-        draft = Quote(
-            quote="(dry run)",
-            account=c.account,
-            date=day,
-            lines=tuple(lines),
-            kind="amendment",
-            contract=c.contract,
-            currency=c.currency,
-            effective=eff,
-            based_on=len(c.amendments),
-            rebases=quote,
-            src=Source("(command line)"),
-        )
-        return _write_draft(ws, store, repo, draft, day, dry_run, rebases=quote)
+        return _write_draft(ws, store, repo, _draft(c, day, eff, lines, rebases=quote), day, dry_run)
 
 
 def _uncancelled(c: Contract, cancelled: date) -> list:
