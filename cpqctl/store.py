@@ -92,23 +92,11 @@ def next_id(pattern: str, year: int, existing: Iterable[str]) -> str:
     referenced elsewhere even if its file is gone), so the result is highest
     + 1, and the first of a year is 1.
     """
-    regex = _id_regex(pattern, year)
-    highest = 0
-    for ident in existing:
-        m = regex.fullmatch(ident)
-        if m:
-            highest = max(highest, int(m["seq"]))
-    return pattern.format(year=year, seq=highest + 1)
+    from cpqctl.core.numbering import is_pattern, next_number
 
-
-def _id_regex(pattern: str, year: int) -> re.Pattern[str]:
-    """A regex for the IDs of ``pattern`` in ``year`` (:func:`cpqctl.core.numbering.series_regex`)."""
-    from cpqctl.core.numbering import series_regex
-
-    rx = series_regex(pattern, year)
-    if rx is None:
+    if not is_pattern(pattern):
         raise ValueError(f"numbering pattern {pattern!r}: use {{year}} and {{seq}} (once, or repeated)")
-    return rx
+    return next_number(pattern, year, 1, None, existing)
 
 
 def _safe_rel(rel_path: str | os.PathLike) -> PurePosixPath:

@@ -70,6 +70,7 @@ def resolve(ws: Workspace, *, dry_run: bool = False) -> ResolveResult:
     store = ws.store()
     with store.lock():
         texts: dict[str, str] = {}
+        settled = _Settled(ws)
         repairs: list[Repair] = []
         unresolved: list[tuple[str, int, str]] = []
         toml = ws.root / "cpq.toml"
@@ -89,7 +90,7 @@ def resolve(ws: Workspace, *, dry_run: bool = False) -> ResolveResult:
                 unresolved.append((rel, line, why))
                 continue
             try:
-                merged, added = merging.merge_ledgers(sides.ours, sides.theirs, _settled(ws, rel))
+                merged, added = merging.merge_ledgers(sides.ours, sides.theirs, settled(rel))
             except merging.NotALedger as e:
                 unresolved.append((rel, line, str(e)))
                 continue
@@ -100,7 +101,7 @@ def resolve(ws: Workspace, *, dry_run: bool = False) -> ResolveResult:
             texts[rel] = merged
             repairs.append(Repair(rel, "merged", "kept both sides; appended " + (", ".join(added) or "nothing")))
         loaded = load_parts(ws.root)
-        _unmerge_garbled(ws, loaded, texts, repairs, unresolved)
+        _unmerge_garbled(ws, loaded, texts, repairs, unresolved, settled)
         state = loaded.staged({k: v.encode("utf-8") for k, v in texts.items()})
         repo, _ = state.assemble()
         _restore_dropped(ws, repo, texts, repairs)
@@ -121,7 +122,9 @@ def resolve(ws: Workspace, *, dry_run: bool = False) -> ResolveResult:
     return ResolveResult(tuple(repairs), tuple(unresolved), written, dry_run, findings)
 
 
-def _unmerge_garbled(ws: Workspace, loaded, texts: dict[str, str], repairs: list[Repair], unresolved) -> None:
+def _unmerge_garbled(
+    ws: Workspace, loaded, texts: dict[str, str], repairs: list[Repair], unresolved, settled: _Settled
+) -> None:
     """A ledger that a line-by-line merge (a `merge=union` driver) garbled: merged again from git's two sides.
 
     A union driver keeps the lines both sides added once, so two appended
@@ -143,7 +146,7 @@ def _unmerge_garbled(ws: Workspace, loaded, texts: dict[str, str], repairs: list
         if any(d.severity == "error" for side in sides for d in load_bytes(rel, "contract", side.encode()).diagnostics):
             continue
         try:
-            merged, added = merging.merge_ledgers(*sides, _settled(ws, rel))
+            merged, added = merging.merge_ledgers(*sides, settled(rel))
         except merging.NotALedger:
             continue
         if any(d.severity == "error" for d in load_bytes(rel, "contract", merged.encode()).diagnostics):
@@ -159,17 +162,34 @@ def _unmerge_garbled(ws: Workspace, loaded, texts: dict[str, str], repairs: list
         )
 
 
-def _settled(ws: Workspace, rel: str) -> str | None:
-    """The default branch's version of ``rel``: its amendments keep their places (merging.merge_ledgers)."""
-    from cpqctl.load.git import branch, default_version
-    from cpqctl.load.repo import load_settings
+class _Settled:
+    """The default branch's version of a file: its amendments keep their places (merging.merge_ledgers).
 
-    try:
-        configured = getattr(load_settings(ws.root)[0], "git_default_branch", None)
-    except CpqError:  # cpq.toml itself in conflict: listed for a person; ledgers merge without the preference
-        return None
-    where = branch(ws.root, configured)
-    return default_version(ws.root, rel, where.default) if where is not None else None
+    The default branch is looked up once per run (git and cpq.toml), on the first conflicted ledger.
+    """
+
+    def __init__(self, ws: Workspace) -> None:
+        self.root = ws.root
+        self._default: list[str | None] = []
+
+    def default(self) -> str | None:
+        if not self._default:
+            from cpqctl.load.git import branch
+            from cpqctl.load.repo import load_settings
+
+            try:
+                configured = getattr(load_settings(self.root)[0], "git_default_branch", None)
+                where = branch(self.root, configured)
+                self._default.append(where.default if where is not None else None)
+            except CpqError:  # cpq.toml itself in conflict: listed for a person; ledgers merge without it
+                self._default.append(None)
+        return self._default[0]
+
+    def __call__(self, rel: str) -> str | None:
+        from cpqctl.load.git import default_version
+
+        default = self.default()
+        return default_version(self.root, rel, default) if default is not None else None
 
 
 def _why_by_hand(kind: str) -> str:

@@ -100,6 +100,11 @@ def _parser(pattern: str) -> re.Pattern[str] | None:
     return re.compile("".join(parts)) if "seq" in seen else None
 
 
+def is_pattern(pattern: str) -> bool:
+    """``pattern`` numbers IDs: its placeholders are cpqctl's and it has ``{seq}``."""
+    return _parser(pattern) is not None
+
+
 def parse(pattern: str, ident: str) -> Series | None:
     """The series and number of ``ident`` under ``pattern`` (None: not one of its IDs)."""
     rx = _parser(pattern)
@@ -151,11 +156,3 @@ class Sequences:
 def next_number(pattern: str, year: int, month: int, token: str | None, existing: Iterable[str]) -> str:
     """The next ID of the series (year, month, token) of ``pattern``: one more than the highest in use."""
     return Sequences(pattern, existing).take(year, month, token)
-
-
-def series_regex(pattern: str, year: int) -> re.Pattern[str] | None:
-    """The plain-series numbers of ``pattern`` for ``year`` (``seq`` captured); kept for older callers."""
-    rx = _parser(pattern)
-    if rx is None:
-        return None
-    return re.compile(rx.pattern.replace("(?P<year>[0-9]{4})", str(year), 1).replace("(?P=year)", str(year)))
