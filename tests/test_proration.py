@@ -297,6 +297,15 @@ def reference_months(start: date, end: date, method: str) -> Fraction:
             total += Fraction(1, monthrange(d.year, d.month)[1])
             d += ONE_DAY
         return total
+    if method == "period":  # each day is 1 / the days of the anniversary month it falls in
+        total, d, k = Fraction(0), start, 0
+        while d <= end:
+            while start + relativedelta(months=k + 1) <= d:
+                k += 1
+            lo, hi = start + relativedelta(months=k), start + relativedelta(months=k + 1)
+            total += Fraction(1, (hi - lo).days)
+            d += ONE_DAY
+        return total
     after = end + ONE_DAY
     k = 0
     while start + relativedelta(months=k + 1) <= after:

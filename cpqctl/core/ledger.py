@@ -14,7 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from cpqctl.core.model import Cancellation, Contract, Segment, Settings
-from cpqctl.core.proration import line_total, priced_units
+from cpqctl.core.proration import billing_grid, line_total, priced_units
 from cpqctl.core.terms import PER_MONTHS, contract_terms
 
 ZERO = Decimal(0)
@@ -139,6 +139,14 @@ def tcv(c: Contract, settings: Settings) -> Decimal | None:
     for s in c.segments():
         end = s.end if s.end is not None else s.start  # a one-time line is whole on its start date
         total += line_total(
-            s.unit_price, priced_units(s.quantity, s.pricing), s.per, s.start, end, t.proration, c.currency, t.rounding
+            s.unit_price,
+            priced_units(s.quantity, s.pricing),
+            s.per,
+            s.start,
+            end,
+            t.proration,
+            c.currency,
+            t.rounding,
+            billing_grid(c.start, t.billing_months, t.billing_anchor),
         )
     return total

@@ -84,6 +84,66 @@ def _calendar_months(start: date, end: date) -> Fraction:
     return Fraction(numerator, start_dim * end_dim)
 
 
+Grid = tuple[date, int]  # (a period boundary, months per period): the billing periods the `period` method reads
+
+
+def first_anchor(start: date, months: int | None, anchor: str) -> date:
+    """The first period boundary on or after ``start``: the start itself, a calendar boundary, or a day of the month.
+
+    ``calendar``: the 1st of a month whose number − 1 is a multiple of the
+    period's months (months: every 1st; quarters: 1 January, April, July,
+    October; four months: January, May, September; half-years: January, July;
+    years: 1 January). A day (1–28): the next date with that day of the month.
+    """
+    if months is None or anchor == "start":
+        return start
+    if anchor == "calendar":
+        d = date(start.year, start.month, 1)
+        if d < start:
+            d = add_months(d, 1)
+        while (d.month - 1) % months:
+            d = add_months(d, 1)
+        return d
+    day = int(anchor)
+    d = start.replace(day=day)
+    return d if d >= start else add_months(d, 1)
+
+
+def billing_grid(start: date, months: int | None, anchor: str) -> Grid:
+    """The billing periods of a contract starting on ``start``: its first anchor date, every ``months`` months
+    (monthly periods for upfront billing, whose one invoice is not a period the customer could count days in)."""
+    return first_anchor(start, months, anchor), months or 1
+
+
+def _grid_index(grid: Grid, d: date) -> int:
+    """The grid period holding ``d`` (negative before the grid's boundary)."""
+    base, months = grid
+    m = (d.year - base.year) * 12 + d.month - base.month
+    if add_months(base, m) > d:
+        m -= 1
+    return m // months
+
+
+def _grid_bounds(grid: Grid, k: int) -> tuple[date, date]:
+    base, months = grid
+    return add_months(base, k * months), add_months(base, (k + 1) * months) - _ONE_DAY
+
+
+def _period_months(start: date, end: date, grid: Grid) -> Fraction:
+    """``period`` (actual days of the actual billing period): each billing period of ``grid`` that [start, end]
+    covers whole counts its months; one it covers in part, its months × days covered / days in that period."""
+    months = grid[1]
+    i, j = _grid_index(grid, start), _grid_index(grid, end)
+
+    def part(k: int, a: date, b: date) -> Fraction:
+        lo, hi = _grid_bounds(grid, k)
+        return Fraction(months * ((min(b, hi) - max(a, lo)).days + 1), (hi - lo).days + 1)
+
+    if i == j:
+        return part(i, start, end)
+    return part(i, start, end) + (j - i - 1) * months + part(j, start, end)
+
+
 def priced_units(quantity: Decimal, pricing: str) -> Decimal:
     """What multiplies the unit price: the quantity, except on a block line, whose unit price is the price of
     the whole block: it counts once (−1 for a removed block, 0 for none)."""
@@ -92,7 +152,7 @@ def priced_units(quantity: Decimal, pricing: str) -> Decimal:
     return quantity
 
 
-def months_between(start: date, end: date, method: str) -> Fraction:
+def months_between(start: date, end: date, method: str, grid: Grid | None = None) -> Fraction:
     """Length in months of the inclusive range [start, end] under ``method`` (0 if end < start).
 
     O(1) and built as one Fraction from integers (billing calls it per segment
@@ -106,7 +166,12 @@ def months_between(start: date, end: date, method: str) -> Fraction:
     - ``monthly``: whole months on anniversaries, plus one if any day remains;
     - ``30/360``: whole months on anniversaries, plus the remaining days over
       30 (every month counts 30 days: Zuora's "assume 30 days", Kill Bill's
-      ``proration.fixed.days=30``, Oracle's "fixed").
+      ``proration.fixed.days=30``, Oracle's "fixed");
+    - ``period``: actual days of the actual billing period — each billing
+      period of ``grid`` (default: months on anniversaries of ``start``)
+      covered whole counts its months, one covered in part its months × days
+      covered / days in that period (Stripe, Chargebee, Kill Bill, Salesforce
+      Revenue Cloud, Oracle).
     """
     if method not in METHODS:
         raise ValueError(f"unknown proration method {method!r} (one of {', '.join(METHODS)})")
@@ -116,6 +181,8 @@ def months_between(start: date, end: date, method: str) -> Fraction:
         return Fraction(12 * ((end - start).days + 1), 365)
     if method == "calendar":
         return _calendar_months(start, end)
+    if method == "period":
+        return _period_months(start, end, grid or (start, 1))
     k, days = _whole_months(start, end + _ONE_DAY)
     if method == "monthly":
         return Fraction(k + (1 if days else 0))
@@ -124,11 +191,11 @@ def months_between(start: date, end: date, method: str) -> Fraction:
     return Fraction(365 * k + 12 * days, 365)
 
 
-def multiplier(start: date, end: date, per: str, method: str) -> Fraction:
+def multiplier(start: date, end: date, per: str, method: str, grid: Grid | None = None) -> Fraction:
     """The prorate multiplier: months of [start, end] over the months of one ``per``."""
     if per not in PER_MONTHS:
         raise ValueError(f"unknown billing unit {per!r} (one of {', '.join(PER_MONTHS)})")
-    return months_between(start, end, method) / PER_MONTHS[per]
+    return months_between(start, end, method, grid) / PER_MONTHS[per]
 
 
 def segment_value(
@@ -141,6 +208,7 @@ def segment_value(
     method: str,
     currency: str,
     rounding: str,
+    grid: Grid | None = None,
 ) -> Decimal:
     """V(t): the segment's net total from ``start`` to min(t, end), rounded once.
 
@@ -154,7 +222,7 @@ def segment_value(
     if per is None:
         return round_money(full, currency, rounding)
     upto = t if end is None or t < end else end
-    return round_money(full * multiplier(start, upto, per, method), currency, rounding)
+    return round_money(full * multiplier(start, upto, per, method, grid), currency, rounding)
 
 
 def line_total(
@@ -166,9 +234,10 @@ def line_total(
     method: str,
     currency: str,
     rounding: str,
+    grid: Grid | None = None,
 ) -> Decimal:
     """The quote line's net total over its whole range: V(end)."""
-    return segment_value(unit_price, quantity, per, start, end, end, method, currency, rounding)
+    return segment_value(unit_price, quantity, per, start, end, end, method, currency, rounding, grid)
 
 
 def period_amount(

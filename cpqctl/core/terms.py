@@ -38,7 +38,7 @@ FREQUENCY_MONTHS: dict[str, int | None] = {
 }
 FREQUENCIES: tuple[str, ...] = tuple(FREQUENCY_MONTHS)
 PERIODIC_FREQUENCIES: tuple[str, ...] = tuple(f for f, m in FREQUENCY_MONTHS.items() if m is not None)
-PRORATION_METHODS: tuple[str, ...] = ("monthly+daily", "calendar", "daily", "monthly", "30/360")
+PRORATION_METHODS: tuple[str, ...] = ("monthly+daily", "calendar", "daily", "monthly", "30/360", "period")
 ROUNDING_MODES: tuple[str, ...] = ("half-up", "half-even")
 PER_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
 PRICE_PERIODS: tuple[str, ...] = tuple(PER_MONTHS)

@@ -1,0 +1,136 @@
+"""A contract's billing regimes: which billing periods apply from when (issue 15).
+
+A contract is billed on one grid of periods — every ``months`` months from a
+boundary ``base`` (the contract start, or its first anchor date) — until an
+amendment changes its billing frequency (``billing: {frequency: quarterly}``
+on the amendment, ``cpqctl amend --billing``). From that amendment's effective
+date ``D`` on, the periods follow the new frequency on a grid that keeps the
+old one's day of the month: it counts from the first day of the old period
+holding ``D`` (calendar-anchored contracts: from the calendar boundary of the
+new frequency on or before ``D``). The old period holding ``D`` is cut at
+``D − 1``; the new regime's first period is the stub from ``D`` to the end of
+the new grid period holding it, prorated. This is Kill Bill's change of a
+plan's billing period on the account's bill cycle day: monthly → quarterly
+on the 12th of a 31-day month of a 92-day quarter credits 20/31 of the month
+and charges 81/92 of the quarter.
+
+Period ``k`` (an index over the whole contract) lies in the last regime whose
+``first`` index is ≤ k. Pure: no IO, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.model import Contract, Settings
+from cpqctl.core.proration import Grid, add_months, first_anchor
+from cpqctl.core.terms import FREQUENCY_MONTHS, contract_terms
+
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Regime:
+    """Billing periods of ``months`` months from ``start`` on, on the grid counted from ``base``."""
+
+    first: int  # the index of its first period
+    start: date  # its first day: the contract start, or a frequency change's effective date
+    base: date  # a boundary of its grid, on or before ``start`` and less than one period before it
+    months: int | None  # None: upfront (one period)
+
+    @property
+    def grid(self) -> Grid:
+        return (self.base, self.months or 1)
+
+    def offset(self, d: date) -> int:
+        """The grid period (from ``base``) holding ``d`` ≥ base."""
+        assert self.months is not None
+        m = (d.year - self.base.year) * 12 + d.month - self.base.month
+        if add_months(self.base, m) > d:
+            m -= 1
+        return m // self.months
+
+    def natural(self, k: int) -> tuple[date, date]:
+        """Period ``k`` of this regime before a later regime or the contract's end cuts it."""
+        assert self.months is not None
+        j = k - self.first
+        lo = self.start if j == 0 else add_months(self.base, j * self.months)
+        return lo, add_months(self.base, (j + 1) * self.months) - _DAY
+
+
+def first_regime(start: date, months: int | None, anchor: str) -> Regime:
+    """The regime a contract starts with: from its start, on the grid of its first anchor date."""
+    a = first_anchor(start, months, anchor)
+    base = add_months(a, -months) if months is not None and a > start else start
+    return Regime(0, start, base, months)
+
+
+def changed(prev: Regime, d: date, months: int, anchor: str) -> Regime:
+    """The regime a change of billing frequency to ``months`` effective ``d`` starts (see the module's docstring)."""
+    assert prev.months is not None  # regimes() refuses a change from upfront billing
+    k = prev.first if d <= prev.natural(prev.first)[1] else prev.first + prev.offset(d)
+    lo, _ = prev.natural(k)
+    first = k if lo == d else k + 1
+    base = add_months(prev.base, (k - prev.first) * prev.months)  # the old grid's boundary: its day of the month
+    if anchor == "calendar":
+        base = first_anchor(date(d.year, d.month, 1), months, "calendar")
+        while base > d:
+            base = add_months(base, -months)
+    return Regime(first, d, base, months)
+
+
+def regimes(c: Contract, settings: Settings) -> tuple[Regime, ...]:
+    """The contract's regimes, oldest first: its first, then one per amendment that changes the frequency."""
+    t = contract_terms(c, settings)
+    out = [first_regime(c.start, t.billing_months, t.billing_anchor)]
+    for a in sorted((a for a in c.amendments if a.billing_frequency), key=lambda a: a.effective):
+        assert a.billing_frequency is not None
+        months = FREQUENCY_MONTHS.get(a.billing_frequency)
+        if months is None:
+            raise CpqError(
+                "E-BILLING",
+                f"contract {c.contract}, amendment {a.amendment}: cannot change billing to `{a.billing_frequency}`",
+                "a change of frequency names a period: monthly, quarterly, triannual, semiannual or annual",
+                src=a.at.get("billing", a.src),
+            )
+        why = None
+        if a.effective <= c.start:
+            why = "takes effect after the contract starts", "set the contract's own billing: frequency instead"
+        elif out[-1].months is None:
+            why = "cannot start from upfront billing (one invoice for the term)", "renew on the new frequency instead"
+        elif a.signed is not None and a.signed.date > a.effective:
+            why = (
+                f"cannot be backdated (signed {a.signed.date}, effective {a.effective})",
+                "accept the amendment on or before its effective date (or move --effective)",
+            )
+        if why is not None:
+            raise CpqError(
+                "E-BILLING",
+                f"contract {c.contract}, amendment {a.amendment}: a change of billing frequency {why[0]}",
+                why[1],
+                src=a.at.get("billing", a.src),
+            )
+        if months != out[-1].months:
+            out.append(changed(out[-1], a.effective, months, t.billing_anchor))
+    return tuple(out)
+
+
+def regime_on(rs: tuple[Regime, ...], d: date) -> Regime:
+    """The regime in force on ``d`` (the first one before the contract starts)."""
+    got = rs[0]
+    for r in rs[1:]:
+        if r.start <= d:
+            got = r
+    return got
+
+
+def grid_on(c: Contract, settings: Settings, d: date, months: int | None = None) -> Grid:
+    """The billing grid a line starting on ``d`` is priced on (``months``: a frequency the pricing quote
+    itself changes to from ``d``)."""
+    t = contract_terms(c, settings)
+    r = regime_on(regimes(c, settings), d)
+    if months is not None and months != r.months and d > c.start:
+        r = changed(r, d, months, t.billing_anchor)
+    return r.grid
