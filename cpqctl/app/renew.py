@@ -19,18 +19,36 @@ from cpqctl.app.quotes import QuoteResult, quote_result
 from cpqctl.app.workspace import Workspace, lookup
 from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.core.model import Contract, Quote, Repo
-from cpqctl.core.renewal import RenewalPricing
+from cpqctl.core.renewal import RenewalLine, RenewalPricing
 
 # --------------------------------------------------------------------------- one renewal quote
 
 
 @dataclass(frozen=True, slots=True)
 class RenewalPlan:
-    """What `renew` does for one contract: create | update | unchanged, with the quote and its file text."""
+    """What `renew` does for one contract: create | update | unchanged, with the quote and its file text
+    (``lines``: how each line was priced)."""
 
     action: str
     quote: Quote
     text: str
+    lines: tuple[RenewalLine, ...] = ()
+
+
+def draft_text(q: Quote, pricing: RenewalPricing) -> str:
+    """The renewal draft's file text: :func:`~cpqctl.formats.quotes.renewal_quote_text`, its ``# renewal pricing:``
+    comment followed by how the uplift came about when there is more to say than "uplift P%" (an index-linked
+    uplift, the ramp basis: :func:`~cpqctl.core.renewal.uplift_note`), the header's hash computed over it."""
+    from cpqctl.core.money import fmt_percent
+    from cpqctl.core.renewal import uplift_note
+    from cpqctl.formats.quotes import rehashed_renewal, renewal_quote_text
+
+    text = renewal_quote_text(q, pricing)
+    note = uplift_note(pricing)
+    if not note:
+        return text
+    comment = f"\n# renewal pricing: uplift {fmt_percent(pricing.uplift)}\n"
+    return rehashed_renewal(text.replace(comment, f"{comment[:-1]} — {note}\n", 1))
 
 
 def plan_renewal(
@@ -51,10 +69,11 @@ def plan_renewal(
     """
     from cpqctl.core import renewal
     from cpqctl.core.quotes import valid_until
-    from cpqctl.formats.quotes import edited_by_hand, renewal_quote_text
+    from cpqctl.formats.quotes import edited_by_hand
 
     renewal.check_renewable(repo, c)
     lines = renewal.renewal_lines(c, repo.catalog, repo.settings, pricing)
+    priced = tuple(lines)
     billing = c.billing_frequency
     mine = renewal.renewal_quotes(repo, c.contract)
     accepted = [q for q in mine if q.status == "accepted"]
@@ -67,7 +86,7 @@ def plan_renewal(
         )
     if not mine:
         q = renewal.quote_record(new_id or "(dry run)", c, day, pricing, lines, billing)
-        return RenewalPlan("create", q, renewal_quote_text(q, pricing))
+        return RenewalPlan("create", q, draft_text(q, pricing), priced)
     old = mine[-1]
     text = existing_text.get(old.quote, "")
     if edited_by_hand(text) and not force:
@@ -79,13 +98,13 @@ def plan_renewal(
         )
     kept_date = old.date if valid_until(old, repo.settings) >= day else day
     q = renewal.quote_record(old.quote, c, kept_date, pricing, lines, billing)
-    new_text = renewal_quote_text(q, pricing)
+    new_text = draft_text(q, pricing)
     if new_text == text:
-        return RenewalPlan("unchanged", q, text)
+        return RenewalPlan("unchanged", q, text, priced)
     if kept_date != day:  # the ledger changed it: a regenerated quote is dated today
         q = renewal.quote_record(old.quote, c, day, pricing, lines, billing)
-        new_text = renewal_quote_text(q, pricing)
-    return RenewalPlan("update", q, new_text)
+        new_text = draft_text(q, pricing)
+    return RenewalPlan("update", q, new_text, priced)
 
 
 def _texts(root: Path, repo: Repo, contract_id: str) -> dict[str, str]:
@@ -161,15 +180,20 @@ def renew(
     force: bool = False,
     as_of: date | None = None,
     dry_run: bool = False,
+    basis: str | None = None,
 ) -> RenewResult:
     """Generate the renewal quote of ``contract`` (a draft), or regenerate it in place if the ledger changed.
 
     The quote starts the day after the contract ends and holds the renewable
     subscriptions active on its last day, priced by ``pricing`` (same | list |
-    uplift; ``uplift`` in percent points implies uplift) for ``term`` months —
-    each, when not given, from the contract, the account, then cpq.toml. A
-    draft edited by hand needs ``force``; an accepted renewal quote is never
-    touched. Refused for an evergreen, cancelled or already renewed contract.
+    uplift; ``uplift`` in percent points implies uplift) for ``term`` months,
+    the uplift applied to the price ``basis`` names (last | ramp) — each, when
+    not given, from the contract, the account, then cpq.toml. An index-linked
+    uplift takes the index value published by the as-of day
+    (docs/renewal-uplift.md); the JSON's ``renewal`` and each uplifted line's
+    steps say how the uplift came about. A draft edited by hand needs
+    ``force``; an accepted renewal quote is never touched. Refused for an
+    evergreen, cancelled or already renewed contract.
     """
     from cpqctl.core import quotes, renewal
 
@@ -184,7 +208,9 @@ def renew(
             "`cpqctl account show ACCOUNT` lists its contracts",
         )
         renewal.check_renewable(repo, c)  # before the term: an evergreen contract has none
-        method = renewal.resolve_terms(c, repo.accounts[c.account], repo.settings, pricing, uplift, term)
+        method = renewal.resolve_terms(
+            c, repo.accounts[c.account], repo.settings, pricing, uplift, term, basis=basis, on=day
+        )
         p = _plan(ws.root, repo, c, day, method, set(repo.quotes), force)
         priced = quotes.price(repo, p.quote)
         written: tuple[str, ...] = ()
@@ -195,6 +221,7 @@ def renew(
     rel = f"quotes/{p.quote.quote}.yaml"
     action = "dry-run" if dry_run else p.action
     shown.data["action"] = action
+    _explain(shown.data, c, method, p.lines)
     if dry_run:
         message = ""
     elif p.action == "unchanged":
@@ -202,6 +229,66 @@ def renew(
     else:
         message = f"{'wrote' if p.action == 'create' else 'regenerated'} {rel}"
     return RenewResult(p.quote, priced, shown.status, shown.data, written, message, action)
+
+
+def _explain(data: dict, c: Contract, terms: RenewalPricing, lines: tuple[RenewalLine, ...]) -> None:
+    """How the renewal was priced, in the JSON: ``renewal`` (method, uplift, basis, the index reading) and, on
+    each uplifted line, two steps before the agreed price: the price the uplift applied to, then the uplift."""
+    from cpqctl.core.money import fmt_percent, money_str
+    from cpqctl.core.renewal import last_day, uplift_note
+
+    ix = terms.index
+    data["renewal"] = {
+        "pricing": terms.pricing,
+        "term": terms.term,
+        "uplift": fmt_percent(terms.uplift) if terms.pricing == "uplift" else None,
+        "uplift_basis": terms.basis if terms.pricing == "uplift" else None,
+        "index": None
+        if ix is None
+        else {
+            "index": ix.index,
+            "period": ix.period,
+            "value": fmt_percent(ix.value),
+            "published": ix.published.isoformat(),
+            "plus": fmt_percent(ix.plus),
+            "floor": fmt_percent(ix.floor) if ix.floor is not None else None,
+            "cap": fmt_percent(ix.cap) if ix.cap is not None else None,
+            "uplift": fmt_percent(ix.uplift),
+            "source": str(ix.src),
+        },
+        "note": uplift_note(terms) or None,
+    }
+    if terms.pricing != "uplift":
+        return
+    cur = data["currency"]
+    pct = fmt_percent(terms.uplift)
+    label = f"uplift {pct}" + (f" ({ix.index} {ix.period})" if ix is not None else "")
+    if terms.basis == "ramp":
+        base_step, base_note = "ramp's first price", f"{c.contract}: the first step of the line's ramp"
+    else:
+        base_step, base_note = "last price", f"{c.contract} on its last day, {last_day(c)}"
+    for ln in data["lines"]:
+        match = next(
+            (
+                r
+                for r in lines
+                if r.product == ln["product"]
+                and r.base_price is not None
+                and r.unit_price is not None
+                and money_str(r.unit_price, cur) == ln["net_unit_price"]
+            ),
+            None,
+        )
+        if match is None or match.base_price is None:
+            continue
+        base = money_str(match.base_price, cur)
+        note = f"{base} × (1 + {pct})" + (f"; {ix.explain()}" if ix is not None else "")
+        steps = ln["steps"]
+        at = next((i for i, s in enumerate(steps) if s["step"] == "agreed price"), len(steps))
+        steps[at:at] = [
+            {"step": base_step, "unit_price": base, "note": base_note},
+            {"step": label, "unit_price": ln["net_unit_price"], "note": note},
+        ]
 
 
 # --------------------------------------------------------------------------- every renewal due
@@ -231,6 +318,7 @@ def renew_due(
     force: bool = False,
     as_of: date | None = None,
     dry_run: bool = False,
+    basis: str | None = None,
 ) -> RenewDueResult:
     """Create the missing renewal quotes (and regenerate the changed drafts) of every contract ending within
     ``within`` days (default cpq.toml [renewal] notice_days) of the as-of day.
@@ -256,7 +344,9 @@ def renew_due(
         for c in renewal.due(repo, day, window):
             if any(q.status == "accepted" for q in renewal.renewal_quotes(repo, c.contract)):
                 continue
-            method = renewal.resolve_terms(c, repo.accounts[c.account], repo.settings, pricing, uplift, term)
+            method = renewal.resolve_terms(
+                c, repo.accounts[c.account], repo.settings, pricing, uplift, term, basis=basis, on=day
+            )
             try:
                 plans.append((c, _plan(ws.root, repo, c, day, method, taken, force, numbers)))
             except CpqError as e:

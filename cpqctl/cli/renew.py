@@ -12,6 +12,7 @@ import typer
 from cpqctl.cli import common, completion
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 from cpqctl.core.diagnostics import UsageError
+from cpqctl.core.model import UPLIFT_BASES
 from cpqctl.core.terms import RENEWAL_PRICING
 
 WithinOpt = Annotated[
@@ -54,6 +55,14 @@ def renew(
         str | None, typer.Option("--uplift", metavar="P", help="Uplift, e.g. 5% (implies --pricing uplift).")
     ] = None,
     term: Annotated[int | None, typer.Option("--term", help="Renewal term in months.")] = None,
+    uplift_basis: Annotated[
+        str | None,
+        typer.Option(
+            "--uplift-basis",
+            click_type=click.Choice(list(UPLIFT_BASES)),
+            help="What the uplift applies to: last (the price on the last day) or ramp (the ramp's first price).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Regenerate a draft edited by hand.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the renewal quote; write nothing.")] = False,
     format: FormatOpt = "table",
@@ -81,7 +90,16 @@ def renew(
         from cpqctl.app.renew import renew_due
         from cpqctl.render.output import emit
 
-        done = renew_due(ws, within=within, pricing=pricing, uplift=pct, term=term, force=force, dry_run=dry_run)
+        done = renew_due(
+            ws,
+            within=within,
+            pricing=pricing,
+            uplift=pct,
+            term=term,
+            force=force,
+            dry_run=dry_run,
+            basis=uplift_basis,
+        )
         for note in done.skipped:
             common.info(note)
         emit(
@@ -97,7 +115,9 @@ def renew(
     from cpqctl.app.renew import renew as renew_contract
     from cpqctl.cli.quote import emit_quote
 
-    result = renew_contract(ws, contract or "", pricing=pricing, uplift=pct, term=term, force=force, dry_run=dry_run)
+    result = renew_contract(
+        ws, contract or "", pricing=pricing, uplift=pct, term=term, force=force, dry_run=dry_run, basis=uplift_basis
+    )
     emit_quote(format, result.data)
     if result.message:
         common.info(result.message)

@@ -8,13 +8,14 @@ dates against contract terms, catalog consistency.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import PurePosixPath
 
 from cpqctl.core import integrity, ledger, merges
-from cpqctl.core.diagnostics import Diagnostic
-from cpqctl.core.model import Account, Contract, Product, Quote, Repo, Segment, Source
+from cpqctl.core.diagnostics import CpqError, Diagnostic
+from cpqctl.core.model import Account, Contract, DiscountSchedule, Product, Quote, Repo, Segment, Source
+from cpqctl.core.money import fmt_decimal
 from cpqctl.core.numbering import parse_series
 
 INVOICE_ORDER, INVOICE_ORDER_SEVERITY = "W-INVOICE-ORDER", "warning"
@@ -35,6 +36,8 @@ class Unloaded:
 
     ids: frozenset[tuple[str, str]] = frozenset()  # (kind, ID) named by a file that yielded no record
     catalog: bool = False  # a catalog file with errors yielded no product: any product or schedule may be lost
+    # (file, line, column) of every loader error: a value refused there is missing from the record it was in
+    refused: frozenset[tuple[str, int, int]] = frozenset()
 
 
 NOTHING_LOST = Unloaded()
@@ -60,7 +63,8 @@ def unloaded(repo: Repo, diags: Iterable[Diagnostic]) -> Unloaded:
             continue
         if ident not in have[kind]:
             ids.add((kind, ident))
-    return Unloaded(frozenset(ids), catalog)
+    refused = frozenset((d.file, d.line, d.column) for d in diags if d.severity == "error")
+    return Unloaded(frozenset(ids), catalog, refused)
 
 
 def _unknown(repo: Repo, lost: Unloaded, kind: str, ident: str) -> bool:
@@ -70,6 +74,18 @@ def _unknown(repo: Repo, lost: Unloaded, kind: str, ident: str) -> bool:
         return ident not in known and not lost.catalog
     have = {"account": repo.accounts, "contract": repo.contracts, "quote": repo.quotes, "invoice": repo.invoices}
     return ident not in have[kind] and (kind, ident) not in lost.ids
+
+
+def _refused_in(lost: Unloaded, src: Source, end: Source | None) -> bool:
+    """The loader refused a value from ``src`` up to ``end`` (None: the end of the file) of ``src``'s file."""
+    lo, hi = (src.line, src.column), None if end is None else (end.line, end.column)
+    return any(f == src.file and lo <= (ln, col) and (hi is None or (ln, col) < hi) for f, ln, col in lost.refused)
+
+
+def _ends(srcs: Iterable[Source]) -> dict[Source, Source | None]:
+    """Each record's end: where the next record of its file starts (None: the last one of its file)."""
+    order = sorted(srcs, key=lambda x: (x.file, x.line, x.column))
+    return {a: b if b is not None and b.file == a.file else None for a, b in zip(order, [*order[1:], None])}
 
 
 def _product_hint(repo: Repo, code: str) -> str:
@@ -85,6 +101,7 @@ def _product_hint(repo: Repo, code: str) -> str:
 
 def check_catalog(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
     prods = repo.catalog.products
+    product_ends = _ends(p.src for p in prods.values())
     for p in prods.values():
         if p.recurring and p.per is None:
             yield _err(
@@ -159,6 +176,20 @@ def check_catalog(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnos
                 )
             if o.min is not None and o.max is not None and o.min > o.max:
                 yield _err(o.src, "E-OPTION-RANGE", f"option `{o.product}` of `{p.code}` has min > max", "")
+        # a refused `pricing:` value leaves the default (list): the overage is then not a finding of its own
+        if (
+            p.overage
+            and p.pricing != "block"
+            and not ("pricing" not in p.at and _refused_in(lost, p.src, product_ends[p.src]))
+        ):
+            yield _err(
+                p.where("overage"),
+                "E-PRODUCT-OVERAGE",
+                f"`{p.code}` has an overage price but is not block-priced (pricing: {p.pricing})",
+                "overage is the per-unit price above the last block of a `pricing: block` product: remove it, "
+                "or make the product block-priced",
+            )
+    schedule_ends = _ends(s.src for s in repo.catalog.schedules.values())
     for s in repo.catalog.schedules.values():
         if not s.tiers:
             yield _err(s.src, "E-SCHEDULE", f"discount schedule `{s.code}` has no tiers", "add tiers")
@@ -169,6 +200,42 @@ def check_catalog(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnos
                 f"discount schedule `{s.code}` has two tiers starting at the same quantity",
                 "each tier starts where the previous one ends",
             )
+        yield from _check_tiers(repo, s, lost, schedule_ends[s.src])
+
+
+def _check_tiers(repo: Repo, s: DiscountSchedule, lost: Unloaded, end: Source | None) -> Iterator[Diagnostic]:
+    """What pricing refuses of a schedule's tiers, found before a quote reaches them (docs/pricing-extras.md).
+
+    Each tier gives exactly one of `discount` and `amount_off` (E-SCHEDULE, by
+    pricing's own rule), and an `amount_off` takes at most the list unit price
+    off each list-priced product on the schedule, currency by currency
+    (E-TIER-AMOUNT). A block or percent-of-total product's unit price depends
+    on the quantity or the quote, so only pricing can tell.
+    """
+    from cpqctl.core import pricing  # the pricing engine loads when needed, as in core/quotes.py
+
+    users = [p for p in repo.catalog.products.values() if p.discount_schedule == s.code and p.pricing == "list"]
+    ends = _ends(t.src for t in s.tiers)
+    for t in s.tiers:
+        # a tier whose `discount` the loader refused (`discount: 10`) is not also a tier giving neither
+        refused = not {"discount", "amount_off"} & t.at.keys() and _refused_in(lost, t.src, ends[t.src] or end)
+        if not refused:
+            try:
+                pricing._tier_shape(replace(s, tiers=(t,)))  # one tier at a time: every bad tier is a finding
+            except CpqError as e:
+                yield _err(e.src or t.src, e.code, e.message, e.hint)
+        for p in users:
+            for cur, amount in t.amount_off.items():
+                price = p.price.get(cur)
+                if price is not None and amount > price:
+                    yield _err(
+                        t.where("amount_off"),
+                        "E-TIER-AMOUNT",
+                        f"discount schedule `{s.code}`: the tier from {fmt_decimal(t.start)} takes {amount} {cur} "
+                        f"off `{p.code}`, whose list unit price is {price}: the price would be below zero",
+                        f"an amount off is at most the list unit price of every product on the schedule "
+                        f"(here {price} {cur}); lower it, or use a percent discount",
+                    )
 
 
 def _check_segment(
@@ -457,11 +524,11 @@ def _check_draft(repo: Repo, q: Quote, acct: Account | None) -> Iterator[Diagnos
                 "an amendment quote needs `effective`: the first day of the change",
                 "add effective: YYYY-MM-DD (`cpqctl amend C --effective DATE …` writes amendment quotes)",
             )
-        if not q.lines and q.cancelled is None and q.end is None:
+        if not q.lines and q.cancelled is None and q.end is None and q.billing_frequency is None:
             yield _err(
                 q.where("lines"),
                 "E-NO-CHANGE",
-                "the amendment quote changes nothing: no lines, no cancellation, no new end",
+                "the amendment quote changes nothing: no lines, no cancellation, no new end, no billing change",
                 "add the changed lines, or remove the quote",
             )
         return

@@ -48,6 +48,8 @@ class Settings:
     payment_days: int = 14
     renewal_pricing: str = "same"
     renewal_uplift: Decimal = Decimal(0)
+    renewal_uplift_index: IndexUplift | None = None  # `uplift = {index = …}`: then renewal_uplift is unused
+    renewal_uplift_basis: str = "last"  # last | ramp (docs/renewal-uplift.md)
     notice_days: int = 90
     max_discount: Decimal = Decimal(100)
     tax_rate: Decimal = Decimal(0)
@@ -62,13 +64,21 @@ class Settings:
     cac: Decimal | None = None
     gross_margin: Decimal = Decimal(100)
     free_accounts: str = "contraction"  # contraction | churn: an active contract at 0.00 MRR
+    indices: Mapping[str, PriceIndex] = field(default_factory=lambda: _EMPTY)  # indices/*.yaml, by ID
     src: Source = NOWHERE
 
 
 @dataclass(frozen=True, slots=True)
 class Tier:
     start: Decimal  # `from`, inclusive
-    discount: Decimal  # percent points
+    discount: Decimal  # percent points (0 on an amount-off tier)
+    # `amount_off`: per unit, per currency, instead of `discount` (docs/pricing-extras.md); empty: a percent tier
+    amount_off: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
+    src: Source = NOWHERE
+    at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)  # the tier's keys: which ones it gives
+
+    def where(self, key: str) -> Source:
+        return self.at.get(key, self.src)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +120,10 @@ class Product:
     of_products: tuple[str, ...] = ()
     min_price: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
     blocks: tuple[Block, ...] = ()
+    # block: the price per unit above the last block's `up_to`, per currency (docs/pricing-extras.md)
+    overage: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
     discount_schedule: str | None = None
+    timing: str = "advance"  # advance | arrears (billing timing of a subscription)
     requires: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
     options: tuple[BundleOption, ...] = ()
@@ -153,11 +166,49 @@ class ContractedPrice:
         return (self.valid_from is None or self.valid_from <= d) and (self.valid_until is None or d <= self.valid_until)
 
 
+UPLIFT_BASES: tuple[str, ...] = ("last", "ramp")  # what a renewal uplift applies to (docs/renewal-uplift.md)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexUplift:
+    """An index-linked renewal uplift (``uplift: {index: cpi-pl, plus: 5%, floor: 8%, cap: 12%}``), percent points:
+    the index's value + ``plus``, at least ``floor``, at most ``cap`` (:func:`cpqctl.core.renewal.index_uplift`)."""
+
+    index: str
+    plus: Decimal = Decimal(0)
+    floor: Decimal | None = None
+    cap: Decimal | None = None
+    src: Source = NOWHERE  # where the uplift is written
+
+
+@dataclass(frozen=True, slots=True)
+class IndexValue:
+    """One published value of a price index: its period (``YYYY-MM`` or ``YYYY``), percent points, and the
+    first day it may be used (``published:``, else the day after the period ends)."""
+
+    period: str
+    value: Decimal
+    published: date
+    src: Source = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class PriceIndex:
+    """A price index (``indices/<index>.yaml``): its values, oldest period first."""
+
+    index: str
+    name: str
+    values: tuple[IndexValue, ...]
+    src: Source = NOWHERE  # its `values:`
+
+
 @dataclass(frozen=True, slots=True)
 class RenewalTerms:
     term: int | None = None
     pricing: str | None = None
     uplift: Decimal | None = None
+    uplift_index: IndexUplift | None = None  # `uplift: {index: …}` (then `uplift` is None)
+    uplift_basis: str | None = None  # last | ramp
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +289,7 @@ class Segment:
     bundle: str | None = None
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+    timing: str = "advance"  # advance | arrears: invoiced on a billing period's first day, or the day after it ends
 
     @property
     def one_time(self) -> bool:
@@ -279,6 +331,7 @@ class Amendment:
     quote_digest: str | None = None  # the accepted amendment quote's digest (cpqctl.core.integrity)
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+    billing_frequency: str | None = None  # a change of billing frequency from `effective` on (core/regimes.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +384,7 @@ class QuoteLine:
     net_total: Decimal | None = None
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+    timing: str | None = None  # advance | arrears (None: the product's)
 
 
 @dataclass(frozen=True, slots=True)

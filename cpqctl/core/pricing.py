@@ -27,6 +27,7 @@ from cpqctl.core.model import (
     Catalog,
     Contract,
     ContractedPrice,
+    DiscountSchedule,
     Product,
     Quote,
     QuoteLine,
@@ -36,7 +37,8 @@ from cpqctl.core.model import (
     Tier,
 )
 from cpqctl.core.money import fmt_decimal, fmt_percent, minor_units, round_money, round_places
-from cpqctl.core.proration import line_total, multiplier, period_end, priced_units, term_end
+from cpqctl.core.proration import Grid, billing_grid, line_total, multiplier, period_end, priced_units, term_end
+from cpqctl.core.regimes import grid_on
 from cpqctl.core.terms import FREQUENCY_MONTHS, PER_MONTHS, PERIODIC_FREQUENCIES, contract_terms, tax_rate
 
 __all__ = ["FREQUENCY_MONTHS", "PricedLine", "PricedQuote", "Step", "TaxLine", "price_quote", "quote_dates"]
@@ -76,6 +78,7 @@ class PricedLine:
     src: Source
     priced_through: date | None = None  # last day net_total covers (an evergreen line: its billing period)
     index: int | None = None  # 0-based index of the quote line; None for a line added from a bundle
+    timing: str = "advance"  # advance | arrears (the quote line's, else the product's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,7 @@ class _Ctx:
     evergreen: bool
     anchor: date  # billing periods of an evergreen quote count from here
     frequency: int  # months per billing period (evergreen)
+    grid: Grid | None = None  # the billing periods the `period` proration method counts days in
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,15 +392,26 @@ def _contracted(ctx: _Ctx, p: Product, d: date) -> ContractedPrice | None:
 def _list_price(ctx: _Ctx, it: _Item, p: Product, base: Fraction | None) -> tuple[Decimal | None, Step | None]:
     """Step 1: the list unit price of ``p`` (the item's product) in the quote currency (None: the catalog has none)."""
     line, cur = it.line, ctx.currency
+    if p.overage and p.pricing != "block":
+        raise _fail(
+            "E-PRODUCT-OVERAGE",
+            f"`{p.code}` has an overage price but is not block-priced (pricing: {p.pricing})",
+            "overage is the per-unit price above the last block of a `pricing: block` product: remove it, "
+            "or make the product block-priced",
+            p.where("overage"),
+        )
     if p.pricing == "block":
         qty = abs(line.quantity)
         block = next((b for b in p.blocks if b.up_to >= qty), None)
+        if block is None and p.overage and p.blocks:
+            return _overage(ctx, p, qty)
         if block is None:
             last = fmt_decimal(p.blocks[-1].up_to) if p.blocks else "0"
             raise _fail(
                 "E-BLOCK-RANGE",
                 f"`{p.code}`: quantity {fmt_decimal(qty)} is beyond the last block (up to {last})",
-                f"quote at most {last}, or add a larger block to the catalog",
+                f"quote at most {last}, add a larger block to the catalog, or give the product an overage price "
+                "(overage: {PLN: 8.00}, per unit above the last block)",
                 _where(line, "quantity"),
             )
         if cur not in block.price:
@@ -414,6 +429,26 @@ def _list_price(ctx: _Ctx, it: _Item, p: Product, base: Fraction | None) -> tupl
     if cur not in p.price:
         return None, None
     return p.price[cur], Step("list", p.price[cur])
+
+
+def _overage(ctx: _Ctx, p: Product, qty: Decimal) -> tuple[Decimal | None, Step | None]:
+    """A block quantity above the last block: the last block's price + (qty − up_to) × the overage unit price.
+
+    The line stays one block line (its unit price is the price of the whole
+    quantity, counted once: :func:`cpqctl.core.proration.priced_units`), so an
+    amendment, renewal or invoice treats it like any other block
+    (docs/pricing-extras.md). None without both prices in the quote currency.
+    """
+    last, cur = p.blocks[-1], ctx.currency
+    if cur not in last.price or cur not in p.overage:
+        return None, None
+    extra, rate = qty - last.up_to, p.overage[cur]
+    price = _price(ctx, Fraction(last.price[cur]) + Fraction(extra) * Fraction(rate))
+    note = (
+        f"block up to {fmt_decimal(last.up_to)} ({last.price[cur]}) + {fmt_decimal(extra)} units over at "
+        f"{rate} overage ({fmt_decimal(qty)} units)"
+    )
+    return price, Step("list", price, note)
 
 
 def _special(
@@ -452,25 +487,87 @@ def _schedule_owned(ctx: _Ctx, p: Product, d: date) -> Decimal:
     return sum((ledger.quantity_on(ctx.contract, c, d) for c in same), ZERO)
 
 
-def _tier_spans(tiers: tuple[Tier, ...]) -> list[tuple[Decimal | None, Decimal | None, Decimal, str]]:
-    """(low, high, discount, label): tier i holds unit positions in (low, high]; None is unbounded.
+def _tier_spans(tiers: tuple[Tier, ...]) -> list[tuple[Decimal | None, Decimal | None, Tier | None, str]]:
+    """(low, high, tier, label): tier i holds unit positions in (low, high]; None is unbounded.
 
     `from` is inclusive and a tier ends where the next starts, so the unit at
     position n lies in tier i when from_i ≤ n < from_{i+1}. Positions below
-    the first tier get no discount.
+    the first tier get no discount (tier None).
     """
-    out: list[tuple[Decimal | None, Decimal | None, Decimal, str]] = []
+    out: list[tuple[Decimal | None, Decimal | None, Tier | None, str]] = []
     if tiers[0].start > 1:
-        out.append((None, tiers[0].start - 1, ZERO, f"1-{fmt_decimal(tiers[0].start - 1)}"))
+        out.append((None, tiers[0].start - 1, None, f"1-{fmt_decimal(tiers[0].start - 1)}"))
     for i, t in enumerate(tiers):
         high = tiers[i + 1].start - 1 if i + 1 < len(tiers) else None
         label = f"{fmt_decimal(t.start)}-{fmt_decimal(high)}" if high is not None else f"{fmt_decimal(t.start)}+"
-        out.append((t.start - 1 if out else None, high, t.discount, label))
+        out.append((t.start - 1 if out else None, high, t, label))
     return out
 
 
 def _off(ctx: _Ctx, price: Decimal, percent: Decimal) -> Decimal:
     return _price(ctx, Fraction(price) * (1 - Fraction(percent) / _HUNDRED))
+
+
+def _tier_shape(sched: DiscountSchedule) -> None:
+    """Every tier of ``sched`` gives exactly one of `discount` (percent) and `amount_off` (E-SCHEDULE)."""
+    for t in sched.tiers:
+        # `at` holds the keys the file wrote; a tier built in code tells by its values
+        has_pct = "discount" in t.at if t.at else bool(t.discount)
+        has_amount = "amount_off" in t.at if t.at else bool(t.amount_off)
+        if has_pct and has_amount:
+            raise _fail(
+                "E-SCHEDULE",
+                f"discount schedule `{sched.code}`: the tier from {fmt_decimal(t.start)} gives both `discount` "
+                "and `amount_off`",
+                "keep one: a percent (discount: 10%) or an amount per unit (amount_off: {PLN: 5.00})",
+                t.where("amount_off"),
+            )
+        if t.at and not has_pct and not has_amount:
+            raise _fail(
+                "E-SCHEDULE",
+                f"discount schedule `{sched.code}`: the tier from {fmt_decimal(t.start)} gives neither `discount` "
+                "nor `amount_off`",
+                "add a percent (discount: 10%) or an amount per unit (amount_off: {PLN: 5.00})",
+                t.src,
+            )
+
+
+def _tier_net(
+    ctx: _Ctx, it: _Item, sched: DiscountSchedule, tier: Tier | None, list_price: Decimal
+) -> tuple[Decimal, str | None, str]:
+    """(net unit price, what the tier takes off for the step label or None, step note) of ``tier`` on ``list_price``.
+
+    A percent tier takes its percent off; an amount-off tier its amount in the
+    quote currency (E-SCHEDULE without one), never below zero (E-TIER-AMOUNT).
+    """
+    if tier is None:
+        return list_price, None, ""
+    if not tier.amount_off:
+        if not tier.discount:
+            return list_price, None, ""
+        return _off(ctx, list_price, tier.discount), fmt_percent(tier.discount), ""
+    amount = tier.amount_off.get(ctx.currency)
+    if amount is None:
+        have = ", ".join(tier.amount_off)
+        raise _fail(
+            "E-SCHEDULE",
+            f"discount schedule `{sched.code}`: the tier from {fmt_decimal(tier.start)} has no amount_off in "
+            f"{ctx.currency} (only {have})",
+            f"add {ctx.currency} to the tier's amount_off, e.g. amount_off: {{{ctx.currency}: 5.00}}",
+            tier.where("amount_off"),
+        )
+    net = Fraction(list_price) - Fraction(amount)
+    if net < 0:
+        raise _fail(
+            "E-TIER-AMOUNT",
+            f"discount schedule `{sched.code}`: the tier from {fmt_decimal(tier.start)} takes {amount} "
+            f"{ctx.currency} off `{it.line.product}`, whose list unit price is {list_price}: the price would be "
+            f"below zero ({_price(ctx, net)})",
+            f"an amount off is at most the list unit price of every product on the schedule "
+            f"(here {list_price} {ctx.currency}); lower it, or use a percent discount",
+            tier.where("amount_off"),
+        )
+    return _price(ctx, net), f"{_price(ctx, Fraction(amount))} off", "per unit"
 
 
 def _volume(ctx: _Ctx, it: _Item, p: Product, schedule: str, list_price: Decimal, steps: list[Step]) -> list[_Part]:
@@ -489,18 +586,23 @@ def _volume(ctx: _Ctx, it: _Item, p: Product, schedule: str, list_price: Decimal
     plain = _Part(qty, list_price, list_price, tuple(steps))
     if not sched.tiers:
         return [plain]
+    _tier_shape(sched)
     if sched.type == "slab":
-        return _slab(ctx, sched.code, _tier_spans(sched.tiers), held, note, plain)
+        return _slab(ctx, it, sched, _tier_spans(sched.tiers), held, note, plain)
     total = held + qty
     tier = next((t for t in reversed(sched.tiers) if t.start <= total), None)
-    if tier is None or tier.discount == 0:
+    net, off, how = _tier_net(ctx, it, sched, tier, list_price)
+    if off is None:
         return [plain]
-    net = _off(ctx, list_price, tier.discount)
-    label = f"volume {fmt_percent(tier.discount)} ({sched.code} range, {fmt_decimal(total)} units)"
-    return [replace(plain, net=net, steps=(*steps, Step(label, net, note)))]
+    label = f"volume {off} ({sched.code} range, {fmt_decimal(total)} units)"
+    return [replace(plain, net=net, steps=(*steps, Step(label, net, _join(how, note))))]
 
 
-def _slab(ctx: _Ctx, code: str, spans, held: Decimal, note: str, plain: _Part) -> list[_Part]:
+def _join(*notes: str) -> str:
+    return ", ".join(n for n in notes if n)
+
+
+def _slab(ctx: _Ctx, it: _Item, sched: DiscountSchedule, spans, held: Decimal, note: str, plain: _Part) -> list[_Part]:
     """Slab: the new units occupy positions held+1..held+qty; one part per tier they reach.
 
     A negative quantity (an amendment decrease) removes the top positions held+qty+1..held.
@@ -509,15 +611,15 @@ def _slab(ctx: _Ctx, code: str, spans, held: Decimal, note: str, plain: _Part) -
     sign = Decimal(-1) if qty < 0 else Decimal(1)
     a, b = (held, held + qty) if qty >= 0 else (held + qty, held)
     parts = []
-    for low, high, discount, label in spans:
+    for low, high, tier, label in spans:
         lo = a if low is None else max(a, low)
         hi = b if high is None else min(b, high)
         if hi <= lo:
             continue
-        net = _off(ctx, plain.list_price, discount)
+        net, off, how = _tier_net(ctx, it, sched, tier, plain.list_price)
         steps = plain.steps
-        if discount:
-            steps += (Step(f"volume {fmt_percent(discount)} ({code} slab, units {label})", net, note),)
+        if off is not None:
+            steps += (Step(f"volume {off} ({sched.code} slab, units {label})", net, _join(how, note)),)
         parts.append(replace(plain, quantity=sign * (hi - lo), net=net, steps=steps, tier=label))
     return parts or [replace(plain, tier=spans[0][3])]
 
@@ -627,7 +729,7 @@ def _finish(ctx: _Ctx, it: _Item, part: _Part, pricing: str, fixed_total: Decima
                 "fix the line's or the quote's dates",
                 _where(line, "end" if line.end else "start"),
             )
-        mult = multiplier(start, through, unit, ctx.method)
+        mult = multiplier(start, through, unit, ctx.method, ctx.grid)
     total = (
         fixed_total
         if fixed_total is not None
@@ -640,6 +742,7 @@ def _finish(ctx: _Ctx, it: _Item, part: _Part, pricing: str, fixed_total: Decima
             ctx.method,
             ctx.currency,
             ctx.rounding,
+            ctx.grid,
         )
     )
     off = (
@@ -668,6 +771,7 @@ def _finish(ctx: _Ctx, it: _Item, part: _Part, pricing: str, fixed_total: Decima
         src=line.src,
         priced_through=through,
         index=it.index,
+        timing="advance" if per is None else (line.timing or (p.timing if p is not None else "advance")),
     )
 
 
@@ -710,6 +814,12 @@ def _context(quote: Quote, catalog: Catalog, account: Account, settings: Setting
     terms = contract_terms(contract, settings) if contract is not None else None
     freq = quote.billing_frequency or (terms.billing_frequency if terms else settings.billing_frequency)
     months = FREQUENCY_MONTHS.get(freq) or 12  # upfront: the term's price is billed at once
+    if contract is not None and terms is not None:
+        change = FREQUENCY_MONTHS.get(quote.billing_frequency) if quote.billing_frequency else None
+        grid = grid_on(contract, settings, start, change)
+    else:
+        anchor = quote.billing_anchor or account.billing_anchor or settings.billing_anchor
+        grid = billing_grid(start, FREQUENCY_MONTHS.get(freq), anchor)
     if evergreen and freq not in PERIODIC_FREQUENCIES:
         raise _fail(
             "E-BILLING",
@@ -731,6 +841,7 @@ def _context(quote: Quote, catalog: Catalog, account: Account, settings: Setting
         evergreen=evergreen,
         anchor=contract.start if contract is not None and evergreen else start,
         frequency=months,
+        grid=grid,
     )
 
 

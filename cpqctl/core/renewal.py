@@ -2,15 +2,19 @@
 
 A renewal quote is a pure function of the ledger: the renewable segments
 active on the contract's last day, merged, priced by the renewal method, from
-the day after the contract ends. Its file text (and how a draft edited by
-hand is recognised) is in :mod:`cpqctl.formats.quotes`; creating or
-regenerating the draft in :mod:`cpqctl.app.renew`.
+the day after the contract ends. The uplift's basis (``last`` | ``ramp``)
+and index-linked uplifts (``{index: cpi-pl, plus: 5%, floor: 8%}``, values
+from ``indices/*.yaml``) are specified in docs/renewal-uplift.md. Its file
+text (and how a draft edited by hand is recognised) is in
+:mod:`cpqctl.formats.quotes`; creating or regenerating the draft in
+:mod:`cpqctl.app.renew`.
 
 Pure: records and dates in, records out; no IO, no clock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,8 +23,21 @@ from fractions import Fraction
 from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.core.metrics import missing_rates, rate
-from cpqctl.core.model import Account, Catalog, Contract, Quote, QuoteLine, Repo, Settings, Source
-from cpqctl.core.money import money_str, round_money
+from cpqctl.core.model import (
+    UPLIFT_BASES,
+    Account,
+    Catalog,
+    Contract,
+    IndexUplift,
+    IndexValue,
+    PriceIndex,
+    Quote,
+    QuoteLine,
+    Repo,
+    Settings,
+    Source,
+)
+from cpqctl.core.money import fmt_percent, money_str, round_money
 from cpqctl.core.proration import add_months, months_between
 from cpqctl.core.terms import RENEWAL_PRICING, contract_terms
 
@@ -28,16 +45,49 @@ _ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
+class IndexReading:
+    """How an index-linked uplift came out: the index value used (``src``: where it is written) and the uplift,
+    ``value + plus``, at least ``floor``, at most ``cap`` (percent points)."""
+
+    index: str
+    period: str
+    value: Decimal
+    published: date
+    plus: Decimal
+    floor: Decimal | None
+    cap: Decimal | None
+    uplift: Decimal
+    src: Source
+
+    def explain(self) -> str:
+        """E.g. ``index cpi-pl 2026-10: 4.9% + 5% = 9.9% (floor 8%)``, or ``… = 6.2%, raised to the floor 8%``."""
+        raw = self.value + self.plus
+        text = f"index {self.index} {self.period}: {fmt_percent(self.value)} + {fmt_percent(self.plus)} = "
+        text += fmt_percent(raw)
+        if self.floor is not None and raw < self.floor:
+            return f"{text}, raised to the floor {fmt_percent(self.uplift)}"
+        if self.cap is not None and raw > self.cap:
+            return f"{text}, lowered to the cap {fmt_percent(self.uplift)}"
+        bounds = [f"{name} {fmt_percent(v)}" for name, v in (("floor", self.floor), ("cap", self.cap)) if v is not None]
+        return text + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+@dataclass(frozen=True, slots=True)
 class RenewalPricing:
     """The resolved renewal method: option > contract > account > cpq.toml, field by field.
 
     (Not :class:`cpqctl.core.model.RenewalTerms`, the ``renewal:`` block as a
-    contract or account writes it, each field optional.)
+    contract or account writes it, each field optional.) ``uplift`` is the
+    percentage applied, an index-linked one worked out (``index`` says how);
+    ``basis`` what it applies to: ``last`` (each line's price on the
+    contract's last day) or ``ramp`` (the first price of the line's ramp).
     """
 
     pricing: str
     uplift: Decimal  # percent points
     term: int
+    basis: str = "last"
+    index: IndexReading | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +101,7 @@ class RenewalLine:
     list_price: Decimal | None = None
     pricing: str | None = None
     bundle: str | None = None
+    base_price: Decimal | None = None  # uplift pricing: the price the uplift was applied to (by the basis)
 
 
 # --------------------------------------------------------------------------- rules
@@ -96,10 +147,17 @@ def resolve_terms(
     pricing: str | None = None,
     uplift: Decimal | None = None,
     term: int | None = None,
+    *,
+    basis: str | None = None,
+    on: date | None = None,
 ) -> RenewalPricing:
-    """Each of pricing, uplift and term from the first that names it: options, contract, account, cpq.toml.
+    """Each of pricing, uplift, uplift basis and term from the first that names it: options, contract, account,
+    cpq.toml.
 
-    An uplift given without a pricing implies uplift pricing.
+    An uplift given without a pricing implies uplift pricing. An index-linked
+    uplift (of uplift pricing) is worked out from the index value published on
+    or before ``on`` (the renewal quote's as-of day; without one, the
+    contract's last day): :func:`index_uplift`.
     """
     if pricing is None and uplift is not None:
         pricing = "uplift"
@@ -107,8 +165,15 @@ def resolve_terms(
     pricing = pricing or next((x.pricing for x in layers if x.pricing), None) or settings.renewal_pricing
     if pricing not in RENEWAL_PRICING:
         raise UsageError("E-USAGE", f"unknown renewal pricing `{pricing}`", "same, list or uplift")
+    spec: IndexUplift | None = None
     if uplift is None:
-        uplift = next((x.uplift for x in layers if x.uplift is not None), settings.renewal_uplift)
+        named = next((x for x in layers if x.uplift is not None or x.uplift_index is not None), None)
+        uplift, spec = (
+            (named.uplift, named.uplift_index) if named else (settings.renewal_uplift, settings.renewal_uplift_index)
+        )
+    basis = basis or next((x.uplift_basis for x in layers if x.uplift_basis), None) or settings.renewal_uplift_basis
+    if basis not in UPLIFT_BASES:
+        raise UsageError("E-USAGE", f"unknown uplift basis `{basis}`", "last or ramp")
     if term is None:
         term = c.renewal.term
     if term is None:
@@ -128,7 +193,93 @@ def resolve_terms(
             "the renewal term is a positive number of months",
             "e.g. renewal: {term: 12} on the contract or its account",
         )
-    return RenewalPricing(pricing, uplift, term)
+    reading = None
+    if spec is not None:
+        if pricing == "uplift":
+            reading = index_uplift(spec, settings.indices, on if on is not None else ledger.current_end(c) or c.start)
+        uplift = reading.uplift if reading is not None else Decimal(0)
+    return RenewalPricing(pricing, uplift if uplift is not None else Decimal(0), term, basis, reading)
+
+
+# --------------------------------------------------------------------------- index-linked uplifts
+
+# How long after its period ends a value may still be the latest one: by then the next period's value is
+# published (monthly CPI about two weeks after the month, a yearly average in the next January–February).
+STALE_AFTER_MONTHS = {"month": 3, "year": 15}
+
+
+def period_end(period: str) -> date:
+    """The last day of an index period: ``2026-10`` → 2026-10-31, ``2026`` → 2026-12-31."""
+    if len(period) == 4:
+        return date(int(period), 12, 31)
+    first = date(int(period[:4]), int(period[5:7]), 1)
+    return add_months(first, 1) - _ONE_DAY
+
+
+def value_on(ix: PriceIndex, on: date) -> IndexValue | None:
+    """The value in force on ``on``: of the latest period among those published on or before ``on``."""
+    return next((v for v in reversed(ix.values) if v.published <= on), None)
+
+
+def index_uplift(spec: IndexUplift, indices: Mapping[str, PriceIndex], on: date) -> IndexReading:
+    """The uplift ``spec`` gives on ``on``: MAX(floor, MIN(cap, value + plus)), the value :func:`value_on` ``on``.
+
+    Refused (with the position to fix) when the index has no file, no value
+    published by ``on``, or only a stale one (its period ended more than 3
+    months — a yearly index: 15 months — before ``on``: the file was not kept
+    up to date).
+    """
+    ix = indices.get(spec.index)
+    if ix is None:
+        known = ", ".join(sorted(indices)) or "none"
+        raise CpqError(
+            "E-INDEX-UNKNOWN",
+            f"the renewal uplift is linked to the index `{spec.index}`, but there is no indices/{spec.index}.yaml",
+            f"add indices/{spec.index}.yaml with its values (docs/renewal-uplift.md), or fix the name "
+            f"(indices: {known})",
+            src=spec.src,
+        )
+    v = value_on(ix, on)
+    example = f"e.g. `{_example_period(ix, on)}: 4.9%` under `values:`"
+    if v is None:
+        first = f" (the first, {ix.values[0].period}, is published on {ix.values[0].published})" if ix.values else ""
+        raise CpqError(
+            "E-INDEX-NO-VALUE",
+            f"index {spec.index} has no value published on or before {on}{first}",
+            f"add the value published by then to {ix.src.file}, {example}",
+            src=ix.src,
+        )
+    kind = "year" if len(v.period) == 4 else "month"
+    usable_until = add_months(period_end(v.period) + _ONE_DAY, STALE_AFTER_MONTHS[kind]) - _ONE_DAY
+    if on > usable_until:
+        raise CpqError(
+            "E-INDEX-STALE",
+            f"index {spec.index}: the latest value published by {on} is for {v.period}, which ended more than "
+            f"{STALE_AFTER_MONTHS[kind]} months earlier: the file is not up to date",
+            f"add the values published since to {ix.src.file}, {example}",
+            src=v.src,
+        )
+    raw = v.value + spec.plus
+    pct = raw if spec.cap is None else min(raw, spec.cap)
+    pct = pct if spec.floor is None else max(pct, spec.floor)
+    return IndexReading(spec.index, v.period, v.value, v.published, spec.plus, spec.floor, spec.cap, pct, v.src)
+
+
+def _example_period(ix: PriceIndex, on: date) -> str:
+    """The period an example in a hint names: the month (or year) before ``on``'s."""
+    yearly = bool(ix.values) and len(ix.values[0].period) == 4
+    return str(on.year - 1) if yearly else (on.replace(day=1) - _ONE_DAY).strftime("%Y-%m")
+
+
+def uplift_note(terms: RenewalPricing) -> str:
+    """How the uplift came about, beyond "uplift P%": its basis and index reading ("" for a plain uplift on the
+    last price). The renewal draft's ``# renewal pricing:`` comment and `renew`'s JSON (``renewal.note``) carry it."""
+    if terms.pricing != "uplift":
+        return ""
+    parts = [terms.index.explain()] if terms.index is not None else []
+    if terms.basis == "ramp":
+        parts.append("on the first price of each line's ramp (uplift basis: ramp)")
+    return "; ".join(parts)
 
 
 # --------------------------------------------------------------------------- lines
@@ -141,13 +292,23 @@ def renewal_lines(c: Contract, catalog: Catalog, settings: Settings, terms: Rene
     subscription. Segments of one product at the same net unit price, `per`,
     pricing and bundle merge into one line (amendment deltas included); a
     merged quantity of zero drops the line. An uplifted price is rounded as
-    the contract rounds (its own ``rounding:``, else cpq.toml's).
+    the contract rounds (its own ``rounding:``, else cpq.toml's), from the
+    price the basis names: ``last``, the line's price on the last day;
+    ``ramp``, the price of the earliest segment of the same product, `per`,
+    pricing and bundle with a positive quantity (the first step of its ramp).
+    Lines that come out at the same price merge too.
     """
     last = last_day(c)
     merged: dict[tuple, list] = {}
+    first: dict[tuple, tuple[date, Decimal]] = {}  # (product, per, pricing, bundle) → the ramp's first (start, price)
     for s in c.segments():
         p = catalog.products.get(s.product)
-        if s.one_time or not s.covers(last) or (p is not None and not p.recurring):
+        if s.one_time or (p is not None and not p.recurring):
+            continue
+        ramp = (s.product, s.per, s.pricing, s.bundle)
+        if s.quantity > 0 and (ramp not in first or s.start < first[ramp][0]):
+            first[ramp] = (s.start, s.unit_price)
+        if not s.covers(last):
             continue
         key = (s.product, s.unit_price, s.per, s.pricing, s.bundle)
         if key in merged:
@@ -156,17 +317,32 @@ def renewal_lines(c: Contract, catalog: Catalog, settings: Settings, terms: Rene
             merged[key] = [s.quantity, s.list_price]
     rounding = contract_terms(c, settings).rounding
     out: list[RenewalLine] = []
+    priced: dict[tuple, list] = {}
     for (product, unit, per, pricing, bundle), (qty, list_price) in merged.items():
         if qty == 0:
             continue
         if terms.pricing == "list":  # the catalog decides (bundle options are re-tagged by the pricing)
             out.append(RenewalLine(product, qty, None))
             continue
-        price = unit
+        price, base = unit, None
         if terms.pricing == "uplift":
-            price = round_money(Fraction(unit) * (1 + Fraction(terms.uplift) / 100), c.currency, rounding)
+            ramp = (product, per, pricing, bundle)
+            base = first[ramp][1] if terms.basis == "ramp" and ramp in first else unit
+            price = round_money(Fraction(base) * (1 + Fraction(terms.uplift) / 100), c.currency, rounding)
+        key = (product, price, per, pricing, bundle)
+        if key in priced:
+            priced[key][0] += qty
+        else:
+            priced[key] = [qty, list_price, base]
+    for (product, price, per, pricing, bundle), (qty, list_price, base) in priced.items():
+        if qty == 0:
+            continue
         shown_list = list_price if list_price is not None and list_price >= price else None
-        out.append(RenewalLine(product, qty, per, price, shown_list, pricing if pricing != "list" else None, bundle))
+        out.append(
+            RenewalLine(
+                product, qty, per, price, shown_list, pricing if pricing != "list" else None, bundle, base_price=base
+            )
+        )
     return out
 
 

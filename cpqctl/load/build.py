@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -18,10 +19,13 @@ from cpqctl.core.model import (
     ContractedPrice,
     Delivery,
     DiscountSchedule,
+    IndexUplift,
+    IndexValue,
     Invoice,
     InvoiceLine,
     Presented,
     PresentedLine,
+    PriceIndex,
     Product,
     Quote,
     QuoteLine,
@@ -90,15 +94,44 @@ def _presented(items) -> tuple[Presented, ...]:
     )
 
 
-def _renewal(o) -> RenewalTerms:
+def _renewal(o, file: str = "") -> RenewalTerms:
     o = o or {}
-    return RenewalTerms(o.get("term"), o.get("pricing"), o.get("uplift"))
+    up = o.get("uplift")
+    return RenewalTerms(
+        o.get("term"),
+        o.get("pricing"),
+        up if isinstance(up, Decimal) else None,
+        _index_uplift(up, file),
+        o.get("uplift_basis"),
+    )
+
+
+def _index_uplift(o, file: str) -> IndexUplift | None:
+    """``uplift: {index: cpi-pl, plus: 5%, floor: 8%, cap: 12%}`` (a plain percentage: None)."""
+    if not isinstance(o, Obj) or "index" not in o:
+        return None
+    return IndexUplift(o["index"], o.get("plus", ZERO), o.get("floor"), o.get("cap"), _src(file, o))
+
+
+def index(o: Obj, file: str) -> PriceIndex:
+    """A price index file (indices/<index>.yaml): its values oldest period first, each with its publication day."""
+    from cpqctl.core.renewal import period_end
+
+    out = []
+    for period, v in sorted(o["values"].items() if "values" in o else ()):
+        value, published = (v["value"], v.get("published")) if isinstance(v, Obj) else (v, None)
+        if published is None:
+            published = period_end(period) + timedelta(days=1)
+        out.append(IndexValue(period, value, published, Source(file, *o["values"].at[period])))
+    where = Source(file, *o.where("values")) if "values" in o else _src(file, o)
+    return PriceIndex(o["index"], o.get("name", ""), tuple(out), where)
 
 
 def settings(o: Obj | None, file: str = "cpq.toml") -> Settings:
     if o is None:
         return Settings(src=Source(file))
     c, p, b, r = o.get("company", {}), o.get("pricing", {}), o.get("billing", {}), o.get("renewal", {})
+    up = r.get("uplift")
     n, m = o.get("numbering", {}), o.get("metrics", {})
     d = Settings()
     return Settings(
@@ -115,7 +148,9 @@ def settings(o: Obj | None, file: str = "cpq.toml") -> Settings:
         billing_anchor=b.get("anchor", d.billing_anchor),
         payment_days=b.get("payment_days", d.payment_days),
         renewal_pricing=r.get("pricing", d.renewal_pricing),
-        renewal_uplift=r.get("uplift", d.renewal_uplift),
+        renewal_uplift=up if isinstance(up, Decimal) else d.renewal_uplift,
+        renewal_uplift_index=_index_uplift(up, file),
+        renewal_uplift_basis=r.get("uplift_basis", d.renewal_uplift_basis),
         notice_days=r.get("notice_days", d.notice_days),
         max_discount=o.get("approvals", {}).get("max_discount", d.max_discount),
         tax_rate=o.get("tax", {}).get("rate", d.tax_rate),
@@ -151,6 +186,7 @@ def products(o: Obj, file: str) -> list[Product]:
                 family=p.get("family", ""),
                 description=p.get("description", ""),
                 pricing=p.get("pricing", "list"),
+                timing=p.get("timing", "advance"),
                 percent=p.get("percent"),
                 of_family=of.get("family"),
                 of_products=tuple(of.get("products", ())),
@@ -158,6 +194,7 @@ def products(o: Obj, file: str) -> list[Product]:
                 blocks=tuple(
                     Block(b["up_to"], _prices(b["price"])) for b in p.get("blocks", []) if "up_to" in b and "price" in b
                 ),
+                overage=_prices(p.get("overage")),
                 discount_schedule=p.get("discount_schedule"),
                 requires=tuple(p.get("requires", ())),
                 excludes=tuple(p.get("excludes", ())),
@@ -186,9 +223,21 @@ def schedules(o: Obj, file: str) -> list[DiscountSchedule]:
     for s in o.get("discount_schedules", []):
         if not {"code", "type", "tiers"} <= s.keys():
             continue
+        # a tier gives `discount` or `amount_off`; one with both or neither is refused when priced (E-SCHEDULE)
+        rows = s["tiers"]
         tiers = tuple(
             sorted(
-                (Tier(t["from"], t["discount"]) for t in s["tiers"] if {"from", "discount"} <= t.keys()),
+                (
+                    Tier(
+                        t["from"],
+                        t.get("discount", ZERO),
+                        _prices(t.get("amount_off")),
+                        Source(file, *rows.at[i]),
+                        _at(file, t),
+                    )
+                    for i, t in enumerate(rows)
+                    if "from" in t
+                ),
                 key=lambda t: t.start,
             )
         )
@@ -209,7 +258,7 @@ def account(o: Obj, file: str) -> Account:
         contacts=tuple(
             Contact(c["name"], c.get("email", ""), c.get("role", "")) for c in o.get("contacts", []) if "name" in c
         ),
-        renewal=_renewal(o.get("renewal")),
+        renewal=_renewal(o.get("renewal"), file),
         billing_anchor=(o.get("billing") or {}).get("anchor"),
         contracted_prices=tuple(
             ContractedPrice(
@@ -244,6 +293,7 @@ def segment(o: Obj, file: str, seg_id: str, default_end) -> Segment:
         bundle=o.get("bundle"),
         src=_src(file, o),
         at=_at(file, o),
+        timing=o.get("timing", "advance"),
     )
 
 
@@ -279,6 +329,7 @@ def contract(o: Obj, file: str) -> Contract:
                 quote_digest=a.get("quote_digest"),
                 src=_src(file, a),
                 at=_at(file, a),
+                billing_frequency=(a.get("billing") or {}).get("frequency"),
             )
         )
     return Contract(
@@ -294,7 +345,7 @@ def contract(o: Obj, file: str) -> Contract:
         billing_anchor=(o.get("billing") or {}).get("anchor"),
         proration=o.get("proration"),
         rounding=o.get("rounding"),
-        renewal=_renewal(o.get("renewal")),
+        renewal=_renewal(o.get("renewal"), file),
         quote=o.get("quote"),
         signed=_signed(o.get("signed")),
         renews=o.get("renews"),
@@ -326,7 +377,7 @@ def quote(o: Obj, file: str) -> Quote:
         based_on=o.get("based_on"),
         rebases=o.get("rebases"),
         cancelled=Cancellation(canc["date"], canc.get("reason", "")) if canc and "date" in canc else None,
-        renewal=_renewal(o.get("renewal")),
+        renewal=_renewal(o.get("renewal"), file),
         approved=_approval(o.get("approved")),
         signed=_signed(o.get("signed")),
         net_total=o.get("net_total"),
@@ -347,6 +398,7 @@ def quote(o: Obj, file: str) -> Quote:
                 start=x.get("start"),
                 end=x.get("end"),
                 pricing=x.get("pricing"),
+                timing=x.get("timing"),
                 bundle=x.get("bundle"),
                 net_total=x.get("net_total"),
                 src=_src(file, x),

@@ -12,9 +12,10 @@ import os
 import re
 import stat
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 
 from cpqctl.core import merges
 from cpqctl.core.diagnostics import Diagnostic, UsageError
@@ -123,7 +124,24 @@ def load_settings(root: Path) -> tuple[object, list[Diagnostic]]:
         ) from None
     obj, problems = convert(_to_positioned(data, (), _toml_positions(text)), SCHEMAS["cpq"])
     diags = [Diagnostic("cpq.toml", p.line, p.column, p.code, p.message, p.hint, p.severity) for p in problems]
-    return build.settings(obj), diags
+    settings = build.settings(obj)
+    indices = load_indices(root, diags)
+    return (replace(settings, indices=indices) if indices else settings), diags
+
+
+def load_indices(root: Path, diags: list[Diagnostic]) -> MappingProxyType:
+    """The price indices in ``indices/*.yaml`` by ID (index-linked renewal uplifts, docs/renewal-uplift.md), read
+    with cpq.toml by every load (they are a few small files); their problems go into ``diags``."""
+    out = {}
+    for rel, kind in _files_in(root, "indices", "index", diags, (".yaml", ".yml")):
+        problem = _name_problem(rel, kind)
+        res = load_file(root, rel, kind) if problem is None else FileResult(kind, [], [problem])
+        diags.extend(res.diagnostics)
+        for ix in res.records:
+            if ix.index in out:  # only through a wrong `index:`, reported as E-ID-MISMATCH
+                continue
+            out[ix.index] = ix
+    return MappingProxyType(out)
 
 
 # --------------------------------------------------------------------------- YAML files
@@ -187,7 +205,7 @@ def load_bytes(rel: str, kind: str, data: bytes) -> FileResult:
     if kind == "catalog":
         res.records = [build.products(obj, rel), build.schedules(obj, rel)]
         return res
-    id_key = {"account": "account", "contract": "contract", "quote": "quote", "invoice": "invoice"}[kind]
+    id_key = kind  # account, contract, quote, invoice, index: the key holding the file's own ID
     expected = Path(rel).parent.name if kind == "account" else Path(rel).stem
     # checked before giving up on a record with missing fields: a wrong ID is a finding of its own
     if id_key in obj and obj[id_key] != expected:

@@ -14,8 +14,10 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from cpqctl.core.metrics import FREE_ACCOUNTS
+from cpqctl.core.model import UPLIFT_BASES
 from cpqctl.core.money import D, MoneyError, parse_percent
 from cpqctl.core.terms import FREQUENCIES, PRICE_PERIODS, PRORATION_METHODS, RENEWAL_PRICING, ROUNDING_MODES
 from cpqctl.load import memo
@@ -32,6 +34,7 @@ NUMBERING_PATTERN = (
 )
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # [0-9], not \d: \d takes any script's digits
+PERIOD_RE = re.compile(r"[0-9]{4}(?:-(?:0[1-9]|1[0-2]))?")  # a price index's period: YYYY-MM or YYYY
 INT_RE = re.compile(r"[+-]?[0-9]+")
 YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 NULLS = {"", "~", "null", "Null", "NULL"}
@@ -43,6 +46,7 @@ MAX_QUANTITY = Decimal(10) ** 9  # |quantity| < 10^9
 MAX_PLACES = 6  # decimal places of an amount, a quantity or a percentage
 FX_PLACES = 10  # an exchange rate may need more (1 IDR in EUR)
 PERCENT_RANGE = (Decimal(0), Decimal(100))  # every percentage: tax rates, discounts, uplifts, margins
+RATE_RANGE = (Decimal(-100), Decimal(100))  # a price index's value (a rate of change: may be negative)
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 MAX_TERM = 1200  # months (100 years) in a contract or renewal term
 MAX_DAYS = 3650  # quote validity, payment and notice days (10 years)
@@ -160,6 +164,15 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
                 out[cur] = c
                 out.at[cur] = _pos(amount)
         return out
+    if k == "uplift":  # a percentage, or an index-linked uplift {index, plus, floor, cap} (docs/renewal-uplift.md)
+        if not isinstance(v, YMap):
+            return _convert(v, replace(f, kind="percent"), name, ctx)
+        up = _convert_obj(v, INDEX_UPLIFT, name, ctx)
+        if up.get("floor") is not None and up.get("cap") is not None and up["floor"] > up["cap"]:
+            ctx.err("E-RANGE", f"`{name}`: the floor is above the cap", up.where("cap"), "write floor ≤ cap")
+        return up
+    if k == "series":
+        return _series(v, name, ctx)
     s = _scalar_text(v, f, name, ctx)
     if s is None:
         return None
@@ -256,7 +269,7 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
             ctx.err("E-RANGE", f"`{s}` is out of range (`{name}`): at most {high:,}", at, "check the value for a typo")
             return None
         return n
-    if k == "percent":
+    if k in ("percent", "rate"):  # rate: a signed percentage (a price index's value)
         try:
             p = parse_percent(s)
         except MoneyError:
@@ -267,7 +280,10 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
                 hint = f"write {s}% — a bare number in a percentage field is ambiguous"
             ctx.err("E-PERCENT", f"`{s}` is not a percentage (`{name}`)", at, hint)
             return None
-        if not PERCENT_RANGE[0] <= p <= PERCENT_RANGE[1]:
+        if k == "rate" and not RATE_RANGE[0] <= p <= RATE_RANGE[1]:
+            ctx.err("E-RANGE", f"`{s}` is not between -100% and 100% (`{name}`)", at, "a rate of change, e.g. 4.9%")
+            return None
+        if k == "percent" and not PERCENT_RANGE[0] <= p <= PERCENT_RANGE[1]:
             ctx.err(
                 "E-RANGE",
                 f"`{s}` is not between 0% and 100% (`{name}`)",
@@ -307,6 +323,44 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
             return None
         return memo.intern(s)
     raise AssertionError(k)  # pragma: no cover - schema bug
+
+
+def _series(v, name: str, ctx: _Ctx) -> Obj | None:
+    """A price index's ``values:``: period (``YYYY-MM`` or ``YYYY``, one kind per index) → a rate, e.g. ``4.9%``,
+    or ``{value: 4.9%, published: 2026-11-14}``."""
+    if not isinstance(v, YMap):
+        ctx.err("E-TYPE", f"`{name}` must map periods to values", _pos(v), "e.g. 2026-10: 4.9%")
+        return None
+    ymap: Any = v  # (Any, as `out`: mypy cannot see the slots `keypos`, `pos` and `at`)
+    out: Any = Obj()
+    out.pos = _pos(v)
+    out.at = {}
+    length = None  # of the first period: all months (7) or all years (4)
+    for period, val in v.items():
+        at = ymap.keypos[period]
+        if not PERIOD_RE.fullmatch(period) or not FIRST_DAY.year <= int(period[:4]) < LAST_DAY.year:
+            ctx.err(
+                "E-INDEX-PERIOD",
+                f"`{period}` is not a period (`{name}`)",
+                at,
+                "write a month YYYY-MM (e.g. 2026-10) or a year YYYY",
+            )
+            continue
+        length = length or len(period)
+        if len(period) != length:
+            ctx.err(
+                "E-INDEX-PERIOD",
+                f"`{period}`: an index's periods are all months or all years (`{name}`)",
+                at,
+                "keep a monthly and a yearly index in two files",
+            )
+            continue
+        one = INDEX_ENTRY if isinstance(val, YMap) else F("rate", True)
+        c = _convert(val, one, f"{name}.{period}", ctx)
+        if c is not None and (not isinstance(c, Obj) or "value" in c):
+            out[period] = c
+            out.at[period] = _pos(val)
+    return out
 
 
 def _foreign_digits(s: str, name: str, at: tuple[int, int], ctx: _Ctx) -> bool:
@@ -457,13 +511,29 @@ BILLING = O(
     frequency=E(*FREQUENCIES, doc="how often invoices are issued, in advance"),
     anchor=F("anchor", doc=ANCHOR_DOC),
 )
+INDEX_UPLIFT = O(
+    "an index-linked uplift: the index's value + plus, at least floor, at most cap (docs/renewal-uplift.md)",
+    index=F("id", True, "the price index (indices/<index>.yaml)"),
+    plus=F("percent", doc="added to the index's value, e.g. 5%"),
+    floor=F("percent", doc="the least uplift, e.g. 8%"),
+    cap=F("percent", doc="the most uplift, e.g. 12%"),
+)
+UPLIFT_DOC = (
+    "uplift applied with pricing: uplift: a percentage, e.g. 5%, or index-linked, e.g. "
+    "{index: cpi-pl, plus: 5%, floor: 8%, cap: 12%} (docs/renewal-uplift.md)"
+)
+UPLIFT_BASIS_DOC = (
+    "what the uplift applies to: last (default): each line's price on the contract's last day; ramp: the first "
+    "price of the line's ramp (its earliest segment)"
+)
 RENEWAL = O(
     "renewal terms",
     term=F("int", doc="renewal term in months", nonnegative=True, high=MAX_TERM),
     pricing=E(
         *RENEWAL_PRICING, doc="same: keep net prices; list: re-price from the catalog; uplift: net × (1 + uplift)"
     ),
-    uplift=F("percent", doc="uplift applied with pricing: uplift, e.g. 5%"),
+    uplift=F("uplift", doc=UPLIFT_DOC),
+    uplift_basis=E(*UPLIFT_BASES, doc=UPLIFT_BASIS_DOC),
 )
 SEGMENT_LINE = O(
     "a ledger segment: a quantity of a product at a frozen price over a date range",
@@ -478,6 +548,11 @@ SEGMENT_LINE = O(
         "list", "block", "percent-of-total", doc="block: unit_price is the block's price, quantity is not a multiplier"
     ),
     bundle=F("id", doc="the bundle product this option line belongs to"),
+    timing=E(
+        "advance",
+        "arrears",
+        doc="advance: invoiced on the first day of each billing period; arrears: the day after it ends (docs/billing.md)",
+    ),
 )
 # a contract's own lines (not an amendment's): what was signed, never a negative quantity
 BASE_LINE = replace(
@@ -523,6 +598,12 @@ CATALOG = O(
             per=E(*PERIODS, doc="the period the price covers (subscriptions)"),
             price=F("prices", doc="list price per currency, e.g. {PLN: 1200.00, EUR: 280.00}"),
             pricing=E("list", "block", "percent-of-total", doc="pricing method", default="list"),
+            timing=E(
+                "advance",
+                "arrears",
+                doc="advance: invoiced on the first day of each billing period; arrears: the day after it ends (docs/billing.md)",
+                default="advance",
+            ),
             percent=F("percent", doc="percent-of-total: the percentage of the covered lines"),
             of=O(
                 "percent-of-total: which lines are covered",
@@ -536,6 +617,11 @@ CATALOG = O(
                     up_to=F("quantity", True, "the largest quantity this block holds", nonnegative=True),
                     price=F("prices", True, "the price of the whole block per currency"),
                 )
+            ),
+            overage=F(
+                "prices",
+                doc="block: the price per unit above the last block's up_to, per currency, e.g. {PLN: 8.00}; "
+                "without it a quantity beyond the last block is refused",
             ),
             discount_schedule=F("id", doc="code of a discount schedule"),
             requires=L(F("id"), doc="products that must be on the quote or contract too"),
@@ -570,7 +656,12 @@ CATALOG = O(
                     "a tier",
                     **{
                         "from": F("quantity", True, "first quantity of the tier (inclusive)", nonnegative=True),
-                        "discount": F("percent", True, "discount off the list price"),
+                        "discount": F("percent", doc="discount off the list price (give this or amount_off)"),
+                        "amount_off": F(
+                            "prices",
+                            doc="instead of discount: an amount off the list unit price per currency, "
+                            "e.g. {PLN: 5.00} (give this or discount)",
+                        ),
                     },
                 ),
                 required=True,
@@ -640,6 +731,10 @@ CONTRACT = O(
             signed=SIGNED,
             end=F("date", doc="an extension: the new contract end"),
             cancelled=CANCELLED,
+            billing=O(
+                "a change of billing frequency from `effective` on (docs/billing.md)",
+                frequency=E(*FREQUENCIES, doc="the new billing frequency"),
+            ),
             lines=L(SEGMENT_LINE),
         )
     ),
@@ -659,6 +754,7 @@ QUOTE_LINE = O(
     pricing=E("list", "block", "percent-of-total"),
     bundle=F("id", doc="the bundle line this option belongs to"),
     net_total=F("money", doc="frozen prorated line total"),
+    timing=E("advance", "arrears", doc="billing timing (default: the product's)"),
 )
 
 APPROVED = O(
@@ -790,7 +886,8 @@ SETTINGS = O(
     renewal=O(
         "renewal defaults",
         pricing=E(*RENEWAL_PRICING),
-        uplift=F("percent"),
+        uplift=F("uplift", doc=UPLIFT_DOC),
+        uplift_basis=E(*UPLIFT_BASES, doc=UPLIFT_BASIS_DOC, default="last"),
         notice_days=F("int", nonnegative=True, high=MAX_DAYS),
     ),
     approvals=O("approvals", max_discount=F("percent")),
@@ -835,6 +932,22 @@ SETTINGS = O(
     ),
 )
 
+INDEX_ENTRY = O(
+    "a value with its publication day",
+    value=F("rate", True, "the value, e.g. 4.9%"),
+    published=F("date", doc="the first day the value may be used (default: the day after the period ends)"),
+)
+INDEX = O(
+    "a price index (indices/<index>.yaml), e.g. a consumer price index, for index-linked renewal uplifts",
+    index=F("id", True, "index ID (equals the file name)"),
+    name=F("str", doc="what it is, e.g. CPI Poland, y/y (GUS)"),
+    values=F(
+        "series",
+        True,
+        "period (YYYY-MM or YYYY) → its value, e.g. 2026-10: 4.9%, or {value: 4.9%, published: 2026-11-14}",
+    ),
+)
+
 SCHEMAS = {
     "cpq": SETTINGS,
     "catalog": CATALOG,
@@ -842,6 +955,7 @@ SCHEMAS = {
     "contract": CONTRACT,
     "quote": QUOTE,
     "invoice": INVOICE,
+    "index": INDEX,  # indices/*.yaml (read with cpq.toml, not a data file kind of `cpqctl schema`)
 }
 
 
@@ -883,6 +997,18 @@ def _js(f: F) -> dict:
         out["maximum"] = f.high if f.high is not None else 10**9
     elif k == "percent":  # 0% to 100%: no sign (the loader also bounds the value)
         out.update({"type": "string", "pattern": r"^\+?(\d+(\.\d*)?|\.\d+)\s*%$"})
+    elif k == "rate":
+        out.update({"type": "string", "pattern": r"^[+-]?(\d+(\.\d*)?|\.\d+)\s*%$"})
+    elif k == "uplift":
+        out["oneOf"] = [_js(replace(f, kind="percent", doc="")), _js(INDEX_UPLIFT)]
+    elif k == "series":
+        out.update(
+            {
+                "type": "object",
+                "propertyNames": {"pattern": "^" + PERIOD_RE.pattern + "$"},
+                "additionalProperties": {"oneOf": [_js(F("rate")), _js(INDEX_ENTRY)]},
+            }
+        )
     elif k == "date":
         out.update({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"})
     elif k == "bool":

@@ -48,12 +48,13 @@ def product_view(catalog, p) -> dict:
         "of": {"family": p.of_family, "products": list(p.of_products)} if p.pricing == "percent-of-total" else None,
         "min_price": {c: str(v) for c, v in p.min_price.items()},
         "blocks": [{"up_to": fmt_decimal(b.up_to), "price": {c: str(v) for c, v in b.price.items()}} for b in p.blocks],
+        "overage": {c: str(v) for c, v in p.overage.items()},
         "discount_schedule": None
         if sched is None
         else {
             "code": sched.code,
             "type": sched.type,
-            "tiers": [{"from": fmt_decimal(t.start), "discount": fmt_percent(t.discount)} for t in sched.tiers],
+            "tiers": [_tier_view(t) for t in sched.tiers],
         },
         "requires": list(p.requires),
         "excludes": list(p.excludes),
@@ -71,9 +72,42 @@ def product_view(catalog, p) -> dict:
     }
 
 
+def _tier_view(t) -> dict:
+    """A schedule tier: `from` and `discount` (percent), as ever; an amount-off tier adds `amount_off`.
+
+    An amount-off tier's record has discount 0 (docs/pricing-extras.md); shown
+    as `0%` it would read as "no discount", so its `discount` is None. A tier
+    giving both (refused by `check`) shows both.
+    """
+    if not t.amount_off:
+        return {"from": fmt_decimal(t.start), "discount": fmt_percent(t.discount)}
+    amount_only = not t.discount and "discount" not in t.at
+    return {
+        "from": fmt_decimal(t.start),
+        "discount": None if amount_only else fmt_percent(t.discount),
+        "amount_off": {c: str(v) for c, v in t.amount_off.items()},
+    }
+
+
 def field_rows(data: dict) -> list[dict]:
     """`catalog show` as a table: one field/value row per field that says something."""
-    return [{"field": k, "value": _flat(v, top=True)} for k, v in data.items() if v not in (None, [], {}, False)]
+    return [
+        {"field": k, "value": _flat(_tiers_read(v) if k == "discount_schedule" else v, top=True)}
+        for k, v in data.items()
+        if v not in (None, [], {}, False)
+    ]
+
+
+def _tiers_read(sched: dict) -> dict:
+    """The schedule with each tier's discount as a person reads it: `10%`, or `USD 5.00 off` for an amount."""
+
+    def off(t: dict) -> str:
+        parts = [t["discount"]] if t["discount"] is not None else []
+        if t.get("amount_off"):
+            parts.append(" / ".join(f"{c} {v}" for c, v in t["amount_off"].items()) + " off")
+        return " + ".join(parts)
+
+    return {**sched, "tiers": [{"from": t["from"], "discount": off(t)} for t in sched["tiers"]]}
 
 
 def _flat(v, top: bool = False) -> str:
