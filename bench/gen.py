@@ -17,8 +17,11 @@ proration) closely enough to look real, but the lead's billing engine is the
 reference, not this file. Files are written with plain string formatting
 (``yaml.dump`` is far slower and would not keep the one-line flow style).
 
-Self-contained on purpose: it imports nothing from ``cpqctl``, so the data
-it writes is an independent test of the loader, not an echo of it.
+Self-contained on purpose: the data it writes is an independent test of the
+loader, not an echo of it. The one exception is an issued invoice's digest
+line (``cpqctl.formats.digest``): a hash, not data, and the exact rule the
+loader and ``invoice run``'s staged validation check, so it is reused rather
+than re-implemented.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from functools import lru_cache
 from pathlib import Path
+
+try:
+    from cpqctl.formats.digest import digest_of, line_of
+except ImportError:  # run from a checkout without cpqctl installed
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from cpqctl.formats.digest import digest_of, line_of
 
 CENT = Decimal("0.01")
 ONE_DAY = timedelta(days=1)
@@ -526,7 +535,9 @@ class Generator:
             f"taxes: [{{rate: {pct(tax)}, base: {money(net)}, amount: {money(vat)}}}]",
             f"gross_total: {money(net + vat)}",
         ]
-        _write(f"{self.out}/invoices/{iid}.yaml", "\n".join(text) + "\n")
+        body = "\n".join(text) + "\n"
+        # issued invoices carry cpqctl's digest line (the loader and a run's staged validation check it)
+        _write(f"{self.out}/invoices/{iid}.yaml", body + line_of(digest_of(body)))
         self.invoices += 1
 
 

@@ -17,7 +17,9 @@ so the same repository on every machine) and timed:
 - ``invoice run --dry-run`` through year end, warm: gen.py issues only each
   contract's first invoices, so this bills a backlog of several months;
 - one month for real: on a copy billed through November (``invoice run``
-  writing files, timed once), December's ``invoice run --dry-run``.
+  writing files, timed once), December's ``invoice run --dry-run``, and the
+  same with ``CPQ_BILLING=full`` (every contract's whole schedule compared,
+  the path before issue 15).
 
 Peak memory (max RSS) is measured once per command on an extra run, from the
 child's own ``wait4`` resource usage (what ``/usr/bin/time -v`` reports).
@@ -215,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         month = f"{cpq} invoice run --through 2026-12-31 --dry-run --repo {b} --as-of 2026-12-01 --format json"
         secs = timed("invoice run month", month, runs, warmup=1)
         add(str(n), "invoice run --dry-run (December)", secs, f"{secs / floor:.2f}× floor", peak_rss_mb(month))
+        # issue 15: the same run comparing every contract's whole schedule (the reference path)
+        secs = timed("invoice run month, full", f"CPQ_BILLING=full {month}", runs, warmup=1)
+        add(str(n), "the same, CPQ_BILLING=full", secs, f"{secs / floor:.2f}× floor")
 
     print(f"Machine: {machine()}\n")
     print("| accounts | command | median | ratio | max RSS |")

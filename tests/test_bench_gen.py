@@ -218,3 +218,36 @@ def test_minimal_typer_app_has_help():
 
     result = CliRunner().invoke(_load("minimal_typer").app, ["--help"])
     assert result.exit_code == 0 and "--name" in result.output
+
+
+def test_every_invoice_carries_cpqctls_digest(small):
+    """Issued invoices end with the digest line cpqctl writes and the loader checks (`invoice run`'s staged
+    validation refuses a repository whose invoices lack it)."""
+    from cpqctl.formats.digest import verify
+
+    invoices = sorted((small / "invoices").glob("*.yaml"))
+    assert invoices
+    for path in invoices:
+        text = path.read_text(encoding="utf-8")
+        assert verify(text, yaml.safe_load(text).get("digest"), after="sent") is None, path
+
+
+def test_cpqctl_bills_the_generated_repo(small, tmp_path):
+    """A run that writes is validated on the repository it would leave (the generated invoices lacked digests,
+    so it was refused), and both billing paths (incremental and full) bill the backlog alike."""
+    import shutil
+    import subprocess
+    import sys
+
+    import cpqctl
+    from cpqctl.core import billing
+
+    repo = cpqctl.open(small).read()
+    assert repo.invoices
+    assert billing.run(repo, date(2026, 11, 30)) == billing.run(repo, date(2026, 11, 30), full=True)
+    copy = tmp_path / "repo"
+    shutil.copytree(small, copy, ignore=shutil.ignore_patterns(".cpq"))
+    args = ["invoice", "run", "--through", "2026-11-30", "--as-of", "2026-11-30", "--repo", str(copy), "-q"]
+    done = subprocess.run([sys.executable, "-m", "cpqctl", *args], capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    assert len(list((copy / "invoices").glob("*.yaml"))) > len(repo.invoices)

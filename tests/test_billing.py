@@ -67,11 +67,17 @@ def issue(c, through, billed=()):
 
 
 def as_billed(lines):
-    return [billing.Billed(d, "INV", ln.segment, ln.amount, ln.period_start) for d, ln in lines]
+    return [billing.Billed(d, "INV", ln.segment, ln.amount, ln.period_start, ln.period_end) for d, ln in lines]
 
 
 def total(lines, prefix=""):
     return sum((ln.amount for _, ln in lines if ln.segment.startswith(prefix)), D(0))
+
+
+def seg_total(c: Contract, s: Segment) -> Decimal:
+    """A segment's quote line total under its contract's terms (the `period` method counts the contract's periods)."""
+    grid = billing.billing_terms(c, SETTINGS).grid
+    return line_total(s.unit_price, s.quantity, s.per, s.start, s.end or s.start, c.proration, "PLN", "half-up", grid)
 
 
 def value(c: Contract) -> Decimal:
@@ -83,11 +89,7 @@ def value(c: Contract) -> Decimal:
     end = ledger.current_end(c)
     twins = {s.id for a in c.amendments if a.cancelled for s in a.lines}
     return sum(
-        (
-            line_total(s.unit_price, s.quantity, s.per, s.start, s.end or s.start, c.proration, "PLN", "half-up")
-            for s in c.segments()
-            if end is None or s.start <= end or s.id in twins
-        ),
+        (seg_total(c, s) for s in c.segments() if end is None or s.start <= end or s.id in twins),
         D(0),
     )
 
@@ -303,6 +305,14 @@ def contracts(draw, with_amendment=False, allow_cancel=False):
                     signed=Signed("x", signed),
                 ),
             )
+    if draw(st.booleans()):  # billed in arrears: the same sums, invoiced the day after each period
+        import dataclasses
+
+        lines = tuple(dataclasses.replace(x, timing="arrears") for x in lines)
+        amendments = tuple(
+            dataclasses.replace(a, lines=tuple(dataclasses.replace(x, timing="arrears") for x in a.lines))
+            for a in amendments
+        )
     return contract(freq, amendments, lines, start=start, end=end, method=method)
 
 
@@ -311,9 +321,7 @@ def contracts(draw, with_amendment=False, allow_cancel=False):
 def test_a_segments_invoices_sum_to_its_line_total(c):
     out = issue(c, date(2030, 1, 1))
     s = c.lines[0]
-    assert total(out, s.id) == line_total(
-        s.unit_price, s.quantity, s.per, s.start, s.end, c.proration, "PLN", "half-up"
-    )
+    assert total(out, s.id) == seg_total(c, s)
 
 
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -322,7 +330,7 @@ def test_an_amendments_invoices_sum_to_its_quote_total(c):
     out = issue(c, date(2030, 1, 1))
     a = c.amendments[0]
     quote_total = sum(
-        (line_total(s.unit_price, s.quantity, s.per, s.start, s.end, c.proration, "PLN", "half-up") for s in a.lines),
+        (seg_total(c, s) for s in a.lines),
         D(0),
     )
     assert total(out, "C-1/A-1#") == quote_total
@@ -491,9 +499,7 @@ def test_anchored_schedules_add_up_and_runs_at_any_dates_issue_what_one_run_issu
     assert total(issued) == value(c)
     s = c.lines[0]
     if not c.amendments:
-        assert total(issued, s.id) == line_total(
-            s.unit_price, s.quantity, s.per, s.start, s.end, c.proration, "PLN", "half-up"
-        )
+        assert total(issued, s.id) == seg_total(c, s)
 
 
 def test_tax_rounded_per_line_adds_up_the_rounded_line_taxes():
@@ -515,3 +521,188 @@ def test_tax_rounded_per_line_adds_up_the_rounded_line_taxes():
     assert per_invoice.net_total == per_line.net_total == D("273.30")
     assert (per_invoice.tax_total, per_line.tax_total) == (D("27.33"), D("27.34"))
     assert per_line.gross_total == D("300.64")
+
+
+# --------------------------------------------------------------------------- `period`: actual days of the actual period
+
+
+def test_salesforce_revenue_cloud_period_proration_923_23():
+    """Salesforce Revenue Cloud, "Proration" (help.salesforce.com, Revenue Cloud billing: partial periods are
+    prorated over the actual days of the billing period): $90/month from 2025-03-28 to 2026-02-04, billing periods
+    from the 5th → 8/31 of a month for 03-28..04-04, then 10 whole periods: 90 × (8/31 + 10) = 923.23. The quote
+    line total and the invoices both give it; the full periods are 90.00 each."""
+    from cpqctl.core.proration import billing_grid, months_between
+
+    grid = billing_grid(date(2025, 3, 28), 1, "5")
+    assert grid == (date(2025, 4, 5), 1)
+    assert months_between(date(2025, 3, 28), date(2026, 2, 4), "period", grid) == 10 + Fraction(8, 31)
+    assert line_total(
+        D("90.00"), D(1), "month", date(2025, 3, 28), date(2026, 2, 4), "period", "USD", "half-up", grid
+    ) == D("923.23")
+    c = _anchored("5", start=date(2025, 3, 28), end=date(2026, 2, 4), method="period", price="90.00")
+    out = issue(c, date(2026, 3, 1))
+    assert [(d, ln.period_start, ln.period_end, ln.amount) for d, ln in out][:2] == [
+        (date(2025, 3, 28), date(2025, 3, 28), date(2025, 4, 4), D("23.23")),
+        (date(2025, 4, 5), date(2025, 4, 5), date(2025, 5, 4), D("90.00")),
+    ]
+    assert [ln.amount for _, ln in out[1:]] == [D("90.00")] * 10
+    assert total(out) == D("923.23")
+
+
+def test_period_method_counts_the_days_of_the_period_a_partial_range_falls_in():
+    """A partial quarter is days covered / days in that quarter × 3 months; a whole one is 3; the default grid is
+    months on anniversaries of the start (so February counts 28 or 29 days, March 31)."""
+    from cpqctl.core.proration import months_between
+
+    q = (date(2024, 1, 1), 3)
+    assert months_between(date(2024, 2, 15), date(2024, 3, 31), "period", q) == 3 * Fraction(46, 91)
+    assert months_between(date(2024, 1, 1), date(2024, 6, 30), "period", q) == 6
+    assert months_between(date(2024, 2, 1), date(2024, 2, 14), "period") == Fraction(14, 29)
+    assert months_between(date(2024, 3, 1), date(2024, 3, 14), "period") == Fraction(14, 31)
+    assert months_between(date(2023, 12, 20), date(2024, 1, 9), "period", (date(2024, 1, 1), 1)) == Fraction(
+        12, 31
+    ) + Fraction(9, 31)
+
+
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(contracts(with_amendment=True), st.sampled_from(["start", "calendar", "1", "15", "28"]))
+def test_every_full_period_bills_the_same_amount_under_every_anchor(c, anchor):
+    """The period rule (issue 15), under every method, frequency and anchor: each line that bills a whole billing
+    period of a segment (kind `recurring`) is exactly unit price × units × period months / per months, rounded once
+    — so all of them are equal. (A segment with no partial period has its first period take the rounding rest.)"""
+    import dataclasses
+
+    c = dataclasses.replace(c, billing_anchor=anchor)
+    t = billing.billing_terms(c, SETTINGS)
+    segments = {s.id: s for s in c.segments()}
+    seen: dict[str, set] = {}
+    out = [ln for _, ln in issue(c, date(2030, 1, 1))]
+    for sid, s in segments.items():
+        mine = sorted((ln for ln in out if ln.segment == sid), key=lambda ln: ln.period)
+        if mine and not any(ln.kind == "proration" for ln in mine):
+            mine = mine[1:]  # no partial period: the first one takes the rounding rest (7,166.66, 7,166.67, …)
+        for ln in mine:
+            if ln.kind != "recurring" or t.months is None:
+                continue
+            assert ln.amount == round_money(
+                Fraction(s.unit_price) * Fraction(s.quantity) * t.months / billing.PER_MONTHS[s.per], "PLN", "half-up"
+            )
+            seen.setdefault(s.id, set()).add(ln.amount)
+    assert all(len(v) == 1 for v in seen.values())
+
+
+# --------------------------------------------------------------------------- arrears
+
+
+def test_lago_upgrade_in_arrears_bills_the_old_plan_when_left_and_the_new_one_after_its_period():
+    """Lago, "Upgrades and downgrades" (getlago.com/docs/guide/subscriptions/upgrades-downgrades), subscription paid
+    in arrears, calendar billing: Plan A €100/month from 1 January, upgraded to Plan B €200/month on 15 January →
+    an invoice for Plan A's 14 days on 15 January, 45.16 (14/31 × 100), and one for Plan B's 17 days at the end of
+    the period, 109.68 (17/31 × 200). Lago dates it "January 31st" (the period's end, invoiced when it closes);
+    cpqctl dates an arrears invoice on the day after the period ends, 1 February."""
+    import dataclasses
+
+    a = dataclasses.replace(seg("C-1#1", 1, date(2024, 1, 1), None, price="100.00", per="month", product="A"))
+    a = dataclasses.replace(a, timing="arrears")
+    upgrade = Amendment(
+        "A-1",
+        date(2024, 1, 15),
+        (
+            dataclasses.replace(
+                seg("C-1/A-1#1", -1, date(2024, 1, 15), None, price="100.00", per="month", product="A"),
+                timing="arrears",
+            ),
+            dataclasses.replace(
+                seg("C-1/A-1#2", 1, date(2024, 1, 15), None, price="200.00", per="month", product="B"),
+                timing="arrears",
+            ),
+        ),
+        signed=Signed("x", date(2024, 1, 15)),
+    )
+    for method in ("calendar", "period"):
+        c = contract("monthly", (upgrade,), (a,), end=None, method=method, evergreen=True, billing_anchor="calendar")
+        out = issue(c, date(2024, 3, 1))
+        by_date: dict = {}
+        for d, ln in out:
+            by_date[d] = by_date.get(d, D(0)) + ln.amount
+        assert by_date == {date(2024, 1, 15): D("45.16"), date(2024, 2, 1): D("109.68"), date(2024, 3, 1): D("200.00")}
+        assert issue(c, date(2024, 1, 31)) == [x for x in out if x[0] <= date(2024, 1, 31)]
+
+
+def test_an_arrears_line_is_invoiced_the_day_after_each_period_and_previews_nothing_before():
+    """A quarterly arrears line: Q1 on 1 April, Q2 on 1 July …; a run on 31 March issues nothing yet; the year's
+    invoices still add up to the line total."""
+    import dataclasses
+
+    s = dataclasses.replace(seg("C-1#1", 10, date(2024, 1, 1), date(2024, 12, 31)), timing="arrears")
+    c = contract("quarterly", lines=(s,))
+    assert issue(c, date(2024, 3, 31)) == []
+    out = issue(c, date(2025, 1, 1))
+    assert [(d, ln.period_start, ln.period_end, ln.amount) for d, ln in out] == [
+        (date(2024, 4, 1), date(2024, 1, 1), date(2024, 3, 31), D("3000.00")),
+        (date(2024, 7, 1), date(2024, 4, 1), date(2024, 6, 30), D("3000.00")),
+        (date(2024, 10, 1), date(2024, 7, 1), date(2024, 9, 30), D("3000.00")),
+        (date(2025, 1, 1), date(2024, 10, 1), date(2024, 12, 31), D("3000.00")),
+    ]
+
+
+# --------------------------------------------------------------------------- a change of billing frequency
+
+
+def test_kill_bill_monthly_to_quarterly_change_credits_20_31_and_charges_81_92():
+    """Kill Bill (docs.killbill.io, "Subscription Billing": plan change with `IMMEDIATE` policy, billing aligned on
+    the account's bill cycle day, proration by actual days of the period): a 29.95/month plan changed on 12 August
+    to a 69.95/quarter plan → a credit of 20/31 of August, −19.32, and a charge of 81/92 of the quarter
+    1 August..31 October, 61.59; then whole quarters of 69.95 from 1 November."""
+    import dataclasses
+
+    old = seg("C-1#1", 1, date(2024, 1, 1), None, price="29.95", per="month", product="MONTHLY")
+    change = Amendment(
+        "A-1",
+        date(2024, 8, 12),
+        (
+            seg("C-1/A-1#1", -1, date(2024, 8, 12), None, price="29.95", per="month", product="MONTHLY"),
+            seg("C-1/A-1#2", 1, date(2024, 8, 12), None, price="69.95", per="quarter", product="QUARTERLY"),
+        ),
+        signed=Signed("x", date(2024, 8, 12)),
+        billing_frequency="quarterly",
+    )
+    c = contract("monthly", (change,), (old,), end=None, method="period", evergreen=True)
+    out = issue(c, date(2025, 2, 1))
+    net: dict = {}  # per invoice date and product (a removed line and its negative twin net out)
+    for d, ln in out:
+        if d >= date(2024, 8, 12):
+            net[d, ln.product] = net.get((d, ln.product), D(0)) + ln.amount
+    assert {k: v for k, v in net.items() if v} == {
+        (date(2024, 8, 12), "MONTHLY"): D("-19.32"),
+        (date(2024, 8, 12), "QUARTERLY"): D("61.59"),
+        (date(2024, 11, 1), "QUARTERLY"): D("69.95"),
+        (date(2025, 2, 1), "QUARTERLY"): D("69.95"),
+    }
+    [credit] = [ln for d, ln in out if d == date(2024, 8, 12) and ln.segment == "C-1#1" and ln.period == 7]
+    assert (credit.kind, credit.period_start, credit.period_end) == ("credit", date(2024, 8, 12), date(2024, 8, 31))
+    [stub] = [ln for d, ln in out if ln.product == "QUARTERLY" and d == date(2024, 8, 12)]
+    assert (stub.kind, stub.period_start, stub.period_end) == ("proration", date(2024, 8, 12), date(2024, 10, 31))
+    assert [d for d, ln in out if d < date(2024, 8, 12)] == [date(2024, m, 1) for m in range(1, 9)]
+    t = billing.billing_terms(c, SETTINGS)
+    assert [t.bounds(k) for k in (7, 8, 9)] == [
+        (date(2024, 8, 1), date(2024, 8, 11)),
+        (date(2024, 8, 12), date(2024, 10, 31)),
+        (date(2024, 11, 1), date(2025, 1, 31)),
+    ]
+    # monthly runs issue what one run issues
+    billed: list = []
+    issued: list = []
+    for m in range(1, 26):
+        through = date(2023 + (m + 11) // 12, (m - 1) % 12 + 1, 1) if m > 1 else date(2024, 1, 1)
+        new = issue(c, min(through, date(2025, 2, 1)), billed)
+        billed += as_billed(new)
+        issued += new
+    assert Counter(issued) == Counter(out)
+    backdated = dataclasses.replace(change, signed=Signed("x", date(2024, 8, 20)))
+    try:
+        billing.billing_terms(dataclasses.replace(c, amendments=(backdated,)), SETTINGS)
+    except billing.CpqError as e:
+        assert e.code == "E-BILLING" and "backdated" in e.message
+    else:
+        raise AssertionError("a backdated change of frequency must be refused")

@@ -52,6 +52,7 @@ def amend(
     extend_to: date | None = None,
     cancel: bool = False,
     reason: str | None = None,
+    billing: str | None = None,
     as_of: date | None = None,
     dry_run: bool = False,
 ) -> QuoteResult:
@@ -62,7 +63,8 @@ def amend(
     cancel: the first day without service); see :func:`default_effective`
     for when it may be left out. Extending continues the active lines at
     their prices, uplifted when the contract's renewal pricing is `uplift`.
-    ``dry_run`` prices the quote and writes nothing.
+    ``billing`` changes the billing frequency from ``effective`` on
+    (:mod:`cpqctl.core.regimes`). ``dry_run`` prices the quote and writes nothing.
     """
     from cpqctl.core import amendments
     from cpqctl.core.model import Cancellation
@@ -75,8 +77,10 @@ def amend(
         raise UsageError("E-USAGE", "--cancel is an amendment of its own", "drop --set/--add/--remove/--reprice")
     if reason and not cancel:
         raise UsageError("E-USAGE", "--reason goes with --cancel", "add --cancel or drop --reason")
-    if not cancel and not changes and not extend_to:
-        raise UsageError("E-USAGE", "nothing to amend", "give --set, --add, --remove, --reprice or --cancel")
+    if cancel and billing:
+        raise UsageError("E-USAGE", "--cancel ends the billing", "drop --billing")
+    if not cancel and not changes and not extend_to and not billing:
+        raise UsageError("E-USAGE", "nothing to amend", "give --set, --add, --remove, --reprice, --billing or --cancel")
     with ws.writing() as (store, repo):
         c = lookup(
             repo.contracts,
@@ -93,14 +97,46 @@ def amend(
             renewal = resolve_terms(c, repo.accounts[c.account], repo.settings, term=1)
             uplift = renewal.uplift if renewal.pricing == "uplift" else None
         lines = amendments.plan_changes(c, repo.catalog, repo.settings, eff, changes, cancel, extend_to, uplift)
-        if not lines and not cancel:
+        if billing is not None:
+            _check_frequency_change(c, repo.settings, eff, billing, day)
+        if not lines and not cancel and billing is None:
             raise CpqError(
                 "E-NO-CHANGE",
                 f"the changes leave {contract} as it is on {eff}",
                 "give a quantity or price that differs from the contract's",
             )
-        draft = _draft(c, day, eff, lines, end=extend_to, cancelled=Cancellation(eff, reason or "") if cancel else None)
+        draft = _draft(
+            c,
+            day,
+            eff,
+            lines,
+            end=extend_to,
+            cancelled=Cancellation(eff, reason or "") if cancel else None,
+            billing_frequency=billing,
+        )
         return _write_draft(ws, store, repo, draft, day, dry_run)
+
+
+def _check_frequency_change(c: Contract, settings: Settings, effective: date, billing: str, day: date) -> None:
+    """A change of billing frequency: after the start, not from upfront billing, not backdated, a real change."""
+    from cpqctl.core.regimes import regime_on, regimes
+    from cpqctl.core.terms import FREQUENCY_MONTHS
+
+    now = regime_on(regimes(c, settings), effective).months
+    why = None
+    if effective <= c.start:
+        why = "a change of billing frequency takes effect after the contract starts", "give a later --effective"
+    elif now is None:
+        why = "the contract is billed upfront: its one invoice has no periods to change", "renew on the new frequency"
+    elif effective < day:
+        why = (
+            f"a change of billing frequency cannot be backdated ({effective} is before {day})",
+            "give --effective today or later",
+        )
+    elif now == FREQUENCY_MONTHS[billing]:
+        why = f"{c.contract} is already billed {billing} on {effective}", "drop --billing"
+    if why is not None:
+        raise UsageError("E-USAGE", why[0], why[1])
 
 
 def _draft(c: Contract, day: date, effective: date, lines, **fields):
@@ -151,6 +187,7 @@ def _write_draft(ws: Workspace, store, repo, draft, day: date, dry_run: bool) ->
         end=draft.end,
         cancelled=(draft.cancelled.date, draft.cancelled.reason) if draft.cancelled else None,
         rebases=draft.rebases,
+        billing=draft.billing_frequency,
     )
     with store.transaction() as tx:
         tx.create(rel, text)

@@ -69,6 +69,14 @@ class RunResult:
 FUTURE_DAYS = 31  # how far past the as-of day a run issues invoices without allow_future (a month's run ahead)
 
 
+def _full_billing() -> bool:
+    """``CPQ_BILLING=full``: compare every contract's whole schedule with its ledger (the reference path, slower)
+    instead of billing each from what it has already invoiced; both issue the same invoices."""
+    import os
+
+    return os.environ.get("CPQ_BILLING", "").strip().lower() == "full"
+
+
 def run_invoices(
     ws: Workspace,
     *,
@@ -110,7 +118,7 @@ def run_invoices(
     if dry_run:
         loaded = ws.read()
         with ws.meter() as meter:
-            drafts = billing.run(loaded, day, _scope(loaded, accounts, contracts), meter=meter)
+            drafts = billing.run(loaded, day, _scope(loaded, accounts, contracts), meter=meter, full=_full_billing())
         return RunResult(
             day,
             True,
@@ -124,7 +132,7 @@ def run_invoices(
         writer = Numbers.here(ws.root, loaded.settings)
         writer.may_issue_invoices()
         with ws.meter() as meter:
-            drafts = billing.run(loaded, day, _scope(loaded, accounts, contracts), meter=meter)
+            drafts = billing.run(loaded, day, _scope(loaded, accounts, contracts), meter=meter, full=_full_billing())
         numbers = writer.invoices(drafts, loaded.invoices)
         written = tuple(f"invoices/{n}.yaml" for n in numbers)
         if drafts:

@@ -6,11 +6,13 @@ import re
 from decimal import Decimal
 from typing import Annotated
 
+import click
 import typer
 
 from cpqctl.cli import common, completion
 from cpqctl.cli.common import AsOfOpt, FormatOpt, RepoOpt
 from cpqctl.core.diagnostics import UsageError
+from cpqctl.core.terms import PERIODIC_FREQUENCIES
 
 _CODE = r"([A-Za-z0-9][A-Za-z0-9._-]*)"
 _QTY_RE = re.compile(_CODE + r"=(-?[0-9]+(?:\.[0-9]+)?)")
@@ -107,6 +109,17 @@ def amend(
             "merged ledger (alone; see docs/teamwork.md).",
         ),
     ] = None,
+    billing: Annotated[
+        str | None,
+        typer.Option(
+            "--billing",
+            metavar="FREQUENCY",
+            click_type=click.Choice(PERIODIC_FREQUENCIES),
+            help="Change the billing frequency from --effective on (monthly, quarterly, triannual, semiannual, "
+            "annual): the period holding it is cut, a prorated stub runs to the new period's end "
+            "(docs/billing.md).",
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Price and print; write nothing.")] = False,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
@@ -124,6 +137,8 @@ def amend(
 
       cpqctl amend C-2026-0001 --extend-to 2027-06-30
 
+      cpqctl amend C-2026-0001 --effective 2026-08-12 --billing quarterly
+
       cpqctl amend C-2026-0005 --cancel --reason "moving to a competitor"   # evergreen: end of period
 
       cpqctl amend C-2026-0001 --rebase Q-2027-9HQ4-0001   # after a merge: what that amendment meant
@@ -132,7 +147,7 @@ def amend(
     from cpqctl.cli.quote import emit_quote
 
     if rebase is not None:
-        if effective or set_ or add or remove or reprice or extend_to or cancel or reason:
+        if effective or set_ or add or remove or reprice or extend_to or cancel or reason or billing:
             raise UsageError(
                 "E-USAGE", "--rebase is an amendment of its own", "drop --effective/--set/--add/--remove/--cancel…"
             )
@@ -155,6 +170,7 @@ def amend(
         extend_to=new_end,
         cancel=cancel,
         reason=reason,
+        billing=billing,
         dry_run=dry_run,
     )
     emit_quote(format, result.data)

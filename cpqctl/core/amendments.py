@@ -145,6 +145,7 @@ def _line(
         pricing=s.pricing if s.pricing != "list" else None,
         bundle=s.bundle,
         src=src,
+        timing="arrears" if s.timing == "arrears" else None,
     )
 
 
@@ -354,6 +355,7 @@ def explicit_lines(priced) -> list[QuoteLine]:
             pricing=ln.pricing if ln.pricing == "block" else None,
             bundle=ln.bundle,
             src=ln.src,
+            timing="arrears" if ln.timing == "arrears" else None,
         )
         for ln in priced.lines
     ]

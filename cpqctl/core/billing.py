@@ -45,7 +45,8 @@ from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.model import Account, Amendment, Contract, Invoice, Repo, Segment, Settings, Signed, TaxLine
 from cpqctl.core.money import round_money
-from cpqctl.core.proration import add_months, months_between, priced_units, segment_value
+from cpqctl.core.proration import Grid, add_months, first_anchor, months_between, priced_units, segment_value
+from cpqctl.core.regimes import Regime, regimes
 from cpqctl.core.terms import FREQUENCY_MONTHS, PER_MONTHS, contract_terms, tax_rate
 
 ZERO = Decimal(0)
@@ -107,6 +108,7 @@ class Billed:
     segment: str
     amount: Decimal
     period_start: _Day | None
+    period_end: _Day | None = None
 
 
 # --------------------------------------------------------------------------- terms and periods
@@ -116,12 +118,21 @@ class Billed:
 class BillingTerms:
     """A contract's effective terms (:func:`cpqctl.core.terms.contract_terms`) as billing uses them."""
 
-    months: int | None  # None: upfront
+    months: int | None  # None: upfront (the first regime's)
     method: str
     rounding: str
     currency: str
     start: date | None = None  # the contract start
     anchor: date | None = None  # the first period boundary on or after the start (None or start: no stub)
+    regimes: tuple[Regime, ...] = ()  # the billing regimes (core/regimes.py); () : one, from start and anchor
+
+    def _regimes(self) -> tuple[Regime, ...]:
+        if self.regimes:
+            return self.regimes
+        assert self.start is not None
+        a = self.anchor or self.start
+        base = add_months(a, -self.months) if self.months is not None and a > self.start else self.start
+        return (Regime(0, self.start, base, self.months),)
 
     @property
     def stub(self) -> bool:
@@ -130,37 +141,64 @@ class BillingTerms:
             self.months is not None and self.anchor is not None and self.start is not None and self.anchor > self.start
         )
 
+    def regime(self, k: int) -> Regime:
+        """The regime period ``k`` belongs to."""
+        rs = self._regimes()
+        got = rs[0]
+        for r in rs[1:]:
+            if r.first <= k:
+                got = r
+        return got
+
     def bounds(self, k: int) -> tuple[date, date]:
-        """Period ``k`` before any cut: its first day and its natural last day."""
-        assert self.start is not None and self.months is not None
-        if self.stub:
-            assert self.anchor is not None
-            if k == 0:
-                return self.start, self.anchor - _DAY
-            return add_months(self.anchor, (k - 1) * self.months), add_months(self.anchor, k * self.months) - _DAY
-        return add_months(self.start, k * self.months), add_months(self.start, (k + 1) * self.months) - _DAY
+        """Period ``k`` before the contract's end cuts it: its first day and its last (a change of frequency
+        cuts the period it falls in)."""
+        rs = self._regimes()
+        r = self.regime(k)
+        lo, hi = r.natural(k)
+        nxt = next((x for x in rs if x.first > r.first), None)
+        if nxt is not None and k == nxt.first - 1:
+            hi = min(hi, nxt.start - _DAY)
+        return lo, hi
 
+    def whole(self, k: int, end: date) -> bool:
+        """Period ``k``, ending on ``end``, is a whole period of its grid (not a stub, not cut)."""
+        r = self.regime(k)
+        if r.months is None:
+            return False
+        j = k - r.first
+        return (
+            add_months(r.base, j * r.months) == self.bounds(k)[0]
+            and end == add_months(r.base, (j + 1) * r.months) - _DAY
+        )
 
-def first_anchor(start: date, months: int | None, anchor: str) -> date:
-    """The first period boundary on or after ``start``: the start itself, a calendar boundary, or a day of the month.
+    def index(self, d: date) -> int:
+        """The period holding ``d`` (≥ the start)."""
+        rs = self._regimes()
+        r = rs[0]
+        for x in rs[1:]:
+            if x.start <= d:
+                r = x
+        if r.months is None:
+            return r.first
+        if d <= r.natural(r.first)[1]:
+            return r.first
+        return r.first + r.offset(d)
 
-    ``calendar``: the 1st of a month whose number − 1 is a multiple of the
-    period's months (months: every 1st; quarters: 1 January, April, July,
-    October; four months: January, May, September; half-years: January, July;
-    years: 1 January). A day (1–28): the next date with that day of the month.
-    """
-    if months is None or anchor == "start":
-        return start
-    if anchor == "calendar":
-        d = date(start.year, start.month, 1)
-        if d < start:
-            d = add_months(d, 1)
-        while (d.month - 1) % months:
-            d = add_months(d, 1)
-        return d
-    day = int(anchor)
-    d = start.replace(day=day)
-    return d if d >= start else add_months(d, 1)
+    def grid_of(self, k: int) -> Grid:
+        """The billing periods the ``period`` method counts days in, for period ``k``."""
+        return self.regime(k).grid
+
+    def grid_on(self, d: date) -> Grid:
+        """The grid in force on ``d``: a segment starting then was priced on it."""
+        return self.regime(self.index(max(d, self.start or d))).grid
+
+    @property
+    def grid(self) -> Grid | None:
+        """The first regime's grid (None before the start is known)."""
+        if self.start is None:
+            return None
+        return self._regimes()[0].grid
 
 
 def billing_terms(c: Contract, settings: Settings) -> BillingTerms:
@@ -183,7 +221,13 @@ def billing_terms(c: Contract, settings: Settings) -> BillingTerms:
             src=c.where("billing"),
         )
     return BillingTerms(
-        months, t.proration, t.rounding, c.currency, c.start, first_anchor(c.start, months, t.billing_anchor)
+        months,
+        t.proration,
+        t.rounding,
+        c.currency,
+        c.start,
+        first_anchor(c.start, months, t.billing_anchor),
+        regimes(c, settings),
     )
 
 
@@ -198,17 +242,9 @@ def _terms(c: Contract, t: BillingTerms) -> BillingTerms:
 
 def period_index(c: Contract, t: BillingTerms, d: date) -> int:
     """The (uncut) period holding ``d``; a date before the start belongs to period 0."""
-    months = t.months
-    if months is None or d <= c.start:
+    if t.months is None or d <= c.start:
         return 0
-    t = _terms(c, t)
-    base, shift = (t.anchor, 1) if t.stub and t.anchor is not None else (c.start, 0)
-    if d < base:
-        return 0
-    m = (d.year - base.year) * 12 + d.month - base.month
-    if add_months(base, m) > d:
-        m -= 1
-    return max(m, 0) // months + shift
+    return _terms(c, t).index(d)
 
 
 def periods(c: Contract, t: BillingTerms, horizon: date) -> list[Period]:
@@ -250,6 +286,7 @@ class _Schedule:
     def __init__(self, c: Contract, settings: Settings, horizon: date):
         self.c = c
         self.t = billing_terms(c, settings)
+        self.settings = settings
         self.horizon = horizon
         self.owner: dict[str, int] = {}  # segment id → amendment index (-1: signed lines)
         for s in c.lines:
@@ -259,6 +296,7 @@ class _Schedule:
                 self.owner[s.id] = i
         self.dates = [known_dates(a) for a in c.amendments]
         self._states: dict[frozenset[int], tuple[list[Period], bool, dict[str, Decimal]]] = {}
+        self._known_terms: dict[frozenset[int], BillingTerms] = {}
         self._values: dict[tuple[str, date], Decimal] = {}
         self._rates: dict[str, Fraction] = {}
         self._splits: dict[tuple[frozenset[int], str], dict[int, Decimal]] = {}
@@ -277,8 +315,25 @@ class _Schedule:
                 )
             )
             end = ledger.current_end(sub)
-            got = (periods(sub, self.t, self.horizon), end is not None, self._residuals(sub, end))
+            t = self.terms(known)
+            got = (periods(sub, t, self.horizon), end is not None, self._residuals(sub, end))
             self._states[known] = got
+        return got
+
+    def terms(self, known: frozenset[int]) -> BillingTerms:
+        """The billing terms with the amendments ``known``: a change of frequency not yet known leaves the old
+        periods (it cannot be backdated, :mod:`cpqctl.core.regimes`, so the keys agree from its date on)."""
+        got = self._known_terms.get(known)
+        if got is None:
+            changes = {i for i, a in enumerate(self.c.amendments) if a.billing_frequency}
+            if changes <= known:
+                got = self.t
+            else:
+                sub = dataclasses.replace(
+                    self.c, amendments=tuple(a for i, a in enumerate(self.c.amendments) if i in known)
+                )
+                got = billing_terms(sub, self.settings)
+            self._known_terms[known] = got
         return got
 
     def _residuals(self, sub: Contract, end: date | None) -> dict[str, Decimal]:
@@ -325,11 +380,13 @@ class _Schedule:
                     t.method,
                     t.currency,
                     t.rounding,
+                    t.grid_on(s.start),
                 )
             else:
                 rate = self._rate(s)
                 upto = day if s.end is None or day < s.end else s.end
-                v = round_money(rate * months_between(s.start, upto, t.method), t.currency, t.rounding)
+                grid = t.grid_on(s.start)
+                v = round_money(rate * months_between(s.start, upto, t.method, grid), t.currency, t.rounding)
             self._values[key] = v
         return v
 
@@ -367,7 +424,7 @@ class _Schedule:
         if got is not None:
             return got
         ps, finite, _ = self.state(known)
-        t = self.t
+        t = self.terms(known)
         last = ps[-1].end
         cover = min(s.end, last) if s.end is not None else last
         out: dict[int, Decimal] = {}
@@ -377,23 +434,25 @@ class _Schedule:
             if p.end < s.start or p.start > cover:
                 continue
             a, b = max(s.start, p.start), min(cover, p.end)
-            whole = (
-                t.months is not None
-                and a == p.start
-                and b == p.end
-                and p.end == _terms(self.c, t).bounds(p.index)[1]
-                and not (t.stub and p.index == 0)
-            )
-            if whole and t.months is not None:
-                out[p.index] = round_money(rate * t.months, t.currency, t.rounding)
+            months = t.regime(p.index).months
+            if a == p.start and b == p.end and months is not None and self._whole(t, p):
+                out[p.index] = round_money(rate * months, t.currency, t.rounding)
             else:
-                out[p.index] = round_money(rate * months_between(a, b, t.method), t.currency, t.rounding)
+                grid = t.grid_of(p.index)
+                out[p.index] = round_money(rate * months_between(a, b, t.method, grid), t.currency, t.rounding)
                 partial.append(p.index)
         if out and (s.end is not None or finite):
             absorber = partial[0] if partial else min(out)
             out[absorber] = self.value(s, cover) - sum((v for k, v in out.items() if k != absorber), ZERO)
         self._splits[key] = out
         return out
+
+    def _whole(self, t: BillingTerms, p: Period) -> bool:
+        """A whole billing period of its grid: not a stub (before the first anchor date, after a change of
+        frequency), not cut by the contract's end or a change of frequency (upfront billing's one period: whole)."""
+        if t.regime(p.index).months is None:
+            return True
+        return t.whole(p.index, p.end)
 
     def _rate(self, s: Segment) -> Fraction:
         rate = self._rates.get(s.id)
@@ -408,10 +467,39 @@ class _Schedule:
         ps, finite, _ = self.state(self.final)
         return min(k, len(ps) - 1) if finite else k
 
+    def _known(self, d: date) -> frozenset[int]:
+        return frozenset(i for i, (a, _) in enumerate(self.dates) if a <= d)
+
+    def bill_date(self, s: Segment, k: int) -> date:
+        """When period ``k`` of ``s`` is first invoiced: in advance, on the period's first day; in arrears, on the
+        day after the product's service in the period ends (the period's end, or the last day the contract holds
+        any of the product: Lago bills a plan left mid-period on the day it is left), with what is known then."""
+        pk = natural_start(self.c, self.t, k)
+        if s.timing != "arrears" or s.one_time:
+            return pk
+        d = self._arrears_date(self.final, s.product, k)
+        return max(d, self._arrears_date(self._known(d), s.product, k))
+
+    def _arrears_date(self, known: frozenset[int], product: str, k: int) -> date:
+        ps, _, _ = self.state(known)
+        if k >= len(ps):
+            return _terms(self.c, self.t).bounds(k)[1] + _DAY if self.t.months is not None else ps[-1].end + _DAY
+        p = ps[k]
+        segs = [
+            s
+            for s in self.c.segments()
+            if s.product == product and (self.owner[s.id] == -1 or self.owner[s.id] in known) and s.per is not None
+        ]
+        cuts = sorted({p.start} | {x for s in segs for x in (s.start, (s.end or p.end) + _DAY) if p.start < x <= p.end})
+        for lo, hi in reversed(list(zip(cuts, cuts[1:] + [p.end + _DAY], strict=True))):
+            if sum((s.quantity for s in segs if s.covers(lo)), ZERO) > 0:
+                return hi
+        return p.end + _DAY
+
     def ideal(self, s: Segment, k: int) -> list[tuple[date, DraftLine]]:
         """The dated lines that bill ``s`` in period ``k`` over time (catch-ups included)."""
-        pk = natural_start(self.c, self.t, k)
-        known = frozenset(i for i, (a, _) in enumerate(self.dates) if a <= pk)
+        pk = self.bill_date(s, k)
+        known = self._known(pk)
         out: list[tuple[date, DraftLine]] = []
         amt, p, folded = self.amount(known, s, k)
         if amt:
@@ -453,21 +541,34 @@ class _Schedule:
         end = last if s.end is None else min(s.end, last)
         if amount < 0:
             kind = "credit"
-        elif not catch_up and not folded and start == p.start and end == p.end and not (self.t.stub and p.index == 0):
-            kind = "recurring"  # (the stub before the first anchor date is a partial period: proration)
+        elif not catch_up and not folded and start == p.start and end == p.end and self._whole(self.t, p):
+            kind = "recurring"
         else:
             kind = "proration"
         return DraftLine(s.id, s.product, kind, amount, start, end, s.quantity, key)
 
-    def keys(self, through: date) -> Iterable[tuple[Segment, int]]:
-        """Every (segment, period) that may bill something with an invoice date by ``through``."""
+    def keys(self, through: date, since: date | None = None) -> Iterable[tuple[Segment, int]]:
+        """Every (segment, period) that may bill something with an invoice date by ``through``.
+
+        ``since``: only the keys first invoiced after that date (:meth:`bill_date` > ``since``), and every
+        key of the contract's last period (periods past the end merge into it). The caller vouches that the
+        skipped keys are settled (:func:`due_lines`' incremental path); they are listed in ``self.skipped``.
+        """
+        self.skipped: list[tuple[Segment, int]] = []
+        last_key, finite = (
+            (len(self.state(self.final)[0]) - 1, self.state(self.final)[1]) if since is not None else (0, True)
+        )
         ends = [e for e in [self.c.end] + [a.end for a in self.c.amendments] if e is not None]
         cancels = {a.cancelled.date for a in self.c.amendments if a.cancelled is not None}
         ends += sorted(cancels)
         open_ended = self.c.evergreen or not ends
         for s in self.c.segments():
             if s.one_time:
-                yield s, period_index(self.c, self.t, s.start)
+                k = period_index(self.c, self.t, s.start)
+                if since is None or k >= last_key or self.bill_date(s, k) > since:
+                    yield s, k
+                else:
+                    self.skipped.append((s, k))
                 continue
             last_day = min(through, s.end) if s.end is not None else through
             if not open_ended:
@@ -480,7 +581,20 @@ class _Schedule:
             )
             if natural_start(self.c, self.t, hi) > through:
                 hi -= 1
+            # an open contract's periods stop at the horizon: a segment ending past `since` took its residual up to
+            # the horizon of the run then, so its keys are all compared again
+            skip = since is not None and (finite or s.end is None or s.end <= since)
+            first = lo
+            if skip:
+                assert since is not None
+                # a key's bill date is at most the next period's start: those before `since`'s period less one
+                # are billed by then without asking (in advance and in arrears alike)
+                lo = max(lo, min(period_index(self.c, self.t, since) - 1, last_key))
+                self.skipped.extend((s, k) for k in range(first, min(lo, hi + 1)))
             for k in range(lo, hi + 1):
+                if skip and since is not None and k < last_key and self.bill_date(s, k) <= since:
+                    self.skipped.append((s, k))
+                    continue
                 yield s, k
 
 
@@ -492,7 +606,9 @@ def ledger_index(invoices: Iterable[Invoice]) -> dict[str, list[Billed]]:
     out: dict[str, list[Billed]] = {}
     for inv in sorted(invoices, key=lambda i: (i.date, i.invoice)):
         rows = out.setdefault(inv.contract, [])
-        rows.extend(Billed(inv.date, inv.invoice, ln.segment, ln.amount, ln.period_start) for ln in inv.lines)
+        rows.extend(
+            Billed(inv.date, inv.invoice, ln.segment, ln.amount, ln.period_start, ln.period_end) for ln in inv.lines
+        )
     return out
 
 
@@ -520,9 +636,11 @@ def _billed_through(sch: _Schedule, through: date) -> list[Billed]:
 # --------------------------------------------------------------------------- the run
 
 
-def _schedule(sch: _Schedule, through: date) -> dict[tuple[str, int], list[tuple[date, DraftLine]]]:
+def _schedule(
+    sch: _Schedule, through: date, since: date | None = None
+) -> dict[tuple[str, int], list[tuple[date, DraftLine]]]:
     out: dict[tuple[str, int], list[tuple[date, DraftLine]]] = {}
-    for s, k in sch.keys(through):
+    for s, k in sch.keys(through, since):
         for d, line in sch.ideal(s, k):
             out.setdefault((s.id, line.period), []).append((d, line))
     for rows in out.values():
@@ -531,19 +649,58 @@ def _schedule(sch: _Schedule, through: date) -> dict[tuple[str, int], list[tuple
 
 
 def due_lines(
-    c: Contract, settings: Settings, through: date, billed: list[Billed], horizon: date | None = None
+    c: Contract,
+    settings: Settings,
+    through: date,
+    billed: list[Billed],
+    horizon: date | None = None,
+    full: bool = False,
 ) -> list[tuple[date, DraftLine]]:
-    """What `invoice run --through` issues for one contract: the schedule due by then minus ``billed``."""
+    """What `invoice run --through` issues for one contract: the schedule due by then minus ``billed``.
+
+    Incremental unless ``full``: only the keys first invoiced after the ledger's last date L (and the last
+    period's, which merges the periods past the end) are scheduled and compared, when nothing can have changed the
+    earlier ones: no amendment caught up after L, every amendment already in the ledger (not recorded after the
+    run), no ``billed_through:``, no change of billing frequency. The keys left out must then be settled — the
+    ledger holds, for each, what the schedule finally bills in it — else (a ledger cpqctl did not write, an older
+    period rule) the whole schedule is compared. Either way the same lines are issued (tests/test_incremental_billing).
+    """
+
+    def _settled_through(c: Contract, billed: list[Billed]) -> date | None:
+        """The ledger's last invoice date L, when the keys first invoiced by L may be left out; else None."""
+        if not billed or c.billed_through is not None:
+            return None
+        last = max(b.date for b in billed)
+        if not c.amendments:
+            return last
+        held = {b.segment for b in billed}
+        for a in c.amendments:
+            if known_dates(a)[1] > last or a.billing_frequency or not any(s.id in held for s in a.lines):
+                return None
+        return last
+
     sch = _Schedule(c, settings, max(through, horizon or through))
-    schedule = _schedule(sch, through)
+    since = None if full else _settled_through(c, billed)
+    schedule = _schedule(sch, through, since)
     held: dict[tuple[str, int], list[Decimal]] = {}
     segments = ledger.segment_index(c)
+    # a line's key is the period it was scheduled in (a credit for the part of a period cut by a change of
+    # frequency lies in the next period's dates); else the period holding its first day
+    spans = {(ln.segment, ln.period_start, ln.period_end): key[1] for key, rows in schedule.items() for _, ln in rows}
     for b in list(_billed_through(sch, through)) + list(billed):
         s = segments.get(b.segment)
         if s is None:
             continue
-        k = period_index(c, sch.t, b.period_start or s.start)
-        held.setdefault((s.id, sch.key_of(s, k)), []).append(b.amount)
+        k = spans.get((s.id, b.period_start, b.period_end))
+        if k is None:
+            k = sch.key_of(s, period_index(c, sch.t, b.period_start or s.start))
+        held.setdefault((s.id, k), []).append(b.amount)
+    if since is not None:
+        # the keys left out must be settled: the ledger holds, for each, what the schedule bills in it in the end
+        # (else — a ledger cpqctl did not write, an older period rule — the whole schedule is compared)
+        for s, k in sch.skipped:
+            if sum(held.get((s.id, sch.key_of(s, k)), ()), ZERO) != sch.amount(sch.final, s, k)[0]:
+                return due_lines(c, settings, through, billed, horizon, full=True)
     out: list[tuple[date, DraftLine]] = []
     for key in sorted(set(schedule) | set(held)):
         due = [(d, ln) for d, ln in schedule.get(key, []) if d <= through]
@@ -616,10 +773,12 @@ def run(
     contracts: Iterable[Contract] | None = None,
     billed: Mapping[str, list[Billed]] | None = None,
     meter=None,
+    full: bool = False,
 ) -> list[Draft]:
     """Every invoice `invoice run --through` issues, ordered by (date, contract); numbers are the caller's.
 
-    ``meter`` (:mod:`cpqctl.progress`), when given, sees one ``advance`` per contract.
+    ``meter`` (:mod:`cpqctl.progress`), when given, sees one ``advance`` per contract. ``full``: compare each
+    contract's whole schedule with its ledger (else from what it has already invoiced, :func:`due_lines`).
     """
     index = billed if billed is not None else ledger_index(repo.invoices.values())
     out: list[Draft] = []
@@ -631,7 +790,7 @@ def run(
             meter.advance()
         if c.start > through:
             continue
-        lines = due_lines(c, repo.settings, through, index.get(c.contract, []))
+        lines = due_lines(c, repo.settings, through, index.get(c.contract, []), full=full)
         out.extend(drafts(c, repo.accounts.get(c.account), repo.settings, lines))
     out.sort(key=lambda d: (d.date, d.contract))
     return out
@@ -643,7 +802,8 @@ def run(
 def assumed_billed(c: Contract, settings: Settings, as_of: date) -> list[Billed]:
     """A contract with no invoices: every invoice dated by ``as_of`` counts as issued (SPEC §4)."""
     return [
-        Billed(d, "(assumed)", ln.segment, ln.amount, ln.period_start) for d, ln in due_lines(c, settings, as_of, [])
+        Billed(d, "(assumed)", ln.segment, ln.amount, ln.period_start, ln.period_end)
+        for d, ln in due_lines(c, settings, as_of, [])
     ]
 
 
@@ -668,6 +828,7 @@ def with_amendment(c: Contract, quote, priced, as_of: date) -> Contract:
             list_price=ln.list_unit_price,
             pricing="block" if ln.pricing == "block" else "list",
             bundle=ln.bundle,
+            timing=ln.timing,
         )
         for i, ln in enumerate(priced.lines)
     )
@@ -680,6 +841,7 @@ def with_amendment(c: Contract, quote, priced, as_of: date) -> Contract:
         signed=Signed("(preview)", as_of),
         end=quote.end if quote.end and not quote.cancelled else None,
         cancelled=quote.cancelled,
+        billing_frequency=quote.billing_frequency if getattr(quote, "kind", None) == "amendment" else None,
     )
     return dataclasses.replace(c, amendments=c.amendments + (amendment,))
 
@@ -710,14 +872,21 @@ def preview_amendment(
     """
     effective = amended.amendments[-1].effective
     last = until or max(horizon(c, as_of), horizon(amended, as_of))
-    t = billing_terms(c, settings)
+    terms = (billing_terms(c, settings), billing_terms(amended, settings))
+    arrears = {x.id for x in amended.segments() if x.timing == "arrears"}
     through = max(last, known_dates(amended.amendments[-1])[1])
     before = due_lines(c, settings, through, billed)
     after = due_lines(amended, settings, through, billed)
+
+    def when(col: int, d: date, ln: DraftLine) -> date:
+        """The invoice the line belongs to: its period's first day (in advance; a catch-up for a period begun by
+        ``as_of`` goes on acceptance), or its own date (in arrears)."""
+        return d if ln.segment in arrears else natural_start((c, amended)[col], terms[col], ln.period)
+
     now: dict[tuple, Decimal] = {}
-    for sign, rows in ((1, after), (-1, before)):
-        for _, ln in rows:
-            if natural_start(c, t, ln.period) <= as_of:
+    for col, sign, rows in ((1, 1, after), (0, -1, before)):
+        for d, ln in rows:
+            if when(col, d, ln) <= as_of:
                 k = (
                     ln.period_start,
                     ln.segment,
@@ -734,18 +903,17 @@ def preview_amendment(
         for (ps, seg, prod, pe, qty, kind), amt in sorted(now.items(), key=lambda kv: (kv[0][0] or as_of, kv[0][1]))
         if amt
     )
-    later: dict[int, list] = {}
-    p_end = {p.index: p.end for p in periods(amended, t, last) + periods(c, t, last)}
+    later: dict[date, list] = {}
     for col, rows in ((0, before), (1, after)):
-        for _, ln in rows:
-            start = natural_start(c, t, ln.period)
-            if as_of < start <= last:
-                row = later.setdefault(ln.period, [ZERO, ZERO])
+        for d, ln in rows:
+            day = when(col, d, ln)
+            if as_of < day <= last:
+                row = later.setdefault(day, [ZERO, ZERO, None, None])
                 row[col] += ln.amount
-    invoices = tuple(
-        (natural_start(c, t, k), natural_start(c, t, k), p_end.get(k, natural_start(c, t, k)), b, a)
-        for k, (b, a) in sorted(later.items())
-    )
+                lo, hi = ln.period_start or day, ln.period_end or ln.period_start or day
+                row[2] = lo if row[2] is None else min(row[2], lo)
+                row[3] = hi if row[3] is None else max(row[3], hi)
+    invoices = tuple((d, lo, hi, b, a) for d, (b, a, lo, hi) in sorted(later.items()))
     return AmendmentPreview(
         on_acc, invoices, quote_total, ledger.mrr(c, effective) * 12, ledger.mrr(amended, effective) * 12
     )

@@ -59,12 +59,13 @@ def _err(src: Source, code: str, msg: str, hint: str = _RESTORE) -> Diagnostic:
 
 def _seg_key(s: Segment) -> tuple:
     listed = s.list_price if s.list_price is not None else s.unit_price
-    return (s.product, s.quantity, s.unit_price, listed, s.per, s.start, s.bundle, s.pricing == "block")
+    return (s.product, s.quantity, s.unit_price, listed, s.per, s.start, s.bundle, s.pricing == "block", s.timing)
 
 
 def _line_key(ln: QuoteLine) -> tuple:
     listed = ln.list_price if ln.list_price is not None else ln.unit_price
-    return (ln.product, ln.quantity, ln.unit_price, listed, ln.per, ln.start, ln.bundle, ln.pricing == "block")
+    timing = ln.timing or "advance"
+    return (ln.product, ln.quantity, ln.unit_price, listed, ln.per, ln.start, ln.bundle, ln.pricing == "block", timing)
 
 
 def _lines_differ(segs: tuple[Segment, ...], lines: tuple[QuoteLine, ...], where: Source) -> tuple[Source, str] | None:

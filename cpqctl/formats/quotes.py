@@ -187,6 +187,7 @@ def _priced_line_flow(ln: PricedLine, q_line: QuoteLine | None = None) -> str:
             ("pricing", ln.pricing if ln.pricing != "list" else None),
             ("bundle", ln.bundle),
             ("net_total", ln.net_total),
+            ("timing", "arrears" if ln.timing == "arrears" else None),
         ]
     )
 
@@ -218,7 +219,7 @@ def accepted_text(q: Quote, priced: PricedQuote, signed_by: str, signed_on: date
         ("renumbered", [Raw(renumbered_flow(r)) for r in q.renumbered] or None),  # a draft's, kept
     ]
     out = mapping_lines(head)
-    out.append("lines:")
+    out.append("lines:" if priced.lines else "lines: []")  # a change of billing frequency alone has no lines
     by_product: dict[str, QuoteLine] = {}
     for ql in q.lines:
         by_product.setdefault(ql.product, ql)
@@ -246,6 +247,7 @@ def segment_flow(ln: PricedLine) -> str:
             ("start", ln.start),
             ("end", ln.end),
             ("pricing", ln.pricing if ln.pricing == "block" else None),
+            ("timing", "arrears" if ln.timing == "arrears" else None),
         ]
     )
 
@@ -340,9 +342,21 @@ def amendment_entry(
                 "cancelled",
                 _cancellation(q.cancelled.date, q.cancelled.reason) if q.cancelled else None,
             ),
+            ("billing", _frequency_change(contract, q)),
             ("lines", [Raw(segment_flow(ln)) for ln in priced.lines] or None),
         ]
     )
+
+
+def _frequency_change(contract: Contract, q: Quote) -> Raw | None:
+    """An amendment quote's billing frequency, when it changes the contract's (core/regimes.py)."""
+    if q.kind != "amendment" or not q.billing_frequency:
+        return None
+    now = next(
+        (a.billing_frequency for a in reversed(contract.amendments) if a.billing_frequency),
+        contract.billing_frequency,
+    )
+    return Raw(flow([("frequency", q.billing_frequency)])) if q.billing_frequency != now else None
 
 
 def add_amendment(
@@ -410,8 +424,10 @@ def amendment_quote_text(
     cancelled: tuple[date, str] | None = None,
     end: date | None = None,
     rebases: str | None = None,
+    billing: str | None = None,
 ) -> str:
-    """An amendment draft: explicit priced delta lines (re-shown as written; never re-priced)."""
+    """An amendment draft: explicit priced delta lines (re-shown as written; never re-priced); ``billing``: a
+    change of billing frequency from ``effective`` on."""
     head = [
         ("quote", q_id),
         ("kind", "amendment"),
@@ -425,6 +441,7 @@ def amendment_quote_text(
         ("rebases", rebases),
         ("end", end),
         ("cancelled", _cancellation(cancelled[0], cancelled[1]) if cancelled else None),
+        ("billing", Raw(flow([("frequency", billing)])) if billing else None),
     ]
     out = mapping_lines(head)
     if not lines:
@@ -444,6 +461,7 @@ def amendment_quote_text(
                     ("end", ln.end),
                     ("pricing", ln.pricing),
                     ("bundle", ln.bundle),
+                    ("timing", ln.timing),
                 ]
             )
             for ln in lines

@@ -1,0 +1,133 @@
+"""Issue 15 end to end: billing in arrears and a change of billing frequency, through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+TOML = """\
+[company]
+name = "Test Co"
+currency = "USD"
+
+[pricing]
+proration = "period"
+
+[billing]
+frequency = "monthly"
+"""
+
+CATALOG = """\
+products:
+  - code: SEAT
+    name: Seat
+    per: year
+    price: {USD: 600.00}
+  - code: SSO
+    name: SSO
+    per: month
+    price: {USD: 100.00}
+    timing: arrears
+"""
+
+
+def _setup(repo, cli) -> Path:
+    root = repo(
+        {"catalog/products.yaml": CATALOG, "contracts/lago/account.yaml": "account: lago\nname: Lago\ncurrency: USD\n"},
+        toml=TOML,
+    )
+    day = "2027-01-01"
+    r = cli(
+        "quote",
+        "new",
+        "-a",
+        "lago",
+        "--start",
+        day,
+        "--line",
+        "SEAT=10",
+        "--line",
+        "SSO=1",
+        "--repo",
+        root,
+        "--as-of",
+        day,
+    )
+    assert r.code == 0, r.stderr
+    r = cli("quote", "accept", "Q-2027-0001", "--signed-by", "Jan", "--repo", root, "--as-of", day)
+    assert r.code == 0, r.stderr
+    return root
+
+
+def _invoices(root: Path) -> list[dict]:
+    return [yaml.safe_load(p.read_text()) for p in sorted((root / "invoices").glob("*.yaml"))]
+
+
+def test_an_arrears_product_is_frozen_on_the_contract_and_invoiced_after_each_period(repo, cli):
+    root = _setup(repo, cli)
+    contract = yaml.safe_load((root / "contracts/lago/C-2027-0001.yaml").read_text())
+    assert [ln.get("timing") for ln in contract["lines"]] == [None, "arrears"]
+    r = cli("invoice", "run", "--through", "2027-02-01", "--repo", root, "--as-of", "2027-02-01")
+    assert r.code == 0, r.stderr
+    got = [
+        (
+            i["date"].isoformat(),
+            [(ln["product"], ln["period_start"].isoformat(), str(ln["amount"])) for ln in i["lines"]],
+        )
+        for i in _invoices(root)
+    ]
+    assert got == [
+        ("2027-01-01", [("SEAT", "2027-01-01", "500.0")]),
+        ("2027-02-01", [("SSO", "2027-01-01", "100.0"), ("SEAT", "2027-02-01", "500.0")]),
+    ]
+    assert cli("check", "--repo", root).code == 0
+
+
+def test_amend_billing_quarterly_cuts_the_month_bills_a_stub_then_whole_quarters(repo, cli):
+    root = _setup(repo, cli)
+    assert cli("invoice", "run", "--through", "2027-03-01", "--repo", root, "--as-of", "2027-03-01").code == 0
+
+    def amend(effective: str, billing: str, *more: str):
+        return cli(
+            "amend",
+            "C-2027-0001",
+            "--effective",
+            effective,
+            "--billing",
+            billing,
+            *more,
+            "--repo",
+            root,
+            "--as-of",
+            "2027-03-12",
+        )
+
+    back = amend("2027-03-01", "quarterly")
+    assert back.code == 2 and "backdated" in back.stderr
+    same = amend("2027-03-12", "monthly")
+    assert same.code == 2 and "already billed monthly" in same.stderr
+    r = amend("2027-03-12", "quarterly", "-f", "json")
+    assert r.code == 0, r.stderr
+    assert "billing: {frequency: quarterly}" in (root / "quotes/Q-2027-0002.yaml").read_text()
+    r = cli("quote", "accept", "Q-2027-0002", "--signed-by", "Jan", "--repo", root, "--as-of", "2027-03-12")
+    assert r.code == 0, r.stderr
+    assert "billing: {frequency: quarterly}" in (root / "contracts/lago/C-2027-0001.yaml").read_text()
+    r = cli("invoice", "run", "--through", "2027-09-01", "--allow-future", "--repo", root, "--as-of", "2027-03-12")
+    assert r.code == 0, r.stderr
+    invs = {i["date"].isoformat(): i for i in _invoices(root)}
+    assert sorted(invs) == ["2027-01-01", "2027-02-01", "2027-03-01", "2027-03-12", "2027-06-01", "2027-09-01"]
+    seat = [ln for ln in invs["2027-03-12"]["lines"] if ln["product"] == "SEAT"]
+    assert [(ln["kind"], ln["period_start"].isoformat(), ln["period_end"].isoformat()) for ln in seat] == [
+        ("credit", "2027-03-12", "2027-03-31"),
+        ("proration", "2027-03-12", "2027-05-31"),
+    ]
+    # whole quarters from 1 June: 10 seats × 600.00 / 4 = 1,500.00, and SSO's quarter in arrears after it
+    june = {(ln["product"], ln["kind"]): ln["amount"] for ln in invs["2027-06-01"]["lines"]}
+    assert june[("SEAT", "recurring")] == 1500
+    sept = {(ln["product"], ln["kind"]): ln["amount"] for ln in invs["2027-09-01"]["lines"]}
+    assert sept == {("SEAT", "recurring"): 1500, ("SSO", "recurring"): 300}
+    assert cli("check", "--repo", root).code == 0
+    shown = cli("invoice", "preview", "C-2027-0001", "-f", "json", "--repo", root, "--as-of", "2027-09-01")
+    assert shown.code == 0 and json.loads(shown.stdout)
