@@ -76,7 +76,7 @@ def total(lines, prefix=""):
 
 def seg_total(c: Contract, s: Segment) -> Decimal:
     """A segment's quote line total under its contract's terms (the `period` method counts the contract's periods)."""
-    grid = billing.billing_terms(c, SETTINGS).grid
+    grid = billing.billing_terms(c, SETTINGS).grid_on(s.start)
     return line_total(s.unit_price, s.quantity, s.per, s.start, s.end or s.start, c.proration, "PLN", "half-up", grid)
 
 

@@ -46,7 +46,7 @@ from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.model import Account, Amendment, Contract, Invoice, Repo, Segment, Settings, Signed, TaxLine
 from cpqctl.core.money import round_money
 from cpqctl.core.proration import Grid, add_months, first_anchor, months_between, priced_units, segment_value
-from cpqctl.core.regimes import Regime, regimes
+from cpqctl.core.regimes import Regime, first_regime, regime_of, regime_on, regimes
 from cpqctl.core.terms import FREQUENCY_MONTHS, PER_MONTHS, contract_terms, tax_rate
 
 ZERO = Decimal(0)
@@ -130,25 +130,11 @@ class BillingTerms:
         if self.regimes:
             return self.regimes
         assert self.start is not None
-        a = self.anchor or self.start
-        base = add_months(a, -self.months) if self.months is not None and a > self.start else self.start
-        return (Regime(0, self.start, base, self.months),)
-
-    @property
-    def stub(self) -> bool:
-        """Period 0 is a stub from the contract start to the day before the first anchor date."""
-        return (
-            self.months is not None and self.anchor is not None and self.start is not None and self.anchor > self.start
-        )
+        return (first_regime(self.start, self.months, self.anchor or self.start),)
 
     def regime(self, k: int) -> Regime:
         """The regime period ``k`` belongs to."""
-        rs = self._regimes()
-        got = rs[0]
-        for r in rs[1:]:
-            if r.first <= k:
-                got = r
-        return got
+        return regime_of(self._regimes(), k)
 
     def bounds(self, k: int) -> tuple[date, date]:
         """Period ``k`` before the contract's end cuts it: its first day and its last (a change of frequency
@@ -162,10 +148,12 @@ class BillingTerms:
         return lo, hi
 
     def whole(self, k: int, end: date) -> bool:
-        """Period ``k``, ending on ``end``, is a whole period of its grid (not a stub, not cut)."""
+        """Period ``k``, ending on ``end``, is a whole period of its grid: not a stub (before the first anchor
+        date, after a change of frequency), not cut (by the contract's end or a change of frequency). Upfront
+        billing's one period is whole."""
         r = self.regime(k)
         if r.months is None:
-            return False
+            return True
         j = k - r.first
         return (
             add_months(r.base, j * r.months) == self.bounds(k)[0]
@@ -174,11 +162,7 @@ class BillingTerms:
 
     def index(self, d: date) -> int:
         """The period holding ``d`` (≥ the start)."""
-        rs = self._regimes()
-        r = rs[0]
-        for x in rs[1:]:
-            if x.start <= d:
-                r = x
+        r = regime_on(self._regimes(), d)
         if r.months is None:
             return r.first
         if d <= r.natural(r.first)[1]:
@@ -192,13 +176,6 @@ class BillingTerms:
     def grid_on(self, d: date) -> Grid:
         """The grid in force on ``d``: a segment starting then was priced on it."""
         return self.regime(self.index(max(d, self.start or d))).grid
-
-    @property
-    def grid(self) -> Grid | None:
-        """The first regime's grid (None before the start is known)."""
-        if self.start is None:
-            return None
-        return self._regimes()[0].grid
 
 
 def billing_terms(c: Contract, settings: Settings) -> BillingTerms:
@@ -435,7 +412,7 @@ class _Schedule:
                 continue
             a, b = max(s.start, p.start), min(cover, p.end)
             months = t.regime(p.index).months
-            if a == p.start and b == p.end and months is not None and self._whole(t, p):
+            if a == p.start and b == p.end and months is not None and t.whole(p.index, p.end):
                 out[p.index] = round_money(rate * months, t.currency, t.rounding)
             else:
                 grid = t.grid_of(p.index)
@@ -446,13 +423,6 @@ class _Schedule:
             out[absorber] = self.value(s, cover) - sum((v for k, v in out.items() if k != absorber), ZERO)
         self._splits[key] = out
         return out
-
-    def _whole(self, t: BillingTerms, p: Period) -> bool:
-        """A whole billing period of its grid: not a stub (before the first anchor date, after a change of
-        frequency), not cut by the contract's end or a change of frequency (upfront billing's one period: whole)."""
-        if t.regime(p.index).months is None:
-            return True
-        return t.whole(p.index, p.end)
 
     def _rate(self, s: Segment) -> Fraction:
         rate = self._rates.get(s.id)
@@ -541,7 +511,7 @@ class _Schedule:
         end = last if s.end is None else min(s.end, last)
         if amount < 0:
             kind = "credit"
-        elif not catch_up and not folded and start == p.start and end == p.end and self._whole(self.t, p):
+        elif not catch_up and not folded and start == p.start and end == p.end and self.t.whole(p.index, p.end):
             kind = "recurring"
         else:
             kind = "proration"
@@ -648,6 +618,20 @@ def _schedule(
     return out
 
 
+def _settled_through(c: Contract, billed: list[Billed]) -> date | None:
+    """The ledger's last invoice date L, when the keys first invoiced by L may be left out; else None."""
+    if not billed or c.billed_through is not None:
+        return None
+    last = max(b.date for b in billed)
+    if not c.amendments:
+        return last
+    held = {b.segment for b in billed}
+    for a in c.amendments:
+        if known_dates(a)[1] > last or a.billing_frequency or not any(s.id in held for s in a.lines):
+            return None
+    return last
+
+
 def due_lines(
     c: Contract,
     settings: Settings,
@@ -665,19 +649,6 @@ def due_lines(
     ledger holds, for each, what the schedule finally bills in it — else (a ledger cpqctl did not write, an older
     period rule) the whole schedule is compared. Either way the same lines are issued (tests/test_incremental_billing).
     """
-
-    def _settled_through(c: Contract, billed: list[Billed]) -> date | None:
-        """The ledger's last invoice date L, when the keys first invoiced by L may be left out; else None."""
-        if not billed or c.billed_through is not None:
-            return None
-        last = max(b.date for b in billed)
-        if not c.amendments:
-            return last
-        held = {b.segment for b in billed}
-        for a in c.amendments:
-            if known_dates(a)[1] > last or a.billing_frequency or not any(s.id in held for s in a.lines):
-                return None
-        return last
 
     sch = _Schedule(c, settings, max(through, horizon or through))
     since = None if full else _settled_through(c, billed)
@@ -841,7 +812,7 @@ def with_amendment(c: Contract, quote, priced, as_of: date) -> Contract:
         signed=Signed("(preview)", as_of),
         end=quote.end if quote.end and not quote.cancelled else None,
         cancelled=quote.cancelled,
-        billing_frequency=quote.billing_frequency if getattr(quote, "kind", None) == "amendment" else None,
+        billing_frequency=quote.billing_frequency if quote.kind == "amendment" else None,
     )
     return dataclasses.replace(c, amendments=c.amendments + (amendment,))
 

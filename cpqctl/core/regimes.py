@@ -60,10 +60,10 @@ class Regime:
         return lo, add_months(self.base, (j + 1) * self.months) - _DAY
 
 
-def first_regime(start: date, months: int | None, anchor: str) -> Regime:
-    """The regime a contract starts with: from its start, on the grid of its first anchor date."""
-    a = first_anchor(start, months, anchor)
-    base = add_months(a, -months) if months is not None and a > start else start
+def first_regime(start: date, months: int | None, first: date) -> Regime:
+    """The regime a contract starts with: from its start, on the grid of its first anchor date ``first``
+    (:func:`cpqctl.core.proration.first_anchor`; a later one makes period 0 a stub)."""
+    base = add_months(first, -months) if months is not None and first > start else start
     return Regime(0, start, base, months)
 
 
@@ -84,7 +84,8 @@ def changed(prev: Regime, d: date, months: int, anchor: str) -> Regime:
 def regimes(c: Contract, settings: Settings) -> tuple[Regime, ...]:
     """The contract's regimes, oldest first: its first, then one per amendment that changes the frequency."""
     t = contract_terms(c, settings)
-    out = [first_regime(c.start, t.billing_months, t.billing_anchor)]
+    months = t.billing_months
+    out = [first_regime(c.start, months, first_anchor(c.start, months, t.billing_anchor))]
     for a in sorted((a for a in c.amendments if a.billing_frequency), key=lambda a: a.effective):
         assert a.billing_frequency is not None
         months = FREQUENCY_MONTHS.get(a.billing_frequency)
@@ -119,11 +120,12 @@ def regimes(c: Contract, settings: Settings) -> tuple[Regime, ...]:
 
 def regime_on(rs: tuple[Regime, ...], d: date) -> Regime:
     """The regime in force on ``d`` (the first one before the contract starts)."""
-    got = rs[0]
-    for r in rs[1:]:
-        if r.start <= d:
-            got = r
-    return got
+    return next((r for r in reversed(rs) if r.start <= d), rs[0])
+
+
+def regime_of(rs: tuple[Regime, ...], k: int) -> Regime:
+    """The regime period ``k`` belongs to."""
+    return next((r for r in reversed(rs) if r.first <= k), rs[0])
 
 
 def grid_on(c: Contract, settings: Settings, d: date, months: int | None = None) -> Grid:
