@@ -62,6 +62,7 @@ class Period:
     index: int
     start: date  # the invoice date
     end: date  # inclusive, cut at the contract's end
+    whole: bool = False  # a whole period of its grid (BillingTerms.whole): not a stub, not cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +233,7 @@ def periods(c: Contract, t: BillingTerms, horizon: date) -> list[Period]:
     """
     end = ledger.current_end(c)
     if t.months is None:
-        return [Period(0, c.start, end if end is not None else horizon)]
+        return [Period(0, c.start, end if end is not None else horizon, True)]
     last = end if end is not None else horizon
     out: list[Period] = []
     t = _terms(c, t)
@@ -241,7 +242,8 @@ def periods(c: Contract, t: BillingTerms, horizon: date) -> list[Period]:
         start, natural_end = t.bounds(k)
         if start > last and out:
             break
-        out.append(Period(k, start, natural_end if end is None else min(natural_end, end)))
+        cut = natural_end if end is None else min(natural_end, end)
+        out.append(Period(k, start, cut, t.whole(k, cut)))
         if start > last:
             break
         k += 1
@@ -407,13 +409,17 @@ class _Schedule:
         out: dict[int, Decimal] = {}
         partial: list[int] = []
         rate = self._rate(s)
+        wholes: dict[int, Decimal] = {}  # a whole period's amount, per period length (one per regime)
         for p in ps:
             if p.end < s.start or p.start > cover:
                 continue
             a, b = max(s.start, p.start), min(cover, p.end)
-            months = t.regime(p.index).months
-            if a == p.start and b == p.end and months is not None and t.whole(p.index, p.end):
-                out[p.index] = round_money(rate * months, t.currency, t.rounding)
+            months = t.regime(p.index).months if p.whole else None
+            if months is not None and a == p.start and b == p.end:
+                amt = wholes.get(months)
+                if amt is None:
+                    amt = wholes[months] = round_money(rate * months, t.currency, t.rounding)
+                out[p.index] = amt
             else:
                 grid = t.grid_of(p.index)
                 out[p.index] = round_money(rate * months_between(a, b, t.method, grid), t.currency, t.rounding)
@@ -511,7 +517,7 @@ class _Schedule:
         end = last if s.end is None else min(s.end, last)
         if amount < 0:
             kind = "credit"
-        elif not catch_up and not folded and start == p.start and end == p.end and self.t.whole(p.index, p.end):
+        elif not catch_up and not folded and start == p.start and end == p.end and p.whole:
             kind = "recurring"
         else:
             kind = "proration"

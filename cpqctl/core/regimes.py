@@ -120,11 +120,15 @@ def regimes(c: Contract, settings: Settings) -> tuple[Regime, ...]:
 
 def regime_on(rs: tuple[Regime, ...], d: date) -> Regime:
     """The regime in force on ``d`` (the first one before the contract starts)."""
+    if len(rs) == 1:
+        return rs[0]
     return next((r for r in reversed(rs) if r.start <= d), rs[0])
 
 
 def regime_of(rs: tuple[Regime, ...], k: int) -> Regime:
     """The regime period ``k`` belongs to."""
+    if len(rs) == 1:  # most contracts never change frequency: billing asks this per period
+        return rs[0]
     return next((r for r in reversed(rs) if r.first <= k), rs[0])
 
 
