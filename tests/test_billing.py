@@ -76,8 +76,10 @@ def total(lines, prefix=""):
 
 def seg_total(c: Contract, s: Segment) -> Decimal:
     """A segment's quote line total under its contract's terms (the `period` method counts the contract's periods)."""
-    grid = billing.billing_terms(c, SETTINGS).grid_on(s.start)
-    return line_total(s.unit_price, s.quantity, s.per, s.start, s.end or s.start, c.proration, "PLN", "half-up", grid)
+    t = billing.billing_terms(c, SETTINGS)
+    grid = t.grid_on(s.start)
+    end = s.end or s.start
+    return line_total(s.unit_price, s.quantity, s.per, s.start, end, c.proration, "PLN", "half-up", grid, t.partial)
 
 
 def value(c: Contract) -> Decimal:
@@ -313,7 +315,8 @@ def contracts(draw, with_amendment=False, allow_cancel=False):
             dataclasses.replace(a, lines=tuple(dataclasses.replace(x, timing="arrears") for x in a.lines))
             for a in amendments
         )
-    return contract(freq, amendments, lines, start=start, end=end, method=method)
+    partial = draw(st.sampled_from(["prorate", "prorate", "full", "none"]))  # the partial-period policy
+    return contract(freq, amendments, lines, start=start, end=end, method=method, billing_partial=partial)
 
 
 @hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -706,3 +709,35 @@ def test_kill_bill_monthly_to_quarterly_change_credits_20_31_and_charges_81_92()
         assert e.code == "E-BILLING" and "backdated" in e.message
     else:
         raise AssertionError("a backdated change of frequency must be refused")
+
+
+# --------------------------------------------------------------------------- partial-period policy
+
+
+def test_partial_period_policy_bills_a_stub_in_full_or_not_at_all_and_the_quote_agrees():
+    """Zuora's "Prorate recurring charges for partial period" = No (docs.zuora.com, billing rules, proration),
+    as `[billing] partial`: 5 seats at 1,200.00 a year added on 2024-05-10 to a quarterly contract ending 2024-12-31.
+    `prorate`: the stub 05-10..06-30 is 1,500.00 × its months; `full`: it bills the whole quarter, 1,500.00;
+    `none`: nothing until 07-01. Whole quarters are 1,500.00 under every policy, and the invoices add up to the
+    quote line total priced under the same policy."""
+    from cpqctl.core.proration import months_between
+
+    q = (date(2024, 1, 1), 3)
+    assert months_between(date(2024, 5, 10), date(2024, 12, 31), "monthly+daily", q, "full") == 9
+    assert months_between(date(2024, 5, 10), date(2024, 12, 31), "monthly+daily", q, "none") == 6
+    assert months_between(date(2024, 4, 1), date(2024, 12, 31), "daily", q, "none") == 9
+    upsell = Amendment(
+        "A-1",
+        date(2024, 5, 10),
+        (seg("C-1/A-1#1", 5, date(2024, 5, 10), date(2024, 12, 31)),),
+        signed=Signed("x", date(2024, 5, 10)),
+    )
+    for partial, stub in (("full", D("1500.00")), ("none", None)):
+        c = contract("quarterly", (upsell,), billing_partial=partial)
+        out = [(d, ln.kind, ln.amount) for d, ln in issue(c, date(2024, 12, 31)) if ln.segment == "C-1/A-1#1"]
+        first = [(date(2024, 5, 10), "proration", stub)] if stub else []
+        assert out == first + [
+            (date(2024, 7, 1), "recurring", D("1500.00")),
+            (date(2024, 10, 1), "recurring", D("1500.00")),
+        ]
+        assert total(issue(c, date(2024, 12, 31)), "C-1/A-1#") == seg_total(c, upsell.lines[0])

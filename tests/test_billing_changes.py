@@ -131,3 +131,31 @@ def test_amend_billing_quarterly_cuts_the_month_bills_a_stub_then_whole_quarters
     assert cli("check", "--repo", root).code == 0
     shown = cli("invoice", "preview", "C-2027-0001", "-f", "json", "--repo", root, "--as-of", "2027-09-01")
     assert shown.code == 0 and json.loads(shown.stdout)
+
+
+def test_a_partial_period_policy_is_frozen_on_the_contract_and_prices_quote_and_invoices_alike(repo, cli):
+    """`[billing] partial = "full"`: a contract starting mid-quarter bills its stub as a whole quarter; the quote
+    prices the same (a first and a last partial quarter: 5 quarters), the contract keeps the policy (`billing: {…, partial: full}`), so a later cpq.toml change does
+    not reprice it."""
+    toml = TOML.replace('frequency = "monthly"', 'frequency = "quarterly"\nanchor = "calendar"\npartial = "full"')
+    root = repo(
+        {"catalog/products.yaml": CATALOG, "contracts/lago/account.yaml": "account: lago\nname: Lago\ncurrency: USD\n"},
+        toml=toml,
+    )
+    day = "2027-02-15"
+    r = cli(
+        "quote", "new", "-a", "lago", "--start", day, "--line", "SEAT=10", "--repo", root, "--as-of", day, "-f", "json"
+    )
+    assert r.code == 0, r.stderr
+    # 2027-02-15..2028-02-14 on calendar quarters: both partial quarters (Feb 15–Mar 31, Jan 1–Feb 14) in full
+    assert json.loads(r.stdout)["net_total"] == "7500.00"
+    assert cli("quote", "accept", "Q-2027-0001", "--signed-by", "Jan", "--repo", root, "--as-of", day).code == 0
+    text = (root / "contracts/lago/C-2027-0001.yaml").read_text()
+    assert "billing: {frequency: quarterly, anchor: calendar, partial: full}" in text
+    (root / "cpq.toml").write_text(TOML, encoding="utf-8")  # the default policy again: the contract keeps its own
+    r = cli("invoice", "run", "--through", "2028-01-01", "--allow-future", "--repo", root, "--as-of", day)
+    assert r.code == 0, r.stderr
+    amounts = [(i["date"].isoformat(), sum(ln["amount"] for ln in i["lines"])) for i in _invoices(root)]
+    quarters = ["2027-02-15", "2027-04-01", "2027-07-01", "2027-10-01", "2028-01-01"]
+    assert amounts == [(d, 1500) for d in quarters]
+    assert cli("check", "--repo", root).code == 0

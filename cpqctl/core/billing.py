@@ -126,6 +126,7 @@ class BillingTerms:
     start: date | None = None  # the contract start
     anchor: date | None = None  # the first period boundary on or after the start (None or start: no stub)
     regimes: tuple[Regime, ...] = ()  # the billing regimes (core/regimes.py); () : one, from start and anchor
+    partial: str = "prorate"  # the partial-period policy: prorate | full | none
 
     def _regimes(self) -> tuple[Regime, ...]:
         if self.regimes:
@@ -206,6 +207,7 @@ def billing_terms(c: Contract, settings: Settings) -> BillingTerms:
         c.start,
         first_anchor(c.start, months, t.billing_anchor),
         regimes(c, settings),
+        t.partial,
     )
 
 
@@ -360,12 +362,14 @@ class _Schedule:
                     t.currency,
                     t.rounding,
                     t.grid_on(s.start),
+                    t.partial,
                 )
             else:
                 rate = self._rate(s)
                 upto = day if s.end is None or day < s.end else s.end
                 grid = t.grid_on(s.start)
-                v = round_money(rate * months_between(s.start, upto, t.method, grid), t.currency, t.rounding)
+                months = months_between(s.start, upto, t.method, grid, t.partial)
+                v = round_money(rate * months, t.currency, t.rounding)
             self._values[key] = v
         return v
 
@@ -422,7 +426,8 @@ class _Schedule:
                 out[p.index] = amt
             else:
                 grid = t.grid_of(p.index)
-                out[p.index] = round_money(rate * months_between(a, b, t.method, grid), t.currency, t.rounding)
+                part = months_between(a, b, t.method, grid, t.partial)
+                out[p.index] = round_money(rate * part, t.currency, t.rounding)
                 partial.append(p.index)
         if out and (s.end is not None or finite):
             absorber = partial[0] if partial else min(out)

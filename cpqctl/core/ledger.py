@@ -14,7 +14,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 from cpqctl.core.model import Cancellation, Contract, Segment, Settings
-from cpqctl.core.proration import billing_grid, line_total, priced_units
+from cpqctl.core.proration import line_total, priced_units
+from cpqctl.core.regimes import regime_on, regimes
 from cpqctl.core.terms import PER_MONTHS, contract_terms
 
 ZERO = Decimal(0)
@@ -135,6 +136,7 @@ def tcv(c: Contract, settings: Settings) -> Decimal | None:
     if c.evergreen:
         return None
     t = contract_terms(c, settings)
+    rs = regimes(c, settings)
     total = Decimal(0)
     for s in c.segments():
         end = s.end if s.end is not None else s.start  # a one-time line is whole on its start date
@@ -147,6 +149,7 @@ def tcv(c: Contract, settings: Settings) -> Decimal | None:
             t.proration,
             c.currency,
             t.rounding,
-            billing_grid(c.start, t.billing_months, t.billing_anchor),
+            regime_on(rs, s.start).grid,  # the billing periods its quote was priced on
+            t.partial,
         )
     return total

@@ -46,6 +46,7 @@ class Settings:
     billing_frequency: str = "annual"
     billing_anchor: str = "start"  # start | calendar | a day of the month "1"–"28" (docs/billing.md)
     payment_days: int = 14
+    billing_partial: str = "prorate"  # prorate | full | none: partial billing periods (docs/billing.md)
     renewal_pricing: str = "same"
     renewal_uplift: Decimal = Decimal(0)
     renewal_uplift_index: IndexUplift | None = None  # `uplift = {index = …}`: then renewal_uplift is unused
@@ -346,6 +347,7 @@ class Contract:
     evergreen: bool = False
     billing_frequency: str | None = None
     billing_anchor: str | None = None  # None: cpq.toml's [billing] anchor
+    billing_partial: str | None = None  # None: cpq.toml's [billing] partial
     proration: str | None = None
     rounding: str | None = None
     renewal: RenewalTerms = field(default_factory=RenewalTerms)
@@ -403,6 +405,7 @@ class Quote:
     evergreen: bool = False
     billing_frequency: str | None = None
     billing_anchor: str | None = None
+    billing_partial: str | None = None
     effective: _Day | None = None
     based_on: int | None = None
     rebases: str | None = None  # amendment: the accepted amendment quote it restores on a merged ledger

@@ -116,6 +116,7 @@ class _Ctx:
     anchor: date  # billing periods of an evergreen quote count from here
     frequency: int  # months per billing period (evergreen)
     grid: Grid | None = None  # the billing periods the `period` proration method counts days in
+    partial: str = "prorate"  # the partial-period policy (prorate | full | none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -729,7 +730,7 @@ def _finish(ctx: _Ctx, it: _Item, part: _Part, pricing: str, fixed_total: Decima
                 "fix the line's or the quote's dates",
                 _where(line, "end" if line.end else "start"),
             )
-        mult = multiplier(start, through, unit, ctx.method, ctx.grid)
+        mult = multiplier(start, through, unit, ctx.method, ctx.grid, ctx.partial)
     total = (
         fixed_total
         if fixed_total is not None
@@ -743,6 +744,7 @@ def _finish(ctx: _Ctx, it: _Item, part: _Part, pricing: str, fixed_total: Decima
             ctx.currency,
             ctx.rounding,
             ctx.grid,
+            ctx.partial,
         )
     )
     off = (
@@ -842,6 +844,7 @@ def _context(quote: Quote, catalog: Catalog, account: Account, settings: Setting
         anchor=contract.start if contract is not None and evergreen else start,
         frequency=months,
         grid=grid,
+        partial=terms.partial if terms else (quote.billing_partial or settings.billing_partial),
     )
 
 

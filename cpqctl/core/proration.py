@@ -144,6 +144,22 @@ def _period_months(start: date, end: date, grid: Grid) -> Fraction:
     return part(i, start, end) + (j - i - 1) * months + part(j, start, end)
 
 
+def _policy_months(start: date, end: date, grid: Grid, partial: str) -> Fraction:
+    """A partial-period policy other than `prorate`: each billing period of ``grid`` that [start, end] covers
+    whole counts its months; one it covers in part counts them all (``full``) or nothing (``none``)."""
+    months = grid[1]
+    i, j = _grid_index(grid, start), _grid_index(grid, end)
+
+    def part(k: int) -> int:
+        lo, hi = _grid_bounds(grid, k)
+        whole = max(start, lo) == lo and min(end, hi) == hi
+        return months if whole or partial == "full" else 0
+
+    if i == j:
+        return Fraction(part(i))
+    return Fraction(part(i) + (j - i - 1) * months + part(j))
+
+
 def priced_units(quantity: Decimal, pricing: str) -> Decimal:
     """What multiplies the unit price: the quantity, except on a block line, whose unit price is the price of
     the whole block: it counts once (−1 for a removed block, 0 for none)."""
@@ -152,7 +168,7 @@ def priced_units(quantity: Decimal, pricing: str) -> Decimal:
     return quantity
 
 
-def months_between(start: date, end: date, method: str, grid: Grid | None = None) -> Fraction:
+def months_between(start: date, end: date, method: str, grid: Grid | None = None, partial: str = "prorate") -> Fraction:
     """Length in months of the inclusive range [start, end] under ``method`` (0 if end < start).
 
     O(1) and built as one Fraction from integers (billing calls it per segment
@@ -172,11 +188,18 @@ def months_between(start: date, end: date, method: str, grid: Grid | None = None
       covered whole counts its months, one covered in part its months × days
       covered / days in that period (Stripe, Chargebee, Kill Bill, Salesforce
       Revenue Cloud, Oracle).
+
+    ``partial`` (the contract's partial-period policy): ``prorate`` measures a
+    partial billing period by ``method``; ``full`` bills it as a whole one,
+    ``none`` not at all (Zuora's "prorate recurring charges for partial
+    period: No"; a whole period is the same under every policy).
     """
     if method not in METHODS:
         raise ValueError(f"unknown proration method {method!r} (one of {', '.join(METHODS)})")
     if end < start:
         return Fraction(0)
+    if partial != "prorate":
+        return _policy_months(start, end, grid or (start, 1), partial)
     if method == "daily":
         return Fraction(12 * ((end - start).days + 1), 365)
     if method == "calendar":
@@ -191,11 +214,13 @@ def months_between(start: date, end: date, method: str, grid: Grid | None = None
     return Fraction(365 * k + 12 * days, 365)
 
 
-def multiplier(start: date, end: date, per: str, method: str, grid: Grid | None = None) -> Fraction:
+def multiplier(
+    start: date, end: date, per: str, method: str, grid: Grid | None = None, partial: str = "prorate"
+) -> Fraction:
     """The prorate multiplier: months of [start, end] over the months of one ``per``."""
     if per not in PER_MONTHS:
         raise ValueError(f"unknown billing unit {per!r} (one of {', '.join(PER_MONTHS)})")
-    return months_between(start, end, method, grid) / PER_MONTHS[per]
+    return months_between(start, end, method, grid, partial) / PER_MONTHS[per]
 
 
 def segment_value(
@@ -209,6 +234,7 @@ def segment_value(
     currency: str,
     rounding: str,
     grid: Grid | None = None,
+    partial: str = "prorate",
 ) -> Decimal:
     """V(t): the segment's net total from ``start`` to min(t, end), rounded once.
 
@@ -222,7 +248,7 @@ def segment_value(
     if per is None:
         return round_money(full, currency, rounding)
     upto = t if end is None or t < end else end
-    return round_money(full * multiplier(start, upto, per, method, grid), currency, rounding)
+    return round_money(full * multiplier(start, upto, per, method, grid, partial), currency, rounding)
 
 
 def line_total(
@@ -235,9 +261,10 @@ def line_total(
     currency: str,
     rounding: str,
     grid: Grid | None = None,
+    partial: str = "prorate",
 ) -> Decimal:
     """The quote line's net total over its whole range: V(end)."""
-    return segment_value(unit_price, quantity, per, start, end, end, method, currency, rounding, grid)
+    return segment_value(unit_price, quantity, per, start, end, end, method, currency, rounding, grid, partial)
 
 
 def period_amount(

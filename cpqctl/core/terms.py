@@ -40,6 +40,7 @@ FREQUENCIES: tuple[str, ...] = tuple(FREQUENCY_MONTHS)
 PERIODIC_FREQUENCIES: tuple[str, ...] = tuple(f for f, m in FREQUENCY_MONTHS.items() if m is not None)
 PRORATION_METHODS: tuple[str, ...] = ("monthly+daily", "calendar", "daily", "monthly", "30/360", "period")
 ROUNDING_MODES: tuple[str, ...] = ("half-up", "half-even")
+PARTIAL_POLICIES: tuple[str, ...] = ("prorate", "full", "none")  # how a partial billing period bills
 PER_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
 PRICE_PERIODS: tuple[str, ...] = tuple(PER_MONTHS)
 RENEWAL_PRICING: tuple[str, ...] = ("same", "list", "uplift")
@@ -53,6 +54,7 @@ class ContractTerms:
     rounding: str
     billing_frequency: str
     billing_anchor: str = "start"  # start | calendar | a day of the month "1"–"28"
+    partial: str = "prorate"  # prorate | full | none: how a partial billing period bills (docs/billing.md)
 
     @property
     def billing_months(self) -> int | None:
@@ -67,6 +69,7 @@ def contract_terms(c: Contract, settings: Settings) -> ContractTerms:
         rounding=c.rounding or settings.rounding,
         billing_frequency=c.billing_frequency or settings.billing_frequency,
         billing_anchor=c.billing_anchor if c.billing_anchor is not None else settings.billing_anchor,
+        partial=c.billing_partial or settings.billing_partial,
     )
 
 

@@ -286,6 +286,7 @@ def contract_text(
                     [
                         ("frequency", q.billing_frequency or settings.billing_frequency),
                         ("anchor", _anchor(q.billing_anchor or account_anchor or settings.billing_anchor)),
+                        ("partial", _partial(q.billing_partial or settings.billing_partial)),
                     ]
                 )
             ),
@@ -303,6 +304,11 @@ def contract_text(
     out.append("lines:")
     out.extend("  - " + segment_flow(ln) for ln in priced.lines)
     return "\n".join(out) + "\n"
+
+
+def _partial(policy: str) -> str | None:
+    """The partial-period policy frozen on a contract (the default, `prorate`, is not written)."""
+    return None if policy == "prorate" else policy
 
 
 def _anchor(anchor: str) -> str | int | None:

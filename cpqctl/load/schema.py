@@ -19,7 +19,14 @@ from typing import Any
 from cpqctl.core.metrics import FREE_ACCOUNTS
 from cpqctl.core.model import UPLIFT_BASES
 from cpqctl.core.money import D, MoneyError, parse_percent
-from cpqctl.core.terms import FREQUENCIES, PRICE_PERIODS, PRORATION_METHODS, RENEWAL_PRICING, ROUNDING_MODES
+from cpqctl.core.terms import (
+    FREQUENCIES,
+    PARTIAL_POLICIES,
+    PRICE_PERIODS,
+    PRORATION_METHODS,
+    RENEWAL_PRICING,
+    ROUNDING_MODES,
+)
 from cpqctl.load import memo
 from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
 
@@ -510,6 +517,10 @@ BILLING = O(
     "billing terms",
     frequency=E(*FREQUENCIES, doc="how often invoices are issued, in advance"),
     anchor=F("anchor", doc=ANCHOR_DOC),
+    partial=E(
+        *PARTIAL_POLICIES,
+        doc="how a partial billing period bills: prorate (default), full (the whole period), none (nothing); docs/billing.md",
+    ),
 )
 INDEX_UPLIFT = O(
     "an index-linked uplift: the index's value + plus, at least floor, at most cap (docs/renewal-uplift.md)",
@@ -882,6 +893,10 @@ SETTINGS = O(
         frequency=E(*FREQUENCIES),
         payment_days=F("int", nonnegative=True, high=MAX_DAYS),
         anchor=F("anchor", doc=ANCHOR_DOC),
+        partial=E(
+            *PARTIAL_POLICIES,
+            doc="how a partial billing period bills: prorate (default), full (the whole period), none (nothing); docs/billing.md",
+        ),
     ),
     renewal=O(
         "renewal defaults",
