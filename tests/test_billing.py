@@ -315,6 +315,21 @@ def contracts(draw, with_amendment=False, allow_cancel=False):
             dataclasses.replace(a, lines=tuple(dataclasses.replace(x, timing="arrears") for x in a.lines))
             for a in amendments
         )
+    periodic = [f for f, m in billing.FREQUENCY_MONTHS.items() if m]
+    if amendments and not amendments[0].cancelled and freq != "upfront" and amendments[0].effective > start:
+        change = draw(st.sampled_from([None, None, "frequency", "restart"]))  # a change of billing periods
+        if change is not None:
+            import dataclasses
+
+            a = amendments[0]
+            amendments = (
+                dataclasses.replace(
+                    a,
+                    signed=Signed("x", min(a.signed.date, a.effective)),  # it cannot be backdated
+                    billing_frequency=draw(st.sampled_from(periodic)),
+                    billing_restart=change == "restart",
+                ),
+            )
     partial = draw(st.sampled_from(["prorate", "prorate", "full", "none"]))  # the partial-period policy
     return contract(freq, amendments, lines, start=start, end=end, method=method, billing_partial=partial)
 
@@ -375,7 +390,7 @@ def test_every_full_period_of_a_segment_bills_the_same_amount(c):
     time; only the segment's first period may differ (it takes the rounding and day-count rest of the line total)."""
     horizon = date(2030, 1, 1)
     t = billing.billing_terms(c, SETTINGS)
-    if t.months is None:
+    if t.months is None or len(t.regimes) > 1:  # (changes of periods: the next test, per regime)
         return
     ps = {p.index: p for p in billing.periods(c, t, horizon)}
     billed = _by_period(issue(c, horizon))
@@ -585,12 +600,13 @@ def test_every_full_period_bills_the_same_amount_under_every_anchor(c, anchor):
         if mine and not any(ln.kind == "proration" for ln in mine):
             mine = mine[1:]  # no partial period: the first one takes the rounding rest (7,166.66, 7,166.67, …)
         for ln in mine:
-            if ln.kind != "recurring" or t.months is None:
+            months = t.regime(ln.period).months  # a change of billing periods starts a regime of its own
+            if ln.kind != "recurring" or months is None:
                 continue
             assert ln.amount == round_money(
-                Fraction(s.unit_price) * Fraction(s.quantity) * t.months / billing.PER_MONTHS[s.per], "PLN", "half-up"
+                Fraction(s.unit_price) * Fraction(s.quantity) * months / billing.PER_MONTHS[s.per], "PLN", "half-up"
             )
-            seen.setdefault(s.id, set()).add(ln.amount)
+            seen.setdefault((s.id, months), set()).add(ln.amount)
     assert all(len(v) == 1 for v in seen.values())
 
 
@@ -741,3 +757,41 @@ def test_partial_period_policy_bills_a_stub_in_full_or_not_at_all_and_the_quote_
             (date(2024, 10, 1), "recurring", D("1500.00")),
         ]
         assert total(issue(c, date(2024, 12, 31)), "C-1/A-1#") == seg_total(c, upsell.lines[0])
+
+
+def test_a_new_term_restarts_the_periods_on_the_change_date_kill_bills_convention():
+    """Kill Bill's plan change with the subscription's own alignment (docs.killbill.io, "Subscription Billing",
+    billing alignment): the new plan's billing cycle starts on the change date, so the 69.95/quarter plan from
+    12 August bills a whole quarter, 12 August..11 November, 69.95 — next to the credit of 20/31 of August (−19.32)
+    for the old monthly plan; then whole quarters from 12 November."""
+    old = seg("C-1#1", 1, date(2024, 1, 1), None, price="29.95", per="month", product="MONTHLY")
+    change = Amendment(
+        "A-1",
+        date(2024, 8, 12),
+        (
+            seg("C-1/A-1#1", -1, date(2024, 8, 12), None, price="29.95", per="month", product="MONTHLY"),
+            seg("C-1/A-1#2", 1, date(2024, 8, 12), None, price="69.95", per="quarter", product="QUARTERLY"),
+        ),
+        signed=Signed("x", date(2024, 8, 12)),
+        billing_frequency="quarterly",
+        billing_restart=True,
+    )
+    c = contract("monthly", (change,), (old,), end=None, method="period", evergreen=True)
+    net: dict = {}
+    for d, ln in issue(c, date(2025, 2, 12)):
+        if d >= date(2024, 8, 12):
+            net[d, ln.product, ln.kind] = net.get((d, ln.product, ln.kind), D(0)) + ln.amount
+    assert {k: v for k, v in net.items() if v and k[1] == "QUARTERLY"} == {
+        (date(2024, 8, 12), "QUARTERLY", "recurring"): D("69.95"),
+        (date(2024, 11, 12), "QUARTERLY", "recurring"): D("69.95"),
+        (date(2025, 2, 12), "QUARTERLY", "recurring"): D("69.95"),
+    }
+    monthly = sum((v for (d, prod, _), v in net.items() if prod == "MONTHLY" and d == date(2024, 8, 12)), D(0))
+    assert monthly == D("-19.32")  # the removed plan and its negative twin net out beyond the credit
+    later = {d for (d, prod, _) in net if prod == "MONTHLY" and d > date(2024, 8, 12)}
+    assert all(sum((v for (x, p, _), v in net.items() if x == d and p == "MONTHLY"), D(0)) == 0 for d in later)
+    t = billing.billing_terms(c, SETTINGS)
+    assert [t.bounds(k) for k in (7, 8)] == [
+        (date(2024, 8, 1), date(2024, 8, 11)),
+        (date(2024, 8, 12), date(2024, 11, 11)),
+    ]

@@ -159,3 +159,38 @@ def test_a_partial_period_policy_is_frozen_on_the_contract_and_prices_quote_and_
     quarters = ["2027-02-15", "2027-04-01", "2027-07-01", "2027-10-01", "2028-01-01"]
     assert amounts == [(d, 1500) for d in quarters]
     assert cli("check", "--repo", root).code == 0
+
+
+def test_amend_new_term_moves_the_end_and_restarts_the_periods_on_the_effective_date(repo, cli):
+    """`amend --effective 2027-03-12 --new-term 12 --billing quarterly --set SEAT=15` on a monthly contract for 2027:
+    the contract now ends 2028-03-11, the seats run to it, and quarters count from 12 March (a whole quarter is
+    billed on 12 March, 12 June, …); a new term ending before the current end is refused."""
+    root = _setup(repo, cli)
+
+    def amend(*more: str):
+        return cli("amend", "C-2027-0001", "--effective", "2027-03-12", *more, "--repo", root, "--as-of", "2027-03-12")
+
+    short = amend("--new-term", "6")
+    assert short.code == 2 and "not after the current end" in short.stderr
+    assert amend("--new-term", "12", "--extend-to", "2028-01-01").code == 2
+    r = amend("--new-term", "12", "--billing", "quarterly", "--set", "SEAT=15")
+    assert r.code == 0, r.stderr
+    draft = (root / "quotes/Q-2027-0002.yaml").read_text()
+    assert "end: 2028-03-11" in draft and "billing: {frequency: quarterly, restart: true}" in draft
+    assert (
+        cli("quote", "accept", "Q-2027-0002", "--signed-by", "Jan", "--repo", root, "--as-of", "2027-03-12").code == 0
+    )
+    ledger = (root / "contracts/lago/C-2027-0001.yaml").read_text()
+    assert "billing: {frequency: quarterly, restart: true}" in ledger and "end: 2028-03-11" in ledger
+    r = cli("invoice", "run", "--through", "2027-06-12", "--allow-future", "--repo", root, "--as-of", "2027-03-12")
+    assert r.code == 0, r.stderr
+    invs = {i["date"].isoformat(): i for i in _invoices(root)}
+    assert sorted(invs) == ["2027-01-01", "2027-02-01", "2027-03-01", "2027-03-12", "2027-06-12"]
+    june = [
+        (ln["product"], ln["kind"], ln["period_start"].isoformat(), ln["period_end"].isoformat())
+        for ln in invs["2027-06-12"]["lines"]
+    ]
+    assert ("SEAT", "recurring", "2027-06-12", "2027-09-11") in june
+    seats = sum(ln["amount"] for ln in invs["2027-06-12"]["lines"] if ln["product"] == "SEAT")
+    assert seats == 15 * 150  # 15 seats × 600.00 / 4
+    assert cli("check", "--repo", root).code == 0

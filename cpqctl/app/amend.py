@@ -53,6 +53,7 @@ def amend(
     cancel: bool = False,
     reason: str | None = None,
     billing: str | None = None,
+    new_term: int | None = None,
     as_of: date | None = None,
     dry_run: bool = False,
 ) -> QuoteResult:
@@ -64,7 +65,9 @@ def amend(
     for when it may be left out. Extending continues the active lines at
     their prices, uplifted when the contract's renewal pricing is `uplift`.
     ``billing`` changes the billing frequency from ``effective`` on
-    (:mod:`cpqctl.core.regimes`). ``dry_run`` prices the quote and writes nothing.
+    (:mod:`cpqctl.core.regimes`). ``new_term`` (months) starts a new term on ``effective``: the contract then ends
+    ``new_term`` months later (its active lines continue, changes co-terminate there) and its billing periods
+    count from ``effective`` (Kill Bill's plan change). ``dry_run`` prices the quote and writes nothing.
     """
     from cpqctl.core import amendments
     from cpqctl.core.model import Cancellation
@@ -77,9 +80,13 @@ def amend(
         raise UsageError("E-USAGE", "--cancel is an amendment of its own", "drop --set/--add/--remove/--reprice")
     if reason and not cancel:
         raise UsageError("E-USAGE", "--reason goes with --cancel", "add --cancel or drop --reason")
-    if cancel and billing:
-        raise UsageError("E-USAGE", "--cancel ends the billing", "drop --billing")
-    if not cancel and not changes and not extend_to and not billing:
+    if cancel and (billing or new_term):
+        raise UsageError("E-USAGE", "--cancel ends the billing", "drop --billing and --new-term")
+    if new_term is not None and (extend_to is not None or effective is None):
+        raise UsageError(
+            "E-USAGE", "--new-term needs --effective (its first day) and sets the end itself", "drop --extend-to"
+        )
+    if not cancel and not changes and not extend_to and not billing and new_term is None:
         raise UsageError("E-USAGE", "nothing to amend", "give --set, --add, --remove, --reprice, --billing or --cancel")
     with ws.writing() as (store, repo):
         c = lookup(
@@ -90,6 +97,8 @@ def amend(
             "`cpqctl account show ACCOUNT` lists its contracts",
         )
         eff = effective if effective is not None else default_effective(c, extend_to, cancel, day, repo.settings)
+        if new_term is not None:
+            extend_to = _new_term_end(c, eff, new_term)
         uplift = None
         if extend_to is not None:
             from cpqctl.core.renewal import resolve_terms
@@ -97,9 +106,9 @@ def amend(
             renewal = resolve_terms(c, repo.accounts[c.account], repo.settings, term=1)
             uplift = renewal.uplift if renewal.pricing == "uplift" else None
         lines = amendments.plan_changes(c, repo.catalog, repo.settings, eff, changes, cancel, extend_to, uplift)
-        if billing is not None:
-            _check_frequency_change(c, repo.settings, eff, billing, day)
-        if not lines and not cancel and billing is None:
+        if billing is not None or new_term is not None:
+            _check_frequency_change(c, repo.settings, eff, billing, day, restart=new_term is not None)
+        if not lines and not cancel and billing is None and new_term is None:
             raise CpqError(
                 "E-NO-CHANGE",
                 f"the changes leave {contract} as it is on {eff}",
@@ -113,12 +122,37 @@ def amend(
             end=extend_to,
             cancelled=Cancellation(eff, reason or "") if cancel else None,
             billing_frequency=billing,
+            billing_restart=new_term is not None,
         )
         return _write_draft(ws, store, repo, draft, day, dry_run)
 
 
-def _check_frequency_change(c: Contract, settings: Settings, effective: date, billing: str, day: date) -> None:
-    """A change of billing frequency: after the start, not from upfront billing, not backdated, a real change."""
+def _new_term_end(c: Contract, effective: date, months: int) -> date | None:
+    """The end of a new term of ``months`` from ``effective`` (None for an evergreen contract: no end); refused when
+    it would end on or before the current end (a shorter commitment is a cancellation and a new contract)."""
+    from cpqctl.core import ledger
+    from cpqctl.core.proration import term_end
+
+    if months < 1:
+        raise UsageError("E-USAGE", f"--new-term {months}: a term is at least one month", "e.g. --new-term 12")
+    end = ledger.current_end(c)
+    if end is None:
+        return None
+    new_end = term_end(effective, months)
+    if new_end <= end:
+        raise UsageError(
+            "E-USAGE",
+            f"a new term of {months} months from {effective} ends {new_end}, not after the current end {end}",
+            "give a longer --new-term, or cancel (--cancel) and quote a new contract",
+        )
+    return new_end
+
+
+def _check_frequency_change(
+    c: Contract, settings: Settings, effective: date, billing: str | None, day: date, restart: bool = False
+) -> None:
+    """A change of billing frequency (or a new term): after the start, not from upfront billing, not backdated, a
+    real change."""
     from cpqctl.core.regimes import regime_on, regimes
     from cpqctl.core.terms import FREQUENCY_MONTHS
 
@@ -133,7 +167,7 @@ def _check_frequency_change(c: Contract, settings: Settings, effective: date, bi
             f"a change of billing frequency cannot be backdated ({effective} is before {day})",
             "give --effective today or later",
         )
-    elif now == FREQUENCY_MONTHS[billing]:
+    elif billing is not None and not restart and now == FREQUENCY_MONTHS[billing]:
         why = f"{c.contract} is already billed {billing} on {effective}", "drop --billing"
     if why is not None:
         raise UsageError("E-USAGE", why[0], why[1])
@@ -188,6 +222,7 @@ def _write_draft(ws: Workspace, store, repo, draft, day: date, dry_run: bool) ->
         cancelled=(draft.cancelled.date, draft.cancelled.reason) if draft.cancelled else None,
         rebases=draft.rebases,
         billing=draft.billing_frequency,
+        restart=draft.billing_restart,
     )
     with store.transaction() as tx:
         tx.create(rel, text)

@@ -120,6 +120,15 @@ def amend(
             "(docs/billing.md).",
         ),
     ] = None,
+    new_term: Annotated[
+        int | None,
+        typer.Option(
+            "--new-term",
+            metavar="MONTHS",
+            help="Start a new term on --effective instead of co-terminating: the contract ends MONTHS later and "
+            "its billing periods count from --effective (docs/billing.md).",
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Price and print; write nothing.")] = False,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
@@ -139,6 +148,8 @@ def amend(
 
       cpqctl amend C-2026-0001 --effective 2026-08-12 --billing quarterly
 
+      cpqctl amend C-2026-0001 --effective 2026-08-12 --new-term 12 --set PRO-SEAT=80
+
       cpqctl amend C-2026-0005 --cancel --reason "moving to a competitor"   # evergreen: end of period
 
       cpqctl amend C-2026-0001 --rebase Q-2027-9HQ4-0001   # after a merge: what that amendment meant
@@ -147,7 +158,7 @@ def amend(
     from cpqctl.cli.quote import emit_quote
 
     if rebase is not None:
-        if effective or set_ or add or remove or reprice or extend_to or cancel or reason or billing:
+        if effective or set_ or add or remove or reprice or extend_to or cancel or reason or billing or new_term:
             raise UsageError(
                 "E-USAGE", "--rebase is an amendment of its own", "drop --effective/--set/--add/--remove/--cancel…"
             )
@@ -171,6 +182,7 @@ def amend(
         cancel=cancel,
         reason=reason,
         billing=billing,
+        new_term=new_term,
         dry_run=dry_run,
     )
     emit_quote(format, result.data)

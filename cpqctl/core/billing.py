@@ -306,7 +306,7 @@ class _Schedule:
         periods (it cannot be backdated, :mod:`cpqctl.core.regimes`, so the keys agree from its date on)."""
         got = self._known_terms.get(known)
         if got is None:
-            changes = {i for i, a in enumerate(self.c.amendments) if a.billing_frequency}
+            changes = {i for i, a in enumerate(self.c.amendments) if a.billing_frequency or a.billing_restart}
             if changes <= known:
                 got = self.t
             else:
@@ -638,7 +638,8 @@ def _settled_through(c: Contract, billed: list[Billed]) -> date | None:
         return last
     held = {b.segment for b in billed}
     for a in c.amendments:
-        if known_dates(a)[1] > last or a.billing_frequency or not any(s.id in held for s in a.lines):
+        changes_periods = a.billing_frequency or a.billing_restart
+        if known_dates(a)[1] > last or changes_periods or not any(s.id in held for s in a.lines):
             return None
     return last
 
@@ -668,12 +669,17 @@ def due_lines(
     segments = ledger.segment_index(c)
     # a line's key is the period it was scheduled in (a credit for the part of a period cut by a change of
     # frequency lies in the next period's dates); else the period holding its first day
-    spans = {(ln.segment, ln.period_start, ln.period_end): key[1] for key, rows in schedule.items() for _, ln in rows}
+    # (its amount tells a cut period's credit from the next period's line when both cover the same days)
+    spans: dict[tuple, list[int]] = {}
+    for key in sorted(schedule):
+        for _, ln in schedule[key]:
+            spans.setdefault((ln.segment, ln.period_start, ln.period_end, ln.amount), []).append(key[1])
     for b in list(_billed_through(sch, through)) + list(billed):
         s = segments.get(b.segment)
         if s is None:
             continue
-        k = spans.get((s.id, b.period_start, b.period_end))
+        keys = spans.get((s.id, b.period_start, b.period_end, b.amount))
+        k = keys.pop(0) if keys else None
         if k is None:
             k = sch.key_of(s, period_index(c, sch.t, b.period_start or s.start))
         held.setdefault((s.id, k), []).append(b.amount)
@@ -824,6 +830,7 @@ def with_amendment(c: Contract, quote, priced, as_of: date) -> Contract:
         end=quote.end if quote.end and not quote.cancelled else None,
         cancelled=quote.cancelled,
         billing_frequency=quote.billing_frequency if quote.kind == "amendment" else None,
+        billing_restart=quote.billing_restart,
     )
     return dataclasses.replace(c, amendments=c.amendments + (amendment,))
 

@@ -333,6 +333,7 @@ class Amendment:
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
     billing_frequency: str | None = None  # a change of billing frequency from `effective` on (core/regimes.py)
+    billing_restart: bool = False  # a new term from `effective`: billing periods count from it (core/regimes.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,6 +407,7 @@ class Quote:
     billing_frequency: str | None = None
     billing_anchor: str | None = None
     billing_partial: str | None = None
+    billing_restart: bool = False  # an amendment quote that starts a new term (`amend --new-term`)
     effective: _Day | None = None
     based_on: int | None = None
     rebases: str | None = None  # amendment: the accepted amendment quote it restores on a merged ledger

@@ -818,7 +818,7 @@ def _context(quote: Quote, catalog: Catalog, account: Account, settings: Setting
     months = FREQUENCY_MONTHS.get(freq) or 12  # upfront: the term's price is billed at once
     if contract is not None and terms is not None:
         change = FREQUENCY_MONTHS.get(quote.billing_frequency) if quote.billing_frequency else None
-        grid = grid_on(contract, settings, start, change)
+        grid = grid_on(contract, settings, start, change, quote.billing_restart)
     else:
         anchor = quote.billing_anchor or account.billing_anchor or settings.billing_anchor
         grid = billing_grid(start, FREQUENCY_MONTHS.get(freq), anchor)

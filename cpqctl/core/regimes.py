@@ -67,14 +67,17 @@ def first_regime(start: date, months: int | None, first: date) -> Regime:
     return Regime(0, start, base, months)
 
 
-def changed(prev: Regime, d: date, months: int, anchor: str) -> Regime:
-    """The regime a change of billing frequency to ``months`` effective ``d`` starts (see the module's docstring)."""
+def changed(prev: Regime, d: date, months: int, anchor: str, restart: bool = False) -> Regime:
+    """The regime a change of billing frequency to ``months`` effective ``d`` starts (see the module's docstring);
+    ``restart``: a new term — its periods count from ``d`` itself (Kill Bill's plan change: a new billing cycle)."""
     assert prev.months is not None  # regimes() refuses a change from upfront billing
     k = prev.first if d <= prev.natural(prev.first)[1] else prev.first + prev.offset(d)
     lo, _ = prev.natural(k)
     first = k if lo == d else k + 1
     base = add_months(prev.base, (k - prev.first) * prev.months)  # the old grid's boundary: its day of the month
-    if anchor == "calendar":
+    if restart:
+        base = d
+    elif anchor == "calendar":
         base = first_anchor(date(d.year, d.month, 1), months, "calendar")
         while base > d:
             base = add_months(base, -months)
@@ -86,21 +89,23 @@ def regimes(c: Contract, settings: Settings) -> tuple[Regime, ...]:
     t = contract_terms(c, settings)
     months = t.billing_months
     out = [first_regime(c.start, months, first_anchor(c.start, months, t.billing_anchor))]
-    for a in sorted((a for a in c.amendments if a.billing_frequency), key=lambda a: a.effective):
-        assert a.billing_frequency is not None
-        months = FREQUENCY_MONTHS.get(a.billing_frequency)
-        if months is None:
+    for a in sorted((a for a in c.amendments if a.billing_frequency or a.billing_restart), key=lambda a: a.effective):
+        frequency = a.billing_frequency or next(
+            (f for f, m in FREQUENCY_MONTHS.items() if m == out[-1].months), "upfront"
+        )
+        months = FREQUENCY_MONTHS.get(frequency)
+        if months is None and not a.billing_restart:
             raise CpqError(
                 "E-BILLING",
-                f"contract {c.contract}, amendment {a.amendment}: cannot change billing to `{a.billing_frequency}`",
+                f"contract {c.contract}, amendment {a.amendment}: cannot change billing to `{frequency}`",
                 "a change of frequency names a period: monthly, quarterly, triannual, semiannual or annual",
                 src=a.at.get("billing", a.src),
             )
         why = None
         if a.effective <= c.start:
             why = "takes effect after the contract starts", "set the contract's own billing: frequency instead"
-        elif out[-1].months is None:
-            why = "cannot start from upfront billing (one invoice for the term)", "renew on the new frequency instead"
+        elif out[-1].months is None or months is None:
+            why = "cannot start from or go to upfront billing (one invoice for the term)", "renew instead"
         elif a.signed is not None and a.signed.date > a.effective:
             why = (
                 f"cannot be backdated (signed {a.signed.date}, effective {a.effective})",
@@ -113,8 +118,9 @@ def regimes(c: Contract, settings: Settings) -> tuple[Regime, ...]:
                 why[1],
                 src=a.at.get("billing", a.src),
             )
-        if months != out[-1].months:
-            out.append(changed(out[-1], a.effective, months, t.billing_anchor))
+        assert months is not None
+        if months != out[-1].months or a.billing_restart:
+            out.append(changed(out[-1], a.effective, months, t.billing_anchor, a.billing_restart))
     return tuple(out)
 
 
@@ -132,11 +138,11 @@ def regime_of(rs: tuple[Regime, ...], k: int) -> Regime:
     return next((r for r in reversed(rs) if r.first <= k), rs[0])
 
 
-def grid_on(c: Contract, settings: Settings, d: date, months: int | None = None) -> Grid:
-    """The billing grid a line starting on ``d`` is priced on (``months``: a frequency the pricing quote
-    itself changes to from ``d``)."""
+def grid_on(c: Contract, settings: Settings, d: date, months: int | None = None, restart: bool = False) -> Grid:
+    """The billing grid a line starting on ``d`` is priced on (``months``, ``restart``: a frequency the pricing
+    quote itself changes to from ``d``, a new term it starts on ``d``)."""
     t = contract_terms(c, settings)
     r = regime_on(regimes(c, settings), d)
-    if months is not None and months != r.months and d > c.start:
-        r = changed(r, d, months, t.billing_anchor)
+    if r.months is not None and d > c.start and ((months is not None and months != r.months) or restart):
+        r = changed(r, d, months or r.months, t.billing_anchor, restart)
     return r.grid

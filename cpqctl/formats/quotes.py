@@ -206,7 +206,12 @@ def accepted_text(q: Quote, priced: PricedQuote, signed_by: str, signed_on: date
         ("term", q.term),
         ("end", priced.end if not q.evergreen else None),
         ("evergreen", True if q.evergreen else None),
-        ("billing", Raw(flow([("frequency", q.billing_frequency)])) if q.billing_frequency else None),
+        (
+            "billing",
+            Raw(flow([("frequency", q.billing_frequency), ("restart", True if q.billing_restart else None)]))
+            if q.billing_frequency or q.billing_restart
+            else None,
+        ),
         ("effective", q.effective),
         ("based_on", q.based_on),
         ("rebases", q.rebases),
@@ -355,14 +360,17 @@ def amendment_entry(
 
 
 def _frequency_change(contract: Contract, q: Quote) -> Raw | None:
-    """An amendment quote's billing frequency, when it changes the contract's (core/regimes.py)."""
-    if q.kind != "amendment" or not q.billing_frequency:
+    """An amendment quote's billing frequency, when it changes the contract's, and a new term (core/regimes.py)."""
+    if q.kind != "amendment" or not (q.billing_frequency or q.billing_restart):
         return None
     now = next(
         (a.billing_frequency for a in reversed(contract.amendments) if a.billing_frequency),
         contract.billing_frequency,
     )
-    return Raw(flow([("frequency", q.billing_frequency)])) if q.billing_frequency != now else None
+    frequency = q.billing_frequency if q.billing_frequency != now else None
+    if frequency is None and not q.billing_restart:
+        return None
+    return Raw(flow([("frequency", frequency), ("restart", True if q.billing_restart else None)]))
 
 
 def add_amendment(
@@ -431,9 +439,10 @@ def amendment_quote_text(
     end: date | None = None,
     rebases: str | None = None,
     billing: str | None = None,
+    restart: bool = False,
 ) -> str:
     """An amendment draft: explicit priced delta lines (re-shown as written; never re-priced); ``billing``: a
-    change of billing frequency from ``effective`` on."""
+    change of billing frequency from ``effective`` on; ``restart``: a new term from it."""
     head = [
         ("quote", q_id),
         ("kind", "amendment"),
@@ -447,7 +456,10 @@ def amendment_quote_text(
         ("rebases", rebases),
         ("end", end),
         ("cancelled", _cancellation(cancelled[0], cancelled[1]) if cancelled else None),
-        ("billing", Raw(flow([("frequency", billing)])) if billing else None),
+        (
+            "billing",
+            Raw(flow([("frequency", billing), ("restart", True if restart else None)])) if billing or restart else None,
+        ),
     ]
     out = mapping_lines(head)
     if not lines:

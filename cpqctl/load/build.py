@@ -331,6 +331,7 @@ def contract(o: Obj, file: str) -> Contract:
                 src=_src(file, a),
                 at=_at(file, a),
                 billing_frequency=(a.get("billing") or {}).get("frequency"),
+                billing_restart=(a.get("billing") or {}).get("restart", False),
             )
         )
     return Contract(
@@ -376,6 +377,7 @@ def quote(o: Obj, file: str) -> Quote:
         billing_frequency=(o.get("billing") or {}).get("frequency"),
         billing_anchor=(o.get("billing") or {}).get("anchor"),
         billing_partial=(o.get("billing") or {}).get("partial"),
+        billing_restart=(o.get("billing") or {}).get("restart", False),
         effective=o.get("effective"),
         based_on=o.get("based_on"),
         rebases=o.get("rebases"),

@@ -743,8 +743,9 @@ CONTRACT = O(
             end=F("date", doc="an extension: the new contract end"),
             cancelled=CANCELLED,
             billing=O(
-                "a change of billing frequency from `effective` on (docs/billing.md)",
+                "a change of billing frequency, or a new term, from `effective` on (docs/billing.md)",
                 frequency=E(*FREQUENCIES, doc="the new billing frequency"),
+                restart=F("bool", doc="a new term: billing periods count from `effective` (`amend --new-term`)"),
             ),
             lines=L(SEGMENT_LINE),
         )
@@ -806,7 +807,13 @@ QUOTE = O(
     term=F("int", doc="months; end = start + term − 1 day", nonnegative=True, high=MAX_TERM),
     end=F("date", doc="last day (wins over term); on amendments: an extension's new end"),
     evergreen=F("bool", doc="an evergreen contract"),
-    billing=BILLING,
+    billing=replace(
+        BILLING,
+        fields={
+            **BILLING.fields,
+            "restart": F("bool", doc="amendment: a new term from `effective` (`amend --new-term`, docs/billing.md)"),
+        },
+    ),
     effective=F("date", doc="amendment: first day of the change"),
     based_on=F("int", doc="amendment: number of amendments the contract had", nonnegative=True),
     rebases=F(
