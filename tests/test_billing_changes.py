@@ -177,6 +177,10 @@ def test_amend_new_term_moves_the_end_and_restarts_the_periods_on_the_effective_
     assert r.code == 0, r.stderr
     draft = (root / "quotes/Q-2027-0002.yaml").read_text()
     assert "end: 2028-03-11" in draft and "billing: {frequency: quarterly, restart: true}" in draft
+    doc = cli("quote", "render", "Q-2027-0002", "-f", "md", "-o", "-", "--repo", root, "--as-of", "2027-03-12")
+    assert doc.code == 0, doc.stderr
+    assert "- New term: the contract now ends on 03/11/2028; billing periods count from 03/12/2027" in doc.stdout
+    assert "- Billing: quarterly, in advance" in doc.stdout
     assert (
         cli("quote", "accept", "Q-2027-0002", "--signed-by", "Jan", "--repo", root, "--as-of", "2027-03-12").code == 0
     )

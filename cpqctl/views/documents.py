@@ -229,6 +229,7 @@ def amendment_block(c: Contract, q: Quote, priced, products, settings: Settings)
         "coterm": priced.end,
         "evergreen": c.evergreen,
         "new_end": q.end if q.end is not None and q.cancelled is None else None,
+        "new_term": q.billing_restart,  # `amend --new-term`: the end moves and the billing periods restart
         "cancelled": {
             "date": q.cancelled.date,
             "last_day": q.cancelled.date - timedelta(days=1),
