@@ -795,3 +795,21 @@ def test_a_new_term_restarts_the_periods_on_the_change_date_kill_bills_conventio
         (date(2024, 8, 1), date(2024, 8, 11)),
         (date(2024, 8, 12), date(2024, 11, 11)),
     ]
+
+
+def test_quarterly_to_monthly_in_the_second_month_of_a_quarter_runs_on_the_monthly_grid():
+    """From quarterly to monthly on 2 February: the quarter is cut at 1 February, the stub runs to the end of the
+    monthly period holding 2 February (29 February), then calendar-aligned months (the grid keeps the day: the 1st).
+    (Found by the property test: the new grid must start at its own boundary on or before the change.)"""
+    s0 = seg("C-1#1", 10, date(2024, 1, 1), date(2024, 12, 31))
+    change = Amendment("A-1", date(2024, 2, 2), (), signed=Signed("x", date(2024, 2, 2)), billing_frequency="monthly")
+    c = contract("quarterly", (change,), (s0,))
+    t = billing.billing_terms(c, SETTINGS)
+    assert [t.bounds(k) for k in range(3)] == [
+        (date(2024, 1, 1), date(2024, 2, 1)),
+        (date(2024, 2, 2), date(2024, 2, 29)),
+        (date(2024, 3, 1), date(2024, 3, 31)),
+    ]
+    out = issue(c, date(2024, 12, 31))
+    assert [ln.amount for d, ln in out if d >= date(2024, 3, 1)] == [D("1000.00")] * 10
+    assert total(out) == D("12000.00")

@@ -670,16 +670,19 @@ def due_lines(
     # a line's key is the period it was scheduled in (a credit for the part of a period cut by a change of
     # frequency lies in the next period's dates); else the period holding its first day
     # (its amount tells a cut period's credit from the next period's line when both cover the same days)
+    # (a catch-up for the difference has the days but not the amount of a scheduled line)
     spans: dict[tuple, list[int]] = {}
+    days: dict[tuple, int] = {}
     for key in sorted(schedule):
         for _, ln in schedule[key]:
             spans.setdefault((ln.segment, ln.period_start, ln.period_end, ln.amount), []).append(key[1])
+            days.setdefault((ln.segment, ln.period_start, ln.period_end), key[1])
     for b in list(_billed_through(sch, through)) + list(billed):
         s = segments.get(b.segment)
         if s is None:
             continue
         keys = spans.get((s.id, b.period_start, b.period_end, b.amount))
-        k = keys.pop(0) if keys else None
+        k = keys.pop(0) if keys else days.get((s.id, b.period_start, b.period_end))
         if k is None:
             k = sch.key_of(s, period_index(c, sch.t, b.period_start or s.start))
         held.setdefault((s.id, k), []).append(b.amount)

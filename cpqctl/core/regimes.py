@@ -75,6 +75,7 @@ def changed(prev: Regime, d: date, months: int, anchor: str, restart: bool = Fal
     lo, _ = prev.natural(k)
     first = k if lo == d else k + 1
     base = add_months(prev.base, (k - prev.first) * prev.months)  # the old grid's boundary: its day of the month
+    base = add_months(base, Regime(0, base, base, months).offset(d) * months)  # the new grid's, on or before d
     if restart:
         base = d
     elif anchor == "calendar":
