@@ -252,6 +252,23 @@ def periods(c: Contract, t: BillingTerms, horizon: date) -> list[Period]:
     return out
 
 
+_PERIODS: dict[tuple, list[Period]] = {}
+_PERIODS_MAX = 100_000  # a bound on the memo below, not a target
+
+
+def _periods(c: Contract, t: BillingTerms, end: date | None, horizon: date) -> list[Period]:
+    """:func:`periods` of ``c`` (whose current end is ``end``), shared by every schedule with the same start, end,
+    terms and (open contracts) horizon: a run over 10,000 contracts cuts the same periods for many of them.
+    The list is shared: read it, never change it."""
+    key = (c.start, end, t, horizon if end is None else None)
+    got = _PERIODS.get(key)
+    if got is None:
+        if len(_PERIODS) >= _PERIODS_MAX:
+            _PERIODS.clear()
+        got = _PERIODS[key] = periods(c, t, horizon)
+    return got
+
+
 # --------------------------------------------------------------------------- what a key is worth
 
 
@@ -281,6 +298,8 @@ class _Schedule:
         self._values: dict[tuple[str, date], Decimal] = {}
         self._rates: dict[str, Fraction] = {}
         self._splits: dict[tuple[frozenset[int], str], dict[int, Decimal]] = {}
+        self._splits_by_state: dict[tuple[int, bool, int, str], dict[int, Decimal]] = {}
+        self._index: dict[date, int] = {}
         self.final = frozenset(range(len(c.amendments)))
 
     def state(self, known: frozenset[int]) -> tuple[list[Period], bool, dict[str, Decimal]]:
@@ -297,7 +316,7 @@ class _Schedule:
             )
             end = ledger.current_end(sub)
             t = self.terms(known)
-            got = (periods(sub, t, self.horizon), end is not None, self._residuals(sub, end))
+            got = (_periods(sub, t, end, self.horizon), end is not None, self._residuals(sub, end))
             self._states[known] = got
         return got
 
@@ -408,6 +427,13 @@ class _Schedule:
             return got
         ps, finite, _ = self.state(known)
         t = self.terms(known)
+        # the split depends on the known amendments only through the periods, the end and the terms: sets of
+        # amendments that leave those alike (most do: they add lines) share it
+        alike = (id(ps), finite, id(t), s.id)
+        got = self._splits_by_state.get(alike)
+        if got is not None:
+            self._splits[key] = got
+            return got
         last = ps[-1].end
         cover = min(s.end, last) if s.end is not None else last
         out: dict[int, Decimal] = {}
@@ -432,7 +458,7 @@ class _Schedule:
         if out and (s.end is not None or finite):
             absorber = partial[0] if partial else min(out)
             out[absorber] = self.value(s, cover) - sum((v for k, v in out.items() if k != absorber), ZERO)
-        self._splits[key] = out
+        self._splits[key] = self._splits_by_state[alike] = out
         return out
 
     def _rate(self, s: Segment) -> Fraction:

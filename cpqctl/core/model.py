@@ -38,6 +38,10 @@ class Settings:
     company_address: str = ""
     company_tax_id: str = ""
     company_bank_account: str = ""
+    # a bank account per currency ([company.bank_accounts] EUR = "…"): an EUR invoice shows the EUR account
+    company_bank_accounts: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    company_country: str = ""  # ISO 3166 alpha-2 of the seller (default: from tax_id's prefix, else the locale)
+    language: str = ""  # documents' language when an account names none (default: from the locale): pl | en | de
     locale: str = "en_US"
     currency: str = "USD"
     proration: str = "monthly+daily"
@@ -58,6 +62,8 @@ class Settings:
     numbering_quote: str = "Q-{year}-{seq:04d}"
     numbering_contract: str = "C-{year}-{seq:04d}"
     numbering_invoice: str = "INV-{year}-{seq:04d}"
+    numbering_correction: str = "FK-{year}-{seq:04d}"  # corrective invoices: a series of their own
+    invoice_sale_date: str = "period_end"  # period_start | period_end: the sale date of a periodic service
     git_default_branch: str | None = None  # None: detected (cpqctl.load.git)
     git_invoicing: str = "default-branch"  # default-branch | branch-series (docs/teamwork.md)
     smtp: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
@@ -129,6 +135,7 @@ class Product:
     excludes: tuple[str, ...] = ()
     options: tuple[BundleOption, ...] = ()
     evergreen: bool = False
+    unit: str = ""  # unit of measure on invoices (default: by `per`/type, docs/invoices.md)
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
 
@@ -224,6 +231,11 @@ class Account:
     contacts: tuple[Contact, ...] = ()
     renewal: RenewalTerms = field(default_factory=RenewalTerms)
     billing_anchor: str | None = None  # overrides cpq.toml [billing] anchor for new contracts
+    country: str = ""  # ISO 3166 alpha-2 (default: from tax_id's prefix): decides reverse charge vs np.
+    language: str = ""  # documents and e-mail: pl | en | de | pl+en … (default: cpq.toml's)
+    payment_days: int | None = None  # overrides cpq.toml [billing] payment_days
+    tax_code: str = ""  # np | zw | oo: the VAT code printed instead of a rate (docs/invoices.md)
+    tax_note: str = ""  # the legal basis printed with it (an exemption's article)
     contracted_prices: tuple[ContractedPrice, ...] = ()
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)

@@ -33,6 +33,7 @@ from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # a numbering pattern: ID characters and the placeholders {year} and {seq} (plain or zero-padded), {seq} once
 INVOICING = ("default-branch", "branch-series")
+LANGUAGES = ("pl", "en", "de", "pl+en", "pl+de", "en+de")  # documents' languages; a+b: bilingual (docs/languages.md)
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 _SEQ_FORM_RE = re.compile(r"seq(?::0[1-9]d|:d)?")
 NUMBERING_PATTERN = (
@@ -170,6 +171,23 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
             if c is not None:
                 out[cur] = c
                 out.at[cur] = _pos(amount)
+        return out
+    if k == "map":  # currency → text (bank accounts per currency)
+        if not isinstance(v, YMap):
+            ctx.err("E-TYPE", f'`{name}` must map currencies to text, e.g. {{EUR = "…"}}', _pos(v), "")
+            return None
+        out = Obj()
+        out.pos = _pos(v)
+        out.at = {}
+        for cur, text in v.items():
+            at = v.keypos[cur]
+            if not CURRENCY_RE.fullmatch(cur):
+                ctx.err("E-CURRENCY", f"`{cur}` is not a currency code", at, _hint(F("currency")))
+                continue
+            c = _convert(text, F("str", required=True), f"{name}.{cur}", ctx)
+            if c is not None:
+                out[cur] = c
+                out.at[cur] = _pos(text)
         return out
     if k == "uplift":  # a percentage, or an index-linked uplift {index, plus, floor, cap} (docs/renewal-uplift.md)
         if not isinstance(v, YMap):
@@ -604,6 +622,7 @@ CATALOG = O(
             code=F("id", True, "product code"),
             name=F("str", True, "display name"),
             description=F("str", doc="longer description for documents"),
+            unit=F("str", doc="unit of measure on invoices, e.g. user, licence, szt. (default by `per`: month, year…)"),
             family=F("str", doc="product family (reports, contracted prices, percent-of-total)"),
             type=E("subscription", "one-time", doc="subscription (recurring) or one-time", default="subscription"),
             per=E(*PERIODS, doc="the period the price covers (subscriptions)"),
@@ -690,7 +709,21 @@ ACCOUNT = O(
     address=F("str", doc="postal address"),
     tax_id=F("str", doc="VAT ID"),
     tax_rate=F("percent", doc="VAT rate; overrides cpq.toml [tax] rate"),
-    reverse_charge=F("bool", doc="EU B2B reverse charge: 0% VAT with the legal note"),
+    reverse_charge=F(
+        "bool",
+        doc="B2B service taxed where the customer is: reverse charge (an EU customer, Directive 2006/112 art. 196) "
+        "or `np.` (outside the EU, art. 28b of the Polish VAT act), told by `country`",
+    ),
+    country=F("str", doc="ISO 3166 country code, e.g. DE (default: the prefix of tax_id)"),
+    language=E(*LANGUAGES, doc="language of documents and e-mail (default: cpq.toml [company] language)"),
+    tax_code=E(
+        "np",
+        "zw",
+        "oo",
+        doc="the VAT code printed instead of a rate: np (not taxable in Poland), zw (exempt; give tax_note), "
+        "oo (domestic reverse charge)",
+    ),
+    tax_note=F("str", doc="the legal basis printed with the code, e.g. art. 43 ust. 1 pkt 37 ustawy o VAT"),
     contacts=L(
         O(
             "a contact",
@@ -700,7 +733,11 @@ ACCOUNT = O(
         )
     ),
     renewal=RENEWAL,
-    billing=O("billing terms of this account's new contracts", anchor=F("anchor", doc=ANCHOR_DOC)),
+    billing=O(
+        "billing terms of this account",
+        anchor=F("anchor", doc=ANCHOR_DOC),
+        payment_days=F("int", nonnegative=True, high=MAX_DAYS, doc="days to pay (overrides cpq.toml)"),
+    ),
     contracted_prices=L(
         O(
             "a negotiated price, applied automatically on every quote",
@@ -886,6 +923,9 @@ SETTINGS = O(
         address=F("str"),
         tax_id=F("str"),
         bank_account=F("str", doc="account number printed on invoices for payment by transfer"),
+        bank_accounts=F("map", doc="currency → the account number printed on invoices in that currency"),
+        country=F("str", doc="ISO 3166 country code of the seller (default: the prefix of tax_id, else the locale)"),
+        language=E(*LANGUAGES, doc="default language of documents (default: from the locale)"),
         locale=F("str", doc="Babel locale for documents, e.g. pl_PL"),
         currency=F("currency"),
     ),
@@ -927,7 +967,17 @@ SETTINGS = O(
         "ID patterns (the file names of new quotes, contracts and invoices)",
         quote=F("numbering", doc="new quote IDs, e.g. Q-{year}-{seq:04d}"),
         contract=F("numbering", doc="new contract IDs, e.g. C-{year}-{seq:04d}"),
-        invoice=F("numbering", doc="new invoice numbers, e.g. INV-{year}-{seq:04d}"),
+        invoice=F("numbering", doc="new invoice numbers, e.g. INV-{year}-{seq:04d} or FV/{year}/{month:02d}/{seq:04d}"),
+        correction=F("numbering", doc="corrective invoice numbers, e.g. FK/{year}/{seq:04d}"),
+    ),
+    invoice=O(
+        "invoice content (docs/invoices.md)",
+        sale_date=E(
+            "period_start",
+            "period_end",
+            doc="the sale date of a periodic service: period_end (default: the end of the settlement period, "
+            "art. 19a ust. 3 of the Polish VAT act) or period_start",
+        ),
     ),
     git=O(
         "teamwork in git (docs/teamwork.md)",
@@ -1000,6 +1050,10 @@ def _js(f: F) -> dict:
             out["required"] = req
     elif k == "list":
         out.update({"type": "array", "items": _js(f.item)})
+    elif k == "map":
+        out.update(
+            {"type": "object", "propertyNames": {"pattern": "^[A-Z]{3}$"}, "additionalProperties": {"type": "string"}}
+        )
     elif k == "prices":
         out.update(
             {
