@@ -359,6 +359,7 @@ class _Op:
     rel: str
     text: str
     expect_sha256: str | None
+    data: bytes | None = None  # a binary file's bytes (create_bytes), else the text's UTF-8
 
 
 class Transaction:
@@ -387,6 +388,15 @@ class Transaction:
     def create(self, rel_path: str, text: str) -> None:
         """Create a new file; the commit fails (FileExistsError) if it exists."""
         self._stage("create", rel_path, text, None)
+
+    def create_bytes(self, rel_path: str, data: bytes) -> None:
+        """Create a new binary file (a kept PDF); the commit fails (FileExistsError) if it exists."""
+        if self._done:
+            raise RuntimeError("this transaction is already finished")
+        if not isinstance(data, bytes):
+            raise TypeError(f"data must be bytes, not {type(data).__name__}")
+        _safe_rel(rel_path)
+        self._ops.append(_Op("create", os.fspath(rel_path), "", None, data))
 
     def append(self, rel_path: str, text: str, expect_sha256: str | None = None) -> None:
         """Add ``text`` at the end of an existing file, its old bytes kept byte-identical."""
@@ -426,7 +436,7 @@ class Transaction:
                 actual = None if disk is None else hashlib.sha256(disk).hexdigest()
                 if actual != op.expect_sha256.lower():
                     raise StaleFile(f"{op.rel} changed on disk since it was read; run the command again")
-            data = op.text.encode("utf-8")
+            data = op.data if op.data is not None else op.text.encode("utf-8")
             if op.kind == "create":
                 if current is not None:
                     raise FileExistsError(f"{op.rel} already exists")

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from cpqctl.core import billing
 from cpqctl.core.model import Amendment, Catalog, Repo, Signed
-from tests.test_billing import SETTINGS, START, as_billed, contract, contracts, days, seg
+from tests.test_billing import SETTINGS, START, as_billed, cancel, contract, contracts, days, seg
 
 D = __import__("decimal").Decimal
 HORIZON = date(2030, 1, 1)
@@ -150,3 +150,84 @@ def test_run_takes_the_full_path_on_request():
     inc = billing.run(repo, date(2024, 12, 31), billed=ledger)
     full = billing.run(repo, date(2024, 12, 31), billed=ledger, full=True)
     assert inc == full and [d.date for d in inc] == [date(2024, 7, 1), date(2024, 10, 1)]
+
+
+@hsettings(max_examples=500, deadline=None)
+@given(
+    st.fractions(min_value=-(10**6), max_value=10**6, max_denominator=10**5),
+    st.one_of(st.integers(0, 36), st.fractions(min_value=0, max_value=60, max_denominator=400)),
+    st.sampled_from(["PLN", "EUR", "JPY", "BHD"]),
+    st.sampled_from(["half-up", "half-even"]),
+)
+def test_the_schedules_integer_rounding_is_round_money(rate, months, currency, rounding):
+    from cpqctl.core.money import round_money
+
+    got = billing._money(rate, months, currency, rounding)
+    want = round_money(rate * months, currency, rounding)
+    assert got == want and str(got) == str(want)
+
+
+def test_the_schedules_integer_rounding_breaks_ties_as_round_money():
+    from fractions import Fraction
+
+    from cpqctl.core.money import round_money
+
+    for num in range(-40, 41):  # every x.xx5 tie, both signs, both policies
+        rate = Fraction(num, 200)
+        for rounding in ("half-up", "half-even"):
+            assert str(billing._money(rate, 1, "PLN", rounding)) == str(round_money(rate, "PLN", rounding))
+
+
+def _upsell(signed: date, **kw) -> Amendment:
+    line = seg("C-1/A-1#1", 5, date(2024, 9, 1), date(2024, 12, 31))
+    return Amendment("A-1", date(2024, 9, 1), (line,), signed=Signed("x", signed), **kw)
+
+
+def test_an_amendment_accepted_after_the_run_does_not_send_a_contract_down_the_full_path():
+    """Billed monthly through June; an up-sell effective in September is already recorded but accepted only in
+    August: a run through July bills the contract without it (incrementally), as the full path does."""
+    amended = contract("monthly", amendments=(_upsell(date(2024, 8, 10)),))
+    billed = as_billed(billing.due_lines(amended, SETTINGS, date(2024, 6, 1), [], full=True))
+    lean = billing._known_by(amended, date(2024, 7, 31), billed)
+    assert lean.amendments == ()
+    assert billing._settled_through(lean, billed) == date(2024, 6, 1)
+    inc, full = both(amended, date(2024, 7, 31), billed)
+    assert inc == full and [d for d, _ in inc] == [date(2024, 7, 1)]
+    # accepted by then, it stays (and is billed when due)
+    assert billing._known_by(amended, date(2024, 8, 10), billed) is amended
+    for through in (date(2024, 8, 10), date(2024, 9, 30), HORIZON):
+        inc, full = both(amended, through, billed)
+        assert inc == full
+
+
+def test_an_amendment_accepted_after_the_run_stays_when_it_can_change_the_schedule():
+    """A later end, a cancellation, a change of periods, an arrears contract, an imported `billed_through:` or
+    a ledger line naming the amendment's own segment: the contract keeps the amendment (and the full path
+    decides)."""
+    through = date(2024, 7, 31)
+    late = date(2024, 8, 10)
+    keep = [
+        contract("monthly", amendments=(_upsell(late, end=date(2025, 6, 30)),)),
+        contract("monthly", amendments=(cancel(date(2024, 10, 1), late),)),
+        contract("monthly", amendments=(_upsell(late, billing_frequency="quarterly"),)),
+        contract("monthly", amendments=(_upsell(late),), billed_through=date(2024, 3, 31)),
+        contract(
+            "monthly",
+            amendments=(_upsell(late),),
+            lines=(dataclasses.replace(seg("C-1#1", 10, START, date(2024, 12, 31)), timing="arrears"),),
+        ),
+        contract(  # its line reaches past the contract's end: it would add to a cancellation's residual
+            "monthly",
+            amendments=(
+                dataclasses.replace(_upsell(late), lines=(seg("C-1/A-1#1", 5, date(2024, 9, 1), date(2025, 3, 31)),)),
+            ),
+        ),
+    ]
+    for c in keep:
+        assert billing._known_by(c, through, []) is c, c
+        inc, full = both(c, through, [])
+        assert inc == full
+    c = contract("monthly", amendments=(_upsell(late),))
+    named = [billing.Billed(date(2024, 6, 1), "INV-1", "C-1/A-1#1", D("1.00"), date(2024, 6, 1))]
+    assert billing._known_by(c, through, named) is c
+    assert billing._known_by(c, through, []).amendments == ()

@@ -16,11 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from cpqctl.app.accounts import find_account, find_contract
 from cpqctl.app.workspace import Workspace, lookup
 from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.numbering import file_stem
 from cpqctl.core.terms import contract_terms
 from cpqctl.views import invoices as views
 
@@ -103,7 +105,6 @@ def run_invoices(
     invoices) unless ``allow_future``; a dry run may look any distance ahead.
     """
     from cpqctl.core import billing
-    from cpqctl.formats.invoice import invoice_text
 
     today = ws.day(as_of)
     day = through if through is not None else today
@@ -119,6 +120,7 @@ def run_invoices(
         loaded = ws.read()
         with ws.meter() as meter:
             drafts = billing.run(loaded, day, _scope(loaded, accounts, contracts), meter=meter, full=_full_billing())
+        drafts = _issue(loaded, drafts, today)
         return RunResult(
             day,
             True,
@@ -133,18 +135,103 @@ def run_invoices(
         writer.may_issue_invoices()
         with ws.meter() as meter:
             drafts = billing.run(loaded, day, _scope(loaded, accounts, contracts), meter=meter, full=_full_billing())
+        drafts = _issue(loaded, drafts, today)
         numbers = writer.invoices(drafts, loaded.invoices)
-        written = tuple(f"invoices/{n}.yaml" for n in numbers)
+        written = tuple(f"invoices/{file_stem(n)}.yaml" for n in numbers)
         if drafts:
             with store.transaction() as tx:
                 for rel, number, d in zip(written, numbers, drafts):
-                    tx.create(rel, invoice_text(number, d))
+                    text, docs = _with_documents(ws.root, loaded, rel, number, d)
+                    tx.create(rel, text)
+                    for suffix, payload in docs:
+                        tx.create_bytes(rel[: -len(".yaml")] + suffix, payload)
     if not drafts:
         message = f"nothing to invoice through {day}"
     else:
         message = f"wrote {len(drafts)} invoice(s): {written[0]}" + (f" … {written[-1]}" if len(written) > 1 else "")
         message += _order_warning(loaded, numbers, drafts)
     return RunResult(day, False, tuple(drafts), tuple(numbers), written, message)
+
+
+KEPT = (("md", ".md"), ("pdf", ".pdf"))  # the documents kept beside an issued invoice file
+
+
+def _with_documents(root: Path, loaded, rel: str, number: str, d) -> tuple[str, list[tuple[str, bytes]]]:
+    """The invoice file's text recording its documents as issued, and those documents (docs/invoices.md).
+
+    The invoice is written, read back (the file as any later command reads it), rendered from that record in
+    Markdown and PDF, and the file is written again naming their sha256: `invoice render` and `invoice send`
+    give those bytes from then on, whatever later happens to templates, catalog or cpq.toml."""
+    import hashlib
+
+    from cpqctl.app.documents import render_bytes
+    from cpqctl.formats.invoice import invoice_text
+    from cpqctl.load.repo import load_bytes
+    from cpqctl.views import documents
+
+    first = invoice_text(number, d)
+    res = load_bytes(rel, "invoice", first.encode("utf-8"))
+    if not res.records:  # cannot happen for a file cpqctl writes; the staged check reports it with positions
+        return first, []
+    inv = res.records[0]
+    data = documents.invoice_data(loaded, inv)
+    docs = [(suffix, render_bytes(root, "invoice", fmt, data, inv.date)) for fmt, suffix in KEPT]
+    kept = {fmt: "sha256:" + hashlib.sha256(payload).hexdigest() for (fmt, _), (_, payload) in zip(KEPT, docs)}
+    return invoice_text(number, d, kept), docs
+
+
+def kept_document(root: Path, inv, fmt: str) -> bytes | None:
+    """The document of ``inv`` as issued (None: the invoice keeps none, it renders from its file); refused when
+    the kept file is missing or differs from the digest the invoice records (E-KEPT-DOCUMENT)."""
+    import hashlib
+
+    want = inv.kept.get(fmt)
+    if not want:
+        return None
+    rel = inv.src.file[: -len(".yaml")] + "." + fmt
+    try:
+        payload = (root / rel).read_bytes()
+    except OSError:
+        payload = None
+    if payload is None or "sha256:" + hashlib.sha256(payload).hexdigest() != want:
+        raise CpqError(
+            "E-KEPT-DOCUMENT",
+            f"{rel} is {'missing' if payload is None else 'not the document issued'}: {inv.invoice} records "
+            f"{want} for its {fmt.upper()}",
+            "restore the file from git (`git checkout -- " + rel + "`); an issued invoice is never re-rendered "
+            "differently — correct it with a corrective invoice",
+            src=inv.at.get("document") or inv.src,
+        )
+    return payload
+
+
+def _issue(loaded, drafts, today: date) -> list:
+    """The run's billing drafts as issued on ``today`` (:mod:`cpqctl.core.issuing`), credits of invoiced periods
+    split off as corrective invoices (:mod:`cpqctl.core.corrections`), in number order."""
+    from cpqctl.core import corrections, issuing
+
+    out = corrections.split_credits(loaded, issuing.issue_all(loaded, drafts, today, _rate_of(loaded.settings)), today)
+    out.sort(key=lambda i: (i.date, i.contract, i.billing_date, i.kind))
+    return out
+
+
+def _rate_of(settings):
+    """The exchange rate into PLN an invoice's VAT is shown at (docs/fx.md): the NBP table rate of the last working
+    day before ``day`` from fx/<CUR>.yaml (refused when the tables have no rate for it), else cpq.toml's fixed
+    [fx] rate (named so on the invoice), else none."""
+    from cpqctl.core.issuing import Rate
+
+    def rate_of(currency: str, day: date):
+        tables = getattr(settings, "fx_tables", None) or {}
+        if currency in tables:
+            from cpqctl.core.fx import rate_for_tax_point
+
+            r = rate_for_tax_point(settings, currency, day)
+            return Rate(r.rate, r.table, r.day)
+        fixed = settings.fx.get(currency)
+        return Rate(fixed, "cpq.toml [fx]", None) if fixed is not None else None
+
+    return rate_of
 
 
 def _scope(loaded, accounts: Sequence[str], contracts: Sequence[str]):
@@ -177,6 +264,43 @@ def _order_warning(loaded, numbers: Sequence[str], drafts) -> str:
         f"({number} dated {day} follows {before} dated {before_day}: a backdated contract or catch-up; "
         "`cpqctl check` lists them)"
     )
+
+
+# --------------------------------------------------------------------------- correct
+
+
+def correct_invoice(
+    ws: Workspace,
+    invoice: str,
+    *,
+    reason: str,
+    lines: dict[int, Decimal] | None = None,
+    as_of: date | None = None,
+    dry_run: bool = False,
+) -> RunResult:
+    """Issue a corrective invoice of ``invoice`` (core/corrections.py): each line in ``lines`` to that net amount,
+    or every line to 0 (the invoice cancelled). Numbered in the corrections' series, dated the as-of day, its
+    documents kept like an invoice's; the original is never touched."""
+    from cpqctl.app.numbers import Numbers
+    from cpqctl.core import corrections
+
+    today = ws.day(as_of)
+    if dry_run:
+        loaded = ws.read()
+        doc = corrections.correct(loaded, _invoice(loaded, invoice), today, lines, reason)
+        return RunResult(today, True, (doc,), (None,), message=f"would correct {doc.corrects}")
+    with ws.writing() as (store, loaded):
+        writer = Numbers.here(ws.root, loaded.settings)
+        writer.may_issue_invoices()
+        doc = corrections.correct(loaded, _invoice(loaded, invoice), today, lines, reason)
+        (number,) = writer.invoices([doc], loaded.invoices)
+        rel = f"invoices/{file_stem(number)}.yaml"
+        with store.transaction() as tx:
+            text, docs = _with_documents(ws.root, loaded, rel, number, doc)
+            tx.create(rel, text)
+            for suffix, payload in docs:
+                tx.create_bytes(rel[: -len(".yaml")] + suffix, payload)
+    return RunResult(today, False, (doc,), (number,), (rel,), f"wrote {rel}: corrects {doc.corrects}")
 
 
 # --------------------------------------------------------------------------- preview
@@ -288,6 +412,10 @@ def incomplete_seller(settings) -> str | None:
 
 
 def _invoice(loaded, number: str):
+    """The invoice numbered ``number``, also found by its file name (``FV_2027_03_0001`` for ``FV/2027/03/0001``)."""
+    if number not in loaded.invoices:
+        by_stem = {file_stem(n): n for n in loaded.invoices}
+        number = by_stem.get(file_stem(number), number)
     return lookup(
         loaded.invoices,
         number,
@@ -329,14 +457,19 @@ def render_invoice(
     The document depends only on the invoice file: it renders byte-identically
     on any day (dated the invoice's date, not the as-of day).
     """
-    from cpqctl.app.documents import write_document
+    from cpqctl.app.documents import write_bytes, write_document
     from cpqctl.views import documents
 
     if fmt not in ("md", "pdf"):
         raise UsageError("E-USAGE", f"`{fmt}` is not a document format", "md or pdf")
     warnings: list[str] = []
     loaded, inv = _load_invoice(ws, invoice, notify or _quiet, warnings)
-    doc = write_document(ws.root, "invoice", inv.invoice, fmt, documents.invoice_data(loaded, inv), output, inv.date)
+    kept = kept_document(ws.root, inv, fmt)
+    if kept is not None:
+        doc = write_bytes(ws.root, file_stem(inv.invoice), fmt, kept, output)
+    else:
+        data = documents.invoice_data(loaded, inv)
+        doc = write_document(ws.root, "invoice", file_stem(inv.invoice), fmt, data, output, inv.date)
     return RenderResult(inv.invoice, doc.path, tuple(warnings), f"wrote {doc.path}" if doc.path else "", doc.payload)
 
 
@@ -369,7 +502,7 @@ def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = T
         from_=mail.sender(loaded.settings, strict),
         subject=subject,
         body=body,
-        pdf=render_pdf("invoice", data, templates, inv.date),
+        pdf=kept_document(root, inv, "pdf") or render_pdf("invoice", data, templates, inv.date),
         day=day,
     )
 
@@ -608,7 +741,7 @@ def write_emls(
         if to_stdout:
             payload = mail.as_bytes(msg)
             continue
-        path = (target / f"{inv.invoice}.eml") if several else target
+        path = (target / f"{file_stem(inv.invoice)}.eml") if several else target
         path = path if path.is_absolute() else Path.cwd() / path
         atomic_write_bytes(path, mail.as_bytes(msg))
         paths.append(path)

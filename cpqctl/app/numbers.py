@@ -80,7 +80,18 @@ class Numbers:
         )
 
     def invoices(self, drafts, existing) -> list[str]:
-        """Invoice numbers for ``drafts`` in order (call under the lock, after :meth:`may_issue_invoices`)."""
-        mine, token = self._series(self.settings.numbering_invoice)
-        seqs = Sequences(mine, existing)
-        return [seqs.take(d.date.year, d.date.month, token) for d in drafts]
+        """Invoice numbers for ``drafts`` in order (call under the lock, after :meth:`may_issue_invoices`): a
+        corrective invoice (``kind`` correction) in the series of ``[numbering] correction``."""
+        existing = list(existing)
+        series = {}
+        for kind, pattern in (
+            ("invoice", self.settings.numbering_invoice),
+            ("correction", self.settings.numbering_correction),
+        ):
+            mine, token = self._series(pattern)
+            series[kind] = (Sequences(mine, existing), token)
+        out = []
+        for d in drafts:
+            seqs, token = series["correction" if getattr(d, "kind", "invoice") == "correction" else "invoice"]
+            out.append(seqs.take(d.date.year, d.date.month, token))
+        return out

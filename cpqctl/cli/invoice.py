@@ -9,6 +9,7 @@ only its file, its account's folder and the catalog.
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Annotated
@@ -125,6 +126,82 @@ def run(
             title=f"Invoices through {result.through}" + (" (dry run)" if dry_run else ""),
             right=("net_total", "tax", "gross_total"),
         )
+    if result.message:
+        common.info(result.message)
+
+
+# --------------------------------------------------------------------------- correct
+
+
+def _corrected_lines(specs: list[str] | None) -> dict[int, Decimal] | None:
+    """``N=AMOUNT`` options: line N's net amount after the correction."""
+    from cpqctl.core.diagnostics import UsageError
+    from cpqctl.core.money import D, MoneyError
+
+    if not specs:
+        return None
+    out: dict[int, Decimal] = {}
+    for spec in specs:
+        n, sep, amount = spec.partition("=")
+        try:
+            if not sep or not n.strip().isdigit():
+                raise ValueError
+            out[int(n)] = D(amount.strip())
+        except (ValueError, MoneyError):
+            raise UsageError(
+                "E-USAGE",
+                f"`{spec}` is not LINE=AMOUNT",
+                "the line's number and its net amount after the correction, e.g. --line 2=0 or --line 1=450.00",
+            ) from None
+    return out
+
+
+@invoice_app.command("correct")
+def correct(
+    invoice: Annotated[str, typer.Argument(click_type=completion.INVOICE, help="The invoice to correct.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (printed on the corrective invoice).")] = "",
+    line: Annotated[
+        list[str] | None,
+        typer.Option("--line", "-l", help="LINE=AMOUNT: that line's net amount after the correction; repeatable."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the correction; write nothing.")] = False,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
+    """Issue a corrective invoice (faktura korygująca): an issued invoice is never edited.
+
+    Without --line every line goes to 0 (the invoice cancelled); with --line
+    N=AMOUNT line N gets that net amount. The correction names the invoice
+    and its date, the reason, and per line the amount before, after and the
+    difference; its number comes from [numbering] correction. A credit for a
+    period already invoiced (a downgrade mid-period) is corrected by `invoice
+    run` itself.
+
+    Example:
+
+      cpqctl invoice correct INV-2026-0003 --reason "wrong buyer address: cancelled, reissued"
+
+      cpqctl invoice correct INV-2026-0003 --line 2=450.00 --reason "agreed discount on support"
+    """
+    from cpqctl.app.invoicing import correct_invoice
+    from cpqctl.render.output import emit
+
+    result = correct_invoice(
+        common.workspace(repo, as_of),
+        invoice,
+        reason=reason,
+        lines=_corrected_lines(line),
+        dry_run=dry_run,
+    )
+    emit(
+        format,
+        result.data,
+        ["invoice", "contract", "account", "date", "period", "net_total", "tax", "gross_total", "currency"],
+        [_run_row(x) for x in result.invoices()],
+        title="Corrective invoice" + (" (dry run)" if dry_run else ""),
+        right=("net_total", "tax", "gross_total"),
+    )
     if result.message:
         common.info(result.message)
 

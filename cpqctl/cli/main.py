@@ -102,6 +102,9 @@ def _register() -> None:
         mod.register(app)
     for mod in (catalog, quote, contract, account):
         app.add_typer(mod.app)
+    from cpqctl.cli import fx  # exchange-rate tables (docs/fx.md)
+
+    app.add_typer(fx.app)
 
 
 _register()

@@ -44,7 +44,7 @@ from fractions import Fraction
 from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.model import Account, Amendment, Contract, Invoice, Repo, Segment, Settings, Signed, TaxLine
-from cpqctl.core.money import round_money
+from cpqctl.core.money import ROUNDING_POLICIES, minor_units, round_money
 from cpqctl.core.proration import Grid, add_months, first_anchor, months_between, priced_units, segment_value
 from cpqctl.core.regimes import Regime, first_regime, regime_of, regime_on, regimes
 from cpqctl.core.terms import FREQUENCY_MONTHS, PER_MONTHS, contract_terms, tax_rate
@@ -252,6 +252,29 @@ def periods(c: Contract, t: BillingTerms, horizon: date) -> list[Period]:
     return out
 
 
+def _money(rate: Fraction, months: Fraction | int, currency: str, rounding: str) -> Decimal:
+    """``round_money(rate * months, currency, rounding)``, in integers: the schedule rounds a rate times a length
+    of time some 100,000 times in a run over 10,000 contracts, and each Fraction made on the way costs more than
+    the rounding (tests/test_incremental_billing.py holds the two to the same results)."""
+    if rounding not in ROUNDING_POLICIES:
+        raise ValueError(f"unknown rounding policy {rounding!r}")
+    places = minor_units(currency)
+    if type(months) is int:
+        num, den = rate.numerator * months, rate.denominator
+    else:
+        num, den = rate.numerator * months.numerator, rate.denominator * months.denominator
+    num *= 10**places
+    sign = -1 if num < 0 else 1
+    whole, rest = divmod(-num if num < 0 else num, den)
+    twice = 2 * rest
+    if twice > den or (twice == den and (rounding == "half-up" or whole % 2 == 1)):
+        whole += 1
+    if places:
+        return Decimal(sign * whole).scaleb(-places).quantize(Decimal(1).scaleb(-places))
+    return Decimal(sign * whole).quantize(Decimal(1))
+
+
+_RATES: dict[tuple, Fraction] = {}  # (unit price, quantity, pricing, per) → a month's worth, for every schedule
 _PERIODS: dict[tuple, list[Period]] = {}
 _PERIODS_MAX = 100_000  # a bound on the memo below, not a target
 
@@ -300,6 +323,7 @@ class _Schedule:
         self._splits: dict[tuple[frozenset[int], str], dict[int, Decimal]] = {}
         self._splits_by_state: dict[tuple[int, bool, int, str], dict[int, Decimal]] = {}
         self._index: dict[date, int] = {}
+        self._starts: dict[int, date] = {}
         self.final = frozenset(range(len(c.amendments)))
 
     def state(self, known: frozenset[int]) -> tuple[list[Period], bool, dict[str, Decimal]]:
@@ -388,7 +412,7 @@ class _Schedule:
                 upto = day if s.end is None or day < s.end else s.end
                 grid = t.grid_on(s.start)
                 months = months_between(s.start, upto, t.method, grid, t.partial)
-                v = round_money(rate * months, t.currency, t.rounding)
+                v = _money(rate, months, t.currency, t.rounding)
             self._values[key] = v
         return v
 
@@ -448,12 +472,12 @@ class _Schedule:
             if months is not None and a == p.start and b == p.end:
                 amt = wholes.get(months)
                 if amt is None:
-                    amt = wholes[months] = round_money(rate * months, t.currency, t.rounding)
+                    amt = wholes[months] = _money(rate, months, t.currency, t.rounding)
                 out[p.index] = amt
             else:
                 grid = t.grid_of(p.index)
                 part = months_between(a, b, t.method, grid, t.partial)
-                out[p.index] = round_money(rate * part, t.currency, t.rounding)
+                out[p.index] = _money(rate, part, t.currency, t.rounding)
                 partial.append(p.index)
         if out and (s.end is not None or finite):
             absorber = partial[0] if partial else min(out)
@@ -465,14 +489,34 @@ class _Schedule:
         rate = self._rates.get(s.id)
         if rate is None:
             assert s.per is not None  # recurring
-            units = priced_units(s.quantity, s.pricing)
-            rate = self._rates[s.id] = Fraction(s.unit_price) * Fraction(units) / PER_MONTHS[s.per]
+            key = (s.unit_price, s.quantity, s.pricing, s.per)
+            rate = _RATES.get(key)
+            if rate is None:
+                units = priced_units(s.quantity, s.pricing)
+                rate = Fraction(s.unit_price) * Fraction(units) / PER_MONTHS[s.per]
+                if len(_RATES) < _PERIODS_MAX:
+                    _RATES[key] = rate
+            self._rates[s.id] = rate
         return rate
 
     def key_of(self, s: Segment, k: int) -> int:
         """Ledger key: periods past the end of the (final) contract merge into its last one."""
         ps, finite, _ = self.state(self.final)
         return min(k, len(ps) - 1) if finite else k
+
+    def _period_index(self, d: date) -> int:
+        """:func:`period_index` of the contract, memoised (the keys ask it per segment and end)."""
+        k = self._index.get(d)
+        if k is None:
+            k = self._index[d] = period_index(self.c, self.t, d)
+        return k
+
+    def _natural_start(self, k: int) -> date:
+        """:func:`natural_start` of the contract, memoised (asked per key)."""
+        d = self._starts.get(k)
+        if d is None:
+            d = self._starts[k] = natural_start(self.c, self.t, k)
+        return d
 
     def _known(self, d: date) -> frozenset[int]:
         return frozenset(i for i, (a, _) in enumerate(self.dates) if a <= d)
@@ -481,7 +525,7 @@ class _Schedule:
         """When period ``k`` of ``s`` is first invoiced: in advance, on the period's first day; in arrears, on the
         day after the product's service in the period ends (the period's end, or the last day the contract holds
         any of the product: Lago bills a plan left mid-period on the day it is left), with what is known then."""
-        pk = natural_start(self.c, self.t, k)
+        pk = self._natural_start(k)
         if s.timing != "arrears" or s.one_time:
             return pk
         d = self._arrears_date(self.final, s.product, k)
@@ -571,7 +615,7 @@ class _Schedule:
         open_ended = self.c.evergreen or not ends
         for s in self.c.segments():
             if s.one_time:
-                k = period_index(self.c, self.t, s.start)
+                k = self._period_index(s.start)
                 if since is None or k >= last_key or self.bill_date(s, k) > since:
                     yield s, k
                 else:
@@ -580,13 +624,12 @@ class _Schedule:
             last_day = min(through, s.end) if s.end is not None else through
             if not open_ended:
                 last_day = min(last_day, max(ends))
-            hi = period_index(self.c, self.t, last_day)
+            hi = self._period_index(last_day)
             # a segment reaching past some end is folded into the period holding that end
             lo = min(
-                [period_index(self.c, self.t, s.start)]
-                + [period_index(self.c, self.t, e - _DAY if e in cancels else e) for e in ends]
+                [self._period_index(s.start)] + [self._period_index(e - _DAY if e in cancels else e) for e in ends]
             )
-            if natural_start(self.c, self.t, hi) > through:
+            if self._natural_start(hi) > through:
                 hi -= 1
             # an open contract's periods stop at the horizon: a segment ending past `since` took its residual up to
             # the horizon of the run then, so its keys are all compared again
@@ -596,7 +639,7 @@ class _Schedule:
                 assert since is not None
                 # a key's bill date is at most the next period's start: those before `since`'s period less one
                 # are billed by then without asking (in advance and in arrears alike)
-                lo = max(lo, min(period_index(self.c, self.t, since) - 1, last_key))
+                lo = max(lo, min(self._period_index(since) - 1, last_key))
                 self.skipped.extend((s, k) for k in range(first, min(lo, hi + 1)))
             for k in range(lo, hi + 1):
                 if skip and since is not None and k < last_key and self.bill_date(s, k) <= since:
@@ -670,6 +713,47 @@ def _settled_through(c: Contract, billed: list[Billed]) -> date | None:
     return last
 
 
+def _known_by(c: Contract, through: date, billed: list[Billed]) -> Contract:
+    """``c`` without the amendments accepted after ``through`` that cannot change a line dated by then, when
+    there are such: what a run through ``through`` issues is then the same, and the rest can bill incrementally.
+
+    An amendment accepted after ``through`` bills nothing by then: its lines and its catch-ups are dated on or
+    after its acceptance. It still has a say in the whole schedule when it moves the end (the keys past the end
+    merge), changes the billing periods, adds to the residuals past an end (a line of it reaching past an end), or
+    when the contract bills in arrears (a bill date looks at every known line of the product) or was imported
+    (``billed_through:``); and a ledger line that names no segment of the rest (an older positional ID) might
+    name one of it. None of these: each other line has the same amount with it or without it, on every date.
+    """
+    if not c.amendments or c.billed_through is not None:
+        return c
+    drop = [
+        i
+        for i, a in enumerate(c.amendments)
+        if known_dates(a)[0] > through
+        and a.end is None
+        and a.cancelled is None
+        and not a.billing_frequency
+        and not a.billing_restart
+    ]
+    if not drop:
+        return c
+    ends = [e for e in [c.end] + [a.end for a in c.amendments] if e is not None]
+    ends += [a.cancelled.date - _DAY for a in c.amendments if a.cancelled is not None]
+    first_end = min(ends, default=None)
+    for i in drop:
+        for s in c.amendments[i].lines:
+            if not s.one_time and first_end is not None and (s.end is None or s.end > first_end):
+                return c
+    if any(s.timing == "arrears" for s in c.segments()):
+        return c
+    rest = tuple(a for i, a in enumerate(c.amendments) if i not in drop)
+    kept = dataclasses.replace(c, amendments=rest)
+    ids = {s.id for s in kept.segments()}
+    if any(b.segment not in ids for b in billed):
+        return c
+    return kept
+
+
 def due_lines(
     c: Contract,
     settings: Settings,
@@ -688,6 +772,8 @@ def due_lines(
     period rule) the whole schedule is compared. Either way the same lines are issued (tests/test_incremental_billing).
     """
 
+    if not full:
+        c = _known_by(c, through, billed)
     sch = _Schedule(c, settings, max(through, horizon or through))
     since = None if full else _settled_through(c, billed)
     schedule = _schedule(sch, through, since)
@@ -710,7 +796,7 @@ def due_lines(
         keys = spans.get((s.id, b.period_start, b.period_end, b.amount))
         k = keys.pop(0) if keys else days.get((s.id, b.period_start, b.period_end))
         if k is None:
-            k = sch.key_of(s, period_index(c, sch.t, b.period_start or s.start))
+            k = sch.key_of(s, sch._period_index(b.period_start or s.start))
         held.setdefault((s.id, k), []).append(b.amount)
     if since is not None:
         # the keys left out must be settled: the ledger holds, for each, what the schedule bills in it in the end

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import PurePosixPath
 
-from cpqctl.core import integrity, ledger, merges
+from cpqctl.core import countries, integrity, ledger, merges
 from cpqctl.core.diagnostics import CpqError, Diagnostic
 from cpqctl.core.model import Account, Contract, DiscountSchedule, Product, Quote, Repo, Segment, Source
 from cpqctl.core.money import fmt_decimal
@@ -426,6 +426,112 @@ def check_accounts(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagno
                 yield _err(cp.src, "E-DATES", "the contracted price ends before it starts", "swap from and until")
 
 
+def check_tax_ids(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
+    """The parties' tax IDs and the VAT treatment of each account (docs/tax-ids.md).
+
+    The seller's NIP is on every invoice (art. 106e ust. 1 pkt 4 of the Polish
+    VAT act, Directive 2006/112 art. 226 pkt 3): a seller in the EU without one
+    is warned while nothing is invoiced, an error once invoices exist or
+    contracts would be invoiced (W-/E-SELLER-TAX-ID). Tax IDs of a country
+    python-stdnum knows (a Polish NIP, an EU VAT ID, a Swiss UID) have a valid
+    checksum (E-TAX-ID). Reverse charge needs the buyer's VAT ID
+    (E-REVERSE-CHARGE-NO-VAT-ID; art. 226 pkt 4) and a buyer in another country
+    (E-REVERSE-CHARGE-DOMESTIC); an EU business buyer abroad without it is
+    likely a mistake (W-REVERSE-CHARGE, art. 44 and 196); an exemption names
+    its legal basis (W-EXEMPT-NO-BASIS).
+    """
+    s = repo.settings
+    seller = countries.seller_country(s)
+    yield from _check_seller_tax_id(repo, seller)
+    for a in repo.accounts.values():
+        yield from _check_account_tax(a, seller)
+
+
+def _check_seller_tax_id(repo: Repo, seller: str) -> Iterator[Diagnostic]:
+    s = repo.settings
+    if not s.company_tax_id.strip():
+        if not countries.is_eu(seller):
+            return  # outside the EU a seller's invoice may carry no VAT ID: not this check's law
+        invoiced = bool(repo.invoices or repo.contracts)
+        what = "invoices exist" if repo.invoices else "contracts will be invoiced" if repo.contracts else ""
+        yield Diagnostic.at(
+            s.src,
+            "E-SELLER-TAX-ID" if invoiced else "W-SELLER-TAX-ID",
+            "cpq.toml [company] has no tax_id: every invoice shows the seller's VAT ID (NIP)"
+            + (f", and {what}" if what else ""),
+            f'add tax_id = "{seller}…" under [company] in cpq.toml (art. 106e ust. 1 pkt 4 of the Polish VAT act, '
+            "Directive 2006/112 art. 226 pkt 3)",
+            "error" if invoiced else "warning",
+        )
+        return
+    ok, _, form = countries.validate_tax_id(s.company_tax_id, seller)
+    if ok is False:
+        yield Diagnostic.at(
+            s.src,
+            "E-TAX-ID",
+            f"cpq.toml [company] tax_id `{s.company_tax_id}` is not a valid tax ID (wrong length or checksum)",
+            f"expected {form}",
+        )
+
+
+def _check_account_tax(a: Account, seller: str) -> Iterator[Diagnostic]:
+    buyer = countries.buyer_country(a)
+    where = a.at.get
+    if a.tax_id.strip():
+        # an ID without a prefix and an account without `country:` is taken as domestic (a bare NIP)
+        ok, _, form = countries.validate_tax_id(a.tax_id, buyer or seller)
+        if ok is False:
+            yield _err(
+                where("tax_id", a.src),
+                "E-TAX-ID",
+                f"tax_id `{a.tax_id}` of account `{a.account}` is not a valid tax ID (wrong length or checksum)",
+                f"expected {form}",
+            )
+    if a.reverse_charge:
+        rc = where("reverse_charge", a.src)
+        if not a.tax_id.strip() and not (buyer and not countries.is_eu(buyer)):
+            yield _err(
+                rc,
+                "E-REVERSE-CHARGE-NO-VAT-ID",
+                f"account `{a.account}` is invoiced with reverse charge but has no tax_id",
+                "a reverse-charge invoice shows the buyer's VAT ID (Directive 2006/112 art. 226 pkt 4, art. 106e "
+                "ust. 1 pkt 5 of the Polish VAT act): add tax_id, or remove reverse_charge",
+            )
+        if buyer and seller and buyer == seller:
+            yield _err(
+                rc,
+                "E-REVERSE-CHARGE-DOMESTIC",
+                f"account `{a.account}` is in {buyer}, the seller's country, but is invoiced with reverse charge",
+                "a domestic sale is taxed at the rate: remove reverse_charge (or set country: if the customer "
+                "is abroad; tax_code: oo is the domestic reverse charge)",
+            )
+    if a.tax_code == "zw" and not a.tax_note.strip():
+        yield Diagnostic.at(
+            where("tax_code", a.src),
+            "W-EXEMPT-NO-BASIS",
+            f"account `{a.account}` is VAT-exempt (tax_code: zw) but names no legal basis",
+            "add tax_note: the provision of the exemption, e.g. art. 43 ust. 1 pkt 37 ustawy o VAT "
+            "(art. 106e ust. 1 pkt 19)",
+            "warning",
+        )
+    if (
+        not a.reverse_charge
+        and not a.tax_code
+        and a.tax_id.strip()
+        and countries.is_eu(seller)
+        and countries.is_eu(buyer)
+        and buyer != seller
+    ):
+        yield Diagnostic.at(
+            where("tax_id", a.src),
+            "W-REVERSE-CHARGE",
+            f"account `{a.account}` is a business in {buyer} (another EU member state) but is invoiced with "
+            "the seller's VAT",
+            "B2B services are taxed where the customer is (Directive 2006/112 art. 44, 196): add reverse_charge: true",
+            "warning",
+        )
+
+
 def check_quotes(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
     for q in repo.quotes.values():
         acct = repo.accounts.get(q.account)
@@ -610,9 +716,12 @@ def check_invoice_order(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[D
     still dates a backdated catch-up on its period start (issue 16), and issued
     invoices are never renumbered, so an error would block the repository.
     """
-    pairs = invoices_out_of_order(
-        repo.settings.numbering_invoice, ((i.invoice, i.date) for i in repo.invoices.values())
-    )
+    s = repo.settings
+    pairs = [
+        p
+        for pattern in dict.fromkeys((s.numbering_invoice, s.numbering_correction))
+        for p in invoices_out_of_order(pattern, ((i.invoice, i.date) for i in repo.invoices.values()))
+    ]
     for number, day, before, before_day in pairs:
         inv = repo.invoices[number]
         yield Diagnostic.at(
@@ -640,6 +749,7 @@ def check_merges(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnost
 CHECKS = (
     check_catalog,
     check_accounts,
+    check_tax_ids,
     check_contracts,
     check_quotes,
     check_invoices,
@@ -655,3 +765,29 @@ def run_checks(repo: Repo, lost: Unloaded = NOTHING_LOST) -> list[Diagnostic]:
     for check in CHECKS:
         out.extend(check(repo, lost))
     return out
+
+
+def check_fx(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
+    """The exchange-rate tables (fx/<CUR>.yaml, docs/fx.md): none for the company currency, and no rate dated on a
+    Saturday or Sunday, when NBP publishes no table (a wrong day would be the rate of another tax point)."""
+    settings = repo.settings
+    for cur, table in sorted(settings.fx_tables.items()):
+        if cur == settings.currency:
+            yield _err(
+                table.src,
+                "E-FX-CURRENCY",
+                f"fx/{cur}.yaml holds rates of {cur}, the company currency (cpq.toml [company] currency)",
+                "an fx table converts another currency into the company currency: delete the file",
+            )
+        for r in table.rates:
+            if r.day.weekday() >= 5:
+                yield Diagnostic.at(
+                    r.src,
+                    "W-FX-WEEKEND",
+                    f"{cur} rate dated {r.day}, a {('Saturday', 'Sunday')[r.day.weekday() - 5]}: NBP publishes no table on weekends",
+                    "check the day (a table's effectiveDate); the rate of a Friday table belongs to that Friday",
+                    "warning",
+                )
+
+
+CHECKS = (*CHECKS, check_fx)  # type: ignore[assignment]  # the tuple of checks grows by one

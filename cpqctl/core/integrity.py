@@ -322,6 +322,32 @@ def _line_tax_ok(inv: Invoice, amount: Decimal, rate: Decimal, rounding: str | N
     return False
 
 
+def _gaps(pattern: str, invoices) -> Iterator[Diagnostic]:
+    """Each series of ``pattern`` (a year, a month, a branch's token) runs 1, 2, 3… (a deleted invoice leaves a gap)."""
+    by_series: dict[tuple[int | None, int | None, str | None], list[tuple[int, Invoice]]] = {}
+    for inv in invoices:
+        sr = parse_series(pattern, inv.invoice)
+        if sr is not None and sr.year in (None, inv.date.year):
+            by_series.setdefault(sr.key, []).append((sr.seq, inv))
+    for (s_year, s_month, token), members in by_series.items():
+        members.sort(key=lambda x: x[0])
+        shape = branch_pattern(pattern) if token is not None and not has_token(pattern) else pattern
+        year, month = s_year or 0, s_month or 1
+        expected = 1
+        for seq, inv in members:
+            if seq > expected:
+                first = render(shape, year, month, token, expected)
+                yield _err(
+                    inv.at.get("invoice", inv.src),
+                    "E-INVOICE-GAP",
+                    f"invoice number{'s' if seq - expected > 1 else ''} {first}"
+                    + (f" … {render(shape, year, month, token, seq - 1)}" if seq - expected > 1 else "")
+                    + f" missing before {inv.invoice}: the numbers of a series run without gaps (deleted?)",
+                    "restore the deleted invoice from git; a wrong invoice is corrected by a new one, never removed",
+                )
+            expected = max(expected, seq + 1)
+
+
 def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Diagnostic]:
     """Each invoice's arithmetic and references, copies, numbering gaps and missing digests (module doc)."""
     invoices = sorted(repo.invoices.values(), key=lambda inv: inv.invoice)
@@ -402,29 +428,8 @@ def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Itera
         seen.setdefault(key, inv.invoice)
     yield from _double_billed(repo, invoices, indexes)
     # numbering: each series (a year, a month, a branch's token) runs 1, 2, 3… (a deleted invoice leaves a gap)
-    pattern = repo.settings.numbering_invoice
-    by_series: dict[tuple[int | None, int | None, str | None], list[tuple[int, Invoice]]] = {}
-    for inv in invoices:
-        sr = parse_series(pattern, inv.invoice)
-        if sr is not None and sr.year in (None, inv.date.year):
-            by_series.setdefault(sr.key, []).append((sr.seq, inv))
-    for (s_year, s_month, token), members in by_series.items():
-        members.sort(key=lambda x: x[0])
-        shape = branch_pattern(pattern) if token is not None and not has_token(pattern) else pattern
-        year, month = s_year or 0, s_month or 1
-        expected = 1
-        for seq, inv in members:
-            if seq > expected:
-                first = render(shape, year, month, token, expected)
-                yield _err(
-                    inv.at.get("invoice", inv.src),
-                    "E-INVOICE-GAP",
-                    f"invoice number{'s' if seq - expected > 1 else ''} {first}"
-                    + (f" … {render(shape, year, month, token, seq - 1)}" if seq - expected > 1 else "")
-                    + f" missing before {inv.invoice}: the numbers of a series run without gaps (deleted?)",
-                    "restore the deleted invoice from git; a wrong invoice is corrected by a new one, never removed",
-                )
-            expected = max(expected, seq + 1)
+    for pattern in dict.fromkeys((repo.settings.numbering_invoice, repo.settings.numbering_correction)):
+        yield from _gaps(pattern, invoices)
     # digests: every invoice issued since cpqctl writes them carries one
     digested = [inv.date for inv in invoices if inv.digest]
     since = min(digested, default=None)

@@ -72,6 +72,7 @@ class Settings:
     gross_margin: Decimal = Decimal(100)
     free_accounts: str = "contraction"  # contraction | churn: an active contract at 0.00 MRR
     indices: Mapping[str, PriceIndex] = field(default_factory=lambda: _EMPTY)  # indices/*.yaml, by ID
+    fx_tables: Mapping[str, FxTable] = field(default_factory=lambda: _EMPTY)  # fx/<CUR>.yaml, by currency
     src: Source = NOWHERE
 
 
@@ -208,6 +209,27 @@ class PriceIndex:
     name: str
     values: tuple[IndexValue, ...]
     src: Source = NOWHERE  # its `values:`
+
+
+@dataclass(frozen=True, slots=True)
+class FxRate:
+    """One dated exchange rate of an fx table: 1 unit of the currency in the company currency, and the
+    published table it comes from (e.g. ``231/A/NBP/2026``; empty when the file names none)."""
+
+    day: date
+    rate: Decimal
+    table: str = ""
+    src: Source = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class FxTable:
+    """The dated exchange rates of one currency (``fx/<CUR>.yaml``), oldest first (docs/fx.md)."""
+
+    currency: str
+    source: str
+    rates: tuple[FxRate, ...]
+    src: Source = NOWHERE  # its `rates:`
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,6 +471,35 @@ class InvoiceLine:
     period_start: date | None = None
     period_end: date | None = None
     quantity: Decimal | None = None
+    name: str = ""  # the product's name on the issue day
+    unit: str = ""  # unit of measure
+    unit_price: Decimal | None = None  # net, per `per` (a one-time line: per unit)
+    per: str | None = None
+    factor: Decimal | None = None  # how many `per` units the line bills (docs/invoices.md)
+    description: str = ""  # the product's description on the issue day
+    line: int | None = None  # a correction's line: the number (1-based) of the line of the invoice it corrects
+    before: Decimal | None = None  # a correction's line: the net amount before and after (amount = after − before)
+    after: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceParty:
+    """Seller or buyer as on the invoice's issue day."""
+
+    name: str
+    address: str = ""
+    tax_id: str = ""
+    country: str = ""
+    bank_account: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceFx:
+    """The exchange rate into PLN an invoice's VAT was converted at (art. 106e ust. 11)."""
+
+    rate: Decimal
+    table: str = ""
+    date: _Day | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -456,6 +507,7 @@ class TaxLine:
     rate: Decimal
     base: Decimal
     amount: Decimal
+    amount_pln: Decimal | None = None  # the VAT in PLN on an invoice in another currency
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,8 +531,19 @@ class Invoice:
     sale_date: _Day | None = None
     due: _Day | None = None
     corrects: str | None = None
+    corrects_date: _Day | None = None  # the corrected invoice's issue date (art. 106j ust. 2)
     reason: str = ""
     reverse_charge: bool = False
+    kind: str = "invoice"  # invoice | correction
+    period_start: _Day | None = None
+    period_end: _Day | None = None
+    language: str = ""
+    tax_code: str = ""
+    tax_note: str = ""
+    seller: InvoiceParty | None = None  # None: an invoice issued before parties were recorded
+    buyer: InvoiceParty | None = None
+    fx: InvoiceFx | None = None
+    kept: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # md/pdf → sha256 of the document as issued
     sent: tuple[Delivery, ...] = ()
     digest: str | None = None  # sha256 of the issued content (cpqctl.formats.digest); None on older invoices
     src: Source = NOWHERE

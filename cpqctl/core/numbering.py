@@ -125,6 +125,15 @@ def parse_series(pattern: str, ident: str) -> Series | None:
     return parse(pattern, ident) or parse(branch_pattern(pattern), ident)
 
 
+def file_stem(number: str) -> str:
+    """The file name (without ``.yaml``) of a document numbered ``number``: every ``/`` becomes ``_``.
+
+    Polish series are written ``FV/2027/03/0001``; a file cannot be named so, and is ``FV_2027_03_0001.yaml``.
+    A pattern with ``/`` may not hold ``_`` (:func:`cpqctl.load.schema.numbering_problem`), so two numbers never
+    share a file. Commands take either spelling (:func:`number_of_stem` is the way back)."""
+    return number.replace("/", "_")
+
+
 def render(pattern: str, year: int, month: int, token: str | None, seq: int) -> str:
     return pattern.format(year=year, month=month, token=token or "", seq=seq)
 

@@ -77,6 +77,8 @@ def tax_rate(account: Account | None, settings: Settings) -> tuple[Decimal, bool
     """(rate in percent, reverse charge): reverse-charge accounts pay 0%; else the account's rate, else cpq.toml's."""
     if account is not None and account.reverse_charge:
         return Decimal(0), True
+    if account is not None and account.tax_code:  # np, zw, oo: no Polish VAT on the invoice (docs/invoices.md)
+        return Decimal(0), False
     if account is not None and account.tax_rate is not None:
         return account.tax_rate, False
     return settings.tax_rate, False

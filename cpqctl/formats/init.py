@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
+
 GITIGNORE_LINE = ".cpq/\n"  # the lock, the journal and the parse cache never reach a commit
 # a temp file a crash left (cpqctl's all end in `.cpqtmp`, store.TEMP_SUFFIX; `*` after it: SQLite's `-journal`)
 GITIGNORE_TEMPS = "*.cpqtmp*\n"
@@ -42,23 +45,43 @@ discount_schedules:
 """
 
 
-def settings_toml(name: str, currency: str, locale: str) -> str:
+def settings_toml(
+    name: str,
+    currency: str,
+    locale: str,
+    *,
+    tax_rate: Decimal = Decimal(0),
+    country: str = "",
+    tax_id: str = "",
+    address: str = "",
+    bank_account: str = "",
+    bank_accounts: Mapping[str, str] | None = None,
+) -> str:
+    """cpq.toml of a new repository: the seller (``country`` and [company.bank_accounts] only when given), the
+    VAT rate in percent points, and the defaults."""
     import tomli_w
 
+    from cpqctl.core.money import fmt_percent
+
+    company: dict[str, object] = {
+        "name": name,
+        "address": address,
+        "tax_id": tax_id,
+        "bank_account": bank_account,
+        "locale": locale,
+        "currency": currency,
+    }
+    if country:
+        company["country"] = country
+    if bank_accounts:
+        company["bank_accounts"] = dict(bank_accounts)
     data = {
-        "company": {
-            "name": name,
-            "address": "",
-            "tax_id": "",
-            "bank_account": "",
-            "locale": locale,
-            "currency": currency,
-        },
+        "company": company,
         "pricing": {"proration": "monthly+daily", "rounding": "half-up", "quote_valid_days": 30},
         "billing": {"frequency": "annual", "payment_days": 14},
         "renewal": {"pricing": "same", "uplift": "0%", "notice_days": 90},
         "approvals": {"max_discount": "20%"},
-        "tax": {"rate": "0%"},
+        "tax": {"rate": fmt_percent(tax_rate)},
         "numbering": {
             "quote": "Q-{year}-{seq:04d}",
             "contract": "C-{year}-{seq:04d}",

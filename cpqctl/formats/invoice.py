@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 
 from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.money import fmt_decimal, fmt_percent, money_str
@@ -17,20 +18,69 @@ from cpqctl.formats.digest import digest_of, line_of
 from cpqctl.formats.yamlout import Raw, flow, mapping_lines
 
 
-def invoice_text(number: str, d) -> str:
-    """The invoice file (SPEC §1): flow-style lines, money with the currency's places, then its digest line."""
+def _price(v, cur: str) -> Raw | None:
+    """A unit price: with the currency's places, or every place it has when it has more (it is exact)."""
+    if v is None:
+        return None
+    shown = money_str(v, cur)
+    return Raw(shown if Decimal(shown) == v else fmt_decimal(v))
+
+
+def _party(p) -> Raw | None:
+    if p is None or not p.name:
+        return None
+    return Raw(
+        flow(
+            [
+                ("name", p.name),
+                ("address", p.address or None),
+                ("tax_id", p.tax_id or None),
+                ("country", p.country or None),
+                ("bank_account", getattr(p, "bank_account", "") or None),
+            ]
+        )
+    )
+
+
+def invoice_text(number: str, d, kept: dict[str, str] | None = None) -> str:
+    """The invoice file (SPEC §1, docs/invoices.md): flow-style lines, money with the currency's places, the
+    parties and exchange rate as on the issue day, then its digest line.
+
+    ``d`` is an :class:`cpqctl.core.issuing.Issued` (or a bare billing draft: the fields it lacks are left out).
+    """
     cur = d.currency
     m = lambda v: Raw(money_str(v, cur))  # noqa: E731
+    num = lambda v: None if v is None else Raw(fmt_decimal(v))  # noqa: E731
+    fx = getattr(d, "fx", None)
     head = [
         ("invoice", number),
+        ("kind", "correction" if getattr(d, "kind", "invoice") == "correction" else None),
         ("account", d.account),
         ("contract", d.contract),
         ("date", d.date),
         ("sale_date", d.sale_date),
         ("due", d.due),
         ("currency", cur),
+        ("period_start", getattr(d, "period_start", None)),
+        ("period_end", getattr(d, "period_end", None)),
+        ("language", getattr(d, "language", None) or None),
+        ("corrects", getattr(d, "corrects", None)),
+        ("corrects_date", getattr(d, "corrects_date", None)),
+        ("reason", getattr(d, "reason", None) or None),
         ("reverse_charge", True if d.reverse_charge else None),
+        ("tax_code", getattr(d, "tax_code", None) or None),
+        ("tax_note", getattr(d, "tax_note", None) or None),
+        ("seller", _party(getattr(d, "seller", None))),
+        ("buyer", _party(getattr(d, "buyer", None))),
+        (
+            "fx",
+            Raw(flow([("rate", Raw(fmt_decimal(fx.rate))), ("table", fx.table), ("date", fx.date)]))
+            if fx is not None
+            else None,
+        ),
     ]
+    if kept:
+        head.append(("document", Raw(flow([(k, v) for k, v in sorted(kept.items())]))))
     out = mapping_lines(head)
     out.append("lines:")
     for ln in d.lines:
@@ -40,16 +90,34 @@ def invoice_text(number: str, d) -> str:
                 [
                     ("segment", ln.segment),
                     ("product", ln.product),
+                    ("name", getattr(ln, "name", None) or None),
+                    ("description", getattr(ln, "description", None) or None),
                     ("kind", ln.kind),
                     ("period_start", ln.period_start),
                     ("period_end", ln.period_end),
-                    ("quantity", Raw(fmt_decimal(ln.quantity)) if ln.quantity is not None else None),
+                    ("quantity", num(ln.quantity)),
+                    ("unit", getattr(ln, "unit", None) or None),
+                    ("unit_price", _price(getattr(ln, "unit_price", None), cur)),
+                    ("per", getattr(ln, "per", None)),
+                    ("factor", num(getattr(ln, "factor", None))),
+                    ("line", getattr(ln, "line", None)),
+                    ("before", m(ln.before) if getattr(ln, "before", None) is not None else None),
+                    ("after", m(ln.after) if getattr(ln, "after", None) is not None else None),
                     ("amount", m(ln.amount)),
                 ]
             )
         )
+    pln = list(getattr(d, "vat_pln", ()) or ())
     taxes = ", ".join(
-        flow([("rate", Raw(fmt_percent(t.rate))), ("base", m(t.base)), ("amount", m(t.amount))]) for t in d.taxes
+        flow(
+            [
+                ("rate", Raw(fmt_percent(t.rate))),
+                ("base", m(t.base)),
+                ("amount", m(t.amount)),
+                ("amount_pln", Raw(money_str(pln[i], "PLN")) if i < len(pln) else None),
+            ]
+        )
+        for i, t in enumerate(d.taxes)
     )
     out.extend(
         mapping_lines([("net_total", m(d.net_total)), ("taxes", Raw(f"[{taxes}]")), ("gross_total", m(d.gross_total))])

@@ -22,6 +22,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 
 from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.numbering import file_stem
 
 TIMEOUT_SECONDS = 30
 
@@ -204,7 +205,7 @@ def build(
     msg["Date"] = format_datetime(datetime(day.year, day.month, day.day, tzinfo=UTC))
     msg["Message-ID"] = mid
     msg.set_content(body, charset="utf-8")
-    msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{invoice}.pdf")
+    msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{file_stem(invoice)}.pdf")
     msg.set_boundary("=_cpqctl_" + hashlib.sha256(mid.encode("utf-8")).hexdigest()[:24])
     return msg
 

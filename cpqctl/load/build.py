@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 from cpqctl.core.model import (
     Account,
@@ -19,10 +20,14 @@ from cpqctl.core.model import (
     ContractedPrice,
     Delivery,
     DiscountSchedule,
+    FxRate,
+    FxTable,
     IndexUplift,
     IndexValue,
     Invoice,
+    InvoiceFx,
     InvoiceLine,
+    InvoiceParty,
     Presented,
     PresentedLine,
     PriceIndex,
@@ -125,6 +130,16 @@ def index(o: Obj, file: str) -> PriceIndex:
         out.append(IndexValue(period, value, published, Source(file, *o["values"].at[period])))
     where = Source(file, *o.where("values")) if "values" in o else _src(file, o)
     return PriceIndex(o["index"], o.get("name", ""), tuple(out), where)
+
+
+def fx(o: Obj, file: str) -> FxTable:
+    """An fx table (fx/<CUR>.yaml): its rates oldest day first, each with its table number (docs/fx.md)."""
+    rates: Any = o.get("rates") or Obj()  # an Obj: day → entry, `at[day]` the day's position
+    out = [
+        FxRate(day, e["rate"], e.get("table") or "", Source(file, *rates.at[day])) for day, e in sorted(rates.items())
+    ]
+    where = Source(file, *o.where("rates")) if "rates" in o else _src(file, o)
+    return FxTable(o["currency"], o.get("source", ""), tuple(out), where)
 
 
 def settings(o: Obj | None, file: str = "cpq.toml") -> Settings:
@@ -428,6 +443,14 @@ def quote(o: Obj, file: str) -> Quote:
     )
 
 
+def _party(o) -> InvoiceParty | None:
+    if not o or "name" not in o:
+        return None
+    return InvoiceParty(
+        o["name"], o.get("address", ""), o.get("tax_id", ""), o.get("country", ""), o.get("bank_account", "")
+    )
+
+
 def invoice(o: Obj, file: str) -> Invoice:
     return Invoice(
         invoice=o["invoice"],
@@ -444,6 +467,15 @@ def invoice(o: Obj, file: str) -> Invoice:
                 x.get("period_start"),
                 x.get("period_end"),
                 x.get("quantity"),
+                x.get("name", ""),
+                x.get("unit", ""),
+                x.get("unit_price"),
+                x.get("per"),
+                x.get("factor"),
+                x.get("description", ""),
+                x.get("line"),
+                x.get("before"),
+                x.get("after"),
             )
             for x in o.get("lines", [])
             if {"segment", "product", "kind", "amount"} <= x.keys()
@@ -451,15 +483,26 @@ def invoice(o: Obj, file: str) -> Invoice:
         net_total=o["net_total"],
         gross_total=o["gross_total"],
         taxes=tuple(
-            TaxLine(t["rate"], t["base"], t["amount"])
+            TaxLine(t["rate"], t["base"], t["amount"], t.get("amount_pln"))
             for t in o.get("taxes", [])
             if {"rate", "base", "amount"} <= t.keys()
         ),
         sale_date=o.get("sale_date"),
         due=o.get("due"),
         corrects=o.get("corrects"),
+        corrects_date=o.get("corrects_date"),
         reason=o.get("reason", ""),
         reverse_charge=o.get("reverse_charge", False),
+        kind=o.get("kind", "invoice"),
+        period_start=o.get("period_start"),
+        period_end=o.get("period_end"),
+        language=o.get("language", ""),
+        tax_code=o.get("tax_code", ""),
+        tax_note=o.get("tax_note", ""),
+        seller=_party(o.get("seller")),
+        buyer=_party(o.get("buyer")),
+        kept=MappingProxyType(dict(o.get("document") or {})),
+        fx=InvoiceFx(o["fx"]["rate"], o["fx"].get("table", ""), o["fx"].get("date")) if o.get("fx") else None,
         sent=tuple(Delivery(s.get("date"), s.get("to", ""), s.get("message_id", "")) for s in o.get("sent", [])),
         digest=o.get("digest"),
         src=_src(file, o),

@@ -21,6 +21,7 @@ from cpqctl.core import merges
 from cpqctl.core.diagnostics import Diagnostic, UsageError
 from cpqctl.core.merges import RESOLVE_HINT
 from cpqctl.core.model import Repo, Source
+from cpqctl.core.numbering import file_stem
 from cpqctl.formats.digest import verify
 from cpqctl.load import build, yamlpos
 from cpqctl.load.schema import ID_RE, SCHEMAS, convert
@@ -126,7 +127,9 @@ def load_settings(root: Path) -> tuple[object, list[Diagnostic]]:
     diags = [Diagnostic("cpq.toml", p.line, p.column, p.code, p.message, p.hint, p.severity) for p in problems]
     settings = build.settings(obj)
     indices = load_indices(root, diags)
-    return (replace(settings, indices=indices) if indices else settings), diags
+    settings = replace(settings, indices=indices) if indices else settings
+    fx_tables = load_fx_tables(root, diags)
+    return (replace(settings, fx_tables=fx_tables) if fx_tables else settings), diags
 
 
 def load_indices(root: Path, diags: list[Diagnostic]) -> MappingProxyType:
@@ -141,6 +144,21 @@ def load_indices(root: Path, diags: list[Diagnostic]) -> MappingProxyType:
             if ix.index in out:  # only through a wrong `index:`, reported as E-ID-MISMATCH
                 continue
             out[ix.index] = ix
+    return MappingProxyType(out)
+
+
+def load_fx_tables(root: Path, diags: list[Diagnostic]) -> MappingProxyType:
+    """The dated exchange rates in ``fx/<CUR>.yaml`` by currency (VAT in the company currency, docs/fx.md), read
+    with cpq.toml by every load as the indices are; their problems go into ``diags``."""
+    out = {}
+    for rel, kind in _files_in(root, "fx", "fx", diags, (".yaml", ".yml")):
+        problem = _name_problem(rel, kind)
+        res = load_file(root, rel, kind) if problem is None else FileResult(kind, [], [problem])
+        diags.extend(res.diagnostics)
+        for table in res.records:
+            if table.currency in out:  # only through a wrong `currency:`, reported as E-ID-MISMATCH
+                continue
+            out[table.currency] = table
     return MappingProxyType(out)
 
 
@@ -205,10 +223,11 @@ def load_bytes(rel: str, kind: str, data: bytes) -> FileResult:
     if kind == "catalog":
         res.records = [build.products(obj, rel), build.schedules(obj, rel)]
         return res
-    id_key = kind  # account, contract, quote, invoice, index: the key holding the file's own ID
+    id_key = "currency" if kind == "fx" else kind  # account, contract, quote, invoice, index: the file's own ID
     expected = Path(rel).parent.name if kind == "account" else Path(rel).stem
     # checked before giving up on a record with missing fields: a wrong ID is a finding of its own
-    if id_key in obj and obj[id_key] != expected:
+    found = file_stem(obj[id_key]) if kind == "invoice" and id_key in obj else obj.get(id_key)
+    if id_key in obj and found != expected:
         line, col = obj.where(id_key)
         where = "its folder name" if kind == "account" else "the file name"
         res.diagnostics.append(
@@ -580,6 +599,7 @@ def _one_document(root: Path, sub: str, ident: str, kind: str) -> tuple[Repo, li
     from cpqctl.load.cache import load_files
 
     settings, diags = load_settings(root)
+    ident = file_stem(ident) if kind == "invoice" else ident
     rel = f"{sub}/{ident}.yaml"
     files = _files_in(root, "catalog", "catalog", diags)
     doc: list[tuple[str, FileResult]] = []

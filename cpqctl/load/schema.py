@@ -31,6 +31,7 @@ from cpqctl.load import memo
 from cpqctl.load.yamlpos import Problem, Scalar, YMap, YSeq
 
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+NUMBER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9._-]+)*")  # an invoice number: IDs joined by /
 # a numbering pattern: ID characters and the placeholders {year} and {seq} (plain or zero-padded), {seq} once
 INVOICING = ("default-branch", "branch-series")
 LANGUAGES = ("pl", "en", "de", "pl+en", "pl+de", "en+de")  # documents' languages; a+b: bilingual (docs/languages.md)
@@ -129,6 +130,8 @@ def _hint(f: F) -> str:
         "enum": "one of: " + ", ".join(f.enum),
         "numbering": "placeholders {year} and {seq} (or zero-padded, {seq:04d}), optionally {month} and {token}; "
         "other characters: letters, digits, dot, dash and underscore — e.g. Q-{year}-{seq:04d}",
+        "invoice-numbering": "placeholders {year} and {seq} (or zero-padded, {seq:04d}), optionally {month} and "
+        "{token}; other characters: letters, digits, dot, dash, underscore and / — e.g. FV/{year}/{month:02d}/{seq:04d}",
     }.get(f.kind, "")
 
 
@@ -153,41 +156,29 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
                 out.append(c)
                 out.at.append(_pos(item))
         return out
-    if k == "prices":
+    if k in ("prices", "map"):  # currency → amount; map: currency → text (bank accounts per currency)
         if not isinstance(v, YMap):
-            ctx.err("E-TYPE", f"`{name}` must map currencies to amounts, e.g. {{PLN: 1200.00}}", _pos(v), "")
+            shape = "amounts, e.g. {{PLN: 1200.00}}" if k == "prices" else 'text, e.g. {{EUR = "…"}}'
+            ctx.err("E-TYPE", f"`{name}` must map currencies to " + shape.format(), _pos(v), "")
             return None
         out = Obj()
         out.pos = _pos(v)
         out.at = {}
-        for cur, amount in v.items():
+        # required: `PLN:` with no amount is reported, not silently dropped
+        one = (
+            F("money", required=True, nonnegative=True, positive=f.positive, places=f.places)
+            if k == "prices"
+            else F("str", required=True)
+        )
+        for cur, value in v.items():
             at = v.keypos[cur]
             if not CURRENCY_RE.fullmatch(cur):
                 ctx.err("E-CURRENCY", f"`{cur}` is not a currency code", at, _hint(F("currency")))
                 continue
-            # required: `PLN:` with no amount is reported, not silently dropped
-            one = F("money", required=True, nonnegative=True, positive=f.positive, places=f.places)
-            c = _convert(amount, one, f"{name}.{cur}", ctx)
+            c = _convert(value, one, f"{name}.{cur}", ctx)
             if c is not None:
                 out[cur] = c
-                out.at[cur] = _pos(amount)
-        return out
-    if k == "map":  # currency → text (bank accounts per currency)
-        if not isinstance(v, YMap):
-            ctx.err("E-TYPE", f'`{name}` must map currencies to text, e.g. {{EUR = "…"}}', _pos(v), "")
-            return None
-        out = Obj()
-        out.pos = _pos(v)
-        out.at = {}
-        for cur, text in v.items():
-            at = v.keypos[cur]
-            if not CURRENCY_RE.fullmatch(cur):
-                ctx.err("E-CURRENCY", f"`{cur}` is not a currency code", at, _hint(F("currency")))
-                continue
-            c = _convert(text, F("str", required=True), f"{name}.{cur}", ctx)
-            if c is not None:
-                out[cur] = c
-                out.at[cur] = _pos(text)
+                out.at[cur] = _pos(value)
         return out
     if k == "uplift":  # a percentage, or an index-linked uplift {index, plus, floor, cap} (docs/renewal-uplift.md)
         if not isinstance(v, YMap):
@@ -198,6 +189,8 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
         return up
     if k == "series":
         return _series(v, name, ctx)
+    if k == "fxrates":
+        return _fx_rates(v, name, ctx)
     s = _scalar_text(v, f, name, ctx)
     if s is None:
         return None
@@ -238,12 +231,17 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
             "write start, calendar or a day of the month from 1 to 28 (later days do not exist in every month)",
         )
         return None
-    if k == "numbering":
-        why = numbering_problem(s)
+    if k in ("numbering", "invoice-numbering"):
+        why = numbering_problem(s, slash=k == "invoice-numbering")
         if why:
             ctx.err("E-NUMBERING", f"`{s}` is not a numbering pattern (`{name}`): {why}", at, _hint(f))
             return None
         return s
+    if k == "number":  # an invoice number: an ID, or parts of one joined by `/` (FV/2027/03/0001)
+        if not NUMBER_RE.fullmatch(s):
+            ctx.err("E-ID", f"`{s}` is not a valid invoice number for `{name}`", at, _hint(F("id")) + " (and /)")
+            return None
+        return memo.intern(s)
     if k == "id":
         if not ID_RE.fullmatch(s):
             ctx.err("E-ID", f"`{s}` is not a valid ID for `{name}`", at, _hint(f))
@@ -388,6 +386,54 @@ def _series(v, name: str, ctx: _Ctx) -> Obj | None:
     return out
 
 
+def _fx_rates(v, name: str, ctx: _Ctx) -> Obj | None:
+    """An fx table's ``rates:``: day (``YYYY-MM-DD``) → ``{rate: 4.2264, table: 231/A/NBP/2026}`` (docs/fx.md).
+
+    The result maps each day (a ``date``) to its converted entry; ``at[day]`` is the position of the day's key.
+    """
+    if not isinstance(v, YMap):
+        ctx.err(
+            "E-TYPE",
+            f"`{name}` must map days to rates",
+            _pos(v),
+            "e.g. 2026-11-30: {rate: 4.2264, table: 231/A/NBP/2026}",
+        )
+        return None
+    ymap: Any = v
+    out: Any = Obj()
+    out.pos = _pos(v)
+    out.at = {}
+    for key, val in v.items():
+        at = ymap.keypos[key]
+        day = None
+        if DATE_RE.fullmatch(key):
+            try:
+                day = memo.day(key)
+            except ValueError:
+                day = None
+        if day is None or not FIRST_DAY <= day <= LAST_DAY:
+            ctx.err(
+                "E-DATE",
+                f"`{key}` is not a date (`{name}`)",
+                at,
+                "write the table's day as YYYY-MM-DD, e.g. 2026-11-30",
+            )
+            continue
+        if not isinstance(val, YMap):
+            ctx.err(
+                "E-TYPE",
+                f"`{name}.{key}` must be a mapping {{rate: …, table: …}}",
+                _pos(val),
+                "e.g. 2026-11-30: {rate: 4.2264, table: 231/A/NBP/2026}",
+            )
+            continue
+        c = _convert_obj(val, FX_ENTRY, f"{name}.{key}", ctx)
+        if "rate" in c:
+            out[day] = c
+            out.at[day] = at
+    return out
+
+
 def _foreign_digits(s: str, name: str, at: tuple[int, int], ctx: _Ctx) -> bool:
     """Report a digit of another script (``10৪0.00``: Python's ``Decimal``, ``int`` and ``\\d`` read it as 4)."""
     ch = next((c for c in s if c.isdigit() and not "0" <= c <= "9"), None)
@@ -417,7 +463,7 @@ def _places_ok(d: Decimal, s: str, f: F, name: str, at: tuple[int, int], ctx: _C
     return False
 
 
-def numbering_problem(pattern: str) -> str | None:
+def numbering_problem(pattern: str, slash: bool = False) -> str | None:
     """Why ``pattern`` cannot number IDs (None: it can). The IDs it makes are file names and must be valid IDs.
 
     Placeholders: ``{year}``, ``{month}`` (or ``{month:02d}``), ``{token}`` (a branch's series token,
@@ -441,7 +487,13 @@ def numbering_problem(pattern: str) -> str | None:
     if any(names.count(n) > 1 for n in ("month", "token")):
         return "{month} and {token} appear at most once"
     literal = _PLACEHOLDER_RE.sub("", pattern)
-    bad = sorted({c for c in literal if not (c.isascii() and (c.isalnum() or c in "._-"))})
+    allowed = "._-/" if slash else "._-"
+    bad = sorted({c for c in literal if not (c.isascii() and (c.isalnum() or c in allowed))})
+    if slash and "/" in literal:
+        if "_" in literal:
+            return "a pattern with `/` cannot hold `_` (the file name writes each `/` as `_`, docs/invoices.md)"
+        if "//" in pattern or pattern.endswith("/"):
+            return "`/` separates parts of the number: not twice in a row, not at the end"
     if bad:
         shown = ", ".join("a space" if c == " " else f"`{c}`" for c in bad)
         return f"{shown} cannot be in an ID (IDs are file names: letters, digits, dot, dash and underscore)"
@@ -873,33 +925,79 @@ QUOTE = O(
     ),
 )
 
+PARTY = O(
+    "a party as on the issue day",
+    name=F("str", True),
+    address=F("str"),
+    tax_id=F("str"),
+    country=F("str"),
+    bank_account=F("str"),
+)
+
 INVOICE = O(
     "an issued invoice (invoices/<invoice>.yaml)",
-    invoice=F("id", True, "invoice number (equals the file name)"),
+    invoice=F("number", True, "invoice number (the file name, with each / written as _)"),
     account=F("id", True),
     contract=F("id", True),
     date=F("date", True, "issue date"),
     sale_date=F("date", doc="first day of service billed"),
     due=F("date", doc="payment due date"),
     currency=F("currency", True),
-    corrects=F("id", doc="the invoice this one corrects"),
+    corrects=F("number", doc="the invoice this one corrects"),
+    corrects_date=F("date", doc="the corrected invoice's issue date"),
     reason=F("str", doc="why the correction"),
-    reverse_charge=F("bool"),
+    kind=E("invoice", "correction", doc="a corrective invoice (faktura korygująca) is `correction`"),
+    period_start=F("date", doc="the first day of the settlement periods billed"),
+    period_end=F("date", doc="the last day of the settlement periods billed (art. 106i ust. 8)"),
+    language=E(*LANGUAGES, doc="the document's language"),
+    reverse_charge=F("bool", doc="EU reverse charge (Directive 2006/112 art. 196)"),
+    tax_code=E("np", "zw", "oo", doc="the VAT code instead of a rate"),
+    tax_note=F("str", doc="its legal basis"),
+    seller=PARTY,
+    buyer=PARTY,
+    fx=O(
+        "the exchange rate into PLN of the VAT (art. 106e ust. 11)",
+        rate=F("money", True, "1 unit of the currency in PLN", positive=True, places=FX_PLACES),
+        table=F("str", doc="e.g. 231/A/NBP/2026"),
+        date=F("date", doc="the table's date"),
+    ),
+    document=O(
+        "the documents as issued, kept beside the file (invoices/<file>.md, .pdf): their sha256 (docs/invoices.md)",
+        md=F("str"),
+        pdf=F("str"),
+    ),
     lines=L(
         O(
             "an invoice line",
             segment=F("str", True, "the ledger segment billed, e.g. C-2026-0001#1 or C-2026-0001/Q-2026-0007#1"),
             product=F("id", True),
+            name=F("str", doc="the product's name on the issue day"),
+            description=F("str", doc="the product's description on the issue day"),
             kind=E("recurring", "proration", "credit", "one-time", required=True),
             period_start=F("date"),
             period_end=F("date"),
             quantity=F("quantity"),
+            unit=F("str", doc="unit of measure"),
+            unit_price=F("money", doc="net unit price per `per` (one-time: per unit)"),
+            per=E(*PERIODS, doc="the price's time unit"),
+            factor=F("quantity", doc="how many `per` units the line bills (a prorated stub: a fraction)"),
+            line=F("int", nonnegative=True, high=100000, doc="a correction: the corrected invoice's line number"),
+            before=F("money", doc="a correction: the line's net amount before it"),
+            after=F("money", doc="a correction: the line's net amount after it"),
             amount=F("money", True),
         ),
         required=True,
     ),
     net_total=F("money", True),
-    taxes=L(O("tax per rate", rate=F("percent", True), base=F("money", True), amount=F("money", True))),
+    taxes=L(
+        O(
+            "tax per rate",
+            rate=F("percent", True),
+            base=F("money", True),
+            amount=F("money", True),
+            amount_pln=F("money", doc="the VAT in PLN at `fx` (an invoice in another currency)"),
+        )
+    ),
     gross_total=F("money", True),
     digest=F("str", doc="sha256 of the file's text before this line (written by cpqctl; `sent:` follows it)"),
     sent=L(O("a delivery", date=F("date"), to=F("str"), message_id=F("str"))),
@@ -967,8 +1065,10 @@ SETTINGS = O(
         "ID patterns (the file names of new quotes, contracts and invoices)",
         quote=F("numbering", doc="new quote IDs, e.g. Q-{year}-{seq:04d}"),
         contract=F("numbering", doc="new contract IDs, e.g. C-{year}-{seq:04d}"),
-        invoice=F("numbering", doc="new invoice numbers, e.g. INV-{year}-{seq:04d} or FV/{year}/{month:02d}/{seq:04d}"),
-        correction=F("numbering", doc="corrective invoice numbers, e.g. FK/{year}/{seq:04d}"),
+        invoice=F(
+            "invoice-numbering", doc="new invoice numbers, e.g. INV-{year}-{seq:04d} or FV/{year}/{month:02d}/{seq:04d}"
+        ),
+        correction=F("invoice-numbering", doc="corrective invoice numbers, e.g. FK/{year}/{seq:04d}"),
     ),
     invoice=O(
         "invoice content (docs/invoices.md)",
@@ -1020,6 +1120,25 @@ INDEX = O(
     ),
 )
 
+FX_ENTRY = O(
+    "one day's rate and the table it was published in",
+    rate=F(
+        "money",
+        True,
+        "1 unit of the currency in the company currency, exact (at most 10 places, more than 0), e.g. 4.2264",
+        positive=True,
+        places=FX_PLACES,
+    ),
+    table=F("str", doc="the published table's number, e.g. 231/A/NBP/2026"),
+)
+FX = O(
+    "dated exchange rates of one currency (fx/<CUR>.yaml), e.g. NBP table A, for VAT in the company currency "
+    "(docs/fx.md)",
+    currency=F("currency", True, "the currency (equals the file name), e.g. EUR"),
+    source=F("str", doc="where the rates come from, e.g. NBP table A"),
+    rates=F("fxrates", True, "day → {rate, table}, e.g. 2026-11-30: {rate: 4.2264, table: 231/A/NBP/2026}"),
+)
+
 SCHEMAS = {
     "cpq": SETTINGS,
     "catalog": CATALOG,
@@ -1028,6 +1147,7 @@ SCHEMAS = {
     "quote": QUOTE,
     "invoice": INVOICE,
     "index": INDEX,  # indices/*.yaml (read with cpq.toml, not a data file kind of `cpqctl schema`)
+    "fx": FX,  # fx/*.yaml (read with cpq.toml, as the indices)
 }
 
 
@@ -1085,6 +1205,14 @@ def _js(f: F) -> dict:
                 "additionalProperties": {"oneOf": [_js(F("rate")), _js(INDEX_ENTRY)]},
             }
         )
+    elif k == "fxrates":
+        out.update(
+            {
+                "type": "object",
+                "propertyNames": {"pattern": "^" + DATE_RE.pattern + "$"},
+                "additionalProperties": _js(FX_ENTRY),
+            }
+        )
     elif k == "date":
         out.update({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"})
     elif k == "bool":
@@ -1095,6 +1223,10 @@ def _js(f: F) -> dict:
         out.update({"type": "string", "pattern": "^" + ID_RE.pattern + "$"})
     elif k == "numbering":
         out.update({"type": "string", "pattern": NUMBERING_PATTERN})
+    elif k == "invoice-numbering":
+        out.update({"type": "string", "pattern": NUMBERING_PATTERN.replace("._-", "._/-")})
+    elif k == "number":
+        out.update({"type": "string", "pattern": "^" + NUMBER_RE.pattern + "$"})
     elif k == "anchor":
         out.update(
             {

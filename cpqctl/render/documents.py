@@ -19,6 +19,15 @@ plain part; write ``{{ macro() }}{{ "text" }}`` instead.)
 Filters bound to ``data["company"]["locale"]``: ``money(currency)``,
 ``number``, ``percent``, ``date``; ``typst_string`` makes a Typst string
 literal for code positions (``#set text(lang: {{ lang|typst_string }})``).
+
+Labels are translated into ``data["language"]`` (``"en"`` when the data has
+none; ``pl+en`` is bilingual) by the global ``_("Label")`` and, for a count,
+``_n("%(n)s month", "%(n)s months", n)`` (cpqctl/i18n, docs/languages.md);
+``_lines("Label")`` puts the two languages of a bilingual label on two lines
+(Typst table headers).
+``_("Due %(date)s", date=value)`` fills placeholders: the label is escaped,
+each value too unless it already is markup (a macro's output). A repository
+can override labels in ``templates/locales/<language>.po``.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cpqctl import i18n
 from cpqctl.render import fmt
 from cpqctl.render.pdf import DocumentError, PdfError
 
@@ -46,6 +56,8 @@ __all__ = [
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 ASSETS_DIR = "assets"  # <repo>/templates/assets/** is copied into Typst's root
+LOCALES_DIR = "locales"  # <repo>/templates/locales/<language>.po overrides labels of the built-in catalogues
+DEFAULT_LANGUAGE = "en"  # the language of a document whose data names none
 _LETTER_TERRITORIES = {"US", "CA", "MX", "PH", "CL", "CO", "VE"}
 
 
@@ -102,9 +114,9 @@ def typst_string(value: Any) -> Any:
 # --- environments ---------------------------------------------------------------------
 
 
-@lru_cache(maxsize=16)
-def _environment(repo_templates: Path | None, escape, locale: str):
-    """One sandboxed environment per (templates folder, output language, locale).
+@lru_cache(maxsize=64)
+def _environment(repo_templates: Path | None, escape, locale: str, language: str = DEFAULT_LANGUAGE):
+    """One sandboxed environment per (templates folder, output language, locale, document language).
 
     Cached so a run that renders many documents compiles each template once;
     Jinja still reloads a template whose file changed.
@@ -134,6 +146,23 @@ def _environment(repo_templates: Path | None, escape, locale: str):
     def date_filter(value: date) -> str:
         return fmt.date(value, locale)
 
+    translate = i18n.translator(language, _repo_locales(repo_templates))
+
+    def _fill(texts: list[str], values: dict) -> Any:
+        if not values:  # a plain label: `finalize` escapes it like any value
+            return i18n.join(texts)
+        shown = {k: to_markup(v) for k, v in values.items()}
+        return Markup(i18n.join([i18n.fill(t, shown, escape) for t in texts]))
+
+    def gettext(msgid: str, **values: Any) -> Any:
+        return _fill(translate.texts(msgid), values)
+
+    def gettext_lines(msgid: str) -> str:  # bilingual: one language a line (narrow table headers, titles)
+        return "\n".join(dict.fromkeys(translate.texts(msgid)))
+
+    def ngettext(singular: str, plural: str, n: int, **values: Any) -> Any:
+        return _fill(translate.plural_texts(singular, plural, n), {"n": n, **values})
+
     env = ImmutableSandboxedEnvironment(
         loader=ChoiceLoader(loaders),
         undefined=StrictUndefined,
@@ -152,7 +181,15 @@ def _environment(repo_templates: Path | None, escape, locale: str):
         escape=to_markup,
         typst_string=typst_string,
     )
+    env.globals.update(_=gettext, _n=ngettext, _lines=gettext_lines)
     return env
+
+
+def _repo_locales(repo_templates: Path | None) -> Path | None:
+    """``templates/locales/`` of the repository when it is a real folder (a link is a :class:`TemplateError`)."""
+    if repo_templates is None:
+        return None
+    return _real_path(repo_templates, [LOCALES_DIR], is_folder=True)
 
 
 def _real_path(folder: Path, parts: list[str], is_folder: bool = False) -> Path | None:
@@ -199,10 +236,14 @@ def _context(data: dict) -> dict:
     from babel import Locale
 
     locale = Locale.parse(data["company"]["locale"])
+    languages = i18n.split(str(data["language"])) if data.get("language") else ()
+    # the words' language (hyphenation) when the data names one; numbers and dates keep the locale
+    lang = languages[0] if languages else locale.language
     extra = {
-        "lang": locale.language,
+        "lang": lang,
+        "bilingual": len(languages) == 2,  # labels read "Faktura / Invoice"
         # Typst takes a two-letter region only (not UN M.49 codes like es_419's "419").
-        "region": locale.territory if locale.territory and locale.territory.isalpha() else "",
+        "region": locale.territory if lang == locale.language and (locale.territory or "").isalpha() else "",
         "paper": "us-letter" if locale.territory in _LETTER_TERRITORIES else "a4",
     }
     return {**extra, **data}
@@ -215,7 +256,7 @@ def _render(kind: str, suffix: str, data: dict, repo_templates: Path | None, esc
 
     name = f"{kind}.{suffix}.j2"
     try:
-        env = _environment(repo_templates, escape, data["company"]["locale"])
+        env = _environment(repo_templates, escape, data["company"]["locale"], data.get("language") or DEFAULT_LANGUAGE)
         return env.get_template(name).render(_context(data))
     except TemplateError:
         raise

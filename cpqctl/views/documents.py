@@ -15,6 +15,7 @@ from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.model import Contract, Quote, Repo, Segment, Settings
 from cpqctl.core.money import D, fmt_percent, round_money, round_places
 from cpqctl.core.terms import contract_terms
+from cpqctl.i18n import language_of
 
 # The template each quote kind renders with (`<name>.md.j2` / `<name>.typ.j2`).
 QUOTE_TEMPLATES = {"new": "quote", "amendment": "amendment", "renewal": "renewal"}
@@ -76,6 +77,7 @@ def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
     ]
     terms += _KIND_TERMS.get(q.kind, [])
     data = {
+        "language": language_of(repo.accounts.get(q.account), repo.settings),  # labels: docs/languages.md
         "company": company(repo),
         "account": account_block(repo, q.account),
         "quote": {
@@ -391,6 +393,7 @@ def account_data(repo: Repo, account_id: str, as_of: date) -> dict:
         for b in v["bundles"]
     ]
     return {
+        "language": language_of(repo.accounts.get(account_id), repo.settings),  # labels: docs/languages.md
         "company": company(repo),
         "account": account_block(repo, account_id),
         "statement": {
@@ -408,34 +411,55 @@ def account_data(repo: Repo, account_id: str, as_of: date) -> dict:
 
 
 # What each invoice line kind says on the document.
-_LINE_KINDS = {"recurring": "Subscription", "proration": "Prorated", "credit": "Credit", "one-time": "One-time"}
+_LINE_KINDS = {"recurring": "recurring", "proration": "proration", "credit": "credit", "one-time": "one-time"}
 
-# The legal note on a reverse-charge invoice: the customer accounts for the VAT
-# (Council Directive 2006/112/EC, art. 196; in Polish law "odwrotne obciążenie").
-REVERSE_CHARGE_NOTE = (
-    "Reverse charge: VAT to be accounted for by the customer under Article 196 of Council "
-    "Directive 2006/112/EC (odwrotne obciążenie)."
-)
+# The legal notes (msgids of cpqctl/i18n: the document shows them in its language).
+# Reverse charge: the customer accounts for the VAT (Council Directive 2006/112/EC, art. 196; art. 106e ust. 1
+# pkt 18 of the Polish VAT act: "odwrotne obciążenie").
+REVERSE_CHARGE_NOTE = "Reverse charge: the buyer accounts for the VAT (Article 196 of Directive 2006/112/EC)."
+NP_NOTE = "Not subject to VAT in Poland: place of supply outside Poland (art. 28b of the Polish VAT act)."
+CREDIT_NOTE = "The negative total is credited to the customer's account or refunded."
+TAX_CODES = {"np": "np.", "zw": "zw.", "oo": "oo"}  # the codes printed instead of a rate
+
+
+def _party_block(p, account_id: str | None = None) -> dict:
+    return {
+        "account": account_id,
+        "name": p.name,
+        "address": p.address or None,
+        "tax_id": p.tax_id or None,
+        "country": p.country or None,
+        "bank_account": p.bank_account or None,
+        "contacts": [],
+    }
 
 
 def invoice_data(repo: Repo, inv) -> dict:
-    """A VAT invoice's template data, from the invoice file alone (plus names from the catalog and account).
+    """A VAT invoice's template data, from the invoice file alone (docs/invoices.md).
 
-    Everything an EU (and Polish, art. 106e of the VAT act) invoice must show:
-    issue and sale dates, the sequential number, seller and buyer with their
-    VAT IDs, each service with quantity, net value and VAT rate, net/VAT/gross
-    per rate, and the reverse-charge note. The document depends on the invoice
-    only, not on --as-of: an issued invoice renders the same on any day.
+    Everything art. 106e ust. 1 of the Polish VAT act (and Directive 2006/112 art. 226) asks for: issue and
+    sale dates, the number, seller and buyer with their tax IDs as on the issue day, each line with its name,
+    unit, quantity, unit net price, net amount and VAT rate or code, net/VAT/gross per rate, the legal notes,
+    and on an invoice in another currency the VAT in PLN with the rate used (ust. 11). The document depends on
+    the invoice only, not on --as-of. An invoice issued before the file recorded its parties and line names
+    takes them from cpq.toml, the account and the catalog.
     """
     products = repo.catalog.products
+    s = repo.settings
     a = repo.accounts.get(inv.account)
-    buyer = (
-        account_block(repo, inv.account)
-        if a is not None
-        else {"account": inv.account, "name": inv.account, "address": None, "tax_id": None, "contacts": []}
-    )
+    if inv.buyer is not None:
+        buyer = _party_block(inv.buyer, inv.account)
+    elif a is not None:
+        buyer = account_block(repo, inv.account)
+    else:
+        buyer = {"account": inv.account, "name": inv.account, "address": None, "tax_id": None, "contacts": []}
+    if inv.seller is not None:
+        seller = {**company(repo), **_party_block(inv.seller)}
+    else:
+        seller = {**company(repo), "bank_account": s.company_bank_account or None}
     rates = {t.rate for t in inv.taxes}
     line_rate = next(iter(rates)) if len(rates) == 1 else None
+    code = "reverse charge" if inv.reverse_charge else TAX_CODES.get(inv.tax_code, "")
     lines = []
     for n, ln in enumerate(inv.lines, 1):
         p = products.get(ln.product)
@@ -443,26 +467,50 @@ def invoice_data(repo: Repo, inv) -> dict:
             {
                 "no": n,
                 "product": ln.product,
-                "name": p.name if p is not None else ln.product,
+                "name": ln.name or (p.name if p is not None else ln.product),
+                "description": ln.description or None,
                 "kind": ln.kind,
                 "kind_label": _LINE_KINDS.get(ln.kind, ln.kind),
                 "segment": ln.segment,
                 "period_start": ln.period_start,
                 "period_end": ln.period_end,
                 "quantity": ln.quantity,
+                "unit": ln.unit or None,
+                "unit_price": ln.unit_price,
+                "per": ln.per,
+                "factor": ln.factor,
                 "amount": ln.amount,
                 "rate": line_rate,
+                "tax_code": code or None,
+                "line": ln.line,
+                "before": ln.before,
+                "after": ln.after,
             }
         )
     starts = [ln.period_start for ln in inv.lines if ln.period_start]
     ends = [ln.period_end or ln.period_start for ln in inv.lines if ln.period_end or ln.period_start]
     tax_total = sum((t.amount for t in inv.taxes), Decimal(0))
-    notes = [REVERSE_CHARGE_NOTE] if inv.reverse_charge else []
+    notes = []
+    if inv.reverse_charge:
+        notes.append(REVERSE_CHARGE_NOTE)
+    if inv.tax_code == "np":
+        notes.append(NP_NOTE)
+    if inv.tax_note:
+        notes.append(inv.tax_note)
     if inv.gross_total < 0:
-        notes.append("The negative total is credited to the customer's account or refunded.")
-    s = repo.settings
+        notes.append(CREDIT_NOTE)
+    pln = [t.amount_pln for t in inv.taxes]
+    fx = None
+    if inv.fx is not None:
+        fx = {
+            "rate": inv.fx.rate,
+            "table": inv.fx.table or None,
+            "date": inv.fx.date,
+            "vat_pln": sum((v for v in pln if v is not None), Decimal(0)),
+        }
     return {
-        "company": {**company(repo), "bank_account": s.company_bank_account or None},
+        "language": inv.language or _language(a, s),
+        "company": seller,
         "account": buyer,
         "invoice": {
             "number": inv.invoice,
@@ -472,15 +520,27 @@ def invoice_data(repo: Repo, inv) -> dict:
             "currency": inv.currency,
             "contract": inv.contract,
             "corrects": inv.corrects,
+            "corrects_date": inv.corrects_date,
             "reason": inv.reason or None,
             "reverse_charge": inv.reverse_charge,
-            "period_start": min(starts, default=None),
-            "period_end": max(ends, default=None),
+            "tax_code": code or None,
+            "period_start": inv.period_start or min(starts, default=None),
+            "period_end": inv.period_end or max(ends, default=None),
         },
         "lines": lines,
-        "taxes": [{"rate": t.rate, "base": t.base, "amount": t.amount, "gross": t.base + t.amount} for t in inv.taxes],
+        "taxes": [
+            {"rate": t.rate, "base": t.base, "amount": t.amount, "gross": t.base + t.amount, "amount_pln": t.amount_pln}
+            for t in inv.taxes
+        ],
+        "fx": fx,
         "net_total": inv.net_total,
         "tax_total": tax_total,
         "gross_total": inv.gross_total,
         "notes": notes,
     }
+
+
+def _language(a, s) -> str:
+    from cpqctl.core.issuing import language
+
+    return language(a, s)

@@ -259,8 +259,9 @@ def test_a_far_date_in_a_file_is_a_positioned_error(cli, example_repo, rel, old,
     assert [(f, ln) for f, ln, _ in found(diags, "E-DATE-RANGE")] == [(rel, pos(example_repo, rel, year[0])[1])]
 
 
-def test_a_backdated_contract_invoiced_after_later_invoices_is_reported(cli, example_repo) -> None:
-    """The finding: INV-2026-0005 (dated 2026-02-01) numbered after INV-2026-0004 (2026-03-01)."""
+def test_a_backdated_contract_is_invoiced_today_so_numbers_stay_in_date_order(cli, example_repo) -> None:
+    """Issue 16: a contract starting 2026-02-01, accepted in March, is invoiced on the run's day (2026-03-31), never
+    on its billing date: the number follows the earlier ones in date order and the invoice names its period."""
     root = example_repo
     assert cli("invoice", "run", "--through", AS_OF, "--as-of", AS_OF, "--repo", root).code == 0
     assert found(check(cli, root)[1], "W-INVOICE-ORDER") == []
@@ -270,10 +271,11 @@ def test_a_backdated_contract_invoiced_after_later_invoices_is_reported(cli, exa
         cli("quote", "accept", "Q-2026-0001", "--signed-by", "Anna Nowak", "--as-of", AS_OF, "--repo", root).code == 0
     )
     run = cli("invoice", "run", "--through", AS_OF, "--as-of", AS_OF, "--repo", root)
-    assert run.code == 0 and "W-INVOICE-ORDER" in run.stderr and "INV-2026-0005 dated 2026-02-01" in run.stderr
+    assert run.code == 0 and "W-INVOICE-ORDER" not in run.stderr
+    text = (root / "invoices/INV-2026-0006.yaml").read_text(encoding="utf-8")
+    assert f"\ndate: {AS_OF}\n" in text and "period_start: 2026-02-01\n" in text
     status, diags = check(cli, root)
-    assert status == 0  # a warning: issued invoices are never renumbered, and cpqctl wrote them (issue 16 re-dates)
-    assert found(diags, "W-INVOICE-ORDER") == [pos(root, "invoices/INV-2026-0005.yaml", "2026-02-01")]
+    assert status == 0 and found(diags, "W-INVOICE-ORDER") == []
 
 
 def test_invoice_runs_keep_numbers_in_date_order_on_the_example_and_the_tour(cli, example_repo, tmp_path) -> None:

@@ -1,0 +1,257 @@
+"""Corrective invoices (faktura korygująca, art. 106j of the Polish VAT act; Directive 2006/112 art. 219).
+
+An issued invoice never changes: a mistake or a later credit is a new document,
+in a numbering series of its own (``[numbering] correction``), that names the
+invoice it corrects (number and issue date), says why, and shows for each line
+corrected the net amount before, after, and the difference; its totals are the
+differences, its VAT the difference between the VAT due after and the VAT
+invoiced before. Two ways one is made (docs/invoices.md):
+
+- ``cpqctl invoice correct INV --reason … [--line N=AMOUNT]``: by hand (a
+  mistaken invoice cancelled, a line's amount changed).
+- by the invoice run: a credit for a period already invoiced (a downgrade or
+  cancellation effective mid-period) corrects the invoice that billed that
+  period instead of going out as a negative regular invoice.
+
+A correction's lines carry the ledger segment and period like any invoice line,
+so billing counts them (the amount is the difference). Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from cpqctl.core.diagnostics import UsageError
+from cpqctl.core.issuing import Issued, IssuedLine, Party, Rate, language
+from cpqctl.core.model import Invoice, Repo, TaxLine
+from cpqctl.core.money import round_money
+
+ZERO = Decimal(0)
+
+
+def corrections_of(repo: Repo, number: str) -> list[Invoice]:
+    """The corrections issued for invoice ``number``, in number order."""
+    return sorted((i for i in repo.invoices.values() if i.corrects == number), key=lambda i: (i.date, i.invoice))
+
+
+def line_state(repo: Repo, inv: Invoice) -> list[Decimal]:
+    """Each line's net amount as corrected so far (the original's, plus every correction's difference)."""
+    state = [ln.amount for ln in inv.lines]
+    for c in corrections_of(repo, inv.invoice):
+        for ln in c.lines:
+            if ln.line is not None and 1 <= ln.line <= len(state):
+                state[ln.line - 1] += ln.amount
+    return state
+
+
+def _vat_so_far(repo: Repo, inv: Invoice) -> Decimal:
+    total = sum((t.amount for t in inv.taxes), ZERO)
+    for c in corrections_of(repo, inv.invoice):
+        total += sum((t.amount for t in c.taxes), ZERO)
+    return total
+
+
+def _rate(inv: Invoice) -> Decimal:
+    rates = {t.rate for t in inv.taxes}
+    return next(iter(rates)) if len(rates) == 1 else ZERO
+
+
+def _rounding(repo: Repo, inv: Invoice) -> str:
+    from cpqctl.core.terms import contract_terms
+
+    c = repo.contracts.get(inv.contract)
+    return contract_terms(c, repo.settings).rounding if c is not None else repo.settings.rounding
+
+
+def _party(p, fallback: Party) -> Party:
+    return Party(p.name, p.address, p.tax_id, p.country, p.bank_account) if p is not None else fallback
+
+
+def _document(
+    repo: Repo,
+    inv: Invoice,
+    today: date,
+    lines: list[IssuedLine],
+    after_state: list[Decimal],
+    reason: str,
+    vat_before: Decimal | None = None,
+) -> Issued:
+    """The correction of ``inv`` holding ``lines`` (differences), its VAT the change of the VAT due."""
+    from cpqctl.core.issuing import buyer, seller
+
+    cur = inv.currency
+    rounding = _rounding(repo, inv)
+    rate = _rate(inv)
+    net = sum((ln.amount for ln in lines), round_money(0, cur, rounding))
+    vat_after = round_money(Fraction(sum(after_state, ZERO)) * Fraction(rate) / 100, cur, rounding)
+    vat = vat_after - (vat_before if vat_before is not None else _vat_so_far(repo, inv))
+    a = repo.accounts.get(inv.account)
+    fx = Rate(inv.fx.rate, inv.fx.table, inv.fx.date) if inv.fx is not None else None
+    s = repo.settings
+    pdays = a.payment_days if a is not None and a.payment_days is not None else s.payment_days
+    return Issued(
+        account=inv.account,
+        contract=inv.contract,
+        date=today,
+        billing_date=today,
+        currency=cur,
+        lines=tuple(lines),
+        net_total=net,
+        taxes=(TaxLine(rate, net, vat),),
+        gross_total=net + vat,
+        sale_date=inv.sale_date,
+        due=today + timedelta(days=pdays),
+        period_start=inv.period_start,
+        period_end=inv.period_end,
+        seller=_party(inv.seller, seller(s, cur)),
+        buyer=_party(inv.buyer, buyer(a, inv.account)),
+        language=inv.language or language(a, s),
+        reverse_charge=inv.reverse_charge,
+        tax_code=inv.tax_code,
+        tax_note=inv.tax_note,
+        fx=fx,
+        vat_pln=(((vat * fx.rate).quantize(Decimal("0.01"), ROUND_HALF_UP)),) if fx is not None else (),
+        kind="correction",
+        corrects=inv.invoice,
+        corrects_date=inv.date,
+        reason=reason,
+    )
+
+
+def _line(inv: Invoice, n: int, before: Decimal, after: Decimal, **over) -> IssuedLine:
+    ln = inv.lines[n - 1]
+    base = IssuedLine(
+        ln.segment,
+        ln.product,
+        "credit" if after < before else "proration",
+        after - before,
+        ln.period_start,
+        ln.period_end,
+        ln.quantity,
+        0,
+        name=ln.name or ln.product,
+        description=ln.description,
+        unit=ln.unit or "unit",
+        unit_price=ln.unit_price,
+        per=ln.per,
+        factor=None,
+        line=n,
+        before=before,
+        after=after,
+    )
+    return replace(base, **over) if over else base
+
+
+def correct(repo: Repo, inv: Invoice, today: date, after: Mapping[int, Decimal] | None, reason: str) -> Issued:
+    """A correction of ``inv`` by hand: each line ``n`` in ``after`` to that net amount (None: every line to 0,
+    the invoice cancelled). Refused for a correction, an unknown line, a reason left out, or no change."""
+    if inv.kind == "correction":
+        raise UsageError(
+            "E-CORRECTION",
+            f"{inv.invoice} is a corrective invoice",
+            f"correct the invoice it corrects, {inv.corrects}: its state includes every correction so far",
+        )
+    if not reason.strip():
+        raise UsageError("E-CORRECTION", "a correction needs its reason (art. 106j ust. 2)", 'pass --reason "…"')
+    state = line_state(repo, inv)
+    wanted = dict(after) if after is not None else {n: ZERO for n in range(1, len(state) + 1)}
+    for n in wanted:
+        if not 1 <= n <= len(state):
+            raise UsageError(
+                "E-CORRECTION",
+                f"{inv.invoice} has no line {n} (it has {len(state)})",
+                f"`cpqctl invoice render {inv.invoice} --format md` numbers its lines",
+            )
+    new_state = list(state)
+    lines = []
+    for n in sorted(wanted):
+        if wanted[n] != state[n - 1]:
+            lines.append(_line(inv, n, state[n - 1], wanted[n]))
+            new_state[n - 1] = wanted[n]
+    if not lines:
+        raise UsageError(
+            "E-CORRECTION",
+            f"nothing to correct: {inv.invoice}'s lines already have those amounts",
+            "name a line and its net amount after the correction, e.g. --line 1=0",
+        )
+    return _document(repo, inv, today, lines, new_state, reason)
+
+
+# the reason a run's correction gives, in the invoice's language (stored as issued, like every text on it)
+CREDIT_REASON = {
+    "pl": "Zmiana umowy od {effective}: zmniejszenie wynagrodzenia za okres już zafakturowany",
+    "en": "Contract change effective {effective}: credit for a period already invoiced",
+    "de": "Vertragsänderung ab {effective}: Gutschrift für einen bereits berechneten Zeitraum",
+}
+
+
+def credit_reason(lang: str, effective: date) -> str:
+    return " / ".join(
+        CREDIT_REASON.get(part, CREDIT_REASON["en"]).format(effective=effective) for part in lang.split("+")
+    )
+
+
+def _covering(repo: Repo, contract: str, product: str, day: date) -> tuple[Invoice, int] | None:
+    """The latest regular invoice of ``contract`` with a line of ``product`` billing ``day``: (invoice, line no.)."""
+    best = None
+    for inv in repo.invoices.values():
+        if inv.contract != contract or inv.kind == "correction":
+            continue
+        for n, ln in enumerate(inv.lines, 1):
+            if ln.product != product or ln.amount <= 0 or ln.period_start is None:
+                continue
+            end = ln.period_end or ln.period_start
+            if ln.period_start <= day <= end and (
+                best is None or (inv.date, inv.invoice) > (best[0].date, best[0].invoice)
+            ):
+                best = (inv, n)
+    return best
+
+
+def split_credits(repo: Repo, issued: Iterable[Issued], today: date) -> list[Issued]:
+    """The run's invoices with each credit for an already invoiced period moved to a correction of the invoice that
+    billed it (one correction per corrected invoice); what remains of an invoice keeps its other lines."""
+    from cpqctl.core.issuing import retotal
+
+    out: list[Issued] = []
+    states: dict[str, list[Decimal]] = {}  # corrected invoices' line state and VAT, with this run's corrections
+    vats: dict[str, Decimal] = {}
+    for d in issued:
+        groups: dict[str, tuple[Invoice, list[IssuedLine]]] = {}
+        keep = []
+        for ln in d.lines:
+            hit = (
+                _covering(repo, d.contract, ln.product, ln.period_start)
+                if ln.kind == "credit" and ln.period_start
+                else None
+            )
+            if hit is None:
+                keep.append(ln)
+                continue
+            inv, n = hit
+            groups.setdefault(inv.invoice, (inv, []))[1].append(replace(ln, line=n))
+        if not groups:
+            out.append(d)
+            continue
+        if keep:
+            out.append(retotal(repo, d, keep))
+        for inv, credits in groups.values():
+            state = states.setdefault(inv.invoice, line_state(repo, inv))
+            lines = []
+            for ln in credits:
+                k = ln.line
+                assert k is not None
+                before = state[k - 1]
+                state[k - 1] = before + ln.amount
+                lines.append(replace(ln, before=before, after=state[k - 1], factor=None))
+            effective = min(ln.period_start for ln in credits if ln.period_start)
+            lang = inv.language or language(repo.accounts.get(inv.account), repo.settings)
+            before = vats.get(inv.invoice, _vat_so_far(repo, inv))
+            doc = _document(repo, inv, today, lines, list(state), credit_reason(lang, effective), before)
+            vats[inv.invoice] = before + doc.tax_total
+            out.append(doc)
+    return out
