@@ -96,6 +96,61 @@ LAST = ("Nowak", "Wójcik", "Kowalczyk", "Woźniak", "Mazur", "Krawczyk", "Dudek
 CANCEL_REASONS = ("budget cut", "moved to a competitor", "company closed", "merged into another account")
 
 
+# ----------------------------------------------------------------- tax IDs
+# cpqctl checks every tax ID's checksum (python-stdnum, docs/tax-ids.md), so the generator writes valid
+# ones. The check digits are computed here, not with stdnum: the data stays an independent test of the
+# checker. Each ID is made from one random draw (the same draw as before checksums were kept, so a seed
+# still yields the same accounts and contracts); a body whose check digit cannot exist is stepped to the
+# next number.
+
+
+def _luhn_sum(digits: str) -> int:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        total += d if i % 2 == 0 else sum(divmod(2 * d, 10))
+    return total % 10
+
+
+def _weighted(body: str, weights) -> int:
+    return sum(w * int(d) for w, d in zip(weights, body, strict=True))
+
+
+def nip(draw: int) -> str:
+    """A Polish NIP, PL-prefixed: 9 digits and the check digit, weights 6,5,7,2,3,4,5,6,7 mod 11 (10: redrawn)."""
+    body = int(str(draw)[:9])
+    while True:
+        check = _weighted(f"{body:09d}", (6, 5, 7, 2, 3, 4, 5, 6, 7)) % 11
+        if check != 10:
+            return f"PL{body:09d}{check}"
+        body += 1
+
+
+def eu_vat_id(country: str, draw: int) -> str:
+    """An EU VAT ID of ``country`` (DE, NL, IT, CZ, AT) with a valid check digit, from a 9-digit ``draw``."""
+    raw = f"{draw:09d}"
+    if country == "DE":  # 8 digits + ISO 7064 MOD 11,10
+        product = 10
+        for d in raw[:8]:
+            product = (2 * ((int(d) + product) % 10 or 10)) % 11
+        return f"DE{raw[:8]}{(11 - product) % 10}"
+    if country == "NL":  # 8 digits + the BSN check (weights 9..2 mod 11, 10: redrawn) + B01
+        body = int(raw[:8])
+        while (_weighted(f"{body:08d}", range(9, 1, -1)) % 11) == 10:
+            body += 1
+        return f"NL{body:08d}{_weighted(f'{body:08d}', range(9, 1, -1)) % 11}B01"
+    if country == "IT":  # 7 digits, a province office 001-100, the Luhn check digit
+        body = f"{raw[:7]}{int(raw[7:]) % 100 + 1:03d}"
+        return f"IT{body}{(10 - _luhn_sum(body + '0')) % 10}"
+    if country == "CZ":  # a legal entity: 7 digits (not starting with 9) + weights 8..2 mod 11
+        body = ("1" + raw[1:7]) if raw[0] == "9" else raw[:7]
+        check = (11 - _weighted(body, range(8, 1, -1))) % 11
+        return f"CZ{body}{(check or 1) % 10}"
+    if country == "AT":  # U, 7 digits, check (6 - Luhn sum) mod 10
+        return f"ATU{raw[:7]}{(6 - _luhn_sum(raw[:7])) % 10}"
+    raise ValueError(f"no VAT ID rule for {country}")
+
+
 def money(x: Decimal) -> str:
     """Exact text with 2 places, never ``-0.00``."""
     q = x.quantize(CENT, rounding=ROUND_HALF_UP)
@@ -175,7 +230,7 @@ def cpq_toml(accounts: int, seed: int) -> str:
 [company]
 name = "Benchmark Software Sp. z o.o."
 address = "ul. Piotrkowska 104, 90-001 Łódź"
-tax_id = "PL7251234567"
+tax_id = "PL7251234561"
 locale = "pl_PL"
 currency = "PLN"
 
@@ -292,7 +347,7 @@ class Generator:
                 f'name: "{rng.choice(COMPANY_EU)} {i:05d} {rng.choice(SUFFIX_EU)}"',
                 "currency: EUR",
                 f'address: "{street} {rng.randint(1, 200)}, {city}"',
-                f"tax_id: {country}{rng.randint(10**8, 10**9 - 1)}",
+                f"tax_id: {eu_vat_id(country, rng.randint(10**8, 10**9 - 1))}",
                 "reverse_charge: true",
             ]
             tax = Decimal(0)
@@ -302,7 +357,7 @@ class Generator:
                 f'name: "{rng.choice(COMPANY_PL)} {rng.choice(STEMS_PL)} {i:05d} {rng.choice(SUFFIX_PL)}"',
                 "currency: PLN",
                 f'address: "{rng.choice(STREETS)} {rng.randint(1, 200)}, {code} {city}"',
-                f"tax_id: PL{rng.randint(10**9, 10**10 - 1)}",
+                f"tax_id: {nip(rng.randint(10**9, 10**10 - 1))}",
             ]
             tax = Decimal(8) if rng.random() < 0.05 else DEFAULT_TAX
             if tax != DEFAULT_TAX or rng.random() < 0.3:

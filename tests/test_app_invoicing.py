@@ -26,7 +26,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 
 APRIL_2 = date(2026, 4, 2)
 MARCH_31 = date(2026, 3, 31)
-ISSUED = ["INV-2025-0001", "INV-2026-0001", "INV-2026-0002", "INV-2026-0003", "INV-2026-0004"]
+ISSUED = ["INV-2025-0001", "INV-2026-0001", "INV-2026-0002", "INV-2026-0003", "INV-2026-0004"]  # by monthly runs
+LATE = ["INV-2026-0001", "INV-2026-0002", "INV-2026-0003", "INV-2026-0004", "INV-2026-0005"]  # by one run on 04-02
 
 
 def _invoices(root: Path) -> list[str]:
@@ -45,8 +46,11 @@ def ws(example_repo) -> Workspace:
 
 @pytest.fixture
 def issued(ws) -> Workspace:
-    """The example repo with every invoice through March 2026 issued."""
-    invoicing.run_invoices(ws, through=MARCH_31)
+    """The example repo with every invoice through March 2026 issued by a run on each billing day (so each is dated
+    its billing day: ISSUED), the workspace as of 2026-04-02."""
+    for day in (date(2025, 10, 1), date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)):
+        invoicing.run_invoices(ws, through=day, as_of=day)
+    assert _invoices(ws.root) == sorted(f"{n}{ext}" for n in ISSUED for ext in (".md", ".pdf", ".yaml"))
     return ws
 
 
@@ -54,24 +58,33 @@ def issued(ws) -> Workspace:
 
 
 def test_run_dry_then_for_real_then_nothing_left(ws, cli):
+    """A run on 2026-04-02 through 03-31 bills every period due by then on its own day (docs/invoices.md: the issue
+    date is the day the run creates the invoice), each naming its period; the sale date is the period's end."""
     dry = invoicing.run_invoices(ws, through=MARCH_31, dry_run=True)
     assert dry.dry_run and dry.count == 5 and dry.numbers == (None,) * 5 and dry.written == ()
     assert _invoices(ws.root) == []  # a dry run writes nothing
-    assert [(d.contract, d.date, str(d.gross_total), d.currency) for d in dry.drafts] == [
-        ("C-2025-0003", date(2025, 10, 1), "23751.30", "PLN"),
-        ("C-2026-0001", date(2026, 1, 1), "22755.00", "PLN"),
-        ("C-2026-0002", date(2026, 2, 1), "687.37", "EUR"),  # the first period takes the rounding residual
-        ("C-2026-0002", date(2026, 3, 1), "687.33", "EUR"),  # then every full month the same
-        ("C-2026-0003", date(2026, 3, 1), "10620.00", "EUR"),
+    assert [
+        (d.contract, d.date, d.period_start, d.sale_date, d.due, str(d.gross_total), d.currency) for d in dry.drafts
+    ] == [
+        ("C-2025-0003", APRIL_2, date(2025, 10, 1), date(2026, 9, 30), date(2026, 4, 16), "23751.30", "PLN"),
+        ("C-2026-0001", APRIL_2, date(2026, 1, 1), date(2026, 3, 31), date(2026, 4, 16), "22755.00", "PLN"),
+        # the first period takes the rounding residual, then every full month the same
+        ("C-2026-0002", APRIL_2, date(2026, 2, 1), date(2026, 2, 28), date(2026, 4, 16), "687.37", "EUR"),
+        ("C-2026-0002", APRIL_2, date(2026, 3, 1), date(2026, 3, 31), date(2026, 4, 16), "687.33", "EUR"),
+        ("C-2026-0003", APRIL_2, date(2026, 3, 1), date(2027, 2, 28), date(2026, 4, 16), "10620.00", "EUR"),
     ]
 
     run = invoicing.run_invoices(ws, through=MARCH_31)
-    assert run.numbers == tuple(ISSUED)  # numbered per year of the invoice date, no gaps
-    assert run.written == tuple(f"invoices/{n}.yaml" for n in ISSUED)
-    assert _invoices(ws.root) == [f"{n}.yaml" for n in ISSUED]
-    assert run.message == "wrote 5 invoice(s): invoices/INV-2025-0001.yaml … invoices/INV-2026-0004.yaml"
-    text = (ws.root / "invoices" / "INV-2026-0001.yaml").read_text(encoding="utf-8")
-    assert text.startswith("invoice: INV-2026-0001\naccount: acme\ncontract: C-2026-0001\ndate: 2026-01-01\n")
+    assert run.numbers == tuple(LATE)  # numbered per year of the invoice (issue) date, no gaps
+    assert run.written == tuple(f"invoices/{n}.yaml" for n in LATE)
+    # each invoice keeps its documents as issued beside it
+    assert _invoices(ws.root) == sorted(f"{n}{ext}" for n in LATE for ext in (".md", ".pdf", ".yaml"))
+    assert run.message == "wrote 5 invoice(s): invoices/INV-2026-0001.yaml … invoices/INV-2026-0005.yaml"
+    text = (ws.root / "invoices" / "INV-2026-0002.yaml").read_text(encoding="utf-8")
+    assert text.startswith(
+        "invoice: INV-2026-0002\naccount: acme\ncontract: C-2026-0001\ndate: 2026-04-02\nsale_date: 2026-03-31\n"
+        "due: 2026-04-16\ncurrency: PLN\nperiod_start: 2026-01-01\nperiod_end: 2026-03-31\n"
+    )
     assert "net_total: 18500.00\ntaxes: [{rate: 23%, base: 18500.00, amount: 4255.00}]\ngross_total: 22755.00\n" in text
     assert cli("check", "--repo", ws.root).code == 0  # what it wrote passes `cpqctl check`
 
@@ -79,23 +92,24 @@ def test_run_dry_then_for_real_then_nothing_left(ws, cli):
     items = run.invoices()
     assert iter(items) is items
     first = next(items)
-    assert (first["invoice"], first["net_total"], first["tax_total"], first["gross_total"]) == (
-        "INV-2025-0001",
+    assert (first["invoice"], first["date"], first["net_total"], first["tax_total"], first["gross_total"]) == (
+        "INV-2026-0001",
+        "2026-04-02",
         "19310.00",
         "4441.30",
         "23751.30",
     )
     assert run.head == {"through": "2026-03-31", "dry_run": False, "count": 5}
-    assert [x["invoice"] for x in run.data["invoices"]] == ISSUED
+    assert [x["invoice"] for x in run.data["invoices"]] == LATE
 
     again = invoicing.run_invoices(ws, through=MARCH_31)
     assert again.count == 0 and again.written == () and again.message == "nothing to invoice through 2026-03-31"
     april = invoicing.run_invoices(ws, through=date(2026, 4, 1))  # the numbering goes on
-    assert april.numbers == ("INV-2026-0005", "INV-2026-0006", "INV-2026-0007")
-    assert [(d.contract, str(d.net_total)) for d in april.drafts] == [
-        ("C-2026-0001", "13500.00"),
-        ("C-2026-0002", "687.33"),
-        ("C-2026-0004", "1395.00"),
+    assert april.numbers == ("INV-2026-0006", "INV-2026-0007", "INV-2026-0008")
+    assert [(d.contract, d.date, str(d.net_total)) for d in april.drafts] == [
+        ("C-2026-0001", APRIL_2, "13500.00"),
+        ("C-2026-0002", APRIL_2, "687.33"),
+        ("C-2026-0004", APRIL_2, "1395.00"),
     ]
 
 
@@ -129,10 +143,13 @@ def test_render_then_write_the_email_as_an_eml_file(issued, tmp_path):
     md = invoicing.render_invoice(issued, "INV-2026-0001", "md", tmp_path / "inv.md")
     assert md.path == tmp_path / "inv.md" and md.message == f"wrote {tmp_path / 'inv.md'}" and md.warnings == ()
     text = md.path.read_text(encoding="utf-8")
-    assert text.startswith("# Invoice INV-2026-0001")
+    assert text.startswith("# Faktura VAT INV-2026-0001")  # ACME's documents: cpq.toml's locale pl_PL, Polish
     assert "| 23% | 18\u00a0500,00\u00a0zł | 4\u00a0255,00\u00a0zł | 22\u00a0755,00\u00a0zł |" in text
     pdf = invoicing.render_invoice(issued, "INV-2026-0001", "pdf", tmp_path / "inv.pdf")
     assert pdf.path.read_bytes().startswith(b"%PDF")
+    # render gives the documents kept when the invoice was issued, byte for byte
+    assert md.path.read_bytes() == (issued.root / "invoices" / "INV-2026-0001.md").read_bytes()
+    assert pdf.path.read_bytes() == (issued.root / "invoices" / "INV-2026-0001.pdf").read_bytes()
 
     invoice_file = issued.root / "invoices" / "INV-2026-0001.yaml"
     before = invoice_file.read_bytes()
@@ -142,7 +159,8 @@ def test_render_then_write_the_email_as_an_eml_file(issued, tmp_path):
     assert said == [f"wrote {tmp_path / 'm.eml'} (to anna.nowak@acme.example; not recorded as sent)"]
     msg = _parse((tmp_path / "m.eml").read_bytes())
     assert msg["To"] == "anna.nowak@acme.example"  # the billing contact
-    assert msg["Subject"] == "Invoice INV-2026-0001 from Example Software Sp. z o.o."
+    # in the customer's language, like the invoice (ACME: cpq.toml's locale pl_PL)
+    assert msg["Subject"] == "Faktura VAT INV-2026-0001 od Example Software Sp. z o.o."
     assert msg["Date"] == "Thu, 02 Apr 2026 00:00:00 +0000"  # the as-of day: the same file on every run
     assert "22\u00a0755,00\u00a0zł" in msg.get_body(("plain",)).get_content()
     [att] = list(msg.iter_attachments())
@@ -296,7 +314,7 @@ def _tampered_total(root: Path) -> None:
         (None, None, None),  # the control: untouched, the same run issues April's invoices
         (_no_account, "E-UNKNOWN-ACCOUNT", "contracts/ghost/C-2026-0099.yaml:6:10"),
         (_other_currency, "E-CURRENCY-MISMATCH", "contracts/acme/C-2026-0001.yaml:7:11"),
-        (_tampered_total, "E-INVOICE-TOTAL", "invoices/INV-2026-0001.yaml:11:12"),
+        (_tampered_total, "E-INVOICE-TOTAL", "invoices/INV-2026-0001.yaml:17:12"),
     ],
 )
 def test_run_refuses_a_repository_that_check_rejects(issued, cli, tamper, code, where):
@@ -305,7 +323,7 @@ def test_run_refuses_a_repository_that_check_rejects(issued, cli, tamper, code, 
         tamper(root)
     checked = cli("check", "--repo", root)
     files = _invoices(root)
-    run = cli("invoice", "run", "--through", "2026-04-30", "--repo", root)
+    run = cli("invoice", "run", "--through", "2026-04-30", "--as-of", "2026-04-02", "--repo", root)
     if tamper is None:
         assert checked.code == 0 and run.code == 0, run.stderr
         assert len(_invoices(root)) > len(files)

@@ -40,7 +40,9 @@ def _currency_mismatch(root: Path, cli) -> str:
 def _tampered_invoice_total(root: Path, cli) -> str:
     run = cli("invoice", "run", "--through", AS_OF, "--as-of", AS_OF, "--repo", root)
     assert run.code == 0, run.stderr
-    path = root / "invoices/INV-2025-0001.yaml"
+    # Initech's first invoice (period from 2025-10-01): a run on 2026-03-01 issues it that day, in 2026's series
+    path = root / "invoices/INV-2026-0001.yaml"
+    assert "\ncontract: C-2025-0003\n" in path.read_text(encoding="utf-8")
     text = path.read_text(encoding="utf-8")
     tampered = re.sub(r"(?m)^net_total: .*$", "net_total: 1.00", text)
     assert tampered != text

@@ -69,25 +69,29 @@ def test_an_arrears_product_is_frozen_on_the_contract_and_invoiced_after_each_pe
     root = _setup(repo, cli)
     contract = yaml.safe_load((root / "contracts/lago/C-2027-0001.yaml").read_text())
     assert [ln.get("timing") for ln in contract["lines"]] == [None, "arrears"]
-    r = cli("invoice", "run", "--through", "2027-02-01", "--repo", root, "--as-of", "2027-02-01")
-    assert r.code == 0, r.stderr
+    for day in ("2027-01-01", "2027-02-01"):  # a run on each billing day: each invoice dated its billing day
+        r = cli("invoice", "run", "--through", day, "--repo", root, "--as-of", day)
+        assert r.code == 0, r.stderr
     got = [
         (
             i["date"].isoformat(),
+            i["sale_date"].isoformat(),
             [(ln["product"], ln["period_start"].isoformat(), str(ln["amount"])) for ln in i["lines"]],
         )
         for i in _invoices(root)
     ]
+    # the sale date is the end of the last settlement period on the invoice (docs/invoices.md)
     assert got == [
-        ("2027-01-01", [("SEAT", "2027-01-01", "500.0")]),
-        ("2027-02-01", [("SSO", "2027-01-01", "100.0"), ("SEAT", "2027-02-01", "500.0")]),
+        ("2027-01-01", "2027-01-31", [("SEAT", "2027-01-01", "500.0")]),
+        ("2027-02-01", "2027-02-28", [("SSO", "2027-01-01", "100.0"), ("SEAT", "2027-02-01", "500.0")]),
     ]
     assert cli("check", "--repo", root).code == 0
 
 
 def test_amend_billing_quarterly_cuts_the_month_bills_a_stub_then_whole_quarters(repo, cli):
     root = _setup(repo, cli)
-    assert cli("invoice", "run", "--through", "2027-03-01", "--repo", root, "--as-of", "2027-03-01").code == 0
+    for day in ("2027-01-01", "2027-02-01", "2027-03-01"):  # monthly runs: each invoice dated its billing day
+        assert cli("invoice", "run", "--through", day, "--repo", root, "--as-of", day).code == 0
 
     def amend(effective: str, billing: str, *more: str):
         return cli(
@@ -116,13 +120,36 @@ def test_amend_billing_quarterly_cuts_the_month_bills_a_stub_then_whole_quarters
     assert "billing: {frequency: quarterly}" in (root / "contracts/lago/C-2027-0001.yaml").read_text()
     r = cli("invoice", "run", "--through", "2027-09-01", "--allow-future", "--repo", root, "--as-of", "2027-03-12")
     assert r.code == 0, r.stderr
-    invs = {i["date"].isoformat(): i for i in _invoices(root)}
+    invs = {i["date"].isoformat(): i for i in _invoices(root) if i.get("kind") != "correction"}
     assert sorted(invs) == ["2027-01-01", "2027-02-01", "2027-03-01", "2027-03-12", "2027-06-01", "2027-09-01"]
     seat = [ln for ln in invs["2027-03-12"]["lines"] if ln["product"] == "SEAT"]
     assert [(ln["kind"], ln["period_start"].isoformat(), ln["period_end"].isoformat()) for ln in seat] == [
-        ("credit", "2027-03-12", "2027-03-31"),
         ("proration", "2027-03-12", "2027-05-31"),
     ]
+    # the cut March (billed on 03-01 by INV-2027-0003) is credited by a corrective invoice of that invoice, not by
+    # a negative line on the 03-12 invoice (docs/invoices.md, corrective invoices by the run)
+    [fk] = [i for i in _invoices(root) if i.get("kind") == "correction"]
+    march = yaml.safe_load((root / "invoices/INV-2027-0003.yaml").read_text())
+    assert (fk["invoice"], fk["date"].isoformat(), fk["corrects"], fk["corrects_date"].isoformat()) == (
+        "FK-2027-0001",
+        "2027-03-12",
+        "INV-2027-0003",
+        "2027-03-01",
+    )
+    assert fk["reason"] == "Contract change effective 2027-03-12: credit for a period already invoiced"
+    # line 2 of the March invoice is March's seats: 10 × 600.00 / 12 = 500.00 (line 1: February's SSO in arrears)
+    assert [(ln["product"], ln["period_start"].isoformat(), ln["amount"]) for ln in march["lines"]] == [
+        ("SSO", "2027-02-01", 100),
+        ("SEAT", "2027-03-01", 500),
+    ]
+    assert [
+        (ln["line"], ln["product"], ln["kind"], ln["period_start"].isoformat(), ln["period_end"].isoformat())
+        for ln in fk["lines"]
+    ] == [(2, "SEAT", "credit", "2027-03-12", "2027-03-31")]
+    # the credit's amount is the one the run issued before corrections existed (a negative line of -331.64)
+    [ln] = fk["lines"]
+    assert (str(ln["before"]), str(ln["after"]), str(ln["amount"])) == ("500.0", "168.36", "-331.64")
+    assert (str(fk["net_total"]), str(fk["gross_total"])) == ("-331.64", "-331.64")
     # whole quarters from 1 June: 10 seats × 600.00 / 4 = 1,500.00, and SSO's quarter in arrears after it
     june = {(ln["product"], ln["kind"]): ln["amount"] for ln in invs["2027-06-01"]["lines"]}
     assert june[("SEAT", "recurring")] == 1500
@@ -166,6 +193,8 @@ def test_amend_new_term_moves_the_end_and_restarts_the_periods_on_the_effective_
     the contract now ends 2028-03-11, the seats run to it, and quarters count from 12 March (a whole quarter is
     billed on 12 March, 12 June, …); a new term ending before the current end is refused."""
     root = _setup(repo, cli)
+    for day in ("2027-01-01", "2027-02-01", "2027-03-01"):  # monthly runs: each invoice dated its billing day
+        assert cli("invoice", "run", "--through", day, "--repo", root, "--as-of", day).code == 0
 
     def amend(*more: str):
         return cli("amend", "C-2027-0001", "--effective", "2027-03-12", *more, "--repo", root, "--as-of", "2027-03-12")
@@ -188,8 +217,38 @@ def test_amend_new_term_moves_the_end_and_restarts_the_periods_on_the_effective_
     assert "billing: {frequency: quarterly, restart: true}" in ledger and "end: 2028-03-11" in ledger
     r = cli("invoice", "run", "--through", "2027-06-12", "--allow-future", "--repo", root, "--as-of", "2027-03-12")
     assert r.code == 0, r.stderr
-    invs = {i["date"].isoformat(): i for i in _invoices(root)}
+    invs = {i["date"].isoformat(): i for i in _invoices(root) if i.get("kind") != "correction"}
     assert sorted(invs) == ["2027-01-01", "2027-02-01", "2027-03-01", "2027-03-12", "2027-06-12"]
+    # the new quarters start on 12 March: 15 seats × 600.00 / 4 = 2,250.00 on 12 March too
+    march = [
+        (ln["product"], ln["kind"], ln["period_start"].isoformat(), ln["period_end"].isoformat(), ln["amount"])
+        for ln in invs["2027-03-12"]["lines"]
+        if ln["product"] == "SEAT"
+    ]
+    assert march == [
+        ("SEAT", "recurring", "2027-03-12", "2027-06-11", 1500),
+        ("SEAT", "recurring", "2027-03-12", "2027-06-11", 750),
+    ]
+    # March, billed monthly on 03-01 (INV-2027-0003, line 2: 10 × 600.00 / 12 = 500.00), is cut on 03-12: its
+    # credit is a corrective invoice of INV-2027-0003, not a negative line of the 03-12 invoice
+    [fk] = [i for i in _invoices(root) if i.get("kind") == "correction"]
+    assert (fk["invoice"], fk["date"].isoformat(), fk["corrects"], fk["corrects_date"].isoformat()) == (
+        "FK-2027-0001",
+        "2027-03-12",
+        "INV-2027-0003",
+        "2027-03-01",
+    )
+    assert [
+        (ln["line"], ln["product"], ln["kind"], ln["period_start"].isoformat(), ln["period_end"].isoformat())
+        for ln in fk["lines"]
+    ] == [(2, "SEAT", "credit", "2027-03-12", "2027-03-31")]
+    [ln] = fk["lines"]
+    assert (str(ln["before"]), str(ln["after"]), str(ln["amount"]), str(fk["net_total"])) == (
+        "500.0",
+        "170.33",
+        "-329.67",  # the amount the run issued as a negative line before corrections existed
+        "-329.67",
+    )
     june = [
         (ln["product"], ln["kind"], ln["period_start"].isoformat(), ln["period_end"].isoformat())
         for ln in invs["2027-06-12"]["lines"]

@@ -325,12 +325,14 @@ def test_invoices_are_committed_sent_and_the_sent_records_committed(data_repo, t
     git(data_repo, "commit", "-qam", "SMTP of the test")
     start = git(data_repo, "rev-parse", "HEAD").strip()
 
-    # 2026-02-01: initech's annual invoice of 2025-10-01, acme's Q1, umbrella's February
+    # 2026-02-01, the first run: initech's annual invoice of 2025-10-01, acme's Q1, umbrella's February, all
+    # dated the run's day (an invoice is dated the day it is issued) and so numbered in the 2026 series
     r = run_job("invoices", data_repo, tmp_path, CPQ_AS_OF="2026-02-01", CPQ_SMTP_PASSWORD="s3cret")
     assert r.returncode == 0, r.stderr
-    issued = ["INV-2025-0001", "INV-2026-0001", "INV-2026-0002"]
+    issued = ["INV-2026-0001", "INV-2026-0002", "INV-2026-0003"]
     assert git(data_repo, "rev-parse", "HEAD~2").strip() == start
-    assert changed(data_repo, "HEAD~1") == [f"A\tinvoices/{n}.yaml" for n in issued]
+    # each invoice is committed with its documents as issued (.md, .pdf beside the .yaml)
+    assert changed(data_repo, "HEAD~1") == [f"A\tinvoices/{n}.{ext}" for n in issued for ext in ("md", "pdf", "yaml")]
     assert changed(data_repo, "HEAD") == [f"M\tinvoices/{n}.yaml" for n in issued]
     assert git(data_repo, "log", "-2", "--format=%s").split("\n")[:2] == [
         "Invoices sent on 2026-02-01",
@@ -402,9 +404,18 @@ def test_invoices_since_leaves_older_invoices_alone(data_repo, tmp_path, smtp) -
     toml = data_repo / "cpq.toml"
     toml.write_text(re.sub(r"(?m)^port = \d+$", f"port = {port}", toml.read_text(encoding="utf-8")), encoding="utf-8")
     git(data_repo, "commit", "-qam", "SMTP of the test")
+    # the older invoices, issued before the job existed (on their billing days) and sent another way
+    for day in ("2025-10-01", "2026-01-01"):
+        done = subprocess.run(
+            ["cpqctl", "invoice", "run", "-q"], cwd=data_repo, env=_env(tmp_path, CPQ_AS_OF=day), capture_output=True
+        )
+        assert done.returncode == 0, done.stderr
+    git(data_repo, "add", "-A")
+    git(data_repo, "commit", "-qm", "Invoices issued before the job")
+    assert sorted(p.stem for p in (data_repo / "invoices").glob("*.yaml")) == ["INV-2025-0001", "INV-2026-0001"]
     r = run_job(
         "invoices", data_repo, tmp_path, CPQ_AS_OF="2026-02-01", CPQ_SMTP_PASSWORD="s3cret", CPQ_SEND_SINCE="2026-01-15"
     )
     assert r.returncode == 0, r.stderr
-    assert [m["Subject"].split()[1] for _, m in box.messages] == ["INV-2026-0002"]
+    assert [re.search(r"INV-[0-9]{4}-[0-9]{4}", m["Subject"])[0] for _, m in box.messages] == ["INV-2026-0002"]
     assert changed(data_repo, "HEAD") == ["M\tinvoices/INV-2026-0002.yaml"]

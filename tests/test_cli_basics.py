@@ -124,10 +124,32 @@ def test_init_creates_a_repository_that_checks_clean(tmp_path, cli) -> None:
     assert ".cpq/" in (target / ".gitignore").read_text(encoding="utf-8").splitlines()
     for d in ("contracts", "quotes", "invoices"):
         assert (target / d).is_dir()
+    # a Polish seller without its NIP: init and check say so (every invoice shows it), as a warning only
+    assert "warning[W-SELLER-TAX-ID]" in run.stderr
     check = cli("check", "--repo", target)
-    assert (check.code, check.stdout, check.stderr) == (0, "", "")
+    assert (check.code, check.stderr) == (0, "0 error(s), 1 warning(s)\n")
+    assert check.stdout.startswith("cpq.toml:1:1: warning[W-SELLER-TAX-ID]: cpq.toml [company] has no tax_id")
     listed = json.loads(cli("catalog", "list", "-f", "json", "--repo", target).stdout)
     assert {p["code"] for p in listed["products"]} == {"SEAT", "SSO", "ONBOARDING"}
+    # with its (valid) NIP the new repository checks clean
+    target = tmp_path / "with-nip"
+    run = cli(
+        "init",
+        target,
+        "--name",
+        "Przykład Sp. z o.o.",
+        "--currency",
+        "EUR",
+        "--locale",
+        "pl_PL",
+        "--tax-id",
+        "PL7251234561",
+    )
+    assert run.code == 0, run.stderr
+    assert "W-SELLER-TAX-ID" not in run.stderr
+    assert tomllib.loads((target / "cpq.toml").read_text(encoding="utf-8"))["company"]["tax_id"] == "PL7251234561"
+    check = cli("check", "--repo", target)
+    assert (check.code, check.stdout, check.stderr) == (0, "", "")
 
 
 def test_init_defaults_to_the_working_directory(tmp_path, cli) -> None:

@@ -230,7 +230,10 @@ def test_summary_json_and_default_paths(billed, cli, tmp_path) -> None:
     data = json.loads(run.stdout)
     assert data["path"] == str(cwd / "export") and data["as_of"] == AS_OF
     assert [t["table"] for t in data["tables"]] == list(TABLES)
-    assert {t["table"]: t["rows"] for t in data["tables"]}["invoices"] == len(list((billed / "invoices").iterdir()))
+    # one row per invoice file (the .md and .pdf kept beside each are its documents, not invoices)
+    files = sorted((billed / "invoices").iterdir())
+    assert {p.suffix for p in files} == {".yaml", ".md", ".pdf"}
+    assert {t["table"]: t["rows"] for t in data["tables"]}["invoices"] == len([p for p in files if p.suffix == ".yaml"])
     run = cli("export", "--format", "sqlite", "--as-of", AS_OF, "--repo", billed, cwd=cwd)
     assert run.code == 0 and "invoice_lines" in run.stdout and (cwd / "cpq-export.sqlite").is_file()
 

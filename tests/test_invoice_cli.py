@@ -154,40 +154,56 @@ def test_preview_without_quote_lists_the_next_invoices(cli, make):
 
 
 def test_run_writes_invoices_in_the_spec_format_and_is_idempotent(cli, make):
-    """Through 2024-06-30: 01-01 = 3,000.00 + setup 500.00 (+23% = 805.00 → 4,305.00); 04-01 = 3,000.00."""
+    """Run on 2024-06-30 through 2024-06-30: Q1 = 3,000.00 + setup 500.00 (+23% = 805.00 → 4,305.00) and
+    Q2 = 3,000.00, both issued on the run's day (docs/invoices.md: the issue date is the day the run creates the
+    invoice); the sale date is the end of the settlement period billed, due = issue date + 14 days."""
     root = make()
-    dry = run_json(cli, "invoice", "run", "--through", "2024-06-30", "--dry-run", "--repo", root)
+    dry = run_json(
+        cli, "invoice", "run", "--through", "2024-06-30", "--dry-run", "--as-of", "2024-06-30", "--repo", root
+    )
     assert [x["invoice"] for x in dry["invoices"]] == [None, None]
+    assert [(x["date"], x["sale_date"], x["due"]) for x in dry["invoices"]] == [
+        ("2024-06-30", "2024-03-31", "2024-07-14"),
+        ("2024-06-30", "2024-06-30", "2024-07-14"),
+    ]
     assert not (root / "invoices").exists()
-    data = run_json(cli, "invoice", "run", "--through", "2024-06-30", "--repo", root)
+    data = run_json(cli, "invoice", "run", "--through", "2024-06-30", "--as-of", "2024-06-30", "--repo", root)
     assert [x["invoice"] for x in data["invoices"]] == ["INV-2024-0001", "INV-2024-0002"]
     text = (root / "invoices/INV-2024-0001.yaml").read_text()
+    # the document as issued is kept beside the invoice, its sha256 inside the digested content
+    md = hashlib.sha256((root / "invoices/INV-2024-0001.md").read_bytes()).hexdigest()
+    pdf = hashlib.sha256((root / "invoices/INV-2024-0001.pdf").read_bytes()).hexdigest()
     assert text == (
-        "invoice: INV-2024-0001\naccount: acme\ncontract: C-2024-0001\ndate: 2024-01-01\nsale_date: 2024-01-01\n"
-        "due: 2024-01-15\ncurrency: PLN\nlines:\n"
-        '  - {segment: "C-2024-0001#1", product: SEAT, kind: recurring, period_start: 2024-01-01, '
-        "period_end: 2024-03-31, quantity: 10, amount: 3000.00}\n"
-        '  - {segment: "C-2024-0001#2", product: SETUP, kind: one-time, period_start: 2024-01-01, quantity: 1, '
-        "amount: 500.00}\n"
+        "invoice: INV-2024-0001\naccount: acme\ncontract: C-2024-0001\ndate: 2024-06-30\nsale_date: 2024-03-31\n"
+        "due: 2024-07-14\ncurrency: PLN\nperiod_start: 2024-01-01\nperiod_end: 2024-03-31\nlanguage: en\n"
+        "seller: {name: Test Co, country: US}\nbuyer: {name: ACME}\n"
+        f'document: {{md: "sha256:{md}", pdf: "sha256:{pdf}"}}\n'
+        "lines:\n"
+        '  - {segment: "C-2024-0001#1", product: SEAT, name: Seat, kind: recurring, period_start: 2024-01-01, '
+        "period_end: 2024-03-31, quantity: 10, unit: unit, unit_price: 1200.00, per: year, factor: 0.25, "
+        "amount: 3000.00}\n"
+        '  - {segment: "C-2024-0001#2", product: SETUP, name: Setup, kind: one-time, period_start: 2024-01-01, '
+        "quantity: 1, unit: unit, unit_price: 500.00, factor: 1, amount: 500.00}\n"
         "net_total: 3500.00\ntaxes: [{rate: 23%, base: 3500.00, amount: 805.00}]\ngross_total: 4305.00\n"
         # issue #13: an issued invoice ends its content with the digest of everything above it
         f'digest: "{digest_of(text)}"\n'
     )
     assert digest_of(text) == "sha256:" + hashlib.sha256(text[: text.index("digest:")].encode()).hexdigest()
     assert cli("check", "--repo", root).code == 0
-    again = run_json(cli, "invoice", "run", "--through", "2024-06-30", "--repo", root)
+    again = run_json(cli, "invoice", "run", "--through", "2024-06-30", "--as-of", "2024-06-30", "--repo", root)
     assert again["invoices"] == []
-    # the next quarter continues the numbering
-    nxt = run_json(cli, "invoice", "run", "--through", "2024-07-01", "--repo", root)
-    assert [(x["invoice"], x["date"], x["net_total"]) for x in nxt["invoices"]] == [
-        ("INV-2024-0003", "2024-07-01", "3000.00")
+    # the next quarter continues the numbering, dated its billing day when the run is on that day
+    nxt = run_json(cli, "invoice", "run", "--through", "2024-07-01", "--as-of", "2024-07-01", "--repo", root)
+    assert [(x["invoice"], x["date"], x["sale_date"], x["net_total"]) for x in nxt["invoices"]] == [
+        ("INV-2024-0003", "2024-07-01", "2024-09-30", "3000.00")
     ]
 
 
 def test_catch_up_invoice_after_an_accepted_upsell(cli, make):
-    """Q2 billed on 04-01; up-sell accepted 04-10, effective 04-16 → catch-up of 1,246.58 dated 04-16."""
+    """Q2 billed on 04-01; up-sell accepted 04-10, effective 04-16 → catch-up of 1,263.01 dated 04-16 (a run on
+    04-16, or ahead of time), its sale date the end of the stub it bills (06-30)."""
     root = make()
-    run_json(cli, "invoice", "run", "--through", "2024-04-01", "--repo", root)
+    run_json(cli, "invoice", "run", "--through", "2024-04-01", "--as-of", "2024-04-01", "--repo", root)
     assert (
         cli(
             "amend",
@@ -217,27 +233,51 @@ def test_catch_up_invoice_after_an_accepted_upsell(cli, make):
         root,
     )
     assert r.code == 0, r.stderr
-    assert run_json(cli, "invoice", "run", "--through", "2024-04-15", "--repo", root)["invoices"] == []
-    data = run_json(cli, "invoice", "run", "--through", "2024-04-30", "--repo", root)
+    assert (
+        run_json(cli, "invoice", "run", "--through", "2024-04-15", "--as-of", "2024-04-15", "--repo", root)["invoices"]
+        == []
+    )
+    data = run_json(cli, "invoice", "run", "--through", "2024-04-30", "--as-of", "2024-04-16", "--repo", root)
     [inv] = data["invoices"]
-    assert (inv["date"], inv["sale_date"], inv["net_total"]) == ("2024-04-16", "2024-04-16", "1263.01")
+    assert (inv["date"], inv["sale_date"], inv["due"], inv["net_total"]) == (
+        "2024-04-16",
+        "2024-06-30",
+        "2024-04-30",
+        "1263.01",
+    )
+    assert (inv["period_start"], inv["period_end"]) == ("2024-04-16", "2024-06-30")
     assert inv["lines"][0]["kind"] == "proration"
-    later = run_json(cli, "invoice", "run", "--through", "2024-12-31", "--repo", root)
+    later = run_json(cli, "invoice", "run", "--through", "2024-12-31", "--as-of", "2024-12-31", "--repo", root)
     assert [x["net_total"] for x in later["invoices"]] == ["4500.00", "4500.00"]  # identical full quarters
+    # a run on 12-31 issues both late quarters on its own day, each with its own period and sale date
+    assert [(x["date"], x["period_start"], x["sale_date"]) for x in later["invoices"]] == [
+        ("2024-12-31", "2024-07-01", "2024-09-30"),
+        ("2024-12-31", "2024-10-01", "2024-12-31"),
+    ]
 
 
 def test_tax_account_rate_and_reverse_charge(cli, make):
-    """Account 8%: 3,500.00 → tax 280.00; reverse charge: 0% and `reverse_charge: true` on the invoice."""
+    """Account 8%: 3,500.00 → tax 280.00; reverse charge: 0% and `reverse_charge: true` on the invoice (the buyer
+    an EU business with a VAT ID: docs/tax-ids.md)."""
     root = make(account_extra="tax_rate: 8%\n")
-    data = run_json(cli, "invoice", "run", "--through", "2024-01-01", "--dry-run", "--repo", root)
+    data = run_json(
+        cli, "invoice", "run", "--through", "2024-01-01", "--dry-run", "--as-of", "2024-01-01", "--repo", root
+    )
     inv = data["invoices"][0]
     assert inv["taxes"] == [{"rate": "8%", "base": "3500.00", "amount": "280.00"}]
     assert inv["gross_total"] == "3780.00" and inv["reverse_charge"] is False
 
     (root / "contracts/acme/account.yaml").write_text(ACCOUNT.format(extra="reverse_charge: true\n"))
-    run_json(cli, "invoice", "run", "--through", "2024-01-01", "--repo", root)
+    r = cli("invoice", "run", "--through", "2024-01-01", "--as-of", "2024-01-01", "--repo", root)
+    assert r.code == 1 and "E-REVERSE-CHARGE-NO-VAT-ID" in r.stderr  # reverse charge needs the buyer's VAT ID
+    assert not (root / "invoices").exists()
+    (root / "contracts/acme/account.yaml").write_text(
+        ACCOUNT.format(extra="reverse_charge: true\ntax_id: DE811234565\ncountry: DE\n")
+    )
+    run_json(cli, "invoice", "run", "--through", "2024-01-01", "--as-of", "2024-01-01", "--repo", root)
     doc = yaml.safe_load((root / "invoices/INV-2024-0001.yaml").read_text())
     assert doc["reverse_charge"] is True
+    assert doc["buyer"] == {"name": "ACME", "tax_id": "DE811234565", "country": "DE"}
     assert doc["taxes"] == [{"rate": "0%", "base": 3500.0, "amount": 0.0}]
     assert doc["gross_total"] == doc["net_total"] == 3500.0
 
@@ -245,16 +285,22 @@ def test_tax_account_rate_and_reverse_charge(cli, make):
 def test_billed_through_counts_as_invoiced(cli, make):
     """Imported with billed_through 2024-06-30: the first run starts at 07-01 (3,000.00); setup already billed."""
     root = make(contract_extra="billed_through: 2024-06-30\n")
-    data = run_json(cli, "invoice", "run", "--through", "2024-07-31", "--dry-run", "--repo", root)
+    data = run_json(
+        cli, "invoice", "run", "--through", "2024-07-31", "--dry-run", "--as-of", "2024-07-01", "--repo", root
+    )
     assert [(x["date"], x["net_total"]) for x in data["invoices"]] == [("2024-07-01", "3000.00")]
 
 
 def test_billed_through_mid_period_bills_the_rest(cli, make):
-    """billed_through 2024-02-15 inside Q1: the rest of Q1 = 3,000.00 − V(02-15) (1 month 15 days = 1,493.15)."""
+    """billed_through 2024-02-15 inside Q1: the rest of Q1 = 3,000.00 − V(02-15) (1 month 15 days = 1,493.15),
+    issued on the day of the run (02-16), naming the settlement period Q1 and with its end as the sale date."""
     root = make(contract_extra="billed_through: 2024-02-15\n")
-    data = run_json(cli, "invoice", "run", "--through", "2024-01-31", "--dry-run", "--repo", root)
+    data = run_json(
+        cli, "invoice", "run", "--through", "2024-02-16", "--dry-run", "--as-of", "2024-02-16", "--repo", root
+    )
     [inv] = data["invoices"]
-    assert inv["date"] == "2024-01-01"
+    assert (inv["date"], inv["sale_date"], inv["due"]) == ("2024-02-16", "2024-03-31", "2024-03-01")
+    assert (inv["period_start"], inv["period_end"]) == ("2024-01-01", "2024-03-31")
     assert [(x["product"], x["kind"], x["amount"]) for x in inv["lines"]] == [("SEAT", "proration", "1506.85")]
 
 
@@ -278,25 +324,88 @@ def _issued(root: Path) -> Counter:
 
 
 def test_monthly_runs_equal_one_run_over_the_example_repo(cli, example_repo, tmp_path):
-    """Runs on the 1st..31st of every month of 2026 issue the same invoices as one run through 2026-12-31."""
+    """Runs on the 1st of every month of 2026 (each through the month's last day) issue the same invoices as one
+    run on 2026-01-01 through 2026-12-31: a run ahead of time dates every invoice on its billing date, like the
+    monthly runs do (docs/invoices.md); what was due before 2026-01-01 is dated 2026-01-01 by both.
+
+    Globex's downgrade from 2026-09-01 (A-1: −5 seats) credits a year invoiced on 2026-03-01: a corrective invoice
+    dated 2026-09-01 of that invoice in both — whether an earlier run issued it or an earlier invoice of the same
+    run — never a negative regular invoice, nor a credit moved onto a document dated before the change."""
     import shutil
 
     monthly = tmp_path / "monthly"
     shutil.copytree(example_repo, monthly)
-    once = run_json(cli, "invoice", "run", "--through", "2026-12-31", "--repo", example_repo)
+    once = run_json(
+        cli,
+        "invoice",
+        "run",
+        "--through",
+        "2026-12-31",
+        "--as-of",
+        "2026-01-01",
+        "--allow-future",
+        "--repo",
+        example_repo,
+    )
     assert once["count"] > 20
     from datetime import date, timedelta
 
     from cpqctl.core.proration import add_months
 
     for m in range(12):
+        first = add_months(date(2026, 1, 1), m)
         last = add_months(date(2026, 1, 1), m + 1) - timedelta(days=1)
-        run_json(cli, "invoice", "run", "--through", last.isoformat(), "--repo", monthly)
+        run_json(cli, "invoice", "run", "--through", last.isoformat(), "--as-of", first.isoformat(), "--repo", monthly)
+
+    def lines(doc: dict) -> list[tuple]:
+        return [
+            (ln["product"], ln["kind"], str(ln["period_start"]), str(ln.get("period_end")), ln["amount"])
+            for ln in doc["lines"]
+        ]
+
+    # the year from 2026-03-01: 30 × 252.00 + 12 × 60.00 + 12 × 95.00 (the up-to-50 block) + 1,200.00 = 10,620.00
+    year = [
+        ("PRO-SEAT", "recurring", "2026-03-01", "2027-02-28", 7560.0),
+        ("AUDIT-LOG", "recurring", "2026-03-01", "2027-02-28", 720.0),
+        ("STORAGE-PACK", "recurring", "2026-03-01", "2027-02-28", 1140.0),
+        ("ONBOARDING", "one-time", "2026-03-01", "None", 1200.0),
+    ]
+    # A-1: 5 seats × 252.00 × 6/12 (2026-09-01..2027-02-28) = 630.00 off
+    credit = ("PRO-SEAT", "credit", "2026-09-01", "2027-02-28", -630.0)
+    for root in (monthly, example_repo):
+        docs = [yaml.safe_load(p.read_text()) for p in sorted((root / "invoices").glob("*.yaml"))]
+        globex = [d for d in docs if d["contract"] == "C-2026-0003"]
+        assert [d["invoice"] for d in globex] == ["FK-2026-0001", "INV-2026-0005"], root.name
+        fk, inv = globex
+        assert (inv["invoice"], str(inv["date"]), lines(inv), inv["net_total"]) == (
+            "INV-2026-0005",
+            "2026-03-01",
+            year,
+            10620.0,
+        ), root.name
+        assert (fk["invoice"], fk["kind"], str(fk["date"]), fk["corrects"], str(fk["corrects_date"])) == (
+            "FK-2026-0001",
+            "correction",
+            "2026-09-01",
+            "INV-2026-0005",
+            "2026-03-01",
+        ), root.name
+        assert lines(fk) == [credit] and fk["net_total"] == fk["gross_total"] == -630.0
+        # line 1 of INV-2026-0005, 30 seats × 252.00 = 7,560.00, is 6,930.00 after (25 seats for the second half)
+        assert [(ln["line"], ln["before"], ln["after"]) for ln in fk["lines"]] == [(1, 7560.0, 6930.0)]
     assert _issued(monthly) == _issued(example_repo)
-    assert run_json(cli, "invoice", "run", "--through", "2026-12-31", "--repo", monthly)["invoices"] == []
+    assert (
+        run_json(cli, "invoice", "run", "--through", "2026-12-31", "--as-of", "2026-12-31", "--repo", monthly)[
+            "invoices"
+        ]
+        == []
+    )
     assert cli("check", "--repo", monthly).code == 0
-    # the run before 2026 issued Initech's 2025 invoice in the first monthly run too
-    assert any(k[1] == "2025-10-01" for k in _issued(monthly))
+    # Initech's period from 2025-10-01 was due before the first run: issued on that run's day, in 2026's series
+    assert any(
+        k[0] == "C-2025-0003" and k[1] == "2026-01-01" and ("period_start", "2025-10-01") in k[2][0]
+        for k in _issued(monthly)
+    )
 
 
 def test_a_calendar_anchor_is_frozen_into_the_contract_and_bills_a_stub_first(cli, example_repo):
@@ -325,8 +434,9 @@ def test_a_calendar_anchor_is_frozen_into_the_contract_and_bills_a_stub_first(cl
     [contract] = [p for p in (example_repo / "contracts" / "acme").glob("C-2027-*.yaml")]
     assert "billing: {frequency: quarterly, anchor: calendar}" in contract.read_text()
     toml.write_text(toml.read_text().replace('anchor = "calendar"\n', "anchor = 15\n"))
+    # a dry run ahead of time (as of the contract's first day): each invoice dated on its billing date
     data = run_json(
-        cli, "invoice", "run", "--dry-run", "--through", "2027-07-01", "--as-of", "2027-07-01", "--repo", example_repo
+        cli, "invoice", "run", "--dry-run", "--through", "2027-07-01", "--as-of", "2027-02-10", "--repo", example_repo
     )
     mine = [i for i in data["invoices"] if i["contract"] == contract.stem]
     assert [(i["date"], i["period_start"], i["period_end"]) for i in mine] == [

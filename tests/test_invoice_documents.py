@@ -31,15 +31,18 @@ PASSWORD = "s3cret-pass"
 
 @pytest.fixture
 def invoiced(example_repo, cli) -> Path:
-    """The example repo with every invoice through March 2026 issued (INV-2025-0001, INV-2026-0001…0004)."""
-    run = cli("invoice", "run", "--through", "2026-03-31", "--repo", example_repo)
-    assert run.code == 0, run.stderr
+    """The example repo with every invoice through March 2026 issued (INV-2025-0001, INV-2026-0001…0004).
+
+    Issued as it happens in practice: a run on each billing day (an invoice is dated the day the
+    run creates it), so each invoice is dated its billing day and keeps its .md and .pdf beside it.
+    """
+    for day in ("2025-10-01", "2026-01-01", "2026-02-01", "2026-03-01"):
+        run = cli("invoice", "run", "--through", day, "--as-of", day, "--repo", example_repo)
+        assert run.code == 0, run.stderr
     assert sorted(p.name for p in (example_repo / "invoices").iterdir()) == [
-        "INV-2025-0001.yaml",
-        "INV-2026-0001.yaml",
-        "INV-2026-0002.yaml",
-        "INV-2026-0003.yaml",
-        "INV-2026-0004.yaml",
+        f"{number}.{ext}"
+        for number in ("INV-2025-0001", "INV-2026-0001", "INV-2026-0002", "INV-2026-0003", "INV-2026-0004")
+        for ext in ("md", "pdf", "yaml")
     ]
     return example_repo
 
@@ -65,19 +68,25 @@ def test_markdown_matches_golden(invoiced, cli, invoice, golden):
 
 def test_markdown_has_the_vat_invoice_fields(invoiced, cli):
     md = cli("invoice", "render", "INV-2026-0001", "-f", "md", "-o", "-", "--repo", invoiced).stdout
-    for needed in (
-        "Invoice INV-2026-0001",
-        "| 01.01.2026 | 01.01.2026 | 15.01.2026 | PLN | C-2026-0001 |",
-        "VAT ID: PL7251234567",
-        "VAT ID: PL5260001234",  # seller and buyer tax IDs
+    for needed in (  # ACME is a Polish customer: a Polish document
+        "Faktura VAT INV-2026-0001",
+        # issued on the billing day; sold (sale date) at the end of the quarter it settles; due 14 days after issue
+        "| 01.01.2026 | 31.03.2026 | 15.01.2026 | PLN | C-2026-0001 |",
+        "Okres rozliczeniowy: 01.01.2026 – 31.03.2026",
+        "NIP: PL7251234561",
+        "NIP: PL5260001200",  # seller and buyer tax IDs
         "| 23% | 18\u00a0500,00\u00a0zł | 4\u00a0255,00\u00a0zł | 22\u00a0755,00\u00a0zł |",
         "PL61 1090 1014 0000 0712 1981 2874",
     ):
         assert needed in md
-    assert "Reverse charge" not in md
+    assert "odwrotne obciążenie" not in md.lower()  # no reverse charge
     rc = cli("invoice", "render", "INV-2026-0004", "-f", "md", "-o", "-", "--repo", invoiced).stdout
-    assert "Reverse charge: VAT to be accounted for by the customer" in rc
-    assert "VAT ID: DE811234567" in rc
+    # Globex reads German (`language: de`): the reverse-charge note of art. 196 of the Directive in German
+    assert (
+        "Steuerschuldnerschaft des Leistungsempfängers (odwrotne obciążenie): Der Leistungsempfänger schuldet die "
+        "Umsatzsteuer" in rc
+    )  # art. 106e ust. 1 pkt 18 asks for the Polish words on every reverse-charge invoice
+    assert "USt-IdNr.: DE811234565" in rc
 
 
 def test_pdf_is_byte_identical_whatever_the_day_and_holds_the_fields(invoiced, cli, tmp_path):
@@ -89,13 +98,14 @@ def test_pdf_is_byte_identical_whatever_the_day_and_holds_the_fields(invoiced, c
     assert a.read_bytes().startswith(b"%PDF-")
     assert a.read_bytes() == b.read_bytes()
     text = " ".join(PdfReader(a).pages[0].extract_text().split())
-    for needed in (
-        "Invoice",
+    for needed in (  # Globex's invoice is in German
+        "Rechnung",
         "INV-2026-0004",
-        "PL7251234567",
-        "DE811234567",
+        "PL7251234561",
+        "DE811234565",
         "Globex GmbH",
-        "Reverse charge",
+        "Reverse Charge",
+        "Steuerschuldnerschaft des Leistungsempfängers",
         "10 620,00 €",
     ):
         assert needed in text.replace("\u00a0", " ")
@@ -174,6 +184,13 @@ def _point_at(root: Path, port: int, starttls: bool = False) -> None:
     toml.write_text(text, encoding="utf-8")
 
 
+def _number(subject: str) -> str:
+    """The invoice number in an e-mail subject ("Faktura VAT INV-2026-0001 od …", "Rechnung INV-… von …")."""
+    m = re.search(r"INV-[0-9]{4}-[0-9]{4}", subject)
+    assert m is not None, subject
+    return m[0]
+
+
 def _parse(data: bytes):
     return email.message_from_bytes(data, policy=email.policy.default)
 
@@ -199,10 +216,15 @@ def test_send_delivers_the_pdf_and_records_the_delivery(invoiced, cli, smtp):
     assert env.mail_from == "billing@example.com"
     assert env.rcpt_tos == ["anna.nowak@acme.example"]  # the billing contact, not the technical one
     msg = _parse(env.original_content)
-    assert msg["Subject"] == "Invoice INV-2026-0001 from Example Software Sp. z o.o."
+    assert msg["Subject"] == "Faktura VAT INV-2026-0001 od Example Software Sp. z o.o."  # acme reads Polish
     assert msg["Date"] == "Thu, 02 Apr 2026 00:00:00 +0000"
     body = msg.get_body(("plain",)).get_content()
-    assert "Dear Anna Nowak," in body and "22\u00a0755,00\u00a0zł" in body and "15.01.2026" in body
+    assert (
+        "Dzień dobry Anna Nowak," in body
+        and "Faktura VAT nr INV-2026-0001 z dnia 01.01.2026" in body
+        and "22\u00a0755,00\u00a0zł" in body
+        and "15.01.2026" in body
+    )
     [att] = list(msg.iter_attachments())
     assert att.get_filename() == "INV-2026-0001.pdf" and att.get_content_type() == "application/pdf"
     assert att.get_content() == _pdf_of(cli, invoiced, "INV-2026-0001")
@@ -262,7 +284,7 @@ def test_send_unsent_sends_each_invoice_once(invoiced, cli, smtp):
     assert cli("invoice", "send", "INV-2026-0002", "--as-of", AS_OF, "--repo", invoiced, env=ENV).code == 0
     run = cli("invoice", "send", "--unsent", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
     assert run.code == 0, run.stderr
-    subjects = [_parse(e.original_content)["Subject"].split()[1] for e in handler.envelopes]
+    subjects = [_number(_parse(e.original_content)["Subject"]) for e in handler.envelopes]
     assert subjects == ["INV-2026-0002", "INV-2025-0001", "INV-2026-0001", "INV-2026-0003", "INV-2026-0004"]
     again = cli("invoice", "send", "--unsent", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
     assert again.code == 0 and len(handler.envelopes) == 5
@@ -273,7 +295,7 @@ def test_unsent_skips_invoices_dated_after_as_of(invoiced, cli, smtp):
     port, handler = smtp
     _point_at(invoiced, port)
     assert cli("invoice", "send", "--unsent", "--as-of", "2026-02-15", "--repo", invoiced, env=ENV).code == 0
-    assert sorted(_parse(e.original_content)["Subject"].split()[1] for e in handler.envelopes) == [
+    assert sorted(_number(_parse(e.original_content)["Subject"]) for e in handler.envelopes) == [
         "INV-2025-0001",
         "INV-2026-0001",
         "INV-2026-0002",
@@ -399,7 +421,8 @@ def test_eml_is_deterministic_and_records_nothing(invoiced, cli, tmp_path):
     assert msg["Date"] == "Thu, 02 Apr 2026 00:00:00 +0000"
     assert msg["Message-ID"].startswith("<INV-2026-0004.") and msg["Message-ID"].endswith("@example.com>")
     body = msg.get_body(("plain",)).get_content()
-    assert "Reverse charge" in body and "10\u00a0620,00\u00a0€" in body
+    assert "Steuerschuldnerschaft des Leistungsempfängers (odwrotne obciążenie)" in body  # globex reads German
+    assert "10\u00a0620,00\u00a0€" in body
     [att] = list(msg.iter_attachments())
     assert att.get_content() == _pdf_of(cli, invoiced, "INV-2026-0004")
     assert path.read_bytes() == before
@@ -491,7 +514,7 @@ def test_since_limits_unsent_to_invoices_from_that_day(invoiced, cli, smtp):
     _point_at(invoiced, port)
     run = cli("invoice", "send", "--unsent", "--since", "2026-03-01", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
     assert run.code == 0, run.stderr
-    assert sorted(_parse(e.original_content)["Subject"].split()[1] for e in handler.envelopes) == [
+    assert sorted(_number(_parse(e.original_content)["Subject"]) for e in handler.envelopes) == [
         "INV-2026-0003",
         "INV-2026-0004",
     ]
@@ -525,7 +548,7 @@ def test_output_to_a_pipe_or_device_writes_into_it_and_keeps_it(invoiced, cli, t
     run = cli("invoice", "render", "INV-2026-0001", "-f", "md", "-o", fifo, "--repo", invoiced)
     reader.join(timeout=30)
     assert run.code == 0, run.stderr
-    assert got and got[0].startswith(b"# Invoice INV-2026-0001")
+    assert got and got[0].startswith(b"# Faktura VAT INV-2026-0001")
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert cli("invoice", "render", "INV-2026-0001", "-o", tmp_path, "--repo", invoiced).code == 2
 
@@ -566,7 +589,7 @@ def test_unsent_goes_on_after_an_invoice_nobody_would_take(invoiced, cli, smtp):
     acct.write_text(re.sub(r"email: [^,}]+", "email: refuse@umbrella.example", text), encoding="utf-8")
     run = cli("invoice", "send", "--unsent", "--as-of", AS_OF, "--repo", invoiced, env=ENV)
     assert run.code == 1 and "INV-2026-0002" in run.stderr and "INV-2026-0003" in run.stderr
-    sent = sorted(_parse(e.original_content)["Subject"].split()[1] for e in handler.envelopes)
+    sent = sorted(_number(_parse(e.original_content)["Subject"]) for e in handler.envelopes)
     assert sent == ["INV-2025-0001", "INV-2026-0001", "INV-2026-0004"]  # umbrella's two were skipped, not the rest
 
 

@@ -16,7 +16,9 @@ def _age(path, seconds=10):
 
 
 def _invoiced(cli, root, through="2026-03-31"):
-    assert cli("invoice", "run", "--through", through, "--repo", root).code == 0
+    """One run on ``through``: every invoice of the example due by then, dated that day and numbered in date, then
+    contract order — INV-2026-0001 Initech's, 0002 ACME's, 0003 and 0004 Umbrella's (C-2026-0002), 0005 Globex's."""
+    assert cli("invoice", "run", "--through", through, "--as-of", through, "--repo", root).code == 0
     for p in (root / "invoices").iterdir():
         _age(p)
     _age(root / "invoices")
@@ -35,11 +37,11 @@ def test_contract_line_is_read_without_parsing(tmp_path):
 def test_files_of_a_contract_and_the_index_is_reused(example_repo, cli, monkeypatch):
     _invoiced(cli, example_repo)
     assert invoice_files_of(example_repo, "C-2026-0002") == [
-        ("invoices/INV-2026-0002.yaml", "invoice"),
         ("invoices/INV-2026-0003.yaml", "invoice"),
+        ("invoices/INV-2026-0004.yaml", "invoice"),
     ]
     index = json.loads((example_repo / INDEX).read_text())
-    assert index["files"]["INV-2026-0004.yaml"][2] == "C-2026-0003"
+    assert index["files"]["INV-2026-0005.yaml"][2] == "C-2026-0003"
     reads = []
     monkeypatch.setattr(invoice_index, "contract_in", lambda path: reads.append(path) or None)
     assert len(invoice_files_of(example_repo, "C-2026-0003")) == 1
@@ -49,12 +51,12 @@ def test_files_of_a_contract_and_the_index_is_reused(example_repo, cli, monkeypa
 def test_a_changed_file_is_read_again(example_repo, cli):
     _invoiced(cli, example_repo)
     invoice_files_of(example_repo, "C-2026-0001")
-    p = example_repo / "invoices" / "INV-2026-0004.yaml"
+    p = example_repo / "invoices" / "INV-2026-0005.yaml"
     tmp = p.with_suffix(".tmp")  # replaced by rename, as cpqctl and most editors save
     tmp.write_text(p.read_text().replace("contract: C-2026-0003", "contract: C-2026-0001"))
     tmp.replace(p)
     _age(p, 5)
-    assert ("invoices/INV-2026-0004.yaml", "invoice") in invoice_files_of(example_repo, "C-2026-0001")
+    assert ("invoices/INV-2026-0005.yaml", "invoice") in invoice_files_of(example_repo, "C-2026-0001")
 
 
 def test_an_unchanged_folder_is_not_even_statted(example_repo, cli, monkeypatch):
@@ -65,8 +67,8 @@ def test_an_unchanged_folder_is_not_even_statted(example_repo, cli, monkeypatch)
     real = os.scandir
     monkeypatch.setattr(os, "scandir", lambda *a: scans.append(a) or real(*a))
     assert invoice_files_of(example_repo, "C-2026-0002") == [
-        ("invoices/INV-2026-0002.yaml", "invoice"),
         ("invoices/INV-2026-0003.yaml", "invoice"),
+        ("invoices/INV-2026-0004.yaml", "invoice"),
     ]
     assert scans == []
     # a new invoice changes the folder's mtime: it is found
@@ -82,13 +84,13 @@ def test_a_damaged_index_is_rebuilt(example_repo, cli):
     (example_repo / ".cpq" / "cache").mkdir(parents=True, exist_ok=True)
     for junk in (
         b"\x00not json",
-        b'{"format": 2, "folder_mtime_ns": null, "files": {"INV-2026-0004.yaml": "x"}}',
+        b'{"format": 2, "folder_mtime_ns": null, "files": {"INV-2026-0005.yaml": "x"}}',
         b'{"format": 2, "files": {}}',
         b'{"format": 1, "files": {}}',
         b"[]",
     ):
         (example_repo / INDEX).write_bytes(junk)
-        assert invoice_files_of(example_repo, "C-2026-0003") == [("invoices/INV-2026-0004.yaml", "invoice")]
+        assert invoice_files_of(example_repo, "C-2026-0003") == [("invoices/INV-2026-0005.yaml", "invoice")]
         assert json.loads((example_repo / INDEX).read_text())["format"] == invoice_index.FORMAT
 
 
@@ -98,8 +100,8 @@ def test_preview_does_not_read_other_accounts(example_repo, cli):
     assert before.code == 0, before.stderr
     # break every file that is not C-2026-0001's: the preview does not notice
     (example_repo / "contracts" / "globex" / "account.yaml").write_text("account: [broken\n", encoding="utf-8")
-    (example_repo / "invoices" / "INV-2026-0004.yaml").write_text(
-        "invoice: INV-2026-0004\ncontract: C-2026-0003\nlines: [broken\n", encoding="utf-8"
+    (example_repo / "invoices" / "INV-2026-0005.yaml").write_text(
+        "invoice: INV-2026-0005\ncontract: C-2026-0003\nlines: [broken\n", encoding="utf-8"
     )
     after = cli("invoice", "preview", "C-2026-0001", "--as-of", "2026-04-10", "-f", "json", "--repo", example_repo)
     assert after.code == 0, after.stderr

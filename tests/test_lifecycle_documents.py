@@ -3,7 +3,8 @@
 Real data: a copy of the example repository, with ACME's contract C-2026-0001
 (55 PRO-SEAT at 1080.00 a year and SSO at 450.00 a month on 2026-11-28, ending
 2026-12-31, renewal uplift 5%) amended up to 60 seats (a charge), down to 50
-seats (a credit), and renewed. Golden Markdown lives in tests/golden/;
+seats (a credit), and renewed. ACME is a Polish customer, so its documents are
+in Polish (docs/languages.md); Umbrella's are in English (`language: en`). Golden Markdown lives in tests/golden/;
 regenerate it after an intended change with
 ``CPQ_UPDATE_GOLDEN=1 pytest tests/test_lifecycle_documents.py`` and review the diff.
 """
@@ -124,35 +125,35 @@ def test_markdown_matches_golden(rendered, doc, golden):
 
 def test_amendment_markdown_says_what_changes_from_when_and_what_it_costs(rendered):
     text = rendered[f"{CHARGE}.md"].decode()
-    assert text.startswith(f"# Amendment quote {CHARGE}\n")
-    assert "- Effective: 01.12.2026\n" in text
-    assert "- Co-terminated: every change runs from 01.12.2026 to 31.12.2026, the contract end\n" in text
-    assert "- Billing: quarterly, in advance\n" in text  # the contract's billing, not cpq.toml's annual
+    assert text.startswith(f"# Oferta zmiany umowy {CHARGE}\n")
+    assert "- Obowiązuje od: 01.12.2026\n" in text
+    assert "- Do końca umowy: każda zmiana obowiązuje od 01.12.2026 do 31.12.2026 (koniec umowy)\n" in text
+    assert "- Fakturowanie: kwartalnie, z góry\n" in text  # the contract's billing, not cpq.toml's annual
     assert "| Pro seat (PRO-SEAT) | 55 | 60 | +5 |" in text
-    assert zl("| 1 080,00 zł / year | × 0,083333 | 450,00 zł charge |") in text
+    assert zl("| 1 080,00 zł / rok | × 0,083333 | 450,00 zł obciążenie |") in text
     assert zl("64 800,00 zł → 70 200,00 zł (+5 400,00 zł)") in text
-    assert zl("| **Total** | **553,50 zł** |") in text
+    assert zl("| **Razem** | **553,50 zł** |") in text
 
 
 def test_amendment_decrease_is_a_credit(rendered):
     text = rendered[f"{CREDIT}.md"].decode()
     assert "| Pro seat (PRO-SEAT) | 55 | 50 | -5 |" in text
-    assert zl("| -450,00 zł credit |") in text
-    assert zl("| **Total credit** | **-553,50 zł** |") in text
-    assert "charge |" not in text
+    assert zl("| -450,00 zł uznanie |") in text
+    assert zl("| **Razem uznanie** | **-553,50 zł** |") in text
+    assert "obciążenie |" not in text
 
 
 def test_amendment_pdf_is_readable(rendered):
     text = pdf_text(rendered[f"{CHARGE}.pdf"])
-    assert "Amendment quote" in text and CHARGE in text
-    assert "Effective 01.12.2026" in text
-    assert "Every change runs to 31.12.2026, the contract end" in text
+    assert "Oferta zmiany umowy" in text and CHARGE in text
+    assert "Obowiązuje od 01.12.2026" in text
+    assert "Każda zmiana obowiązuje do 31.12.2026 (koniec umowy)" in text
     assert "Pro seat PRO-SEAT 55 60 +5" in text
-    assert zl("450,00 zł") in text and "charge" in text
-    assert zl("Total 553,50 zł") in text
+    assert zl("450,00 zł") in text and "obciążenie" in text
+    assert zl("Razem 553,50 zł") in text
     credit = pdf_text(rendered[f"{CREDIT}.pdf"])
-    assert zl("Total credit -553,50 zł") in credit
-    assert zl("-450,00 zł") in credit and "credit" in credit
+    assert zl("Razem uznanie -553,50 zł") in credit
+    assert zl("-450,00 zł") in credit and "uznanie" in credit
 
 
 def test_accepted_amendment_still_shows_the_state_before_it(story, tmp_path):
@@ -184,6 +185,9 @@ def test_reprice_shows_the_new_price_and_both_sides(tmp_path):
     shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
     for d in ("catalog", "contracts"):
         shutil.copytree(PROJECT / d, root / d)
+    # this copy's ACME reads English: the English wording of an amendment document is checked here
+    account = root / "contracts" / "acme" / "account.yaml"
+    account.write_text(account.read_text(encoding="utf-8") + "language: en\n", encoding="utf-8")
     result = invoke(
         "amend",
         "C-2026-0001",
@@ -216,22 +220,22 @@ def test_reprice_shows_the_new_price_and_both_sides(tmp_path):
 
 def test_renewal_markdown_compares_old_and_new_prices(rendered):
     text = rendered[f"{RENEWAL}.md"].decode()
-    assert text.startswith(f"# Renewal quote {RENEWAL}\n")
-    assert "- Renews: C-2026-0001, 01.01.2026 – 31.12.2026\n" in text
-    assert "- New term: 12 months, 01.01.2027 – 31.12.2027\n" in text
-    assert "- Price change: 5% uplift on the current prices\n" in text
-    assert zl("| 55 | 01.01.2027 – 31.12.2027 | 1 080,00 zł / year | 1 134,00 zł / year | +5% |") in text
-    assert zl("| 450,00 zł / month | 472,50 zł / month | +5% |") in text
+    assert text.startswith(f"# Oferta przedłużenia umowy {RENEWAL}\n")
+    assert "- Przedłuża: C-2026-0001, 01.01.2026 – 31.12.2026\n" in text
+    assert "- Nowy okres umowy: 12 miesięcy, 01.01.2027 – 31.12.2027\n" in text
+    assert "- Zmiana cen: podwyżka o 5% względem obecnych cen\n" in text
+    assert zl("| 55 | 01.01.2027 – 31.12.2027 | 1 080,00 zł / rok | 1 134,00 zł / rok | +5% |") in text
+    assert zl("| 450,00 zł / miesiąc | 472,50 zł / miesiąc | +5% |") in text
     assert zl("64 800,00 zł → 68 040,00 zł (+3 240,00 zł)") in text
 
 
 def test_renewal_pdf_is_readable(rendered):
     text = pdf_text(rendered[f"{RENEWAL}.pdf"])
-    assert "Renewal quote" in text and RENEWAL in text
-    assert "Renews C-2026-0001" in text
-    assert "5% uplift on the current prices" in text
+    assert "Oferta przedłużenia umowy" in text and RENEWAL in text
+    assert "Przedłuża C-2026-0001" in text
+    assert "podwyżka o 5% względem obecnych cen" in text
     assert zl("55 1 080,00 zł") in text and zl("1 134,00 zł") in text and "+5%" in text
-    assert zl("Total 83 689,20 zł") in text
+    assert zl("Razem 83 689,20 zł") in text
 
 
 def test_renewal_matches_each_line_to_its_old_price(story):
@@ -272,8 +276,8 @@ def test_renewal_with_same_pricing_says_prices_continue(story, tmp_path):
     text = invoke(
         "quote", "render", "Q-2026-0001", "--format", "md", "-o", "-", "--as-of", AS_OF, "--repo", root
     ).stdout
-    assert zl("| 1 080,00 zł / year | 1 080,00 zł / year | 0% |") in text
-    assert "uplift" not in text
+    assert zl("| 1 080,00 zł / rok | 1 080,00 zł / rok | 0% |") in text
+    assert "podwyżka" not in text  # no uplift claimed
 
 
 # --- account statements -----------------------------------------------------------------
@@ -281,11 +285,11 @@ def test_renewal_with_same_pricing_says_prices_continue(story, tmp_path):
 
 def test_account_statement_markdown(rendered):
     text = rendered["acme.md"].decode()
-    assert text.startswith("# Account statement: ACME Sp. z o.o.\n")
+    assert text.startswith("# Zestawienie konta klienta: ACME Sp. z o.o.\n")
     assert "| 28.11.2026 | acme | PLN |" in text
-    assert zl("- Annual recurring: 64 800,00 zł\n") in text
-    assert "- Next renewal: 31.12.2026\n" in text
-    assert zl("| C-2026-0001 | active | 01.01.2026 – 31.12.2026 | quarterly | 64 800,00 zł |") in text
+    assert zl("- Opłaty roczne: 64 800,00 zł\n") in text
+    assert "- Najbliższe odnowienie: 31.12.2026\n" in text
+    assert zl("| C-2026-0001 | aktywna | 01.01.2026 – 31.12.2026 | kwartalnie | 64 800,00 zł |") in text
     assert zl("| Pro seat (PRO-SEAT) | 55 | C-2026-0001 | 4 950,00 zł | 59 400,00 zł |") in text
     umbrella = rendered["umbrella.md"].decode()
     assert "## Platform bundle (PLATFORM, C-2026-0002): options" in umbrella
@@ -294,10 +298,10 @@ def test_account_statement_markdown(rendered):
 
 def test_account_statement_pdf(rendered):
     text = pdf_text(rendered["acme.pdf"])
-    assert "Account statement" in text and "ACME Sp. z o.o." in text
-    assert "Next renewal 31.12.2026" in text
-    assert zl("Annual recurring 64 800,00 zł") in text
-    assert "C-2026-0001 Active 01.01.2026 – 31.12.2026" in text
+    assert "Zestawienie konta klienta" in text and "ACME Sp. z o.o." in text
+    assert "Najbliższe odnowienie 31.12.2026" in text
+    assert zl("Opłaty roczne 64 800,00 zł") in text
+    assert "C-2026-0001 Aktywna 01.01.2026 – 31.12.2026" in text
     assert "Marek Zieliński" in text
     umbrella = pdf_text(rendered["umbrella.pdf"])
     assert "PLATFORM BUNDLE OPTIONS" in umbrella
@@ -340,7 +344,7 @@ def test_account_render_default_path_stdout_and_unknown_account(story, tmp_path)
     shutil.copytree(story, root, ignore=shutil.ignore_patterns("out", ".cpq"))
     result = invoke("account", "render", "acme", "--format", "md", "--as-of", AS_OF, "--repo", root)
     assert result.exit_code == 0, result.stderr
-    assert (root / "out" / "acme.md").read_text(encoding="utf-8").startswith("# Account statement")
+    assert (root / "out" / "acme.md").read_text(encoding="utf-8").startswith("# Zestawienie konta klienta")
     assert "wrote" in result.stderr and result.stdout == ""
     to_stdout = invoke("account", "render", "acme", "--format", "md", "-o", "-", "--as-of", AS_OF, "--repo", root)
     assert to_stdout.stdout == (root / "out" / "acme.md").read_text(encoding="utf-8")
@@ -385,4 +389,4 @@ def test_repo_amendment_template_can_replace_one_block(story, tmp_path):
     )
     text = invoke("quote", "render", CHARGE, "--format", "md", "-o", "-", "--as-of", AS_OF, "--repo", root).stdout
     assert f"Custom lines for {CHARGE}" in text
-    assert "## What changes" in text and "## Prorated charges and credits" not in text
+    assert "## Co się zmienia" in text and "## Obciążenia i uznania proporcjonalne" not in text

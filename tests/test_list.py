@@ -30,8 +30,8 @@ def _ids(data: dict, key: str, id_key: str) -> list[str]:
 
 @pytest.fixture
 def busy(example_repo: Path, cli) -> Path:
-    """The example plus five quotes (draft, needs-approval, approved, expired, accepted) and invoices through
-    2026-03-01, one of them sent."""
+    """The example plus five quotes (draft, needs-approval, approved, expired, accepted) and invoices issued by
+    monthly runs through 2026-03-01, one of them sent."""
 
     def ok(*args, as_of="2026-02-01"):
         run = cli(*args, "--as-of", as_of, "--repo", example_repo)
@@ -44,7 +44,10 @@ def busy(example_repo: Path, cli) -> Path:
     ok("quote", "new", "-a", "hooli", "--start", "2026-03-01", "-l", "PRO-SEAT=3", as_of="2026-01-01")  # expired
     ok("quote", "new", "-a", "umbrella", "--start", "2026-03-01", "-l", "PRO-SEAT=2")  # Q-2026-0005
     ok("quote", "accept", "Q-2026-0005", "--signed-by", "Xavier")  # → C-2026-0008
-    ok("invoice", "run", "--through", "2026-03-01", as_of="2026-03-01")
+    # a run on each billing day, so every invoice is dated its billing day (an invoice's date is the day
+    # the run issues it: one run on 2026-03-01 would date them all 2026-03-01, docs/invoices.md)
+    for day in ("2025-10-01", "2026-01-01", "2026-02-01", "2026-03-01"):
+        ok("invoice", "run", as_of=day)
     with (example_repo / "invoices" / "INV-2026-0001.yaml").open("a", encoding="utf-8") as f:
         f.write('sent:\n  - {date: 2026-01-02, to: anna.nowak@acme.example, message_id: "<m1@example.com>"}\n')
     assert cli("check", "--repo", example_repo).code == 0

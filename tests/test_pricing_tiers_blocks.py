@@ -493,9 +493,26 @@ def test_upsell_across_the_last_block_prices_the_delta(cli, storage):
     shown = run(cli, root, "2024-08-01", "contract", "show", "C-2024-0001")
     assert [(o["product"], o["quantity"], o["mrr"]) for o in shown["owned"]] == [("STORAGE", "130", "550.00")]
 
-    # invoices (annual, in advance): the year at 90 (12 × 400.00), then the amendment's 900.00 from 2024-07-01
+    # invoices (annual, in advance): the year at 90 (12 × 400.00) — due 2024-01-01, so issued on the run's day
+    # 2024-06-20 — then, on the amendment's day 2024-07-01 (a run ahead of time dates it on its billing day), the
+    # old block's −90 × 400.00 × 6 months = −2,400.00 for a period that 06-20's invoice bills: a corrective invoice
+    # of it (docs/invoices.md), numbered before the new block's regular invoice, 130 at 550.00 × 6 = 3,300.00 —
+    # as when the year's invoice was issued by an earlier run; together the 900.00 of the quote
     invoices = run(cli, root, "2024-06-20", "invoice", "run", "--through", "2024-12-31", "--dry-run")["invoices"]
-    assert [(i["date"], i["net_total"]) for i in invoices] == [("2024-01-01", "4800.00"), ("2024-07-01", "900.00")]
+    assert [
+        (
+            i["date"],
+            i["period_start"],
+            i["net_total"],
+            [(ln["kind"], ln["quantity"], ln["amount"]) for ln in i["lines"]],
+        )
+        for i in invoices
+    ] == [
+        ("2024-06-20", "2024-01-01", "4800.00", [("recurring", "90", "4800.00")]),
+        ("2024-07-01", "2024-07-01", "-2400.00", [("credit", "-90", "-2400.00")]),
+        ("2024-07-01", "2024-07-01", "3300.00", [("proration", "130", "3300.00")]),
+    ]
+    assert sum(Decimal(i["net_total"]) for i in invoices[1:]) == Decimal("900.00")
 
     # and back below the boundary from 2024-10-01: −550.00 + 400.00 over 3 months = −450.00
     down = run(cli, root, "2024-09-01", "amend", "C-2024-0001", "--effective", "2024-10-01", "--set", "STORAGE=90")

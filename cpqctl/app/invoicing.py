@@ -104,7 +104,7 @@ def run_invoices(
     after the as-of day (a typo in the year would issue years of future-dated
     invoices) unless ``allow_future``; a dry run may look any distance ahead.
     """
-    from cpqctl.core import billing
+    from cpqctl.core import billing, corrections
 
     today = ws.day(as_of)
     day = through if through is not None else today
@@ -119,7 +119,9 @@ def run_invoices(
     if dry_run:
         loaded = ws.read()
         with ws.meter() as meter:
-            drafts = billing.run(loaded, day, _scope(loaded, accounts, contracts), meter=meter, full=_full_billing())
+            drafts: list = billing.run(
+                loaded, day, _scope(loaded, accounts, contracts), meter=meter, full=_full_billing()
+            )
         drafts = _issue(loaded, drafts, today)
         return RunResult(
             day,
@@ -137,6 +139,7 @@ def run_invoices(
             drafts = billing.run(loaded, day, _scope(loaded, accounts, contracts), meter=meter, full=_full_billing())
         drafts = _issue(loaded, drafts, today)
         numbers = writer.invoices(drafts, loaded.invoices)
+        drafts = corrections.numbered(drafts, numbers)
         written = tuple(f"invoices/{file_stem(n)}.yaml" for n in numbers)
         if drafts:
             with store.transaction() as tx:
@@ -490,10 +493,14 @@ def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = T
     names = {c.email: c.name for c in account.contacts} if account is not None else {}
     greeting = names.get(to[0], "") if len(to) == 1 else ""
     body = render_text("invoice-email", {**data, "greeting": greeting}, templates)
-    kind = "Corrective invoice" if inv.corrects else "Invoice"
+    from cpqctl.i18n import translator
+
+    _ = translator(data["language"])
+    kind = _("Corrective invoice" if inv.corrects else "VAT invoice")
+    company = data["company"]["name"]
     subject = (
-        f"{kind} {inv.invoice} from {loaded.settings.company_name}"
-        if loaded.settings.company_name
+        _("%(document)s %(number)s from %(company)s", document=kind, number=inv.invoice, company=company)
+        if company
         else f"{kind} {inv.invoice}"
     )
     return mail.build(

@@ -24,6 +24,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
 
 from cpqctl.core.diagnostics import UsageError
 from cpqctl.core.issuing import Issued, IssuedLine, Party, Rate, language
@@ -212,29 +213,87 @@ def _covering(repo: Repo, contract: str, product: str, day: date) -> tuple[Invoi
     return best
 
 
+PENDING = "@"  # `corrects:` of a correction of an invoice issued earlier in the same run, until it is numbered
+
+
+def _covers(x: IssuedLine | object, product: str, day: date) -> bool:
+    ps = getattr(x, "period_start", None)
+    return (
+        getattr(x, "product", None) == product
+        and getattr(x, "amount", 0) > 0
+        and ps is not None
+        and ps <= day <= (getattr(x, "period_end", None) or ps)
+    )
+
+
+def _covering_run(out: list[Issued], contract: str, product: str, day: date) -> tuple[int, int] | None:
+    """The latest invoice of this run (not a correction) with a line of ``product`` billing ``day``: (index, line)."""
+    for i in range(len(out) - 1, -1, -1):
+        doc = out[i]
+        if doc.contract == contract and doc.kind != "correction":
+            for n, x in enumerate(doc.lines, 1):
+                if _covers(x, product, day):
+                    return i, n
+    return None
+
+
+def pending_key(d: Issued) -> str:
+    """What a correction of ``d`` (an invoice of the same run) names until ``d`` is numbered (:func:`numbered`)."""
+    return f"{PENDING}{d.contract}{PENDING}{d.billing_date.isoformat()}"
+
+
+def _as_record(d: Issued) -> Any:
+    """An invoice of this run as the record a correction names (its number still to come)."""
+    from types import SimpleNamespace
+
+    fields = {f: getattr(d, f) for f in d.__dataclass_fields__}
+    return SimpleNamespace(**fields, invoice=pending_key(d))
+
+
+def numbered(drafts: list[Issued], numbers: list[str]) -> list[Issued]:
+    """``drafts`` with the corrections of invoices of the same run naming their numbers."""
+    by_key = {pending_key(d): n for d, n in zip(drafts, numbers) if d.kind != "correction"}
+    return [
+        replace(d, corrects=by_key[d.corrects]) if d.corrects and d.corrects.startswith(PENDING) else d for d in drafts
+    ]
+
+
 def split_credits(repo: Repo, issued: Iterable[Issued], today: date) -> list[Issued]:
     """The run's invoices with each credit for an already invoiced period moved to a correction of the invoice that
-    billed it (one correction per corrected invoice); what remains of an invoice keeps its other lines."""
+    billed it (one correction per corrected invoice); what remains of an invoice keeps its other lines.
+
+    The invoice that billed the period may be on file, or issued by this same run: one dated the same day takes
+    the credit as a line (a catch-up run nets it: nothing was invoiced before); one dated earlier (a run ahead of
+    time) is corrected like an invoice on file, so that batching runs never changes what is issued. A correction is
+    dated like the credit it carries."""
     from cpqctl.core.issuing import retotal
 
     out: list[Issued] = []
+    records: dict[int, Any] = {}  # this run's invoices a correction names, by their index in ``out``
     states: dict[str, list[Decimal]] = {}  # corrected invoices' line state and VAT, with this run's corrections
     vats: dict[str, Decimal] = {}
     for d in issued:
-        groups: dict[str, tuple[Invoice, list[IssuedLine]]] = {}
+        groups: dict[str, tuple[Any, list[IssuedLine]]] = {}
         keep = []
+        folded = False
         for ln in d.lines:
-            hit = (
-                _covering(repo, d.contract, ln.product, ln.period_start)
-                if ln.kind == "credit" and ln.period_start
-                else None
-            )
-            if hit is None:
-                keep.append(ln)
+            day = ln.period_start if ln.kind == "credit" else None
+            run_hit = _covering_run(out, d.contract, ln.product, day) if day is not None else None
+            if run_hit is not None and out[run_hit[0]].date == d.date:
+                out[run_hit[0]] = retotal(repo, out[run_hit[0]], [*out[run_hit[0]].lines, ln])
+                folded = True
                 continue
-            inv, n = hit
-            groups.setdefault(inv.invoice, (inv, []))[1].append(replace(ln, line=n))
-        if not groups:
+            if run_hit is not None:
+                i, n = run_hit
+                rec = records.setdefault(i, _as_record(out[i]))
+            else:
+                hit = _covering(repo, d.contract, ln.product, day) if day is not None else None
+                if hit is None:
+                    keep.append(ln)
+                    continue
+                rec, n = hit
+            groups.setdefault(rec.invoice, (rec, []))[1].append(replace(ln, line=n))
+        if not groups and not folded:
             out.append(d)
             continue
         if keep:
@@ -251,7 +310,7 @@ def split_credits(repo: Repo, issued: Iterable[Issued], today: date) -> list[Iss
             effective = min(ln.period_start for ln in credits if ln.period_start)
             lang = inv.language or language(repo.accounts.get(inv.account), repo.settings)
             before = vats.get(inv.invoice, _vat_so_far(repo, inv))
-            doc = _document(repo, inv, today, lines, list(state), credit_reason(lang, effective), before)
+            doc = _document(repo, inv, d.date, lines, list(state), credit_reason(lang, effective), before)
             vats[inv.invoice] = before + doc.tax_total
             out.append(doc)
     return out

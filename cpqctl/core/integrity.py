@@ -311,6 +311,16 @@ def _tax_ok(amount: Decimal, base: Decimal, rate: Decimal, currency: str, roundi
     return False
 
 
+def _difference_tax_ok(amount: Decimal, base: Decimal, rate: Decimal, currency: str) -> bool:
+    """A corrective invoice's VAT is the VAT due after the correction less the VAT invoiced so far, each rounded
+    (core/corrections.py, art. 106j): it may differ from ``rate`` % of the net difference rounded by one minor
+    unit (|round(a) - round(b) - (a - b)| <= 2 x half a unit), never more."""
+    q = Decimal(1).scaleb(-minor_units(currency))
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return abs(amount - base * rate / 100) <= q
+
+
 def _line_tax_ok(inv: Invoice, amount: Decimal, rate: Decimal, rounding: str | None) -> bool:
     """``amount`` is the VAT of each line rounded, then added up (`[tax] rounding = "line"`; one rate per invoice)."""
     for m in (rounding,) if rounding else ROUNDING_MODES:
@@ -393,8 +403,10 @@ def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Itera
                 )
             rounding = c.rounding if c is not None else None
             for t in inv.taxes:
-                if not _tax_ok(t.amount, t.base, t.rate, inv.currency, rounding) and not _line_tax_ok(
-                    inv, t.amount, t.rate, rounding
+                if (
+                    not _tax_ok(t.amount, t.base, t.rate, inv.currency, rounding)
+                    and not _line_tax_ok(inv, t.amount, t.rate, rounding)
+                    and not (inv.kind == "correction" and _difference_tax_ok(t.amount, t.base, t.rate, inv.currency))
                 ):
                     yield _err(
                         where("taxes", inv.src),

@@ -42,7 +42,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from cpqctl.core import ledger
 from cpqctl.core.countries import buyer_country, is_eu, seller_country
-from cpqctl.core.model import Account, Contract, Repo, Settings, TaxLine
+from cpqctl.core.model import Account, Contract, InvoiceFx, InvoiceParty, Repo, Settings, TaxLine
 from cpqctl.core.proration import priced_units
 
 FACTOR_PLACES = Decimal("0.000001")
@@ -50,22 +50,9 @@ DEFAULT_UNIT = "unit"
 _Day = date  # the type, in records whose field `date` shadows the name
 
 
-@dataclass(frozen=True, slots=True)
-class Party:
-    name: str
-    address: str = ""
-    tax_id: str = ""
-    country: str = ""
-    bank_account: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """The exchange rate an invoice's VAT is converted to PLN at: 1 unit of the currency in PLN."""
-
-    rate: Decimal
-    table: str  # e.g. 231/A/NBP/2026, or "cpq.toml [fx]"
-    date: date | None  # the table's date
+# seller and buyer as on the issue day; the exchange rate into PLN (rate, table, its date)
+Party = InvoiceParty
+Rate = InvoiceFx
 
 
 @dataclass(frozen=True, slots=True)

@@ -940,7 +940,7 @@ INVOICE = O(
     account=F("id", True),
     contract=F("id", True),
     date=F("date", True, "issue date"),
-    sale_date=F("date", doc="first day of service billed"),
+    sale_date=F("date", doc="the sale date: the end of the last settlement period billed (docs/invoices.md)"),
     due=F("date", doc="payment due date"),
     currency=F("currency", True),
     corrects=F("number", doc="the invoice this one corrects"),

@@ -101,7 +101,11 @@ def account_view(repo: Repo, account_id: str, day: date) -> dict:
     renewals = sorted(
         ledger.current_end(c)
         for c in live
-        if not c.evergreen and ledger.cancellation(c) is None and ledger.current_end(c)
+        # a contract another one renews has its renewal accepted: the successor's end is the one to come
+        if not c.evergreen
+        and ledger.cancellation(c) is None
+        and ledger.current_end(c)
+        and c.contract not in repo.successors
     )
     cur = a.currency
     return {

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.model import Contract, Quote, Repo, Segment, Settings
@@ -76,7 +77,7 @@ def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
         "Subscriptions are billed in advance; amendments are co-terminated with the contract.",
     ]
     terms += _KIND_TERMS.get(q.kind, [])
-    data = {
+    data: dict[str, Any] = {
         "language": language_of(repo.accounts.get(q.account), repo.settings),  # labels: docs/languages.md
         "company": company(repo),
         "account": account_block(repo, q.account),
@@ -98,6 +99,7 @@ def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
             {
                 "product": ln.product,
                 "name": products[ln.product].name if ln.product in products else ln.product,
+                "description": _description(products, ln.product),
                 "quantity": ln.quantity,
                 "per": ln.per,
                 "start": ln.start,
@@ -119,7 +121,9 @@ def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
             "tax": priced.tax_total,
             "gross": priced.gross_total,
         },
-        "reverse_charge": priced.reverse_charge,
+        # no Polish VAT: reverse charge for an EU business, "np." outside the EU (docs/invoices.md)
+        "reverse_charge": priced.reverse_charge and _np(repo, q.account) != "np",
+        "tax_code": _np(repo, q.account) or None,
         "terms": terms,
         "as_of": as_of,
         "amendment": None,
@@ -130,6 +134,12 @@ def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
     elif q.kind == "renewal" and contract is not None:
         data["renewal"] = renewal_block(repo, contract, priced, data["lines"])
     return data
+
+
+def _description(products, code: str) -> str | None:
+    """The catalog's description of a product, shown under its name on quotes (None: it has none)."""
+    p = products.get(code)
+    return (p.description or None) if p is not None else None
 
 
 def quote_template(q: Quote) -> str:
@@ -186,6 +196,7 @@ def amendment_block(c: Contract, q: Quote, priced, products, settings: Settings)
                 {
                     "product": code,
                     "name": name,
+                    "description": _description(products, code),
                     "before": None,
                     "after": None,
                     "delta": sum((ln.quantity for ln in mine), Decimal(0)),
@@ -209,6 +220,7 @@ def amendment_block(c: Contract, q: Quote, priced, products, settings: Settings)
             {
                 "product": code,
                 "name": name,
+                "description": _description(products, code),
                 "before": now,
                 "after": now + delta,
                 "delta": delta,
@@ -323,11 +335,99 @@ def _day(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
+def account_invoices(repo: Repo, account_id: str, as_of: date) -> list[dict]:
+    """The account's invoices issued on or before ``as_of``, corrective ones included, by date then number.
+
+    ``gross`` is the invoice's gross total (a correction's is the difference it makes, often negative);
+    ``sent`` is the first delivery recorded on or before ``as_of`` (None: not sent by then).
+    """
+    out = []
+    for inv in repo.invoices.values():
+        if inv.account != account_id or inv.date > as_of:
+            continue
+        delivered = sorted(d.date for d in inv.sent if d.date is not None and d.date <= as_of)
+        undated = any(d.date is None for d in inv.sent)
+        out.append(
+            {
+                "number": inv.invoice,
+                "date": inv.date,
+                "kind": inv.kind,
+                "corrects": inv.corrects,
+                "contract": inv.contract,
+                "due": inv.due,
+                "gross": inv.gross_total,
+                "currency": inv.currency,
+                "sent": bool(delivered) or undated,
+                "sent_on": delivered[0] if delivered else None,
+            }
+        )
+    return sorted(out, key=lambda i: (i["date"], i["number"]))
+
+
+def account_payments(repo: Repo, account_id: str, as_of: date) -> list[dict]:
+    """The account's payments received on or before ``as_of``: none yet, cpqctl records no payments.
+
+    The statement's ``payments`` key, in the shape a payments feature is to fill (docs/statement.md):
+    ``{date, amount, currency, invoice?, reference?}``, ``amount`` positive for money received. The balance
+    already subtracts whatever this returns.
+    """
+    return []
+
+
+def account_balance(invoices: list[dict], payments: list[dict]) -> list[dict]:
+    """Per currency: Σ gross of the invoices (corrections included) − Σ payments, in currency order."""
+    invoiced: dict[str, Decimal] = {}
+    paid: dict[str, Decimal] = {}
+    for i in invoices:
+        invoiced[i["currency"]] = invoiced.get(i["currency"], Decimal(0)) + i["gross"]
+    for p in payments:
+        paid[p["currency"]] = paid.get(p["currency"], Decimal(0)) + p["amount"]
+    return [
+        {
+            "currency": cur,
+            "invoiced": invoiced.get(cur, Decimal(0)),
+            "paid": paid.get(cur, Decimal(0)),
+            "balance": invoiced.get(cur, Decimal(0)) - paid.get(cur, Decimal(0)),
+        }
+        for cur in sorted(invoiced.keys() | paid.keys())
+    ]
+
+
+def _renewals(repo: Repo, account_id: str, as_of: date) -> tuple[dict | None, list[dict]]:
+    """The next renewal still to decide, and the renewals already accepted, of the account's live contracts.
+
+    A live (active or pending) contract with a fixed end, not cancelled, renews on its end unless another
+    contract renews it (``repo.successors``): then its renewal is accepted, and the successor's own end is
+    the renewal to come.
+    """
+    from cpqctl.core import ledger
+
+    upcoming = []
+    accepted = []
+    for c in sorted(repo.contracts.values(), key=lambda c: (c.start, c.contract)):
+        if c.account != account_id or ledger.status(c, as_of) not in ("active", "pending"):
+            continue
+        end = ledger.current_end(c)
+        if c.evergreen or end is None or ledger.cancellation(c) is not None:
+            continue
+        successor = repo.contracts.get(repo.successors.get(c.contract, ""))
+        if successor is not None:
+            accepted.append(
+                {"contract": c.contract, "end": end, "successor": successor.contract, "start": successor.start}
+            )
+        else:
+            upcoming.append({"contract": c.contract, "date": end})
+    upcoming.sort(key=lambda r: (r["date"], r["contract"]))
+    return (upcoming[0] if upcoming else None), accepted
+
+
 def account_data(repo: Repo, account_id: str, as_of: date) -> dict:
-    """A customer statement on ``as_of``: their contracts, what they own, bundle options, MRR/ARR, next renewal.
+    """A customer statement on ``as_of``: their contracts, what they own, bundle options, MRR/ARR, next renewal,
+    the invoices issued, payments and the balance (docs/statement.md).
 
     Built on :func:`cpqctl.views.accounts.account_view` (the same numbers as `account
-    show`), with money as Decimal and dates as dates for the templates.
+    show`), with money as Decimal and dates as dates for the templates. The next renewal skips a contract
+    whose renewal is accepted (another contract renews it): that one is listed in ``statement.renewed``.
     """
     from cpqctl.core import ledger
     from cpqctl.views import accounts as views
@@ -392,6 +492,9 @@ def account_data(repo: Repo, account_id: str, as_of: date) -> dict:
         }
         for b in v["bundles"]
     ]
+    upcoming, renewed = _renewals(repo, account_id, as_of)
+    invoices = account_invoices(repo, account_id, as_of)
+    payments = account_payments(repo, account_id, as_of)
     return {
         "language": language_of(repo.accounts.get(account_id), repo.settings),  # labels: docs/languages.md
         "company": company(repo),
@@ -401,11 +504,16 @@ def account_data(repo: Repo, account_id: str, as_of: date) -> dict:
             "currency": v["currency"],
             "mrr": D(v["mrr"]),
             "arr": D(v["arr"]),
-            "next_renewal": _day(v["next_renewal"]),
+            "next_renewal": upcoming["date"] if upcoming else None,
+            "next_renewal_contract": upcoming["contract"] if upcoming else None,
+            "renewed": renewed,
         },
         "contracts": contracts,
         "owned": owned,
         "bundles": bundles,
+        "invoices": invoices,
+        "payments": payments,
+        "balance": account_balance(invoices, payments),
         "as_of": as_of,
     }
 
@@ -420,6 +528,13 @@ REVERSE_CHARGE_NOTE = "Reverse charge: the buyer accounts for the VAT (Article 1
 NP_NOTE = "Not subject to VAT in Poland: place of supply outside Poland (art. 28b of the Polish VAT act)."
 CREDIT_NOTE = "The negative total is credited to the customer's account or refunded."
 TAX_CODES = {"np": "np.", "zw": "zw.", "oo": "oo"}  # the codes printed instead of a rate
+
+
+def _np(repo: Repo, account_id: str) -> str:
+    """The account's VAT code instead of a rate (np, zw, oo; "" for a rate or reverse charge)."""
+    from cpqctl.core.issuing import vat_code
+
+    return vat_code(repo.accounts.get(account_id), repo.settings)[1]
 
 
 def _party_block(p, account_id: str | None = None) -> dict:
@@ -505,6 +620,7 @@ def invoice_data(repo: Repo, inv) -> dict:
         fx = {
             "rate": inv.fx.rate,
             "table": inv.fx.table or None,
+            "nbp": "/NBP/" in inv.fx.table,  # else a fixed rate (cpq.toml [fx]), named so
             "date": inv.fx.date,
             "vat_pln": sum((v for v in pln if v is not None), Decimal(0)),
         }

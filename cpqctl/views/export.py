@@ -109,14 +109,14 @@ SCHEMAS: dict[str, Table] = {
             ("invoice",),
             "invoice! account!>accounts(account) contract!>contracts(contract) date:date! sale_date:date "
             "due:date currency! net_total:money! tax_total:money! gross_total:money! reverse_charge:bool! "
-            "corrects reason sent_on:date",
+            "corrects reason sent_on:date kind! corrects_date:date",
             ("account", "contract", "date"),
         ),
         _schema(
             "invoice_lines",
             ("invoice", "line"),
             "invoice!>invoices(invoice) line:int! segment! product! kind! period_start:date period_end:date "
-            "quantity:decimal currency! amount:money!",
+            "quantity:decimal currency! amount:money! corrects_line:int before:money after:money",
             ("segment",),
         ),
     )
@@ -257,6 +257,8 @@ def invoices(repo: Repo) -> list[tuple]:
                 inv.corrects,
                 inv.reason or None,
                 _iso(sent),
+                inv.kind,
+                _iso(inv.corrects_date),
             )
         )
     return out
@@ -280,6 +282,9 @@ def invoice_lines(repo: Repo) -> list[tuple]:
                     _qty(ln.quantity),
                     cur,
                     money_str(ln.amount, cur),
+                    ln.line,
+                    _money(ln.before, cur),
+                    _money(ln.after, cur),
                 )
             )
     return out

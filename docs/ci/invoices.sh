@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The monthly billing run: issue every invoice dated on or before today, commit and push them,
+# The monthly billing run: issue every invoice billed on or before today, commit and push them,
 # e-mail every invoice not sent yet, commit and push the `sent:` records.
 #
 # Called by invoices.yml (copied to .github/cpq/invoices.sh) and run verbatim by

@@ -198,7 +198,7 @@ def test_accept_refuses_prices_other_than_those_presented(run, example_repo):
     assert "accepted at today's prices" in r.stderr and "rendered" in r.stderr
     assert "unit_price: 1350.00" in (example_repo / "contracts/acme/C-2027-0001.yaml").read_text()
     doc = re.sub(r"\s", "", (example_repo / "out/Q-2026-0001.md").read_text())
-    assert "|accepted|" in doc and "4981,50zł" in doc
+    assert "|przyjęta|" in doc and "4981,50zł" in doc  # the status in the document's language (pl: accepted)
 
 
 def test_presenting_again_lets_the_new_prices_be_accepted(run, example_repo):

@@ -7,8 +7,9 @@ signed up-sell into a cancellation with the digest still matching; contracts
 had no check at all; invoices only Σ lines = net_total.
 
 One repository is made by real commands (a copy of the example repository:
-`quote new` + `quote accept` → C-2027-0001, two amendments accepted, `invoice
-run`, and one more draft), then each tamper below is applied to a fresh copy.
+`quote new` + `quote accept` → C-2027-0001, `invoice run` on 2026-12-31 and
+2027-01-01, two amendments accepted, `invoice run` on 2027-07-01, and one more
+draft), then each tamper below is applied to a fresh copy.
 For each: `check` reports it as an error with a stable code in the tampered
 file at a line > 0, and `quote new`, `invoice run` and `quote accept` of the
 other draft all refuse (exit 1) and write nothing.
@@ -76,10 +77,15 @@ def base(tmp_path_factory) -> Path:
             "ONBOARDING=1",
         ),
         ("quote", "accept", "Q-2026-0001", "--signed-by", "Anna Nowak", "--as-of", "2026-11-20"),
+        # an invoice is dated the day of the run that issues it: 2025–2026 caught up on 2026-12-31 (the 2026
+        # series), then 2027-01-01's invoices on their day (INV-2027-0001..0004, ACME's C-2027-0001 the 4th)
+        ("invoice", "run", "--as-of", "2026-12-31"),
+        ("invoice", "run", "--as-of", "2027-01-01"),
         ("amend", "C-2027-0001", "--as-of", "2027-03-01", "--effective", "2027-04-01", "--set", "PRO-SEAT=60"),
         ("quote", "accept", "Q-2027-0001", "--signed-by", "Anna Nowak", "--as-of", "2027-03-01"),
         ("amend", "C-2027-0001", "--as-of", "2027-05-01", "--effective", "2027-06-01", "--add", "SSO=1"),
         ("quote", "accept", "Q-2027-0002", "--signed-by", "Anna Nowak", "--as-of", "2027-05-01"),
+        # February to July 2027 on 2027-07-01: INV-2027-0005..0013
         ("invoice", "run", "--as-of", AS_OF),
         (
             "quote",
@@ -424,7 +430,9 @@ def test_invoices_without_digest_are_a_warning_only_before_the_first_digested_on
     r = cli("check", "--repo", root, "--format", "json")
     assert r.code == 0, r.stdout
     warn = [d for d in json.loads(r.stdout)["diagnostics"] if d["code"] == "W-INVOICE-DIGEST"]
-    assert len(warn) == 1 and warn[0]["severity"] == "warning" and "48 invoice(s)" in warn[0]["message"]
+    # 34 of 2026 (Globex's downgrade credited on its year's invoice: both issued by the same catch-up run, nothing
+    # invoiced before it, so neither a correction nor a negative invoice) and 13 of 2027
+    assert len(warn) == 1 and warn[0]["severity"] == "warning" and "47 invoice(s)" in warn[0]["message"]
     # the next run issues digested invoices: the older ones stay a warning
     assert cli("invoice", "run", "--through", "2027-08-01", "--repo", root, "--as-of", AS_OF).code == 0
     r = cli("check", "--repo", root, "--format", "json")
