@@ -25,6 +25,24 @@ currency = "PLN"
 """
 
 
+def invoke(*args: object):
+    """Run the CLI in-process (for module-scoped fixtures, which cannot take the ``cli`` fixture); an exception
+    that is not an exit is raised."""
+    from typer.testing import CliRunner
+
+    from cpqctl.cli.main import app
+
+    try:
+        runner = CliRunner(mix_stderr=False)
+    except TypeError:
+        runner = CliRunner()
+    env = {"CPQ_REPO": None, "CPQ_AS_OF": None, "NO_COLOR": None, "CPQ_DEBUG": None}
+    result = runner.invoke(app, [str(a) for a in args], env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
 def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
     """Write ``{relpath: text}`` under ``root`` (text dedented; bytes as they are)."""
     for rel, content in files.items():

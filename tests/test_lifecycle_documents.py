@@ -23,7 +23,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, invoke
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("CPQ_UPDATE_GOLDEN") == "1"
@@ -41,22 +41,6 @@ def pdf_text(pdf: bytes) -> str:
     """The PDF's text on one line: wrapped lines joined by a space (no-break spaces kept)."""
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     return re.sub(r"[ \n]+", " ", text)
-
-
-def invoke(*args: object):
-    from typer.testing import CliRunner
-
-    from cpqctl.cli.main import app
-
-    try:
-        runner = CliRunner(mix_stderr=False)
-    except TypeError:
-        runner = CliRunner()
-    env = {"CPQ_REPO": None, "CPQ_AS_OF": None, "NO_COLOR": None, "CPQ_DEBUG": None}
-    result = runner.invoke(app, [str(a) for a in args], env=env)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, invoke
 from tests.test_documents import pln_quote
 
 AS_OF = date(2026, 11, 28)
@@ -27,22 +27,6 @@ SIGNATURE = (
 )
 TOTALS = "Net total"  # the first row of the totals ("Razem netto / Net total")
 DESCRIPTION = "Full editing rights for one named user (#1, *all* features)"
-
-
-def invoke(*args: object):
-    from typer.testing import CliRunner
-
-    from cpqctl.cli.main import app
-
-    try:
-        runner = CliRunner(mix_stderr=False)
-    except TypeError:
-        runner = CliRunner()
-    env = {"CPQ_REPO": None, "CPQ_AS_OF": None, "NO_COLOR": None, "CPQ_DEBUG": None}
-    result = runner.invoke(app, [str(a) for a in args], env=env)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import pypdf
 import pytest
 
 from cpqctl.core.model import Delivery
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, invoke
 
 AS_OF = date(2026, 11, 28)
 NBSP = "\u00a0"
@@ -29,22 +29,6 @@ NBSP = "\u00a0"
 def zl(text: str) -> str:
     """Amounts written ``1 080,00 zł`` get the no-break spaces the documents carry (groups, currency)."""
     return re.sub(r"(?<=\d) (?=\d{3}\b)|(?<=\d) (?=zł)", NBSP, text)
-
-
-def invoke(*args: object):
-    from typer.testing import CliRunner
-
-    from cpqctl.cli.main import app
-
-    try:
-        runner = CliRunner(mix_stderr=False)
-    except TypeError:
-        runner = CliRunner()
-    env = {"CPQ_REPO": None, "CPQ_AS_OF": None, "NO_COLOR": None, "CPQ_DEBUG": None}
-    result = runner.invoke(app, [str(a) for a in args], env=env)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def run(root: Path, *args: object, as_of: str) -> None:
