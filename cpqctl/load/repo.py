@@ -132,34 +132,28 @@ def load_settings(root: Path) -> tuple[object, list[Diagnostic]]:
     return (replace(settings, fx_tables=fx_tables) if fx_tables else settings), diags
 
 
-def load_indices(root: Path, diags: list[Diagnostic]) -> MappingProxyType:
-    """The price indices in ``indices/*.yaml`` by ID (index-linked renewal uplifts, docs/renewal-uplift.md), read
-    with cpq.toml by every load (they are a few small files); their problems go into ``diags``."""
-    out = {}
-    for rel, kind in _files_in(root, "indices", "index", diags, (".yaml", ".yml")):
-        problem = _name_problem(rel, kind)
-        res = load_file(root, rel, kind) if problem is None else FileResult(kind, [], [problem])
+def _side_files(root: Path, folder: str, kind: str, key: str, diags: list[Diagnostic]) -> MappingProxyType:
+    """The records of the small files read with cpq.toml by every load (``folder/*.yaml``), by their ``key``; their
+    problems go into ``diags``. A second record with a key is only possible through a wrong key inside a file,
+    which is reported as E-ID-MISMATCH: it is skipped."""
+    out: dict[str, object] = {}
+    for rel, k in _files_in(root, folder, kind, diags, (".yaml", ".yml")):
+        problem = _name_problem(rel, k)
+        res = load_file(root, rel, k) if problem is None else FileResult(k, [], [problem])
         diags.extend(res.diagnostics)
-        for ix in res.records:
-            if ix.index in out:  # only through a wrong `index:`, reported as E-ID-MISMATCH
-                continue
-            out[ix.index] = ix
+        for rec in res.records:
+            out.setdefault(getattr(rec, key), rec)
     return MappingProxyType(out)
+
+
+def load_indices(root: Path, diags: list[Diagnostic]) -> MappingProxyType:
+    """The price indices in ``indices/*.yaml`` by ID (index-linked renewal uplifts, docs/renewal-uplift.md)."""
+    return _side_files(root, "indices", "index", "index", diags)
 
 
 def load_fx_tables(root: Path, diags: list[Diagnostic]) -> MappingProxyType:
-    """The dated exchange rates in ``fx/<CUR>.yaml`` by currency (VAT in the company currency, docs/fx.md), read
-    with cpq.toml by every load as the indices are; their problems go into ``diags``."""
-    out = {}
-    for rel, kind in _files_in(root, "fx", "fx", diags, (".yaml", ".yml")):
-        problem = _name_problem(rel, kind)
-        res = load_file(root, rel, kind) if problem is None else FileResult(kind, [], [problem])
-        diags.extend(res.diagnostics)
-        for table in res.records:
-            if table.currency in out:  # only through a wrong `currency:`, reported as E-ID-MISMATCH
-                continue
-            out[table.currency] = table
-    return MappingProxyType(out)
+    """The dated exchange rates in ``fx/<CUR>.yaml`` by currency (VAT in the company currency, docs/fx.md)."""
+    return _side_files(root, "fx", "fx", "currency", diags)
 
 
 # --------------------------------------------------------------------------- YAML files
