@@ -351,3 +351,15 @@ def test_correct_by_hand(lawful, cli) -> None:
     ):
         r = cli("invoice", "correct", *args, "--as-of", "2026-03-07", "--repo", lawful)
         assert r.code == 2 and why in r.stderr, (args, r.stderr)
+
+
+def test_reports_name_the_rate_they_convert_at(example_repo, cli) -> None:
+    """Reports convert at cpq.toml's fixed [fx] rate (invoices at NBP's dated tables) and say so per currency."""
+    import json
+
+    r = cli("report", "arr", "--as-of", "2026-06-30", "--format", "json", "--repo", example_repo)
+    assert r.code == 0
+    rates = {c["currency"]: (c["fx_rate"], c["fx_source"]) for c in json.loads(r.stdout)["currencies"]}
+    assert rates == {"EUR": ("4.30", "fixed rate (cpq.toml)"), "PLN": ("1", "company currency")}
+    table = cli("report", "arr", "--as-of", "2026-06-30", "--repo", example_repo).stdout
+    assert "fixed rate (cpq.toml)" in table and "4.30" in table

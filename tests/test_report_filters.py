@@ -55,7 +55,9 @@ def test_arr_by_account_filtered_by_account(example_repo, cli) -> None:
     assert [r["arr"] for r in some["rows"]] == ["64800.00", "106368.00"]
     assert (some["arr"], some["currency"]) == ("171168.00", "PLN")
     assert D(some["arr"]) == sum(D(r["arr"]) for r in some["rows"])
-    assert some["currencies"] == [{"currency": "PLN", "mrr": "14264.00", "arr": "171168.00"}]
+    assert some["currencies"] == [
+        {"currency": "PLN", "mrr": "14264.00", "arr": "171168.00", "fx_rate": "1", "fx_source": "company currency"}
+    ]
     assert some["filters"] == {"account": ["acme", "hooli"], "product": [], "family": []}
     assert "filters" not in whole  # an unfiltered report's JSON is as it was
 

@@ -139,7 +139,7 @@ def arr(
 
     day = ws.day(as_of)
     repo, sc, warning = _scoped(ws, accounts, products, families)
-    data = arr_view(metrics.arr_report(repo, day, by), repo.settings.rounding)
+    data = arr_view(metrics.arr_report(repo, day, by), repo.settings.rounding, repo.settings)
     return ArrResult(by, day, _filtered(data, sc), warning)
 
 

@@ -134,7 +134,9 @@ def _arr(which: str, by: str, format: str, as_of: str | None, repo, period: str 
         title=f"{which.upper()} by {by} on {day}{scope}",
         right=(which,),
     )
-    emit("table", data, ["currency", which], data["currencies"], title="Per currency", right=(which,))
+    named = any(c.get("fx_source") for c in data["currencies"])  # the rate each currency is converted at
+    cols = ["currency", which, "fx_rate", "fx_source"] if named else ["currency", which]
+    emit("table", data, cols, data["currencies"], title="Per currency", right=(which, "fx_rate"))
     if data[which] is not None:
         console().print(f"Total {which.upper()}: {data[which]} {data['currency']}")
 

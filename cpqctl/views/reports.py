@@ -21,8 +21,21 @@ from cpqctl.core.money import money_str, round_places, rounded_money_str
 MOVE_COLUMNS = ["mrr_start", "new", "expansion", "contraction", "churn", "reactivation", "mrr_end", "net"]
 
 
-def arr_view(report: metrics.ArrReport, rounding: str = "half-up") -> dict:
-    """The SPEC §6 JSON shape of `report arr` / `report mrr`."""
+def _rate_named(settings, currency: str) -> dict:
+    """The exchange rate a report converts ``currency`` at, and where it comes from: reports convert at cpq.toml's
+    fixed [fx] rates (a planning rate, the same every day, so months compare); invoices use NBP's dated tables
+    (docs/fx.md). Added keys of each `currencies` item."""
+    if currency == settings.currency:
+        return {"fx_rate": "1", "fx_source": "company currency"}
+    r = settings.fx.get(currency)
+    if r is None:
+        return {"fx_rate": None, "fx_source": None}
+    return {"fx_rate": format(r, "f"), "fx_source": "fixed rate (cpq.toml)"}
+
+
+def arr_view(report: metrics.ArrReport, rounding: str = "half-up", settings=None) -> dict:
+    """The SPEC §6 JSON shape of `report arr` / `report mrr`; with ``settings``, each currency names the rate it is
+    converted at (``fx_rate``, ``fx_source``)."""
     cc = report.company_currency
     total = report.total
     note = None
@@ -34,7 +47,12 @@ def arr_view(report: metrics.ArrReport, rounding: str = "half-up") -> dict:
         "mrr": rounded_money_str(total, cc, rounding) if total is not None else None,
         "arr": rounded_money_str(total * 12, cc, rounding) if total is not None else None,
         "currencies": [
-            {"currency": c, "mrr": rounded_money_str(m, c, rounding), "arr": rounded_money_str(m * 12, c, rounding)}
+            {
+                "currency": c,
+                "mrr": rounded_money_str(m, c, rounding),
+                "arr": rounded_money_str(m * 12, c, rounding),
+                **(_rate_named(settings, c) if settings is not None else {}),
+            }
             for c, m in report.currencies.items()
         ],
         "rows": [
