@@ -225,8 +225,7 @@ def _rate_of(settings):
     from cpqctl.core.issuing import Rate
 
     def rate_of(currency: str, day: date):
-        tables = getattr(settings, "fx_tables", None) or {}
-        if currency in tables:
+        if currency in settings.fx_tables:
             from cpqctl.core.fx import rate_for_tax_point
 
             r = rate_for_tax_point(settings, currency, day)

@@ -22,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from cpqctl.core.diagnostics import UsageError
-from cpqctl.core.issuing import Issued, IssuedLine, Party, Rate, language
+from cpqctl.core.issuing import Issued, IssuedLine, Party, Rate, language, vat_pln
 from cpqctl.core.model import Invoice, Repo, TaxLine
 from cpqctl.core.money import round_money
 
@@ -115,7 +115,7 @@ def _document(
         tax_code=inv.tax_code,
         tax_note=inv.tax_note,
         fx=fx,
-        vat_pln=(((vat * fx.rate).quantize(Decimal("0.01"), ROUND_HALF_UP)),) if fx is not None else (),
+        vat_pln=vat_pln((vat,), fx),
         kind="correction",
         corrects=inv.invoice,
         corrects_date=inv.date,

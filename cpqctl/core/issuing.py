@@ -111,6 +111,13 @@ class Issued:
         return sum((t.amount for t in self.taxes), Decimal(0))
 
 
+def vat_pln(amounts, fx: Rate | None) -> tuple[Decimal, ...]:
+    """Each VAT amount in PLN at ``fx`` (art. 106e ust. 11), rounded half-up to grosze; () without a rate."""
+    from cpqctl.core.fx import convert
+
+    return tuple(convert(a, fx.rate, 2) for a in amounts) if fx is not None else ()
+
+
 def vat_code(a: Account | None, s: Settings) -> tuple[bool, str, str]:
     """(reverse_charge, tax_code, tax_note) of invoices to ``a``: the account's code, else reverse charge for an EU
     business customer in another member state, ``np`` outside the EU (art. 28b), else the rate ("")."""
@@ -211,12 +218,9 @@ def issue(repo: Repo, draft, today: date, rate_of=None) -> Issued:
     pdays = a.payment_days if a is not None and a.payment_days is not None else s.payment_days
     reverse, code, note = vat_code(a, s)
     fx = None
-    vat_pln: tuple[Decimal, ...] = ()
     if draft.currency != "PLN" and seller_country(s) == "PL" and rate_of is not None:
         tax_point = min(sold, day) if sold is not None else day
         fx = rate_of(draft.currency, tax_point)
-        if fx is not None:
-            vat_pln = tuple((t.amount * fx.rate).quantize(Decimal("0.01"), ROUND_HALF_UP) for t in draft.taxes)
     starts = [ln.period_start for ln in lines if ln.period_start]
     ends = [e for ln in lines if (e := ln.period_end or ln.period_start) is not None]
     return Issued(
@@ -240,7 +244,7 @@ def issue(repo: Repo, draft, today: date, rate_of=None) -> Issued:
         tax_code=code,
         tax_note=note,
         fx=fx,
-        vat_pln=vat_pln,
+        vat_pln=vat_pln((t.amount for t in draft.taxes), fx),
     )
 
 
@@ -263,7 +267,6 @@ def retotal(repo: Repo, d: Issued, lines) -> Issued:
         )
     else:
         tax = round_money(Fraction(net) * Fraction(rate) / 100, cur, rounding)
-    pln = ((tax * d.fx.rate).quantize(Decimal("0.01"), ROUND_HALF_UP),) if d.fx is not None else ()
     return replace(
         d,
         lines=tuple(lines),
@@ -271,7 +274,7 @@ def retotal(repo: Repo, d: Issued, lines) -> Issued:
         taxes=(TaxLine(rate, net, tax),),
         gross_total=net + tax,
         sale_date=sale_date(repo.settings.invoice_sale_date, lines),
-        vat_pln=pln,
+        vat_pln=vat_pln((tax,), d.fx),
     )
 
 

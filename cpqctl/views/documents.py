@@ -66,6 +66,7 @@ def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
     from cpqctl.core import quotes
 
     products = repo.catalog.products
+    code = _np(repo, q.account)  # np, zw, oo: no Polish VAT on the quote either
     term_months = q.term
     contract = repo.contracts.get(q.contract) if q.contract else None
     billing = q.billing_frequency or (
@@ -122,8 +123,8 @@ def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
             "gross": priced.gross_total,
         },
         # no Polish VAT: reverse charge for an EU business, "np." outside the EU (docs/invoices.md)
-        "reverse_charge": priced.reverse_charge and _np(repo, q.account) != "np",
-        "tax_code": _np(repo, q.account) or None,
+        "reverse_charge": priced.reverse_charge and code != "np",
+        "tax_code": code or None,
         "terms": terms,
         "as_of": as_of,
         "amendment": None,
