@@ -348,6 +348,9 @@ def test_correct_by_hand(lawful, cli) -> None:
         ([acme.invoice, "--line", "1=0"], "reason"),
         ([second.invoice, "--reason", "x"], "is a corrective invoice"),
         ([acme.invoice, "--line", "1=abc", "--reason", "x"], "LINE=AMOUNT"),
+        ([acme.invoice, "--line", "1=-5.00", "--reason", "x"], "0 or more"),
+        ([acme.invoice, "--line", "1=1.001", "--reason", "x"], "at most 2 decimal places"),
+        ([acme.invoice, "--line", "1=1000000000000000.00", "--reason", "x"], "below"),
     ):
         r = cli("invoice", "correct", *args, "--as-of", "2026-03-07", "--repo", lawful)
         assert r.code == 2 and why in r.stderr, (args, r.stderr)

@@ -29,9 +29,10 @@ from typing import Any
 from cpqctl.core.diagnostics import UsageError
 from cpqctl.core.issuing import Issued, IssuedLine, Party, Rate, language, vat_pln
 from cpqctl.core.model import Invoice, Repo, TaxLine
-from cpqctl.core.money import round_money
+from cpqctl.core.money import minor_units, round_money
 
 ZERO = Decimal(0)
+MAX_AMOUNT = Decimal(10) ** 15  # the bound of every amount in a data file (docs/reference/formats.md "Bounds")
 
 
 def corrections_of(repo: Repo, number: str) -> list[Invoice]:
@@ -160,7 +161,15 @@ def correct(repo: Repo, inv: Invoice, today: date, after: Mapping[int, Decimal] 
         raise UsageError("E-CORRECTION", "a correction needs its reason (art. 106j ust. 2)", 'pass --reason "…"')
     state = line_state(repo, inv)
     wanted = dict(after) if after is not None else {n: ZERO for n in range(1, len(state) + 1)}
-    for n in wanted:
+    places = minor_units(inv.currency)
+    for n, amount in wanted.items():
+        if amount < 0 or amount >= MAX_AMOUNT or amount != amount.quantize(Decimal(1).scaleb(-places)):
+            raise UsageError(
+                "E-CORRECTION",
+                f"line {n} cannot be corrected to {amount}: a line's net amount after a correction is 0 or more, "
+                f"below {MAX_AMOUNT}, with at most {places} decimal places in {inv.currency}",
+                "a credit beyond what was invoiced is not a correction: cancel to 0 (--line N=0)",
+            )
         if not 1 <= n <= len(state):
             raise UsageError(
                 "E-CORRECTION",
