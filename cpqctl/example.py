@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-PARTS = ("cpq.toml", "catalog", "contracts")
+PARTS = ("cpq.toml", "catalog", "contracts", "fx")
 
 
 def example_dir() -> Path:

@@ -71,11 +71,11 @@ def repo(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def example_repo(tmp_path: Path) -> Path:
-    """A copy of the example data repository at the project root (cpq.toml, catalog, contracts)."""
+    """A copy of the example data repository at the project root (cpq.toml, catalog, contracts, fx)."""
     root = tmp_path / "example"
     root.mkdir()
     shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
-    for d in ("catalog", "contracts"):
+    for d in ("catalog", "contracts", "fx"):
         shutil.copytree(PROJECT / d, root / d)
     return root
 

@@ -25,6 +25,12 @@ from cpqctl.core.model import Segment, Source, Tier
 from cpqctl.load import cache, repo as repo_mod
 from cpqctl.load.repo import _files, load_file, load_repo, load_settings
 
+
+def _all_files(root) -> list[str]:
+    """Every file a load parses: the data files and the side files read with cpq.toml (fx/ tables)."""
+    return [rel for rel, _ in _files(root)] + [f"fx/{p.name}" for p in sorted((root / "fx").glob("*.yaml"))]
+
+
 HOUR_NS = 3600 * 10**9
 
 
@@ -188,7 +194,7 @@ def test_a_value_that_does_not_fit_its_declared_type_is_not_cacheable():
 def test_a_second_load_parses_nothing_and_gives_the_same_repo(example_repo, parses):
     age(example_repo)
     first, d1 = load_repo(example_repo)
-    n = len(_files(example_repo))
+    n = len(_all_files(example_repo))
     assert len(parses) == n
     assert sorted(shards(example_repo)) and len(shards(example_repo)) <= cache.SHARDS
     assert (example_repo / ".cpq" / ".gitignore").read_text() == "*\n"
@@ -269,7 +275,7 @@ def test_a_damaged_cache_is_ignored_and_rebuilt(example_repo, parses, damage):
         path.write_bytes(body)
     parses.clear()
     loaded, diags = load_repo(example_repo)
-    assert sorted(parses) == sorted(rel for rel, _ in _files(example_repo))
+    assert sorted(parses) == sorted(_all_files(example_repo))
     assert loaded == fresh and diags == fresh_diags
     parses.clear()
     load_repo(example_repo)
@@ -332,7 +338,7 @@ def test_a_cache_that_cannot_be_written_is_no_error(example_repo, parses):
     parses.clear()
     again, diags2 = load_repo(example_repo)
     assert again == fresh and diags2 == diags
-    assert len(parses) == len(_files(example_repo))  # no cache: parsed every time
+    assert len(parses) == len(_all_files(example_repo))  # no cache: parsed every time
 
 
 def test_check_gives_the_same_answer_cold_and_warm(example_repo, cli):

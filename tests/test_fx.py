@@ -316,6 +316,13 @@ def test_the_example_repository_checks_clean_with_its_fx_files(cli, tmp_path):
         day = date.fromordinal(day.toordinal() + 1)
 
 
+@pytest.fixture
+def no_fx(example_repo: Path) -> Path:
+    """The example data repository without its fx/ tables: what an import starts from in a new repository."""
+    shutil.rmtree(example_repo / "fx")
+    return example_repo
+
+
 def example_with_fx(tmp_path: Path) -> Path:
     """A copy of the example data repository with its fx/ files (the `example_repo` fixture has none)."""
     root = tmp_path / "example-fx"
@@ -339,14 +346,14 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(folder.glob("*"))} if folder.is_dir() else {}
 
 
-def test_import_merges_sorted_and_is_idempotent(example_repo):
-    ws = Workspace(example_repo, date(2026, 12, 2))
+def test_import_merges_sorted_and_is_idempotent(no_fx):
+    ws = Workspace(no_fx, date(2026, 12, 2))
     first = fxapp.import_rates(ws, inputs=inputs("tables_a.json"))
     assert first.written == ("fx/EUR.yaml",)  # the example repository's accounts use EUR (and PLN) only
     assert first.data["skipped"] == ["CHF", "HUF", "IDR", "JPY", "USD"]
     second = fxapp.import_rates(ws, inputs=inputs("rates_a_eur.json"))  # 26 Nov before, 1 Dec after
     assert second.rows[0]["added"] == 2 and second.rows[0]["unchanged"] == 2
-    text = (example_repo / "fx/EUR.yaml").read_text(encoding="utf-8")
+    text = (no_fx / "fx/EUR.yaml").read_text(encoding="utf-8")
     assert text == (
         "currency: EUR\n"
         "source: NBP table A\n"
@@ -356,11 +363,11 @@ def test_import_merges_sorted_and_is_idempotent(example_repo):
         "  2026-11-30: {rate: 4.2264, table: 232/A/NBP/2026}\n"
         "  2026-12-01: {rate: 4.2301, table: 233/A/NBP/2026}\n"
     )
-    before = snapshot(example_repo)
+    before = snapshot(no_fx)
     for name in ("rates_a_eur.json", "rates_a_eur.xml", "tables_a.xml", "archiwum_tab_a_2026.csv"):
         again = fxapp.import_rates(ws, inputs=inputs(name))
         assert again.written == () and sum(r["added"] for r in again.rows) == 0
-    assert snapshot(example_repo) == before
+    assert snapshot(no_fx) == before
 
 
 def test_import_keeps_the_comments_and_source_of_a_file(repo):
@@ -411,38 +418,38 @@ def test_dry_run_writes_nothing_and_currencies_can_be_chosen(repo):
 # --------------------------------------------------------------------------- the command line
 
 
-def test_cli_import_end_to_end(cli, example_repo):
+def test_cli_import_end_to_end(cli, no_fx):
     csv = FIXTURES / "archiwum_tab_a_2026.csv"
-    run = cli("fx", "import", csv, "--repo", example_repo, "--dry-run")
-    assert run.code == 0 and "would add 3" in run.stdout and not (example_repo / "fx").exists()
-    run = cli("fx", "import", csv, FIXTURES / "tables_a.xml", "--currency", "EUR,usd", "--repo", example_repo)
+    run = cli("fx", "import", csv, "--repo", no_fx, "--dry-run")
+    assert run.code == 0 and "would add 3" in run.stdout and not (no_fx / "fx").exists()
+    run = cli("fx", "import", csv, FIXTURES / "tables_a.xml", "--currency", "EUR,usd", "--repo", no_fx)
     assert run.code == 0, run.stderr
-    assert sorted(p.name for p in (example_repo / "fx").iterdir()) == ["EUR.yaml", "USD.yaml"]
-    run = cli("fx", "import", FIXTURES / "rates_a_eur.json", "--repo", example_repo, "--format", "json")
+    assert sorted(p.name for p in (no_fx / "fx").iterdir()) == ["EUR.yaml", "USD.yaml"]
+    run = cli("fx", "import", FIXTURES / "rates_a_eur.json", "--repo", no_fx, "--format", "json")
     data = json.loads(run.stdout)
     assert run.code == 0 and data["files"] == ["fx/EUR.yaml"] and data["currencies"][0]["added"] == 1
-    assert cli("check", "--repo", example_repo).code == 0
-    settings, _ = loader.load_settings(example_repo)
+    assert cli("check", "--repo", no_fx).code == 0
+    settings, _ = loader.load_settings(no_fx)
     assert fx.rate_for_tax_point(settings, "EUR", date(2026, 11, 30)).table == "231/A/NBP/2026"
 
 
-def test_cli_refusals_are_messages_not_tracebacks(cli, example_repo, tmp_path):
-    run = cli("fx", "import", FIXTURES / "rates_a_eur.json", "--repo", example_repo)
+def test_cli_refusals_are_messages_not_tracebacks(cli, no_fx, tmp_path):
+    run = cli("fx", "import", FIXTURES / "rates_a_eur.json", "--repo", no_fx)
     assert run.code == 0
-    before = snapshot(example_repo)
+    before = snapshot(no_fx)
     bad = tmp_path / "bad.json"
     bad.write_bytes(fixture("rates_a_eur.json").replace(b"4.2318", b"4.3318"))
-    run = cli("fx", "import", bad, "--repo", example_repo)
+    run = cli("fx", "import", bad, "--repo", no_fx)
     assert run.code == 1 and "error[E-FX-CONFLICT]" in run.stderr and "fx/EUR.yaml:" in run.stderr
-    run = cli("fx", "import", bad, "--repo", example_repo, "--format", "json")
+    run = cli("fx", "import", bad, "--repo", no_fx, "--format", "json")
     assert run.code == 1 and json.loads(run.stdout)["error"]["code"] == "E-FX-CONFLICT"
     broken = tmp_path / "archiwum.csv"
     broken.write_text("data;1EUR;nr tabeli;\n20261201;4,2301;233;\n20261232;4,3;234;\n", encoding="utf-8")
-    run = cli("fx", "import", broken, "--repo", example_repo)
+    run = cli("fx", "import", broken, "--repo", no_fx)
     assert run.code == 1 and f"{broken}:3:1: error[E-FX-FORMAT]" in run.stderr and "hint:" in run.stderr
-    run = cli("fx", "import", tmp_path / "missing.json", "--repo", example_repo)
+    run = cli("fx", "import", tmp_path / "missing.json", "--repo", no_fx)
     assert run.code == 2 and "error[E-USAGE]" in run.stderr
-    run = cli("fx", "import", bad, "--currency", "EURO", "--repo", example_repo)
+    run = cli("fx", "import", bad, "--currency", "EURO", "--repo", no_fx)
     assert run.code == 2 and "error[E-USAGE]" in run.stderr
     assert "Traceback" not in run.stderr
-    assert snapshot(example_repo) == before
+    assert snapshot(no_fx) == before

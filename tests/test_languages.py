@@ -214,7 +214,8 @@ def test_the_example_documents_follow_the_account(example_repo):
 
     repo, _ = load_repo(example_repo)
     shown = {a: documents.account_data(repo, a, date(2026, 6, 1))["language"] for a in repo.accounts}
-    assert shown == {a: "de" if a == "globex" else "en" if a == "umbrella" else "pl" for a in repo.accounts}
+    declared = {"globex": "de", "umbrella": "en", "stark": "pl+en"}  # the others: the company's locale, Polish
+    assert shown == {a: declared.get(a, "pl") for a in repo.accounts}
 
 
 # --- documents --------------------------------------------------------------------------------

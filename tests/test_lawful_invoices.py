@@ -43,7 +43,6 @@ contacts:
 def lawful(example_repo: Path, cli) -> Path:
     """The example with its fx/ tables, the FV/… series and an EUR customer taxed in Poland, billed on 2026-03-01."""
     root = example_repo
-    shutil.copytree(PROJECT / "fx", root / "fx")
     (root / "contracts" / "wayne").mkdir()
     (root / "contracts" / "wayne" / "account.yaml").write_text(WAYNE, encoding="utf-8")
     toml = root / "cpq.toml"
@@ -87,6 +86,29 @@ def test_a_period_that_began_before_the_run_is_invoiced_on_the_runs_day(lawful) 
     assert all(str(i.date) >= RUN_DAY for i in repo.invoices.values())  # nothing backdated
 
 
+def test_the_example_repository_itself_issues_each_kind(example_repo, cli) -> None:
+    """No additions: a run on the example through 2027-06-01 issues a PLN invoice with 23% VAT (acme), EUR reverse
+    charge to Germany (globex), "np." outside the EU (umbrella) and an EUR invoice with 23% VAT shown in PLN at the
+    NBP rate of fx/EUR.yaml (stark, Polish and English)."""
+    run = cli("invoice", "run", "--through", "2027-06-01", "--as-of", "2027-06-01", "--repo", example_repo)
+    assert run.code == 0, run.stderr
+    repo = _load(example_repo)
+    acme, globex, umbrella, stark = (_of(repo, a)[-1] for a in ("acme", "globex", "umbrella", "stark"))
+    assert (acme.currency, [t.rate for t in acme.taxes], acme.fx) == ("PLN", [Decimal(23)], None)
+    assert (globex.currency, globex.reverse_charge, globex.language) == ("EUR", True, "de")
+    assert (umbrella.tax_code, umbrella.language) == ("np", "en")
+    assert (stark.currency, [t.rate for t in stark.taxes], stark.language) == ("EUR", [Decimal(23)], "pl+en")
+    # the tax point is 2027-06-30 (the end of June), the issue day 2027-06-01 is earlier: the rate is the one of
+    # the last working day before the issue day, Monday 2027-05-31
+    assert stark.fx is not None and (str(stark.fx.date), stark.fx.table) == ("2027-05-31", "102/A/NBP/2027")
+    rate = (example_repo / "fx" / "EUR.yaml").read_text(encoding="utf-8").split("2027-05-31: {rate: ")[1][:6]
+    assert stark.fx.rate == Decimal(rate)
+    (tax,) = stark.taxes
+    assert tax.amount_pln == (tax.amount * stark.fx.rate).quantize(Decimal("0.01"))
+    kept = (example_repo / stark.src.file).with_suffix(".md").read_text(encoding="utf-8")
+    assert "Faktura VAT / VAT invoice" in kept and "102/A/NBP/2027" in kept
+
+
 # --------------------------------------------------------------------------- art. 106e, field by field
 
 
@@ -127,6 +149,13 @@ def test_each_invoice_holds_every_field_the_law_lists(lawful, cli) -> None:
             assert ln["name"] and ln["unit"] and ln["quantity"] is not None, name  # pkt 7, 8
             assert ln["unit_price"] is not None and ln["amount"] is not None, name  # pkt 9, 11
             assert ln["rate"] is not None or ln["tax_code"], name  # pkt 12
+            if ln["per"] is not None and ln["factor"] is not None and name != "correction":
+                # the customer reconciles each line: quantity × unit net price × factor = net amount (the factor
+                # rounded to 6 places: within half a millionth of quantity × unit price)
+                whole = ln["quantity"] * ln["unit_price"]
+                assert abs(whole * ln["factor"] - ln["amount"]) <= abs(whole) * Decimal("0.0000005") + Decimal(
+                    "0.005"
+                ), (name, ln["product"])
         assert all(t["base"] is not None and t["amount"] is not None for t in d["taxes"]), name  # pkt 13, 14
         assert d["gross_total"] == d["net_total"] + d["tax_total"], name  # pkt 15
     # pkt 18: reverse charge named as such, with the Directive's article

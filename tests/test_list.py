@@ -43,7 +43,7 @@ def busy(example_repo: Path, cli) -> Path:
     ok("quote", "approve", "Q-2026-0003", "--by", "Boss")
     ok("quote", "new", "-a", "hooli", "--start", "2026-03-01", "-l", "PRO-SEAT=3", as_of="2026-01-01")  # expired
     ok("quote", "new", "-a", "umbrella", "--start", "2026-03-01", "-l", "PRO-SEAT=2")  # Q-2026-0005
-    ok("quote", "accept", "Q-2026-0005", "--signed-by", "Xavier")  # → C-2026-0008
+    ok("quote", "accept", "Q-2026-0005", "--signed-by", "Xavier")  # → C-2026-0009
     # a run on each billing day, so every invoice is dated its billing day (an invoice's date is the day
     # the run issues it: one run on 2026-03-01 would date them all 2026-03-01, docs/invoices.md)
     for day in ("2025-10-01", "2026-01-01", "2026-02-01", "2026-03-01"):
@@ -159,7 +159,7 @@ INVOICES = [
     ("INV-2026-0002", "umbrella", "C-2026-0002", "2026-02-01", "687.37", True),
     ("INV-2026-0003", "umbrella", "C-2026-0002", "2026-03-01", "687.33", True),
     ("INV-2026-0004", "globex", "C-2026-0003", "2026-03-01", "10620.00", True),
-    ("INV-2026-0005", "umbrella", "C-2026-0008", "2026-03-01", "560.00", True),
+    ("INV-2026-0005", "umbrella", "C-2026-0009", "2026-03-01", "560.00", True),
 ]
 
 
@@ -238,6 +238,7 @@ EXAMPLE_CONTRACTS = {
     "C-2026-0005": ("hooli", "active", None, "800.00", "9600.00"),
     "C-2026-0006": ("hooli", "active", "2027-06-30", "8064.00", "96768.00"),
     "C-2026-0007": ("initech", "pending", "2027-09-30", "0.00", "0.00"),
+    "C-2026-0008": ("stark", "pending", "2028-05-31", "0.00", "0.00"),
 }
 
 
@@ -269,7 +270,7 @@ def test_contract_list_on_the_example(example_repo, cli) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("--status", "pending"), ["C-2026-0007"]),
+        (("--status", "pending"), ["C-2026-0007", "C-2026-0008"]),
         (("--status", "ended"), []),
         (("--account", "hooli"), ["C-2026-0005", "C-2026-0006"]),
         (("--account", "initech", "--status", "active"), ["C-2025-0003"]),
@@ -278,6 +279,7 @@ def test_contract_list_on_the_example(example_repo, cli) -> None:
         (("--ending-within", "91"), ["C-2025-0003", "C-2026-0004"]),
         (("--ending-within", "91d", "--account", "vandelay"), ["C-2026-0004"]),
         (("--ending-within", "365", "--status", "pending"), []),
+        (("--account", "stark"), ["C-2026-0008"]),  # signed, from 2027-06-01
         (("--ending-within", "183"), ["C-2025-0003", "C-2026-0001", "C-2026-0004"]),
     ],
 )
@@ -316,7 +318,7 @@ def test_contract_list_csv_header_and_bad_days(example_repo, cli) -> None:
 
 def test_account_list_has_account_show_figures(example_repo, cli) -> None:
     data = _json(cli, "account", "list", "--as-of", JULY, "--repo", example_repo)
-    assert _ids(data, "accounts", "account") == ["acme", "globex", "hooli", "initech", "umbrella", "vandelay"]
+    assert _ids(data, "accounts", "account") == ["acme", "globex", "hooli", "initech", "stark", "umbrella", "vandelay"]
     for row in data["accounts"]:
         show = _json(cli, "account", "show", row["account"], "--as-of", JULY, "--repo", example_repo)
         for key in ("account", "name", "currency", "mrr", "arr", "next_renewal"):
@@ -334,6 +336,8 @@ def test_account_list_has_account_show_figures(example_repo, cli) -> None:
     }
     initech = data["accounts"][3]
     assert (initech["active_contracts"], initech["arr"]) == (["C-2025-0003"], "14310.00")  # its renewal is pending
+    stark = data["accounts"][4]  # signed for 2027-06-01: nothing active yet, its renewal at the end of that term
+    assert (stark["active_contracts"], stark["arr"], stark["next_renewal"]) == ([], "0.00", "2028-05-31")
 
 
 def test_account_list_csv(example_repo, cli) -> None:
@@ -341,7 +345,7 @@ def test_account_list_csv(example_repo, cli) -> None:
     lines = run.stdout.splitlines()
     assert lines[0] == "account,name,currency,active_contracts,mrr,arr,next_renewal"
     assert lines[3] == "hooli,Hooli Polska Sp. z o.o.,PLN,C-2026-0005 C-2026-0006,8864.00,106368.00,2027-06-30"
-    assert len(lines) == 7
+    assert len(lines) == 8
 
 
 # --------------------------------------------------------------------------- empty lists, unknown filters
@@ -380,7 +384,8 @@ def test_the_library_refuses_an_unknown_status(example_repo) -> None:
     with pytest.raises(UsageError, match="negative"):
         list_contracts(ws, ending_within=-1)
     result = list_contracts(ws, statuses=["pending"])
-    assert [r["contract"] for r in result.rows] == ["C-2026-0007"] and result.data["contracts"] is result.rows
+    assert [r["contract"] for r in result.rows] == ["C-2026-0007", "C-2026-0008"]
+    assert result.data["contracts"] is result.rows
 
 
 def test_the_workspace_lists(busy) -> None:
@@ -388,7 +393,7 @@ def test_the_workspace_lists(busy) -> None:
 
     ws = cpqctl.open(busy)
     assert [r["quote"] for r in ws.quotes(statuses=["approved"], as_of="2026-02-01").rows] == ["Q-2026-0003"]
-    assert [r["contract"] for r in ws.contracts(account="umbrella", as_of=JULY).rows] == ["C-2026-0002", "C-2026-0008"]
+    assert [r["contract"] for r in ws.contracts(account="umbrella", as_of=JULY).rows] == ["C-2026-0002", "C-2026-0009"]
     assert ws.accounts(as_of=JULY).data["accounts"][0]["account"] == "acme"
     got = ws.invoices(account="umbrella", start="2026-03-01", end="2026-03-01", as_of="2026-03-01")
     assert [r["invoice"] for r in got.rows] == ["INV-2026-0003", "INV-2026-0005"]

@@ -387,7 +387,7 @@ def dump_account(a: dict) -> str:
     rows = [
         f"account: {yaml_id(a['account'])}",
         f"name: {yaml_text(a['name'])}",
-        f"currency: {a['currency']}",
+        f"currency: {yaml_id(a['currency'])}",
         f"tax_rate: {dec(a['tax_rate'])}%",
         f"reverse_charge: {'true' if a['reverse_charge'] else 'false'}",
         "contracted_prices:" if a["contracted_prices"] else "contracted_prices: []",
@@ -471,7 +471,7 @@ def dump_contract(c: dict) -> str:
     rows = [
         f"contract: {yaml_id(c['contract'])}",
         f"account: {yaml_id(c['account'])}",
-        f"currency: {c['currency']}",
+        f"currency: {yaml_id(c['currency'])}",
         f"start: {c['start']}",
         f"end: {c['end']}",
         "lines:" if c["lines"] else "lines: []",

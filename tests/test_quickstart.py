@@ -86,17 +86,17 @@ def test_every_block_runs(walked):
 
 def test_the_promised_documents_exist(walked):
     cwd, _ = walked
-    for doc in ("out/Q-2026-0001.pdf", "out/Q-2027-0001.pdf", "out/INV-2027-0048.pdf"):
+    for doc in ("out/Q-2026-0001.pdf", "out/Q-2027-0001.pdf", "out/INV-2027-0050.pdf"):
         assert (cwd / doc).read_bytes().startswith(b"%PDF-"), doc
-    msg = message_from_bytes((cwd / "out" / "INV-2027-0048.eml").read_bytes(), policy=policy.default)
+    msg = message_from_bytes((cwd / "out" / "INV-2027-0050.eml").read_bytes(), policy=policy.default)
     assert msg["To"] == "ewa.kowalska@initrode.example"
     assert "11\u00a0808,00\u00a0zł" in msg.get_body(("plain",)).get_content()
     [pdf] = list(msg.iter_attachments())
-    assert pdf.get_content() == (cwd / "out" / "INV-2027-0048.pdf").read_bytes()
+    assert pdf.get_content() == (cwd / "out" / "INV-2027-0050.pdf").read_bytes()
 
 
 def test_the_figures_in_the_text_are_what_the_commands_print(walked):
     _, ran = walked
     printed = "\n".join(out + err for _, out, err in ran)
-    for figure in ("32600.00", "6803.01", "1403.01", "38400.00", "wrote 48 invoice(s)", "INV-2027-0048"):
+    for figure in ("32600.00", "6803.01", "1403.01", "38400.00", "wrote 50 invoice(s)", "INV-2027-0050"):
         assert figure in printed, figure

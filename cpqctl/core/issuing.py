@@ -18,7 +18,9 @@ says what the invoice issued for it holds, on the day the run issues it:
   them on the issue day, the unit net price per the price's time unit (``per``)
   and the ``factor`` of those units the line bills (3 for a quarter of a monthly
   price; a prorated stub's fraction, to 6 places), so quantity × unit price ×
-  factor gives the net amount (art. 106e ust. 1 pkt 7–11).
+  factor gives the net amount (art. 106e ust. 1 pkt 7–11). A block-priced line
+  bills 1 ``block`` (``units``) at the block's price; its quantity says how many
+  units the block holds.
 - **Parties** — seller and buyer as they are on the issue day (name, address,
   tax ID, country; the seller's bank account in the invoice currency): the
   invoice stays what it was when the company or the customer later moves.
@@ -47,6 +49,7 @@ from cpqctl.core.proration import priced_units
 
 FACTOR_PLACES = Decimal("0.000001")
 DEFAULT_UNIT = "unit"
+BLOCK_UNIT = "block"  # a block-priced line's unit of measure: its unit price is the price of the block
 _Day = date  # the type, in records whose field `date` shadows the name
 
 
@@ -74,6 +77,7 @@ class IssuedLine:
     line: int | None = None  # a correction's line: the corrected invoice's line number
     before: Decimal | None = None
     after: Decimal | None = None
+    units: Decimal | None = None  # a block line: 1 block (the unit price is the block's), else None: the quantity
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +153,13 @@ def _lines(c: Contract | None, repo: Repo, lines) -> tuple[IssuedLine, ...]:
         s = segs.get(ln.segment)
         unit_price = s.unit_price if s is not None else None
         per = s.per if s is not None else None
-        factor = None
+        factor = units = None
+        unit = p.unit if p is not None and p.unit else DEFAULT_UNIT
         if s is not None and unit_price is not None:
-            factor = _factor(ln.amount, unit_price, priced_units(ln.quantity or s.quantity, s.pricing))
+            priced = priced_units(ln.quantity or s.quantity, s.pricing)
+            factor = _factor(ln.amount, unit_price, priced)
+            if s.pricing == "block":  # the price is the whole block's: 1 block of `quantity` units
+                units, unit = priced, BLOCK_UNIT
         out.append(
             IssuedLine(
                 ln.segment,
@@ -164,10 +172,11 @@ def _lines(c: Contract | None, repo: Repo, lines) -> tuple[IssuedLine, ...]:
                 ln.period,
                 name=p.name if p is not None else ln.product,
                 description=p.description if p is not None else "",
-                unit=(p.unit if p is not None and p.unit else DEFAULT_UNIT),
+                unit=unit,
                 unit_price=unit_price,
                 per=per,
                 factor=factor,
+                units=units,
             )
         )
     return tuple(out)

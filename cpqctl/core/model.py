@@ -480,6 +480,8 @@ class InvoiceLine:
     line: int | None = None  # a correction's line: the number (1-based) of the line of the invoice it corrects
     before: Decimal | None = None  # a correction's line: the net amount before and after (amount = after − before)
     after: Decimal | None = None
+    # what the unit price multiplies when it is not `quantity`: a block line bills 1 block (of `quantity` units)
+    units: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

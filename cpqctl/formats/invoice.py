@@ -96,6 +96,7 @@ def invoice_text(number: str, d, kept: dict[str, str] | None = None) -> str:
                     ("period_start", ln.period_start),
                     ("period_end", ln.period_end),
                     ("quantity", num(ln.quantity)),
+                    ("units", num(getattr(ln, "units", None))),
                     ("unit", getattr(ln, "unit", None) or None),
                     ("unit_price", _price(getattr(ln, "unit_price", None), cur)),
                     ("per", getattr(ln, "per", None)),

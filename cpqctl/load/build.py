@@ -476,6 +476,7 @@ def invoice(o: Obj, file: str) -> Invoice:
                 x.get("line"),
                 x.get("before"),
                 x.get("after"),
+                x.get("units"),
             )
             for x in o.get("lines", [])
             if {"segment", "product", "kind", "amount"} <= x.keys()

@@ -136,10 +136,15 @@ def _side_files(root: Path, folder: str, kind: str, key: str, diags: list[Diagno
     """The records of the small files read with cpq.toml by every load (``folder/*.yaml``), by their ``key``; their
     problems go into ``diags``. A second record with a key is only possible through a wrong key inside a file,
     which is reported as E-ID-MISMATCH: it is skipped."""
+    from cpqctl.load.cache import load_files  # the parse cache: an fx/ table of a few years is ~1000 lines
+
     out: dict[str, object] = {}
-    for rel, k in _files_in(root, folder, kind, diags, (".yaml", ".yml")):
-        problem = _name_problem(rel, k)
-        res = load_file(root, rel, k) if problem is None else FileResult(k, [], [problem])
+    files = _files_in(root, folder, kind, diags, (".yaml", ".yml"))
+    problems = {rel: _name_problem(rel, k) for rel, k in files}
+    parsed = dict(load_files(root, [(rel, k) for rel, k in files if problems[rel] is None]))
+    for rel, k in files:
+        problem = problems[rel]
+        res = parsed[rel] if problem is None else FileResult(k, [], [problem])
         diags.extend(res.diagnostics)
         for rec in res.records:
             out.setdefault(getattr(rec, key), rec)

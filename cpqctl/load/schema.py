@@ -977,6 +977,7 @@ INVOICE = O(
             period_start=F("date"),
             period_end=F("date"),
             quantity=F("quantity"),
+            units=F("quantity", doc="what the unit price multiplies when not `quantity`: a block line bills 1 block"),
             unit=F("str", doc="unit of measure"),
             unit_price=F("money", doc="net unit price per `per` (one-time: per unit)"),
             per=E(*PERIODS, doc="the price's time unit"),

@@ -590,7 +590,9 @@ def invoice_data(repo: Repo, inv) -> dict:
                 "segment": ln.segment,
                 "period_start": ln.period_start,
                 "period_end": ln.period_end,
-                "quantity": ln.quantity,
+                # a block line bills 1 block at the block's price; `block_of` says how many units it holds
+                "quantity": ln.units if ln.units is not None else ln.quantity,
+                "block_of": ln.quantity if ln.units is not None else None,
                 "unit": ln.unit or None,
                 "unit_price": ln.unit_price,
                 "per": ln.per,

@@ -51,6 +51,25 @@ def draft_json(number: str | None, d) -> dict:
         ],
         "tax_total": money_str(d.tax_total, cur),
         "gross_total": money_str(d.gross_total, cur),
+        **_issued_json(d),
+    }
+
+
+def _issued_json(d) -> dict:
+    """What an invoice as issued adds to a billing draft (docs/invoices.md): its kind, the invoice a correction
+    corrects, the VAT code and language, and the exchange rate with the VAT in PLN of a foreign-currency one."""
+    if not hasattr(d, "kind"):  # a billing draft (preview): not issued
+        return {}
+    fx = d.fx
+    return {
+        "kind": d.kind,
+        "corrects": d.corrects,
+        "corrects_date": _iso(d.corrects_date),
+        "reason": d.reason or None,
+        "tax_code": d.tax_code or None,
+        "language": d.language or None,
+        "fx": None if fx is None else {"rate": fmt_decimal(fx.rate), "table": fx.table, "date": _iso(fx.date)},
+        "tax_pln": [money_str(a, "PLN") for a in d.vat_pln] if fx is not None else None,
     }
 
 

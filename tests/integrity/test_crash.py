@@ -177,7 +177,7 @@ ACCEPT_NEW = COMMANDS["accept new business"]
 def kill_between_renames(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Accept the new-business quote and die after the quote is renamed into place, before its contract is."""
     reset(root)
-    quote, contract = root / "quotes/Q-2026-0001.yaml", root / "contracts/acme/C-2026-0008.yaml"
+    quote, contract = root / "quotes/Q-2026-0001.yaml", root / "contracts/acme/C-2026-0009.yaml"
     half = durable_steps(
         root, ACCEPT_NEW, monkeypatch, lambda: "accepted" in quote.read_text() and not contract.exists()
     )
@@ -194,7 +194,7 @@ def test_read_only_commands_never_show_a_half_applied_write(drafts: Path, cli, m
     assert (drafts / ".cpq/journal.json").exists()
     run = cli("quote", "show", "Q-2026-0001", "--repo", drafts, "--as-of", AS_OF)
     assert run.code == 0, run.stderr
-    assert (drafts / "contracts/acme/C-2026-0008.yaml").exists()  # completed by a read-only command
+    assert (drafts / "contracts/acme/C-2026-0009.yaml").exists()  # completed by a read-only command
     assert not (drafts / ".cpq/journal.json").exists()
 
     kill_between_renames(drafts, monkeypatch)
@@ -202,7 +202,7 @@ def test_read_only_commands_never_show_a_half_applied_write(drafts: Path, cli, m
     found = json.loads(run.stdout)["diagnostics"]
     assert {(d["code"], d["severity"], d["file"], d["line"]) for d in found} == {
         ("W-REPAIRED", "warning", "quotes/Q-2026-0001.yaml", 1),
-        ("W-REPAIRED", "warning", "contracts/acme/C-2026-0008.yaml", 1),
+        ("W-REPAIRED", "warning", "contracts/acme/C-2026-0009.yaml", 1),
     }
     assert run.code == 0
     assert cli("check", "--repo", drafts, "--as-of", AS_OF).stdout == ""  # repaired once, reported once
