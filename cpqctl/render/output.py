@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import IO, cast
@@ -112,29 +113,152 @@ def console(stderr: bool = False):
     )
 
 
-def _fit(columns: Sequence[str], rows: Sequence[dict], right: Sequence[str], footer: dict | None, width: int):
-    """(columns kept, their minimum widths, columns dropped) so that no ID, date or amount is split.
+# When a table is wider than the screen its columns fold, then the least important ones are left out. Left out
+# first, in this order: descriptive text, secondary dates and counts, wherever a command lists them.
+LEAST_IMPORTANT = (
+    "discount_schedule",
+    "fx_source",
+    "sent",
+    "message_id",
+    "waterfall",
+    "prorate_multiplier",
+    "valid_until",
+    "next_renewal",
+    "active_contracts",
+    "renewal_quote",
+    "quote_status",
+    "stage",
+    "kind",
+    "per",
+    "type",
+    "pricing",
+    "lines",
+    "contracts",
+    "family",
+    "period_end",
+    "period_start",
+    "period",
+    "start",
+    "name",
+)
+# Kept longest, after the first column (what a row is: an ID, a code, a month), which is never left out: the
+# account a row belongs to, its status, and ``currency`` while an amount is shown (EUR and PLN amounts side by
+# side need it). Amounts are kept longer than the columns not named in either list.
+KEPT_LONGEST = ("status", "currency", "account")
 
-    A value of one word (an ID, a date, an amount, a code, a status) is never
-    broken: its column is at least as wide as its widest value; a column of
-    text with spaces (names) wraps between words, never inside one; a header
-    wraps between words. When even so the table is wider than ``width``,
-    columns are dropped from the right (the least important: every command
-    lists its columns most important first), never the first.
+_CODE = re.compile(r"\(?[A-Z]{3}:?")  # a currency code (or a label such as MRR) before an amount
+_AMOUNT = re.compile(r"[-+−]?\d[\d.,]*%?[,;:)]*")
+_BARE_AMOUNT = re.compile(r"[-+−]?\d[\d.,]*\d|[-+−]?\d")
+_CODE_AFTER = re.compile(r"[A-Z]{3}[,;:)]*")
+_MONEY = re.compile(r"[-+−]?\d+\.\d+")
+
+
+def _units(line: str) -> list[str]:
+    """The pieces a line of a cell may wrap between: words, except that a currency code and its amount
+    (``EUR 210.00``, ``210.00 EUR``) stay together."""
+    out: list[str] = []
+    for word in line.split(" "):
+        if not word:
+            continue
+        code_amount = bool(out) and _CODE.fullmatch(out[-1]) and _AMOUNT.fullmatch(word)
+        amount_code = bool(out) and _BARE_AMOUNT.fullmatch(out[-1]) and _CODE_AFTER.fullmatch(word)
+        if code_amount or amount_code:
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    return out
+
+
+def _wrap(text: str, width: int, atomic: bool) -> list[str]:
+    """The lines of ``text`` folded to ``width`` between :func:`_units` (never inside one); an atomic value
+    (an amount in a right-aligned column) keeps each of its lines whole."""
+    from rich.cells import cell_len
+
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if atomic or cell_len(line) <= width:
+            lines.append(line)
+            continue
+        current = ""
+        for unit in _units(line):
+            if current and cell_len(current) + 1 + cell_len(unit) > width:
+                lines.append(current)
+                current = unit
+            else:
+                current = f"{current} {unit}" if current else unit
+        lines.append(current)
+    return lines
+
+
+def table_width(widths: Iterable[int]) -> int:
+    """The width of a :func:`rows_table` with columns this wide: two characters between columns (padding
+    and rule) and one at each edge."""
+    ws = list(widths)
+    return sum(ws) + 2 * len(ws)
+
+
+def _fit(
+    columns: Sequence[str], rows: Sequence[dict], right: Sequence[str], footer: dict | None, width: int
+) -> tuple[list[str], dict[str, int], list[str]]:
+    """(columns kept, the width of each, columns left out) so that the table is at most ``width`` wide and no
+    ID, date or amount is split.
+
+    A value of one word (an ID, a date, an amount, a code, a status) is never broken: its column is at least
+    as wide as its widest value; a column of text with spaces (names) wraps between words, never inside one,
+    and never between a currency and its amount (``EUR 210.00``); a header wraps between words. Text columns
+    fold first (the widest first); when even folded the table is too wide, columns are left out least
+    important first (:data:`LEAST_IMPORTANT`, then the other columns from the right, then amounts, then
+    :data:`KEPT_LONGEST`), never the first.
     """
+    from rich.cells import cell_len
+
+    foot = footer or {}
+    cells = {c: ["" if r.get(c) is None else str(r.get(c)) for r in rows] + [str(foot.get(c, ""))] for c in columns}
+    natural: dict[str, int] = {}
     mins: dict[str, int] = {}
     for c in columns:
-        cells = ["" if r.get(c) is None else str(r.get(c)) for r in rows] + [str((footer or {}).get(c, ""))]
-        words = [w for cell in cells for ln in cell.split("\n") for w in ln.split(" ")]
-        atomic = c in right or all(" " not in ln for cell in cells for ln in cell.split("\n"))
-        widest = max((len(ln) for cell in cells for ln in cell.split("\n")), default=0)
-        head = max((len(w) for w in c.split()), default=1)  # a header wraps between words only
-        mins[c] = max(head, widest if atomic else max((len(w) for w in words), default=1))
+        lines = [ln for cell in cells[c] for ln in cell.split("\n")]
+        units = lines if c in right else [u for ln in lines for u in _units(ln)]
+        head = max((cell_len(w) for w in c.split()), default=1)  # a header wraps between words only
+        mins[c] = max(head, *(cell_len(u) for u in units), 1)
+        natural[c] = max(mins[c], cell_len(c), *(cell_len(ln) for ln in lines))
+    money = {c for c in columns if c in right and c != "currency" and any(_MONEY.fullmatch(v) for v in cells[c])}
+
+    def leave_out_first(c: str, kept: list[str]) -> tuple[int, int]:
+        if c in LEAST_IMPORTANT:
+            return (0, LEAST_IMPORTANT.index(c))
+        if c == "currency" and not money.intersection(kept):
+            return (1, -columns.index(c))  # no amount left to say the currency of
+        if c in KEPT_LONGEST:
+            return (3, -columns.index(c))
+        return (2 if c in money else 1, -columns.index(c))
+
     kept = list(columns)
-    dropped: list[str] = []
-    while len(kept) > 1 and sum(mins[c] for c in kept) + 2 * (len(kept) - 1) > width:
-        dropped.insert(0, kept.pop())
-    return kept, mins, dropped
+    while len(kept) > 1 and table_width(mins[c] for c in kept) > width:
+        kept.remove(min(kept[1:], key=lambda c: leave_out_first(c, kept)))
+    widths = {c: natural[c] for c in kept}
+    while table_width(widths.values()) > width:
+        foldable = [c for c in kept if widths[c] > mins[c]]
+        if not foldable:
+            break
+        widest = max(widths[c] for c in foldable)
+        # of the widest, the one that would be left out first folds first
+        c = min((c for c in foldable if widths[c] == widest), key=lambda c: leave_out_first(c, kept))
+        widths[c] -= 1
+
+    def folded(c: str, w: int) -> list[str]:
+        return [ln for i, cell in enumerate([c, *cells[c]]) for ln in _wrap(cell, w, c in right and i > 0)]
+
+    for c in kept:  # a folded column is only as wide as its longest line ...
+        if widths[c] < natural[c]:
+            widths[c] = max(mins[c], *(cell_len(ln) for ln in folded(c, widths[c])))
+    for c in kept:  # ... and what that leaves over unfolds the others, as far as it takes one of their lines away
+        spare = width - table_width(widths.values())
+        if widths[c] < natural[c] and spare > 0:
+            wider = folded(c, widths[c] + spare)
+            if len(wider) < len(folded(c, widths[c])):
+                widths[c] = max(mins[c], *(cell_len(ln) for ln in wider))
+    return kept, widths, [c for c in columns if c not in kept]
 
 
 def rows_table(
@@ -146,9 +270,16 @@ def rows_table(
 ) -> None:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     out = console()
-    kept, mins, dropped = _fit(columns, rows, right, footer, out.width)
+    kept, widths, dropped = _fit(columns, rows, right, footer, out.width)
+
+    def cell(c: str, value, header: bool = False) -> Text:
+        # folded here, not by rich (which breaks at any space, "EUR" / "210.00"); a line never exceeds its width
+        text = "" if value is None else str(value)
+        return Text("\n".join(_wrap(text, widths[c], c in right and not header)))
+
     t = Table(
         title=title,
         box=box.SIMPLE_HEAD,
@@ -161,15 +292,15 @@ def rows_table(
         # An amount is never cut short ("256461…" would be a wrong amount), an ID or a date never split:
         # each column is at least as wide as its widest one-word value (see _fit)
         t.add_column(
-            c,
+            cell(c, c, header=True),
             justify="right" if c in right else "left",
-            min_width=mins[c],
+            width=widths[c],
             overflow="fold",
-            footer=str((footer or {}).get(c, "")) if footer is not None else "",
+            footer=cell(c, (footer or {}).get(c, "")) if footer is not None else "",
         )
     for r in rows:
-        t.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in kept))
-    out.print(t, crop=False)  # too wide even so: the terminal wraps the line, nothing is lost
+        t.add_row(*(cell(c, r.get(c)) for c in kept))
+    out.print(t, crop=False)  # too wide even so (one column wider than the screen): the terminal wraps the line
     if dropped:
         sys.stderr.write(
             f"cpqctl: {len(dropped)} column(s) left out to fit {out.width} columns: {', '.join(dropped)} "
