@@ -287,7 +287,7 @@ def test_board_refuses_a_currency_without_a_rate():
     assert e.value.code == "E-FX-MISSING"
 
 
-def test_board_json_and_csv(example_repo, cli):
+def test_board_json_and_csv(example_repo, cli, tmp_path):
     run = cli("report", "board", "--as-of", "2026-12-31", "--format", "json", "--repo", example_repo)
     assert run.code == 0, run.stderr
     data = json.loads(run.stdout)
@@ -305,8 +305,11 @@ def test_board_json_and_csv(example_repo, cli):
     assert csv.stdout.splitlines()[7].startswith("2026-07,2026-07-31,272790.40,")
     table = cli("report", "board", "--as-of", "2026-12-31", "--repo", example_repo)
     assert table.code == 0 and "256461.70" in table.stdout and "█" not in table.stdout
-    bad = cli("report", "board", "--as-of", "2026-12-31", "-o", "x.md", "--repo", example_repo)
-    assert bad.code == 2 and "-o is for" in bad.stderr
+    # -o without --format: the format its extension names (the figures as JSON; the document as Markdown)
+    as_json = cli("report", "board", "--as-of", "2026-12-31", "-o", "b.json", "--repo", example_repo, cwd=tmp_path)
+    assert as_json.code == 0 and json.loads((tmp_path / "b.json").read_text())["ltv"]["ltv"] == "153877.02"
+    as_md = cli("report", "board", "--as-of", "2026-12-31", "-o", "b.md", "--repo", example_repo, cwd=tmp_path)
+    assert as_md.code == 0 and (tmp_path / "b.md").read_text().startswith("# Board report")
 
 
 # ---------------------------------------------------------------------------- documents

@@ -302,3 +302,16 @@ def test_the_repository_lookup_agrees_with_the_commands(example_repo: Path, tmp_
         except UsageError:
             expected = None
         assert ids.find_root(explicit, cwd=cwd) == expected, (explicit, cwd)
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_report_and_list_filters_complete(quoted: Path, shell: str):
+    accounts = sorted(p.name for p in (quoted / "contracts").iterdir())
+    for report in ("arr", "mrr", "movements", "ltv", "board"):
+        assert complete(f"cpqctl report {report} --account ", quoted, shell) == accounts, report
+    assert complete("cpqctl report arr --product PRO", quoted, shell) == ["PRO-SEAT"]
+    assert complete("cpqctl quote list --product SS", quoted, shell) == ["SSO"]
+    assert complete("cpqctl contract list --product api", quoted, shell) == ["API-CALLS-PLAN"]
+    families = complete("cpqctl report arr --family ", quoted, shell)
+    assert {"Add-on", "License"} <= set(families) and families == sorted(families)
+    assert complete("cpqctl catalog list --family lic", quoted, shell) == ["License"]

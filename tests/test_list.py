@@ -223,7 +223,7 @@ def test_invoice_list_refuses_a_window_that_ends_before_it_starts(busy, cli) -> 
     assert run.code == 2
     assert "error[E-USAGE]" in run.stderr and "--from 2026-03-01 is after --to 2026-02-01" in run.stderr
     run = cli("invoice", "list", "--from", "01.03.2026", "--repo", busy)
-    assert run.code == 2 and "is not a date" in run.stderr
+    assert run.code == 2 and "is neither a date (YYYY-MM-DD) nor a period" in run.stderr
 
 
 # --------------------------------------------------------------------------- contracts (the example repository)
@@ -329,6 +329,7 @@ def test_account_list_has_account_show_figures(example_repo, cli) -> None:
         "account": "hooli",
         "name": "Hooli Polska Sp. z o.o.",
         "currency": "PLN",
+        "status": "active",
         "active_contracts": ["C-2026-0005", "C-2026-0006"],
         "mrr": "8864.00",
         "arr": "106368.00",
@@ -343,8 +344,8 @@ def test_account_list_has_account_show_figures(example_repo, cli) -> None:
 def test_account_list_csv(example_repo, cli) -> None:
     run = cli("account", "list", "--format", "csv", "--as-of", JULY, "--repo", example_repo)
     lines = run.stdout.splitlines()
-    assert lines[0] == "account,name,currency,active_contracts,mrr,arr,next_renewal"
-    assert lines[3] == "hooli,Hooli Polska Sp. z o.o.,PLN,C-2026-0005 C-2026-0006,8864.00,106368.00,2027-06-30"
+    assert lines[0] == "account,name,currency,status,active_contracts,mrr,arr,next_renewal"
+    assert lines[3] == "hooli,Hooli Polska Sp. z o.o.,PLN,active,C-2026-0005 C-2026-0006,8864.00,106368.00,2027-06-30"
     assert len(lines) == 8
 
 

@@ -107,12 +107,15 @@ def test_a_folder_is_refused(cli, example_repo, tmp_path):
     assert r.stdout == ""
 
 
-def test_commands_with_their_own_output_keep_it(cli, example_repo, tmp_path):
-    """`render` writes its document (pdf by default) to -o: not the generic option, nothing changes there."""
-    target = tmp_path / "acme.md"
+@pytest.mark.parametrize(("name", "head"), [("acme.md", b"# "), ("acme.pdf", b"%PDF"), ("acme.json", b"{")])
+def test_commands_with_their_own_output_take_the_format_from_it(cli, example_repo, tmp_path, name, head):
+    """`render` writes its document to its own -o; without --format the extension names the format too."""
+    target = tmp_path / name
     r = cli("account", "render", "acme", "-o", target, *AS_OF, "--repo", example_repo)
     assert r.code == 0, r.stderr
-    assert target.read_bytes().startswith(b"%PDF")  # its own -o: no format from the extension
+    assert target.read_bytes().startswith(head)
+    typed = cli("account", "render", "acme", "--format", "pdf", "-o", tmp_path / "x.md", *AS_OF, "--repo", example_repo)
+    assert typed.code == 0 and (tmp_path / "x.md").read_bytes().startswith(b"%PDF")  # --format typed: it wins
 
 
 def test_every_data_command_has_output(cli):

@@ -7,6 +7,7 @@ on a repository with loader errors.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -108,12 +109,27 @@ class CatalogView:
     title: str
 
 
-def catalog_list(ws: Workspace) -> CatalogView:
-    """Every product, by code, with its type, period, pricing and list prices."""
+def catalog_list(
+    ws: Workspace, *, families: Iterable[str] = (), type_: str | None = None, currency: str | None = None
+) -> CatalogView:
+    """Every product, by code, with its type, period, pricing and list prices; ``families`` (any of them, by
+    name, ignoring case), ``type_`` and ``currency`` (a list price in it) narrow the list. An unknown family is
+    refused naming the closest one."""
     from cpqctl.views import catalog as views
 
     repo, _ = ws.load()
-    rows = views.product_rows(repo.catalog)
+    known = {p.family.casefold(): p.family for p in repo.catalog.products.values() if p.family}
+    wanted = set()
+    for f in families:
+        wanted.add(lookup(known, f.casefold(), "family", "E-UNKNOWN-FAMILY", "`cpqctl catalog list` shows them"))
+    cur = currency.upper() if currency else None
+    rows = [
+        r
+        for r in views.product_rows(repo.catalog)
+        if (not wanted or r["family"] in wanted)
+        and (type_ is None or r["type"] == type_)
+        and (cur is None or cur in repo.catalog.products[r["code"]].price)
+    ]
     return CatalogView(views.catalog_view(repo.catalog, rows), rows, "Catalog")
 
 

@@ -48,10 +48,40 @@ def write_document(
     return write_bytes(root, doc_id, fmt, render_bytes(root, kind, fmt, data, as_of), output)
 
 
+DOCUMENT_FORMATS = ("md", "pdf", "json")
+
+
+def document_json(data: dict) -> bytes:
+    """A document's template data as JSON: decimals as exact text, dates ISO, keys in the data's order."""
+    import json
+    from decimal import Decimal
+    from fractions import Fraction
+
+    def plain(x):
+        if isinstance(x, Decimal):
+            return format(x, "f")
+        if isinstance(x, date):
+            return x.isoformat()
+        if isinstance(x, Fraction):
+            return str(x)
+        if isinstance(x, (set, frozenset, tuple)):
+            return list(x)
+        if isinstance(x, Path):
+            return x.as_posix()
+        if hasattr(x, "__dataclass_fields__"):
+            return {k: getattr(x, k) for k in x.__dataclass_fields__}
+        return str(x)
+
+    return (json.dumps(data, default=plain, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
 def render_bytes(root: Path, kind: str, fmt: str, data: dict, as_of: date) -> bytes:
-    """The document's bytes (Markdown or PDF) from template ``kind`` (the repository's override first)."""
+    """The document's bytes (Markdown or PDF) from template ``kind`` (the repository's override first); ``json``:
+    the template data itself."""
     from cpqctl.render import documents as rd
 
+    if fmt == "json":  # the data every template gets: for writing one's own (docs/templates)
+        return document_json(data)
     templates = repo_templates(root)
     if fmt == "md":
         return rd.render_markdown(kind, data, templates).encode("utf-8")

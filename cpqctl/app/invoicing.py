@@ -459,14 +459,14 @@ def render_invoice(
     The document depends only on the invoice file: it renders byte-identically
     on any day (dated the invoice's date, not the as-of day).
     """
-    from cpqctl.app.documents import write_bytes, write_document
+    from cpqctl.app.documents import DOCUMENT_FORMATS, write_bytes, write_document
     from cpqctl.views import documents
 
-    if fmt not in ("md", "pdf"):
-        raise UsageError("E-USAGE", f"`{fmt}` is not a document format", "md or pdf")
+    if fmt not in DOCUMENT_FORMATS:
+        raise UsageError("E-USAGE", f"`{fmt}` is not a document format", "md, pdf or json")
     warnings: list[str] = []
     loaded, inv = _load_invoice(ws, invoice, notify or _quiet, warnings)
-    kept = kept_document(ws.root, inv, fmt)
+    kept = kept_document(ws.root, inv, fmt) if fmt != "json" else None
     if kept is not None:
         doc = write_bytes(ws.root, file_stem(inv.invoice), fmt, kept, output)
     else:

@@ -1,6 +1,7 @@
 """Listing what a repository holds: `quote list`, `contract list`, `account list`, `invoice list`.
 
-Each list is sorted by ID and filtered on what its show command computes: a
+Each list is sorted by ID (numbers inside an ID by value: Q-2026-9999 before
+Q-2026-10000) and filtered on what its show command computes: a
 quote's status is :func:`cpqctl.core.quotes.quote_status` on ``as_of`` (drafts
 priced from today's catalog, as `quote show` prices them), a contract's is
 :func:`cpqctl.core.ledger.status`, an account's MRR/ARR are `account show`'s.
@@ -11,6 +12,7 @@ naming the closest ID, as the show commands refuse it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -33,6 +35,20 @@ class Listing:
     rows: list[dict]
 
 
+def id_order(text: str) -> tuple:
+    """An ID's sort key: its runs of digits by value, so a 5-digit sequence sorts after every 4-digit one."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
+def _known_product(repo, product: str | None) -> None:
+    from cpqctl.app.workspace import lookup
+
+    if product is not None:
+        lookup(
+            repo.catalog.products, product, "product", "E-UNKNOWN-PRODUCT", "`cpqctl catalog list` shows every product"
+        )
+
+
 def _statuses(given: Iterable[str], known: tuple[str, ...], what: str) -> frozenset[str]:
     wanted = frozenset(given)
     unknown = sorted(wanted - set(known))
@@ -52,9 +68,15 @@ def _listing(day: date, key: str, rows: list[dict]) -> Listing:
 
 
 def list_quotes(
-    ws: Workspace, *, statuses: Iterable[str] = (), account: str | None = None, as_of: date | None = None
+    ws: Workspace,
+    *,
+    statuses: Iterable[str] = (),
+    account: str | None = None,
+    product: str | None = None,
+    as_of: date | None = None,
 ) -> Listing:
-    """Every quote by ID with its status on ``as_of`` (any of ``statuses`` when given; ``account``'s only)."""
+    """Every quote by ID with its status on ``as_of`` (any of ``statuses`` when given; ``account``'s only; with
+    ``product``, those with a line of it)."""
     from cpqctl.core.quotes import price, quote_status
     from cpqctl.views.listing import quote_row
 
@@ -63,10 +85,13 @@ def list_quotes(
     repo = ws.read({"catalog", "account", "contract", "quote"})
     if account is not None:
         find_account(repo, account)
+    _known_product(repo, product)
     rows = []
-    for qid in sorted(repo.quotes):
+    for qid in sorted(repo.quotes, key=id_order):
         q = repo.quotes[qid]
         if account is not None and q.account != account:
+            continue
+        if product is not None and all(ln.product != product for ln in q.lines):
             continue
         priced = price(repo, q)
         st = quote_status(q, priced, repo.settings, day)
@@ -81,12 +106,14 @@ def list_contracts(
     statuses: Iterable[str] = (),
     account: str | None = None,
     ending_within: int | None = None,
+    product: str | None = None,
     as_of: date | None = None,
 ) -> Listing:
     """Every contract by ID with its status, term, MRR and ARR on ``as_of``.
 
     ``statuses``: only those; ``account``: only its contracts; ``ending_within``: only those whose last day of
-    service (after every amendment; never an evergreen one) is between ``as_of`` and ``as_of`` + that many days.
+    service (after every amendment; never an evergreen one) is between ``as_of`` and ``as_of`` + that many days;
+    ``product``: only those that hold it on ``as_of`` (a quantity above 0 after every amendment in force).
     """
     from cpqctl.core import ledger
     from cpqctl.views.accounts import contract_view
@@ -99,11 +126,14 @@ def list_contracts(
     repo = ws.read({"catalog", "account", "contract"})
     if account is not None:
         find_account(repo, account)
+    _known_product(repo, product)
     last = day + timedelta(days=ending_within) if ending_within is not None else None
     rows = []
-    for cid in sorted(repo.contracts):
+    for cid in sorted(repo.contracts, key=id_order):
         c = repo.contracts[cid]
         if account is not None and c.account != account:
+            continue
+        if product is not None and ledger.quantity_on(c, product, day) <= 0:
             continue
         if last is not None:
             end = ledger.current_end(c)
@@ -115,14 +145,46 @@ def list_contracts(
     return _listing(day, "contracts", rows)
 
 
-def list_accounts(ws: Workspace, *, as_of: date | None = None) -> Listing:
-    """Every account by ID: name, currency, active contracts, MRR/ARR and next renewal as `account show` has them."""
+ACCOUNT_STATUSES = ("active", "pending", "churned", "prospect")
+
+
+def list_accounts(
+    ws: Workspace,
+    *,
+    statuses: Iterable[str] = (),
+    currency: str | None = None,
+    renewing_within: int | None = None,
+    as_of: date | None = None,
+) -> Listing:
+    """Every account by ID: name, currency, status, active contracts, MRR/ARR and next renewal as `account show`
+    has them.
+
+    An account's status on ``as_of``: ``active`` (a contract in service), ``pending`` (signed, not started),
+    ``churned`` (contracts, none in service or to come), ``prospect`` (no contract). ``statuses``: only those;
+    ``currency``: only accounts billed in it; ``renewing_within``: only those whose next renewal is within that
+    many days of ``as_of``.
+    """
     from cpqctl.views.accounts import account_view
     from cpqctl.views.listing import account_row
 
+    wanted = _statuses(statuses, ACCOUNT_STATUSES, "account")
+    if renewing_within is not None and renewing_within < 0:
+        raise UsageError("E-USAGE", f"--renewing-within {renewing_within} is negative", "e.g. --renewing-within 90")
     day = ws.day(as_of)
     repo = ws.read({"catalog", "account", "contract"})
-    rows = [account_row(account_view(repo, aid, day)) for aid in sorted(repo.accounts)]
+    last = day + timedelta(days=renewing_within) if renewing_within is not None else None
+    cur = currency.upper() if currency else None
+    rows = []
+    for aid in sorted(repo.accounts, key=id_order):
+        if cur is not None and repo.accounts[aid].currency != cur:
+            continue
+        row = account_row(account_view(repo, aid, day))
+        if wanted and row["status"] not in wanted:
+            continue
+        nxt = row["next_renewal"]
+        if last is not None and (nxt is None or not day <= date.fromisoformat(nxt) <= last):
+            continue
+        rows.append(row)
     return _listing(day, "accounts", rows)
 
 
@@ -134,9 +196,13 @@ def list_invoices(
     contract: str | None = None,
     start: date | None = None,
     end: date | None = None,
+    overdue: bool = False,
     as_of: date | None = None,
 ) -> Listing:
     """Every issued invoice by number (corrections included).
+
+    ``overdue``: only invoices (not corrections) with an amount due whose due date is before ``as_of`` — until
+    payments are recorded (order-to-cash), every such invoice counts as unpaid.
 
     ``unsent``: only those `invoice send --unsent` would send on ``as_of`` (no delivery recorded, dated on or
     before ``as_of``); ``account``/``contract``: only theirs; ``start``/``end``: only those dated in that window
@@ -153,8 +219,10 @@ def list_invoices(
     if contract is not None:
         find_contract(repo, contract)
     rows = []
-    for number in sorted(repo.invoices):
+    for number in sorted(repo.invoices, key=id_order):
         inv = repo.invoices[number]
+        if overdue and (inv.kind != "invoice" or inv.gross_total <= 0 or inv.due is None or inv.due >= day):
+            continue
         if (
             (account is not None and inv.account != account)
             or (contract is not None and inv.contract != contract)

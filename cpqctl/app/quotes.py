@@ -632,8 +632,10 @@ def render_quote(
     shown), so `quote accept` can refuse prices the customer never saw.
     Accepted quotes are rendered as signed and record nothing.
     """
-    if fmt not in ("md", "pdf"):
-        raise UsageError("E-USAGE", f"unknown document format `{fmt}`", "md or pdf")
+    from cpqctl.app.documents import DOCUMENT_FORMATS
+
+    if fmt not in DOCUMENT_FORMATS:
+        raise UsageError("E-USAGE", f"unknown document format `{fmt}`", "md, pdf or json")
     return _render(ws, quote_id, fmt, output, ws.day(as_of))
 
 
@@ -655,7 +657,8 @@ def _render(ws: Workspace, quote_id: str, fmt: str, output: Path | None, day: da
         payload = render_bytes(ws.root, template, fmt, data, day)
         record = quotes.presentation(q, priced, day, fmt)
         recorded = ""
-        if q.status != "accepted" and (not q.presented or q.presented[-1].digest != record.digest):
+        shown = fmt != "json"  # a document presents the prices; the template data is for template authors
+        if shown and q.status != "accepted" and (not q.presented or q.presented[-1].digest != record.digest):
             recorded = q.src.file
             path = ws.root / recorded
             text = path.read_bytes().decode("utf-8")

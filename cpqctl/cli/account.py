@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
+import click
 import typer
 
 from cpqctl.cli import common, completion
@@ -84,6 +85,7 @@ def render(
     """
     from cpqctl.app.accounts import account_render
 
+    format = common.format_of_output(format, output, common.DOCUMENT_EXTENSIONS)
     result = account_render(common.workspace(repo, as_of), account=account, fmt=format, output=output)
     if result.payload is not None:
         sys.stdout.buffer.write(result.payload)
@@ -93,27 +95,53 @@ def render(
 
 @app.command("list")
 def list_(
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            "-s",
+            click_type=click.Choice(["active", "pending", "churned", "prospect"]),
+            help="Only accounts with this status on --as-of (a contract in service, signed and to come, none "
+            "left, none ever); repeatable.",
+        ),
+    ] = None,
+    currency: Annotated[
+        str | None, typer.Option("--currency", metavar="CUR", help="Only accounts billed in this currency.")
+    ] = None,
+    renewing_within: Annotated[
+        str | None,
+        typer.Option(
+            "--renewing-within",
+            metavar="DAYS",
+            help="Only accounts whose next renewal is within DAYS of --as-of (90 or 90d).",
+        ),
+    ] = None,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
 ) -> None:
-    """List accounts by ID: name, currency, active contracts, MRR and ARR (as `account show` computes them).
+    """List accounts by ID: name, currency, status, active contracts, MRR and ARR (as `account show` computes them).
 
     Example:
 
       cpqctl account list --as-of 2026-06-30
 
-      cpqctl account list --format csv > accounts.csv
+      cpqctl account list --status active --renewing-within 90d --format csv > renewing.csv
     """
     from cpqctl.app.listing import list_accounts
     from cpqctl.render.output import emit
 
-    result = list_accounts(common.workspace(repo, as_of))
+    result = list_accounts(
+        common.workspace(repo, as_of),
+        statuses=status or (),
+        currency=currency,
+        renewing_within=common.days(renewing_within, "--renewing-within"),
+    )
     rows = [{**r, "active_contracts": " ".join(r["active_contracts"])} for r in result.rows]
     emit(
         format,
         result.data,
-        ["account", "name", "currency", "active_contracts", "mrr", "arr", "next_renewal"],
+        ["account", "name", "currency", "status", "active_contracts", "mrr", "arr", "next_renewal"],
         rows,
         title=f"Accounts on {result.as_of} ({len(rows)})",
         right=("mrr", "arr"),

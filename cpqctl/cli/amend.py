@@ -170,9 +170,9 @@ def amend(
             common.info(result.message)
         return
 
-    new_end = common.parse_date(extend_to, "--extend-to date") if extend_to else None
+    new_end = common.parse_date(extend_to, "--extend-to date", "--extend-to") if extend_to else None
     changes = _changes(set_ or [], add or [], remove or [], reprice or [])
-    eff = common.parse_date(effective, "effective date") if effective else None
+    eff = common.parse_date(effective, "effective date", "--effective") if effective else None
     result = amend_contract(
         common.workspace(repo, as_of),
         contract,

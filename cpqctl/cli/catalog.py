@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import click
 import typer
 
 from cpqctl.cli import common, completion
@@ -17,17 +18,35 @@ app = common.group(
 
 
 @app.command("list")
-def list_(format: FormatOpt = "table", repo: RepoOpt = None) -> None:
+def list_(
+    family: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--family", metavar="FAMILY", click_type=completion.FAMILY, help="Only this family's products; repeatable."
+        ),
+    ] = None,
+    type_: Annotated[
+        str | None,
+        typer.Option("--type", click_type=click.Choice(["subscription", "one-time"]), help="Only this type."),
+    ] = None,
+    currency: Annotated[
+        str | None, typer.Option("--currency", metavar="CUR", help="Only products with a list price in it.")
+    ] = None,
+    format: FormatOpt = "table",
+    repo: RepoOpt = None,
+) -> None:
     """List every product with its type, period, pricing and list prices.
 
     Example:
 
       cpqctl catalog list --format csv
+
+      cpqctl catalog list --family Add-on --currency EUR
     """
     from cpqctl.app.accounts import catalog_list
     from cpqctl.render.output import emit
 
-    result = catalog_list(common.workspace(repo))
+    result = catalog_list(common.workspace(repo), families=family or (), type_=type_, currency=currency)
     emit(
         format,
         result.data,

@@ -19,6 +19,7 @@ import typer
 import typer.core
 from typer.core import TyperCommand, TyperGroup
 
+from cpqctl.cli import completion
 from cpqctl.core.diagnostics import CpqError, UsageError
 
 
@@ -53,7 +54,27 @@ AsOfOpt = Annotated[
     ),
 ]
 DocFormatOpt = Annotated[
-    str, typer.Option("--format", "-f", click_type=click.Choice(["md", "pdf"]), help="md (Markdown) or pdf.")
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        click_type=click.Choice(["md", "pdf", "json"]),
+        help="md (Markdown), pdf, or json (the data the templates get).",
+    ),
+]
+ProductFilterOpt = Annotated[
+    str | None,
+    typer.Option("--product", click_type=completion.PRODUCT, metavar="CODE", help="Only those with this product."),
+]
+# A command that changes files and prints no table: what it did as text on stderr, or as JSON on stdout.
+ResultFormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        click_type=click.Choice(["text", "json"]),
+        help="text (a line on stderr) or json (what was done, on stdout; errors too).",
+    ),
 ]
 OutputOpt = Annotated[
     Path | None, typer.Option("-o", "--output", help="Output file (default out/<ID>.<ext>); - for stdout.")
@@ -81,8 +102,9 @@ PeriodOpt = Annotated[
 ]
 
 
-def parse_date(text: str, what: str = "date") -> date:
-    """A date given on the command line: ``YYYY-MM-DD`` within the years a data file may hold (1900–2999)."""
+def parse_date(text: str, what: str = "date", option: str = "--as-of") -> date:
+    """A date given on the command line: ``YYYY-MM-DD`` within the years a data file may hold (1900–2999);
+    ``option`` is named in the hint of a refusal."""
     from cpqctl.load.schema import FIRST_DAY, LAST_DAY
 
     try:
@@ -90,14 +112,62 @@ def parse_date(text: str, what: str = "date") -> date:
             raise ValueError(text)
         day = date.fromisoformat(text)
     except ValueError:
-        raise UsageError("E-USAGE", f"`{text}` is not a {what} (YYYY-MM-DD)", "e.g. --as-of 2026-06-30") from None
+        raise UsageError("E-USAGE", f"`{text}` is not a {what} (YYYY-MM-DD)", f"e.g. {option} 2026-06-30") from None
     if not FIRST_DAY <= day <= LAST_DAY:
         raise UsageError(
             "E-DATE-RANGE",
             f"`{text}` is not a {what} cpqctl works with: the years 1900 to 2999",
-            "check the year (a typo?), e.g. --as-of 2026-06-30",
+            f"check the year (a typo?), e.g. {option} 2026-06-30",
         )
     return day
+
+
+PERIOD_FORMS = "2027q1, 2027-03, 2027, last-month, this-quarter or D..D"
+
+
+def bound(
+    text: str | None, option: str, as_of_text: str | None = None, *, last: bool = False, opening: bool = False
+) -> date | None:
+    """One end of a date range (``--from`` / ``--to``): a date, or a period (:data:`PERIOD_FORMS`) whose first
+    day (``last``: its last day; ``opening``: the day before it, a balance's opening day) it is —
+    ``--from 2027q1 --to 2027q2`` is 2027-01-01..2027-06-30."""
+    if text is None:
+        return None
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        return parse_date(text, "date", option)
+    try:
+        p = period(text, as_of_text)
+    except UsageError:
+        raise UsageError(
+            "E-USAGE",
+            f"`{text}` is neither a date (YYYY-MM-DD) nor a period",
+            f"e.g. {option} 2026-06-30, or a period: {PERIOD_FORMS}",
+        ) from None
+    return p.end if last else p.opening if opening else p.start
+
+
+def date_range(
+    period_text: str | None, start: str | None, end: str | None, as_of_text: str | None = None
+) -> tuple[date | None, date | None]:
+    """``--period`` or ``--from``/``--to`` (each a date or a period) as (first, last) days; both: refused."""
+    if period_text is not None:
+        if start is not None or end is not None:
+            raise UsageError(
+                "E-USAGE", "--period and --from/--to both give the range", "give one: -p 2027q1, or --from/--to"
+            )
+        p = period(period_text, as_of_text)
+        return p.start, p.end
+    return bound(start, "--from", as_of_text), bound(end, "--to", as_of_text, last=True)
+
+
+def days(text: str | None, option: str = "--within") -> int | None:
+    """A window in days: ``90`` or ``90d``."""
+    if text is None:
+        return None
+    digits = text[:-1] if text.endswith("d") else text
+    if not digits.isascii() or not digits.isdigit():
+        raise UsageError("E-USAGE", f"`{text}` is not a number of days", f"e.g. {option} 90 (or 90d)")
+    return int(digits)
 
 
 def as_of(value: str | None) -> date:
@@ -175,6 +245,15 @@ def info(msg: str) -> None:
         sys.stderr.write(msg + "\n")
 
 
+def done(fmt: str, data: dict, message: str) -> None:
+    """What a writing command did: ``message`` on stderr, and with ``--format json`` ``data`` on stdout too."""
+    if fmt == "json":
+        import json
+
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    info(message)
+
+
 def report_error(e: CpqError) -> None:
     where = f"{e.src}: " if e.src is not None else ""
     sys.stderr.write(f"cpqctl: {where}error[{e.code}]: {e.message}\n")
@@ -183,8 +262,13 @@ def report_error(e: CpqError) -> None:
 
 
 def exit_code(e: CpqError) -> int:
-    """The one place a refusal becomes an exit code: 2 for unusable input, 1 for every other refusal."""
-    return 2 if isinstance(e, UsageError) else 1
+    """The one place a refusal becomes an exit code: 2 for unusable input — including an ID typed on the command
+    line that names nothing (E-UNKNOWN-…, its source an option: `--line:1:1`, the first --line) — 1 for every
+    other refusal (a business rule: a product that requires another, a quantity below zero)."""
+    typed = (
+        e.src is not None and str(getattr(e.src, "file", "")).startswith("--") and e.code.split("-")[1:2] == ["UNKNOWN"]
+    )
+    return 2 if isinstance(e, UsageError) or typed else 1
 
 
 @contextmanager
@@ -212,12 +296,18 @@ def _json_requested(args: list[str]) -> bool:
     """Whether the raw arguments of a command ask for ``--format json`` (read when they cannot be parsed)."""
     end = args.index("--") if "--" in args else len(args)
     words = args[:end]
+    to_json_file = False
     for i, word in enumerate(words):
-        if word in ("--format", "-f") and i + 1 < len(words) and words[i + 1] == "json":
-            return True
-        if word in ("--format=json", "-fjson", "-f=json"):
-            return True
-    return False
+        value = words[i + 1] if i + 1 < len(words) else ""
+        if word in ("--format", "-f"):
+            return value == "json"
+        if word.startswith(("--format=", "-f")) and word not in ("-f",):
+            return word.split("=", 1)[-1].removeprefix("-f") == "json"
+        if word in ("-o", "--output") and value.lower().endswith(".json"):
+            to_json_file = True  # the format its extension names, unless --format says another
+        if word.startswith("--output=") and word.lower().endswith(".json"):
+            to_json_file = True
+    return to_json_file
 
 
 def _print_json_error(code: str, message: str, hint: str = "", src=None, diagnostics=()) -> None:
@@ -238,6 +328,24 @@ def _format_for(ctx: click.Context, target: Path) -> None:
     choices = getattr(fmt.type, "choices", ())
     if wanted is not None and wanted in choices:
         ctx.params["format"] = wanted
+
+
+DOCUMENT_EXTENSIONS = {".md": "md", ".pdf": "pdf", ".json": "json"}
+
+
+def format_of_output(fmt: str, output: Path | None, by_extension: dict[str, str]) -> str:
+    """``fmt``, or with ``-o FILE`` and no ``--format`` typed the format FILE's extension names."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context(silent=True)
+    typed = ctx is not None and ctx.get_parameter_source("format") not in (
+        ParameterSource.DEFAULT,
+        ParameterSource.DEFAULT_MAP,
+        None,
+    )
+    if typed or output is None or str(output) == "-":
+        return fmt
+    return by_extension.get(output.suffix.lower(), fmt)
 
 
 @contextmanager
@@ -269,6 +377,9 @@ def _stdout_to(target: Path):
                 info(f"wrote {target}")
     finally:
         captured.detach()
+
+
+stdout_to = _stdout_to  # for a command with an -o of its own that also prints data
 
 
 def _global_setter(key: str):
@@ -367,6 +478,14 @@ class CpqGroup(TyperGroup):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as e:  # `cpqctl quote lst --format json`: the JSON error too
+            if _json_requested(args):
+                _print_json_error("E-USAGE", e.format_message(), f"see `{ctx.command_path} --help`")
+            raise
 
     def invoke(self, ctx: click.Context):
         try:

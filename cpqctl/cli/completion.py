@@ -1,7 +1,7 @@
 """Shell completion of the repository's IDs: quotes, contracts, accounts, invoices and product codes.
 
 An ID argument or option is declared with ``click_type=completion.QUOTE`` (or
-``CONTRACT``, ``ACCOUNT``, ``INVOICE``, ``PRODUCT``, ``LINE`` for ``CODE=QTY``):
+``CONTRACT``, ``ACCOUNT``, ``INVOICE``, ``PRODUCT``, ``FAMILY``, ``LINE`` for ``CODE=QTY``):
 a text parameter like any other (same conversion, same ``TEXT`` in the help)
 whose completion lists the IDs of that kind, sorted, that start with what was
 typed, ignoring case. They come from file and folder names
@@ -62,6 +62,7 @@ def candidates(ctx: click.Context, kind: str, incomplete: str) -> list[str]:
             "account": lambda: ids.account_ids(root, incomplete),
             "invoice": lambda: ids.invoice_ids(root, incomplete),
             "product": lambda: ids.product_codes(root, incomplete),
+            "family": lambda: ids.product_families(root, incomplete),
             # CODE=QTY: the code, with its `=` (nothing more once the `=` is typed)
             "line": lambda: [] if "=" in incomplete else [c + "=" for c in ids.product_codes(root, incomplete)],
             "quote-or-contract": lambda: sorted(
@@ -90,5 +91,6 @@ CONTRACT = Ids("contract")
 ACCOUNT = Ids("account")
 INVOICE = Ids("invoice")
 PRODUCT = Ids("product")
+FAMILY = Ids("family")
 LINE = Ids("line")
 QUOTE_OR_CONTRACT = Ids("quote-or-contract")

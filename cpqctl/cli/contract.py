@@ -41,18 +41,6 @@ def show(
     emit(format, data, ["product", "name", "quantity", "mrr"], result.rows, title=title, right=("quantity", "mrr"))
 
 
-def days(text: str | None) -> int | None:
-    """``--ending-within 90`` or ``90d``: a number of days."""
-    if text is None:
-        return None
-    digits = text[:-1] if text.endswith("d") else text
-    if not digits.isascii() or not digits.isdigit():
-        from cpqctl.core.diagnostics import UsageError
-
-        raise UsageError("E-USAGE", f"`{text}` is not a number of days", "e.g. --ending-within 90 (or 90d)")
-    return int(digits)
-
-
 @app.command("list")
 def list_(
     status: Annotated[
@@ -76,6 +64,7 @@ def list_(
             help="Only contracts whose last day (after every amendment) is within DAYS of --as-of (90 or 90d).",
         ),
     ] = None,
+    product: common.ProductFilterOpt = None,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
@@ -90,12 +79,16 @@ def list_(
       cpqctl contract list --status active --ending-within 90 --as-of 2026-07-01
 
       cpqctl contract list --account hooli --format csv
+
+      cpqctl contract list --product SSO   # those holding it on --as-of
     """
     from cpqctl.app.listing import list_contracts
     from cpqctl.render.output import emit
 
-    within = days(ending_within)
-    result = list_contracts(common.workspace(repo, as_of), statuses=status or (), account=account, ending_within=within)
+    within = common.days(ending_within, "--ending-within")
+    result = list_contracts(
+        common.workspace(repo, as_of), statuses=status or (), account=account, ending_within=within, product=product
+    )
     emit(
         format,
         result.data,

@@ -1,4 +1,4 @@
-"""`cpqctl export --format csv|sqlite`: the ledger as tables for BI tools (:mod:`cpqctl.app.exporting`)."""
+"""`cpqctl export --to csv|sqlite`: the ledger as tables for BI tools (:mod:`cpqctl.app.exporting`)."""
 
 from __future__ import annotations
 
@@ -17,15 +17,26 @@ def register(root: typer.Typer) -> None:
 
 
 def export(
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            "-t",
+            click_type=click.Choice(["csv", "sqlite"]),
+            help="csv (a folder of <table>.csv files) or sqlite (one database file); default: sqlite when -o "
+            "ends in .sqlite, .sqlite3 or .db, else csv.",
+        ),
+    ] = None,
     format: Annotated[
         str,
         typer.Option(
             "--format",
             "-f",
-            click_type=click.Choice(["csv", "sqlite"]),
-            help="csv (a folder of <table>.csv files) or sqlite (one database file).",
+            click_type=click.Choice(["table", "json", "csv", "sqlite"]),
+            help="The summary printed (rows per table): table or json. csv and sqlite are the older spelling "
+            "of --to, still accepted.",
         ),
-    ] = "csv",
+    ] = "table",
     output: Annotated[
         Path | None,
         typer.Option(
@@ -35,7 +46,7 @@ def export(
             help="The folder (csv, default ./export) or file (sqlite, default ./cpq-export.sqlite) to write.",
         ),
     ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print the summary (rows per table) as JSON.")] = False,
+    json_: Annotated[bool, typer.Option("--json", hidden=True, help="The same as --format json.")] = False,
     raw_csv: Annotated[
         bool,
         typer.Option(
@@ -62,21 +73,25 @@ def export(
 
     Example:
 
-      cpqctl export --format csv -o export --as-of 2026-06-30
+      cpqctl export --to csv -o export --as-of 2026-06-30
 
-      cpqctl export --format sqlite -o cpq.sqlite --json
+      cpqctl export -o cpq.sqlite --format json
     """
     from cpqctl.app.exporting import export as run
     from cpqctl.render.output import emit
 
-    result = run(common.workspace(repo, as_of), fmt=format, output=output, raw_csv=raw_csv)
+    if format in ("csv", "sqlite"):  # the older spelling: --format named the export's file kind
+        to, format = to or format, "table"
+    if to is None:
+        to = "sqlite" if output is not None and output.suffix.lower() in (".sqlite", ".sqlite3", ".db") else "csv"
+    result = run(common.workspace(repo, as_of), fmt=to, output=output, raw_csv=raw_csv)
     data = result.data
     emit(
-        "json" if json_ else "table",
+        "json" if json_ or format == "json" else "table",
         data,
         ["table", "rows"],
         data["tables"],
-        title=f"{format} export on {result.as_of}",
+        title=f"{to} export on {result.as_of}",
         right=("rows",),
     )
     common.info(result.message)

@@ -39,6 +39,7 @@ def init(
     git: Annotated[
         bool, typer.Option("--git/--no-git", help="Make the folder a git repository unless it is inside one.")
     ] = True,
+    format: common.ResultFormatOpt = "text",
 ) -> None:
     """Create a new data repository: cpq.toml, a starter catalog, folders, schemas, git.
 
@@ -67,7 +68,14 @@ def init(
         bank_accounts=tuple(bank_account or ()),
         tax_rate=tax_rate,
     )
-    common.info(result.message)
+    data = {
+        "repo": str(result.root),
+        "written": list(result.written),
+        "country": result.country or None,
+        "tax_rate": f"{result.tax_rate}%",
+        "warnings": list(result.warnings),
+    }
+    common.done(format, data, result.message)
     for warning in result.warnings:
         common.info(warning)
 

@@ -99,7 +99,7 @@ def run(
     from cpqctl.app.invoicing import run_invoices
     from cpqctl.render.output import emit, write_json_streamed
 
-    day = common.parse_date(through, "date") if through else None
+    day = common.parse_date(through, "date", "--through") if through else None
     result = run_invoices(
         common.workspace(repo, as_of),
         through=day,
@@ -250,7 +250,7 @@ def preview(
     from cpqctl.app.invoicing import preview_invoices
     from cpqctl.render.output import emit
 
-    until = common.parse_date(through, "date") if through else None
+    until = common.parse_date(through, "date", "--through") if through else None
     result = preview_invoices(common.workspace(repo, as_of), contract, quote=quote, through=until)
     data, cur = result.data, result.currency
     if result.quote is None:
@@ -341,6 +341,7 @@ def render(
     """
     from cpqctl.app.invoicing import render_invoice
 
+    format = common.format_of_output(format, output, common.DOCUMENT_EXTENSIONS)
     result = render_invoice(common.workspace(repo, as_of), invoice, format, output, notify=common.info)
     if result.payload is not None:
         sys.stdout.buffer.write(result.payload)
@@ -365,8 +366,8 @@ def send(
         typer.Option(
             "--since",
             metavar="DATE",
-            help="With --unsent: only invoices dated on or after DATE (the day you "
-            "started sending with cpqctl; older ones went out another way).",
+            help="With --unsent: only invoices dated on or after DATE, or the first day of a period (the day "
+            "you started sending with cpqctl; older ones went out another way).",
         ),
     ] = None,
     to: Annotated[
@@ -413,7 +414,7 @@ def send(
     names = list(invoices or [])
     common.as_of(as_of)  # the usage errors in the order they always came: --as-of, the selection, --since
     # --since is read only when the call names its invoices right: otherwise that mistake is reported first
-    first = common.parse_date(since, "date") if since and unsent != bool(names) else None
+    first = common.bound(since, "--since", as_of) if since and unsent != bool(names) else None
     invoicing.check_selection(names, unsent, first)  # before looking for the repository
     ws = common.workspace(repo, as_of)
     if eml is not None:
@@ -448,6 +449,14 @@ def list_(
         bool,
         typer.Option("--unsent", help="Only what `invoice send --unsent` would send: no delivery, dated by --as-of."),
     ] = False,
+    overdue: Annotated[
+        bool,
+        typer.Option(
+            "--overdue",
+            help="Only invoices past their due date on --as-of (until payments are recorded, every one counts "
+            "as unpaid).",
+        ),
+    ] = False,
     account: Annotated[
         str | None, typer.Option("--account", "-a", click_type=completion.ACCOUNT, help="Only this account's invoices.")
     ] = None,
@@ -455,11 +464,18 @@ def list_(
         str | None,
         typer.Option("--contract", "-c", click_type=completion.CONTRACT, help="Only this contract's invoices."),
     ] = None,
+    period: common.PeriodOpt = None,
     since: Annotated[
-        str | None, typer.Option("--from", metavar="DATE", help="Only invoices dated on or after DATE.")
+        str | None,
+        typer.Option(
+            "--from", metavar="DATE", help="Only invoices dated on or after DATE (or the first day of a period)."
+        ),
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--to", metavar="DATE", help="Only invoices dated on or before DATE.")
+        str | None,
+        typer.Option(
+            "--to", metavar="DATE", help="Only invoices dated on or before DATE (or the last day of a period)."
+        ),
     ] = None,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
@@ -472,14 +488,21 @@ def list_(
       cpqctl invoice list --unsent
 
       cpqctl invoice list --account acme --from 2026-01-01 --to 2026-03-31 --format json
+
+      cpqctl invoice list -p last-month
     """
     from cpqctl.app.listing import list_invoices
     from cpqctl.render.output import emit
 
-    first = common.parse_date(since, "date") if since else None
-    last = common.parse_date(until, "date") if until else None
+    first, last = common.date_range(period, since, until, as_of)
     result = list_invoices(
-        common.workspace(repo, as_of), unsent=unsent, account=account, contract=contract, start=first, end=last
+        common.workspace(repo, as_of),
+        unsent=unsent,
+        overdue=overdue,
+        account=account,
+        contract=contract,
+        start=first,
+        end=last,
     )
     rows = [{**r, "period": _period(r), "sent": "yes" if r["sent"] else "no"} for r in result.rows]
     emit(

@@ -14,10 +14,40 @@ from cpqctl.cli.common import CpqGroup, CpqTyper
 # Flags that mean the same on every command: accepted before or after the subcommand (issue 18), as --repo
 # and --as-of already are. They take no value, so moving them in front of the subcommand changes nothing else.
 GLOBAL_FLAGS = ("-q", "--quiet", "--no-color")
+ROOT_VALUED = ("--repo", "--as-of")  # the root's options that take a value
+
+
+def _format_to_the_end(args: list[str], end: int) -> list[str]:
+    """``--format X`` (``-f X``, ``--format=X``) written before the subcommand moved after it (before a ``--``):
+    the command it names reads it, as if typed there; a command without --format refuses it as it would."""
+    moved: list[str] = []
+    kept: list[str] = []
+    i = 0
+    while i < end:
+        word = args[i]
+        if word in ROOT_VALUED:  # the root's own option and its value
+            kept += args[i : i + 2]
+            i += 2
+            continue
+        if word.startswith("-") and word not in ("-f", "--format") and not word.startswith("--format="):
+            kept.append(word)
+            i += 1
+            continue
+        if not word.startswith("-"):  # the subcommand: what follows is its own
+            kept.extend(args[i:end])
+            break
+        if word in ("-f", "--format") and i + 1 < end:
+            moved += [word, args[i + 1]]
+            i += 2
+        else:
+            moved.append(word)
+            i += 1
+    return [*kept, *moved, *args[end:]] if moved else args
 
 
 class CpqRootGroup(CpqGroup):
-    """The `cpqctl` group: the global flags are taken wherever they stand (up to a `--`)."""
+    """The `cpqctl` group: the global flags are taken wherever they stand (up to a `--`), and ``--format``
+    written before the subcommand goes to the subcommand."""
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         end = args.index("--") if "--" in args else len(args)
@@ -25,7 +55,8 @@ class CpqRootGroup(CpqGroup):
         if flags:
             rest = [a for a in args[:end] if a not in GLOBAL_FLAGS]
             args = [*dict.fromkeys(flags), *rest, *args[end:]]
-        return super().parse_args(ctx, args)
+            end = args.index("--") if "--" in args else len(args)
+        return super().parse_args(ctx, _format_to_the_end(args, end))
 
 
 app = CpqTyper(

@@ -9,7 +9,7 @@ import click
 import typer
 
 from cpqctl.cli import common, completion
-from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
+from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt, ResultFormatOpt
 from cpqctl.core.terms import FREQUENCIES
 
 app = common.group(
@@ -102,8 +102,8 @@ def new(
     """
     from cpqctl.app.quotes import new_quote
 
-    start_d = common.parse_date(start, "start date")
-    end_d = common.parse_date(end, "end date") if end else None
+    start_d = common.parse_date(start, "start date", "--start")
+    end_d = common.parse_date(end, "end date", "--end") if end else None
     result = new_quote(
         common.workspace(repo, as_of),
         account=account,
@@ -144,6 +144,7 @@ def show(
 def approve(
     quote: Annotated[str, typer.Argument(click_type=completion.QUOTE, help="Quote ID.")],
     by: Annotated[str, typer.Option("--by", help="Who approves.")],
+    format: ResultFormatOpt = "text",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
 ) -> None:
@@ -155,7 +156,9 @@ def approve(
     """
     from cpqctl.app.quotes import approve_quote
 
-    common.info(approve_quote(common.workspace(repo, as_of), quote, by=by).message)
+    r = approve_quote(common.workspace(repo, as_of), quote, by=by)
+    common.done(format, {"quote": r.quote, "approved_by": r.by, "date": r.date.isoformat(), "written": list(r.written)},
+                r.message)  # fmt: skip
 
 
 @app.command("redate")
@@ -224,6 +227,7 @@ def accept(
             "(`quote render`); the document is rendered again.",
         ),
     ] = False,
+    format: ResultFormatOpt = "text",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
 ) -> None:
@@ -240,10 +244,19 @@ def accept(
     """
     from cpqctl.app.quotes import accept_quote
 
-    signed = common.parse_date(signed_on, "signing date") if signed_on else None
+    signed = common.parse_date(signed_on, "signing date", "--signed-on") if signed_on else None
     ws = common.workspace(repo, as_of)
     result = accept_quote(ws, quote, signed_by=signed_by, signed_on=signed, lock_prices=lock_prices, reprice=reprice)
-    common.info(result.message)
+    data = {
+        "quote": result.quote,
+        "kind": result.kind,
+        "contract": result.contract,
+        "amendment": result.amendment,
+        "written": list(result.written),
+        "repriced": list(result.repriced),
+        "document": str(result.document) if result.document else None,
+    }
+    common.done(format, data, result.message)
 
 
 @app.command("render")
@@ -266,6 +279,7 @@ def render(
     """
     from cpqctl.app.quotes import render_quote
 
+    format = common.format_of_output(format, output, common.DOCUMENT_EXTENSIONS)
     result = render_quote(common.workspace(repo, as_of), quote, fmt=format, output=output)
     if result.payload is not None:
         sys.stdout.buffer.write(result.payload)
@@ -287,6 +301,7 @@ def list_(
     account: Annotated[
         str | None, typer.Option("--account", "-a", click_type=completion.ACCOUNT, help="Only this account's quotes.")
     ] = None,
+    product: common.ProductFilterOpt = None,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
@@ -301,11 +316,13 @@ def list_(
       cpqctl quote list --status draft --status needs-approval
 
       cpqctl quote list --account acme --format json
+
+      cpqctl quote list --product SSO
     """
     from cpqctl.app.listing import list_quotes
     from cpqctl.render.output import emit
 
-    result = list_quotes(common.workspace(repo, as_of), statuses=status or (), account=account)
+    result = list_quotes(common.workspace(repo, as_of), statuses=status or (), account=account, product=product)
     emit(
         format,
         result.data,

@@ -16,8 +16,10 @@ from cpqctl.core.model import UPLIFT_BASES
 from cpqctl.core.terms import RENEWAL_PRICING
 
 WithinOpt = Annotated[
-    int | None,
-    typer.Option("--within", metavar="DAYS", help="The window in days (default: cpq.toml [renewal] notice_days)."),
+    str | None,
+    typer.Option(
+        "--within", metavar="DAYS", help="The window in days, 90 or 90d (default: cpq.toml [renewal] notice_days)."
+    ),
 ]
 
 
@@ -92,7 +94,7 @@ def renew(
 
         done = renew_due(
             ws,
-            within=within,
+            within=common.days(within),
             pricing=pricing,
             uplift=pct,
             term=term,
@@ -144,11 +146,11 @@ FromOpt = Annotated[
 
 def renewals(
     within: Annotated[
-        int | None,
+        str | None,
         typer.Option(
             "--within",
             metavar="DAYS",
-            help="The window in days (default: cpq.toml [renewal] notice_days); "
+            help="The window in days, 90 or 90d (default: cpq.toml [renewal] notice_days); "
             "with --by month, the at-risk window (default 30).",
         ),
     ] = None,
@@ -178,18 +180,21 @@ def renewals(
     if by is None and (months is not None or start is not None):
         raise UsageError("E-USAGE", "--months and --from go with --by month", "cpqctl renewals --by month --months 6")
     if by == "month":
-        first = _month(start) if start is not None else None
+        # a month (2026-11), a date (its month) or a period (2027q1: its first month)
+        day = common.bound(start, "--from", as_of)
+        first = day.replace(day=1) if day is not None else None
+        risk = common.days(within)
         _forecast(
             format,
             common.workspace(repo, as_of),
             first,
             12 if months is None else months,
-            30 if within is None else within,
+            30 if risk is None else risk,
         )
         return
     from cpqctl.app.renew import renewals_due
 
-    result = renewals_due(common.workspace(repo, as_of), within=within)
+    result = renewals_due(common.workspace(repo, as_of), within=common.days(within))
     emit(
         format,
         result.data,
@@ -198,16 +203,6 @@ def renewals(
         title=f"renewals due within {result.within} days of {result.as_of}",
         right=("arr",),
     )
-
-
-def _month(text: str) -> date:
-    """``--from 2026-11`` (or a date: its month) → the month's first day."""
-    try:
-        if len(text) not in (7, 10) or text[4] != "-":
-            raise ValueError(text)
-        return date.fromisoformat(text if len(text) == 10 else text + "-01").replace(day=1)
-    except ValueError:
-        raise UsageError("E-USAGE", f"`--from {text}` is not a month (YYYY-MM)", "e.g. --from 2026-11") from None
 
 
 def _forecast(format: str, ws, first: date | None, months: int, risk_days: int) -> None:

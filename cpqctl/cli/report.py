@@ -20,7 +20,7 @@ from typing import Annotated
 import click
 import typer
 
-from cpqctl.cli import common
+from cpqctl.cli import common, completion
 from cpqctl.cli.common import AsOfOpt, FormatOpt, PeriodOpt, RepoOpt
 from cpqctl.core.diagnostics import UsageError
 
@@ -54,6 +54,7 @@ AccountFilter = Annotated[
     typer.Option(
         "--account",
         metavar="ID",
+        click_type=completion.ACCOUNT,
         show_default=False,
         help="Count only this account's contracts; repeat for more (--account acme --account globex).",
     ),
@@ -63,6 +64,7 @@ ProductFilter = Annotated[
     typer.Option(
         "--product",
         metavar="CODE",
+        click_type=completion.PRODUCT,
         show_default=False,
         help="Count only the lines of this product; repeat for more.",
     ),
@@ -72,6 +74,7 @@ FamilyFilter = Annotated[
     typer.Option(
         "--family",
         metavar="NAME",
+        click_type=completion.FAMILY,
         show_default=False,
         help="Count only the lines of this product family (as --by family names it); repeat for more.",
     ),
@@ -282,7 +285,9 @@ def movements(
             "e.g. --period 2026q3, or --from 2026-01-01 --to 2026-11-01",
         )
     else:
-        d0, d1 = common.parse_date(start, "--from date"), common.parse_date(end, "--to date")
+        # each a date, or a period: --from 2026q3 opens on its eve (2026-06-30), --to 2026q3 is its last day
+        d0 = common.bound(start, "--from", as_of, opening=True)
+        d1 = common.bound(end, "--to", as_of, last=True)
     ws = Workspace(common.root(repo), meter=common.progress)  # its dates are given; --as-of only resolves --period
     filters = _filters(account, product, family)
     if by == "month":
@@ -462,7 +467,12 @@ def board(
     ] = "table",
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Output file for md/pdf (default out/board-<AS-OF>.<ext>); - for stdout."),
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output file (md/pdf default out/board-<AS-OF>.<ext>; the format from its extension when "
+            "--format is not given); - for stdout.",
+        ),
     ] = None,
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
@@ -503,12 +513,15 @@ def board(
       cpqctl report board --period 2026q3 --family License --format json
     """
     from cpqctl.app import reports
-    from cpqctl.render.output import emit
-    from cpqctl.views.reports import MOVE_COLUMNS
 
     day, months = _board_months(period, months, as_of)
     filters = _filters(account, product, family)
     ws = common.workspace(repo, as_of)
+    format = common.format_of_output(format, output, {".md": "md", ".pdf": "pdf", ".json": "json", ".csv": "csv"})
+    if output is not None and str(output) != "-" and format not in ("md", "pdf"):
+        with common.stdout_to(output):  # the figures printed, written to the file
+            _board_figures(ws, format, months, top, day, filters)
+        return
     if format in ("md", "pdf"):
         if any(filters.values()):
             raise UsageError(
@@ -523,10 +536,17 @@ def board(
         for path in doc.written:
             common.info(f"wrote {path}")
         return
+    _board_figures(ws, format, months, top, day, filters)
+
+
+def _board_figures(ws, format: str, months: int, top: int, day, filters: dict) -> None:
+    """The board's figures on stdout: a table (with charts on a terminal), json or csv."""
+    from cpqctl.app import reports
+    from cpqctl.render.output import emit
+    from cpqctl.views.reports import MOVE_COLUMNS
+
     result = reports.board(ws, months=months, top=top, as_of=day, **filters)
     _warn(result)
-    if output is not None:
-        raise UsageError("E-USAGE", "-o is for --format md or pdf", "drop -o, or add --format md|pdf")
     data = result.data
     columns = ["month", "to", "arr", *MOVE_COLUMNS]
     if format != "table":

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 
@@ -22,6 +23,15 @@ def schema(
     check: Annotated[
         Path | None, typer.Option("--check", metavar="DIR", help="Exit 1 if the schemas in DIR are missing or stale.")
     ] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            click_type=click.Choice(["json"]),
+            help="The schemas are JSON; named, an error is a JSON object on stdout too.",
+        ),
+    ] = "json",
 ) -> None:
     """Print the JSON Schemas (draft-07) of the file formats, for editors.
 

@@ -192,16 +192,16 @@ def _write(root: Path, path: Path, record: dict) -> None:
         pass
 
 
-def product_codes(root: Path, prefix: str = "") -> list[str]:
-    """The product codes of ``catalog/*.yaml`` (each file's ``products:``), sorted; a file that does not parse
-    offers none (``cpqctl check`` says why)."""
+def _catalog_values(root: Path, key: str, prefix: str, valid) -> list[str]:
+    """The ``key`` of every product in ``catalog/*.yaml`` (each file's ``products:``) that ``valid`` accepts
+    and starts with ``prefix``, sorted; a file that does not parse offers none (``cpqctl check`` says why)."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     folder = root / "catalog"
     if not _real_folder(folder):
         return []
-    codes: set[str] = set()
+    found: set[str] = set()
     for name in _stems(folder):
         try:
             data = yaml.load((folder / f"{name}.yaml").read_bytes(), Loader=loader)
@@ -209,7 +209,17 @@ def product_codes(root: Path, prefix: str = "") -> list[str]:
             continue
         products = data.get("products") if isinstance(data, dict) else None
         for p in products if isinstance(products, list) else ():
-            code = p.get("code") if isinstance(p, dict) else None
-            if isinstance(code, str) and ID_RE.fullmatch(code) and matches(code, prefix):
-                codes.add(code)
-    return sorted(codes)
+            value = p.get(key) if isinstance(p, dict) else None
+            if isinstance(value, str) and valid(value) and matches(value, prefix):
+                found.add(value)
+    return sorted(found)
+
+
+def product_codes(root: Path, prefix: str = "") -> list[str]:
+    """The product codes of ``catalog/*.yaml``, sorted."""
+    return _catalog_values(root, "code", prefix, ID_RE.fullmatch)
+
+
+def product_families(root: Path, prefix: str = "") -> list[str]:
+    """The product families named in ``catalog/*.yaml``, sorted (a family with a space completes quoted)."""
+    return _catalog_values(root, "family", prefix, lambda v: v.strip() == v and v != "")

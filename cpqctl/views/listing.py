@@ -66,10 +66,21 @@ def contract_row(view: dict) -> dict:
 
 def account_row(view: dict) -> dict:
     """An account in a list: `account show --format json`'s head and the IDs of its active contracts."""
+    statuses = {c["status"] for c in view["contracts"]}
+    status = (
+        "active"
+        if "active" in statuses
+        else "pending"
+        if "pending" in statuses
+        else "churned"
+        if statuses
+        else "prospect"
+    )
     return {
         "account": view["account"],
         "name": view["name"],
         "currency": view["currency"],
+        "status": status,
         "active_contracts": [c["contract"] for c in view["contracts"] if c["status"] == "active"],
         "mrr": view["mrr"],
         "arr": view["arr"],
