@@ -358,3 +358,23 @@ def test_a_currency_stays_with_its_amount(monkeypatch, capsys, width):
     assert re.sub(r"\s+", " ", cell).strip() == price
     assert all(len(ln) <= width for ln in lines)
     assert len([ln for ln in lines[3:] if ln[at:].strip()]) == {26: 3, 30: 3, 40: 2, 60: 1}[width]  # pair by pair
+
+
+@pytest.mark.parametrize("width", [40, 120])
+def test_a_title_wraps_at_the_output_width_not_the_tables(monkeypatch, capsys, width):
+    """A narrow table keeps its title on one line when the output is wide enough; it folds between words only
+    when the output is narrower than the title."""
+    from rich.console import Console
+
+    from cpqctl.render import output
+
+    monkeypatch.setattr(output, "console", lambda stderr=False: Console(width=width, no_color=True, soft_wrap=False))
+    title = "Renewals by month 2027-01 → 2027-03 (as of 2026-11-01, at risk: not quoted)"
+    output.rows_table(["month", "arr"], [{"month": "2027-01", "arr": "35466.40"}], title=title, right=("arr",))
+    lines = capsys.readouterr().out.splitlines()
+    if width >= len(title):
+        assert lines[0] == title
+    else:
+        head = lines[: next(i for i, ln in enumerate(lines) if not ln.strip())]
+        assert len(head) == 2 and " ".join(ln.strip() for ln in head) == title
+        assert all(len(ln.rstrip()) <= width for ln in lines)

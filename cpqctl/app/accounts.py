@@ -49,7 +49,7 @@ def contract_show(ws: Workspace, *, contract: str, as_of: date | None = None) ->
     from cpqctl.views import accounts as views
 
     day = ws.day(as_of)
-    repo, _ = ws.load()
+    repo, _ = ws.one_contract(contract)  # its account's files only (flat with repository size)
     c = find_contract(repo, contract)
     data = views.contract_view(repo, c, day)
     return ContractShow(c, day, data, views.contract_rows(data))
@@ -69,7 +69,7 @@ def account_show(ws: Workspace, *, account: str, as_of: date | None = None) -> A
     from cpqctl.views import accounts as views
 
     day = ws.day(as_of)
-    repo, _ = ws.load()
+    repo, _ = ws.account_context(account)  # its folder only (flat with repository size)
     a = find_account(repo, account)
     return AccountShow(a, day, views.account_view(repo, account, day))
 
@@ -90,10 +90,12 @@ def account_render(
     """The account statement as Markdown or PDF (default out/<ACCOUNT>.<ext>; ``-``: the bytes in
     ``payload``, written nowhere)."""
     from cpqctl.app.documents import write_document
+    from cpqctl.app.workspace import require_clean
     from cpqctl.views import documents
 
     day = ws.day(as_of)
-    repo = ws.read()
+    repo, diags = ws.account_context(account, invoices=True)  # its folder and its invoices only
+    require_clean(diags)
     find_account(repo, account)
     data = documents.account_data(repo, account, day)
     doc = write_document(ws.root, "account", account, fmt, data, output, day)

@@ -23,6 +23,7 @@ from cpqctl.core.diagnostics import UsageError
 
 QUOTE_STATUSES = ("draft", "approved", "needs-approval", "expired", "accepted")
 CONTRACT_STATUSES = ("active", "pending", "ended", "cancelled")
+ACCOUNT_STATUSES = ("active", "pending", "churned", "prospect")
 
 
 @dataclass(frozen=True)
@@ -143,9 +144,6 @@ def list_contracts(
             continue
         rows.append(contract_row(contract_view(repo, c, day)))
     return _listing(day, "contracts", rows)
-
-
-ACCOUNT_STATUSES = ("active", "pending", "churned", "prospect")
 
 
 def list_accounts(

@@ -235,6 +235,21 @@ class Workspace:
         require_clean(diags)
         return repo
 
+    def account_context(self, account: str, invoices: bool = False) -> tuple[Repo, list[Diagnostic]]:
+        """Only one account's files (and with ``invoices`` its contracts' invoices) and the loader's findings in
+        them; never refuses (flat with repository size)."""
+        from cpqctl.load.repo import load_account_context
+
+        self.recover()
+        return load_account_context(self.root, account, invoices)
+
+    def one_contract(self, contract_id: str) -> tuple[Repo, list[Diagnostic]]:
+        """Only one contract's account folder and invoices, and the loader's findings in them; never refuses."""
+        from cpqctl.load.repo import load_contract_context
+
+        self.recover()
+        return load_contract_context(self.root, contract_id)
+
     # -- writing ---------------------------------------------------------
 
     @contextmanager

@@ -594,6 +594,29 @@ def load_contract_context(root: Path, contract_id: str, quote_id: str | None = N
     return assemble(settings, load_files(root, files), diags)
 
 
+def load_account_context(root: Path, account: str, invoices: bool = False) -> tuple[Repo, list[Diagnostic]]:
+    """Only what showing one account needs: settings, catalog and its folder (its contracts); with ``invoices``
+    also the invoices of its contracts (found through :mod:`cpqctl.load.invoice_index`), for its statement.
+
+    An account without a real folder loads the whole repository, so the error can suggest the closest ID.
+    """
+    from cpqctl.load.cache import load_files
+    from cpqctl.load.invoice_index import invoice_files_of
+
+    folder = root / "contracts" / account
+    if not ID_RE.fullmatch(account) or folder.is_symlink() or not folder.is_dir():
+        return load_repo(root)
+    settings, diags = load_settings(root)
+    mine = _account_files(root, account, diags)
+    files = _files_in(root, "catalog", "catalog", diags) + mine
+    if invoices:
+        for rel, kind in mine:
+            if kind == "contract":
+                stem = rel.rsplit("/", 1)[1][: -len(".yaml")]
+                files += [f for f in invoice_files_of(root, stem) if regular_file(root, f[0], diags)]
+    return assemble(settings, load_files(root, files), diags)
+
+
 def _one_document(root: Path, sub: str, ident: str, kind: str) -> tuple[Repo, list[Diagnostic]]:
     from cpqctl.load.cache import load_files
 

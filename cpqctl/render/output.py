@@ -281,9 +281,7 @@ def rows_table(
         return Text("\n".join(_wrap(text, widths[c], c in right and not header)))
 
     t = Table(
-        title=title,
         box=box.SIMPLE_HEAD,
-        title_justify="left",
         show_footer=footer is not None,
         collapse_padding=True,
         pad_edge=False,
@@ -300,6 +298,8 @@ def rows_table(
         )
     for r in rows:
         t.add_row(*(cell(c, r.get(c)) for c in kept))
+    if title:  # wrapped at the output's width, not the table's (a narrow table kept its title to its own width)
+        out.print(Text("\n".join(_wrap(title, out.width, False)), style="table.title"), crop=False)
     out.print(t, crop=False)  # too wide even so (one column wider than the screen): the terminal wraps the line
     if dropped:
         sys.stderr.write(
