@@ -1,0 +1,133 @@
+"""`cpqctl check` remembered: the findings of the last check, kept with the state of every file it read.
+
+A check on 10,000 accounts parses (or decodes from the parse cache) every file and runs every cross-file
+rule: ~2 s warm. When nothing it reads has changed since the last check, the answer is the same: this
+module keys the findings on
+
+- every entry the loader looks at — ``cpq.toml`` and everything under ``catalog/``, ``quotes/``,
+  ``invoices/``, ``contracts/``, ``fx/``, ``indices/`` and ``templates/``, at any depth: its path, its type and
+  for a non-folder its size, ``mtime_ns``, inode and ``ctime_ns`` (the parse cache's key: an edit that keeps
+  the size and sets the mtime back still moves the ctime), so an edited, added, deleted or renamed file, a
+  new folder or link all change the key;
+- the source of the package (every ``.py`` under ``cpqctl/``): a new cpqctl or a development edit re-checks.
+
+Nothing else goes into a check: it takes no ``--as-of`` and no git state. A key that matches gives the
+remembered findings; any other runs the check and remembers it in ``.cpq/cache/check.json`` — unless a file
+was modified within 2 s of the check (as the parse cache, :data:`cpqctl.load.cache.RACY_NS`: a file system's
+clock ticks coarsely, and a second write in the same tick keeping the size would look unchanged). A file
+that cannot be read or written is no error: the check runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from functools import lru_cache
+from pathlib import Path
+
+from cpqctl.core.diagnostics import Diagnostic
+
+FOLDERS = ("catalog", "quotes", "invoices", "contracts", "fx", "indices", "templates")
+FORMAT = 1
+NAME = ".cpq/cache/check.json"
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> bytes:
+    pkg = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256(f"check-{FORMAT}".encode())
+    for path in sorted(pkg.rglob("*.py")):
+        h.update(path.relative_to(pkg).as_posix().encode())
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"-")
+    return h.digest()
+
+
+def _entry(h, rel: str, st: os.stat_result) -> int:
+    """Hash one entry; its mtime (0 for a folder, whose entries are hashed one by one)."""
+    kind = "d" if stat.S_ISDIR(st.st_mode) else "f" if stat.S_ISREG(st.st_mode) else "o"
+    if kind == "d":
+        h.update(f"{rel}\0d\n".encode())
+        return 0
+    h.update(f"{rel}\0{kind}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode())
+    return st.st_mtime_ns
+
+
+def state_key(root: Path) -> tuple[str, int]:
+    """The digest of everything a check reads (see the module's docstring) and the newest mtime among it."""
+    h = hashlib.sha256(_code_digest())
+    base = os.fspath(root)
+    newest = 0
+    try:
+        newest = _entry(h, "cpq.toml", os.lstat(os.path.join(base, "cpq.toml")))
+    except OSError:
+        h.update(b"cpq.toml\0-\n")
+    pending = []
+    for folder in FOLDERS:  # each top folder itself: a link in its place is another repository
+        try:
+            st = os.lstat(os.path.join(base, folder))
+        except OSError:
+            h.update(f"{folder}\0-\n".encode())
+            continue
+        newest = max(newest, _entry(h, folder, st))
+        if stat.S_ISDIR(st.st_mode):
+            pending.append(folder)
+    while pending:
+        rel = pending.pop()
+        try:
+            entries = sorted(os.scandir(os.path.join(base, rel)), key=lambda e: e.name)
+        except OSError:
+            h.update(f"{rel}\0-\n".encode())
+            continue
+        h.update(f"{rel}\0[\n".encode())
+        for e in entries:
+            sub = f"{rel}/{e.name}"
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError:
+                h.update(f"{sub}\0?\n".encode())
+                continue
+            newest = max(newest, _entry(h, sub, st))
+            if e.is_dir(follow_symlinks=False):
+                pending.append(sub)
+        h.update(f"{rel}\0]\n".encode())
+    return h.hexdigest(), newest
+
+
+def recall(root: Path, key: str) -> list[Diagnostic] | None:
+    """The findings remembered under ``key``; None when there are none (or the file is unreadable)."""
+    try:
+        data = json.loads((root / NAME).read_bytes())
+        if data.get("format") != FORMAT or data.get("key") != key:
+            return None
+        return [Diagnostic(**d) for d in data["diagnostics"]]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def remember(root: Path, key: str, diags: list[Diagnostic], newest: int, started: int) -> None:
+    """Keep ``diags`` under ``key`` (atomically; a repository that cannot be written keeps nothing), unless a
+    file's mtime ``newest`` is within the racy window of ``started`` (the time the key was taken)."""
+    from dataclasses import asdict
+
+    from cpqctl.load.cache import RACY_NS
+
+    if newest >= started - RACY_NS:
+        return
+    from cpqctl.core.diagnostics import CpqError
+    from cpqctl.store import replace_file
+
+    body = {"format": FORMAT, "key": key, "diagnostics": [asdict(d) for d in diags]}
+    target = root / NAME
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        gitignore = root / ".cpq" / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n")
+        replace_file(target, json.dumps(body, ensure_ascii=False).encode("utf-8"), durable=False)
+    except (OSError, CpqError):
+        pass
