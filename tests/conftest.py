@@ -126,3 +126,19 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Run]:
         return Run(result.exit_code, result.stdout, result.stderr)
 
     return run
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The list of files actually parsed, recorded by a wrapper around the real load_file."""
+    from cpqctl.load import repo as repo_mod
+
+    seen: list[str] = []
+    real = repo_mod.load_file
+
+    def counting(root, rel, kind):
+        seen.append(rel)
+        return real(root, rel, kind)
+
+    monkeypatch.setattr(repo_mod, "load_file", counting)
+    return seen

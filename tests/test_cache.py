@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from cpqctl.core.model import Segment, Source, Tier
-from cpqctl.load import cache, repo as repo_mod
+from cpqctl.load import cache
 from cpqctl.load.repo import _files, load_file, load_repo, load_settings
 
 
@@ -42,20 +42,6 @@ def age(root: Path, seconds: int = 3600) -> None:
             continue
         for name in files:
             os.utime(Path(folder) / name, ns=(past, past))
-
-
-@pytest.fixture
-def parses(monkeypatch):
-    """The list of files actually parsed, recorded by a wrapper around the real load_file."""
-    seen: list[str] = []
-    real = repo_mod.load_file
-
-    def counting(root, rel, kind):
-        seen.append(rel)
-        return real(root, rel, kind)
-
-    monkeypatch.setattr(repo_mod, "load_file", counting)
-    return seen
 
 
 def same(a, b, path="value") -> None:

@@ -55,19 +55,11 @@ def test_an_unknown_id_still_gets_a_suggestion(example_repo, cli, args, code) ->
     assert run.code == 2 and code in run.stderr and "did you mean" in run.stderr
 
 
-def test_the_files_parsed_are_the_accounts(invoiced, monkeypatch) -> None:
+def test_the_files_parsed_are_the_accounts(invoiced, parses) -> None:
     from cpqctl.app.accounts import account_render, account_show, contract_show
     from cpqctl.app.workspace import Workspace
-    from cpqctl.load import repo as repo_mod
 
-    seen: list[str] = []
-    real = repo_mod.load_file
-
-    def counting(root, rel, kind):
-        seen.append(rel)
-        return real(root, rel, kind)
-
-    monkeypatch.setattr(repo_mod, "load_file", counting)
+    seen = parses
     for p in (invoiced / ".cpq").rglob("shard-*"):  # parse, not decode from the cache: every file read is counted
         p.unlink()
     ws = Workspace(invoiced)
