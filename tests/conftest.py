@@ -69,15 +69,32 @@ def repo(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-@pytest.fixture
-def example_repo(tmp_path: Path) -> Path:
-    """A copy of the example data repository at the project root (cpq.toml, catalog, contracts, fx)."""
-    root = tmp_path / "example"
-    root.mkdir()
+def copy_example(root: Path) -> Path:
+    """``root`` made a copy of the example data repository at the project root (cpq.toml, catalog, contracts, fx);
+    for module-scoped fixtures, which cannot use :func:`example_repo`."""
+    root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
     for d in ("catalog", "contracts", "fx"):
         shutil.copytree(PROJECT / d, root / d)
     return root
+
+
+def age(root: Path, seconds: int = 3600) -> None:
+    """Date every file outside .cpq/ back (a file changed within 2 s of a load is never cached nor remembered)."""
+    import os
+    import time
+
+    past = time.time_ns() - seconds * 10**9
+    for folder, _dirs, files in os.walk(root):
+        if ".cpq" not in Path(folder).parts:
+            for name in files:
+                os.utime(Path(folder) / name, ns=(past, past), follow_symlinks=False)
+
+
+@pytest.fixture
+def example_repo(tmp_path: Path) -> Path:
+    """A copy of the example data repository at the project root (cpq.toml, catalog, contracts, fx)."""
+    return copy_example(tmp_path / "example")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +23,7 @@ from hypothesis import given, settings, strategies as st
 from cpqctl.core.model import Segment, Source, Tier
 from cpqctl.load import cache
 from cpqctl.load.repo import _files, load_file, load_repo, load_settings
+from tests.conftest import age
 
 
 def _all_files(root) -> list[str]:
@@ -32,16 +32,6 @@ def _all_files(root) -> list[str]:
 
 
 HOUR_NS = 3600 * 10**9
-
-
-def age(root: Path, seconds: int = 3600) -> None:
-    """Date every data file back (a file changed within RACY_NS of a load is never cached)."""
-    past = time.time_ns() - seconds * 10**9
-    for folder, _dirs, files in os.walk(root):
-        if ".cpq" in Path(folder).parts:
-            continue
-        for name in files:
-            os.utime(Path(folder) / name, ns=(past, past))
 
 
 def same(a, b, path="value") -> None:

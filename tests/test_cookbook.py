@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import copy_example
+
 PROJECT = Path(__file__).resolve().parent.parent
 PAGE = PROJECT / "docs" / "cookbook.md"
 
@@ -42,10 +44,7 @@ def test_the_page_has_recipes():
 @pytest.mark.parametrize("title", sorted(RECIPES))
 def test_recipe_runs(title, tmp_path):
     root = tmp_path / "repo"
-    root.mkdir()
-    shutil.copy2(PROJECT / "cpq.toml", root)
-    for d in ("catalog", "contracts"):
-        shutil.copytree(PROJECT / d, root / d)
+    copy_example(root)
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",

@@ -300,18 +300,18 @@ def test_check_warns_of_a_weekend_rate_and_refuses_the_company_currency(repo, cl
     assert run.code == 1
 
 
-def test_the_example_repository_checks_clean_with_its_fx_files(cli, tmp_path):
-    root = example_with_fx(tmp_path)
+def test_the_example_repository_checks_clean_with_its_fx_files(cli, example_repo):
+    root = example_repo
     run = cli("check", "--repo", root)
     assert run.code == 0, run.stdout + run.stderr
     settings, _ = loader.load_settings(root)
     assert {"EUR", "USD", "CHF"} <= set(settings.fx_tables)
     eur = settings.fx_tables["EUR"]
-    assert eur.rates[0].day <= date(2026, 1, 1) and eur.rates[-1].day >= date(2026, 12, 4)
+    assert eur.rates[0].day <= date(2026, 1, 1) and eur.rates[-1].day >= date(2028, 12, 29)
     assert "example" in (PROJECT / "fx" / "EUR.yaml").read_text(encoding="utf-8").splitlines()[0].lower()
-    # every day of 2026 up to 4 December has a usable rate (no gap of more than a week)
+    # every day from 2026 to the tables' end has a usable rate (no gap of more than a week)
     day = date(2026, 1, 1)
-    while day <= date(2026, 12, 4):
+    while day <= date(2028, 12, 30):
         fx.rate_for_tax_point(settings, "EUR", day)
         day = date.fromordinal(day.toordinal() + 1)
 
@@ -321,16 +321,6 @@ def no_fx(example_repo: Path) -> Path:
     """The example data repository without its fx/ tables: what an import starts from in a new repository."""
     shutil.rmtree(example_repo / "fx")
     return example_repo
-
-
-def example_with_fx(tmp_path: Path) -> Path:
-    """A copy of the example data repository with its fx/ files (the `example_repo` fixture has none)."""
-    root = tmp_path / "example-fx"
-    root.mkdir()
-    shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
-    for d in ("catalog", "contracts", "fx"):
-        shutil.copytree(PROJECT / d, root / d)
-    return root
 
 
 # --------------------------------------------------------------------------- the import

@@ -23,7 +23,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from tests.conftest import PROJECT, invoke
+from tests.conftest import copy_example, invoke
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("CPQ_UPDATE_GOLDEN") == "1"
@@ -47,10 +47,7 @@ def pdf_text(pdf: bytes) -> str:
 def story(tmp_path_factory) -> Path:
     """The example repo with three drafts: +5 seats, -5 seats, and the renewal of C-2026-0001."""
     root = tmp_path_factory.mktemp("lifecycle") / "repo"
-    root.mkdir()
-    shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
-    for d in ("catalog", "contracts"):
-        shutil.copytree(PROJECT / d, root / d)
+    copy_example(root)
     for args in (
         ["amend", "C-2026-0001", "--effective", "2026-12-01", "--set", "PRO-SEAT=60"],
         ["amend", "C-2026-0001", "--effective", "2026-12-01", "--set", "PRO-SEAT=50"],
@@ -165,10 +162,7 @@ def test_reprice_shows_the_new_price_and_both_sides(tmp_path):
     from cpqctl.views import documents
 
     root = tmp_path / "repo"
-    root.mkdir()
-    shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
-    for d in ("catalog", "contracts"):
-        shutil.copytree(PROJECT / d, root / d)
+    copy_example(root)
     # this copy's ACME reads English: the English wording of an amendment document is checked here
     account = root / "contracts" / "acme" / "account.yaml"
     account.write_text(account.read_text(encoding="utf-8") + "language: en\n", encoding="utf-8")

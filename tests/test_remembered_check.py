@@ -7,21 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import age
+
 BROKEN_INVOICE = "invoice: INV-2026-0099\naccount: acme\n"
-
-
-def _age(root: Path) -> None:
-    """Date every file back an hour: a file changed within 2 s of a check is not remembered (racy)."""
-    past = time.time_ns() - 3600 * 10**9
-    for folder, _dirs, files in os.walk(root):
-        if ".cpq" not in Path(folder).parts:
-            for name in files:
-                os.utime(Path(folder) / name, ns=(past, past), follow_symlinks=False)
 
 
 def _check(cli, root: Path) -> tuple[int, str]:
@@ -79,14 +71,14 @@ CHANGES = {
 
 @pytest.mark.parametrize("change", list(CHANGES))
 def test_a_change_is_checked_again(example_repo, cli, tmp_path, change) -> None:
-    _age(example_repo)
+    age(example_repo)
     first = _check(cli, example_repo)
     assert first == (0, '{\n  "diagnostics": []\n}\n') and (example_repo / ".cpq/cache/check.json").is_file()
     CHANGES[change](example_repo)
     warm = _check(cli, example_repo)
     assert warm == _cold(cli, example_repo, tmp_path)
     assert warm != first  # every change above is a finding
-    _age(example_repo)
+    age(example_repo)
     assert _check(cli, example_repo) == warm  # and is remembered in turn
     assert (example_repo / ".cpq/cache/check.json").read_text().count('"code"') == warm[1].count('"code"')
 
@@ -94,7 +86,7 @@ def test_a_change_is_checked_again(example_repo, cli, tmp_path, change) -> None:
 def test_nothing_changed_loads_nothing(example_repo, cli, monkeypatch) -> None:
     from cpqctl.app import workspace
 
-    _age(example_repo)
+    age(example_repo)
     first = _check(cli, example_repo)
 
     def no_load(self):
@@ -112,17 +104,17 @@ def test_nothing_changed_loads_nothing(example_repo, cli, monkeypatch) -> None:
 def test_a_file_changed_just_now_is_not_remembered(example_repo, cli) -> None:
     """A write in the same tick of the file system's clock, keeping the size, would look unchanged: a check
     within 2 s of a change runs again next time."""
-    _age(example_repo)
+    age(example_repo)
     (example_repo / "contracts/acme/account.yaml").touch()
     _check(cli, example_repo)
     assert not (example_repo / ".cpq/cache/check.json").exists()
-    _age(example_repo)
+    age(example_repo)
     _check(cli, example_repo)
     assert (example_repo / ".cpq/cache/check.json").exists()
 
 
 def test_a_damaged_or_unwritable_memory_is_no_error(example_repo, cli) -> None:
-    _age(example_repo)
+    age(example_repo)
     first = _check(cli, example_repo)
     memory = example_repo / ".cpq/cache/check.json"
     memory.write_text("{not json")

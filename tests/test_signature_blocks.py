@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import copy
 import io
-import shutil
 from datetime import date
 from pathlib import Path
 
 import pypdf
 import pytest
 
-from tests.conftest import PROJECT, invoke
+from tests.conftest import copy_example, invoke
 from tests.test_documents import pln_quote
 
 AS_OF = date(2026, 11, 28)
@@ -34,10 +33,7 @@ def bilingual(tmp_path_factory) -> Path:
     """The example repository with ACME in pl+en, PRO-SEAT described, an amendment (Q-2026-0001) and a renewal
     (Q-2026-0002) of C-2026-0001."""
     root = tmp_path_factory.mktemp("signatures") / "repo"
-    root.mkdir()
-    shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
-    for d in ("catalog", "contracts"):
-        shutil.copytree(PROJECT / d, root / d)
+    copy_example(root)
     account = root / "contracts" / "acme" / "account.yaml"
     account.write_text(account.read_text(encoding="utf-8") + "language: pl+en\n", encoding="utf-8")
     licenses = root / "catalog" / "licenses.yaml"

@@ -20,7 +20,7 @@ import pypdf
 import pytest
 
 from cpqctl.core.model import Delivery
-from tests.conftest import PROJECT, invoke
+from tests.conftest import copy_example, invoke
 
 AS_OF = date(2026, 11, 28)
 NBSP = "\u00a0"
@@ -44,10 +44,7 @@ def pdf_text(pdf: bytes) -> str:
 @pytest.fixture(scope="module")
 def billed(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("statement") / "repo"
-    root.mkdir()
-    shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
-    for d in ("catalog", "contracts"):
-        shutil.copytree(PROJECT / d, root / d)
+    copy_example(root)
     run(root, "invoice", "run", as_of="2026-01-01")  # INV-2026-0001 initech, INV-2026-0002 acme
     run(root, "invoice", "run", as_of="2026-04-01")  # INV-2026-0003 acme, … umbrella, globex, vandelay
     run(

@@ -85,7 +85,7 @@ def render(
     """
     from cpqctl.app.accounts import account_render
 
-    format = common.format_of_output(format, output, common.DOCUMENT_EXTENSIONS)
+    format = common.format_of_output(format, output)
     result = account_render(common.workspace(repo, as_of), account=account, fmt=format, output=output)
     if result.payload is not None:
         sys.stdout.buffer.write(result.payload)

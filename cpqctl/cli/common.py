@@ -289,7 +289,7 @@ def _plain_help():
 
 
 # The formats an output file's extension names when --format is not given (issue 18).
-_EXTENSION_FORMATS = {".json": "json", ".csv": "csv", ".md": "md"}
+_EXTENSION_FORMATS = {".json": "json", ".csv": "csv", ".md": "md", ".pdf": "pdf"}
 
 
 def _json_requested(args: list[str]) -> bool:
@@ -317,39 +317,25 @@ def _print_json_error(code: str, message: str, hint: str = "", src=None, diagnos
     sys.stdout.flush()
 
 
-def _format_for(ctx: click.Context, target: Path) -> None:
-    """``-o FILE`` without ``--format``: the format the file's extension names, when the command has it."""
-    from click.core import ParameterSource
-
-    fmt = next((p for p in ctx.command.params if p.name == "format"), None)
-    if fmt is None or ctx.get_parameter_source("format") not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
-        return
-    wanted = _EXTENSION_FORMATS.get(target.suffix.lower())
-    choices = getattr(fmt.type, "choices", ())
-    if wanted is not None and wanted in choices:
-        ctx.params["format"] = wanted
-
-
-DOCUMENT_EXTENSIONS = {".md": "md", ".pdf": "pdf", ".json": "json"}
-
-
-def format_of_output(fmt: str, output: Path | None, by_extension: dict[str, str]) -> str:
-    """``fmt``, or with ``-o FILE`` and no ``--format`` typed the format FILE's extension names."""
+def format_of_output(fmt: str, output: Path | None) -> str:
+    """``fmt``, or with ``-o FILE`` and no ``--format`` typed the format FILE's extension names, when the running
+    command has that format."""
     from click.core import ParameterSource
 
     ctx = click.get_current_context(silent=True)
-    typed = ctx is not None and ctx.get_parameter_source("format") not in (
-        ParameterSource.DEFAULT,
-        ParameterSource.DEFAULT_MAP,
-        None,
-    )
-    if typed or output is None or str(output) == "-":
+    if ctx is None or output is None or str(output) == "-":
         return fmt
-    return by_extension.get(output.suffix.lower(), fmt)
+    if ctx.get_parameter_source("format") not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        return fmt
+    param = next((p for p in ctx.command.params if p.name == "format"), None)
+    wanted = _EXTENSION_FORMATS.get(output.suffix.lower())
+    if wanted is None or param is None or wanted not in getattr(param.type, "choices", ()):
+        return fmt
+    return wanted
 
 
 @contextmanager
-def _stdout_to(target: Path):
+def stdout_to(target: Path):
     """Everything the command prints on stdout (text or bytes) goes to ``target`` instead, written atomically
     when the command ends (also with a non-zero exit of its own, as `check` finding errors); nothing on a
     refusal. A terminal is never assumed: tables are laid out as when piped."""
@@ -377,9 +363,6 @@ def _stdout_to(target: Path):
                 info(f"wrote {target}")
     finally:
         captured.detach()
-
-
-stdout_to = _stdout_to  # for a command with an -o of its own that also prints data
 
 
 def _global_setter(key: str):
@@ -452,8 +435,8 @@ class CpqCommand(TyperCommand):
         try:
             if target is None or str(target) == "-":
                 return super().invoke(ctx)
-            _format_for(ctx, target)
-            with _stdout_to(target):
+            ctx.params["format"] = format_of_output(ctx.params["format"], target)
+            with stdout_to(target):
                 return super().invoke(ctx)
         except CpqError as e:
             if self.prints_data and ctx.params.get("format") == "json":

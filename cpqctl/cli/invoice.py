@@ -341,7 +341,7 @@ def render(
     """
     from cpqctl.app.invoicing import render_invoice
 
-    format = common.format_of_output(format, output, common.DOCUMENT_EXTENSIONS)
+    format = common.format_of_output(format, output)
     result = render_invoice(common.workspace(repo, as_of), invoice, format, output, notify=common.info)
     if result.payload is not None:
         sys.stdout.buffer.write(result.payload)

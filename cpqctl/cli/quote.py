@@ -279,7 +279,7 @@ def render(
     """
     from cpqctl.app.quotes import render_quote
 
-    format = common.format_of_output(format, output, common.DOCUMENT_EXTENSIONS)
+    format = common.format_of_output(format, output)
     result = render_quote(common.workspace(repo, as_of), quote, fmt=format, output=output)
     if result.payload is not None:
         sys.stdout.buffer.write(result.payload)

@@ -517,7 +517,7 @@ def board(
     day, months = _board_months(period, months, as_of)
     filters = _filters(account, product, family)
     ws = common.workspace(repo, as_of)
-    format = common.format_of_output(format, output, {".md": "md", ".pdf": "pdf", ".json": "json", ".csv": "csv"})
+    format = common.format_of_output(format, output)
     if output is not None and str(output) != "-" and format not in ("md", "pdf"):
         with common.stdout_to(output):  # the figures printed, written to the file
             _board_figures(ws, format, months, top, day, filters)

@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 from cpqctl.load import cache
+from tests.conftest import age
 
 REL = "contracts/acme/C-2026-0001.yaml"
-
-
-def _age(root: Path) -> None:
-    """Date every data file back an hour (a file changed within RACY_NS of a load is never cached)."""
-    past = time.time_ns() - 3600 * 10**9
-    for folder, _dirs, files in os.walk(root):
-        if ".cpq" not in Path(folder).parts:
-            for name in files:
-                os.utime(Path(folder) / name, ns=(past, past))
 
 
 def _cached(root: Path, rel: str) -> bool:
@@ -32,7 +23,7 @@ def _cached(root: Path, rel: str) -> bool:
 
 
 def test_an_edit_that_keeps_size_and_mtime_is_seen(example_repo, cli) -> None:
-    _age(example_repo)
+    age(example_repo)
     assert cli("check", "--repo", example_repo).code == 0
     assert _cached(example_repo, REL)  # the contract's result is in the cache now
 

@@ -22,7 +22,7 @@ import pytest
 
 from cpqctl.app.workspace import Workspace
 from cpqctl.core.diagnostics import UsageError
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, copy_example
 
 AS_OF = "2026-05-01"
 SEED = 13
@@ -67,11 +67,8 @@ def drafts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example repository under git (with the project's .gitignore), holding a new-business draft
     (Q-2026-0001) and an amendment draft of C-2026-0001 (Q-2026-0002)."""
     root = tmp_path_factory.mktemp("crash") / "repo"
-    root.mkdir()
-    shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
+    copy_example(root)
     shutil.copy2(PROJECT / ".gitignore", root / ".gitignore")
-    for d in ("catalog", "contracts"):
-        shutil.copytree(PROJECT / d, root / d)
     assert cpqctl(root, "quote", "new", "-a", "acme", "--start", "2026-06-01", "-l", "PRO-SEAT=10").returncode == 0
     assert cpqctl(root, "amend", "C-2026-0001", "--effective", "2026-06-01", "--add", "SSO=1").returncode == 0
     git(root, "init", "-q")

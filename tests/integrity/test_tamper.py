@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from cpqctl.formats.digest import digest_of, line_of
+from tests.conftest import copy_example
 
 PROJECT = Path(__file__).resolve().parents[2]
 Q1, QA1, QA2, QD = (
@@ -55,10 +56,7 @@ def _invoke(*args: object):
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("tamper") / "repo"
-    root.mkdir()
-    shutil.copy2(PROJECT / "cpq.toml", root / "cpq.toml")
-    for d in ("catalog", "contracts"):
-        shutil.copytree(PROJECT / d, root / d)
+    copy_example(root)
     steps = [
         (
             "quote",
