@@ -186,6 +186,12 @@ def test_invoice_list_shows_every_issued_invoice(busy, cli) -> None:
         "corrects": None,
         "sent": True,
         "sent_on": "2026-01-02",
+        # no payment recorded: all of it still open, 45 days past its due date on 2026-03-01
+        "status": "overdue",
+        "paid": "0.00",
+        "written_off": "0.00",
+        "open": "22755.00",
+        "days_overdue": 45,
     }
 
 
@@ -213,8 +219,8 @@ def test_invoice_list_csv(busy, cli) -> None:
     run = cli("invoice", "list", "--contract", "C-2026-0001", "--format", "csv", "--as-of", JULY, "--repo", busy)
     assert run.code == 0, run.stderr
     assert run.stdout.splitlines() == [
-        "invoice,account,contract,date,due,period_start,period_end,gross_total,currency,sent",
-        "INV-2026-0001,acme,C-2026-0001,2026-01-01,2026-01-15,2026-01-01,2026-03-31,22755.00,PLN,yes",
+        "invoice,account,contract,date,due,period_start,period_end,gross_total,open,currency,status,sent",
+        "INV-2026-0001,acme,C-2026-0001,2026-01-01,2026-01-15,2026-01-01,2026-03-31,22755.00,22755.00,PLN,overdue,yes",
     ]
 
 

@@ -13,7 +13,7 @@ naming the closest ID, as the show commands refuse it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -195,12 +195,15 @@ def list_invoices(
     start: date | None = None,
     end: date | None = None,
     overdue: bool = False,
+    status: Sequence[str] = (),
     as_of: date | None = None,
 ) -> Listing:
     """Every issued invoice by number (corrections included).
 
-    ``overdue``: only invoices (not corrections) with an amount due whose due date is before ``as_of`` — until
-    payments are recorded (order-to-cash), every such invoice counts as unpaid.
+    Each row carries the invoice's receivables status on ``as_of`` (:mod:`cpqctl.core.receivables`: open,
+    partly paid, paid, overdue, credited — a correction's is its invoice's), what was paid on it and what is
+    still open. ``overdue``: only invoices with something open past their due date; ``status``: only those
+    of these statuses.
 
     ``unsent``: only those `invoice send --unsent` would send on ``as_of`` (no delivery recorded, dated on or
     before ``as_of``); ``account``/``contract``: only theirs; ``start``/``end``: only those dated in that window
@@ -211,15 +214,28 @@ def list_invoices(
     if start is not None and end is not None and start > end:
         raise UsageError("E-USAGE", f"--from {start} is after --to {end}", "e.g. --from 2026-01-01 --to 2026-03-31")
     day = ws.day(as_of)
-    repo = ws.read({"account", "contract", "invoice"})
+    from cpqctl.core import receivables
+    from cpqctl.core.money import money_str
+
+    bad = [s for s in status if s not in receivables.STATUSES]
+    if bad:
+        raise UsageError(
+            "E-USAGE", f"`{bad[0]}` is not an invoice status", f"one of: {', '.join(receivables.STATUSES)}"
+        )
+    repo = ws.read({"account", "contract", "invoice", "payment"})
     if account is not None:
         find_account(repo, account)
     if contract is not None:
         find_contract(repo, contract)
+    led = receivables.ledger(repo, day)
     rows = []
     for number in sorted(repo.invoices, key=id_order):
         inv = repo.invoices[number]
-        if overdue and (inv.kind != "invoice" or inv.gross_total <= 0 or inv.due is None or inv.due >= day):
+        chain = led.of(number)
+        state = chain.status(day) if chain is not None else None
+        if overdue and state != "overdue":
+            continue
+        if status and state not in status:
             continue
         if (
             (account is not None and inv.account != account)
@@ -229,5 +245,15 @@ def list_invoices(
             or (unsent and (inv.sent or inv.date > day))
         ):
             continue
-        rows.append(invoice_row(inv))
+        first = chain is not None and chain.invoice == number
+        rows.append(
+            invoice_row(inv)
+            | {
+                "status": state,
+                "paid": money_str(chain.paid - chain.refunded, inv.currency) if chain and first else None,
+                "written_off": money_str(chain.written_off, inv.currency) if chain and first else None,
+                "open": money_str(chain.open, inv.currency) if chain and first else None,
+                "days_overdue": chain.days_overdue(day) if chain and first else None,
+            }
+        )
     return _listing(day, "invoices", rows)

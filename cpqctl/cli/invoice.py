@@ -453,10 +453,19 @@ def list_(
         bool,
         typer.Option(
             "--overdue",
-            help="Only invoices past their due date on --as-of (until payments are recorded, every one counts "
-            "as unpaid).",
+            help="Only invoices with something still open past their due date on --as-of (payments recorded in "
+            "payments/ count).",
         ),
     ] = False,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="Only invoices of this status on --as-of: open, partly paid, paid, overdue, credited (repeat "
+            "for several).",
+        ),
+    ] = None,
     account: Annotated[
         str | None, typer.Option("--account", "-a", click_type=completion.ACCOUNT, help="Only this account's invoices.")
     ] = None,
@@ -481,7 +490,10 @@ def list_(
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
 ) -> None:
-    """List issued invoices by number: account, contract, dates, totals and whether one was sent.
+    """List issued invoices by number: account, contract, dates, totals, what is open, status and delivery.
+
+    The status on --as-of is open, partly paid, paid, overdue or credited: payments recorded in payments/
+    count (docs/receivables.md).
 
     Example:
 
@@ -499,6 +511,7 @@ def list_(
         common.workspace(repo, as_of),
         unsent=unsent,
         overdue=overdue,
+        status=status or (),
         account=account,
         contract=contract,
         start=first,
@@ -517,12 +530,14 @@ def list_(
             "period_start",
             "period_end",
             "gross_total",
+            "open",
             "currency",
+            "status",
             "sent",
         ],
         rows,
         title=f"Invoices on {result.as_of} ({len(rows)})",
-        right=("gross_total",),
+        right=("gross_total", "open"),
     )
 
 

@@ -136,6 +136,9 @@ def _register() -> None:
     from cpqctl.cli import fx  # exchange-rate tables (docs/fx.md)
 
     app.add_typer(fx.app)
+    from cpqctl.cli import payment  # payments and receivables (docs/receivables.md)
+
+    app.add_typer(payment.app)
 
 
 _register()

@@ -632,6 +632,51 @@ def _board_table(b, data: dict, pictures: bool) -> None:
         )
 
 
+def ar(
+    account: Annotated[
+        str | None, typer.Option("--account", metavar="ID", click_type=completion.ACCOUNT, help="Only this account.")
+    ] = None,
+    dso_days: Annotated[
+        int,
+        typer.Option(
+            "--dso-days",
+            min=1,
+            max=3650,
+            metavar="DAYS",
+            help="The window of days sales outstanding: receivables ÷ gross billed in these days × the days.",
+        ),
+    ] = 90,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
+    """Accounts receivable on --as-of: the aging by days past due, credit, balance and DSO.
+
+    Per account and currency, then a total per currency; buckets current, 1-30, 31-60, 61-90 and 90+ days
+    past the due date (docs/receivables.md).
+
+    Example:
+
+      cpqctl report ar --as-of 2027-12-31
+
+      cpqctl report ar --account acme --format json
+    """
+    from cpqctl.app import payments
+    from cpqctl.render.output import emit
+
+    rows, data = payments.ar_report(common.workspace(repo, as_of), dso_days=dso_days, account=account)
+    shown = [r | {"account": f"{r['account']} ({r['currency']})"} for r in rows]
+    emit(
+        format,
+        data,
+        ["account", "current", "1-30", "31-60", "61-90", "90+", "credit", "balance", "dso"],
+        shown,
+        title=f"Receivables on {data['as_of']}",
+        right=("current", "1-30", "31-60", "61-90", "90+", "credit", "balance", "dso"),
+    )
+
+
+app.command("ar")(ar)
 app.command("arr")(arr)
 app.command("mrr")(mrr)
 app.command("movements")(movements)

@@ -14,7 +14,7 @@ def schema(
     kind: Annotated[
         str | None,
         typer.Argument(
-            help="One file kind: cpq, catalog, account, contract, quote, invoice (default: all, with --write)."
+            help="One file kind: cpq, catalog, account, contract, quote, invoice, payment (default: all, with --write)."
         ),
     ] = None,
     write: Annotated[

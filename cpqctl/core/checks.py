@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import PurePosixPath
 
 from cpqctl.core import countries, integrity, ledger, merges
@@ -72,7 +73,13 @@ def _unknown(repo: Repo, lost: Unloaded, kind: str, ident: str) -> bool:
     if kind in ("product", "schedule"):
         known = repo.catalog.products if kind == "product" else repo.catalog.schedules
         return ident not in known and not lost.catalog
-    have = {"account": repo.accounts, "contract": repo.contracts, "quote": repo.quotes, "invoice": repo.invoices}
+    have = {
+        "account": repo.accounts,
+        "contract": repo.contracts,
+        "quote": repo.quotes,
+        "invoice": repo.invoices,
+        "payment": repo.payments,
+    }
     return ident not in have[kind] and (kind, ident) not in lost.ids
 
 
@@ -791,3 +798,113 @@ def check_fx(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
 
 
 CHECKS = (*CHECKS, check_fx)  # type: ignore[assignment]  # the tuple of checks grows by one
+
+
+def check_payments(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
+    """Payments, refunds and write-offs (docs/receivables.md): in the folder of their month, naming known
+    accounts and invoices of that account and currency, settling no more than their amount, no invoice settled
+    beyond what it bills, no bank line imported twice."""
+    from cpqctl.core.receivables import root_of
+
+    if not repo.payments:
+        return
+    imported: dict[str, str] = {}
+    settled: dict[str, Decimal] = {}
+    most = _most_billed(repo)
+    for p in sorted(repo.payments.values(), key=lambda p: p.payment):
+        month = PurePosixPath(p.src.file).parent.name
+        if month != f"{p.date:%Y-%m}":
+            yield _err(
+                p.at.get("date", p.src),
+                "E-PAYMENT-FOLDER",
+                f"payment {p.payment} is dated {p.date} but lies in payments/{month}/",
+                f"move the file to payments/{p.date:%Y-%m}/ (or fix its date)",
+            )
+        if p.account and _unknown(repo, lost, "account", p.account):
+            yield _err(p.at.get("account", p.src), "E-UNKNOWN-ACCOUNT", f"unknown account `{p.account}`", "")
+        if not p.account and p.kind in ("refund", "write-off"):
+            yield _err(
+                p.src,
+                "E-PAYMENT-ACCOUNT",
+                f"a {p.kind} names no account",
+                "add `account:` (the customer it is for)",
+            )
+        if p.kind == "other" and p.allocations:
+            yield _err(
+                p.at.get("allocations", p.src),
+                "E-PAYMENT-ALLOCATION",
+                "a bank line of kind `other` is no customer's payment and settles no invoice",
+                "make it `kind: payment` with `account:`, or remove its allocations",
+            )
+        if p.allocations and not p.account and p.kind != "other":
+            yield _err(p.src, "E-PAYMENT-ACCOUNT", "a payment that settles invoices names no account", "add `account:`")
+        if p.imported:
+            first = imported.setdefault(p.imported, p.payment)
+            if first != p.payment:
+                yield _err(
+                    p.at.get("imported", p.src),
+                    "E-PAYMENT-DUPLICATE",
+                    f"the bank line `{p.imported}` is recorded twice (also as {first})",
+                    "remove one of the two files: one transfer is one payment",
+                )
+        if p.allocated > p.amount:
+            yield _err(
+                p.at.get("allocations", p.src),
+                "E-PAYMENT-OVER-ALLOCATED",
+                f"the allocations add up to {fmt_decimal(p.allocated)}, more than the amount {fmt_decimal(p.amount)}",
+                "allocate at most the amount; what a payment leaves unallocated is the customer's credit",
+            )
+        seen: set[str] = set()
+        for a in p.allocations:
+            inv = repo.invoices.get(a.invoice)
+            if inv is None:
+                if _unknown(repo, lost, "invoice", a.invoice):
+                    yield _err(a.src, "E-UNKNOWN-INVOICE", f"allocation to unknown invoice `{a.invoice}`", "")
+                continue
+            if a.invoice in seen:
+                yield _err(
+                    a.src, "E-PAYMENT-ALLOCATION", f"{a.invoice} is allocated twice in one payment", "add them up"
+                )
+            seen.add(a.invoice)
+            if inv.currency != p.currency:
+                yield _err(
+                    a.src,
+                    "E-PAYMENT-CURRENCY",
+                    f"a {p.currency} {p.kind} allocated to {a.invoice}, an invoice in {inv.currency}",
+                    "a payment settles invoices in its own currency; record an exchange as its own entries",
+                )
+            elif p.account and inv.account != p.account:
+                yield _err(
+                    a.src,
+                    "E-PAYMENT-ACCOUNT",
+                    f"{p.payment} of account `{p.account}` allocated to {a.invoice} of account `{inv.account}`",
+                    "allocate a payment only to its payer's invoices",
+                )
+            else:
+                root = root_of(repo.invoices, a.invoice)
+                sign = -1 if p.kind == "refund" else 1
+                settled[root] = settled.get(root, Decimal(0)) + sign * a.amount
+                if settled[root] > most.get(root, Decimal(0)):
+                    yield _err(
+                        a.src,
+                        "E-PAYMENT-OVER-SETTLED",
+                        f"{a.invoice} is settled beyond what it bills: {fmt_decimal(settled[root])} of "
+                        f"{fmt_decimal(most.get(root, Decimal(0)))}",
+                        "allocate only what is still open (`cpqctl invoice list --account …` shows it); the rest of a "
+                        "payment stays the customer's credit",
+                    )
+
+
+def _most_billed(repo: Repo) -> dict[str, Decimal]:
+    """The most each chain ever billed: its first invoice's gross plus its corrections that raised it."""
+    from cpqctl.core.receivables import root_of
+
+    out: dict[str, Decimal] = {}
+    for inv in repo.invoices.values():
+        root = root_of(repo.invoices, inv.invoice)
+        if root == inv.invoice or inv.gross_total > 0:
+            out[root] = out.get(root, Decimal(0)) + inv.gross_total
+    return out
+
+
+CHECKS = (*CHECKS, check_payments)  # type: ignore[assignment]

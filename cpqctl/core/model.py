@@ -63,6 +63,7 @@ class Settings:
     numbering_contract: str = "C-{year}-{seq:04d}"
     numbering_invoice: str = "INV-{year}-{seq:04d}"
     numbering_correction: str = "FK-{year}-{seq:04d}"  # corrective invoices: a series of their own
+    numbering_payment: str = "PAY-{year}-{seq:04d}"
     invoice_sale_date: str = "period_end"  # period_start | period_end: the sale date of a periodic service
     git_default_branch: str | None = None  # None: detected (cpqctl.load.git)
     git_invoicing: str = "default-branch"  # default-branch | branch-series (docs/teamwork.md)
@@ -552,6 +553,46 @@ class Invoice:
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
 
 
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """The part of a payment, refund or write-off settled against one invoice (docs/receivables.md)."""
+
+    invoice: str
+    amount: Decimal
+    src: Source = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """Money received (``payment``), paid back (``refund``), given up (``write-off``), or a bank line that is not a
+    customer's payment (``other``, kept so that an import never brings it back): payments/<YYYY-MM>/<ID>.yaml."""
+
+    payment: str
+    date: _Day
+    amount: Decimal  # > 0 for every kind: the sum received, refunded or written off
+    currency: str
+    kind: str = "payment"  # payment | refund | write-off | other
+    account: str = ""  # the account that paid; "" while nobody has identified it (a line to review)
+    payer: str = ""  # the payer's name as the bank reported it
+    payer_iban: str = ""
+    reference: str = ""  # the remittance information (transfer title, RF reference)
+    bank_ref: str = ""  # the bank's reference of the entry
+    imported: str = ""  # "<format> <statement> <entry>": what makes a second import of the same line a no-op
+    note: str = ""
+    allocations: tuple[Allocation, ...] = ()
+    src: Source = NOWHERE
+    at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+
+    @property
+    def allocated(self) -> Decimal:
+        return sum((a.amount for a in self.allocations), Decimal(0))
+
+    @property
+    def unallocated(self) -> Decimal:
+        """What is left of the amount for no invoice: a payment's over-payment is the customer's credit."""
+        return self.amount - self.allocated
+
+
 @dataclass(frozen=True)
 class Repo:
     """Everything loaded from a data repository (immutable mappings by ID)."""
@@ -562,6 +603,7 @@ class Repo:
     contracts: Mapping[str, Contract] = field(default_factory=dict)
     quotes: Mapping[str, Quote] = field(default_factory=dict)
     invoices: Mapping[str, Invoice] = field(default_factory=dict)
+    payments: Mapping[str, Payment] = field(default_factory=dict)
 
     # Derived indexes, built once per loaded repository (the records never change).
     @cached_property

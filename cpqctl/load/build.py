@@ -9,6 +9,7 @@ from typing import Any
 
 from cpqctl.core.model import (
     Account,
+    Allocation,
     Amendment,
     Approval,
     Block,
@@ -28,6 +29,7 @@ from cpqctl.core.model import (
     InvoiceFx,
     InvoiceLine,
     InvoiceParty,
+    Payment,
     Presented,
     PresentedLine,
     PriceIndex,
@@ -178,6 +180,7 @@ def settings(o: Obj | None, file: str = "cpq.toml") -> Settings:
         numbering_contract=n.get("contract", d.numbering_contract),
         numbering_invoice=n.get("invoice", d.numbering_invoice),
         numbering_correction=n.get("correction", d.numbering_correction),
+        numbering_payment=n.get("payment", d.numbering_payment),
         invoice_sale_date=o.get("invoice", {}).get("sale_date", d.invoice_sale_date),
         git_default_branch=o.get("git", {}).get("default_branch"),
         git_invoicing=o.get("git", {}).get("invoicing", d.git_invoicing),
@@ -506,6 +509,31 @@ def invoice(o: Obj, file: str) -> Invoice:
         fx=InvoiceFx(o["fx"]["rate"], o["fx"].get("table", ""), o["fx"].get("date")) if o.get("fx") else None,
         sent=tuple(Delivery(s.get("date"), s.get("to", ""), s.get("message_id", "")) for s in o.get("sent", [])),
         digest=o.get("digest"),
+        src=_src(file, o),
+        at=_at(file, o),
+    )
+
+
+def payment(o: Obj, file: str) -> Payment:
+    allocations = tuple(
+        Allocation(x["invoice"], x["amount"], _src(file, x))
+        for x in o.get("allocations", [])
+        if "invoice" in x and "amount" in x
+    )
+    return Payment(
+        payment=o["payment"],
+        date=o["date"],
+        amount=o["amount"],
+        currency=o["currency"],
+        kind=o.get("kind", "payment"),
+        account=o.get("account", ""),
+        payer=o.get("payer", ""),
+        payer_iban=o.get("payer_iban", ""),
+        reference=o.get("reference", ""),
+        bank_ref=o.get("bank_ref", ""),
+        imported=o.get("imported", ""),
+        note=o.get("note", ""),
+        allocations=allocations,
         src=_src(file, o),
         at=_at(file, o),
     )

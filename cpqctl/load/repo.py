@@ -305,6 +305,33 @@ def _files(root: Path, odd: list[Diagnostic] | None = None) -> list[tuple[str, s
             elif acc.is_dir(follow_symlinks=False):
                 # a real folder (scandir said so without following links): no need to lstat its path again
                 out += _account_files(root, acc.name, odd, (".yaml", ".yml"), any_name=True, real=True)
+    out += payment_files(root, odd)
+    return out
+
+
+def payment_files(root: Path, odd: list[Diagnostic] | None = None) -> list[tuple[str, str]]:
+    """(relative path, "payment") of every payments/<YYYY-MM>/<ID>.yaml, months in order."""
+    out: list[tuple[str, str]] = []
+    if not _real_folder(root, "payments", odd):
+        return out
+    for month in sorted(os.scandir(root / "payments"), key=lambda e: e.name):
+        if month.is_symlink():
+            if month.is_dir() or month.name.endswith((".yaml", ".yml")):
+                _report(odd, _odd_entry(f"payments/{month.name}", month, folder=True))
+        elif month.is_dir(follow_symlinks=False):
+            out += _files_in(root, f"payments/{month.name}", "payment", odd, (".yaml", ".yml"), real=True)
+        elif month.name.endswith((".yaml", ".yml")):
+            _report(
+                odd,
+                Diagnostic(
+                    f"payments/{month.name}",
+                    1,
+                    1,
+                    "E-FILE-NAME",
+                    "a payment file lies in a folder of its month: payments/<YYYY-MM>/<ID>.yaml",
+                    "move it into the folder of its date's month",
+                ),
+            )
     return out
 
 
@@ -425,6 +452,8 @@ def data_file_kind(rel: str) -> str | None:
         return {"catalog": "catalog", "quotes": "quote", "invoices": "invoice"}[parts[0]]
     if len(parts) == 3 and parts[0] == "contracts":
         return "account" if parts[2] == "account.yaml" else "contract"
+    if len(parts) == 3 and parts[0] == "payments":
+        return "payment"
     return None
 
 
@@ -454,7 +483,9 @@ class Loaded:
                 continue
             kind = data_file_kind(rel)
             if kind is None:
-                if rel.split("/")[0] in ("catalog", "quotes", "invoices", "contracts") and rel.endswith(".yaml"):
+                if rel.split("/")[0] in ("catalog", "quotes", "invoices", "contracts", "payments") and rel.endswith(
+                    ".yaml"
+                ):
                     diags.append(
                         Diagnostic(
                             rel,
@@ -496,7 +527,7 @@ def load_parts(root: Path, kinds=None, meter=None) -> Loaded:
 
 def assemble(settings, results: list[tuple[str, FileResult]], diags: list[Diagnostic]) -> tuple[Repo, list[Diagnostic]]:
     products, schedules = [], []
-    maps: dict[str, dict] = {"account": {}, "contract": {}, "quote": {}, "invoice": {}}
+    maps: dict[str, dict] = {"account": {}, "contract": {}, "quote": {}, "invoice": {}, "payment": {}}
     for _rel, res in results:
         diags.extend(res.diagnostics)
         if res.kind == "catalog":
@@ -555,6 +586,7 @@ def assemble(settings, results: list[tuple[str, FileResult]], diags: list[Diagno
         contracts=maps["contract"],
         quotes=maps["quote"],
         invoices=maps["invoice"],
+        payments=maps["payment"],
     )
     return repo, diags
 

@@ -1070,6 +1070,7 @@ SETTINGS = O(
             "invoice-numbering", doc="new invoice numbers, e.g. INV-{year}-{seq:04d} or FV/{year}/{month:02d}/{seq:04d}"
         ),
         correction=F("invoice-numbering", doc="corrective invoice numbers, e.g. FK/{year}/{seq:04d}"),
+        payment=F("numbering", doc="new payment IDs (payments/<YYYY-MM>/<ID>.yaml), e.g. PAY-{year}-{seq:04d}"),
     ),
     invoice=O(
         "invoice content (docs/invoices.md)",
@@ -1140,6 +1141,39 @@ FX = O(
     rates=F("fxrates", True, "day → {rate, table}, e.g. 2026-11-30: {rate: 4.2264, table: 231/A/NBP/2026}"),
 )
 
+PAYMENT = O(
+    "a payment received, a refund, a write-off, or a bank line that is no payment (payments/<YYYY-MM>/<ID>.yaml; "
+    "docs/receivables.md)",
+    payment=F("id", True, "the payment's ID (the file name)"),
+    date=F("date", True, "the day the money was booked (a write-off: the day it was decided)"),
+    amount=F("money", True, "the sum received, refunded or written off", positive=True),
+    currency=F("currency", True),
+    kind=E(
+        "payment",
+        "refund",
+        "write-off",
+        "other",
+        doc="`payment` (default): received from the customer; `refund`: paid back; `write-off`: given up as "
+        "uncollectable; `other`: a bank line that is not a customer's payment, kept so no import brings it back",
+    ),
+    account=F("id", doc="the account that paid (absent: not yet identified, a line to review)"),
+    payer=F("str", doc="the payer's name as the bank reported it"),
+    payer_iban=F("str", doc="the payer's account number as the bank reported it"),
+    reference=F("str", doc="the remittance information: the transfer's title or RF creditor reference"),
+    bank_ref=F("str", doc="the bank's reference of the entry"),
+    imported=F("str", doc="`<format> <statement> <entry>`: written by `payment import`, so a second import is a no-op"),
+    note=F("str"),
+    allocations=L(
+        O(
+            "the part settled against one invoice",
+            invoice=F("number", True, "the invoice (or corrective invoice) number"),
+            amount=F("money", True, "the part of the amount for it", positive=True),
+        ),
+        doc="what the amount settles; the rest of a payment is the customer's credit balance",
+    ),
+)
+
+
 SCHEMAS = {
     "cpq": SETTINGS,
     "catalog": CATALOG,
@@ -1147,6 +1181,7 @@ SCHEMAS = {
     "contract": CONTRACT,
     "quote": QUOTE,
     "invoice": INVOICE,
+    "payment": PAYMENT,
     "index": INDEX,  # indices/*.yaml (read with cpq.toml, not a data file kind of `cpqctl schema`)
     "fx": FX,  # fx/*.yaml (read with cpq.toml, as the indices)
 }

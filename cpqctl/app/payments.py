@@ -1,0 +1,478 @@
+"""Payments in: `payment record`, `payment import` (CAMT.053, MT940), `payment list`; `report ar` (docs/receivables.md).
+
+Every write happens under the repository lock on a repository that is valid as ``check`` sees it, and each
+new payment file is parsed back and checked with the rest before the one transaction that writes them all
+(:meth:`~cpqctl.app.workspace.Workspace.writing`). Matching and the ledger of what each invoice still asks
+for are pure (:mod:`cpqctl.core.receivables`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from cpqctl.app.accounts import find_account
+from cpqctl.app.workspace import Workspace
+from cpqctl.core import receivables
+from cpqctl.core.diagnostics import CpqError, UsageError
+from cpqctl.core.model import Repo
+from cpqctl.core.money import fmt_decimal, money_str
+from cpqctl.formats.payment import PaymentDraft, payment_path, payment_text
+
+KINDS = ("payment", "refund", "write-off")
+IMPORT_COLUMNS = ["date", "amount", "payer", "reference", "result", "payment", "account", "invoices"]
+LIST_COLUMNS = ["payment", "date", "kind", "account", "amount", "allocated", "unallocated", "invoices", "reference"]
+AR_COLUMNS = ["account", "current", "1-30", "31-60", "61-90", "90+", "credit", "balance", "dso"]
+
+
+@dataclass(frozen=True)
+class PaymentsWritten:
+    """What `payment record` or `payment import` wrote (or, with ``dry_run``, would write)."""
+
+    dry_run: bool
+    written: tuple[str, ...]
+    rows: list[dict]
+    data: dict
+    message: str
+
+
+def _allocation_arg(text: str) -> tuple[str, Decimal | None]:
+    number, eq, amount = text.partition("=")
+    if not eq:
+        return number.strip(), None
+    try:
+        value = Decimal(amount.strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0 or value >= Decimal(10) ** 15:
+        raise UsageError(
+            "E-USAGE",
+            f"`{text}`: `{amount}` is not an amount",
+            "write INVOICE or INVOICE=AMOUNT, e.g. INV-2027-0001=500.00",
+        )
+    return number.strip(), value
+
+
+def _need_amount(amount: Decimal | str) -> Decimal:
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0 or value >= Decimal(10) ** 15 or value.as_tuple().exponent < -6:  # type: ignore[operator]
+        raise UsageError("E-USAGE", f"`{amount}` is not an amount", "a positive amount, e.g. --amount 1379.96")
+    return value
+
+
+def record_payment(
+    ws: Workspace,
+    *,
+    account: str,
+    amount: Decimal | str,
+    currency: str | None = None,
+    day: date | None = None,
+    invoices: Sequence[str] = (),
+    kind: str = "payment",
+    reference: str = "",
+    note: str = "",
+    allocate: bool = True,
+    dry_run: bool = False,
+) -> PaymentsWritten:
+    """Record one payment, refund or write-off of ``account``.
+
+    ``invoices``: ``NUMBER`` or ``NUMBER=AMOUNT`` each; a number alone takes what is still open on it (for a
+    refund: what the invoice owes the customer). Without any, a payment settles the account's open invoices in
+    its currency oldest due first (``allocate=False``: none, all of it the customer's credit); a write-off or a
+    refund must name its invoices.
+    """
+    from cpqctl.app.numbers import Numbers
+
+    if kind not in KINDS:
+        raise UsageError("E-USAGE", f"`{kind}` is not a kind of payment", f"one of: {', '.join(KINDS)}")
+    value = _need_amount(amount)
+    day = ws.day(day)
+    wanted = [_allocation_arg(x) for x in invoices]
+    if kind != "payment" and not wanted:
+        raise UsageError(
+            "E-USAGE",
+            f"a {kind} names the invoices it is for",
+            f"add --invoice NUMBER (or NUMBER=AMOUNT), e.g. cpqctl payment record --kind {kind} --account ACME "
+            "--amount 100.00 --invoice INV-2027-0001",
+        )
+    with ws.writing() as (store, repo):
+        acct = find_account(repo, account)
+        cur = (currency or acct.currency).upper()
+        value = _in_minor_units(value, cur)
+        led = receivables.ledger(repo, day)
+        allocations: list[tuple[str, Decimal]] = []
+        left = value
+        for number, part in wanted:
+            chain = _chain(repo, led, number, acct.account, cur)
+            owed = -chain.open if kind == "refund" else chain.open
+            take = _in_minor_units(part, cur) if part is not None else min(left, max(owed, Decimal(0)))
+            if take <= 0:
+                raise CpqError(
+                    "E-PAYMENT-ALLOCATION",
+                    f"{number} has nothing open to {'refund' if kind == 'refund' else 'settle'} on {day} "
+                    f"(status: {chain.status(day)})",
+                    "`cpqctl invoice list --account " + acct.account + "` shows what each invoice still asks for",
+                )
+            allocations.append((number, take))
+            left -= take
+        if kind == "payment" and not wanted and allocate:
+            opens = sorted(
+                (c for c in led.chains.values() if c.account == acct.account and c.currency == cur and c.open > 0),
+                key=lambda c: (c.due or c.date, c.invoice),
+            )
+            allocations = list(receivables.allocate(value, [(c.invoice, c.open) for c in opens]))
+        draft = PaymentDraft(
+            date=day,
+            amount=value,
+            currency=cur,
+            kind=kind,
+            account=acct.account,
+            reference=reference,
+            note=note,
+            allocations=tuple(allocations),
+        )
+        writer = Numbers.here(ws.root, repo.settings)
+        ident = writer.next(repo.settings.numbering_payment, day, repo.payments)
+        rel = payment_path(ident, day)
+        if not dry_run:
+            with store.transaction() as tx:
+                tx.create(rel, payment_text(ident, draft))
+    row = _draft_row(ident, draft)
+    verb = "would write" if dry_run else "wrote"
+    return PaymentsWritten(
+        dry_run,
+        () if dry_run else (rel,),
+        [row],
+        {"as_of": day.isoformat(), "dry_run": dry_run, "payments": [row | {"file": rel}]},
+        f"{verb} {rel}: {kind} of {fmt_decimal(value)} {cur} from {acct.account}"
+        + (f", credit {fmt_decimal(value - sum(a for _, a in allocations))}" if kind == "payment" else ""),
+    )
+
+
+def _in_minor_units(value: Decimal, currency: str) -> Decimal:
+    """``value`` written with the currency's minor-unit places (30000 → 30000.00); more places are refused."""
+    from cpqctl.core.money import minor_units
+
+    q = Decimal(1).scaleb(-minor_units(currency))
+    if value != value.quantize(q):
+        raise UsageError(
+            "E-USAGE",
+            f"{fmt_decimal(value)} {currency} has more decimal places than the currency's {minor_units(currency)}",
+            "round the amount to what a bank can transfer",
+        )
+    return value.quantize(q)
+
+
+def _chain(repo: Repo, led: receivables.Ledger, number: str, account: str, currency: str) -> receivables.Chain:
+    from cpqctl.app.workspace import lookup
+
+    lookup(repo.invoices, number, "invoice", "E-UNKNOWN-INVOICE", "`cpqctl invoice list` lists the invoices")
+    chain = led.of(number)
+    inv = repo.invoices[number]
+    if chain is None:
+        raise UsageError("E-PAYMENT-ALLOCATION", f"{number} is dated {inv.date}, after the payment", "date it later")
+    if inv.account != account or inv.currency != currency:
+        raise UsageError(
+            "E-PAYMENT-ALLOCATION",
+            f"{number} is an invoice of `{inv.account}` in {inv.currency}, not of `{account}` in {currency}",
+            "a payment settles its payer's invoices in its own currency",
+        )
+    return chain
+
+
+def _draft_row(ident: str, d: PaymentDraft) -> dict:
+    return {
+        "payment": ident,
+        "date": d.date.isoformat(),
+        "kind": d.kind,
+        "account": d.account or None,
+        "amount": money_str(d.amount, d.currency),
+        "currency": d.currency,
+        "allocations": [{"invoice": n, "amount": money_str(a, d.currency)} for n, a in d.allocations],
+        "unallocated": money_str(d.amount - sum((a for _, a in d.allocations), Decimal(0)), d.currency),
+        "reference": d.reference or None,
+    }
+
+
+def allocate_payment(
+    ws: Workspace,
+    payment: str,
+    *,
+    account: str | None = None,
+    invoices: Sequence[str] = (),
+    other: bool = False,
+    dry_run: bool = False,
+) -> PaymentsWritten:
+    """Name the account of a recorded payment (a line to review from an import) and the invoices it settles, or
+    mark it ``other``: a bank line that is no customer's payment. Its allocations are replaced; without
+    ``invoices`` the account's open invoices are settled oldest due first, as `payment record` does."""
+    from cpqctl.app.workspace import lookup
+    from cpqctl.store import sha256_file
+
+    with ws.writing() as (store, repo):
+        p = lookup(repo.payments, payment, "payment", "E-UNKNOWN-PAYMENT", "`cpqctl payment list` lists them")
+        allocations: tuple[tuple[str, Decimal], ...] = ()
+        if other:
+            draft_account, kind = "", "other"
+        else:
+            acct = find_account(repo, account or p.account) if (account or p.account) else None
+            if acct is None:
+                raise UsageError(
+                    "E-USAGE",
+                    f"{p.payment} names no account yet",
+                    f"add --account ID (who paid {p.amount} {p.currency} on {p.date})",
+                )
+            led = receivables.ledger(repo, max(ws.as_of, p.date))
+            chains = dict(led.chains)
+            for a in p.allocations:  # this payment's own allocations are replaced: give them back
+                root = led.chain_of.get(a.invoice)
+                if root is not None and p.kind != "refund":
+                    sub = "written_off" if p.kind == "write-off" else "paid"
+                    chains[root] = replace(chains[root], **{sub: getattr(chains[root], sub) - a.amount})
+            led = replace(led, chains=chains)
+            chosen: list[tuple[str, Decimal]] = []
+            left = p.amount
+            for number, part in (_allocation_arg(x) for x in invoices):
+                chain = _chain(repo, led, number, acct.account, p.currency)
+                take = _in_minor_units(part, p.currency) if part is not None else min(left, max(chain.open, Decimal(0)))
+                if take <= 0:
+                    raise CpqError(
+                        "E-PAYMENT-ALLOCATION",
+                        f"{number} has nothing open to settle (status: {chain.status(p.date)})",
+                        f"`cpqctl invoice list --account {acct.account}` shows what each invoice still asks for",
+                    )
+                chosen.append((number, take))
+                left -= take
+            if not invoices and p.kind == "payment":
+                opens = sorted(
+                    (
+                        c
+                        for c in chains.values()
+                        if c.account == acct.account and c.currency == p.currency and c.open > 0
+                    ),
+                    key=lambda c: (c.due or c.date, c.invoice),
+                )
+                chosen = list(receivables.allocate(p.amount, [(c.invoice, c.open) for c in opens]))
+            draft_account, allocations, kind = acct.account, tuple(chosen), p.kind
+        draft = PaymentDraft(
+            date=p.date,
+            amount=p.amount,
+            currency=p.currency,
+            kind=kind,
+            account=draft_account,
+            payer=p.payer,
+            payer_iban=p.payer_iban,
+            reference=p.reference,
+            bank_ref=p.bank_ref,
+            imported=p.imported,
+            note=p.note,
+            allocations=allocations,
+        )
+        rel = p.src.file
+        if not dry_run:
+            with store.transaction() as tx:
+                tx.write(rel, payment_text(p.payment, draft), expect_sha256=sha256_file(ws.root / rel))
+    row = _draft_row(p.payment, draft)
+    verb = "would write" if dry_run else "wrote"
+    what = (
+        "no customer's payment"
+        if kind == "other"
+        else f"{draft_account}'s, settling " + (", ".join(n for n, _ in allocations) or "no invoice")
+    )
+    return PaymentsWritten(
+        dry_run,
+        () if dry_run else (rel,),
+        [row],
+        {"dry_run": dry_run, "payments": [row | {"file": rel}]},
+        f"{verb} {rel}: {p.payment} is {what}",
+    )
+
+
+# --------------------------------------------------------------------------- import
+
+
+def read_statement(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise UsageError(
+            "E-USAGE", f"cannot read {path}: {e.strerror or e}", "give the path of a CAMT.053 or MT940 file"
+        ) from None
+
+
+def import_statement(
+    ws: Workspace, *, name: str, data: bytes, fmt: str | None = None, dry_run: bool = False
+) -> PaymentsWritten:
+    """Record each credit of a bank statement as a payment, matched to the invoices it pays (docs/receivables.md).
+
+    A credit whose remittance text names invoices (by number or RF reference) settles them, each up to what it
+    still asks, the rest the payer's credit; otherwise one that equals exactly the open amount of a single
+    invoice in its currency settles that one; otherwise it is recorded for nobody and listed to review
+    (`payment list --review`), never allocated by a guess. Debits are left out (refunds are recorded with
+    `payment record --kind refund`), reversals listed to review. An entry recorded before (the same account and
+    bank reference) is recorded nothing again.
+    """
+    from cpqctl.app.numbers import Numbers
+    from cpqctl.formats import bankstatement
+
+    lines = bankstatement.read(name, data, fmt)
+    with ws.writing() as (store, repo):
+        known = {p.imported for p in repo.payments.values() if p.imported}
+        ibans = receivables.account_ibans((p.account, p.payer_iban) for p in repo.payments.values() if p.account)
+        last = max((ln.date for ln in lines), default=ws.as_of)
+        led = receivables.ledger(repo, max(last, ws.as_of))
+        chains = dict(led.chains)
+        writer = Numbers.here(ws.root, repo.settings)
+        existing = list(repo.payments)
+        rows: list[dict] = []
+        files: list[tuple[str, str]] = []
+        for ln in sorted(lines, key=lambda ln: (ln.date, ln.key)):
+            row: dict[str, object] = {
+                "date": ln.date.isoformat(),
+                "amount": money_str(ln.amount if ln.credit else -ln.amount, ln.currency),
+                "currency": ln.currency,
+                "payer": ln.payer or None,
+                "reference": ln.text or None,
+                "entry": ln.key,
+                "payment": None,
+                "account": None,
+                "allocations": [],
+            }
+            if ln.key in known:
+                rows.append(row | {"result": "already imported"})
+                continue
+            if not ln.credit:
+                rows.append(row | {"result": "debit (left out)"})
+                continue
+            if ln.reversal:
+                rows.append(row | {"result": "reversal: to review"})
+                continue
+            m = receivables.match_line(
+                replace(led, chains=chains), ln.date, ln.amount, ln.currency, ln.text, ln.payer_iban, ibans
+            )
+            draft = PaymentDraft(
+                date=ln.date,
+                amount=_in_minor_units(ln.amount, ln.currency),
+                currency=ln.currency,
+                account=m.account if m else "",
+                payer=ln.payer,
+                payer_iban=ln.payer_iban,
+                reference=ln.text,
+                bank_ref=ln.bank_ref,
+                imported=ln.key,
+                allocations=m.allocations if m else (),
+            )
+            ident = writer.next(repo.settings.numbering_payment, ln.date, existing)
+            existing.append(ident)
+            known.add(ln.key)
+            if m is not None:
+                for number, part in m.allocations:
+                    chains[number] = replace(chains[number], paid=chains[number].paid + part)
+                if ln.payer_iban:
+                    ibans.setdefault(receivables._compact_iban(ln.payer_iban), m.account)
+            files.append((payment_path(ident, ln.date), payment_text(ident, draft)))
+            result = f"matched by {m.how}" if m else "to review"
+            rows.append(row | _draft_row(ident, draft) | {"result": result, "entry": ln.key})
+        if files and not dry_run:
+            with store.transaction() as tx:
+                for rel, text in files:
+                    tx.create(rel, text)
+    recorded = [r for r in rows if r["payment"]]
+    review = [r for r in recorded if r["account"] is None] + [r for r in rows if r["result"].startswith("reversal")]
+    verb = "would record" if dry_run else "recorded"
+    message = (
+        f"{name}: {len(lines)} entr{'y' if len(lines) == 1 else 'ies'}; {verb} {len(recorded)} payment(s), "
+        f"{sum(1 for r in rows if r['result'] == 'already imported')} already imported, {len(review)} to review"
+    )
+    if review:
+        message += " (`cpqctl payment list --review`; allocate with `payment allocate`)"
+    return PaymentsWritten(
+        dry_run,
+        () if dry_run else tuple(rel for rel, _ in files),
+        rows,
+        {"file": name, "dry_run": dry_run, "entries": rows},
+        message,
+    )
+
+
+# --------------------------------------------------------------------------- listing and the AR report
+
+
+def list_payments(
+    ws: Workspace,
+    *,
+    account: str | None = None,
+    review: bool = False,
+    unallocated: bool = False,
+    start: date | None = None,
+    end: date | None = None,
+    as_of: date | None = None,
+) -> tuple[list[dict], dict]:
+    """Payments by date (``review``: those no account is named for yet; ``unallocated``: those with something left
+    for no invoice)."""
+    day = ws.day(as_of)
+    repo = ws.read({"account", "payment"})
+    if account is not None:
+        find_account(repo, account)
+    rows = []
+    for p in sorted(repo.payments.values(), key=lambda p: (p.date, p.payment)):
+        if (
+            (account is not None and p.account != account)
+            or (review and (p.account or p.kind == "other"))
+            or (unallocated and (p.unallocated <= 0 or p.kind in ("other", "write-off")))
+            or (start is not None and p.date < start)
+            or (end is not None and p.date > end)
+            or p.date > day
+        ):
+            continue
+        rows.append(
+            {
+                "payment": p.payment,
+                "date": p.date.isoformat(),
+                "kind": p.kind,
+                "account": p.account or None,
+                "amount": money_str(p.amount, p.currency),
+                "currency": p.currency,
+                "allocated": money_str(p.allocated, p.currency),
+                "unallocated": money_str(p.unallocated, p.currency),
+                "allocations": [
+                    {"invoice": a.invoice, "amount": money_str(a.amount, p.currency)} for a in p.allocations
+                ],
+                "invoices": ", ".join(a.invoice for a in p.allocations) or None,
+                "payer": p.payer or None,
+                "reference": p.reference or None,
+                "file": p.src.file,
+            }
+        )
+    return rows, {"as_of": day.isoformat(), "payments": rows}
+
+
+def ar_report(
+    ws: Workspace, *, as_of: date | None = None, dso_days: int = 90, account: str | None = None
+) -> tuple[list[dict], dict]:
+    """The receivables aging on ``as_of``: per account and currency, then the total per currency."""
+    day = ws.day(as_of)
+    repo = ws.read({"account", "invoice", "payment"})
+    if account is not None:
+        find_account(repo, account)
+    rows = []
+    for r in receivables.aging(repo, day, dso_days, [account] if account else None):
+        rows.append(
+            {
+                "account": r.account or "total",
+                "currency": r.currency,
+                **{b: money_str(r.buckets[b], r.currency) for b in receivables.BUCKETS},
+                "receivable": money_str(r.receivable, r.currency),
+                "credit": money_str(r.credit, r.currency),
+                "balance": money_str(r.balance, r.currency),
+                "billed": money_str(r.billed, r.currency),
+                "dso": None if r.dso is None else format(r.dso, "f"),
+            }
+        )
+    return rows, {"as_of": day.isoformat(), "dso_days": dso_days, "buckets": list(receivables.BUCKETS), "rows": rows}

@@ -1,0 +1,250 @@
+"""Payments and receivables (issue 19, docs/receivables.md): a year of the example repository invoiced month by
+month, paid through an MT940 statement (PLN) and a CAMT.053 statement (EUR) written for this test in the banks'
+formats (tests/fixtures/bank/), then every invoice's status and the AR aging checked against numbers worked out
+by hand below."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT, copy_example, invoke
+
+BANK = PROJECT / "tests" / "fixtures" / "bank"
+MT940 = BANK / "mt940-2026-pln.sta"
+CAMT = BANK / "camt053-2026-eur.xml"
+YEAR_END = "2026-12-31"
+
+
+@pytest.fixture(scope="module")
+def year(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example repository invoiced on the 1st of every month of 2026, both statements imported on 2026-12-31."""
+    root = copy_example(tmp_path_factory.mktemp("year") / "repo")
+    for month in range(1, 13):
+        r = invoke("invoice", "run", "--repo", root, "--as-of", f"2026-{month:02d}-01")
+        assert r.exit_code == 0, r.stderr
+    for statement in (MT940, CAMT):
+        r = invoke("payment", "import", statement, "--repo", root, "--as-of", YEAR_END, "--format", "json")
+        assert r.exit_code == 0, r.stderr
+    return root
+
+
+@pytest.fixture
+def copy(year: Path, tmp_path: Path) -> Path:
+    """A copy of the year to change."""
+    return Path(shutil.copytree(year, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq")))
+
+
+def _json(*args: object) -> dict:
+    r = invoke(*args)
+    assert r.exit_code == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def _invoices(root: Path, as_of: str = YEAR_END, *extra: str) -> dict[str, dict]:
+    data = _json("invoice", "list", "--repo", root, "--as-of", as_of, "--format", "json", *extra)
+    return {row["invoice"]: row for row in data["invoices"]}
+
+
+def _ar(root: Path, as_of: str = YEAR_END) -> dict[str, dict]:
+    data = _json("report", "ar", "--repo", root, "--as-of", as_of, "--format", "json")
+    return {f"{r['account']} {r['currency']}": r for r in data["rows"]}
+
+
+def test_every_invoice_has_the_status_its_payments_give(year: Path) -> None:
+    rows = _invoices(year)
+    status = {n: (r["status"], r["open"]) for n, r in rows.items()}
+    # MT940: paid by number, by number written with spaces (part), by exact amount (the payer's IBAN), by RF reference
+    assert status["INV-2026-0002"] == ("paid", "0.00")
+    assert status["INV-2026-0001"] == ("overdue", "13751.30")  # 23751.30 less the 10000.00 part
+    assert status["INV-2026-0008"] == ("paid", "0.00")  # 1715.85 on 2026-04-20: the one invoice open for exactly that
+    assert status["INV-2026-0011"] == ("paid", "0.00")  # the next 1715.85: 0008 is paid by then
+    assert status["INV-2026-0012"] == ("paid", "0.00")  # RF10 INV2 0260 012 → INV-2026-0012; 2000.00 of 984.00
+    assert status["INV-2026-0006"] == status["INV-2026-0009"] == ("paid", "0.00")  # one transfer naming both
+    # CAMT.053: by the remittance text, by the end-to-end ID
+    assert status["INV-2026-0003"] == ("paid", "0.00")
+    # INV-2026-0005 paid 10620.00, then corrected by FK-2026-0001 (−630.00): the customer is owed 630.00
+    assert status["INV-2026-0005"] == ("credited", "-630.00")
+    assert rows["FK-2026-0001"]["status"] == "credited" and rows["FK-2026-0001"]["open"] is None
+    # 687.33 on 2026-04-20 fits INV-2026-0004 and INV-2026-0007 alike: to review, allocated to neither
+    assert status["INV-2026-0004"] == ("overdue", "687.33") and status["INV-2026-0007"] == ("overdue", "687.33")
+    assert status["INV-2026-0034"] == ("overdue", "984.00")  # due 2026-12-15
+    assert rows["INV-2026-0002"]["paid"] == "22755.00"
+
+
+def test_status_moves_with_the_day(year: Path) -> None:
+    """On 2026-01-10 INV-2026-0002 is open (not due before 01-15), on 2026-01-18 overdue, on 01-20 paid."""
+    assert _invoices(year, "2026-01-10")["INV-2026-0002"]["status"] == "open"
+    assert _invoices(year, "2026-01-18")["INV-2026-0002"]["status"] == "overdue"
+    assert _invoices(year, "2026-01-20")["INV-2026-0002"]["status"] == "paid"
+    # the part payment of 2026-01-28 on an invoice due 2026-01-15
+    assert _invoices(year, "2026-01-28")["INV-2026-0001"]["status"] == "overdue"
+
+
+def test_status_filters(year: Path) -> None:
+    paid = _invoices(year, YEAR_END, "--status", "paid")
+    assert set(paid) == {f"INV-2026-{n:04d}" for n in (2, 3, 6, 8, 9, 11, 12)}
+    overdue = _invoices(year, YEAR_END, "--overdue")
+    assert "INV-2026-0001" in overdue and "INV-2026-0002" not in overdue and "INV-2026-0005" not in overdue
+
+
+def test_ar_aging_worked_by_hand(year: Path) -> None:
+    """hooli: 984.00 a month from May, due the 15th; May's paid by the RF transfer of 2000.00 (1016.00 credit).
+    On 2026-12-31 the June–September invoices are 199, 169, 138 and 107 days overdue (90+), October's 77, November's
+    46, December's 16."""
+    ar = _ar(year)
+    hooli = ar["hooli PLN"]
+    assert {b: hooli[b] for b in ("current", "1-30", "31-60", "61-90", "90+")} == {
+        "current": "0.00",
+        "1-30": "984.00",
+        "31-60": "984.00",
+        "61-90": "984.00",
+        "90+": "3936.00",
+    }
+    assert hooli["credit"] == "1016.00" and hooli["balance"] == "5872.00"
+    # DSO: 6888.00 receivable ÷ 1968.00 billed in the 90 days to 2026-12-31 (November and December) × 90
+    assert hooli["dso"] == "315.0"
+    assert ar["globex EUR"]["credit"] == "630.00" and ar["globex EUR"]["balance"] == "-630.00"
+    assert ar["initech PLN"]["90+"] == "13751.30"  # INV-2026-0001, due 2026-01-15
+    assert ar["initech PLN"]["61-90"] == "18129.34"  # INV-2026-0030, due 2026-10-15: 77 days
+
+
+def test_ar_totals_reconcile_to_invoices_and_payments(year: Path) -> None:
+    """Per currency: Σ balances = Σ invoiced gross − Σ payments received (the unmatched lines are nobody's yet)."""
+    from cpqctl.load.repo import load_repo
+
+    repo, _ = load_repo(year)
+    ar = _ar(year)
+    for cur in ("PLN", "EUR"):
+        billed = sum((i.gross_total for i in repo.invoices.values() if i.currency == cur), Decimal(0))
+        paid = sum(
+            (p.amount for p in repo.payments.values() if p.currency == cur and p.account and p.kind == "payment"),
+            Decimal(0),
+        )
+        assert Decimal(ar[f"total {cur}"]["balance"]) == billed - paid
+
+
+def test_reimporting_records_nothing(copy: Path) -> None:
+    before = sorted(p.relative_to(copy) for p in (copy / "payments").rglob("*.yaml"))
+    assert len(before) == 10
+    for statement in (MT940, CAMT):
+        data = _json("payment", "import", statement, "--repo", copy, "--as-of", YEAR_END, "--format", "json")
+        results = {e["result"] for e in data["entries"]}
+        assert results <= {"already imported", "debit (left out)"}, results
+    assert sorted(p.relative_to(copy) for p in (copy / "payments").rglob("*.yaml")) == before
+
+
+def test_review_and_allocate(copy: Path) -> None:
+    review = _json("payment", "list", "--review", "--repo", copy, "--as-of", YEAR_END, "--format", "json")
+    assert [(p["payment"], p["amount"], p["currency"]) for p in review["payments"]] == [
+        ("PAY-2026-0010", "687.33", "EUR"),
+        ("PAY-2026-0006", "123.45", "PLN"),
+    ]
+    r = invoke("payment", "allocate", "PAY-2026-0010", "--account", "umbrella", "--repo", copy, "--as-of", YEAR_END)
+    assert r.exit_code == 0, r.stderr
+    text = (copy / "payments" / "2026-04" / "PAY-2026-0010.yaml").read_text()
+    assert "account: umbrella" in text and "{invoice: INV-2026-0004, amount: 687.33}" in text  # the oldest due
+    r = invoke("payment", "allocate", "PAY-2026-0006", "--other", "--repo", copy, "--as-of", YEAR_END)
+    assert r.exit_code == 0, r.stderr
+    assert _json("payment", "list", "--review", "--repo", copy, "--format", "json")["payments"] == []
+    assert _invoices(copy)["INV-2026-0004"]["status"] == "paid"
+    # still recorded: a later import of the same statement brings neither back
+    data = _json("payment", "import", MT940, "--repo", copy, "--as-of", YEAR_END, "--format", "json")
+    assert not [e for e in data["entries"] if e["payment"]]
+    assert invoke("check", "--repo", copy).exit_code == 0
+
+
+def test_record_part_and_over_payment_and_write_off(copy: Path) -> None:
+    run = ("--repo", copy, "--as-of", YEAR_END)
+    r = invoke("payment", "record", "-a", "vandelay", "--amount", "2000", "--invoice", "INV-2026-0014", *run)
+    assert r.exit_code == 0, r.stderr
+    rows = _invoices(copy)
+    assert rows["INV-2026-0014"]["status"] == "paid"
+    assert _ar(copy)["vandelay PLN"]["credit"] == "284.15"  # 2000.00 − 1715.85
+    r = invoke("payment", "record", "-a", "vandelay", "--amount", "500.00", *run)  # oldest due first
+    assert r.exit_code == 0, r.stderr
+    assert _invoices(copy)["INV-2026-0018"]["open"] == "1215.85"
+    assert _invoices(copy)["INV-2026-0018"]["status"] == "overdue"
+    r = invoke(
+        "payment", "record", "-a", "vandelay", "--kind", "write-off", "--amount", "1215.85", "-i", "INV-2026-0018", *run
+    )
+    assert r.exit_code == 0, r.stderr
+    row = _invoices(copy)["INV-2026-0018"]
+    assert (row["status"], row["open"], row["written_off"]) == ("paid", "0.00", "1215.85")
+    assert invoke("check", "--repo", copy).exit_code == 0
+
+
+def test_refund_of_a_credited_invoice(copy: Path) -> None:
+    r = invoke(
+        "payment", "record", "-a", "globex", "--kind", "refund", "--amount", "630.00", "-i", "INV-2026-0005",
+        "--repo", copy, "--as-of", YEAR_END,
+    )  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert _invoices(copy)["INV-2026-0005"]["open"] == "0.00"
+    assert "globex EUR" not in _ar(copy)  # nothing owed either way, nothing billed in the DSO window
+
+
+def test_refused_allocations_write_nothing(copy: Path) -> None:
+    run = ("--repo", copy, "--as-of", YEAR_END)
+    files = sorted((copy / "payments").rglob("*"))
+    r = invoke("payment", "record", "-a", "acme", "--amount", "5", "-i", "INV-2026-0003", *run)  # umbrella's, EUR
+    assert r.exit_code == 2 and "E-PAYMENT-ALLOCATION" in r.stderr
+    r = invoke("payment", "record", "-a", "acme", "--amount", "5", "-i", "INV-2026-0002", *run)  # paid already
+    assert r.exit_code == 1 and "nothing open" in r.stderr
+    r = invoke("payment", "record", "-a", "acme", "--amount", "5.001", *run)
+    assert r.exit_code == 2 and "decimal places" in r.stderr
+    r = invoke("payment", "record", "-a", "acme", "--amount", "-5", *run)
+    assert r.exit_code == 2
+    r = invoke("payment", "record", "-a", "acme", "--kind", "write-off", "--amount", "5", *run)
+    assert r.exit_code == 2 and "names the invoices" in r.stderr
+    assert sorted((copy / "payments").rglob("*")) == files
+
+
+def test_check_finds_hand_edited_payments(copy: Path) -> None:
+    path = copy / "payments" / "2026-01" / "PAY-2026-0001.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("amount: 22755.00}", "amount: 23000.00}"))
+    r = invoke("check", "--repo", copy, "--format", "json")
+    codes = {d["code"] for d in json.loads(r.stdout)["diagnostics"]}
+    assert {"E-PAYMENT-OVER-ALLOCATED", "E-PAYMENT-OVER-SETTLED"} <= codes, codes
+    path.write_text(text)
+    moved = copy / "payments" / "2026-02" / "PAY-2026-0001.yaml"
+    path.rename(moved)
+    r = invoke("check", "--repo", copy, "--format", "json")
+    found = [d for d in json.loads(r.stdout)["diagnostics"] if d["code"] == "E-PAYMENT-FOLDER"]
+    assert found and found[0]["file"] == "payments/2026-02/PAY-2026-0001.yaml" and found[0]["line"] == 2
+    moved.rename(path)
+    dup = copy / "payments" / "2026-01" / "PAY-2026-0099.yaml"
+    dup.write_text(text.replace("PAY-2026-0001", "PAY-2026-0099").replace("amount: 22755.00}", "amount: 1.00}"))
+    codes = {d["code"] for d in json.loads(invoke("check", "--repo", copy, "--format", "json").stdout)["diagnostics"]}
+    assert "E-PAYMENT-DUPLICATE" in codes
+
+
+def test_a_file_that_is_no_statement_is_refused(copy: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello\n")
+    r = invoke("payment", "import", bad, "--repo", copy, "--as-of", YEAR_END)
+    assert r.exit_code == 1 and "E-STATEMENT" in r.stderr and "Traceback" not in r.stderr
+    broken = tmp_path / "broken.xml"
+    broken.write_text(CAMT.read_text()[:900])
+    r = invoke("payment", "import", broken, "--repo", copy, "--as-of", YEAR_END)
+    assert r.exit_code == 1 and "E-STATEMENT" in r.stderr
+
+
+def test_rf_reference_round_trip() -> None:
+    """ISO 11649: RF + two check digits + the reference; the example of the standard's Wikipedia page validates."""
+    from stdnum import iso11649
+
+    from cpqctl.core.receivables import named_invoices, rf_reference, rf_references
+
+    assert iso11649.is_valid("RF18539007547034")
+    assert rf_reference("INV-2026-0012") == "RF10INV20260012"
+    assert rf_references("zapłata RF10 INV2 0260 012, dziękuję") == ["RF10INV20260012"]
+    assert rf_references("RF11 INV2 0260 012") == []  # a wrong check digit is no reference
+    numbers = ["INV-2026-0012", "INV-2026-0001", "INV-2026-0010"]
+    assert named_invoices("INV-2026-00101", numbers) == []  # not inside a longer number
+    assert named_invoices("inv/2026/0010 and RF10INV20260012", numbers) == ["INV-2026-0012", "INV-2026-0010"]
