@@ -248,3 +248,20 @@ def test_rf_reference_round_trip() -> None:
     numbers = ["INV-2026-0012", "INV-2026-0001", "INV-2026-0010"]
     assert named_invoices("INV-2026-00101", numbers) == []  # not inside a longer number
     assert named_invoices("inv/2026/0010 and RF10INV20260012", numbers) == ["INV-2026-0012", "INV-2026-0010"]
+
+
+def test_statement_shows_payments_and_the_ar_balance(year: Path) -> None:
+    r = invoke("account", "render", "hooli", "--format", "md", "-o", "-", "--repo", year, "--as-of", YEAR_END)
+    assert r.exit_code == 0, r.stderr
+    text = r.stdout.replace("\xa0", " ")  # Polish money groups digits with no-break spaces
+    assert "| 10.06.2026 | INV-2026-0012 | RF10 INV2 0260 012 | 2 000,00 zł |" in text
+    assert "| PLN | 7 872,00 zł | 2 000,00 zł | **5 872,00 zł** |" in text  # = report ar's balance
+    data = _json("account", "render", "hooli", "--format", "json", "-o", "-", "--repo", year, "--as-of", "2026-06-01")
+    assert data["payments"] == []  # the transfer of 2026-06-10 is not there yet
+
+
+def test_the_statement_reads_only_its_accounts_payments(year: Path, parses: list[str]) -> None:
+    r = invoke("account", "render", "vandelay", "--format", "md", "-o", "-", "--repo", year, "--as-of", YEAR_END)
+    assert r.exit_code == 0, r.stderr
+    read = sorted(p for p in parses if p.startswith("payments/"))
+    assert read == ["payments/2026-04/PAY-2026-0003.yaml", "payments/2026-05/PAY-2026-0004.yaml"]

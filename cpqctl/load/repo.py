@@ -628,7 +628,8 @@ def load_contract_context(root: Path, contract_id: str, quote_id: str | None = N
 
 def load_account_context(root: Path, account: str, invoices: bool = False) -> tuple[Repo, list[Diagnostic]]:
     """Only what showing one account needs: settings, catalog and its folder (its contracts); with ``invoices``
-    also the invoices of its contracts (found through :mod:`cpqctl.load.invoice_index`), for its statement.
+    also the invoices of its contracts (found through :mod:`cpqctl.load.invoice_index`) and its payments
+    (:mod:`cpqctl.load.payment_index`), for its statement.
 
     An account without a real folder loads the whole repository, so the error can suggest the closest ID.
     """
@@ -642,10 +643,13 @@ def load_account_context(root: Path, account: str, invoices: bool = False) -> tu
     mine = _account_files(root, account, diags)
     files = _files_in(root, "catalog", "catalog", diags) + mine
     if invoices:
+        from cpqctl.load.payment_index import payment_files_of
+
         for rel, kind in mine:
             if kind == "contract":
                 stem = rel.rsplit("/", 1)[1][: -len(".yaml")]
                 files += [f for f in invoice_files_of(root, stem) if regular_file(root, f[0], diags)]
+        files += payment_files_of(root, account)
     return assemble(settings, load_files(root, files), diags)
 
 

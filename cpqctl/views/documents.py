@@ -366,13 +366,23 @@ def account_invoices(repo: Repo, account_id: str, as_of: date) -> list[dict]:
 
 
 def account_payments(repo: Repo, account_id: str, as_of: date) -> list[dict]:
-    """The account's payments received on or before ``as_of``: none yet, cpqctl records no payments.
+    """The account's payments, refunds and write-offs dated on or before ``as_of``, oldest first
+    (docs/receivables.md): ``{date, kind, amount, currency, invoice, reference}``, ``amount`` positive for what
+    lowers the balance (money received, a write-off), negative for a refund; ``invoice`` the invoices it
+    settles, comma-separated (None: all of it the customer's credit)."""
+    from cpqctl.core.receivables import payments_of
 
-    The statement's ``payments`` key, in the shape a payments feature is to fill (docs/statement.md):
-    ``{date, amount, currency, invoice?, reference?}``, ``amount`` positive for money received. The balance
-    already subtracts whatever this returns.
-    """
-    return []
+    return [
+        {
+            "date": p.date,
+            "kind": p.kind,
+            "amount": -p.amount if p.kind == "refund" else p.amount,
+            "currency": p.currency,
+            "invoice": ", ".join(a.invoice for a in p.allocations) or None,
+            "reference": p.reference or (p.note or None),
+        }
+        for p in payments_of(repo, account_id, as_of)
+    ]
 
 
 def account_balance(invoices: list[dict], payments: list[dict]) -> list[dict]:
