@@ -68,6 +68,8 @@ class Settings:
     git_default_branch: str | None = None  # None: detected (cpqctl.load.git)
     git_invoicing: str = "default-branch"  # default-branch | branch-series (docs/teamwork.md)
     smtp: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
+    dunning: Mapping[str, object] = field(default_factory=lambda: _EMPTY)  # [dunning] as read (docs/dunning.md)
+    ledger_accounts: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # [accounts]: the journal's names
     fx: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
     cac: Decimal | None = None
     gross_margin: Decimal = Decimal(100)
@@ -138,6 +140,9 @@ class Product:
     options: tuple[BundleOption, ...] = ()
     evergreen: bool = False
     unit: str = ""  # unit of measure on invoices (default: by `per`/type, docs/invoices.md)
+    # revenue recognition (docs/revenue.md): ratable | point-in-time | over-term ("" : by type)
+    revenue: str = ""
+    ssp: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)  # standalone selling price per currency
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
 

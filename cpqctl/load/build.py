@@ -185,6 +185,8 @@ def settings(o: Obj | None, file: str = "cpq.toml") -> Settings:
         git_default_branch=o.get("git", {}).get("default_branch"),
         git_invoicing=o.get("git", {}).get("invoicing", d.git_invoicing),
         smtp=MappingProxyType(dict(o.get("smtp", {}))),
+        dunning=MappingProxyType(dict(o.get("dunning", {}))),
+        ledger_accounts=MappingProxyType(dict(o.get("accounts", {}))),
         fx=_prices(o.get("fx")),
         cac=m.get("cac"),
         gross_margin=m.get("gross_margin", d.gross_margin),
@@ -236,6 +238,8 @@ def products(o: Obj, file: str) -> list[Product]:
                     if "product" in x
                 ),
                 evergreen=p.get("evergreen", False),
+                revenue=p.get("revenue", ""),
+                ssp=_prices(p.get("ssp")),
                 src=_src(file, p),
                 at=_at(file, p),
             )

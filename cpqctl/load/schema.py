@@ -720,6 +720,17 @@ CATALOG = O(
                 doc="bundle options",
             ),
             evergreen=F("bool", doc="true: sold only on evergreen contracts"),
+            revenue=E(
+                "ratable",
+                "point-in-time",
+                "over-term",
+                doc="revenue recognition (docs/revenue.md): ratable by day over the period billed (default for "
+                "subscriptions), point-in-time (default for one-time products) or over-term (over the contract)",
+            ),
+            ssp=F(
+                "prices",
+                doc="standalone selling price per currency, for allocating a bundle's discount (default: the list price)",
+            ),
         ),
         doc="products",
     ),
@@ -1093,6 +1104,17 @@ SETTINGS = O(
         ),
     ),
     smtp=SMTP,
+    accounts=O(
+        "the ledger account names of `cpqctl journal` (docs/revenue.md#journal); each has a default",
+        receivable=F("str", doc="default Assets:Receivable"),
+        bank=F("str", doc="default Assets:Bank"),
+        unbilled=F("str", doc="default Assets:Unbilled-Revenue"),
+        deferred=F("str", doc="default Liabilities:Deferred-Revenue"),
+        vat=F("str", doc="default Liabilities:VAT-Payable"),
+        credit=F("str", doc="customers' credit balances, default Liabilities:Customer-Credit"),
+        revenue=F("str", doc="default Income:Revenue"),
+        write_off=F("str", doc="default Expenses:Bad-Debt"),
+    ),
     fx=F("prices", doc="1 unit of a currency in the company currency (more than 0)", positive=True, places=FX_PLACES),
     metrics=O(
         "metrics inputs",
