@@ -265,3 +265,31 @@ def test_the_statement_reads_only_its_accounts_payments(year: Path, parses: list
     assert r.exit_code == 0, r.stderr
     read = sorted(p for p in parses if p.startswith("payments/"))
     assert read == ["payments/2026-04/PAY-2026-0003.yaml", "payments/2026-05/PAY-2026-0004.yaml"]
+
+
+def test_epc_qr_payload() -> None:
+    """EPC069-12 v002 ("GiroCode"): BCD, version, UTF-8, SCT, no BIC, name, IBAN, EUR amount, no purpose, the RF
+    reference; an amount out of range or a bad IBAN gives no code."""
+    from cpqctl.core.receivables import epc_payload
+
+    payload = epc_payload(
+        "Example Software Sp. z o.o.", "PL86 1090 1014 0000 0712 1981 3006", Decimal("687.37"), "RF10INV20260012"
+    )
+    assert payload == (
+        "BCD\n002\n1\nSCT\n\nExample Software Sp. z o.o.\nPL86109010140000071219813006\nEUR687.37\n\nRF10INV20260012"
+    )
+    assert epc_payload("X", "PL86109010140000071219813006", Decimal("12.3"), None, "INV 7").endswith(
+        "EUR12.30\n\n\nINV 7"
+    )
+    assert epc_payload("X", "PL00109010140000071219813006", Decimal(1), None) is None
+    assert epc_payload("X", "PL86109010140000071219813006", Decimal("1000000000.00"), None) is None
+
+
+def test_invoices_print_the_rf_reference_and_eur_ones_the_qr_code(year: Path) -> None:
+    eur = _json("invoice", "render", "INV-2026-0003", "--format", "json", "-o", "-", "--repo", year)
+    assert eur["payment"]["reference"] == "RF59 INV2 0260 003"
+    assert eur["payment"]["epc_qr"].startswith("<svg")
+    pln = _json("invoice", "render", "INV-2026-0002", "--format", "json", "-o", "-", "--repo", year)
+    assert pln["payment"]["epc_qr"] is None and pln["payment"]["reference"].replace(" ", "") == "RF86INV20260002"
+    credit = _json("invoice", "render", "FK-2026-0001", "--format", "json", "-o", "-", "--repo", year)
+    assert credit["payment"] is None  # asks for nothing

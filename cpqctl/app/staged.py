@@ -45,11 +45,12 @@ def refuse_invalid_writes(
 
 def only_deliveries(before: Loaded, after: Loaded, files: dict[str, bytes | None]) -> bool:
     """Every file written is an issued invoice that reads back free of errors and differs from what was loaded
-    by its `sent:` delivery records alone (`invoice send`, one commit per invoice).
+    by records added to its `sent:` deliveries (`invoice send`, one commit per invoice) or its `reminders:`
+    (`dunning run`, one commit per reminder e-mail) alone, none taken away.
 
-    Such a commit cannot change what any cross-file check reads (deliveries are outside the invoice's digest
-    and every rule about money), so re-running them all per delivered invoice (≈ 0.7 s at 10,000 accounts)
-    buys nothing; the file itself is still parsed and schema-checked, its digest verified.
+    Such a commit cannot change what any cross-file check reads (deliveries and reminders are outside the
+    invoice's digest and every rule about money), so re-running them all per delivered invoice (≈ 0.7 s at
+    10,000 accounts) buys nothing; the file itself is still parsed and schema-checked, its digest verified.
     """
     import dataclasses
 
@@ -60,7 +61,11 @@ def only_deliveries(before: Loaded, after: Loaded, files: dict[str, bytes | None
         if any(d.severity == "error" for d in new.diagnostics):
             return False
         o, n = old.records[0], new.records[0]
-        if dataclasses.replace(n, sent=o.sent, at=o.at) != o or len(n.sent) <= len(o.sent):
+        if dataclasses.replace(n, sent=o.sent, reminders=o.reminders, at=o.at) != o:
+            return False
+        if n.sent[: len(o.sent)] != o.sent or n.reminders[: len(o.reminders)] != o.reminders:
+            return False  # a record changed or removed
+        if len(n.sent) + len(n.reminders) <= len(o.sent) + len(o.reminders):
             return False
     return True
 

@@ -139,6 +139,12 @@ def _register() -> None:
     from cpqctl.cli import payment  # payments and receivables (docs/receivables.md)
 
     app.add_typer(payment.app)
+    from cpqctl.cli import dunning  # payment reminders (docs/dunning.md)
+
+    app.add_typer(dunning.app)
+    from cpqctl.cli import journal  # the double-entry journal (docs/revenue.md#journal)
+
+    journal.register(app)
 
 
 _register()

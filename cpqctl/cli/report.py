@@ -676,7 +676,133 @@ def ar(
     )
 
 
+FromOpt = Annotated[
+    str | None, typer.Option("--from", metavar="DATE", help="First month (a date or a period; default: January).")
+]
+ToOpt = Annotated[
+    str | None, typer.Option("--to", metavar="DATE", help="Last month (a date or a period; default: --as-of's).")
+]
+
+
+def _months(period: str | None, since: str | None, until: str | None, as_of: str | None):
+    from datetime import date
+
+    first, last = common.date_range(period, since, until, as_of)
+    day = common.as_of(as_of)
+    last = last or day
+    return first or date(last.year, 1, 1), last
+
+
+def revenue(
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            click_type=click.Choice(["month", "account", "product", "contract"]),
+            help="Rows per month, or per account, product or contract and month.",
+        ),
+    ] = "month",
+    period: PeriodOpt = None,
+    since: FromOpt = None,
+    until: ToOpt = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
+    """Revenue recognised per month (ASC 606 / IFRS 15), from the invoices issued.
+
+    Each invoice line is recognised by day over the period it bills, one-time products on their day, a
+    bundle's discount allocated by standalone selling price (docs/revenue.md). Per currency.
+
+    Example:
+
+      cpqctl report revenue -p 2026
+
+      cpqctl report revenue --from 2026-01 --to 2026-06 --by product --format csv
+    """
+    from cpqctl.app import revenue as rev
+    from cpqctl.render.output import emit
+
+    first, last = _months(period, since, until, as_of)
+    result = rev.revenue_report(common.workspace(repo, as_of), start=first, end=last, by=by)
+    columns = ([] if by == "month" else [by]) + ["month", "recognised", "currency"]
+    emit(
+        format,
+        result.data,
+        columns,
+        result.rows,
+        title=f"Revenue recognised {first:%Y-%m} – {last:%Y-%m}",
+        right=("recognised",),
+    )
+
+
+def deferred(
+    period: PeriodOpt = None,
+    since: FromOpt = None,
+    until: ToOpt = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
+    """Deferred revenue roll-forward: opening + billed − recognised = closing, per month and currency.
+
+    The closing balance is split into deferred revenue (billed ahead of service) and unbilled receivables
+    (service ahead of billing), netted per contract (docs/revenue.md).
+
+    Example:
+
+      cpqctl report deferred -p 2026
+    """
+    from cpqctl.app import revenue as rev
+    from cpqctl.render.output import emit
+
+    first, last = _months(period, since, until, as_of)
+    result = rev.deferred_report(common.workspace(repo, as_of), start=first, end=last)
+    money = ("opening", "billed", "recognised", "closing", "deferred", "unbilled")
+    emit(format, result.data, ["month", *money, "currency"], result.rows, title="Deferred revenue", right=money)
+
+
+def rpo(
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            click_type=click.Choice(["account", "product", "contract", "month"]),
+            help="Rows per account, product or contract (month: one total).",
+        ),
+    ] = "account",
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
+    """Remaining performance obligations (backlog) at the end of --as-of's month, and the next 12 months' part.
+
+    What the contracts still have to recognise: billed and not yet recognised, plus what fixed-term contracts
+    will still bill through their ends (docs/revenue.md).
+
+    Example:
+
+      cpqctl report rpo --as-of 2026-12-31
+    """
+    from cpqctl.app import revenue as rev
+    from cpqctl.render.output import emit
+
+    result = rev.rpo_report(common.workspace(repo, as_of), by=by)
+    columns = ([] if by == "month" else [by]) + ["rpo", "next_12_months", "currency"]
+    emit(
+        format,
+        result.data,
+        columns,
+        result.rows,
+        title=f"RPO on {result.data['as_of']}",
+        right=("rpo", "next_12_months"),
+    )
+
+
 app.command("ar")(ar)
+app.command("revenue")(revenue)
+app.command("deferred")(deferred)
+app.command("rpo")(rpo)
 app.command("arr")(arr)
 app.command("mrr")(mrr)
 app.command("movements")(movements)

@@ -526,6 +526,17 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class Reminder:
+    """A payment reminder sent for an invoice (`cpqctl dunning run`, docs/dunning.md): its level (1, 2, …), the day,
+    the recipients and the message's ID; recorded after the invoice's digest, like a delivery."""
+
+    level: int
+    date: _Day | None
+    to: str
+    message_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Invoice:
     invoice: str
     account: str
@@ -553,6 +564,7 @@ class Invoice:
     fx: InvoiceFx | None = None
     kept: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # md/pdf → sha256 of the document as issued
     sent: tuple[Delivery, ...] = ()
+    reminders: tuple[Reminder, ...] = ()  # payment reminders sent (docs/dunning.md), outside the digest like `sent`
     digest: str | None = None  # sha256 of the issued content (cpqctl.formats.digest); None on older invoices
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)

@@ -277,6 +277,24 @@ def rf_references(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def rf_grouped(reference: str) -> str:
+    """An RF reference as printed for people: in groups of four (``RF10 INV2 0260 012``)."""
+    return " ".join(reference[i : i + 4] for i in range(0, len(reference), 4))
+
+
+def epc_payload(name: str, iban: str, amount: Decimal, reference: str | None, text: str = "") -> str | None:
+    """The content of an EPC QR code (EPC069-12 version 002, the "GiroCode") for a SEPA credit transfer in EUR:
+    the beneficiary, the IBAN, the amount and the structured RF reference (else ``text`` as the unstructured
+    remittance). None when the amount is outside 0.01–999 999 999.99 or the IBAN is not valid."""
+    from stdnum import iban as iban_number
+
+    if not Decimal("0.01") <= amount <= Decimal("999999999.99") or not iban_number.is_valid(iban):
+        return None
+    fields = ["BCD", "002", "1", "SCT", "", name.strip()[:70], iban_number.compact(iban), f"EUR{amount:.2f}", ""]
+    fields += [reference, ""] if reference else ["", text[:140]]
+    return "\n".join(fields).rstrip("\n")
+
+
 def _number_pattern(number: str) -> re.Pattern[str]:
     """An invoice number as a bank may print it: its letters and digits in order, any of space / - _ . between
     the groups, not inside a longer run of letters and digits."""

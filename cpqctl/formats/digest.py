@@ -1,8 +1,9 @@
 """The digest of a signed or issued file: what `quote accept` and `invoice run` write and the loader checks.
 
 An accepted quote ends with the line ``digest: "sha256:<hex>"``; an issued
-invoice carries the same line after its content, followed only by its ``sent:``
-list (delivery records, appended later and outside the invoice's content). The
+invoice carries the same line after its content, followed only by its
+``reminders:`` and ``sent:`` lists (payment reminders and delivery records,
+added later and outside the invoice's content). The
 digest is the SHA-256 of **every byte before the digest line** — whatever a
 line holds, ``\\r`` and other line breaks included — so any edit above it shows.
 
@@ -11,7 +12,7 @@ The digest line itself must be in canonical form: exactly
 YAML reads a lone ``\\r`` (and NEL, LS, PS) as a line break, so text hidden after
 one on the digest line would be read as keys while not being hashed; such a
 line is refused (:func:`verify`). What may follow the line is fixed too: nothing
-for a quote, a ``sent:`` block list for an invoice.
+for a quote, the ``reminders:`` and ``sent:`` block lists for an invoice.
 
 The digest is tamper-evident, not a signature: anyone who knows this rule can
 recompute it. It makes an edit show in `check` (and refuses every write until
@@ -26,8 +27,18 @@ from dataclasses import dataclass
 
 PREFIX = "sha256:"
 _CANONICAL = re.compile(r'digest: "sha256:[0-9a-f]{64}"')
-# after an invoice's digest line: `sent:` and one `  - {…}` item per line, nothing that YAML reads as a break
-_SENT_BLOCK = re.compile(r"(sent:\n(  - [^\r\n\x85\u2028\u2029]*\n)*)?")
+# after an invoice's digest line: the lists `reminders:` (`cpqctl dunning run`) and `sent:` (`invoice send`), each
+# at most once, with one `  - {…}` item per line, nothing that YAML reads as a break
+_TAIL = re.compile(r"(?:(?:reminders|sent):\n(?:  - [^\r\n\x85\u2028\u2029]*\n)*)*")
+_TAIL_KEY = re.compile(r"^(reminders|sent):$", re.MULTILINE)
+
+
+def _invoice_tail(rest: str) -> bool:
+    """``rest`` (what follows an invoice's digest line) is its `reminders:` and `sent:` block lists, each at most once."""
+    if not _TAIL.fullmatch(rest):
+        return False
+    keys = _TAIL_KEY.findall(rest)
+    return len(keys) == len(set(keys))
 
 
 def line_of(digest: str) -> str:
@@ -77,7 +88,7 @@ def verify(text: str, parsed: str | None, after: str = "nothing") -> DigestProbl
     """Check ``text``'s digest line against its content; ``parsed`` is the `digest` value YAML read.
 
     ``after`` says what may follow the digest line: ``"nothing"`` (a quote) or
-    ``"sent"`` (an invoice's delivery list). None when the digest holds.
+    ``"sent"`` (an invoice's `reminders:` and `sent:` lists). None when the digest holds.
     """
     found = _find(text)
     if found is None:
@@ -102,10 +113,11 @@ def verify(text: str, parsed: str | None, after: str = "nothing") -> DigestProbl
         return DigestProblem(
             "text follows the digest line: the digest must be the file's last line", _RESTORE, lineno + 1
         )
-    if after == "sent" and not _SENT_BLOCK.fullmatch(rest):
+    if after == "sent" and not _invoice_tail(rest):
         return DigestProblem(
-            "only the `sent:` list (one `  - {…}` line per delivery) may follow an invoice's digest line",
-            _RESTORE + "; deliveries are recorded by `cpqctl invoice send`",
+            "only the `reminders:` and `sent:` lists (each once, one `  - {…}` line per item) may follow an "
+            "invoice's digest line",
+            _RESTORE + "; deliveries are recorded by `cpqctl invoice send`, reminders by `cpqctl dunning run`",
             lineno + 1,
         )
     value = line[len('digest: "') : -2]

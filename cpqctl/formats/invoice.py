@@ -2,8 +2,9 @@
 
 An issued invoice is never rewritten (a correction is a new invoice): its file
 is written once by :func:`invoice_text`, and afterwards only a delivery record
-is appended to its ``sent:`` list (:func:`sent_append_text`), which lies
-outside the invoice's content. Pure text, no IO.
+is appended to its ``sent:`` list (:func:`sent_append_text`) and a payment
+reminder added to its ``reminders:`` list (:func:`reminder_added_text`), both
+outside the invoice's content (after its digest line). Pure text, no IO.
 """
 
 from __future__ import annotations
@@ -171,3 +172,71 @@ def sent_append_text(text: str, inv, day: date, to: Sequence[str], mid: str) -> 
             src=inv.at.get("sent") or inv.src,
         )
     return add
+
+
+def reminder_entry(level: int, day: date, to: Sequence[str], mid: str) -> str:
+    """One item of the invoice file's ``reminders:`` list (flow style, like ``sent:``)."""
+    return "  - " + flow([("level", level), ("date", day), ("to", ", ".join(to)), ("message_id", mid)]) + "\n"
+
+
+def reminder_added_text(text: str, inv, level: int, day: date, to: Sequence[str], mid: str) -> str:
+    """The invoice file ``text`` (of ``inv``) with one payment reminder recorded: the whole new text.
+
+    The record goes in the block list ``reminders:`` after the digest line, outside the invoice's content (the
+    digest still holds): a new item after the list's last one, or, without the list, ``reminders:`` and the item
+    just before ``sent:`` (which stays the file's last key, so `invoice send` keeps appending to it) or at the end.
+    Lines are only inserted, never changed. A list in another shape (``reminders: []``, a key inside it) is refused
+    rather than rewritten, and the new text is parsed back first: a reminder never leaves a file that does not
+    load or whose digest breaks.
+    """
+    import yaml
+
+    from cpqctl.formats.digest import verify
+
+    rel = inv.src.file
+    where = inv.at.get("reminders") or inv.src
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    top = [i for i, ln in enumerate(lines) if ln[:1].isalpha()]
+    keys = {lines[i].split(":", 1)[0]: i for i in reversed(top)}  # a key's first line
+    entry = reminder_entry(level, day, to, mid)
+    refusal = CpqError(
+        "E-REMINDERS-NOT-LIST",
+        f"{rel}: `reminders:` is not a block list with one `  - {{…}}` line per reminder, so a reminder cannot be "
+        "added without rewriting it",
+        "write `reminders:` alone on its line after the digest line, each reminder on a `  - {…}` line below it "
+        "(the invoice's content does not change)",
+        src=where,
+    )
+    if "reminders" in keys:
+        start = keys["reminders"]
+        if lines[start].split("#", 1)[0].rstrip() != "reminders:":
+            raise refusal
+        end = next((i for i in top if i > start), len(lines))
+        block = lines[start + 1 : end]
+        if any(not (ln.startswith("  - ") or not ln.strip() or ln.lstrip().startswith("#")) for ln in block):
+            raise refusal
+        last = max((start + 1 + j for j, ln in enumerate(block) if ln.startswith("  - ")), default=start)
+        new = [*lines[: last + 1], entry, *lines[last + 1 :]]
+    else:
+        at = keys.get("sent", len(lines))
+        new = [*lines[:at], "reminders:\n", entry, *lines[at:]]
+    out = "".join(new)
+    try:
+        after = yaml.safe_load(out)
+        ok = (
+            isinstance(after, dict)
+            and isinstance(after.get("reminders"), list)
+            and len(after["reminders"]) == len(inv.reminders) + 1
+            and isinstance(after["reminders"][-1], dict)
+            and after["reminders"][-1].get("message_id") == mid
+            and len(after.get("sent") or []) == len(inv.sent)
+        )
+    except yaml.YAMLError:
+        ok = False
+    if ok and inv.digest is not None and verify(text, inv.digest, after="sent") is None:
+        ok = verify(out, inv.digest, after="sent") is None
+    if not ok:
+        raise refusal
+    return out

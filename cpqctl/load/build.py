@@ -36,6 +36,7 @@ from cpqctl.core.model import (
     Product,
     Quote,
     QuoteLine,
+    Reminder,
     RenewalTerms,
     Renumbering,
     Segment,
@@ -512,6 +513,11 @@ def invoice(o: Obj, file: str) -> Invoice:
         kept=MappingProxyType(dict(o.get("document") or {})),
         fx=InvoiceFx(o["fx"]["rate"], o["fx"].get("table", ""), o["fx"].get("date")) if o.get("fx") else None,
         sent=tuple(Delivery(s.get("date"), s.get("to", ""), s.get("message_id", "")) for s in o.get("sent", [])),
+        reminders=tuple(
+            Reminder(r["level"], r.get("date"), r.get("to", ""), r.get("message_id", ""))
+            for r in o.get("reminders", [])
+            if "level" in r
+        ),
         digest=o.get("digest"),
         src=_src(file, o),
         at=_at(file, o),

@@ -1011,7 +1011,19 @@ INVOICE = O(
         )
     ),
     gross_total=F("money", True),
-    digest=F("str", doc="sha256 of the file's text before this line (written by cpqctl; `sent:` follows it)"),
+    digest=F(
+        "str", doc="sha256 of the file's text before this line (written by cpqctl; `reminders:` and `sent:` follow it)"
+    ),
+    reminders=L(
+        O(
+            "a payment reminder (docs/dunning.md)",
+            level=F("int", True, "the reminder level: 1 for the first", nonnegative=True, high=99),
+            date=F("date"),
+            to=F("str"),
+            message_id=F("str"),
+        ),
+        doc="payment reminders sent by `cpqctl dunning run`, outside the digest (before `sent:`)",
+    ),
     sent=L(O("a delivery", date=F("date"), to=F("str"), message_id=F("str"))),
 )
 
@@ -1104,6 +1116,29 @@ SETTINGS = O(
         ),
     ),
     smtp=SMTP,
+    dunning=O(
+        "payment reminders: `cpqctl dunning run` (docs/dunning.md)",
+        levels=L(
+            F("int", nonnegative=True, high=MAX_DAYS),
+            doc="days past the due date at which reminder 1, 2, … goes out, rising, e.g. [7, 21, 45] (default [7, 21])",
+        ),
+        suspend_after=F(
+            "int",
+            nonnegative=True,
+            high=MAX_DAYS,
+            doc="days past due from which an account is listed as a hint to suspend (default 60; nothing changes)",
+        ),
+        compensation=F(
+            "bool",
+            doc="add the statutory compensation for recovery costs, EUR 40/70/100 (Polish act of 8 March 2013 "
+            "art. 10 ust. 1, Directive 2011/7/EU art. 6); default false",
+        ),
+        interest_rate=F(
+            "percent",
+            doc="statutory interest for late payment in commercial transactions, percent a year, e.g. 15.25% "
+            "(default: none shown)",
+        ),
+    ),
     accounts=O(
         "the ledger account names of `cpqctl journal` (docs/revenue.md#journal); each has a default",
         receivable=F("str", doc="default Assets:Receivable"),

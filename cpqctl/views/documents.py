@@ -666,7 +666,37 @@ def invoice_data(repo: Repo, inv) -> dict:
         "tax_total": tax_total,
         "gross_total": inv.gross_total,
         "notes": notes,
+        "payment": _payment_block(inv, seller),
     }
+
+
+def _payment_block(inv, seller: dict) -> dict | None:
+    """How to pay (docs/receivables.md): the seller's account, the ISO 11649 RF reference of the invoice's number
+    (the transfer title `payment import` matches first) and, on an invoice in EUR to an IBAN, the EPC QR code a
+    banking app scans (SVG). None on an invoice that asks for nothing or without a bank account."""
+    from cpqctl.core.receivables import epc_payload, rf_grouped, rf_reference
+
+    account = seller.get("bank_account")
+    if inv.gross_total <= 0 or not account:
+        return None
+    rf = rf_reference(inv.invoice)
+    qr = None
+    if inv.currency == "EUR":
+        payload = epc_payload(seller.get("name") or "", account, inv.gross_total, rf, inv.invoice)
+        if payload is not None:
+            qr = _qr_svg(payload)
+    return {"bank_account": account, "reference": rf_grouped(rf) if rf else inv.invoice, "epc_qr": qr}
+
+
+def _qr_svg(payload: str) -> str:
+    """A QR code as SVG text (segno, error correction M as EPC069-12 asks), the same bytes for the same payload."""
+    import io
+
+    import segno
+
+    out = io.BytesIO()
+    segno.make(payload, error="m", micro=False).save(out, kind="svg", xmldecl=False, svgns=True, border=0)
+    return out.getvalue().decode("ascii")
 
 
 def _language(a, s) -> str:

@@ -1,0 +1,190 @@
+"""`cpqctl journal`: the repository's invoices, payments and revenue recognition as double entries.
+
+Transactions (docs/revenue.md#journal), each in the currency of its document, on the account names of cpq.toml
+``[accounts]``:
+
+- an invoice or corrective invoice, on its date: receivable + gross, deferred revenue − net, VAT payable − VAT
+  (none under reverse charge);
+- revenue recognised, per contract and month, on the month's last day: deferred revenue + / revenue −;
+- at each month's end the change of unbilled receivables (revenue recognised ahead of billing, netted per
+  contract): unbilled + / deferred revenue −, so the deferred account holds what was billed ahead and the
+  unbilled account what was earned ahead, as `report deferred` splits them;
+- a payment: bank + amount, receivable − what it settles, customer credit − the rest (a bank line nobody has
+  been named for: unidentified receipts −); a refund the other way round; a write-off: bad debt + /
+  receivable −.
+
+Entries dated from ``start`` to ``end`` only; balances agree with the reports when the journal starts at the
+first document (the default).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from cpqctl.app.workspace import Workspace
+from cpqctl.core import revrec
+from cpqctl.core.diagnostics import UsageError
+from cpqctl.core.model import Repo
+from cpqctl.core.money import minor_units
+from cpqctl.formats import journal as text
+from cpqctl.formats.journal import Posting, Txn
+
+ACCOUNTS = {
+    "receivable": "Assets:Receivable",
+    "bank": "Assets:Bank",
+    "unbilled": "Assets:Unbilled-Revenue",
+    "deferred": "Liabilities:Deferred-Revenue",
+    "vat": "Liabilities:VAT-Payable",
+    "credit": "Liabilities:Customer-Credit",
+    "unidentified": "Liabilities:Unidentified-Receipts",
+    "revenue": "Income:Revenue",
+    "write_off": "Expenses:Bad-Debt",
+}
+_ORDER = {"invoice": 0, "payment": 1, "recognition": 2, "unbilled": 3}
+
+
+@dataclass(frozen=True)
+class Journal:
+    text: str
+    transactions: int
+    start: date | None
+    end: date
+
+
+def names(repo: Repo) -> dict[str, str]:
+    return {**ACCOUNTS, **{k: str(v) for k, v in repo.settings.ledger_accounts.items()}}
+
+
+def _money(value: Decimal, currency: str) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-minor_units(currency)))
+
+
+def _month_end(m: date) -> date:
+    return m.replace(day=calendar.monthrange(m.year, m.month)[1])
+
+
+def transactions(repo: Repo, end: date) -> list[tuple[tuple, Txn]]:
+    """Every transaction dated on or before ``end``, with its sort key."""
+    from cpqctl.app import revenue
+
+    acc = names(repo)
+    out: list[tuple[tuple, Txn]] = []
+    payee = {a: acct.name or a for a, acct in repo.accounts.items()}
+    for inv in repo.invoices.values():
+        if inv.date > end:
+            continue
+        cur = inv.currency
+        tax = inv.gross_total - inv.net_total
+        postings = [Posting(acc["receivable"], inv.gross_total, cur), Posting(acc["deferred"], -inv.net_total, cur)]
+        if tax:
+            postings.append(Posting(acc["vat"], -tax, cur))
+        what = (
+            f"Corrective invoice {inv.invoice} of {inv.corrects}"
+            if inv.kind == "correction"
+            else f"Invoice {inv.invoice}"
+        )
+        links = tuple(dict.fromkeys(x for x in (inv.invoice, inv.corrects) if x))
+        meta: tuple[tuple[str, str], ...] = (("customer", inv.account), ("contract", inv.contract))
+        txn = Txn(inv.date, payee.get(inv.account, inv.account), what, tuple(postings), _links(links), meta)
+        out.append(((inv.date, _ORDER["invoice"], inv.invoice), txn))
+    for p in repo.payments.values():
+        if p.date > end or p.kind == "other":
+            continue
+        cur = p.currency
+        allocated = p.allocated
+        rest = p.amount - allocated
+        links = _links(tuple(a.invoice for a in p.allocations))
+        meta = (("customer", p.account), ("payment", p.payment)) if p.account else (("payment", p.payment), ("", ""))
+        meta = tuple(m for m in meta if m[0])
+        if p.kind == "payment":
+            postings = [Posting(acc["bank"], p.amount, cur)]
+            if allocated:
+                postings.append(Posting(acc["receivable"], -allocated, cur))
+            if rest:
+                postings.append(Posting(acc["credit"] if p.account else acc["unidentified"], -rest, cur))
+            what = f"Payment {p.payment}"
+        elif p.kind == "refund":
+            postings = [Posting(acc["bank"], -p.amount, cur)]
+            if allocated:
+                postings.append(Posting(acc["receivable"], allocated, cur))
+            if rest:
+                postings.append(Posting(acc["credit"], rest, cur))
+            what = f"Refund {p.payment}"
+        else:  # write-off
+            postings = [Posting(acc["write_off"], p.amount, cur), Posting(acc["receivable"], -p.amount, cur)]
+            what = f"Write-off {p.payment}"
+        name = payee.get(p.account, p.account) if p.account else (p.payer or "unidentified")
+        out.append(((p.date, _ORDER["payment"], p.payment), Txn(p.date, name, what, tuple(postings), links, meta)))
+    for cur in revenue.currencies(repo):
+        scheds = revenue.schedules(repo, cur, through=end)
+        per: dict[tuple[date, str], Decimal] = {}
+        for s in scheds:
+            for e in s.entries:
+                if _month_end(e.month) <= end:
+                    key = (e.month, s.obligation.contract)
+                    per[key] = per.get(key, Decimal(0)) + e.amount
+        for (month, contract), amount in sorted(per.items()):
+            if not amount:
+                continue
+            c = repo.contracts.get(contract)
+            day = _month_end(month)
+            txn = Txn(
+                day,
+                payee.get(c.account, c.account) if c else contract,
+                f"Revenue recognised {month:%Y-%m}",
+                (
+                    Posting(acc["deferred"], _money(amount, cur), cur),
+                    Posting(acc["revenue"], _money(-amount, cur), cur),
+                ),
+                (),
+                (("customer", c.account if c else ""), ("contract", contract), ("period", f"{month:%Y-%m}")),
+            )
+            out.append(((day, _ORDER["recognition"], contract), txn))
+        unbilled = Decimal(0)
+        for r in revrec.roll_forward(scheds):
+            day = _month_end(r.month)
+            if day > end:
+                break
+            delta = r.unbilled - unbilled
+            unbilled = r.unbilled
+            if delta:
+                txn = Txn(
+                    day,
+                    "cpqctl",
+                    f"Unbilled receivables {r.month:%Y-%m}",
+                    (
+                        Posting(acc["unbilled"], _money(delta, cur), cur),
+                        Posting(acc["deferred"], _money(-delta, cur), cur),
+                    ),
+                    (),
+                    (("period", f"{r.month:%Y-%m}"),),
+                )
+                out.append(((day, _ORDER["unbilled"], cur), txn))
+    return sorted(out, key=lambda kt: kt[0])
+
+
+def _links(numbers: tuple[str, ...]) -> tuple[str, ...]:
+    """Invoice numbers as beancount links (``^INV-2026-0001``; the characters a link may not hold become -)."""
+    import re
+
+    return tuple(dict.fromkeys(re.sub(r"[^A-Za-z0-9\-_/.]", "-", n) for n in numbers))
+
+
+def journal(ws: Workspace, *, fmt: str = "beancount", start: date | None = None, end: date | None = None) -> Journal:
+    if fmt not in text.FORMATS:
+        raise UsageError("E-USAGE", f"`{fmt}` is not a journal format", f"one of: {', '.join(text.FORMATS)}")
+    day = end or ws.as_of
+    repo = ws.read({"account", "contract", "invoice", "payment", "catalog"})
+    txns = [t for _, t in transactions(repo, day) if start is None or t.date >= start]
+    if fmt == "beancount":
+        body = text.beancount(txns, names(repo).values(), {p.currency for t in txns for p in t.postings} or {"PLN"})
+    elif fmt == "csv":
+        body = text.csv_text(txns)
+    elif fmt == "json":
+        body = text.json_text(txns)
+    else:
+        body = text.hledger(txns, ledger_cli=fmt == "ledger")
+    return Journal(body, len(txns), start, day)

@@ -1,0 +1,240 @@
+"""Revenue recognition of the repository's invoices: `report revenue | deferred | rpo` (docs/revenue.md).
+
+Every billed invoice line (corrective invoices' included) is a performance obligation recognised by
+:mod:`cpqctl.core.revrec`: by day over the period it bills (subscriptions), on its day (one-time products), or
+over the contract's term (a product with ``revenue: over-term``); a bundle's lines billed together have their
+net total re-allocated by standalone selling price (the product's ``ssp:``, else its list price). A
+cancellation stops recognition on its effective date. Money is per currency, never converted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from cpqctl.app.workspace import Workspace
+from cpqctl.core import ledger, revrec
+from cpqctl.core.diagnostics import CpqError
+from cpqctl.core.model import Invoice, Repo
+from cpqctl.core.money import minor_units, money_str
+from cpqctl.core.terms import contract_terms
+
+BY = ("month", "account", "product", "contract")
+
+
+def methods(repo: Repo) -> dict[str, str]:
+    """Product → recognition method: the catalog's ``revenue:``, else ratable for subscriptions, point-in-time for
+    one-time products."""
+    return {
+        code: p.revenue or ("ratable" if p.recurring else "point-in-time") for code, p in repo.catalog.products.items()
+    }
+
+
+def _terms_and_stops(repo: Repo) -> tuple[dict[str, tuple[date, date]], dict[str, date]]:
+    terms: dict[str, tuple[date, date]] = {}
+    stops: dict[str, date] = {}
+    for cid, c in repo.contracts.items():
+        end = ledger.current_end(c)
+        cancelled = ledger.cancellation(c)
+        if cancelled is not None:
+            stops[cid] = cancelled.date - timedelta(days=1)
+            end = min(end, stops[cid]) if end is not None else stops[cid]
+        if end is not None and end >= c.start:
+            terms[cid] = (c.start, end)
+    return terms, stops
+
+
+def _ssp(repo: Repo, inv: Invoice, n: int) -> Decimal | None:
+    """The standalone selling price of line ``n`` (1-based), as a weight among the lines of its bundle billed for
+    the same period: the product's ``ssp:`` (else list price) in the invoice's currency × quantity, a year of it
+    for a subscription (None: not known)."""
+    from cpqctl.core.terms import PER_MONTHS
+
+    ln = inv.lines[n - 1]
+    p = repo.catalog.products.get(ln.product)
+    if p is None:
+        return None
+    price = p.ssp.get(inv.currency, p.price.get(inv.currency))
+    if price is None:
+        return None
+    quantity = ln.quantity if ln.quantity is not None else Decimal(1)
+    per_year = Decimal(12) / PER_MONTHS[p.per] if p.per in PER_MONTHS else Decimal(1)
+    return abs(price * quantity * per_year)
+
+
+def _bundles(repo: Repo, inv: Invoice) -> list[list[int]]:
+    """Groups of line numbers of one bundle sale on the invoice: a bundle's own line and its option lines
+    (segments naming ``bundle:``) of the same contract part and period."""
+    c = repo.contracts.get(inv.contract)
+    if c is None or inv.kind != "invoice":
+        return []
+    segments = ledger.segment_index(c)
+    groups: dict[tuple, list[int]] = {}
+    for n, ln in enumerate(inv.lines, 1):
+        seg = segments.get(ln.segment)
+        if seg is None:
+            continue
+        part = ln.segment.rsplit("#", 1)[0]
+        code = seg.bundle or (seg.product if repo.catalog.products.get(seg.product, None) is not None
+                              and repo.catalog.products[seg.product].options else None)  # fmt: skip
+        if code is None:
+            continue
+        groups.setdefault((part, code, ln.period_start, ln.period_end, ln.kind), []).append(n)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def obligations(
+    repo: Repo, currency: str, through: date | None = None, invoices: Iterable[Invoice] | None = None
+) -> tuple[revrec.Obligation, ...]:
+    """Every line of the invoices in ``currency`` (dated on or before ``through``; ``invoices``: these instead of
+    the repository's) as an obligation, bundles re-allocated by standalone selling price."""
+    terms, stops = _terms_and_stops(repo)
+    invoices = [
+        i
+        for i in (repo.invoices.values() if invoices is None else invoices)
+        if i.currency == currency and (through is None or i.date <= through)
+    ]
+    try:
+        obs = list(revrec.obligations(invoices, methods(repo), terms, stops))
+    except ValueError as exc:
+        raise CpqError(
+            "E-REVENUE",
+            f"cannot recognise revenue: {exc}",
+            "an over-term product needs a contract with an end; a ratable line needs a period (docs/revenue.md)",
+        ) from None
+    index = {ob.key: i for i, ob in enumerate(obs)}
+    places = minor_units(currency)
+    for inv in invoices:
+        for group in _bundles(repo, inv):
+            ssp = [_ssp(repo, inv, n) for n in group]
+            if any(s is None for s in ssp) or not sum(s for s in ssp if s is not None):
+                continue
+            members = [obs[index[f"{inv.invoice}#{n}"]] for n in group]
+            for ob in revrec.allocate(members, [s for s in ssp if s is not None], places):
+                obs[index[ob.key]] = ob
+    return tuple(obs)
+
+
+def schedules(
+    repo: Repo, currency: str, through: date | None = None, invoices: Iterable[Invoice] | None = None
+) -> tuple[revrec.Schedule, ...]:
+    places = minor_units(currency)
+    out = []
+    for ob in obligations(repo, currency, through, invoices):
+        c = repo.contracts.get(ob.contract)
+        rounding = contract_terms(c, repo.settings).rounding if c is not None else repo.settings.rounding
+        out.append(revrec.schedule(ob, places, rounding))
+    return tuple(out)
+
+
+def currencies(repo: Repo) -> list[str]:
+    return sorted({i.currency for i in repo.invoices.values()})
+
+
+def _key(by: str):
+    return {
+        "month": None,
+        "account": lambda ob: ob.account,
+        "product": lambda ob: ob.product,
+        "contract": lambda ob: ob.contract,
+    }[by]
+
+
+@dataclass(frozen=True)
+class RevenueReport:
+    rows: list[dict]
+    data: dict
+
+
+def revenue_report(ws: Workspace, *, start: date, end: date, by: str = "month") -> RevenueReport:
+    """Revenue recognised per month from ``start``'s month to ``end``'s, per currency (and per account, product
+    or contract with ``by``)."""
+    repo = ws.read({"account", "contract", "invoice", "catalog"})
+    rows = []
+    for cur in currencies(repo):
+        scheds = schedules(repo, cur)
+        sums = revrec.recognised(scheds, start, end, _key(by))
+        for (key, month), amount in sorted(sums.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+            row = {"currency": cur, "month": f"{month:%Y-%m}", "recognised": money_str(amount, cur)}
+            if by != "month":
+                row = {by: key, **row}
+            rows.append(row)
+    return RevenueReport(rows, {"from": start.isoformat(), "to": end.isoformat(), "by": by, "rows": rows})
+
+
+def deferred_report(ws: Workspace, *, start: date, end: date) -> RevenueReport:
+    """Deferred revenue month by month per currency: opening + billed − recognised = closing, the closing split
+    into deferred revenue (billed ahead) and unbilled receivables (recognised ahead), netted per contract."""
+    repo = ws.read({"account", "contract", "invoice", "catalog"})
+    rows = []
+    for cur in currencies(repo):
+        for r in revrec.roll_forward(schedules(repo, cur), start, end):
+            rows.append(
+                {
+                    "currency": cur,
+                    "month": f"{r.month:%Y-%m}",
+                    "opening": money_str(r.opening, cur),
+                    "billed": money_str(r.billed, cur),
+                    "recognised": money_str(r.recognised, cur),
+                    "closing": money_str(r.closing, cur),
+                    "deferred": money_str(r.deferred, cur),
+                    "unbilled": money_str(r.unbilled, cur),
+                }
+            )
+    return RevenueReport(rows, {"from": start.isoformat(), "to": end.isoformat(), "rows": rows})
+
+
+def contracted(repo: Repo, day: date) -> list[Invoice]:
+    """The invoices issued by ``day`` and, for every contract with a fixed end after it, the invoices its
+    schedule would still issue through that end (numbered ``<contract>~n``): what is contracted. An evergreen
+    contract contributes only what it has billed (it can be cancelled for the rest)."""
+    from cpqctl.core import billing
+    from cpqctl.core.model import InvoiceLine
+
+    issued = [i for i in repo.invoices.values() if i.date <= day]
+    index = billing.ledger_index(issued)
+    out = list(issued)
+    for c in sorted(repo.contracts.values(), key=lambda c: c.contract):
+        end = ledger.current_end(c)
+        if end is None or end <= day:
+            continue
+        for n, d in enumerate(billing.run(repo, end, [c], billed=index), 1):
+            lines = tuple(
+                InvoiceLine(x.segment, x.product, x.kind, x.amount, x.period_start, x.period_end, x.quantity)
+                for x in d.lines
+            )
+            out.append(
+                Invoice(
+                    f"{c.contract}~{n}", d.account, d.contract, d.date, d.currency, lines, d.net_total, d.gross_total
+                )
+            )
+    return out
+
+
+def rpo_report(ws: Workspace, *, as_of: date | None = None, by: str = "account") -> RevenueReport:
+    """Remaining performance obligations at the end of ``as_of``'s month: what the contracts still have to
+    recognise — billed or to be billed through their fixed ends (:func:`contracted`) —, all of it and the next
+    12 months, per currency and ``by``."""
+    day = ws.day(as_of)
+    repo = ws.read({"account", "contract", "invoice", "catalog"})
+    rows = []
+    every = contracted(repo, day)
+    for cur in sorted({i.currency for i in every}):
+        scheds = schedules(repo, cur, invoices=every)
+        key = _key(by) if by != "month" else None
+        total = revrec.rpo(scheds, day, key)
+        current = revrec.rpo(scheds, day, key, within=12)
+        for k in sorted(total):
+            row = {
+                "currency": cur,
+                "rpo": money_str(total[k], cur),
+                "next_12_months": money_str(current.get(k, Decimal(0)), cur),
+            }
+            rows.append({by: k, **row} if key is not None else row)
+    return RevenueReport(rows, {"as_of": day.isoformat(), "by": by, "rows": rows})
+
+
+def billed_net(invoices: Iterable[Invoice], currency: str) -> Decimal:
+    return sum((i.net_total for i in invoices if i.currency == currency), Decimal(0))
