@@ -215,3 +215,42 @@ def test_random_contracts_recognise_what_they_bill(scratch, start, months, qty, 
         opening = row.closing
     assert rows[-1].closing == 0, text  # everything billed is recognised by the end
     assert PROJECT.exists()
+
+
+# --------------------------------------------------------------------------- period close
+
+
+def test_a_closed_month_stays_closed(year: Path, tmp_path: Path) -> None:  # noqa: F811
+    root = Path(shutil.copytree(year, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq")))
+    run = ("--repo", root)
+    r = invoke("close", "2026-06", "--as-of", "2026-06-30", *run)
+    assert r.exit_code == 2 and "has not ended" in r.stderr
+    r = invoke("close", "2026-06", "--by", "Anna Nowak", "--as-of", "2026-07-05", *run)
+    assert r.exit_code == 0, r.stderr
+    text = (root / "periods" / "2026-06.yaml").read_text()
+    assert "Payment PAY-2026-0005 (Hooli Polska Sp. z o.o.)" in text and text.count("  - ") == 10
+    assert invoke("check", *run).exit_code == 0
+    assert invoke("close", "2026-06", "--as-of", "2026-07-05", *run).exit_code == 1  # closed already
+    # a back-dated payment would change June: the write is refused, nothing is written
+    files = sorted((root / "payments").rglob("*"))
+    r = invoke("payment", "record", "-a", "hooli", "--amount", "10.00", "--as-of", "2026-06-20", *run)
+    assert r.exit_code == 1 and "E-WRITE-INVALID" in r.stderr and "E-CLOSED-PERIOD" in r.stderr
+    assert sorted((root / "payments").rglob("*")) == files
+    # the same payment dated in July, an open month, is fine
+    assert invoke("payment", "record", "-a", "hooli", "--amount", "10.00", "--as-of", "2026-07-20", *run).exit_code == 0
+    # a hand edit of June's payment: check names it
+    path = root / "payments" / "2026-06" / "PAY-2026-0005.yaml"
+    path.write_text(path.read_text().replace("amount: 2000.00", "amount: 2100.00"))
+    r = invoke("check", "--format", "json", *run)
+    found = [d for d in json.loads(r.stdout)["diagnostics"] if d["code"] == "E-CLOSED-PERIOD"]
+    assert len(found) == 1 and found[0]["file"] == "periods/2026-06.yaml"
+    assert "changed: 2026-06-10 Payment PAY-2026-0005" in found[0]["message"]
+    # a catalog change that moves June's revenue is a change of June too
+    path.write_text(path.read_text().replace("amount: 2100.00", "amount: 2000.00"))
+    assert invoke("check", *run).exit_code == 0
+    catalog = root / "catalog" / "licenses.yaml"  # PRO-SEAT all on its periods' first days: acme's April–June
+    catalog.write_text(
+        catalog.read_text().replace("code: PRO-SEAT\n", "code: PRO-SEAT\n    revenue: point-in-time\n", 1)
+    )
+    r = invoke("check", "--format", "json", *run)
+    assert any(d["code"] == "E-CLOSED-PERIOD" for d in json.loads(r.stdout)["diagnostics"]), r.stdout

@@ -20,7 +20,7 @@ from jsonschema import Draft7Validator
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCHEMAS = PROJECT / "schemas"
-KINDS = ("cpq", "catalog", "account", "contract", "quote", "invoice", "payment")
+KINDS = ("cpq", "catalog", "account", "contract", "quote", "invoice", "payment", "period")
 
 
 def schema(kind: str) -> dict:

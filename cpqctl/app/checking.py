@@ -9,7 +9,7 @@ from pathlib import Path
 from cpqctl.app.workspace import Workspace
 from cpqctl.core.diagnostics import CpqError, Diagnostic, UsageError
 
-SCHEMA_KINDS = ("cpq", "catalog", "account", "contract", "quote", "invoice", "payment")
+SCHEMA_KINDS = ("cpq", "catalog", "account", "contract", "quote", "invoice", "payment", "period")
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,12 @@ def validate(repo: Repo, diags: list[Diagnostic], cross_file: bool = True) -> li
         return sorted(set(diags))
     from cpqctl.core.checks import run_checks, unloaded
 
-    return sorted(set(diags + run_checks(repo, unloaded(repo, diags))))
+    found = run_checks(repo, unloaded(repo, diags))
+    if repo.periods and not any(d.severity == "error" for d in diags + found):
+        from cpqctl.app.closing import check_closed  # closed months keep their journal (docs/revenue.md)
+
+        found += check_closed(repo)
+    return sorted(set(diags + found))
 
 
 def require_clean(diags: list[Diagnostic]) -> None:

@@ -145,6 +145,9 @@ def _register() -> None:
     from cpqctl.cli import journal  # the double-entry journal (docs/revenue.md#journal)
 
     journal.register(app)
+    from cpqctl.cli import close  # period close (docs/revenue.md#period-close)
+
+    close.register(app)
 
 
 _register()

@@ -610,6 +610,19 @@ class Payment:
         return self.amount - self.allocated
 
 
+@dataclass(frozen=True, slots=True)
+class ClosedPeriod:
+    """A month whose books are closed (`cpqctl close`, periods/<YYYY-MM>.yaml): the digest of its journal then."""
+
+    period: str  # YYYY-MM
+    closed: _Day
+    journal: str  # "sha256:<hex>" of the month's transactions
+    entries: tuple[str, ...] = ()  # "<short digest> <date> <narration>" of each transaction
+    by: str = ""
+    src: Source = NOWHERE
+    at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
+
+
 @dataclass(frozen=True)
 class Repo:
     """Everything loaded from a data repository (immutable mappings by ID)."""
@@ -621,6 +634,7 @@ class Repo:
     quotes: Mapping[str, Quote] = field(default_factory=dict)
     invoices: Mapping[str, Invoice] = field(default_factory=dict)
     payments: Mapping[str, Payment] = field(default_factory=dict)
+    periods: Mapping[str, ClosedPeriod] = field(default_factory=dict)
 
     # Derived indexes, built once per loaded repository (the records never change).
     @cached_property

@@ -16,6 +16,7 @@ from cpqctl.core.model import (
     BundleOption,
     Cancellation,
     Catalog,
+    ClosedPeriod,
     Contact,
     Contract,
     ContractedPrice,
@@ -544,6 +545,18 @@ def payment(o: Obj, file: str) -> Payment:
         imported=o.get("imported", ""),
         note=o.get("note", ""),
         allocations=allocations,
+        src=_src(file, o),
+        at=_at(file, o),
+    )
+
+
+def period(o: Obj, file: str) -> ClosedPeriod:
+    return ClosedPeriod(
+        period=o["period"],
+        closed=o["closed"],
+        journal=o["journal"],
+        entries=tuple(o.get("entries", ())),
+        by=o.get("by", ""),
         src=_src(file, o),
         at=_at(file, o),
     )

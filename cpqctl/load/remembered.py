@@ -5,7 +5,7 @@ rule: ~2 s warm. When nothing it reads has changed since the last check, the ans
 module keys the findings on
 
 - every entry the loader looks at — ``cpq.toml`` and everything under ``catalog/``, ``quotes/``,
-  ``invoices/``, ``contracts/``, ``payments/``, ``fx/``, ``indices/`` and ``templates/``, at any depth: its path, its type and
+  ``invoices/``, ``contracts/``, ``payments/``, ``periods/``, ``fx/``, ``indices/`` and ``templates/``, at any depth: its path, its type and
   for a non-folder its size, ``mtime_ns``, inode and ``ctime_ns`` (the parse cache's key: an edit that keeps
   the size and sets the mtime back still moves the ctime), so an edited, added, deleted or renamed file, a
   new folder or link all change the key;
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from cpqctl.core.diagnostics import Diagnostic
 
-FOLDERS = ("catalog", "quotes", "invoices", "contracts", "payments", "fx", "indices", "templates")
+FOLDERS = ("catalog", "quotes", "invoices", "contracts", "payments", "periods", "fx", "indices", "templates")
 FORMAT = 1
 NAME = ".cpq/cache/check.json"
 

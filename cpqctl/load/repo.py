@@ -295,7 +295,7 @@ def _files(root: Path, odd: list[Diagnostic] | None = None) -> list[tuple[str, s
     file's name (a folder ``x.yaml``, a pipe) is never read but reported into ``odd`` (:func:`_odd_entry`).
     """
     out: list[tuple[str, str]] = []
-    for sub, kind in (("catalog", "catalog"), ("quotes", "quote"), ("invoices", "invoice")):
+    for sub, kind in (("catalog", "catalog"), ("quotes", "quote"), ("invoices", "invoice"), ("periods", "period")):
         out += _files_in(root, sub, kind, odd, (".yaml", ".yml"))
     if _real_folder(root, "contracts", odd):
         for acc in sorted(os.scandir(root / "contracts"), key=lambda e: e.name):
@@ -448,8 +448,8 @@ def data_file_kind(rel: str) -> str | None:
     parts = rel.split("/")
     if not parts[-1].endswith((".yaml", ".yml")):
         return None
-    if len(parts) == 2 and parts[0] in ("catalog", "quotes", "invoices"):
-        return {"catalog": "catalog", "quotes": "quote", "invoices": "invoice"}[parts[0]]
+    if len(parts) == 2 and parts[0] in ("catalog", "quotes", "invoices", "periods"):
+        return {"catalog": "catalog", "quotes": "quote", "invoices": "invoice", "periods": "period"}[parts[0]]
     if len(parts) == 3 and parts[0] == "contracts":
         return "account" if parts[2] == "account.yaml" else "contract"
     if len(parts) == 3 and parts[0] == "payments":
@@ -527,7 +527,7 @@ def load_parts(root: Path, kinds=None, meter=None) -> Loaded:
 
 def assemble(settings, results: list[tuple[str, FileResult]], diags: list[Diagnostic]) -> tuple[Repo, list[Diagnostic]]:
     products, schedules = [], []
-    maps: dict[str, dict] = {"account": {}, "contract": {}, "quote": {}, "invoice": {}, "payment": {}}
+    maps: dict[str, dict] = {"account": {}, "contract": {}, "quote": {}, "invoice": {}, "payment": {}, "period": {}}
     for _rel, res in results:
         diags.extend(res.diagnostics)
         if res.kind == "catalog":
@@ -587,6 +587,7 @@ def assemble(settings, results: list[tuple[str, FileResult]], diags: list[Diagno
         quotes=maps["quote"],
         invoices=maps["invoice"],
         payments=maps["payment"],
+        periods=maps["period"],
     )
     return repo, diags
 

@@ -1231,6 +1231,16 @@ PAYMENT = O(
 )
 
 
+PERIOD = O(
+    "a closed month (periods/<YYYY-MM>.yaml, written by `cpqctl close`; docs/revenue.md#period-close)",
+    period=F("id", True, "the month, YYYY-MM (the file name)"),
+    closed=F("date", True, "the day it was closed"),
+    by=F("str", doc="who closed it"),
+    journal=F("str", True, "sha256 of the month's journal when it was closed"),
+    entries=L(F("str"), doc="each transaction of the month: a short digest, its date and its narration"),
+)
+
+
 SCHEMAS = {
     "cpq": SETTINGS,
     "catalog": CATALOG,
@@ -1239,6 +1249,7 @@ SCHEMAS = {
     "quote": QUOTE,
     "invoice": INVOICE,
     "payment": PAYMENT,
+    "period": PERIOD,
     "index": INDEX,  # indices/*.yaml (read with cpq.toml, not a data file kind of `cpqctl schema`)
     "fx": FX,  # fx/*.yaml (read with cpq.toml, as the indices)
 }
