@@ -159,3 +159,19 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(repo_mod, "load_file", counting)
     return seen
+
+
+@pytest.fixture(scope="session")
+def year(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example repository invoiced on the 1st of every month of 2026, the bank statements of
+    tests/fixtures/bank imported on 2026-12-31 (issue 19: tests/test_payments.py, test_journal.py). Shared by every
+    test of a worker: copy it before changing it."""
+    bank = PROJECT / "tests" / "fixtures" / "bank"
+    root = copy_example(tmp_path_factory.mktemp("year") / "repo")
+    for month in range(1, 13):
+        r = invoke("invoice", "run", "--repo", root, "--as-of", f"2026-{month:02d}-01")
+        assert r.exit_code == 0, r.stderr
+    for statement in (bank / "mt940-2026-pln.sta", bank / "camt053-2026-eur.xml"):
+        r = invoke("payment", "import", statement, "--repo", root, "--as-of", "2026-12-31", "--format", "json")
+        assert r.exit_code == 0, r.stderr
+    return root

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import PROJECT, copy_example, invoke
+from tests.conftest import PROJECT, invoke
 
 # the test SMTP server takes AUTH without TLS on purpose (it listens on the loopback only)
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -63,16 +63,13 @@ LANGUAGE = {"acme": "pl", "hooli": "pl", "initech": "pl", "umbrella": "en", "van
 
 
 @pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example repository invoiced monthly through 2026, both statements imported, [dunning] configured,
-    vandelay German, and INV-2026-0032 e-mailed (as an .eml: no record) — then its `sent:` written by hand below."""
-    root = copy_example(tmp_path_factory.mktemp("dunning") / "repo")
-    for month in range(1, 13):
-        r = invoke("invoice", "run", "--repo", root, "--as-of", f"2026-{month:02d}-01")
-        assert r.exit_code == 0, r.stderr
-    for statement in ("mt940-2026-pln.sta", "camt053-2026-eur.xml"):
-        r = invoke("payment", "import", BANK / statement, "--repo", root, "--as-of", "2026-12-31")
-        assert r.exit_code == 0, r.stderr
+def year(year: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example repository invoiced monthly through 2026, both statements imported (conftest's `year`, copied),
+    [dunning] configured, vandelay German, and INV-2026-0032 e-mailed (as an .eml: no record) — then its `sent:`
+    written by hand below."""
+    root = Path(
+        shutil.copytree(year, tmp_path_factory.mktemp("dunning") / "repo", ignore=shutil.ignore_patterns(".cpq"))
+    )
     toml = root / "cpq.toml"
     toml.write_text(toml.read_text(encoding="utf-8") + DUNNING, encoding="utf-8")
     account = root / "contracts" / "vandelay" / "account.yaml"

@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.conftest import PROJECT, copy_example, invoke
-from tests.test_payments import year  # noqa: F401  (the module-scoped fixture: a year invoiced and paid)
 
 YEAR_END = "2026-12-31"
 
@@ -30,7 +29,7 @@ def _json(*args: object) -> dict:
 
 
 @pytest.fixture(scope="module")
-def beancount_file(year: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+def beancount_file(year: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("journal") / "cpqctl.beancount"
     r = invoke("journal", "--repo", year, "--as-of", YEAR_END, "-o", out)
     assert r.exit_code == 0, r.stderr
@@ -59,7 +58,7 @@ def test_bean_check_passes(beancount_file: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_balances_equal_the_reports(year: Path, beancount_file: Path) -> None:  # noqa: F811
+def test_balances_equal_the_reports(year: Path, beancount_file: Path) -> None:
     bal = _balances(beancount_file)
     ar = _json("report", "ar", "--repo", year, "--as-of", YEAR_END, "-f", "json")["rows"]
     deferred = _json("report", "deferred", "--repo", year, "--as-of", YEAR_END, "--from", "2025-01", "-f", "json")
@@ -84,7 +83,7 @@ def test_balances_equal_the_reports(year: Path, beancount_file: Path) -> None:  
     assert bal[("Liabilities:Unidentified-Receipts", "PLN")] == Decimal("-123.45")  # the line to review
 
 
-def test_the_journal_is_deterministic_and_links_invoices(year: Path, beancount_file: Path) -> None:  # noqa: F811
+def test_the_journal_is_deterministic_and_links_invoices(year: Path, beancount_file: Path) -> None:
     r = invoke("journal", "--repo", year, "--as-of", YEAR_END)
     assert r.stdout == beancount_file.read_text()
     text = r.stdout
@@ -93,7 +92,7 @@ def test_the_journal_is_deterministic_and_links_invoices(year: Path, beancount_f
     assert '  period: "2026-06"' in text
 
 
-def test_hledger_and_ledger_syntax(year: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_hledger_and_ledger_syntax(year: Path, tmp_path: Path) -> None:
     """hledger is not installed here: each transaction has a dated header and postings that sum to zero per
     currency, two spaces between account and amount (what hledger and ledger parse)."""
     for fmt in ("hledger", "ledger"):
@@ -220,7 +219,7 @@ def test_random_contracts_recognise_what_they_bill(scratch, start, months, qty, 
 # --------------------------------------------------------------------------- period close
 
 
-def test_a_closed_month_stays_closed(year: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_a_closed_month_stays_closed(year: Path, tmp_path: Path) -> None:
     root = Path(shutil.copytree(year, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq")))
     run = ("--repo", root)
     r = invoke("close", "2026-06", "--as-of", "2026-06-30", *run)
@@ -254,3 +253,23 @@ def test_a_closed_month_stays_closed(year: Path, tmp_path: Path) -> None:  # noq
     )
     r = invoke("check", "--format", "json", *run)
     assert any(d["code"] == "E-CLOSED-PERIOD" for d in json.loads(r.stdout)["diagnostics"]), r.stdout
+
+
+def test_waterfall_rows_add_up_to_what_each_month_billed(year: Path) -> None:
+    from cpqctl.load.repo import load_repo
+
+    data = _json("report", "waterfall", "-p", "2026", "--repo", year, "--as-of", YEAR_END, "-f", "json")
+    repo, _ = load_repo(year)
+    for row in data["rows"]:
+        assert sum(Decimal(v) for v in row["recognised"].values()) == Decimal(row["billed"])
+        billed = sum(
+            (
+                i.net_total
+                for i in repo.invoices.values()
+                if i.currency == row["currency"] and f"{i.date:%Y-%m}" == row["billed_in"]
+            ),
+            Decimal(0),
+        )
+        assert Decimal(row["billed"]) == billed
+    first = next(r for r in data["rows"] if r["billed_in"] == "2026-01" and r["currency"] == "PLN")
+    assert first["recognised"]["2025-10"] == "6215.37"  # initech's catch-up: its service began before the invoice

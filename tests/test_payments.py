@@ -12,25 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, copy_example, invoke
+from tests.conftest import PROJECT, invoke
 
 BANK = PROJECT / "tests" / "fixtures" / "bank"
 MT940 = BANK / "mt940-2026-pln.sta"
 CAMT = BANK / "camt053-2026-eur.xml"
 YEAR_END = "2026-12-31"
-
-
-@pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example repository invoiced on the 1st of every month of 2026, both statements imported on 2026-12-31."""
-    root = copy_example(tmp_path_factory.mktemp("year") / "repo")
-    for month in range(1, 13):
-        r = invoke("invoice", "run", "--repo", root, "--as-of", f"2026-{month:02d}-01")
-        assert r.exit_code == 0, r.stderr
-    for statement in (MT940, CAMT):
-        r = invoke("payment", "import", statement, "--repo", root, "--as-of", YEAR_END, "--format", "json")
-        assert r.exit_code == 0, r.stderr
-    return root
 
 
 @pytest.fixture

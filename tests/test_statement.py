@@ -118,8 +118,19 @@ def test_sent_is_the_first_delivery_by_the_statement_date(repo):
     from cpqctl.render.documents import render_markdown
 
     text = render_markdown("account", data(sent_repo), None)
-    assert zl("| INV-2026-0002 | 01.01.2026 | Faktura | 15.01.2026 | 22 755,00 zł | 02.01.2026 |") in text
-    assert zl("| INV-2026-0003 | 01.04.2026 | Faktura | 15.04.2026 | 16 605,00 zł | nie wysłano |") in text
+    # nothing paid: 22 755,00 less the correction's 4 305,00 is outstanding, past its due date
+    assert (
+        zl(
+            "| INV-2026-0002 | 01.01.2026 | Faktura | 15.01.2026 | 22 755,00 zł | 18 450,00 zł | po terminie | 02.01.2026 |"
+        )
+        in text
+    )
+    assert (
+        zl(
+            "| INV-2026-0003 | 01.04.2026 | Faktura | 15.04.2026 | 16 605,00 zł | 16 605,00 zł | po terminie | nie wysłano |"
+        )
+        in text
+    )
 
 
 # --- payments and the balance ------------------------------------------------------------------
@@ -205,11 +216,17 @@ def test_statement_markdown_in_polish(billed):
     assert "- Najbliższe odnowienie: 31.12.2027\n" in text
     assert "- Odnowienie przyjęte: C-2026-0001 przedłużona umową C-2027-0001 od 01.01.2027\n" in text
     assert zl("- Saldo: 35 055,00 zł\n") in text
-    assert "| Faktura | Data | Rodzaj | Termin płatności | Wartość brutto | Wysłano |\n" in text
-    assert zl("| INV-2026-0002 | 01.01.2026 | Faktura | 15.01.2026 | 22 755,00 zł | nie wysłano |\n") in text
+    assert "| Faktura | Data | Rodzaj | Termin płatności | Wartość brutto | Do zapłaty | Status | Wysłano |\n" in text
     assert (
         zl(
-            "| FK-2026-0001 | 10.04.2026 | Faktura korygująca, koryguje INV-2026-0002 | 24.04.2026 | -4 305,00 zł | nie wysłano |\n"
+            "| INV-2026-0002 | 01.01.2026 | Faktura | 15.01.2026 | 22 755,00 zł | 18 450,00 zł | po terminie | nie wysłano |\n"
+        )
+        in text
+    )
+    assert (
+        zl(
+            "| FK-2026-0001 | 10.04.2026 | Faktura korygująca, koryguje INV-2026-0002 | 24.04.2026 | -4 305,00 zł | — "
+            "| po terminie | nie wysłano |\n"
         )
         in text
     )
@@ -225,7 +242,10 @@ def test_statement_pdf_in_polish_english_and_german(billed, tmp_path):
     assert "Odnowienie przyjęte C-2026-0001 przedłużona umową C-2027-0001 od 01.01.2027" in pl
     assert zl("Saldo 35 055,00 zł") in pl
     assert (
-        zl("FK-2026-0001 10.04.2026 Faktura korygująca koryguje INV-2026-0002 24.04.2026 -4 305,00 zł nie wysłano")
+        zl(
+            "FK-2026-0001 10.04.2026 Faktura korygująca koryguje INV-2026-0002 24.04.2026 -4 305,00 zł — po terminie "
+            "nie wysłano"
+        )
         in pl
     )
     assert "PŁATNOŚCI Brak zarejestrowanych płatności." in pl

@@ -238,3 +238,31 @@ def rpo_report(ws: Workspace, *, as_of: date | None = None, by: str = "account")
 
 def billed_net(invoices: Iterable[Invoice], currency: str) -> Decimal:
     return sum((i.net_total for i in invoices if i.currency == currency), Decimal(0))
+
+
+def waterfall_report(ws: Workspace, *, start: date, end: date) -> RevenueReport:
+    """The revenue waterfall: for each month invoices were issued in (``start``'s to ``end``'s), what they bill and
+    how it is recognised month by month from then on, per currency; each row's months add up to its billed."""
+    repo = ws.read({"account", "contract", "invoice", "catalog"})
+    first, last = revrec.month_of(start), revrec.month_of(end)
+    rows = []
+    for cur in currencies(repo):
+        grid: dict[date, dict[date, Decimal]] = {}
+        for s in schedules(repo, cur):
+            billed = revrec.month_of(s.obligation.billed)
+            if not first <= billed <= last:
+                continue
+            row = grid.setdefault(billed, {})
+            for e in s.entries:
+                row[e.month] = row.get(e.month, Decimal(0)) + e.amount
+        for billed in sorted(grid):
+            months = grid[billed]
+            rows.append(
+                {
+                    "currency": cur,
+                    "billed_in": f"{billed:%Y-%m}",
+                    "billed": money_str(sum(months.values(), Decimal(0)), cur),
+                    "recognised": {f"{m:%Y-%m}": money_str(v, cur) for m, v in sorted(months.items()) if v},
+                }
+            )
+    return RevenueReport(rows, {"from": start.isoformat(), "to": end.isoformat(), "rows": rows})

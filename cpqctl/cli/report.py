@@ -799,7 +799,42 @@ def rpo(
     )
 
 
+def waterfall(
+    period: PeriodOpt = None,
+    since: FromOpt = None,
+    until: ToOpt = None,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
+    """The revenue waterfall: per month of billing, how what was billed is recognised month by month.
+
+    One row per month invoices were issued in and currency; its columns are the months the revenue falls in
+    and add up to what was billed (docs/revenue.md).
+
+    Example:
+
+      cpqctl report waterfall -p 2026q1
+    """
+    from cpqctl.app import revenue as rev
+    from cpqctl.render.output import emit
+
+    first, last = _months(period, since, until, as_of)
+    result = rev.waterfall_report(common.workspace(repo, as_of), start=first, end=last)
+    months = sorted({m for r in result.rows for m in r["recognised"]})
+    rows = [{**{k: v for k, v in r.items() if k != "recognised"}, **r["recognised"]} for r in result.rows]
+    emit(
+        format,
+        result.data,
+        ["billed_in", "currency", "billed", *months],
+        rows,
+        title="Revenue waterfall",
+        right=("billed", *months),
+    )
+
+
 app.command("ar")(ar)
+app.command("waterfall")(waterfall)
 app.command("revenue")(revenue)
 app.command("deferred")(deferred)
 app.command("rpo")(rpo)

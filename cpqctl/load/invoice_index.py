@@ -35,15 +35,20 @@ _CONTRACT_LINE = re.compile(rb"^contract:[ \t]*([A-Za-z0-9][A-Za-z0-9._-]*)[ \t]
 HEAD_BYTES = 4096  # `contract:` is the third key of an invoice written by cpqctl
 
 
-def contract_in(path: str) -> str | None:
-    """The file's top-level ``contract:`` value, or None when a plain match cannot tell."""
+def head_matches(path: str, line: re.Pattern[bytes]) -> tuple[bytes, list[bytes]] | None:
+    """The first :data:`HEAD_BYTES` of a file and the values ``line`` finds in them (None: unreadable)."""
     try:
         with open(path, "rb") as f:
             head = f.read(HEAD_BYTES)
     except OSError:
         return None
-    found = _CONTRACT_LINE.findall(head)
-    return found[0].decode("ascii") if len(found) == 1 else None
+    return head, line.findall(head)
+
+
+def contract_in(path: str) -> str | None:
+    """The file's top-level ``contract:`` value, or None when a plain match cannot tell."""
+    got = head_matches(path, _CONTRACT_LINE)
+    return got[1][0].decode("ascii") if got is not None and len(got[1]) == 1 else None
 
 
 def invoice_files_of(root: Path, contract: str) -> list[tuple[str, str]]:

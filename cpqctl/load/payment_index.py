@@ -14,21 +14,18 @@ import re
 import time
 from pathlib import Path
 
-from cpqctl.load.invoice_index import RACY_NS, _read, _write
+from cpqctl.load.invoice_index import HEAD_BYTES, RACY_NS, _read, _write, head_matches
 
 INDEX = ".cpq/cache/payment-accounts.json"
 _ACCOUNT_LINE = re.compile(rb"^account:[ \t]*([A-Za-z0-9][A-Za-z0-9._-]*)[ \t]*(?:#.*)?\r?$", re.MULTILINE)
-HEAD_BYTES = 4096
 
 
 def account_in(path: str) -> str | None:
     """The file's top-level ``account:`` value, "" when it has none (a line to review), None when unsure."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(HEAD_BYTES)
-    except OSError:
+    got = head_matches(path, _ACCOUNT_LINE)
+    if got is None:
         return None
-    found = _ACCOUNT_LINE.findall(head)
+    head, found = got
     if len(found) == 1:
         return found[0].decode("ascii")
     if not found and len(head) < HEAD_BYTES and b"account:" not in head:

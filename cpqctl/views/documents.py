@@ -340,12 +340,17 @@ def account_invoices(repo: Repo, account_id: str, as_of: date) -> list[dict]:
     """The account's invoices issued on or before ``as_of``, corrective ones included, by date then number.
 
     ``gross`` is the invoice's gross total (a correction's is the difference it makes, often negative);
-    ``sent`` is the first delivery recorded on or before ``as_of`` (None: not sent by then).
+    ``sent`` is the first delivery recorded on or before ``as_of`` (None: not sent by then); ``status`` and
+    ``outstanding`` what :mod:`cpqctl.core.receivables` makes of the payments by then.
     """
+    from cpqctl.core.receivables import ledger
+
+    led = ledger(repo, as_of)
     out = []
     for inv in repo.invoices.values():
         if inv.account != account_id or inv.date > as_of:
             continue
+        chain = led.of(inv.invoice)
         delivered = sorted(d.date for d in inv.sent if d.date is not None and d.date <= as_of)
         undated = any(d.date is None for d in inv.sent)
         out.append(
@@ -360,6 +365,9 @@ def account_invoices(repo: Repo, account_id: str, as_of: date) -> list[dict]:
                 "currency": inv.currency,
                 "sent": bool(delivered) or undated,
                 "sent_on": delivered[0] if delivered else None,
+                # on the statement's day (docs/receivables.md): a correction shows its invoice's status
+                "status": chain.status(as_of) if chain is not None else None,
+                "outstanding": chain.open if chain is not None and chain.invoice == inv.invoice else None,
             }
         )
     return sorted(out, key=lambda i: (i["date"], i["number"]))
