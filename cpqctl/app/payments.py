@@ -150,8 +150,8 @@ def record_payment(
         () if dry_run else (rel,),
         [row],
         {"as_of": day.isoformat(), "dry_run": dry_run, "payments": [row | {"file": rel}]},
-        f"{verb} {rel}: {kind} of {fmt_decimal(value)} {cur} from {acct.account}"
-        + (f", credit {fmt_decimal(value - sum(a for _, a in allocations))}" if kind == "payment" else ""),
+        f"{verb} {rel}: {kind} of {money_str(value, cur)} {cur} from {acct.account}"
+        + (f", credit {money_str(value - sum(a for _, a in allocations), cur)}" if kind == "payment" else ""),
     )
 
 

@@ -571,6 +571,77 @@ class Workspace:
 
         return reports.movements(self, start=_need_day(start, "start"), end=_need_day(end, "end"))
 
+    # -- order-to-cash (docs/receivables.md, docs/revenue.md, docs/dunning.md) --------------------------
+
+    def record_payment(
+        self,
+        account: str,
+        amount: Decimal | int | str,
+        *,
+        invoices=(),
+        kind: str = "payment",
+        reference: str = "",
+        as_of: date | str | None = None,
+        dry_run: bool = False,
+    ):
+        """A payment, refund or write-off dated ``as_of``, settling ``invoices`` ("NUMBER" or "NUMBER=AMOUNT"; none:
+        the account's open invoices oldest due first): `payment record`."""
+        from cpqctl.app import payments
+
+        return payments.record_payment(
+            self,
+            account=account,
+            amount=_number(amount),
+            day=_day(as_of),
+            invoices=tuple(invoices),
+            kind=kind,
+            reference=reference,
+            dry_run=dry_run,
+        )
+
+    def import_statement(self, path: str | Path, *, dry_run: bool = False):
+        """A CAMT.053 or MT940 bank statement recorded as payments matched to invoices: `payment import`."""
+        from cpqctl.app import payments
+
+        file = Path(path)
+        return payments.import_statement(self, name=str(file), data=payments.read_statement(file), dry_run=dry_run)
+
+    def ar(self, *, as_of: date | str | None = None, account: str | None = None):
+        """The receivables aging, credit, balance and DSO per account and currency: `report ar` (rows, data)."""
+        from cpqctl.app import payments
+
+        return payments.ar_report(self, as_of=_day(as_of), account=account)
+
+    def revenue(self, start: date | str, end: date | str, *, by: str = "month"):
+        """Revenue recognised per month (ASC 606 / IFRS 15): `report revenue`."""
+        from cpqctl.app import revenue
+
+        return revenue.revenue_report(self, start=_need_day(start, "start"), end=_need_day(end, "end"), by=by)
+
+    def deferred(self, start: date | str, end: date | str):
+        """The deferred revenue roll-forward (opening + billed − recognised = closing): `report deferred`."""
+        from cpqctl.app import revenue
+
+        return revenue.deferred_report(self, start=_need_day(start, "start"), end=_need_day(end, "end"))
+
+    def journal(self, *, fmt: str = "beancount", start: date | str | None = None, end: date | str | None = None):
+        """The double-entry journal (beancount, hledger, ledger, csv or json text): `cpqctl journal`."""
+        from cpqctl.app import journal
+
+        return journal.journal(self, fmt=fmt, start=_day(start), end=_day(end))
+
+    def close(self, month: str, *, by: str = "", dry_run: bool = False):
+        """Close a month's books on ``as_of`` (periods/<YYYY-MM>.yaml): `cpqctl close`."""
+        from cpqctl.app import closing
+
+        return closing.close_period(self, month, by=by, dry_run=dry_run)
+
+    def dunning(self, *, as_of: date | str | None = None, accounts=(), dry_run: bool = False):
+        """The payment reminders due on ``as_of``, sent through [smtp] and recorded: `dunning run`."""
+        from cpqctl.app import dunning
+
+        return dunning.run_dunning(self, as_of=_day(as_of), accounts=tuple(accounts), dry_run=dry_run)
+
 
 def _day(value: date | str | None) -> date | None:
     """A date given as a date or as ISO text (YYYY-MM-DD), within the years a data file may hold; None stays None."""
