@@ -335,7 +335,7 @@ def test_compensation_and_interest_worked_by_hand(repo: Path) -> None:
     assert items["INV-2026-0016"]["compensation"]["eur"] == "70"
     assert items["INV-2026-0016"]["compensation"]["rate_date"] == "2026-06-30"
     # the days' changes of what is owed add up to what the ledger says is open, for every chain reminded
-    from cpqctl.app.dunning import allocations_by_document, owed_changes
+    from cpqctl.core.dunning import allocations_by_document, owed_changes
     from cpqctl.core.receivables import ledger
     from cpqctl.load.repo import load_repo
 
@@ -354,7 +354,7 @@ def test_compensation_and_interest_worked_by_hand(repo: Path) -> None:
 def test_the_thresholds_and_the_rounding_of_the_rules() -> None:
     """Art. 10 ust. 1 pkt 1–3: at most 5,000 → 40; above 5,000 and below 50,000 → 70; 50,000 or more → 100.
     Interest rounds once, half-up: 10.00 at 18.25% for one day is 10 × 0.1825 / 365 = 0.005 → 0.01."""
-    from cpqctl.app.dunning import compensation_eur, level_reached, statutory_interest
+    from cpqctl.core.dunning import compensation_eur, level_reached, statutory_interest
 
     assert [compensation_eur(Decimal(v)) for v in ("0.01", "5000.00", "5000.01", "49999.99", "50000.00")] == [
         40,
@@ -377,7 +377,7 @@ def test_the_thresholds_and_the_rounding_of_the_rules() -> None:
 
 
 def test_defaults_without_a_dunning_section() -> None:
-    from cpqctl.app.dunning import DunningConfig, dunning_config
+    from cpqctl.core.dunning import DunningConfig, dunning_config
     from cpqctl.core.model import Settings
 
     assert dunning_config(Settings()) == DunningConfig((7, 21), 60, False, None)
