@@ -8,6 +8,7 @@ separately (data goes to stdout, messages to stderr: tests assert both).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import textwrap
 from collections.abc import Callable
@@ -175,3 +176,53 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> Path:
         r = invoke("payment", "import", statement, "--repo", root, "--as-of", "2026-12-31", "--format", "json")
         assert r.exit_code == 0, r.stderr
     return root
+
+
+class SmtpCollector:
+    """An aiosmtpd handler that keeps every message it accepts and refuses recipients with "refuse" in them."""
+
+    def __init__(self) -> None:
+        self.envelopes: list = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
+        if "refuse" in address:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    def messages(self) -> list:
+        """The messages accepted, parsed."""
+        import email
+        import email.policy
+
+        return [email.message_from_bytes(e.original_content, policy=email.policy.default) for e in self.envelopes]
+
+
+@contextlib.contextmanager
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) requiring AUTH as billing@example.com / pw: (port, collector)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def auth(server, session, envelope, mechanism, data):
+        ok = isinstance(data, LoginPassword) and data.login == b"billing@example.com" and data.password == b"pw"
+        return AuthResult(success=ok, handled=False)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = SmtpCollector()
+    ctl = Controller(
+        handler, hostname="127.0.0.1", port=port, authenticator=auth, auth_required=True, auth_require_tls=False
+    )
+    ctl.start()
+    try:
+        yield port, handler
+    finally:
+        ctl.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import yaml
 from cpqctl.app import invoicing
 from cpqctl.app.workspace import Workspace
 from cpqctl.core.diagnostics import CpqError, InvalidRepository, UsageError
+from tests.conftest import smtp_server
 
 # the test SMTP server takes AUTH without TLS on purpose (it listens on the loopback only)
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -202,41 +202,11 @@ def test_send_selection_is_checked_before_anything_loads(issued):
 # --------------------------------------------------------------------------- SMTP
 
 
-class _Collect:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
-        if "refuse" in address:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp(monkeypatch):
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    def auth(server, session, envelope, mechanism, data):
-        ok = isinstance(data, LoginPassword) and data.login == b"billing@example.com" and data.password == b"pw"
-        return AuthResult(success=ok, handled=False)
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    handler = _Collect()
-    ctl = Controller(
-        handler, hostname="127.0.0.1", port=port, authenticator=auth, auth_required=True, auth_require_tls=False
-    )
-    ctl.start()
-    monkeypatch.setenv("CPQ_SMTP_PASSWORD", "pw")
-    yield port, handler
-    ctl.stop()
+    with smtp_server() as (port, handler):
+        monkeypatch.setenv("CPQ_SMTP_PASSWORD", "pw")
+        yield port, handler
 
 
 def test_send_records_who_got_it_and_goes_on_past_a_refused_invoice(issued, smtp):

@@ -9,11 +9,8 @@ are Polish, umbrella English; vandelay is made German for this test, so that all
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import shutil
-import socket
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import PROJECT, invoke
+from tests.conftest import PROJECT, invoke, smtp_server
 
 # the test SMTP server takes AUTH without TLS on purpose (it listens on the loopback only)
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -82,47 +79,14 @@ def repo(year: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(year, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq")))
 
 
-class _Collect:
-    def __init__(self) -> None:
-        self.envelopes: list = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
-        if "refuse" in address:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def messages(self) -> list:
-        return [email.message_from_bytes(e.original_content, policy=email.policy.default) for e in self.envelopes]
-
-
 @pytest.fixture
 def smtp(repo: Path, monkeypatch: pytest.MonkeyPatch):
     """An SMTP server on 127.0.0.1 requiring AUTH; the repository's cpq.toml [smtp] points at it."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    def auth(server, session, envelope, mechanism, data):
-        ok = isinstance(data, LoginPassword) and data.login == b"billing@example.com" and data.password == b"pw"
-        return AuthResult(success=ok, handled=False)
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    handler = _Collect()
-    ctl = Controller(
-        handler, hostname="127.0.0.1", port=port, authenticator=auth, auth_required=True, auth_require_tls=False
-    )
-    ctl.start()
-    toml = repo / "cpq.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace("port = 2525", f"port = {port}"), encoding="utf-8")
-    monkeypatch.setenv("CPQ_SMTP_PASSWORD", "pw")
-    yield handler
-    ctl.stop()
+    with smtp_server() as (port, handler):
+        toml = repo / "cpq.toml"
+        toml.write_text(toml.read_text(encoding="utf-8").replace("port = 2525", f"port = {port}"), encoding="utf-8")
+        monkeypatch.setenv("CPQ_SMTP_PASSWORD", "pw")
+        yield handler
 
 
 def _dunning(repo: Path, as_of: str, *extra: object) -> dict:
