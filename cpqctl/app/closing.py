@@ -9,13 +9,13 @@ transactions that differ; the fix is an adjustment in the open period.
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import date
 
 from cpqctl.app.workspace import Workspace
+from cpqctl.core import revrec
 from cpqctl.core.diagnostics import CpqError, Diagnostic, UsageError
 from cpqctl.core.model import Repo
 
@@ -29,16 +29,12 @@ def _month(text: str) -> date:
     return date(int(m.group(1)), int(m.group(2)), 1)
 
 
-def _last_day(first: date) -> date:
-    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
-
-
 def month_entries(repo: Repo, first: date) -> list[str]:
     """Each transaction of the month as ``<sha256 of it, 16 hex> <date> <narration>``, in journal order."""
     from cpqctl.app.journal import transactions
     from cpqctl.formats.journal import json_text
 
-    end = _last_day(first)
+    end = revrec.month_end(first)
     view = replace(
         repo,
         invoices={n: i for n, i in repo.invoices.items() if i.date <= end},
@@ -72,11 +68,11 @@ def close_period(ws: Workspace, month: str, *, by: str = "", dry_run: bool = Fal
 
     first = _month(month)
     day = ws.as_of
-    if day <= _last_day(first):
+    if day <= revrec.month_end(first):
         raise UsageError(
             "E-CLOSE",
             f"{month} has not ended on {day}: a month is closed after its last day",
-            f"close it from {date.fromordinal(_last_day(first).toordinal() + 1)} on (--as-of)",
+            f"close it from {date.fromordinal(revrec.month_end(first).toordinal() + 1)} on (--as-of)",
         )
     rel = f"periods/{month}.yaml"
     with ws.writing() as (store, repo):

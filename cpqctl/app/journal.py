@@ -19,7 +19,6 @@ first document (the default).
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -60,10 +59,6 @@ def names(repo: Repo) -> dict[str, str]:
 
 def _money(value: Decimal, currency: str) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-minor_units(currency)))
-
-
-def _month_end(m: date) -> date:
-    return m.replace(day=calendar.monthrange(m.year, m.month)[1])
 
 
 def transactions(repo: Repo, end: date) -> list[tuple[tuple, Txn]]:
@@ -123,14 +118,14 @@ def transactions(repo: Repo, end: date) -> list[tuple[tuple, Txn]]:
         per: dict[tuple[date, str], Decimal] = {}
         for s in scheds:
             for e in s.entries:
-                if _month_end(e.month) <= end:
+                if revrec.month_end(e.month) <= end:
                     key = (e.month, s.obligation.contract)
                     per[key] = per.get(key, Decimal(0)) + e.amount
         for (month, contract), amount in sorted(per.items()):
             if not amount:
                 continue
             c = repo.contracts.get(contract)
-            day = _month_end(month)
+            day = revrec.month_end(month)
             txn = Txn(
                 day,
                 payee.get(c.account, c.account) if c else contract,
@@ -145,7 +140,7 @@ def transactions(repo: Repo, end: date) -> list[tuple[tuple, Txn]]:
             out.append(((day, _ORDER["recognition"], contract), txn))
         unbilled = Decimal(0)
         for r in revrec.roll_forward(scheds):
-            day = _month_end(r.month)
+            day = revrec.month_end(r.month)
             if day > end:
                 break
             delta = r.unbilled - unbilled

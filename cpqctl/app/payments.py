@@ -40,29 +40,20 @@ class PaymentsWritten:
 
 
 def _allocation_arg(text: str) -> tuple[str, Decimal | None]:
+    """``NUMBER`` or ``NUMBER=AMOUNT`` of `--invoice`."""
     number, eq, amount = text.partition("=")
-    if not eq:
-        return number.strip(), None
-    try:
-        value = Decimal(amount.strip())
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value <= 0 or value >= Decimal(10) ** 15:
-        raise UsageError(
-            "E-USAGE",
-            f"`{text}`: `{amount}` is not an amount",
-            "write INVOICE or INVOICE=AMOUNT, e.g. INV-2027-0001=500.00",
-        )
-    return number.strip(), value
+    hint = "write INVOICE or INVOICE=AMOUNT, e.g. INV-2027-0001=500.00"
+    return number.strip(), (_need_amount(amount.strip(), hint) if eq else None)
 
 
-def _need_amount(amount: Decimal | str) -> Decimal:
+def _need_amount(amount: Decimal | str, hint: str = "a positive amount, e.g. --amount 1379.96") -> Decimal:
+    """A positive amount below 10^15 with at most 6 decimal places (E-USAGE otherwise)."""
     try:
         value = Decimal(str(amount))
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite() or value <= 0 or value >= Decimal(10) ** 15 or value.as_tuple().exponent < -6:  # type: ignore[operator]
-        raise UsageError("E-USAGE", f"`{amount}` is not an amount", "a positive amount, e.g. --amount 1379.96")
+        raise UsageError("E-USAGE", f"`{amount}` is not an amount", hint)
     return value
 
 
@@ -106,27 +97,7 @@ def record_payment(
         cur = (currency or acct.currency).upper()
         value = _in_minor_units(value, cur)
         led = receivables.ledger(repo, day)
-        allocations: list[tuple[str, Decimal]] = []
-        left = value
-        for number, part in wanted:
-            chain = _chain(repo, led, number, acct.account, cur)
-            owed = -chain.open if kind == "refund" else chain.open
-            take = _in_minor_units(part, cur) if part is not None else min(left, max(owed, Decimal(0)))
-            if take <= 0:
-                raise CpqError(
-                    "E-PAYMENT-ALLOCATION",
-                    f"{number} has nothing open to {'refund' if kind == 'refund' else 'settle'} on {day} "
-                    f"(status: {chain.status(day)})",
-                    "`cpqctl invoice list --account " + acct.account + "` shows what each invoice still asks for",
-                )
-            allocations.append((number, take))
-            left -= take
-        if kind == "payment" and not wanted and allocate:
-            opens = sorted(
-                (c for c in led.chains.values() if c.account == acct.account and c.currency == cur and c.open > 0),
-                key=lambda c: (c.due or c.date, c.invoice),
-            )
-            allocations = list(receivables.allocate(value, [(c.invoice, c.open) for c in opens]))
+        allocations = _allocations(repo, led, wanted, acct.account, cur, value, kind, day, oldest_first=allocate)
         draft = PaymentDraft(
             date=day,
             amount=value,
@@ -167,6 +138,55 @@ def _in_minor_units(value: Decimal, currency: str) -> Decimal:
             "round the amount to what a bank can transfer",
         )
     return value.quantize(q)
+
+
+def _allocations(
+    repo: Repo,
+    led: receivables.Ledger,
+    wanted: Sequence[tuple[str, Decimal | None]],
+    account: str,
+    currency: str,
+    amount: Decimal,
+    kind: str,
+    day: date,
+    oldest_first: bool,
+) -> tuple[tuple[str, Decimal], ...]:
+    """What a payment, refund or write-off of ``amount`` settles: the invoices ``wanted`` (an amount each, or what
+    is still open on it — for a refund what it owes the customer); with none, a payment settles the account's open
+    invoices in its currency oldest due first (``oldest_first``; else nothing: all of it credit)."""
+    out: list[tuple[str, Decimal]] = []
+    left = amount
+    for number, part in wanted:
+        chain = _chain(repo, led, number, account, currency)
+        owed = -chain.open if kind == "refund" else chain.open
+        take = _in_minor_units(part, currency) if part is not None else min(left, max(owed, Decimal(0)))
+        if take <= 0:
+            raise CpqError(
+                "E-PAYMENT-ALLOCATION",
+                f"{number} has nothing open to {'refund' if kind == 'refund' else 'settle'} on {day} "
+                f"(status: {chain.status(day)})",
+                f"`cpqctl invoice list --account {account}` shows what each invoice still asks for",
+            )
+        out.append((number, take))
+        left -= take
+    if kind == "payment" and not wanted and oldest_first:
+        opens = sorted(
+            (c for c in led.chains.values() if c.account == account and c.currency == currency and c.open > 0),
+            key=lambda c: (c.due or c.date, c.invoice),
+        )
+        out = list(receivables.allocate(amount, [(c.invoice, c.open) for c in opens]))
+    return tuple(out)
+
+
+def _without(led: receivables.Ledger, p) -> receivables.Ledger:
+    """The ledger as if payment ``p`` settled nothing."""
+    field_of = {"payment": "paid", "write-off": "written_off", "refund": "refunded"}.get(p.kind)
+    chains = dict(led.chains)
+    for a in p.allocations:
+        root = led.chain_of.get(a.invoice)
+        if root is not None and field_of is not None:
+            chains[root] = replace(chains[root], **{field_of: getattr(chains[root], field_of) - a.amount})
+    return replace(led, chains=chains)
 
 
 def _chain(repo: Repo, led: receivables.Ledger, number: str, account: str, currency: str) -> receivables.Chain:
@@ -228,38 +248,11 @@ def allocate_payment(
                     f"{p.payment} names no account yet",
                     f"add --account ID (who paid {p.amount} {p.currency} on {p.date})",
                 )
-            led = receivables.ledger(repo, max(ws.as_of, p.date))
-            chains = dict(led.chains)
-            for a in p.allocations:  # this payment's own allocations are replaced: give them back
-                root = led.chain_of.get(a.invoice)
-                if root is not None and p.kind != "refund":
-                    sub = "written_off" if p.kind == "write-off" else "paid"
-                    chains[root] = replace(chains[root], **{sub: getattr(chains[root], sub) - a.amount})
-            led = replace(led, chains=chains)
-            chosen: list[tuple[str, Decimal]] = []
-            left = p.amount
-            for number, part in (_allocation_arg(x) for x in invoices):
-                chain = _chain(repo, led, number, acct.account, p.currency)
-                take = _in_minor_units(part, p.currency) if part is not None else min(left, max(chain.open, Decimal(0)))
-                if take <= 0:
-                    raise CpqError(
-                        "E-PAYMENT-ALLOCATION",
-                        f"{number} has nothing open to settle (status: {chain.status(p.date)})",
-                        f"`cpqctl invoice list --account {acct.account}` shows what each invoice still asks for",
-                    )
-                chosen.append((number, take))
-                left -= take
-            if not invoices and p.kind == "payment":
-                opens = sorted(
-                    (
-                        c
-                        for c in chains.values()
-                        if c.account == acct.account and c.currency == p.currency and c.open > 0
-                    ),
-                    key=lambda c: (c.due or c.date, c.invoice),
-                )
-                chosen = list(receivables.allocate(p.amount, [(c.invoice, c.open) for c in opens]))
-            draft_account, allocations, kind = acct.account, tuple(chosen), p.kind
+            day = max(ws.as_of, p.date)
+            led = _without(receivables.ledger(repo, day), p)  # its own allocations are replaced: give them back
+            wanted = [_allocation_arg(x) for x in invoices]
+            chosen = _allocations(repo, led, wanted, acct.account, p.currency, p.amount, p.kind, day, oldest_first=True)
+            draft_account, allocations, kind = acct.account, chosen, p.kind
         draft = PaymentDraft(
             date=p.date,
             amount=p.amount,
@@ -375,7 +368,7 @@ def import_statement(
                 for number, part in m.allocations:
                     chains[number] = replace(chains[number], paid=chains[number].paid + part)
                 if ln.payer_iban:
-                    ibans.setdefault(receivables._compact_iban(ln.payer_iban), m.account)
+                    ibans.setdefault(receivables.compact_iban(ln.payer_iban), m.account)
             files.append((payment_path(ident, ln.date), payment_text(ident, draft)))
             result = f"matched by {m.how}" if m else "to review"
             rows.append(row | _draft_row(ident, draft) | {"result": result, "entry": ln.key})

@@ -367,7 +367,7 @@ def match_line(
             return Match(accounts.pop(), allocate(amount, opens), "reference")
         return None  # invoices of two accounts on one transfer: a person decides
     candidates = [c for c in open_chains.values() if c.open_on(day) == amount and amount > 0]
-    payer = (ibans or {}).get(_compact_iban(payer_iban)) if payer_iban else None
+    payer = (ibans or {}).get(compact_iban(payer_iban)) if payer_iban else None
     if payer is not None:
         candidates = [c for c in candidates if c.account == payer]
     if len(candidates) == 1:
@@ -376,7 +376,7 @@ def match_line(
     return None
 
 
-def _compact_iban(iban: str) -> str:
+def compact_iban(iban: str) -> str:
     return re.sub(r"\s", "", iban).upper()
 
 
@@ -385,7 +385,7 @@ def account_ibans(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     out: dict[str, str] = {}
     shared: set[str] = set()
     for account, iban in pairs:
-        key = _compact_iban(iban)
+        key = compact_iban(iban)
         if not key:
             continue
         if key in out and out[key] != account:

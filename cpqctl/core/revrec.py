@@ -84,6 +84,11 @@ def _next_month(m: date) -> date:
     return date(m.year + m.month // 12, m.month % 12 + 1, 1)
 
 
+def month_end(d: date) -> date:
+    """The last day of ``d``'s month."""
+    return _next_month(month_of(d)) - timedelta(days=1)
+
+
 def months(first: date, last: date) -> list[date]:
     """The first days of the months from ``first``'s to ``last``'s, inclusive (empty when last is earlier)."""
     out, m, end = [], month_of(first), month_of(last)
