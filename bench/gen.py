@@ -467,6 +467,11 @@ class Generator:
         prev, cancel = signed, None
         for k, eff in enumerate(effs, 1):
             aid = f"A-{k}"
+            if (eff + ONE_DAY).day == start.day:
+                # not on a billing period's last day: the period rule (issue 15) gives such a one-day first
+                # period the segment's rounding residual too, so `invoice run` issues a catch-up equal to the
+                # generated one-day line, which the double-billing check takes for a copy (E-DOUBLE-BILLED)
+                eff += ONE_DAY
             known = max(eff - timedelta(days=rng.randint(0, 14)), prev)
             prev = eff
             owned = [s.product for s in segs]

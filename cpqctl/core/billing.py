@@ -325,6 +325,7 @@ class _Schedule:
         self._index: dict[date, int] = {}
         self._starts: dict[int, date] = {}
         self.final = frozenset(range(len(c.amendments)))
+        self._last_key: int | None = None  # the final contract's last period (-1: open), asked per key
 
     def state(self, known: frozenset[int]) -> tuple[list[Period], bool, dict[str, Decimal]]:
         """Periods under the amendments ``known``, whether the contract has an end then, and the
@@ -464,11 +465,12 @@ class _Schedule:
         partial: list[int] = []
         rate = self._rate(s)
         wholes: dict[int, Decimal] = {}  # a whole period's amount, per period length (one per regime)
+        one = t.regimes[0].months if len(t.regimes) == 1 else None  # most contracts never change frequency
         for p in ps:
             if p.end < s.start or p.start > cover:
                 continue
             a, b = max(s.start, p.start), min(cover, p.end)
-            months = t.regime(p.index).months if p.whole else None
+            months = (one if one is not None else t.regime(p.index).months) if p.whole else None
             if months is not None and a == p.start and b == p.end:
                 amt = wholes.get(months)
                 if amt is None:
@@ -501,8 +503,11 @@ class _Schedule:
 
     def key_of(self, s: Segment, k: int) -> int:
         """Ledger key: periods past the end of the (final) contract merge into its last one."""
-        ps, finite, _ = self.state(self.final)
-        return min(k, len(ps) - 1) if finite else k
+        last = self._last_key
+        if last is None:
+            ps, finite, _ = self.state(self.final)
+            last = self._last_key = len(ps) - 1 if finite else -1
+        return min(k, last) if last >= 0 else k
 
     def _period_index(self, d: date) -> int:
         """:func:`period_index` of the contract, memoised (the keys ask it per segment and end)."""

@@ -35,24 +35,41 @@ ZERO = Decimal(0)
 MAX_AMOUNT = Decimal(10) ** 15  # the bound of every amount in a data file (docs/reference/formats.md "Bounds")
 
 
-def corrections_of(repo: Repo, number: str) -> list[Invoice]:
+def corrections_of(repo: Repo, number: str, index: _Ledger | None = None) -> list[Invoice]:
     """The corrections issued for invoice ``number``, in number order."""
+    if index is not None:
+        return index.corrections.get(number, [])
     return sorted((i for i in repo.invoices.values() if i.corrects == number), key=lambda i: (i.date, i.invoice))
 
 
-def line_state(repo: Repo, inv: Invoice) -> list[Decimal]:
+class _Ledger:
+    """The invoices on file by contract and the corrections by the invoice they correct, for a run that asks
+    for many (one pass over the ledger instead of one per question)."""
+
+    def __init__(self, repo: Repo):
+        self.by_contract: dict[str, list[Invoice]] = {}
+        self.corrections: dict[str, list[Invoice]] = {}
+        for i in repo.invoices.values():
+            self.by_contract.setdefault(i.contract, []).append(i)
+            if i.corrects:
+                self.corrections.setdefault(i.corrects, []).append(i)
+        for rows in self.corrections.values():
+            rows.sort(key=lambda i: (i.date, i.invoice))
+
+
+def line_state(repo: Repo, inv: Invoice, index: _Ledger | None = None) -> list[Decimal]:
     """Each line's net amount as corrected so far (the original's, plus every correction's difference)."""
     state = [ln.amount for ln in inv.lines]
-    for c in corrections_of(repo, inv.invoice):
+    for c in corrections_of(repo, inv.invoice, index):
         for ln in c.lines:
             if ln.line is not None and 1 <= ln.line <= len(state):
                 state[ln.line - 1] += ln.amount
     return state
 
 
-def _vat_so_far(repo: Repo, inv: Invoice) -> Decimal:
+def _vat_so_far(repo: Repo, inv: Invoice, index: _Ledger | None = None) -> Decimal:
     total = sum((t.amount for t in inv.taxes), ZERO)
-    for c in corrections_of(repo, inv.invoice):
+    for c in corrections_of(repo, inv.invoice, index):
         total += sum((t.amount for t in c.taxes), ZERO)
     return total
 
@@ -205,10 +222,10 @@ def credit_reason(lang: str, effective: date) -> str:
     )
 
 
-def _covering(repo: Repo, contract: str, product: str, day: date) -> tuple[Invoice, int] | None:
+def _covering(ledger: _Ledger, contract: str, product: str, day: date) -> tuple[Invoice, int] | None:
     """The latest regular invoice of ``contract`` with a line of ``product`` billing ``day``: (invoice, line no.)."""
     best = None
-    for inv in repo.invoices.values():
+    for inv in ledger.by_contract.get(contract, ()):
         if inv.contract != contract or inv.kind == "correction":
             continue
         for n, ln in enumerate(inv.lines, 1):
@@ -281,6 +298,7 @@ def split_credits(repo: Repo, issued: Iterable[Issued], today: date) -> list[Iss
     records: dict[int, Any] = {}  # this run's invoices a correction names, by their index in ``out``
     states: dict[str, list[Decimal]] = {}  # corrected invoices' line state and VAT, with this run's corrections
     vats: dict[str, Decimal] = {}
+    ledger: _Ledger | None = None  # made on the first credit: most runs have none
     for d in issued:
         groups: dict[str, tuple[Any, list[IssuedLine]]] = {}
         keep = []
@@ -296,7 +314,9 @@ def split_credits(repo: Repo, issued: Iterable[Issued], today: date) -> list[Iss
                 i, n = run_hit
                 rec = records.setdefault(i, _as_record(out[i]))
             else:
-                hit = _covering(repo, d.contract, ln.product, day) if day is not None else None
+                if day is not None and ledger is None:
+                    ledger = _Ledger(repo)
+                hit = _covering(ledger, d.contract, ln.product, day) if ledger is not None and day is not None else None
                 if hit is None:
                     keep.append(ln)
                     continue
@@ -308,7 +328,9 @@ def split_credits(repo: Repo, issued: Iterable[Issued], today: date) -> list[Iss
         if keep:
             out.append(retotal(repo, d, keep))
         for inv, credits in groups.values():
-            state = states.setdefault(inv.invoice, line_state(repo, inv))
+            if inv.invoice not in states:
+                states[inv.invoice] = line_state(repo, inv, ledger)
+            state = states[inv.invoice]
             lines = []
             for ln in credits:
                 k = ln.line
@@ -318,7 +340,7 @@ def split_credits(repo: Repo, issued: Iterable[Issued], today: date) -> list[Iss
                 lines.append(replace(ln, before=before, after=state[k - 1], factor=None))
             effective = min(ln.period_start for ln in credits if ln.period_start)
             lang = inv.language or language(repo.accounts.get(inv.account), repo.settings)
-            before = vats.get(inv.invoice, _vat_so_far(repo, inv))
+            before = vats[inv.invoice] if inv.invoice in vats else _vat_so_far(repo, inv, ledger)
             doc = _document(repo, inv, d.date, lines, list(state), credit_reason(lang, effective), before)
             vats[inv.invoice] = before + doc.tax_total
             out.append(doc)
