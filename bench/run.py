@@ -203,14 +203,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(billed, ignore_errors=True)
             shutil.copytree(repo, billed, ignore=shutil.ignore_patterns(".cpq"))
             t0 = time.perf_counter()
+            # bench/bill.py: `invoice run`'s use case without rendering each invoice's kept PDF (≈ 23,700 of them)
             subprocess.run(
-                f"{cpq} invoice run --through 2026-11-30 --repo {shlex.quote(str(billed))} "
-                f"--as-of 2026-11-30 --format csv",
-                shell=True,
+                [sys.executable, str(HERE / "bill.py"), str(billed), "--through", "2026-11-30"],
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-            add(str(n), "invoice run, backlog written", time.perf_counter() - t0, "1 run, writes files")
+            add(str(n), "invoice run (no documents), backlog written", time.perf_counter() - t0, "1 run, writes files")
             time.sleep(2.1)
             subprocess.run(f"{cpq} check --repo {shlex.quote(str(billed))}", shell=True, stdout=subprocess.DEVNULL)
         b = shlex.quote(str(billed))
