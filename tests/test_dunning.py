@@ -109,7 +109,8 @@ def _check_clean(repo: Path) -> None:
 
 def test_reminders_go_to_the_right_accounts_once_in_their_language_and_are_recorded(repo: Path, smtp) -> None:
     # INV-2026-0032 was e-mailed before: its `sent:` stays the file's last key, the reminder goes before it
-    r = invoke("invoice", "send", "INV-2026-0032", "--repo", repo, "--as-of", "2026-11-02")
+    # (--without-ksef: invoices dated from April 2026 go through KSeF first, docs/einvoicing.md; not this test's topic)
+    r = invoke("invoice", "send", "INV-2026-0032", "--without-ksef", "--repo", repo, "--as-of", "2026-11-02")
     assert r.exit_code == 0, r.stderr
     assert len(smtp.envelopes) == 1
     smtp.envelopes.clear()
@@ -176,11 +177,11 @@ def test_reminders_go_to_the_right_accounts_once_in_their_language_and_are_recor
     assert [r["level"] for r in _file(repo, "INV-2026-0016")["reminders"]] == [2]
 
     # an invoice reminded first and e-mailed afterwards: `sent:` is appended after `reminders:`
-    r = invoke("invoice", "send", "INV-2026-0031", "--repo", repo, "--as-of", LATER)
+    r = invoke("invoice", "send", "INV-2026-0031", "--without-ksef", "--repo", repo, "--as-of", LATER)
     assert r.exit_code == 0, r.stderr
     sent = _file(repo, "INV-2026-0031")
     assert [r["level"] for r in sent["reminders"]] == [1, 2] and len(sent["sent"]) == 1
-    r = invoke("invoice", "send", "INV-2026-0032", "--repo", repo, "--as-of", LATER)
+    r = invoke("invoice", "send", "INV-2026-0032", "--without-ksef", "--repo", repo, "--as-of", LATER)
     assert r.exit_code == 0, r.stderr
     assert len(_file(repo, "INV-2026-0032")["sent"]) == 2
     _check_clean(repo)

@@ -51,16 +51,19 @@ class RunResult:
     numbers: tuple = ()  # the invoice numbers, None in a dry run
     written: tuple[str, ...] = ()
     message: str = ""
+    items: tuple[dict, ...] | None = None  # a remembered dry run's invoices (JSON shapes), instead of drafts
 
     @property
     def count(self) -> int:
-        return len(self.drafts)
+        return len(self.items) if self.items is not None else len(self.drafts)
 
     @property
     def head(self) -> dict:
-        return views.run_head(self.through, self.dry_run, len(self.drafts))
+        return views.run_head(self.through, self.dry_run, self.count)
 
     def invoices(self) -> Iterator[dict]:
+        if self.items is not None:
+            return iter(self.items)
         return views.run_items(self.numbers, self.drafts)
 
     @property
@@ -117,19 +120,25 @@ def run_invoices(
             "with --allow-future",
         )
     if dry_run:
+        memo = _DryRunMemo(ws, day, today, accounts, contracts)
+        remembered = memo.recall()
+        if remembered is not None:
+            return remembered
         loaded = ws.read()
         with ws.meter() as meter:
             drafts: list = billing.run(
                 loaded, day, _scope(loaded, accounts, contracts), meter=meter, full=_full_billing()
             )
         drafts = _issue(loaded, drafts, today)
-        return RunResult(
+        result = RunResult(
             day,
             True,
             tuple(drafts),
             (None,) * len(drafts),
             message="" if drafts else f"nothing to invoice through {day}",
         )
+        memo.remember(result)
+        return result
     from cpqctl.app.numbers import Numbers
 
     with ws.writing() as (store, loaded):
@@ -154,6 +163,54 @@ def run_invoices(
         message = f"wrote {len(drafts)} invoice(s): {written[0]}" + (f" … {written[-1]}" if len(written) > 1 else "")
         message += _order_warning(loaded, numbers, drafts)
     return RunResult(day, False, tuple(drafts), tuple(numbers), written, message)
+
+
+class _DryRunMemo:
+    """A dry run remembered, like `check` (:mod:`cpqctl.load.remembered`): keyed on the state of every file the
+    run reads and on its question (``--through``, the as-of day, the accounts and contracts, ``CPQ_BILLING``), so
+    that asking again with nothing changed costs a walk of the repository's entries, not a load and a billing of
+    every contract (issues 15 and 21: a month's preview asked again, a month with nothing new). A run that issues
+    more than :data:`MAX_ITEMS` invoices is not kept (the answer would be as big as the ledger it saves reading).
+    Writing runs always compute: they hold the lock, number and write."""
+
+    NAME = ".cpq/cache/invoice-run.json"
+    MAX_ITEMS = 20_000
+
+    def __init__(self, ws: Workspace, day: date, today: date, accounts: Sequence[str], contracts: Sequence[str]):
+        import time
+
+        from cpqctl.load import remembered
+
+        ws.recover()  # a write a crash interrupted is repaired (and the state then read) first
+        self.ws = ws
+        self.started = time.time_ns()
+        state, self.newest = remembered.state_key(ws.root)
+        question = [day, today, sorted(accounts), sorted(contracts), _full_billing()]
+        self.key = remembered.derived_key(state, "invoice run --dry-run", question)
+
+    def recall(self) -> RunResult | None:
+        from cpqctl.load import remembered
+
+        got = remembered.recall_value(self.ws.root, self.NAME, self.key)
+        if not isinstance(got, dict) or not isinstance(got.get("invoices"), list):
+            return None
+        head = got.get("head") or {}
+        try:
+            day = date.fromisoformat(head["through"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        items = tuple(got["invoices"])
+        if head.get("count") != len(items):
+            return None
+        return RunResult(day, True, message=str(got.get("message", "")), items=items)
+
+    def remember(self, result: RunResult) -> None:
+        from cpqctl.load import remembered
+
+        if result.count > self.MAX_ITEMS:
+            return
+        value = {"head": result.head, "invoices": list(result.invoices()), "message": result.message}
+        remembered.remember_value(self.ws.root, self.NAME, self.key, value, self.newest, self.started)
 
 
 KEPT = (("md", ".md"), ("pdf", ".pdf"))  # the documents kept beside an issued invoice file
@@ -480,7 +537,8 @@ def render_invoice(
 
 def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = True):
     """The e-mail for ``inv``: the body and the attached PDF (dated the invoice date, the same on any day)
-    rendered from one set of template data."""
+    rendered from one set of template data; for an invoice with a KSeF number the PDF is its KSeF visualisation and
+    the FA(3) file as submitted is attached too (docs/einvoicing.md)."""
     from cpqctl.app.documents import repo_templates
     from cpqctl.formats import mail
     from cpqctl.render.documents import render_pdf, render_text
@@ -502,15 +560,20 @@ def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = T
         if company
         else f"{kind} {inv.invoice}"
     )
-    return mail.build(
+    from cpqctl.app.einvoicing import attach_structured
+
+    kept = kept_document(root, inv, "pdf")  # checked intact even when the KSeF visualisation goes instead
+    msg = mail.build(
         invoice=inv.invoice,
         to=to,
         from_=mail.sender(loaded.settings, strict),
         subject=subject,
         body=body,
-        pdf=kept_document(root, inv, "pdf") or render_pdf("invoice", data, templates, inv.date),
+        pdf=kept if kept is not None and inv.ksef is None else render_pdf("invoice", data, templates, inv.date),
         day=day,
     )
+    attach_structured(root, inv, msg)  # in KSeF: the FA(3) file is the invoice, the PDF its visualisation
+    return msg
 
 
 def _recipients(loaded, inv, to: Sequence[str] | None) -> list[str]:
@@ -599,6 +662,7 @@ def send_invoices(
     to: Sequence[str] | None = None,
     as_of: date | None = None,
     notify: Notify | None = None,
+    without_ksef: bool = False,
 ) -> SendResult:
     """E-mail invoices (PDF attached) through cpq.toml [smtp] to ``to`` or the account's billing contacts.
 
@@ -611,7 +675,11 @@ def send_invoices(
     in the result while those who got it are recorded, and the call goes on
     with the other invoices. A broken session stops the call (what went out
     is recorded).
+
+    An invoice that must go through KSeF first and has no KSeF number is refused (E-KSEF-NOT-SUBMITTED,
+    :func:`cpqctl.app.einvoicing.refuse_unsubmitted`) unless ``without_ksef``.
     """
+    from cpqctl.app.einvoicing import refuse_unsubmitted
     from cpqctl.formats import mail
 
     say = notify or _quiet
@@ -622,6 +690,8 @@ def send_invoices(
     written: list[str] = []
     with ws.writing() as (store, loaded):
         batch = _unsent(loaded, day, since) if unsent else [_invoice(loaded, n) for n in invoices]
+        if not without_ksef:
+            refuse_unsubmitted(loaded, batch)
         cfg = mail.smtp_config(loaded.settings) if batch else None  # configuration errors first
         plan = [(inv, _recipients(loaded, inv, to)) for inv in batch]  # every recipient found before sending
         for inv, rcpt in plan:
@@ -712,13 +782,17 @@ def write_emls(
     to: Sequence[str] | None = None,
     as_of: date | None = None,
     notify: Notify | None = None,
+    without_ksef: bool = False,
 ) -> EmlResult:
     """Write each invoice's e-mail as an .eml file instead of sending it: ``target`` is the file, a folder for
     several invoices (``<ID>.eml`` in it), or ``-`` for the one message's bytes in the result.
 
     Without cpq.toml [smtp] from, the message is from a placeholder address
-    (a new repository can write its first message before it has a mail server).
+    (a new repository can write its first message before it has a mail server). An invoice that must go through
+    KSeF first and has no KSeF number is written all the same — nothing is delivered — with a note saying so
+    (:func:`cpqctl.app.einvoicing.unsubmitted_note`; none with ``without_ksef``).
     """
+    from cpqctl.app.einvoicing import unsubmitted_note
     from cpqctl.formats import mail
     from cpqctl.store import atomic_write_bytes
 
@@ -731,6 +805,12 @@ def write_emls(
         batch = [(loaded, i) for i in _unsent(loaded, day, since)]
     else:
         batch = [_load_invoice(ws, n, say, warnings) for n in invoices]
+    if not without_ksef:
+        for loaded, inv in batch:
+            note = unsubmitted_note(loaded, inv)
+            if note:
+                warnings.append(note)
+                say(note)
     several = unsent or len(batch) > 1
     to_stdout = str(target) == "-"
     if several and to_stdout:

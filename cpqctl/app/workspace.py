@@ -212,9 +212,19 @@ class Workspace:
         key, newest = remembered.state_key(self.root)  # nothing it reads changed since the last check: same answer
         found = remembered.recall(self.root, key)
         if found is None:
-            found = self.load_checked()[1]
+            repo, found = self.load_checked()
+            found = sorted(found + self.einvoice_findings(repo, found))
             remembered.remember(self.root, key, found, newest, started)
         return sorted(repaired + found)
+
+    def einvoice_findings(self, repo: Repo, diags: list[Diagnostic]) -> list[Diagnostic]:
+        """`check`'s findings on structured e-invoices: an issued invoice that must go through KSeF whose FA(3) does
+        not validate against the XSD (E-KSEF-XSD, :func:`cpqctl.app.einvoicing.check_einvoices`). Not part of
+        :func:`validate`: an issued invoice is never changed, so such a finding never refuses a write (the
+        corrective invoice that fixes it is one)."""
+        from cpqctl.app.einvoicing import check_einvoices
+
+        return check_einvoices(self.root, repo, diags)
 
     def read(self, kinds=None) -> Repo:
         """The repository for a use case that only reads: refused on loader errors."""
@@ -554,10 +564,17 @@ class Workspace:
         )
 
     def render_invoice(self, invoice: str, fmt: str = "pdf", output: str | Path | None = None):
-        """Render an issued invoice (md or pdf; default out/<ID>.<ext>): `invoice render`."""
-        from cpqctl.app import invoicing
+        """Render an issued invoice (md, pdf, or a structured e-invoice such as ``ksef``; default out/<ID>.<ext>):
+        `invoice render`. An invoice with a KSeF number renders as its KSeF visualisation (docs/einvoicing.md)."""
+        from cpqctl.app import einvoicing
 
-        return invoicing.render_invoice(self, invoice, fmt, Path(output) if output else None)
+        return einvoicing.render_invoice(self, invoice, fmt, Path(output) if output else None)
+
+    def submit_invoices(self, invoices=(), *, unsent: bool = False, as_of: date | str | None = None):
+        """Submit invoices to KSeF and record their KSeF numbers (docs/einvoicing.md): `invoice submit`."""
+        from cpqctl.app import einvoicing
+
+        return einvoicing.submit_invoices(self, tuple(invoices), unsent=unsent, as_of=_day(as_of))
 
     def arr(self, *, by: str = "account", as_of: date | str | None = None):
         """ARR and MRR per account, product or family, totals per currency: `report arr`."""

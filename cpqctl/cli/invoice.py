@@ -1,4 +1,5 @@
-"""`cpqctl invoice run | preview | render | send | list`: billing runs, previews, invoice documents and e-mail.
+"""`cpqctl invoice run | preview | render | send | submit | list`: billing runs, previews, invoice documents, KSeF
+and e-mail.
 
 Arguments in, one call of :mod:`cpqctl.app.invoicing` (which allocates numbers
 under the lock, writes `invoices/<id>.yaml` and records deliveries), tables,
@@ -14,10 +15,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 from cpqctl.cli import common, completion
-from cpqctl.cli.common import AsOfOpt, DocFormatOpt, FormatOpt, OutputOpt, RepoOpt
+from cpqctl.cli.common import AsOfOpt, FormatOpt, OutputOpt, RepoOpt
 
 invoice_app = common.group(
     "invoice",
@@ -317,29 +319,52 @@ def _zero(currency: str) -> str:
 # --------------------------------------------------------------------------- render and send
 
 
+def _invoice_formats() -> list[str]:
+    from cpqctl.app.einvoicing import FORMATS  # the structured e-invoices (docs/einvoicing.md)
+
+    return ["md", "pdf", "json", *FORMATS]
+
+
+InvoiceFormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        click_type=click.Choice(_invoice_formats()),
+        help="md (Markdown), pdf, json (the data the templates get), or a structured e-invoice: ksef (FA(3) XML).",
+    ),
+]
+
+
 @invoice_app.command("render")
 def render(
     invoice: Annotated[str, typer.Argument(click_type=completion.INVOICE, help="Invoice number, e.g. INV-2026-0001.")],
-    format: DocFormatOpt = "pdf",
+    format: InvoiceFormatOpt = "pdf",
     output: OutputOpt = None,
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
 ) -> None:
-    """Render an issued invoice as a VAT invoice document (Markdown or PDF).
+    """Render an issued invoice as a VAT invoice document (Markdown or PDF) or as its structured e-invoice.
 
     Seller and buyer with their VAT IDs, issue and sale dates, due date, each
     service with its period, quantity, VAT rate and net amount, net/VAT/gross
     per rate, the reverse-charge note, and payment details (cpq.toml
     [company] bank_account). The document depends only on the invoice file:
-    it renders byte-identically on any day (--as-of is not used).
+    it renders byte-identically on any day (--as-of is not used). md and pdf
+    give the documents kept when the invoice was issued; once it has a KSeF
+    number, its KSeF visualisation (the KSeF number and the KOD I QR code).
+    --format ksef writes the FA(3) XML (the file submitted, once it was),
+    validated against the XSD first: an invalid one is refused (E-KSEF-XSD).
 
     Example:
 
       cpqctl invoice render INV-2026-0001 --format pdf
 
       cpqctl invoice render INV-2026-0001 --format md -o -
+
+      cpqctl invoice render INV-2026-0001 --format ksef -o INV-2026-0001.xml
     """
-    from cpqctl.app.invoicing import render_invoice
+    from cpqctl.app.einvoicing import render_invoice
 
     format = common.format_of_output(format, output)
     result = render_invoice(common.workspace(repo, as_of), invoice, format, output, notify=common.info)
@@ -383,6 +408,13 @@ def send(
             "instead of sending it; nothing is recorded.",
         ),
     ] = None,
+    without_ksef: Annotated[
+        bool,
+        typer.Option(
+            "--without-ksef",
+            help="Deliver an invoice of a KSeF account that has no KSeF number yet (refused otherwise: submit it first).",
+        ),
+    ] = False,
     format: FormatOpt = "table",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
@@ -399,7 +431,11 @@ def send(
     --as-of and its Message-ID derives from the invoice, the recipients and
     that date.
     With --eml the message is written to a file and nothing is recorded
-    (nothing was delivered).
+    (nothing was delivered). An invoice of an account whose e-invoice is
+    KSeF, dated from [ksef] mandatory_from, is not delivered until it has a
+    KSeF number (`invoice submit`) unless --without-ksef (--eml writes it
+    with a note); once it has one, the FA(3) XML is attached and the PDF is
+    its KSeF visualisation.
 
     Example:
 
@@ -418,13 +454,17 @@ def send(
     invoicing.check_selection(names, unsent, first)  # before looking for the repository
     ws = common.workspace(repo, as_of)
     if eml is not None:
-        written = invoicing.write_emls(ws, names, target=eml, unsent=unsent, since=first, to=to, notify=common.info)
+        written = invoicing.write_emls(
+            ws, names, target=eml, unsent=unsent, since=first, to=to, notify=common.info, without_ksef=without_ksef
+        )
         if written.payload is not None:
             sys.stdout.buffer.write(written.payload)
         if written.message:
             common.info(written.message)
         return
-    result = invoicing.send_invoices(ws, names, unsent=unsent, since=first, to=to, notify=common.info)
+    result = invoicing.send_invoices(
+        ws, names, unsent=unsent, since=first, to=to, notify=common.info, without_ksef=without_ksef
+    )
     if result.message:
         common.info(result.message)
     from cpqctl.render.output import emit
@@ -435,6 +475,63 @@ def send(
         ["invoice", "to", "message_id"],
         list(result.deliveries),
         title=f"Invoices sent on {result.as_of}",
+    )
+    if result.error is not None:
+        raise result.error
+
+
+# --------------------------------------------------------------------------- submit
+
+
+@invoice_app.command("submit")
+def submit(
+    invoices: Annotated[
+        list[str] | None,
+        typer.Argument(click_type=completion.INVOICE, help="Invoice numbers, e.g. INV-2026-0001.", show_default=False),
+    ] = None,
+    unsent: Annotated[
+        bool,
+        typer.Option(
+            "--unsent",
+            help="Every issued invoice dated on or before --as-of that must go through KSeF and has no KSeF number.",
+        ),
+    ] = False,
+    format: FormatOpt = "table",
+    as_of: AsOfOpt = None,
+    repo: RepoOpt = None,
+) -> None:
+    """Submit invoices to KSeF, Poland's e-invoicing system, and record their KSeF numbers.
+
+    Each invoice is written as FA(3) XML and validated against the XSD (an
+    invalid one refuses the call before anything is sent), then sent through
+    the KSeF 2.0 API in one online session, authenticated with the KSeF token
+    from the environment variable cpq.toml [ksef] token_env names (never
+    stored). For each invoice KSeF accepts, the KSeF number, the server's
+    acceptance time and the references are appended to the invoice file
+    (`ksef:`, outside its digest) and the XML as sent is kept beside it
+    (invoices/<file>.ksef.xml). An invoice with a KSeF number is skipped:
+    running it again submits nothing. See docs/einvoicing.md.
+
+    Example:
+
+      KSEF_TOKEN=… cpqctl invoice submit INV-2026-0001
+
+      cpqctl invoice submit --unsent   # after `invoice run`, before `invoice send --unsent`
+    """
+    from cpqctl.app.einvoicing import submit_invoices
+    from cpqctl.render.output import emit
+
+    names = list(invoices or [])
+    common.as_of(as_of)
+    result = submit_invoices(common.workspace(repo, as_of), names, unsent=unsent, notify=common.info)
+    if result.message:
+        common.info(result.message)
+    emit(
+        format,
+        result.data,
+        ["invoice", "ksef_number", "accepted", "environment"],
+        list(result.accepted),
+        title=f"Invoices submitted to KSeF on {result.as_of}",
     )
     if result.error is not None:
         raise result.error

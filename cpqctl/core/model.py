@@ -68,6 +68,7 @@ class Settings:
     git_default_branch: str | None = None  # None: detected (cpqctl.load.git)
     git_invoicing: str = "default-branch"  # default-branch | branch-series (docs/teamwork.md)
     smtp: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
+    ksef: Mapping[str, object] = field(default_factory=lambda: _EMPTY)  # [ksef] as read (docs/einvoicing.md)
     dunning: Mapping[str, object] = field(default_factory=lambda: _EMPTY)  # [dunning] as read (docs/dunning.md)
     ledger_accounts: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # [accounts]: the journal's names
     fx: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
@@ -265,6 +266,8 @@ class Account:
     tax_code: str = ""  # np | zw | oo: the VAT code printed instead of a rate (docs/invoices.md)
     tax_note: str = ""  # the legal basis printed with it (an exemption's article)
     contracted_prices: tuple[ContractedPrice, ...] = ()
+    einvoice: str = ""  # ksef | facturx | ubl | none; "" = the default from the countries (docs/einvoicing.md)
+    peppol_id: str = ""  # the Peppol participant ID, scheme:id (e.g. 0208:0123456789)
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)
 
@@ -537,6 +540,20 @@ class Reminder:
 
 
 @dataclass(frozen=True, slots=True)
+class KsefRecord:
+    """An invoice accepted by KSeF (`cpqctl invoice submit`, docs/einvoicing.md): recorded after the invoice's digest,
+    like a delivery. ``accepted`` is the server's timestamp as it returned it (not our clock); ``sha256`` is the digest
+    of the FA(3) file exactly as submitted (kept beside the invoice, ``invoices/<file>.ksef.xml``), which KOD I hashes."""
+
+    number: str
+    accepted: str = ""
+    reference: str = ""  # the invoice's reference number in its KSeF session (its UPO is fetched by it)
+    session: str = ""  # the online session's reference number
+    environment: str = ""  # test | demo | prod: where it was submitted (KOD I's host)
+    sha256: str = ""  # "sha256:<hex>" of the submitted FA(3) XML
+
+
+@dataclass(frozen=True, slots=True)
 class Invoice:
     invoice: str
     account: str
@@ -565,6 +582,7 @@ class Invoice:
     kept: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # md/pdf → sha256 of the document as issued
     sent: tuple[Delivery, ...] = ()
     reminders: tuple[Reminder, ...] = ()  # payment reminders sent (docs/dunning.md), outside the digest like `sent`
+    ksef: KsefRecord | None = None  # accepted by KSeF (docs/einvoicing.md), outside the digest like `sent`
     digest: str | None = None  # sha256 of the issued content (cpqctl.formats.digest); None on older invoices
     src: Source = NOWHERE
     at: Mapping[str, Source] = field(default_factory=lambda: _EMPTY)

@@ -2,8 +2,9 @@
 
 An accepted quote ends with the line ``digest: "sha256:<hex>"``; an issued
 invoice carries the same line after its content, followed only by its
-``reminders:`` and ``sent:`` lists (payment reminders and delivery records,
-added later and outside the invoice's content). The
+``ksef:`` record (the KSeF number, docs/einvoicing.md) and its ``reminders:``
+and ``sent:`` lists (payment reminders and delivery records), all added later
+and outside the invoice's content. The
 digest is the SHA-256 of **every byte before the digest line** — whatever a
 line holds, ``\\r`` and other line breaks included — so any edit above it shows.
 
@@ -12,7 +13,7 @@ The digest line itself must be in canonical form: exactly
 YAML reads a lone ``\\r`` (and NEL, LS, PS) as a line break, so text hidden after
 one on the digest line would be read as keys while not being hashed; such a
 line is refused (:func:`verify`). What may follow the line is fixed too: nothing
-for a quote, the ``reminders:`` and ``sent:`` block lists for an invoice.
+for a quote, the ``ksef:`` record and the ``reminders:`` and ``sent:`` block lists for an invoice.
 
 The digest is tamper-evident, not a signature: anyone who knows this rule can
 recompute it. It makes an edit show in `check` (and refuses every write until
@@ -28,13 +29,17 @@ from dataclasses import dataclass
 PREFIX = "sha256:"
 _CANONICAL = re.compile(r'digest: "sha256:[0-9a-f]{64}"')
 # after an invoice's digest line: the lists `reminders:` (`cpqctl dunning run`) and `sent:` (`invoice send`), each
-# at most once, with one `  - {…}` item per line, nothing that YAML reads as a break
-_TAIL = re.compile(r"(?:(?:reminders|sent):\n(?:  - [^\r\n\x85\u2028\u2029]*\n)*)*")
-_TAIL_KEY = re.compile(r"^(reminders|sent):$", re.MULTILINE)
+# at most once, with one `  - {…}` item per line, and the one-line record `ksef: {…}` (`invoice submit`), nothing
+# that YAML reads as a break
+_TAIL = re.compile(
+    r"(?:(?:reminders|sent):\n(?:  - [^\r\n\x85\u2028\u2029]*\n)*|ksef: \{[^\r\n\x85\u2028\u2029]*\}\n)*"
+)
+_TAIL_KEY = re.compile(r"^(reminders|sent|ksef):(?:$| )", re.MULTILINE)
 
 
 def _invoice_tail(rest: str) -> bool:
-    """``rest`` (what follows an invoice's digest line) is its `reminders:` and `sent:` block lists, each at most once."""
+    """``rest`` (what follows an invoice's digest line) is its `ksef:` record and its `reminders:` and `sent:` block
+    lists, each at most once."""
     if not _TAIL.fullmatch(rest):
         return False
     keys = _TAIL_KEY.findall(rest)
@@ -88,7 +93,7 @@ def verify(text: str, parsed: str | None, after: str = "nothing") -> DigestProbl
     """Check ``text``'s digest line against its content; ``parsed`` is the `digest` value YAML read.
 
     ``after`` says what may follow the digest line: ``"nothing"`` (a quote) or
-    ``"sent"`` (an invoice's `reminders:` and `sent:` lists). None when the digest holds.
+    ``"sent"`` (an invoice's `ksef:` record and `reminders:` and `sent:` lists). None when the digest holds.
     """
     found = _find(text)
     if found is None:
@@ -115,9 +120,10 @@ def verify(text: str, parsed: str | None, after: str = "nothing") -> DigestProbl
         )
     if after == "sent" and not _invoice_tail(rest):
         return DigestProblem(
-            "only the `reminders:` and `sent:` lists (each once, one `  - {…}` line per item) may follow an "
-            "invoice's digest line",
-            _RESTORE + "; deliveries are recorded by `cpqctl invoice send`, reminders by `cpqctl dunning run`",
+            "only the `ksef: {…}` record and the `reminders:` and `sent:` lists (each once, one `  - {…}` line per "
+            "item) may follow an invoice's digest line",
+            _RESTORE + "; deliveries are recorded by `cpqctl invoice send`, reminders by `cpqctl dunning run`, the "
+            "KSeF number by `cpqctl invoice submit`",
             lineno + 1,
         )
     value = line[len('digest: "') : -2]

@@ -2,9 +2,10 @@
 
 An issued invoice is never rewritten (a correction is a new invoice): its file
 is written once by :func:`invoice_text`, and afterwards only a delivery record
-is appended to its ``sent:`` list (:func:`sent_append_text`) and a payment
-reminder added to its ``reminders:`` list (:func:`reminder_added_text`), both
-outside the invoice's content (after its digest line). Pure text, no IO.
+is appended to its ``sent:`` list (:func:`sent_append_text`), a payment
+reminder added to its ``reminders:`` list (:func:`reminder_added_text`) and its
+KSeF number recorded once (:func:`ksef_added_text`), all outside the invoice's
+content (after its digest line). Pure text, no IO.
 """
 
 from __future__ import annotations
@@ -237,6 +238,74 @@ def reminder_added_text(text: str, inv, level: int, day: date, to: Sequence[str]
         ok = False
     if ok and inv.digest is not None and verify(text, inv.digest, after="sent") is None:
         ok = verify(out, inv.digest, after="sent") is None
+    if not ok:
+        raise refusal
+    return out
+
+
+def ksef_entry(record) -> str:
+    """The invoice file's ``ksef:`` line (a flow mapping on one line, after the digest line): what KSeF returned."""
+    return (
+        "ksef: "
+        + flow(
+            [
+                ("number", record.number),
+                ("accepted", record.accepted or None),
+                ("reference", record.reference or None),
+                ("session", record.session or None),
+                ("environment", record.environment or None),
+                ("sha256", record.sha256 or None),
+            ]
+        )
+        + "\n"
+    )
+
+
+def ksef_added_text(text: str, inv, record) -> str:
+    """The invoice file ``text`` (of ``inv``) with its KSeF record: the whole new text (docs/einvoicing.md).
+
+    The line goes right after the digest line, outside the invoice's content (the digest still holds), before
+    ``reminders:`` and ``sent:`` (so ``sent:`` stays the last key `invoice send` appends to). Lines are only inserted,
+    never changed. An invoice that has a record already, or no digest line to put it after, is refused; the new text
+    is parsed back first: the record never leaves a file that does not load or whose digest breaks.
+    """
+    import yaml
+
+    from cpqctl.formats.digest import _find, verify
+
+    rel = inv.src.file
+    where = inv.at.get("ksef") or inv.src
+    if inv.ksef is not None:
+        raise CpqError(
+            "E-KSEF-RECORDED",
+            f"{rel} already records its KSeF number {inv.ksef.number}",
+            "an invoice goes to KSeF once; correct it with a corrective invoice (`cpqctl invoice correct`)",
+            src=where,
+        )
+    refusal = CpqError(
+        "E-KSEF-NOT-RECORDABLE",
+        f"{rel}: the KSeF number cannot be recorded in this file without rewriting it",
+        "the file must end with its digest line, then only `reminders:` and `sent:` lists (restore it from git)",
+        src=where,
+    )
+    found = _find(text)
+    if found is None or inv.digest is None:
+        raise refusal
+    end = found[1]
+    out = text[:end] + ksef_entry(record) + text[end:]
+    try:
+        after = yaml.safe_load(out)
+        ok = (
+            isinstance(after, dict)
+            and isinstance(after.get("ksef"), dict)
+            and after["ksef"].get("number") == record.number
+            and len(after.get("sent") or []) == len(inv.sent)
+            and len(after.get("reminders") or []) == len(inv.reminders)
+        )
+    except yaml.YAMLError:
+        ok = False
+    if ok:
+        ok = verify(text, inv.digest, after="sent") is None and verify(out, inv.digest, after="sent") is None
     if not ok:
         raise refusal
     return out

@@ -30,6 +30,7 @@ from cpqctl.core.model import (
     InvoiceFx,
     InvoiceLine,
     InvoiceParty,
+    KsefRecord,
     Payment,
     Presented,
     PresentedLine,
@@ -187,6 +188,7 @@ def settings(o: Obj | None, file: str = "cpq.toml") -> Settings:
         git_default_branch=o.get("git", {}).get("default_branch"),
         git_invoicing=o.get("git", {}).get("invoicing", d.git_invoicing),
         smtp=MappingProxyType(dict(o.get("smtp", {}))),
+        ksef=MappingProxyType(dict(o.get("ksef", {}))),
         dunning=MappingProxyType(dict(o.get("dunning", {}))),
         ledger_accounts=MappingProxyType(dict(o.get("accounts", {}))),
         fx=_prices(o.get("fx")),
@@ -296,6 +298,8 @@ def account(o: Obj, file: str) -> Account:
         payment_days=(o.get("billing") or {}).get("payment_days"),
         tax_code=o.get("tax_code", ""),
         tax_note=o.get("tax_note", ""),
+        einvoice=o.get("einvoice", ""),
+        peppol_id=o.get("peppol_id", ""),
         contracted_prices=tuple(
             ContractedPrice(
                 c.get("product"),
@@ -460,6 +464,19 @@ def _party(o) -> InvoiceParty | None:
     )
 
 
+def _ksef(o) -> KsefRecord | None:
+    if not o or "number" not in o:
+        return None
+    return KsefRecord(
+        o["number"],
+        o.get("accepted", ""),
+        o.get("reference", ""),
+        o.get("session", ""),
+        o.get("environment", ""),
+        o.get("sha256", ""),
+    )
+
+
 def invoice(o: Obj, file: str) -> Invoice:
     return Invoice(
         invoice=o["invoice"],
@@ -519,6 +536,7 @@ def invoice(o: Obj, file: str) -> Invoice:
             for r in o.get("reminders", [])
             if "level" in r
         ),
+        ksef=_ksef(o.get("ksef")),
         digest=o.get("digest"),
         src=_src(file, o),
         at=_at(file, o),

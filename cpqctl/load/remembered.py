@@ -30,7 +30,7 @@ from pathlib import Path
 from cpqctl.core.diagnostics import Diagnostic
 
 FOLDERS = ("catalog", "quotes", "invoices", "contracts", "payments", "periods", "fx", "indices", "templates")
-FORMAT = 1
+FORMAT = 2
 NAME = ".cpq/cache/check.json"
 
 
@@ -100,12 +100,10 @@ def state_key(root: Path) -> tuple[str, int]:
 
 def recall(root: Path, key: str) -> list[Diagnostic] | None:
     """The findings remembered under ``key``; None when there are none (or the file is unreadable)."""
+    found = recall_value(root, NAME, key)
     try:
-        data = json.loads((root / NAME).read_bytes())
-        if data.get("format") != FORMAT or data.get("key") != key:
-            return None
-        return [Diagnostic(**d) for d in data["diagnostics"]]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None if found is None else [Diagnostic(**d) for d in found]
+    except (TypeError, AttributeError):
         return None
 
 
@@ -114,6 +112,29 @@ def remember(root: Path, key: str, diags: list[Diagnostic], newest: int, started
     file's mtime ``newest`` is within the racy window of ``started`` (the time the key was taken)."""
     from dataclasses import asdict
 
+    remember_value(root, NAME, key, [asdict(d) for d in diags], newest, started)
+
+
+def derived_key(key: str, *inputs) -> str:
+    """A remembered answer's key: the repository's :func:`state_key` and the other inputs of the question (JSON)."""
+    return hashlib.sha256(json.dumps([key, *inputs], default=str).encode()).hexdigest()
+
+
+def recall_value(root: Path, name: str, key: str):
+    """The JSON value remembered in ``name`` (under ``.cpq/cache/``) under ``key``; None when there is none."""
+    try:
+        data = json.loads((root / name).read_bytes())
+        if data.get("format") != FORMAT or data.get("key") != key:
+            return None
+        return data["value"]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def remember_value(root: Path, name: str, key: str, value, newest: int, started: int) -> None:
+    """Keep the JSON ``value`` in ``name`` under ``key`` (the one answer the file holds), atomically, unless a
+    file's mtime ``newest`` is within the racy window of ``started`` (the time the key was taken); a repository
+    that cannot be written keeps nothing."""
     from cpqctl.load.cache import RACY_NS
 
     if newest >= started - RACY_NS:
@@ -121,8 +142,8 @@ def remember(root: Path, key: str, diags: list[Diagnostic], newest: int, started
     from cpqctl.core.diagnostics import CpqError
     from cpqctl.store import replace_file
 
-    body = {"format": FORMAT, "key": key, "diagnostics": [asdict(d) for d in diags]}
-    target = root / NAME
+    body = {"format": FORMAT, "key": key, "value": value}
+    target = root / name
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         gitignore = root / ".cpq" / ".gitignore"

@@ -45,6 +45,11 @@ CURRENCY_RE = re.compile(r"[A-Z]{3}")
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # [0-9], not \d: \d takes any script's digits
 PERIOD_RE = re.compile(r"[0-9]{4}(?:-(?:0[1-9]|1[0-2]))?")  # a price index's period: YYYY-MM or YYYY
 INT_RE = re.compile(r"[+-]?[0-9]+")
+# a Peppol participant ID: the ISO 6523 ICD scheme (4 digits: 0088 GLN, 0208 Belgian enterprise number, 9930 German
+# VAT ID, …), a colon, the identifier (at most 50 characters, Peppol Policy for use of Identifiers 4.2)
+PEPPOL_RE = re.compile(r"[0-9]{4}:[A-Za-z0-9][A-Za-z0-9._:+/-]{0,49}")
+EINVOICE_FORMATS = ("ksef", "facturx", "ubl", "none")  # an account's structured e-invoice (docs/einvoicing.md)
+KSEF_ENVIRONMENTS = ("test", "demo", "prod")
 YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 NULLS = {"", "~", "null", "Null", "NULL"}
 
@@ -217,6 +222,17 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
         if why:
             hint = mail.ADDRESS_HINT if k == "email" else mail.MAILBOX_HINT
             ctx.err("E-EMAIL", f"`{mail.shown(s)}` is not an e-mail address (`{name}`): {why}", at, hint)
+            return None
+        return s
+    if k == "peppol":
+        if not PEPPOL_RE.fullmatch(s):
+            ctx.err(
+                "E-PEPPOL-ID",
+                f"`{s}` is not a Peppol participant ID (`{name}`)",
+                at,
+                "write scheme:identifier, the scheme the 4-digit ISO 6523 code, e.g. 0208:0123456789 (Belgium) or "
+                "9930:DE811234565 (a German VAT ID)",
+            )
             return None
         return s
     if k == "anchor":
@@ -787,6 +803,12 @@ ACCOUNT = O(
         "oo (domestic reverse charge)",
     ),
     tax_note=F("str", doc="the legal basis printed with the code, e.g. art. 43 ust. 1 pkt 37 ustawy o VAT"),
+    einvoice=E(
+        *EINVOICE_FORMATS,
+        doc="the structured e-invoice of this account's invoices: ksef (Poland's FA(3) through KSeF), facturx, ubl or "
+        "none (default: ksef from a Polish seller to a business buyer, else none; docs/einvoicing.md)",
+    ),
+    peppol_id=F("peppol", doc="the buyer's Peppol participant ID, scheme:identifier, e.g. 0208:0123456789"),
     contacts=L(
         O(
             "a contact",
@@ -1012,7 +1034,8 @@ INVOICE = O(
     ),
     gross_total=F("money", True),
     digest=F(
-        "str", doc="sha256 of the file's text before this line (written by cpqctl; `reminders:` and `sent:` follow it)"
+        "str",
+        doc="sha256 of the file's text before this line (written by cpqctl; `ksef:`, `reminders:` and `sent:` follow it)",
     ),
     reminders=L(
         O(
@@ -1025,6 +1048,16 @@ INVOICE = O(
         doc="payment reminders sent by `cpqctl dunning run`, outside the digest (before `sent:`)",
     ),
     sent=L(O("a delivery", date=F("date"), to=F("str"), message_id=F("str"))),
+    ksef=O(
+        "accepted by KSeF: written by `cpqctl invoice submit` after the digest line, outside the digest "
+        "(docs/einvoicing.md)",
+        number=F("str", True, "the KSeF number the system assigned"),
+        accepted=F("str", doc="when KSeF assigned it, the server's timestamp as returned"),
+        reference=F("str", doc="the invoice's reference number in its KSeF session (its UPO is fetched by it)"),
+        session=F("str", doc="the online session's reference number"),
+        environment=E(*KSEF_ENVIRONMENTS, doc="the KSeF environment it went to"),
+        sha256=F("str", doc="sha256 of the FA(3) XML as submitted (invoices/<file>.ksef.xml)"),
+    ),
 )
 
 SMTP = O(
@@ -1116,6 +1149,17 @@ SETTINGS = O(
         ),
     ),
     smtp=SMTP,
+    ksef=O(
+        "submitting invoices to KSeF, Poland's e-invoicing system: `cpqctl invoice submit` (docs/einvoicing.md)",
+        environment=E(*KSEF_ENVIRONMENTS, doc="test, demo or prod (default test)"),
+        token_env=F("str", doc="environment variable holding the KSeF token (default KSEF_TOKEN); never stored"),
+        base_url=F("str", doc="the API's address instead of the environment's (a proxy, a test server)"),
+        mandatory_from=F(
+            "date",
+            doc="the first issue date KSeF is mandatory for (default 2026-04-01; 2026-02-01 for taxpayers whose "
+            "2024 sales exceeded PLN 200 m): `invoice send` and `check` hold invoices from this day to it",
+        ),
+    ),
     dunning=O(
         "payment reminders: `cpqctl dunning run` (docs/dunning.md)",
         levels=L(
@@ -1342,6 +1386,8 @@ def _js(f: F) -> dict:
         )
     elif k == "email":
         out.update({"type": "string", "format": "idn-email"})
+    elif k == "peppol":
+        out.update({"type": "string", "pattern": "^" + PEPPOL_RE.pattern + "$"})
     elif k == "currency":
         out.update({"type": "string", "pattern": "^[A-Z]{3}$"})
     else:

@@ -317,8 +317,9 @@ def render_typst(kind: str, data: dict, repo_templates: Path | None) -> str:
     return _render(kind, "typ", data, repo_templates, escape_typst)
 
 
-def render_pdf(kind: str, data: dict, repo_templates: Path | None, as_of: date) -> bytes:
-    """The ``<kind>.typ.j2`` document typeset to PDF; ``as_of`` is its creation date.
+def render_pdf(kind: str, data: dict, repo_templates: Path | None, as_of: date, standard: str | None = None) -> bytes:
+    """The ``<kind>.typ.j2`` document typeset to PDF; ``as_of`` is its creation date; ``standard`` a PDF standard
+    (``"a-3b"``) Typst checks and declares.
 
     Files under ``<repo_templates>/assets/`` (a logo, say) are the only files
     the Typst source can read, as ``assets/<name>``.
@@ -326,7 +327,7 @@ def render_pdf(kind: str, data: dict, repo_templates: Path | None, as_of: date) 
     from cpqctl.render.pdf import typst_to_pdf
 
     source = render_typst(kind, data, repo_templates)
-    return typst_to_pdf(source, _assets(repo_templates), as_of)
+    return typst_to_pdf(source, _assets(repo_templates), as_of, standard)
 
 
 def _assets(repo_templates: Path | None) -> dict[str, bytes]:

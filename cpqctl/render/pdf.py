@@ -63,11 +63,12 @@ class PdfError(DocumentError):
     CODE = "E-PDF"
 
 
-def typst_to_pdf(source: str, assets: dict[str, bytes] | None, as_of: date) -> bytes:
+def typst_to_pdf(source: str, assets: dict[str, bytes] | None, as_of: date, standard: str | None = None) -> bytes:
     """Compile Typst ``source`` to PDF bytes.
 
     ``assets`` maps relative POSIX paths (``"logo.png"``, ``"img/seal.svg"``)
-    to file contents the source may use (``#image("logo.png")``).
+    to file contents the source may use (``#image("logo.png")``). ``standard``: a PDF standard Typst checks and
+    declares, e.g. ``"a-3b"`` (PDF/A-3b, the base of a Factur-X invoice: docs/einvoicing.md).
     """
     if _PACKAGE_RE.search(source):
         raise PdfError(
@@ -95,10 +96,20 @@ def typst_to_pdf(source: str, assets: dict[str, bytes] | None, as_of: date) -> b
                     package_cache_path=str(empty),
                     timestamp=stamp,
                     format="pdf",
+                    pdf_standards=_standards(standard),
                 )
         except typst.TypstError as exc:
             raise PdfError(_describe(exc)) from None
     return pdf
+
+
+def _standards(standard: str | None):
+    """The ``pdf_standards`` argument of ``typst.compile``: none, or the one named (Typst refuses an unknown one)."""
+    if standard is None:
+        return []
+    if standard != "a-3b":
+        raise ValueError(f"unsupported PDF standard {standard!r}")
+    return ["a-3b"]
 
 
 def _write_assets(root: Path, assets: dict[str, bytes]) -> None:

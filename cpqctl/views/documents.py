@@ -675,6 +675,7 @@ def invoice_data(repo: Repo, inv) -> dict:
         "gross_total": inv.gross_total,
         "notes": notes,
         "payment": _payment_block(inv, seller),
+        "ksef": _ksef_block(inv, seller),
     }
 
 
@@ -694,6 +695,45 @@ def _payment_block(inv, seller: dict) -> dict | None:
         if payload is not None:
             qr = _qr_svg(payload)
     return {"bank_account": account, "reference": rf_grouped(rf) if rf else inv.invoice, "epc_qr": qr}
+
+
+def _ksef_block(inv, seller: dict) -> dict | None:
+    """An invoice sent to KSeF (docs/einvoicing.md): its KSeF number and KOD I, the verification link of the
+    Ministry of Finance's "Kody weryfikujące QR" over the FA(3) file exactly as submitted (its sha256 recorded with
+    the number), as a QR code (SVG) with the number to print under it. None before the invoice has a KSeF number:
+    the documents kept at issue never show one."""
+    rec = getattr(inv, "ksef", None)
+    if rec is None:
+        return None
+    url = ksef_verification_url(rec.environment or "prod", seller.get("tax_id") or "", inv.date, rec.sha256)
+    return {
+        "number": rec.number,
+        "accepted": rec.accepted or None,
+        "environment": rec.environment or None,
+        "url": url,
+        "qr": _qr_svg(url) if url else None,
+    }
+
+
+def ksef_verification_url(environment: str, seller_nip: str, issue_date: date, sha256: str) -> str | None:
+    """KOD I from the recorded ``sha256:<hex>`` of the submitted file: the link of
+    :func:`cpqctl.formats.ksef.ksef_qr_url`, which hashes the file itself (the same host, path and Base64URL digest;
+    tests/test_einvoice_submit.py compares them). None when the seller's NIP or the digest is not usable."""
+    import base64
+
+    from cpqctl.formats import ksef
+
+    host = ksef._QR_HOSTS.get(environment.strip().lower())
+    nip = ksef._polish_nip(seller_nip)
+    hexdigest = sha256.removeprefix("sha256:")
+    if host is None or nip is None or len(hexdigest) != 64:
+        return None
+    try:
+        raw = bytes.fromhex(hexdigest)
+    except ValueError:
+        return None
+    digest = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return f"{host}/invoice/{nip}/{issue_date.strftime('%d-%m-%Y')}/{digest}"
 
 
 def _qr_svg(payload: str) -> str:
