@@ -263,7 +263,7 @@ def test_the_json_schemas_know_the_new_fields() -> None:
     from cpqctl.load.schema import json_schema
 
     account = json_schema("account")["properties"]
-    assert account["einvoice"]["enum"] == ["ksef", "facturx", "ubl", "none"]
+    assert account["einvoice"]["enum"] == ["ksef", "facturx", "ubl", "none", "ksef+facturx", "ksef+ubl"]
     assert account["peppol_id"]["pattern"].startswith("^[0-9]{4}:")
     ksef = json_schema("invoice")["properties"]["ksef"]
     assert ksef["required"] == ["number"] and set(ksef["properties"]) == {

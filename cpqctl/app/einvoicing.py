@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,11 +43,12 @@ def _quiet(_: str) -> None:
 class Structured:
     """A structured e-invoice format: how an issued invoice becomes its file and how that file is checked.
 
-    ``render(root, loaded, inv)`` gives the bytes (deterministic: the same invoice, the same bytes);
-    ``validate(payload)`` the problems as ``(line in the file, message)``, empty when valid; ``code`` is the
+    ``render(root, loaded, inv)`` gives the XML (deterministic: the same invoice, the same bytes);
+    ``validate(xml)`` the problems as ``(line in the XML, message)``, empty when valid; ``code`` is the
     diagnostic code of a problem (`check`, and the refusal of `invoice render`); ``suffix`` the output file's
     extension and ``media`` its MIME type (an e-mail attachment); ``due(repo, inv)`` whether `check` validates an
-    issued invoice of an account using the format (default: every one).
+    issued invoice of an account using the format (default: every one); ``package(root, loaded, inv, xml)``, when
+    set, the file written and attached around the validated XML (Factur-X: the PDF/A-3b carrying it).
     """
 
     name: str
@@ -57,6 +59,7 @@ class Structured:
     render: Callable[[Path, Any, Any], bytes]
     validate: Callable[[bytes], list[tuple[int, str]]]
     due: Callable[[Any, Any], bool] = lambda repo, inv: True
+    package: Callable[[Path, Any, Any, bytes], bytes] | None = None
 
 
 def _ksef_render(root: Path, loaded, inv) -> bytes:
@@ -74,6 +77,92 @@ def _ksef_pending(repo, inv) -> bool:
     return inv.ksef is None and inv.date >= ksef_from(repo.settings)
 
 
+def _en16931_render(syntax: str) -> Callable[[Path, Any, Any], bytes]:
+    """The EN 16931 XML of an issued invoice (:mod:`cpqctl.formats.en16931`): ``cii`` (Factur-X) or ``ubl`` (Peppol
+    BIS Billing 3.0, the buyer's EndpointID from the account's ``peppol_id``); refused (E-EN16931-UNSUPPORTED) for
+    what the format cannot say."""
+
+    def render(root: Path, loaded, inv) -> bytes:
+        from cpqctl.formats import en16931
+        from cpqctl.views.documents import invoice_data
+
+        data = invoice_data(loaded, inv)
+        account = loaded.accounts.get(inv.account)
+        try:
+            if syntax == "cii":
+                return en16931.cii_xml(inv, data)
+            return en16931.ubl_xml(inv, data, buyer_endpoint=peppol_endpoint(account))
+        except ValueError as exc:
+            raise CpqError(
+                "E-EN16931-UNSUPPORTED",
+                f"{inv.invoice} cannot be written as EN 16931 ({syntax.upper()}): {exc}",
+                "see docs/einvoicing.md for what cpqctl's EN 16931 files cover",
+                src=inv.src,
+            ) from None
+
+    return render
+
+
+def peppol_endpoint(account) -> tuple[str, str] | None:
+    """The account's ``peppol_id`` (``scheme:identifier``) as UBL's EndpointID (schemeID, value); None without one."""
+    pid = getattr(account, "peppol_id", "") or ""
+    scheme, _, ident = pid.partition(":")
+    return (scheme, ident) if scheme and ident else None
+
+
+def _en16931_validate(syntax: str) -> Callable[[bytes], list[tuple[int, str]]]:
+    """The XSD and the EN 16931 Schematron (CEN's rules, compiled, run by saxonche): the fatal findings as ``(line,
+    "RULE-ID: message")``, a Schematron finding's line found from its XPath location."""
+
+    def validate(xml: bytes) -> list[tuple[int, str]]:
+        from cpqctl.formats import en16931
+
+        found = en16931.validate_cii(xml) if syntax == "cii" else en16931.validate_ubl(xml)
+        out = []
+        for f in en16931.fatal(found):
+            message = f.message.removeprefix(f"[{f.rule}]-").strip()  # CEN's texts repeat the rule ID
+            f = dataclasses.replace(f, message=message)
+            line = f.line or _line_of_location(xml, f.location)
+            where = "" if f.line or line else f" (at {f.location})"
+            out.append((line or 1, f"{f.rule}: {f.message}{where}"))
+        return out
+
+    return validate
+
+
+def _line_of_location(xml: bytes, location: str | None) -> int | None:
+    """The line of the element a Schematron finding's XPath 2.0 location names (``/*:Invoice[namespace-uri()=…][1]/…``),
+    through lxml's XPath 1.0 (``*:Name`` written as ``*[local-name()='Name']``); None when it cannot be found."""
+    import re
+
+    from lxml import etree
+
+    if not location:
+        return None
+    path = re.sub(r"\*:([A-Za-z_][\w.-]*)", r"*[local-name()='\1']", location)
+    try:
+        doc = etree.fromstring(xml, etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False))
+        hits = doc.getroottree().xpath(path)
+    except (etree.XMLSyntaxError, etree.XPathError):
+        return None
+    if isinstance(hits, list) and hits and isinstance(hits[0], etree._Element):
+        return hits[0].sourceline
+    return None
+
+
+def _facturx_package(root: Path, loaded, inv, cii: bytes) -> bytes:
+    """The Factur-X invoice: the invoice's PDF typeset as PDF/A-3b from its file (the kept PDF, issued before there
+    was a Factur-X, stays the document as issued) with the validated CII embedded (``factur-x.xml``, ``/AF``, XMP
+    ``fx:``), dated the issue day: the same invoice, the same bytes."""
+    from cpqctl.app.documents import repo_templates
+    from cpqctl.formats.en16931 import facturx_pdf
+    from cpqctl.render.documents import render_pdf
+    from cpqctl.views.documents import invoice_data
+
+    pdf = render_pdf("invoice", invoice_data(loaded, inv), repo_templates(root), inv.date, standard="a-3b")
+    return facturx_pdf(pdf, cii)
+
+
 FORMATS: dict[str, Structured] = {
     "ksef": Structured(
         "ksef",
@@ -84,6 +173,25 @@ FORMATS: dict[str, Structured] = {
         _ksef_render,
         _ksef_validate,
         _ksef_pending,
+    ),
+    "facturx": Structured(
+        "facturx",
+        "Factur-X (EN 16931, CII)",
+        ".pdf",
+        ("application", "pdf"),
+        "E-EN16931",
+        _en16931_render("cii"),
+        _en16931_validate("cii"),
+        package=_facturx_package,
+    ),
+    "ubl": Structured(
+        "ubl",
+        "UBL 2.1 (EN 16931, Peppol BIS Billing 3.0)",
+        ".ubl.xml",
+        ("application", "xml"),
+        "E-EN16931",
+        _en16931_render("ubl"),
+        _en16931_validate("ubl"),
     ),
 }
 KSEF_MANDATORY_FROM = date(2026, 4, 1)  # every other VAT payer; 2026-02-01 for 2024 sales above PLN 200 m
@@ -117,6 +225,12 @@ def einvoice_of(settings: Settings, account: Account | None, inv: Invoice | None
     return "ksef" if seller == "PL" and buyer_tax_id.strip() else "none"
 
 
+def einvoices_of(settings: Settings, account: Account | None, inv: Invoice | None = None) -> tuple[str, ...]:
+    """The structured formats of the account's invoices: :func:`einvoice_of` split at ``+`` (``ksef+facturx``: KSeF,
+    the law for a Polish seller, and a Factur-X for a buyer who wants one), without ``none``."""
+    return tuple(f for f in einvoice_of(settings, account, inv).split("+") if f in FORMATS)
+
+
 def ksef_from(settings: Settings) -> date:
     """The first issue date KSeF is mandatory for: cpq.toml ``[ksef] mandatory_from`` (default 2026-04-01)."""
     day = settings.ksef.get("mandatory_from")
@@ -127,7 +241,7 @@ def ksef_due(repo: Repo, inv: Invoice) -> bool:
     """Whether ``inv`` must go through KSeF before it is e-mailed as the invoice: its account's format is ``ksef``
     and it is dated on or after ``[ksef] mandatory_from`` (an invoice issued before the mandate is lawful as it is)."""
     account = repo.accounts.get(inv.account)
-    return einvoice_of(repo.settings, account, inv) == "ksef" and inv.date >= ksef_from(repo.settings)
+    return "ksef" in einvoices_of(repo.settings, account, inv) and inv.date >= ksef_from(repo.settings)
 
 
 # --------------------------------------------------------------------------- the FA(3) file
@@ -262,10 +376,13 @@ def render_invoice(
     stem = file_stem(inv.invoice)
     if fmt in FORMATS:
         structured = FORMATS[fmt]
-        payload = structured.render(ws.root, _with_corrected(ws, loaded, inv), inv)
+        context = _with_corrected(ws, loaded, inv)
+        payload = structured.render(ws.root, context, inv)
         problems = structured.validate(payload)
         if problems:
             raise xsd_refusal(structured, inv, problems)
+        if structured.package is not None:
+            payload = structured.package(ws.root, context, inv, payload)
         doc = _write_structured(ws.root, stem, structured, payload, output)
     else:
         kept = kept_document(ws.root, inv, fmt) if fmt != "json" else None
@@ -316,15 +433,16 @@ def _code_key() -> str:
     """What a remembered verdict depends on besides the invoice: this code, the FA(3) writer, the schema's package."""
     from importlib import metadata
 
-    from cpqctl.formats import ksef
+    from cpqctl.formats import en16931, ksef
 
     h = hashlib.sha256(f"einvoice-{CACHE_FORMAT}".encode())
-    for module in (ksef.__file__, __file__):
+    for module in (ksef.__file__, en16931.__file__, __file__):
         h.update(Path(module).read_bytes())
-    try:
-        h.update(metadata.version("ksef-client").encode())
-    except metadata.PackageNotFoundError:
-        h.update(b"-")
+    for package in ("ksef-client", "factur-x", "saxonche"):  # the schemas and rules are theirs
+        try:
+            h.update(metadata.version(package).encode())
+        except metadata.PackageNotFoundError:
+            h.update(b"-")
     return h.hexdigest()
 
 
@@ -352,18 +470,21 @@ def check_einvoices(root: Path, repo: Repo, diags: Sequence[Diagnostic] = ()) ->
     bad_files = {d.file for d in diags if d.severity == "error"}
     due = []
     for inv in repo.invoices.values():
-        fmt = FORMATS.get(einvoice_of(repo.settings, repo.accounts.get(inv.account), inv))
-        if fmt is not None and fmt.due(repo, inv):
-            due.append((inv, fmt))
+        for name in einvoices_of(repo.settings, repo.accounts.get(inv.account), inv):
+            fmt = FORMATS[name]
+            if fmt.due(repo, inv):
+                due.append((inv, fmt))
     if not due:
         return []
     code = _code_key()
     known = _read_cache(root, code)
     valid: set[str] = set()
     found: list[Diagnostic] = []
-    for inv, fmt in sorted(due, key=lambda x: x[0].src.file):
+    for inv, fmt in sorted(due, key=lambda x: (x[0].src.file, x[1].name)):
         cacheable = not _needs_data(inv)
-        key = _verdict_key(fmt.name, inv, _corrected_ksef(repo, inv)) if cacheable else ""
+        account = repo.accounts.get(inv.account)
+        context = f"{_corrected_ksef(repo, inv)}|{getattr(account, 'peppol_id', '')}"
+        key = _verdict_key(fmt.name, inv, context) if cacheable else ""
         if cacheable and key in known:
             valid.add(key)
             continue
@@ -420,6 +541,26 @@ _FIELDS = (
     ("KodWaluty", "currency"),
     ("P_15", "gross_total"),
     ("Naglowek", "date"),
+    # EN 16931: UBL and CII (Factur-X) elements; a line's own tax and price belong to the line
+    ("AccountingSupplierParty", "seller"),
+    ("SellerTradeParty", "seller"),
+    ("AccountingCustomerParty", "buyer"),
+    ("BuyerTradeParty", "buyer"),
+    ("InvoiceLine", "lines"),
+    ("CreditNoteLine", "lines"),
+    ("IncludedSupplyChainTradeLineItem", "lines"),
+    ("BillingReference", "corrects"),
+    ("InvoiceReferencedDocument", "corrects"),
+    ("PaymentMeans", "seller"),
+    ("SpecifiedTradeSettlementPaymentMeans", "seller"),
+    ("PaymentTerms", "due"),
+    ("SpecifiedTradePaymentTerms", "due"),
+    ("InvoicePeriod", "period_start"),
+    ("BillingSpecifiedPeriod", "period_start"),
+    ("TaxTotal", "taxes"),
+    ("ApplicableTradeTax", "taxes"),
+    ("LegalMonetaryTotal", "gross_total"),
+    ("SpecifiedTradeSettlementHeaderMonetarySummation", "gross_total"),
 )
 
 
@@ -499,15 +640,31 @@ def unsubmitted_note(repo: Repo, inv: Invoice) -> str:
     )
 
 
-def attach_structured(root: Path, inv: Invoice, msg) -> None:
-    """Attach the FA(3) file KSeF accepted (``<file>.xml``) to the e-mail of an invoice that has a KSeF number."""
+def attach_structured(root: Path, loaded, inv: Invoice, msg) -> None:
+    """Attach the structured files of the account's formats (:func:`einvoices_of`) to the e-mail of ``inv``: the FA(3)
+    file KSeF accepted (``<file>.xml``) once the invoice has a KSeF number; the Factur-X PDF
+    (``<file>.factur-x.pdf``) and the UBL file (``<file>.ubl.xml``), each validated first (refused with its
+    findings, E-EN16931, nothing sent)."""
     from cpqctl.core.numbering import file_stem
 
+    stem = file_stem(inv.invoice)
+    formats = einvoices_of(loaded.settings, loaded.accounts.get(inv.account), inv)
     payload = kept_fa3(root, inv)
-    if payload is None:
-        return
-    maintype, subtype = FORMATS["ksef"].media
-    msg.add_attachment(payload, maintype=maintype, subtype=subtype, filename=f"{file_stem(inv.invoice)}.xml")
+    if payload is not None:
+        maintype, subtype = FORMATS["ksef"].media
+        msg.add_attachment(payload, maintype=maintype, subtype=subtype, filename=f"{stem}.xml")
+    for name in formats:
+        fmt = FORMATS[name]
+        if name == "ksef":
+            continue
+        xml = fmt.render(root, loaded, inv)
+        problems = fmt.validate(xml)
+        if problems:
+            raise xsd_refusal(fmt, inv, problems)
+        payload = fmt.package(root, loaded, inv, xml) if fmt.package is not None else xml
+        maintype, subtype = fmt.media
+        suffix = ".factur-x.pdf" if name == "facturx" else fmt.suffix
+        msg.add_attachment(payload, maintype=maintype, subtype=subtype, filename=f"{stem}{suffix}")
 
 
 # --------------------------------------------------------------------------- submit
@@ -636,7 +793,7 @@ def submit_invoices(
                     say(f"{inv.invoice} is in KSeF already ({inv.ksef.number}): skipped")
                     continue
                 account = loaded.accounts.get(inv.account)
-                if einvoice_of(loaded.settings, account, inv) != "ksef":
+                if "ksef" not in einvoices_of(loaded.settings, account, inv):
                     raise CpqError(
                         "E-EINVOICE-NOT-KSEF",
                         f"{inv.invoice}'s account {inv.account} does not use KSeF "

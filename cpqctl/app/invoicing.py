@@ -572,7 +572,7 @@ def _message(root: Path, loaded, inv, to: list[str], day: date, strict: bool = T
         pdf=kept if kept is not None and inv.ksef is None else render_pdf("invoice", data, templates, inv.date),
         day=day,
     )
-    attach_structured(root, inv, msg)  # in KSeF: the FA(3) file is the invoice, the PDF its visualisation
+    attach_structured(root, loaded, inv, msg)  # in KSeF: the FA(3) file is the invoice, the PDF its visualisation
     return msg
 
 

@@ -331,7 +331,8 @@ InvoiceFormatOpt = Annotated[
         "--format",
         "-f",
         click_type=click.Choice(_invoice_formats()),
-        help="md (Markdown), pdf, json (the data the templates get), or a structured e-invoice: ksef (FA(3) XML).",
+        help="md (Markdown), pdf, json (the data the templates get), or a structured e-invoice: ksef (FA(3) XML), "
+        "facturx (PDF/A-3b with the EN 16931 CII embedded), ubl (EN 16931 UBL 2.1, Peppol BIS Billing 3.0).",
     ),
 ]
 
@@ -355,6 +356,8 @@ def render(
     number, its KSeF visualisation (the KSeF number and the KOD I QR code).
     --format ksef writes the FA(3) XML (the file submitted, once it was),
     validated against the XSD first: an invalid one is refused (E-KSEF-XSD).
+    --format facturx and ubl write the EN 16931 invoice, validated against
+    the XSD and CEN's Schematron rules first (E-EN16931, with the rule ID).
 
     Example:
 
@@ -363,6 +366,8 @@ def render(
       cpqctl invoice render INV-2026-0001 --format md -o -
 
       cpqctl invoice render INV-2026-0001 --format ksef -o INV-2026-0001.xml
+
+      cpqctl invoice render INV-2026-0001 --format facturx -o INV-2026-0001.pdf
     """
     from cpqctl.app.einvoicing import render_invoice
 

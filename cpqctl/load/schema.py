@@ -48,7 +48,9 @@ INT_RE = re.compile(r"[+-]?[0-9]+")
 # a Peppol participant ID: the ISO 6523 ICD scheme (4 digits: 0088 GLN, 0208 Belgian enterprise number, 9930 German
 # VAT ID, …), a colon, the identifier (at most 50 characters, Peppol Policy for use of Identifiers 4.2)
 PEPPOL_RE = re.compile(r"[0-9]{4}:[A-Za-z0-9][A-Za-z0-9._:+/-]{0,49}")
-EINVOICE_FORMATS = ("ksef", "facturx", "ubl", "none")  # an account's structured e-invoice (docs/einvoicing.md)
+# an account's structured e-invoices (docs/einvoicing.md); a+b: both (KSeF, the law for a Polish seller, and the
+# buyer's EN 16931 file)
+EINVOICE_FORMATS = ("ksef", "facturx", "ubl", "none", "ksef+facturx", "ksef+ubl")
 KSEF_ENVIRONMENTS = ("test", "demo", "prod")
 YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 NULLS = {"", "~", "null", "Null", "NULL"}
@@ -805,8 +807,10 @@ ACCOUNT = O(
     tax_note=F("str", doc="the legal basis printed with the code, e.g. art. 43 ust. 1 pkt 37 ustawy o VAT"),
     einvoice=E(
         *EINVOICE_FORMATS,
-        doc="the structured e-invoice of this account's invoices: ksef (Poland's FA(3) through KSeF), facturx, ubl or "
-        "none (default: ksef from a Polish seller to a business buyer, else none; docs/einvoicing.md)",
+        doc="the structured e-invoice of this account's invoices: ksef (Poland's FA(3) through KSeF), facturx "
+        "(Factur-X: a PDF/A-3 carrying EN 16931 CII), ubl (EN 16931 UBL, Peppol BIS Billing 3.0), ksef+facturx or "
+        "ksef+ubl (both), or none (default: ksef from a Polish seller to a business buyer, else none; "
+        "docs/einvoicing.md)",
     ),
     peppol_id=F("peppol", doc="the buyer's Peppol participant ID, scheme:identifier, e.g. 0208:0123456789"),
     contacts=L(
