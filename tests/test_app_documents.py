@@ -13,7 +13,7 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
-from cpqctl.app import accounts, invoicing, reports
+from cpqctl.app import accounts, einvoicing, invoicing, reports
 from cpqctl.app.quotes import new_quote, render_quote
 from cpqctl.app.workspace import Workspace
 
@@ -49,12 +49,12 @@ def test_invoice_and_account_render_to_stdout(example_repo, tmp_path) -> None:
     ws = Workspace.open(example_repo, as_of=date(2026, 4, 2))
     invoicing.run_invoices(ws, through=date(2026, 3, 31))
     before = snapshot(example_repo)
-    inv = invoicing.render_invoice(ws, "INV-2026-0001", "pdf", STDOUT)
+    inv = einvoicing.render_invoice(ws, "INV-2026-0001", "pdf", STDOUT)
     assert inv.path is None and inv.payload is not None and inv.payload.startswith(b"%PDF")
     acct = accounts.account_render(ws, account="acme", fmt="md", output=STDOUT)
     assert acct.path is None and acct.payload is not None and b"acme" in acct.payload.lower()
     assert snapshot(example_repo) == before
-    filed = invoicing.render_invoice(ws, "INV-2026-0001", "pdf", tmp_path / "inv.pdf")
+    filed = einvoicing.render_invoice(ws, "INV-2026-0001", "pdf", tmp_path / "inv.pdf")
     assert filed.payload is None and filed.path == tmp_path / "inv.pdf"
     assert filed.path.read_bytes() == inv.payload  # dated the invoice's date: the same bytes every time
 

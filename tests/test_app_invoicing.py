@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cpqctl.app import invoicing
+from cpqctl.app import einvoicing, invoicing
 from cpqctl.app.workspace import Workspace
 from cpqctl.core.diagnostics import CpqError, InvalidRepository, UsageError
 from tests.conftest import smtp_server
@@ -140,12 +140,12 @@ def test_preview_shows_the_next_invoices_and_writes_nothing(issued):
 
 
 def test_render_then_write_the_email_as_an_eml_file(issued, tmp_path):
-    md = invoicing.render_invoice(issued, "INV-2026-0001", "md", tmp_path / "inv.md")
+    md = einvoicing.render_invoice(issued, "INV-2026-0001", "md", tmp_path / "inv.md")
     assert md.path == tmp_path / "inv.md" and md.message == f"wrote {tmp_path / 'inv.md'}" and md.warnings == ()
     text = md.path.read_text(encoding="utf-8")
     assert text.startswith("# Faktura VAT INV-2026-0001")  # ACME's documents: cpq.toml's locale pl_PL, Polish
     assert "| 23% | 18\u00a0500,00\u00a0zł | 4\u00a0255,00\u00a0zł | 22\u00a0755,00\u00a0zł |" in text
-    pdf = invoicing.render_invoice(issued, "INV-2026-0001", "pdf", tmp_path / "inv.pdf")
+    pdf = einvoicing.render_invoice(issued, "INV-2026-0001", "pdf", tmp_path / "inv.pdf")
     assert pdf.path.read_bytes().startswith(b"%PDF")
     # render gives the documents kept when the invoice was issued, byte for byte
     assert md.path.read_bytes() == (issued.root / "invoices" / "INV-2026-0001.md").read_bytes()
@@ -183,10 +183,10 @@ def test_render_warns_when_the_seller_is_incomplete(issued, tmp_path):
         encoding="utf-8",
     )
     said: list[str] = []
-    r = invoicing.render_invoice(issued, "INV-2026-0001", "md", tmp_path / "x.md", notify=said.append)
+    r = einvoicing.render_invoice(issued, "INV-2026-0001", "md", tmp_path / "x.md", notify=said.append)
     assert r.warnings == tuple(said) and len(said) == 1 and "has no tax_id" in said[0]
     with pytest.raises(CpqError) as e:
-        invoicing.render_invoice(issued, "INV-2026-0009", "md", tmp_path / "y.md")
+        einvoicing.render_invoice(issued, "INV-2026-0009", "md", tmp_path / "y.md")
     assert e.value.code == "E-UNKNOWN-INVOICE" and not (tmp_path / "y.md").exists()
 
 

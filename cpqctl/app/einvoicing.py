@@ -395,15 +395,9 @@ def render_invoice(
 
 
 def _write_structured(root: Path, stem: str, structured: Structured, payload: bytes, output: Path | None):
-    from cpqctl.app.documents import Written
-    from cpqctl.store import atomic_write_bytes
+    from cpqctl.app.documents import write_bytes
 
-    if output is not None and str(output) == "-":
-        return Written(None, payload)
-    target = output if output is not None else root / "out" / f"{stem}{structured.suffix}"
-    target = target if target.is_absolute() else Path.cwd() / target
-    atomic_write_bytes(target, payload)
-    return Written(target)
+    return write_bytes(root, stem, structured.suffix.removeprefix("."), payload, output)
 
 
 def _with_corrected(ws: Workspace, loaded, inv: Invoice):

@@ -495,43 +495,6 @@ def _load_invoice(ws: Workspace, number: str, notify: Notify, warnings: list[str
     return loaded, inv
 
 
-@dataclass(frozen=True)
-class RenderResult:
-    """The invoice document written: ``path`` (None with ``output`` ``-``: the bytes are ``payload``, for the caller
-    to print), ``warnings`` about the seller."""
-
-    invoice: str
-    path: Path | None
-    warnings: tuple[str, ...] = ()
-    message: str = ""
-    payload: bytes | None = None
-
-
-def render_invoice(
-    ws: Workspace, invoice: str, fmt: str = "pdf", output: Path | None = None, *, notify: Notify | None = None
-) -> RenderResult:
-    """Render an issued invoice as a VAT invoice document (``fmt`` md or pdf) to ``output`` (default
-    out/<ID>.<ext>; ``-``: the bytes in ``payload``, written nowhere).
-
-    The document depends only on the invoice file: it renders byte-identically
-    on any day (dated the invoice's date, not the as-of day).
-    """
-    from cpqctl.app.documents import DOCUMENT_FORMATS, write_bytes, write_document
-    from cpqctl.views import documents
-
-    if fmt not in DOCUMENT_FORMATS:
-        raise UsageError("E-USAGE", f"`{fmt}` is not a document format", "md, pdf or json")
-    warnings: list[str] = []
-    loaded, inv = _load_invoice(ws, invoice, notify or _quiet, warnings)
-    kept = kept_document(ws.root, inv, fmt) if fmt != "json" else None
-    if kept is not None:
-        doc = write_bytes(ws.root, file_stem(inv.invoice), fmt, kept, output)
-    else:
-        data = documents.invoice_data(loaded, inv)
-        doc = write_document(ws.root, "invoice", file_stem(inv.invoice), fmt, data, output, inv.date)
-    return RenderResult(inv.invoice, doc.path, tuple(warnings), f"wrote {doc.path}" if doc.path else "", doc.payload)
-
-
 # --------------------------------------------------------------------------- send
 
 

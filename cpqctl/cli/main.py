@@ -148,6 +148,9 @@ def _register() -> None:
     from cpqctl.cli import close  # period close (docs/revenue.md#period-close)
 
     close.register(app)
+    from cpqctl.cli import serve  # the local web view (docs/portal.md)
+
+    serve.register(app)
 
 
 _register()
