@@ -55,7 +55,7 @@ def walked(tmp_path_factory) -> tuple[Path, list[tuple[str, str, str]]]:
     cwd = home
     ran = []
     for section, script in _blocks():
-        if "CPQ_SMTP_PASSWORD" in script:  # the real delivery needs the reader's own SMTP server
+        if "CPQ_SMTP_PASSWORD" in script or "KSEF_TOKEN" in script:  # the reader's own SMTP server and KSeF token
             continue
         out, err, cwd = _run(script, cwd, env)
         ran.append((section, out, err))

@@ -31,7 +31,15 @@ cpqctl invoice run --format md | tee -a "${GITHUB_STEP_SUMMARY:-/dev/null}"
 #    job stops here, nothing was sent, and the next run numbers the invoices again.
 commit_invoices "Invoices through $day"
 
-# 3. Send every issued invoice without a `sent:` record. The records of what did go out are
+# 3. KSeF (docs/einvoicing.md): submit every invoice due through KSeF that has no KSeF number yet
+#    (needs [ksef] in cpq.toml and its token in the environment variable it names); `invoice send`
+#    refuses such an invoice before it is in KSeF. The KSeF numbers are committed at once.
+if grep -q '^\[ksef\]' cpq.toml; then
+  cpqctl invoice submit --unsent || { commit_invoices "KSeF numbers on $day"; exit 1; }
+  commit_invoices "KSeF numbers on $day"
+fi
+
+# 4. Send every issued invoice without a `sent:` record. The records of what did go out are
 #    committed even if sending stops half-way, so a rerun never sends an invoice twice.
 #    CPQ_SEND_SINCE (a date, optional): only invoices dated from then on, for a repository whose
 #    older invoices went out another way before this job existed.
