@@ -115,13 +115,31 @@ def _state_key(root: Path) -> Callable[[], str]:
     return key
 
 
+@dataclass
+class SharedLoads(Workspace):
+    """The served workspace: a whole-repository load is shared by every use case that asks for it while the
+    repository is unchanged (kept in the :class:`ListCache`, under the same state key), instead of each list —
+    accounts, invoices, quotes, contracts, renewals, the board, `check` — loading all of it again."""
+
+    cache: ListCache | None = None
+
+    def load(self, kinds=None):
+        if self.cache is None:
+            return super().load(kinds)
+        name = ("load", None if kinds is None else tuple(sorted(kinds)))
+        repo, diags = self.cache.get(name, lambda: Workspace.load(self, kinds))
+        return repo, list(diags)  # the records are immutable; the list of findings is the caller's
+
+
 class Site:
     """The workspace served, its day, the list cache, the locale for amounts and dates, the templates."""
 
     def __init__(self, workspace: Workspace, clock: Callable[[], date] | None = None) -> None:
-        self.ws = workspace
+        from dataclasses import fields
+
         self.clock = clock
         self.cache = ListCache(_state_key(workspace.root))
+        self.ws = SharedLoads(**{f.name: getattr(workspace, f.name) for f in fields(workspace)}, cache=self.cache)
         settings = workspace.load(frozenset())[0].settings  # cpq.toml only: the locale and company currency
         self.locale: str = settings.locale
         self.currency: str = settings.currency
