@@ -685,7 +685,7 @@ def ksef_config(settings: Settings) -> KsefConfig:
     to set, when something is missing: E-KSEF-CONFIG, E-KSEF-TOKEN — exit 2, like a missing SMTP password)."""
     import os
 
-    from cpqctl.formats.ksef import _polish_nip
+    from cpqctl.formats.ksef import polish_nip
 
     cfg = settings.ksef
     if not cfg:
@@ -697,7 +697,7 @@ def ksef_config(settings: Settings) -> KsefConfig:
             src=settings.src,
         )
     environment = str(cfg.get("environment") or "test")
-    nip = _polish_nip(settings.company_tax_id)
+    nip = polish_nip(settings.company_tax_id)
     if nip is None:
         raise UsageError(
             "E-KSEF-CONFIG",

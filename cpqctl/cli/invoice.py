@@ -379,12 +379,15 @@ def render(
         common.info(result.message)
 
 
+InvoicesArg = Annotated[
+    list[str] | None,
+    typer.Argument(click_type=completion.INVOICE, help="Invoice numbers, e.g. INV-2026-0001.", show_default=False),
+]
+
+
 @invoice_app.command("send")
 def send(
-    invoices: Annotated[
-        list[str] | None,
-        typer.Argument(click_type=completion.INVOICE, help="Invoice numbers, e.g. INV-2026-0001.", show_default=False),
-    ] = None,
+    invoices: InvoicesArg = None,
     unsent: Annotated[
         bool,
         typer.Option(
@@ -490,10 +493,7 @@ def send(
 
 @invoice_app.command("submit")
 def submit(
-    invoices: Annotated[
-        list[str] | None,
-        typer.Argument(click_type=completion.INVOICE, help="Invoice numbers, e.g. INV-2026-0001.", show_default=False),
-    ] = None,
+    invoices: InvoicesArg = None,
     unsent: Annotated[
         bool,
         typer.Option(

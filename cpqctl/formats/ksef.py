@@ -133,6 +133,7 @@ __all__ = [
     "SCHEMA_PACKAGE",
     "fa3_xml",
     "ksef_qr_url",
+    "ksef_qr_url_of",
     "schema_dir",
     "validate_fa3",
 ]
@@ -219,7 +220,7 @@ def fa3_xml(
     from lxml import etree
 
     seller, buyer = _parties(inv, data)
-    nip = _polish_nip(seller.tax_id)
+    nip = polish_nip(seller.tax_id)
     if nip is None:
         raise ValueError(f"invoice {inv.invoice}: the seller's tax ID {seller.tax_id!r} is not a Polish NIP (KSeF)")
     correction = inv.kind == "correction"
@@ -393,7 +394,7 @@ def _address(el, sub, country: str, address: str) -> None:
         sub(el, "AdresL2", ", ".join(lines[1:]))
 
 
-def _polish_nip(tax_id: str) -> str | None:
+def polish_nip(tax_id: str) -> str | None:
     """``"PL7251234561"`` / ``"725-123-45-61"`` → ``"7251234561"``; None when it is no Polish NIP."""
     text = re.sub(r"[\s.\-]", "", tax_id or "").upper()
     if text.startswith("PL"):
@@ -408,7 +409,7 @@ def _buyer_country(b: _Party) -> str:
     if m is not None and len(b.tax_id.strip()) > 2:
         prefix = m.group(1).upper()
         return VAT_PREFIXES.get(prefix, prefix)
-    return "PL" if _polish_nip(b.tax_id) else ""
+    return "PL" if polish_nip(b.tax_id) else ""
 
 
 def _buyer_id(b: _Party) -> list[tuple[str, str]]:
@@ -418,7 +419,7 @@ def _buyer_id(b: _Party) -> list[tuple[str, str]]:
         return [("BrakID", "1")]
     country = _buyer_country(b)
     if country in ("", "PL"):
-        nip = _polish_nip(tax_id)
+        nip = polish_nip(tax_id)
         if nip is not None:
             return [("NIP", nip)]
     if country in EU_MEMBER_STATES and country != "PL":
@@ -653,12 +654,19 @@ def ksef_qr_url(environment: str, seller_nip: str, issue_date: date | str, xml: 
     without ``PL``; ``issue_date``: P_1 (a date or ``YYYY-MM-DD``); ``xml``: the invoice file's bytes exactly as
     sent (the hash is of the file).
     """
+    return ksef_qr_url_of(environment, seller_nip, issue_date, hashlib.sha256(xml).digest())
+
+
+def ksef_qr_url_of(environment: str, seller_nip: str, issue_date: date | str, sha256: bytes) -> str:
+    """:func:`ksef_qr_url` from the SHA-256 of the file (its 32 bytes), as an invoice records it once submitted."""
     host = _QR_HOSTS.get(environment.strip().lower())
     if host is None:
         raise ValueError(f"unknown KSeF environment {environment!r} (prod, demo, test)")
-    nip = _polish_nip(seller_nip)
+    nip = polish_nip(seller_nip)
     if nip is None:
         raise ValueError(f"{seller_nip!r} is not a Polish NIP")
+    if len(sha256) != 32:
+        raise ValueError("a SHA-256 digest is 32 bytes")
     day = issue_date if isinstance(issue_date, date) else date.fromisoformat(issue_date)
-    digest = base64.urlsafe_b64encode(hashlib.sha256(xml).digest()).rstrip(b"=").decode("ascii")
+    digest = base64.urlsafe_b64encode(sha256).rstrip(b"=").decode("ascii")
     return f"{host}/invoice/{nip}/{day.strftime('%d-%m-%Y')}/{digest}"

@@ -719,21 +719,12 @@ def ksef_verification_url(environment: str, seller_nip: str, issue_date: date, s
     """KOD I from the recorded ``sha256:<hex>`` of the submitted file: the link of
     :func:`cpqctl.formats.ksef.ksef_qr_url`, which hashes the file itself (the same host, path and Base64URL digest;
     tests/test_einvoice_submit.py compares them). None when the seller's NIP or the digest is not usable."""
-    import base64
+    from cpqctl.formats.ksef import ksef_qr_url_of
 
-    from cpqctl.formats import ksef
-
-    host = ksef._QR_HOSTS.get(environment.strip().lower())
-    nip = ksef._polish_nip(seller_nip)
-    hexdigest = sha256.removeprefix("sha256:")
-    if host is None or nip is None or len(hexdigest) != 64:
-        return None
     try:
-        raw = bytes.fromhex(hexdigest)
+        return ksef_qr_url_of(environment, seller_nip, issue_date, bytes.fromhex(sha256.removeprefix("sha256:")))
     except ValueError:
         return None
-    digest = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-    return f"{host}/invoice/{nip}/{issue_date.strftime('%d-%m-%Y')}/{digest}"
 
 
 def _qr_svg(payload: str) -> str:
