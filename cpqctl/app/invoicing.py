@@ -124,11 +124,17 @@ def run_invoices(
         remembered = memo.recall()
         if remembered is not None:
             return remembered
-        loaded = ws.read()
+        from cpqctl.load.cache import taken
+
+        with taken(ws.root, memo.stats, memo.started):  # the files' stats the memo's key was made of
+            loaded = ws.read()
+        quiet = _quiet_memo(ws, loaded, memo.started)
         with ws.meter() as meter:
             drafts: list = billing.run(
-                loaded, day, _scope(loaded, accounts, contracts), meter=meter, full=_full_billing()
+                loaded, day, _scope(loaded, accounts, contracts), meter=meter, full=_full_billing(), quiet=quiet
             )
+        if quiet is not None:
+            quiet.save()
         drafts = _issue(loaded, drafts, today)
         result = RunResult(
             day,
@@ -139,13 +145,26 @@ def run_invoices(
         )
         memo.remember(result)
         return result
+    import time
+
     from cpqctl.app.numbers import Numbers
 
+    started = time.time_ns()
     with ws.writing() as (store, loaded):
         writer = Numbers.here(ws.root, loaded.settings)
         writer.may_issue_invoices()
+        quiet = _quiet_memo(ws, loaded, started)
+        index = billing.ledger_index(loaded.invoices.values())
         with ws.meter() as meter:
-            drafts = billing.run(loaded, day, _scope(loaded, accounts, contracts), meter=meter, full=_full_billing())
+            drafts = billing.run(
+                loaded,
+                day,
+                _scope(loaded, accounts, contracts),
+                billed=index,
+                meter=meter,
+                full=_full_billing(),
+                quiet=quiet,
+            )
         drafts = _issue(loaded, drafts, today)
         numbers = writer.invoices(drafts, loaded.invoices)
         drafts = corrections.numbered(drafts, numbers)
@@ -157,12 +176,50 @@ def run_invoices(
                     tx.create(rel, text)
                     for suffix, payload in docs:
                         tx.create_bytes(rel[: -len(".yaml")] + suffix, payload)
+            if quiet is not None:
+                _quiet_after(quiet, loaded, store, written, index, day)
+    if quiet is not None:
+        quiet.save()
     if not drafts:
         message = f"nothing to invoice through {day}"
     else:
         message = f"wrote {len(drafts)} invoice(s): {written[0]}" + (f" … {written[-1]}" if len(written) > 1 else "")
         message += _order_warning(loaded, numbers, drafts)
     return RunResult(day, False, tuple(drafts), tuple(numbers), written, message)
+
+
+def _quiet_memo(ws: Workspace, loaded, started: int):
+    """The memo of contracts with nothing due (:mod:`cpqctl.load.quiet`); None on the reference path."""
+    if _full_billing():
+        return None
+    from cpqctl.load.quiet import QuietMemo
+
+    return QuietMemo(ws.root, loaded.settings, started)
+
+
+def _quiet_after(quiet, loaded, store, written: Sequence[str], index, day: date) -> None:
+    """Remember, for each contract this run invoiced, that its new ledger has nothing more due through ``day``:
+    the ledger as the next load reads it (the written files as the staged check parsed them), checked to owe
+    nothing (a write that left something due is simply not remembered)."""
+    from cpqctl.core import billing
+
+    state = getattr(store.validator, "state", None)
+    if not state:
+        return
+    results = state[0].results
+    new = billing.ledger_index(
+        res.records[0] for rel in written if (res := results.get(rel)) is not None and len(res.records) == 1
+    )
+    for cid, lines in new.items():
+        c = loaded.contracts.get(cid)
+        if c is None:
+            continue
+        held = sorted([*index.get(cid, []), *lines], key=lambda b: (b.date, b.invoice))
+        if billing.due_lines(c, loaded.settings, day, held):
+            continue
+        until = billing.quiet_until(c, loaded.settings, day)
+        if until is not None:
+            quiet.record_after(c, held, day, until)
 
 
 class _DryRunMemo:
@@ -184,7 +241,8 @@ class _DryRunMemo:
         ws.recover()  # a write a crash interrupted is repaired (and the state then read) first
         self.ws = ws
         self.started = time.time_ns()
-        state, self.newest = remembered.state_key(ws.root)
+        self.stats: dict[str, tuple[int, int, int, int]] = {}
+        state, self.newest = remembered.state_key(ws.root, self.stats)
         question = [day, today, sorted(accounts), sorted(contracts), _full_billing()]
         self.key = remembered.derived_key(state, "invoice run --dry-run", question)
 

@@ -40,6 +40,7 @@ def refuse_invalid_writes(
             raise refusal(errors, sorted(files))
         state[0] = after
 
+    check.state = state  # type: ignore[attr-defined]  # the state the last accepted commit left
     return check
 
 

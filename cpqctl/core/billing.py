@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import Protocol
 
 from cpqctl.core import ledger
 from cpqctl.core.diagnostics import CpqError
@@ -875,6 +876,52 @@ def _order(c: Contract, seg_id: str) -> tuple[int, int]:
     return idx, int(n) if n.isdigit() else 0
 
 
+LOOKAHEAD = timedelta(days=366)  # how far :func:`quiet_until` looks for a contract's next dated line
+
+
+def quiet_until(c: Contract, settings: Settings, through: date) -> date | None:
+    """When a run through ``through`` issues nothing for ``c``: the first day after it on which the contract's
+    schedule dates a line (at most ``through`` + :data:`LOOKAHEAD` + 1 day). No run through a day from
+    ``through`` up to the day before it issues anything for ``c`` either, as long as the contract, the settings
+    and its ledger stay what they were: that is what lets a month's run skip the contracts with nothing due
+    (:mod:`cpqctl.load.quiet`).
+
+    Why it holds: every line of a schedule is dated on a key's bill date (a period's start, or in arrears the
+    day after its service ends) or on an amendment's acceptance (its catch-ups); with none of those in
+    ``(through, day]`` the lines dated by ``day`` are the lines dated by ``through``, which the ledger already
+    matches. That needs the lines' amounts not to move with the run's horizon: a contract without an end
+    (evergreen) whose line ends after ``through`` gives None (that line's first period takes its residual up to
+    the horizon), as does an imported one (``billed_through:``). Its lines without an end bill each period on
+    its own, and a line ending by ``through`` has its whole value inside the periods already cut.
+    tests/test_quiet_billing.py holds it to :func:`due_lines` over random contracts.
+    """
+    if c.billed_through is not None:
+        return None
+    if c.evergreen or c.end is None:
+        if any(s.end is not None and s.end > through and not s.one_time for s in c.segments()):
+            return None
+    horizon = through + LOOKAHEAD
+    first = horizon + _DAY
+    for a in c.amendments:
+        for d in known_dates(a):
+            if through < d < first:
+                first = d
+    sch = _Schedule(c, settings, horizon)
+    for s, k in sch.keys(horizon, since=through):
+        d = sch.bill_date(s, k)
+        if through < d < first:
+            first = d
+    return first
+
+
+class Quiet(Protocol):
+    """What :func:`run` asks of a memo of contracts with nothing due (:class:`cpqctl.load.quiet.QuietMemo`)."""
+
+    def skips(self, c: Contract, billed: list[Billed], through: date) -> bool: ...
+
+    def record(self, c: Contract, billed: list[Billed], through: date, until: date) -> None: ...
+
+
 def run(
     repo: Repo,
     through: date,
@@ -882,15 +929,20 @@ def run(
     billed: Mapping[str, list[Billed]] | None = None,
     meter=None,
     full: bool = False,
+    quiet: Quiet | None = None,
 ) -> list[Draft]:
     """Every invoice `invoice run --through` issues, ordered by (date, contract); numbers are the caller's.
 
     ``meter`` (:mod:`cpqctl.progress`), when given, sees one ``advance`` per contract. ``full``: compare each
     contract's whole schedule with its ledger (else from what it has already invoiced, :func:`due_lines`).
+    ``quiet``: a memo of contracts known to have nothing due (:func:`quiet_until`); a contract it skips issues
+    nothing, and each contract found with nothing due is recorded in it (not with ``full``, the reference path).
     """
     index = billed if billed is not None else ledger_index(repo.invoices.values())
     out: list[Draft] = []
     todo = sorted(contracts if contracts is not None else repo.contracts.values(), key=lambda c: c.contract)
+    if full:
+        quiet = None
     if meter is not None:
         meter.start("Billing contracts", len(todo))
     for c in todo:
@@ -898,7 +950,14 @@ def run(
             meter.advance()
         if c.start > through:
             continue
-        lines = due_lines(c, repo.settings, through, index.get(c.contract, []), full=full)
+        held = index.get(c.contract, [])
+        if quiet is not None and quiet.skips(c, held, through):
+            continue
+        lines = due_lines(c, repo.settings, through, held, full=full)
+        if quiet is not None and not lines:
+            until = quiet_until(c, repo.settings, through)
+            if until is not None:
+                quiet.record(c, held, through, until)
         out.extend(drafts(c, repo.accounts.get(c.account), repo.settings, lines))
     out.sort(key=lambda d: (d.date, d.contract))
     return out

@@ -501,6 +501,23 @@ def _gc_paused(freeze: bool):
 
 FREEZE_MIN = 2000  # files in a load large enough to freeze the heap after it
 
+_TAKEN: dict[str, tuple[int, dict[str, tuple[int, int, int, int]]]] = {}
+
+
+@contextlib.contextmanager
+def taken(root: Path, stats: dict[str, tuple[int, int, int, int]], when_ns: int):
+    """Within: a load of ``root`` keys its files on ``stats`` (path → size, ``mtime_ns``, inode, ``ctime_ns``, as
+    :func:`_stat` gives them), taken at ``when_ns`` by :func:`cpqctl.load.remembered.state_key` for the same
+    command, instead of stat-ing each file again (58,000 calls at 10,000 accounts). A file changed since is read
+    as it was when the stats were taken or parsed anew — either way not cached under a stat it does not have —
+    and the racy window counts from ``when_ns``."""
+    key = os.fspath(root)
+    _TAKEN[key] = (when_ns, stats)
+    try:
+        yield
+    finally:
+        _TAKEN.pop(key, None)
+
 
 def load_files(root: Path, files: list[tuple[str, str]], meter=None) -> list[tuple[str, FileResult]]:
     """Each file's result, from the cache when the file is unchanged, else parsed (and then cached).
@@ -520,7 +537,13 @@ def load_files(root: Path, files: list[tuple[str, str]], meter=None) -> list[tup
 def _load_files(root: Path, files: list[tuple[str, str]], meter) -> list[tuple[str, FileResult]]:
     started = time.time_ns()
     base = os.fspath(root)
-    stats = {rel: _stat(os.path.join(base, rel)) for rel, _ in files}
+    pre = _TAKEN.get(base)
+    if pre is not None:
+        started = min(started, pre[0])
+        known = pre[1]
+        stats = {rel: known[rel] if rel in known else _stat(os.path.join(base, rel)) for rel, _ in files}
+    else:
+        stats = {rel: _stat(os.path.join(base, rel)) for rel, _ in files}
     by_shard: dict[int, list[tuple[str, str]]] = {}
     for rel, kind in files:
         by_shard.setdefault(shard_of(rel), []).append((rel, kind))
