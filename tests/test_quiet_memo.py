@@ -172,3 +172,24 @@ def test_a_damaged_memo_is_no_error(billed_through_march, tmp_path) -> None:
     (root / QUIET).unlink()
     (root / QUIET).mkdir()
     assert _dry(root, "2026-04-30")[0] == good
+
+
+def test_an_invoice_without_a_digest_is_keyed_by_its_lines(billed_through_march) -> None:
+    """Older invoices carry no digest: the key then reads each line billing reads."""
+    import dataclasses
+    import time
+
+    from cpqctl.app.workspace import Workspace
+    from cpqctl.load.quiet import QuietMemo
+
+    root = billed_through_march
+    repo = Workspace.open(root).read()
+    inv = next(i for i in repo.invoices.values() if i.lines)
+    c = repo.contracts[inv.contract]
+    memo = QuietMemo(root, repo.settings, time.time_ns(), {})
+    old = dataclasses.replace(inv, digest=None)
+    line = dataclasses.replace(old.lines[0], amount=old.lines[0].amount + 1)
+    assert memo.key(c, [old]) == memo.key(c, [dataclasses.replace(old)])
+    assert memo.key(c, [old]) != memo.key(c, [dataclasses.replace(old, lines=(line, *old.lines[1:]))])
+    assert memo.key(c, [old]) != memo.key(c, [inv])  # with its digest
+    assert memo.key(c, [old]) != memo.key(c, [])

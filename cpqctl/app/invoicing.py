@@ -128,10 +128,17 @@ def run_invoices(
 
         with taken(ws.root, memo.stats, memo.started):  # the files' stats the memo's key was made of
             loaded = ws.read()
-        quiet = _quiet_memo(ws, loaded, memo.started)
+        by_contract = _invoices_by_contract(loaded)
+        quiet = _quiet_memo(ws, loaded, memo.started, by_contract)
         with ws.meter() as meter:
             drafts: list = billing.run(
-                loaded, day, _scope(loaded, accounts, contracts), meter=meter, full=_full_billing(), quiet=quiet
+                loaded,
+                day,
+                _scope(loaded, accounts, contracts),
+                billed=billing.Ledger(by_contract),
+                meter=meter,
+                full=_full_billing(),
+                quiet=quiet,
             )
         if quiet is not None:
             quiet.save()
@@ -153,14 +160,14 @@ def run_invoices(
     with ws.writing() as (store, loaded):
         writer = Numbers.here(ws.root, loaded.settings)
         writer.may_issue_invoices()
-        quiet = _quiet_memo(ws, loaded, started)
-        index = billing.ledger_index(loaded.invoices.values())
+        by_contract = _invoices_by_contract(loaded)
+        quiet = _quiet_memo(ws, loaded, started, by_contract)
         with ws.meter() as meter:
             drafts = billing.run(
                 loaded,
                 day,
                 _scope(loaded, accounts, contracts),
-                billed=index,
+                billed=billing.Ledger(by_contract),
                 meter=meter,
                 full=_full_billing(),
                 quiet=quiet,
@@ -177,7 +184,7 @@ def run_invoices(
                     for suffix, payload in docs:
                         tx.create_bytes(rel[: -len(".yaml")] + suffix, payload)
             if quiet is not None:
-                _quiet_after(quiet, loaded, store, written, index, day)
+                _quiet_after(quiet, loaded, store, written, by_contract, day)
     if quiet is not None:
         quiet.save()
     if not drafts:
@@ -188,18 +195,30 @@ def run_invoices(
     return RunResult(day, False, tuple(drafts), tuple(numbers), written, message)
 
 
-def _quiet_memo(ws: Workspace, loaded, started: int):
+def _invoices_by_contract(loaded) -> dict[str, list]:
+    """Each contract's invoices (in the ledger's order is :func:`billing.ledger_index`'s business)."""
+    out: dict[str, list] = {}
+    for inv in loaded.invoices.values():
+        got = out.get(inv.contract)
+        if got is None:
+            out[inv.contract] = [inv]
+        else:
+            got.append(inv)
+    return out
+
+
+def _quiet_memo(ws: Workspace, loaded, started: int, by_contract):
     """The memo of contracts with nothing due (:mod:`cpqctl.load.quiet`); None on the reference path."""
     if _full_billing():
         return None
     from cpqctl.load.quiet import QuietMemo
 
-    return QuietMemo(ws.root, loaded.settings, started)
+    return QuietMemo(ws.root, loaded.settings, started, by_contract)
 
 
-def _quiet_after(quiet, loaded, store, written: Sequence[str], index, day: date) -> None:
+def _quiet_after(quiet, loaded, store, written: Sequence[str], by_contract, day: date) -> None:
     """Remember, for each contract this run invoiced, that its new ledger has nothing more due through ``day``:
-    the ledger as the next load reads it (the written files as the staged check parsed them), checked to owe
+    the invoices as the next load reads them (the written files as the staged check parsed them), checked to owe
     nothing (a write that left something due is simply not remembered)."""
     from cpqctl.core import billing
 
@@ -207,19 +226,21 @@ def _quiet_after(quiet, loaded, store, written: Sequence[str], index, day: date)
     if not state:
         return
     results = state[0].results
-    new = billing.ledger_index(
-        res.records[0] for rel in written if (res := results.get(rel)) is not None and len(res.records) == 1
-    )
-    for cid, lines in new.items():
+    new: dict[str, list] = {}
+    for rel in written:
+        res = results.get(rel)
+        if res is not None and len(res.records) == 1:
+            new.setdefault(res.records[0].contract, []).append(res.records[0])
+    for cid, issued in new.items():
         c = loaded.contracts.get(cid)
         if c is None:
             continue
-        held = sorted([*index.get(cid, []), *lines], key=lambda b: (b.date, b.invoice))
-        if billing.due_lines(c, loaded.settings, day, held):
+        invoices = [*by_contract.get(cid, ()), *issued]
+        if billing.due_lines(c, loaded.settings, day, billing.ledger_index(invoices).get(cid, [])):
             continue
         until = billing.quiet_until(c, loaded.settings, day)
         if until is not None:
-            quiet.record_after(c, held, day, until)
+            quiet.record_after(c, invoices, day, until)
 
 
 class _DryRunMemo:

@@ -35,7 +35,7 @@ Pure: no IO, no clock. Invoice numbers are allocated by the caller.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -668,6 +668,27 @@ def ledger_index(invoices: Iterable[Invoice]) -> dict[str, list[Billed]]:
     return out
 
 
+class Ledger(Mapping[str, list[Billed]]):
+    """:func:`ledger_index` of ``invoices`` (grouped by contract beforehand), each contract's lines made when first
+    asked: a run that skips most contracts (:class:`Quiet`) never makes theirs (130,000 lines at 10,000 accounts)."""
+
+    def __init__(self, by_contract: Mapping[str, Sequence[Invoice]]):
+        self.by_contract = by_contract
+        self._made: dict[str, list[Billed]] = {}
+
+    def __getitem__(self, contract: str) -> list[Billed]:
+        got = self._made.get(contract)
+        if got is None:
+            got = self._made[contract] = ledger_index(self.by_contract[contract]).get(contract, [])
+        return got
+
+    def __iter__(self):
+        return iter(self.by_contract)
+
+    def __len__(self) -> int:
+        return len(self.by_contract)
+
+
 def _billed_through(sch: _Schedule, through: date) -> list[Billed]:
     """An imported contract's `billed_through:` as ledger lines: invoiced elsewhere up to that date."""
     c = sch.c
@@ -915,11 +936,12 @@ def quiet_until(c: Contract, settings: Settings, through: date) -> date | None:
 
 
 class Quiet(Protocol):
-    """What :func:`run` asks of a memo of contracts with nothing due (:class:`cpqctl.load.quiet.QuietMemo`)."""
+    """What :func:`run` asks of a memo of contracts with nothing due (:class:`cpqctl.load.quiet.QuietMemo`): it
+    knows each contract's ledger itself (its invoices), so a skipped contract's ledger lines are never made."""
 
-    def skips(self, c: Contract, billed: list[Billed], through: date) -> bool: ...
+    def skips(self, c: Contract, through: date) -> bool: ...
 
-    def record(self, c: Contract, billed: list[Billed], through: date, until: date) -> None: ...
+    def record(self, c: Contract, through: date, until: date) -> None: ...
 
 
 def run(
@@ -950,14 +972,13 @@ def run(
             meter.advance()
         if c.start > through:
             continue
-        held = index.get(c.contract, [])
-        if quiet is not None and quiet.skips(c, held, through):
+        if quiet is not None and quiet.skips(c, through):
             continue
-        lines = due_lines(c, repo.settings, through, held, full=full)
+        lines = due_lines(c, repo.settings, through, index.get(c.contract, []), full=full)
         if quiet is not None and not lines:
             until = quiet_until(c, repo.settings, through)
             if until is not None:
-                quiet.record(c, held, through, until)
+                quiet.record(c, through, until)
         out.extend(drafts(c, repo.accounts.get(c.account), repo.settings, lines))
     out.sort(key=lambda d: (d.date, d.contract))
     return out

@@ -13,8 +13,10 @@ The key is what the billing of one contract reads:
   contract record is built from that file alone). A file modified within the racy window of the run's start
   (:data:`cpqctl.load.cache.RACY_NS`) or later — maybe while the run was loading — is neither remembered nor
   skipped, as the parse cache does not keep it;
-- its ledger: every line of its invoices as billing reads them (date, number, segment, amount, period), so a
-  new, edited, corrected or deleted invoice of the contract changes the key, whatever its file's state;
+- its ledger: each of its invoices by number and digest (the SHA-256 of the issued content, checked on every
+  load: a run refuses a repository where one does not match), or, for an older invoice without a digest,
+  every line as billing reads it (date, segment, amount, period). A new, corrected or deleted invoice of the
+  contract changes the key, whatever its file's state;
 - the file as a whole is dropped when the settings (everything cpq.toml gives billing) or the package's source
   differ from the ones it was written with.
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -40,15 +43,32 @@ def _day(d: date | None) -> int | None:
     return None if d is None else d.toordinal()
 
 
-class QuietMemo:
-    """:class:`cpqctl.core.billing.Quiet` over ``.cpq/cache/billing-quiet.json``; :meth:`save` writes it back."""
+def _number(inv) -> str:
+    return inv.invoice
 
-    def __init__(self, root: Path, settings, started: int):
+
+def _ledger(inv) -> tuple:
+    """One invoice as the key sees it: its number and digest (the SHA-256 of its issued content, verified when it
+    was loaded: a run refuses a repository where one does not match), else everything billing reads of it."""
+    if inv.digest:
+        return inv.invoice, inv.digest
+    lines = [(ln.segment, str(ln.amount), _day(ln.period_start), _day(ln.period_end)) for ln in inv.lines]
+    return inv.invoice, inv.contract, inv.date.toordinal(), lines
+
+
+class QuietMemo:
+    """:class:`cpqctl.core.billing.Quiet` over ``.cpq/cache/billing-quiet.json``; :meth:`save` writes it back.
+
+    ``invoices_of``: each contract's invoices, as loaded (the ledger billing reads).
+    """
+
+    def __init__(self, root: Path, settings, started: int, invoices_of: Mapping[str, Sequence]):
         from cpqctl.load.cache import RACY_NS
         from cpqctl.load.remembered import _code_digest
 
         self.root = root
         self.base = os.fspath(root)
+        self.invoices_of = invoices_of
         self.settled_before = started - RACY_NS  # a contract file changed since may not be in the loaded state
         h = hashlib.sha256(_code_digest())
         h.update(f"quiet-{FORMAT}\0{settings!r}".encode())
@@ -64,7 +84,7 @@ class QuietMemo:
         except (OSError, ValueError, TypeError, AttributeError):
             pass
 
-    def key(self, c, billed) -> str | None:
+    def key(self, c, invoices: Iterable) -> str | None:
         """The contract's key (see the module's docstring), or None when it is not to be trusted."""
         try:
             st = os.stat(os.path.join(self.base, c.src.file))
@@ -72,36 +92,32 @@ class QuietMemo:
             return None
         if st.st_mtime_ns >= self.settled_before:
             return None
-        # dates as ordinals and amounts as text: the repr of ints and strings is exact and fast (≈ 130,000 lines)
-        lines = [
-            (b.date.toordinal(), b.invoice, b.segment, str(b.amount), _day(b.period_start), _day(b.period_end))
-            for b in billed
-        ]
         head = (c.contract, c.src.file, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-        return hashlib.blake2b(repr((head, lines)).encode(), digest_size=16).hexdigest()
+        return hashlib.blake2b(
+            repr((head, [_ledger(inv) for inv in sorted(invoices, key=_number)])).encode(), digest_size=16
+        ).hexdigest()
 
-    def _key_of(self, c, billed) -> str | None:
+    def _key_of(self, c) -> str | None:
         if c.contract not in self._keys:
-            self._keys[c.contract] = self.key(c, billed)
+            self._keys[c.contract] = self.key(c, self.invoices_of.get(c.contract, ()))
         return self._keys[c.contract]
 
-    def skips(self, c, billed, through: date) -> bool:
+    def skips(self, c, through: date) -> bool:
         got = self.entries.get(c.contract)
         if type(got) is not list or len(got) != 3:
             return False
         day = through.isoformat()
-        if not got[1] <= day < got[2] or got[0] != self._key_of(c, billed):
+        if not got[1] <= day < got[2] or got[0] != self._key_of(c):
             return False
         self.skipped += 1
         return True
 
-    def record(self, c, billed, through: date, until: date) -> None:
-        key = self._key_of(c, billed)
-        self.remember(c.contract, key, through, until)
+    def record(self, c, through: date, until: date) -> None:
+        self.remember(c.contract, self._key_of(c), through, until)
 
-    def record_after(self, c, billed, through: date, until: date) -> None:
-        """Record for the ledger ``billed`` a write just left (its key not the one this run loaded)."""
-        self.remember(c.contract, self.key(c, billed), through, until)
+    def record_after(self, c, invoices: Iterable, through: date, until: date) -> None:
+        """Record for the ``invoices`` a write just left (not the ones this run loaded)."""
+        self.remember(c.contract, self.key(c, invoices), through, until)
 
     def remember(self, contract: str, key: str | None, through: date, until: date) -> None:
         if key is None:
