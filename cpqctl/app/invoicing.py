@@ -107,7 +107,7 @@ def run_invoices(
     after the as-of day (a typo in the year would issue years of future-dated
     invoices) unless ``allow_future``; a dry run may look any distance ahead.
     """
-    from cpqctl.core import billing, corrections
+    from cpqctl.core import corrections
 
     today = ws.day(as_of)
     day = through if through is not None else today
@@ -128,18 +128,7 @@ def run_invoices(
 
         with taken(ws.root, memo.stats, memo.started):  # the files' stats the memo's key was made of
             loaded = ws.read()
-        by_contract = _invoices_by_contract(loaded)
-        quiet = _quiet_memo(ws, loaded, memo.started, by_contract)
-        with ws.meter() as meter:
-            drafts: list = billing.run(
-                loaded,
-                day,
-                _scope(loaded, accounts, contracts),
-                billed=billing.Ledger(by_contract),
-                meter=meter,
-                full=_full_billing(),
-                quiet=quiet,
-            )
+        drafts, quiet, _ = _bill(ws, loaded, day, accounts, contracts, memo.started)
         if quiet is not None:
             quiet.save()
         drafts = _issue(loaded, drafts, today)
@@ -160,18 +149,7 @@ def run_invoices(
     with ws.writing() as (store, loaded):
         writer = Numbers.here(ws.root, loaded.settings)
         writer.may_issue_invoices()
-        by_contract = _invoices_by_contract(loaded)
-        quiet = _quiet_memo(ws, loaded, started, by_contract)
-        with ws.meter() as meter:
-            drafts = billing.run(
-                loaded,
-                day,
-                _scope(loaded, accounts, contracts),
-                billed=billing.Ledger(by_contract),
-                meter=meter,
-                full=_full_billing(),
-                quiet=quiet,
-            )
+        drafts, quiet, by_contract = _bill(ws, loaded, day, accounts, contracts, started)
         drafts = _issue(loaded, drafts, today)
         numbers = writer.invoices(drafts, loaded.invoices)
         drafts = corrections.numbered(drafts, numbers)
@@ -193,6 +171,26 @@ def run_invoices(
         message = f"wrote {len(drafts)} invoice(s): {written[0]}" + (f" … {written[-1]}" if len(written) > 1 else "")
         message += _order_warning(loaded, numbers, drafts)
     return RunResult(day, False, tuple(drafts), tuple(numbers), written, message)
+
+
+def _bill(ws: Workspace, loaded, day: date, accounts: Sequence[str], contracts: Sequence[str], started: int):
+    """The run's billing drafts (:func:`cpqctl.core.billing.run`), the memo of contracts with nothing due it used
+    (None on the reference path) and each contract's invoices; ``started``: when the run began reading."""
+    from cpqctl.core import billing
+
+    by_contract = _invoices_by_contract(loaded)
+    quiet = _quiet_memo(ws, loaded, started, by_contract)
+    with ws.meter() as meter:
+        drafts = billing.run(
+            loaded,
+            day,
+            _scope(loaded, accounts, contracts),
+            billed=billing.Ledger(by_contract),
+            meter=meter,
+            full=_full_billing(),
+            quiet=quiet,
+        )
+    return drafts, quiet, by_contract
 
 
 def _invoices_by_contract(loaded) -> dict[str, list]:
