@@ -508,9 +508,10 @@ _TAKEN: dict[str, tuple[int, dict[str, tuple[int, int, int, int]]]] = {}
 def taken(root: Path, stats: dict[str, tuple[int, int, int, int]], when_ns: int):
     """Within: a load of ``root`` keys its files on ``stats`` (path → size, ``mtime_ns``, inode, ``ctime_ns``, as
     :func:`_stat` gives them), taken at ``when_ns`` by :func:`cpqctl.load.remembered.state_key` for the same
-    command, instead of stat-ing each file again (58,000 calls at 10,000 accounts). A file changed since is read
-    as it was when the stats were taken or parsed anew — either way not cached under a stat it does not have —
-    and the racy window counts from ``when_ns``."""
+    command, instead of stat-ing each file again (58,000 calls at 10,000 accounts). The racy window counts from
+    ``when_ns``. A file changed since is read as it was when the stats were taken (a cache hit: the state the
+    command's key names), or parsed anew; then its entry is kept under the stat taken before the change, which no
+    later stat can match (its ``ctime`` has moved), so it is never read back: a miss, never a wrong hit."""
     key = os.fspath(root)
     _TAKEN[key] = (when_ns, stats)
     try:
