@@ -80,6 +80,13 @@ def copy_example(root: Path) -> Path:
     return root
 
 
+def copy_repo(src: Path, dst: Path) -> Path:
+    """A copy of the data repository ``src`` at ``dst`` without its ``.cpq/`` (no parse cache, nothing remembered);
+    links are copied as links."""
+    shutil.rmtree(dst, ignore_errors=True)
+    return Path(shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns(".cpq")))
+
+
 def age(root: Path, seconds: int = 3600) -> None:
     """Date every file outside .cpq/ back (a file changed within 2 s of a load is never cached nor remembered)."""
     import os

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import email
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
 from cpqctl.formats import en16931
+from tests.conftest import copy_repo
 from tests.test_einvoice_wiring import _redigest, issued  # noqa: F401  (the module's fixture)
 
 GLOBEX = "contracts/globex/account.yaml"
@@ -21,9 +21,7 @@ GLOBEX = "contracts/globex/account.yaml"
 
 @pytest.fixture
 def repo(issued: Path, tmp_path: Path) -> Path:  # noqa: F811
-    root = tmp_path / "repo"
-    shutil.copytree(issued, root, ignore=shutil.ignore_patterns(".cpq"))
-    return root
+    return copy_repo(issued, tmp_path / "repo")
 
 
 def _invoices_of(root: Path, account: str) -> list[Path]:

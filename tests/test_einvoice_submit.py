@@ -22,7 +22,6 @@ import hashlib
 import io
 import json
 import re
-import shutil
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import copy_example, invoke
+from tests.conftest import copy_example, copy_repo, invoke
 
 NIP = "7251234561"  # the example's seller
 ACCEPTED = "2026-04-02T09:15:27.4185422+00:00"  # the server's clock, as KSeF writes it (7 fraction digits)
@@ -289,9 +288,7 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def repo(issued: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    shutil.copytree(issued, root, ignore=shutil.ignore_patterns(".cpq"))
-    return root
+    return copy_repo(issued, tmp_path / "repo")
 
 
 @pytest.fixture

@@ -9,13 +9,12 @@ API on 127.0.0.1, is tests/test_einvoice_submit.py.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from tests.conftest import copy_example, invoke
+from tests.conftest import copy_example, copy_repo, invoke
 
 NS = {"fa": "http://crd.gov.pl/wzor/2025/06/25/13775/"}
 DAY = "2026-04-01"
@@ -35,9 +34,7 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def repo(issued: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    shutil.copytree(issued, root, ignore=shutil.ignore_patterns(".cpq"))
-    return root
+    return copy_repo(issued, tmp_path / "repo")
 
 
 def _load(root: Path):

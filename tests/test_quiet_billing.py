@@ -118,14 +118,10 @@ class Memo:
     def __init__(self, ledger: dict):
         self.ledger = ledger
         self.known: dict = {}
-        self.skipped = 0
 
     def skips(self, c, through):
         got = self.known.get((c.contract, tuple(self.ledger.get(c.contract, []))))
-        if got is not None and got[0] <= through < got[1]:
-            self.skipped += 1
-            return True
-        return False
+        return got is not None and got[0] <= through < got[1]
 
     def record(self, c, through, until):
         self.known[(c.contract, tuple(self.ledger.get(c.contract, [])))] = (through, until)

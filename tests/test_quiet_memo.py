@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import age
+from tests.conftest import age, copy_repo
 
 QUIET = ".cpq/cache/billing-quiet.json"
 ANSWER = ".cpq/cache/invoice-run.json"  # the whole dry run's remembered answer: removed to make runs compute
@@ -47,10 +46,7 @@ def _dry(root: Path, through: str, monkeypatch=None) -> tuple[dict, list[str]]:
 
 
 def _cold(root: Path, tmp_path: Path, through: str) -> dict:
-    copy = tmp_path / "cold"
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns(".cpq"))
-    return _dry(copy, through)[0]
+    return _dry(copy_repo(root, tmp_path / "cold"), through)[0]
 
 
 @pytest.fixture

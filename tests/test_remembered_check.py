@@ -6,12 +6,11 @@ link — gives exactly what a cold check gives."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import age
+from tests.conftest import age, copy_repo
 
 BROKEN_INVOICE = "invoice: INV-2026-0099\naccount: acme\n"
 
@@ -23,9 +22,7 @@ def _check(cli, root: Path) -> tuple[int, str]:
 
 def _cold(cli, root: Path, tmp_path: Path) -> tuple[int, str]:
     """The same repository checked from nothing: a copy without .cpq/."""
-    copy = tmp_path / "cold"
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns(".cpq"))
+    copy = copy_repo(root, tmp_path / "cold")
     code, out = _check(cli, copy)
     return code, out.replace(str(copy), str(root))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import age
+from tests.conftest import age, copy_repo
 
 MEMORY = ".cpq/cache/invoice-run.json"
 CONTRACT = "contracts/acme/C-2026-0001.yaml"
@@ -27,9 +27,7 @@ def _run(cli, root: Path, *extra: str) -> tuple[int, str, str]:
 
 def _cold(cli, root: Path, tmp_path: Path, *extra: str) -> tuple[int, str, str]:
     """The same question on a copy without .cpq/ (no parse cache, nothing remembered)."""
-    copy = tmp_path / "cold"
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns(".cpq"))
+    copy = copy_repo(root, tmp_path / "cold")
     code, out, err = _run(cli, copy, *extra)
     return code, out.replace(str(copy), str(root)), err.replace(str(copy), str(root))
 

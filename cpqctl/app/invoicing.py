@@ -238,7 +238,7 @@ def _quiet_after(quiet, loaded, store, written: Sequence[str], by_contract, day:
             continue
         until = billing.quiet_until(c, loaded.settings, day)
         if until is not None:
-            quiet.record_after(c, invoices, day, until)
+            quiet.record(c, day, until, invoices)
 
 
 class _DryRunMemo:

@@ -64,18 +64,17 @@ class QuietMemo:
 
     def __init__(self, root: Path, settings, started: int, invoices_of: Mapping[str, Sequence]):
         from cpqctl.load.cache import RACY_NS
-        from cpqctl.load.remembered import _code_digest
+        from cpqctl.load.remembered import code_digest
 
         self.root = root
         self.base = os.fspath(root)
         self.invoices_of = invoices_of
         self.settled_before = started - RACY_NS  # a contract file changed since may not be in the loaded state
-        h = hashlib.sha256(_code_digest())
+        h = hashlib.sha256(code_digest())
         h.update(f"quiet-{FORMAT}\0{settings!r}".encode())
         self.head = h.hexdigest()
         self.entries: dict[str, list[str]] = {}
         self.dirty = False
-        self.skipped = 0
         self._keys: dict[str, str | None] = {}
         try:
             data = json.loads((root / NAME).read_bytes())
@@ -107,24 +106,17 @@ class QuietMemo:
         if type(got) is not list or len(got) != 3:
             return False
         day = through.isoformat()
-        if not got[1] <= day < got[2] or got[0] != self._key_of(c):
-            return False
-        self.skipped += 1
-        return True
+        return got[1] <= day < got[2] and got[0] == self._key_of(c)
 
-    def record(self, c, through: date, until: date) -> None:
-        self.remember(c.contract, self._key_of(c), through, until)
-
-    def record_after(self, c, invoices: Iterable, through: date, until: date) -> None:
-        """Record for the ``invoices`` a write just left (not the ones this run loaded)."""
-        self.remember(c.contract, self.key(c, invoices), through, until)
-
-    def remember(self, contract: str, key: str | None, through: date, until: date) -> None:
+    def record(self, c, through: date, until: date, invoices: Iterable | None = None) -> None:
+        """Nothing is due for ``c`` from ``through`` until the day before ``until``: with the invoices this run
+        loaded, or with ``invoices`` (those a write just left)."""
+        key = self._key_of(c) if invoices is None else self.key(c, invoices)
         if key is None:
             return
         entry = [key, through.isoformat(), until.isoformat()]
-        if self.entries.get(contract) != entry:
-            self.entries[contract] = entry
+        if self.entries.get(c.contract) != entry:
+            self.entries[c.contract] = entry
             self.dirty = True
 
     def save(self) -> None:

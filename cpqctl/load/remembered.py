@@ -35,7 +35,7 @@ NAME = ".cpq/cache/check.json"
 
 
 @lru_cache(maxsize=1)
-def _code_digest() -> bytes:
+def code_digest() -> bytes:
     pkg = Path(__file__).resolve().parents[1]
     h = hashlib.sha256(f"check-{FORMAT}".encode())
     for path in sorted(pkg.rglob("*.py")):
@@ -63,7 +63,7 @@ def state_key(root: Path, stats: dict[str, tuple[int, int, int, int]] | None = N
     ``stats``, when given, receives each regular file's (size, ``mtime_ns``, inode, ``ctime_ns``) by path: the
     parse cache's key, so a load right after needs not stat the files again (:func:`cpqctl.load.cache.taken`).
     """
-    h = hashlib.sha256(_code_digest())
+    h = hashlib.sha256(code_digest())
     base = os.fspath(root)
     newest = 0
     try:
