@@ -184,6 +184,30 @@ def test_a_second_load_parses_nothing_and_gives_the_same_repo(example_repo, pars
         json.loads(body)  # plain JSON, nothing else
 
 
+def test_a_load_of_some_kinds_reads_only_their_folders_shards(year, tmp_path, parses, monkeypatch):
+    """A report loads the catalog, accounts and contracts: it reads the shards of contracts/ and of the other
+    small folders, never the invoice ledger's, so a big ledger cannot make it parse instead (each shard holds
+    one top folder's files)."""
+    from cpqctl.load.repo import load_parts
+    from tests.conftest import copy_repo
+
+    root = copy_repo(year, tmp_path / "repo")
+    age(root)
+    load_repo(root)
+    held = {n: json.loads(b)["entries"] for n, b in shards(root).items()}
+    assert any(rel.startswith("invoices/") for e in held.values() for rel in e)
+    for entries in held.values():  # one top folder per shard
+        assert len({rel.split("/")[0] for rel in entries} - {"periods", "fx", "indices"}) <= 1
+    read: list[str] = []
+    real = cache._read_shard
+    monkeypatch.setattr(cache, "_read_shard", lambda path, key: read.append(path.name) or real(path, key))
+    monkeypatch.setattr(cache, "READ_ALWAYS", 0)  # the size rule alone decides
+    parses.clear()
+    load_parts(root, ("catalog", "account", "contract"))
+    assert parses == [] and read
+    assert not any(rel.startswith("invoices/") for name in read for rel in held.get(name, {}))
+
+
 def test_editing_one_file_reparses_that_file_only(example_repo, parses):
     age(example_repo)
     load_repo(example_repo)

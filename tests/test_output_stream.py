@@ -68,3 +68,39 @@ def test_a_narrow_table_never_cuts_a_number(monkeypatch, capsys):
     assert "…" not in out
     assert left_out and f"left out to fit 60 columns: {', '.join(left_out)}" in captured.err
     assert all(len(ln) <= 60 for ln in out.splitlines())
+
+
+# --------------------------------------------------------------------------- tables written a row at a time
+
+words = st.text(alphabet="ab1.-€ \n漢", min_size=0, max_size=14)
+names = st.lists(st.text(alphabet="abcdef_", min_size=1, max_size=10), min_size=1, max_size=6, unique=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    names,
+    st.lists(st.lists(st.none() | words, min_size=6, max_size=6), max_size=8),
+    st.none() | st.text(alphabet="Ab c", max_size=60),
+    st.sets(st.integers(0, 5)),
+    st.none() | st.lists(words, min_size=6, max_size=6),
+    st.integers(20, 140),
+)
+def test_a_piped_table_written_row_by_row_is_what_rich_prints(columns, cells, title, right_at, foot, width):
+    """`report arr` at 10,000 accounts writes its table a row at a time when piped (rich would build it whole):
+    the bytes are the ones rich prints, whatever the values, folds, alignment, footer and width."""
+    rows = [dict(zip(columns, r)) for r in cells]
+    right = [c for i, c in enumerate(columns) if i in right_at]
+    footer = None if foot is None else dict(zip(columns, foot))
+    kept, widths, _ = output._fit(columns, rows, right, footer, width)
+    if not kept or output.table_width(widths[c] for c in kept) > width:
+        return  # rich then folds on its own: such tables keep going through rich
+    plain = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("sys.stdout", plain)
+        output._plain_table(kept, widths, rows, title, right, footer, width)
+    from rich.console import Console
+
+    rich = io.StringIO()
+    out = Console(file=output._Trimmed(rich), no_color=True, highlight=False, soft_wrap=False, width=width)
+    output._rich_table(out, kept, widths, rows, title, right, footer)
+    assert plain.getvalue() == rich.getvalue()
