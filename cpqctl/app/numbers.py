@@ -59,6 +59,12 @@ class Numbers:
     def quote(self, day: date, existing) -> str:
         return self.next(self.settings.numbering_quote, day, existing)
 
+    def quote_ids(self, existing) -> QuoteIds:
+        """The quote IDs of this writer's series, allocated one after another from ``existing`` (one pass over
+        them, not one per ID: `renew --due` numbers hundreds of quotes)."""
+        mine, token = self._series(self.settings.numbering_quote)
+        return QuoteIds(Sequences(mine, existing), token)
+
     def contract(self, day: date, existing) -> str:
         return self.next(self.settings.numbering_contract, day, existing)
 
@@ -95,3 +101,17 @@ class Numbers:
             seqs, token = series["correction" if getattr(d, "kind", "invoice") == "correction" else "invoice"]
             out.append(seqs.take(d.date.year, d.date.month, token))
         return out
+
+
+@dataclass(frozen=True)
+class QuoteIds:
+    """Successive quote IDs of one series: :meth:`peek` the next for a date, :meth:`take` it once it is used."""
+
+    seqs: Sequences
+    token: str | None
+
+    def peek(self, day: date) -> str:
+        return self.seqs.peek(day.year, day.month, self.token)
+
+    def take(self, ident: str) -> None:
+        self.seqs.add(ident)

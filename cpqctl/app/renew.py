@@ -118,17 +118,14 @@ def _texts(root: Path, repo: Repo, contract_id: str) -> dict[str, str]:
     return out
 
 
-def _plan(
-    root: Path, repo: Repo, c: Contract, day: date, pricing: RenewalPricing, taken: set[str], force: bool, numbers=None
-) -> RenewalPlan:
-    """The plan for one contract, a fresh quote ID allocated (from ``taken``) only when one is created."""
-    from cpqctl.app.numbers import Numbers
-
+def _plan(root: Path, repo: Repo, c: Contract, day: date, pricing: RenewalPricing, ids, force: bool) -> RenewalPlan:
+    """The plan for one contract, a fresh quote ID taken from ``ids`` (:class:`cpqctl.app.numbers.QuoteIds`) only
+    when one is created."""
     texts = _texts(root, repo, c.contract)
-    new_id = None if texts else (numbers or Numbers.here(root, repo.settings)).quote(day, taken)
+    new_id = None if texts else ids.peek(day)
     p = plan_renewal(repo, c, day, pricing, new_id, texts, force)
     if p.action == "create" and new_id is not None:
-        taken.add(new_id)
+        ids.take(new_id)
     return p
 
 
@@ -195,6 +192,7 @@ def renew(
     ``force``; an accepted renewal quote is never touched. Refused for an
     evergreen, cancelled or already renewed contract.
     """
+    from cpqctl.app.numbers import Numbers
     from cpqctl.core import quotes, renewal
 
     _check_term(term)
@@ -211,7 +209,8 @@ def renew(
         method = renewal.resolve_terms(
             c, repo.accounts[c.account], repo.settings, pricing, uplift, term, basis=basis, on=day
         )
-        p = _plan(ws.root, repo, c, day, method, set(repo.quotes), force)
+        ids = Numbers.here(ws.root, repo.settings).quote_ids(repo.quotes)
+        p = _plan(ws.root, repo, c, day, method, ids, force)
         priced = quotes.price(repo, p.quote)
         written: tuple[str, ...] = ()
         if not dry_run:
@@ -337,8 +336,7 @@ def renew_due(
     from cpqctl.app.numbers import Numbers
 
     with ws.writing() as (store, repo):
-        taken = set(repo.quotes)
-        numbers = Numbers.here(ws.root, repo.settings)
+        ids = Numbers.here(ws.root, repo.settings).quote_ids(repo.quotes)
         window = within if within is not None else repo.settings.notice_days
         plans: list[tuple[Contract, RenewalPlan]] = []
         for c in renewal.due(repo, day, window):
@@ -348,7 +346,7 @@ def renew_due(
                 c, repo.accounts[c.account], repo.settings, pricing, uplift, term, basis=basis, on=day
             )
             try:
-                plans.append((c, _plan(ws.root, repo, c, day, method, taken, force, numbers)))
+                plans.append((c, _plan(ws.root, repo, c, day, method, ids, force)))
             except CpqError as e:
                 if e.code != "E-EDITED":
                     raise

@@ -150,13 +150,24 @@ class Sequences:
         self._year, self._month, self._token = ("{year" in pattern), ("{month" in pattern), has_token(pattern)
         self.high: dict[tuple, int] = {}
         for ident in existing:
-            s = parse(pattern, ident)
-            if s is not None:
-                self.high[s.key] = max(self.high.get(s.key, 0), s.seq)
+            self.add(ident)
+
+    def _key(self, year: int, month: int, token: str | None) -> tuple:
+        return (year if self._year else None, month if self._month else None, token if self._token else None)
+
+    def peek(self, year: int, month: int, token: str | None) -> str:
+        """The next ID of the series (year, month, token), not counted as taken (:meth:`add` it once used)."""
+        return render(self.pattern, year, month, token, self.high.get(self._key(year, month, token), 0) + 1)
+
+    def add(self, ident: str) -> None:
+        """Count ``ident`` as in use (an ID of another pattern is ignored)."""
+        s = parse(self.pattern, ident)
+        if s is not None:
+            self.high[s.key] = max(self.high.get(s.key, 0), s.seq)
 
     def take(self, year: int, month: int, token: str | None) -> str:
         """The next ID of the series (year, month, token), counted as taken."""
-        key = (year if self._year else None, month if self._month else None, token if self._token else None)
+        key = self._key(year, month, token)
         n = self.high.get(key, 0) + 1
         self.high[key] = n
         return render(self.pattern, year, month, token, n)
