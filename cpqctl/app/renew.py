@@ -370,6 +370,11 @@ def renew_due(
 # --------------------------------------------------------------------------- the renewals view
 
 
+# What the renewals view reads: the contracts, their accounts and renewal quotes, the catalog that prices them; not
+# the invoice ledger (two thirds of the files at 10,000 accounts billed through a year)
+RENEWAL_KINDS = ("catalog", "account", "contract", "quote")
+
+
 @dataclass(frozen=True)
 class RenewalsResult:
     """`renewals`: the contracts ending within ``within`` days, ARR at stake and their renewal quote's status."""
@@ -388,7 +393,7 @@ def renewals_due(ws: Workspace, *, within: int | None = None, as_of: date | None
 
     _check_within(within)
     day = ws.day(as_of)
-    repo = ws.read()
+    repo = ws.read(RENEWAL_KINDS)
     window = within if within is not None else repo.settings.notice_days
     rows = []
     for c in renewal.due(repo, day, window, include_renewed=True):
@@ -445,7 +450,7 @@ def renewals_forecast(
         raise UsageError("E-USAGE", "--within is a number of days, 0 or more", "e.g. --within 30")
     day = ws.day(as_of)
     start = renewal.month_start(first if first is not None else day)
-    repo = ws.read()
+    repo = ws.read(RENEWAL_KINDS)
     s = repo.settings
     items = renewal.endings(repo, day, start, months, risk_days)
     per_currency = renewal.by_month(items, start, months)
