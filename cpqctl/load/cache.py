@@ -17,10 +17,10 @@ declared types is simply not cached.
 Layout: a few shard files (``shard-N.json``), each holding the files of one top
 folder (by a stable hash of the path within it), so that a load of some kinds
 reads only their folders' shards: a report reads contracts/ and catalog/, not the
-invoice ledger that outweighs them. Each is read at most once per run, rewritten atomically (temp + rename) at the end
-of a load only when something in it changed. A shard that is unreadable,
-truncated or from another format, cpqctl version or loader code is ignored and
-rebuilt.
+invoice ledger that outweighs them. Each is read at most once per run, rewritten
+atomically (temp + rename) at the end of a load only when something in it changed.
+A shard that is unreadable, truncated or from another format, cpqctl version or
+loader code is ignored and rebuilt.
 """
 
 from __future__ import annotations

@@ -292,7 +292,7 @@ def _plain_table(
 ) -> None:
     """The table :func:`_rich_table` prints when the output is not a terminal, the same bytes, written a row at a
     time: rich builds the whole table in memory first (half of `report arr`'s 4.7 s at 10,000 accounts, and
-    its memory). tests/test_output.py holds the two to the same output."""
+    its memory). tests/test_output_stream.py holds the two to the same output."""
     from rich.cells import cell_len
 
     write = sys.stdout.write
