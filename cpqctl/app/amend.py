@@ -109,11 +109,7 @@ def amend(
         if billing is not None or new_term is not None:
             _check_frequency_change(c, repo.settings, eff, billing, day, restart=new_term is not None)
         if not lines and not cancel and billing is None and new_term is None:
-            raise CpqError(
-                "E-NO-CHANGE",
-                f"the changes leave {contract} as it is on {eff}",
-                "give a quantity or price that differs from the contract's",
-            )
+            raise _no_change(contract, eff)
         draft = _draft(
             c,
             day,
@@ -171,6 +167,27 @@ def _check_frequency_change(
         why = f"{c.contract} is already billed {billing} on {effective}", "drop --billing"
     if why is not None:
         raise UsageError("E-USAGE", why[0], why[1])
+
+
+def _no_change(contract: str, effective: date) -> CpqError:
+    return CpqError(
+        "E-NO-CHANGE",
+        f"the changes leave {contract} as it is on {effective}",
+        "give a quantity or price that differs from the contract's",
+    )
+
+
+def change_draft(repo, c: Contract, changes: Sequence[Change], effective: date, day: date):
+    """The amendment draft of quantity ``changes`` from ``effective``, its lines frozen as `amend` writes them, and
+    its pricing: what the portal shows before the quote is written (the same as the file `amend` would write)."""
+    from cpqctl.core import amendments, quotes
+
+    lines = amendments.plan_changes(c, repo.catalog, repo.settings, effective, list(changes), False, None, None)
+    if not lines:
+        raise _no_change(c.contract, effective)
+    draft = _draft(c, day, effective, lines)
+    final = dataclasses.replace(draft, lines=tuple(amendments.explicit_lines(quotes.price(repo, draft))))
+    return final, quotes.price(repo, final)
 
 
 def _draft(c: Contract, day: date, effective: date, lines, **fields):

@@ -515,22 +515,34 @@ def preview_invoices(
         "`cpqctl account show ACCOUNT` lists its contracts",
     )
     settings = loaded.settings
-    billed = billing.ledger_index(i for i in loaded.invoices.values() if i.contract == c.contract).get(c.contract)
-    if not billed:
-        billed = billing.assumed_billed(c, settings, day)
     if quote is None:
         horizon = through or billing.horizon(c, day)
-        lines = billing.due_lines(c, settings, horizon, billed)
+        lines = billing.due_lines(c, settings, horizon, _billed(loaded, c, day))
         drafts = billing.drafts(c, loaded.accounts.get(c.account), settings, lines)
         return PreviewResult(
             c.contract, c.currency, day, None, views.preview_json(c.contract, c.currency, day, drafts), tuple(drafts)
         )
     q = _pending_quote(loaded, c, quote)
-    priced = quotes.price(loaded, q)
-    amended = billing.with_amendment(c, q, priced, day)
-    pv = billing.preview_amendment(c, amended, settings, day, billed, priced.net_total, through)
-    data = views.amendment_preview_json(c, q, amended, pv, day, contract_terms(c, settings).rounding)
+    data = amendment_preview(loaded, c, q, quotes.price(loaded, q), day, through)
     return PreviewResult(c.contract, c.currency, day, q.quote, data)
+
+
+def _billed(loaded, c, day: date):
+    """The contract's invoice ledger; with no invoices on file, every period invoiced by ``day`` counts as billed."""
+    from cpqctl.core import billing
+
+    billed = billing.ledger_index(i for i in loaded.invoices.values() if i.contract == c.contract).get(c.contract)
+    return billed or billing.assumed_billed(c, loaded.settings, day)
+
+
+def amendment_preview(loaded, c, q, priced, day: date, through: date | None = None) -> dict:
+    """What accepting amendment quote ``q`` (priced) changes: `invoice preview --quote`'s JSON. The portal shows
+    the same for a draft not written yet (:func:`cpqctl.app.amend.change_draft`)."""
+    from cpqctl.core import billing
+
+    amended = billing.with_amendment(c, q, priced, day)
+    pv = billing.preview_amendment(c, amended, loaded.settings, day, _billed(loaded, c, day), priced.net_total, through)
+    return views.amendment_preview_json(c, q, amended, pv, day, contract_terms(c, loaded.settings).rounding)
 
 
 # --------------------------------------------------------------------------- render

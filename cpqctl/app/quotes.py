@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from cpqctl.app.workspace import Workspace, lookup
 from cpqctl.core.diagnostics import CpqError, UsageError
-from cpqctl.core.model import Quote, Repo
+from cpqctl.core.model import Quote, Repo, SignatureRecord
 
 if TYPE_CHECKING:
     from cpqctl.core.pricing import PricedQuote
@@ -442,7 +442,7 @@ def accept_quote(
     ws: Workspace,
     quote_id: str,
     *,
-    signed_by: str,
+    signed_by: str | SignatureRecord,
     signed_on: date | None = None,
     lock_prices: bool = False,
     reprice: bool = False,
@@ -486,7 +486,7 @@ def _accept_files(
     ws: Workspace,
     quote_id: str,
     *,
-    signed_by: str,
+    signed_by: str | SignatureRecord,
     signed_on: date | None = None,
     lock_prices: bool = False,
     reprice: bool = False,

@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cpqctl.core.diagnostics import Diagnostic, InvalidRepository, UsageError
-from cpqctl.core.model import Repo
+from cpqctl.core.model import Repo, SignatureRecord
 from cpqctl.store import Store
 
 MeterFactory = Callable[[], AbstractContextManager]
@@ -364,7 +364,7 @@ class Workspace:
     def accept_quote(
         self,
         quote_id: str,
-        signed_by: str,
+        signed_by: str | SignatureRecord,
         *,
         signed_on: date | str | None = None,
         lock_prices: bool = False,

@@ -151,6 +151,9 @@ def _register() -> None:
     from cpqctl.cli import serve  # the local web view (docs/portal.md)
 
     serve.register(app)
+    from cpqctl.cli import portal  # the customer portal's links and provisioning (docs/portal.md)
+
+    app.add_typer(portal.app)
 
 
 _register()

@@ -47,11 +47,19 @@ def serve(
             "authenticates (docs/portal.md).",
         ),
     ] = False,
+    portal: Annotated[
+        bool,
+        typer.Option(
+            "--portal",
+            help="Serve the customer portal only (/portal/: sign-in links from `cpqctl portal invite`), none of the "
+            "team view; for customers, behind a reverse proxy with TLS (docs/portal.md).",
+        ),
+    ] = False,
     format: ResultFormatOpt = "text",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
 ) -> None:
-    """Serve a read-only web view of the repository for the team, on this machine.
+    """Serve a read-only web view of the repository for the team, on this machine, and the customer portal.
 
     Accounts with what they own (licences, add-ons on and off), contracts with
     their amendment timeline, invoices with status and their PDFs, quotes with
@@ -63,6 +71,11 @@ def serve(
     --as-of every page is on that day; without it, on the day of each request.
     --format json prints one line with the URL on stdout once listening. Stop
     it with Ctrl-C.
+
+    The customer portal is at /portal/ (docs/portal.md): customers sign in
+    with a link from `cpqctl portal invite`, see what they own, add seats or
+    switch add-ons on, and sign the amendment. --portal serves it alone, for
+    customers (it may then listen on a public address).
 
     Example:
 
@@ -76,7 +89,7 @@ def serve(
     import threading
     from datetime import date
 
-    if not is_loopback(host) and not public:
+    if not is_loopback(host) and not public and not portal:
         raise UsageError(
             "E-USAGE",
             f"--host {host} is reachable from other machines, and the team view has no sign-in",
@@ -88,8 +101,12 @@ def serve(
 
     given = as_of or common.STATE.as_of
     ws = common.workspace(repo, as_of)
-    hosts = ["*"] if public else [*LOOPBACK_NAMES, host]
-    app = create_app(ws, clock=None if given else date.today, allowed_hosts=hosts)
+    if portal:
+        from cpqctl.app.portal import secret
+
+        secret(ws.read(frozenset()).settings)  # refused now (E-PORTAL-SECRET) rather than at the first sign-in
+    hosts = ["*"] if public or (portal and not is_loopback(host)) else [*LOOPBACK_NAMES, host]
+    app = create_app(ws, clock=None if given else date.today, allowed_hosts=hosts, portal_only=portal)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -104,14 +121,39 @@ def serve(
     bound = sock.getsockname()[1]
     name = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
     url = f"http://{name}:{bound}/"
-    threading.Thread(target=warm, args=(app,), daemon=True, name="cpqctl-warm").start()
+    if not portal:
+        threading.Thread(target=warm, args=(app,), daemon=True, name="cpqctl-warm").start()
+    threading.Thread(target=_retry_provisioning, args=(ws,), daemon=True, name="cpqctl-provision").start()
     if format == "json":
-        line = {"url": url, "repo": str(ws.root), "as_of": ws.as_of.isoformat() if given else None, "public": public}
+        line = {
+            "url": url,
+            "repo": str(ws.root),
+            "as_of": ws.as_of.isoformat() if given else None,
+            "public": public,
+            "portal": portal,
+        }
         sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()
     common.info(f"serving {ws.root} at {url} (Ctrl-C stops)")
     config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="off")
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _retry_provisioning(ws, every: float = 60.0) -> None:
+    """Send the queued provisioning events again every minute while serving (docs/portal.md#provisioning)."""
+    import time
+
+    from cpqctl.app import provisioning
+    from cpqctl.core.diagnostics import CpqError
+
+    while True:
+        time.sleep(every)
+        try:
+            for done in provisioning.retry(ws):
+                if done.problem:
+                    common.info(f"provisioning {done.account} ({done.event}) still fails: {done.problem}")
+        except CpqError as e:
+            common.info(f"provisioning retry: {e.message}")
 
 
 def register(app: typer.Typer) -> None:

@@ -68,6 +68,8 @@ class Settings:
     git_default_branch: str | None = None  # None: detected (cpqctl.load.git)
     git_invoicing: str = "default-branch"  # default-branch | branch-series (docs/teamwork.md)
     smtp: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
+    portal: Mapping[str, object] = field(default_factory=lambda: _EMPTY)  # [portal] as read (docs/portal.md)
+    hooks: Mapping[str, object] = field(default_factory=lambda: _EMPTY)  # [hooks] as read (docs/portal.md)
     ksef: Mapping[str, object] = field(default_factory=lambda: _EMPTY)  # [ksef] as read (docs/einvoicing.md)
     dunning: Mapping[str, object] = field(default_factory=lambda: _EMPTY)  # [dunning] as read (docs/dunning.md)
     ledger_accounts: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # [accounts]: the journal's names
@@ -282,6 +284,27 @@ class Account:
 class Signed:
     by: str
     date: date
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureRecord:
+    """A simple electronic signature given in the customer portal (docs/portal.md#what-the-signature-record-proves).
+
+    Written with the signer's name into `signed:` of the accepted quote and of the contract's ledger entry:
+    when (``at``, UTC), from where (``ip``, ``user_agent``), the consent the signer ticked, and ``document``,
+    the SHA-256 of the quote document they were shown. ``str()`` is the signer's name, what `signed: {by}` holds.
+    """
+
+    name: str
+    at: str
+    ip: str
+    user_agent: str
+    consent: str
+    document: str
+    method: str = "portal"
+
+    def __str__(self) -> str:
+        return self.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from cpqctl.core.model import Contract, Presented, Quote, QuoteLine, Renumbering, Settings
+from cpqctl.core.model import Contract, Presented, Quote, QuoteLine, Renumbering, Settings, SignatureRecord
 from cpqctl.core.money import MoneyError, fmt_percent, parse_percent
 from cpqctl.formats.digest import digest_of, line_of
 from cpqctl.formats.yamlout import Pairs, Raw, flow, mapping_lines, pct
@@ -95,8 +95,13 @@ def drop_key(text: str, key: str) -> str:
     return text
 
 
-def _signed(by: str, day: date) -> Raw:
-    """`signed: {by: …, date: …}` — the signer as accepted quotes, contracts and amendment entries record it."""
+def _signed(by: str | SignatureRecord, day: date) -> Raw:
+    """`signed: {by: …, date: …}` — the signer as accepted quotes, contracts and amendment entries record it; a
+    portal signature adds its record (how, when, from where, the consent and the document's digest)."""
+    if isinstance(by, SignatureRecord):
+        record = [("method", by.method), ("at", by.at), ("ip", by.ip), ("user_agent", by.user_agent)]
+        record += [("consent", by.consent), ("document", by.document)]
+        return Raw(flow([("by", by.name), ("date", day), *record]))
     return Raw(flow([("by", by), ("date", day)]))
 
 
@@ -192,7 +197,9 @@ def _priced_line_flow(ln: PricedLine, q_line: QuoteLine | None = None) -> str:
     )
 
 
-def accepted_text(q: Quote, priced: PricedQuote, signed_by: str, signed_on: date, contract_id: str | None) -> str:
+def accepted_text(
+    q: Quote, priced: PricedQuote, signed_by: str | SignatureRecord, signed_on: date, contract_id: str | None
+) -> str:
     """The accepted quote: priced lines frozen, signer, contract, totals, then its digest as the last line."""
     head = [
         ("quote", q.quote),
@@ -262,7 +269,7 @@ def contract_text(
     q: Quote,
     priced: PricedQuote,
     settings: Settings,
-    signed_by: str,
+    signed_by: str | SignatureRecord,
     signed_on: date,
     renews: str | None = None,
     quote_digest: str | None = None,
@@ -333,7 +340,7 @@ def amendment_entry(
     amendment_id: str,
     q: Quote,
     priced: PricedQuote,
-    signed_by: str,
+    signed_by: str | SignatureRecord,
     signed_on: date,
     quote_digest: str | None = None,
 ) -> Pairs:
@@ -379,7 +386,7 @@ def add_amendment(
     amendment_id: str,
     q: Quote,
     priced: PricedQuote,
-    signed_by: str,
+    signed_by: str | SignatureRecord,
     signed_on: date,
     quote_digest: str | None = None,
 ) -> str:

@@ -595,7 +595,18 @@ def E(*values: str, doc: str = "", required: bool = False, default: object = Non
     return F("enum", enum=values, doc=doc, required=required, default=default)
 
 
-SIGNED = O("who signed, and when", by=F("str", True, "the signer's name"), date=F("date", True, "the signing date"))
+SIGNED = O(
+    "who signed, and when",
+    by=F("str", True, "the signer's name"),
+    date=F("date", True, "the signing date"),
+    # a simple electronic signature given in the customer portal (docs/portal.md): its record, written by cpqctl
+    method=E("portal", doc="how it was signed: `portal` (a simple electronic signature in `cpqctl serve --portal`)"),
+    at=F("str", doc="when, in UTC (ISO 8601), as the portal's server recorded it"),
+    ip=F("str", doc="the signer's IP address as the portal saw it"),
+    user_agent=F("str", doc="the signer's browser as it named itself"),
+    consent=F("str", doc="the declaration the signer ticked"),
+    document=F("str", doc="sha256:<hex> of the quote document the signer was shown"),
+)
 ANCHOR_DOC = (
     "where billing periods start: `start` (the contract start, default), `calendar` (the 1st of calendar months, "
     "quarters from January, years on 1 January) or a day of the month 1–28; the first invoice covers the stub "
@@ -1074,6 +1085,34 @@ SMTP = O(
     **{"from": F("mailbox", doc="From: header: local@domain or Name <local@domain>")},
 )
 
+PORTAL = O(
+    "the customer portal of `cpqctl serve --portal` (docs/portal.md)",
+    secret_env=F(
+        "str",
+        doc="environment variable holding the secret that signs sign-in links and sessions (default "
+        "CPQ_PORTAL_SECRET; at least 32 characters); never stored",
+    ),
+    url=F("str", doc="the portal's address in the links `portal invite` sends (default http://127.0.0.1:8000/)"),
+    link_days=F("int", nonnegative=True, high=90, doc="days a sign-in link stays valid (default 7)"),
+    seats=L(F("id"), doc="products whose quantity a customer may raise, e.g. [PRO-SEAT, VIEWER-SEAT]"),
+    addons=L(F("id"), doc="products a customer may switch on (one unit), e.g. [SSO, AUDIT-LOG]"),
+    decreases=F(
+        "bool",
+        doc="whether a customer may lower a quantity or switch an add-on off (default false: such a change is "
+        "a request the team sees)",
+    ),
+    max_quantity=F(
+        "int", nonnegative=True, high=1_000_000, doc="the highest quantity a customer may sign for (default 1000)"
+    ),
+)
+HOOKS = O(
+    "provisioning when a customer signs in the portal (docs/portal.md#provisioning)",
+    on_accept=F("str", doc="a command (run without a shell) given the account's entitlements JSON on stdin"),
+    webhook=F("str", doc="an http(s) URL the entitlements JSON is POSTed to, signed with HMAC-SHA256"),
+    webhook_secret_env=F("str", doc="environment variable holding the webhook's HMAC secret"),
+    timeout=F("int", nonnegative=True, high=600, doc="seconds a hook may take (default 30)"),
+)
+
 SETTINGS = O(
     "cpq.toml",
     company=O(
@@ -1153,6 +1192,8 @@ SETTINGS = O(
         ),
     ),
     smtp=SMTP,
+    portal=PORTAL,
+    hooks=HOOKS,
     ksef=O(
         "submitting invoices to KSeF, Poland's e-invoicing system: `cpqctl invoice submit` (docs/einvoicing.md)",
         environment=E(*KSEF_ENVIRONMENTS, doc="test, demo or prod (default test)"),

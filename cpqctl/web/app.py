@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -133,7 +133,8 @@ def error_page(request: Request, status: int, code: str, message: str, hint: str
 
         body = dumps_json(error_object(code, message, hint))
         return Response(body, status, media_type="application/json")
-    html = site.html("error.html.j2", status=status, code=code, message=message, hint=hint)
+    template = "portal/error.html.j2" if request.url.path.startswith("/portal") else "error.html.j2"
+    html = site.html(template, status=status, code=code, message=message, hint=hint)
     return Response(html, status, media_type="text/html; charset=utf-8")
 
 
@@ -161,20 +162,26 @@ def create_app(
     clock: Callable[[], date] | None = None,
     allowed_hosts: Sequence[str] = LOOPBACK_NAMES,
     authenticate: Authenticate = team,
+    portal_only: bool = False,
+    now: Callable[[], datetime] | None = None,
 ) -> Starlette:
     """The web view of ``workspace``.
 
     ``clock``: the day of each request (the CLI passes ``date.today`` when no ``--as-of`` is given);
     without one every page is on the workspace's ``as_of``. ``allowed_hosts``: the Host header values
-    served (``*`` for any). ``authenticate``: who is asking (see :class:`Viewers`).
+    served (``*`` for any). ``authenticate``: who is asking (see :class:`Viewers`). ``portal_only``: serve the
+    customer portal (:mod:`cpqctl.web.portal`) and nothing of the team view; without it both are served.
+    ``now``: the clock of signature records (default: the system's, in UTC).
     """
     from importlib.resources import files
 
     from starlette.exceptions import HTTPException
 
+    from cpqctl.web import portal
     from cpqctl.web.routes import accounts, contracts, home, invoices, quotes, reports
 
-    pages = [*home.ROUTES, *accounts.ROUTES, *contracts.ROUTES, *invoices.ROUTES, *quotes.ROUTES, *reports.ROUTES]
+    team_pages = [*home.ROUTES, *accounts.ROUTES, *contracts.ROUTES, *invoices.ROUTES, *quotes.ROUTES, *reports.ROUTES]
+    pages = [*portal.ROUTES, *([Route("/", portal.root)] if portal_only else team_pages)]
     static = StaticFiles(directory=str(files("cpqctl.web") / "static"))
     app = Starlette(
         routes=[*pages, Mount("/static", static, name="static")],
@@ -186,6 +193,8 @@ def create_app(
         exception_handlers={CpqError: _refused, HTTPException: _http_error},
     )
     app.state.site = Site(workspace, clock)
+    app.state.portal_limits = portal.RateLimit()
+    app.state.portal_now = now or portal.now_utc
     return app
 
 
