@@ -26,6 +26,12 @@ currency = "PLN"
 """
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The ``browser`` marker: tests in a real Chromium (tests/browser.py); ``-m browser`` runs them alone,
+    ``-m "not browser"`` leaves them out."""
+    config.addinivalue_line("markers", "browser: end-to-end tests in a real headless Chromium (tests/browser.py)")
+
+
 def invoke(*args: object):
     """Run the CLI in-process (for module-scoped fixtures, which cannot take the ``cli`` fixture); an exception
     that is not an exit is raised."""

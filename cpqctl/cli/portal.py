@@ -151,8 +151,11 @@ def provision(
 
 @app.command("log")
 def log_(format: FormatOpt = "text", as_of: AsOfOpt = None, repo: RepoOpt = None) -> None:
-    """What customers did in the portal: amendments signed (with what could not be done for them: an invoice not
-    e-mailed, a hook that failed) and requests for the team (a decrease, an add-on off).
+    """What customers did in the portal: amendments signed and requests for the team.
+
+    Each signing lists what could not be done for the customer (an invoice not
+    e-mailed, a hook that failed); a request is a change the customer may not
+    make alone (a decrease, an add-on off).
 
     Example:
 
