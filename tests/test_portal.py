@@ -424,3 +424,45 @@ def test_two_customers_signing_at_the_same_moment_both_succeed(shop, cli) -> Non
     assert sorted(m["To"] for m in smtp.messages()) == ["anna.nowak@acme.example", "jonas.becker@globex.example"]
     assert _git(root, "status", "--porcelain") == ""
     assert cli("check", "--repo", root, "--as-of", AS_OF).code == 0
+
+
+def test_an_invite_is_e_mailed_and_the_webhook_is_signed(shop, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hmac
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    root, smtp, _ = shop
+    got: list[tuple[bytes, str]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            got.append((self.rfile.read(int(self.headers["Content-Length"])), self.headers["X-Cpq-Signature"]))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        toml = root / "cpq.toml"
+        hook_url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        text = toml.read_text(encoding="utf-8").replace("[hooks]\n", f'[hooks]\nwebhook = "{hook_url}"\n')
+        toml.write_text(text + "\n", encoding="utf-8")
+        monkeypatch.setenv("CPQ_WEBHOOK_SECRET", "hook-secret")
+        env = {"CPQ_PORTAL_SECRET": SECRET, "CPQ_SMTP_PASSWORD": "pw"}
+        run = cli("portal", "invite", "globex", "--send", "--repo", root, "--as-of", AS_OF, env=env)
+        assert run.code == 0, run.stderr
+        (message,) = smtp.messages()
+        assert message["To"] == "jonas.becker@globex.example"
+        assert run.stdout.strip() in message.get_content()  # the link printed is the link sent
+        done = provisioning.provision(cpqctl.open(root, as_of=AS_OF), "globex", "by hand")
+        assert done.problem is None and done.steps == ("on_accept: ok", "webhook: ok")
+        ((body, signature),) = got
+        assert signature == "sha256=" + hmac.new(b"hook-secret", body, hashlib.sha256).hexdigest()
+        assert json.loads(body)["account"] == "globex"
+        monkeypatch.setenv("CPQ_WEBHOOK_SECRET", "")  # no secret: not sent unsigned, queued
+        assert "not set" in (provisioning.provision(cpqctl.open(root, as_of=AS_OF), "globex", "again").problem or "")
+        assert len(got) == 1 and len(provisioning.pending(cpqctl.open(root, as_of=AS_OF))) == 1
+    finally:
+        server.shutdown()
