@@ -430,3 +430,21 @@ def test_piped_tables_follow_columns_without_trailing_spaces(example_repo, cli, 
     assert max(len(line) for line in lines) <= (200 if one_line else 120)
     # at 200 columns the longest product name needs no folding; at the default 120 it folds
     assert any("API calls plan (1M calls per month)" in line for line in lines) is one_line
+
+
+def test_a_reader_that_goes_away_is_no_error(example_repo: Path) -> None:
+    """`cpqctl … | head -1`: the reader is gone before cpqctl writes; cpqctl stops without a traceback or an
+    "internal error" (exit 141, 128 + SIGPIPE, as the shell's tools)."""
+    reader = subprocess.Popen(["true"], stdin=subprocess.PIPE)
+    reader.wait()  # the pipe has no reader left: the first write fails with EPIPE
+    env = {**os.environ, "CPQ_AS_OF": "2026-12-05", "NO_COLOR": "1", "CPQ_PROGRESS": "0"}
+    writer = subprocess.run(
+        [sys.executable, "-m", "cpqctl", "--repo", str(example_repo), "account", "list"],
+        stdout=reader.stdin,
+        stderr=subprocess.PIPE,
+        env=env,
+        check=False,
+    )
+    reader.stdin.close()
+    assert b"error" not in writer.stderr and b"Traceback" not in writer.stderr, writer.stderr
+    assert writer.returncode == 141

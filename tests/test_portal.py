@@ -149,6 +149,7 @@ def test_a_customer_adds_seats_and_an_add_on_signs_and_is_provisioned_and_invoic
     home = globex.http.get("/portal/").text
     assert "Globex GmbH" in home
     assert re.search(r'data-product="PRO-SEAT">25<', home)  # licences bought
+    assert _figure(home, "licences") == "25"  # the seats of [portal], not the storage packs
     assert 'class="on" data-addon="AUDIT-LOG"' in home and 'class="off" data-addon="SSO"' in home  # add-ons
 
     # 5 more seats and SSO switched on: the price, before anything is written

@@ -53,8 +53,8 @@ class Rules:
     def of(cls, settings) -> Rules:
         p: Mapping = settings.portal
         return cls(
-            seats=tuple(p.get("seats", ())),
-            addons=tuple(p.get("addons", ())),
+            seats=tuple(x for x in str(p.get("seats", "")).split(",") if x),
+            addons=tuple(x for x in str(p.get("addons", "")).split(",") if x),
             decreases=bool(p.get("decreases", False)),
             max_quantity=int(p.get("max_quantity", 1000)),
             link_days=int(p.get("link_days", 7)),
@@ -327,8 +327,17 @@ class Overview:
 
     @property
     def licences(self) -> Decimal:
-        """Licences held on every contract (add-ons not counted)."""
-        return sum((i.quantity for c in self.contracts for i in c.items if not i.addon), Decimal(0))
+        """Licences held on every active contract: the quantities of ``[portal] seats`` products."""
+        return sum(
+            (
+                i.quantity
+                for c in self.contracts
+                if c.status == "active"
+                for i in c.items
+                if i.product in self.rules.seats
+            ),
+            Decimal(0),
+        )
 
 
 def overview(ws: Workspace, account: str, *, as_of: date | None = None) -> Overview:

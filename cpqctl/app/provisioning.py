@@ -44,7 +44,8 @@ class Provisioned:
 
 
 def entitlements(ws: Workspace, account: str, event: str, day: date) -> bytes:
-    """The JSON a hook receives: the account as `account show` gives it, and the event."""
+    """The JSON a hook receives: the account as `account show` gives it (E-UNKNOWN-ACCOUNT for no account), and
+    the event."""
     from cpqctl.render.output import dumps_json
 
     data = dict(ws.account(account, as_of=day).data)
@@ -55,10 +56,10 @@ def entitlements(ws: Workspace, account: str, event: str, day: date) -> bytes:
 def provision(ws: Workspace, account: str, event: str, *, as_of: date | None = None) -> Provisioned:
     """Run ``[hooks]`` for ``account`` after ``event``; a failure is queued for :func:`retry`, never raised."""
     day = ws.day(as_of)
+    body = entitlements(ws, account, event, day)
     hooks = ws.read(frozenset()).settings.hooks
     if not hooks.get("on_accept") and not hooks.get("webhook"):
         return Provisioned(account, event)
-    body = entitlements(ws, account, event, day)
     steps, problem = _run(hooks, body, ws)
     if problem:
         _queue(ws, account, event, day, problem)

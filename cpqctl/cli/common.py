@@ -481,6 +481,10 @@ class CpqGroup(TyperGroup):
         except KeyboardInterrupt:
             sys.stderr.write("cpqctl: interrupted; no file was changed\n")
             raise click.exceptions.Exit(130) from None
+        except BrokenPipeError:  # `cpqctl … | head`: the reader has gone; stop quietly, as the shell's tools do
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail again
+            raise click.exceptions.Exit(141) from None  # 128 + SIGPIPE
         except Exception as e:  # a bug: say so briefly, keep the traceback for CPQ_DEBUG
             if os.environ.get("CPQ_DEBUG"):
                 raise

@@ -71,6 +71,7 @@ def revoke(
         str | None,
         typer.Option("--account", "-a", click_type=completion.ACCOUNT, help="Every invite of this account."),
     ] = None,
+    format: FormatOpt = "text",
     as_of: AsOfOpt = None,
     repo: RepoOpt = None,
 ) -> None:
@@ -83,8 +84,11 @@ def revoke(
       cpqctl portal revoke --account acme
     """
     from cpqctl.app import portal
+    from cpqctl.render.output import dumps_json
 
     done = portal.revoke(common.workspace(repo, as_of), invite_id=invite, account=account)
+    if format == "json":
+        sys.stdout.write(dumps_json({"revoked": done}))
     common.info(f"revoked {', '.join(done)}" if done else "nothing to revoke: already revoked")
 
 

@@ -188,7 +188,8 @@ def settings(o: Obj | None, file: str = "cpq.toml") -> Settings:
         git_default_branch=o.get("git", {}).get("default_branch"),
         git_invoicing=o.get("git", {}).get("invoicing", d.git_invoicing),
         smtp=MappingProxyType(dict(o.get("smtp", {}))),
-        portal=MappingProxyType({k: tuple(v) if isinstance(v, list) else v for k, v in o.get("portal", {}).items()}),
+        # the lists (seats, addons) as one comma-separated text: the parse cache keeps flat values only
+        portal=MappingProxyType({k: ",".join(v) if isinstance(v, list) else v for k, v in o.get("portal", {}).items()}),
         hooks=MappingProxyType(dict(o.get("hooks", {}))),
         ksef=MappingProxyType(dict(o.get("ksef", {}))),
         dunning=MappingProxyType(dict(o.get("dunning", {}))),
