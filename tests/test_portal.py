@@ -259,6 +259,7 @@ def test_a_customer_sees_and_changes_only_their_own_account(shop) -> None:
         c.get(f"/invoices/{acme_invoice}.pdf"),
         c.get("/check"),
         c.get("/board"),
+        c.get("/portal-activity.json"),  # the team's page of every customer's activity
         c.get("/portal/account.json?account=acme"),  # a query naming another account changes nothing
         # a product the page does not offer, on the customer's own contract
         globex.change("C-2026-0003", "offer", **{"q:STORAGE-PACK": "99"}),
@@ -368,6 +369,15 @@ def test_a_decrease_is_a_request_for_the_team_and_the_maximum_holds(shop, cli) -
     assert not (root / "quotes").exists()
     log = json.loads(cli("portal", "log", "--format", "json", "--repo", root).stdout)["log"]
     assert [(e["kind"], e["account"], e["asked"]) for e in log] == [("request", "globex", "PRO-SEAT 25 → 20")]
+    # the team sees it in its view (not served with --portal)
+    from cpqctl.web import create_app
+
+    team = TestClient(create_app(cpqctl.open(root, as_of=AS_OF)), base_url=BASE)
+    page = team.get("/portal-activity")
+    assert page.status_code == 200 and "PRO-SEAT 25 → 20" in page.text
+    shown = team.get("/portal-activity.json").json()
+    assert shown["log"] == log and [i["account"] for i in shown["invites"]] == ["globex"]
+    assert "link" not in shown["invites"][0]  # a link is a secret: never shown again
 
 
 def test_a_failed_hook_keeps_the_acceptance_and_is_retried(shop, cli) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 from cpqctl.app.workspace import Workspace, lookup
 from cpqctl.core.diagnostics import CpqError, UsageError
@@ -590,6 +591,32 @@ def document_digest(path: Path) -> str | None:
 # --------------------------------------------------------------------------- signing
 
 
+class SignatureProvider(Protocol):
+    """How the portal takes a signature (docs/portal.md#the-signature-record): :class:`SimpleSignature` by default;
+    an adapter to a qualified trust service provider implements the same call — it receives the document and the
+    signer's details, has the provider sign, and returns the record to keep (``method`` naming the provider,
+    ``document`` the digest of what was signed)."""
+
+    def sign(
+        self, *, document: bytes, name: str, consent: str, ip: str, user_agent: str, at: str
+    ) -> SignatureRecord: ...
+
+
+class SimpleSignature:
+    """A simple electronic signature (eIDAS art. 3(10)): the typed name, the ticked declaration, when, from where,
+    and the digest of the document shown."""
+
+    def sign(self, *, document: bytes, name: str, consent: str, ip: str, user_agent: str, at: str) -> SignatureRecord:
+        return SignatureRecord(
+            name=name,
+            at=at,
+            ip=ip,
+            user_agent=user_agent,
+            consent=consent,
+            document="sha256:" + hashlib.sha256(document).hexdigest(),
+        )
+
+
 @dataclass(frozen=True)
 class Signed:
     """A signed amendment: the acceptance, what provisioning did, the invoice issued and to whom it went."""
@@ -634,6 +661,7 @@ def sign(
     user_agent: str,
     at: str,
     as_of: date | None = None,
+    provider: SignatureProvider | None = None,
 ) -> Signed:
     """Sign amendment quote ``quote_id`` for ``account`` and carry it out, each step recorded before the next:
 
@@ -654,21 +682,24 @@ def sign(
     if not consent:
         raise UsageError("E-PORTAL-SIGN", "tick the declaration to sign", "")
     q = own_quote(ws, account, quote_id)
-    pdf = ws.root / "out" / f"{q.quote}.pdf"
-    if document_digest(pdf) != document:
+    try:
+        pdf = (ws.root / "out" / f"{q.quote}.pdf").read_bytes()
+    except OSError:
+        pdf = b""
+    if "sha256:" + hashlib.sha256(pdf).hexdigest() != document or not pdf:
         raise CpqError(
             "E-DOCUMENT-CHANGED",
             f"the document of {quote_id} is not the one you were shown",
             "open the quote again, read the document, and sign that",
         )
     acct_name = ws.account(account, as_of=day).data["name"]
-    record = SignatureRecord(
+    record = (provider or SimpleSignature()).sign(
+        document=pdf,
         name=name,
-        at=at,
+        consent=CONSENT.format(name=acct_name),
         ip=ip[:64],
         user_agent=" ".join(user_agent.split())[:300],
-        consent=CONSENT.format(name=acct_name),
-        document=document,
+        at=at,
     )
     accepted = ws.accept_quote(quote_id, record, signed_on=day, as_of=day)
     written = list(accepted.written)

@@ -600,7 +600,11 @@ SIGNED = O(
     by=F("str", True, "the signer's name"),
     date=F("date", True, "the signing date"),
     # a simple electronic signature given in the customer portal (docs/portal.md): its record, written by cpqctl
-    method=E("portal", doc="how it was signed: `portal` (a simple electronic signature in `cpqctl serve --portal`)"),
+    method=F(
+        "str",
+        doc="how it was signed: `portal` (a simple electronic signature in `cpqctl serve --portal`), or the name of "
+        "the signature provider an adapter used",
+    ),
     at=F("str", doc="when, in UTC (ISO 8601), as the portal's server recorded it"),
     ip=F("str", doc="the signer's IP address as the portal saw it"),
     user_agent=F("str", doc="the signer's browser as it named itself"),

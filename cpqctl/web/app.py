@@ -181,9 +181,10 @@ def create_app(
     from starlette.exceptions import HTTPException
 
     from cpqctl.web import portal
-    from cpqctl.web.routes import accounts, contracts, home, invoices, quotes, reports
+    from cpqctl.web.routes import accounts, activity, contracts, home, invoices, quotes, reports
 
     team_pages = [*home.ROUTES, *accounts.ROUTES, *contracts.ROUTES, *invoices.ROUTES, *quotes.ROUTES, *reports.ROUTES]
+    team_pages += activity.ROUTES
     pages = [*portal.ROUTES, *([Route("/", portal.root)] if portal_only else team_pages)]
     static = StaticFiles(directory=str(files("cpqctl.web") / "static"))
     app = Starlette(
