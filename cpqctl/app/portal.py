@@ -223,7 +223,7 @@ def revoke(ws: Workspace, *, invite_id: str | None = None, account: str | None =
         invites = read_invites(ws.root)
         hit = [i for i in invites if i.invite == invite_id or (account is not None and i.account == account)]
         if not hit:
-            raise CpqError(
+            raise UsageError(  # an ID typed on the command line that names nothing: exit 2
                 "E-UNKNOWN-INVITE",
                 f"no invite {invite_id or 'of account ' + str(account)}",
                 "`cpqctl portal list` shows the invites",

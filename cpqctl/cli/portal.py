@@ -108,6 +108,9 @@ def list_(format: FormatOpt = "text", as_of: AsOfOpt = None, repo: RepoOpt = Non
     if format == "json":
         sys.stdout.write(dumps_json({"invites": rows}))
         return
+    if not rows:
+        common.info("no sign-in link issued yet: `cpqctl portal invite ACCOUNT`")
+        return
     columns = ("invite", "account", "email", "issued", "expires", "revoked", "valid")
     rows_table(columns, [{k: "" if r[k] is None else str(r[k]) for k in columns} for r in rows], "Portal invites", ())
 
@@ -171,6 +174,9 @@ def log_(format: FormatOpt = "text", as_of: AsOfOpt = None, repo: RepoOpt = None
     entries = portal.read_log(common.workspace(repo, as_of).root)
     if format == "json":
         sys.stdout.write(dumps_json({"log": entries}))
+        return
+    if not entries:
+        common.info("nothing yet: customers have signed nothing and asked for nothing in the portal")
         return
     rows = [
         {
