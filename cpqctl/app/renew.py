@@ -295,12 +295,11 @@ def _explain(data: dict, c: Contract, terms: RenewalPricing, lines: tuple[Renewa
 
 @dataclass(frozen=True)
 class RenewDueResult:
-    """`renew --due`: per contract due, the plan (its action and quote); ``skipped`` the drafts edited by hand."""
+    """`renew --due`: per contract due, its action and quote (``data``); ``skipped`` the drafts edited by hand."""
 
     as_of: date
     within: int
     dry_run: bool
-    plans: tuple[tuple[Contract, RenewalPlan], ...]
     skipped: tuple[str, ...]
     data: dict
     written: tuple[str, ...]
@@ -326,12 +325,34 @@ def renew_due(
     hand (without ``force``) is skipped and named in ``skipped``. Every file
     is written in one transaction.
     """
-    from cpqctl.core import renewal
-    from cpqctl.views.renewals import renew_due_json
 
     _check_term(term)
     _check_within(within)
     day = ws.day(as_of)
+    if dry_run:  # remembered: a dry run asked again on an unchanged repository is a walk of its entries
+        from cpqctl.app.remember import remembered
+        from cpqctl.load.remembered import FOLDERS
+
+        question = [within, pricing, uplift, term, force, day, basis]
+        compute = lambda: _renew_due(ws, within, pricing, uplift, term, force, day, True, basis)  # noqa: E731
+        return remembered(ws, "renew-due", question, FOLDERS, compute, RenewDueResult)
+    return _renew_due(ws, within, pricing, uplift, term, force, day, False, basis)
+
+
+def _renew_due(
+    ws: Workspace,
+    within: int | None,
+    pricing: str | None,
+    uplift: Decimal | None,
+    term: int | None,
+    force: bool,
+    day: date,
+    dry_run: bool,
+    basis: str | None,
+) -> RenewDueResult:
+    from cpqctl.core import renewal
+    from cpqctl.views.renewals import renew_due_json
+
     skipped: list[str] = []
     from cpqctl.app.numbers import Numbers
 
@@ -364,7 +385,7 @@ def renew_due(
             f"{sum(p.action == 'create' for _, p in plans)} renewal quote(s) created, "
             f"{sum(p.action == 'update' for _, p in plans)} regenerated"
         )
-    return RenewDueResult(day, window, dry_run, tuple(plans), tuple(skipped), data, written, message)
+    return RenewDueResult(day, window, dry_run, tuple(skipped), data, written, message)
 
 
 # --------------------------------------------------------------------------- the renewals view
@@ -388,11 +409,19 @@ class RenewalsResult:
 def renewals_due(ws: Workspace, *, within: int | None = None, as_of: date | None = None) -> RenewalsResult:
     """Contracts ending within ``within`` days (default cpq.toml [renewal] notice_days), renewed ones included
     with their accepted renewal quote; the quote's status is "error" when it no longer prices."""
-    from cpqctl.core import quotes, renewal
-    from cpqctl.views.renewals import renewal_row, renewals_json
+    from cpqctl.app.remember import REPORTS, remembered
 
     _check_within(within)
     day = ws.day(as_of)
+    return remembered(
+        ws, "renewals", [within, day], (*REPORTS, "quotes"), lambda: _renewals(ws, within, day), RenewalsResult
+    )
+
+
+def _renewals(ws: Workspace, within: int | None, day: date) -> RenewalsResult:
+    from cpqctl.core import quotes, renewal
+    from cpqctl.views.renewals import renewal_row, renewals_json
+
     repo = ws.read(RENEWAL_KINDS)
     window = within if within is not None else repo.settings.notice_days
     rows = []

@@ -107,6 +107,11 @@ def _load(ws: Workspace, strict: bool = False) -> tuple[Repo, str | None]:
     return repo, warning
 
 
+def _names(given: Iterable[str]) -> list[str]:
+    """A filter's names as a list (a str is one name, as :func:`_known` takes it)."""
+    return [given] if isinstance(given, str) else list(given)
+
+
 def _in_order(start: date, end: date) -> None:
     """The two dates of a movements report in order (named as `report movements` takes them, its main caller)."""
     if end < start:
@@ -134,13 +139,21 @@ def arr(
 ) -> ArrResult:
     """ARR (12 × MRR) and MRR on ``as_of``, per account, product or family, with totals per currency and in the
     company currency (of the ``accounts``, ``products`` and ``families`` given, if any)."""
-    from cpqctl.core import metrics
-    from cpqctl.views.reports import arr_view
+    from cpqctl.app.remember import REPORTS, remembered
 
     day = ws.day(as_of)
-    repo, sc, warning = _scoped(ws, accounts, products, families)
-    data = arr_view(metrics.arr_report(repo, day, by), repo.settings.rounding, repo.settings)
-    return ArrResult(by, day, _filtered(data, sc), warning)
+    accounts, products, families = _names(accounts), _names(products), _names(families)
+
+    def compute() -> ArrResult:
+        from cpqctl.core import metrics
+        from cpqctl.views.reports import arr_view
+
+        repo, sc, warning = _scoped(ws, accounts, products, families)
+        data = arr_view(metrics.arr_report(repo, day, by), repo.settings.rounding, repo.settings)
+        return ArrResult(by, day, _filtered(data, sc), warning)
+
+    question = [by, day, sorted(accounts), sorted(products), sorted(families)]
+    return remembered(ws, "report-arr", question, REPORTS, compute, ArrResult)
 
 
 @dataclass(frozen=True)
@@ -165,13 +178,21 @@ def movements(
 ) -> MovementsResult:
     """Each account's MRR on ``start`` against ``end``: new, expansion, contraction, churn, reactivation, NRR, GRR
     (of the ``accounts``, ``products`` and ``families`` given, if any)."""
-    from cpqctl.core import metrics
-    from cpqctl.views.reports import movements_summary, movements_view
+    from cpqctl.app.remember import REPORTS, remembered
 
-    repo, sc, warning = _scoped(ws, accounts, products, families)
     _in_order(start, end)
-    data = _filtered(movements_view(metrics.movements(repo, start, end)), sc)
-    return MovementsResult(start, end, data, movements_summary(data), warning)
+    accounts, products, families = _names(accounts), _names(products), _names(families)
+
+    def compute() -> MovementsResult:
+        from cpqctl.core import metrics
+        from cpqctl.views.reports import movements_summary, movements_view
+
+        repo, sc, warning = _scoped(ws, accounts, products, families)
+        data = _filtered(movements_view(metrics.movements(repo, start, end)), sc)
+        return MovementsResult(start, end, data, movements_summary(data), warning)
+
+    question = [start, end, sorted(accounts), sorted(products), sorted(families)]
+    return remembered(ws, "report-movements", question, REPORTS, compute, MovementsResult)
 
 
 @dataclass(frozen=True)

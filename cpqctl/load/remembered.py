@@ -57,11 +57,15 @@ def _entry(h, rel: str, st: os.stat_result) -> int:
     return st.st_mtime_ns
 
 
-def state_key(root: Path, stats: dict[str, tuple[int, int, int, int]] | None = None) -> tuple[str, int]:
+def state_key(
+    root: Path, stats: dict[str, tuple[int, int, int, int]] | None = None, folders: tuple[str, ...] = FOLDERS
+) -> tuple[str, int]:
     """The digest of everything a check reads (see the module's docstring) and the newest mtime among it.
 
     ``stats``, when given, receives each regular file's (size, ``mtime_ns``, inode, ``ctime_ns``) by path: the
     parse cache's key, so a load right after needs not stat the files again (:func:`cpqctl.load.cache.taken`).
+    ``folders``: only these top folders (and cpq.toml), for an answer that reads no others (a report reads no
+    invoice: invoicing does not make it compute again).
     """
     h = hashlib.sha256(code_digest())
     base = os.fspath(root)
@@ -71,7 +75,7 @@ def state_key(root: Path, stats: dict[str, tuple[int, int, int, int]] | None = N
     except OSError:
         h.update(b"cpq.toml\0-\n")
     pending = []
-    for folder in FOLDERS:  # each top folder itself: a link in its place is another repository
+    for folder in folders:  # each top folder itself: a link in its place is another repository
         try:
             st = os.lstat(os.path.join(base, folder))
         except OSError:
