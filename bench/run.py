@@ -165,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         contract = sorted(
             p.stem for p in (repo / "contracts" / "acct-00001").glob("*.yaml") if p.name != "account.yaml"
         )[0]
+        # an invoice of acct-00001's contract (gen.py issues each contract's first ones), for `invoice render`
+        invoice = next(
+            (f.stem for f in sorted((repo / "invoices").glob("*.yaml")) if f"contract: {contract}\n" in f.read_text()),
+            None,
+        )
         runs = args.cold_runs if n >= 50000 else args.runs
         floor_cmd = f"{py} {shlex.quote(str(HERE / 'floor_parse.py'))} {r}"
         floor = timed("floor", floor_cmd, args.cold_runs, warmup=1)
@@ -178,17 +183,37 @@ def main(argv: list[str] | None = None) -> int:
             f"{cold / floor:.2f}× floor",
             peak_rss_mb(f"{cpq} check --repo {r}", prepare=drop),
         )
+        # the cache floor: reading and decoding the parse cache's files, nothing else
+        cache_cmd = (
+            f'{py} -c "import json, pathlib, sys; [json.loads(p.read_bytes()) for p in '
+            f"pathlib.Path(sys.argv[1]).glob('.cpq/cache/shard-*.json')]\" {r}"
+        )
+        cache_floor = timed("cache floor", cache_cmd, runs, warmup=1)
+        add(str(n), "cache floor (read the parse cache)", cache_floor, f"{cache_floor / floor:.2f}× floor")
         # files written in the last 2 s are never cached (racy mtimes): let the tree age once
         time.sleep(2.1)
-        warm_commands = [
-            ("check, warm cache", f"{cpq} check --repo {r}"),
+        one = [
+            (f"contract show {contract}", f"{cpq} contract show {contract} --repo {r} --as-of {AS_OF}"),
+            ("account show acct-00001", f"{cpq} account show acct-00001 --repo {r} --as-of {AS_OF}"),
+            ("account render acct-00001", f"{cpq} account render acct-00001 -f md -o - --repo {r} --as-of {AS_OF}"),
             (f"quote show {quote}", f"{cpq} quote show {quote} --repo {r} --as-of {AS_OF}"),
             (f"invoice preview {contract}", f"{cpq} invoice preview {contract} --repo {r} --as-of {AS_OF}"),
+        ]
+        if invoice:
+            one.append((f"invoice render {invoice}", f"{cpq} invoice render {invoice} -f md -o - --repo {r}"))
+        warm_commands = [
+            ("check, warm cache", f"{cpq} check --repo {r}"),
+            *one,
+            ("renewals", f"{cpq} renewals --repo {r} --as-of {AS_OF} --format json"),
             ("renew --due --dry-run", f"{cpq} renew --due --dry-run --repo {r} --as-of {AS_OF}"),
             ("report arr", f"{cpq} report arr --repo {r} --as-of {AS_OF} --format json"),
             (
                 "report movements (6 months)",
                 f"{cpq} report movements --from 2026-01-01 --to 2026-06-30 --repo {r} --format json",
+            ),
+            (
+                "report movements (1 year)",
+                f"{cpq} report movements --from 2026-01-01 --to 2026-12-31 --repo {r} --format json",
             ),
             (
                 "invoice run --dry-run (backlog)",
@@ -197,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for what, command in warm_commands:
             secs = timed(what, command, runs, warmup=1)
-            add(str(n), what, secs, f"{secs / floor:.2f}× floor", peak_rss_mb(command))
+            ratio = f"{secs / floor:.2f}× floor, {secs / cache_floor:.1f}× cache floor"
+            add(str(n), what, secs, ratio, peak_rss_mb(command))
         # gen.py issues only each contract's first invoices, so the run above bills a backlog of months.
         # One month for real: on a copy, issue everything through November, then time December's run.
         billed = args.dir / f"accounts-{n}-billed-2026-11"
