@@ -448,3 +448,39 @@ def test_a_reader_that_goes_away_is_no_error(example_repo: Path) -> None:
     reader.stdin.close()
     assert b"error" not in writer.stderr and b"Traceback" not in writer.stderr, writer.stderr
     assert writer.returncode == 141
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("account", "show", "acme", "--as-of", "2026-06-30"),
+        ("--as-of", "2026-06-30", "-f", "json", "contract", "show", "C-2026-0001"),
+        ("-q", "check"),
+        ("report", "arr", "--as-of", "2026-06-30", "--format", "json"),
+        ("quote", "show", "Q-NOPE"),  # a refusal: the same message and exit code
+        ("contract",),  # a group alone: its help
+        ("renewals", "--help"),
+    ],
+)
+def test_the_console_script_builds_only_the_command_asked_for(example_repo, args) -> None:
+    """`run()` hands Typer the one command named (issue 21: building all of them costs ≈ 0.15 s a call); what it
+    prints and its exit code are the whole app's."""
+    from typer.testing import CliRunner
+
+    from cpqctl.cli.main import _asked, app, lean
+
+    name = _asked(list(args))
+    one = lean(name)
+    assert one is not None and len(one.registered_commands) + len(one.registered_groups) == 1
+    env = {"CPQ_REPO": str(example_repo), "NO_COLOR": "1", "COLUMNS": "120"}
+    whole = CliRunner().invoke(app, list(args), env=env)
+    part = CliRunner().invoke(one, list(args), env=env)
+    assert (part.exit_code, part.output) == (whole.exit_code, whole.output)
+
+
+def test_no_command_or_an_unknown_one_gets_the_whole_tree() -> None:
+    from cpqctl.cli.main import _asked, lean
+
+    assert _asked(["--repo", "x", "--as-of", "2026-01-01"]) is None
+    assert _asked(["-f", "json", "--", "check"]) is None
+    assert lean("contrct") is None  # the whole app then answers with its did-you-mean
