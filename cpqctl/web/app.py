@@ -123,7 +123,7 @@ def _status(e: CpqError) -> int:
         return 503  # the repository has errors: `cpqctl check` lists them
     if isinstance(e, UsageError):
         return 400
-    return 500
+    return 409  # a business rule refused it (a stale or accepted quote…): the request conflicts with the data
 
 
 def error_page(request: Request, status: int, code: str, message: str, hint: str = "") -> Response:

@@ -250,7 +250,12 @@ def quote(request: Request):
     s = _session(request)
     site = respond.site(request)
     ident = _id(request, "quote")
-    q, preview, _, digest = portal.offered_quote(site.ws, s.account, ident, as_of=site.day())
+    try:
+        q, preview, _, digest = portal.offered_quote(site.ws, s.account, ident, as_of=site.day())
+    except CpqError as e:
+        if e.code != "E-ACCEPTED":
+            raise
+        return RedirectResponse(f"/portal/?signed={ident}", 303)  # signed already (a page kept open, a reload)
     return _html(
         request,
         "quote.html.j2",
@@ -302,6 +307,8 @@ async def sign(request: Request):
             as_of=site.day(),
         )
     except CpqError as e:
+        if e.code == "E-ACCEPTED":  # a second click on "Sign": the first one signed it
+            return RedirectResponse(f"/portal/?signed={ident}", 303)
         if not e.code.startswith(("E-PORTAL-", "E-DOCUMENT-")):
             raise
         q, preview, _, digest = portal.offered_quote(site.ws, s.account, ident, as_of=site.day())
