@@ -252,14 +252,15 @@ def _covers(x: IssuedLine | object, product: str, day: date) -> bool:
     )
 
 
-def _covering_run(out: list[Issued], contract: str, product: str, day: date) -> tuple[int, int] | None:
-    """The latest invoice of this run (not a correction) with a line of ``product`` billing ``day``: (index, line)."""
-    for i in range(len(out) - 1, -1, -1):
-        doc = out[i]
-        if doc.contract == contract and doc.kind != "correction":
-            for n, x in enumerate(doc.lines, 1):
-                if _covers(x, product, day):
-                    return i, n
+def _covering_run(out: list[Issued], mine: list[int], product: str, day: date) -> tuple[int, int] | None:
+    """The latest invoice of this run (not a correction) with a line of ``product`` billing ``day``: (index, line).
+
+    ``mine``: the indexes in ``out`` of the contract's invoices, in order (a run of 100,000 invoices with credits
+    would otherwise scan all of them for each credit)."""
+    for i in reversed(mine):
+        for n, x in enumerate(out[i].lines, 1):
+            if _covers(x, product, day):
+                return i, n
     return None
 
 
@@ -295,6 +296,13 @@ def split_credits(repo: Repo, issued: Iterable[Issued], today: date) -> list[Iss
     from cpqctl.core.issuing import retotal
 
     out: list[Issued] = []
+    by_contract: dict[str, list[int]] = {}  # the indexes in ``out`` of each contract's invoices (not corrections)
+
+    def add(doc: Issued) -> None:
+        if doc.kind != "correction":
+            by_contract.setdefault(doc.contract, []).append(len(out))
+        out.append(doc)
+
     records: dict[int, Any] = {}  # this run's invoices a correction names, by their index in ``out``
     states: dict[str, list[Decimal]] = {}  # corrected invoices' line state and VAT, with this run's corrections
     vats: dict[str, Decimal] = {}
@@ -305,7 +313,8 @@ def split_credits(repo: Repo, issued: Iterable[Issued], today: date) -> list[Iss
         folded = False
         for ln in d.lines:
             day = ln.period_start if ln.kind == "credit" else None
-            run_hit = _covering_run(out, d.contract, ln.product, day) if day is not None else None
+            mine = by_contract.get(d.contract, [])
+            run_hit = _covering_run(out, mine, ln.product, day) if day is not None else None
             if run_hit is not None and out[run_hit[0]].date == d.date:
                 out[run_hit[0]] = retotal(repo, out[run_hit[0]], [*out[run_hit[0]].lines, ln])
                 folded = True
@@ -323,10 +332,10 @@ def split_credits(repo: Repo, issued: Iterable[Issued], today: date) -> list[Iss
                 rec, n = hit
             groups.setdefault(rec.invoice, (rec, []))[1].append(replace(ln, line=n))
         if not groups and not folded:
-            out.append(d)
+            add(d)
             continue
         if keep:
-            out.append(retotal(repo, d, keep))
+            add(retotal(repo, d, keep))
         for inv, credits in groups.values():
             if inv.invoice not in states:
                 states[inv.invoice] = line_state(repo, inv, ledger)
@@ -343,5 +352,5 @@ def split_credits(repo: Repo, issued: Iterable[Issued], today: date) -> list[Iss
             before = vats[inv.invoice] if inv.invoice in vats else _vat_so_far(repo, inv, ledger)
             doc = _document(repo, inv, d.date, lines, list(state), credit_reason(lang, effective), before)
             vats[inv.invoice] = before + doc.tax_total
-            out.append(doc)
+            add(doc)
     return out
