@@ -36,12 +36,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 from cpqctl.core.diagnostics import Diagnostic
 from cpqctl.core.ledger import segment_index
-from cpqctl.core.model import Amendment, Contract, Invoice, Quote, QuoteLine, Repo, Segment, Source
+from cpqctl.core.model import Amendment, Contract, Invoice, InvoiceLine, Quote, QuoteLine, Repo, Segment, Source
 from cpqctl.core.money import minor_units, round_money
 from cpqctl.core.numbering import branch_pattern, has_token, parse_series, render
 from cpqctl.core.terms import ROUNDING_MODES
@@ -263,12 +264,17 @@ def check_ledgers(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Dia
 def _double_billed(repo: Repo, invoices: list[Invoice], indexes: dict[str, dict]) -> Iterator[Diagnostic]:
     """Two invoices billing one segment's period with the same line: what two branches' invoice runs leave.
 
-    An invoice run never issues a line equal to one the ledger holds (it bills
-    the difference), so the same segment, period, kind and amount on two
-    invoices, neither correcting the other, is the same service billed twice.
+    An invoice run bills the difference between the schedule and the ledger, so the same segment, period, kind
+    and amount on two invoices, neither correcting the other, is the same service billed twice — unless the two
+    add up to no more than the schedule bills for that period: a run's top-up of a line another system wrote for
+    part of it (an imported ledger, whose first partial period lacked the day-count residual the period rule puts
+    there) can equal that line by chance. Those lines are checked against the schedule (:func:`_within_schedule`):
+    billed twice over it is still this error.
     """
     corrected = {inv.corrects for inv in invoices if inv.corrects}
     seen: dict[tuple, str] = {}
+    billed: dict[tuple, Decimal] = {}
+    suspects: list[tuple[Invoice, InvoiceLine, str, str]] = []
     for inv in sorted(invoices, key=lambda i: (i.date, i.invoice)):
         if inv.corrects or inv.invoice in corrected:
             continue
@@ -276,17 +282,43 @@ def _double_billed(repo: Repo, invoices: list[Invoice], indexes: dict[str, dict]
         index = (indexes.get(c.contract) or indexes.setdefault(c.contract, segment_index(c))) if c else {}
         for ln in inv.lines:
             seg = index[ln.segment].id if ln.segment in index else ln.segment
-            key = (inv.contract, seg, ln.period_start, ln.period_end, ln.kind, ln.amount)
-            first = seen.setdefault(key, inv.invoice)
+            span = (inv.contract, seg, ln.period_start, ln.period_end)
+            billed[span] = billed.get(span, Decimal(0)) + ln.amount
+            first = seen.setdefault((*span, ln.kind, ln.amount), inv.invoice)
             if first != inv.invoice:
-                yield _err(
-                    inv.at.get("lines", inv.src),
-                    "E-DOUBLE-BILLED",
-                    f"invoice {inv.invoice} bills {seg} ({ln.product}) for {ln.period_start}..{ln.period_end} "
-                    f"again: invoice {first} billed the same {ln.amount} (two branches ran invoices?)",
-                    f"issue a corrective invoice that credits {inv.invoice}'s line; never delete an issued "
-                    "invoice; invoices run on the default branch only (docs/teamwork.md)",
-                )
+                suspects.append((inv, ln, seg, first))
+    for inv, ln, seg, first in suspects:
+        span = (inv.contract, seg, ln.period_start, ln.period_end)
+        if _within_schedule(repo, inv.contract, seg, ln.period_start, billed[span]):
+            continue
+        yield _err(
+            inv.at.get("lines", inv.src),
+            "E-DOUBLE-BILLED",
+            f"invoice {inv.invoice} bills {seg} ({ln.product}) for {ln.period_start}..{ln.period_end} "
+            f"again: invoice {first} billed the same {ln.amount} (two branches ran invoices?)",
+            f"issue a corrective invoice that credits {inv.invoice}'s line; never delete an issued "
+            "invoice; invoices run on the default branch only (docs/teamwork.md)",
+        )
+
+
+def _within_schedule(repo: Repo, contract: str, seg: str, start: date | None, total: Decimal) -> bool:
+    """Whether the ``total`` the ledger bills for segment ``seg``'s period starting ``start`` is more than zero and
+    no more than the contract's schedule bills for that period (then two equal lines are a line and its top-up)."""
+    from cpqctl.core import billing
+    from cpqctl.core.diagnostics import CpqError
+
+    c = repo.contracts.get(contract)
+    if c is None or start is None or total <= 0:
+        return False
+    s = segment_index(c).get(seg)
+    if s is None:
+        return False
+    try:
+        sch = billing._Schedule(c, repo.settings, max(start, s.start))
+        due = sch.amount(sch.final, s, sch.key_of(s, sch._period_index(start)))[0]
+    except (CpqError, IndexError, KeyError, ValueError):
+        return False
+    return total <= due
 
 
 _DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN}  # ties away from zero / to even
