@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 from cpqctl.load import invoice_index
 from cpqctl.load.invoice_index import INDEX, contract_in, invoice_files_of
@@ -90,8 +91,36 @@ def test_a_damaged_index_is_rebuilt(example_repo, cli):
         b"[]",
     ):
         (example_repo / INDEX).write_bytes(junk)
+        shutil.rmtree(example_repo / invoice_index.BY_CONTRACT, ignore_errors=True)  # the index by contract too
         assert invoice_files_of(example_repo, "C-2026-0003") == [("invoices/INV-2026-0005.yaml", "invoice")]
         assert json.loads((example_repo / INDEX).read_text())["format"] == invoice_index.FORMAT
+
+
+def test_a_contract_reads_its_bucket_and_a_damaged_one_is_not_trusted(example_repo, cli):
+    """The index by contract: one small file answers; a damaged or stale one falls back to the whole index."""
+    _invoiced(cli, example_repo)
+    want = [("invoices/INV-2026-0005.yaml", "invoice")]
+    assert invoice_files_of(example_repo, "C-2026-0003") == want
+    bucket = example_repo / invoice_index.BY_CONTRACT / f"{invoice_index._bucket_of('C-2026-0003'):02x}.json"
+    assert bucket.is_file()
+    (example_repo / INDEX).unlink()  # the bucket alone answers while the folder is unchanged
+    assert invoice_files_of(example_repo, "C-2026-0003") == want
+    record = json.loads(bucket.read_text())
+    for junk in (
+        {**record, "contracts": {"C-2026-0003": ["INV-2026-0001.yaml"]}, "folder_mtime_ns": 1},  # stale
+        {**record, "contracts": {"C-2026-0003": [3]}},  # damaged
+        {**record, "unknown": "x"},
+    ):
+        bucket.write_text(json.dumps(junk))
+        assert invoice_files_of(example_repo, "C-2026-0003") == want
+    # a new invoice of the contract: the folder changed, the buckets are made again
+    assert cli("invoice", "run", "--through", "2027-03-31", "--as-of", "2027-03-31", "--repo", example_repo).code == 0
+    mine = [n for n, _ in invoice_files_of(example_repo, "C-2026-0003")]
+    assert len(mine) > 1 and mine == sorted(
+        f"invoices/{f.name}"
+        for f in (example_repo / "invoices").glob("*.yaml")
+        if "contract: C-2026-0003\n" in f.read_text()
+    )
 
 
 def test_preview_does_not_read_other_accounts(example_repo, cli):
