@@ -197,6 +197,10 @@ def test_a_customer_adds_seats_and_an_add_on_signs_and_is_provisioned_and_invoic
         "consent": portal.CONSENT.format(name="Globex GmbH"),
         "document": digest,
     }
+    # the accepted document shows who signed and the signature's record (Globex reads German)
+    doc = cli("quote", "render", qid, "-f", "md", "-o", "-", "--repo", root, "--as-of", AS_OF).stdout
+    assert "| Name, Funktion | Katrin Vogel | |" in doc
+    assert f"| Unterschrift | Elektronisch unterschrieben (portal), 2026-12-05T09:30:00Z · {digest[:23]}… | |" in doc
     contract = cpqctl.open(root, as_of=AS_OF).contract("C-2026-0003").data
     owned = {o["product"]: o["quantity"] for o in contract["owned"]} if "owned" in contract else None
     assert owned is None or (owned["PRO-SEAT"] == "30" and owned["SSO"] == "1")

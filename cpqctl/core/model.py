@@ -284,6 +284,10 @@ class Account:
 class Signed:
     by: str
     date: date
+    # an electronic signature's record, as documents show it (docs/portal.md): how, when (UTC), on what
+    method: str | None = None
+    at: str | None = None
+    document: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,7 +68,7 @@ def _prices(o) -> MappingProxyType:
 def _signed(o) -> Signed | None:
     if not o or "by" not in o or "date" not in o:
         return None
-    return Signed(o["by"], o["date"])
+    return Signed(o["by"], o["date"], o.get("method"), o.get("at"), o.get("document"))
 
 
 def _approval(o) -> Approval | None:

@@ -62,6 +62,12 @@ def _discount_text(ln) -> str:
     return fmt_percent(round_places(ln.discount_percent, 2))
 
 
+def _signed(s) -> dict | None:
+    if s is None:
+        return None
+    return {"by": s.by, "date": s.date, "method": s.method, "at": s.at, "document": s.document}
+
+
 def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
     from cpqctl.core import quotes
 
@@ -95,6 +101,8 @@ def quote_data(repo: Repo, q: Quote, priced, status: str, as_of: date) -> dict:
             "billing": billing or repo.settings.billing_frequency,
             "currency": priced.currency,
             "contract": q.contract,
+            # who accepted it, shown in the acceptance block; an electronic signature with its record
+            "signed": _signed(q.signed) if q.status == "accepted" else None,
         },
         "lines": [
             {
