@@ -219,6 +219,8 @@ def test_a_customer_adds_seats_and_an_add_on_signs_and_is_provisioned_and_invoic
     ]
     assert len(issued) == 1
     assert issued[0]["net_total"] == preview["on_acceptance"]["net_total"]
+    own = globex.http.get(f"/portal/invoices/{issued[0]['invoice'].replace('/', '_')}.pdf")  # its PDF, downloaded
+    assert own.status_code == 200 and own.content.startswith(b"%PDF")
     assert not portal.read_log(root)[-1]["problems"], portal.read_log(root)
     (message,) = smtp.messages()
     assert message["To"] == "jonas.becker@globex.example"

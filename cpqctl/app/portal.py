@@ -121,11 +121,13 @@ def read_invites(root: Path) -> list[Invite]:
 
 
 def _write_invites(root: Path, invites: Sequence[Invite]) -> None:
+    """Replace the invites file, atomically and durably: a revocation must survive a crash."""
+    from cpqctl.store import replace_file
+
     path = root / INVITES
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"invites": [i.json() for i in invites]}, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    payload = json.dumps({"invites": [i.json() for i in invites]}, indent=1) + "\n"
+    replace_file(path, payload.encode("utf-8"), durable=True, private=True)
 
 
 def _serializer(key: bytes, purpose: str):
@@ -379,17 +381,7 @@ def overview(ws: Workspace, account: str, *, as_of: date | None = None) -> Overv
                 status == "active" and any(i.changeable for i in items),
             )
         )
-    invoices = tuple(
-        {
-            "number": i.invoice,
-            "date": i.date.isoformat(),
-            "contract": i.contract,
-            "currency": i.currency,
-            "gross": str(i.gross_total),
-        }
-        for i in sorted(repo.invoices.values(), key=lambda i: (i.date, i.invoice), reverse=True)
-        if i.account == account
-    )
+    invoices = _invoice_rows(repo, account)
     mine = tuple(
         {"quote": q.quote, "contract": q.contract, "date": q.date.isoformat()}
         for q in _account_quotes(ws, account, repo.settings, day)
@@ -404,6 +396,28 @@ def overview(ws: Workspace, account: str, *, as_of: date | None = None) -> Overv
         shown.get("next_renewal"),
         rules,
     )
+
+
+def _invoice_rows(repo, account: str) -> tuple[dict, ...]:
+    """The account's invoices, newest first, as its pages list them."""
+    return tuple(
+        {
+            "number": i.invoice,
+            "date": i.date.isoformat(),
+            "contract": i.contract,
+            "currency": i.currency,
+            "gross": str(i.gross_total),
+        }
+        for i in sorted(repo.invoices.values(), key=lambda i: (i.date, i.invoice), reverse=True)
+        if i.account == account
+    )
+
+
+def invoice_of(ws: Workspace, account: str, stem: str) -> str | None:
+    """The number of ``account``'s invoice whose file stem is ``stem`` (None: no invoice of this account's);
+    reads only the account's files and its invoices."""
+    repo, _ = ws.account_context(account, invoices=True)
+    return next((r["number"] for r in _invoice_rows(repo, account) if r["number"].replace("/", "_") == stem), None)
 
 
 def _account_quotes(ws: Workspace, account: str, settings, day: date):
@@ -554,8 +568,9 @@ def offer_change(
 
 
 def offered_quote(ws: Workspace, account: str, quote_id: str, *, as_of: date | None = None):
-    """An amendment quote of ``account`` waiting for its signature, its preview and its document's path and digest
-    (E-UNKNOWN-QUOTE for anything else: another account's quote is no quote of this customer's)."""
+    """An amendment quote of ``account`` waiting for its signature, its preview, its document's digest and the
+    declaration the signer ticks (E-UNKNOWN-QUOTE for anything else: another account's quote is no quote of
+    this customer's)."""
     from cpqctl.app.invoicing import preview_invoices
 
     day = ws.day(as_of)
@@ -563,8 +578,12 @@ def offered_quote(ws: Workspace, account: str, quote_id: str, *, as_of: date | N
     if q.status == "accepted":
         raise CpqError("E-ACCEPTED", f"quote {quote_id} is accepted", "")
     preview = preview_invoices(ws, q.contract or "", quote=q.quote, as_of=day).data
-    pdf = ws.root / "out" / f"{q.quote}.pdf"
-    return q, preview, pdf, document_digest(pdf)
+    return q, preview, document_digest(ws.root / "out" / f"{q.quote}.pdf"), consent_text(ws, account, as_of=day)
+
+
+def consent_text(ws: Workspace, account: str, *, as_of: date | None = None) -> str:
+    """The declaration a signer of ``account`` ticks, naming the company (read from its account file only)."""
+    return CONSENT.format(name=ws.account(account, as_of=ws.day(as_of)).data["name"])
 
 
 def own_quote(ws: Workspace, account: str, quote_id: str):
@@ -618,7 +637,7 @@ class SimpleSignature:
 
 
 @dataclass(frozen=True)
-class Signed:
+class SignResult:
     """A signed amendment: the acceptance, what provisioning did, the invoice issued and to whom it went."""
 
     quote: str
@@ -662,7 +681,7 @@ def sign(
     at: str,
     as_of: date | None = None,
     provider: SignatureProvider | None = None,
-) -> Signed:
+) -> SignResult:
     """Sign amendment quote ``quote_id`` for ``account`` and carry it out, each step recorded before the next:
 
     1. accept it (`quote accept`) with the signature record in `signed:` (refused without ``consent``, without a
@@ -692,11 +711,10 @@ def sign(
             f"the document of {quote_id} is not the one you were shown",
             "open the quote again, read the document, and sign that",
         )
-    acct_name = ws.account(account, as_of=day).data["name"]
     record = (provider or SimpleSignature()).sign(
         document=pdf,
         name=name,
-        consent=CONSENT.format(name=acct_name),
+        consent=consent_text(ws, account, as_of=day),
         ip=ip[:64],
         user_agent=" ".join(user_agent.split())[:300],
         at=at,
@@ -730,7 +748,7 @@ def sign(
             f"portal: {', '.join(invoices)} issued for {account}" + (" and e-mailed" if sent else ""),
             name,
         )
-    done_ = Signed(
+    result = SignResult(
         quote_id,
         accepted.contract,
         accepted.amendment or "",
@@ -742,8 +760,8 @@ def sign(
         tuple(problems),
         commit,
     )
-    log(ws.root, {"kind": "signed", "account": account, **done_.data})
-    return done_
+    log(ws.root, {"kind": "signed", "account": account, **result.data})
+    return result
 
 
 LOG = ".cpq/portal/log.jsonl"

@@ -119,13 +119,11 @@ def _post(url: str, body: bytes, hooks, timeout: int) -> str | None:
 def _queue(ws: Workspace, account: str, event: str, day: date, problem: str) -> None:
     folder = ws.root / OUTBOX
     folder.mkdir(parents=True, exist_ok=True)
+    from cpqctl.store import replace_file
+
     name = hashlib.sha256(f"{account}\n{event}".encode()).hexdigest()[:16] + ".json"
-    tmp = folder / (name + ".tmp")
-    tmp.write_text(
-        json.dumps({"account": account, "event": event, "date": day.isoformat(), "problem": problem}) + "\n",
-        encoding="utf-8",
-    )
-    os.replace(tmp, folder / name)
+    entry = {"account": account, "event": event, "date": day.isoformat(), "problem": problem}
+    replace_file(folder / name, (json.dumps(entry) + "\n").encode("utf-8"), durable=True)  # a retry must not be lost
 
 
 def pending(ws: Workspace) -> list[dict]:

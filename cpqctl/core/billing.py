@@ -781,6 +781,13 @@ def _known_by(c: Contract, through: date, billed: list[Billed]) -> Contract:
     return kept
 
 
+def scheduled_for(c: Contract, settings: Settings, segment: Segment, day: date) -> Decimal:
+    """What the schedule finally bills ``segment`` in the billing period holding ``day`` (every amendment known):
+    the amount a ledger's lines for that period add up to once everything is invoiced."""
+    sch = _Schedule(c, settings, max(day, segment.start))
+    return sch.amount(sch.final, segment, sch.key_of(segment, sch._period_index(day)))[0]
+
+
 def due_lines(
     c: Contract,
     settings: Settings,

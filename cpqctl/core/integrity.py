@@ -314,11 +314,9 @@ def _within_schedule(repo: Repo, contract: str, seg: str, start: date | None, to
     if s is None:
         return False
     try:
-        sch = billing._Schedule(c, repo.settings, max(start, s.start))
-        due = sch.amount(sch.final, s, sch.key_of(s, sch._period_index(start)))[0]
+        return total <= billing.scheduled_for(c, repo.settings, s, start)
     except (CpqError, IndexError, KeyError, ValueError):
         return False
-    return total <= due
 
 
 _DECIMAL_ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN}  # ties away from zero / to even

@@ -251,7 +251,7 @@ def quote(request: Request):
     site = respond.site(request)
     ident = _id(request, "quote")
     try:
-        q, preview, _, digest = portal.offered_quote(site.ws, s.account, ident, as_of=site.day())
+        q, preview, digest, consent = portal.offered_quote(site.ws, s.account, ident, as_of=site.day())
     except CpqError as e:
         if e.code != "E-ACCEPTED":
             raise
@@ -263,7 +263,7 @@ def quote(request: Request):
         preview=preview,
         digest=digest,
         csrf=s.csrf,
-        consent=portal.CONSENT.format(name=portal.overview(site.ws, s.account, as_of=site.day()).name),
+        consent=consent,
         refused=None,
     )
 
@@ -311,8 +311,7 @@ async def sign(request: Request):
             return RedirectResponse(f"/portal/?signed={ident}", 303)
         if not e.code.startswith(("E-PORTAL-", "E-DOCUMENT-")):
             raise
-        q, preview, _, digest = portal.offered_quote(site.ws, s.account, ident, as_of=site.day())
-        consent = portal.CONSENT.format(name=portal.overview(site.ws, s.account, as_of=site.day()).name)
+        q, preview, digest, consent = portal.offered_quote(site.ws, s.account, ident, as_of=site.day())
         return _html(
             request, "quote.html.j2", 422, q=q, preview=preview, digest=digest, csrf=s.csrf, consent=consent, refused=e
         )
@@ -331,8 +330,7 @@ def invoice_pdf(request: Request):
     s = _session(request)
     site = respond.site(request)
     stem = _id(request, "number", ".pdf")
-    shown = portal.overview(site.ws, s.account, as_of=site.day())
-    number = next((r["number"] for r in shown.invoices if r["number"].replace("/", "_") == stem), None)
+    number = portal.invoice_of(site.ws, s.account, stem)
     if number is None:
         raise HTTPException(404, "no such page")
     out = render_invoice(site.ws, number, "pdf", Path("-"))
