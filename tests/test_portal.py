@@ -174,7 +174,7 @@ def test_a_customer_adds_seats_and_an_add_on_signs_and_is_provisioned_and_invoic
 
     done = globex.sign(quote_url, "Katrin Vogel")
     assert done.status_code == 200, done.text
-    assert "Thank you, Katrin Vogel" in done.text
+    assert "Thank you, Katrin Vogel" in done.text and "switched on (on_accept: ok)" in done.text
     # a second click, or the quote's page opened again: it is signed; nothing is signed twice
     again = globex.http.post(
         quote_url + "/sign", data={"csrf": globex.csrf, "document": digest, "name": "Katrin Vogel", "consent": "yes"}

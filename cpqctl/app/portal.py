@@ -650,6 +650,7 @@ class SignResult:
     sent_to: tuple[str, ...]
     problems: tuple[str, ...]
     commit: str | None = None
+    queued: bool = False  # provisioning failed and waits in the outbox for a retry
 
     @property
     def data(self) -> dict:
@@ -661,6 +662,7 @@ class SignResult:
             "signed": {"by": s.name, "at": s.at, "ip": s.ip, "user_agent": s.user_agent, "document": s.document},
             "written": list(self.written),
             "provisioning": list(self.provisioning),
+            "provisioning_queued": self.queued,
             "invoices": list(self.invoices),
             "sent_to": list(self.sent_to),
             "problems": list(self.problems),
@@ -759,6 +761,7 @@ def sign(
         sent,
         tuple(problems),
         commit,
+        done.problem is not None,
     )
     log(ws.root, {"kind": "signed", "account": account, **result.data})
     return result
