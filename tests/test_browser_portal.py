@@ -43,6 +43,8 @@ def test_a_customer_walks_the_whole_flow_in_a_browser(shop, tmp_path: Path) -> N
         page.fill("#q-PRO-SEAT", "30")
         page.check("#on-SSO")
         page.wait_for_selector("#due-now")  # the price follows the form (htmx), no button pressed
+        page.wait_for_load_state("networkidle")  # the last change's answer is the one shown
+        page.wait_for_function("() => !document.querySelector('.htmx-request')")
         assert page.url.endswith("/change")
         screenshot(page, shots / "3-price.png", full_page=True)
         shown = {k: page.locator(f"#{k}").inner_text() for k in ("due-now", "arr-after", "value-delta")}
