@@ -121,12 +121,61 @@ def machine() -> str:
     )
 
 
+def _single(cpq: str, repo: Path, contract: str, quote: str, invoice: str | None) -> list[tuple[str, str, str | None]]:
+    """(name, command, prepare) of every single-record command: the readers, then the writers about one account.
+
+    Each write is timed from the same state: ``prepare`` puts back the contract file and removes the quotes
+    written since (so `renew` creates its quote each time, `quote accept` accepts a fresh amendment quote).
+    """
+    r = shlex.quote(str(repo))
+    day = f"--repo {r} --as-of {AS_OF}"
+    account = "acct-00001"
+    reads = [
+        (f"contract show {contract}", f"{cpq} contract show {contract} {day}", None),
+        (f"account show {account}", f"{cpq} account show {account} {day}", None),
+        (f"account render {account}", f"{cpq} account render {account} -f md -o - {day}", None),
+        (f"quote show {quote}", f"{cpq} quote show {quote} {day}", None),
+        (f"invoice preview {contract}", f"{cpq} invoice preview {contract} {day}", None),
+    ]
+    if invoice:
+        reads.append((f"invoice render {invoice}", f"{cpq} invoice render {invoice} -f md -o - --repo {r}", None))
+    kept = repo.parent / f"{repo.name}.kept"
+    kept.mkdir(exist_ok=True)
+    crel = next(p for p in (repo / "contracts" / account).glob("*.yaml") if p.stem == contract)
+    shutil.copy2(crel, kept / crel.name)
+    (kept / "quotes.txt").write_text("\n".join(sorted(p.name for p in (repo / "quotes").glob("*.yaml"))))
+    py = shlex.quote(sys.executable)
+    reset = (
+        f'cp {shlex.quote(str(kept / crel.name))} {shlex.quote(str(crel))} && {py} -c "import pathlib, sys; '
+        "q = pathlib.Path(sys.argv[1]); keep = set(pathlib.Path(sys.argv[2]).read_text().split()); "
+        f"[p.unlink() for p in q.glob('*.yaml') if p.name not in keep]\" {r}/quotes {shlex.quote(str(kept / 'quotes.txt'))}"
+    )
+    amend = f"{cpq} amend {contract} --effective 2026-12-10 --add PRO-SEAT=1 {day}"
+    subprocess.run(f"{reset} && {amend}", shell=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fresh = sorted(
+        set(p.name for p in (repo / "quotes").glob("*.yaml")) - set((kept / "quotes.txt").read_text().split())
+    )
+    subprocess.run(reset, shell=True, check=True)
+    writes = [
+        ("quote new (writes)", f"{cpq} quote new --account {account} --start 2027-01-01 -l PRO-SEAT=5 {day}", reset),
+        (f"amend {contract} (writes)", amend, reset),
+        (f"renew {contract} (writes)", f"{cpq} renew {contract} {day}", reset),
+        (
+            "quote accept, an amendment (writes)",
+            f"{cpq} quote accept {fresh[0][:-5]} --signed-by Anna {day}",
+            f"{reset} && {amend} > /dev/null 2>&1",
+        ),
+    ]
+    return reads + writes
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--cold-runs", type=int, default=3, help="runs of the slow ones (floor, cold check)")
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "cpq-bench")
+    ap.add_argument("--single", action="store_true", help="only the single-record commands (reads and writes)")
     args = ap.parse_args(argv)
 
     py = shlex.quote(sys.executable)
@@ -171,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
             None,
         )
         runs = args.cold_runs if n >= 50000 else args.runs
+        if args.single:
+            time.sleep(2.1)
+            for what, command, prepare in _single(cpq, repo, contract, quote, invoice):
+                secs = timed(what, command, args.runs, prepare=prepare, warmup=1)
+                add(str(n), what, secs, "", peak_rss_mb(command, prepare))
+            continue
         floor_cmd = f"{py} {shlex.quote(str(HERE / 'floor_parse.py'))} {r}"
         floor = timed("floor", floor_cmd, args.cold_runs, warmup=1)
         add(str(n), "floor (libyaml parse)", floor, "1.00× floor", peak_rss_mb(floor_cmd))

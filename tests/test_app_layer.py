@@ -6,6 +6,10 @@ contract in another currency than its account) did not stop them, so `quote new`
 and `invoice run` wrote on data that `check` called broken. Each case below is
 first shown to be a `check` finding, then refused by the command and by the
 Python API alike, with nothing written.
+
+A write about one account (`quote new`, `amend`, `renew C`; issue 21) reads and checks that account's files only:
+it is refused when the finding is in them (the cases below write to the broken account), not when it is in another
+account's (the last test).
 """
 
 from __future__ import annotations
@@ -21,23 +25,23 @@ from cpqctl.core.diagnostics import CpqError, InvalidRepository, UsageError
 AS_OF = "2026-03-01"
 
 
-def _unknown_account(root: Path, cli) -> str:
+def _unknown_account(root: Path, cli) -> tuple[str, str]:
     text = (root / "contracts/acme/C-2026-0001.yaml").read_text(encoding="utf-8")
     ghost = text.replace("account: acme", "account: ghost").replace("C-2026-0001", "C-2026-0099")
     (root / "contracts/ghost").mkdir()
     (root / "contracts/ghost/C-2026-0099.yaml").write_text(ghost, encoding="utf-8")
-    return "E-UNKNOWN-ACCOUNT"
+    return "E-UNKNOWN-ACCOUNT", "ghost"
 
 
-def _currency_mismatch(root: Path, cli) -> str:
+def _currency_mismatch(root: Path, cli) -> tuple[str, str]:
     path = root / "contracts/acme/C-2026-0001.yaml"
     path.write_text(
         path.read_text(encoding="utf-8").replace("\ncurrency: PLN\n", "\ncurrency: EUR\n"), encoding="utf-8"
     )
-    return "E-CURRENCY-MISMATCH"
+    return "E-CURRENCY-MISMATCH", "acme"
 
 
-def _tampered_invoice_total(root: Path, cli) -> str:
+def _tampered_invoice_total(root: Path, cli) -> tuple[str, str]:
     run = cli("invoice", "run", "--through", AS_OF, "--as-of", AS_OF, "--repo", root)
     assert run.code == 0, run.stderr
     # Initech's first invoice (period from 2025-10-01): a run on 2026-03-01 issues it that day, in 2026's series
@@ -47,7 +51,7 @@ def _tampered_invoice_total(root: Path, cli) -> str:
     tampered = re.sub(r"(?m)^net_total: .*$", "net_total: 1.00", text)
     assert tampered != text
     path.write_text(tampered, encoding="utf-8")
-    return "E-INVOICE-TOTAL"
+    return "E-INVOICE-TOTAL", "initech"
 
 
 BREAKS = [_unknown_account, _currency_mismatch, _tampered_invoice_total]
@@ -65,13 +69,14 @@ def _files(root: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize(
     "command",
     [
-        ("quote", "new", "--account", "globex", "--start", "2027-01-01", "--line", "PRO-SEAT=5"),
+        ("quote", "new", "--account", "{account}", "--start", "2027-01-01", "--line", "PRO-SEAT=5"),
         ("invoice", "run", "--through", "2026-03-31"),
     ],
     ids=["quote-new", "invoice-run"],
 )
 def test_a_writing_command_refuses_what_check_rejects(example_repo, cli, breaks, command):
-    code = breaks(example_repo, cli)
+    code, account = breaks(example_repo, cli)
+    command = tuple(a.format(account=account) for a in command)
     checked = cli("check", "--format", "concise", "--as-of", AS_OF, "--repo", example_repo)
     assert checked.code == 1 and f"error[{code}]" in checked.stdout  # the finding first
     before = _files(example_repo)
@@ -86,7 +91,7 @@ def test_a_writing_command_refuses_what_check_rejects(example_repo, cli, breaks,
 
 @pytest.mark.parametrize("breaks", BREAKS, ids=lambda f: f.__name__.strip("_"))
 def test_the_python_api_refuses_with_every_finding(example_repo, cli, breaks):
-    code = breaks(example_repo, cli)
+    code, _account = breaks(example_repo, cli)
     ws = Workspace.open(example_repo)
     with pytest.raises(InvalidRepository) as refused, ws.writing():
         pytest.fail("a use case ran on an invalid repository")
@@ -195,3 +200,17 @@ def test_an_unknown_id_suggests_the_one_meant_whatever_its_case(example_repo, cl
     """Issue 18: `catalog show growth` suggested nothing — the close-match search was case-sensitive."""
     run = cli("--as-of", "2026-06-30", *args, "--repo", example_repo)
     assert run.code == 2 and f"= hint: {hint}" in run.stderr
+
+
+@pytest.mark.parametrize("breaks", BREAKS, ids=lambda f: f.__name__.strip("_"))
+def test_a_write_about_another_account_is_not_stopped_and_check_still_reports(example_repo, cli, breaks):
+    code, account = breaks(example_repo, cli)
+    assert account != "vandelay"
+    run = cli("quote", "new", "--account", "vandelay", "--start", "2027-01-01", "--line", "PRO-SEAT=5",
+              "--as-of", AS_OF, "--repo", example_repo)  # fmt: skip
+    assert run.code == 0, run.stderr
+    written = re.search(r"wrote (quotes/\S+\.yaml)", run.stderr).group(1)
+    assert written.startswith("quotes/") and (example_repo / written).is_file()
+    checked = cli("check", "--format", "concise", "--as-of", AS_OF, "--repo", example_repo)
+    assert checked.code == 1 and f"error[{code}]" in checked.stdout
+    assert written not in checked.stdout  # the finding is the broken file's, as before; the new quote is clean

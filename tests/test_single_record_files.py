@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -84,13 +85,14 @@ def _commands(root: Path) -> dict[str, tuple[str, ...]]:
     }
 
 
-def _opened(root: Path, args: tuple[str, ...], monkeypatch) -> list[str]:
+def _opened(root: Path, args: tuple[str, ...], monkeypatch, settle: float = 0) -> list[str]:
     global OPENED
     from cpqctl.load import cache
     from tests.conftest import invoke
 
     monkeypatch.setattr(cache, "READ_ALWAYS", 0)
     assert invoke(*args, "--as-of", DAY, "--repo", root).exit_code == 0  # warm: the indexes built once
+    time.sleep(settle)  # a file written within 2 s is never cached nor indexed (cache.RACY_NS): let it age
     OPENED = []
     try:
         r = invoke(*args, "--as-of", DAY, "--repo", root)
@@ -127,3 +129,55 @@ def test_a_single_record_command_opens_its_own_files_only(repos, monkeypatch, co
         assert all("shard-" not in rel for rel in opened), opened
         counts[n] = len(opened) - sum(rel in own_invoices for rel in opened)  # an account's invoices vary
     assert counts[100] == counts[400], counts
+
+
+@pytest.fixture(scope="module")
+def write_repos(tmp_path_factory) -> dict[int, Path]:
+    """Repositories of their own for the writes (a write changes what the readers above would open)."""
+    out = {}
+    for n in (100, 400):
+        root = _generated(tmp_path_factory, n)
+        age(root)
+        assert invoke_check(root) in (0, 1)
+        out[n] = root
+    return out
+
+
+def invoke_check(root: Path) -> int:
+    from tests.conftest import invoke
+
+    return invoke("check", "--repo", root).exit_code
+
+
+def _writes(root: Path) -> dict[str, tuple[str, ...]]:
+    account, contract, _invoice = _record(root)
+    return {
+        "quote new": ("quote", "new", "--account", account, "--start", "2027-01-01", "-l", "PRO-SEAT=2"),
+        "amend": ("amend", contract, "--effective", "2026-12-10", "--add", "PRO-SEAT=1"),
+        "renew": ("renew", contract),
+    }
+
+
+@pytest.mark.parametrize("command", ["quote new", "amend", "renew"])
+def test_a_write_about_one_account_opens_that_account_s_files_only(write_repos, monkeypatch, command) -> None:
+    counts, detail = {}, {}
+    for n, root in write_repos.items():
+        account = _record(root)[0]
+        # the second run writes a second quote (or regenerates the same): the first run's files aged first
+        opened = _opened(root, _writes(root)[command], monkeypatch, settle=2.1)
+        detail[n] = opened
+        own = {  # the account's invoices and quotes
+            f"{f.parent.name}/{f.name}"
+            for folder in ("invoices", "quotes")
+            for f in (root / folder).glob("*.yaml")
+            if f"account: {account}\n" in f.read_text()
+        }
+        opened = [rel for rel in opened if not (root / rel).is_dir()]  # a folder opened to sync its entries
+        for rel in opened:
+            allowed = (
+                rel == "cpq.toml" or rel.startswith(("catalog/", "fx/", f"contracts/{account}/", ".cpq/")) or rel in own
+            )
+            assert allowed, f"{command} opened {rel} at {n} accounts"
+        assert all("shard-" not in rel for rel in opened), opened
+        counts[n] = len(opened) - sum(rel in own for rel in opened)
+    assert counts[100] == counts[400], (counts, detail)

@@ -88,7 +88,7 @@ def amend(
         )
     if not cancel and not changes and not extend_to and not billing and new_term is None:
         raise UsageError("E-USAGE", "nothing to amend", "give --set, --add, --remove, --reprice, --billing or --cancel")
-    with ws.writing() as (store, repo):
+    with ws.writing_contract(contract) as (store, repo):
         c = lookup(
             repo.contracts,
             contract,
@@ -224,7 +224,7 @@ def _write_draft(ws: Workspace, store, repo, draft, day: date, dry_run: bool) ->
     priced = quotes.price(repo, final)
     if dry_run:
         return quote_result(repo, final, priced, day, unnamed=True)
-    qid = Numbers.here(ws.root, repo.settings).quote(day, repo.quotes)
+    qid = Numbers.here(ws.root, repo.settings).quote(day, ws.quote_ids(repo))
     rel = f"quotes/{qid}.yaml"
     text = amendment_quote_text(
         qid,

@@ -163,7 +163,7 @@ def new_quote(
     qlines = tuple(
         QuoteLine(code, qty, pct, amt, src=Source("--line", i + 1, 1)) for i, (code, qty, pct, amt) in enumerate(parsed)
     )
-    with ws.writing() as (store, repo):
+    with ws.writing_account(account) as (store, repo):
         if account not in repo.accounts:
             lookup(repo.accounts, account, "account", "E-UNKNOWN-ACCOUNT", "accounts are the folders under contracts/")
         draft = Quote(
@@ -183,7 +183,7 @@ def new_quote(
             return quote_result(repo, dataclasses.replace(draft, quote="(dry run)"), priced, day, unnamed=True)
         from cpqctl.app.numbers import Numbers
 
-        qid = Numbers.here(ws.root, repo.settings).quote(day, repo.quotes)
+        qid = Numbers.here(ws.root, repo.settings).quote(day, ws.quote_ids(repo))
         rel = f"quotes/{qid}.yaml"
         with store.transaction() as tx:
             tx.create(rel, draft_text(qid, account, day, start, draft.term, end, billing, evergreen, parsed))
@@ -234,7 +234,7 @@ def approve_quote(ws: Workspace, quote_id: str, *, by: str, as_of: date | None =
     from cpqctl.store import sha256_file
 
     day = ws.day(as_of)
-    with ws.writing() as (store, repo):
+    with ws.writing_quote(quote_id) as (store, repo):
         q = find_quote(repo, quote_id)
         if q.status == "accepted":
             raise CpqError("E-ACCEPTED", f"quote {quote_id} is already accepted", "nothing to approve", src=q.src)
@@ -296,7 +296,7 @@ def redate_quote(ws: Workspace, quote_id: str, *, as_of: date | None = None, dry
     from cpqctl.store import sha256_file
 
     day = ws.day(as_of)
-    with ws.writing() as (store, repo):
+    with ws.writing_quote(quote_id) as (store, repo):
         q = find_quote(repo, quote_id)
         if q.status == "accepted":
             raise CpqError(
@@ -515,7 +515,8 @@ def _accept_files(
     from cpqctl.app.amend import REPAIRS
     from cpqctl.app.workspace import require_clean
 
-    with ws.writing(tolerate=REPAIRS) as (store, repo):
+    account = _amendment_account(root, quote_id)  # an amendment changes one account's files: only they are read
+    with ws.writing_account(account, REPAIRS, books=True) if account else ws.writing(tolerate=REPAIRS) as (store, repo):
         q = find_quote(repo, quote_id)
         if store.tolerated and not q.rebases:  # only the repair of a merged ledger is accepted on one
             require_clean(store.tolerated)
@@ -601,6 +602,26 @@ def _accept_files(
                 written += (arel,)
                 msg += f"; locked prices in {arel}"
     return AcceptResult(q.quote, q.kind, cid, None, written, msg)
+
+
+_KIND_LINE = re.compile(rb"^kind:[ \t]*([a-z]+)[ \t]*(?:#.*)?\r?$", re.MULTILINE)
+
+
+def _amendment_account(root: Path, quote_id: str) -> str | None:
+    """The account of an amendment quote, read from its file's top-level lines without parsing it; None for any
+    other quote, or when a plain match cannot tell (then the whole repository is read: a new contract takes a
+    number no other contract holds)."""
+    from cpqctl.load.invoice_index import head_matches
+    from cpqctl.load.payment_index import account_in
+    from cpqctl.load.schema import ID_RE
+
+    path = root / "quotes" / f"{quote_id}.yaml"
+    if not ID_RE.fullmatch(quote_id) or path.is_symlink():
+        return None
+    kind = head_matches(str(path), _KIND_LINE)
+    if kind is None or kind[1] != [b"amendment"]:
+        return None
+    return account_in(str(path)) or None
 
 
 # --------------------------------------------------------------------------- render

@@ -197,7 +197,7 @@ def renew(
 
     _check_term(term)
     day = ws.day(as_of)
-    with ws.writing() as (store, repo):
+    with ws.writing_contract(contract) as (store, repo):
         c = lookup(
             repo.contracts,
             contract,
@@ -209,7 +209,7 @@ def renew(
         method = renewal.resolve_terms(
             c, repo.accounts[c.account], repo.settings, pricing, uplift, term, basis=basis, on=day
         )
-        ids = Numbers.here(ws.root, repo.settings).quote_ids(repo.quotes)
+        ids = Numbers.here(ws.root, repo.settings).quote_ids(ws.quote_ids(repo))
         p = _plan(ws.root, repo, c, day, method, ids, force)
         priced = quotes.price(repo, p.quote)
         written: tuple[str, ...] = ()

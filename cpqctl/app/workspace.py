@@ -17,6 +17,7 @@ library caller gets silence). Nothing here prints.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -292,13 +293,92 @@ class Workspace:
         leave them in place (writing the repair's draft); otherwise every
         commit must leave the repository free of errors.
         """
-        from cpqctl.app.staged import refuse_invalid_writes
         from cpqctl.load.repo import load_parts
+
+        with self._writing(lambda m: load_parts(self.root, meter=m), tolerate, staged_too) as got:
+            yield got
+
+    @contextmanager
+    def writing_account(
+        self, account: str, tolerate: frozenset[str] = frozenset(), books: bool = False
+    ) -> Iterator[tuple[Store, Repo]]:
+        """:meth:`writing` for a write that reads and writes one account's draft quotes (`amend`, `renew C`,
+        `quote new`, `quote approve`): only that account's files are loaded and checked, before and after
+        (:func:`cpqctl.load.repo.load_account_parts`), so it costs the same on any size of repository.
+
+        Every rule that reads a draft quote reads its account, its contract and the catalog, all loaded here; a
+        new quote's number is taken from the names in ``quotes/`` (:func:`quote_ids`), and created, never
+        overwritten. What it does not see is an error in another account's files: `cpqctl check` (CI) does.
+        An account without a real folder takes the whole repository's :meth:`writing` (its error names it).
+
+        ``books``: the write can change the journal (accepting an amendment changes the revenue schedule). Then,
+        when months are closed (``periods/``), the whole repository is loaded: a closed month's journal is every
+        account's (:func:`cpqctl.app.closing.check_closed`). ``tolerate``: as for :meth:`writing`.
+        """
+        from cpqctl.load.repo import load_account_parts
+        from cpqctl.load.schema import ID_RE
+
+        folder = self.root / "contracts" / account
+        if not ID_RE.fullmatch(account) or folder.is_symlink() or not folder.is_dir() or (books and self._closed()):
+            with self.writing(tolerate) as got:
+                yield got
+            return
+        with self._writing(lambda m: load_account_parts(self.root, account), tolerate, False) as got:
+            yield got
+
+    def _closed(self) -> bool:
+        """Whether any month is closed (a file in ``periods/``)."""
+        try:
+            with os.scandir(self.root / "periods") as entries:
+                return any(e.name.endswith((".yaml", ".yml")) for e in entries)
+        except OSError:
+            return False
+
+    @contextmanager
+    def writing_contract(self, contract: str) -> Iterator[tuple[Store, Repo]]:
+        """:meth:`writing_account` for the account holding ``contract`` (found through
+        :func:`cpqctl.load.invoice_index.account_of`); an unknown contract takes the whole repository's
+        :meth:`writing`, so its error can suggest the closest ID."""
+        from cpqctl.load.invoice_index import account_of
+        from cpqctl.load.schema import ID_RE
+
+        account = account_of(self.root, contract) if ID_RE.fullmatch(contract) else None
+        with self.writing() if account is None else self.writing_account(account) as got:
+            yield got
+
+    @contextmanager
+    def writing_quote(self, quote_id: str) -> Iterator[tuple[Store, Repo]]:
+        """:meth:`writing_account` for the account a draft quote names (its top-level ``account:`` line, read
+        without parsing the file); a quote that is not there, or whose account a plain match cannot tell, takes the
+        whole repository's :meth:`writing`."""
+        from cpqctl.load.payment_index import account_in
+        from cpqctl.load.repo import regular_file
+        from cpqctl.load.schema import ID_RE
+
+        rel = f"quotes/{quote_id}.yaml"
+        account = (
+            account_in(str(self.root / rel)) if ID_RE.fullmatch(quote_id) and regular_file(self.root, rel) else None
+        )
+        with self.writing() if not account else self.writing_account(account) as got:
+            yield got
+
+    def quote_ids(self, repo: Repo) -> set[str]:
+        """Every quote ID in use: those of ``repo`` and the names in ``quotes/`` (a write about one account loads
+        only its own quotes; a new number must pass all of them)."""
+        try:
+            names = {e.name[: -len(".yaml")] for e in os.scandir(self.root / "quotes") if e.name.endswith(".yaml")}
+        except OSError:
+            names = set()
+        return names | set(repo.quotes)
+
+    @contextmanager
+    def _writing(self, load, tolerate: frozenset[str], staged_too: bool) -> Iterator[tuple[Store, Repo]]:
+        from cpqctl.app.staged import refuse_invalid_writes
 
         store = self.store()
         with store.lock():
             with self.meter() as m:
-                loaded = load_parts(self.root, meter=m)
+                loaded = load(m)
             repo, diags = loaded.assemble()
             found = validate(repo, diags)
             require_clean([d for d in found if d.code not in tolerate])

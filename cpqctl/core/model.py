@@ -680,6 +680,9 @@ class Repo:
     invoices: Mapping[str, Invoice] = field(default_factory=dict)
     payments: Mapping[str, Payment] = field(default_factory=dict)
     periods: Mapping[str, ClosedPeriod] = field(default_factory=dict)
+    # False: the files of one account only (a write about one account, `Workspace.writing_account`): rules over a
+    # whole series (the invoice numbers' gaps) cannot be told from it and are not run
+    whole: bool = True
 
     # Derived indexes, built once per loaded repository (the records never change).
     @cached_property

@@ -1,10 +1,12 @@
-"""Which payment files belong to an account, without parsing every payment (the account statement's payments).
+"""Which payment and quote files belong to an account, without parsing every one.
 
-Like :mod:`cpqctl.load.invoice_index`, per file its size, ``mtime_ns`` and the top-level ``account:`` value
-read by a plain text match, in ``.cpq/cache/payment-accounts.json``; a file whose account the match cannot
-tell is always returned (the loader parses it, and its parsed ``account`` is the authority). Payments may be
-edited in place (a person names the payer of a line to review), so every file is stat'ed each time: there is
-no folder-mtime shortcut as for the never-edited invoices.
+The account statement reads its payments; a write about one account (`amend`, `renew C`, `quote new`) reads its
+quotes. Like :mod:`cpqctl.load.invoice_index`, per file its size, ``mtime_ns`` and the top-level ``account:`` value
+read by a plain text match, in ``.cpq/cache/payment-accounts.json`` and ``.cpq/cache/quote-accounts.json``; a file
+whose account the match cannot tell is always returned (the loader parses it, and its parsed ``account`` is the
+authority). Payments and draft quotes may be edited in place (a person names the payer of a line to review, or
+edits a draft), so every file is stat'ed each time: there is no folder-mtime shortcut as for the never-edited
+invoices. A stat costs about a microsecond: 100,000 quote files add about 0.1 s.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from cpqctl.load.invoice_index import HEAD_BYTES, RACY_NS, _read, _write, head_matches
 
 INDEX = ".cpq/cache/payment-accounts.json"
+QUOTES = ".cpq/cache/quote-accounts.json"
 _ACCOUNT_LINE = re.compile(rb"^account:[ \t]*([A-Za-z0-9][A-Za-z0-9._-]*)[ \t]*(?:#.*)?\r?$", re.MULTILINE)
 
 
@@ -38,32 +41,53 @@ def payment_files_of(root: Path, account: str) -> list[tuple[str, str]]:
     folder = root / "payments"
     if not folder.is_dir() or folder.is_symlink():
         return []
+    entries = [
+        (f"payments/{month.name}/{entry.name}", entry)
+        for month in sorted(os.scandir(folder), key=lambda e: e.name)
+        if month.is_dir(follow_symlinks=False)
+        for entry in sorted(os.scandir(month.path), key=lambda e: e.name)
+    ]
+    return [(rel, "payment") for rel in files_owned_by(root, INDEX, entries, account)]
+
+
+def quote_files_of(root: Path, account: str) -> list[tuple[str, str]]:
+    """(relative path, "quote") of every quote file that may belong to ``account``, in name order."""
+    folder = root / "quotes"
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    entries = [(f"quotes/{e.name}", e) for e in sorted(os.scandir(folder), key=lambda e: e.name)]
+    return [(rel, "quote") for rel in files_owned_by(root, QUOTES, entries, account)]
+
+
+def files_owned_by(root: Path, index: str, entries: list[tuple[str, os.DirEntry]], account: str) -> list[str]:
+    """The paths among ``entries`` (repository path, directory entry) of the YAML files whose top-level
+    ``account:`` is ``account`` or cannot be told by a plain match, remembered per file (size, ``mtime_ns``,
+    ``ctime_ns``) in the index file ``index``. Every file is stat'ed: the files may be edited in place."""
     started = time.time_ns()
-    index_path = root / INDEX
+    index_path = root / index
     data = _read(index_path)
     old = data["files"]
     new: dict[str, list] = {}
     out = []
-    for month in sorted(os.scandir(folder), key=lambda e: e.name):
-        if not month.is_dir(follow_symlinks=False):
+    for rel, entry in entries:
+        if not entry.name.endswith((".yaml", ".yml")):
             continue
-        for entry in sorted(os.scandir(month.path), key=lambda e: e.name):
-            if not (entry.name.endswith((".yaml", ".yml")) and entry.is_file(follow_symlinks=False)):
-                continue
-            rel = f"payments/{month.name}/{entry.name}"
-            st = entry.stat(follow_symlinks=False)
-            hit = old.get(rel)
-            fresh = (
-                type(hit) is list
-                and len(hit) == 4
-                and hit[:3] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
-                and type(hit[3]) in (str, type(None))
-            )
-            owner = hit[3] if fresh else account_in(entry.path)
-            if st.st_mtime_ns < started - RACY_NS and st.st_ctime_ns < started - RACY_NS:
-                new[rel] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, owner]
-            if owner is None or owner == account:
-                out.append((rel, "payment"))
+        if not entry.is_file(follow_symlinks=False):
+            out.append(rel)  # a link, a folder, a pipe: whose it is cannot be told (the caller reports it)
+            continue
+        st = entry.stat(follow_symlinks=False)
+        hit = old.get(rel)
+        fresh = (
+            type(hit) is list
+            and len(hit) == 4
+            and hit[:3] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+            and type(hit[3]) in (str, type(None))
+        )
+        owner = hit[3] if fresh else account_in(entry.path)
+        if st.st_mtime_ns < started - RACY_NS and st.st_ctime_ns < started - RACY_NS:
+            new[rel] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, owner]
+        if owner is None or owner == account:
+            out.append(rel)
     record = {"format": data["format"], "folder_mtime_ns": None, "files": new}
     if record != data:
         _write(root, index_path, record)

@@ -472,9 +472,10 @@ class Loaded:
     settings: object
     results: dict[str, FileResult]
     diags: list[Diagnostic]
+    whole: bool = True  # False: one account's files (:func:`load_account_parts`)
 
     def assemble(self) -> tuple[Repo, list[Diagnostic]]:
-        return assemble(self.settings, list(self.results.items()), list(self.diags))
+        return assemble(self.settings, list(self.results.items()), list(self.diags), self.whole)
 
     def staged(self, files: dict[str, bytes | None]) -> Loaded:
         """This state with ``files`` (repository path → the bytes a write gives it, None: deleted) in place; the
@@ -508,7 +509,7 @@ class Loaded:
                 results.pop(rel, None)
             else:
                 results[rel] = load_bytes(rel, kind, data)
-        return Loaded(self.settings, results, diags)
+        return Loaded(self.settings, results, diags, self.whole)
 
 
 def load_parts(root: Path, kinds=None, meter=None) -> Loaded:
@@ -529,7 +530,39 @@ def load_parts(root: Path, kinds=None, meter=None) -> Loaded:
     return Loaded(settings, dict(load_files(root, ok_files, meter)), diags)
 
 
-def assemble(settings, results: list[tuple[str, FileResult]], diags: list[Diagnostic]) -> tuple[Repo, list[Diagnostic]]:
+def load_account_parts(root: Path, account: str) -> Loaded:
+    """What a write about one account reads (:meth:`cpqctl.app.workspace.Workspace.writing_account`): settings,
+    catalog, the account's folder (its contracts), its quotes (:func:`cpqctl.load.payment_index.quote_files_of`)
+    and its contracts' invoices (:mod:`cpqctl.load.invoice_index`); the other accounts' files are not read."""
+    from cpqctl.load.cache import load_files
+    from cpqctl.load.invoice_index import invoice_files_of
+    from cpqctl.load.payment_index import quote_files_of
+
+    settings, diags = load_settings(root)
+    diags += template_problems(root)  # the documents of the quotes written are rendered from them
+    mine = _account_files(root, account, diags)
+    files = _files_in(root, "catalog", "catalog", diags) + mine
+    for folder in ("quotes", "invoices"):  # a linked folder is reported (its files are never read through it)
+        _real_folder(root, folder, diags)
+    # a quote entry that is no regular file is listed too (its account cannot be told): reported, never read
+    files += [f for f in quote_files_of(root, account) if regular_file(root, f[0], diags)]
+    for rel, kind in mine:
+        if kind == "contract":
+            stem = rel.rsplit("/", 1)[1][: -len(".yaml")]
+            files += [f for f in invoice_files_of(root, stem) if regular_file(root, f[0], diags)]
+    ok_files = []
+    for rel, kind in dict.fromkeys(files):
+        problem = _name_problem(rel, kind)
+        if problem:
+            diags.append(problem)
+        else:
+            ok_files.append((rel, kind))
+    return Loaded(settings, dict(load_files(root, ok_files)), diags, whole=False)
+
+
+def assemble(
+    settings, results: list[tuple[str, FileResult]], diags: list[Diagnostic], whole: bool = True
+) -> tuple[Repo, list[Diagnostic]]:
     products, schedules = [], []
     maps: dict[str, dict] = {"account": {}, "contract": {}, "quote": {}, "invoice": {}, "payment": {}, "period": {}}
     for _rel, res in results:
@@ -592,6 +625,7 @@ def assemble(settings, results: list[tuple[str, FileResult]], diags: list[Diagno
         invoices=maps["invoice"],
         payments=maps["payment"],
         periods=maps["period"],
+        whole=whole,
     )
     return repo, diags
 
@@ -628,7 +662,7 @@ def load_contract_context(root: Path, contract_id: str, quote_id: str | None = N
     files += [f for f in invoice_files_of(root, contract_id) if regular_file(root, f[0], diags)]
     if quote_id is not None and ID_RE.fullmatch(quote_id) and regular_file(root, f"quotes/{quote_id}.yaml", diags):
         files.append((f"quotes/{quote_id}.yaml", "quote"))
-    return assemble(settings, load_files(root, files), diags)
+    return assemble(settings, load_files(root, files), diags, whole=False)
 
 
 def load_account_context(root: Path, account: str, invoices: bool = False) -> tuple[Repo, list[Diagnostic]]:
@@ -645,6 +679,7 @@ def load_account_context(root: Path, account: str, invoices: bool = False) -> tu
     if not ID_RE.fullmatch(account) or folder.is_symlink() or not folder.is_dir():
         return load_repo(root)
     settings, diags = load_settings(root)
+    diags += template_problems(root)  # the documents of the quotes written are rendered from them
     mine = _account_files(root, account, diags)
     files = _files_in(root, "catalog", "catalog", diags) + mine
     if invoices:
@@ -655,7 +690,7 @@ def load_account_context(root: Path, account: str, invoices: bool = False) -> tu
                 stem = rel.rsplit("/", 1)[1][: -len(".yaml")]
                 files += [f for f in invoice_files_of(root, stem) if regular_file(root, f[0], diags)]
         files += payment_files_of(root, account)
-    return assemble(settings, load_files(root, files), diags)
+    return assemble(settings, load_files(root, files), diags, whole=False)
 
 
 def _one_document(root: Path, sub: str, ident: str, kind: str) -> tuple[Repo, list[Diagnostic]]:
@@ -671,7 +706,7 @@ def _one_document(root: Path, sub: str, ident: str, kind: str) -> tuple[Repo, li
         doc = [(rel, first)]
         if first.records:
             files += _account_files(root, first.records[0].account, diags)
-    return assemble(settings, load_files(root, files) + doc, diags)
+    return assemble(settings, load_files(root, files) + doc, diags, whole=False)
 
 
 def _account_files(

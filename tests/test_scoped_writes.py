@@ -1,0 +1,126 @@
+"""Writes about one account (issue 21): `quote new`, `amend`, `renew C`, `quote approve`, `quote redate` and accepting
+an amendment quote load and check only that account's files (`Workspace.writing_account`), and write exactly what
+the whole repository's write path writes.
+
+Each scenario runs twice on copies of one generated repository (bench/gen.py): once as the commands run, once with
+every write taking the whole repository (`Workspace.writing`, the reference path). Exit codes, outputs and every
+file must be equal: a quote of the account the scoped load missed would make `renew` create a second renewal quote
+instead of regenerating the first, a quote number taken from the account's quotes alone would collide.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cpqctl.app.workspace import Workspace
+from tests.conftest import age, invoke
+
+DAY = "2026-12-05"
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".cpq" not in p.parts
+    }
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("gen") / "repo"
+    gen = Path(__file__).resolve().parents[1] / "bench" / "gen.py"
+    subprocess.run([sys.executable, str(gen), str(root), "--accounts", "60"], check=True, capture_output=True)
+    age(root)
+    return root
+
+
+def _contract_with_invoices(root: Path) -> tuple[str, str]:
+    """(account, contract) of the first invoice's contract: a contract billed, amended and renewed below."""
+    for f in sorted((root / "invoices").glob("*.yaml")):
+        head = dict(ln.split(": ", 1) for ln in f.read_text(encoding="utf-8").splitlines()[:3])
+        return head["account"], head["contract"]
+    raise AssertionError("no invoice")
+
+
+def _scenario(root: Path) -> list[tuple[int, str, str]]:
+    account, contract = _contract_with_invoices(root)
+    other = "acct-00002" if account != "acct-00002" else "acct-00003"
+    run = ("--as-of", DAY, "--repo", root)
+    out = []
+
+    def go(*args: str) -> str:
+        r = invoke(*args, *run)
+        out.append((r.exit_code, r.stdout, r.stderr))
+        return r.stderr
+
+    go("quote", "new", "--account", account, "--start", "2027-01-01", "-l", "PRO-SEAT=10", "-f", "json")
+    go("renew", contract, "-f", "json")  # creates the renewal quote
+    go("quote", "new", "--account", other, "--start", "2027-02-01", "-l", "PRO-SEAT=2", "-f", "json")
+    amended = go("amend", contract, "--effective", "2026-12-10", "--add", "PRO-SEAT=3", "-f", "json")
+    quote = re.search(r"wrote quotes/(\S+)\.yaml", amended).group(1)
+    go("quote", "approve", quote, "--by", "Anna Nowak")
+    go("quote", "accept", quote, "--signed-by", "Piotr Mazur")
+    go("renew", contract, "-f", "json")  # the ledger changed: regenerates the same renewal quote
+    go("amend", contract, "--effective", "2027-01-10", "--add", "SSO=1", "-f", "json")
+    go("quote", "new", "--account", "nobody", "--start", "2027-01-01", "-l", "SSO=1")  # refused: unknown account
+    go("amend", "C-1999-99999", "--effective", "2027-01-10", "--add", "SSO=1")  # refused: unknown contract
+    return out
+
+
+def test_a_write_about_one_account_writes_what_the_whole_repository_path_writes(generated, tmp_path, monkeypatch):
+    scoped = shutil.copytree(generated, tmp_path / "scoped", ignore=shutil.ignore_patterns(".cpq"))
+    whole = shutil.copytree(generated, tmp_path / "whole", ignore=shutil.ignore_patterns(".cpq"))
+    loaded: list[str] = []
+    from cpqctl.load import repo as loader
+
+    parts = loader.load_account_parts
+    monkeypatch.setattr(
+        loader, "load_account_parts", lambda root, account: loaded.append(account) or parts(root, account)
+    )
+    a = _scenario(scoped)
+    assert len(loaded) >= 7  # the writes above took the account's files, not the whole repository's
+
+    monkeypatch.setattr(
+        Workspace, "writing_account", lambda self, account, tolerate=frozenset(), books=False: self.writing(tolerate)
+    )
+    loaded.clear()
+    b = _scenario(whole)
+    assert not loaded
+
+    assert [x[0] for x in a] == [0, 0, 0, 0, 0, 0, 0, 0, 2, 2]  # the unknown account, the unknown contract
+    assert [x.replace(str(scoped), "ROOT") for r in a for x in r[1:]] == [
+        x.replace(str(whole), "ROOT") for r in b for x in r[1:]
+    ]
+    assert _files(scoped) == _files(whole)
+    assert "regenerated quotes/" in a[6][2]  # the renewal quote was found among the account's quotes
+    assert invoke("check", "--repo", scoped).exit_code == 0
+
+
+def test_a_new_quote_number_passes_every_account_s_quotes(generated, tmp_path):
+    root = shutil.copytree(generated, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq"))
+    run = ("--as-of", DAY, "--repo", root)
+    names = []
+    for account in ("acct-00004", "acct-00005", "acct-00004"):
+        r = invoke("quote", "new", "--account", account, "--start", "2027-01-01", "-l", "PRO-SEAT=1", *run)
+        assert r.exit_code == 0, r.stderr
+        names.append(re.search(r"wrote (quotes/\S+\.yaml)", r.stderr).group(1))
+    assert len(set(names)) == 3 and names == sorted(names), (names, r.stderr)
+
+
+def test_an_error_in_the_account_s_own_files_refuses_the_write(generated, tmp_path):
+    root = shutil.copytree(generated, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq"))
+    _account, contract = _contract_with_invoices(root)
+    invoice = next(f for f in sorted((root / "invoices").glob("*.yaml")) if f"contract: {contract}\n" in f.read_text())
+    text = invoice.read_text(encoding="utf-8")
+    invoice.write_text(text.replace("\nnet_total: ", "\nnet_total: 1", 1), encoding="utf-8")  # tampered
+    before = _files(root)
+    r = invoke("amend", contract, "--effective", "2026-12-10", "--add", "PRO-SEAT=3", "--as-of", DAY, "--repo", root)
+    assert r.exit_code == 1 and "E-INVALID-REPO" in r.stderr and invoice.name in r.stderr
+    assert _files(root) == before
