@@ -1,6 +1,9 @@
 """Time cpqctl at scale next to its floors and print a Markdown table (SPEC §8 "Fast at scale").
 
-    python bench/run.py [--sizes 1000 10000] [--runs 5] [--dir /tmp/cpq-bench]
+    python bench/run.py [--sizes 1000 10000] [--runs 5] [--dir /tmp/cpq-bench] [--single]
+
+``--single`` times only the single-record commands: the readers and the writes about one account (`quote new`,
+`amend`, `renew C`, accepting an amendment), each write from the same state (see ``_single``).
 
 For each size, a repository is generated once with bench/gen.py (same seed,
 so the same repository on every machine) and timed:
