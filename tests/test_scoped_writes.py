@@ -124,3 +124,22 @@ def test_an_error_in_the_account_s_own_files_refuses_the_write(generated, tmp_pa
     r = invoke("amend", contract, "--effective", "2026-12-10", "--add", "PRO-SEAT=3", "--as-of", DAY, "--repo", root)
     assert r.exit_code == 1 and "E-INVALID-REPO" in r.stderr and invoice.name in r.stderr
     assert _files(root) == before
+
+
+def test_a_quote_that_stops_being_an_amendment_while_it_is_accepted_is_refused(generated, tmp_path, monkeypatch):
+    """The race: `quote accept` reads the file's `kind:` line before it takes the lock; a new-business quote must
+    never be accepted on one account's files (its contract number would pass that account's contracts only)."""
+    from cpqctl.app import quotes
+
+    root = shutil.copytree(generated, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq"))
+    r = invoke("quote", "new", "--account", "acct-00004", "--start", "2027-01-01", "-l", "PRO-SEAT=1",
+               "--as-of", DAY, "--repo", root)  # fmt: skip
+    quote = re.search(r"wrote quotes/(\S+)\.yaml", r.stderr).group(1)
+    monkeypatch.setattr(quotes, "_amendment_account", lambda _root, _quote: "acct-00004")  # read as an amendment
+    before = _files(root)
+    r = invoke("quote", "accept", quote, "--signed-by", "Anna Nowak", "--as-of", DAY, "--repo", root)
+    assert r.exit_code == 1 and "E-QUOTE-CHANGED" in r.stderr
+    assert _files(root) == before
+    monkeypatch.undo()
+    r = invoke("quote", "accept", quote, "--signed-by", "Anna Nowak", "--as-of", DAY, "--repo", root)
+    assert r.exit_code == 0 and "created contracts/acct-00004/" in r.stderr

@@ -518,6 +518,13 @@ def _accept_files(
     account = _amendment_account(root, quote_id)  # an amendment changes one account's files: only they are read
     with ws.writing_account(account, REPAIRS, books=True) if account else ws.writing(tolerate=REPAIRS) as (store, repo):
         q = find_quote(repo, quote_id)
+        if not repo.whole and q.kind != "amendment":  # its `kind:` changed since it was read: a new contract's number
+            raise CpqError(  # must pass every contract's, which one account's files do not hold
+                "E-QUOTE-CHANGED",
+                f"quote {q.quote} changed while it was being accepted (it is now a {q.kind} quote)",
+                "run the command again",
+                src=q.src,
+            )
         if store.tolerated and not q.rebases:  # only the repair of a merged ledger is accepted on one
             require_clean(store.tolerated)
         settings = repo.settings
