@@ -353,3 +353,31 @@ def test_submit_validates_every_invoice_before_anything_goes_out(cli, repo) -> N
     toml.write_text(toml.read_text(encoding="utf-8") + '\n[ksef]\nbase_url = "http://127.0.0.1:9"\n', encoding="utf-8")
     run = cli("invoice", "submit", "--unsent", "--as-of", "2026-04-02", "--repo", repo, env={"KSEF_TOKEN": "t"})
     assert run.code == 1 and "error[E-KSEF-XSD]" in run.stderr  # not E-KSEF-HTTP: nothing was sent
+
+
+def test_an_invoice_that_takes_its_parties_from_the_repository_is_remembered_by_them(cli, repo, monkeypatch) -> None:
+    """An invoice issued before the file recorded its parties (bench/gen.py's, an import's) was rendered and
+    validated on every check (3.3 s of a check after one edit at 10,000 accounts); now its verdict is keyed on what
+    it takes from the repository too, so an edit elsewhere validates nothing and an edit of its buyer validates it."""
+    import dataclasses
+
+    from cpqctl.app import einvoicing
+
+    path = repo / "invoices" / f"{ACME}.yaml"
+    buyer = next(ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.startswith("buyer:"))
+    _redigest(path, buyer + "\n", "")  # the buyer comes from contracts/acme/account.yaml
+    assert _check(cli, repo) == (0, [])
+    calls = []
+    real = einvoicing.FORMATS["ksef"]
+    monkeypatch.setitem(
+        einvoicing.FORMATS, "ksef", dataclasses.replace(real, validate=lambda x: calls.append(1) or real.validate(x))
+    )
+    other = repo / "contracts" / "globex" / "account.yaml"
+    other.write_text(other.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    assert _check(cli, repo) == (0, [])
+    assert calls == []  # remembered
+    acct = repo / "contracts" / "acme" / "account.yaml"
+    acct.write_text(acct.read_text(encoding="utf-8").replace("name: ACME Sp. z o.o.", "name: " + "A" * 600))
+    code, diags = _check(cli, repo)
+    assert calls and code == 1
+    assert any(d["code"] == "E-KSEF-XSD" and d["file"] == f"invoices/{ACME}.yaml" for d in diags), diags
