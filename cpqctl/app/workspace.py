@@ -302,13 +302,14 @@ class Workspace:
     def writing_account(
         self, account: str, tolerate: frozenset[str] = frozenset(), books: bool = False
     ) -> Iterator[tuple[Store, Repo]]:
-        """:meth:`writing` for a write that reads and writes one account's draft quotes (`amend`, `renew C`,
-        `quote new`, `quote approve`): only that account's files are loaded and checked, before and after
-        (:func:`cpqctl.load.repo.load_account_parts`), so it costs the same on any size of repository.
+        """:meth:`writing` for a write that reads and writes one account's files (`amend`, `renew C`, `quote new`,
+        `quote approve`, `quote redate`, accepting an amendment quote): only that account's files are loaded and
+        checked, before and after (:func:`cpqctl.load.repo.load_account_parts`), so it costs the same on any size
+        of repository.
 
-        Every rule that reads a draft quote reads its account, its contract and the catalog, all loaded here; a
-        new quote's number is taken from the names in ``quotes/`` (:func:`quote_ids`), and created, never
-        overwritten. What it does not see is an error in another account's files: `cpqctl check` (CI) does.
+        Every rule that reads what such a write writes reads the account, its contracts, quotes and invoices, the
+        catalog and the settings, all loaded here; a new quote's number is taken from the names in ``quotes/``
+        (:meth:`quote_ids`), and created, never overwritten. What it does not see is an error in another account's files: `cpqctl check` (CI) does.
         An account without a real folder takes the whole repository's :meth:`writing` (its error names it).
 
         ``books``: the write can change the journal (accepting an amendment changes the revenue schedule). Then,

@@ -679,7 +679,6 @@ def load_account_context(root: Path, account: str, invoices: bool = False) -> tu
     if not ID_RE.fullmatch(account) or folder.is_symlink() or not folder.is_dir():
         return load_repo(root)
     settings, diags = load_settings(root)
-    diags += template_problems(root)  # the documents of the quotes written are rendered from them
     mine = _account_files(root, account, diags)
     files = _files_in(root, "catalog", "catalog", diags) + mine
     if invoices:
