@@ -85,7 +85,10 @@ def test_a_write_about_one_account_writes_what_the_whole_repository_path_writes(
         loader, "load_account_parts", lambda root, account: loaded.append(account) or parts(root, account)
     )
     a = _scenario(scoped)
-    assert len(loaded) >= 7  # the writes above took the account's files, not the whole repository's
+    account, _contract = _contract_with_invoices(scoped)
+    # the eight writes above took their account's files, not the whole repository's (the two refused ones did)
+    assert loaded == [account, account, loaded[2], account, account, account, account, account]
+    assert loaded[2] != account
 
     monkeypatch.setattr(
         Workspace, "writing_account", lambda self, account, tolerate=frozenset(), books=False: self.writing(tolerate)
@@ -126,20 +129,67 @@ def test_an_error_in_the_account_s_own_files_refuses_the_write(generated, tmp_pa
     assert _files(root) == before
 
 
-def test_a_quote_that_stops_being_an_amendment_while_it_is_accepted_is_refused(generated, tmp_path, monkeypatch):
-    """The race: `quote accept` reads the file's `kind:` line before it takes the lock; a new-business quote must
-    never be accepted on one account's files (its contract number would pass that account's contracts only)."""
+def test_a_quote_read_as_an_amendment_that_is_not_one_is_accepted_on_the_whole_repository(
+    generated, tmp_path, monkeypatch
+):
+    """The race, or a plain match misled: `quote accept` reads the file's `kind:` and `account:` lines before it takes
+    the lock. A quote that is not that account's amendment once the lock is held is accepted on the whole
+    repository (a new contract's number must pass every contract's), never on one account's files."""
     from cpqctl.app import quotes
+    from cpqctl.load import repo as loader
 
     root = shutil.copytree(generated, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq"))
     r = invoke("quote", "new", "--account", "acct-00004", "--start", "2027-01-01", "-l", "PRO-SEAT=1",
                "--as-of", DAY, "--repo", root)  # fmt: skip
     quote = re.search(r"wrote quotes/(\S+)\.yaml", r.stderr).group(1)
     monkeypatch.setattr(quotes, "_amendment_account", lambda _root, _quote: "acct-00004")  # read as an amendment
-    before = _files(root)
+    whole = []
+    parts = loader.load_parts
+    monkeypatch.setattr(loader, "load_parts", lambda *a, **k: whole.append(1) or parts(*a, **k))
     r = invoke("quote", "accept", quote, "--signed-by", "Anna Nowak", "--as-of", DAY, "--repo", root)
-    assert r.exit_code == 1 and "E-QUOTE-CHANGED" in r.stderr
-    assert _files(root) == before
-    monkeypatch.undo()
-    r = invoke("quote", "accept", quote, "--signed-by", "Anna Nowak", "--as-of", DAY, "--repo", root)
-    assert r.exit_code == 0 and "created contracts/acct-00004/" in r.stderr
+    assert r.exit_code == 0 and "created contracts/acct-00004/" in r.stderr, r.stderr
+    assert whole  # the second pass read the whole repository
+    assert invoke("check", "--repo", root).exit_code == 0
+
+
+def test_another_account_s_quote_the_plain_match_cannot_place_does_not_stop_a_write(generated, tmp_path):
+    root = shutil.copytree(generated, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq"))
+    run = ("--as-of", DAY, "--repo", root)
+    r = invoke("quote", "new", "--account", "acct-00004", "--start", "2027-01-01", "-l", "PRO-SEAT=1", *run)
+    path = root / re.search(r"wrote (quotes/\S+\.yaml)", r.stderr).group(1)
+    path.write_text(path.read_text(encoding="utf-8").replace("account: acct-00004", 'account: "acct-00004"'))
+    assert invoke("check", "--repo", root).exit_code == 0
+    r = invoke("quote", "new", "--account", "acct-00005", "--start", "2027-01-01", "-l", "PRO-SEAT=1", *run)
+    assert r.exit_code == 0, r.stderr
+
+
+def test_a_contract_renews_one_of_its_own_account(generated, tmp_path):
+    root = shutil.copytree(generated, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq"))
+    mine = sorted((root / "contracts" / "acct-00004").glob("C-*.yaml"))[0]
+    theirs = sorted((root / "contracts" / "acct-00005").glob("C-*.yaml"))[0]
+    text = mine.read_text(encoding="utf-8")
+    mine.write_text(text.replace("\naccount: acct-00004\n", f"\naccount: acct-00004\nrenews: {theirs.stem}\n", 1))
+    r = invoke("check", "--format", "concise", "--repo", root)
+    assert r.exit_code == 1 and "E-RENEWS-ACCOUNT" in r.stdout, r.stdout
+
+
+def test_accepting_an_amendment_when_a_month_is_closed_reads_the_whole_repository(generated, tmp_path, monkeypatch):
+    """A closed month's journal is every account's: accepting an amendment then loads everything (books=True), so
+    the closed-month rule runs on the state the write leaves; a draft quote (no journal change) stays scoped."""
+    from cpqctl.load import repo as loader
+
+    root = shutil.copytree(generated, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq"))
+    _account, contract = _contract_with_invoices(root)
+    r = invoke("close", "2026-10", "--by", "Anna Nowak", "--as-of", DAY, "--repo", root)
+    assert r.exit_code == 0, r.stderr
+    scoped = []
+    parts = loader.load_account_parts
+    monkeypatch.setattr(loader, "load_account_parts", lambda *a: scoped.append(a[1]) or parts(*a))
+    r = invoke("amend", contract, "--effective", "2026-12-10", "--add", "PRO-SEAT=3", "--as-of", DAY, "--repo", root)
+    assert r.exit_code == 0, r.stderr
+    assert len(scoped) == 1
+    quote = re.search(r"wrote quotes/(\S+)\.yaml", r.stderr).group(1)
+    r = invoke("quote", "accept", quote, "--signed-by", "Piotr Mazur", "--as-of", DAY, "--repo", root)
+    assert r.exit_code == 0, r.stderr
+    assert len(scoped) == 1  # the accept read the whole repository
+    assert invoke("check", "--repo", root).exit_code == 0

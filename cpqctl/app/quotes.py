@@ -503,111 +503,127 @@ def _accept_files(
     contracted prices until the contract ends. All files are written together
     or not at all.
     """
+    from cpqctl.app.amend import REPAIRS
+
+    day = ws.day(as_of)
+    signed = signed_on if signed_on is not None else day
+    account = _amendment_account(ws.root, quote_id)  # an amendment changes one account's files: only they are read
+    for scoped in (True, False) if account else (False,):
+        with (
+            ws.writing_account(account, REPAIRS, books=True) if scoped and account else ws.writing(tolerate=REPAIRS)
+        ) as (store, repo):
+            if not repo.whole and (quote_id not in repo.quotes or repo.quotes[quote_id].kind != "amendment"):
+                continue  # not this account's amendment once the lock is held (the file changed, or the plain
+                # match misread it): the whole repository, where a new contract's number passes every contract's
+            q = find_quote(repo, quote_id)
+            return _accept_in(ws, store, repo, q, signed_by, signed, day, lock_prices, reprice, seen)
+    raise AssertionError("the whole repository's pass returns or raises")
+
+
+def _accept_in(
+    ws: Workspace,
+    store,
+    repo: Repo,
+    q: Quote,
+    signed_by: str | SignatureRecord,
+    signed: date,
+    day: date,
+    lock_prices: bool,
+    reprice: bool,
+    seen: dict,
+) -> AcceptResult:
+    """:func:`_accept_files` with the lock held and the repository loaded (``repo``)."""
     from cpqctl.app.numbers import Numbers
+    from cpqctl.app.workspace import require_clean
     from cpqctl.core import ledger, quotes
     from cpqctl.formats import quotes as texts
     from cpqctl.formats.digest import digest_of
     from cpqctl.store import sha256_file
 
-    day = ws.day(as_of)
-    signed = signed_on if signed_on is not None else day
     root = ws.root
-    from cpqctl.app.amend import REPAIRS
-    from cpqctl.app.workspace import require_clean
-
-    account = _amendment_account(root, quote_id)  # an amendment changes one account's files: only they are read
-    with ws.writing_account(account, REPAIRS, books=True) if account else ws.writing(tolerate=REPAIRS) as (store, repo):
-        q = find_quote(repo, quote_id)
-        if not repo.whole and q.kind != "amendment":  # its `kind:` changed since it was read: a new contract's number
-            raise CpqError(  # must pass every contract's, which one account's files do not hold
-                "E-QUOTE-CHANGED",
-                f"quote {q.quote} changed while it was being accepted (it is now a {q.kind} quote)",
-                "run the command again",
-                src=q.src,
-            )
-        if store.tolerated and not q.rebases:  # only the repair of a merged ledger is accepted on one
-            require_clean(store.tolerated)
-        settings = repo.settings
-        with store.transaction() as tx:
-            priced = quotes.price(repo, q)
-            quotes.check_acceptable(q, priced, settings, day)
-            quotes.check_signed_on(q, settings, signed, day)
-            if not reprice:
-                quotes.check_presented(q, priced)
-            seen["changes"] = quotes.presented_changes(q, priced)
-            seen["format"] = q.presented[-1].format if q.presented else None
-            if quotes.approval_void(q, priced):
-                q = dataclasses.replace(q, approved=None)  # a void approval is not recorded as one
-            qrel = q.src.file
-            q_sha = sha256_file(root / qrel)
-            if q.kind == "amendment":
-                c = repo.contracts[q.contract or ""]  # the loader checked that it names one
-                if q.based_on is not None and q.based_on != len(c.amendments):
-                    raise CpqError(
-                        "E-STALE-QUOTE",
-                        f"contract {c.contract} has changed since {q.quote} was made "
-                        f"({len(c.amendments)} amendments now, {q.based_on} then)",
-                        f"regenerate the amendment quote with `cpqctl amend {c.contract} …`",
-                        src=q.src,
-                    )
-                canc = next((a for a in reversed(c.amendments) if a.cancelled is not None), None)
-                if ledger.cancellation(c) is not None and not (canc and q.rebases and q.rebases == canc.quote):
-                    raise CpqError(
-                        "E-CANCELLED", f"contract {c.contract} is cancelled; it cannot be amended", "", src=q.src
-                    )
-                aid = f"A-{len(c.amendments) + 1}"
-                accepted = texts.accepted_text(q, priced, signed_by, signed, c.contract)
-                tx.write(qrel, accepted, expect_sha256=q_sha)
-                crel = c.src.file
-                ctext = (root / crel).read_bytes().decode("utf-8")  # bytes as they are (no newline translation)
-                tx.write(
-                    crel,
-                    texts.add_amendment(ctext, c, aid, q, priced, signed_by, signed, digest_of(accepted)),
-                    expect_sha256=sha256_file(root / crel),
+    if store.tolerated and not q.rebases:  # only the repair of a merged ledger is accepted on one
+        require_clean(store.tolerated)
+    settings = repo.settings
+    with store.transaction() as tx:
+        priced = quotes.price(repo, q)
+        quotes.check_acceptable(q, priced, settings, day)
+        quotes.check_signed_on(q, settings, signed, day)
+        if not reprice:
+            quotes.check_presented(q, priced)
+        seen["changes"] = quotes.presented_changes(q, priced)
+        seen["format"] = q.presented[-1].format if q.presented else None
+        if quotes.approval_void(q, priced):
+            q = dataclasses.replace(q, approved=None)  # a void approval is not recorded as one
+        qrel = q.src.file
+        q_sha = sha256_file(root / qrel)
+        if q.kind == "amendment":
+            c = repo.contracts[q.contract or ""]  # the loader checked that it names one
+            if q.based_on is not None and q.based_on != len(c.amendments):
+                raise CpqError(
+                    "E-STALE-QUOTE",
+                    f"contract {c.contract} has changed since {q.quote} was made "
+                    f"({len(c.amendments)} amendments now, {q.based_on} then)",
+                    f"regenerate the amendment quote with `cpqctl amend {c.contract} …`",
+                    src=q.src,
                 )
-                return AcceptResult(
-                    q.quote,
-                    q.kind,
-                    c.contract,
-                    aid,
-                    (qrel, crel),
-                    f"accepted {q.quote}: amendment {aid} appended to {crel}",
+            canc = next((a for a in reversed(c.amendments) if a.cancelled is not None), None)
+            if ledger.cancellation(c) is not None and not (canc and q.rebases and q.rebases == canc.quote):
+                raise CpqError(
+                    "E-CANCELLED", f"contract {c.contract} is cancelled; it cannot be amended", "", src=q.src
                 )
-            # new business or renewal: a new contract
-            cid = Numbers.here(root, settings).contract(priced.start, repo.contracts)
-            renews = q.contract if q.kind == "renewal" else None
-            if renews:
-                succ = repo.successors.get(renews)
-                if succ:
-                    raise CpqError("E-RENEWED", f"contract {renews} is already renewed by {succ}", "", src=q.src)
-            crel = f"contracts/{q.account}/{cid}.yaml"
-            # a renewal quote keeps naming the contract it renews; a new-business quote names the one it created
-            accepted = texts.accepted_text(q, priced, signed_by, signed, cid if q.kind == "new" else None)
+            aid = f"A-{len(c.amendments) + 1}"
+            accepted = texts.accepted_text(q, priced, signed_by, signed, c.contract)
             tx.write(qrel, accepted, expect_sha256=q_sha)
-            tx.create(
+            crel = c.src.file
+            ctext = (root / crel).read_bytes().decode("utf-8")  # bytes as they are (no newline translation)
+            tx.write(
                 crel,
-                texts.contract_text(
-                    cid,
-                    q,
-                    priced,
-                    settings,
-                    signed_by,
-                    signed,
-                    renews,
-                    digest_of(accepted),
-                    account_anchor=acct.billing_anchor if (acct := repo.accounts.get(q.account)) else None,
-                ),
+                texts.add_amendment(ctext, c, aid, q, priced, signed_by, signed, digest_of(accepted)),
+                expect_sha256=sha256_file(root / crel),
             )
-            written: tuple[str, ...] = (qrel, crel)
-            msg = f"accepted {q.quote}: created {crel}"
-            if lock_prices:
-                acct = repo.accounts[q.account]
-                arel = acct.src.file
-                text = (root / arel).read_bytes().decode("utf-8")  # bytes as they are (no newline translation)
-                add = texts.lock_prices_items(priced, priced.end)
-                tx.write(arel, texts.add_contracted_prices(text, add, arel), expect_sha256=sha256_file(root / arel))
-                written += (arel,)
-                msg += f"; locked prices in {arel}"
+            return AcceptResult(
+                q.quote,
+                q.kind,
+                c.contract,
+                aid,
+                (qrel, crel),
+                f"accepted {q.quote}: amendment {aid} appended to {crel}",
+            )
+        # new business or renewal: a new contract
+        cid = Numbers.here(root, settings).contract(priced.start, repo.contracts)
+        renews = q.contract if q.kind == "renewal" else None
+        if renews:
+            succ = repo.successors.get(renews)
+            if succ:
+                raise CpqError("E-RENEWED", f"contract {renews} is already renewed by {succ}", "", src=q.src)
+        crel = f"contracts/{q.account}/{cid}.yaml"
+        # a renewal quote keeps naming the contract it renews; a new-business quote names the one it created
+        accepted = texts.accepted_text(q, priced, signed_by, signed, cid if q.kind == "new" else None)
+        tx.write(qrel, accepted, expect_sha256=q_sha)
+        tx.create(
+            crel,
+            texts.contract_text(
+                cid,
+                q,
+                priced,
+                settings,
+                signed_by,
+                signed,
+                renews,
+                digest_of(accepted),
+                account_anchor=acct.billing_anchor if (acct := repo.accounts.get(q.account)) else None,
+            ),
+        )
+        written: tuple[str, ...] = (qrel, crel)
+        msg = f"accepted {q.quote}: created {crel}"
+        if lock_prices:
+            acct = repo.accounts[q.account]
+            arel = acct.src.file
+            text = (root / arel).read_bytes().decode("utf-8")  # bytes as they are (no newline translation)
+            add = texts.lock_prices_items(priced, priced.end)
+            tx.write(arel, texts.add_contracted_prices(text, add, arel), expect_sha256=sha256_file(root / arel))
+            written += (arel,)
+            msg += f"; locked prices in {arel}"
     return AcceptResult(q.quote, q.kind, cid, None, written, msg)
 
 

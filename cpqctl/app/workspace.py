@@ -316,15 +316,21 @@ class Workspace:
         when months are closed (``periods/``), the whole repository is loaded: a closed month's journal is every
         account's (:func:`cpqctl.app.closing.check_closed`). ``tolerate``: as for :meth:`writing`.
         """
-        from cpqctl.load.repo import load_account_parts
+        from cpqctl.load.repo import load_account_parts, load_parts
         from cpqctl.load.schema import ID_RE
 
         folder = self.root / "contracts" / account
-        if not ID_RE.fullmatch(account) or folder.is_symlink() or not folder.is_dir() or (books and self._closed()):
+        if not ID_RE.fullmatch(account) or folder.is_symlink() or not folder.is_dir():
             with self.writing(tolerate) as got:
                 yield got
             return
-        with self._writing(lambda m: load_account_parts(self.root, account), tolerate, False) as got:
+
+        def load(m):  # under the lock: a month closed meanwhile is seen
+            if books and self._closed():
+                return load_parts(self.root, meter=m)
+            return load_account_parts(self.root, account)
+
+        with self._writing(load, tolerate, False) as got:
             yield got
 
     def _closed(self) -> bool:

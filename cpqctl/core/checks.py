@@ -357,6 +357,14 @@ def check_contracts(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagn
             continue
         if c.renews and _unknown(repo, lost, "contract", c.renews):
             yield _err(c.where("renews"), "E-UNKNOWN-CONTRACT", f"renews unknown contract `{c.renews}`", "")
+        elif c.renews and (prev := repo.contracts.get(c.renews)) is not None and prev.account != c.account:
+            yield _err(
+                c.where("renews"),
+                "E-RENEWS-ACCOUNT",
+                f"contract {c.contract} of account `{c.account}` renews {prev.contract} of account `{prev.account}`",
+                "a renewal continues a contract of the same account (`cpqctl renew` and `quote accept` write it "
+                "there); a contract for another account is new business: remove `renews:`",
+            )
         if c.quote and _unknown(repo, lost, "quote", c.quote):
             yield Diagnostic.at(
                 c.where("quote"),

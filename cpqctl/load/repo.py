@@ -557,7 +557,18 @@ def load_account_parts(root: Path, account: str) -> Loaded:
             diags.append(problem)
         else:
             ok_files.append((rel, kind))
-    return Loaded(settings, dict(load_files(root, ok_files)), diags, whole=False)
+    contracts = {rel.rsplit("/", 1)[1][: -len(".yaml")] for rel, kind in mine if kind == "contract"}
+    # a quote or invoice whose owner the plain match could not tell was read: kept only when it is this account's
+    # (as parsed), so another account's file never stands in this one's way
+    results = {
+        rel: res
+        for rel, res in load_files(root, ok_files)
+        if not res.records
+        or (res.kind == "quote" and res.records[0].account == account)
+        or (res.kind == "invoice" and res.records[0].contract in contracts)
+        or res.kind not in ("quote", "invoice")
+    }
+    return Loaded(settings, results, diags, whole=False)
 
 
 def assemble(
