@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from cpqctl.core import billing
 from cpqctl.core.model import Amendment, Catalog, Repo, Signed
-from tests.test_billing import SETTINGS, START, as_billed, cancel, contract, contracts, days, seg
+from tests.test_billing import SETTINGS, START, as_billed, cancel, contract, contracts, days, seg, seg_total
 
 D = __import__("decimal").Decimal
 HORIZON = date(2030, 1, 1)
@@ -104,6 +104,49 @@ def test_an_amendment_recorded_after_a_run_is_caught_up_as_the_full_path_does(c,
 def test_imported_billed_through_takes_the_full_path(c, stops, cut):
     c = dataclasses.replace(c, billed_through=START + timedelta(days=cut))
     runs_agree(c, stops)
+
+
+def test_billed_through_on_the_last_day_of_a_segment_cut_by_a_change_of_frequency_settles():
+    """Found by the test above: a segment (5 SEAT at 0.07 a month, 03-03..05-02) whose last day is both
+    `billed_through:` and the day a change to quarterly billing takes effect. Its last period (05-02 alone) was
+    billed outside cpqctl, whole: the runs issue nothing for it (they credited -0.01, then issued +0.02/-0.02 on
+    every run, a credit of period 5 taken for the cut of period 4), and it bills its line total once."""
+    line = dataclasses.replace(seg("C-1#1", 5, date(2024, 3, 3), date(2024, 5, 2)), unit_price=D("0.07"), per="month")
+    added = dataclasses.replace(
+        seg("C-1/A-1#1", 1, date(2024, 5, 2), date(2024, 5, 3)), unit_price=D("0.01"), per="month"
+    )
+    change = Amendment(
+        "A-1", date(2024, 5, 2), (added,), signed=Signed("x", date(2024, 5, 2)), billing_frequency="quarterly"
+    )
+    c = contract("monthly", end=date(2024, 5, 3), lines=(line,), amendments=(change,), billed_through=date(2024, 5, 2))
+    billed: list = []
+    for _ in range(2):
+        inc, full = both(c, HORIZON, billed)
+        assert inc == full
+        billed += as_billed(inc)
+    assert both(c, HORIZON, billed) == ([], [])  # the third run issues nothing
+    assert [b for b in billed if b.segment == "C-1#1"] == []  # billed through its end, elsewhere
+    sch = billing._Schedule(c, SETTINGS, HORIZON)
+    elsewhere = billing._billed_through(sch, HORIZON)
+    billed_c1 = sum((b.amount for b in elsewhere + billed if b.segment == "C-1#1"), D(0))
+    assert billed_c1 == seg_total(c, line) == sum(sch.split(sch.final, line).values()) == D("0.70")
+
+
+def test_a_catch_up_on_the_days_a_cut_period_is_credited_for_settles():
+    """billed_through 01-02, a change to quarterly from 01-02 on a contract ending 01-03: the cut month's credit and
+    the new quarter's line both cover 01-02..01-03. The catch-up for the quarter (+0.01) is read back in the
+    quarter, not in the month (which then credited it and the quarter billed it again, on every run)."""
+    line = dataclasses.replace(seg("C-1#1", 2, START, date(2024, 1, 3)), unit_price=D("0.13"), per="month")
+    added = dataclasses.replace(
+        seg("C-1/A-1#1", 1, date(2024, 1, 2), date(2024, 1, 3)), unit_price=D("0.01"), per="month"
+    )
+    change = Amendment(
+        "A-1", date(2024, 1, 2), (added,), signed=Signed("x", date(2024, 1, 2)), billing_frequency="quarterly"
+    )
+    c = contract("monthly", end=date(2024, 1, 3), lines=(line,), amendments=(change,), billed_through=date(2024, 1, 2))
+    inc, full = both(c, HORIZON, [])
+    assert inc == full and [(ln.amount, ln.period) for _, ln in inc] == [(D("0.01"), 1)]
+    assert both(c, HORIZON, as_billed(inc)) == ([], [])
 
 
 def test_a_late_amendment_with_a_past_acceptance_date_is_caught_up():

@@ -695,6 +695,7 @@ def _billed_through(sch: _Schedule, through: date) -> list[Billed]:
     if c.billed_through is None:
         return []
     known = frozenset(i for i, (a, _) in enumerate(sch.dates) if a <= c.billed_through)
+    finite = sch.state(sch.final)[1]
     out = []
     for s, k in sch.keys(c.billed_through):
         if sch.owner[s.id] != -1 and sch.owner[s.id] not in known:
@@ -703,7 +704,16 @@ def _billed_through(sch: _Schedule, through: date) -> list[Billed]:
         if p is None or not amt:
             continue
         if not s.one_time and p.end > c.billed_through:
-            lower = sch.value(s, p.start - _DAY) if k > 0 else ZERO
+            # the period runs past billed_through: what was billed in it is the segment's value through that day
+            # less what the schedule bills in its earlier periods (themselves billed whole), so the days through
+            # billed_through add up to V(billed_through) and a segment ending by then has its period billed whole.
+            # (V(day before the period) would not do: the schedule's periods add up to V only in total, its first
+            # partial period taking the residual.) An open-ended segment of an open contract has no total: its
+            # periods bill on their own, and the days before the period are worth what V says.
+            if s.end is not None or finite:
+                lower = sum((v for j, v in sch.split(sch.final, s).items() if j < k), ZERO)
+            else:
+                lower = sch.value(s, p.start - _DAY) if k > 0 else ZERO
             amt = sch.value(s, c.billed_through) - lower
         if amt:
             out.append(Billed(c.start, "(billed_through)", s.id, amt, max(s.start, p.start)))
@@ -819,10 +829,13 @@ def due_lines(
     # (a catch-up for the difference has the days but not the amount of a scheduled line)
     spans: dict[tuple, list[int]] = {}
     days: dict[tuple, int] = {}
+    fits: dict[tuple, set[int]] = {}  # the keys with a line of those days
     for key in sorted(schedule):
         for _, ln in schedule[key]:
             spans.setdefault((ln.segment, ln.period_start, ln.period_end, ln.amount), []).append(key[1])
             days.setdefault((ln.segment, ln.period_start, ln.period_end), key[1])
+            fits.setdefault((ln.segment, ln.period_start, ln.period_end), set()).add(key[1])
+    placed: list[list] = []  # [segment, key, amount, the keys whose lines cover its days], in ledger order
     for b in list(_billed_through(sch, through)) + list(billed):
         s = segments.get(b.segment)
         if s is None:
@@ -831,7 +844,11 @@ def due_lines(
         k = keys.pop(0) if keys else days.get((s.id, b.period_start, b.period_end))
         if k is None:
             k = sch.key_of(s, sch._period_index(b.period_start or s.start))
-        held.setdefault((s.id, k), []).append(b.amount)
+        placed.append([s.id, k, b.amount, fits.get((s.id, b.period_start, b.period_end), ())])
+    if any(len(p[3]) > 1 for p in placed):
+        _place_shared_days(placed, schedule, through)
+    for sid, k, amount, _ in placed:
+        held.setdefault((sid, k), []).append(amount)
     if since is not None:
         # the keys left out must be settled: the ledger holds, for each, what the schedule bills in it in the end
         # (else — a ledger cpqctl did not write, an older period rule — the whole schedule is compared)
@@ -840,20 +857,56 @@ def due_lines(
                 return due_lines(c, settings, through, billed, horizon, full=True)
     out: list[tuple[date, DraftLine]] = []
     for key in sorted(set(schedule) | set(held)):
-        due = [(d, ln) for d, ln in schedule.get(key, []) if d <= through]
-        have = held.get(key, [])
-        amounts = [ln.amount for _, ln in due]
-        if amounts[: len(have)] == have:
-            out.extend(due[len(have) :])
-        elif have[: len(amounts)] == amounts or not due:
-            continue  # the ledger is ahead of the schedule: nothing due
-        else:
-            diff = sum(amounts, ZERO) - sum(have, ZERO)
-            if diff:
-                d, ln = due[-1]
-                kind = "credit" if diff < 0 else ("one-time" if ln.kind == "one-time" else "proration")
-                out.append((d, dataclasses.replace(ln, amount=diff, kind=kind)))
+        out.extend(_owed([(d, ln) for d, ln in schedule.get(key, []) if d <= through], held.get(key, [])))
     return out
+
+
+def _owed(due: list[tuple[date, DraftLine]], have: list[Decimal]) -> list[tuple[date, DraftLine]]:
+    """What one key still owes: its lines ``due`` (dated by the run's day) the ledger's amounts ``have`` do not
+    hold yet (when they are a prefix of them), else one catch-up for the difference."""
+    amounts = [ln.amount for _, ln in due]
+    if amounts[: len(have)] == have:
+        return due[len(have) :]
+    if have[: len(amounts)] == amounts or not due:
+        return []  # the ledger is ahead of the schedule: nothing due
+    diff = sum(amounts, ZERO) - sum(have, ZERO)
+    if not diff:
+        return []
+    d, ln = due[-1]
+    kind = "credit" if diff < 0 else ("one-time" if ln.kind == "one-time" else "proration")
+    return [(d, dataclasses.replace(ln, amount=diff, kind=kind))]
+
+
+def _place_shared_days(
+    placed: list[list], schedule: dict[tuple[str, int], list[tuple[date, DraftLine]]], through: date
+) -> None:
+    """Move the ledger lines whose days the lines of several keys cover to the key that settles.
+
+    The part of a period cut by a change of frequency is credited for days the next period bills too (both cut at
+    the contract's or the segment's end cover the same days). A scheduled line is placed by its amount, but a
+    catch-up for a difference (:func:`_owed`) has the amount of no scheduled line, or by chance another key's: read
+    back, it could land in the other key, which would then owe it back, and every run would issue the pair again.
+    So a line such days fit goes to another key they fit when that leaves fewer keys owing anything (``placed``:
+    ``[segment, key, amount, the keys its days fit]`` in ledger order, changed in place).
+    """
+
+    def owing(sid: str, k: int, moved: int = -1, to: int = -1) -> int:
+        have = [p[2] for i, p in enumerate(placed) if p[0] == sid and (to if i == moved else p[1]) == k]
+        return 1 if _owed([(d, ln) for d, ln in schedule.get((sid, k), []) if d <= through], have) else 0
+
+    for _ in range(len(placed)):  # each move leaves fewer keys owing: a few rounds at most
+        moved = False
+        for i, (sid, k, _, fit) in enumerate(placed):
+            if len(fit) < 2:
+                continue
+            now = {k2: owing(sid, k) + owing(sid, k2) for k2 in fit if k2 != k}
+            to = next((k2 for k2 in sorted(now) if owing(sid, k, i, k2) + owing(sid, k2, i, k2) < now[k2]), None)
+            if to is not None:
+                placed[i][1] = to
+                moved = True
+                break
+        if not moved:
+            return
 
 
 def drafts(
