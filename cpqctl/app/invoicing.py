@@ -476,14 +476,9 @@ def _pending_quote(loaded, c, qid: str):
             f"preview without --quote: `cpqctl invoice preview {c.contract}`",
             src=q.src,
         )
-    if q.based_on is not None and q.based_on != len(c.amendments):
-        raise CpqError(
-            "E-STALE-QUOTE",
-            f"contract {c.contract} has changed since {qid} was made "
-            f"({len(c.amendments)} amendments now, {q.based_on} then)",
-            f"regenerate the amendment quote with `cpqctl amend {c.contract} …`",
-            src=q.src,
-        )
+    from cpqctl.core.quotes import check_current
+
+    check_current(q, c)
     return q
 
 

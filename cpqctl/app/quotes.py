@@ -558,14 +558,7 @@ def _accept_in(
         q_sha = sha256_file(root / qrel)
         if q.kind == "amendment":
             c = repo.contracts[q.contract or ""]  # the loader checked that it names one
-            if q.based_on is not None and q.based_on != len(c.amendments):
-                raise CpqError(
-                    "E-STALE-QUOTE",
-                    f"contract {c.contract} has changed since {q.quote} was made "
-                    f"({len(c.amendments)} amendments now, {q.based_on} then)",
-                    f"regenerate the amendment quote with `cpqctl amend {c.contract} …`",
-                    src=q.src,
-                )
+            quotes.check_current(q, c)
             canc = next((a for a in reversed(c.amendments) if a.cancelled is not None), None)
             if ledger.cancellation(c) is not None and not (canc and q.rebases and q.rebases == canc.quote):
                 raise CpqError(

@@ -247,3 +247,16 @@ def check_signed_on(q: Quote, settings: Settings, signed: date, as_of: date) -> 
             "check the signing date for a typo",
             src=q.where("date"),
         )
+
+
+def check_current(q: Quote, c) -> None:
+    """Refuse an amendment quote made on an older version of its contract ``c`` (E-STALE-QUOTE): another amendment
+    was accepted since (``based_on`` is the number of amendments the contract had then)."""
+    if q.based_on is not None and q.based_on != len(c.amendments):
+        raise CpqError(
+            "E-STALE-QUOTE",
+            f"contract {c.contract} has changed since {q.quote} was made "
+            f"({len(c.amendments)} amendments now, {q.based_on} then)",
+            f"regenerate the amendment quote with `cpqctl amend {c.contract} …`",
+            src=q.src,
+        )
