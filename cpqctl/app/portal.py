@@ -417,7 +417,9 @@ def invoice_of(ws: Workspace, account: str, stem: str) -> str | None:
     """The number of ``account``'s invoice whose file stem is ``stem`` (None: no invoice of this account's);
     reads only the account's files and its invoices."""
     repo, _ = ws.account_context(account, invoices=True)
-    return next((r["number"] for r in _invoice_rows(repo, account) if r["number"].replace("/", "_") == stem), None)
+    from cpqctl.core.numbering import file_stem
+
+    return next((r["number"] for r in _invoice_rows(repo, account) if file_stem(r["number"]) == stem), None)
 
 
 def _account_quotes(ws: Workspace, account: str, settings, day: date):

@@ -122,10 +122,7 @@ def _bucket_of(contract: str) -> int:
 
 def _bucket(root: Path, contract: str) -> dict | None:
     """The bucket file holding ``contract`` (None: missing, damaged or foreign)."""
-    try:
-        data = json.loads((root / BY_CONTRACT / f"{_bucket_of(contract):02x}.json").read_bytes())
-    except (OSError, ValueError):
-        return None
+    data = _json(root / BY_CONTRACT / f"{_bucket_of(contract):02x}.json")
     if (
         type(data) is not dict
         or data.get("format") != FORMAT
@@ -164,10 +161,7 @@ def account_of(root: Path, contract: str) -> str | None:
     is in one place only (a second one is a `check` error).
     """
     path = root / ACCOUNTS
-    try:
-        known = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        known = {}
+    known = _json(path)
     known = known if type(known) is dict else {}
     hint = known.get(contract)
     if type(hint) is str and os.path.isfile(root / "contracts" / hint / f"{contract}.yaml"):
@@ -185,12 +179,17 @@ def account_of(root: Path, contract: str) -> str | None:
     return found
 
 
+def _json(path: Path):
+    """The JSON value a cache file holds (None: missing, unreadable or not JSON; its shape is the caller's check)."""
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
 def _read(path: Path) -> dict:
     empty = {"format": FORMAT, "folder_mtime_ns": None, "files": {}}
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return empty
+    data = _json(path)
     if (
         type(data) is not dict
         or data.get("format") != FORMAT
