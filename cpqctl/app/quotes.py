@@ -509,10 +509,8 @@ def _accept_files(
     signed = signed_on if signed_on is not None else day
     scope = _amendment_account(ws.root, quote_id)  # an amendment changes one account's files: only they are read
     for account in (scope, None) if scope else (None,):
-        with ws.writing_account(account, REPAIRS, books=True) if account else ws.writing(tolerate=REPAIRS) as (
-            store,
-            repo,
-        ):
+        writing = ws.writing_account(account, REPAIRS, books=True) if account else ws.writing(tolerate=REPAIRS)
+        with writing as (store, repo):
             if not repo.whole and (quote_id not in repo.quotes or repo.quotes[quote_id].kind != "amendment"):
                 continue  # not this account's amendment once the lock is held (the file changed, or the plain
                 # match misread it): the whole repository, where a new contract's number passes every contract's
