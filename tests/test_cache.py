@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,7 @@ from hypothesis import given, settings, strategies as st
 
 from cpqctl.core.model import Segment, Source, Tier
 from cpqctl.load import cache
+from cpqctl.load.positions import Positions
 from cpqctl.load.repo import _files, load_file, load_repo, load_settings
 from tests.conftest import age
 
@@ -35,8 +37,12 @@ HOUR_NS = 3600 * 10**9
 
 
 def same(a, b, path="value") -> None:
-    """a == b, and the same types all the way down (Decimal stays Decimal, tuple stays tuple)."""
-    assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
+    """a == b, and the same types all the way down (Decimal stays Decimal, tuple stays tuple; a record's key
+    positions are a read-only mapping, built eagerly or on first read: :class:`Positions`)."""
+    readonly = (MappingProxyType, Positions)
+    assert type(a) is type(b) or (type(a) in readonly and type(b) in readonly), (
+        f"{path}: {type(a).__name__} != {type(b).__name__}"
+    )
     if dataclasses.is_dataclass(a):
         for f in dataclasses.fields(a):
             same(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
@@ -44,7 +50,7 @@ def same(a, b, path="value") -> None:
         assert len(a) == len(b), path
         for i, (x, y) in enumerate(zip(a, b)):
             same(x, y, f"{path}[{i}]")
-    elif isinstance(a, MappingProxyType):
+    elif isinstance(a, Mapping):
         assert list(a) == list(b), path
         for k in a:
             same(a[k], b[k], f"{path}[{k!r}]")
@@ -116,8 +122,24 @@ def test_key_positions_are_the_same_mapping_whichever_way_they_are_read(example_
         lambda m: m != contract.at,
     ):
         back = roundtrip(rel, res).records[0]  # a fresh, unfilled mapping for each way of reading
-        assert type(back.at) is MappingProxyType
+        assert type(back.at) is Positions
         assert read(back.at) == read(contract.at)
+    back = roundtrip(rel, res).records[0]
+    for write in (  # read-only, as a MappingProxyType (filled or not)
+        lambda m: m.__setitem__("x", back.src),
+        lambda m: m.update(x=back.src),
+        lambda m: m.pop("start"),
+        lambda m: m.popitem(),
+        lambda m: m.setdefault("x", back.src),
+        lambda m: m.clear(),
+        lambda m: m.__delitem__("start"),
+        lambda m: m.__ior__({"x": back.src}),
+    ):
+        with pytest.raises(TypeError):
+            write(back.at)
+        with pytest.raises(TypeError):
+            write(contract.at)
+    assert dict(back.at) == dict(contract.at) and "x" not in back.at
     back = roundtrip(rel, res).records[0]
     assert back.where("end") == contract.where("end") != back.src
     assert back.lines[0].where("quantity") == contract.lines[0].where("quantity")
@@ -251,10 +273,26 @@ def test_same_size_and_mtime_but_another_file_is_a_miss(example_repo, parses):
     assert parses == [rel]
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "format", "key", "entry"])
+def _damage_positions(value) -> int:
+    """Every key-position string in a shard entry's JSON made unreadable (one number short, a letter, an empty
+    number): each must be taken for a damaged entry (a miss), never read back as positions. How many it damaged."""
+    if isinstance(value, dict):
+        return sum(_damage_positions(v) for v in value.values())
+    if isinstance(value, list):
+        if len(value) == 2 and type(value[0]) is int and type(value[1]) is str and value[1][:1].isdigit():
+            flat = value[1]
+            bad = [flat.rsplit(",", 1)[0], flat.replace(",", ",x", 1), flat.replace(",", ",,", 1)]
+            value[1] = bad[len(flat) % 3]
+            return 1
+        return sum(_damage_positions(v) for v in value)
+    return 0
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "format", "key", "entry", "positions"])
 def test_a_damaged_cache_is_ignored_and_rebuilt(example_repo, parses, damage):
     age(example_repo)
     fresh, fresh_diags = load_repo(example_repo)
+    damaged: list[str] = []
     for path in (example_repo / cache.CACHE_DIR).glob("shard-*.json"):
         body = path.read_bytes()
         data = json.loads(body)
@@ -268,6 +306,9 @@ def test_a_damaged_cache_is_ignored_and_rebuilt(example_repo, parses, damage):
         elif damage == "key":
             data["key"] = "another cpqctl version"
             body = json.dumps(data).encode()
+        elif damage == "positions":  # only the files whose records hold key positions are affected
+            damaged += [rel for rel, entry in data["entries"].items() if _damage_positions(entry[-1])]
+            body = json.dumps(data).encode()
         else:  # every entry keeps its stat but its records are nonsense
             for entry in data["entries"].values():
                 entry[-1][1] = [{"type": "Contract", "fields": [1, 2]}, {"type": "NoSuchRecord", "fields": []}]
@@ -275,7 +316,8 @@ def test_a_damaged_cache_is_ignored_and_rebuilt(example_repo, parses, damage):
         path.write_bytes(body)
     parses.clear()
     loaded, diags = load_repo(example_repo)
-    assert sorted(parses) == sorted(_all_files(example_repo))
+    assert sorted(parses) == sorted(damaged if damage == "positions" else _all_files(example_repo))
+    assert len(damaged) >= 10 or damage != "positions"  # the example repository: 20 such files
     assert loaded == fresh and diags == fresh_diags
     parses.clear()
     load_repo(example_repo)
@@ -326,7 +368,7 @@ def test_a_few_files_out_of_a_big_cache_are_parsed_not_decoded(example_repo, par
     monkeypatch.setattr(cache, "READ_ALWAYS", 0)
     parses.clear()
     out = cache.load_files(example_repo, [("contracts/acme/account.yaml", "account")])
-    assert parses == ["contracts/acme/account.yaml"] and out[0][1].records[0].account == "acme"
+    assert parses == ["contracts/acme/account.yaml"] and out["contracts/acme/account.yaml"].records[0].account == "acme"
     assert shards(example_repo) == before  # neither read nor rewritten
 
 

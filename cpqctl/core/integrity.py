@@ -261,7 +261,9 @@ def check_ledgers(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Dia
 # --------------------------------------------------------------------------- invoices
 
 
-def _double_billed(repo: Repo, invoices: list[Invoice], indexes: dict[str, dict]) -> Iterator[Diagnostic]:
+def _double_billed(
+    repo: Repo, invoices: list[Invoice], index: dict, corrected: set[str | None]
+) -> Iterator[Diagnostic]:
     """Two invoices billing one segment's period with the same line: what two branches' invoice runs leave.
 
     An invoice run bills the difference between the schedule and the ledger, so the same segment, period, kind
@@ -270,16 +272,16 @@ def _double_billed(repo: Repo, invoices: list[Invoice], indexes: dict[str, dict]
     part of it (an imported ledger, whose first partial period lacked the day-count residual the period rule puts
     there) can equal that line by chance. Those lines are checked against the schedule (:func:`_within_schedule`):
     billed twice over it is still this error.
+
+    ``invoices`` are one contract's (``index``: its segments by ID, empty when the contract is unknown);
+    ``corrected``: the invoices any correction of the ledger corrects.
     """
-    corrected = {inv.corrects for inv in invoices if inv.corrects}
     seen: dict[tuple, str] = {}
     billed: dict[tuple, Decimal] = {}
     suspects: list[tuple[Invoice, InvoiceLine, str, str]] = []
     for inv in sorted(invoices, key=lambda i: (i.date, i.invoice)):
         if inv.corrects or inv.invoice in corrected:
             continue
-        c = repo.contracts.get(inv.contract)
-        index = (indexes.get(c.contract) or indexes.setdefault(c.contract, segment_index(c))) if c else {}
         for ln in inv.lines:
             seg = index[ln.segment].id if ln.segment in index else ln.segment
             span = (inv.contract, seg, ln.period_start, ln.period_end)
@@ -391,9 +393,67 @@ def _gaps(pattern: str, invoices) -> Iterator[Diagnostic]:
 def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Diagnostic]:
     """Each invoice's arithmetic and references, copies, numbering gaps and missing digests (module doc)."""
     invoices = sorted(repo.invoices.values(), key=lambda inv: inv.invoice)
-    indexes: dict[str, dict] = {}  # contract → its segments by ID (ledger.segment_index), built once
+    corrected = {inv.corrects for inv in invoices if inv.corrects}
+    by_contract: dict[str, list[Invoice]] = {}
     for inv in invoices:
-        c = repo.contracts.get(inv.contract)
+        by_contract.setdefault(inv.contract, []).append(inv)
+    # one contract at a time: only its segment index, copies and billed periods are held, not the whole ledger's
+    # (those were most of a check's peak memory at 50,000 accounts)
+    for cid, group in by_contract.items():
+        c = repo.contracts.get(cid)
+        index = segment_index(c) if c is not None else {}
+        yield from _contract_invoices(repo, c, group, index, lost_ids)
+        # copies: the same contract, date and lines under another number
+        seen: dict[tuple, str] = {}
+        for inv in group:
+            key = (inv.date, inv.lines, inv.corrects)
+            if key in seen:
+                yield _err(
+                    inv.at.get("invoice", inv.src),
+                    "E-INVOICE-DUPLICATE",
+                    f"invoice {inv.invoice} repeats invoice {seen[key]} (same contract, date and lines)",
+                    "remove the copy: an invoice is issued once (`git log -- FILE` shows where it came from)",
+                )
+            seen.setdefault(key, inv.invoice)
+        yield from _double_billed(repo, group, index, corrected)
+    # numbering: each series (a year, a month, a branch's token) runs 1, 2, 3… (a deleted invoice leaves a gap)
+    for pattern in dict.fromkeys((repo.settings.numbering_invoice, repo.settings.numbering_correction)):
+        if repo.whole:  # one account's invoices are not a series
+            yield from _gaps(pattern, invoices)
+    # digests: every invoice issued since cpqctl writes them carries one
+    digested = [inv.date for inv in invoices if inv.digest]
+    since = min(digested, default=None)
+    legacy = []
+    for inv in invoices:
+        if inv.digest:
+            continue
+        if since is not None and inv.date >= since:
+            yield _err(
+                inv.src,
+                "E-INVOICE-DIGEST",
+                f"invoice {inv.invoice} has no digest line, but invoices issued since {since} carry one",
+                "issued invoices are immutable: restore the file from git (`git checkout -- FILE`)",
+            )
+        else:
+            legacy.append(inv)
+    if legacy:
+        yield Diagnostic.at(
+            legacy[0].src,
+            "W-INVOICE-DIGEST",
+            f"{len(legacy)} invoice(s) ({legacy[0].invoice}"
+            + (f" … {legacy[-1].invoice}" if len(legacy) > 1 else "")
+            + ") were issued without a digest (before cpqctl wrote one): an edit of them cannot be detected",
+            "review them once against your accounting records; invoices issued from now on carry a digest",
+            "warning",
+        )
+
+
+def _contract_invoices(
+    repo: Repo, c: Contract | None, invoices: list[Invoice], held: dict, lost_ids: frozenset
+) -> Iterator[Diagnostic]:
+    """Each of one contract's invoices on its own: account, segments (``held``: the contract's by ID), taxes and
+    totals (``c`` None: the contract is unknown, which :func:`cpqctl.core.checks.check_invoices` reports)."""
+    for inv in invoices:
         where = inv.at.get
         if inv.account not in repo.accounts and ("account", inv.account) not in lost_ids:
             yield _err(
@@ -412,7 +472,6 @@ def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Itera
                     f"invoice {inv.invoice} bills segment {stray}, which is not a segment of {c.contract}",
                 )
             else:
-                held = indexes.get(c.contract) or indexes.setdefault(c.contract, segment_index(c))
                 lost = next((ln.segment for ln in inv.lines if ln.segment not in held), None)
                 if lost:
                     yield _err(
@@ -456,46 +515,3 @@ def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Itera
                 "E-INVOICE-TOTAL",
                 f"gross_total {inv.gross_total} differs from net_total {inv.net_total} and the invoice lists no tax",
             )
-    # copies: the same contract, date and lines under another number
-    seen: dict[tuple, str] = {}
-    for inv in invoices:
-        key = (inv.contract, inv.date, inv.lines, inv.corrects)
-        if key in seen:
-            yield _err(
-                inv.at.get("invoice", inv.src),
-                "E-INVOICE-DUPLICATE",
-                f"invoice {inv.invoice} repeats invoice {seen[key]} (same contract, date and lines)",
-                "remove the copy: an invoice is issued once (`git log -- FILE` shows where it came from)",
-            )
-        seen.setdefault(key, inv.invoice)
-    yield from _double_billed(repo, invoices, indexes)
-    # numbering: each series (a year, a month, a branch's token) runs 1, 2, 3… (a deleted invoice leaves a gap)
-    for pattern in dict.fromkeys((repo.settings.numbering_invoice, repo.settings.numbering_correction)):
-        if repo.whole:  # one account's invoices are not a series
-            yield from _gaps(pattern, invoices)
-    # digests: every invoice issued since cpqctl writes them carries one
-    digested = [inv.date for inv in invoices if inv.digest]
-    since = min(digested, default=None)
-    legacy = []
-    for inv in invoices:
-        if inv.digest:
-            continue
-        if since is not None and inv.date >= since:
-            yield _err(
-                inv.src,
-                "E-INVOICE-DIGEST",
-                f"invoice {inv.invoice} has no digest line, but invoices issued since {since} carry one",
-                "issued invoices are immutable: restore the file from git (`git checkout -- FILE`)",
-            )
-        else:
-            legacy.append(inv)
-    if legacy:
-        yield Diagnostic.at(
-            legacy[0].src,
-            "W-INVOICE-DIGEST",
-            f"{len(legacy)} invoice(s) ({legacy[0].invoice}"
-            + (f" … {legacy[-1].invoice}" if len(legacy) > 1 else "")
-            + ") were issued without a digest (before cpqctl wrote one): an edit of them cannot be detected",
-            "review them once against your accounting records; invoices issued from now on carry a digest",
-            "warning",
-        )

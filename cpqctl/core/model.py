@@ -14,6 +14,7 @@ from functools import cached_property
 from types import MappingProxyType
 
 _EMPTY: Mapping = MappingProxyType({})
+EMPTY = _EMPTY  # the one empty read-only mapping: the loader gives it for every empty one (one object, not 100,000)
 _Day = date  # the type, for the records whose field `date` shadows the name in their later annotations
 
 

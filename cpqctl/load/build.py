@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
 from cpqctl.core.model import (
+    EMPTY,
     Account,
     Allocation,
     Amendment,
@@ -61,8 +63,8 @@ def _at(file: str, o: Obj):
     return lazy(file, o.at)  # built on first read: see cpqctl.load.positions
 
 
-def _prices(o) -> MappingProxyType:
-    return MappingProxyType(dict(sorted((o or {}).items())))
+def _prices(o) -> Mapping:
+    return MappingProxyType(dict(sorted(o.items()))) if o else EMPTY
 
 
 def _signed(o) -> Signed | None:
@@ -531,7 +533,7 @@ def invoice(o: Obj, file: str) -> Invoice:
         tax_note=o.get("tax_note", ""),
         seller=_party(o.get("seller")),
         buyer=_party(o.get("buyer")),
-        kept=MappingProxyType(dict(o.get("document") or {})),
+        kept=MappingProxyType(dict(o["document"])) if o.get("document") else EMPTY,
         fx=InvoiceFx(o["fx"]["rate"], o["fx"].get("table", ""), o["fx"].get("date")) if o.get("fx") else None,
         sent=tuple(Delivery(s.get("date"), s.get("to", ""), s.get("message_id", "")) for s in o.get("sent", [])),
         reminders=tuple(

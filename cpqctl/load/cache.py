@@ -31,7 +31,6 @@ import dataclasses
 import functools
 import gc
 import hashlib
-import itertools
 import json
 import os
 import time
@@ -43,14 +42,14 @@ from pathlib import Path
 from types import MappingProxyType, NoneType, UnionType
 
 from cpqctl.load import memo, repo as _repo
-from cpqctl.load.positions import Positions, pending_of
+from cpqctl.load.positions import Positions, pending_of, well_formed
 from cpqctl.load.repo import FileResult
 
-FORMAT = 3  # 2: entries keyed on ctime_ns too; 3: shards per top folder
+FORMAT = 4  # 2: entries keyed on ctime_ns too; 3: shards per top folder; 4: key positions as one string
 # Shards per top folder, in shard-number order ("": every other file: periods/, fx/, indices/). Before
 # shards were per folder, a report's load of the contracts at 10,000 accounts billed through a year found the
 # shards four times the size of its YAML (the ledger's entries in them) and parsed 20,000 files instead: 11 s.
-_GROUPS = (("invoices/", 8), ("contracts/", 4), ("quotes/", 2), ("payments/", 2), ("catalog/", 1), ("", 1))
+_GROUPS = (("invoices/", 128), ("contracts/", 64), ("quotes/", 8), ("payments/", 8), ("catalog/", 1), ("", 1))
 SHARDS = sum(n for _, n in _GROUPS)
 CACHE_DIR = ".cpq/cache"
 # A file changed less than this long before it was read is not cached: a later edit within the
@@ -59,7 +58,8 @@ RACY_NS = 2_000_000_000
 # Read the cache only when it is cheaper than parsing. Measured on 10,000 accounts: 22 MB of YAML
 # parse in ~10 s, their 24 MB of shards decode in ~1.3 s, so a shard byte costs ~1/8 of a YAML byte;
 # 4 leaves a margin. A subset load (`quote show` on a big repo) parses its few files instead of
-# decoding whole shards; below READ_ALWAYS bytes (a few ms) the cache is always worth reading.
+# decoding whole shards; below READ_ALWAYS bytes (a few ms) the cache is always worth reading. The
+# loads of one record's files never read the shards (``load_files(..., own=True)``).
 READ_RATIO = 4
 READ_ALWAYS = 256 * 1024
 
@@ -149,7 +149,7 @@ class Codec:
     Positions are most of a cache, so they are kept small: a Source is
     ``[line, column]`` when it points into the file being coded (``self.rel``),
     ``[file, line, column]`` otherwise; a record's key positions (``at``) are
-    ``[keyset, line, column, line, column, …]`` where ``keyset`` indexes the
+    ``[keyset, "line,column,line,column,…"]`` where ``keyset`` indexes the
     shard's table of key lists (``self.keysets``).
     """
 
@@ -227,31 +227,31 @@ class Codec:
         return ks
 
     def _positions(self, where: str):
-        """A record's key positions: ``[keyset, line, column, …]`` when all point into the file,
+        """A record's key positions: ``[keyset, "line,column,…"]`` when all point into the file,
         ``{"keys": [key, source, …]}`` in the rare case one points elsewhere."""
         enc_src, dec_src = self._source()
 
         def enc(v):
-            if type(v) is not MappingProxyType:
+            if type(v) is not Positions and type(v) is not MappingProxyType:
                 raise Uncacheable(f"{where}: {type(v).__name__} where a read-only mapping is declared")
             pending = pending_of(v)
             if pending is not None and pending[0] == self.rel:  # still unread: encode without building it
-                return [self._keyset(tuple(pending[1])), *pending[2][1:]]
+                return [self._keyset(tuple(pending[1])), pending[2]]
             if any(type(k) is not str for k in v):
                 raise Uncacheable(f"{where}: a non-string key")
             srcs = [enc_src(s) for s in v.values()]
             if any(len(s) != 2 for s in srcs):
                 return {"keys": [x for k, s in zip(v, srcs) for x in (k, s)]}
-            return [self._keyset(tuple(v)), *itertools.chain.from_iterable(srcs)]
+            return [self._keyset(tuple(v)), ",".join(str(n) for s in srcs for n in s)]
 
         def dec(v):
             if type(v) is dict:
                 keys = v["keys"]
                 return MappingProxyType(dict(zip(keys[::2], map(dec_src, keys[1::2]))))
             keys = self.keysets[v[0]]
-            if len(keys) * 2 + 1 != len(v):
-                raise ValueError("a key-position list that does not match its key set")
-            return MappingProxyType(Positions(self.rel, keys, v))
+            if len(v) != 2 or not well_formed(keys, v[1]):
+                raise ValueError("key positions that do not match their key set")
+            return Positions(self.rel, keys, memo.intern(v[1]))  # files written alike share it
 
         return enc, dec
 
@@ -312,7 +312,7 @@ class Codec:
 
             return enc_tuple, (tuple if d is None else (lambda v, d=d: tuple(map(d, v))))
         if origin is collections.abc.Mapping:
-            from cpqctl.core.model import Source
+            from cpqctl.core.model import EMPTY, Source
 
             if args[0] is not str:
                 raise TypeError(f"{where}: only str-keyed mappings can be cached")
@@ -327,9 +327,10 @@ class Codec:
                     raise Uncacheable(f"{where}: a non-string key")
                 return [x for k, val in v.items() for x in (k, e(val))]
 
+            # an empty one (most invoices' `kept`, most prices) is the model's one shared empty mapping
             if d is None:
-                return enc_map, lambda v: MappingProxyType(dict(zip(v[::2], v[1::2])))
-            return enc_map, lambda v, d=d: MappingProxyType(dict(zip(v[::2], map(d, v[1::2]))))
+                return enc_map, lambda v: MappingProxyType(dict(zip(v[::2], v[1::2]))) if v else EMPTY
+            return enc_map, lambda v, d=d: MappingProxyType(dict(zip(v[::2], map(d, v[1::2])))) if v else EMPTY
         raise TypeError(f"{where}: no cache encoding for {tp!r}")
 
     # -- whole values
@@ -532,13 +533,18 @@ def taken(root: Path, stats: dict[str, tuple[int, int, int, int]], when_ns: int)
         _TAKEN.pop(key, None)
 
 
-def load_files(root: Path, files: list[tuple[str, str]], meter=None) -> list[tuple[str, FileResult]]:
-    """Each file's result, from the cache when the file is unchanged, else parsed (and then cached).
+def load_files(root: Path, files: list[tuple[str, str]], meter=None, own: bool = False) -> dict[str, FileResult]:
+    """Each file's result (path → result, in the order of ``files``), from the cache when the file is unchanged,
+    else parsed (and then cached).
 
-    ``meter`` (:mod:`cpqctl.progress`), when given, sees one ``advance`` per file.
+    ``meter`` (:mod:`cpqctl.progress`), when given, sees one ``advance`` per file. ``own``: the files of one
+    record (a single-record command, a write about one account) are parsed, never looked up in the shards: a
+    shard holds hundreds of other files, whatever the repository's size (flat with size, issue 21).
     """
     if not files:
-        return []
+        return {}
+    if own:
+        return {rel: _repo.load_file(root, rel, kind) for rel, kind in files}
     from cpqctl.progress import SILENT
 
     meter = meter or SILENT
@@ -547,7 +553,7 @@ def load_files(root: Path, files: list[tuple[str, str]], meter=None) -> list[tup
         return _load_files(root, files, meter)
 
 
-def _load_files(root: Path, files: list[tuple[str, str]], meter) -> list[tuple[str, FileResult]]:
+def _load_files(root: Path, files: list[tuple[str, str]], meter) -> dict[str, FileResult]:
     started = time.time_ns()
     base = os.fspath(root)
     pre = _TAKEN.get(base)
@@ -563,30 +569,30 @@ def _load_files(root: Path, files: list[tuple[str, str]], meter) -> list[tuple[s
     shard_bytes = sum((_stat(shard_path(root, n)) or (0,))[0] for n in by_shard)
     yaml_bytes = sum(s[0] for s in stats.values() if s)
     if shard_bytes > READ_RATIO * yaml_bytes + READ_ALWAYS:  # a few files out of a big cache: parsing is cheaper
-        out = []
+        out = {}
         for rel, kind in files:
-            out.append((rel, _repo.load_file(root, rel, kind)))
+            out[rel] = _repo.load_file(root, rel, kind)
             meter.advance()
         return out
 
     key = cache_key()
     cdc = codec()
-    results: dict[str, FileResult] = {}
-    requested = {rel for rel, _ in files}
+    # one dict, in the order of ``files``, filled shard by shard: the load's result is not copied at its peak
+    results: dict[str, FileResult] = dict.fromkeys(rel for rel, _ in files)  # type: ignore[arg-type]
     for n, group in sorted(by_shard.items()):  # one shard at a time: only one is ever held as JSON
         shard = _read_shard(shard_path(root, n), key)
         cdc.bind(shard.keysets)
-        for rel, kind in group:
-            results[rel] = _one(root, rel, kind, stats[rel], shard, cdc, started)
+        for rel, kind in group:  # each stat dropped once used: they would otherwise add to the load's peak
+            results[rel] = _one(root, rel, kind, stats.pop(rel, None), shard, cdc, started)
             meter.advance()
+        asked = {rel for rel, _ in group}
         if len(shard.entries) > len(group):  # entries of files not asked for: still there?
-            asked = {rel for rel, _ in group}
             shard.dirty = shard.dirty or any(
                 not os.path.isfile(os.path.join(base, rel)) for rel in shard.entries if rel not in asked
             )
         if shard.dirty:
-            _save(root, n, key, shard, requested)
-    return [(rel, results[rel]) for rel, _ in files]
+            _save(root, n, key, shard, asked)
+    return results
 
 
 def _one(root: Path, rel: str, kind: str, st, shard: _Shard, cdc: Codec, started: int) -> FileResult:
@@ -612,7 +618,7 @@ def _one(root: Path, rel: str, kind: str, st, shard: _Shard, cdc: Codec, started
 
 
 def _save(root: Path, n: int, key: str, shard: _Shard, requested: set[str]) -> None:
-    """Write one shard, dropping entries of files that are gone."""
+    """Write one shard, dropping entries of files that are gone (``requested``: the shard's files this load read)."""
     base = os.fspath(root)
     shard.entries = {
         rel: e for rel, e in shard.entries.items() if rel in requested or os.path.isfile(os.path.join(base, rel))
