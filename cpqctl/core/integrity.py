@@ -261,9 +261,7 @@ def check_ledgers(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Dia
 # --------------------------------------------------------------------------- invoices
 
 
-def _double_billed(
-    repo: Repo, invoices: list[Invoice], index: dict, corrected: set[str | None]
-) -> Iterator[Diagnostic]:
+def _double_billed(repo: Repo, invoices: list[Invoice], index: dict, corrected: set[str]) -> Iterator[Diagnostic]:
     """Two invoices billing one segment's period with the same line: what two branches' invoice runs leave.
 
     An invoice run bills the difference between the schedule and the ledger, so the same segment, period, kind

@@ -353,7 +353,7 @@ class Codec:
         """``[kind, records, diagnostics]`` of one file (call :meth:`bind` first)."""
         from cpqctl.core.diagnostics import Diagnostic
 
-        if type(res.kind) is not str or type(res.records) is not list or type(res.diagnostics) is not list:
+        if type(res.kind) is not str or type(res.records) is not list or type(res.diagnostics) not in (list, tuple):
             raise Uncacheable("a malformed FileResult")
         self.rel = rel
         return [
@@ -368,7 +368,9 @@ class Codec:
         self.rel = rel
         kind, records, diags = data
         dec_diag = self._dec[Diagnostic]
-        return FileResult(kind, [self.decode_value(r) for r in records], [dec_diag(d) for d in diags])
+        # most files have no finding: one shared empty tuple, not a list each (175,000 files at 50,000 accounts)
+        found = [dec_diag(d) for d in diags] if diags else ()
+        return FileResult(kind, [self.decode_value(r) for r in records], found)  # type: ignore[arg-type]
 
 
 class _Optional:
@@ -578,7 +580,7 @@ def _load_files(root: Path, files: list[tuple[str, str]], meter) -> dict[str, Fi
     key = cache_key()
     cdc = codec()
     # one dict, in the order of ``files``, filled shard by shard: the load's result is not copied at its peak
-    results: dict[str, FileResult] = dict.fromkeys(rel for rel, _ in files)  # type: ignore[arg-type]
+    results: dict[str, FileResult] = dict.fromkeys(rel for rel, _ in files)  # type: ignore[assignment]
     for n, group in sorted(by_shard.items()):  # one shard at a time: only one is ever held as JSON
         shard = _read_shard(shard_path(root, n), key)
         cdc.bind(shard.keysets)
@@ -606,6 +608,8 @@ def _one(root: Path, rel: str, kind: str, st, shard: _Shard, cdc: Codec, started
         except Exception:  # a damaged entry is a miss, never an error
             pass
     res = _repo.load_file(root, rel, kind)
+    if not res.diagnostics:
+        res.diagnostics = ()  # type: ignore[assignment]  # as a cached result gives it back
     if shard.entries.pop(rel, None) is not None:
         shard.dirty = True
     if st is not None and st[1] < started - RACY_NS and not any(d.code == "E-READ" for d in res.diagnostics):

@@ -22,6 +22,9 @@ import sys
 
 class Positions(dict):
     __slots__ = ("_rel", "_keys", "_flat")  # three slots, not a tuple: 40 bytes less per record
+    _rel: str
+    _keys: tuple[str, ...] | list[str] | None  # None once filled
+    _flat: str | None
 
     def __init__(self, rel: str, keys, flat: str) -> None:
         super().__init__()

@@ -171,6 +171,7 @@ class FileResult:
 
     kind: str
     records: list = field(default_factory=list)
+    # a list while the file is read; a loaded result without findings holds the shared empty tuple (never appended to)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 

@@ -121,7 +121,7 @@ def _scalar_text(v, f: F, name: str, ctx: _Ctx) -> str | None:
         kind = "a list" if isinstance(v, YSeq) else "a mapping"
         ctx.err("E-TYPE", f"`{name}` must be a single value, not {kind}", _pos(v), _hint(f))
         return None
-    return str(v)
+    return memo.intern(str(v))  # one object per distinct text, as the parse cache gives them back
 
 
 def _hint(f: F) -> str:
@@ -312,7 +312,8 @@ def _convert(v, f: F, name: str, ctx: _Ctx):
         return n
     if k in ("percent", "rate"):  # rate: a signed percentage (a price index's value)
         try:
-            p = parse_percent(s)
+            # one object per distinct text; only a text with its sign: the memo's "23" is a plain decimal's
+            p = memo.decimal(s, parse_percent) if s.endswith("%") else parse_percent(s)
         except MoneyError:
             if _foreign_digits(s, name, at, ctx):
                 return None
