@@ -171,6 +171,44 @@ def test_a_contract_renews_one_of_its_own_account(generated, tmp_path):
     mine.write_text(text.replace("\naccount: acct-00004\n", f"\naccount: acct-00004\nrenews: {theirs.stem}\n", 1))
     r = invoke("check", "--format", "concise", "--repo", root)
     assert r.exit_code == 1 and "E-RENEWS-ACCOUNT" in r.stdout, r.stdout
+    # a write about the account tells it the same way, from the other account's folder it does not read
+    r = invoke("quote", "new", "--account", "acct-00004", "--start", "2027-01-01", "-l", "PRO-SEAT=1",
+               "--as-of", DAY, "--repo", root)  # fmt: skip
+    assert r.exit_code == 1 and "E-RENEWS-ACCOUNT" in r.stderr and "E-UNKNOWN-CONTRACT" not in r.stderr, r.stderr
+    assert f"renews {theirs.stem} of account `acct-00005`" in r.stderr
+
+
+def _draft_naming(root: Path, account: str, kind: str, contract: str) -> Path:
+    """A draft quote of ``account`` (of ``kind``) naming ``contract``, written by hand."""
+    r = invoke("quote", "new", "--account", account, "--start", "2027-01-01", "-l", "PRO-SEAT=1",
+               "--as-of", DAY, "--repo", root)  # fmt: skip
+    path = root / re.search(r"wrote (quotes/\S+\.yaml)", r.stderr).group(1)
+    text = path.read_text(encoding="utf-8")
+    assert f"\naccount: {account}\n" in text and "\nkind: new\n" in text, text
+    text = text.replace(f"\naccount: {account}\n", f"\naccount: {account}\ncontract: {contract}\n", 1)
+    path.write_text(text.replace("\nkind: new\n", f"\nkind: {kind}\n", 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["new", "amendment"])
+def test_a_reference_to_another_account_s_contract_is_judged_as_the_whole_check_judges_it(generated, tmp_path, kind):
+    """A write about one account reads only its files; a reference to another account's contract is neither
+    unknown (a draft new-business quote may name one: `check` finds nothing) nor passed over (an amendment quote of
+    another account's contract: E-QUOTE-ACCOUNT, as `check` says)."""
+    root = shutil.copytree(generated, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq"))
+    theirs = sorted((root / "contracts" / "acct-00005").glob("C-*.yaml"))[0].stem
+    _draft_naming(root, "acct-00004", kind, theirs)
+    whole = invoke("check", "--format", "concise", "--repo", root)
+    codes = set(re.findall(r"error\[([A-Z0-9-]+)\]", whole.stdout))
+    r = invoke("quote", "new", "--account", "acct-00004", "--start", "2027-01-01", "-l", "PRO-SEAT=2",
+               "--as-of", DAY, "--repo", root)  # fmt: skip
+    if kind == "new":
+        assert whole.exit_code == 0 and r.exit_code == 0, (whole.stdout, r.stderr)
+    else:
+        assert whole.exit_code == 1 and "E-QUOTE-ACCOUNT" in codes, whole.stdout
+        refused = set(re.findall(r"error\[([A-Z0-9-]+)\]", r.stderr)) - {"E-INVALID-REPO"}
+        assert r.exit_code == 1 and refused == codes, (codes, r.stderr)
+        assert "E-QUOTE-ACCOUNT" in r.stderr and "E-UNKNOWN-CONTRACT" not in r.stderr, r.stderr
 
 
 def test_accepting_an_amendment_when_a_month_is_closed_reads_the_whole_repository(generated, tmp_path, monkeypatch):

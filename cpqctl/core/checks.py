@@ -80,7 +80,18 @@ def _unknown(repo: Repo, lost: Unloaded, kind: str, ident: str) -> bool:
         "invoice": repo.invoices,
         "payment": repo.payments,
     }
-    return ident not in have[kind] and (kind, ident) not in lost.ids
+    if ident in have[kind] or (kind, ident) in lost.ids:
+        return False
+    return repo.elsewhere is None or repo.elsewhere(kind, ident) is None  # one account's files: another's holds it?
+
+
+def _contract_account(repo: Repo, contract: str) -> str | None:
+    """The account of ``contract``: its record's, else (one account's files loaded) the folder of another account
+    that holds it; None when unknown."""
+    c = repo.contracts.get(contract)
+    if c is not None:
+        return c.account
+    return repo.elsewhere("contract", contract) if repo.elsewhere is not None else None
 
 
 def _refused_in(lost: Unloaded, src: Source, end: Source | None) -> bool:
@@ -357,11 +368,11 @@ def check_contracts(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagn
             continue
         if c.renews and _unknown(repo, lost, "contract", c.renews):
             yield _err(c.where("renews"), "E-UNKNOWN-CONTRACT", f"renews unknown contract `{c.renews}`", "")
-        elif c.renews and (prev := repo.contracts.get(c.renews)) is not None and prev.account != c.account:
+        elif c.renews and (owner := _contract_account(repo, c.renews)) is not None and owner != c.account:
             yield _err(
                 c.where("renews"),
                 "E-RENEWS-ACCOUNT",
-                f"contract {c.contract} of account `{c.account}` renews {prev.contract} of account `{prev.account}`",
+                f"contract {c.contract} of account `{c.account}` renews {c.renews} of account `{owner}`",
                 "a renewal continues a contract of the same account (`cpqctl renew` and `quote accept` write it "
                 "there); a contract for another account is new business: remove `renews:`",
             )
@@ -602,12 +613,12 @@ def check_quotes(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnost
                 )
         if q.status != "accepted":
             yield from _check_draft(repo, q, acct)
-        elif q.contract and (c := repo.contracts.get(q.contract)) is not None and c.account != q.account:
+        elif q.contract and (owner := _contract_account(repo, q.contract)) is not None and owner != q.account:
             yield _err(
                 q.where("contract"),
                 "E-QUOTE-ACCOUNT",
-                f"accepted quote {q.quote} of account `{q.account}` names contract {c.contract}, which belongs to "
-                f"account `{c.account}`",
+                f"accepted quote {q.quote} of account `{q.account}` names contract {q.contract}, which belongs to "
+                f"account `{owner}`",
                 "two contracts got one number (branches merged?): give one a new number with "
                 "`cpqctl renumber OLD NEW --reason TEXT`, which rewrites every reference (docs/teamwork.md)",
             )
@@ -622,11 +633,12 @@ def _check_draft(repo: Repo, q: Quote, acct: Account | None) -> Iterator[Diagnos
     contract is never renewed.
     """
     c = repo.contracts.get(q.contract) if q.contract and q.kind != "new" else None
-    if c is not None and c.account != q.account:
+    owner = _contract_account(repo, q.contract) if q.contract and q.kind != "new" else None
+    if owner is not None and owner != q.account:
         yield _err(
             q.where("contract"),
             "E-QUOTE-ACCOUNT",
-            f"contract `{c.contract}` belongs to account `{c.account}`, not to the quote's account `{q.account}`",
+            f"contract `{q.contract}` belongs to account `{owner}`, not to the quote's account `{q.account}`",
             f"an {q.kind} quote names a contract of its own account (contracts/{q.account}/)",
         )
     want = c.currency if c is not None else (acct.currency if acct is not None else None)

@@ -6,7 +6,7 @@ stored; :mod:`cpqctl.core.ledger` derives it from the segments.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -684,6 +684,10 @@ class Repo:
     # False: the files of one account only (a write about one account, `Workspace.writing_account`): rules over a
     # whole series (the invoice numbers' gaps) cannot be told from it and are not run
     whole: bool = True
+    # with ``whole`` False: (kind, ID) → what another account's files hold of it (a contract: its account; an
+    # account, quote or invoice: its ID), None when no file defines it; the rules ask it before calling a reference
+    # unknown (:func:`cpqctl.load.repo.elsewhere`). None: nothing is elsewhere.
+    elsewhere: Callable[[str, str], str | None] | None = field(default=None, compare=False, repr=False)
 
     # Derived indexes, built once per loaded repository (the records never change).
     @cached_property

@@ -89,10 +89,13 @@ def _model_classes() -> list[type]:
     from cpqctl.core import model
     from cpqctl.core.diagnostics import Diagnostic
 
-    found = [
+    found = [  # every record a file yields; not the repository they make up (never cached as such)
         v
         for v in vars(model).values()
-        if isinstance(v, type) and dataclasses.is_dataclass(v) and v.__module__ == model.__name__
+        if isinstance(v, type)
+        and dataclasses.is_dataclass(v)
+        and v.__module__ == model.__name__
+        and v is not model.Repo
     ]
     return [*found, Diagnostic]
 

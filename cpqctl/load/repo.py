@@ -12,7 +12,7 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -475,9 +475,10 @@ class Loaded:
     results: dict[str, FileResult]
     diags: list[Diagnostic]
     whole: bool = True  # False: one account's files (:func:`load_account_parts`)
+    elsewhere: Callable[[str, str], str | None] | None = None  # with whole False: :func:`elsewhere`
 
     def assemble(self) -> tuple[Repo, list[Diagnostic]]:
-        return assemble(self.settings, self.results.items(), list(self.diags), self.whole)
+        return assemble(self.settings, self.results.items(), list(self.diags), self.whole, self.elsewhere)
 
     def staged(self, files: dict[str, bytes | None]) -> Loaded:
         """This state with ``files`` (repository path → the bytes a write gives it, None: deleted) in place; the
@@ -511,7 +512,7 @@ class Loaded:
                 results.pop(rel, None)
             else:
                 results[rel] = load_bytes(rel, kind, data)
-        return Loaded(self.settings, results, diags, self.whole)
+        return Loaded(self.settings, results, diags, self.whole, self.elsewhere)
 
 
 def load_parts(root: Path, kinds=None, meter=None) -> Loaded:
@@ -570,11 +571,41 @@ def load_account_parts(root: Path, account: str) -> Loaded:
         or (res.kind == "invoice" and res.records[0].contract in contracts)
         or res.kind not in ("quote", "invoice")
     }
-    return Loaded(settings, results, diags, whole=False)
+    return Loaded(settings, results, diags, whole=False, elsewhere=elsewhere(root))
+
+
+def elsewhere(root: Path) -> Callable[[str, str], str | None]:
+    """What the other accounts' files hold, for the rules run on one account's (:attr:`Repo.elsewhere`): a
+    reference to another account's contract, quote or invoice is no unknown one (a correction of an invoice billed
+    to another account, a quote naming another account's contract), and a contract of another account is told by
+    its folder (E-RENEWS-ACCOUNT, E-QUOTE-ACCOUNT), as the whole repository's check tells them. The file's
+    existence decides (one stat; a contract through :func:`cpqctl.load.invoice_index.account_of`): a file that
+    does not parse is the whole check's finding, and a reference to it is not reported there either."""
+    from cpqctl.load.invoice_index import account_of
+
+    def find(kind: str, ident: str) -> str | None:
+        if kind == "contract":
+            return account_of(root, ident) if ID_RE.fullmatch(ident) else None
+        if kind == "invoice":
+            rel = f"invoices/{file_stem(ident)}.yaml"
+        elif kind == "quote":
+            rel = f"quotes/{ident}.yaml"
+        elif kind == "account":
+            rel = f"contracts/{ident}/account.yaml"
+        else:
+            return None
+        ok = (ID_RE.fullmatch(file_stem(ident)) if kind == "invoice" else ID_RE.fullmatch(ident)) is not None
+        return ident if ok and regular_file(root, rel) else None
+
+    return find
 
 
 def assemble(
-    settings, results: Iterable[tuple[str, FileResult]], diags: list[Diagnostic], whole: bool = True
+    settings,
+    results: Iterable[tuple[str, FileResult]],
+    diags: list[Diagnostic],
+    whole: bool = True,
+    elsewhere: Callable[[str, str], str | None] | None = None,
 ) -> tuple[Repo, list[Diagnostic]]:
     products, schedules = [], []
     maps: dict[str, dict] = {"account": {}, "contract": {}, "quote": {}, "invoice": {}, "payment": {}, "period": {}}
@@ -639,6 +670,7 @@ def assemble(
         payments=maps["payment"],
         periods=maps["period"],
         whole=whole,
+        elsewhere=elsewhere,
     )
     return repo, diags
 
