@@ -104,3 +104,88 @@ def test_a_piped_table_written_row_by_row_is_what_rich_prints(columns, cells, ti
     out = Console(file=output._Trimmed(rich), no_color=True, highlight=False, soft_wrap=False, width=width)
     output._rich_table(out, kept, widths, rows, title, right, footer)
     assert plain.getvalue() == rich.getvalue()
+
+
+# --------------------------------------------------------------------------- long tables on a terminal
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _rows(n: int) -> tuple[list[str], list[dict]]:
+    return ["account", "name", "arr"], [
+        {"account": f"acct-{i:05d}", "name": f"Customer {i} Sp. z o.o.", "arr": f"{i * 12}.00"} for i in range(n)
+    ]
+
+
+def _piped(cols, rows, monkeypatch) -> str:
+    """What the table is when piped (the reference: a row at a time, same bytes as rich)."""
+    buf = io.StringIO()
+    with monkeypatch.context() as mp:
+        mp.setattr("sys.stdout", buf)
+        output.rows_table(cols, rows, right=["arr"])
+    return buf.getvalue()
+
+
+def _pager(code: str, *args: str) -> str:
+    import shlex
+    import sys
+
+    return shlex.join([sys.executable, "-c", code, *args])
+
+
+def _on_terminal(monkeypatch) -> _Terminal:
+    """stdout a terminal 100 columns wide, for the rest of the test (set in the test itself: pytest's output capture
+    sets sys.stdout again between a fixture and its test)."""
+    monkeypatch.setenv("COLUMNS", "100")
+    screen = _Terminal()
+    monkeypatch.setattr("sys.stdout", screen)
+
+    def no_rich(*_a, **_k):
+        raise AssertionError("a long table on a terminal is not built by rich")
+
+    monkeypatch.setattr(output, "_rich_table", no_rich)
+    return screen
+
+
+def test_a_long_table_on_a_terminal_goes_through_the_pager_a_row_at_a_time(monkeypatch, tmp_path):
+    terminal = _on_terminal(monkeypatch)
+    cols, rows = _rows(output.PAGED_ROWS + 1)
+    got = tmp_path / "paged.txt"
+    code = "import sys; open(sys.argv[1], 'w', encoding='utf-8').write(sys.stdin.read())"
+    monkeypatch.setenv("CPQ_PAGER", _pager(code, str(got)))
+    output.rows_table(cols, rows, right=["arr"])
+    assert terminal.getvalue() == ""  # all of it went to the pager
+    with monkeypatch.context() as mp:
+        mp.setattr("sys.stdout", io.StringIO())
+        reference = _piped(cols, rows, mp)
+    assert got.read_text(encoding="utf-8") == reference and "acct-01000" in reference
+
+
+@pytest.mark.parametrize("pager", ["", "no-such-pager-cpqctl", "'unbalanced"])
+def test_without_a_pager_the_long_table_is_written_straight_to_the_terminal(monkeypatch, pager):
+    terminal = _on_terminal(monkeypatch)
+    cols, rows = _rows(output.PAGED_ROWS + 1)
+    monkeypatch.setenv("CPQ_PAGER", pager)
+    output.rows_table(cols, rows, right=["arr"])
+    assert terminal.getvalue() == _piped(cols, rows, monkeypatch)
+
+
+def test_a_pager_quit_early_ends_the_output_without_an_error(monkeypatch, capfd):
+    _on_terminal(monkeypatch)
+    cols, rows = _rows(6000)  # far more than a pipe holds: the writes meet the closed pipe
+    monkeypatch.setenv("CPQ_PAGER", _pager("import sys; sys.stdin.readline()"))
+    output.rows_table(cols, rows, right=["arr"])
+    assert "Error" not in capfd.readouterr().err
+
+
+def test_a_short_table_on_a_terminal_is_still_rich(monkeypatch):
+    monkeypatch.setattr("sys.stdout", _Terminal())
+    monkeypatch.setenv("CPQ_PAGER", "false")
+    drawn = []
+    monkeypatch.setattr(output, "_rich_table", lambda *a, **k: drawn.append(1))
+    monkeypatch.setattr(output, "_paged", lambda *a, **k: pytest.fail("paged"))
+    output.rows_table(*_rows(output.PAGED_ROWS))
+    assert drawn == [1]
