@@ -391,3 +391,11 @@ def test_check_gives_the_same_answer_cold_and_warm(example_repo, cli):
     warm = cli("check", "--format", "json", "--repo", example_repo)
     assert (warm.code, warm.stdout) == (cold.code, cold.stdout)
     assert json.loads(warm.stdout)["diagnostics"] == json.loads(cold.stdout)["diagnostics"]
+
+
+def test_key_positions_that_int_would_refuse_are_a_damaged_entry():
+    from cpqctl.load.positions import well_formed
+
+    assert well_formed(("a", "b"), "12,3,4,5") and well_formed((), "")
+    for flat in ("9" * 5000 + ",1", "1,,2,3", "1,2,3", "1,2,3,x", " 1,2,3,4", "1,2,3,4,", ""):
+        assert not well_formed(("a", "b"), flat), flat

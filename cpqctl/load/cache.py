@@ -331,9 +331,10 @@ class Codec:
                 return [x for k, val in v.items() for x in (k, e(val))]
 
             # an empty one (most invoices' `kept`, most prices) is the model's one shared empty mapping
+            # (only an empty list is: anything else that is no list is a damaged entry, a miss)
             if d is None:
-                return enc_map, lambda v: MappingProxyType(dict(zip(v[::2], v[1::2]))) if v else EMPTY
-            return enc_map, lambda v, d=d: MappingProxyType(dict(zip(v[::2], map(d, v[1::2])))) if v else EMPTY
+                return enc_map, lambda v: MappingProxyType(dict(zip(v[::2], v[1::2]))) if v != [] else EMPTY
+            return enc_map, lambda v, d=d: MappingProxyType(dict(zip(v[::2], map(d, v[1::2])))) if v != [] else EMPTY
         raise TypeError(f"{where}: no cache encoding for {tp!r}")
 
     # -- whole values

@@ -9,8 +9,10 @@ a third of a list of ints in memory, and JSON reads it back as one object;
 records laid out alike share it), in a :class:`Positions`: a read-only dict
 (every mutating method refuses, as a ``MappingProxyType`` would, without a
 proxy object per record). Every read (``get``, ``[]``, ``in``, iteration,
-``len``, ``keys``/``items``/``values``, ``==``, ``copy``, ``repr``) fills the
-dict first, so nothing can tell it from the eager mapping.
+``len``, ``keys``/``items``/``values``, ``==``, ``copy``, ``repr``, ``dict(p)``,
+``{**p}``) fills the dict first. Only code that reads a dict's storage directly
+would see it empty before that (``json.dumps(p)``, ``dict.items(p)``): no code
+here does; write ``dict(p)`` first.
 """
 
 from __future__ import annotations
@@ -128,4 +130,4 @@ def well_formed(keys, flat) -> bool:
     return flat.count(",") == 2 * len(keys) - 1 and _FLAT.fullmatch(flat) is not None if keys else flat == ""
 
 
-_FLAT = re.compile(r"[0-9]+(?:,[0-9]+)*")
+_FLAT = re.compile(r"[0-9]{1,9}(?:,[0-9]{1,9})*")  # a line or column, never a number int() would refuse

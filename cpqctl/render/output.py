@@ -335,14 +335,13 @@ def _paged(
     except ValueError:  # not the main thread
         interrupt = None
     try:
-        try:
-            _plain_table(kept, widths, rows, title, right, footer, width, proc.stdin.write)
+        _plain_table(kept, widths, rows, title, right, footer, width, proc.stdin.write)
+    except BrokenPipeError:  # the reader quit (q in less): the rest is not wanted
+        pass
+    finally:  # whatever happened, the pager gets the end of its input and is waited for
+        with contextlib.suppress(OSError):
             proc.stdin.close()
-        except BrokenPipeError:  # the reader quit (q in less): the rest is not wanted
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
         proc.wait()
-    finally:
         if interrupt is not None:
             signal.signal(signal.SIGINT, interrupt)
 
