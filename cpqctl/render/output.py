@@ -301,18 +301,10 @@ def pager_command() -> list[str] | None:
     return words or None
 
 
-def _paged(
-    kept: Sequence[str],
-    widths: dict[str, int],
-    rows: Sequence[dict],
-    title: str | None,
-    right: Sequence[str],
-    footer: dict | None,
-    width: int,
-) -> None:
-    """A table of more than :data:`PAGED_ROWS` rows on a terminal: written a row at a time (:func:`_plain_table`),
-    through the pager when there is one, as git does (``LESS=FRX`` unless set: one screen is just printed, colours
-    kept, the screen not cleared). Rich would build the whole table in memory first (9,200 renewals: 0.5 s before
+def _paged(*table) -> None:
+    """A table of more than :data:`PAGED_ROWS` rows on a terminal (``table``: :func:`_plain_table`'s arguments),
+    written a row at a time through the pager when there is one, as git does (``LESS=FRX`` unless set: one screen
+    is just printed, colours kept, the screen not cleared). Rich would build the whole table in memory first (9,200 renewals: 0.5 s before
     the first line). A pager that cannot be started leaves the rows to the terminal; one quit early ends the
     output, no error; Ctrl-C is the pager's while it runs."""
     import signal
@@ -328,14 +320,14 @@ def _paged(
         except OSError:
             proc = None
     if proc is None or proc.stdin is None:
-        _plain_table(kept, widths, rows, title, right, footer, width)
+        _plain_table(*table)
         return
     try:
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # not the main thread
         interrupt = None
     try:
-        _plain_table(kept, widths, rows, title, right, footer, width, proc.stdin.write)
+        _plain_table(*table, write=proc.stdin.write)
     except BrokenPipeError:  # the reader quit (q in less): the rest is not wanted
         pass
     finally:  # whatever happened, the pager gets the end of its input and is waited for
@@ -354,6 +346,7 @@ def _plain_table(
     right: Sequence[str],
     footer: dict | None,
     width: int,
+    *,
     write=None,
 ) -> None:
     """The table :func:`_rich_table` prints when the output is not a terminal, the same bytes, written a row at a
