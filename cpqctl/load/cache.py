@@ -530,7 +530,10 @@ def taken(root: Path, stats: dict[str, tuple[int, int, int, int]], when_ns: int)
     command, instead of stat-ing each file again (58,000 calls at 10,000 accounts). The racy window counts from
     ``when_ns``. A file changed since is read as it was when the stats were taken (a cache hit: the state the
     command's key names), or parsed anew; then its entry is kept under the stat taken before the change, which no
-    later stat can match (its ``ctime`` has moved), so it is never read back: a miss, never a wrong hit."""
+    later stat can match (its ``ctime`` has moved), so it is never read back: a miss, never a wrong hit.
+
+    The load takes each stat out of ``stats`` (so one load per context: the files of a second would be stat-ed
+    again)."""
     key = os.fspath(root)
     _TAKEN[key] = (when_ns, stats)
     try:
@@ -565,8 +568,8 @@ def _load_files(root: Path, files: list[tuple[str, str]], meter) -> dict[str, Fi
     pre = _TAKEN.get(base)
     if pre is not None:
         started = min(started, pre[0])
-        known = pre[1]
-        stats = {rel: known[rel] if rel in known else _stat(os.path.join(base, rel)) for rel, _ in files}
+        known = pre[1]  # taken over, not copied: one stat per file is held during the load, not two
+        stats = {rel: known.pop(rel, None) or _stat(os.path.join(base, rel)) for rel, _ in files}
     else:
         stats = {rel: _stat(os.path.join(base, rel)) for rel, _ in files}
     by_shard: dict[int, list[tuple[str, str]]] = {}
