@@ -627,16 +627,13 @@ def _amendment_account(root: Path, quote_id: str) -> str | None:
     other quote, or when a plain match cannot tell (then the whole repository is read: a new contract takes a
     number no other contract holds)."""
     from cpqctl.load.invoice_index import head_matches
-    from cpqctl.load.payment_index import account_in
-    from cpqctl.load.schema import ID_RE
+    from cpqctl.load.payment_index import quote_account
 
-    path = root / "quotes" / f"{quote_id}.yaml"
-    if not ID_RE.fullmatch(quote_id) or path.is_symlink():
+    account = quote_account(root, quote_id)
+    if account is None:
         return None
-    kind = head_matches(str(path), _KIND_LINE)
-    if kind is None or kind[1] != [b"amendment"]:
-        return None
-    return account_in(str(path)) or None
+    kind = head_matches(str(root / "quotes" / f"{quote_id}.yaml"), _KIND_LINE)
+    return account if kind is not None and kind[1] == [b"amendment"] else None
 
 
 # --------------------------------------------------------------------------- render

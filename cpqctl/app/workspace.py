@@ -358,15 +358,10 @@ class Workspace:
         """:meth:`writing_account` for the account a draft quote names (its top-level ``account:`` line, read
         without parsing the file); a quote that is not there, or whose account a plain match cannot tell, takes the
         whole repository's :meth:`writing`."""
-        from cpqctl.load.payment_index import account_in
-        from cpqctl.load.repo import regular_file
-        from cpqctl.load.schema import ID_RE
+        from cpqctl.load.payment_index import quote_account
 
-        rel = f"quotes/{quote_id}.yaml"
-        account = (
-            account_in(str(self.root / rel)) if ID_RE.fullmatch(quote_id) and regular_file(self.root, rel) else None
-        )
-        with self.writing() if not account else self.writing_account(account) as got:
+        account = quote_account(self.root, quote_id)
+        with self.writing() if account is None else self.writing_account(account) as got:
             yield got
 
     def quote_ids(self, repo: Repo) -> set[str]:

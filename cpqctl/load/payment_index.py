@@ -23,6 +23,18 @@ QUOTES = ".cpq/cache/quote-accounts.json"
 _ACCOUNT_LINE = re.compile(rb"^account:[ \t]*([A-Za-z0-9][A-Za-z0-9._-]*)[ \t]*(?:#.*)?\r?$", re.MULTILINE)
 
 
+def quote_account(root: Path, quote_id: str) -> str | None:
+    """The account a quote file's top-level ``account:`` line names, read without parsing it; None when
+    ``quote_id`` is no ID, ``quotes/<ID>.yaml`` no regular file, or a plain match cannot tell."""
+    from cpqctl.load.repo import regular_file
+    from cpqctl.load.schema import ID_RE
+
+    rel = f"quotes/{quote_id}.yaml"
+    if not ID_RE.fullmatch(quote_id) or not regular_file(root, rel):
+        return None
+    return account_in(str(root / rel)) or None
+
+
 def account_in(path: str) -> str | None:
     """The file's top-level ``account:`` value, "" when it has none (a line to review), None when unsure."""
     got = head_matches(path, _ACCOUNT_LINE)

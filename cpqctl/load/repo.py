@@ -523,14 +523,24 @@ def load_parts(root: Path, kinds=None, meter=None) -> Loaded:
     files = [f for f in _files(root, diags) if kinds is None or f[1] in kinds]
     if kinds is None:
         diags += template_problems(root)
-    ok_files = []
+    return Loaded(settings, load_files(root, _well_named(files, diags), meter), diags)
+
+
+def _well_named(files, diags: list[Diagnostic]) -> list[tuple[str, str]]:
+    """The files whose names a command would read them by; each other one reported into ``diags`` (E-FILE-NAME)."""
+    ok = []
     for rel, kind in files:
         problem = _name_problem(rel, kind)
         if problem:
             diags.append(problem)
         else:
-            ok_files.append((rel, kind))
-    return Loaded(settings, load_files(root, ok_files, meter), diags)
+            ok.append((rel, kind))
+    return ok
+
+
+def _contract_ids(files: list[tuple[str, str]]) -> list[str]:
+    """The IDs of the contract files among an account folder's ``files`` (:func:`_account_files`)."""
+    return [rel.rsplit("/", 1)[1][: -len(".yaml")] for rel, kind in files if kind == "contract"]
 
 
 def load_account_parts(root: Path, account: str) -> Loaded:
@@ -549,18 +559,10 @@ def load_account_parts(root: Path, account: str) -> Loaded:
         _real_folder(root, folder, diags)
     # a quote entry that is no regular file is listed too (its account cannot be told): reported, never read
     files += [f for f in quote_files_of(root, account) if regular_file(root, f[0], diags)]
-    for rel, kind in mine:
-        if kind == "contract":
-            stem = rel.rsplit("/", 1)[1][: -len(".yaml")]
-            files += [f for f in invoice_files_of(root, stem) if regular_file(root, f[0], diags)]
-    ok_files = []
-    for rel, kind in dict.fromkeys(files):
-        problem = _name_problem(rel, kind)
-        if problem:
-            diags.append(problem)
-        else:
-            ok_files.append((rel, kind))
-    contracts = {rel.rsplit("/", 1)[1][: -len(".yaml")] for rel, kind in mine if kind == "contract"}
+    contracts = _contract_ids(mine)
+    for stem in contracts:
+        files += [f for f in invoice_files_of(root, stem) if regular_file(root, f[0], diags)]
+    ok_files = _well_named(dict.fromkeys(files), diags)
     # a quote or invoice whose owner the plain match could not tell was read: kept only when it is this account's
     # (as parsed), so another account's file never stands in this one's way
     results = {
@@ -729,10 +731,8 @@ def load_account_context(root: Path, account: str, invoices: bool = False) -> tu
     if invoices:
         from cpqctl.load.payment_index import payment_files_of
 
-        for rel, kind in mine:
-            if kind == "contract":
-                stem = rel.rsplit("/", 1)[1][: -len(".yaml")]
-                files += [f for f in invoice_files_of(root, stem) if regular_file(root, f[0], diags)]
+        for stem in _contract_ids(mine):
+            files += [f for f in invoice_files_of(root, stem) if regular_file(root, f[0], diags)]
         files += payment_files_of(root, account)
     return assemble(settings, load_files(root, files, own=True).items(), diags, whole=False)
 
