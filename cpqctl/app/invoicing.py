@@ -127,11 +127,14 @@ def run_invoices(
         from cpqctl.load.cache import taken
 
         with taken(ws.root, memo.stats, memo.started):  # the files' stats the memo's key was made of
-            loaded = ws.read()
-        drafts, quiet, _ = _bill(ws, loaded, day, accounts, contracts, memo.started)
-        if quiet is not None:
-            quiet.save()
-        drafts = _issue(loaded, drafts, today)
+            drafts = None if accounts or contracts else _bill_in_parts(ws, day, today, memo.started, memo.stats)
+            if drafts is None:
+                loaded = ws.read()
+                drafts, quiet, _ = _bill(ws, loaded, day, accounts, contracts, memo.started)
+                if quiet is not None:
+                    quiet.save()
+                drafts = _issue(loaded, drafts, today)
+                del loaded
         result = RunResult(
             day,
             True,
@@ -191,6 +194,44 @@ def _bill(ws: Workspace, loaded, day: date, accounts: Sequence[str], contracts: 
             quiet=quiet,
         )
     return drafts, quiet, by_contract
+
+
+def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: dict) -> list | None:
+    """A whole run's drafts as issued, billed one part of the repository at a time (:mod:`cpqctl.load.parts`: whole
+    account folders with their contracts' invoices), in number order; None when the repository is loaded whole
+    (small enough, or one the parts cannot stand for: the whole load then refuses or bills it).
+
+    ``stats``: the files' stats the dry run's key was made of, which a load takes over instead of stat-ing each
+    file again; dropped here (a part's load stats its own files): at 50,000 accounts they are ≈ 100 MB, held
+    until the last part would have taken its own."""
+    from cpqctl.core import billing
+    from cpqctl.load.parts import Whole, billing_parts
+
+    ws.recover()
+    parts = billing_parts(ws.root)
+    if parts is None:
+        return None
+    stats.clear()
+    out: list = []
+    quiet = None
+    try:
+        for n, loaded in enumerate(parts):
+            repo, _ = loaded.assemble()
+            del loaded
+            by_contract = _invoices_by_contract(repo)
+            if n == 0:
+                quiet = _quiet_memo(ws, repo, started, by_contract)
+            elif quiet is not None:
+                quiet.invoices_of = by_contract
+            drafts = billing.run(repo, day, billed=billing.Ledger(by_contract), full=_full_billing(), quiet=quiet)
+            out += _issue(repo, drafts, today)
+            del repo, by_contract, drafts
+    except Whole:
+        return None
+    if quiet is not None:
+        quiet.save()
+    out.sort(key=lambda i: (i.date, i.contract, i.billing_date, i.kind))
+    return out
 
 
 def _invoices_by_contract(loaded) -> dict[str, list]:

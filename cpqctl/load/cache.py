@@ -542,7 +542,9 @@ def taken(root: Path, stats: dict[str, tuple[int, int, int, int]], when_ns: int)
         _TAKEN.pop(key, None)
 
 
-def load_files(root: Path, files: list[tuple[str, str]], meter=None, own: bool = False) -> dict[str, FileResult]:
+def load_files(
+    root: Path, files: list[tuple[str, str]], meter=None, own: bool = False, part: bool = False
+) -> dict[str, FileResult]:
     """Each file's result (path → result, in the order of ``files``), from the cache when the file is unchanged,
     else parsed (and then cached).
 
@@ -559,10 +561,10 @@ def load_files(root: Path, files: list[tuple[str, str]], meter=None, own: bool =
     meter = meter or SILENT
     meter.start("Loading files", len(files))
     with _gc_paused(len(files) >= FREEZE_MIN):
-        return _load_files(root, files, meter)
+        return _load_files(root, files, meter, part)
 
 
-def _load_files(root: Path, files: list[tuple[str, str]], meter) -> dict[str, FileResult]:
+def _load_files(root: Path, files: list[tuple[str, str]], meter, part: bool = False) -> dict[str, FileResult]:
     started = time.time_ns()
     base = os.fspath(root)
     pre = _TAKEN.get(base)
@@ -577,7 +579,8 @@ def _load_files(root: Path, files: list[tuple[str, str]], meter) -> dict[str, Fi
         by_shard.setdefault(shard_of(rel), []).append((rel, kind))
     shard_bytes = sum((_stat(shard_path(root, n)) or (0,))[0] for n in by_shard)
     yaml_bytes = sum(s[0] for s in stats.values() if s)
-    if shard_bytes > READ_RATIO * yaml_bytes + READ_ALWAYS:  # a few files out of a big cache: parsing is cheaper
+    # a few files out of a big cache: parsing is cheaper (not for a part of a whole load: the others read the rest)
+    if not part and shard_bytes > READ_RATIO * yaml_bytes + READ_ALWAYS:
         out = {}
         for rel, kind in files:
             out[rel] = _repo.load_file(root, rel, kind)
@@ -595,7 +598,7 @@ def _load_files(root: Path, files: list[tuple[str, str]], meter) -> dict[str, Fi
             results[rel] = _one(root, rel, kind, stats.pop(rel, None), shard, cdc, started)
             meter.advance()
         asked = {rel for rel, _ in group}
-        if len(shard.entries) > len(group):  # entries of files not asked for: still there?
+        if not part and len(shard.entries) > len(group):  # entries of files not asked for: still there?
             shard.dirty = shard.dirty or any(
                 not os.path.isfile(os.path.join(base, rel)) for rel in shard.entries if rel not in asked
             )

@@ -63,12 +63,32 @@ def invoice_files_of(root: Path, contract: str) -> list[tuple[str, str]]:
         folder_mtime = os.stat(folder).st_mtime_ns
     except OSError:
         return []
-    started = time.time_ns()
     bucket = _bucket(root, contract)
     if bucket is not None and bucket.get("folder_mtime_ns") == folder_mtime:
         names = bucket["contracts"].get(contract, [])
         if type(names) is list and all(type(n) is str for n in names):  # else: a damaged bucket, as below
             return [(f"invoices/{name}", "invoice") for name in sorted({*names, *bucket["unknown"]})]
+    found = _owners(root, folder, folder_mtime, buckets_stale=True)
+    return [(f"invoices/{name}", "invoice") for name, owner in found.items() if owner is None or owner == contract]
+
+
+def owners(root: Path) -> dict[str, str | None]:
+    """Every invoice file's name in ``invoices/`` (in name order) → the ``contract:`` its top-level line names
+    (None: a plain match cannot tell; the file's parse is then the only authority)."""
+    folder = root / "invoices"
+    try:
+        folder_mtime = os.stat(folder).st_mtime_ns
+    except OSError:
+        return {}
+    bucket = _bucket(root, "")
+    return _owners(root, folder, folder_mtime, bucket is None or bucket.get("folder_mtime_ns") != folder_mtime)
+
+
+def _owners(root: Path, folder: Path, folder_mtime: int, buckets_stale: bool) -> dict[str, str | None]:
+    """:func:`owners`, from the index when the folder is as it was when every file was indexed, else by stat-ing
+    each file (reading those that changed); the index (and its buckets, when ``buckets_stale``) brought up to
+    date."""
+    started = time.time_ns()
     index_path = root / INDEX
     data = _read(index_path)
     old = data["files"]
@@ -76,18 +96,17 @@ def invoice_files_of(root: Path, contract: str) -> list[tuple[str, str]]:
         # No file was added, removed or replaced (cpqctl writes by rename) since the index was made, and
         # every file was in it: no need to stat 70,000 files. Invoices are never edited in place.
         try:
-            out = [
-                (f"invoices/{name}", "invoice")
-                for name in sorted(name for name, e in old.items() if e[2] is None or e[2] == contract)
-            ]
+            out = {name: old[name][2] for name in sorted(old)}
+            if all(type(o) in (str, type(None)) for o in out.values()):
+                if buckets_stale:  # an index made before the buckets (or they were lost)
+                    _write_buckets(root, old, folder_mtime)
+                return out
         except (TypeError, IndexError, KeyError):  # a damaged entry: the slow way below rebuilds the index
-            old = {}
-        else:
-            _write_buckets(root, old, folder_mtime)  # an index made before the buckets (or they were lost)
-            return out
+            pass
+        old = {}
     new: dict[str, list] = {}
     complete = folder_mtime < started - RACY_NS
-    out = []
+    found: dict[str, str | None] = {}
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if not (entry.name.endswith((".yaml", ".yml")) and entry.is_file()):
             continue
@@ -104,14 +123,13 @@ def invoice_files_of(root: Path, contract: str) -> list[tuple[str, str]]:
             new[entry.name] = [st.st_size, st.st_mtime_ns, owner]
         else:
             complete = False  # a file this recent may still change unseen: no shortcut next time
-        if owner is None or owner == contract:
-            out.append((f"invoices/{entry.name}", "invoice"))
+        found[entry.name] = owner
     record = {"format": FORMAT, "folder_mtime_ns": folder_mtime if complete else None, "files": new}
     if record != data:
         _write(root, index_path, record)
         if complete:
             _write_buckets(root, new, folder_mtime)
-    return out
+    return found
 
 
 def _bucket_of(contract: str) -> int:
