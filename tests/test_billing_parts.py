@@ -5,6 +5,7 @@ from it: loader errors, a duplicate ID, an invoice whose parsed contract is not 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,11 +45,11 @@ def _run(cli, root: Path, through: str, parts: bool, *extra: str):
 
 
 def _count_parts(root: Path, monkeypatch) -> int | None:
-    from cpqctl.load.parts import billing_parts
+    from cpqctl.load.parts import plan
 
     monkeypatch.setenv("CPQ_CHUNK_FILES", SMALL)
-    got = billing_parts(root)
-    return None if got is None else sum(1 for _ in got)
+    got = plan(root)
+    return None if got is None else sum(1 for _ in got.parts())
 
 
 @pytest.mark.parametrize("through", ["2026-10-31", "2026-12-31", "2027-06-30", "2029-12-31"])
@@ -74,7 +75,10 @@ def test_the_parts_use_and_keep_the_quiet_memo(repo, cli) -> None:
     memo.unlink()
     (repo / ".cpq" / "cache" / "invoice-run.json").unlink()  # else the answer is remembered: nothing billed
     cli(*args, "--through", "2026-11-30", env={"CPQ_CHUNK_FILES": "100000000"})
-    assert json.loads(memo.read_bytes())["contracts"] == made
+    # the same facts (a run in parts also keeps each entry's files, for a run that reads none of them)
+    assert {k: e[:3] for k, e in json.loads(memo.read_bytes())["contracts"].items()} == {
+        k: e[:3] for k, e in made.items()
+    }
     (repo / ".cpq" / "cache" / "invoice-run.json").unlink()
     with_memo = cli(*args, "--through", "2026-12-31", env=env_parts)
     assert with_memo == _run(cli, repo, "2026-12-31", parts=False)
@@ -107,10 +111,11 @@ def test_an_invoice_read_in_the_wrong_part_makes_the_run_load_the_whole(repo, cl
     """The index names a contract for each invoice file by a plain match of its line; when the parse says
     another, that invoice was read in the wrong part: the run loads the whole repository instead."""
     from cpqctl.load import invoice_index
-    from cpqctl.load.parts import Whole, billing_parts
+    from cpqctl.load.parts import Whole, plan
 
     whole = _run(cli, repo, "2027-06-30", parts=False)
-    index = json.loads((repo / invoice_index.INDEX).read_bytes()) if (repo / invoice_index.INDEX).exists() else None
+    past = (repo / "invoices").stat().st_mtime_ns - 3600 * 10**9
+    os.utime(repo / "invoices", ns=(past, past))  # an index of a folder settled is kept with the folder's state
     invoice_index.owners(repo)  # made (and its folder's state recorded)
     index = json.loads((repo / invoice_index.INDEX).read_bytes())
     assert index["folder_mtime_ns"] is not None
@@ -120,10 +125,10 @@ def test_an_invoice_read_in_the_wrong_part_makes_the_run_load_the_whole(repo, cl
     index["files"][victim][2] = next(o for o in owners if o != index["files"][victim][2])  # a wrong owner
     (repo / invoice_index.INDEX).write_text(json.dumps(index), encoding="utf-8")
     monkeypatch.setenv("CPQ_CHUNK_FILES", SMALL)
-    parts = billing_parts(repo)
+    parts = plan(repo)
     assert parts is not None
     with pytest.raises(Whole):
-        for _ in parts:
+        for _ in parts.parts():
             pass
     assert _run(cli, repo, "2027-06-30", parts=True) == whole
 
@@ -153,3 +158,138 @@ def test_a_repository_the_whole_load_refuses_is_refused_the_same(repo, cli, dama
     whole = _run(cli, repo, "2027-06-30", parts=False)
     assert whole.code != 0 and "E-INVALID-REPO" in whole.stderr
     assert _run(cli, repo, "2027-06-30", parts=True) == whole
+
+
+# --------------------------------------------------------------------------- contracts not even read
+
+MEMO = ".cpq/cache/billing-quiet.json"
+
+
+def _parts_run(cli, root: Path, through: str):
+    (root / ".cpq" / "cache" / "invoice-run.json").unlink(missing_ok=True)  # the memo of contracts kept
+    return cli(
+        "invoice", "run", "--dry-run", "--through", through, "--as-of", DAY, "--format", "json", "--repo", root,
+        env={"CPQ_CHUNK_FILES": SMALL},
+    )  # fmt: skip
+
+
+def _whole_cold(cli, root: Path, tmp_path: Path, through: str):
+    copy = copy_repo(root, tmp_path / "cold")
+    got = _run(cli, copy, through, parts=False)
+    return got.code, got.stdout.replace(str(copy), str(root)), got.stderr.replace(str(copy), str(root))
+
+
+@pytest.fixture
+def read_counter(monkeypatch):
+    """The files each part load read, by path."""
+    from cpqctl.load import cache
+
+    read: list[str] = []
+    real = cache.load_files
+
+    def counting(root, files, meter=None, own=False, part=False):
+        if part:
+            read.extend(rel for rel, _ in files)
+        return real(root, files, meter, own, part)
+
+    monkeypatch.setattr(cache, "load_files", counting)
+    return read
+
+
+def _quiet_contract(root: Path) -> tuple[str, Path, list[Path]]:
+    """A contract the memo vouches for by its files, with invoices: (ID, file, invoice files)."""
+    from cpqctl.load.invoice_index import owners
+
+    entries = json.loads((root / MEMO).read_bytes())["contracts"]
+    owned: dict[str, list[Path]] = {}
+    for name, owner in owners(root).items():
+        owned.setdefault(owner or "", []).append(root / "invoices" / name)
+    for cid in sorted(entries):
+        if len(entries[cid]) == 5 and owned.get(cid):
+            path = next((root / "contracts").glob(f"*/{cid}.yaml"))
+            return cid, path, sorted(owned[cid])
+    raise AssertionError("no quiet contract with invoices")
+
+
+def test_a_month_with_nothing_new_reads_only_what_changed(repo, cli, tmp_path, read_counter) -> None:
+    """Billed through November, November asked again: the second run in parts reads no contract the memo vouches
+    for by its files (the first made those keys), and answers what the whole load answers."""
+    billed = cli("invoice", "run", "--through", "2026-11-30", "--as-of", DAY, "--repo", repo)
+    assert billed.code == 0, billed.stderr
+    age(repo)
+    first = _parts_run(cli, repo, "2026-11-30")
+    assert first.code == 0 and '"count": 0' in first.stdout, first.stderr
+    assert (first.code, first.stdout, first.stderr) == _whole_cold(cli, repo, tmp_path, "2026-11-30")
+    read_first = len(read_counter)
+    read_counter.clear()
+    assert _parts_run(cli, repo, "2026-11-30") == first
+    entries = json.loads((repo / MEMO).read_bytes())["contracts"]
+    vouched = {cid for cid, e in entries.items() if len(e) == 5}
+    contracts = {p.stem for p in (repo / "contracts").glob("*/C-*.yaml")}
+    assert len(vouched) >= 0.8 * len(contracts)
+    read_contracts = {Path(rel).stem for rel in read_counter if rel.startswith("contracts/")}
+    assert not read_contracts & vouched
+    assert len(read_counter) <= read_first / 4, (len(read_counter), read_first)
+
+
+def _copy_as_new_invoice(invoices: list[Path]) -> None:
+    """One more invoice of the contract: its last one again under a new number (an older layout, no digest)."""
+    last = invoices[-1]
+    number = "INV-2026-99999"
+    lines = [
+        f"invoice: {number}\n" if ln.startswith("invoice: ") else ln
+        for ln in last.read_text(encoding="utf-8").splitlines(keepends=True)
+        if not ln.startswith("digest:")
+    ]
+    (last.parent / f"{number}.yaml").write_text("".join(lines), encoding="utf-8")
+
+
+def _keep_size_and_mtime(path: Path, edit) -> None:
+    st = path.stat()
+    text = path.read_text(encoding="utf-8")
+    new = edit(text)
+    assert new != text and len(new.encode()) == len(text.encode())
+    path.write_text(new, encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _digit_up(text: str, key: str) -> str:
+    """The first digit after ``key`` raised by one (2 ↔ 3 …): the same length."""
+    at = text.index(key) + len(key)
+    while not text[at].isdigit():
+        at += 1
+    return text[:at] + str((int(text[at]) + 1) % 10) + text[at + 1 :]
+
+
+CHANGES = {
+    "the contract edited, its size and mtime kept": lambda c, inv: _keep_size_and_mtime(
+        c, lambda t: _digit_up(t, "unit_price:")
+    ),
+    "an invoice edited, its size and mtime kept": lambda c, inv: _keep_size_and_mtime(
+        inv[-1], lambda t: _digit_up(t, "amount:")
+    ),
+    "an invoice deleted": lambda c, inv: inv[-1].unlink(),
+    "an invoice added": lambda c, inv: _copy_as_new_invoice(inv),
+    "the account file edited": lambda c, inv: (c.parent / "account.yaml").write_text(
+        (c.parent / "account.yaml").read_text(encoding="utf-8") + "# edited\n", encoding="utf-8"
+    ),
+    "cpq.toml edited": lambda c, inv: (c.parents[2] / "cpq.toml").write_text(
+        (c.parents[2] / "cpq.toml").read_text(encoding="utf-8").replace("payment_days = 14", "payment_days = 15"),
+        encoding="utf-8",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_contract_not_read_is_read_again_after_any_change(repo, cli, tmp_path, read_counter, change) -> None:
+    first = _parts_run(cli, repo, "2026-11-30")
+    assert first.code == 0, first.stderr
+    _parts_run(cli, repo, "2026-11-30")  # every quiet contract now vouched for by its files
+    cid, contract, invoices = _quiet_contract(repo)
+    CHANGES[change](contract, invoices)
+    if change != "an invoice edited, its size and mtime kept":
+        age(repo)  # settled: nothing but the change itself could make the run read the contract again
+    read_counter.clear()
+    got = _parts_run(cli, repo, "2026-11-30")
+    assert (got.code, got.stdout, got.stderr) == _whole_cold(cli, repo, tmp_path, "2026-11-30")
+    assert contract.relative_to(repo).as_posix() in read_counter, cid

@@ -182,7 +182,7 @@ def _bill(ws: Workspace, loaded, day: date, accounts: Sequence[str], contracts: 
     from cpqctl.core import billing
 
     by_contract = _invoices_by_contract(loaded)
-    quiet = _quiet_memo(ws, loaded, started, by_contract)
+    quiet = _quiet_memo(ws, loaded.settings, started, by_contract)
     with ws.meter() as meter:
         drafts = billing.run(
             loaded,
@@ -201,27 +201,34 @@ def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: d
     account folders with their contracts' invoices), in number order; None when the repository is loaded whole
     (small enough, or one the parts cannot stand for: the whole load then refuses or bills it).
 
-    ``stats``: the files' stats the dry run's key was made of, which a load takes over instead of stat-ing each
-    file again; dropped here (a part's load stats its own files): at 50,000 accounts they are ≈ 100 MB, held
-    until the last part would have taken its own."""
+    A contract the memo of contracts with nothing due vouches for by its files' state is not read
+    (:class:`cpqctl.load.quiet.Files`). ``stats``: the files' stats the dry run's key was made of (what those
+    files are compared with); then dropped (a part's load stats its own files): at 50,000 accounts they are
+    ≈ 100 MB, held until the last part would have taken its own."""
     from cpqctl.core import billing
-    from cpqctl.load.parts import Whole, billing_parts
+    from cpqctl.load.parts import Whole, plan
 
     ws.recover()
-    parts = billing_parts(ws.root)
-    if parts is None:
+    found = plan(ws.root)
+    if found is None:
         return None
+    quiet = _quiet_memo(ws, found.settings, started, {})
+    if quiet is not None:
+        from cpqctl.load.cache import RACY_NS, _stat
+        from cpqctl.load.quiet import Files
+
+        base = str(ws.root)
+        then = Files(ws.root, found.invoices, found.stray, lambda rel: stats.get(rel) or _stat(f"{base}/{rel}"), 0)
+        found.drop(lambda cid, rel: quiet.skips_unloaded(cid, rel, day, then))
+        quiet.files = Files(ws.root, found.invoices, found.stray, lambda rel: _stat(f"{base}/{rel}"), started - RACY_NS)
     stats.clear()
     out: list = []
-    quiet = None
     try:
-        for n, loaded in enumerate(parts):
+        for loaded in found.parts():
             repo, _ = loaded.assemble()
             del loaded
             by_contract = _invoices_by_contract(repo)
-            if n == 0:
-                quiet = _quiet_memo(ws, repo, started, by_contract)
-            elif quiet is not None:
+            if quiet is not None:
                 quiet.invoices_of = by_contract
             drafts = billing.run(repo, day, billed=billing.Ledger(by_contract), full=_full_billing(), quiet=quiet)
             out += _issue(repo, drafts, today)
@@ -246,13 +253,13 @@ def _invoices_by_contract(loaded) -> dict[str, list]:
     return out
 
 
-def _quiet_memo(ws: Workspace, loaded, started: int, by_contract):
+def _quiet_memo(ws: Workspace, settings, started: int, by_contract):
     """The memo of contracts with nothing due (:mod:`cpqctl.load.quiet`); None on the reference path."""
     if _full_billing():
         return None
     from cpqctl.load.quiet import QuietMemo
 
-    return QuietMemo(ws.root, loaded.settings, started, by_contract)
+    return QuietMemo(ws.root, settings, started, by_contract)
 
 
 def _quiet_after(quiet, loaded, store, written: Sequence[str], by_contract, day: date) -> None:

@@ -2,7 +2,7 @@
 
 `invoice run --dry-run` bills each contract from its own account and its own invoices (docs/design/
 check-by-account.md §7): nothing it reads crosses accounts but the settings and the catalog. Holding the whole
-model of 50,000 accounts with 191,000 invoices took 0.8 GB; :func:`billing_parts` gives the same files in
+model of 50,000 accounts with 191,000 invoices took 0.8 GB; :func:`plan` gives the same files in
 :data:`CHUNK_FILES`-sized parts, each a set of whole account folders with every invoice of their contracts,
 so that a run holds one part's records at a time.
 
@@ -11,7 +11,7 @@ plain match of their ``contract:`` line cannot tell (:mod:`cpqctl.load.invoice_i
 keeps those its contracts own), and a share of the quotes, payments and periods, read only for their findings: the
 whole load refuses a repository whose files have loader errors, and so do the parts.
 
-The parts stand for the whole only when nothing can tell them apart; else :func:`billing_parts` gives None
+The parts stand for the whole only when nothing can tell them apart; else :func:`plan` gives None
 before the first part, or raises :class:`Whole` while giving them, and the caller loads the whole repository
 (whose refusal or result is then the answer):
 
@@ -20,11 +20,14 @@ before the first part, or raises :class:`Whole` while giving them, and the calle
   are gathered across the parts;
 - an invoice whose parsed ``contract:`` is not the one its line's plain match named (it would then have been
   billed against in the wrong part).
+
+A contract that the memo of contracts with nothing due vouches for by the state of its files
+(:meth:`Plan.drop`, :class:`cpqctl.load.quiet.Files`) is left out before any part is read: a month with nothing
+new reads only what changed.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,13 +49,101 @@ def chunk_files() -> int:
     return CHUNK_FILES
 
 
-def billing_parts(root: Path, meter=None) -> Iterator[Loaded] | None:
-    """The repository's account folders and their contracts' invoices in parts (None: a repository small enough
-    to load whole, or one the parts cannot stand for; see the module's docstring). Each part is a
-    :class:`~cpqctl.load.repo.Loaded` with ``whole`` False; iterating raises :class:`Whole` when a part shows
-    that the whole load differs."""
+class Plan:
+    """What :func:`plan` found: the settings, each account folder's files, each contract's invoices (by their
+    ``contract:`` lines), the invoices read by every part, and the files read for their findings only."""
+
+    def __init__(self, root: Path, settings, diags, catalog, folders, invoices, named, stray, others):
+        self.root = root
+        self.settings = settings
+        self.diags = diags
+        self.catalog = catalog
+        self.folders: dict[str, list[tuple[str, str]]] = folders  # account folder → its account and contract files
+        self.invoices: dict[str, list[str]] = invoices  # contract ID → its invoice files (as their lines name it)
+        self.named: dict[str, str] = named  # invoice file → the contract its line names
+        self.stray: list[str] = stray  # invoice files every part reads
+        self.others = others
+        self.dropped = 0
+
+    def drop(self, skip) -> None:
+        """Leave out each contract for which ``skip(contract ID, its file)`` is true, with its invoices, and each
+        account folder all of whose contracts are left out (its contracts bill nothing: its file is not read)."""
+        for acct in list(self.folders):
+            own = self.folders[acct]
+            kept = []
+            left = 0
+            for rel, kind in own:
+                cid = _contract_id(rel) if kind == "contract" else None
+                if cid is not None and skip(cid, rel):
+                    left += 1
+                    for inv in self.invoices.pop(cid, ()):
+                        del self.named[inv]
+                else:
+                    kept.append((rel, kind))
+            if left and all(kind == "account" for _, kind in kept):
+                del self.folders[acct]
+            elif left:
+                self.folders[acct] = kept
+            self.dropped += left
+
+    def parts(self, meter=None) -> Iterator[Loaded]:
+        """Whole account folders in order with their contracts' invoices, about :func:`chunk_files` files a part;
+        raises :class:`Whole` when a part shows the whole load would differ (see the module's docstring)."""
+        from cpqctl.load.cache import load_files
+
+        size = chunk_files()
+        groups: list[list[str]] = [[]]
+        held = 0
+        for acct, own in self.folders.items():
+            weight = len(own) + sum(len(self.invoices.get(_contract_id(r) or "", ())) for r, _ in own)
+            if held and held + weight > size:
+                groups.append([])
+                held = 0
+            groups[-1].append(acct)
+            held += weight
+        catalog = load_files(self.root, self.catalog)
+        stray = [(rel, "invoice") for rel in self.stray]
+        seen: dict[str, set[str]] = {"account": set(), "contract": set(), "invoice": set()}
+        for n, accounts in enumerate(groups):
+            files = [f for acct in accounts for f in self.folders[acct]]
+            contracts = {cid for rel, _ in files if (cid := _contract_id(rel)) is not None}
+            # in name order, as the whole load reads them (a contract's ledger is in the order of its invoices)
+            files += sorted([(rel, "invoice") for cid in contracts for rel in self.invoices.get(cid, ())] + stray)
+            files += self.others[n :: len(groups)]
+            loaded = load_files(self.root, files, meter, part=True)
+            results = dict(catalog)
+            for rel, res in loaded.items():
+                if any(d.severity == "error" for d in res.diagnostics):
+                    raise Whole(rel)
+                if res.kind not in seen:
+                    continue  # a quote, payment or period: read for its findings only
+                if res.kind == "invoice" and res.records:
+                    parsed = res.records[0].contract
+                    if rel not in self.named:  # a stray: the part of its contract keeps it
+                        if parsed not in contracts:
+                            continue
+                    elif parsed != self.named[rel]:
+                        raise Whole(rel)
+                for rec in res.records:
+                    ident = getattr(rec, res.kind)
+                    if ident in seen[res.kind]:
+                        raise Whole(rel)
+                    seen[res.kind].add(ident)
+                results[rel] = res
+            del loaded
+            yield Loaded(self.settings, results, list(self.diags), whole=False)
+
+
+def _contract_id(rel: str) -> str | None:
+    """The contract ID of a contract file's path (None: an account.yaml)."""
+    name = rel.rsplit("/", 1)[1]
+    return None if name == "account.yaml" else name[: -len(".yaml")]
+
+
+def plan(root: Path) -> Plan | None:
+    """The repository's account folders and their contracts' invoices, to be read in parts (None: a repository
+    small enough to load whole, or one the parts cannot stand for; see the module's docstring)."""
     from cpqctl.load import invoice_index
-    from cpqctl.load.cache import load_files
     from cpqctl.load.repo import _files, _well_named, load_settings, template_problems
 
     settings, diags = load_settings(root)
@@ -74,75 +165,24 @@ def billing_parts(root: Path, meter=None) -> Iterator[Loaded] | None:
             catalog.append((rel, kind))
         else:
             others.append((rel, kind))
-    size = chunk_files()
-    count = math.ceil((sum(len(f) for f in folders.values()) + len(invoices)) / size)
-    if count <= 1:
+    if sum(len(f) for f in folders.values()) + len(invoices) <= chunk_files():
         return None
     account_of: dict[str, str] = {}  # contract ID (its file's name) → account folder
     for acct, own in folders.items():
         for rel, kind in own:
-            if kind == "contract":
-                cid = rel.rsplit("/", 1)[1][: -len(".yaml")]
-                if account_of.setdefault(cid, acct) != acct:
-                    return None  # one contract ID in two folders: E-DUPLICATE-ID
+            cid = _contract_id(rel) if kind == "contract" else None
+            if cid is not None and account_of.setdefault(cid, acct) != acct:
+                return None  # one contract ID in two folders: E-DUPLICATE-ID
     owner_of = invoice_index.owners(root)
-    named: dict[str, str] = {}  # invoice path → the contract its line names (a contract on file)
-    mine: dict[str, list[str]] = {}  # account folder → its contracts' invoices
-    stray: list[tuple[str, str]] = []  # whose contract cannot be told (or is no contract on file): read by every part
+    named: dict[str, str] = {}
+    by_contract: dict[str, list[str]] = {}
+    stray: list[str] = []  # whose contract cannot be told (or is no contract on file): read by every part
     for rel in invoices:
         owner = owner_of.get(rel[len("invoices/") :])
-        acct = account_of.get(owner) if owner is not None else None
-        if acct is None:
-            stray.append((rel, "invoice"))
+        if owner is None or owner not in account_of:
+            stray.append(rel)
         else:
-            named[rel] = owner  # type: ignore[assignment]
-            mine.setdefault(acct, []).append(rel)
+            named[rel] = owner
+            by_contract.setdefault(owner, []).append(rel)
     del owner_of
-    # whole account folders in order, cut when a part holds about ``size`` files
-    parts: list[list[str]] = [[]]
-    held = 0
-    for acct in folders:
-        weight = len(folders[acct]) + len(mine.get(acct, ()))
-        if held and held + weight > size:
-            parts.append([])
-            held = 0
-        parts[-1].append(acct)
-        held += weight
-    catalog_results = load_files(root, catalog)
-    return _parts(root, settings, diags, catalog_results, parts, folders, mine, named, stray, others, meter)
-
-
-def _parts(root, settings, diags, catalog_results, parts, folders, mine, named, stray, others, meter):
-    from cpqctl.load.cache import load_files
-
-    seen: dict[str, set[str]] = {"account": set(), "contract": set(), "invoice": set()}
-    for n, accounts in enumerate(parts):
-        files = [f for acct in accounts for f in folders[acct]]
-        files += [(rel, "invoice") for acct in accounts for rel in mine.get(acct, ())]
-        files += stray
-        files += others[n :: len(parts)]
-        loaded = load_files(root, files, meter, part=True)
-        contracts = {
-            rel.rsplit("/", 1)[1][: -len(".yaml")] for acct in accounts for rel, k in folders[acct] if k == "contract"
-        }
-        results = dict(catalog_results)
-        for rel, res in loaded.items():
-            if any(d.severity == "error" for d in res.diagnostics):
-                raise Whole(rel)
-            if res.kind not in seen:
-                continue  # a quote, payment or period: read for its findings only
-            if res.kind == "invoice" and res.records:
-                parsed = res.records[0].contract
-                if rel not in named:  # a stray: the part of its contract keeps it
-                    if parsed not in contracts:
-                        continue
-                elif parsed != named[rel]:
-                    raise Whole(rel)
-            for rec in res.records:
-                ident = getattr(rec, res.kind)
-                if ident in seen[res.kind]:
-                    raise Whole(rel)
-                seen[res.kind].add(ident)
-            results[rel] = res
-        del loaded
-        yield Loaded(settings, results, list(diags), whole=False)
+    return Plan(root, settings, diags, catalog, folders, by_contract, named, stray, others)

@@ -20,6 +20,17 @@ The key is what the billing of one contract reads:
 - the file as a whole is dropped when the settings (everything cpq.toml gives billing) or the package's source
   differ from the ones it was written with.
 
+**Not even loaded.** A run that bills a big repository in parts (:mod:`cpqctl.load.parts`) asks the memo before it
+loads anything: an entry also keeps the *files* of its contract (:class:`Files`): the contract file, its account's
+``account.yaml``, the invoice files whose ``contract:`` line names it (:mod:`cpqctl.load.invoice_index`) and the
+invoices whose line cannot be told, each by path, size, ``mtime_ns``, inode and ``ctime_ns``. When those are the
+same and the day is in the entry's span, none of them is read. Such a key is kept only for files settled before
+the run that recorded it began (their ``mtime`` 2 s older, the parse cache's rule: they were what it read), or, for a file that run wrote
+itself, with the SHA-256 of the bytes it wrote, which the run that skips compares with the file's bytes (the racy
+case of a file written within the file system's clock step). A loaded invoice whose parsed contract is not the one
+its line names makes a run in parts load the whole repository (and a writing run keep no such key), so each file a
+key lists was read as its contract's when the key was made.
+
 Writing runs remember too, for the ledger they leave (:meth:`QuietMemo.record` with the lines they wrote), so
 the next month's first run finds the contracts billed this month already known. ``CPQ_BILLING=full`` (the
 reference path) neither reads nor writes it. A memo that is missing, unreadable or from another version is
@@ -36,7 +47,7 @@ from datetime import date
 from pathlib import Path
 
 NAME = ".cpq/cache/billing-quiet.json"
-FORMAT = 1
+FORMAT = 2  # 2: entries may hold their files' key (:class:`Files`)
 
 
 def _day(d: date | None) -> int | None:
@@ -76,6 +87,7 @@ class QuietMemo:
         self.entries: dict[str, list[str]] = {}
         self.dirty = False
         self._keys: dict[str, str | None] = {}
+        self.files: Files | None = None  # set by a run that can vouch for its files (see the module's docstring)
         try:
             data = json.loads((root / NAME).read_bytes())
             if data.get("head") == self.head and isinstance(data.get("contracts"), dict):
@@ -103,10 +115,28 @@ class QuietMemo:
 
     def skips(self, c, through: date) -> bool:
         got = self.entries.get(c.contract)
-        if type(got) is not list or len(got) != 3:
+        if type(got) is not list or len(got) not in (3, 5):
             return False
         day = through.isoformat()
-        return got[1] <= day < got[2] and got[0] == self._key_of(c)
+        if not (got[1] <= day < got[2] and got[0] == self._key_of(c)):
+            return False
+        if self.files is not None:  # skipped as loaded: its files' key (kept up to date), for a run that reads none
+            files = self.files.key(c.contract, c.src.file)
+            if files is not None and got[3:] != files:
+                self.entries[c.contract] = [*got[:3], *files]
+                self.dirty = True
+        return True
+
+    def skips_unloaded(self, contract: str, rel: str, through: date, files: Files) -> bool:
+        """Whether the contract whose file is ``rel`` has nothing due through ``through`` by an entry whose files'
+        key is that of its files now (``files``, from the run's stats): then not even its files need reading."""
+        got = self.entries.get(contract)
+        if type(got) is not list or len(got) != 5 or not isinstance(got[4], dict):
+            return False
+        day = through.isoformat()
+        if not got[1] <= day < got[2]:
+            return False
+        return files.same(contract, rel, got[3], got[4])
 
     def record(self, c, through: date, until: date, invoices: Iterable | None = None) -> None:
         """Nothing is due for ``c`` from ``through`` until the day before ``until``: with the invoices this run
@@ -114,7 +144,10 @@ class QuietMemo:
         key = self._key_of(c) if invoices is None else self.key(c, invoices)
         if key is None:
             return
-        entry = [key, through.isoformat(), until.isoformat()]
+        entry: list = [key, through.isoformat(), until.isoformat()]
+        files = self.files.key(c.contract, c.src.file) if self.files is not None else None
+        if files is not None:
+            entry += files
         if self.entries.get(c.contract) != entry:
             self.entries[c.contract] = entry
             self.dirty = True
@@ -128,3 +161,66 @@ class QuietMemo:
         body = {"format": FORMAT, "head": self.head, "contracts": dict(sorted(self.entries.items()))}
         if write_cache_file(self.root, NAME, json.dumps(body, separators=(",", ":")).encode()):
             self.dirty = False
+
+
+class Files:
+    """The files a contract's billing reads, keyed by their stats (see the module's docstring).
+
+    ``invoices``: each contract's invoice files as their ``contract:`` lines name them; ``stray``: the invoice files
+    whose line names no contract on file or cannot be told (every contract's key holds them); ``stat``: a file's
+    (size, ``mtime_ns``, inode, ``ctime_ns``) or None; ``settled_before``: files modified since (``mtime``) are
+    racy; ``written``: the SHA-256 of the bytes this run wrote, by path (a racy file of this run is keyed with it).
+    """
+
+    def __init__(self, root: Path, invoices, stray, stat, settled_before: int, written=None):
+        self.base = os.fspath(root)
+        self.invoices = invoices
+        self.stray = stray
+        self.stat = stat
+        self.settled_before = settled_before
+        self.written = written or {}
+
+    def _listed(self, contract: str, rel: str) -> list[str]:
+        account = rel.split("/")[1]
+        return [rel, f"contracts/{account}/account.yaml", *self.invoices.get(contract, ()), *self.stray]
+
+    def _digest(self, contract: str, rows: list) -> str:
+        return hashlib.blake2b(repr((contract, rows)).encode(), digest_size=16).hexdigest()
+
+    def key(self, contract: str, rel: str) -> list | None:
+        """[digest, {racy path: sha256}] of the contract's files now, None when one is missing, or racy and not
+        written by this run as it is."""
+        rows = []
+        racy = {}
+        for f in self._listed(contract, rel):
+            st = self.stat(f)
+            if st is None:
+                return None
+            if st[1] >= self.settled_before:  # the parse cache's rule (:data:`cpqctl.load.cache.RACY_NS`)
+                sha = self.written.get(f)
+                if sha is None or sha != _sha(os.path.join(self.base, f)):
+                    return None
+                racy[f] = sha
+            rows.append((f, *st))
+        return [self._digest(contract, rows), racy]
+
+    def same(self, contract: str, rel: str, digest, racy: dict) -> bool:
+        """Whether the contract's files are those ``digest`` was made of (and each racy one holds the bytes
+        recorded)."""
+        rows = []
+        for f in self._listed(contract, rel):
+            st = self.stat(f)
+            if st is None:
+                return False
+            rows.append((f, *st))
+        if self._digest(contract, rows) != digest:
+            return False
+        return all(type(sha) is str and _sha(os.path.join(self.base, f)) == sha for f, sha in racy.items())
+
+
+def _sha(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
