@@ -144,6 +144,7 @@ def run_invoices(
         )
         memo.remember(result)
         return result
+    import hashlib
     import time
 
     from cpqctl.app.numbers import Numbers
@@ -157,15 +158,19 @@ def run_invoices(
         numbers = writer.invoices(drafts, loaded.invoices)
         drafts = corrections.numbered(drafts, numbers)
         written = tuple(f"invoices/{file_stem(n)}.yaml" for n in numbers)
+        shas: dict[str, str] = {}  # what this run wrote, by path: its files' keys are made of it
         if drafts:
             with store.transaction() as tx:
                 for rel, number, d in zip(written, numbers, drafts):
                     text, docs = _with_documents(ws.root, loaded, rel, number, d)
                     tx.create(rel, text)
+                    shas[rel] = hashlib.sha256(text.encode("utf-8")).hexdigest()
                     for suffix, payload in docs:
                         tx.create_bytes(rel[: -len(".yaml")] + suffix, payload)
             if quiet is not None:
                 _quiet_after(quiet, loaded, store, written, by_contract, day)
+        if quiet is not None:
+            _vouch_files(ws.root, quiet, loaded, shas, started)
     if quiet is not None:
         quiet.save()
     if not drafts:
@@ -218,9 +223,12 @@ def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: d
         from cpqctl.load.quiet import Files
 
         base = str(ws.root)
-        then = Files(ws.root, found.invoices, found.stray, lambda rel: stats.get(rel) or _stat(f"{base}/{rel}"), 0)
+        settled = started - RACY_NS
+        then = Files(
+            ws.root, found.invoices, found.stray, lambda rel: stats.get(rel) or _stat(f"{base}/{rel}"), settled
+        )
         found.drop(lambda cid, rel: quiet.skips_unloaded(cid, rel, day, then))
-        quiet.files = Files(ws.root, found.invoices, found.stray, lambda rel: _stat(f"{base}/{rel}"), started - RACY_NS)
+        quiet.files = Files(ws.root, found.invoices, found.stray, lambda rel: _stat(f"{base}/{rel}"), settled)
     stats.clear()
     out: list = []
     try:
@@ -287,6 +295,32 @@ def _quiet_after(quiet, loaded, store, written: Sequence[str], by_contract, day:
         until = billing.quiet_until(c, loaded.settings, day)
         if until is not None:
             quiet.record(c, day, until, invoices)
+
+
+def _vouch_files(root: Path, quiet, loaded, shas: dict[str, str], started: int) -> None:
+    """Key the contracts a writing run found with nothing due by their files (:class:`cpqctl.load.quiet.Files`), so
+    that the next run in parts needs not read them: the invoice files by their ``contract:`` lines
+    (:func:`cpqctl.load.invoice_index.owners`, after the write), each loaded invoice's parsed contract checked to be
+    the one its line names (else no such key is kept), the files this run wrote by the bytes it wrote."""
+    from cpqctl.load.cache import RACY_NS, _stat
+    from cpqctl.load.invoice_index import owners
+    from cpqctl.load.quiet import Files
+
+    named = owners(root)
+    for inv in loaded.invoices.values():
+        owner = named.get(inv.src.file.rsplit("/", 1)[1])
+        if owner is not None and owner != inv.contract:
+            return
+    by_contract: dict[str, list[str]] = {}
+    stray: list[str] = []
+    for name, owner in named.items():
+        if owner is None or owner not in loaded.contracts:
+            stray.append(f"invoices/{name}")
+        else:
+            by_contract.setdefault(owner, []).append(f"invoices/{name}")
+    base = str(root)
+    files = Files(root, by_contract, stray, lambda rel: _stat(f"{base}/{rel}"), started - RACY_NS, shas)
+    quiet.attach(files, {cid: c.src.file for cid, c in loaded.contracts.items()})
 
 
 class _DryRunMemo:

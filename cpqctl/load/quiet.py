@@ -88,6 +88,7 @@ class QuietMemo:
         self.dirty = False
         self._keys: dict[str, str | None] = {}
         self.files: Files | None = None  # set by a run that can vouch for its files (see the module's docstring)
+        self.vouched: set[str] = set()  # the contracts this run found with nothing due (skipped or recorded)
         try:
             data = json.loads((root / NAME).read_bytes())
             if data.get("head") == self.head and isinstance(data.get("contracts"), dict):
@@ -120,6 +121,7 @@ class QuietMemo:
         day = through.isoformat()
         if not (got[1] <= day < got[2] and got[0] == self._key_of(c)):
             return False
+        self.vouched.add(c.contract)
         if self.files is not None:  # skipped as loaded: its files' key (kept up to date), for a run that reads none
             files = self.files.key(c.contract, c.src.file)
             if files is not None and got[3:] != files:
@@ -136,7 +138,12 @@ class QuietMemo:
         day = through.isoformat()
         if not got[1] <= day < got[2]:
             return False
-        return files.same(contract, rel, got[3], got[4])
+        if not files.same(contract, rel, got[3], got[4]):
+            return False
+        if got[4] and all((files.stat(f) or (0, files.settled_before))[1] < files.settled_before for f in got[4]):
+            self.entries[contract] = [*got[:4], {}]  # settled since: their stats alone vouch for them from now on
+            self.dirty = True
+        return True
 
     def record(self, c, through: date, until: date, invoices: Iterable | None = None) -> None:
         """Nothing is due for ``c`` from ``through`` until the day before ``until``: with the invoices this run
@@ -148,9 +155,24 @@ class QuietMemo:
         files = self.files.key(c.contract, c.src.file) if self.files is not None else None
         if files is not None:
             entry += files
+        self.vouched.add(c.contract)
         if self.entries.get(c.contract) != entry:
             self.entries[c.contract] = entry
             self.dirty = True
+
+    def attach(self, files: Files, file_of: Mapping[str, str]) -> None:
+        """Key each contract this run vouched for by its files (``file_of``: contract ID → its file), as a run that
+        wrote them knows them once written (:class:`Files` with what it wrote)."""
+        for cid in sorted(self.vouched):
+            got = self.entries.get(cid)
+            rel = file_of.get(cid)
+            if type(got) is not list or len(got) not in (3, 5) or rel is None:
+                continue
+            key = files.key(cid, rel)
+            entry = got[:3] + (key or [])
+            if entry != got:
+                self.entries[cid] = entry
+                self.dirty = True
 
     def save(self) -> None:
         """Write the memo back when it changed (atomically; a repository that cannot be written keeps none)."""
