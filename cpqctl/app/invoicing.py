@@ -47,7 +47,7 @@ class RunResult:
 
     through: date
     dry_run: bool
-    drafts: tuple = ()  # cpqctl.core.billing.Draft
+    drafts: tuple | _Spilled = ()  # cpqctl.core.issuing.Issued (a big dry run's kept on disk, :class:`_Spilled`)
     numbers: tuple = ()  # the invoice numbers, None in a dry run
     written: tuple[str, ...] = ()
     message: str = ""
@@ -138,7 +138,7 @@ def run_invoices(
         result = RunResult(
             day,
             True,
-            tuple(drafts),
+            drafts if isinstance(drafts, _Spilled) else tuple(drafts),
             (None,) * len(drafts),
             message="" if drafts else f"nothing to invoice through {day}",
         )
@@ -170,7 +170,10 @@ def run_invoices(
             if quiet is not None:
                 _quiet_after(quiet, loaded, store, written, by_contract, day)
         if quiet is not None:
-            _vouch_files(ws.root, quiet, loaded, shas, started)
+            try:
+                _vouch_files(ws.root, quiet, loaded, shas, started)
+            except OSError:  # the invoices are written: a memo that cannot be made is no error
+                pass
     if quiet is not None:
         quiet.save()
     if not drafts:
@@ -201,7 +204,7 @@ def _bill(ws: Workspace, loaded, day: date, accounts: Sequence[str], contracts: 
     return drafts, quiet, by_contract
 
 
-def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: dict) -> list | None:
+def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: dict) -> _Spilled | None:
     """A whole run's drafts as issued, billed one part of the repository at a time (:mod:`cpqctl.load.parts`: whole
     account folders with their contracts' invoices), in number order; None when the repository is loaded whole
     (small enough, or one the parts cannot stand for: the whole load then refuses or bills it).
@@ -230,7 +233,7 @@ def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: d
         found.drop(lambda cid, rel: quiet.skips_unloaded(cid, rel, day, then))
         quiet.files = Files(ws.root, found.invoices, found.stray, lambda rel: _stat(f"{base}/{rel}"), settled)
     stats.clear()
-    out: list = []
+    out = _Spilled()
     try:
         for loaded in found.parts():
             repo, _ = loaded.assemble()
@@ -239,14 +242,70 @@ def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: d
             if quiet is not None:
                 quiet.invoices_of = by_contract
             drafts = billing.run(repo, day, billed=billing.Ledger(by_contract), full=_full_billing(), quiet=quiet)
-            out += _issue(repo, drafts, today)
+            out.add(_issue(repo, drafts, today))
             del repo, by_contract, drafts
     except Whole:
+        out.close()
         return None
     if quiet is not None:
         quiet.save()
-    out.sort(key=lambda i: (i.date, i.contract, i.billing_date, i.kind))
     return out
+
+
+def _order(i) -> tuple:
+    """The order of a run's invoices (their numbers'): issue date, contract, billing date, kind."""
+    return (i.date, i.contract, i.billing_date, i.kind)
+
+
+class _Spilled:
+    """A run's issued drafts, part by part, each part's in :func:`_order` in an anonymous temporary file (no name,
+    gone when closed: never a cache nor anything another process reads), merged in that order when iterated. A
+    backlog run of 120,000 invoices holds ≈ 200 MB of drafts; this holds one per part at a time. Iterate it once
+    at a time (the files' positions are shared)."""
+
+    def __init__(self) -> None:
+        self.files: list = []
+        self.count = 0
+
+    def add(self, drafts: list) -> None:
+        import pickle
+        import tempfile
+
+        if not drafts:
+            return
+        f = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until the run is written out)
+        self.files.append(f)
+        for d in drafts:  # one pickle each: no memo of earlier ones grows with the part
+            pickle.dump(d, f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.flush()
+        self.count += len(drafts)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def __iter__(self) -> Iterator:
+        import heapq
+
+        return heapq.merge(*(_unpickled(f) for f in self.files), key=_order)  # ties: the earlier part first
+
+    def close(self) -> None:
+        for f in self.files:
+            f.close()
+        self.files = []
+
+
+def _unpickled(f) -> Iterator:
+    import pickle
+
+    f.seek(0)
+    while True:
+        try:
+            yield pickle.load(f)
+        except EOFError:
+            return
 
 
 def _invoices_by_contract(loaded) -> dict[str, list]:
@@ -430,7 +489,7 @@ def _issue(loaded, drafts, today: date) -> list:
     from cpqctl.core import corrections, issuing
 
     out = corrections.split_credits(loaded, issuing.issue_all(loaded, drafts, today, _rate_of(loaded.settings)), today)
-    out.sort(key=lambda i: (i.date, i.contract, i.billing_date, i.kind))
+    out.sort(key=_order)
     return out
 
 

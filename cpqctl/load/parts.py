@@ -102,6 +102,9 @@ class Plan:
             groups[-1].append(acct)
             held += weight
         catalog = load_files(self.root, self.catalog)
+        for rel, res in catalog.items():
+            if any(d.severity == "error" for d in res.diagnostics):
+                raise Whole(rel)
         stray = [(rel, "invoice") for rel in self.stray]
         seen: dict[str, set[str]] = {"account": set(), "contract": set(), "invoice": set()}
         for n, accounts in enumerate(groups):
@@ -110,7 +113,8 @@ class Plan:
             # in name order, as the whole load reads them (a contract's ledger is in the order of its invoices)
             files += sorted([(rel, "invoice") for cid in contracts for rel in self.invoices.get(cid, ())] + stray)
             files += self.others[n :: len(groups)]
-            loaded = load_files(self.root, files, meter, part=True)
+            # one part (a month with nothing new leaves few files): the shards only if worth it, as any load
+            loaded = load_files(self.root, files, meter, part=len(groups) > 1)
             results = dict(catalog)
             for rel, res in loaded.items():
                 if any(d.severity == "error" for d in res.diagnostics):
