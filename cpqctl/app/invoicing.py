@@ -127,20 +127,22 @@ def run_invoices(
         from cpqctl.load.cache import taken
 
         with taken(ws.root, memo.stats, memo.started):  # the files' stats the memo's key was made of
-            drafts = None if accounts or contracts else _bill_in_parts(ws, day, today, memo.started, memo.stats)
-            if drafts is None:
+            issued: tuple | _Spilled | None = None
+            if not (accounts or contracts):
+                issued = _bill_in_parts(ws, day, today, memo.started, memo.stats)
+            if issued is None:
                 loaded = ws.read()
-                drafts, quiet, _ = _bill(ws, loaded, day, accounts, contracts, memo.started)
+                billed, quiet, _ = _bill(ws, loaded, day, accounts, contracts, memo.started)
                 if quiet is not None:
                     quiet.save()
-                drafts = _issue(loaded, drafts, today)
+                issued = tuple(_issue(loaded, billed, today))
                 del loaded
         result = RunResult(
             day,
             True,
-            drafts if isinstance(drafts, _Spilled) else tuple(drafts),
-            (None,) * len(drafts),
-            message="" if drafts else f"nothing to invoice through {day}",
+            issued,
+            (None,) * len(issued),
+            message="" if issued else f"nothing to invoice through {day}",
         )
         memo.remember(result)
         return result

@@ -81,7 +81,7 @@ def run_head(through: date, dry_run: bool, count: int) -> dict:
     return {"through": through.isoformat(), "dry_run": dry_run, "count": count}
 
 
-def run_items(numbers: Sequence[str | None], drafts: Sequence) -> Iterator[dict]:
+def run_items(numbers: Sequence[str | None], drafts: Iterable) -> Iterator[dict]:
     """The ``invoices`` of `invoice run`, made one at a time (a month can be 100,000 invoices)."""
     return (draft_json(n, d) for n, d in zip(numbers, drafts))
 
