@@ -105,6 +105,20 @@ def age(root: Path, seconds: int = 3600) -> None:
                 os.utime(Path(folder) / name, ns=(past, past), follow_symlinks=False)
 
 
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repository of 60 accounts from bench/gen.py (contracts, amendments, invoices, corrections), its files
+    aged; shared by a test module: copy it before changing it."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("gen") / "repo"
+    gen = Path(__file__).resolve().parents[1] / "bench" / "gen.py"
+    subprocess.run([sys.executable, str(gen), str(root), "--accounts", "60"], check=True, capture_output=True)
+    age(root)
+    return root
+
+
 @pytest.fixture
 def example_repo(tmp_path: Path) -> Path:
     """A copy of the example data repository at the project root (cpq.toml, catalog, contracts, fx)."""

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,15 +14,6 @@ from tests.conftest import age, copy_repo
 
 DAY = "2026-12-05"
 SMALL = "40"  # account, contract and invoice files per part: the 60-account repository comes in about 8 parts
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("gen") / "repo"
-    gen = Path(__file__).resolve().parents[1] / "bench" / "gen.py"
-    subprocess.run([sys.executable, str(gen), str(root), "--accounts", "60"], check=True, capture_output=True)
-    age(root)
-    return root
 
 
 @pytest.fixture

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from cpqctl.app.workspace import Workspace
-from tests.conftest import age, invoke
+from tests.conftest import invoke
 
 DAY = "2026-12-05"
 
@@ -30,15 +28,6 @@ def _files(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and ".cpq" not in p.parts
     }
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("gen") / "repo"
-    gen = Path(__file__).resolve().parents[1] / "bench" / "gen.py"
-    subprocess.run([sys.executable, str(gen), str(root), "--accounts", "60"], check=True, capture_output=True)
-    age(root)
-    return root
 
 
 def _contract_with_invoices(root: Path) -> tuple[str, str]:
