@@ -16,6 +16,13 @@ DAY = "2026-12-05"
 SMALL = "40"  # account, contract and invoice files per part: the 60-account repository comes in about 8 parts
 
 
+@pytest.fixture(autouse=True)
+def settled(monkeypatch) -> None:
+    """Files count as settled once changed before a run began (not 2 s before): a copy made by the test has a
+    ctime of now, which nothing can set back, and the memo keys only files unchanged since before its run."""
+    monkeypatch.setattr("cpqctl.load.cache.RACY_NS", 0)
+
+
 @pytest.fixture
 def repo(generated, tmp_path) -> Path:
     root = copy_repo(generated, tmp_path / "repo")
@@ -130,6 +137,8 @@ def test_an_invoice_read_in_the_wrong_part_makes_the_run_load_the_whole(repo, cl
         "a contract ID that is not its file's name",
         "a broken invoice",
         "a broken catalog",
+        "a product defined twice",
+        "a payment ID in two months",
     ],
 )
 def test_a_repository_the_whole_load_refuses_is_refused_the_same(repo, cli, damage) -> None:
@@ -144,9 +153,22 @@ def test_a_repository_the_whole_load_refuses_is_refused_the_same(repo, cli, dama
         contracts[-1].rename(contracts[-1].with_name("C-2099-00001.yaml"))
     elif damage == "a broken invoice":
         sorted((repo / "invoices").glob("*.yaml"))[-1].write_text("invoice: [\n", encoding="utf-8")
-    else:
+    elif damage == "a broken catalog":
         catalog = repo / "catalog" / "products.yaml"
         catalog.write_text(catalog.read_text(encoding="utf-8") + "\n  - {code: [\n", encoding="utf-8")
+    elif damage == "a product defined twice":  # each file is fine: only putting the records together tells
+        catalog = repo / "catalog" / "products.yaml"
+        text = catalog.read_text(encoding="utf-8")
+        sso = text[text.index("  - code: SSO") :].split("\n  - ", 1)[0]
+        (repo / "catalog" / "more.yaml").write_text("products:\n" + sso + "\n", encoding="utf-8")
+    else:
+        for month in ("2026-06", "2026-07"):
+            (repo / "payments" / month).mkdir(parents=True)
+            (repo / "payments" / month / "PAY-2026-0005.yaml").write_text(
+                f"payment: PAY-2026-0005\ndate: {month}-10\naccount: acct-00002\namount: 100.00\ncurrency: PLN\n"
+                "allocations:\n  - {invoice: INV-2025-00001, amount: 100.00}\n",
+                encoding="utf-8",
+            )
     age(repo)
     whole = _run(cli, repo, "2027-06-30", parts=False)
     assert whole.code != 0 and "E-INVALID-REPO" in whole.stderr
@@ -216,9 +238,7 @@ def test_a_month_with_nothing_new_reads_only_what_changed(repo, cli, tmp_path, r
     contracts = {p.stem for p in (repo / "contracts").glob("*/C-*.yaml")}
     assert len(vouched) >= 0.8 * len(contracts)
     assert any(e[4] for e in entries.values() if len(e) == 5)  # keyed by the bytes the run wrote (just written)
-    for settled in (False, True):  # the run's own files are racy at first (just written), then settled
-        if settled:
-            monkeypatch.setattr("cpqctl.load.cache.RACY_NS", 0)  # as 2 s later (a touch would change their stats)
+    for _ in range(2):  # the run's own files are racy at first (just written: compared by content), then settled
         read_counter.clear()
         got = _parts_run(cli, repo, "2026-11-30")
         read = list(read_counter)
@@ -322,3 +342,80 @@ def test_a_contract_not_read_is_read_again_after_any_change(repo, cli, tmp_path,
     got = _parts_run(cli, repo, "2026-11-30")
     assert contract.relative_to(repo).as_posix() in read_counter, cid
     assert (got.code, got.stdout, got.stderr) == _whole_cold(cli, repo, tmp_path, "2026-11-30")
+
+
+def _move_contract(repo: Path, cid: str, to: str) -> None:
+    path = next((repo / "contracts").glob(f"*/{cid}.yaml"))
+    text = path.read_text(encoding="utf-8")
+    old = path.parent.name
+    (repo / "contracts" / old / "account.yaml").write_text(
+        (repo / "contracts" / old / "account.yaml").read_text(encoding="utf-8")
+        + "billing: {payment_days: 30}\nlanguage: de\n",
+        encoding="utf-8",
+    )
+    path.unlink()
+    (repo / "contracts" / to / path.name).write_text(text.replace(f"account: {old}", f"account: {to}"), "utf-8")
+
+
+LOOKS_ELSEWHERE = {
+    # each is a repository `check` refuses, which a dry run still bills from the whole load
+    "a contract naming another account": lambda r: [
+        p.write_text(p.read_text(encoding="utf-8").replace("account: acct-00059", "account: acct-00001"), "utf-8")
+        for p in (r / "contracts" / "acct-00059").glob("C-*.yaml")
+    ],
+    "a contract moved to another account, its invoices naming the old one": lambda r: _move_contract(
+        r, "C-2025-00004", "acct-00055"
+    ),
+    "a correction on file of another contract's invoice": lambda r: (
+        r / "invoices" / "INV-2026-09001.yaml"
+    ).write_bytes((Path(__file__).parent / "data" / "billing_parts" / "INV-2026-09001.yaml").read_bytes()),
+}
+
+
+@pytest.mark.parametrize("case", list(LOOKS_ELSEWHERE))
+def test_a_part_that_would_look_outside_itself_makes_the_run_load_the_whole(
+    repo, cli, tmp_path, monkeypatch, case
+) -> None:
+    from cpqctl.load.parts import Whole, plan
+
+    LOOKS_ELSEWHERE[case](repo)
+    age(repo)
+    whole = _whole_cold(cli, repo, tmp_path, "2026-12-31")
+    assert whole[0] == 0, whole[2]
+    monkeypatch.setenv("CPQ_CHUNK_FILES", SMALL)
+    found = plan(repo)
+    assert found is not None
+    with pytest.raises(Whole):
+        for _ in found.parts():
+            pass
+    got = _run(cli, repo, "2026-12-31", parts=True)
+    assert (got.code, got.stdout, got.stderr) == whole
+
+
+def test_a_file_changed_since_the_run_began_is_not_vouched_for(repo) -> None:
+    """Keyed after it was read, a file changed meanwhile (its mtime kept, as `cp -p` does) would be vouched for in
+    a state no run read: only files whose ctime is older than the run's start are keyed, or those the run wrote,
+    by their bytes."""
+    import hashlib
+    import time
+
+    from cpqctl.load.cache import _stat
+    from cpqctl.load.quiet import Files
+
+    contract = next((repo / "contracts").glob("*/C-*.yaml"))
+    rel = contract.relative_to(repo).as_posix()
+    cid = contract.stem
+
+    def files(started: int, written=None) -> Files:
+        return Files(repo, {}, [], lambda f: _stat(repo / f), started, written)
+
+    started = time.time_ns()
+    assert files(started).key(cid, rel) is not None  # unchanged since before the run began
+    _keep_size_and_mtime(contract, lambda t: _digit_up(t, "unit_price:"))
+    assert files(started).key(cid, rel) is None  # changed after it began (its ctime says so)
+    sha = hashlib.sha256(contract.read_bytes()).hexdigest()
+    assert files(started, {rel: sha}).key(cid, rel) == [
+        files(time.time_ns() + 10**12).key(cid, rel)[0],  # type: ignore[index]  # every file settled
+        {rel: sha},
+    ]  # what the run wrote itself: keyed with its bytes
+    assert files(started, {rel: "0" * 64}).key(cid, rel) is None  # not the bytes it wrote

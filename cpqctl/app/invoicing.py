@@ -238,8 +238,10 @@ def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: d
     out = _Spilled()
     try:
         for loaded in found.parts():
-            repo, _ = loaded.assemble()
+            repo, diags = loaded.assemble()
             del loaded
+            if any(d.severity == "error" for d in diags):  # a product defined twice (the whole load refuses it)
+                raise Whole(diags[0].file)
             by_contract = _invoices_by_contract(repo)
             if quiet is not None:
                 quiet.invoices_of = by_contract
@@ -372,6 +374,9 @@ def _vouch_files(root: Path, quiet, loaded, shas: dict[str, str], started: int) 
         owner = named.get(inv.src.file.rsplit("/", 1)[1])
         if owner is not None and owner != inv.contract:
             return
+        corrected = loaded.invoices.get(inv.corrects) if inv.corrects else None
+        if inv.corrects and (corrected is None or corrected.contract != inv.contract):
+            return  # a contract left out unread would take with it a correction of another one's invoice
     by_contract: dict[str, list[str]] = {}
     stray: list[str] = []
     for name, owner in named.items():

@@ -19,7 +19,11 @@ before the first part, or raises :class:`Whole` while giving them, and the calle
 - an ID defined twice (the whole load reports E-DUPLICATE-ID and refuses): contract, account and invoice IDs
   are gathered across the parts;
 - an invoice whose parsed ``contract:`` is not the one its line's plain match named (it would then have been
-  billed against in the wrong part).
+  billed against in the wrong part);
+- a part whose billing would look outside it (:func:`_self_contained`): a contract or invoice naming an account
+  of another part, a correction of another contract's invoice. Each is a repository `check` refuses, which a dry
+  run still bills; so is a catalog product defined twice, which the whole load refuses (the caller checks what
+  putting a part's records together finds).
 
 A contract that the memo of contracts with nothing due vouches for by the state of its files
 (:meth:`Plan.drop`, :class:`cpqctl.load.quiet.Files`) is left out before any part is read: a month with nothing
@@ -62,6 +66,7 @@ class Plan:
         self.invoices: dict[str, list[str]] = invoices  # contract ID → its invoice files (as their lines name it)
         self.named: dict[str, str] = named  # invoice file → the contract its line names
         self.stray: list[str] = stray  # invoice files every part reads
+        self.stray_set = set(stray)
         self.others = others
         self.dropped = 0
 
@@ -106,7 +111,7 @@ class Plan:
             if any(d.severity == "error" for d in res.diagnostics):
                 raise Whole(rel)
         stray = [(rel, "invoice") for rel in self.stray]
-        seen: dict[str, set[str]] = {"account": set(), "contract": set(), "invoice": set()}
+        seen: dict[str, set[str]] = {}  # every record's ID by kind, across the parts (a duplicate: the whole load)
         for n, accounts in enumerate(groups):
             files = [f for acct in accounts for f in self.folders[acct]]
             contracts = {cid for rel, _ in files if (cid := _contract_id(rel)) is not None}
@@ -116,26 +121,56 @@ class Plan:
             # one part (a month with nothing new leaves few files): the shards only if worth it, as any load
             loaded = load_files(self.root, files, meter, part=len(groups) > 1)
             results = dict(catalog)
+            dropped: list = []  # strays of other parts' contracts
             for rel, res in loaded.items():
                 if any(d.severity == "error" for d in res.diagnostics):
                     raise Whole(rel)
-                if res.kind not in seen:
-                    continue  # a quote, payment or period: read for its findings only
-                if res.kind == "invoice" and res.records:
+                keep = res.kind in ("account", "contract", "invoice")  # others: read for their findings only
+                if keep and res.kind == "invoice" and res.records:
                     parsed = res.records[0].contract
                     if rel not in self.named:  # a stray: the part of its contract keeps it
                         if parsed not in contracts:
+                            dropped.append(res.records[0])
                             continue
                     elif parsed != self.named[rel]:
                         raise Whole(rel)
                 for rec in res.records:
                     ident = getattr(rec, res.kind)
-                    if ident in seen[res.kind]:
+                    mine = seen.setdefault(res.kind, set())
+                    if ident in mine and rel not in self.stray_set:  # a stray is read by every part
                         raise Whole(rel)
-                    seen[res.kind].add(ident)
-                results[rel] = res
+                    mine.add(ident)
+                if keep:
+                    results[rel] = res
             del loaded
+            _self_contained(results, accounts, dropped)
             yield Loaded(self.settings, results, list(self.diags), whole=False)
+
+
+def _self_contained(results, accounts: list[str], dropped: list) -> None:
+    """Raise :class:`Whole` when billing this part would look outside it (a repository `check` refuses, which a
+    dry run still bills from the whole load): a contract or invoice naming an account not in the part (the buyer,
+    the language and payment days of an invoice and its corrections), a correction of an invoice of another
+    contract, or a stray of another part's contract correcting one of its invoices (corrections are found by
+    ``corrects:``)."""
+    mine = set(accounts)
+    numbers: dict[str, str] = {}  # invoice number → its contract
+    corrections = []
+    for res in results.values():
+        if res.kind in ("contract", "invoice"):
+            for rec in res.records:
+                if rec.account not in mine:
+                    raise Whole(rec.src.file)
+                if res.kind == "invoice":
+                    numbers[rec.invoice] = rec.contract
+                    if rec.corrects:
+                        corrections.append(rec)
+    for rec in corrections:  # of its own contract's invoice: a contract left out unread takes its corrections
+        if numbers.get(rec.corrects) != rec.contract:
+            raise Whole(rec.src.file)
+    for rec in dropped:
+        if rec.corrects and rec.corrects in numbers:
+            raise Whole(rec.src.file)
 
 
 def _contract_id(rel: str) -> str | None:

@@ -24,8 +24,9 @@ The key is what the billing of one contract reads:
 loads anything: an entry also keeps the *files* of its contract (:class:`Files`): the contract file, its account's
 ``account.yaml``, the invoice files whose ``contract:`` line names it (:mod:`cpqctl.load.invoice_index`) and the
 invoices whose line cannot be told, each by path, size, ``mtime_ns``, inode and ``ctime_ns``. When those are the
-same and the day is in the entry's span, none of them is read. Such a key is kept only for files settled before
-the run that recorded it began (their ``mtime`` 2 s older, the parse cache's rule: they were what it read), or, for a file that run wrote
+same and the day is in the entry's span, none of them is read. Such a key is kept only for files unchanged since
+before the run that recorded it began (their ``ctime``, which no one can set back, 2 s older than its start: what
+it read is what they hold, even when an edit kept the mtime, as ``cp -p`` does), or, for a file that run wrote
 itself, with the SHA-256 of the bytes it wrote, which the run that skips compares with the file's bytes (the racy
 case of a file written within the file system's clock step). A loaded invoice whose parsed contract is not the one
 its line names makes a run in parts load the whole repository (and a writing run keep no such key), so each file a
@@ -140,7 +141,7 @@ class QuietMemo:
             return False
         if not files.same(contract, rel, got[3], got[4]):
             return False
-        if got[4] and all((files.stat(f) or (0, files.settled_before))[1] < files.settled_before for f in got[4]):
+        if got[4] and all((files.stat(f) or (0, 0, 0, files.settled_before))[3] < files.settled_before for f in got[4]):
             self.entries[contract] = [*got[:4], {}]  # settled since: their stats alone vouch for them from now on
             self.dirty = True
         return True
@@ -190,7 +191,7 @@ class Files:
 
     ``invoices``: each contract's invoice files as their ``contract:`` lines name them; ``stray``: the invoice files
     whose line names no contract on file or cannot be told (every contract's key holds them); ``stat``: a file's
-    (size, ``mtime_ns``, inode, ``ctime_ns``) or None; ``settled_before``: files modified since (``mtime``) are
+    (size, ``mtime_ns``, inode, ``ctime_ns``) or None; ``settled_before``: files changed since (``ctime``) are
     racy; ``written``: the SHA-256 of the bytes this run wrote, by path (a racy file of this run is keyed with it).
     """
 
@@ -218,7 +219,7 @@ class Files:
             st = self.stat(f)
             if st is None:
                 return None
-            if st[1] >= self.settled_before:  # the parse cache's rule (:data:`cpqctl.load.cache.RACY_NS`)
+            if st[3] >= self.settled_before:  # changed (ctime) since the run began, or just before
                 sha = self.written.get(f)
                 if sha is None or sha != _sha(os.path.join(self.base, f)):
                     return None
