@@ -40,6 +40,18 @@ def _run(cli, root: Path, through: str, parts: bool, *extra: str):
     )  # fmt: skip
 
 
+def _parts_stand_not_for_the_whole(root: Path, monkeypatch) -> None:
+    """The repository is planned in parts, and giving them raises :class:`Whole`."""
+    from cpqctl.load.parts import Whole, plan
+
+    monkeypatch.setenv("CPQ_CHUNK_FILES", SMALL)
+    found = plan(root)
+    assert found is not None
+    with pytest.raises(Whole):
+        for _ in found.parts():
+            pass
+
+
 def _count_parts(root: Path, monkeypatch) -> int | None:
     from cpqctl.load.parts import plan
 
@@ -107,7 +119,6 @@ def test_an_invoice_read_in_the_wrong_part_makes_the_run_load_the_whole(repo, cl
     """The index names a contract for each invoice file by a plain match of its line; when the parse says
     another, that invoice was read in the wrong part: the run loads the whole repository instead."""
     from cpqctl.load import invoice_index
-    from cpqctl.load.parts import Whole, plan
 
     whole = _run(cli, repo, "2027-06-30", parts=False)
     past = (repo / "invoices").stat().st_mtime_ns - 3600 * 10**9
@@ -120,12 +131,7 @@ def test_an_invoice_read_in_the_wrong_part_makes_the_run_load_the_whole(repo, cl
     victim = names[0]
     index["files"][victim][2] = next(o for o in owners if o != index["files"][victim][2])  # a wrong owner
     (repo / invoice_index.INDEX).write_text(json.dumps(index), encoding="utf-8")
-    monkeypatch.setenv("CPQ_CHUNK_FILES", SMALL)
-    parts = plan(repo)
-    assert parts is not None
-    with pytest.raises(Whole):
-        for _ in parts.parts():
-            pass
+    _parts_stand_not_for_the_whole(repo, monkeypatch)
     assert _run(cli, repo, "2027-06-30", parts=True) == whole
 
 
@@ -376,18 +382,11 @@ LOOKS_ELSEWHERE = {
 def test_a_part_that_would_look_outside_itself_makes_the_run_load_the_whole(
     repo, cli, tmp_path, monkeypatch, case
 ) -> None:
-    from cpqctl.load.parts import Whole, plan
-
     LOOKS_ELSEWHERE[case](repo)
     age(repo)
     whole = _whole_cold(cli, repo, tmp_path, "2026-12-31")
     assert whole[0] == 0, whole[2]
-    monkeypatch.setenv("CPQ_CHUNK_FILES", SMALL)
-    found = plan(repo)
-    assert found is not None
-    with pytest.raises(Whole):
-        for _ in found.parts():
-            pass
+    _parts_stand_not_for_the_whole(repo, monkeypatch)
     got = _run(cli, repo, "2026-12-31", parts=True)
     assert (got.code, got.stdout, got.stderr) == whole
 
