@@ -218,8 +218,7 @@ def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: d
     from cpqctl.core import billing
     from cpqctl.load.parts import Whole, plan
 
-    ws.recover()
-    found = plan(ws.root)
+    found = plan(ws.root)  # (a write a crash interrupted was repaired by the dry run's memo, before its key)
     if found is None:
         return None
     quiet = _quiet_memo(ws, found.settings, started, {})
@@ -367,6 +366,7 @@ def _vouch_files(root: Path, quiet, loaded, shas: dict[str, str], started: int) 
     the one its line names (else no such key is kept), the files this run wrote by the bytes it wrote."""
     from cpqctl.load.cache import RACY_NS, _stat
     from cpqctl.load.invoice_index import owners
+    from cpqctl.load.parts import by_line
     from cpqctl.load.quiet import Files
 
     named = owners(root)
@@ -377,13 +377,7 @@ def _vouch_files(root: Path, quiet, loaded, shas: dict[str, str], started: int) 
         corrected = loaded.invoices.get(inv.corrects) if inv.corrects else None
         if inv.corrects and (corrected is None or corrected.contract != inv.contract):
             return  # a contract left out unread would take with it a correction of another one's invoice
-    by_contract: dict[str, list[str]] = {}
-    stray: list[str] = []
-    for name, owner in named.items():
-        if owner is None or owner not in loaded.contracts:
-            stray.append(f"invoices/{name}")
-        else:
-            by_contract.setdefault(owner, []).append(f"invoices/{name}")
+    by_contract, stray = by_line([f"invoices/{name}" for name in named], named, loaded.contracts)
     base = str(root)
     files = Files(root, by_contract, stray, lambda rel: _stat(f"{base}/{rel}"), started - RACY_NS, shas)
     quiet.attach(files, {cid: c.src.file for cid, c in loaded.contracts.items()})

@@ -36,7 +36,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from cpqctl.load.repo import Loaded
+from cpqctl.load.repo import Loaded, _contract_ids, contract_id
 
 CHUNK_FILES = 40_000  # account, contract and invoice files per part (≈ 90 MiB of records at 50,000 accounts)
 
@@ -66,9 +66,7 @@ class Plan:
         self.invoices: dict[str, list[str]] = invoices  # contract ID → its invoice files (as their lines name it)
         self.named: dict[str, str] = named  # invoice file → the contract its line names
         self.stray: list[str] = stray  # invoice files every part reads
-        self.stray_set = set(stray)
         self.others = others
-        self.dropped = 0
 
     def drop(self, skip) -> None:
         """Leave out each contract for which ``skip(contract ID, its file)`` is true, with its invoices, and each
@@ -76,20 +74,18 @@ class Plan:
         for acct in list(self.folders):
             own = self.folders[acct]
             kept = []
-            left = 0
             for rel, kind in own:
-                cid = _contract_id(rel) if kind == "contract" else None
+                cid = contract_id(rel) if kind == "contract" else None
                 if cid is not None and skip(cid, rel):
-                    left += 1
                     for inv in self.invoices.pop(cid, ()):
                         del self.named[inv]
                 else:
                     kept.append((rel, kind))
-            if left and all(kind == "account" for _, kind in kept):
-                del self.folders[acct]
-            elif left:
-                self.folders[acct] = kept
-            self.dropped += left
+            if len(kept) < len(own):
+                if all(kind == "account" for _, kind in kept):
+                    del self.folders[acct]
+                else:
+                    self.folders[acct] = kept
 
     def parts(self, meter=None) -> Iterator[Loaded]:
         """Whole account folders in order with their contracts' invoices, about :func:`chunk_files` files a part;
@@ -100,7 +96,7 @@ class Plan:
         groups: list[list[str]] = [[]]
         held = 0
         for acct, own in self.folders.items():
-            weight = len(own) + sum(len(self.invoices.get(_contract_id(r) or "", ())) for r, _ in own)
+            weight = len(own) + sum(len(self.invoices.get(cid, ())) for cid in _contract_ids(own))
             if held and held + weight > size:
                 groups.append([])
                 held = 0
@@ -114,7 +110,7 @@ class Plan:
         seen: dict[str, set[str]] = {}  # every record's ID by kind, across the parts (a duplicate: the whole load)
         for n, accounts in enumerate(groups):
             files = [f for acct in accounts for f in self.folders[acct]]
-            contracts = {cid for rel, _ in files if (cid := _contract_id(rel)) is not None}
+            contracts = set(_contract_ids(files))
             # in name order, as the whole load reads them (a contract's ledger is in the order of its invoices)
             files += sorted([(rel, "invoice") for cid in contracts for rel in self.invoices.get(cid, ())] + stray)
             files += self.others[n :: len(groups)]
@@ -137,7 +133,7 @@ class Plan:
                 for rec in res.records:
                     ident = getattr(rec, res.kind)
                     mine = seen.setdefault(res.kind, set())
-                    if ident in mine and rel not in self.stray_set:  # a stray is read by every part
+                    if ident in mine and (res.kind != "invoice" or rel in self.named):  # a stray: read by all
                         raise Whole(rel)
                     mine.add(ident)
                 if keep:
@@ -173,22 +169,13 @@ def _self_contained(results, accounts: list[str], dropped: list) -> None:
             raise Whole(rec.src.file)
 
 
-def _contract_id(rel: str) -> str | None:
-    """The contract ID of a contract file's path (None: an account.yaml)."""
-    name = rel.rsplit("/", 1)[1]
-    return None if name == "account.yaml" else name[: -len(".yaml")]
-
-
 def plan(root: Path) -> Plan | None:
     """The repository's account folders and their contracts' invoices, to be read in parts (None: a repository
     small enough to load whole, or one the parts cannot stand for; see the module's docstring)."""
     from cpqctl.load import invoice_index
-    from cpqctl.load.repo import _files, _well_named, load_settings, template_problems
+    from cpqctl.load.repo import listing
 
-    settings, diags = load_settings(root)
-    files = _files(root, diags)
-    diags += template_problems(root)
-    files = _well_named(files, diags)
+    settings, files, diags = listing(root)
     if any(d.severity == "error" for d in diags):
         return None
     folders: dict[str, list[tuple[str, str]]] = {}  # account folder → its files
@@ -208,20 +195,24 @@ def plan(root: Path) -> Plan | None:
         return None
     account_of: dict[str, str] = {}  # contract ID (its file's name) → account folder
     for acct, own in folders.items():
-        for rel, kind in own:
-            cid = _contract_id(rel) if kind == "contract" else None
-            if cid is not None and account_of.setdefault(cid, acct) != acct:
+        for cid in _contract_ids(own):
+            if account_of.setdefault(cid, acct) != acct:
                 return None  # one contract ID in two folders: E-DUPLICATE-ID
-    owner_of = invoice_index.owners(root)
-    named: dict[str, str] = {}
-    by_contract: dict[str, list[str]] = {}
-    stray: list[str] = []  # whose contract cannot be told (or is no contract on file): read by every part
+    by_contract, stray = by_line(invoices, invoice_index.owners(root), account_of)
+    named = {rel: cid for cid, rels in by_contract.items() for rel in rels}
+    return Plan(root, settings, diags, catalog, folders, by_contract, named, stray, others)
+
+
+def by_line(invoices, owner_of, contracts) -> tuple[dict[str, list[str]], list[str]]:
+    """Each contract's invoice files (``invoices``, paths in name order) as their ``contract:`` lines name it
+    (``owner_of``: file name → contract, :func:`cpqctl.load.invoice_index.owners`), and the strays: files whose
+    line cannot be told or names none of ``contracts`` (the contracts on file)."""
+    out: dict[str, list[str]] = {}
+    stray: list[str] = []
     for rel in invoices:
         owner = owner_of.get(rel[len("invoices/") :])
-        if owner is None or owner not in account_of:
+        if owner is None or owner not in contracts:
             stray.append(rel)
         else:
-            named[rel] = owner
-            by_contract.setdefault(owner, []).append(rel)
-    del owner_of
-    return Plan(root, settings, diags, catalog, folders, by_contract, named, stray, others)
+            out.setdefault(owner, []).append(rel)
+    return out, stray

@@ -210,33 +210,36 @@ class Files:
     def _digest(self, contract: str, rows: list) -> str:
         return hashlib.blake2b(repr((contract, rows)).encode(), digest_size=16).hexdigest()
 
-    def key(self, contract: str, rel: str) -> list | None:
-        """[digest, {racy path: sha256}] of the contract's files now, None when one is missing, or racy and not
-        written by this run as it is."""
+    def _rows(self, contract: str, rel: str) -> list[tuple] | None:
+        """(path, size, ``mtime_ns``, inode, ``ctime_ns``) of each of the contract's files (None: one is missing)."""
         rows = []
-        racy = {}
         for f in self._listed(contract, rel):
             st = self.stat(f)
             if st is None:
                 return None
+            rows.append((f, *st))
+        return rows
+
+    def key(self, contract: str, rel: str) -> list | None:
+        """[digest, {racy path: sha256}] of the contract's files now, None when one is missing, or racy and not
+        written by this run as it is."""
+        rows = self._rows(contract, rel)
+        if rows is None:
+            return None
+        racy = {}
+        for f, *st in rows:
             if st[3] >= self.settled_before:  # changed (ctime) since the run began, or just before
                 sha = self.written.get(f)
                 if sha is None or sha != _sha(os.path.join(self.base, f)):
                     return None
                 racy[f] = sha
-            rows.append((f, *st))
         return [self._digest(contract, rows), racy]
 
     def same(self, contract: str, rel: str, digest, racy: dict) -> bool:
         """Whether the contract's files are those ``digest`` was made of (and each racy one holds the bytes
         recorded)."""
-        rows = []
-        for f in self._listed(contract, rel):
-            st = self.stat(f)
-            if st is None:
-                return False
-            rows.append((f, *st))
-        if self._digest(contract, rows) != digest:
+        rows = self._rows(contract, rel)
+        if rows is None or self._digest(contract, rows) != digest:
             return False
         return all(type(sha) is str and _sha(os.path.join(self.base, f)) == sha for f, sha in racy.items())
 

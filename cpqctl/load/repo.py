@@ -519,11 +519,18 @@ def load_parts(root: Path, kinds=None, meter=None) -> Loaded:
     """:func:`load_repo`'s reading, before the records are put together (:meth:`Loaded.assemble`)."""
     from cpqctl.load.cache import load_files  # the parse cache wraps load_file
 
+    settings, files, diags = listing(root, kinds)
+    return Loaded(settings, load_files(root, files, meter), diags)
+
+
+def listing(root: Path, kinds=None) -> tuple[object, list[tuple[str, str]], list[Diagnostic]]:
+    """What a whole load reads (only files of ``kinds`` when given): the settings, (path, kind) of every data file
+    a command would read by its name, and the findings so far (settings, odd entries, templates, bad names)."""
     settings, diags = load_settings(root)
     files = [f for f in _files(root, diags) if kinds is None or f[1] in kinds]
     if kinds is None:
         diags += template_problems(root)
-    return Loaded(settings, load_files(root, _well_named(files, diags), meter), diags)
+    return settings, _well_named(files, diags), diags
 
 
 def _well_named(files, diags: list[Diagnostic]) -> list[tuple[str, str]]:
@@ -540,7 +547,12 @@ def _well_named(files, diags: list[Diagnostic]) -> list[tuple[str, str]]:
 
 def _contract_ids(files: list[tuple[str, str]]) -> list[str]:
     """The IDs of the contract files among an account folder's ``files`` (:func:`_account_files`)."""
-    return [rel.rsplit("/", 1)[1][: -len(".yaml")] for rel, kind in files if kind == "contract"]
+    return [contract_id(rel) for rel, kind in files if kind == "contract"]
+
+
+def contract_id(rel: str) -> str:
+    """The ID of the contract file at ``rel`` (``contracts/<account>/<ID>.yaml``): its file's name."""
+    return rel.rsplit("/", 1)[1][: -len(".yaml")]
 
 
 def load_account_parts(root: Path, account: str) -> Loaded:
