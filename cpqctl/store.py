@@ -353,13 +353,57 @@ class Recovery:
     files: tuple[str, ...]
 
 
+class Spool:
+    """An anonymous temporary file holding the bytes a transaction creates until its commit writes them, one file at a
+    time: an invoice run at 50,000 accounts keeps thousands of PDF documents, hundreds of MB, that need not all be in
+    memory at once. The file goes when it is closed (or the process ends)."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115  # held until close(), like the spool itself
+
+    def add(self, data: bytes) -> Spooled:
+        offset = self._file.seek(0, os.SEEK_END)
+        self._file.write(data)
+        return Spooled(self, offset, len(data))
+
+    def _read(self, offset: int, size: int) -> bytes:
+        self._file.seek(offset)
+        data = self._file.read(size)
+        if len(data) != size:
+            raise OSError(f"a spooled payload was cut short ({len(data)} of {size} bytes)")
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass(frozen=True, eq=False)
+class Spooled:
+    """Bytes held in a :class:`Spool` (:meth:`read` them)."""
+
+    spool: Spool
+    offset: int
+    size: int
+
+    def read(self) -> bytes:
+        return self.spool._read(self.offset, self.size)
+
+
 @dataclass(frozen=True)
 class _Op:
     kind: str  # "write" | "create" | "append" | "delete"
     rel: str
     text: str
     expect_sha256: str | None
-    data: bytes | None = None  # a binary file's bytes (create_bytes), else the text's UTF-8
+    data: bytes | Spooled | None = None  # a binary file's bytes (create_bytes), else the text's UTF-8
 
 
 class Transaction:
@@ -389,11 +433,12 @@ class Transaction:
         """Create a new file; the commit fails (FileExistsError) if it exists."""
         self._stage("create", rel_path, text, None)
 
-    def create_bytes(self, rel_path: str, data: bytes) -> None:
-        """Create a new binary file (a kept PDF); the commit fails (FileExistsError) if it exists."""
+    def create_bytes(self, rel_path: str, data: bytes | Spooled) -> None:
+        """Create a new binary file (a kept PDF); the commit fails (FileExistsError) if it exists. ``data`` may wait
+        in a :class:`Spool` until the commit writes it."""
         if self._done:
             raise RuntimeError("this transaction is already finished")
-        if not isinstance(data, bytes):
+        if not isinstance(data, bytes | Spooled):
             raise TypeError(f"data must be bytes, not {type(data).__name__}")
         _safe_rel(rel_path)
         self._ops.append(_Op("create", os.fspath(rel_path), "", None, data))
@@ -415,14 +460,14 @@ class Transaction:
         _safe_rel(rel_path)
         self._ops.append(_Op(kind, os.fspath(rel_path), text, expect))
 
-    def _plan(self) -> dict[Path, bytes | None]:
+    def _plan(self) -> dict[Path, bytes | Spooled | None]:
         """Every target's new bytes (None: deleted), after checking all preconditions (nothing written yet).
 
         ``expect_sha256`` is compared with the file as it is on disk (what the
         caller read); several operations on one path apply in order.
         """
         on_disk: dict[Path, bytes | None] = {}
-        final: dict[Path, bytes | None] = {}
+        final: dict[Path, bytes | Spooled | None] = {}
         for op in self._ops:
             target = self._store.path(op.rel)
             if target not in on_disk:
@@ -444,7 +489,8 @@ class Transaction:
             elif op.kind == "append":
                 if current is None:
                     raise FileNotFoundError(f"{op.rel} does not exist (cannot append to it)")
-                final[target] = current + data
+                base = current.read() if isinstance(current, Spooled) else current
+                final[target] = base + (data.read() if isinstance(data, Spooled) else data)
             elif op.kind == "delete":
                 if current is None:
                     raise FileNotFoundError(f"{op.rel} does not exist (cannot delete it)")
@@ -465,7 +511,8 @@ class Transaction:
         if not final:
             return
         if store.validator is not None:
-            store.validator({target.relative_to(store.root).as_posix(): data for target, data in final.items()})
+            # a Spooled payload (create_bytes) reaches the validator as it is: only documents, never data files
+            store.validator({target.relative_to(store.root).as_posix(): data for target, data in final.items()})  # type: ignore[misc]
         written = {target: data for target, data in final.items() if data is not None}
         deleted = [target for target, data in final.items() if data is None and target.exists()]
         pairs = [(_temp_path(target), target) for target in written]
@@ -474,7 +521,8 @@ class Transaction:
             for tmp, target in pairs:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 mode = target.stat().st_mode & 0o7777 if target.exists() else None
-                _write_durably(tmp, written[target], mode)
+                data = written[target]
+                _write_durably(tmp, data.read() if isinstance(data, Spooled) else data, mode)
             store._write_journal("commit", pairs, deleted)
         except BaseException:
             for tmp, _ in pairs:

@@ -36,3 +36,26 @@ def test_peek_then_add_is_take(existing, year):
     got = a.peek(year, 3, None)
     a.add(got)
     assert b.take(year, 3, None) == got and a.high == b.high
+
+
+POLISH = "FV/{year}/{month:02d}/{seq:04d}"
+polish = st.lists(
+    st.builds(
+        lambda y, m, n: f"FV/{y}/{m:02d}/{n:04d}", st.sampled_from([2025, 2026]), st.integers(1, 12), st.integers(1, 60)
+    ),
+    max_size=20,
+)
+
+
+@given(polish, st.sampled_from([2025, 2026, 2027]), st.integers(1, 12))
+def test_the_names_of_the_files_count_as_the_ids_they_hold(existing, year, month):
+    """A run that has not read every invoice numbers from the names in invoices/ (``FV_2026_03_0001`` holds
+    ``FV/2026/03/0001``): the same next number as from the IDs."""
+    from cpqctl.core.numbering import file_stem
+
+    by_ids = Sequences(POLISH, existing)
+    by_names = Sequences(POLISH, [])
+    for ident in existing:
+        by_names.add(file_stem(ident), stem=True)
+    assert by_names.high == by_ids.high
+    assert by_names.take(year, month, None) == by_ids.take(year, month, None)

@@ -13,6 +13,8 @@ so that what went out is said even when a later invoice stops the call.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -129,7 +131,8 @@ def run_invoices(
         with taken(ws.root, memo.stats, memo.started):  # the files' stats the memo's key was made of
             issued: tuple | _Spilled | None = None
             if not (accounts or contracts):
-                issued = _bill_in_parts(ws, day, today, memo.started, memo.stats)
+                found = _bill_in_parts(ws, day, today, memo.started, memo.stats)
+                issued = found[0] if found is not None else None
             if issued is None:
                 loaded = ws.read()
                 billed, quiet, _ = _bill(ws, loaded, day, accounts, contracts, memo.started)
@@ -152,6 +155,10 @@ def run_invoices(
     from cpqctl.app.numbers import Numbers
 
     started = time.time_ns()
+    if not (accounts or contracts):
+        got = _write_in_parts(ws, day, today, started)
+        if got is not None:
+            return got
     with ws.writing() as (store, loaded):
         writer = Numbers.here(ws.root, loaded.settings)
         writer.may_issue_invoices()
@@ -169,8 +176,9 @@ def run_invoices(
                     shas[rel] = hashlib.sha256(text.encode("utf-8")).hexdigest()
                     for suffix, payload in docs:
                         tx.create_bytes(rel[: -len(".yaml")] + suffix, payload)
-            if quiet is not None:
-                _quiet_after(quiet, loaded, store, written, by_contract, day)
+            state = getattr(store.validator, "state", None)
+            if quiet is not None and state:
+                _quiet_after(quiet, loaded, state[0].results, written, by_contract, day)
         if quiet is not None:
             try:
                 _vouch_files(ws.root, quiet, loaded, shas, started)
@@ -178,12 +186,208 @@ def run_invoices(
                 pass
     if quiet is not None:
         quiet.save()
+    ledger = [(i.invoice, i.date) for i in loaded.invoices.values()]
+    return _written(day, drafts, numbers, written, _order_warning(loaded.settings, ledger, numbers, drafts))
+
+
+def _written(day: date, drafts, numbers, written, warning: str) -> RunResult:
     if not drafts:
         message = f"nothing to invoice through {day}"
     else:
         message = f"wrote {len(drafts)} invoice(s): {written[0]}" + (f" … {written[-1]}" if len(written) > 1 else "")
-        message += _order_warning(loaded, numbers, drafts)
+        message += warning
     return RunResult(day, False, tuple(drafts), tuple(numbers), written, message)
+
+
+def _write_in_parts(ws: Workspace, day: date, today: date, started: int) -> RunResult | None:
+    """A whole writing run (no ``--account``/``--contract``) on a big repository, one part at a time
+    (:mod:`cpqctl.load.parts`; issue 21: the whole model of 50,000 accounts took 1 GB to bill and check); None when
+    the repository is loaded whole (small enough, months closed, or one the parts cannot stand for), before a byte is
+    written.
+
+    It does what :meth:`Workspace.writing` does, in this order, under the lock:
+
+    1. the repository must be free of errors as `cpqctl check` finds them (:meth:`Workspace.findings`: remembered
+       while nothing changes, as the monthly job's `check` left it; E-KSEF-XSD never refuses a write);
+    2. every contract is billed part by part (:func:`_bill_in_parts`), the drafts in number order;
+    3. numbers are taken from the names in ``invoices/`` (every invoice's file is named by its number);
+    4. the accounts that get invoices are read again, part by part: each new invoice file is written out with its
+       documents (those wait in a :class:`cpqctl.store.Spool`), and the part is checked before and after with the
+       new files in place. Any error the new files bring is refused (E-WRITE-INVALID), as the whole staged check
+       refuses it. A part does not hold the whole repository, so it may find errors in a valid one: an error found
+       both before and after is the part's and not the write's. Rules over the whole invoice series need not run:
+       the numbers continue the series, and each file is created, never overwritten;
+    5. every file is written in one transaction (all or none), whose validator makes sure it writes exactly what
+       the parts checked.
+
+    Months closed (``periods/``) take the whole repository: a closed month's journal covers every account."""
+    import hashlib
+    from collections import Counter
+
+    from cpqctl.app.numbers import Numbers
+    from cpqctl.app.staged import refusal
+    from cpqctl.app.workspace import require_clean, validate
+    from cpqctl.core import corrections
+    from cpqctl.load import remembered
+    from cpqctl.load.cache import RACY_NS
+    from cpqctl.load.ids import invoice_ids
+    from cpqctl.load.parts import Whole, plan
+    from cpqctl.store import Spool
+
+    store = ws.store()
+    settled = started - RACY_NS
+    start, others = remembered.Tally(), list[str]()
+    with store.lock():
+        if ws._closed():
+            return None
+        found = plan(ws.root)
+        if found is None:
+            return None
+        state = remembered.state_key(ws.root, start, others=others)
+        if not remembered.clean_by_write(ws.root, state[0], settled):
+            errors = remembered.recall_errors(ws.root, state[0])
+            if errors is None:
+                errors = ws.findings((*state, started))
+            require_clean([d for d in errors if d.code != "E-KSEF-XSD"])
+        writer = Numbers.here(ws.root, found.settings)
+        writer.may_issue_invoices()
+        file_of = found.contract_files()
+        billed = _bill_in_parts(ws, day, today, started, {}, found)
+        if billed is None:
+            return None
+        spilled, quiet = billed
+        try:
+            drafts = list(spilled)
+        finally:
+            spilled.close()
+        if not drafts:
+            return _written(day, (), (), (), "")
+        stems = invoice_ids(ws.root)
+        numbers = writer.invoices(drafts, (), stems)
+        drafts = corrections.numbered(drafts, numbers)
+        written = tuple(f"invoices/{file_stem(n)}.yaml" for n in numbers)
+        at: dict[str, list[int]] = {}  # contract → its drafts
+        for i, d in enumerate(drafts):
+            at.setdefault(d.contract, []).append(i)
+        accounts = {file_of[cid].split("/")[1] for cid in at}
+        again = plan(ws.root)
+        if again is None:
+            return None
+        again.drop(lambda cid, rel: rel.split("/")[1] not in accounts)
+        every = sorted(
+            f"{rel[: -len('.yaml')]}{suffix}" for rel in written for suffix in (".yaml", *dict(KEPT).values())
+        )
+        checked: dict[str, object] = {}
+        shas: dict[str, str] = {}  # the SHA-256 of every file it writes, by path
+        with Spool() as spool:
+            try:
+                for loaded in again.parts():
+                    repo, diags = loaded.assemble()
+                    mine = [i for cid in repo.contracts for i in at.get(cid, ())]
+                    if not mine:
+                        continue
+                    before = Counter(d for d in validate(repo, diags) if d.severity == "error")
+                    files: dict[str, bytes | None] = {}
+                    for i in sorted(mine):
+                        text, docs = _with_documents(ws.root, repo, written[i], numbers[i], drafts[i])
+                        data = files[written[i]] = text.encode("utf-8")
+                        shas[written[i]] = hashlib.sha256(data).hexdigest()
+                        checked[written[i]] = data
+                        for suffix, payload in docs:
+                            doc = written[i][: -len(".yaml")] + suffix
+                            checked[doc] = spool.add(payload)
+                            shas[doc] = hashlib.sha256(payload).hexdigest()
+                    after = loaded.staged(files)
+                    del loaded
+                    repo_after, diags_after = after.assemble()
+                    new = Counter(d for d in validate(repo_after, diags_after) if d.severity == "error") - before
+                    if new:
+                        raise refusal(sorted(new), every)
+                    if quiet is not None:
+                        _quiet_after(quiet, repo, after.results, list(files), _invoices_by_contract(repo), day)
+                    del repo, after, repo_after, files
+            except Whole:
+                return None
+            if len(checked) != len(every):  # a draft whose contract no part held: cannot be
+                raise RuntimeError("an invoice run in parts left out an invoice it numbered")
+            store.validator = _exactly(checked)
+            with store.transaction() as tx:
+                for rel in every:
+                    tx.create_bytes(rel, checked[rel])  # type: ignore[arg-type]
+        _keep_clean(ws.root, shas, start, others, settled)
+        if quiet is not None:
+            try:
+                _attach_files(ws.root, quiet, file_of, shas, started)
+            except OSError:  # the invoices are written: a memo that cannot be made is no error
+                pass
+            quiet.save()
+        ledger = _series_dates(ws.root, found.settings.numbering_invoice, stems, numbers)
+    return _written(day, drafts, numbers, written, _order_warning(found.settings, ledger, numbers, drafts))
+
+
+_DATE_LINE = re.compile(rb"^date:[ \t]*([0-9]{4}-[0-9]{2}-[0-9]{2})[ \t]*\r?$", re.MULTILINE)
+_NUMBER_LINE = re.compile(rb"^invoice:[ \t]*([A-Za-z0-9][A-Za-z0-9._/-]*)[ \t]*\r?$", re.MULTILINE)
+
+
+def _series_dates(root: Path, pattern: str, stems: Sequence[str], numbers: Sequence[str]) -> list[tuple[str, date]]:
+    """(number, date) of each invoice on file in the series of ``numbers`` (``stems``: the names in ``invoices/``),
+    for :func:`_order_warning`, without reading the ledger whole: from each file's ``invoice:`` and ``date:`` lines,
+    else (a line a plain match cannot tell) from the file parsed."""
+    from cpqctl.core.numbering import parse_series
+    from cpqctl.load.cache import load_files
+    from cpqctl.load.invoice_index import head_matches
+
+    keys = {sr.key for sr in (parse_series(pattern, n) for n in numbers) if sr is not None}
+    if not keys:
+        return []
+    spelled = file_stem(pattern)
+    out: list[tuple[str, date]] = []
+    unclear: list[tuple[str, str]] = []
+    base = os.fspath(root)
+    for stem in stems:
+        sr = parse_series(spelled, stem)
+        if sr is None or sr.key not in keys:
+            continue
+        rel = f"invoices/{stem}.yaml"
+        got = head_matches(f"{base}/{rel}", _DATE_LINE)
+        number = _NUMBER_LINE.findall(got[0]) if got is not None else []
+        if got is None or len(got[1]) != 1 or len(number) != 1:
+            unclear.append((rel, "invoice"))
+            continue
+        try:
+            out.append((number[0].decode("ascii"), date.fromisoformat(got[1][0].decode("ascii"))))
+        except ValueError:
+            unclear.append((rel, "invoice"))
+    for res in load_files(root, unclear, own=True).values():
+        out += [(inv.invoice, inv.date) for inv in res.records]
+    return out
+
+
+def _keep_clean(root: Path, written: dict[str, str], start, others: list[str], settled: int) -> None:
+    """Remember that the state this run leaves is free of errors (:func:`cpqctl.load.remembered.keep_clean`), so
+    that the next writing run needs not check the whole repository again: only when it is the state the run
+    began from, which was checked clean, with the files this run wrote and checked added. Every other file is as it
+    was before the run began (its ``ctime``, which no one can set back, before ``settled``; none added or taken
+    away) and so is every folder and link."""
+    from cpqctl.load import remembered
+
+    after, others_after = remembered.Tally(settled, frozenset(written)), list[str]()
+    key, _ = remembered.state_key(root, after, others=others_after)
+    if not after.all_settled or after.files != start.files + len(written) or others_after != others:
+        return
+    remembered.keep_clean(root, key, written)
+
+
+def _exactly(checked: dict[str, object]):
+    """A store validator that lets a commit write exactly ``checked`` (path → the bytes, or spooled bytes, checked)."""
+
+    def validator(files) -> None:
+        if files.keys() != checked.keys() or any(
+            files[rel] is not checked[rel] and files[rel] != checked[rel] for rel in files
+        ):
+            raise RuntimeError("an invoice run in parts may write only what its parts checked")
+
+    return validator
 
 
 def _bill(ws: Workspace, loaded, day: date, accounts: Sequence[str], contracts: Sequence[str], started: int):
@@ -206,10 +410,12 @@ def _bill(ws: Workspace, loaded, day: date, accounts: Sequence[str], contracts: 
     return drafts, quiet, by_contract
 
 
-def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: dict) -> _Spilled | None:
+def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: dict, found=None):
     """A whole run's drafts as issued, billed one part of the repository at a time (:mod:`cpqctl.load.parts`: whole
-    account folders with their contracts' invoices), in number order; None when the repository is loaded whole
-    (small enough, or one the parts cannot stand for: the whole load then refuses or bills it).
+    account folders with their contracts' invoices), in number order, with the memo of contracts with nothing due
+    (saved; None on the reference path); None when the repository is loaded whole (small enough, or one the parts
+    cannot stand for: the whole load then refuses or bills it). ``found``: the :func:`~cpqctl.load.parts.plan`
+    already made (its contracts left out as the memo says).
 
     A contract the memo of contracts with nothing due vouches for by its files' state is not read
     (:class:`cpqctl.load.quiet.Files`). ``stats``: the files' stats the dry run's key was made of (what those
@@ -218,7 +424,8 @@ def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: d
     from cpqctl.core import billing
     from cpqctl.load.parts import Whole, plan
 
-    found = plan(ws.root)  # (a write a crash interrupted was repaired by the dry run's memo, before its key)
+    if found is None:
+        found = plan(ws.root)  # (a write a crash interrupted was repaired by the dry run's memo, before its key)
     if found is None:
         return None
     quiet = _quiet_memo(ws, found.settings, started, {})
@@ -252,7 +459,7 @@ def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: d
         return None
     if quiet is not None:
         quiet.save()
-    return out
+    return out, quiet
 
 
 def _order(i) -> tuple:
@@ -332,16 +539,12 @@ def _quiet_memo(ws: Workspace, settings, started: int, by_contract):
     return QuietMemo(ws.root, settings, started, by_contract)
 
 
-def _quiet_after(quiet, loaded, store, written: Sequence[str], by_contract, day: date) -> None:
+def _quiet_after(quiet, loaded, results, written: Sequence[str], by_contract, day: date) -> None:
     """Remember, for each contract this run invoiced, that its new ledger has nothing more due through ``day``:
-    the invoices as the next load reads them (the written files as the staged check parsed them), checked to owe
-    nothing (a write that left something due is simply not remembered)."""
+    the invoices as the next load reads them (the written files as the staged check parsed them: ``results``),
+    checked to owe nothing (a write that left something due is simply not remembered)."""
     from cpqctl.core import billing
 
-    state = getattr(store.validator, "state", None)
-    if not state:
-        return
-    results = state[0].results
     new: dict[str, list] = {}
     for rel in written:
         res = results.get(rel)
@@ -364,10 +567,7 @@ def _vouch_files(root: Path, quiet, loaded, shas: dict[str, str], started: int) 
     that the next run in parts needs not read them: the invoice files by their ``contract:`` lines
     (:func:`cpqctl.load.invoice_index.owners`, after the write), each loaded invoice's parsed contract checked to be
     the one its line names (else no such key is kept), the files this run wrote by the bytes it wrote."""
-    from cpqctl.load.cache import RACY_NS, _stat
     from cpqctl.load.invoice_index import owners
-    from cpqctl.load.parts import by_line
-    from cpqctl.load.quiet import Files
 
     named = owners(root)
     for inv in loaded.invoices.values():
@@ -377,10 +577,24 @@ def _vouch_files(root: Path, quiet, loaded, shas: dict[str, str], started: int) 
         corrected = loaded.invoices.get(inv.corrects) if inv.corrects else None
         if inv.corrects and (corrected is None or corrected.contract != inv.contract):
             return  # a contract left out unread would take with it a correction of another one's invoice
-    by_contract, stray = by_line([f"invoices/{name}" for name in named], named, loaded.contracts)
+    _attach_files(root, quiet, {cid: c.src.file for cid, c in loaded.contracts.items()}, shas, started, named)
+
+
+def _attach_files(root: Path, quiet, file_of: dict[str, str], shas: dict[str, str], started: int, named=None) -> None:
+    """Key the contracts ``quiet`` vouched for by their files after the write (``file_of``: contract → its file;
+    ``named``: the invoice index's owners, read when not given). A run in parts has checked, part by part, what
+    :func:`_vouch_files` checks of a whole load."""
+    from cpqctl.load.cache import RACY_NS, _stat
+    from cpqctl.load.invoice_index import owners
+    from cpqctl.load.parts import by_line
+    from cpqctl.load.quiet import Files
+
+    if named is None:
+        named = owners(root)
+    by_contract, stray = by_line([f"invoices/{name}" for name in named], named, file_of)
     base = str(root)
     files = Files(root, by_contract, stray, lambda rel: _stat(f"{base}/{rel}"), started - RACY_NS, shas)
-    quiet.attach(files, {cid: c.src.file for cid, c in loaded.contracts.items()})
+    quiet.attach(files, file_of)
 
 
 class _DryRunMemo:
@@ -521,16 +735,16 @@ def _scope(loaded, accounts: Sequence[str], contracts: Sequence[str]):
     return [c for c in loaded.contracts.values() if c.contract in wanted or c.account in wanted_accounts]
 
 
-def _order_warning(loaded, numbers: Sequence[str], drafts) -> str:
-    """A note when new invoices are dated before an invoice with a lower number (W-INVOICE-ORDER)."""
+def _order_warning(settings, ledger: Sequence[tuple[str, date]], numbers: Sequence[str], drafts) -> str:
+    """A note when new invoices are dated before an invoice with a lower number (W-INVOICE-ORDER); ``ledger``: (number,
+    date) of the invoices on file, at least those in the new numbers' series."""
     from cpqctl.core.checks import invoices_out_of_order
 
     new = set(numbers)
-    ledger = [(i.invoice, i.date) for i in loaded.invoices.values()]
     pairs = [
         p
         for p in invoices_out_of_order(
-            loaded.settings.numbering_invoice, ledger + [(n, d.date) for n, d in zip(numbers, drafts)]
+            settings.numbering_invoice, list(ledger) + [(n, d.date) for n, d in zip(numbers, drafts)]
         )
         if p[0] in new
     ]

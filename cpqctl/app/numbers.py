@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -85,17 +86,22 @@ class Numbers:
             "series (docs/teamwork.md)",
         )
 
-    def invoices(self, drafts, existing) -> list[str]:
+    def invoices(self, drafts, existing, stems: Iterable[str] = ()) -> list[str]:
         """Invoice numbers for ``drafts`` in order (call under the lock, after :meth:`may_issue_invoices`): a
-        corrective invoice (``kind`` correction) in the series of ``[numbering] correction``."""
+        corrective invoice (``kind`` correction) in the series of ``[numbering] correction``. In use: the IDs
+        ``existing`` and the IDs whose files are named ``stems`` (a run in parts has not read every invoice)."""
         existing = list(existing)
+        stems = list(stems)
         series = {}
         for kind, pattern in (
             ("invoice", self.settings.numbering_invoice),
             ("correction", self.settings.numbering_correction),
         ):
             mine, token = self._series(pattern)
-            series[kind] = (Sequences(mine, existing), token)
+            seqs = Sequences(mine, existing)
+            for stem in stems:
+                seqs.add(stem, stem=True)
+            series[kind] = (seqs, token)
         out = []
         for d in drafts:
             seqs, token = series["correction" if getattr(d, "kind", "invoice") == "correction" else "invoice"]

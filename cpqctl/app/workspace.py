@@ -206,17 +206,36 @@ class Workspace:
 
         A write that a crash interrupted is repaired first and reported (W-REPAIRED).
         """
+        repaired = self.recover()
+        return sorted(repaired + self.findings())
+
+    def findings(self, state: tuple[str, int, int] | None = None) -> list[Diagnostic]:
+        """:meth:`check`'s findings without the repair (a command holding the lock has recovered already):
+        remembered while nothing it reads changes (:mod:`cpqctl.load.remembered`). ``state``: the repository's
+        :func:`~cpqctl.load.remembered.state_key` and newest mtime, and when that key was taken, given by a command
+        that holds the lock (the repository is then loaded as it is: taking the lock again to recover would wait for
+        itself)."""
         from cpqctl.load import remembered
 
-        repaired = self.recover()
-        started = time.time_ns()
-        key, newest = remembered.state_key(self.root)  # nothing it reads changed since the last check: same answer
+        if state is None:
+            started = time.time_ns()
+            key, newest = remembered.state_key(self.root)  # nothing it reads changed since the last check
+        else:
+            key, newest, started = state
         found = remembered.recall(self.root, key)
         if found is None:
-            repo, found = self.load_checked()
+            if state is None:
+                repo, found = self.load_checked()
+            else:
+                from cpqctl.load.repo import load_parts
+
+                with self.meter() as m:
+                    repo, diags = load_parts(self.root, meter=m).assemble()
+                found = validate(repo, diags)
             found = sorted(found + self.einvoice_findings(repo, found))
+            del repo
             remembered.remember(self.root, key, found, newest, started)
-        return sorted(repaired + found)
+        return found
 
     def einvoice_findings(self, repo: Repo, diags: list[Diagnostic]) -> list[Diagnostic]:
         """`check`'s findings on structured e-invoices: an issued invoice that must go through KSeF whose FA(3) does

@@ -130,7 +130,7 @@ def file_stem(number: str) -> str:
 
     Polish series are written ``FV/2027/03/0001``; a file cannot be named so, and is ``FV_2027_03_0001.yaml``.
     A pattern with ``/`` may not hold ``_`` (:func:`cpqctl.load.schema.numbering_problem`), so two numbers never
-    share a file. Commands take either spelling (:func:`number_of_stem` is the way back)."""
+    share a file. Commands take either spelling."""
     return number.replace("/", "_")
 
 
@@ -159,9 +159,10 @@ class Sequences:
         """The next ID of the series (year, month, token), not counted as taken (:meth:`add` it once used)."""
         return render(self.pattern, year, month, token, self.high.get(self._key(year, month, token), 0) + 1)
 
-    def add(self, ident: str) -> None:
-        """Count ``ident`` as in use (an ID of another pattern is ignored)."""
-        s = parse(self.pattern, ident)
+    def add(self, ident: str, stem: bool = False) -> None:
+        """Count ``ident`` as in use (an ID of another pattern is ignored); ``stem``: ``ident`` is the name of its
+        file (:func:`file_stem`: a pattern with ``/`` holds no ``_``, so the name parses as the ID does)."""
+        s = parse(file_stem(self.pattern) if stem else self.pattern, ident)
         if s is not None:
             self.high[s.key] = max(self.high.get(s.key, 0), s.seq)
 

@@ -68,6 +68,10 @@ class Plan:
         self.stray: list[str] = stray  # invoice files every part reads
         self.others = others
 
+    def contract_files(self) -> dict[str, str]:
+        """Each contract's file, by its ID (its name)."""
+        return {contract_id(rel): rel for own in self.folders.values() for rel, kind in own if kind == "contract"}
+
     def drop(self, skip) -> None:
         """Leave out each contract for which ``skip(contract ID, its file)`` is true, with its invoices, and each
         account folder all of whose contracts are left out (its contracts bill nothing: its file is not read)."""

@@ -32,6 +32,8 @@ from cpqctl.core.diagnostics import Diagnostic
 FOLDERS = ("catalog", "quotes", "invoices", "contracts", "payments", "periods", "fx", "indices", "templates")
 FORMAT = 2
 NAME = ".cpq/cache/check.json"
+ERRORS = ".cpq/cache/check-errors.json"  # the errors among them (remember), for a write's question
+GATE = ".cpq/cache/write-gate.json"  # a state free of errors, vouched for by the write that left it (keep_clean)
 
 
 @lru_cache(maxsize=1)
@@ -58,12 +60,16 @@ def _entry(h, rel: str, st: os.stat_result) -> int:
 
 
 def state_key(
-    root: Path, stats: dict[str, tuple[int, int, int, int]] | None = None, folders: tuple[str, ...] = FOLDERS
+    root: Path,
+    stats: dict[str, tuple[int, int, int, int]] | Tally | None = None,
+    folders: tuple[str, ...] = FOLDERS,
+    others: list[str] | None = None,
 ) -> tuple[str, int]:
     """The digest of everything a check reads (see the module's docstring) and the newest mtime among it.
 
     ``stats``, when given, receives each regular file's (size, ``mtime_ns``, inode, ``ctime_ns``) by path: the
-    parse cache's key, so a load right after needs not stat the files again (:func:`cpqctl.load.cache.taken`).
+    parse cache's key, so a load right after needs not stat the files again (:func:`cpqctl.load.cache.taken`);
+    ``others``, each other entry under the folders (a folder, a link: its path).
     ``folders``: only these top folders (and cpq.toml), for an answer that reads no others (a report reads no
     invoice: invoicing does not make it compute again).
     """
@@ -110,8 +116,12 @@ def state_key(
             if isdir(mode):
                 parts.append(f"{sub}\0d\n")
                 pending.append(sub)
+                if others is not None:
+                    others.append(sub)
                 continue
             kind = "f" if isreg(mode) else "o"
+            if others is not None and kind == "o":
+                others.append(sub)
             mtime = st.st_mtime_ns
             parts.append(f"{sub}\0{kind}\0{st.st_size}\0{mtime}\0{st.st_ino}\0{st.st_ctime_ns}\n")
             if mtime > newest:
@@ -121,6 +131,56 @@ def state_key(
         parts.append(f"{rel}\0]\n")
         h.update("".join(parts).encode())
     return h.hexdigest(), newest
+
+
+def keep_clean(root: Path, key: str, written: dict[str, str]) -> None:
+    """Remember that the state ``key`` is free of errors because a write in parts left it so
+    (:func:`cpqctl.app.invoicing._write_in_parts`: the state it began from was checked clean, and each part was
+    checked with the new files in place); ``written``: the SHA-256 of each file that write wrote, by path (written
+    within the racy window, their stats alone cannot vouch for their bytes)."""
+    body = {"format": FORMAT, "key": key, "written": written}
+    write_cache_file(root, GATE, json.dumps(body, separators=(",", ":")).encode())
+
+
+class Tally:
+    """A :func:`state_key` ``stats`` that keeps no stats (at 50,000 accounts they weigh ≈ 100 MB): it counts the
+    regular files, and with ``settled`` tells whether every one not in ``skip`` is older (its ``ctime``) than that."""
+
+    def __init__(self, settled: int | None = None, skip: frozenset[str] = frozenset()) -> None:
+        self.files = 0
+        self.settled = settled
+        self.skip = skip
+        self.all_settled = True
+
+    def __setitem__(self, rel: str, st: tuple[int, int, int, int]) -> None:
+        self.files += 1
+        if self.settled is not None and st[3] >= self.settled and rel not in self.skip:
+            self.all_settled = False
+
+
+def clean_by_write(root: Path, key: str, settled: int) -> bool:
+    """Whether :func:`keep_clean` vouched for the state ``key``, each file the write wrote still holding the bytes it
+    wrote. Once they have all settled (``ctime`` before ``settled``), the stats in the key vouch for them alone from
+    then on."""
+    try:
+        data = json.loads((root / GATE).read_bytes())
+        if data.get("format") != FORMAT or data.get("key") != key or not isinstance(data.get("written"), dict):
+            return False
+        written = data["written"]
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False
+    for rel, sha in written.items():
+        try:
+            if hashlib.sha256((root / rel).read_bytes()).hexdigest() != sha:
+                return False
+        except (OSError, TypeError):
+            return False
+    try:
+        if written and all(os.stat(root / rel).st_ctime_ns < settled for rel in written):
+            keep_clean(root, key, {})
+    except OSError:
+        return False
+    return True
 
 
 def recall(root: Path, key: str) -> list[Diagnostic] | None:
@@ -138,6 +198,19 @@ def remember(root: Path, key: str, diags: list[Diagnostic], newest: int, started
     from dataclasses import asdict
 
     remember_value(root, NAME, key, [asdict(d) for d in diags], newest, started)
+    errors = [asdict(d) for d in diags if d.severity == "error"]
+    remember_value(root, ERRORS, key, errors, newest, started)
+
+
+def recall_errors(root: Path, key: str) -> list[Diagnostic] | None:
+    """The errors among the findings remembered under ``key`` (None: none remembered), from a file of their own:
+    a write asks only whether the repository is free of errors, and the findings of 50,000 accounts can hold
+    100,000 warnings (tens of MB of JSON)."""
+    found = recall_value(root, ERRORS, key)
+    try:
+        return None if found is None else [Diagnostic(**d) for d in found]
+    except (TypeError, AttributeError):
+        return None
 
 
 def derived_key(key: str, *inputs) -> str:

@@ -432,3 +432,35 @@ def test_each_commit_of_a_command_is_checked_on_the_state_the_earlier_ones_left(
         with store.transaction() as tx:  # checked on the state the first commit left: newco exists now
             tx.create("quotes/Q-9.yaml", quote)
     assert errors(ws) == []
+
+
+def test_spooled_bytes_are_written_by_the_commit_as_given(tmp_path) -> None:
+    """A transaction may stage bytes that wait in an anonymous temporary file (an invoice run's thousands of PDFs):
+    the commit writes them as given, the validator sees them, an append after such a create reads them back, and a
+    refused commit writes none of them."""
+    from cpqctl.store import Spool, Spooled, Store
+
+    store = Store(tmp_path)
+    seen: dict = {}
+    store.validator = seen.update
+    payloads = [bytes(range(256)) * 40, b"%PDF-1.7\n" + b"\x00" * 5000, b""]
+    with Spool() as spool, store.lock():
+        held = [spool.add(p) for p in payloads]
+        with store.transaction() as tx:
+            for n, h in enumerate(held):
+                tx.create_bytes(f"invoices/doc-{n}.pdf", h)
+            tx.create_bytes("invoices/log.txt", spool.add(b"first\n"))
+            tx.append("invoices/log.txt", "second\n")
+    for n, p in enumerate(payloads):
+        assert (tmp_path / f"invoices/doc-{n}.pdf").read_bytes() == p
+        assert seen[f"invoices/doc-{n}.pdf"] is held[n] and isinstance(held[n], Spooled)
+    assert (tmp_path / "invoices/log.txt").read_bytes() == b"first\nsecond\n"
+
+    def refuse(files):
+        raise CpqError("E-TEST", "refused", "")
+
+    store.validator = refuse
+    with Spool() as spool, store.lock(), pytest.raises(CpqError), store.transaction() as tx:
+        tx.create_bytes("invoices/refused.pdf", spool.add(b"never"))
+    assert not (tmp_path / "invoices/refused.pdf").exists()
+    assert not list(tmp_path.rglob("*.cpqtmp"))
