@@ -231,7 +231,7 @@ def _write_in_parts(ws: Workspace, day: date, today: date, started: int) -> RunR
     from cpqctl.load import remembered
     from cpqctl.load.cache import RACY_NS
     from cpqctl.load.ids import invoice_ids
-    from cpqctl.load.parts import Whole, plan
+    from cpqctl.load.parts import Whole, chunk_files, plan
     from cpqctl.store import Spool
 
     store = ws.store()
@@ -256,6 +256,10 @@ def _write_in_parts(ws: Workspace, day: date, today: date, started: int) -> RunR
         if billed is None:
             return None
         spilled, quiet = billed
+        settings = found.settings
+        del found, billed  # the plan's maps of every file (≈ 100 MB at 50,000 accounts), held by the memo's keys too
+        if quiet is not None:
+            quiet.files = None  # what this run records is keyed by the files it leaves (_attach_files)
         try:
             drafts = list(spilled)
         finally:
@@ -281,7 +285,7 @@ def _write_in_parts(ws: Workspace, day: date, today: date, started: int) -> RunR
         shas: dict[str, str] = {}  # the SHA-256 of every file it writes, by path
         with Spool() as spool:
             try:
-                for loaded in again.parts():
+                for loaded in again.parts(size=chunk_files() // 2):  # each is checked twice
                     repo, diags = loaded.assemble()
                     mine = [i for cid in repo.contracts for i in at.get(cid, ())]
                     if not mine:
@@ -308,12 +312,17 @@ def _write_in_parts(ws: Workspace, day: date, today: date, started: int) -> RunR
                     del repo, after, repo_after, files
             except Whole:
                 return None
-            if len(checked) != len(every):  # a draft whose contract no part held: cannot be
+            del again
+            if any(rel not in checked for rel in written):  # a draft whose contract no part held: cannot be
                 raise RuntimeError("an invoice run in parts left out an invoice it numbered")
             store.validator = _exactly(checked)
             with store.transaction() as tx:
-                for rel in every:
+                for rel in sorted(checked):
                     tx.create_bytes(rel, checked[rel])  # type: ignore[arg-type]
+            store.validator = None
+            del tx, checked  # what was written; from here on, only what the run says and remembers
+        ledger = _series_dates(ws.root, settings.numbering_invoice, stems, numbers)
+        del stems
         _keep_clean(ws.root, shas, start, others, settled)
         if quiet is not None:
             try:
@@ -321,8 +330,7 @@ def _write_in_parts(ws: Workspace, day: date, today: date, started: int) -> RunR
             except OSError:  # the invoices are written: a memo that cannot be made is no error
                 pass
             quiet.save()
-        ledger = _series_dates(ws.root, found.settings.numbering_invoice, stems, numbers)
-    return _written(day, drafts, numbers, written, _order_warning(found.settings, ledger, numbers, drafts))
+    return _written(day, drafts, numbers, written, _order_warning(settings, ledger, numbers, drafts))
 
 
 _DATE_LINE = re.compile(rb"^date:[ \t]*([0-9]{4}-[0-9]{2}-[0-9]{2})[ \t]*\r?$", re.MULTILINE)
@@ -330,9 +338,12 @@ _NUMBER_LINE = re.compile(rb"^invoice:[ \t]*([A-Za-z0-9][A-Za-z0-9._/-]*)[ \t]*\
 
 
 def _series_dates(root: Path, pattern: str, stems: Sequence[str], numbers: Sequence[str]) -> list[tuple[str, date]]:
-    """(number, date) of each invoice on file in the series of ``numbers`` (``stems``: the names in ``invoices/``),
-    for :func:`_order_warning`, without reading the ledger whole: from each file's ``invoice:`` and ``date:`` lines,
-    else (a line a plain match cannot tell) from the file parsed."""
+    """For :func:`_order_warning`, without holding the ledger: per series of ``numbers``, the invoice on file that
+    :func:`~cpqctl.core.checks.invoices_out_of_order` compares the new ones with, the latest dated (of those dated,
+    the highest numbered), as (number, date). ``stems``: the names in ``invoices/``; each file's number and date are
+    read from its ``invoice:`` and ``date:`` lines, else (a line a plain match cannot tell) from the file parsed. The
+    new numbers continue each series, so every one on file comes before them: what they are compared with is that
+    one invoice."""
     from cpqctl.core.numbering import parse_series
     from cpqctl.load.cache import load_files
     from cpqctl.load.invoice_index import head_matches
@@ -341,7 +352,16 @@ def _series_dates(root: Path, pattern: str, stems: Sequence[str], numbers: Seque
     if not keys:
         return []
     spelled = file_stem(pattern)
-    out: list[tuple[str, date]] = []
+    latest: dict[tuple, tuple[date, int, str]] = {}
+
+    def seen(number: str, day: date) -> None:
+        sr = parse_series(pattern, number)
+        if sr is None or sr.key not in keys or sr.year not in (None, day.year):
+            return
+        got = latest.get(sr.key)
+        if got is None or (day, sr.seq) > got[:2]:
+            latest[sr.key] = (day, sr.seq, number)
+
     unclear: list[tuple[str, str]] = []
     base = os.fspath(root)
     for stem in stems:
@@ -355,12 +375,13 @@ def _series_dates(root: Path, pattern: str, stems: Sequence[str], numbers: Seque
             unclear.append((rel, "invoice"))
             continue
         try:
-            out.append((number[0].decode("ascii"), date.fromisoformat(got[1][0].decode("ascii"))))
+            seen(number[0].decode("ascii"), date.fromisoformat(got[1][0].decode("ascii")))
         except ValueError:
             unclear.append((rel, "invoice"))
     for res in load_files(root, unclear, own=True).values():
-        out += [(inv.invoice, inv.date) for inv in res.records]
-    return out
+        for inv in res.records:
+            seen(inv.invoice, inv.date)
+    return [(number, day) for day, _, number in latest.values()]
 
 
 def _keep_clean(root: Path, written: dict[str, str], start, others: list[str], settled: int) -> None:

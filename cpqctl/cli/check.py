@@ -48,7 +48,8 @@ def check(
     elif format == "concise":
         sys.stdout.write(rd.concise(diags))
     else:
-        sys.stdout.write(rd.full(result.root, diags))
+        for chunk in rd.full_chunks(result.root, diags):
+            sys.stdout.write(chunk)
     if result.message:
         common.info(result.message)
     if not result.ok:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import time
 from pathlib import Path
 
@@ -107,23 +108,30 @@ def _owners(root: Path, folder: Path, folder_mtime: int, buckets_stale: bool) ->
     new: dict[str, list] = {}
     complete = folder_mtime < started - RACY_NS
     found: dict[str, str | None] = {}
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if not (entry.name.endswith((".yaml", ".yml")) and entry.is_file()):
+    with os.scandir(folder) as entries:  # names only: 190,000 entries each holding its stat weigh 120 MB
+        names = sorted(e.name for e in entries if e.name.endswith((".yaml", ".yml")))
+    base = os.fspath(folder)
+    for name in names:
+        path = os.path.join(base, name)
+        try:
+            st = os.stat(path)
+        except OSError:
             continue
-        st = entry.stat()
-        hit = old.get(entry.name)
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        hit = old.get(name)
         fresh = (
             type(hit) is list
             and len(hit) == 3
             and hit[:2] == [st.st_size, st.st_mtime_ns]
             and type(hit[2]) in (str, type(None))
         )
-        owner = hit[2] if fresh else contract_in(entry.path)
+        owner = hit[2] if fresh else contract_in(path)
         if st.st_mtime_ns < started - RACY_NS:
-            new[entry.name] = [st.st_size, st.st_mtime_ns, owner]
+            new[name] = [st.st_size, st.st_mtime_ns, owner]
         else:
             complete = False  # a file this recent may still change unseen: no shortcut next time
-        found[entry.name] = owner
+        found[name] = owner
     record = {"format": FORMAT, "folder_mtime_ns": folder_mtime if complete else None, "files": new}
     if record != data:
         _write(root, index_path, record)
