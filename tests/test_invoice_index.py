@@ -162,3 +162,31 @@ def test_contract_account_is_remembered_and_checked(example_repo, tmp_path):
     assert account_of(example_repo, "C-2099-0001") is None
     (example_repo / ACCOUNTS).write_bytes(b"[1, 2")  # damaged: ignored
     assert account_of(example_repo, "C-2026-0001") == "acme"
+
+
+def test_the_index_on_file_follows_every_change_of_the_folder(example_repo, cli):
+    """A new, changed or deleted invoice file: the index written back holds the folder as it is, entry for entry
+    (what a later command takes without reading a file)."""
+    _invoiced(cli, example_repo)
+    folder = example_repo / "invoices"
+
+    def settled():
+        for p in folder.iterdir():
+            _age(p, 30)
+        _age(folder, 30)
+        invoice_index.owners(example_repo)
+        index = json.loads((example_repo / INDEX).read_text())
+        listed = {p.name: p for p in folder.glob("*.yaml")}
+        assert set(index["files"]) == set(listed)
+        for name, (size, mtime, owner) in index["files"].items():
+            st = listed[name].stat()
+            assert (size, mtime, owner) == (st.st_size, st.st_mtime_ns, contract_in(str(listed[name])))
+        return index
+
+    first = settled()
+    (folder / "INV-2026-0099.yaml").write_text("invoice: INV-2026-0099\ncontract: C-2026-0002\n", encoding="utf-8")
+    assert "INV-2026-0099.yaml" in settled()["files"]
+    (folder / "INV-2026-0099.yaml").write_text("invoice: INV-2026-0099\ncontract: C-2026-0003\n", encoding="utf-8")
+    assert settled()["files"]["INV-2026-0099.yaml"][2] == "C-2026-0003"
+    (folder / "INV-2026-0099.yaml").unlink()
+    assert settled()["files"].keys() == first["files"].keys()

@@ -106,6 +106,7 @@ def _owners(root: Path, folder: Path, folder_mtime: int, buckets_stale: bool) ->
             pass
         old = {}
     new: dict[str, list] = {}
+    same = True  # every file's entry as the index holds it
     complete = folder_mtime < started - RACY_NS
     found: dict[str, str | None] = {}
     with os.scandir(folder) as entries:  # names only: 190,000 entries each holding its stat weigh 120 MB
@@ -119,7 +120,7 @@ def _owners(root: Path, folder: Path, folder_mtime: int, buckets_stale: bool) ->
             continue
         if not stat.S_ISREG(st.st_mode):
             continue
-        hit = old.get(name)
+        hit = old.pop(name, None)  # taken out as it is used: the old and the new index are not held twice
         fresh = (
             type(hit) is list
             and len(hit) == 3
@@ -128,12 +129,13 @@ def _owners(root: Path, folder: Path, folder_mtime: int, buckets_stale: bool) ->
         )
         owner = hit[2] if fresh else contract_in(path)
         if st.st_mtime_ns < started - RACY_NS:
-            new[name] = [st.st_size, st.st_mtime_ns, owner]
+            new[name] = hit if fresh else [st.st_size, st.st_mtime_ns, owner]
         else:
             complete = False  # a file this recent may still change unseen: no shortcut next time
+        same = same and fresh and name in new
         found[name] = owner
     record = {"format": FORMAT, "folder_mtime_ns": folder_mtime if complete else None, "files": new}
-    if record != data:
+    if not (same and not old and data["folder_mtime_ns"] == record["folder_mtime_ns"]):  # else: the index as read
         _write(root, index_path, record)
         if complete:
             _write_buckets(root, new, folder_mtime)
