@@ -301,15 +301,16 @@ def _write_in_parts(ws: Workspace, day: date, today: date, started: int) -> RunR
                             doc = written[i][: -len(".yaml")] + suffix
                             checked[doc] = spool.add(payload)
                             shas[doc] = hashlib.sha256(payload).hexdigest()
+                    ledgers = _invoices_by_contract(repo)  # before the write
                     after = loaded.staged(files)
-                    del loaded
+                    del loaded, repo  # one part's model at a time: the state after holds the same records
                     repo_after, diags_after = after.assemble()
                     new = Counter(d for d in validate(repo_after, diags_after) if d.severity == "error") - before
                     if new:
                         raise refusal(sorted(new), every)
                     if quiet is not None:
-                        _quiet_after(quiet, repo, after.results, list(files), _invoices_by_contract(repo), day)
-                    del repo, after, repo_after, files
+                        _quiet_after(quiet, repo_after, after.results, list(files), ledgers, day)
+                    del after, repo_after, files, ledgers
             except Whole:
                 return None
             del again
