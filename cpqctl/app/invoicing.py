@@ -238,7 +238,7 @@ def _write_in_parts(ws: Workspace, day: date, today: date, started: int) -> RunR
     settled = started - RACY_NS
     start, others = remembered.Tally(), list[str]()
     with store.lock():
-        if ws._closed():
+        if ws.closed_months():
             return None
         found = plan(ws.root)
         if found is None:

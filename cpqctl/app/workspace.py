@@ -226,11 +226,11 @@ class Workspace:
         if found is None:
             if state is None:
                 repo, found = self.load_checked()
-            else:
-                from cpqctl.load.repo import load_parts
+            else:  # under the lock, recovered already
+                from cpqctl.load.repo import load_repo
 
                 with self.meter() as m:
-                    repo, diags = load_parts(self.root, meter=m).assemble()
+                    repo, diags = load_repo(self.root, meter=m)
                 found = validate(repo, diags)
             found = sorted(found + self.einvoice_findings(repo, found))
             del repo
@@ -345,14 +345,14 @@ class Workspace:
             return
 
         def load(m):  # under the lock: a month closed meanwhile is seen
-            if books and self._closed():
+            if books and self.closed_months():
                 return load_parts(self.root, meter=m)
             return load_account_parts(self.root, account)
 
         with self._writing(load, tolerate, False) as got:
             yield got
 
-    def _closed(self) -> bool:
+    def closed_months(self) -> bool:
         """Whether any month is closed (a file in ``periods/``)."""
         try:
             with os.scandir(self.root / "periods") as entries:

@@ -37,4 +37,11 @@ def decimal(text: str, make=Decimal) -> Decimal:
     return d
 
 
+def forget() -> None:
+    """Empty the shared dates and decimals: a load in parts (:mod:`cpqctl.load.parts`) shares values within a part,
+    and across parts would keep every amount of every part after the records that used them are gone."""
+    _DATES.clear()
+    _DECIMALS.clear()
+
+
 intern = sys.intern
