@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cold-runs", type=int, default=3, help="runs of the slow ones (floor, cold check)")
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "cpq-bench")
     ap.add_argument("--single", action="store_true", help="only the single-record commands (reads and writes)")
+    ap.add_argument(
+        "--memory", action="store_true", help="also each whole-model command once on the billed copy (max RSS)"
+    )
     args = ap.parse_args(argv)
     # as installed by pip, cpqctl runs from compiled bytecode: a machine that sets PYTHONDONTWRITEBYTECODE (this
     # sandbox does) would compile every module imported on every run (~0.05 s of each command's start)
@@ -329,6 +332,35 @@ def main(argv: list[str] | None = None) -> int:
         # issue 15: the same run comparing every contract's whole schedule (the reference path)
         secs = timed("invoice run month, full", f"CPQ_BILLING=full {month}", runs, prepare=first, warmup=1)
         add(str(n), "the same, CPQ_BILLING=full", secs, f"{secs / floor:.2f}× floor")
+        # issue 21: a month with nothing new (November asked on November 30th, after November's run), first ask
+        quiet = f"{cpq} invoice run --through 2026-11-30 --dry-run --repo {b} --as-of 2026-11-30 --format json"
+        secs = timed("invoice run, nothing new", quiet, runs, prepare=first, warmup=1)
+        add(
+            str(n),
+            "invoice run --dry-run, a month with nothing new (first ask)",
+            secs,
+            f"{secs / floor:.2f}× floor",
+            peak_rss_mb(quiet, prepare=first),
+        )
+        if not args.memory:
+            continue
+        # issue 21, "≤ 0.5 GB for any command": the commands that load the whole model, on the billed copy, once
+        # each (time and max RSS of that one run); `check` computed, its remembered answer deleted first
+        forget = f"rm -f {b}/.cpq/cache/check.json {b}/.cpq/cache/check-errors.json"
+        day = f"--repo {b} --as-of 2026-12-31"
+        for what, command, prepare in (
+            ("check, computed (billed)", f"{cpq} check --repo {b}", forget),
+            ("check, remembered (billed)", f"{cpq} check --repo {b}", None),
+            ("invoice list (billed)", f"{cpq} invoice list {day} --format json", None),
+            ("report ar (billed)", f"{cpq} report ar {day} --format json", None),
+            ("report board (billed)", f"{cpq} report board {day} --format json", None),
+            ("dunning run --dry-run (billed)", f"{cpq} dunning run --dry-run {day} --format json", None),
+            ("journal (billed)", f"{cpq} journal {day} --format json", None),
+            ("renew --due --dry-run, computed (billed)", f"{cpq} renew --due --dry-run {day}", None),
+        ):
+            t0 = time.perf_counter()
+            rss = peak_rss_mb(command, prepare)
+            add(str(n), what, time.perf_counter() - t0, "1 run", rss)
 
     print(f"Machine: {machine()}\n")
     print("| accounts | command | median | ratio | max RSS |")
