@@ -262,3 +262,21 @@ def test_the_errors_check_remembered_refuse_the_run_without_a_whole_check(pair, 
     got = _write(cli, parts, "2026-12-31", True)
     assert len(checks) == 1
     assert got.code != 0 and "E-INVALID-REPO" in got.stderr and c.name in got.stderr
+
+
+def test_a_closed_month_takes_the_whole_repository(pair, cli, parted) -> None:
+    """With a month closed (``periods/``) the run is the whole load's (a closed month's journal covers every
+    account, which no part holds): it does not go in parts, and writes what the whole run writes."""
+    whole, parts = pair
+    for root in pair:
+        closed = cli("close", "2026-01", "--as-of", DAY, "--repo", root)
+        assert closed.code == 0, closed.stderr
+        assert (root / "periods" / "2026-01.yaml").is_file()
+        age(root)
+    w = _write(cli, whole, "2026-12-31", parts=False)
+    p = _write(cli, parts, "2026-12-31", parts=True)
+    assert w.code == 0, w.stderr
+    assert p == w
+    assert parted == [False, False]  # asked both times; declined with the month closed
+    assert _tree(parts) == _tree(whole)
+    assert "INV-" in p.stdout + p.stderr  # it billed something
