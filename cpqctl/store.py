@@ -539,8 +539,10 @@ class Transaction:
         store._delete_journal()
 
 
-def atomic_write_bytes(target: Path, payload: bytes) -> None:
+def atomic_write_bytes(target: Path, payload: bytes | Iterable[bytes]) -> None:
     """Write a regular file by temp file + rename; a device or pipe (``-o /dev/null``) is written in place.
+    ``payload`` may come in chunks (a journal of 200 MB is never held whole); a chunk that fails to come leaves the
+    old file as it was.
 
     Renaming over a special file would replace the device node itself with a
     regular file.
@@ -553,13 +555,21 @@ def atomic_write_bytes(target: Path, payload: bytes) -> None:
         if stat.S_ISDIR(mode):
             raise UsageError("E-USAGE", f"{target} is a folder", "give a file name with -o")
         with open(target, "wb") as f:
-            f.write(payload)
+            _write_all(f, payload)
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     replace_file(target, payload, durable=True, private=True)
 
 
-def replace_file(target: Path, payload: bytes, *, durable: bool, private: bool = False) -> None:
+def _write_all(f, payload: bytes | Iterable[bytes]) -> None:
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        f.write(payload)
+    else:
+        for chunk in payload:
+            f.write(chunk)
+
+
+def replace_file(target: Path, payload: bytes | Iterable[bytes], *, durable: bool, private: bool = False) -> None:
     """Replace ``target`` by ``payload`` atomically, outside a transaction: a temp file next to it, renamed over it.
 
     The one rename-over write of cpqctl's files outside :class:`Transaction` (documents, charts, the
@@ -578,7 +588,7 @@ def replace_file(target: Path, payload: bytes, *, durable: bool, private: bool =
             continue
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(payload)
+            _write_all(f, payload)
             if durable:
                 f.flush()
                 os.fsync(f.fileno())

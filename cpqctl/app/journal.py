@@ -19,9 +19,12 @@ first document (the default).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import heapq
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from cpqctl.app.workspace import Workspace
 from cpqctl.core import revrec
@@ -47,10 +50,20 @@ _ORDER = {"invoice": 0, "payment": 1, "recognition": 2, "unbilled": 3}
 
 @dataclass(frozen=True)
 class Journal:
-    text: str
+    """The journal's text, given out in chunks (:meth:`chunks`: at 50,000 accounts it is 200 MB or more, never held
+    whole by the command); ``text`` joins them."""
+
+    make: Callable[[], Iterator[str]] = field(repr=False)
     transactions: int
     start: date | None
     end: date
+
+    def chunks(self) -> Iterator[str]:
+        return self.make()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.make())
 
 
 def names(repo: Repo) -> dict[str, str]:
@@ -61,58 +74,33 @@ def _money(value: Decimal, currency: str) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-minor_units(currency)))
 
 
-def transactions(repo: Repo, end: date) -> list[tuple[tuple, Txn]]:
-    """Every transaction dated on or before ``end``, with its sort key."""
+Entry = tuple[tuple, str, Callable[[], Txn]]  # sort key, currency, the transaction (made when written)
+
+
+def entries(repo: Repo, end: date) -> Iterator[Entry]:
+    """Every transaction dated on or before ``end`` in journal order (by date, then invoices, payments, revenue
+    recognised and unbilled receivables, then number), each made only when asked for: the command holds the sort
+    keys and the records they point to, not 700,000 transactions at once."""
     from cpqctl.app import revenue
 
     acc = names(repo)
-    out: list[tuple[tuple, Txn]] = []
     payee = {a: acct.name or a for a, acct in repo.accounts.items()}
-    for inv in repo.invoices.values():
-        if inv.date > end:
-            continue
-        cur = inv.currency
-        tax = inv.gross_total - inv.net_total
-        postings = [Posting(acc["receivable"], inv.gross_total, cur), Posting(acc["deferred"], -inv.net_total, cur)]
-        if tax:
-            postings.append(Posting(acc["vat"], -tax, cur))
-        what = (
-            f"Corrective invoice {inv.invoice} of {inv.corrects}"
-            if inv.kind == "correction"
-            else f"Invoice {inv.invoice}"
-        )
-        links = tuple(dict.fromkeys(x for x in (inv.invoice, inv.corrects) if x))
-        meta: tuple[tuple[str, str], ...] = (("customer", inv.account), ("contract", inv.contract))
-        txn = Txn(inv.date, payee.get(inv.account, inv.account), what, tuple(postings), _links(links), meta)
-        out.append(((inv.date, _ORDER["invoice"], inv.invoice), txn))
-    for p in repo.payments.values():
-        if p.date > end or p.kind == "other":
-            continue
-        cur = p.currency
-        allocated = p.allocated
-        rest = p.amount - allocated
-        links = _links(tuple(a.invoice for a in p.allocations))
-        meta = (("customer", p.account), ("payment", p.payment)) if p.account else (("payment", p.payment), ("", ""))
-        meta = tuple(m for m in meta if m[0])
-        if p.kind == "payment":
-            postings = [Posting(acc["bank"], p.amount, cur)]
-            if allocated:
-                postings.append(Posting(acc["receivable"], -allocated, cur))
-            if rest:
-                postings.append(Posting(acc["credit"] if p.account else acc["unidentified"], -rest, cur))
-            what = f"Payment {p.payment}"
-        elif p.kind == "refund":
-            postings = [Posting(acc["bank"], -p.amount, cur)]
-            if allocated:
-                postings.append(Posting(acc["receivable"], allocated, cur))
-            if rest:
-                postings.append(Posting(acc["credit"], rest, cur))
-            what = f"Refund {p.payment}"
-        else:  # write-off
-            postings = [Posting(acc["write_off"], p.amount, cur), Posting(acc["receivable"], -p.amount, cur)]
-            what = f"Write-off {p.payment}"
-        name = payee.get(p.account, p.account) if p.account else (p.payer or "unidentified")
-        out.append(((p.date, _ORDER["payment"], p.payment), Txn(p.date, name, what, tuple(postings), links, meta)))
+    invoices = sorted(
+        (((inv.date, _ORDER["invoice"], inv.invoice), inv) for inv in repo.invoices.values() if inv.date <= end),
+        key=_first,
+    )
+    payments = sorted(
+        (
+            ((p.date, _ORDER["payment"], p.payment), p)
+            for p in repo.payments.values()
+            if p.date <= end and p.kind != "other"
+        ),
+        key=_first,
+    )
+    streams: list[Iterator[Entry]] = [
+        ((k, inv.currency, partial(_invoice_txn, inv, acc, payee)) for k, inv in invoices),
+        ((k, p.currency, partial(_payment_txn, p, acc, payee)) for k, p in payments),
+    ]
     for cur in revenue.currencies(repo):
         scheds = revenue.schedules(repo, cur, through=end)
         per: dict[tuple[date, str], Decimal] = {}
@@ -121,23 +109,16 @@ def transactions(repo: Repo, end: date) -> list[tuple[tuple, Txn]]:
                 if revrec.month_end(e.month) <= end:
                     key = (e.month, s.obligation.contract)
                     per[key] = per.get(key, Decimal(0)) + e.amount
-        for (month, contract), amount in sorted(per.items()):
-            if not amount:
-                continue
-            c = repo.contracts.get(contract)
-            day = revrec.month_end(month)
-            txn = Txn(
-                day,
-                payee.get(c.account, c.account) if c else contract,
-                f"Revenue recognised {month:%Y-%m}",
-                (
-                    Posting(acc["deferred"], _money(amount, cur), cur),
-                    Posting(acc["revenue"], _money(-amount, cur), cur),
-                ),
-                (),
-                (("customer", c.account if c else ""), ("contract", contract), ("period", f"{month:%Y-%m}")),
+        recognised = [
+            (
+                (revrec.month_end(month), _ORDER["recognition"], contract),
+                cur,
+                partial(_recognition_txn, repo, acc, payee, month, contract, amount, cur),
             )
-            out.append(((day, _ORDER["recognition"], contract), txn))
+            for (month, contract), amount in sorted(per.items())
+            if amount
+        ]
+        unbilled_entries: list[Entry] = []
         unbilled = Decimal(0)
         for r in revrec.roll_forward(scheds):
             day = revrec.month_end(r.month)
@@ -146,19 +127,95 @@ def transactions(repo: Repo, end: date) -> list[tuple[tuple, Txn]]:
             delta = r.unbilled - unbilled
             unbilled = r.unbilled
             if delta:
-                txn = Txn(
-                    day,
-                    "cpqctl",
-                    f"Unbilled receivables {r.month:%Y-%m}",
-                    (
-                        Posting(acc["unbilled"], _money(delta, cur), cur),
-                        Posting(acc["deferred"], _money(-delta, cur), cur),
-                    ),
-                    (),
-                    (("period", f"{r.month:%Y-%m}"),),
-                )
-                out.append(((day, _ORDER["unbilled"], cur), txn))
-    return sorted(out, key=lambda kt: kt[0])
+                made = partial(_unbilled_txn, acc, day, r.month, delta, cur)
+                unbilled_entries.append(((day, _ORDER["unbilled"], cur), cur, made))
+        del scheds, per
+        streams += [iter(recognised), iter(unbilled_entries)]
+    # each stream in order; equal keys (a contract billed in two currencies) in the order the streams were made,
+    # as one stable sort of them all would give
+    return heapq.merge(*streams, key=_first)
+
+
+def _first(entry: tuple) -> tuple:
+    return entry[0]
+
+
+def transactions(repo: Repo, end: date) -> Iterator[tuple[tuple, Txn]]:
+    """Every transaction dated on or before ``end``, with its sort key, in journal order."""
+    return ((key, make()) for key, _, make in entries(repo, end))
+
+
+def _invoice_txn(inv, acc: dict[str, str], payee: dict[str, str]) -> Txn:
+    cur = inv.currency
+    tax = inv.gross_total - inv.net_total
+    postings = [Posting(acc["receivable"], inv.gross_total, cur), Posting(acc["deferred"], -inv.net_total, cur)]
+    if tax:
+        postings.append(Posting(acc["vat"], -tax, cur))
+    what = (
+        f"Corrective invoice {inv.invoice} of {inv.corrects}" if inv.kind == "correction" else f"Invoice {inv.invoice}"
+    )
+    links = tuple(dict.fromkeys(x for x in (inv.invoice, inv.corrects) if x))
+    meta: tuple[tuple[str, str], ...] = (("customer", inv.account), ("contract", inv.contract))
+    return Txn(inv.date, payee.get(inv.account, inv.account), what, tuple(postings), _links(links), meta)
+
+
+def _payment_txn(p, acc: dict[str, str], payee: dict[str, str]) -> Txn:
+    cur = p.currency
+    allocated = p.allocated
+    rest = p.amount - allocated
+    links = _links(tuple(a.invoice for a in p.allocations))
+    named = (("customer", p.account), ("payment", p.payment)) if p.account else (("payment", p.payment), ("", ""))
+    meta: tuple[tuple[str, str], ...] = tuple(m for m in named if m[0])
+    if p.kind == "payment":
+        postings = [Posting(acc["bank"], p.amount, cur)]
+        if allocated:
+            postings.append(Posting(acc["receivable"], -allocated, cur))
+        if rest:
+            postings.append(Posting(acc["credit"] if p.account else acc["unidentified"], -rest, cur))
+        what = f"Payment {p.payment}"
+    elif p.kind == "refund":
+        postings = [Posting(acc["bank"], -p.amount, cur)]
+        if allocated:
+            postings.append(Posting(acc["receivable"], allocated, cur))
+        if rest:
+            postings.append(Posting(acc["credit"], rest, cur))
+        what = f"Refund {p.payment}"
+    else:  # write-off
+        postings = [Posting(acc["write_off"], p.amount, cur), Posting(acc["receivable"], -p.amount, cur)]
+        what = f"Write-off {p.payment}"
+    name = payee.get(p.account, p.account) if p.account else (p.payer or "unidentified")
+    return Txn(p.date, name, what, tuple(postings), links, meta)
+
+
+def _recognition_txn(
+    repo: Repo, acc: dict[str, str], payee: dict[str, str], month: date, contract: str, amount: Decimal, cur: str
+) -> Txn:
+    c = repo.contracts.get(contract)
+    return Txn(
+        revrec.month_end(month),
+        payee.get(c.account, c.account) if c else contract,
+        f"Revenue recognised {month:%Y-%m}",
+        (
+            Posting(acc["deferred"], _money(amount, cur), cur),
+            Posting(acc["revenue"], _money(-amount, cur), cur),
+        ),
+        (),
+        (("customer", c.account if c else ""), ("contract", contract), ("period", f"{month:%Y-%m}")),
+    )
+
+
+def _unbilled_txn(acc: dict[str, str], day: date, month: date, delta: Decimal, cur: str) -> Txn:
+    return Txn(
+        day,
+        "cpqctl",
+        f"Unbilled receivables {month:%Y-%m}",
+        (
+            Posting(acc["unbilled"], _money(delta, cur), cur),
+            Posting(acc["deferred"], _money(-delta, cur), cur),
+        ),
+        (),
+        (("period", f"{month:%Y-%m}"),),
+    )
 
 
 def _links(numbers: tuple[str, ...]) -> tuple[str, ...]:
@@ -173,13 +230,19 @@ def journal(ws: Workspace, *, fmt: str = "beancount", start: date | None = None,
         raise UsageError("E-USAGE", f"`{fmt}` is not a journal format", f"one of: {', '.join(text.FORMATS)}")
     day = end or ws.as_of
     repo = ws.read({"account", "contract", "invoice", "payment", "catalog"})
-    txns = [t for _, t in transactions(repo, day) if start is None or t.date >= start]
-    if fmt == "beancount":
-        body = text.beancount(txns, names(repo).values(), {p.currency for t in txns for p in t.postings} or {"PLN"})
-    elif fmt == "csv":
-        body = text.csv_text(txns)
-    elif fmt == "json":
-        body = text.json_text(txns)
-    else:
-        body = text.hledger(txns, ledger_cli=fmt == "ledger")
-    return Journal(body, len(txns), start, day)
+    kept = [e for e in entries(repo, day) if start is None or e[0][0] >= start]
+    currencies = {cur for _, cur, _ in kept} or {"PLN"}
+    first = kept[0][0][0] if kept else None
+    accounts = names(repo).values()
+
+    def chunks() -> Iterator[str]:
+        txns = (make() for _, _, make in kept)
+        if fmt == "beancount":
+            return text.beancount_chunks(txns, accounts, currencies, first)
+        if fmt == "csv":
+            return text.csv_chunks(txns)
+        if fmt == "json":
+            return text.json_chunks(txns)
+        return text.hledger_chunks(txns, ledger_cli=fmt == "ledger")
+
+    return Journal(chunks, len(kept), start, day)

@@ -56,11 +56,12 @@ def journal(
     end = common.bound(until, "--to", as_of, last=True)
     result = j.journal(common.workspace(repo, as_of), fmt=format, start=start, end=end)
     if output is None or str(output) == "-":
-        sys.stdout.write(result.text)
+        for chunk in result.chunks():  # written as made: the journal of 50,000 accounts is never held whole
+            sys.stdout.write(chunk)
     else:
         from cpqctl.store import atomic_write_bytes
 
-        atomic_write_bytes(output, result.text.encode("utf-8"))
+        atomic_write_bytes(output, (chunk.encode("utf-8") for chunk in result.chunks()))
     common.info(f"journal: {result.transactions} transaction(s) through {result.end}")
 
 
