@@ -134,3 +134,27 @@ def test_the_cli_writes_the_same_text_to_stdout_and_to_a_file(year: Path, tmp_pa
         assert r.exit_code == 0 and f.exit_code == 0, r.stderr + f.stderr
         assert out.read_text(encoding="utf-8") == r.stdout
         assert r.stderr == f.stderr and "transaction(s) through 2026-12-31" in r.stderr
+
+
+def test_the_schedules_are_read_once_as_they_are_made(year: Path) -> None:
+    """The roll-forward and the recognised sums take the schedules one at a time (a generator, never held): the
+    same figures as from the whole tuple, and two currencies are still refused."""
+    from cpqctl.app import revenue
+    from cpqctl.app.workspace import Workspace
+    from cpqctl.core import revrec
+
+    repo = Workspace(year, as_of=date(2026, 12, 31)).read({"account", "contract", "invoice", "catalog"})
+    for cur in revenue.currencies(repo):
+        whole = revenue.schedules(repo, cur)
+        assert whole, cur
+        made = revenue.each_schedule(repo, cur)
+        assert revrec.roll_forward(made) == revrec.roll_forward(list(whole))
+        first, last = date(2026, 1, 1), date(2026, 12, 31)
+        by = lambda ob: ob.contract
+        assert revrec.recognised(revenue.each_schedule(repo, cur), first, last, by) == revrec.recognised(
+            list(whole), first, last, by
+        )
+    mixed = (s for cur in revenue.currencies(repo) for s in revenue.each_schedule(repo, cur))
+    assert len(revenue.currencies(repo)) > 1
+    with pytest.raises(ValueError, match="take one currency at a time"):
+        revrec.roll_forward(mixed)

@@ -9,7 +9,7 @@ cancellation stops recognition on its effective date. Money is per currency, nev
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -120,13 +120,18 @@ def obligations(
 def schedules(
     repo: Repo, currency: str, through: date | None = None, invoices: Iterable[Invoice] | None = None
 ) -> tuple[revrec.Schedule, ...]:
+    return tuple(each_schedule(repo, currency, through, invoices))
+
+
+def each_schedule(
+    repo: Repo, currency: str, through: date | None = None, invoices: Iterable[Invoice] | None = None
+) -> Iterator[revrec.Schedule]:
+    """:func:`schedules` one at a time (a year of 50,000 contracts' schedules is 2 million entries)."""
     places = minor_units(currency)
-    out = []
     for ob in obligations(repo, currency, through, invoices):
         c = repo.contracts.get(ob.contract)
         rounding = contract_terms(c, repo.settings).rounding if c is not None else repo.settings.rounding
-        out.append(revrec.schedule(ob, places, rounding))
-    return tuple(out)
+        yield revrec.schedule(ob, places, rounding)
 
 
 def currencies(repo: Repo) -> list[str]:
@@ -154,7 +159,7 @@ def revenue_report(ws: Workspace, *, start: date, end: date, by: str = "month") 
     repo = ws.read({"account", "contract", "invoice", "catalog"})
     rows = []
     for cur in currencies(repo):
-        scheds = schedules(repo, cur)
+        scheds = each_schedule(repo, cur)
         sums = revrec.recognised(scheds, start, end, _key(by))
         for (key, month), amount in sorted(sums.items(), key=lambda kv: (kv[0][0], kv[0][1])):
             row = {"currency": cur, "month": f"{month:%Y-%m}", "recognised": money_str(amount, cur)}
@@ -170,7 +175,7 @@ def deferred_report(ws: Workspace, *, start: date, end: date) -> RevenueReport:
     repo = ws.read({"account", "contract", "invoice", "catalog"})
     rows = []
     for cur in currencies(repo):
-        for r in revrec.roll_forward(schedules(repo, cur), start, end):
+        for r in revrec.roll_forward(each_schedule(repo, cur), start, end):
             rows.append(
                 {
                     "currency": cur,
@@ -248,7 +253,7 @@ def waterfall_report(ws: Workspace, *, start: date, end: date) -> RevenueReport:
     rows = []
     for cur in currencies(repo):
         grid: dict[date, dict[date, Decimal]] = {}
-        for s in schedules(repo, cur):
+        for s in each_schedule(repo, cur):
             billed = revrec.month_of(s.obligation.billed)
             if not first <= billed <= last:
                 continue

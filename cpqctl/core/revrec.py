@@ -245,9 +245,12 @@ def allocate(group: Sequence[Obligation], ssp: Sequence[Decimal], places: int = 
 
 
 def _one_currency(scheds: Sequence[Schedule]) -> None:
-    found = sorted({s.obligation.currency for s in scheds})
+    _currencies({s.obligation.currency for s in scheds})
+
+
+def _currencies(found: set[str]) -> None:
     if len(found) > 1:
-        raise ValueError(f"schedules in {', '.join(found)}: take one currency at a time (or convert first)")
+        raise ValueError(f"schedules in {', '.join(sorted(found))}: take one currency at a time (or convert first)")
 
 
 def recognised(
@@ -255,16 +258,17 @@ def recognised(
 ) -> dict[tuple[str, date], Decimal]:
     """Revenue recognised in each month from ``start``'s to ``end``'s, per ``by(obligation)`` (an account, product,
     contract …; None: all under ""); each key seen in the range has every month of it, 0 where nothing was."""
-    scheds = list(scheds)
-    _one_currency(scheds)
     span = months(start, end)
     lo, hi = (span[0], span[-1]) if span else (date.max, date.min)
     sums: dict[tuple[str, date], Decimal] = {}
-    for s in scheds:
+    found: set[str] = set()
+    for s in scheds:  # one pass: the schedules may be made one at a time and never held
+        found.add(s.obligation.currency)
         k = by(s.obligation) if by is not None else ""
         for e in s.entries:
             if lo <= e.month <= hi:
                 sums[k, e.month] = sums.get((k, e.month), ZERO) + e.amount
+    _currencies(found)
     keys = sorted({k for k, _ in sums} | ({""} if by is None else set()))
     return {(k, m): sums.get((k, m), ZERO) for k in keys for m in span}
 
@@ -283,27 +287,26 @@ def roll_forward(
     ``end``'s (default: the last). Billed in a month: the obligations whose invoice is dated in it; recognised:
     the schedule entries of the month. A group of ``net_by`` (default: the contract, as ASC 606-10-45-1 presents
     a contract's net position) billed ahead is deferred, one recognised ahead is unbilled."""
-    scheds = list(scheds)
-    _one_currency(scheds)
     moves: dict[date, dict[str, Decimal]] = {}  # month → group → billed − recognised in it
-    for s in scheds:
+    billed: dict[date, Decimal] = {}
+    earned: dict[date, Decimal] = {}
+    found: set[str] = set()
+    for s in scheds:  # one pass: the schedules may be made one at a time and never held (`cpqctl journal`)
+        found.add(s.obligation.currency)
         g = net_by(s.obligation)
-        per_group = moves.setdefault(month_of(s.obligation.billed), {})
+        m = month_of(s.obligation.billed)
+        per_group = moves.setdefault(m, {})
         per_group[g] = per_group.get(g, ZERO) + s.obligation.amount
+        billed[m] = billed.get(m, ZERO) + s.obligation.amount
         for e in s.entries:
             per_group = moves.setdefault(e.month, {})
             per_group[g] = per_group.get(g, ZERO) - e.amount
+            earned[e.month] = earned.get(e.month, ZERO) + e.amount
+    _currencies(found)
     if not moves:
         return ()
     first = month_of(start) if start is not None else min(moves)
     last = month_of(end) if end is not None else max(moves)
-    billed: dict[date, Decimal] = {}
-    earned: dict[date, Decimal] = {}
-    for s in scheds:
-        m = month_of(s.obligation.billed)
-        billed[m] = billed.get(m, ZERO) + s.obligation.amount
-        for e in s.entries:
-            earned[e.month] = earned.get(e.month, ZERO) + e.amount
     balance: dict[str, Decimal] = {}
     deferred = unbilled = ZERO
     out = []
