@@ -248,9 +248,10 @@ def main(argv: list[str] | None = None) -> int:
             peak_rss_mb(f"{cpq} check --repo {r}", prepare=drop),
         )
         # the cache floor: reading and decoding the parse cache's files, nothing else
+        # (JSON lines since cache format 5: the head and every entry decoded, each line's path as its key)
         cache_cmd = (
-            f'{py} -c "import json, pathlib, sys; [json.loads(p.read_bytes()) for p in '
-            f"pathlib.Path(sys.argv[1]).glob('.cpq/cache/shard-*.json')]\" {r}"
+            f'{py} -c "import json, pathlib, sys; [[json.loads(x.partition(b\'\\t\')[2] or x) for x in '
+            f"p.read_bytes().split(b'\\n') if x] for p in pathlib.Path(sys.argv[1]).glob('.cpq/cache/shard-*.json')]\" {r}"
         )
         cache_floor = timed("cache floor", cache_cmd, runs, warmup=1)
         add(str(n), "cache floor (read the parse cache)", cache_floor, f"{cache_floor / floor:.2f}× floor")

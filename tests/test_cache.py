@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
+import time
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -203,8 +205,12 @@ def test_a_second_load_parses_nothing_and_gives_the_same_repo(example_repo, pars
     assert second == first and d2 == d1
     for name in ("accounts", "contracts"):
         same(tuple(getattr(first, name).items()), tuple(getattr(second, name).items()), name)
-    for body in shards(example_repo).values():
-        json.loads(body)  # plain JSON, nothing else
+    for body in shards(example_repo).values():  # JSON lines, nothing else: a head, then a path and its entry a line
+        head, *lines = body.decode("utf-8").split("\n")
+        assert json.loads(head)["format"] == cache.FORMAT and lines[-1] == ""
+        for line in lines[:-1]:
+            rel, entry = line.split("\t")
+            assert type(json.loads(rel)) is str and type(json.loads(entry)) is list
 
 
 def test_a_load_of_some_kinds_reads_only_their_folders_shards(year, tmp_path, parses, monkeypatch):
@@ -217,7 +223,7 @@ def test_a_load_of_some_kinds_reads_only_their_folders_shards(year, tmp_path, pa
     root = copy_repo(year, tmp_path / "repo")
     age(root)
     load_repo(root)
-    held = {n: json.loads(b)["entries"] for n, b in shards(root).items()}
+    held = {p.name: cache.shard_entries(p) for p in (root / cache.CACHE_DIR).glob("shard-*.json")}
     assert any(rel.startswith("invoices/") for e in held.values() for rel in e)
     for entries in held.values():  # one top folder per shard
         assert len({rel.split("/")[0] for rel in entries} - {"periods", "fx", "indices"}) <= 1
@@ -296,29 +302,38 @@ def test_a_damaged_cache_is_ignored_and_rebuilt(example_repo, parses, damage):
     damaged: list[str] = []
     for path in (example_repo / cache.CACHE_DIR).glob("shard-*.json"):
         body = path.read_bytes()
-        data = json.loads(body)
+        head = json.loads(body.split(b"\n", 1)[0])
+        entries = cache.shard_entries(path)
         if damage == "garbage":
             body = b"\x00\xff\xfe not json \x80" * 10
-        elif damage == "truncated":
-            body = body[: len(body) // 2]
+            damaged += entries
+        elif damage == "truncated":  # the head whole, the lines after the cut lost (each a miss for its file alone)
+            cut = max(len(body) // 2, body.index(b"\n") + 1)
+            body = body[:cut]
+            whole = body[: body.rfind(b"\n") + 1]
+            damaged += [rel for rel in entries if json.dumps(rel, ensure_ascii=False).encode() + b"\t" not in whole]
         elif damage == "format":
-            data["format"] = cache.FORMAT + 1
-            body = json.dumps(data).encode()
+            head["format"] = cache.FORMAT + 1
+            damaged += entries
         elif damage == "key":
-            data["key"] = "another cpqctl version"
-            body = json.dumps(data).encode()
+            head["key"] = "another cpqctl version"
+            damaged += entries
         elif damage == "positions":  # only the files whose records hold key positions are affected
-            damaged += [rel for rel, entry in data["entries"].items() if _damage_positions(entry[-1])]
-            body = json.dumps(data).encode()
+            damaged += [rel for rel, entry in entries.items() if _damage_positions(entry[-1])]
         else:  # every entry keeps its stat but its records are nonsense
-            for entry in data["entries"].values():
+            for entry in entries.values():
                 entry[-1][1] = [{"type": "Contract", "fields": [1, 2]}, {"type": "NoSuchRecord", "fields": []}]
-            body = json.dumps(data).encode()
+            damaged += entries
+        if damage not in ("garbage", "truncated"):
+            lines = [json.dumps(head)] + [f"{json.dumps(rel)}\t{json.dumps(e)}" for rel, e in entries.items()]
+            body = ("\n".join(lines) + "\n").encode()
         path.write_bytes(body)
     parses.clear()
     loaded, diags = load_repo(example_repo)
-    assert sorted(parses) == sorted(damaged if damage == "positions" else _all_files(example_repo))
-    assert len(damaged) >= 10 or damage != "positions"  # the example repository: 20 such files
+    assert sorted(parses) == sorted(damaged)
+    if damage not in ("positions", "truncated"):
+        assert sorted(damaged) == sorted(_all_files(example_repo))
+    assert len(damaged) >= 10  # the example repository: 20 files with key positions; half of each shard cut
     assert loaded == fresh and diags == fresh_diags
     parses.clear()
     load_repo(example_repo)
@@ -355,10 +370,11 @@ def test_a_deleted_file_leaves_the_cache(example_repo):
     age(example_repo)
     load_repo(example_repo)
     rel = "contracts/hooli/C-2026-0006.yaml"
-    assert any(rel in json.loads(b)["entries"] for b in shards(example_repo).values())
+    held = lambda: [cache.shard_entries(p) for p in (example_repo / cache.CACHE_DIR).glob("shard-*.json")]
+    assert any(rel in entries for entries in held())
     (example_repo / rel).unlink()
     load_repo(example_repo)
-    assert not any(rel in json.loads(b)["entries"] for b in shards(example_repo).values())
+    assert not any(rel in entries for entries in held())
 
 
 def test_a_few_files_out_of_a_big_cache_are_parsed_not_decoded(example_repo, parses, monkeypatch):
@@ -399,3 +415,48 @@ def test_key_positions_that_int_would_refuse_are_a_damaged_entry():
     assert well_formed(("a", "b"), "12,3,4,5") and well_formed((), "")
     for flat in ("9" * 5000 + ",1", "1,,2,3", "1,2,3", "1,2,3,x", " 1,2,3,4", "1,2,3,4,", ""):
         assert not well_formed(("a", "b"), flat), flat
+
+
+def test_a_part_decodes_its_own_lines_and_keeps_the_others_as_they_were(year, tmp_path, parses, monkeypatch):
+    """A load in parts (`invoice run` at 50,000 accounts reads every shard once a part) decodes only the lines of
+    the files it asks for; when it rewrites a shard (a file of the part changed), every other line is copied as
+    it was, and the next whole load reads all of them back without parsing."""
+    from cpqctl.load.cache import load_files
+    from cpqctl.load.repo import listing
+    from tests.conftest import copy_repo
+
+    root = copy_repo(year, tmp_path / "repo")
+    age(root)
+    whole, whole_diags = load_repo(root)
+    before = {p.name: p.read_bytes() for p in (root / cache.CACHE_DIR).glob("shard-*.json")}
+    _, files, _ = listing(root)
+    invoices = [(rel, kind) for rel, kind in files if kind == "invoice"]
+    assert len(invoices) > 20
+    changed = invoices[3][0]
+    text = (root / changed).read_text(encoding="utf-8")
+    (root / changed).write_text(text + "\n", encoding="utf-8")  # the same records, one byte more
+    past = time.time_ns() - 3600 * 10**9
+    os.utime(root / changed, ns=(past, past))  # this file only: a utime moves the ctime, a miss for every file
+    decoded: list[str] = []
+    real = cache._Shard.get
+    monkeypatch.setattr(cache._Shard, "get", lambda self, rel: decoded.append(rel) or real(self, rel))
+    parses.clear()
+    asked = invoices[:6]
+    got = load_files(root, asked, part=True)
+    assert list(got) == [rel for rel, _ in asked] and parses == [changed]
+    assert sorted(decoded) == sorted(rel for rel, _ in asked)  # nobody else's line was decoded
+    after = {p.name: p.read_bytes() for p in (root / cache.CACHE_DIR).glob("shard-*.json")}
+    rewritten = [name for name in after if after[name] != before[name]]
+    assert len(rewritten) == 1  # the changed file's shard
+    old_lines = set(before[rewritten[0]].split(b"\n")[1:])
+    new_lines = after[rewritten[0]].split(b"\n")[1:]
+    mine = json.dumps(changed).encode() + b"\t"
+    assert all(line in old_lines for line in new_lines if not line.startswith(mine))  # the others byte for byte
+    assert len(new_lines) == len(old_lines)
+    monkeypatch.undo()
+    cold = copy_repo(root, tmp_path / "cold")
+    shutil.rmtree(cold / ".cpq", ignore_errors=True)
+    expected = load_repo(cold)  # parsed, no cache (the changed invoice's E-DIGEST: a byte more than it was signed)
+    parses.clear()
+    again = load_repo(root)
+    assert parses == [] and again == expected and again != (whole, whole_diags)

@@ -19,8 +19,13 @@ folder (by a stable hash of the path within it), so that a load of some kinds
 reads only their folders' shards: a report reads contracts/ and catalog/, not the
 invoice ledger that outweighs them. Each is read at most once per run, rewritten
 atomically (temp + rename) at the end of a load only when something in it changed.
-A shard that is unreadable, truncated or from another format, cpqctl version or
-loader code is ignored and rebuilt.
+A shard is JSON lines: a head line (format, key, the table of key lists), then one
+line per file, its path as a JSON string, a tab, its entry as JSON. Only the lines
+of the files asked for are decoded: a run in parts (:mod:`cpqctl.load.parts`) reads
+every shard once a part and decodes an eighth of it, and a rewrite copies the lines
+it did not decode as they were. A shard that is unreadable or from another format,
+cpqctl version or loader code is ignored and rebuilt; a damaged or cut line is a
+miss for its file alone.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import time
 import typing
 import zlib
 from datetime import date
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType, NoneType, UnionType
@@ -45,7 +51,8 @@ from cpqctl.load import memo, repo as _repo
 from cpqctl.load.positions import Positions, pending_of, well_formed
 from cpqctl.load.repo import FileResult
 
-FORMAT = 4  # 2: entries keyed on ctime_ns too; 3: shards per top folder; 4: key positions as one string
+FORMAT = 5  # 2: entries keyed on ctime_ns too; 3: shards per top folder; 4: key positions as one string;
+# 5: JSON lines, each file's entry decoded only when asked for
 # Shards per top folder, in shard-number order ("": every other file: periods/, fx/, indices/). Before
 # shards were per folder, a report's load of the contracts at 10,000 accounts billed through a year found the
 # shards four times the size of its YAML (the ledger's entries in them) and parsed 20,000 files instead: 11 s.
@@ -434,46 +441,141 @@ def shard_path(root: Path, n: int) -> Path:
     return root / CACHE_DIR / f"shard-{n}.json"
 
 
-@dataclasses.dataclass
-class _Shard:
-    """One shard file in memory: ``entries`` is ``{rel: [size, mtime_ns, ino, ctime_ns, result]}``."""
+def _rel_json(rel: str) -> bytes:
+    return json.dumps(rel, ensure_ascii=False).encode("utf-8")
 
-    keysets: list = dataclasses.field(default_factory=list)
-    entries: dict = dataclasses.field(default_factory=dict)
-    dirty: bool = False
+
+class _Shard:
+    """One shard file in memory: its table of key lists, and each file's entry ``[size, mtime_ns, ino, ctime_ns,
+    result]``, decoded (``entries``, by path) or still the bytes of its line (``raw``, by the path's JSON)."""
+
+    __slots__ = ("keysets", "entries", "raw", "dirty")
+
+    def __init__(self, keysets: list | None = None, raw: dict[bytes, bytes] | None = None, dirty: bool = False):
+        self.keysets: list = keysets if keysets is not None else []
+        self.entries: dict[str, object] = {}
+        self.raw: dict[bytes, bytes] = raw if raw is not None else {}
+        self.dirty = dirty
+
+    def get(self, rel: str):
+        """The file's entry, decoded from its line on first use (None: none, or a line that is no JSON)."""
+        if rel in self.entries:
+            return self.entries[rel]
+        line = self.raw.pop(_rel_json(rel), None) if self.raw else None
+        if line is None:
+            return None
+        try:
+            entry = json.loads(line)
+        except ValueError:  # a damaged line: a miss, and the shard is written again without it
+            self.dirty = True
+            return None
+        self.entries[rel] = entry
+        return entry
+
+    def pop(self, rel: str) -> bool:
+        """Forget the file's entry; whether it had one."""
+        if self.entries.pop(rel, None) is not None:
+            return True
+        return bool(self.raw) and self.raw.pop(_rel_json(rel), None) is not None
+
+    def __len__(self) -> int:
+        return len(self.entries) + len(self.raw)
+
+    def paths(self) -> list[str]:
+        """Every file with an entry (a path whose JSON is damaged is left out and the shard marked dirty)."""
+        out = list(self.entries)
+        for key in list(self.raw):
+            try:
+                rel = json.loads(key)
+            except ValueError:
+                rel = None
+            if type(rel) is not str or rel in self.entries:
+                del self.raw[key]
+                self.dirty = True
+            else:
+                out.append(rel)
+        return out
+
+    def lines(self, key: str) -> Iterator[bytes]:
+        """The shard file's bytes, line by line: the head, then every entry in path order (a line not decoded is
+        copied as it was read)."""
+        head = {"format": FORMAT, "key": key, "keysets": self.keysets}
+        yield json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+        rows: list[tuple[str, bytes, object]] = [(rel, _rel_json(rel), e) for rel, e in self.entries.items()]
+        for k, line in self.raw.items():
+            rows.append((json.loads(k), k, line))  # paths() has dropped the undecodable ones
+        rows.sort(key=lambda r: r[0])
+        for _, k, e in rows:
+            body = e if type(e) is bytes else json.dumps(e, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            yield k + b"\t" + body + b"\n"
 
 
 def _read_shard(path: Path, key: str) -> _Shard:
-    """The shard at ``path``; an empty dirty one when it is missing or unusable (it is then rebuilt)."""
+    """The shard at ``path``, its lines split but not decoded; an empty dirty one when it is missing or its head is
+    unusable (it is then rebuilt)."""
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):  # ValueError covers bad JSON and bad UTF-8
+        data = path.read_bytes()
+    except OSError:
+        return _Shard(dirty=True)
+    lines = data.split(b"\n")
+    del data
+    try:
+        head = json.loads(lines[0])
+    except ValueError:  # ValueError covers bad JSON and bad UTF-8
         return _Shard(dirty=True)
     if (
-        type(data) is not dict
-        or data.get("format") != FORMAT
-        or data.get("key") != key
-        or type(data.get("entries")) is not dict
-        or type(data.get("keysets")) is not list
-        or not all(type(k) is list and all(type(x) is str for x in k) for k in data["keysets"])
+        type(head) is not dict
+        or head.get("format") != FORMAT
+        or head.get("key") != key
+        or type(head.get("keysets")) is not list
+        or not all(type(k) is list and all(type(x) is str for x in k) for k in head["keysets"])
     ):
         return _Shard(dirty=True)
-    return _Shard(data["keysets"], data["entries"])
+    raw: dict[bytes, bytes] = {}
+    dirty = False
+    for line in lines[1:]:
+        rel, tab, body = line.partition(b"\t")
+        if tab:
+            raw[rel] = body
+        elif line:  # a line cut short (the file is written whole by rename; a damaged copy): rewrite without it
+            dirty = True
+    if lines[-1]:  # the last line had no newline: cut short
+        dirty = True
+    return _Shard(head["keysets"], raw, dirty)
 
 
-def _shard_json(key: str, shard: _Shard) -> dict:
-    return {"format": FORMAT, "key": key, "keysets": shard.keysets, "entries": dict(sorted(shard.entries.items()))}
+def shard_entries(path: Path) -> dict[str, list]:
+    """Every entry of the shard file at ``path``, decoded, by path (tests and tools; {} when it is unusable)."""
+    try:
+        lines = path.read_bytes().split(b"\n")
+        json.loads(lines[0])
+    except (OSError, ValueError):
+        return {}
+    out = {}
+    for line in lines[1:]:
+        rel, tab, body = line.partition(b"\t")
+        if tab:
+            try:
+                out[json.loads(rel)] = json.loads(body)
+            except ValueError:
+                continue
+    return out
 
 
 def write_json(root: Path, path: Path, data) -> None:
     """Write ``data`` as compact JSON to a file under ``.cpq/`` (temp file + rename). A cache file that
     cannot be written is no error: a read-only checkout still works, only slower."""
+    write_cache_file(root, path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def write_cache_file(root: Path, path: Path, payload: bytes | collections.abc.Iterable[bytes]) -> None:
+    """:func:`write_json`'s write of bytes (or chunks of them)."""
     from cpqctl.store import Store, replace_file
 
     try:
         Store(root).ensure_cpq_dir()  # `.cpq/` with its `.gitignore` of `*`: the cache never reaches a commit
         path.parent.mkdir(exist_ok=True)
-        replace_file(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), durable=False)
+        replace_file(path, payload, durable=False)
     except OSError:
         pass
 
@@ -598,18 +700,19 @@ def _load_files(root: Path, files: list[tuple[str, str]], meter, part: bool = Fa
             results[rel] = _one(root, rel, kind, stats.pop(rel, None), shard, cdc, started)
             meter.advance()
         asked = {rel for rel, _ in group}
-        if not part and len(shard.entries) > len(group):  # entries of files not asked for: still there?
+        if not part and len(shard) > len(group):  # entries of files not asked for: still there?
             shard.dirty = shard.dirty or any(
-                not os.path.isfile(os.path.join(base, rel)) for rel in shard.entries if rel not in asked
+                not os.path.isfile(os.path.join(base, rel)) for rel in shard.paths() if rel not in asked
             )
         if shard.dirty:
             _save(root, n, key, shard, asked)
+        del shard
     return results
 
 
 def _one(root: Path, rel: str, kind: str, st, shard: _Shard, cdc: Codec, started: int) -> FileResult:
     """The file's result from its shard entry when its stat matches, else parsed and entered."""
-    hit = shard.entries.get(rel)
+    hit = shard.get(rel)
     if st is not None and type(hit) is list and len(hit) == 5 and hit[:4] == list(st):
         try:
             res = cdc.decode_result(rel, hit[4])
@@ -620,7 +723,7 @@ def _one(root: Path, rel: str, kind: str, st, shard: _Shard, cdc: Codec, started
     res = _repo.load_file(root, rel, kind)
     if not res.diagnostics:
         res.diagnostics = ()  # type: ignore[assignment]  # as a cached result gives it back
-    if shard.entries.pop(rel, None) is not None:
+    if shard.pop(rel):
         shard.dirty = True
     if st is not None and st[1] < started - RACY_NS and not any(d.code == "E-READ" for d in res.diagnostics):
         try:
@@ -634,7 +737,7 @@ def _one(root: Path, rel: str, kind: str, st, shard: _Shard, cdc: Codec, started
 def _save(root: Path, n: int, key: str, shard: _Shard, requested: set[str]) -> None:
     """Write one shard, dropping entries of files that are gone (``requested``: the shard's files this load read)."""
     base = os.fspath(root)
-    shard.entries = {
-        rel: e for rel, e in shard.entries.items() if rel in requested or os.path.isfile(os.path.join(base, rel))
-    }
-    write_json(root, shard_path(root, n), _shard_json(key, shard))
+    for rel in shard.paths():
+        if rel not in requested and not os.path.isfile(os.path.join(base, rel)):
+            shard.pop(rel)
+    write_cache_file(root, shard_path(root, n), shard.lines(key))

@@ -19,7 +19,7 @@ REL = "contracts/acme/C-2026-0001.yaml"
 
 
 def _cached(root: Path, rel: str) -> bool:
-    return any(rel in json.loads(p.read_bytes())["entries"] for p in (root / cache.CACHE_DIR).glob("shard-*.json"))
+    return any(rel in cache.shard_entries(p) for p in (root / cache.CACHE_DIR).glob("shard-*.json"))
 
 
 def test_an_edit_that_keeps_size_and_mtime_is_seen(example_repo, cli) -> None:
