@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         # the cache floor: reading and decoding the parse cache's files, nothing else
         # (JSON lines since cache format 5: the head and every entry decoded, each line's path as its key)
         cache_cmd = (
-            f'{py} -c "import json, pathlib, sys; [[json.loads(x.partition(b\'\\t\')[2] or x) for x in '
+            f"{py} -c \"import json, pathlib, sys; [[json.loads(x.partition(b'\\t')[2] or x) for x in "
             f"p.read_bytes().split(b'\\n') if x] for p in pathlib.Path(sys.argv[1]).glob('.cpq/cache/shard-*.json')]\" {r}"
         )
         cache_floor = timed("cache floor", cache_cmd, runs, warmup=1)

@@ -41,8 +41,8 @@ import os
 import time
 import typing
 import zlib
-from datetime import date
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType, NoneType, UnionType
