@@ -222,38 +222,50 @@ def list_invoices(
         raise UsageError(
             "E-USAGE", f"`{bad[0]}` is not an invoice status", f"one of: {', '.join(receivables.STATUSES)}"
         )
-    repo = ws.read({"account", "contract", "invoice", "payment"})
-    if account is not None:
-        find_account(repo, account)
-    if contract is not None:
-        find_contract(repo, contract)
-    led = receivables.ledger(repo, day)
-    rows = []
-    for number in sorted(repo.invoices, key=id_order):
-        inv = repo.invoices[number]
-        chain = led.of(number)
-        state = chain.status(day) if chain is not None else None
-        if overdue and state != "overdue":
-            continue
-        if status and state not in status:
-            continue
-        if (
-            (account is not None and inv.account != account)
-            or (contract is not None and inv.contract != contract)
-            or (start is not None and inv.date < start)
-            or (end is not None and inv.date > end)
-            or (unsent and (inv.sent or inv.date > day))
-        ):
-            continue
-        first = chain is not None and chain.invoice == number
-        rows.append(
-            invoice_row(inv)
-            | {
+    kinds = {"account", "contract", "invoice", "payment"}
+
+    def part_rows(repo) -> list[tuple[tuple, dict]]:
+        led = receivables.ledger(repo, day)
+        out = []
+        for number, inv in repo.invoices.items():
+            chain = led.of(number)
+            state = chain.status(day) if chain is not None else None
+            if overdue and state != "overdue":
+                continue
+            if status and state not in status:
+                continue
+            if (
+                (account is not None and inv.account != account)
+                or (contract is not None and inv.contract != contract)
+                or (start is not None and inv.date < start)
+                or (end is not None and inv.date > end)
+                or (unsent and (inv.sent or inv.date > day))
+            ):
+                continue
+            first = chain is not None and chain.invoice == number
+            row = invoice_row(inv) | {
                 "status": state,
                 "paid": money_str(chain.paid - chain.refunded, inv.currency) if chain and first else None,
                 "written_off": money_str(chain.written_off, inv.currency) if chain and first else None,
                 "open": money_str(chain.open, inv.currency) if chain and first else None,
                 "days_overdue": chain.days_overdue(day) if chain and first else None,
             }
-        )
+            out.append(((id_order(number), number), row))
+        return out
+
+    # every invoice of 50,000 accounts at once is 0.9 GB: without a filter naming an account or a contract (whose
+    # closest ID an unknown one is told from the whole), a part of the repository at a time
+    parts = ws.read_in_parts(kinds, part_rows) if account is None and contract is None else None
+    if parts is None:
+        repo = ws.read(kinds)
+        if account is not None:
+            find_account(repo, account)
+        if contract is not None:
+            find_contract(repo, contract)
+        parts = [part_rows(repo)]
+        del repo
+    keyed = [kr for rows_of_part in parts for kr in rows_of_part]
+    del parts
+    keyed.sort(key=lambda kr: kr[0])  # by number, digits by value (an ID's own order: Q-2026-9999 before -10000)
+    rows = [row for _, row in keyed]
     return _listing(day, "invoices", rows)

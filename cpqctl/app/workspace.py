@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from cpqctl.core.diagnostics import Diagnostic, InvalidRepository, UsageError
 from cpqctl.core.model import Repo, SignatureRecord
 from cpqctl.store import Store
 
 MeterFactory = Callable[[], AbstractContextManager]
+T = TypeVar("T")
 
 
 def _silent() -> AbstractContextManager:
@@ -251,6 +253,33 @@ class Workspace:
         repo, diags = self.load(kinds)
         require_clean(diags)
         return repo
+
+    def read_in_parts(self, kinds, compute: Callable[[Repo], T]) -> list[T] | None:
+        """``compute`` of each part of the repository (:meth:`cpqctl.load.parts.Plan.reading`: whole account folders
+        with their contracts' invoices and their accounts' payments, ``kinds`` of account, contract, invoice and
+        payment), in account order; None when the parts cannot stand for :meth:`read` of ``kinds`` (a repository
+        small enough to load whole, one with loader errors, or one whose records cross the parts): the caller then
+        reads it whole, which refuses it or answers. At 50,000 accounts with a year of invoices the whole model
+        takes 0.9 GB; a part, about 90 MB."""
+        from cpqctl.load.parts import Whole, plan
+
+        self.recover()
+        found = plan(self.root)
+        if found is None:
+            return None
+        out: list[T] = []
+        try:
+            with self.meter() as m:
+                for loaded in found.reading(frozenset(kinds), m):
+                    repo, diags = loaded.assemble()
+                    del loaded
+                    if any(d.severity == "error" for d in diags):  # two records of one ID within the part
+                        raise Whole(diags[0].file)
+                    out.append(compute(repo))
+                    del repo
+        except Whole:
+            return None
+        return out
 
     def quote_context(self, quote_id: str) -> Repo:
         """Only what pricing one quote needs (flat with repository size); refused on loader errors."""

@@ -619,7 +619,15 @@ def list_(
         start=first,
         end=last,
     )
-    rows = [{**r, "period": _period(r), "sent": "yes" if r["sent"] else "no"} for r in result.rows]
+    if format == "json":  # a year of 50,000 accounts' invoices: 190,000 rows, written one at a time
+        from cpqctl.render.output import write_json_streamed
+
+        write_json_streamed({k: v for k, v in result.data.items() if k != "invoices"}, "invoices", result.rows)
+        return
+    rows = result.rows
+    for r in rows:  # in place: the rows are this command's own, and a copy of 190,000 would double them
+        r["period"] = _period(r)
+        r["sent"] = "yes" if r["sent"] else "no"
     emit(
         format,
         result.data,

@@ -198,6 +198,14 @@ def dso(receivable: Decimal, billed: Decimal, days: int) -> Decimal | None:
 
 def aging(repo: Repo, day: date, dso_days: int = 90, accounts: Iterable[str] | None = None) -> list[AgingRow]:
     """Per account and currency, then a total per currency (account ""): open amounts by bucket, credit, DSO."""
+    return aging_rows(aging_sums(repo, day, dso_days, accounts), dso_days)
+
+
+def aging_sums(
+    repo: Repo, day: date, dso_days: int = 90, accounts: Iterable[str] | None = None
+) -> dict[tuple[str, str], dict]:
+    """:func:`aging`'s sums per (account, currency) before the rows are made: the sums of repositories holding
+    different accounts (the parts of one, :mod:`cpqctl.load.parts`) put together make the whole's."""
     led = ledger(repo, day)
     wanted = set(accounts) if accounts is not None else None
     since = date.fromordinal(day.toordinal() - dso_days + 1)
@@ -222,6 +230,11 @@ def aging(repo: Repo, day: date, dso_days: int = 90, accounts: Iterable[str] | N
     for (account, currency), amount in led.credit.items():
         if amount and (wanted is None or account in wanted):
             row(account, currency)["credit"] += amount
+    return rows
+
+
+def aging_rows(rows: dict[tuple[str, str], dict], dso_days: int = 90) -> list[AgingRow]:
+    """The rows of :func:`aging` from its sums."""
     out = []
     totals: dict[str, dict] = {}
     for (account, currency), r in sorted(rows.items()):

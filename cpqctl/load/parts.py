@@ -97,16 +97,7 @@ class Plan:
         from cpqctl.load import memo
         from cpqctl.load.cache import load_files
 
-        size = size or chunk_files()
-        groups: list[list[str]] = [[]]
-        held = 0
-        for acct, own in self.folders.items():
-            weight = len(own) + sum(len(self.invoices.get(cid, ())) for cid in _contract_ids(own))
-            if held and held + weight > size:
-                groups.append([])
-                held = 0
-            groups[-1].append(acct)
-            held += weight
+        groups = self._groups(size or chunk_files())
         catalog = load_files(self.root, self.catalog)
         for rel, res in catalog.items():
             if any(d.severity == "error" for d in res.diagnostics):
@@ -147,6 +138,110 @@ class Plan:
             del loaded
             _self_contained(results, accounts, dropped)
             yield Loaded(self.settings, results, list(self.diags), whole=False)
+
+    def _groups(self, size: int, payments: dict[str, list[str]] | None = None) -> list[list[str]]:
+        """The account folders in order, in groups of about ``size`` account, contract and invoice (and payment)
+        files."""
+        groups: list[list[str]] = [[]]
+        held = 0
+        for acct, own in self.folders.items():
+            weight = len(own) + sum(len(self.invoices.get(cid, ())) for cid in _contract_ids(own))
+            weight += len(payments.get(acct, ())) if payments else 0
+            if held and held + weight > size:
+                groups.append([])
+                held = 0
+            groups[-1].append(acct)
+            held += weight
+        return groups
+
+    def reading(self, kinds: frozenset[str], meter=None, size: int | None = None) -> Iterator[Loaded]:
+        """For a report over receivables (`invoice list`, `report ar`): the account folders in parts, each with its
+        contracts' invoices and its accounts' payments (``kinds`` of: account, contract, invoice, payment), standing
+        for the whole load of those kinds, or raises :class:`Whole` before a part that would not:
+
+        - a file of the part with a loader error, or an ID defined in two parts (the whole load refuses them, or
+          keeps the first);
+        - an invoice of a contract that has no file, or whose ``contract:`` line named another (no part would
+          hold it, or the wrong one), or that names an account of another part;
+        - a payment whose ``account:`` line named another account than its parsed one, that names an account with
+          no folder, or that allocates to an invoice outside its account's part (its credit and what it settles
+          would differ). A payment naming no account is read by every part: it settles the invoices of each part
+          that it names and adds to nobody's credit, as in the whole ledger.
+
+        Quotes, periods and the rest are not read (the whole load of ``kinds`` does not read them either)."""
+        from cpqctl.load import memo
+        from cpqctl.load.cache import load_files
+        from cpqctl.load.payment_index import payment_owners
+
+        owners = payment_owners(self.root) if "payment" in kinds else {}
+        payments: dict[str, list[str]] = {}  # account folder → its payment files, as their lines name it
+        loose: list[str] = []  # payments every part reads: no account, or one a plain match cannot tell
+        for rel, owner in owners.items():
+            if owner and owner in self.folders:
+                payments.setdefault(owner, []).append(rel)
+            elif owner is None or owner == "":
+                loose.append(rel)
+            else:
+                raise Whole(rel)  # an account with no folder: E-UNKNOWN-ACCOUNT (the whole ledger keeps its credit)
+        known = set(self.contract_files())
+        seen: set[tuple[str, str]] = set()  # (kind, ID) of the parts before: an ID in two parts is the whole load's
+        for n, accounts in enumerate(self._groups(size or chunk_files(), payments)):
+            memo.forget()
+            files = [f for acct in accounts for f in self.folders[acct] if f[1] in kinds or f[1] == "account"]
+            contracts = {cid for acct in accounts for cid in _contract_ids(self.folders[acct])}
+            if "invoice" in kinds:
+                files += sorted(
+                    [(rel, "invoice") for cid in contracts for rel in self.invoices.get(cid, ())]
+                    + [(rel, "invoice") for rel in self.stray]
+                )
+            files += [(rel, "payment") for acct in accounts for rel in payments.get(acct, ())]
+            files += [(rel, "payment") for rel in loose]
+            loaded = load_files(self.root, files, meter, part=True)
+            results = {}
+            mine = set(accounts)
+            numbers: set[str] = set()
+            settling = []
+            for rel, res in loaded.items():
+                if any(d.severity == "error" for d in res.diagnostics):
+                    raise Whole(rel)
+                if res.kind == "invoice" and res.records:
+                    rec = res.records[0]
+                    if rel not in self.named:  # a stray: its contract's part keeps it
+                        if rec.contract not in known:
+                            raise Whole(rel)
+                        if rec.contract not in contracts:
+                            continue
+                    elif rec.contract != self.named[rel]:
+                        raise Whole(rel)
+                    if rec.account not in mine:
+                        raise Whole(rel)
+                    numbers.add(rec.invoice)
+                elif res.kind == "payment" and res.records:
+                    rec = res.records[0]
+                    if rel in owners and owners[rel] and rec.account != owners[rel]:
+                        raise Whole(rel)
+                    if rec.account and rec.account not in mine:
+                        if rec.account not in self.folders or owners.get(rel):
+                            raise Whole(rel)
+                        continue  # a loose payment of another part's account
+                    if rec.account:
+                        settling.append(rec)
+                results[rel] = res
+            del loaded
+            for rec in settling:
+                if any(a.invoice not in numbers for a in rec.allocations):
+                    raise Whole(rec.src.file)
+            ids = set()
+            for res in results.values():
+                if res.kind == "payment" and res.records and not res.records[0].account and n:
+                    continue  # a payment naming no account: every part holds it
+                for rec in res.records:
+                    ids.add((res.kind, getattr(rec, res.kind)))
+            if ids & seen:
+                raise Whole(min(ids & seen)[1])
+            seen |= ids
+            yield Loaded(self.settings, results, list(self.diags), whole=False)
+            del results
 
 
 def _self_contained(results, accounts: list[str], dropped: list) -> None:

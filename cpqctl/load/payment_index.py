@@ -75,17 +75,39 @@ def files_owned_by(root: Path, index: str, entries: list[tuple[str, os.DirEntry]
     """The paths among ``entries`` (repository path, directory entry) of the YAML files whose top-level
     ``account:`` is ``account`` or cannot be told by a plain match, remembered per file (size, ``mtime_ns``,
     ``ctime_ns``) in the index file ``index``. Every file is stat'ed: the files may be edited in place."""
+    return [rel for rel, owner in owners_in(root, index, entries).items() if owner is None or owner == account]
+
+
+def payment_owners(root: Path) -> dict[str, str | None]:
+    """Every payment file (months in order) → the account its ``account:`` line names ("" none, None: a plain match
+    cannot tell, or no regular file), for a run over the whole repository in parts (:mod:`cpqctl.load.parts`)."""
+    folder = root / "payments"
+    if not folder.is_dir() or folder.is_symlink():
+        return {}
+    entries = [
+        (f"payments/{month.name}/{entry.name}", entry)
+        for month in sorted(os.scandir(folder), key=lambda e: e.name)
+        if month.is_dir(follow_symlinks=False)
+        for entry in sorted(os.scandir(month.path), key=lambda e: e.name)
+    ]
+    return owners_in(root, INDEX, entries)
+
+
+def owners_in(root: Path, index: str, entries: list[tuple[str, os.DirEntry]]) -> dict[str, str | None]:
+    """Each YAML file among ``entries`` → its top-level ``account:`` as :func:`account_in` reads it (None for a link,
+    a folder or a pipe: whose it is cannot be told, the caller reports it), remembered in the index file
+    ``index``."""
     started = time.time_ns()
     index_path = root / index
     data = _read(index_path)
     old = data["files"]
     new: dict[str, list] = {}
-    out = []
+    out: dict[str, str | None] = {}
     for rel, entry in entries:
         if not entry.name.endswith((".yaml", ".yml")):
             continue
         if not entry.is_file(follow_symlinks=False):
-            out.append(rel)  # a link, a folder, a pipe: whose it is cannot be told (the caller reports it)
+            out[rel] = None
             continue
         st = entry.stat(follow_symlinks=False)
         hit = old.get(rel)
@@ -98,8 +120,7 @@ def files_owned_by(root: Path, index: str, entries: list[tuple[str, os.DirEntry]
         owner = hit[3] if fresh else account_in(entry.path)
         if st.st_mtime_ns < started - RACY_NS and st.st_ctime_ns < started - RACY_NS:
             new[rel] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, owner]
-        if owner is None or owner == account:
-            out.append(rel)
+        out[rel] = owner
     record = {"format": data["format"], "folder_mtime_ns": None, "files": new}
     if record != data:
         _write(root, index_path, record)
