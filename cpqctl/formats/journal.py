@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -162,18 +161,10 @@ def _json_row(t: Txn) -> dict:
 
 def json_chunks(txns: Iterable[Txn]) -> Iterator[str]:
     """:func:`json_text` a transaction at a time (the bytes ``json.dumps(..., indent=2)`` gives for the whole)."""
-    import json
+    from cpqctl.formats.jsonstream import json_chunks as chunks
 
-    rows = iter(txns)
-    head = next(rows, None)
-    if head is None:
-        yield '{\n  "transactions": []\n}\n'
-        return
-    yield '{\n  "transactions": [\n'
-    for n, t in enumerate(itertools.chain((head,), rows)):
-        text = json.dumps(_json_row(t), ensure_ascii=False, indent=2)
-        yield ("" if n == 0 else ",\n") + "    " + text.replace("\n", "\n    ")
-    yield "\n  ]\n}\n"
+    yield from chunks({}, "transactions", map(_json_row, txns))
+    yield "\n"
 
 
 def json_text(txns: Sequence[Txn]) -> str:

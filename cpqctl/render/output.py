@@ -34,18 +34,14 @@ def write_json_streamed(head: dict, key: str, items: Iterable[dict]) -> None:
 
     For outputs of a hundred thousand invoices: each item is encoded and
     written on its own, indented as it would be inside the whole document, so
-    the bytes are exactly those of :func:`dumps_json`.
+    the bytes are exactly those of :func:`dumps_json`
+    (:func:`cpqctl.formats.jsonstream.json_chunks`).
     """
+    from cpqctl.formats.jsonstream import json_chunks
+
     out = sys.stdout
-    text = json.dumps({**head, key: []}, indent=2, ensure_ascii=False)
-    assert text.endswith(f'"{key}": []\n}}'), "the streamed key must be the last one"
-    opening = text[: -len("[]\n}")]
-    first = True
-    for item in items:
-        out.write(opening + "[\n" if first else ",\n")
-        first = False
-        out.write("\n".join("    " + ln for ln in json.dumps(item, indent=2, ensure_ascii=False).split("\n")))
-    out.write(text if first else "\n  ]\n}")
+    for chunk in json_chunks(head, key, items):
+        out.write(chunk)
     out.write("\n")
 
 
