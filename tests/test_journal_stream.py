@@ -41,19 +41,8 @@ _txns = st.lists(
 
 
 def _reference_json(txns: list[Txn]) -> str:
-    rows = [
-        {
-            "date": t.date.isoformat(),
-            "payee": t.payee,
-            "narration": t.narration,
-            "links": list(t.links),
-            "meta": dict(t.meta),
-            "postings": [
-                {"account": p.account, "amount": format(p.amount, "f"), "currency": p.currency} for p in t.postings
-            ],
-        }
-        for t in txns
-    ]
+    """The whole document as one ``json.dumps`` (what the journal wrote before it was streamed)."""
+    rows = [text._json_row(t) for t in txns]
     return json.dumps({"transactions": rows}, ensure_ascii=False, indent=2) + "\n"
 
 

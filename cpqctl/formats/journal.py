@@ -40,6 +40,14 @@ def _amount(p: Posting) -> str:
     return f"{format(p.amount, 'f')} {p.currency}"
 
 
+def _postings(t: Txn, indent: str) -> Iterator[str]:
+    """The transaction's postings, accounts padded to one width and amounts right-aligned, then a blank line."""
+    width = max(len(p.account) for p in t.postings) + 2
+    for p in t.postings:
+        yield f"{indent}{p.account.ljust(width)}{_amount(p).rjust(20)}"
+    yield ""
+
+
 def _joined(lines: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
     """``"\n".join(lines)`` in chunks of about ``size`` characters: a journal of 50,000 accounts is 200 MB of text."""
     buf: list[str] = []
@@ -81,10 +89,7 @@ def beancount_chunks(
             yield f"{t.date.isoformat()} * {_q(t.payee)} {_q(t.narration)}{links}"
             for k, v in t.meta:
                 yield f"  {k}: {_q(v)}"
-            width = max(len(p.account) for p in t.postings) + 2
-            for p in t.postings:
-                yield f"  {p.account.ljust(width)}{_amount(p).rjust(20)}"
-            yield ""
+            yield from _postings(t, "  ")
 
     return _joined(lines())
 
@@ -112,10 +117,7 @@ def hledger_chunks(txns: Iterable[Txn], ledger_cli: bool = False) -> Iterator[st
                 yield f"{t.date.isoformat()} * {t.payee} | {t.narration}"
                 for k, v in tags:
                     yield f"    ; {k}:{v}"
-            width = max(len(p.account) for p in t.postings) + 2
-            for p in t.postings:
-                yield f"    {p.account.ljust(width)}{_amount(p).rjust(20)}"
-            yield ""
+            yield from _postings(t, "    ")
 
     return _joined(lines())
 
