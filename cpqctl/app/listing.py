@@ -50,6 +50,10 @@ def _known_product(repo, product: str | None) -> None:
         )
 
 
+def _by_number(row: dict) -> tuple:
+    return id_order(row["invoice"]), row["invoice"]
+
+
 def _statuses(given: Iterable[str], known: tuple[str, ...], what: str) -> frozenset[str]:
     wanted = frozenset(given)
     unknown = sorted(wanted - set(known))
@@ -224,7 +228,7 @@ def list_invoices(
         )
     kinds = {"account", "contract", "invoice", "payment"}
 
-    def part_rows(repo) -> list[tuple[tuple, dict]]:
+    def part_rows(repo) -> list[dict]:
         led = receivables.ledger(repo, day)
         out = []
         for number, inv in repo.invoices.items():
@@ -250,8 +254,13 @@ def list_invoices(
                 "open": money_str(chain.open, inv.currency) if chain and first else None,
                 "days_overdue": chain.days_overdue(day) if chain and first else None,
             }
-            out.append(((id_order(number), number), row))
+            for k, v in row.items():  # one string for each date and amount repeated across 190,000 rows
+                if type(v) is str:
+                    row[k] = shared.setdefault(v, v)
+            out.append(row)
         return out
+
+    shared: dict[str, str] = {}
 
     # every invoice of 50,000 accounts at once is 0.9 GB: without a filter naming an account or a contract (whose
     # closest ID an unknown one is told from the whole), a part of the repository at a time
@@ -264,8 +273,7 @@ def list_invoices(
             find_contract(repo, contract)
         parts = [part_rows(repo)]
         del repo
-    keyed = [kr for rows_of_part in parts for kr in rows_of_part]
-    del parts
-    keyed.sort(key=lambda kr: kr[0])  # by number, digits by value (an ID's own order: Q-2026-9999 before -10000)
-    rows = [row for _, row in keyed]
+    rows = [row for rows_of_part in parts for row in rows_of_part]
+    del parts, shared
+    rows.sort(key=_by_number)  # digits by value (an ID's own order: INV-2026-9999 before INV-2026-10000)
     return _listing(day, "invoices", rows)
