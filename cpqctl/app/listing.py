@@ -227,6 +227,7 @@ def list_invoices(
             "E-USAGE", f"`{bad[0]}` is not an invoice status", f"one of: {', '.join(receivables.STATUSES)}"
         )
     kinds = {"account", "contract", "invoice", "payment"}
+    shared: dict[str, str] = {}
 
     def part_rows(repo) -> list[dict]:
         led = receivables.ledger(repo, day)
@@ -260,8 +261,6 @@ def list_invoices(
             out.append(row)
         return out
 
-    shared: dict[str, str] = {}
-
     # every invoice of 50,000 accounts at once is 0.9 GB: without a filter naming an account or a contract (whose
     # closest ID an unknown one is told from the whole), a part of the repository at a time
     parts = ws.read_in_parts(kinds, part_rows) if account is None and contract is None else None
@@ -274,6 +273,7 @@ def list_invoices(
         parts = [part_rows(repo)]
         del repo
     rows = [row for rows_of_part in parts for row in rows_of_part]
-    del parts, shared
+    del parts
+    shared.clear()
     rows.sort(key=_by_number)  # digits by value (an ID's own order: INV-2026-9999 before INV-2026-10000)
     return _listing(day, "invoices", rows)
