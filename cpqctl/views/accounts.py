@@ -59,7 +59,7 @@ def contract_view(repo: Repo, c: Contract, day: date) -> dict:
 
 def account_view(repo: Repo, account_id: str, day: date) -> dict:
     a = repo.accounts[account_id]
-    contracts = sorted((c for c in repo.contracts.values() if c.account == account_id), key=lambda c: c.start)
+    contracts = sorted(repo.contracts_by_account.get(account_id, ()), key=lambda c: c.start)
     views = [contract_view(repo, c, day) for c in contracts]
     products = repo.catalog.products
     owned_rows = []
