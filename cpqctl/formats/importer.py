@@ -492,6 +492,9 @@ def _files(rows: list[_Row], contracts: dict[str, _Contract], repo: Repo) -> tup
     """New account files, then each account's contracts, in the order the CSV first names them."""
     out: list[PlannedFile] = []
     done: set[str] = set()
+    of: dict[str, list[_Contract]] = {}  # each account's contracts, in the CSV's order (one pass, not one per account)
+    for c in contracts.values():
+        of.setdefault(c.account, []).append(c)
     for r in rows:
         acct = r.cells["account"]
         if acct in done:
@@ -508,18 +511,17 @@ def _files(rows: list[_Row], contracts: dict[str, _Contract], repo: Repo) -> tup
                     account_text(acct, r.cells["name"], r.cells["currency"]),
                 )
             )
-        for c in contracts.values():
-            if c.account == acct:
-                out.append(
-                    PlannedFile(
-                        f"contracts/{acct}/{c.contract}.yaml",
-                        "contract",
-                        acct,
-                        c.contract,
-                        len(c.lines),
-                        contract_text(c, repo.settings.proration, repo.settings.rounding),
-                    )
+        for c in of.get(acct, ()):
+            out.append(
+                PlannedFile(
+                    f"contracts/{acct}/{c.contract}.yaml",
+                    "contract",
+                    acct,
+                    c.contract,
+                    len(c.lines),
+                    contract_text(c, repo.settings.proration, repo.settings.rounding),
                 )
+            )
     return tuple(out)
 
 
