@@ -320,6 +320,7 @@ def import_statement(
         ibans = receivables.account_ibans((p.account, p.payer_iban) for p in repo.payments.values() if p.account)
         last = max((ln.date for ln in lines), default=ws.as_of)
         led = receivables.ledger(repo, max(last, ws.as_of))
+        index = receivables.NumberIndex(led.chain_of)  # once for the statement's lines
         chains = dict(led.chains)
         writer = Numbers.here(ws.root, repo.settings)
         existing = list(repo.payments)
@@ -347,7 +348,7 @@ def import_statement(
                 rows.append(row | {"result": "reversal: to review"})
                 continue
             m = receivables.match_line(
-                replace(led, chains=chains), ln.date, ln.amount, ln.currency, ln.text, ln.payer_iban, ibans
+                replace(led, chains=chains), ln.date, ln.amount, ln.currency, ln.text, ln.payer_iban, ibans, index
             )
             draft = PaymentDraft(
                 date=ln.date,

@@ -316,6 +316,52 @@ def _number_pattern(number: str) -> re.Pattern[str]:
     return re.compile(r"(?<![0-9A-Za-z])" + sep.join(map(re.escape, groups)) + r"(?![0-9A-Za-z])", re.IGNORECASE)
 
 
+# A letter or digit as :func:`_number_pattern` sees one: ``[0-9A-Za-z]`` under ``re.IGNORECASE``, which also takes
+# the four non-ASCII letters Unicode folds onto ASCII ones (dotted and dotless i, long s, the Kelvin sign)
+_FOLDED = {"\u0130": "I", "\u0131": "I", "\u017f": "S", "\u212a": "K"}
+_WORD_RE = re.compile("[0-9A-Za-z" + "".join(_FOLDED) + "]+")
+
+
+def _is_sep(gap: str) -> bool:
+    """Whether ``gap`` (between two words of a text) is what :func:`_number_pattern` lets stand between groups."""
+    return all(ch in "/_.-" or ch.isspace() for ch in gap)
+
+
+class NumberIndex:
+    """The invoice numbers a bank statement's lines may name, indexed once for all of them (:func:`named_invoices`
+    tries every number's pattern on a text: at 190,000 invoices, seconds a line). A text's candidates are the runs of
+    its words, joined by what may stand between a number's groups, that spell a number's letters and digits, and
+    the numbers of its RF references; each is then confirmed by the number's own pattern, so the answer is
+    :func:`named_invoices`'s exactly (tests/test_payments.py compares them on random texts)."""
+
+    def __init__(self, numbers: Iterable[str]) -> None:
+        self.spelled: dict[str, list[str]] = {}
+        self.by_rf: dict[str, list[str]] = {}
+        self.groups = 1
+        for n in numbers:
+            groups = [g for g in re.split(r"[^0-9A-Za-z]+", n) if g]
+            self.spelled.setdefault("".join(groups).upper(), []).append(n)
+            self.groups = max(self.groups, len(groups))
+            rf = rf_reference(n)
+            if rf is not None:
+                self.by_rf.setdefault(rf, []).append(n)
+
+    def candidates(self, text: str) -> set[str]:
+        words = list(_WORD_RE.finditer(text))
+        out: set[str] = set()
+        for i, first in enumerate(words):
+            spelled = ""
+            for j in range(i, min(i + self.groups, len(words))):
+                if j > i and not _is_sep(text[words[j - 1].end() : words[j].start()]):
+                    break
+                word = words[j].group()
+                spelled += "".join(_FOLDED.get(ch, ch) for ch in word).upper()
+                out.update(self.spelled.get(spelled, ()))
+        for rf in rf_references(text):
+            out.update(self.by_rf.get(rf, ()))
+        return out
+
+
 def named_invoices(text: str, numbers: Iterable[str]) -> list[str]:
     """The invoice numbers (of ``numbers``) that a remittance text names by number or by RF reference, in order of
     appearance."""
@@ -364,13 +410,18 @@ def match_line(
     text: str,
     payer_iban: str = "",
     ibans: Mapping[str, str] | None = None,
+    index: NumberIndex | None = None,
 ) -> Match | None:
     """The invoices a bank credit of ``amount`` booked on ``day`` pays: those its remittance text names (by number
     or RF reference; each up to its open amount, the rest the payer's credit), else the one open invoice in the
     currency whose open amount equals it exactly (among the payer's when its IBAN is an account's). Only invoices
-    issued by ``day`` count. None: to review."""
+    issued by ``day`` count. None: to review. ``index``: a :class:`NumberIndex` of the ledger's numbers (the same
+    answer, found without trying every number on the text)."""
     open_chains = {n: c for n, c in led.chains.items() if c.currency == currency and c.date <= day}
-    docs = [n for n, root in led.chain_of.items() if root in open_chains]
+    if index is None:
+        docs = [n for n, root in led.chain_of.items() if root in open_chains]
+    else:  # ``index``: of the ledger's numbers (every document of every chain), for the lines of one statement
+        docs = [n for n in index.candidates(text) if led.chain_of.get(n) in open_chains]
     named = named_invoices(text, docs)
     if named:
         roots = list(dict.fromkeys(led.chain_of[n] for n in named))
