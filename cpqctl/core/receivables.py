@@ -349,7 +349,7 @@ class NumberIndex:
     def candidates(self, text: str) -> set[str]:
         words = list(_WORD_RE.finditer(text))
         out: set[str] = set()
-        for i, first in enumerate(words):
+        for i in range(len(words)):
             spelled = ""
             for j in range(i, min(i + self.groups, len(words))):
                 if j > i and not _is_sep(text[words[j - 1].end() : words[j].start()]):
