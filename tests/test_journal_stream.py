@@ -147,3 +147,32 @@ def test_the_schedules_are_read_once_as_they_are_made(year: Path) -> None:
     assert len(revenue.currencies(repo)) > 1
     with pytest.raises(ValueError, match="take one currency at a time"):
         revrec.roll_forward(mixed)
+
+
+@pytest.mark.parametrize("by", ["account", "product", "contract", "month"])
+def test_rpo_contract_by_contract_is_rpo_over_every_invoice(generated, by) -> None:
+    """`report rpo` sums each contract's remaining obligations on its own (every contract's future invoices at once
+    took 1.9 GB at 50,000 accounts): the rows are those of one computation over every contracted invoice."""
+    from decimal import Decimal
+
+    from cpqctl.app import revenue
+    from cpqctl.app.workspace import Workspace
+    from cpqctl.core import revrec
+    from cpqctl.core.money import money_str
+
+    day = date(2026, 6, 30)
+    ws = Workspace(generated, as_of=day)
+    got = revenue.rpo_report(ws, by=by).rows
+    repo = ws.read({"account", "contract", "invoice", "catalog"})
+    every = [i for group in revenue.contracted(repo, day) for i in group]
+    assert any("~" in i.invoice for i in every)  # contracts still to bill through their ends
+    key = revenue._key(by) if by != "month" else None
+    expected = []
+    for cur in sorted({i.currency for i in every}):
+        scheds = revenue.schedules(repo, cur, invoices=every)
+        total, current = revrec.rpo(scheds, day, key), revrec.rpo(scheds, day, key, within=12)
+        for k in sorted(total):
+            row = {"currency": cur, "rpo": money_str(total[k], cur)}
+            row["next_12_months"] = money_str(current.get(k, Decimal(0)), cur)
+            expected.append({by: k, **row} if key is not None else row)
+    assert got == expected and len(got) > {"month": 1, "product": 5}.get(by, 20)

@@ -85,19 +85,34 @@ def _bundles(repo: Repo, inv: Invoice) -> list[list[int]]:
     return [g for g in groups.values() if len(g) > 1]
 
 
+Context = tuple[dict[str, tuple[date, date]], dict[str, date], dict[str, str]]  # terms, stops, methods
+
+
+def context(repo: Repo) -> Context:
+    """What every obligation of the repository reads: each contract's term and stop, each product's method (made
+    once for a report that asks :func:`obligations` contract by contract)."""
+    terms, stops = _terms_and_stops(repo)
+    return terms, stops, methods(repo)
+
+
 def obligations(
-    repo: Repo, currency: str, through: date | None = None, invoices: Iterable[Invoice] | None = None
+    repo: Repo,
+    currency: str,
+    through: date | None = None,
+    invoices: Iterable[Invoice] | None = None,
+    ctx: Context | None = None,
 ) -> tuple[revrec.Obligation, ...]:
     """Every line of the invoices in ``currency`` (dated on or before ``through``; ``invoices``: these instead of
-    the repository's) as an obligation, bundles re-allocated by standalone selling price."""
-    terms, stops = _terms_and_stops(repo)
+    the repository's) as an obligation, bundles re-allocated by standalone selling price. ``ctx``: the
+    repository's :func:`context`, made once by a caller that asks for many invoices' obligations."""
+    terms, stops, method = ctx if ctx is not None else context(repo)
     invoices = [
         i
         for i in (repo.invoices.values() if invoices is None else invoices)
         if i.currency == currency and (through is None or i.date <= through)
     ]
     try:
-        obs = list(revrec.obligations(invoices, methods(repo), terms, stops))
+        obs = list(revrec.obligations(invoices, method, terms, stops))
     except ValueError as exc:
         raise CpqError(
             "E-REVENUE",
@@ -124,11 +139,15 @@ def schedules(
 
 
 def each_schedule(
-    repo: Repo, currency: str, through: date | None = None, invoices: Iterable[Invoice] | None = None
+    repo: Repo,
+    currency: str,
+    through: date | None = None,
+    invoices: Iterable[Invoice] | None = None,
+    ctx: Context | None = None,
 ) -> Iterator[revrec.Schedule]:
     """:func:`schedules` one at a time (a year of 50,000 contracts' schedules is 2 million entries)."""
     places = minor_units(currency)
-    for ob in obligations(repo, currency, through, invoices):
+    for ob in obligations(repo, currency, through, invoices, ctx):
         c = repo.contracts.get(ob.contract)
         rounding = contract_terms(c, repo.settings).rounding if c is not None else repo.settings.rounding
         yield revrec.schedule(ob, places, rounding)
@@ -191,46 +210,76 @@ def deferred_report(ws: Workspace, *, start: date, end: date) -> RevenueReport:
     return RevenueReport(rows, {"from": start.isoformat(), "to": end.isoformat(), "rows": rows})
 
 
-def contracted(repo: Repo, day: date) -> list[Invoice]:
-    """The invoices issued by ``day`` and, for every contract with a fixed end after it, the invoices its
-    schedule would still issue through that end (numbered ``<contract>~n``): what is contracted. An evergreen
-    contract contributes only what it has billed (it can be cancelled for the rest)."""
+def contracted(repo: Repo, day: date) -> Iterator[list[Invoice]]:
+    """What is contracted, contract by contract (in ID order, then the invoices of contracts with no file): the
+    invoices issued by ``day`` and, for a contract with a fixed end after it, the invoices its schedule would still
+    issue through that end (numbered ``<contract>~n``). An evergreen contract contributes only what it has billed
+    (it can be cancelled for the rest). One contract's at a time: every contract's future invoices at once took
+    1.9 GB at 50,000 accounts."""
     from cpqctl.core import billing
     from cpqctl.core.model import InvoiceLine
 
     issued = [i for i in repo.invoices.values() if i.date <= day]
     index = billing.ledger_index(issued)
-    out = list(issued)
+    by_contract: dict[str, list[Invoice]] = {}
+    for i in issued:
+        by_contract.setdefault(i.contract, []).append(i)
+    del issued
     for c in sorted(repo.contracts.values(), key=lambda c: c.contract):
+        group = by_contract.pop(c.contract, [])
         end = ledger.current_end(c)
-        if end is None or end <= day:
-            continue
-        for n, d in enumerate(billing.run(repo, end, [c], billed=index), 1):
-            lines = tuple(
-                InvoiceLine(x.segment, x.product, x.kind, x.amount, x.period_start, x.period_end, x.quantity)
-                for x in d.lines
-            )
-            out.append(
-                Invoice(
-                    f"{c.contract}~{n}", d.account, d.contract, d.date, d.currency, lines, d.net_total, d.gross_total
+        if end is not None and end > day:
+            for n, d in enumerate(billing.run(repo, end, [c], billed=index), 1):
+                lines = tuple(
+                    InvoiceLine(x.segment, x.product, x.kind, x.amount, x.period_start, x.period_end, x.quantity)
+                    for x in d.lines
                 )
-            )
-    return out
+                group.append(
+                    Invoice(
+                        f"{c.contract}~{n}",
+                        d.account,
+                        d.contract,
+                        d.date,
+                        d.currency,
+                        lines,
+                        d.net_total,
+                        d.gross_total,
+                    )
+                )
+        if group:
+            yield group
+    yield from by_contract.values()
 
 
 def rpo_report(ws: Workspace, *, as_of: date | None = None, by: str = "account") -> RevenueReport:
     """Remaining performance obligations at the end of ``as_of``'s month: what the contracts still have to
     recognise — billed or to be billed through their fixed ends (:func:`contracted`) —, all of it and the next
-    12 months, per currency and ``by``."""
+    12 months, per currency and ``by``. Summed contract by contract (each contract's obligations are its own); a
+    repository where a correction corrects another contract's invoice is taken whole, as it always was."""
     day = ws.day(as_of)
     repo = ws.read({"account", "contract", "invoice", "catalog"})
+    key = _key(by) if by != "month" else None
+    sums: dict[str, tuple[dict[str, Decimal], dict[str, Decimal]]] = {}  # currency → (all of it, next 12 months)
+
+    def add(scheds: tuple[revrec.Schedule, ...], cur: str) -> None:
+        total, current = sums.setdefault(cur, ({}, {}))
+        for into, got in ((total, revrec.rpo(scheds, day, key)), (current, revrec.rpo(scheds, day, key, within=12))):
+            for k, v in got.items():
+                into[k] = into.get(k, Decimal(0)) + v
+
+    groups = list(contracted(repo, day)) if _corrects_across(repo) else None
+    if groups is not None:  # a correction of another contract's invoice: every invoice's obligations at once
+        every = [i for g in groups for i in g]
+        for cur in sorted({i.currency for i in every}):
+            add(schedules(repo, cur, invoices=every), cur)
+    else:
+        ctx = context(repo)
+        for group in contracted(repo, day):
+            for cur in sorted({i.currency for i in group}):
+                add(tuple(each_schedule(repo, cur, invoices=group, ctx=ctx)), cur)
     rows = []
-    every = contracted(repo, day)
-    for cur in sorted({i.currency for i in every}):
-        scheds = schedules(repo, cur, invoices=every)
-        key = _key(by) if by != "month" else None
-        total = revrec.rpo(scheds, day, key)
-        current = revrec.rpo(scheds, day, key, within=12)
+    for cur in sorted(sums):
+        total, current = sums[cur]
         for k in sorted(total):
             row = {
                 "currency": cur,
@@ -239,6 +288,15 @@ def rpo_report(ws: Workspace, *, as_of: date | None = None, by: str = "account")
             }
             rows.append({by: k, **row} if key is not None else row)
     return RevenueReport(rows, {"as_of": day.isoformat(), "by": by, "rows": rows})
+
+
+def _corrects_across(repo: Repo) -> bool:
+    """Whether a correction corrects an invoice of another contract (or one not on file): its line's period is then
+    looked up among every invoice, not its own contract's."""
+    return any(
+        i.corrects and (repo.invoices.get(i.corrects) is None or repo.invoices[i.corrects].contract != i.contract)
+        for i in repo.invoices.values()
+    )
 
 
 def billed_net(invoices: Iterable[Invoice], currency: str) -> Decimal:
