@@ -565,8 +565,7 @@ def _write_all(f, payload: bytes | Iterable[bytes]) -> None:
     if isinstance(payload, (bytes, bytearray, memoryview)):
         f.write(payload)
     else:
-        for chunk in payload:
-            f.write(chunk)
+        f.writelines(payload)  # chunks as they come
 
 
 def replace_file(target: Path, payload: bytes | Iterable[bytes], *, durable: bool, private: bool = False) -> None:

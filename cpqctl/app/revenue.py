@@ -267,9 +267,8 @@ def rpo_report(ws: Workspace, *, as_of: date | None = None, by: str = "account")
             for k, v in got.items():
                 into[k] = into.get(k, Decimal(0)) + v
 
-    groups = list(contracted(repo, day)) if _corrects_across(repo) else None
-    if groups is not None:  # a correction of another contract's invoice: every invoice's obligations at once
-        every = [i for g in groups for i in g]
+    if _corrects_across(repo):  # a correction of another contract's invoice: every invoice's obligations at once
+        every = [i for group in contracted(repo, day) for i in group]
         for cur in sorted({i.currency for i in every}):
             add(schedules(repo, cur, invoices=every), cur)
     else:

@@ -244,11 +244,8 @@ def allocate(group: Sequence[Obligation], ssp: Sequence[Decimal], places: int = 
     )
 
 
-def _one_currency(scheds: Sequence[Schedule]) -> None:
-    _currencies({s.obligation.currency for s in scheds})
-
-
 def _currencies(found: set[str]) -> None:
+    """Refuse schedules of more than one currency (``found``: theirs, gathered on the one pass over them)."""
     if len(found) > 1:
         raise ValueError(f"schedules in {', '.join(sorted(found))}: take one currency at a time (or convert first)")
 
@@ -335,8 +332,6 @@ def rpo(
 ) -> dict[str, Decimal]:
     """Remaining performance obligations at the end of ``as_of``'s month: what the schedules recognise after it
     (``within``: only in the next that many months, e.g. 12 for the current part), per ``by(obligation)``."""
-    scheds = list(scheds)
-    _one_currency(scheds)
     after = _next_month(month_of(as_of))
     limit = date.max
     if within is not None:
@@ -344,9 +339,12 @@ def rpo(
         for _ in range(within):
             limit = _next_month(limit)
     out: dict[str, Decimal] = {}
-    for s in scheds:
+    found: set[str] = set()
+    for s in scheds:  # one pass, as roll_forward and recognised
+        found.add(s.obligation.currency)
         k = by(s.obligation) if by is not None else ""
         for e in s.entries:
             if after <= e.month < limit:
                 out[k] = out.get(k, ZERO) + e.amount
+    _currencies(found)
     return out

@@ -50,16 +50,22 @@ def account_in(path: str) -> str | None:
 
 def payment_files_of(root: Path, account: str) -> list[tuple[str, str]]:
     """(relative path, "payment") of every payment file that may belong to ``account``, months in order."""
+    entries = _payment_entries(root)
+    return [(rel, "payment") for rel in files_owned_by(root, INDEX, entries, account)] if entries is not None else []
+
+
+def _payment_entries(root: Path) -> list[tuple[str, os.DirEntry]] | None:
+    """(repository path, directory entry) of everything in the month folders of ``payments/``, months in order
+    (None: no such folder, and no index to read or write)."""
     folder = root / "payments"
     if not folder.is_dir() or folder.is_symlink():
-        return []
-    entries = [
+        return None
+    return [
         (f"payments/{month.name}/{entry.name}", entry)
         for month in sorted(os.scandir(folder), key=lambda e: e.name)
         if month.is_dir(follow_symlinks=False)
         for entry in sorted(os.scandir(month.path), key=lambda e: e.name)
     ]
-    return [(rel, "payment") for rel in files_owned_by(root, INDEX, entries, account)]
 
 
 def quote_files_of(root: Path, account: str) -> list[tuple[str, str]]:
@@ -81,16 +87,8 @@ def files_owned_by(root: Path, index: str, entries: list[tuple[str, os.DirEntry]
 def payment_owners(root: Path) -> dict[str, str | None]:
     """Every payment file (months in order) → the account its ``account:`` line names ("" none, None: a plain match
     cannot tell, or no regular file), for a run over the whole repository in parts (:mod:`cpqctl.load.parts`)."""
-    folder = root / "payments"
-    if not folder.is_dir() or folder.is_symlink():
-        return {}
-    entries = [
-        (f"payments/{month.name}/{entry.name}", entry)
-        for month in sorted(os.scandir(folder), key=lambda e: e.name)
-        if month.is_dir(follow_symlinks=False)
-        for entry in sorted(os.scandir(month.path), key=lambda e: e.name)
-    ]
-    return owners_in(root, INDEX, entries)
+    entries = _payment_entries(root)
+    return owners_in(root, INDEX, entries) if entries is not None else {}
 
 
 def owners_in(root: Path, index: str, entries: list[tuple[str, os.DirEntry]]) -> dict[str, str | None]:
