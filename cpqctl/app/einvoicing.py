@@ -465,60 +465,84 @@ def check_einvoices(root: Path, repo: Repo, diags: Sequence[Diagnostic] = ()) ->
     from the repository (before: rendered and validated on every check, 3.3 s of a check after one edit at 10,000
     accounts of bench/gen.py's such invoices).
     """
-    bad_files = {d.file for d in diags if d.severity == "error"}
-    due = []
-    for inv in repo.invoices.values():
-        for name in einvoices_of(repo.settings, repo.accounts.get(inv.account), inv):
-            fmt = FORMATS[name]
-            if fmt.due(repo, inv):
-                due.append((inv, fmt))
-    if not due:
-        return []
-    code = _code_key()
-    known = _read_cache(root, code)
-    valid: set[str] = set()
-    found: list[Diagnostic] = []
-    for inv, fmt in sorted(due, key=lambda x: (x[0].src.file, x[1].name)):
-        account = repo.accounts.get(inv.account)
-        context = f"{_corrected_ksef(repo, inv)}|{getattr(account, 'peppol_id', '')}"
-        cacheable = True
-        if _needs_data(inv) or fmt.name != "ksef":  # what the file takes from the repository (parties and line names
-            data = _data_of(repo, inv)  # of an invoice that did not record them; the company's details in EN 16931)
-            cacheable = data is not None
-            context += f"|{data!r}"
-        key = _verdict_key(fmt.name, inv, context)
-        if cacheable and key in known:
-            valid.add(key)
-            continue
-        try:
-            payload = fmt.render(root, repo, inv)
-        except CpqError as exc:
-            found.append(_diag(inv, inv.src, exc.code, exc.message, exc.hint))
-            continue
-        except Exception:  # a record of a file with errors of its own (reported already) may lack what FA(3) needs
-            if inv.src.file in bad_files:
-                continue
-            raise
-        problems = fmt.validate(payload)
-        if not problems:
-            if cacheable:
-                valid.add(key)
-            continue
-        for line, message in problems:
-            where = _field_of(inv, payload, line)
-            found.append(
-                _diag(
-                    inv,
-                    where,
-                    fmt.code,
-                    f"{inv.invoice}: its {fmt.title} file does not validate (line {line}): {_short(message)}",
-                    "it would be rejected. An issued invoice is never edited: issue a corrective invoice "
-                    "(`cpqctl invoice correct`) and fix the account or cpq.toml; see docs/einvoicing.md",
-                )
-            )
-    if valid != known:
-        _write_cache(root, code, valid)
+    run = EinvoiceCheck(root)
+    found = run.part(repo, diags)
+    run.finish()
     return found
+
+
+class EinvoiceCheck:
+    """:func:`check_einvoices` over a repository read in parts (:mod:`cpqctl.app.check_parts`): :meth:`part` for
+    each, then :meth:`finish` remembers the verdicts of all of them at once (each part's alone would forget the
+    others')."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.known: set[str] | None = None  # read at the first invoice due
+        self.valid: set[str] = set()
+
+    def part(self, repo: Repo, diags: Sequence[Diagnostic] = ()) -> list[Diagnostic]:
+        """The findings on ``repo``'s invoices (``diags``: the findings so far, whose files' errors are theirs)."""
+        root = self.root
+        bad_files = {d.file for d in diags if d.severity == "error"}
+        due = []
+        for inv in repo.invoices.values():
+            for name in einvoices_of(repo.settings, repo.accounts.get(inv.account), inv):
+                fmt = FORMATS[name]
+                if fmt.due(repo, inv):
+                    due.append((inv, fmt))
+        if not due:
+            return []
+        if self.known is None:
+            self.known = _read_cache(root, _code_key())
+        known, valid = self.known, self.valid
+        found: list[Diagnostic] = []
+        for inv, fmt in sorted(due, key=lambda x: (x[0].src.file, x[1].name)):
+            account = repo.accounts.get(inv.account)
+            context = f"{_corrected_ksef(repo, inv)}|{getattr(account, 'peppol_id', '')}"
+            cacheable = True
+            # what the file takes from the repository (parties and line names of an invoice that did not record
+            # them; the company's details in EN 16931)
+            if _needs_data(inv) or fmt.name != "ksef":
+                data = _data_of(repo, inv)
+                cacheable = data is not None
+                context += f"|{data!r}"
+            key = _verdict_key(fmt.name, inv, context)
+            if cacheable and key in known:
+                valid.add(key)
+                continue
+            try:
+                payload = fmt.render(root, repo, inv)
+            except CpqError as exc:
+                found.append(_diag(inv, inv.src, exc.code, exc.message, exc.hint))
+                continue
+            except Exception:  # a record of a file with errors of its own (reported already) may lack what FA(3) needs
+                if inv.src.file in bad_files:
+                    continue
+                raise
+            problems = fmt.validate(payload)
+            if not problems:
+                if cacheable:
+                    valid.add(key)
+                continue
+            for line, message in problems:
+                where = _field_of(inv, payload, line)
+                found.append(
+                    _diag(
+                        inv,
+                        where,
+                        fmt.code,
+                        f"{inv.invoice}: its {fmt.title} file does not validate (line {line}): {_short(message)}",
+                        "it would be rejected. An issued invoice is never edited: issue a corrective invoice "
+                        "(`cpqctl invoice correct`) and fix the account or cpq.toml; see docs/einvoicing.md",
+                    )
+                )
+        return found
+
+    def finish(self) -> None:
+        """Remember the invoices found valid (when any was due)."""
+        if self.known is not None and self.valid != self.known:
+            _write_cache(self.root, _code_key(), self.valid)
 
 
 def _data_of(repo: Repo, inv: Invoice):

@@ -7,7 +7,7 @@ dates against contract terms, catalog consistency.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,7 +15,19 @@ from pathlib import PurePosixPath
 
 from cpqctl.core import countries, integrity, ledger, merges
 from cpqctl.core.diagnostics import CpqError, Diagnostic
-from cpqctl.core.model import Account, Contract, DiscountSchedule, Product, Quote, Repo, Segment, Source
+from cpqctl.core.integrity import InvoiceFacts
+from cpqctl.core.model import (
+    Account,
+    Contract,
+    DiscountSchedule,
+    Invoice,
+    Payment,
+    Product,
+    Quote,
+    Repo,
+    Segment,
+    Source,
+)
 from cpqctl.core.money import fmt_decimal
 from cpqctl.core.numbering import parse_series
 
@@ -466,20 +478,24 @@ def check_tax_ids(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnos
     likely a mistake (W-REVERSE-CHARGE, art. 44 and 196); an exemption names
     its legal basis (W-EXEMPT-NO-BASIS).
     """
-    s = repo.settings
-    seller = countries.seller_country(s)
-    yield from _check_seller_tax_id(repo, seller)
+    yield from seller_tax_id(repo.settings, bool(repo.invoices), bool(repo.contracts))
+    yield from _account_taxes(repo)
+
+
+def _account_taxes(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
+    seller = countries.seller_country(repo.settings)
     for a in repo.accounts.values():
         yield from _check_account_tax(a, seller)
 
 
-def _check_seller_tax_id(repo: Repo, seller: str) -> Iterator[Diagnostic]:
-    s = repo.settings
+def seller_tax_id(s, invoices: bool, contracts: bool) -> Iterator[Diagnostic]:
+    """The seller's own tax ID (``invoices``, ``contracts``: whether the repository has any)."""
+    seller = countries.seller_country(s)
     if not s.company_tax_id.strip():
         if not countries.is_eu(seller):
             return  # outside the EU a seller's invoice may carry no VAT ID: not this check's law
-        invoiced = bool(repo.invoices or repo.contracts)
-        what = "invoices exist" if repo.invoices else "contracts will be invoiced" if repo.contracts else ""
+        invoiced = invoices or contracts
+        what = "invoices exist" if invoices else "contracts will be invoiced" if contracts else ""
         yield Diagnostic.at(
             s.src,
             "E-SELLER-TAX-ID" if invoiced else "W-SELLER-TAX-ID",
@@ -743,14 +759,18 @@ def check_invoice_order(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[D
     still dates a backdated catch-up on its period start (issue 16), and issued
     invoices are never renumbered, so an error would block the repository.
     """
-    s = repo.settings
+    yield from invoice_order(repo.settings, repo.invoices)
+
+
+def invoice_order(s, invoices: Mapping[str, Invoice] | Mapping[str, InvoiceFacts]) -> Iterator[Diagnostic]:
+    """:func:`check_invoice_order` of ``invoices`` (number → the invoice, or its :class:`InvoiceFacts`)."""
     pairs = [
         p
         for pattern in dict.fromkeys((s.numbering_invoice, s.numbering_correction))
-        for p in invoices_out_of_order(pattern, ((i.invoice, i.date) for i in repo.invoices.values()))
+        for p in invoices_out_of_order(pattern, ((i.invoice, i.date) for i in invoices.values()))
     ]
     for number, day, before, before_day in pairs:
-        inv = repo.invoices[number]
+        inv = invoices[number]
         yield Diagnostic.at(
             inv.at.get("date", inv.src),
             INVOICE_ORDER,
@@ -820,15 +840,17 @@ def check_fx(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
 CHECKS = (*CHECKS, check_fx)  # type: ignore[assignment]  # the tuple of checks grows by one
 
 
-def check_payments(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
+def check_payments(repo: Repo, lost: Unloaded = NOTHING_LOST, imported: bool = True) -> Iterator[Diagnostic]:
     """Payments, refunds and write-offs (docs/receivables.md): in the folder of their month, naming known
     accounts and invoices of that account and currency, settling no more than their amount, no invoice settled
-    beyond what it bills, no bank line imported twice."""
+    beyond what it bills, no bank line imported twice (``imported`` False: that one is left to the caller,
+    :func:`imported_twice` over every payment)."""
     from cpqctl.core.receivables import root_of
 
     if not repo.payments:
         return
-    imported: dict[str, str] = {}
+    if imported:
+        yield from imported_twice(repo.payments.values())
     settled: dict[str, Decimal] = {}
     most = _most_billed(repo)
     for p in sorted(repo.payments.values(), key=lambda p: p.payment):
@@ -858,15 +880,6 @@ def check_payments(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagno
             )
         if p.allocations and not p.account and p.kind != "other":
             yield _err(p.src, "E-PAYMENT-ACCOUNT", "a payment that settles invoices names no account", "add `account:`")
-        if p.imported:
-            first = imported.setdefault(p.imported, p.payment)
-            if first != p.payment:
-                yield _err(
-                    p.at.get("imported", p.src),
-                    "E-PAYMENT-DUPLICATE",
-                    f"the bank line `{p.imported}` is recorded twice (also as {first})",
-                    "remove one of the two files: one transfer is one payment",
-                )
         if p.allocated > p.amount:
             yield _err(
                 p.at.get("allocations", p.src),
@@ -915,6 +928,20 @@ def check_payments(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagno
                     )
 
 
+def imported_twice(payments: Iterable[Payment] | Iterable[PaymentFacts]) -> Iterator[Diagnostic]:
+    """A bank line recorded by two payments (E-PAYMENT-DUPLICATE at each but the one of the lowest ID)."""
+    imported: dict[str, str] = {}
+    for p in sorted((p for p in payments if p.imported), key=lambda p: p.payment):
+        first = imported.setdefault(p.imported, p.payment)  # type: ignore[arg-type]
+        if first != p.payment:
+            yield _err(
+                p.at.get("imported", p.src),
+                "E-PAYMENT-DUPLICATE",
+                f"the bank line `{p.imported}` is recorded twice (also as {first})",
+                "remove one of the two files: one transfer is one payment",
+            )
+
+
 def _most_billed(repo: Repo) -> dict[str, Decimal]:
     """The most each chain ever billed: its first invoice's gross plus its corrections that raised it."""
     from cpqctl.core.receivables import root_of
@@ -928,3 +955,73 @@ def _most_billed(repo: Repo) -> dict[str, Decimal]:
 
 
 CHECKS = (*CHECKS, check_payments)  # type: ignore[assignment]
+
+
+class PaymentFacts:
+    """What the rules over every payment read of one (its bank line's reference and where it is), kept by a check
+    in parts once the payment's part is checked. A :class:`~cpqctl.core.model.Payment` answers the same."""
+
+    __slots__ = ("payment", "imported", "src", "_imported_at")
+
+    def __init__(self, payment: str, imported: str | None, src: Source, imported_at: Source) -> None:
+        self.payment, self.imported, self.src, self._imported_at = payment, imported, src, imported_at
+
+    @property
+    def at(self) -> PaymentFacts:
+        return self  # ``facts.at.get("imported", default)`` as ``payment.at.get``
+
+    def get(self, key: str, default: Source) -> Source:
+        return self._imported_at if key == "imported" else default
+
+
+# --------------------------------------------------------------------------- a check in parts
+# (cpqctl.app.check_parts): the rules of CHECKS that read one account's records run on each part; the rules over
+# the whole repository run once, on what the parts kept of each record.
+
+
+def _local_integrity(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
+    yield from integrity.check_ledgers(repo, lost.ids)
+    yield from integrity.check_invoice_ledger(repo, lost.ids, series=False)
+
+
+def _local_payments(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagnostic]:
+    yield from check_payments(repo, lost, imported=False)
+
+
+# every rule of CHECKS but the catalog's, the exchange rates', the seller's tax ID, the invoices' order, numbering
+# and digests, and the bank lines imported twice (GLOBAL_RULES)
+LOCAL_CHECKS = (
+    check_accounts,
+    _account_taxes,
+    check_contracts,
+    check_quotes,
+    check_invoices,
+    _local_integrity,
+    check_merges,
+    _local_payments,
+)
+
+
+def run_local_checks(repo: Repo, lost: Unloaded = NOTHING_LOST) -> list[Diagnostic]:
+    """:func:`run_checks` of the rules that read the records of one part only (:data:`LOCAL_CHECKS`)."""
+    out: list[Diagnostic] = []
+    for check in LOCAL_CHECKS:
+        out.extend(check(repo, lost))
+    return out
+
+
+def global_rules(
+    repo: Repo,
+    invoices: Mapping[str, InvoiceFacts],
+    payments: Iterable[PaymentFacts],
+    contracts: bool,
+) -> list[Diagnostic]:
+    """The rules of :data:`CHECKS` over the whole repository, that :data:`LOCAL_CHECKS` leaves out: the catalog and
+    exchange rates of ``repo`` (the settings and catalog only), the seller's tax ID (``contracts``: whether there is
+    any), and over ``invoices`` (number → what the parts kept of each) and ``payments`` (those with a bank line)
+    the invoices' order, numbering and digests and the bank lines imported twice."""
+    out = [*check_catalog(repo), *check_fx(repo), *seller_tax_id(repo.settings, bool(invoices), contracts)]
+    out += invoice_order(repo.settings, invoices)
+    out += integrity.invoice_series(repo.settings, sorted(invoices.values(), key=lambda inv: inv.invoice))
+    out += imported_twice(payments)
+    return out

@@ -55,6 +55,48 @@ def _err(src: Source, code: str, msg: str, hint: str = _RESTORE) -> Diagnostic:
     return Diagnostic.at(src, code, msg, hint)
 
 
+class InvoiceFacts:
+    """What the rules over every invoice of the repository read of one (its number and date, whether it carries a
+    digest, where it is): all a check in parts keeps of an invoice once its part is checked
+    (:mod:`cpqctl.app.check_parts`), as one line of text (:meth:`line`, :meth:`parse`). An
+    :class:`~cpqctl.core.model.Invoice` answers the same attributes."""
+
+    __slots__ = ("invoice", "date", "digest", "src", "_number_at", "_date_at")
+
+    def __init__(self, invoice: str, day: date, digest: bool, src: Source, number_at: Source, date_at: Source):
+        self.invoice, self.date, self.digest, self.src = invoice, day, digest, src
+        self._number_at, self._date_at = number_at, date_at
+
+    @property
+    def at(self) -> InvoiceFacts:
+        return self  # ``facts.at.get(key, default)`` as ``invoice.at.get``
+
+    def get(self, key: str, default: Source) -> Source:
+        return self._number_at if key == "invoice" else self._date_at if key == "date" else default
+
+    def line(self) -> str:
+        """The facts in one line (tab-separated; IDs and paths hold no tab), read back by :meth:`parse`. A check in
+        parts keeps each part's lines as one string: small objects kept from each part would hold on to the memory
+        of its records."""
+        n, d, s = self._number_at, self._date_at, self.src
+        return (
+            f"{self.invoice}\t{self.date.isoformat()}\t{'d' if self.digest else ''}\t{s.file}\t{s.line}\t{s.column}"
+            f"\t{n.file}\t{n.line}\t{n.column}\t{d.file}\t{d.line}\t{d.column}"
+        )
+
+    @classmethod
+    def parse(cls, line: str) -> InvoiceFacts:
+        f = line.split("\t")
+        return cls(
+            f[0],
+            date.fromisoformat(f[1]),
+            bool(f[2]),
+            Source(f[3], int(f[4]), int(f[5])),
+            Source(f[6], int(f[7]), int(f[8])),
+            Source(f[9], int(f[10]), int(f[11])),
+        )
+
+
 # --------------------------------------------------------------------------- contracts and quotes
 
 
@@ -362,9 +404,9 @@ def _line_tax_ok(inv: Invoice, amount: Decimal, rate: Decimal, rounding: str | N
     return False
 
 
-def _gaps(pattern: str, invoices) -> Iterator[Diagnostic]:
+def _gaps(pattern: str, invoices: list[Invoice] | list[InvoiceFacts]) -> Iterator[Diagnostic]:
     """Each series of ``pattern`` (a year, a month, a branch's token) runs 1, 2, 3… (a deleted invoice leaves a gap)."""
-    by_series: dict[tuple[int | None, int | None, str | None], list[tuple[int, Invoice]]] = {}
+    by_series: dict[tuple[int | None, int | None, str | None], list[tuple[int, Invoice | InvoiceFacts]]] = {}
     for inv in invoices:
         sr = parse_series(pattern, inv.invoice)
         if sr is not None and sr.year in (None, inv.date.year):
@@ -388,8 +430,9 @@ def _gaps(pattern: str, invoices) -> Iterator[Diagnostic]:
             expected = max(expected, seq + 1)
 
 
-def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Iterator[Diagnostic]:
-    """Each invoice's arithmetic and references, copies, numbering gaps and missing digests (module doc)."""
+def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset(), series: bool = True) -> Iterator[Diagnostic]:
+    """Each invoice's arithmetic and references, copies, numbering gaps and missing digests (module doc;
+    ``series`` False: the last two, rules over every invoice, are left to the caller: :func:`invoice_series`)."""
     invoices = sorted(repo.invoices.values(), key=lambda inv: inv.invoice)
     corrected = {inv.corrects for inv in invoices if inv.corrects}
     by_contract: dict[str, list[Invoice]] = {}
@@ -414,9 +457,15 @@ def check_invoice_ledger(repo: Repo, lost_ids: frozenset = frozenset()) -> Itera
                 )
             seen.setdefault(key, inv.invoice)
         yield from _double_billed(repo, group, index, corrected)
+    if series:
+        yield from invoice_series(repo.settings, invoices, gaps=repo.whole)  # one account's invoices are no series
+
+
+def invoice_series(settings, invoices: list[Invoice] | list[InvoiceFacts], gaps: bool = True) -> Iterator[Diagnostic]:
+    """The rules over every invoice (``invoices`` in number order): numbering gaps (``gaps``) and missing digests."""
     # numbering: each series (a year, a month, a branch's token) runs 1, 2, 3… (a deleted invoice leaves a gap)
-    for pattern in dict.fromkeys((repo.settings.numbering_invoice, repo.settings.numbering_correction)):
-        if repo.whole:  # one account's invoices are not a series
+    for pattern in dict.fromkeys((settings.numbering_invoice, settings.numbering_correction)):
+        if gaps:
             yield from _gaps(pattern, invoices)
     # digests: every invoice issued since cpqctl writes them carries one
     digested = [inv.date for inv in invoices if inv.digest]

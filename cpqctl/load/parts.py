@@ -67,10 +67,30 @@ class Plan:
         self.named: dict[str, str] = named  # invoice file → the contract its line names
         self.stray: list[str] = stray  # invoice files every part reads
         self.others = others
+        self._contracts: set[str] | None = None
+        self._quotes: set[str] | None = None
 
     def contract_files(self) -> dict[str, str]:
         """Each contract's file, by its ID (its name)."""
         return {contract_id(rel): rel for own in self.folders.values() for rel, kind in own if kind == "contract"}
+
+    def defines(self, kind: str, ident: str) -> bool:
+        """Whether a file of the repository may define ``ident`` of ``kind`` (account, contract, quote, invoice), by
+        the file names alone."""
+        from cpqctl.core.numbering import file_stem
+
+        if kind == "account":
+            return ident in self.folders
+        if kind == "contract":
+            if self._contracts is None:
+                self._contracts = set(self.contract_files())
+            return ident in self._contracts
+        if kind == "quote":
+            if self._quotes is None:
+                self._quotes = {rel for rel, k in self.others if k == "quote"}
+            return f"quotes/{ident}.yaml" in self._quotes
+        rel = f"invoices/{file_stem(ident)}.yaml"
+        return rel in self.named or rel in self.stray
 
     def drop(self, skip) -> None:
         """Leave out each contract for which ``skip(contract ID, its file)`` is true, with its invoices, and each
@@ -240,6 +260,98 @@ class Plan:
             if ids & seen:
                 raise Whole(min(ids & seen)[1])
             seen |= ids
+            yield Loaded(self.settings, results, list(self.diags), whole=False)
+            del results
+
+    def checking(self, meter=None, size: int | None = None) -> Iterator[Loaded]:
+        """For `check` (:mod:`cpqctl.app.check_parts`): every data file once, in parts of whole account folders
+        with their contracts' invoices and their accounts' quotes and payments (as the files' ``account:`` lines
+        name them), in the whole load's order; or raises :class:`Whole` before a part that would not stand for the
+        whole load:
+
+        - closed months (periods/): their journal is a rule over every account;
+        - a file of the part with a loader error, or a payment ID in two month folders;
+        - a quote or payment naming an account with no folder, or whose ``account:`` line named another account
+          than its parsed one; an invoice of a contract with no file, or whose ``contract:`` line named another.
+
+        A quote or payment whose account a plain match cannot tell is read by every part and kept by its account's;
+        a payment naming no account belongs to the first part. What the records of a part refer to in another part
+        is the caller's to tell (:func:`cpqctl.app.check_parts.closed`)."""
+        from cpqctl.load import memo
+        from cpqctl.load.cache import load_files
+        from cpqctl.load.payment_index import QUOTES, owners_in, payment_owners
+
+        if any(kind not in ("quote", "payment") for _, kind in self.others):
+            raise Whole(next(rel for rel, kind in self.others if kind not in ("quote", "payment")))
+        listed = {rel for rel, _ in self.others}
+        quote_entries = (
+            [(f"quotes/{e.name}", e) for e in sorted(os.scandir(self.root / "quotes"), key=lambda e: e.name)]
+            if any(kind == "quote" for _, kind in self.others)
+            else []
+        )
+        owned: dict[str, dict[str, list[str]]] = {"quote": {}, "payment": {}}  # kind → account folder → its files
+        loose: dict[str, list[str]] = {"quote": [], "payment": []}  # read by every part (or, no account, the first)
+        for kind, owners in (
+            ("quote", owners_in(self.root, QUOTES, quote_entries)),
+            ("payment", payment_owners(self.root)),
+        ):
+            for rel, owner in owners.items():
+                if rel not in listed:
+                    continue
+                if owner and owner in self.folders:
+                    owned[kind].setdefault(owner, []).append(rel)
+                elif owner is None or owner == "":
+                    loose[kind].append(rel)
+                else:
+                    raise Whole(rel)  # an account with no folder: E-UNKNOWN-ACCOUNT
+        catalog = load_files(self.root, self.catalog)
+        for rel, res in catalog.items():
+            if any(d.severity == "error" for d in res.diagnostics):
+                raise Whole(rel)
+        known = set(self.contract_files())
+        # payment IDs across the parts (one in two month folders: the whole load's duplicate); any other record's
+        # ID is its file's name (the loader's E-ID-MISMATCH), which no two files share: a contract in two account
+        # folders is refused by plan()
+        seen: set[str] = set()
+        either = {rel for rels in loose.values() for rel in rels}
+        for n, accounts in enumerate(self._groups(size or chunk_files(), owned["payment"])):
+            memo.forget()
+            contracts = {cid for acct in accounts for cid in _contract_ids(self.folders[acct])}
+            quotes = sorted([rel for acct in accounts for rel in owned["quote"].get(acct, ())] + loose["quote"])
+            invoices = sorted([rel for cid in contracts for rel in self.invoices.get(cid, ())] + self.stray)
+            payments = [rel for acct in accounts for rel in owned["payment"].get(acct, ())] + loose["payment"]
+            files = [(rel, "quote") for rel in quotes] + [(rel, "invoice") for rel in invoices]
+            files += [f for acct in accounts for f in self.folders[acct]]
+            files += sorted((rel, "payment") for rel in payments)  # months in order, as the whole load's
+            loaded = load_files(self.root, files, meter, part=True)
+            results = dict(catalog)
+            mine = set(accounts)
+            for rel, res in loaded.items():
+                if any(d.severity == "error" for d in res.diagnostics):
+                    raise Whole(rel)
+                rec = res.records[0] if res.records else None
+                if res.kind == "invoice" and rec is not None:
+                    if rel not in self.named:  # a stray: its contract's part keeps it
+                        if rec.contract not in known:
+                            raise Whole(rel)
+                        if rec.contract not in contracts:
+                            continue
+                    elif rec.contract != self.named[rel]:
+                        raise Whole(rel)
+                elif res.kind in ("quote", "payment") and rec is not None:
+                    if rec.account and rec.account not in self.folders:
+                        raise Whole(rel)
+                    if rel in either:  # read by every part: kept by its account's (no account: the first)
+                        if (rec.account not in mine) if rec.account else n:
+                            continue
+                    elif rec.account not in mine:
+                        raise Whole(rel)  # its line named another account than its parsed one
+                    if res.kind == "payment":
+                        if rec.payment in seen:
+                            raise Whole(rel)
+                        seen.add(rec.payment)
+                results[rel] = res
+            del loaded
             yield Loaded(self.settings, results, list(self.diags), whole=False)
             del results
 

@@ -1,0 +1,297 @@
+"""`check` of a big repository one part at a time (issue 21; :mod:`cpqctl.app.check_parts`): the findings are the
+whole check's, byte for byte, over a set of faults — those the parts answer themselves (rules over every invoice
+or payment, warnings, references to what no file defines) and those for which they hand over to the whole check
+(a record naming one of another part, a loader error, an ID in two folders, closed months)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_repo
+
+SMALL = "40"  # files per part: the 60-account repository in about 5 parts
+WHOLE = "100000000"
+
+
+@pytest.fixture(autouse=True)
+def settled(monkeypatch) -> None:
+    monkeypatch.setattr("cpqctl.load.cache.RACY_NS", 0)
+
+
+def _both(root: Path, monkeypatch) -> tuple[list | None, list]:
+    """(the parts' findings or None, the whole check's findings)."""
+    from cpqctl.app import check_parts
+    from cpqctl.app.workspace import Workspace
+
+    monkeypatch.setenv("CPQ_CHUNK_FILES", SMALL)
+    ws = Workspace.open(root, as_of="2026-12-31")
+    parts = check_parts.findings(root, ws.meter)
+    repo, found = ws.load_checked()
+    return parts, sorted(found + ws.einvoice_findings(repo, found))
+
+
+def _invoices(root: Path) -> dict[str, tuple[str, str, str]]:
+    """Invoice number → (file, account, date)."""
+    out = {}
+    for p in sorted((root / "invoices").glob("*.yaml")):
+        text = p.read_text(encoding="utf-8")
+        num = re.search(r"^invoice: (\S+)$", text, re.M).group(1)  # type: ignore[union-attr]
+        acct = re.search(r"^account: (\S+)$", text, re.M).group(1)  # type: ignore[union-attr]
+        day = re.search(r"^date: (\S+)$", text, re.M).group(1)  # type: ignore[union-attr]
+        out[num] = (str(p), acct, day)
+    return out
+
+
+def _strip_digests(root: Path, numbers=None) -> None:
+    for num, (f, _, _) in _invoices(root).items():
+        if numbers is None or num in numbers:
+            p = Path(f)
+            p.write_text(re.sub(r"^digest: .*\n", "", p.read_text(encoding="utf-8"), flags=re.M), encoding="utf-8")
+
+
+def _payment(root: Path, ident: str, account: str, amount: str = "100.00", allocations=(), imported: str = "") -> None:
+    folder = root / "payments" / "2026-06"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [f"payment: {ident}", "date: 2026-06-10"]
+    if account:
+        lines.append(f"account: {account}")
+    lines += [f"amount: {amount}", "currency: PLN", "payer: Someone"]
+    if imported:
+        lines.append(f"imported: {imported}")
+    if allocations:
+        lines.append("allocations:")
+        lines += [f"  - {{invoice: {n}, amount: {a}}}" for n, a in allocations]
+    (folder / f"{ident}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _contract_file(root: Path, account: str) -> Path:
+    return sorted((root / "contracts" / account).glob("C-*.yaml"))[0]
+
+
+def _first_two_accounts_far_apart(root: Path) -> tuple[str, str]:
+    accounts = sorted({acct for _, acct, _ in _invoices(root).values()})
+    return accounts[0], accounts[-1]
+
+
+# --------------------------------------------------------------------------- faults the parts answer
+
+
+def clean(root: Path) -> None:
+    pass
+
+
+def no_digests(root: Path) -> None:
+    """Invoices issued before digests: one W-INVOICE-DIGEST over all of them (first and last number)."""
+    _strip_digests(root)
+
+
+def one_digest_gone(root: Path) -> None:
+    """A digested invoice's digest line deleted: E-INVOICE-DIGEST, dated after the first digested invoice."""
+    latest = max(_invoices(root).items(), key=lambda kv: (kv[1][2], kv[0]))[0]
+    _strip_digests(root, {latest})
+
+
+def out_of_order(root: Path) -> None:
+    """A higher number dated before a lower one (W-INVOICE-ORDER, naming an invoice of another account)."""
+    _strip_digests(root)
+    invs = _invoices(root)
+    last = max(n for n in invs if n.startswith("INV-2026-"))
+    p = Path(invs[last][0])
+    p.write_text(re.sub(r"^date: .*$", "date: 2026-01-01", p.read_text(encoding="utf-8"), flags=re.M), encoding="utf-8")
+
+
+def gap(root: Path) -> None:
+    """A deleted invoice: E-INVOICE-GAP at the next number of its series, in another account's file."""
+    numbers = sorted(_invoices(root))
+    Path(_invoices(root)[numbers[len(numbers) // 2]][0]).unlink()
+
+
+def no_seller_tax_id(root: Path) -> None:
+    toml = root / "cpq.toml"
+    toml.write_text(re.sub(r'^tax_id = ".*"\n', "", toml.read_text(encoding="utf-8"), flags=re.M), encoding="utf-8")
+
+
+def bank_line_twice(root: Path) -> None:
+    """One bank line recorded by payments of two accounts in different parts (E-PAYMENT-DUPLICATE)."""
+    a, b = _first_two_accounts_far_apart(root)
+    _payment(root, "PAY-2026-9001", a, imported="camt053 S1 E1")
+    _payment(root, "PAY-2026-9002", b, imported="camt053 S1 E1")
+    _payment(root, "PAY-2026-9003", "", imported="camt053 S1 E2")  # no account yet: a line to review
+
+
+def unknown_quote(root: Path) -> None:
+    """A contract naming a quote no file defines (W-UNKNOWN-QUOTE): the same unknown in a part."""
+    p = _contract_file(root, "acct-00007")
+    p.write_text(p.read_text(encoding="utf-8") + "quote: Q-2099-99999\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- faults the whole check answers
+
+
+def payment_of_another(root: Path) -> None:
+    """A payment of one account settling another account's invoice (in another part): E-PAYMENT-ACCOUNT."""
+    a, b = _first_two_accounts_far_apart(root)
+    num = next(n for n, (_, acct, _) in _invoices(root).items() if acct == b)
+    _payment(root, "PAY-2026-9001", a, allocations=[(num, "10.00")])
+
+
+def quote_of_another(root: Path) -> None:
+    """A draft amendment quote of one account naming another account's contract (E-QUOTE-ACCOUNT)."""
+    a, b = _first_two_accounts_far_apart(root)
+    contract = _contract_file(root, b).stem
+    (root / "quotes").mkdir(exist_ok=True)
+    (root / "quotes" / "Q-2026-90001.yaml").write_text(
+        f"quote: Q-2026-90001\naccount: {a}\ndate: 2026-06-01\nkind: amendment\ncontract: {contract}\n"
+        "effective: 2026-07-01\nlines:\n  - {product: SSO, quantity: 1}\n",
+        encoding="utf-8",
+    )
+
+
+def orphan_quote(root: Path) -> None:
+    """A quote of an account with no folder (E-UNKNOWN-ACCOUNT): no part holds it."""
+    (root / "quotes").mkdir(exist_ok=True)
+    (root / "quotes" / "Q-2026-90002.yaml").write_text(
+        "quote: Q-2026-90002\naccount: acct-99999\ndate: 2026-06-01\nlines:\n  - {product: SSO, quantity: 1}\n",
+        encoding="utf-8",
+    )
+
+
+def broken_file(root: Path) -> None:
+    p = _contract_file(root, "acct-00030")
+    p.write_text(p.read_text(encoding="utf-8") + "lines: [\n", encoding="utf-8")
+
+
+def contract_twice(root: Path) -> None:
+    """One contract's file copied into another account's folder (E-DUPLICATE-ID, E-ACCOUNT-FOLDER)."""
+    src = _contract_file(root, "acct-00050")
+    shutil.copy(src, root / "contracts" / "acct-00003" / src.name)
+
+
+def renews_another(root: Path) -> None:
+    """A contract renewing another account's contract (E-RENEWS-ACCOUNT)."""
+    a, b = _first_two_accounts_far_apart(root)
+    p = _contract_file(root, a)
+    p.write_text(p.read_text(encoding="utf-8") + f"renews: {_contract_file(root, b).stem}\n", encoding="utf-8")
+
+
+def names_a_quote_of_another(root: Path) -> None:
+    """A contract naming a draft quote of another account (in another part): whole, E-QUOTE-ROLLBACK; a part
+    alone would only see an unknown quote (a warning)."""
+    a, b = _first_two_accounts_far_apart(root)
+    (root / "quotes").mkdir(exist_ok=True)
+    (root / "quotes" / "Q-2026-90003.yaml").write_text(
+        f"quote: Q-2026-90003\naccount: {b}\ndate: 2026-06-01\nlines:\n  - {{product: SSO, quantity: 1}}\n",
+        encoding="utf-8",
+    )
+    p = _contract_file(root, a)
+    p.write_text(p.read_text(encoding="utf-8") + "quote: Q-2026-90003\n", encoding="utf-8")
+
+
+ANSWERED = [clean, no_digests, one_digest_gone, out_of_order, gap, no_seller_tax_id, bank_line_twice, unknown_quote]
+HANDED_OVER = [
+    names_a_quote_of_another,
+    payment_of_another,
+    quote_of_another,
+    orphan_quote,
+    broken_file,
+    contract_twice,
+    renews_another,
+]
+
+
+@pytest.mark.parametrize("fault", ANSWERED, ids=lambda f: f.__name__)
+def test_the_parts_answer_as_the_whole_check(generated, tmp_path, monkeypatch, fault) -> None:
+    root = copy_repo(generated, tmp_path / "repo")
+    fault(root)
+    parts, whole = _both(root, monkeypatch)
+    assert parts is not None, "the parts should answer this one"
+    assert parts == whole
+    if fault is not clean:
+        assert whole, "the fault shows"
+    if fault is out_of_order:
+        assert any(d.code == "W-INVOICE-ORDER" for d in whole)
+
+
+@pytest.mark.parametrize("fault", HANDED_OVER, ids=lambda f: f.__name__)
+def test_the_parts_hand_over_what_crosses_them(generated, tmp_path, monkeypatch, fault) -> None:
+    root = copy_repo(generated, tmp_path / "repo")
+    fault(root)
+    parts, whole = _both(root, monkeypatch)
+    assert any(d.severity == "error" for d in whole), "the fault shows as an error"
+    assert parts is None
+
+
+def test_closed_months_are_checked_whole(generated, tmp_path, monkeypatch) -> None:
+    root = copy_repo(generated, tmp_path / "repo")
+    (root / "periods").mkdir()
+    (root / "periods" / "2025-01.yaml").write_text(
+        'period: 2025-01\nclosed: 2025-02-05\njournal: "sha256:' + "0" * 64 + '"\n', encoding="utf-8"
+    )
+    parts, whole = _both(root, monkeypatch)
+    assert parts is None and any(d.code == "E-CLOSED-PERIOD" for d in whole)
+
+
+def test_cli_check_in_parts_prints_what_the_whole_check_prints(generated, tmp_path, cli) -> None:
+    """`cpqctl check` of the same repository (with findings) in parts and whole: the same output and exit code."""
+    root = copy_repo(generated, tmp_path / "repo")
+    out_of_order(root)
+    bank_line_twice(root)
+    outs = []
+    for size in (SMALL, WHOLE):
+        for fmt in ("full", "json"):
+            shutil.rmtree(root / ".cpq", ignore_errors=True)  # nothing remembered
+            r = cli("check", "--format", fmt, "--repo", root, "--as-of", "2026-12-31", env={"CPQ_CHUNK_FILES": size})
+            outs.append((r.code, r.stdout))
+            assert r.code == 1, r.stderr
+    assert outs[0] == outs[2] and outs[1] == outs[3]
+    assert outs[0][0] == 1 and "E-PAYMENT-DUPLICATE" in outs[0][1] and "W-INVOICE-ORDER" in outs[0][1]
+
+
+def test_the_einvoice_verdicts_of_every_part_are_remembered(generated, tmp_path, monkeypatch) -> None:
+    """The FA(3) files found valid in every part are remembered together (.cpq/cache/einvoice.json), as by the
+    whole check: a part's own verdicts alone would make the next check validate the others' again."""
+    from cpqctl.app import check_parts
+    from cpqctl.app.workspace import Workspace
+
+    root = copy_repo(generated, tmp_path / "repo")
+    monkeypatch.setenv("CPQ_CHUNK_FILES", SMALL)
+    ws = Workspace.open(root, as_of="2026-12-31")
+    assert check_parts.findings(root, ws.meter) == []
+    cache = root / ".cpq" / "cache" / "einvoice.json"
+    in_parts = cache.read_bytes()
+    cache.unlink()
+    repo, found = ws.load_checked()
+    assert ws.einvoice_findings(repo, found) == []
+    assert cache.read_bytes() == in_parts and in_parts.count(b'"') > 40  # some twenty invoices validated
+
+
+def test_a_payment_id_in_two_months_is_checked_whole(generated, tmp_path, monkeypatch) -> None:
+    """The same payment ID in two month folders, of accounts in two parts (E-DUPLICATE-ID): the whole check's."""
+    root = copy_repo(generated, tmp_path / "repo")
+    a, b = _first_two_accounts_far_apart(root)
+    _payment(root, "PAY-2026-9001", a)
+    other = root / "payments" / "2026-07"
+    other.mkdir()
+    text = (root / "payments" / "2026-06" / "PAY-2026-9001.yaml").read_text(encoding="utf-8")
+    text = text.replace("2026-06-10", "2026-07-10").replace(f"account: {a}", f"account: {b}")
+    (other / "PAY-2026-9001.yaml").write_text(text, encoding="utf-8")
+    parts, whole = _both(root, monkeypatch)
+    assert parts is None and any(d.code == "E-DUPLICATE-ID" for d in whole)
+
+
+def test_one_position_read_without_filling_the_map() -> None:
+    """`source_at` gives what `at.get` gives, for every key and a missing one, and leaves a lazy map unread."""
+    from cpqctl.core.model import Source
+    from cpqctl.load.positions import lazy, pending_of, source_at
+
+    at = lazy("invoices/X.yaml", {"invoice": (1, 10), "date": (4, 7), "lines": (12, 1)})
+    fallback = Source("invoices/X.yaml")
+    got = {k: source_at(at, k, fallback) for k in ("invoice", "date", "lines", "digest")}
+    assert pending_of(at) is not None  # still unread
+    assert got == {k: at.get(k, fallback) for k in ("invoice", "date", "lines", "digest")}
+    assert got["date"] == Source("invoices/X.yaml", 4, 7) and got["digest"] is fallback
+    assert source_at(at, "lines", fallback) == Source("invoices/X.yaml", 12, 1)  # filled: the map answers
