@@ -295,3 +295,42 @@ def test_one_position_read_without_filling_the_map() -> None:
     assert got == {k: at.get(k, fallback) for k in ("invoice", "date", "lines", "digest")}
     assert got["date"] == Source("invoices/X.yaml", 4, 7) and got["digest"] is fallback
     assert source_at(at, "lines", fallback) == Source("invoices/X.yaml", 12, 1)  # filled: the map answers
+
+
+# --------------------------------------------------------------------------- renew --due --dry-run
+
+
+def _renew_due(cli, root: Path) -> tuple[int, str, str]:
+    r = cli(
+        "renew", "--due", "--dry-run", "--within", "400", "--as-of", "2026-12-05", "--format", "json", "--repo", root,
+        env={"CPQ_REMEMBER": "0", "CPQ_CHUNK_FILES": SMALL},
+    )  # fmt: skip
+    return r.code, r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("fault", [clean, out_of_order, broken_file], ids=lambda f: f.__name__)
+def test_renew_due_dry_run_reads_no_invoice_on_a_clean_repository(generated, tmp_path, cli, monkeypatch, fault):
+    """`renew --due --dry-run` on a repository `check` finds no error in (warnings allowed) reads the contracts,
+    accounts, quotes and catalog only, and answers what the whole load answers; on one with an error it takes the
+    whole load, whose refusal is the answer."""
+    from cpqctl.app.workspace import Workspace
+
+    root = copy_repo(generated, tmp_path / "repo")
+    fault(root)
+    real = Workspace.read_if_clean
+    light: list = []
+
+    def spied(self, kinds):
+        repo = real(self, kinds)
+        light.append(None if repo is None else len(repo.invoices))
+        return repo
+
+    monkeypatch.setattr(Workspace, "read_if_clean", spied)
+    got = _renew_due(cli, root)
+    monkeypatch.setattr(Workspace, "read_if_clean", lambda self, kinds: None)
+    shutil.rmtree(root / ".cpq", ignore_errors=True)
+    assert got == _renew_due(cli, root)
+    if fault is broken_file:
+        assert light == [None] and got[0] != 0 and "E-INVALID-REPO" in got[2]
+    else:
+        assert light == [0] and got[0] == 0 and '"action": "create"' in got[1]

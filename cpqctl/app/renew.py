@@ -10,6 +10,7 @@ every draft of one call in one transaction.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -356,7 +357,10 @@ def _renew_due(
     skipped: list[str] = []
     from cpqctl.app.numbers import Numbers
 
-    with ws.writing() as (store, repo):
+    # a dry run on a repository `check` finds no error in reads no invoice or payment (the whole model at 50,000
+    # accounts with a year of invoices: 0.9 GB); a write, or a dry run on one with errors, loads the whole
+    light = ws.read_if_clean(frozenset(RENEWAL_KINDS)) if dry_run else None
+    with nullcontext((None, light)) if light is not None else ws.writing() as (store, repo):
         ids = Numbers.here(ws.root, repo.settings).quote_ids(repo.quotes)
         window = within if within is not None else repo.settings.notice_days
         plans: list[tuple[Contract, RenewalPlan]] = []
@@ -374,6 +378,7 @@ def _renew_due(
                 skipped.append(f"skipped {c.contract}: {e.message}")
         written: tuple[str, ...] = ()
         if not dry_run:
+            assert store is not None
             with store.transaction() as tx:
                 for _, p in plans:
                     written += _stage(tx, ws.root, p)
