@@ -806,10 +806,11 @@ CHECKS = (
 )
 
 
-def run_checks(repo: Repo, lost: Unloaded = NOTHING_LOST) -> list[Diagnostic]:
-    """Every cross-file finding; ``lost`` (see :func:`unloaded`) names what files with errors failed to define."""
+def run_checks(repo: Repo, lost: Unloaded = NOTHING_LOST, checks: tuple | None = None) -> list[Diagnostic]:
+    """Every cross-file finding (of ``checks``, default :data:`CHECKS`); ``lost`` (see :func:`unloaded`) names what
+    files with errors failed to define."""
     out: list[Diagnostic] = []
-    for check in CHECKS:
+    for check in CHECKS if checks is None else checks:
         out.extend(check(repo, lost))
     return out
 
@@ -1004,10 +1005,7 @@ LOCAL_CHECKS = (
 
 def run_local_checks(repo: Repo, lost: Unloaded = NOTHING_LOST) -> list[Diagnostic]:
     """:func:`run_checks` of the rules that read the records of one part only (:data:`LOCAL_CHECKS`)."""
-    out: list[Diagnostic] = []
-    for check in LOCAL_CHECKS:
-        out.extend(check(repo, lost))
-    return out
+    return run_checks(repo, lost, LOCAL_CHECKS)
 
 
 def global_rules(

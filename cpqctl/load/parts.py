@@ -226,13 +226,8 @@ class Plan:
                     raise Whole(rel)
                 if res.kind == "invoice" and res.records:
                     rec = res.records[0]
-                    if rel not in self.named:  # a stray: its contract's part keeps it
-                        if rec.contract not in known:
-                            raise Whole(rel)
-                        if rec.contract not in contracts:
-                            continue
-                    elif rec.contract != self.named[rel]:
-                        raise Whole(rel)
+                    if not self._keeps(rel, rec, known, contracts):
+                        continue
                     if rec.account not in mine:
                         raise Whole(rel)
                     numbers.add(rec.invoice)
@@ -262,6 +257,18 @@ class Plan:
             seen |= ids
             yield Loaded(self.settings, results, list(self.diags), whole=False)
             del results
+
+    def _keeps(self, rel: str, rec, known: set[str], contracts: set[str]) -> bool:
+        """Whether the part of ``contracts`` keeps the invoice ``rec`` read from ``rel``: a stray (read by every
+        part) only in its contract's part; raises :class:`Whole` for an invoice of a contract with no file
+        (``known``: the contracts on file) or whose ``contract:`` line named another than its parsed one."""
+        if rel not in self.named:
+            if rec.contract not in known:
+                raise Whole(rel)
+            return rec.contract in contracts
+        if rec.contract != self.named[rel]:
+            raise Whole(rel)
+        return True
 
     def checking(self, meter=None, size: int | None = None) -> Iterator[Loaded]:
         """For `check` (:mod:`cpqctl.app.check_parts`): every data file once, in parts of whole account folders
@@ -331,13 +338,8 @@ class Plan:
                     raise Whole(rel)
                 rec = res.records[0] if res.records else None
                 if res.kind == "invoice" and rec is not None:
-                    if rel not in self.named:  # a stray: its contract's part keeps it
-                        if rec.contract not in known:
-                            raise Whole(rel)
-                        if rec.contract not in contracts:
-                            continue
-                    elif rec.contract != self.named[rel]:
-                        raise Whole(rel)
+                    if not self._keeps(rel, rec, known, contracts):
+                        continue
                 elif res.kind in ("quote", "payment") and rec is not None:
                     if rec.account and rec.account not in self.folders:
                         raise Whole(rel)
