@@ -29,6 +29,23 @@ def test_streamed_equals_whole(head, items):
     assert buf.getvalue() == output.dumps_json({**head, "items": items})
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=5).filter(lambda k: k not in ("a", "b")), values, max_size=3),
+    st.lists(st.dictionaries(st.text(max_size=5), values, max_size=4), max_size=4),
+    st.lists(values, max_size=4),
+)
+def test_two_streamed_lists_equal_the_whole(head, first, second):
+    """`dunning run`'s reminders then suspend hints: each list after the head, made one item at a time; a head
+    value that reads like a list's key (`"a": []` as text) does not move it."""
+    head = {**head, "x": '\n  "a": []'}
+    buf = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("sys.stdout", buf)
+        output.write_json_lists(head, [("a", iter(first)), ("b", iter(second))])
+    assert buf.getvalue() == output.dumps_json({**head, "a": first, "b": second})
+
+
 def test_invoice_run_json_is_unchanged_by_streaming(example_repo, cli):
     import json
 

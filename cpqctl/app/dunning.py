@@ -13,7 +13,7 @@ reminder_added_text`), one transaction per e-mail.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -107,6 +107,20 @@ def _message(root, repo: Repo, letter: Letter, cfg: DunningConfig, day: date, st
     from email.message import EmailMessage
     from email.utils import format_datetime
 
+    subject, body, from_, mid = _rendered(root, repo, letter, cfg, day, strict)
+    msg = EmailMessage()
+    msg["From"] = from_
+    msg["To"] = ", ".join(letter.to)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime(day.year, day.month, day.day, tzinfo=UTC))
+    msg["Message-ID"] = mid
+    msg.set_content(body.lstrip("\n"), charset="utf-8")
+    return msg
+
+
+def _rendered(root, repo: Repo, letter: Letter, cfg: DunningConfig, day: date, strict: bool):
+    """(subject, body, sender, Message-ID) of the reminder e-mail (:func:`_message`; a dry run needs no more: the
+    e-mail object itself took half of a dry run's time)."""
     from cpqctl.app.documents import repo_templates
     from cpqctl.formats import mail
     from cpqctl.render.documents import TemplateError, render_text
@@ -123,14 +137,8 @@ def _message(root, repo: Repo, letter: Letter, cfg: DunningConfig, day: date, st
         raise TemplateError(f"{kind}.txt.j2: the first line (the subject) is empty")
     from_ = mail.sender(repo.settings, strict)
     numbers = [it.invoice for it in letter.items]
-    msg = EmailMessage()
-    msg["From"] = from_
-    msg["To"] = ", ".join(letter.to)
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime(day.year, day.month, day.day, tzinfo=UTC))
-    msg["Message-ID"] = mail.message_id(f"reminder{letter.level}.{letter.account}", [*letter.to, *numbers], from_, day)
-    msg.set_content(body.lstrip("\n"), charset="utf-8")
-    return msg
+    mid = mail.message_id(f"reminder{letter.level}.{letter.account}", [*letter.to, *numbers], from_, day)
+    return subject, body, from_, mid
 
 
 def _recipients(repo: Repo, account: str) -> tuple[str, ...]:
@@ -179,13 +187,17 @@ class DunningResult:
     @property
     def data(self) -> dict:
         """`dunning run --format json`."""
-        return {
-            "as_of": self.as_of.isoformat(),
-            "dry_run": self.dry_run,
-            **self.config.data,
-            "reminders": [x.data for x in self.letters],
-            "suspend": [h.data for h in self.suspend],
-        }
+        return {**self.head, **{key: list(items) for key, items in self.lists}}
+
+    @property
+    def head(self) -> dict:
+        """:attr:`data` but its lists."""
+        return {"as_of": self.as_of.isoformat(), "dry_run": self.dry_run, **self.config.data}
+
+    @property
+    def lists(self) -> list[tuple[str, Iterator[dict]]]:
+        """:attr:`data`'s lists, made one item at a time (47,800 reminders at 50,000 accounts: 0.7 GB at once)."""
+        return [("reminders", (x.data for x in self.letters)), ("suspend", (h.data for h in self.suspend))]
 
     @property
     def rows(self) -> list[dict]:
@@ -253,6 +265,61 @@ class DunningResult:
         return [{"currency": c, **r} for c, r in sorted(out.items())]
 
 
+KINDS = frozenset({"account", "invoice", "payment"})  # what the plan and the e-mails read
+
+
+@dataclass
+class Planned:
+    """What the plan of one part of the repository (or all of it) gives: the letters with their e-mails, the
+    suspend hints, and the reminded invoices (to record the reminders in)."""
+
+    letters: list[Letter]
+    messages: list
+    hints: list[SuspendHint]
+    invoices: dict[str, Invoice]
+
+
+def _planned(root, repo: Repo, cfg: DunningConfig, day: date, wanted: Sequence[str], dry_run: bool) -> Planned:
+    """The letters of ``repo`` on ``day`` with their e-mails (templates, recipients and sender checked)."""
+    groups, hints = plan(repo, day, cfg, wanted)
+    out = Planned([], [], hints, {})
+    for account, level, items in groups:
+        a = repo.accounts.get(account)
+        letter = Letter(
+            account,
+            a.name if a is not None else account,
+            level,
+            letter_language(repo, account),
+            _recipients(repo, account),
+            tuple(items),
+        )
+        if dry_run:
+            subject, _, _, mid = _rendered(root, repo, letter, cfg, day, strict=False)
+        else:
+            msg = _message(root, repo, letter, cfg, day, strict=True)
+            subject, mid = str(msg["Subject"]), str(msg["Message-ID"])
+            out.messages.append(msg)
+        out.letters.append(replace(letter, subject=subject, message_id=mid))
+        if not dry_run:
+            out.invoices.update((it.invoice, repo.invoices[it.invoice]) for it in items)
+    return out
+
+
+def _merged(parts: Sequence[Planned]) -> Planned:
+    """The parts' plans as the whole repository's: letters in account then level order, hints in account order
+    (each account is in one part only)."""
+    pairs = sorted(
+        ((x, m) for p in parts for x, m in zip(p.letters, p.messages or [None] * len(p.letters), strict=True)),
+        key=lambda pair: (pair[0].account, pair[0].level),
+    )
+    return Planned(
+        [x for x, _ in pairs],
+        [m for _, m in pairs if m is not None],
+        sorted((h for p in parts for h in p.hints), key=lambda h: h.account),
+        {n: inv for p in parts for n, inv in p.invoices.items()},
+    )
+
+
 def run_dunning(
     ws: Workspace,
     *,
@@ -269,47 +336,37 @@ def run_dunning(
     be refused is checked before the first message goes out (the configuration, the exchange rates of the
     compensation, recipients, templates, every file able to take its record). ``dry_run``: the same plan and
     messages, nothing sent nor written (no [smtp] needed). ``accounts``: only those.
+
+    A big repository (no ``accounts``) is planned one part at a time (:meth:`Workspace.clean_parts`: whole
+    account folders with their invoices and payments; issue 21: the whole model of 50,000 accounts with a year of
+    invoices took 1.2 GB): an account's reminders read only its own invoices, the payments that settle them, its
+    contacts and the settings. Each reminder's record is checked as the whole write checks it (the invoice file
+    read back, its reminders only added: :func:`cpqctl.app.staged.only_deliveries`).
     """
     from cpqctl.app.accounts import find_account
-    from cpqctl.formats import mail
 
     say = notify or _quiet
     day = ws.day(as_of)
-    written: list[str] = []
     problems: list[str] = []
-    done: list[Letter] = []
-    with ws.writing() as (store, repo):
-        cfg = dunning_config(repo.settings)
-        wanted = [find_account(repo, a).account for a in accounts]
-        groups, hints = plan(repo, day, cfg, wanted)
-        letters = []
-        for account, level, items in groups:
-            a = repo.accounts.get(account)
-            letter = Letter(
-                account,
-                a.name if a is not None else account,
-                level,
-                letter_language(repo, account),
-                _recipients(repo, account),
-                tuple(items),
-            )
-            msg = _message(ws.root, repo, letter, cfg, day, strict=not dry_run)  # templates checked before sending
-            letters.append(replace(letter, subject=str(msg["Subject"]), message_id=str(msg["Message-ID"])))
-        if dry_run or not letters:
-            result = letters
-        else:
-            smtp = mail.smtp_config(repo.settings)  # configuration errors first
-            for letter in letters:  # and every file able to take its record
-                for it in letter.items:
-                    _recorded(store, repo.invoices[it.invoice], letter.level, day, letter.to, "<check>")
-            result = []
-            with mail.Connection(smtp) as conn:
-                for letter in letters:
-                    sent = _send_one(conn, store, ws.root, repo, letter, cfg, day, problems, say)
-                    result.append(sent)
-                    if sent.sent:
-                        written.extend(it.file for it in sent.items)
-        done = list(result)
+    got: tuple[DunningConfig, Planned, list[Letter]] | None = None
+    if not accounts:
+        with ws.clean_parts() as parts:
+            if parts is not None:
+                cfg = dunning_config(parts.settings)
+                read = parts.read(KINDS, lambda repo: _planned(ws.root, repo, cfg, day, (), dry_run))
+                if read is not None:
+                    planned = _merged(read)
+                    assert parts.store is not None
+                    sent = _deliver(parts.store, parts.settings, planned, day, dry_run, problems, say, ws.root)
+                    got = cfg, planned, sent
+    if got is None:
+        with ws.writing() as (store, repo):
+            cfg = dunning_config(repo.settings)
+            wanted = [find_account(repo, a).account for a in accounts]
+            planned = _planned(ws.root, repo, cfg, day, wanted, dry_run)
+            got = cfg, planned, _deliver(store, repo.settings, planned, day, dry_run, problems, say)
+    cfg, planned, done = got
+    written = tuple(it.file for x in done if x.sent for it in x.items)
     error = None
     if problems:
         error = CpqError(
@@ -325,15 +382,48 @@ def run_dunning(
         message = f"sent {sum(1 for x in done if x.sent)} reminder(s) on {day}" if n else ""
     if not n:
         message = f"no reminders due on {day}"
-    return DunningResult(day, dry_run, cfg, tuple(done), tuple(hints), tuple(written), tuple(problems), message, error)
+    return DunningResult(day, dry_run, cfg, tuple(done), tuple(planned.hints), written, tuple(problems), message, error)
 
 
-def _send_one(conn, store, root, repo: Repo, letter: Letter, cfg: DunningConfig, day: date, problems, say) -> Letter:
+def _deliver(store, settings, planned: Planned, day: date, dry_run: bool, problems, say, parts=None) -> list[Letter]:
+    """Send the planned letters and record each (nothing on a dry run). ``parts``: the repository's root when it
+    was planned in parts — each reminder's commit is then checked on its own invoice files (the store's validator
+    over the whole repository is not there): read back, only reminders added."""
+    from cpqctl.formats import mail
+
+    if dry_run or not planned.letters:
+        return planned.letters
+    smtp = mail.smtp_config(settings)  # configuration errors first
+    for letter in planned.letters:  # and every file able to take its record
+        for it in letter.items:
+            _recorded(store, planned.invoices[it.invoice], letter.level, day, letter.to, "<check>")
+    out = []
+    with mail.Connection(smtp) as conn:
+        for letter, msg in zip(planned.letters, planned.messages, strict=True):
+            if parts is not None:
+                store.validator = _own_files(parts, settings, [it.file for it in letter.items])
+            out.append(_send_one(conn, store, planned.invoices, letter, msg, day, problems, say))
+    return out
+
+
+def _own_files(root, settings, rels: list[str]):
+    """A store validator for a reminder's commit planned in parts: the repository state of its invoice files alone
+    (:func:`cpqctl.app.staged.refuse_invalid_writes`; a commit other than reminders added would be checked on
+    them alone, and refused)."""
+    from cpqctl.app.staged import refuse_invalid_writes
+    from cpqctl.load.cache import load_files
+    from cpqctl.load.repo import Loaded
+
+    return refuse_invalid_writes(
+        Loaded(settings, load_files(root, [(rel, "invoice") for rel in rels]), [], whole=False)
+    )
+
+
+def _send_one(conn, store, invoices, letter: Letter, msg, day: date, problems, say) -> Letter:
     """Send one reminder and record it in each of its invoice files (one transaction); a refusal of its recipients is
     noted and the run goes on."""
     from email.utils import getaddresses
 
-    msg = _message(root, repo, letter, cfg, day, strict=True)
     mid = str(msg["Message-ID"])
     numbers = ", ".join(it.invoice for it in letter.items)
     what = f"reminder {letter.level} to {letter.account} ({numbers})"
@@ -348,7 +438,7 @@ def _send_one(conn, store, root, repo: Repo, letter: Letter, cfg: DunningConfig,
     got = [r for r in letter.to if getaddresses([r])[0][1] not in refused]
     for addr, why in sorted(refused.items()):
         problems.append(f"{what}: {addr} refused ({why})")
-    records = [_recorded(store, repo.invoices[it.invoice], letter.level, day, got, mid) for it in letter.items]
+    records = [_recorded(store, invoices[it.invoice], letter.level, day, got, mid) for it in letter.items]
     try:
         with store.transaction() as tx:  # one e-mail's records together; a later failure keeps earlier ones
             for rel, text, sha in records:

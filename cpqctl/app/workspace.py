@@ -97,6 +97,36 @@ def lookup(mapping, key: str, kind: str, code: str, hint: str):
     return found
 
 
+class Parts:
+    """A repository read one part at a time (:meth:`cpqctl.load.parts.Plan.reading`), for
+    :meth:`Workspace.read_in_parts` and :meth:`Workspace.clean_parts` (``store``: the lock held)."""
+
+    def __init__(self, ws: Workspace, found, store: Store | None = None) -> None:
+        self.ws = ws
+        self.plan = found
+        self.store = store
+        self.settings = found.settings
+
+    def read(self, kinds, compute: Callable[[Repo], T]) -> list[T] | None:
+        """``compute`` of each part, in account order; None when the parts cannot stand for the whole read of
+        ``kinds`` (:class:`cpqctl.load.parts.Whole`)."""
+        from cpqctl.load.parts import Whole
+
+        out: list[T] = []
+        try:
+            with self.ws.meter() as m:
+                for loaded in self.plan.reading(frozenset(kinds), m):
+                    repo, diags = loaded.assemble()
+                    del loaded
+                    if any(d.severity == "error" for d in diags):  # two records of one ID within the part
+                        raise Whole(diags[0].file)
+                    out.append(compute(repo))
+                    del repo
+        except Whole:
+            return None
+        return out
+
+
 @dataclass
 class Workspace:
     """A data repository (the folder holding cpq.toml) and how to read and write it.
@@ -269,25 +299,13 @@ class Workspace:
         small enough to load whole, one with loader errors, or one whose records cross the parts): the caller then
         reads it whole, which refuses it or answers. At 50,000 accounts with a year of invoices the whole model
         takes 0.9 GB; a part, about 90 MB."""
-        from cpqctl.load.parts import Whole, plan
+        from cpqctl.load.parts import plan
 
         self.recover()
         found = plan(self.root)
         if found is None:
             return None
-        out: list[T] = []
-        try:
-            with self.meter() as m:
-                for loaded in found.reading(frozenset(kinds), m):
-                    repo, diags = loaded.assemble()
-                    del loaded
-                    if any(d.severity == "error" for d in diags):  # two records of one ID within the part
-                        raise Whole(diags[0].file)
-                    out.append(compute(repo))
-                    del repo
-        except Whole:
-            return None
-        return out
+        return Parts(self, found).read(kinds, compute)
 
     def quote_context(self, quote_id: str) -> Repo:
         """Only what pricing one quote needs (flat with repository size); refused on loader errors."""
@@ -360,22 +378,45 @@ class Workspace:
         loaded; None when it finds one — the caller then takes :meth:`writing`, whose refusal (or, for an error
         that refuses no write, such as E-KSEF-XSD, whose answer) is the one given. At 50,000 accounts with a year
         of invoices the whole model is 0.9 GB; `renew --due --dry-run` reads no invoice."""
-        from cpqctl.load import remembered
         from cpqctl.load.repo import load_parts
 
         self.recover()
         with self.store().lock():
-            started = time.time_ns()
-            key, newest = remembered.state_key(self.root)
-            errors = remembered.recall_errors(self.root, key)
-            if errors is None:
-                errors = [d for d in self.findings((key, newest, started)) if d.severity == "error"]
-            if errors:
+            if not self._checked_clean():
                 return None
             with self.meter() as m:
                 repo, diags = load_parts(self.root, kinds, m).assemble()
         require_clean(diags)  # checked clean under the same lock: never refuses
         return repo
+
+    def _checked_clean(self) -> bool:
+        """Under the lock: whether `check` finds no error (remembered, else checked in parts or whole, and then
+        remembered)."""
+        from cpqctl.load import remembered
+
+        started = time.time_ns()
+        key, newest = remembered.state_key(self.root)
+        errors = remembered.recall_errors(self.root, key)
+        if errors is None:
+            errors = [d for d in self.findings((key, newest, started)) if d.severity == "error"]
+        return not errors
+
+    @contextmanager
+    def clean_parts(self) -> Iterator[Parts | None]:
+        """For a use case over every account that writes what each account's own files decide (`dunning run`'s
+        reminders): the lock held and, on a repository big enough to read in parts that `check` finds free of
+        errors, its :class:`Parts`; None otherwise (small, or an error: the caller takes :meth:`writing` after
+        this block, whose refusal or answer is the one given). The caller checks each write itself."""
+        from cpqctl.load.parts import plan
+
+        self.recover()
+        store = self.store()
+        with store.lock():
+            found = plan(self.root)
+            if found is None or not self._checked_clean():
+                yield None
+                return
+            yield Parts(self, found, store)
 
     @contextmanager
     def writing_account(

@@ -5,7 +5,6 @@ A thin shell around :mod:`cpqctl.app.dunning`.
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import click
@@ -75,13 +74,13 @@ def run(
     """
     from cpqctl.app import dunning
     from cpqctl.core.money import money_str
-    from cpqctl.render.output import dumps_json, rows_table
+    from cpqctl.render.output import rows_table, write_json_lists
 
     result = dunning.run_dunning(
         common.workspace(repo, as_of), accounts=account or (), dry_run=dry_run, notify=common.info
     )
     if format == "json":
-        sys.stdout.write(dumps_json(result.data))
+        write_json_lists(result.head, result.lists)
     else:
         if result.rows:
             footer = {

@@ -37,10 +37,16 @@ def write_json_streamed(head: dict, key: str, items: Iterable[dict]) -> None:
     the bytes are exactly those of :func:`dumps_json`
     (:func:`cpqctl.formats.jsonstream.json_chunks`).
     """
-    from cpqctl.formats.jsonstream import json_chunks
+    write_json_lists(head, [(key, items)])
+
+
+def write_json_lists(head: dict, lists: Sequence[tuple[str, Iterable[dict]]]) -> None:
+    """:func:`write_json_streamed` of several lists, after the head's keys
+    (:func:`cpqctl.formats.jsonstream.json_lists`)."""
+    from cpqctl.formats.jsonstream import json_lists
 
     out = sys.stdout
-    for chunk in json_chunks(head, key, items):
+    for chunk in json_lists(head, lists):
         out.write(chunk)
     out.write("\n")
 
