@@ -55,7 +55,7 @@ def _files(root: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("as_of", [FIRST, LATER, "2027-06-30"])
 @pytest.mark.parametrize("fmt", ["json", "table"])
-def test_the_dry_run_in_parts_answers_what_the_whole_answers(repo: Path, monkeypatch, parted, as_of, fmt) -> None:  # noqa: F811
+def test_the_dry_run_in_parts_answers_what_the_whole_answers(repo: Path, monkeypatch, parted, as_of, fmt) -> None:
     whole = _run(monkeypatch, repo, WHOLE, as_of, "--dry-run", "--format", fmt)
     parts = _run(monkeypatch, repo, SMALL, as_of, "--dry-run", "--format", fmt)
     assert whole.exit_code == 0, whole.stderr
@@ -69,7 +69,7 @@ def test_the_dry_run_in_parts_answers_what_the_whole_answers(repo: Path, monkeyp
 
 def test_sending_in_parts_sends_and_records_what_the_whole_run_does(
     repo: Path, smtp, monkeypatch, tmp_path, parted
-) -> None:  # noqa: F811
+) -> None:
     from cpqctl.app import dunning
 
     other = Path(shutil.copytree(repo, tmp_path / "other", ignore=shutil.ignore_patterns(".cpq")))  # same [smtp]
@@ -106,7 +106,7 @@ def test_sending_in_parts_sends_and_records_what_the_whole_run_does(
         assert r.exit_code == 0, r.stdout + r.stderr
 
 
-def test_a_refused_recipient_in_parts(repo: Path, smtp, monkeypatch, parted) -> None:  # noqa: F811
+def test_a_refused_recipient_in_parts(repo: Path, smtp, monkeypatch, parted) -> None:
     account = repo / "contracts" / "initech" / "account.yaml"
     account.write_text(account.read_text(encoding="utf-8").replace("bartosz.lewandowski@", "refuse-me@"), "utf-8")
     r = _run(monkeypatch, repo, SMALL, FIRST)
@@ -117,7 +117,7 @@ def test_a_refused_recipient_in_parts(repo: Path, smtp, monkeypatch, parted) -> 
 
 def test_an_account_without_a_recipient_stops_the_run_before_anything_is_sent(
     repo: Path, smtp, monkeypatch, parted
-) -> None:  # noqa: F811
+) -> None:
     account = repo / "contracts" / "umbrella" / "account.yaml"
     text = account.read_text(encoding="utf-8")
     account.write_text(text.replace(", email: lena.meier@umbrella.example", ""), "utf-8")
@@ -129,7 +129,7 @@ def test_an_account_without_a_recipient_stops_the_run_before_anything_is_sent(
     assert smtp.envelopes == [] and _files(repo) == before and parted == ["raised"]  # by a part
 
 
-def test_a_repository_check_refuses_is_refused_by_the_whole_run(repo: Path, smtp, monkeypatch, parted) -> None:  # noqa: F811
+def test_a_repository_check_refuses_is_refused_by_the_whole_run(repo: Path, smtp, monkeypatch, parted) -> None:
     """A payment settling another account's invoice (E-PAYMENT-ACCOUNT): `check` finds the error, so the parts are
     not read; the whole run refuses it, and says so the same way."""
     folder = repo / "payments" / "2026-12"
@@ -142,19 +142,19 @@ def test_a_repository_check_refuses_is_refused_by_the_whole_run(repo: Path, smtp
     before = _files(repo)
     whole = _run(monkeypatch, repo, WHOLE, FIRST)
     parts = _run(monkeypatch, repo, SMALL, FIRST)
-    assert whole.exit_code != 0 and "E-INVALID-REPO" in whole.stderr or "E-PAYMENT-ACCOUNT" in whole.stderr
+    assert whole.exit_code == 1 and "E-INVALID-REPO" in whole.stderr and "E-PAYMENT-ACCOUNT" in whole.stderr
     assert (parts.exit_code, parts.stdout, parts.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
     assert parted == [] and smtp.envelopes == [] and _files(repo) == before
 
 
-def test_an_account_filter_plans_on_the_whole(repo: Path, monkeypatch, parted) -> None:  # noqa: F811
+def test_an_account_filter_plans_on_the_whole(repo: Path, monkeypatch, parted) -> None:
     whole = _run(monkeypatch, repo, WHOLE, FIRST, "--dry-run", "--account", "hooli", "--format", "json")
     parts = _run(monkeypatch, repo, SMALL, FIRST, "--dry-run", "--account", "hooli", "--format", "json")
     assert whole.exit_code == 0 and parts.stdout == whole.stdout and parted == []
     assert {x["account"] for x in json.loads(whole.stdout)["reminders"]} == {"hooli"}
 
 
-def test_a_reminder_commit_planned_in_parts_is_checked_on_its_files(repo: Path) -> None:  # noqa: F811
+def test_a_reminder_commit_planned_in_parts_is_checked_on_its_files(repo: Path) -> None:
     """The validator a reminder's commit gets in parts (:func:`cpqctl.app.dunning._own_files`): reminders added
     pass; anything else — a changed amount, a reminder taken away — is refused before a byte is written."""
     from datetime import date
