@@ -9,10 +9,11 @@ cancellation stops recognition on its effective date. Money is per currency, nev
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from cpqctl.app.workspace import Workspace
 from cpqctl.core import ledger, revrec
@@ -22,6 +23,7 @@ from cpqctl.core.money import minor_units, money_str
 from cpqctl.core.terms import contract_terms
 
 BY = ("month", "account", "product", "contract")
+T = TypeVar("T")
 
 
 def methods(repo: Repo) -> dict[str, str]:
@@ -172,15 +174,52 @@ class RevenueReport:
     data: dict
 
 
+KINDS = frozenset({"account", "contract", "invoice", "catalog"})  # what revenue recognition reads
+
+
+def _by_part(ws: Workspace, compute: Callable[[Repo], T]) -> list[T]:
+    """``compute`` of each part of a big repository (:meth:`Workspace.read_in_parts`: whole accounts with their
+    contracts' invoices; issue 21: a year of 50,000 accounts' schedules read whole took 0.8 GB), else of the whole
+    repository. Every obligation is one contract's: its invoice, its term and stop, its bundle; only a correction
+    of an invoice outside the part looks further, and then the whole repository is read."""
+    from cpqctl.load.parts import Whole
+
+    def own(repo: Repo) -> T:
+        if _corrects_across(repo):
+            raise Whole("invoices")
+        return compute(repo)
+
+    parts = ws.read_in_parts(KINDS, own)
+    if parts is None:
+        repo = ws.read(KINDS)
+        parts = [compute(repo)]
+        del repo
+    return parts
+
+
+def _summed(into: dict, got: dict) -> dict:
+    for k, v in got.items():
+        into[k] = into.get(k, Decimal(0)) + v
+    return into
+
+
 def revenue_report(ws: Workspace, *, start: date, end: date, by: str = "month") -> RevenueReport:
     """Revenue recognised per month from ``start``'s month to ``end``'s, per currency (and per account, product
     or contract with ``by``)."""
-    repo = ws.read({"account", "contract", "invoice", "catalog"})
+
+    def sums(repo: Repo) -> dict[str, dict]:
+        ctx = context(repo)
+        return {
+            cur: revrec.recognised(each_schedule(repo, cur, ctx=ctx), start, end, _key(by)) for cur in currencies(repo)
+        }
+
+    merged: dict[str, dict] = {}
+    for part in _by_part(ws, sums):
+        for cur, got in part.items():
+            _summed(merged.setdefault(cur, {}), got)
     rows = []
-    for cur in currencies(repo):
-        scheds = each_schedule(repo, cur)
-        sums = revrec.recognised(scheds, start, end, _key(by))
-        for (key, month), amount in sorted(sums.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+    for cur in sorted(merged):
+        for (key, month), amount in sorted(merged[cur].items(), key=lambda kv: (kv[0][0], kv[0][1])):
             row = {"currency": cur, "month": f"{month:%Y-%m}", "recognised": money_str(amount, cur)}
             if by != "month":
                 row = {by: key, **row}
@@ -188,23 +227,36 @@ def revenue_report(ws: Workspace, *, start: date, end: date, by: str = "month") 
     return RevenueReport(rows, {"from": start.isoformat(), "to": end.isoformat(), "by": by, "rows": rows})
 
 
+ROLL = ("opening", "billed", "recognised", "closing", "deferred", "unbilled")
+
+
 def deferred_report(ws: Workspace, *, start: date, end: date) -> RevenueReport:
     """Deferred revenue month by month per currency: opening + billed − recognised = closing, the closing split
-    into deferred revenue (billed ahead) and unbilled receivables (recognised ahead), netted per contract."""
-    repo = ws.read({"account", "contract", "invoice", "catalog"})
+    into deferred revenue (billed ahead) and unbilled receivables (recognised ahead), netted per contract (each
+    contract's balance is its own: the parts' months add up)."""
+
+    def sums(repo: Repo) -> dict[str, dict[date, list[Decimal]]]:
+        ctx = context(repo)
+        out: dict[str, dict[date, list[Decimal]]] = {}
+        for cur in currencies(repo):
+            for r in revrec.roll_forward(each_schedule(repo, cur, ctx=ctx), start, end):
+                out.setdefault(cur, {})[r.month] = [getattr(r, f) for f in ROLL]
+        return out
+
+    merged: dict[str, dict[date, list[Decimal]]] = {}
+    for part in _by_part(ws, sums):
+        for cur, months in part.items():
+            into = merged.setdefault(cur, {})
+            for m, values in months.items():
+                into[m] = [a + b for a, b in zip(into[m], values, strict=True)] if m in into else values
     rows = []
-    for cur in currencies(repo):
-        for r in revrec.roll_forward(each_schedule(repo, cur), start, end):
+    for cur in sorted(merged):
+        for m, values in sorted(merged[cur].items()):
             rows.append(
                 {
                     "currency": cur,
-                    "month": f"{r.month:%Y-%m}",
-                    "opening": money_str(r.opening, cur),
-                    "billed": money_str(r.billed, cur),
-                    "recognised": money_str(r.recognised, cur),
-                    "closing": money_str(r.closing, cur),
-                    "deferred": money_str(r.deferred, cur),
-                    "unbilled": money_str(r.unbilled, cur),
+                    "month": f"{m:%Y-%m}",
+                    **{f: money_str(v, cur) for f, v in zip(ROLL, values, strict=True)},
                 }
             )
     return RevenueReport(rows, {"from": start.isoformat(), "to": end.isoformat(), "rows": rows})
@@ -257,25 +309,33 @@ def rpo_report(ws: Workspace, *, as_of: date | None = None, by: str = "account")
     12 months, per currency and ``by``. Summed contract by contract (each contract's obligations are its own); a
     repository where a correction corrects another contract's invoice is taken whole, as it always was."""
     day = ws.day(as_of)
-    repo = ws.read({"account", "contract", "invoice", "catalog"})
     key = _key(by) if by != "month" else None
-    sums: dict[str, tuple[dict[str, Decimal], dict[str, Decimal]]] = {}  # currency → (all of it, next 12 months)
 
-    def add(scheds: tuple[revrec.Schedule, ...], cur: str) -> None:
-        total, current = sums.setdefault(cur, ({}, {}))
-        for into, got in ((total, revrec.rpo(scheds, day, key)), (current, revrec.rpo(scheds, day, key, within=12))):
-            for k, v in got.items():
-                into[k] = into.get(k, Decimal(0)) + v
+    def part_sums(repo: Repo) -> dict[str, tuple[dict[str, Decimal], dict[str, Decimal]]]:
+        sums: dict[str, tuple[dict[str, Decimal], dict[str, Decimal]]] = {}  # currency → (all, next 12 months)
 
-    if _corrects_across(repo):  # a correction of another contract's invoice: every invoice's obligations at once
-        every = [i for group in contracted(repo, day) for i in group]
-        for cur in sorted({i.currency for i in every}):
-            add(schedules(repo, cur, invoices=every), cur)
-    else:
-        ctx = context(repo)
-        for group in contracted(repo, day):
-            for cur in sorted({i.currency for i in group}):
-                add(tuple(each_schedule(repo, cur, invoices=group, ctx=ctx)), cur)
+        def add(scheds: tuple[revrec.Schedule, ...], cur: str) -> None:
+            total, current = sums.setdefault(cur, ({}, {}))
+            _summed(total, revrec.rpo(scheds, day, key))
+            _summed(current, revrec.rpo(scheds, day, key, within=12))
+
+        if _corrects_across(repo):  # a correction of another contract's invoice: every invoice's obligations at once
+            every = [i for group in contracted(repo, day) for i in group]
+            for cur in sorted({i.currency for i in every}):
+                add(schedules(repo, cur, invoices=every), cur)
+        else:
+            ctx = context(repo)
+            for group in contracted(repo, day):
+                for cur in sorted({i.currency for i in group}):
+                    add(tuple(each_schedule(repo, cur, invoices=group, ctx=ctx)), cur)
+        return sums
+
+    sums: dict[str, tuple[dict[str, Decimal], dict[str, Decimal]]] = {}
+    for part in _by_part(ws, part_sums):
+        for cur, (total, current) in part.items():
+            into = sums.setdefault(cur, ({}, {}))
+            _summed(into[0], total)
+            _summed(into[1], current)
     rows = []
     for cur in sorted(sums):
         total, current = sums[cur]
@@ -305,18 +365,31 @@ def billed_net(invoices: Iterable[Invoice], currency: str) -> Decimal:
 def waterfall_report(ws: Workspace, *, start: date, end: date) -> RevenueReport:
     """The revenue waterfall: for each month invoices were issued in (``start``'s to ``end``'s), what they bill and
     how it is recognised month by month from then on, per currency; each row's months add up to its billed."""
-    repo = ws.read({"account", "contract", "invoice", "catalog"})
     first, last = revrec.month_of(start), revrec.month_of(end)
+
+    def grids(repo: Repo) -> dict[str, dict[date, dict[date, Decimal]]]:
+        ctx = context(repo)
+        out: dict[str, dict[date, dict[date, Decimal]]] = {}
+        for cur in currencies(repo):
+            grid = out.setdefault(cur, {})
+            for s in each_schedule(repo, cur, ctx=ctx):
+                billed = revrec.month_of(s.obligation.billed)
+                if not first <= billed <= last:
+                    continue
+                row = grid.setdefault(billed, {})
+                for e in s.entries:
+                    row[e.month] = row.get(e.month, Decimal(0)) + e.amount
+        return out
+
+    merged: dict[str, dict[date, dict[date, Decimal]]] = {}
+    for part in _by_part(ws, grids):
+        for cur, got in part.items():
+            into = merged.setdefault(cur, {})
+            for billed, row in got.items():
+                _summed(into.setdefault(billed, {}), row)
     rows = []
-    for cur in currencies(repo):
-        grid: dict[date, dict[date, Decimal]] = {}
-        for s in each_schedule(repo, cur):
-            billed = revrec.month_of(s.obligation.billed)
-            if not first <= billed <= last:
-                continue
-            row = grid.setdefault(billed, {})
-            for e in s.entries:
-                row[e.month] = row.get(e.month, Decimal(0)) + e.amount
+    for cur in sorted(merged):
+        grid = merged[cur]
         for billed in sorted(grid):
             months = grid[billed]
             rows.append(

@@ -188,11 +188,17 @@ class Plan:
           would differ). A payment naming no account is read by every part: it settles the invoices of each part
           that it names and adds to nobody's credit, as in the whole ledger.
 
-        Quotes, periods and the rest are not read (the whole load of ``kinds`` does not read them either)."""
+        With ``catalog`` in ``kinds`` every part holds the catalog (a catalog file with a loader error: raises
+        :class:`Whole`). Quotes, periods and the rest are not read (the whole load of ``kinds`` does not read them
+        either)."""
         from cpqctl.load import memo
         from cpqctl.load.cache import load_files
         from cpqctl.load.payment_index import payment_owners
 
+        catalog = load_files(self.root, self.catalog) if "catalog" in kinds else {}
+        for rel, res in catalog.items():
+            if any(d.severity == "error" for d in res.diagnostics):
+                raise Whole(rel)
         owners = payment_owners(self.root) if "payment" in kinds else {}
         payments: dict[str, list[str]] = {}  # account folder → its payment files, as their lines name it
         loose: list[str] = []  # payments every part reads: no account, or one a plain match cannot tell
@@ -217,7 +223,7 @@ class Plan:
             files += [(rel, "payment") for acct in accounts for rel in payments.get(acct, ())]
             files += [(rel, "payment") for rel in loose]
             loaded = load_files(self.root, files, meter, part=True)
-            results = {}
+            results = dict(catalog)
             mine = set(accounts)
             numbers: set[str] = set()
             settling = []
@@ -248,8 +254,8 @@ class Plan:
                     raise Whole(rec.src.file)
             ids = set()
             for res in results.values():
-                if res.kind == "payment" and res.records and not res.records[0].account and n:
-                    continue  # a payment naming no account: every part holds it
+                if res.kind == "catalog" or (res.kind == "payment" and res.records and not res.records[0].account and n):
+                    continue  # the catalog, a payment naming no account: every part holds it
                 for rec in res.records:
                     ids.add((res.kind, getattr(rec, res.kind)))
             if ids & seen:
