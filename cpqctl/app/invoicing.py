@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cpqctl.app.accounts import find_account, find_contract
+from cpqctl.app.spill import Spilled
 from cpqctl.app.workspace import Workspace, lookup
 from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.core.numbering import file_stem
@@ -49,7 +50,9 @@ class RunResult:
 
     through: date
     dry_run: bool
-    drafts: tuple | _Spilled = ()  # cpqctl.core.issuing.Issued (a big dry run's kept on disk, :class:`_Spilled`)
+    drafts: (
+        tuple | Spilled
+    ) = ()  # cpqctl.core.issuing.Issued (a big dry run's kept on disk, :class:`cpqctl.app.spill.Spilled`)
     numbers: tuple = ()  # the invoice numbers, None in a dry run
     written: tuple[str, ...] = ()
     message: str = ""
@@ -129,7 +132,7 @@ def run_invoices(
         from cpqctl.load.cache import taken
 
         with taken(ws.root, memo.stats, memo.started):  # the files' stats the memo's key was made of
-            issued: tuple | _Spilled | None = None
+            issued: tuple | Spilled | None = None
             if not (accounts or contracts):
                 found = _bill_in_parts(ws, day, today, memo.started, memo.stats)
                 issued = found[0] if found is not None else None
@@ -463,7 +466,7 @@ def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: d
         found.drop(lambda cid, rel: quiet.skips_unloaded(cid, rel, day, then))
         quiet.files = Files(ws.root, found.invoices, found.stray, lambda rel: _stat(f"{base}/{rel}"), settled)
     stats.clear()
-    out = _Spilled()
+    out = Spilled(_order)
     try:
         for loaded in found.parts():
             repo, diags = loaded.assemble()
@@ -487,57 +490,6 @@ def _bill_in_parts(ws: Workspace, day: date, today: date, started: int, stats: d
 def _order(i) -> tuple:
     """The order of a run's invoices (their numbers'): issue date, contract, billing date, kind."""
     return (i.date, i.contract, i.billing_date, i.kind)
-
-
-class _Spilled:
-    """A run's issued drafts, part by part, each part's in :func:`_order` in an anonymous temporary file (no name,
-    gone when closed: never a cache nor anything another process reads), merged in that order when iterated. A
-    backlog run of 120,000 invoices holds ≈ 200 MB of drafts; this holds one per part at a time. Iterate it once
-    at a time (the files' positions are shared)."""
-
-    def __init__(self) -> None:
-        self.files: list = []
-        self.count = 0
-
-    def add(self, drafts: list) -> None:
-        import pickle
-        import tempfile
-
-        if not drafts:
-            return
-        f = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until the run is written out)
-        self.files.append(f)
-        for d in drafts:  # one pickle each: no memo of earlier ones grows with the part
-            pickle.dump(d, f, protocol=pickle.HIGHEST_PROTOCOL)
-        f.flush()
-        self.count += len(drafts)
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __bool__(self) -> bool:
-        return self.count > 0
-
-    def __iter__(self) -> Iterator:
-        import heapq
-
-        return heapq.merge(*(_unpickled(f) for f in self.files), key=_order)  # ties: the earlier part first
-
-    def close(self) -> None:
-        for f in self.files:
-            f.close()
-        self.files = []
-
-
-def _unpickled(f) -> Iterator:
-    import pickle
-
-    f.seek(0)
-    while True:
-        try:
-            yield pickle.load(f)
-        except EOFError:
-            return
 
 
 def _invoices_by_contract(loaded) -> dict[str, list]:

@@ -77,10 +77,16 @@ def _money(value: Decimal, currency: str) -> Decimal:
 Entry = tuple[tuple, str, Callable[[], Txn]]  # sort key, currency, the transaction (made when written)
 
 
-def entries(repo: Repo, end: date) -> Iterator[Entry]:
+def entries(
+    repo: Repo, end: date, loose: bool = True, unbilled_of: dict[str, list[tuple[date, Decimal]]] | None = None
+) -> Iterator[Entry]:
     """Every transaction dated on or before ``end`` in journal order (by date, then invoices, payments, revenue
     recognised and unbilled receivables, then number), each made only when asked for: the command holds the sort
-    keys and the records they point to, not 700,000 transactions at once."""
+    keys and the records they point to, not 700,000 transactions at once.
+
+    For one part of the repository (:func:`_in_parts`): ``loose`` False leaves out the payments naming no account
+    (every part holds them); with ``unbilled_of`` the unbilled receivables, netted over every contract, are not
+    made: each currency's balance month by month goes into it instead, to be added up over the parts."""
     from cpqctl.app import revenue
 
     acc = names(repo)
@@ -93,7 +99,7 @@ def entries(repo: Repo, end: date) -> Iterator[Entry]:
         (
             ((p.date, _ORDER["payment"], p.payment), p)
             for p in repo.payments.values()
-            if p.date <= end and p.kind != "other"
+            if p.date <= end and p.kind != "other" and (loose or p.account)
         ),
         key=_first,
     )
@@ -113,22 +119,29 @@ def entries(repo: Repo, end: date) -> Iterator[Entry]:
             for (month, contract), amount in sorted(per.items())
             if amount
         ]
-        unbilled_entries: list[Entry] = []
-        unbilled = Decimal(0)
-        for r in rolled:
-            day = revrec.month_end(r.month)
-            if day > end:
-                break
-            delta = r.unbilled - unbilled
-            unbilled = r.unbilled
-            if delta:
-                made = partial(_unbilled_txn, acc, day, r.month, delta, cur)
-                unbilled_entries.append(((day, _ORDER["unbilled"], cur), cur, made))
         del per
-        streams += [iter(recognised), iter(unbilled_entries)]
+        streams.append(iter(recognised))
+        if unbilled_of is None:
+            streams.append(_unbilled(acc, cur, [(r.month, r.unbilled) for r in rolled], end))
+        else:
+            unbilled_of[cur] = [(r.month, r.unbilled) for r in rolled]
     # each stream in order; equal keys (a contract billed in two currencies) in the order the streams were made,
     # as one stable sort of them all would give
     return heapq.merge(*streams, key=_first)
+
+
+def _unbilled(acc: dict[str, str], cur: str, balances: list[tuple[date, Decimal]], end: date) -> Iterator[Entry]:
+    """The month-end changes of the unbilled receivables (``balances``: each month's, netted per contract) through
+    ``end``."""
+    unbilled = Decimal(0)
+    for month, balance in balances:
+        day = revrec.month_end(month)
+        if day > end:
+            break
+        delta = balance - unbilled
+        unbilled = balance
+        if delta:
+            yield (day, _ORDER["unbilled"], cur), cur, partial(_unbilled_txn, acc, day, month, delta, cur)
 
 
 def _summed(
@@ -237,14 +250,23 @@ def journal(ws: Workspace, *, fmt: str = "beancount", start: date | None = None,
     if fmt not in text.FORMATS:
         raise UsageError("E-USAGE", f"`{fmt}` is not a journal format", f"one of: {', '.join(text.FORMATS)}")
     day = end or ws.as_of
-    repo = ws.read({"account", "contract", "invoice", "payment", "catalog"})
-    kept = [e for e in entries(repo, day) if start is None or e[0][0] >= start]
-    currencies = {cur for _, cur, _ in kept} or {"PLN"}
-    first = kept[0][0][0] if kept else None
-    accounts = names(repo).values()
+    got = _in_parts(ws, day, start)
+    if got is None:
+        repo = ws.read(KINDS)
+        kept = [e for e in entries(repo, day) if start is None or e[0][0] >= start]
+        got = (
+            lambda: (make() for _, _, make in kept),
+            len(kept),
+            {cur for _, cur, _ in kept},
+            kept[0][0][0] if kept else None,
+            list(names(repo).values()),
+        )
+        del repo
+    made, count, currencies, first, accounts = got
+    currencies = currencies or {"PLN"}
 
     def chunks() -> Iterator[str]:
-        txns = (make() for _, _, make in kept)
+        txns = made()
         if fmt == "beancount":
             return text.beancount_chunks(txns, accounts, currencies, first)
         if fmt == "csv":
@@ -253,4 +275,78 @@ def journal(ws: Workspace, *, fmt: str = "beancount", start: date | None = None,
             return text.json_chunks(txns)
         return text.hledger_chunks(txns, ledger_cli=fmt == "ledger")
 
-    return Journal(chunks, len(kept), start, day)
+    return Journal(chunks, count, start, day)
+
+
+KINDS = frozenset({"account", "contract", "invoice", "payment", "catalog"})
+
+
+def _in_parts(ws: Workspace, end: date, start: date | None):
+    """The journal of a big repository made one part at a time (:meth:`Workspace.read_in_parts`: whole accounts
+    with their contracts' invoices and their payments; issue 21: the whole model and its journal's keys took
+    1 GB at 50,000 accounts with a year of invoices), each part's transactions kept on disk in journal order
+    (:class:`cpqctl.app.spill.Spilled`) and merged when written: (the transactions, how many, their currencies,
+    the first one's date, the account names), or None when the parts cannot stand for the whole.
+
+    Each transaction is one document's or one contract's, made in its account's part (a payment naming no
+    account, held by every part, in the first); ties of the journal's order (one contract's revenue in two
+    currencies) go by currency, as the whole journal's streams do. The unbilled receivables are netted over every
+    contract: each part gives its balance month by month, carried past its last month, and the parts' add up."""
+    from cpqctl.app.spill import Spilled
+
+    spilled = Spilled(_first)
+    balances: list[dict[str, list[tuple[date, Decimal]]]] = []
+    seen: dict = {"currencies": set(), "first": [], "names": {}}
+
+    def one(repo: Repo) -> None:
+        unbilled_of: dict[str, list[tuple[date, Decimal]]] = {}
+        records = [
+            ((*key, cur), cur, make())
+            for key, cur, make in entries(repo, end, loose=not balances, unbilled_of=unbilled_of)
+            if start is None or key[0] >= start
+        ]
+        balances.append(unbilled_of)
+        seen["names"] = seen["names"] or names(repo)
+        if records:
+            seen["currencies"].update(cur for _, cur, _ in records)
+            seen["first"].append(records[0][0][0])
+        spilled.add(records)
+
+    if ws.read_in_parts(KINDS, one) is None:
+        spilled.close()
+        return None
+    acc = seen["names"]
+    for cur in sorted({cur for b in balances for cur in b}):
+        made = [
+            ((*key, cur), cur, make())
+            for key, cur, make in _unbilled(acc, cur, _added([b[cur] for b in balances if b.get(cur)]), end)
+            if start is None or key[0] >= start
+        ]
+        if made:
+            seen["currencies"].add(cur)
+            seen["first"].append(made[0][0][0])
+        spilled.add(made)
+
+    def txns() -> Iterator[Txn]:
+        return (txn for _, _, txn in spilled)
+
+    first = min(seen["first"]) if seen["first"] else None
+    return txns, len(spilled), seen["currencies"], first, list(acc.values())
+
+
+def _added(series: list[list[tuple[date, Decimal]]]) -> list[tuple[date, Decimal]]:
+    """Month by month balances of several parts (each over its own months, consecutive) added up over all their
+    months: a part's balance is 0 before its first month and stays what it was after its last."""
+    if not series:
+        return []
+    at = [dict(s) for s in series]
+    out = []
+    for month in revrec.months(min(s[0][0] for s in series), max(s[-1][0] for s in series)):
+        total = Decimal(0)
+        for s, values in zip(series, at, strict=True):
+            if month in values:
+                total += values[month]
+            elif month > s[-1][0]:
+                total += s[-1][1]
+        out.append((month, total))
+    return out

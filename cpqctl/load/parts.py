@@ -254,7 +254,9 @@ class Plan:
                     raise Whole(rec.src.file)
             ids = set()
             for res in results.values():
-                if res.kind == "catalog" or (res.kind == "payment" and res.records and not res.records[0].account and n):
+                if res.kind == "catalog" or (
+                    res.kind == "payment" and res.records and not res.records[0].account and n
+                ):
                     continue  # the catalog, a payment naming no account: every part holds it
                 for rec in res.records:
                     ids.add((res.kind, getattr(rec, res.kind)))

@@ -1,0 +1,57 @@
+"""Records of a run in parts kept on disk, part by part, and given back merged in order (issue 21).
+
+A run that reads a big repository one part at a time and must give its records in one order over every part
+(`invoice run`'s drafts by number order, `journal`'s transactions by date) keeps each part's, already in that
+order, in an anonymous temporary file (no name, gone when closed: never a cache nor anything another process
+reads) and merges them when iterated: it holds one part's records at a time, not every part's."""
+
+from __future__ import annotations
+
+import heapq
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+
+
+class Spilled:
+    """Records added part by part, each part's in ``key`` order, merged in that order when iterated (ties: the
+    earlier part first). Iterate it once at a time (the files' positions are shared)."""
+
+    def __init__(self, key: Callable) -> None:
+        self.key = key
+        self.files: list = []
+        self.count = 0
+
+    def add(self, records: Iterable) -> None:
+        f = None
+        for r in records:  # one pickle each: no memo of earlier ones grows with the part
+            if f is None:
+                f = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until the records are read)
+                self.files.append(f)
+            pickle.dump(r, f, protocol=pickle.HIGHEST_PROTOCOL)
+            self.count += 1
+        if f is not None:
+            f.flush()
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def __iter__(self) -> Iterator:
+        return heapq.merge(*(_unpickled(f) for f in self.files), key=self.key)
+
+    def close(self) -> None:
+        for f in self.files:
+            f.close()
+        self.files = []
+
+
+def _unpickled(f) -> Iterator:
+    f.seek(0)
+    while True:
+        try:
+            yield pickle.load(f)
+        except EOFError:
+            return
