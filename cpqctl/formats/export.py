@@ -65,9 +65,15 @@ def csv_text(table, raw: bool = False) -> str:
 
 
 def _write_csv(folder: Path, tables, raw: bool = False) -> None:
+    """Each table as :func:`csv_text` writes it, a row at a time (a table of a million invoice lines is never one
+    text)."""
+    import csv
+
     for t in tables:
         with open(folder / f"{t.name}.csv", "w", encoding="utf-8", newline="") as f:
-            f.write(csv_text(t, raw))
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(t.column_names)
+            w.writerows([csv_cell(v, raw) for v in row] for row in t.rows)
             f.flush()
             os.fsync(f.fileno())
 

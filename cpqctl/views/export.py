@@ -290,20 +290,31 @@ def invoice_lines(repo: Repo) -> list[tuple]:
     return out
 
 
-def build(repo: Repo, as_of: date) -> list[Table]:
-    """Every table, schema and rows, in the order they are written (referenced tables first)."""
-    rows = {
+KINDS = frozenset({"account", "contract", "invoice"})  # what the tables read
+ORDER = {"accounts": 0, "contracts": 0, "segments": 1, "invoices": 0, "invoice_lines": 0}  # the column rows go by
+
+
+def table_rows(repo: Repo, as_of: date) -> dict[str, list[tuple]]:
+    """Every table's rows, each table's in the order of its :data:`ORDER` column (stable: a contract's segments in
+    ledger order, an invoice's lines in its own)."""
+    return {
         "accounts": accounts(repo),
         "contracts": contracts(repo, as_of),
         "segments": segments(repo, as_of),
         "invoices": invoices(repo),
         "invoice_lines": invoice_lines(repo),
     }
-    out = []
-    for name in TABLES:
-        t = SCHEMAS[name]
-        out.append(Table(t.name, t.columns, t.key, t.indexes, tuple(rows[name])))
-    return out
+
+
+def tables(rows) -> list[Table]:
+    """The tables with their schemas, in the order they are written (referenced tables first); ``rows``: each
+    table's, by name (tuples, or rows given one at a time with a length)."""
+    return [Table(t.name, t.columns, t.key, t.indexes, rows[t.name]) for t in (SCHEMAS[name] for name in TABLES)]
+
+
+def build(repo: Repo, as_of: date) -> list[Table]:
+    """Every table, schema and rows, in the order they are written (referenced tables first)."""
+    return tables({name: tuple(rs) for name, rs in table_rows(repo, as_of).items()})
 
 
 def minor(text: str) -> int:
