@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from cpqctl.app.spill import Spilled
 from cpqctl.app.workspace import Workspace
 from cpqctl.core.diagnostics import CpqError
 from cpqctl.core.dunning import (
@@ -177,7 +178,7 @@ class DunningResult:
     as_of: date
     dry_run: bool
     config: DunningConfig
-    letters: tuple[Letter, ...] = ()
+    letters: tuple[Letter, ...] | Spilled = ()  # a dry run in parts: on disk, given in order (:class:`Spilled`)
     suspend: tuple[SuspendHint, ...] = ()
     written: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
@@ -305,12 +306,16 @@ def _planned(root, repo: Repo, cfg: DunningConfig, day: date, wanted: Sequence[s
     return out
 
 
+def _letter_order(letter: Letter) -> tuple[str, int]:
+    return letter.account, letter.level
+
+
 def _merged(parts: Sequence[Planned]) -> Planned:
     """The parts' plans as the whole repository's: letters in account then level order, hints in account order
     (each account is in one part only)."""
-    pairs = sorted(
+    pairs = sorted(  # each part's in order already; a part's all before the next's (by account)
         ((x, m) for p in parts for x, m in zip(p.letters, p.messages or [None] * len(p.letters), strict=True)),
-        key=lambda pair: (pair[0].account, pair[0].level),
+        key=lambda pair: _letter_order(pair[0]),
     )
     return Planned(
         [x for x, _ in pairs],
@@ -353,9 +358,20 @@ def run_dunning(
         with ws.clean_parts() as parts:
             if parts is not None:
                 cfg = dunning_config(parts.settings)
-                read = parts.read(KINDS, lambda repo: _planned(ws.root, repo, cfg, day, (), dry_run))
+                spill = Spilled(_letter_order) if dry_run else None
+
+                def one(repo: Repo) -> Planned:
+                    out = _planned(ws.root, repo, cfg, day, (), dry_run)
+                    if spill is not None:  # a dry run's letters on disk (47,800 at 50,000 accounts: 180 MB)
+                        spill.add(out.letters)
+                        out.letters = []
+                    return out
+
+                read = parts.read(KINDS, one)
                 if read is not None:
                     planned = _merged(read)
+                    if spill is not None:
+                        planned.letters = spill  # type: ignore[assignment]  # iterated in order, with a length
                     assert parts.store is not None
                     sent = _deliver(parts.store, parts.settings, planned, day, dry_run, problems, say, ws.root)
                     got = cfg, planned, sent
@@ -366,7 +382,7 @@ def run_dunning(
             planned = _planned(ws.root, repo, cfg, day, wanted, dry_run)
             got = cfg, planned, _deliver(store, repo.settings, planned, day, dry_run, problems, say)
     cfg, planned, done = got
-    written = tuple(it.file for x in done if x.sent for it in x.items)
+    written = () if dry_run else tuple(it.file for x in done if x.sent for it in x.items)
     error = None
     if problems:
         error = CpqError(
@@ -382,7 +398,8 @@ def run_dunning(
         message = f"sent {sum(1 for x in done if x.sent)} reminder(s) on {day}" if n else ""
     if not n:
         message = f"no reminders due on {day}"
-    return DunningResult(day, dry_run, cfg, tuple(done), tuple(planned.hints), written, tuple(problems), message, error)
+    letters = done if isinstance(done, Spilled) else tuple(done)
+    return DunningResult(day, dry_run, cfg, letters, tuple(planned.hints), written, tuple(problems), message, error)
 
 
 def _deliver(store, settings, planned: Planned, day: date, dry_run: bool, problems, say, parts=None) -> list[Letter]:
