@@ -317,3 +317,51 @@ def test_invoices_print_the_rf_reference_and_eur_ones_the_qr_code(year: Path) ->
     assert pln["payment"]["epc_qr"] is None and pln["payment"]["reference"].replace(" ", "") == "RF86INV20260002"
     credit = _json("invoice", "render", "FK-2026-0001", "--format", "json", "-o", "-", "--repo", year)
     assert credit["payment"] is None  # asks for nothing
+
+
+# --------------------------------------------------------------------------- one account's files (issue 21)
+
+
+def test_recording_reads_one_account_yet_sees_every_payment_that_settles_it(copy: Path) -> None:
+    """`payment record` loads only the account's files (flat with repository size): what its invoices still ask
+    for counts a payment filed by hand, its number comes after every other account's payments, an invoice of
+    another account is named as such, and a bank line naming no account that settles one of its invoices (an
+    error `check` reports) refuses the write as the whole repository's check would."""
+    run = ("--repo", copy, "--as-of", YEAR_END)
+    opens = sorted(
+        (r["due"], n, r["open"])
+        for n, r in _invoices(copy).items()
+        if r["account"] == "hooli" and r["currency"] == "PLN" and r["status"] in ("open", "overdue", "partly paid")
+    )
+    assert len(opens) >= 2
+    (_, first, owed), (_, second, _) = opens[0], opens[1]
+    by_hand = copy / "payments" / "2026-12" / "PAY-2026-0500.yaml"
+    by_hand.parent.mkdir(exist_ok=True)
+    by_hand.write_text(  # hooli's oldest open invoice settled by a payment filed by hand
+        f"payment: PAY-2026-0500\ndate: 2026-12-30\naccount: hooli\namount: {owed}\ncurrency: PLN\n"
+        f"payer: Hooli\nallocations:\n  - {{invoice: {first}, amount: {owed}}}\n",
+        encoding="utf-8",
+    )
+    by_hand.with_name("PAY-2026-0900.yaml").write_text(  # another account's, numbered higher: not loaded here
+        "payment: PAY-2026-0900\ndate: 2026-12-30\naccount: acme\namount: 1.00\ncurrency: PLN\npayer: Acme\n",
+        encoding="utf-8",
+    )
+    before = {p.stem for p in (copy / "payments").rglob("*.yaml")}
+    assert max(before) == "PAY-2026-0900"
+    data = _json("payment", "record", "-a", "hooli", "--amount", "1.00", "--format", "json", *run)
+    (row,) = data["payments"]
+    assert row["allocations"] == [{"invoice": second, "amount": "1.00"}]  # the oldest one is settled already
+    assert row["payment"] == "PAY-2026-0901"  # after every account's payments, not only hooli's
+    r = invoke("payment", "record", "-a", "hooli", "--amount", "5", "-i", "INV-2026-0003", *run)  # umbrella's
+    assert r.exit_code == 2 and "is an invoice of `umbrella` in EUR, not of `hooli` in PLN" in r.stderr
+    assert invoke("check", "--repo", copy).exit_code == 0
+    loose = by_hand.with_name("PAY-2026-8100.yaml")
+    loose.write_text(
+        f"payment: PAY-2026-8100\ndate: 2026-12-30\namount: 1.00\ncurrency: PLN\npayer: Unknown\n"
+        f"allocations:\n  - {{invoice: {second}, amount: 1.00}}\n",
+        encoding="utf-8",
+    )
+    files = sorted((copy / "payments").rglob("*"))
+    r = invoke("payment", "record", "-a", "hooli", "--amount", "1.00", *run)
+    assert r.exit_code == 1 and "E-PAYMENT-ACCOUNT" in r.stderr and "PAY-2026-8100" in r.stderr
+    assert sorted((copy / "payments").rglob("*")) == files

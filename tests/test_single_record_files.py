@@ -134,9 +134,14 @@ def test_a_single_record_command_opens_its_own_files_only(repos, monkeypatch, co
 @pytest.fixture(scope="module")
 def write_repos(tmp_path_factory) -> dict[int, Path]:
     """Repositories of their own for the writes (a write changes what the readers above would open)."""
+    from tests.conftest import invoke
+
     out = {}
     for n in (100, 400):
         root = _generated(tmp_path_factory, n)
+        for other in ("acct-00002", "acct-00050"):  # other accounts' payments: `payment record` must not open them
+            r = invoke("payment", "record", "-a", other, "--amount", "10.00", "--as-of", DAY, "--repo", root)
+            assert r.exit_code == 0, r.stderr
         age(root)
         past = (root / "cpq.toml").stat().st_mtime_ns
         os.utime(root / "invoices", ns=(past, past))  # the folder too: a folder changed just now is not trusted
@@ -157,10 +162,11 @@ def _writes(root: Path) -> dict[str, tuple[str, ...]]:
         "quote new": ("quote", "new", "--account", account, "--start", "2027-01-01", "-l", "PRO-SEAT=2"),
         "amend": ("amend", contract, "--effective", "2026-12-10", "--add", "PRO-SEAT=1"),
         "renew": ("renew", contract),
+        "payment record": ("payment", "record", "--account", account, "--amount", "1.00"),
     }
 
 
-@pytest.mark.parametrize("command", ["quote new", "amend", "renew"])
+@pytest.mark.parametrize("command", ["quote new", "amend", "renew", "payment record"])
 def test_a_write_about_one_account_opens_that_account_s_files_only(write_repos, monkeypatch, command) -> None:
     counts, detail = {}, {}
     for n, root in write_repos.items():
@@ -168,10 +174,10 @@ def test_a_write_about_one_account_opens_that_account_s_files_only(write_repos, 
         # the second run writes a second quote (or regenerates the same): the first run's files aged first
         opened = _opened(root, _writes(root)[command], monkeypatch, settle=2.1)
         detail[n] = opened
-        own = {  # the account's invoices and quotes
-            f"{f.parent.name}/{f.name}"
-            for folder in ("invoices", "quotes")
-            for f in (root / folder).glob("*.yaml")
+        own = {  # the account's invoices, quotes and payments
+            str(f.relative_to(root))
+            for folder in ("invoices", "quotes", "payments")
+            for f in (root / folder).rglob("*.yaml")
             if f"account: {account}\n" in f.read_text()
         }
         opened = [rel for rel in opened if not (root / rel).is_dir()]  # a folder opened to sync its entries

@@ -92,12 +92,15 @@ def record_payment(
             f"add --invoice NUMBER (or NUMBER=AMOUNT), e.g. cpqctl payment record --kind {kind} --account ACME "
             "--amount 100.00 --invoice INV-2027-0001",
         )
-    with ws.writing() as (store, repo):
+    # one account's files (flat with repository size, issue 21): its invoices, the payments that settle them
+    with ws.writing_account(account, books=True, payments=True) as (store, repo):
         acct = find_account(repo, account)
         cur = (currency or acct.currency).upper()
         value = _in_minor_units(value, cur)
         led = receivables.ledger(repo, day)
-        allocations = _allocations(repo, led, wanted, acct.account, cur, value, kind, day, oldest_first=allocate)
+        allocations = _allocations(
+            repo, led, wanted, acct.account, cur, value, kind, day, oldest_first=allocate, root=ws.root
+        )
         draft = PaymentDraft(
             date=day,
             amount=value,
@@ -109,7 +112,7 @@ def record_payment(
             allocations=tuple(allocations),
         )
         writer = Numbers.here(ws.root, repo.settings)
-        ident = writer.next(repo.settings.numbering_payment, day, repo.payments)
+        ident = writer.next(repo.settings.numbering_payment, day, ws.payment_ids(repo))
         rel = payment_path(ident, day)
         if not dry_run:
             with store.transaction() as tx:
@@ -150,14 +153,17 @@ def _allocations(
     kind: str,
     day: date,
     oldest_first: bool,
+    root: Path | None = None,
 ) -> tuple[tuple[str, Decimal], ...]:
     """What a payment, refund or write-off of ``amount`` settles: the invoices ``wanted`` (an amount each, or what
     is still open on it — for a refund what it owes the customer); with none, a payment settles the account's open
-    invoices in its currency oldest due first (``oldest_first``; else nothing: all of it credit)."""
+    invoices in its currency oldest due first (``oldest_first``; else nothing: all of it credit). ``root``: the
+    repository, when ``repo`` holds one account's files (an invoice of another account is read on its own, to say
+    whose it is)."""
     out: list[tuple[str, Decimal]] = []
     left = amount
     for number, part in wanted:
-        chain = _chain(repo, led, number, account, currency)
+        chain = _chain(repo, led, number, account, currency, root)
         owed = -chain.open if kind == "refund" else chain.open
         take = _in_minor_units(part, currency) if part is not None else min(left, max(owed, Decimal(0)))
         if take <= 0:
@@ -189,21 +195,39 @@ def _without(led: receivables.Ledger, p) -> receivables.Ledger:
     return replace(led, chains=chains)
 
 
-def _chain(repo: Repo, led: receivables.Ledger, number: str, account: str, currency: str) -> receivables.Chain:
+def _chain(
+    repo: Repo, led: receivables.Ledger, number: str, account: str, currency: str, root: Path | None = None
+) -> receivables.Chain:
     from cpqctl.app.workspace import lookup
 
+    if root is not None and number not in repo.invoices and repo.elsewhere and repo.elsewhere("invoice", number):
+        inv = _elsewhere(root, number)  # another account's (a write about one account loads only its own)
+        if inv is not None:
+            _payers(inv, number, account, currency)
     lookup(repo.invoices, number, "invoice", "E-UNKNOWN-INVOICE", "`cpqctl invoice list` lists the invoices")
     chain = led.of(number)
     inv = repo.invoices[number]
     if chain is None:
         raise UsageError("E-PAYMENT-ALLOCATION", f"{number} is dated {inv.date}, after the payment", "date it later")
+    _payers(inv, number, account, currency)
+    return chain
+
+
+def _payers(inv, number: str, account: str, currency: str) -> None:
     if inv.account != account or inv.currency != currency:
         raise UsageError(
             "E-PAYMENT-ALLOCATION",
             f"{number} is an invoice of `{inv.account}` in {inv.currency}, not of `{account}` in {currency}",
             "a payment settles its payer's invoices in its own currency",
         )
-    return chain
+
+
+def _elsewhere(root: Path, number: str):
+    """The invoice ``number`` of another account than the one loaded, read on its own (None: its file does not
+    load)."""
+    from cpqctl.load.repo import load_invoice_context
+
+    return load_invoice_context(root, number)[0].invoices.get(number)
 
 
 def _draft_row(ident: str, d: PaymentDraft) -> dict:

@@ -420,7 +420,7 @@ class Workspace:
 
     @contextmanager
     def writing_account(
-        self, account: str, tolerate: frozenset[str] = frozenset(), books: bool = False
+        self, account: str, tolerate: frozenset[str] = frozenset(), books: bool = False, payments: bool = False
     ) -> Iterator[tuple[Store, Repo]]:
         """:meth:`writing` for a write that reads and writes one account's files (`amend`, `renew C`, `quote new`,
         `quote approve`, `quote redate`, accepting an amendment quote): only that account's files are loaded and
@@ -434,7 +434,9 @@ class Workspace:
 
         ``books``: the write can change the journal (accepting an amendment changes the revenue schedule). Then,
         when months are closed (``periods/``), the whole repository is loaded: a closed month's journal is every
-        account's (:func:`cpqctl.app.closing.check_closed`). ``tolerate``: as for :meth:`writing`.
+        account's (:func:`cpqctl.app.closing.check_closed`). ``tolerate``: as for :meth:`writing`. ``payments``:
+        the account's payments are read too (`payment record`; a new payment's number is taken from the names in
+        ``payments/``, :meth:`payment_ids`).
         """
         from cpqctl.load.repo import load_account_parts, load_parts
         from cpqctl.load.schema import ID_RE
@@ -448,7 +450,7 @@ class Workspace:
         def load(m):  # under the lock: a month closed meanwhile is seen
             if books and self.closed_months():
                 return load_parts(self.root, meter=m)
-            return load_account_parts(self.root, account)
+            return load_account_parts(self.root, account, payments)
 
         with self._writing(load, tolerate, False) as got:
             yield got
@@ -492,6 +494,20 @@ class Workspace:
         except OSError:
             names = set()
         return names | set(repo.quotes)
+
+    def payment_ids(self, repo: Repo) -> set[str]:
+        """Every payment ID in use: those of ``repo`` and the names in the month folders of ``payments/`` (a write
+        about one account loads only its own payments)."""
+        names: set[str] = set()
+        try:
+            with os.scandir(self.root / "payments") as months:
+                for month in months:
+                    if month.is_dir(follow_symlinks=False):
+                        with os.scandir(month.path) as entries:
+                            names.update(e.name[: -len(".yaml")] for e in entries if e.name.endswith(".yaml"))
+        except OSError:
+            pass
+        return names | set(repo.payments)
 
     @contextmanager
     def _writing(self, load, tolerate: frozenset[str], staged_too: bool) -> Iterator[tuple[Store, Repo]]:

@@ -555,10 +555,14 @@ def contract_id(rel: str) -> str:
     return rel.rsplit("/", 1)[1][: -len(".yaml")]
 
 
-def load_account_parts(root: Path, account: str) -> Loaded:
+def load_account_parts(root: Path, account: str, payments: bool = False) -> Loaded:
     """What a write about one account reads (:meth:`cpqctl.app.workspace.Workspace.writing_account`): settings,
     catalog, the account's folder (its contracts), its quotes (:func:`cpqctl.load.payment_index.quote_files_of`)
-    and its contracts' invoices (:mod:`cpqctl.load.invoice_index`); the other accounts' files are not read."""
+    and its contracts' invoices (:mod:`cpqctl.load.invoice_index`); the other accounts' files are not read.
+
+    ``payments`` (`payment record`): also the account's payments and those naming no account that settle one of
+    its invoices (what its invoices still ask for), as :func:`cpqctl.load.payment_index.payment_owners` tells
+    them by their ``account:`` lines; a file that line cannot tell is read and kept when it is one of these."""
     from cpqctl.load.cache import load_files
     from cpqctl.load.invoice_index import invoice_files_of
     from cpqctl.load.payment_index import quote_files_of
@@ -574,18 +578,38 @@ def load_account_parts(root: Path, account: str) -> Loaded:
     contracts = _contract_ids(mine)
     for stem in contracts:
         files += [f for f in invoice_files_of(root, stem) if regular_file(root, f[0], diags)]
+    if payments:
+        from cpqctl.load.payment_index import payment_owners
+
+        _real_folder(root, "payments", diags)
+        owners = payment_owners(root)
+        files += [(rel, "payment") for rel, owner in owners.items() if owner in (account, "", None)]
     ok_files = _well_named(dict.fromkeys(files), diags)
-    # a quote or invoice whose owner the plain match could not tell was read: kept only when it is this account's
-    # (as parsed), so another account's file never stands in this one's way
+    # a quote, invoice or payment whose owner the plain match could not tell was read: kept only when it is this
+    # account's (as parsed), so another account's file never stands in this one's way
+    loaded = load_files(root, ok_files, own=True)
+    numbers = {
+        res.records[0].invoice
+        for res in loaded.values()
+        if res.kind == "invoice" and res.records and res.records[0].contract in contracts
+    }
     results = {
         rel: res
-        for rel, res in load_files(root, ok_files, own=True).items()
+        for rel, res in loaded.items()
         if not res.records
         or (res.kind == "quote" and res.records[0].account == account)
         or (res.kind == "invoice" and res.records[0].contract in contracts)
-        or res.kind not in ("quote", "invoice")
+        or (res.kind == "payment" and _settles(res.records[0], account, numbers))
+        or res.kind not in ("quote", "invoice", "payment")
     }
     return Loaded(settings, results, diags, whole=False, elsewhere=elsewhere(root))
+
+
+def _settles(payment, account: str, numbers: set[str]) -> bool:
+    """Whether ``payment`` is ``account``'s, or names no account and settles one of its invoices (``numbers``)."""
+    if payment.account:
+        return payment.account == account
+    return any(a.invoice in numbers for a in payment.allocations)
 
 
 def elsewhere(root: Path) -> Callable[[str, str], str | None]:
