@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -334,3 +335,75 @@ def test_renew_due_dry_run_reads_no_invoice_on_a_clean_repository(generated, tmp
         assert light == [None] and got[0] != 0 and "E-INVALID-REPO" in got[2]
     else:
         assert light == [0] and got[0] == 0 and '"action": "create"' in got[1]
+
+
+# --------------------------------------------------------------------------- renew --due, writing
+
+
+def _renew_due_write(cli, root: Path) -> tuple[int, str, str]:
+    r = cli("renew", "--due", "--within", "400", "--as-of", "2026-12-05", "--format", "json", "--repo", root)
+    return r.code, r.stdout.replace(str(root), "ROOT"), r.stderr.replace(str(root), "ROOT")
+
+
+def _quotes(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((root / "quotes").glob("*"))}
+
+
+@pytest.mark.parametrize("fault", [clean, out_of_order, broken_file], ids=lambda f: f.__name__)
+def test_renew_due_writes_from_the_contracts_alone_what_the_whole_load_writes(
+    generated, tmp_path, cli, monkeypatch, fault
+):
+    """`renew --due` on a repository `check` finds no error in (warnings allowed) loads the contracts, accounts,
+    quotes and catalog only (:meth:`Workspace.writing_kinds`) and writes the same quotes, byte for byte, as the whole
+    repository's write path; on one with an error the whole load refuses it."""
+    from cpqctl.app.workspace import Workspace
+
+    light_root = copy_repo(generated, tmp_path / "light")
+    whole_root = copy_repo(generated, tmp_path / "whole")
+    for root in (light_root, whole_root):
+        fault(root)
+    real = Workspace.writing_kinds
+    light: list = []
+
+    @contextmanager
+    def spied(self, kinds):
+        with real(self, kinds) as got:
+            light.append(None if got is None else len(got[1].invoices))
+            yield got
+
+    monkeypatch.setattr(Workspace, "writing_kinds", spied)
+    got = _renew_due_write(cli, light_root)
+
+    @contextmanager
+    def never(self, kinds):
+        yield None
+
+    monkeypatch.setattr(Workspace, "writing_kinds", never)
+    assert got == _renew_due_write(cli, whole_root)
+    assert _quotes(light_root) == _quotes(whole_root)
+    if fault is broken_file:
+        assert light == [None] and got[0] != 0 and "E-INVALID-REPO" in got[2] and not _quotes(light_root)
+    else:
+        assert light == [0] and got[0] == 0 and "renewal quote(s) created" in got[2]
+        assert len(_quotes(light_root)) > 3
+        assert cli("check", "--repo", light_root).code == 0  # warnings at most
+
+
+def test_renew_due_refuses_a_quote_that_would_leave_an_error(generated, tmp_path, cli, monkeypatch):
+    """Each commit of the light write is checked on the files it read: a renewal quote that does not read back
+    (here: one naming an account with no folder) is refused and nothing is written."""
+    from cpqctl.app import renew
+
+    root = copy_repo(generated, tmp_path / "repo")
+    real = renew._stage
+
+    def broken(tx, where, p):
+        out = real(tx, where, p)
+        for rel in out:
+            tx.write(rel, p.text.replace(f"account: {p.quote.account}\n", "account: acct-99999\n", 1))
+        return out
+
+    monkeypatch.setattr(renew, "_stage", broken)
+    r = cli("renew", "--due", "--within", "400", "--as-of", "2026-12-05", "--repo", root)
+    assert r.code != 0 and "E-WRITE-INVALID" in r.stderr and "acct-99999" in r.stderr
+    assert not (root / "quotes").exists() or not list((root / "quotes").glob("*.yaml"))

@@ -71,7 +71,7 @@ def test_a_write_about_one_account_writes_what_the_whole_repository_path_writes(
 
     parts = loader.load_account_parts
     monkeypatch.setattr(
-        loader, "load_account_parts", lambda root, account: loaded.append(account) or parts(root, account)
+        loader, "load_account_parts", lambda root, account, *more: loaded.append(account) or parts(root, account, *more)
     )
     a = _scenario(scoped)
     account, _contract = _contract_with_invoices(scoped)
@@ -80,7 +80,7 @@ def test_a_write_about_one_account_writes_what_the_whole_repository_path_writes(
     assert loaded[2] != account
 
     monkeypatch.setattr(
-        Workspace, "writing_account", lambda self, account, tolerate=frozenset(), books=False: self.writing(tolerate)
+        Workspace, "writing_account", lambda self, account, tolerate=frozenset(), **_: self.writing(tolerate)
     )
     loaded.clear()
     b = _scenario(whole)

@@ -10,7 +10,6 @@ every draft of one call in one transaction.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -357,10 +356,7 @@ def _renew_due(
     skipped: list[str] = []
     from cpqctl.app.numbers import Numbers
 
-    # a dry run on a repository `check` finds no error in reads no invoice or payment (the whole model at 50,000
-    # accounts with a year of invoices: 0.9 GB); a write, or a dry run on one with errors, loads the whole
-    light = ws.read_if_clean(frozenset(RENEWAL_KINDS)) if dry_run else None
-    with nullcontext((None, light)) if light is not None else ws.writing() as (store, repo):
+    def plan_and_write(store, repo) -> tuple[int, list[tuple[Contract, RenewalPlan]], tuple[str, ...]]:
         ids = Numbers.here(ws.root, repo.settings).quote_ids(repo.quotes)
         window = within if within is not None else repo.settings.notice_days
         plans: list[tuple[Contract, RenewalPlan]] = []
@@ -382,6 +378,24 @@ def _renew_due(
             with store.transaction() as tx:
                 for _, p in plans:
                     written += _stage(tx, ws.root, p)
+        return window, plans, written
+
+    # on a repository `check` finds no error, a dry run and a write read no invoice or payment (the whole model at
+    # 50,000 accounts with a year of invoices: 0.9 GB): renewal quotes are priced from the contracts, accounts and
+    # catalog. One with errors loads the whole, whose refusal (or answer) is the one given.
+    got = None
+    if dry_run:
+        light = ws.read_if_clean(frozenset(RENEWAL_KINDS))
+        if light is not None:
+            got = plan_and_write(None, light)
+    else:
+        with ws.writing_kinds(frozenset(RENEWAL_KINDS)) as kept:
+            if kept is not None:
+                got = plan_and_write(*kept)
+    if got is None:
+        with ws.writing() as (store, repo):
+            got = plan_and_write(store, repo)
+    window, plans, written = got
     done = [(c, p.quote.quote if not dry_run or p.action != "create" else None, p.action) for c, p in plans]
     data = renew_due_json(day, window, dry_run, done)
     message = ""

@@ -44,6 +44,32 @@ def refuse_invalid_writes(
     return check
 
 
+def refuse_new_errors(loaded: Loaded) -> Callable[[dict[str, bytes | None]], None]:
+    """A store validator over ``loaded``, a repository read in part (only some kinds of files): a commit is refused
+    when the state it would leave has an error the state before it does not have. A part of the repository may
+    show errors the whole does not (an invoice's contract is not read, …): those are the part's, found before and
+    after, not the write's. After each accepted commit the state moves on."""
+    from collections import Counter
+
+    from cpqctl.app.workspace import validate
+
+    def errors(state: Loaded) -> Counter:
+        repo, diags = state.assemble()
+        return Counter(d for d in validate(repo, diags) if d.severity == "error")
+
+    state, before = [loaded], [errors(loaded)]
+
+    def check(files: dict[str, bytes | None]) -> None:
+        after = state[0].staged(files)
+        found = errors(after)
+        new = found - before[0]
+        if new:
+            raise refusal(sorted(new), sorted(files))
+        state[0], before[0] = after, found
+
+    return check
+
+
 def only_deliveries(before: Loaded, after: Loaded, files: dict[str, bytes | None]) -> bool:
     """Every file written is an issued invoice that reads back free of errors and differs from what was loaded
     by records added to its `sent:` deliveries (`invoice send`, one commit per invoice) or its `reminders:`
