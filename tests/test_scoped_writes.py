@@ -50,14 +50,17 @@ def _scenario(root: Path) -> list[tuple[int, str, str]]:
         return r.stderr
 
     go("quote", "new", "--account", account, "--start", "2027-01-01", "-l", "PRO-SEAT=10", "-f", "json")
-    go("renew", contract, "-f", "json")  # creates the renewal quote
-    go("quote", "new", "--account", other, "--start", "2027-02-01", "-l", "PRO-SEAT=2", "-f", "json")
+    renewal = go("renew", contract, "-f", "json")  # creates the renewal quote
+    renewal_quote = re.search(r"quotes/(\S+)\.yaml", renewal).group(1)
+    created = go("quote", "new", "--account", other, "--start", "2027-02-01", "-l", "PRO-SEAT=2", "-f", "json")
+    go("quote", "accept", re.search(r"wrote quotes/(\S+)\.yaml", created).group(1), "--signed-by", "Ewa Nowak")
     amended = go("amend", contract, "--effective", "2026-12-10", "--add", "PRO-SEAT=3", "-f", "json")
     quote = re.search(r"wrote quotes/(\S+)\.yaml", amended).group(1)
     go("quote", "approve", quote, "--by", "Anna Nowak")
     go("quote", "accept", quote, "--signed-by", "Piotr Mazur")
     go("renew", contract, "-f", "json")  # the ledger changed: regenerates the same renewal quote
     go("amend", contract, "--effective", "2027-01-10", "--add", "SSO=1", "-f", "json")
+    go("quote", "accept", renewal_quote, "--signed-by", "Piotr Mazur")  # a new contract renewing the first
     go("quote", "new", "--account", "nobody", "--start", "2027-01-01", "-l", "SSO=1")  # refused: unknown account
     go("amend", "C-1999-99999", "--effective", "2027-01-10", "--add", "SSO=1")  # refused: unknown contract
     return out
@@ -75,8 +78,8 @@ def test_a_write_about_one_account_writes_what_the_whole_repository_path_writes(
     )
     a = _scenario(scoped)
     account, _contract = _contract_with_invoices(scoped)
-    # the eight writes above took their account's files, not the whole repository's (the two refused ones did)
-    assert loaded == [account, account, loaded[2], account, account, account, account, account]
+    # the ten writes above took their account's files, not the whole repository's (the two refused ones did)
+    assert loaded == [account, account, loaded[2], loaded[2], account, account, account, account, account, account]
     assert loaded[2] != account
 
     monkeypatch.setattr(
@@ -86,12 +89,13 @@ def test_a_write_about_one_account_writes_what_the_whole_repository_path_writes(
     b = _scenario(whole)
     assert not loaded
 
-    assert [x[0] for x in a] == [0, 0, 0, 0, 0, 0, 0, 0, 2, 2]  # the unknown account, the unknown contract
+    assert [x[0] for x in a] == [0] * 10 + [2, 2]  # the unknown account, the unknown contract
     assert [x.replace(str(scoped), "ROOT") for r in a for x in r[1:]] == [
         x.replace(str(whole), "ROOT") for r in b for x in r[1:]
     ]
     assert _files(scoped) == _files(whole)
-    assert "regenerated quotes/" in a[6][2]  # the renewal quote was found among the account's quotes
+    assert "regenerated quotes/" in a[7][2]  # the renewal quote was found among the account's quotes
+    assert "created contracts/" in a[3][2] and "created contracts/" in a[9][2]  # new business, the renewal
     assert invoke("check", "--repo", scoped).exit_code == 0
 
 
@@ -118,12 +122,10 @@ def test_an_error_in_the_account_s_own_files_refuses_the_write(generated, tmp_pa
     assert _files(root) == before
 
 
-def test_a_quote_read_as_an_amendment_that_is_not_one_is_accepted_on_the_whole_repository(
-    generated, tmp_path, monkeypatch
-):
-    """The race, or a plain match misled: `quote accept` reads the file's `kind:` and `account:` lines before it takes
-    the lock. A quote that is not that account's amendment once the lock is held is accepted on the whole
-    repository (a new contract's number must pass every contract's), never on one account's files."""
+def test_a_quote_read_as_another_account_s_is_accepted_on_the_whole_repository(generated, tmp_path, monkeypatch):
+    """The race, or a plain match misled: `quote accept` reads the file's `account:` line before it takes the lock.
+    A quote that is not that account's once the lock is held is accepted on the whole repository, never on the
+    files of an account it is not of."""
     from cpqctl.app import quotes
     from cpqctl.load import repo as loader
 
@@ -131,13 +133,31 @@ def test_a_quote_read_as_an_amendment_that_is_not_one_is_accepted_on_the_whole_r
     r = invoke("quote", "new", "--account", "acct-00004", "--start", "2027-01-01", "-l", "PRO-SEAT=1",
                "--as-of", DAY, "--repo", root)  # fmt: skip
     quote = re.search(r"wrote quotes/(\S+)\.yaml", r.stderr).group(1)
-    monkeypatch.setattr(quotes, "_amendment_account", lambda _root, _quote: "acct-00004")  # read as an amendment
+    monkeypatch.setattr(quotes, "_quote_account", lambda _root, _quote: "acct-00005")  # read as another's
     whole = []
     parts = loader.load_parts
     monkeypatch.setattr(loader, "load_parts", lambda *a, **k: whole.append(1) or parts(*a, **k))
     r = invoke("quote", "accept", quote, "--signed-by", "Anna Nowak", "--as-of", DAY, "--repo", root)
     assert r.exit_code == 0 and "created contracts/acct-00004/" in r.stderr, r.stderr
     assert whole  # the second pass read the whole repository
+    assert invoke("check", "--repo", root).exit_code == 0
+
+
+def test_a_new_contract_number_passes_every_account_s_contracts(generated, tmp_path):
+    """A new-business quote accepted on one account's files takes a contract number no folder holds: the
+    highest contract of the repository is another account's."""
+    root = shutil.copytree(generated, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq"))
+    run = ("--as-of", DAY, "--repo", root)
+    every = sorted(p.stem for p in (root / "contracts").glob("*/C-2026-*.yaml"))
+    highest = every[-1]
+    mine = sorted(p.stem for p in (root / "contracts" / "acct-00004").glob("C-2026-*.yaml"))
+    assert mine and mine[-1] < highest  # the series of 2026: its highest number is another account's
+    r = invoke("quote", "new", "--account", "acct-00004", "--start", "2026-12-20", "-l", "PRO-SEAT=1", *run)
+    quote = re.search(r"wrote quotes/(\S+)\.yaml", r.stderr).group(1)
+    r = invoke("quote", "accept", quote, "--signed-by", "Anna Nowak", *run)
+    assert r.exit_code == 0, r.stderr
+    created = re.search(r"created contracts/acct-00004/(\S+)\.yaml", r.stderr).group(1)
+    assert created not in every and created > highest and created.startswith("C-2026-")
     assert invoke("check", "--repo", root).exit_code == 0
 
 

@@ -507,13 +507,13 @@ def _accept_files(
 
     day = ws.day(as_of)
     signed = signed_on if signed_on is not None else day
-    scope = _amendment_account(ws.root, quote_id)  # an amendment changes one account's files: only they are read
+    scope = _quote_account(ws.root, quote_id)  # accepting changes one account's files: only they are read
     for account in (scope, None) if scope else (None,):
         writing = ws.writing_account(account, REPAIRS, books=True) if account else ws.writing(tolerate=REPAIRS)
         with writing as (store, repo):
-            if not repo.whole and (quote_id not in repo.quotes or repo.quotes[quote_id].kind != "amendment"):
-                continue  # not this account's amendment once the lock is held (the file changed, or the plain
-                # match misread it): the whole repository, where a new contract's number passes every contract's
+            if not repo.whole and not _own(repo, quote_id):
+                continue  # not this account's quote once the lock is held (the file changed, or the plain match
+                # misread it), or a renewal of a contract in another folder: the whole repository
             q = find_quote(repo, quote_id)
             return _accept_in(ws, store, repo, q, signed_by, signed, day, lock_prices, reprice, seen)
     raise AssertionError("the whole repository's pass returns or raises")
@@ -582,7 +582,10 @@ def _accept_in(
                 f"accepted {q.quote}: amendment {aid} appended to {crel}",
             )
         # new business or renewal: a new contract
-        cid = Numbers.here(root, settings).contract(priced.start, repo.contracts)
+        # a number no contract holds: one account's files loaded, the names in every account's folder
+        cid = Numbers.here(root, settings).contract(
+            priced.start, repo.contracts if repo.whole else ws.contract_ids(repo)
+        )
         renews = q.contract if q.kind == "renewal" else None
         if renews:
             succ = repo.successors.get(renews)
@@ -622,18 +625,21 @@ def _accept_in(
 _KIND_LINE = re.compile(rb"^kind:[ \t]*([a-z]+)[ \t]*(?:#.*)?\r?$", re.MULTILINE)
 
 
-def _amendment_account(root: Path, quote_id: str) -> str | None:
-    """The account of an amendment quote, read from its file's top-level lines without parsing it; None for any
-    other quote, or when a plain match cannot tell (then the whole repository is read: a new contract takes a
-    number no other contract holds)."""
-    from cpqctl.load.invoice_index import head_matches
+def _quote_account(root: Path, quote_id: str) -> str | None:
+    """The account of a quote, read from its file's top-level ``account:`` line without parsing it; None when a
+    plain match cannot tell (then the whole repository is read)."""
     from cpqctl.load.payment_index import quote_account
 
-    account = quote_account(root, quote_id)
-    if account is None:
-        return None
-    kind = head_matches(str(root / "quotes" / f"{quote_id}.yaml"), _KIND_LINE)
-    return account if kind is not None and kind[1] == [b"amendment"] else None
+    return quote_account(root, quote_id)
+
+
+def _own(repo: Repo, quote_id: str) -> bool:
+    """Whether ``repo``, one account's files, holds the quote and what accepting it reads: the contract an
+    amendment or a renewal names (a renewal of another account's contract: `check`'s E-QUOTE-ACCOUNT, read whole)."""
+    q = repo.quotes.get(quote_id)
+    if q is None:
+        return False
+    return q.kind == "new" or (q.contract or "") in repo.contracts
 
 
 # --------------------------------------------------------------------------- render
