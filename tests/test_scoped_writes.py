@@ -240,3 +240,41 @@ def test_accepting_an_amendment_when_a_month_is_closed_reads_the_whole_repositor
     assert r.exit_code == 0, r.stderr
     assert len(scoped) == 1  # the accept read the whole repository
     assert invoke("check", "--repo", root).exit_code == 0
+
+
+def test_a_correction_reads_one_account_and_numbers_past_every_correction(generated, tmp_path, monkeypatch):
+    """`invoice correct` loads the corrected invoice's account (its contracts' invoices) and writes what the whole
+    repository's path writes: the corrective invoice and its documents, numbered past another account's
+    correction; an unknown number is refused by the whole repository."""
+    from cpqctl.load import repo as loader
+
+    scoped = shutil.copytree(generated, tmp_path / "scoped", ignore=shutil.ignore_patterns(".cpq"))
+    whole = shutil.copytree(generated, tmp_path / "whole", ignore=shutil.ignore_patterns(".cpq"))
+    firsts = {}  # account → its first invoice
+    for f in sorted((scoped / "invoices").glob("INV-*.yaml")):
+        head = dict(ln.split(": ", 1) for ln in f.read_text(encoding="utf-8").splitlines()[:3])
+        firsts.setdefault(head["account"], f.stem)
+    (a, inv_a), (b, inv_b) = sorted(firsts.items())[:2]
+
+    def scenario(root: Path) -> list[tuple[int, str, str]]:
+        out = []
+        for number, why in ((inv_b, "wrong address"), (inv_a, "wrong quantity"), ("INV-1999-9", "typo")):
+            r = invoke("invoice", "correct", number, "--reason", why, "--as-of", DAY, "--repo", root)
+            out.append((r.exit_code, r.stdout.replace(str(root), "ROOT"), r.stderr.replace(str(root), "ROOT")))
+        return out
+
+    loaded: list[str] = []
+    parts = loader.load_account_parts
+    monkeypatch.setattr(
+        loader, "load_account_parts", lambda root, account, *more: loaded.append(account) or parts(root, account, *more)
+    )
+    got = scenario(scoped)
+    assert loaded == [b, a]  # the unknown number: the whole repository
+    monkeypatch.setattr(Workspace, "writing_account", lambda self, account, tolerate=frozenset(), **_: self.writing())
+    loaded.clear()
+    assert scenario(whole) == got and not loaded
+    assert [x[0] for x in got] == [0, 0, 2] and "E-UNKNOWN-INVOICE" in got[2][2]
+    assert _files(scoped) == _files(whole)  # the corrections, their documents, their numbers
+    numbers = [re.search(r"wrote invoices/(\S+)\.yaml", x[2]).group(1) for x in got[:2]]
+    assert numbers[0] < numbers[1]  # a's correction numbered past b's, which a's files do not hold
+    assert invoke("check", "--repo", scoped).exit_code == 0

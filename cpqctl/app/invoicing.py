@@ -749,24 +749,45 @@ def correct_invoice(
     documents kept like an invoice's; the original is never touched."""
     from cpqctl.app.numbers import Numbers
     from cpqctl.core import corrections
+    from cpqctl.load.ids import invoice_ids
 
     today = ws.day(as_of)
-    if dry_run:
-        loaded = ws.read()
-        doc = corrections.correct(loaded, _invoice(loaded, invoice), today, lines, reason)
-        return RunResult(today, True, (doc,), (None,), message=f"would correct {doc.corrects}")
-    with ws.writing() as (store, loaded):
-        writer = Numbers.here(ws.root, loaded.settings)
-        writer.may_issue_invoices()
-        doc = corrections.correct(loaded, _invoice(loaded, invoice), today, lines, reason)
-        (number,) = writer.invoices([doc], loaded.invoices)
-        rel = f"invoices/{file_stem(number)}.yaml"
-        with store.transaction() as tx:
-            text, docs = _with_documents(ws.root, loaded, rel, number, doc)
-            tx.create(rel, text)
-            for suffix, payload in docs:
-                tx.create_bytes(rel[: -len(".yaml")] + suffix, payload)
-    return RunResult(today, False, (doc,), (number,), (rel,), f"wrote {rel}: corrects {doc.corrects}")
+    # one account's files (flat with repository size, issue 21): the invoice's contracts and their invoices; its
+    # number passes every invoice file's name. An invoice the plain match cannot place: the whole repository.
+    scope = _invoice_account(ws.root, invoice)
+    for account in (scope, None) if scope else (None,):
+        with ws.writing_account(account, books=True) if account else ws.writing() as (store, loaded):
+            if not loaded.whole and invoice not in loaded.invoices:
+                continue  # not this account's once the lock is held
+            if dry_run:
+                doc = corrections.correct(loaded, _invoice(loaded, invoice), today, lines, reason)
+                return RunResult(today, True, (doc,), (None,), message=f"would correct {doc.corrects}")
+            writer = Numbers.here(ws.root, loaded.settings)
+            writer.may_issue_invoices()
+            doc = corrections.correct(loaded, _invoice(loaded, invoice), today, lines, reason)
+            (number,) = writer.invoices([doc], loaded.invoices, () if loaded.whole else invoice_ids(ws.root))
+            rel = f"invoices/{file_stem(number)}.yaml"
+            with store.transaction() as tx:
+                text, docs = _with_documents(ws.root, loaded, rel, number, doc)
+                tx.create(rel, text)
+                for suffix, payload in docs:
+                    tx.create_bytes(rel[: -len(".yaml")] + suffix, payload)
+            return RunResult(today, False, (doc,), (number,), (rel,), f"wrote {rel}: corrects {doc.corrects}")
+    raise AssertionError("the whole repository's pass returns or raises")
+
+
+def _invoice_account(root: Path, number: str) -> str | None:
+    """The account an invoice file's top-level ``account:`` line names, read without parsing it (None: no such
+    file, or a plain match cannot tell)."""
+    from cpqctl.load.payment_index import account_in
+    from cpqctl.load.repo import regular_file
+    from cpqctl.load.schema import ID_RE
+
+    stem = file_stem(number)
+    rel = f"invoices/{stem}.yaml"
+    if not ID_RE.fullmatch(stem) or not regular_file(root, rel):
+        return None
+    return account_in(str(root / rel)) or None
 
 
 # --------------------------------------------------------------------------- preview
