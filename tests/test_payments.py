@@ -365,3 +365,42 @@ def test_recording_reads_one_account_yet_sees_every_payment_that_settles_it(copy
     r = invoke("payment", "record", "-a", "hooli", "--amount", "1.00", *run)
     assert r.exit_code == 1 and "E-PAYMENT-ACCOUNT" in r.stderr and "PAY-2026-8100" in r.stderr
     assert sorted((copy / "payments").rglob("*")) == files
+
+
+def test_allocating_reads_one_account_and_writes_what_the_whole_repository_writes(copy: Path, monkeypatch) -> None:
+    """`payment allocate` takes the account named (or the payment's own): its files and the bank lines to review.
+    A payment of another account than the one named is allocated on the whole repository. Every file written is
+    the whole repository's path's, byte for byte."""
+    from cpqctl.app.workspace import Workspace
+    from cpqctl.load import repo as loader
+
+    whole = Path(shutil.copytree(copy, copy.parent / "whole", ignore=shutil.ignore_patterns(".cpq")))
+    steps = [
+        ("PAY-2026-0010", "--account", "umbrella"),  # a line to review, given to umbrella
+        ("PAY-2026-0006", "--other"),  # a line to review that is nobody's payment: its own (no) account
+        ("PAY-2026-0010", "--account", "umbrella", "--invoice", "INV-2026-0007"),  # umbrella's, re-allocated
+        ("PAY-2026-0010", "--account", "acme"),  # umbrella's given to acme: not in acme's files
+        ("PAY-2099-0001", "--account", "acme"),  # no such payment
+    ]
+
+    def scenario(root: Path) -> list[tuple[int, str, str]]:
+        out = []
+        for step in steps:
+            r = invoke("payment", "allocate", *step, "--repo", root, "--as-of", YEAR_END)
+            out.append((r.exit_code, r.stdout, r.stderr))
+        return out
+
+    loaded: list[str] = []
+    parts = loader.load_account_parts
+    monkeypatch.setattr(
+        loader, "load_account_parts", lambda root, account, *more: loaded.append(account) or parts(root, account, *more)
+    )
+    got = scenario(copy)
+    assert loaded == ["umbrella", "umbrella", "acme", "acme"]  # PAY-2026-0006 names no account: read whole
+    monkeypatch.setattr(Workspace, "writing_account", lambda self, account, tolerate=frozenset(), **_: self.writing())
+    assert scenario(whole) == got
+    assert [x[0] for x in got][:3] == [0, 0, 0] and "E-UNKNOWN-PAYMENT" in got[4][2]
+    files = {p.relative_to(copy).as_posix(): p.read_bytes() for p in sorted((copy / "payments").rglob("*.yaml"))}
+    assert files == {
+        p.relative_to(whole).as_posix(): p.read_bytes() for p in sorted((whole / "payments").rglob("*.yaml"))
+    }

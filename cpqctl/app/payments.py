@@ -8,6 +8,7 @@ for are pure (:mod:`cpqctl.core.receivables`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -256,45 +257,87 @@ def allocate_payment(
     """Name the account of a recorded payment (a line to review from an import) and the invoices it settles, or
     mark it ``other``: a bank line that is no customer's payment. Its allocations are replaced; without
     ``invoices`` the account's open invoices are settled oldest due first, as `payment record` does."""
+    # one account's files (flat with repository size, issue 21): the account named, else the one the payment's
+    # file names; a payment that is not there once the lock is held (another account's): the whole repository
+    scope = account or _payment_account(ws.root, payment)
+    for acct in (scope, None) if scope else (None,):
+        with ws.writing_account(acct, books=True, payments=True) if acct else ws.writing() as (store, repo):
+            if not repo.whole and payment not in repo.payments:
+                continue
+            return _allocate_in(ws, store, repo, payment, account, invoices, other, dry_run)
+    raise AssertionError("the whole repository's pass returns or raises")
+
+
+def _payment_account(root: Path, payment: str) -> str | None:
+    """The account a payment file's top-level ``account:`` line names (None: no such file in a month folder of
+    ``payments/``, no account, or a plain match cannot tell)."""
+    from cpqctl.load.payment_index import account_in
+    from cpqctl.load.schema import ID_RE
+
+    if not ID_RE.fullmatch(payment):
+        return None
+    try:
+        months = sorted(e.path for e in os.scandir(root / "payments") if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return None
+    for month in months:
+        path = os.path.join(month, f"{payment}.yaml")
+        if os.path.isfile(path) and not os.path.islink(path):
+            return account_in(path) or None
+    return None
+
+
+def _allocate_in(
+    ws: Workspace,
+    store,
+    repo: Repo,
+    payment: str,
+    account: str | None,
+    invoices: Sequence[str],
+    other: bool,
+    dry_run: bool,
+) -> PaymentsWritten:
+    """:func:`allocate_payment` with the lock held and the repository (or one account's files) loaded."""
     from cpqctl.app.workspace import lookup
     from cpqctl.store import sha256_file
 
-    with ws.writing() as (store, repo):
-        p = lookup(repo.payments, payment, "payment", "E-UNKNOWN-PAYMENT", "`cpqctl payment list` lists them")
-        allocations: tuple[tuple[str, Decimal], ...] = ()
-        if other:
-            draft_account, kind = "", "other"
-        else:
-            acct = find_account(repo, account or p.account) if (account or p.account) else None
-            if acct is None:
-                raise UsageError(
-                    "E-USAGE",
-                    f"{p.payment} names no account yet",
-                    f"add --account ID (who paid {p.amount} {p.currency} on {p.date})",
-                )
-            day = max(ws.as_of, p.date)
-            led = _without(receivables.ledger(repo, day), p)  # its own allocations are replaced: give them back
-            wanted = [_allocation_arg(x) for x in invoices]
-            chosen = _allocations(repo, led, wanted, acct.account, p.currency, p.amount, p.kind, day, oldest_first=True)
-            draft_account, allocations, kind = acct.account, chosen, p.kind
-        draft = PaymentDraft(
-            date=p.date,
-            amount=p.amount,
-            currency=p.currency,
-            kind=kind,
-            account=draft_account,
-            payer=p.payer,
-            payer_iban=p.payer_iban,
-            reference=p.reference,
-            bank_ref=p.bank_ref,
-            imported=p.imported,
-            note=p.note,
-            allocations=allocations,
+    p = lookup(repo.payments, payment, "payment", "E-UNKNOWN-PAYMENT", "`cpqctl payment list` lists them")
+    allocations: tuple[tuple[str, Decimal], ...] = ()
+    if other:
+        draft_account, kind = "", "other"
+    else:
+        acct = find_account(repo, account or p.account) if (account or p.account) else None
+        if acct is None:
+            raise UsageError(
+                "E-USAGE",
+                f"{p.payment} names no account yet",
+                f"add --account ID (who paid {p.amount} {p.currency} on {p.date})",
+            )
+        day = max(ws.as_of, p.date)
+        led = _without(receivables.ledger(repo, day), p)  # its own allocations are replaced: give them back
+        wanted = [_allocation_arg(x) for x in invoices]
+        chosen = _allocations(
+            repo, led, wanted, acct.account, p.currency, p.amount, p.kind, day, oldest_first=True, root=ws.root
         )
-        rel = p.src.file
-        if not dry_run:
-            with store.transaction() as tx:
-                tx.write(rel, payment_text(p.payment, draft), expect_sha256=sha256_file(ws.root / rel))
+        draft_account, allocations, kind = acct.account, chosen, p.kind
+    draft = PaymentDraft(
+        date=p.date,
+        amount=p.amount,
+        currency=p.currency,
+        kind=kind,
+        account=draft_account,
+        payer=p.payer,
+        payer_iban=p.payer_iban,
+        reference=p.reference,
+        bank_ref=p.bank_ref,
+        imported=p.imported,
+        note=p.note,
+        allocations=allocations,
+    )
+    rel = p.src.file
+    if not dry_run:
+        with store.transaction() as tx:
+            tx.write(rel, payment_text(p.payment, draft), expect_sha256=sha256_file(ws.root / rel))
     row = _draft_row(p.payment, draft)
     verb = "would write" if dry_run else "wrote"
     what = (

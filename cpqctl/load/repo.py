@@ -560,9 +560,9 @@ def load_account_parts(root: Path, account: str, payments: bool = False) -> Load
     catalog, the account's folder (its contracts), its quotes (:func:`cpqctl.load.payment_index.quote_files_of`)
     and its contracts' invoices (:mod:`cpqctl.load.invoice_index`); the other accounts' files are not read.
 
-    ``payments`` (`payment record`): also the account's payments and those naming no account that settle one of
-    its invoices (what its invoices still ask for), as :func:`cpqctl.load.payment_index.payment_owners` tells
-    them by their ``account:`` lines; a file that line cannot tell is read and kept when it is one of these."""
+    ``payments`` (`payment record`, `payment allocate`): also the account's payments and those naming no account
+    (bank lines to review), as :func:`cpqctl.load.payment_index.payment_owners` tells them by their ``account:``
+    lines; a file that line cannot tell is read and kept when it is one of these."""
     from cpqctl.load.cache import load_files
     from cpqctl.load.invoice_index import invoice_files_of
     from cpqctl.load.payment_index import quote_files_of
@@ -588,28 +588,22 @@ def load_account_parts(root: Path, account: str, payments: bool = False) -> Load
     # a quote, invoice or payment whose owner the plain match could not tell was read: kept only when it is this
     # account's (as parsed), so another account's file never stands in this one's way
     loaded = load_files(root, ok_files, own=True)
-    numbers = {
-        res.records[0].invoice
-        for res in loaded.values()
-        if res.kind == "invoice" and res.records and res.records[0].contract in contracts
-    }
     results = {
         rel: res
         for rel, res in loaded.items()
         if not res.records
         or (res.kind == "quote" and res.records[0].account == account)
         or (res.kind == "invoice" and res.records[0].contract in contracts)
-        or (res.kind == "payment" and _settles(res.records[0], account, numbers))
+        or (res.kind == "payment" and _settles(res.records[0], account))
         or res.kind not in ("quote", "invoice", "payment")
     }
     return Loaded(settings, results, diags, whole=False, elsewhere=elsewhere(root))
 
 
-def _settles(payment, account: str, numbers: set[str]) -> bool:
-    """Whether ``payment`` is ``account``'s, or names no account and settles one of its invoices (``numbers``)."""
-    if payment.account:
-        return payment.account == account
-    return any(a.invoice in numbers for a in payment.allocations)
+def _settles(payment, account: str) -> bool:
+    """Whether ``payment`` is ``account``'s, or names no account (a bank line to review, which `payment allocate`
+    may give to this account; one that settles invoices is `check`'s error, and refuses the write as it would)."""
+    return payment.account == account or not payment.account
 
 
 def elsewhere(root: Path) -> Callable[[str, str], str | None]:
