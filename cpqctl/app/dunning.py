@@ -178,7 +178,7 @@ class DunningResult:
     as_of: date
     dry_run: bool
     config: DunningConfig
-    letters: tuple[Letter, ...] | Spilled = ()  # a dry run in parts: on disk, given in order (:class:`Spilled`)
+    letters: tuple[Letter, ...] | Spilled | _Letters = ()  # a run in parts: on disk, given in order
     suspend: tuple[SuspendHint, ...] = ()
     written: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
@@ -310,21 +310,6 @@ def _letter_order(letter: Letter) -> tuple[str, int]:
     return letter.account, letter.level
 
 
-def _merged(parts: Sequence[Planned]) -> Planned:
-    """The parts' plans as the whole repository's: letters in account then level order, hints in account order
-    (each account is in one part only)."""
-    pairs = sorted(  # each part's in order already; a part's all before the next's (by account)
-        ((x, m) for p in parts for x, m in zip(p.letters, p.messages or [None] * len(p.letters), strict=True)),
-        key=lambda pair: _letter_order(pair[0]),
-    )
-    return Planned(
-        [x for x, _ in pairs],
-        [m for _, m in pairs if m is not None],
-        sorted((h for p in parts for h in p.hints), key=lambda h: h.account),
-        {n: inv for p in parts for n, inv in p.invoices.items()},
-    )
-
-
 def run_dunning(
     ws: Workspace,
     *,
@@ -353,35 +338,38 @@ def run_dunning(
     say = notify or _quiet
     day = ws.day(as_of)
     problems: list[str] = []
-    got: tuple[DunningConfig, Planned, list[Letter]] | None = None
+    got: tuple[DunningConfig, list[SuspendHint], Sequence[Letter] | Spilled] | None = None
     if not accounts:
         with ws.clean_parts() as parts:
             if parts is not None:
                 cfg = dunning_config(parts.settings)
-                spill = Spilled(_letter_order) if dry_run else None
+                settings = parts.settings
+                spill = Spilled(_pair_order)  # (letter, its e-mail or None) of every part, on disk
 
-                def one(repo: Repo) -> Planned:
+                def one(repo: Repo) -> list[SuspendHint]:
                     out = _planned(ws.root, repo, cfg, day, (), dry_run)
-                    if spill is not None:  # a dry run's letters on disk (47,800 at 50,000 accounts: 180 MB)
-                        spill.add(out.letters)
-                        out.letters = []
-                    return out
+                    spill.add(zip(out.letters, out.messages or [None] * len(out.letters), strict=True))
+                    return out.hints
 
                 read = parts.read(KINDS, one)
                 if read is not None:
-                    planned = _merged(read)
-                    if spill is not None:
-                        planned.letters = spill  # type: ignore[assignment]  # iterated in order, with a length
                     assert parts.store is not None
-                    sent = _deliver(parts.store, parts.settings, planned, day, dry_run, problems, say, ws.root)
-                    got = cfg, planned, sent
+                    hints = sorted((h for part in read for h in part), key=lambda h: h.account)
+                    sent = _deliver(
+                        parts.store, settings, spill, day, dry_run, problems, say, lambda x: _own(ws.root, settings, x)
+                    )
+                    got = cfg, hints, sent
     if got is None:
         with ws.writing() as (store, repo):
             cfg = dunning_config(repo.settings)
             wanted = [find_account(repo, a).account for a in accounts]
             planned = _planned(ws.root, repo, cfg, day, wanted, dry_run)
-            got = cfg, planned, _deliver(store, repo.settings, planned, day, dry_run, problems, say)
-    cfg, planned, done = got
+            pairs = list(zip(planned.letters, planned.messages or [None] * len(planned.letters), strict=True))
+            sent = _deliver(
+                store, repo.settings, pairs, day, dry_run, problems, say, lambda _: (planned.invoices, None)
+            )
+            got = cfg, planned.hints, sent
+    cfg, hints, done = got
     written = () if dry_run else tuple(it.file for x in done if x.sent for it in x.items)
     error = None
     if problems:
@@ -398,29 +386,60 @@ def run_dunning(
         message = f"sent {sum(1 for x in done if x.sent)} reminder(s) on {day}" if n else ""
     if not n:
         message = f"no reminders due on {day}"
-    letters = done if isinstance(done, Spilled) else tuple(done)
-    return DunningResult(day, dry_run, cfg, letters, tuple(planned.hints), written, tuple(problems), message, error)
+    letters = done if isinstance(done, (Spilled, _Letters)) else tuple(done)
+    return DunningResult(day, dry_run, cfg, letters, tuple(hints), written, tuple(problems), message, error)
 
 
-def _deliver(store, settings, planned: Planned, day: date, dry_run: bool, problems, say, parts=None) -> list[Letter]:
-    """Send the planned letters and record each (nothing on a dry run). ``parts``: the repository's root when it
-    was planned in parts — each reminder's commit is then checked on its own invoice files (the store's validator
-    over the whole repository is not there): read back, only reminders added."""
+class _Letters:
+    """The letters of (letter, e-mail) pairs kept on disk: iterated in order, with a length."""
+
+    def __init__(self, pairs: Spilled) -> None:
+        self.pairs = pairs
+
+    def __iter__(self) -> Iterator[Letter]:
+        return (letter for letter, _ in self.pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+
+def _pair_order(pair: tuple[Letter, object]) -> tuple[str, int]:
+    return _letter_order(pair[0])
+
+
+def _deliver(store, settings, pairs, day: date, dry_run: bool, problems, say, own) -> Sequence[Letter] | Spilled:
+    """Send the planned letters (``pairs``: each with its e-mail, in order) and record each (nothing on a dry run).
+    ``own(letter)``: (the invoices it reminds of, by number; the store validator of its commit, None: the one
+    installed over the whole repository). On disk (:class:`Spilled`) in, on disk out: a run in parts holds one
+    letter at a time."""
     from cpqctl.formats import mail
 
-    if dry_run or not planned.letters:
-        return planned.letters
+    if dry_run or not len(pairs):
+        return _Letters(pairs) if isinstance(pairs, Spilled) else [letter for letter, _ in pairs]
     smtp = mail.smtp_config(settings)  # configuration errors first
-    for letter in planned.letters:  # and every file able to take its record
+    for letter, _ in pairs:  # and every file able to take its record
+        invoices, _ = own(letter)
         for it in letter.items:
-            _recorded(store, planned.invoices[it.invoice], letter.level, day, letter.to, "<check>")
-    out = []
+            _recorded(store, invoices[it.invoice], letter.level, day, letter.to, "<check>")
+    out: list[Letter] | Spilled = Spilled(_letter_order) if isinstance(pairs, Spilled) else []
     with mail.Connection(smtp) as conn:
-        for letter, msg in zip(planned.letters, planned.messages, strict=True):
-            if parts is not None:
-                store.validator = _own_files(parts, settings, [it.file for it in letter.items])
-            out.append(_send_one(conn, store, planned.invoices, letter, msg, day, problems, say))
+        for letter, msg in pairs:
+            invoices, validator = own(letter)
+            if validator is not None:
+                store.validator = validator
+            out.append(_send_one(conn, store, invoices, letter, msg, day, problems, say))
     return out
+
+
+def _own(root, settings, letter: Letter):
+    """(the invoices ``letter`` reminds of, the validator of its commit) for a run planned in parts: its invoice
+    files read again (:func:`_own_files`)."""
+    from cpqctl.load.cache import load_files
+    from cpqctl.load.repo import Loaded
+
+    rels = [it.file for it in letter.items]
+    repo, _ = Loaded(settings, load_files(root, [(rel, "invoice") for rel in rels]), [], whole=False).assemble()
+    return repo.invoices, _own_files(root, settings, rels)
 
 
 def _own_files(root, settings, rels: list[str]):

@@ -21,6 +21,7 @@ class Spilled:
         self.key = key
         self.files: list = []
         self.count = 0
+        self._tail = None
 
     def add(self, records: Iterable) -> None:
         f = None
@@ -33,6 +34,15 @@ class Spilled:
         if f is not None:
             f.flush()
 
+    def append(self, record) -> None:
+        """Add one record after the last one :meth:`append` added (records appended one at a time, in order)."""
+        if self._tail is None:
+            self._tail = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until the records are read)
+            self.files.append(self._tail)
+        self._tail.seek(0, 2)
+        pickle.dump(record, self._tail, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += 1
+
     def __len__(self) -> int:
         return self.count
 
@@ -40,12 +50,15 @@ class Spilled:
         return self.count > 0
 
     def __iter__(self) -> Iterator:
+        if self._tail is not None:
+            self._tail.flush()
         return heapq.merge(*(_unpickled(f) for f in self.files), key=self.key)
 
     def close(self) -> None:
         for f in self.files:
             f.close()
         self.files = []
+        self._tail = None
 
 
 def _unpickled(f) -> Iterator:
