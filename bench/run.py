@@ -360,7 +360,11 @@ def main(argv: list[str] | None = None) -> int:
             ("renew --due --dry-run, computed (billed)", f"{cpq} renew --due --dry-run {day}", None),
             ("report revenue, 1 year (billed)", f"{cpq} report revenue --from 2026-01-01 {day} --format json", None),
             ("report deferred, 1 year (billed)", f"{cpq} report deferred --from 2026-01-01 {day} --format json", None),
-            ("report waterfall, 1 year (billed)", f"{cpq} report waterfall --from 2026-01-01 {day} --format json", None),
+            (
+                "report waterfall, 1 year (billed)",
+                f"{cpq} report waterfall --from 2026-01-01 {day} --format json",
+                None,
+            ),
             ("report rpo (billed)", f"{cpq} report rpo {day} --format json", None),
             ("export csv (billed)", f"{cpq} export -o {shlex.quote(str(args.dir / 'export'))} {day}", None),
             ("account list (billed)", f"{cpq} account list {day} --format json", None),

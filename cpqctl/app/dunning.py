@@ -338,7 +338,7 @@ def run_dunning(
     say = notify or _quiet
     day = ws.day(as_of)
     problems: list[str] = []
-    got: tuple[DunningConfig, list[SuspendHint], Sequence[Letter] | Spilled] | None = None
+    got: tuple[DunningConfig, list[SuspendHint], Sequence[Letter] | Spilled | _Letters] | None = None
     if not accounts:
         with ws.clean_parts() as parts:
             if parts is not None:
@@ -407,7 +407,9 @@ def _pair_order(pair: tuple[Letter, object]) -> tuple[str, int]:
     return _letter_order(pair[0])
 
 
-def _deliver(store, settings, pairs, day: date, dry_run: bool, problems, say, own) -> Sequence[Letter] | Spilled:
+def _deliver(
+    store, settings, pairs, day: date, dry_run: bool, problems, say, own
+) -> Sequence[Letter] | Spilled | _Letters:
     """Send the planned letters (``pairs``: each with its e-mail, in order) and record each (nothing on a dry run).
     ``own(letter)``: (the invoices it reminds of, by number; the store validator of its commit, None: the one
     installed over the whole repository). On disk (:class:`Spilled`) in, on disk out: a run in parts holds one

@@ -11,6 +11,7 @@ import heapq
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from typing import IO
 
 
 class Spilled:
@@ -21,7 +22,7 @@ class Spilled:
         self.key = key
         self.files: list = []
         self.count = 0
-        self._tail = None
+        self._tail: IO[bytes] | None = None
 
     def add(self, records: Iterable) -> None:
         f = None
@@ -36,11 +37,12 @@ class Spilled:
 
     def append(self, record) -> None:
         """Add one record after the last one :meth:`append` added (records appended one at a time, in order)."""
-        if self._tail is None:
-            self._tail = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until the records are read)
-            self.files.append(self._tail)
-        self._tail.seek(0, 2)
-        pickle.dump(record, self._tail, protocol=pickle.HIGHEST_PROTOCOL)
+        tail = self._tail
+        if tail is None:
+            tail = self._tail = tempfile.TemporaryFile()  # noqa: SIM115 (kept open until the records are read)
+            self.files.append(tail)
+        tail.seek(0, 2)
+        pickle.dump(record, tail, protocol=pickle.HIGHEST_PROTOCOL)
         self.count += 1
 
     def __len__(self) -> int:
