@@ -657,3 +657,50 @@ def test_sender_name_is_quoted_and_bad_addresses_refused(invoiced, cli, tmp_path
     for bad in ("a@b.example\nBcc: x@y.example", "łukasz@łódź.example"):
         r = cli("invoice", "send", "INV-2026-0001", "--to", bad, "--eml", target, "--as-of", AS_OF, "--repo", invoiced)
         assert r.code == 2 and "not an e-mail address" in r.stderr
+
+
+def test_sending_one_account_s_invoices_reads_that_account_and_sends_what_the_whole_path_sends(
+    invoiced, cli, smtp, monkeypatch
+):
+    """`invoice send` of invoices of one account reads that account's files only (issue 21) and sends, records
+    and prints what the whole repository's path does, byte for byte; invoices of two accounts are sent from the
+    whole repository."""
+    import shutil
+
+    from cpqctl.app.workspace import Workspace
+    from cpqctl.load import repo as loader
+
+    port, handler = smtp
+    _point_at(invoiced, port)
+    other = Path(shutil.copytree(invoiced, invoiced.parent / "other", ignore=shutil.ignore_patterns(".cpq")))
+    owner = {
+        f.stem: re.search(r"^account: (\S+)$", f.read_text(encoding="utf-8"), re.M)[1]
+        for f in sorted((invoiced / "invoices").glob("INV-*.yaml"))
+    }
+    by_account: dict[str, list[str]] = {}
+    for number, account in owner.items():
+        by_account.setdefault(account, []).append(number)
+    pair = next(ns for ns in by_account.values() if len(ns) >= 2)  # two invoices of one account
+    mixed = (pair[0], next(n for n, a in owner.items() if a != owner[pair[0]]))  # two accounts'
+    asks = [(pair[0],), tuple(pair[:2]), mixed]
+
+    def scenario(root: Path) -> list:
+        out = []
+        for numbers in asks:
+            run = cli("invoice", "send", *numbers, "--as-of", AS_OF, "--format", "json", "--repo", root, env=ENV)
+            out.append((run.code, run.stdout, run.stderr, [e.original_content for e in handler.envelopes]))
+            handler.envelopes.clear()
+        return out
+
+    loaded: list[str] = []
+    parts = loader.load_account_parts
+    monkeypatch.setattr(
+        loader, "load_account_parts", lambda root, account, *more: loaded.append(account) or parts(root, account, *more)
+    )
+    scoped = scenario(invoiced)
+    one_account = [numbers for numbers in asks if len({owner[n] for n in numbers}) == 1]
+    assert loaded == [owner[numbers[0]] for numbers in one_account] and len(one_account) >= 2
+    monkeypatch.setattr(Workspace, "writing_account", lambda self, account, tolerate=frozenset(), **_: self.writing())
+    assert scenario(other) == scoped and all(x[0] == 0 and x[3] for x in scoped)
+    for f in sorted((invoiced / "invoices").glob("*.yaml")):
+        assert f.read_bytes() == (other / "invoices" / f.name).read_bytes()

@@ -1086,21 +1086,29 @@ def send_invoices(
     deliveries: list[dict] = []
     problems: list[str] = []
     written: list[str] = []
-    with ws.writing() as (store, loaded):
-        batch = _unsent(loaded, day, since) if unsent else [_invoice(loaded, n) for n in invoices]
-        if not without_ksef:
-            refuse_unsubmitted(loaded, batch)
-        cfg = mail.smtp_config(loaded.settings) if batch else None  # configuration errors first
-        plan = [(inv, _recipients(loaded, inv, to)) for inv in batch]  # every recipient found before sending
-        for inv, rcpt in plan:
-            _sent_append(store, inv, day, rcpt, "<check>")  # and every file able to take its record
-        if cfg is not None and plan:
-            with mail.Connection(cfg) as conn:
-                for inv, rcpt in plan:  # one message (and PDF) at a time
-                    sent = _send_one(conn, store, ws.root, loaded, inv, rcpt, day, problems, say)
-                    if sent is not None:
-                        deliveries.append(sent)
-                        written.append(inv.src.file)
+    # invoices of one account named by number: that account's files (flat with repository size, issue 21); an
+    # invoice the account's files do not hold once the lock is held, several accounts, or --unsent: the whole
+    owners = {_invoice_account(ws.root, n) for n in invoices} if invoices and not unsent else {None}
+    scope = next(iter(owners)) if len(owners) == 1 else None
+    for account in (scope, None) if scope else (None,):
+        with ws.writing_account(account) if account else ws.writing() as (store, loaded):
+            if not loaded.whole and any(n not in loaded.invoices for n in invoices):
+                continue
+            batch = _unsent(loaded, day, since) if unsent else [_invoice(loaded, n) for n in invoices]
+            if not without_ksef:
+                refuse_unsubmitted(loaded, batch)
+            cfg = mail.smtp_config(loaded.settings) if batch else None  # configuration errors first
+            plan = [(inv, _recipients(loaded, inv, to)) for inv in batch]  # every recipient found before sending
+            for inv, rcpt in plan:
+                _sent_append(store, inv, day, rcpt, "<check>")  # and every file able to take its record
+            if cfg is not None and plan:
+                with mail.Connection(cfg) as conn:
+                    for inv, rcpt in plan:  # one message (and PDF) at a time
+                        sent = _send_one(conn, store, ws.root, loaded, inv, rcpt, day, problems, say)
+                        if sent is not None:
+                            deliveries.append(sent)
+                            written.append(inv.src.file)
+            break
     error = None
     if problems:
         error = CpqError(
