@@ -404,3 +404,42 @@ def test_allocating_reads_one_account_and_writes_what_the_whole_repository_write
     assert files == {
         p.relative_to(whole).as_posix(): p.read_bytes() for p in sorted((whole / "payments").rglob("*.yaml"))
     }
+
+
+def _retarget_correction(root: Path, number: str) -> None:
+    """FK-2026-0001 (globex's correction of its INV-2026-0005) made to correct ``number``, another account's
+    invoice, its digest made again (a hand edit that loads)."""
+    from cpqctl.formats.digest import digest_of, line_of, without_digest
+
+    fk = root / "invoices" / "FK-2026-0001.yaml"
+    body = without_digest(fk.read_text(encoding="utf-8"))
+    assert "\ncorrects: INV-2026-0005\n" in body
+    body = body.replace("\ncorrects: INV-2026-0005\n", f"\ncorrects: {number}\n")
+    fk.write_text(body + line_of(digest_of(body)), encoding="utf-8")
+
+
+def test_a_correction_billed_to_another_account_is_an_error_no_write_or_part_overlooks(copy: Path, monkeypatch):
+    """A corrective invoice billed to another account than the invoice it corrects is `check`'s
+    E-CORRECTION-ACCOUNT (art. 106j: it goes to the corrected invoice's buyer). The writes about one account that
+    read what an invoice still asks (`payment record`, `invoice correct`) read such a correction of its invoices
+    too and are refused, never computing the invoice's open amount without it; the reports in parts hand over to
+    the whole read."""
+    run = ("--repo", copy, "--as-of", YEAR_END)
+    target = "INV-2026-0024"
+    assert "\naccount: umbrella\n" in (copy / "invoices" / f"{target}.yaml").read_text(encoding="utf-8")
+    _retarget_correction(copy, target)
+    r = invoke("check", "--repo", copy, "--format", "json")
+    codes = {d["code"] for d in json.loads(r.stdout)["diagnostics"] if d["severity"] == "error"}
+    assert r.exit_code == 1 and "E-CORRECTION-ACCOUNT" in codes
+    files = sorted(copy.rglob("*.yaml"))
+    r = invoke("payment", "record", "-a", "umbrella", "--amount", "1000", "--invoice", target, *run)
+    assert r.exit_code == 1 and "E-CORRECTION-ACCOUNT" in r.stderr and "Traceback" not in r.stderr
+    r = invoke("invoice", "correct", target, "--reason", "price", *run)
+    assert r.exit_code == 1 and "E-CORRECTION-ACCOUNT" in r.stderr
+    assert sorted(copy.rglob("*.yaml")) == files
+    for args in (("report", "ar"), ("invoice", "list"), ("journal",)):
+        monkeypatch.setenv("CPQ_CHUNK_FILES", "8")
+        parts = invoke(*args, "--format", "json", *run)
+        monkeypatch.setenv("CPQ_CHUNK_FILES", "100000000")
+        whole = invoke(*args, "--format", "json", *run)
+        assert parts.exit_code == whole.exit_code == 0 and parts.stdout == whole.stdout, args

@@ -352,7 +352,9 @@ def run_dunning(
                     return out.hints
 
                 read = parts.read(KINDS, one)
-                if read is not None:
+                if read is None:
+                    spill.close()
+                else:
                     assert parts.store is not None
                     hints = sorted((h for part in read for h in part), key=lambda h: h.account)
                     sent = _deliver(

@@ -52,7 +52,8 @@ def export(
     raw_csv: bool = False,
 ) -> ExportResult:
     """Write every table of :mod:`cpqctl.views.export` on ``as_of`` to ``output`` (default ./export or
-    ./cpq-export.sqlite, relative paths from the current folder); refused on a repository with loader errors,
+    ./cpq-export.sqlite, relative paths from the current folder); refused on loader errors in the files it
+    exports (accounts, contracts, invoices; :data:`cpqctl.views.export.KINDS`),
     and on a target that exists and is not a previous export. CSV cells that a spreadsheet would run as a
     formula are prefixed with ``'`` unless ``raw_csv`` (:func:`cpqctl.formats.export.csv_cell`)."""
     from cpqctl.views import export as views

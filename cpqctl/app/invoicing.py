@@ -756,7 +756,7 @@ def correct_invoice(
     # number passes every invoice file's name. An invoice the plain match cannot place: the whole repository.
     scope = _invoice_account(ws.root, invoice)
     for account in (scope, None) if scope else (None,):
-        with ws.writing_account(account, books=True) if account else ws.writing() as (store, loaded):
+        with ws.writing_account(account, books=True, payments=True) if account else ws.writing() as (store, loaded):
             if not loaded.whole and invoice not in loaded.invoices:
                 continue  # not this account's once the lock is held
             if dry_run:

@@ -292,13 +292,17 @@ def _in_parts(ws: Workspace, end: date, start: date | None):
     account, held by every part, in the first); ties of the journal's order (one contract's revenue in two
     currencies) go by currency, as the whole journal's streams do. The unbilled receivables are netted over every
     contract: each part gives its balance month by month, carried past its last month, and the parts' add up."""
+    from cpqctl.app import revenue
     from cpqctl.app.spill import Spilled
+    from cpqctl.load.parts import Whole
 
     spilled = Spilled(_first)
     balances: list[dict[str, list[tuple[date, Decimal]]]] = []
     seen: dict = {"currencies": set(), "first": [], "names": {}}
 
     def one(repo: Repo) -> None:
+        if revenue._corrects_across(repo):  # its line's period is the corrected invoice's, in another part
+            raise Whole("invoices")
         unbilled_of: dict[str, list[tuple[date, Decimal]]] = {}
         records = [
             ((*key, cur), cur, make())

@@ -724,6 +724,17 @@ def check_invoices(repo: Repo, lost: Unloaded = NOTHING_LOST) -> Iterator[Diagno
             yield _err(
                 inv.at.get("corrects", inv.src), "E-UNKNOWN-INVOICE", f"corrects unknown invoice `{inv.corrects}`", ""
             )
+        orig = repo.invoices.get(inv.corrects) if inv.corrects else None
+        if orig is not None and orig.account != inv.account:
+            yield _err(
+                inv.at.get("account", inv.src),
+                "E-CORRECTION-ACCOUNT",
+                f"corrective invoice {inv.invoice} is billed to `{inv.account}`, but the invoice it corrects, "
+                f"{orig.invoice}, to `{orig.account}`",
+                "a corrective invoice goes to the buyer of the invoice it corrects (art. 106j ust. 2 of the VAT act: "
+                "it names that invoice and its data); issue it with `cpqctl invoice correct`, and bill another buyer "
+                "with a new invoice",
+            )
 
 
 def invoices_out_of_order(pattern: str, numbered: Iterable[tuple[str, date]]) -> list[tuple[str, date, str, date]]:

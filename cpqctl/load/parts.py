@@ -185,7 +185,9 @@ class Plan:
           hold it, or the wrong one), or that names an account of another part;
         - a payment whose ``account:`` line named another account than its parsed one, that names an account with
           no folder, or that allocates to an invoice outside its account's part (its credit and what it settles
-          would differ). A payment naming no account is read by every part: it settles the invoices of each part
+          would differ);
+        - a correction of an invoice outside the part (what the invoice still asks for is its chain's, corrections
+          included; `check`'s E-CORRECTION-ACCOUNT when another account's). A payment naming no account is read by every part: it settles the invoices of each part
           that it names and adds to nobody's credit, as in the whole ledger.
 
         With ``catalog`` in ``kinds`` every part holds the catalog (a catalog file with a loader error: raises
@@ -252,6 +254,10 @@ class Plan:
             for rec in settling:
                 if any(a.invoice not in numbers for a in rec.allocations):
                     raise Whole(rec.src.file)
+            for res in results.values():  # a correction of an invoice of another part: what it owes is the chain's
+                if res.kind == "invoice" and res.records and res.records[0].corrects:
+                    if res.records[0].corrects not in numbers:
+                        raise Whole(res.records[0].src.file)
             ids = set()
             for res in results.values():
                 if res.kind == "catalog" or (

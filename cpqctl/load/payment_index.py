@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cpqctl.load.invoice_index import HEAD_BYTES, RACY_NS, _read, _write, head_matches
@@ -91,10 +92,13 @@ def payment_owners(root: Path) -> dict[str, str | None]:
     return owners_in(root, INDEX, entries) if entries is not None else {}
 
 
-def owners_in(root: Path, index: str, entries: list[tuple[str, os.DirEntry]]) -> dict[str, str | None]:
-    """Each YAML file among ``entries`` → its top-level ``account:`` as :func:`account_in` reads it (None for a link,
-    a folder or a pipe: whose it is cannot be told, the caller reports it), remembered in the index file
-    ``index``."""
+def owners_in(
+    root: Path, index: str, entries: list[tuple[str, os.DirEntry]], read: Callable[[str], str | None] | None = None
+) -> dict[str, str | None]:
+    """Each YAML file among ``entries`` → its top-level ``account:`` as :func:`account_in` reads it (``read``:
+    another line's value, e.g. ``corrects:``; None for a link, a folder or a pipe: whose it is cannot be told, the
+    caller reports it), remembered in the index file ``index``."""
+    read = read or account_in
     started = time.time_ns()
     index_path = root / index
     data = _read(index_path)
@@ -115,7 +119,7 @@ def owners_in(root: Path, index: str, entries: list[tuple[str, os.DirEntry]]) ->
             and hit[:3] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
             and type(hit[3]) in (str, type(None))
         )
-        owner = hit[3] if fresh else account_in(entry.path)
+        owner = hit[3] if fresh else read(entry.path)
         if st.st_mtime_ns < started - RACY_NS and st.st_ctime_ns < started - RACY_NS:
             new[rel] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, owner]
         out[rel] = owner
@@ -123,3 +127,42 @@ def owners_in(root: Path, index: str, entries: list[tuple[str, os.DirEntry]]) ->
     if record != data:
         _write(root, index_path, record)
     return out
+
+
+CORRECTS = ".cpq/cache/invoice-corrects.json"
+_CORRECTS_LINE = re.compile(rb"^corrects:[ \t]*([A-Za-z0-9][A-Za-z0-9._/-]*)[ \t]*(?:#.*)?\r?$", re.MULTILINE)
+
+
+def corrects_in(path: str) -> str | None:
+    """The invoice file's top-level ``corrects:`` value, "" when it has none, None when a plain match cannot tell."""
+    got = head_matches(path, _CORRECTS_LINE)
+    if got is None:
+        return None
+    head, found = got
+    if len(found) == 1:
+        return found[0].decode("ascii")
+    if not found and len(head) < HEAD_BYTES and b"corrects:" not in head:
+        return ""
+    return None
+
+
+def corrections_of(root: Path, numbers: set[str], pattern: str) -> list[tuple[str, str]]:
+    """(relative path, "invoice") of the corrective invoices — the files of ``invoices/`` whose names are in the
+    series ``pattern`` ([numbering] correction) — whose ``corrects:`` line names one of ``numbers`` or cannot be
+    told, remembered per file in :data:`CORRECTS` (a write about one account reads the corrections of its invoices
+    that another account's files hold: `check`'s E-CORRECTION-ACCOUNT)."""
+    from cpqctl.core.numbering import file_stem, parse
+
+    folder = root / "invoices"
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    stem_pattern = file_stem(pattern)
+    with os.scandir(folder) as found:
+        entries = [
+            (f"invoices/{e.name}", e)
+            for e in found
+            if e.name.endswith(".yaml") and parse(stem_pattern, e.name[: -len(".yaml")]) is not None
+        ]
+    entries.sort(key=lambda x: x[0])
+    named = owners_in(root, CORRECTS, entries, corrects_in)
+    return [(rel, "invoice") for rel, target in named.items() if target is None or target in numbers]

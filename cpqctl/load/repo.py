@@ -560,9 +560,12 @@ def load_account_parts(root: Path, account: str, payments: bool = False) -> Load
     catalog, the account's folder (its contracts), its quotes (:func:`cpqctl.load.payment_index.quote_files_of`)
     and its contracts' invoices (:mod:`cpqctl.load.invoice_index`); the other accounts' files are not read.
 
-    ``payments`` (`payment record`, `payment allocate`): also the account's payments and those naming no account
-    (bank lines to review), as :func:`cpqctl.load.payment_index.payment_owners` tells them by their ``account:``
-    lines; a file that line cannot tell is read and kept when it is one of these."""
+    ``payments`` (`payment record`, `payment allocate`, `invoice correct`): also the account's payments and those
+    naming no account (bank lines to review), as :func:`cpqctl.load.payment_index.payment_owners` tells them by
+    their ``account:`` lines (a file that line cannot tell is read and kept when it is one of these), and the
+    corrective invoices of its invoices that another account's files hold
+    (:func:`cpqctl.load.payment_index.corrections_of`: `check`'s E-CORRECTION-ACCOUNT, which refuses the write,
+    instead of what the invoice still asks computed without them)."""
     from cpqctl.load.cache import load_files
     from cpqctl.load.invoice_index import invoice_files_of
     from cpqctl.load.payment_index import quote_files_of
@@ -597,6 +600,14 @@ def load_account_parts(root: Path, account: str, payments: bool = False) -> Load
         or (res.kind == "payment" and _settles(res.records[0], account))
         or res.kind not in ("quote", "invoice", "payment")
     }
+    if payments:  # what its invoices still ask for: a correction another account's files hold counts too
+        from cpqctl.load.payment_index import corrections_of
+
+        numbers = {r.records[0].invoice for r in results.values() if r.kind == "invoice" and r.records}
+        more = [f for f in corrections_of(root, numbers, settings.numbering_correction) if f[0] not in results]
+        for rel, res in load_files(root, _well_named(dict.fromkeys(more), diags), own=True).items():
+            if not res.records or res.records[0].corrects in numbers:  # E-CORRECTION-ACCOUNT: refused
+                results[rel] = res
     return Loaded(settings, results, diags, whole=False, elsewhere=elsewhere(root))
 
 
