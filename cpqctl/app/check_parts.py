@@ -37,15 +37,21 @@ from cpqctl.core.model import Invoice, Repo
 def findings(root: Path, meter: Callable[[], AbstractContextManager]) -> list[Diagnostic] | None:
     """Every finding of `check` (the loader's, the cross-file rules' and the e-invoices'), sorted as
     :meth:`cpqctl.app.workspace.Workspace.findings` sorts them; None when the parts cannot stand for the whole
-    repository (see the module's docstring) or it is small enough to load whole."""
+    repository (see the module's docstring) or it is small enough to load whole.
+
+    A part whose files are all as an earlier check left them is not read again: what that check found in it, and
+    kept of it for the rules over the whole repository, is taken from :class:`PartMemo` (the re-check of what
+    changed); what it refers to in other parts is asked again of the files there now."""
     from cpqctl.app.einvoicing import EinvoiceCheck
     from cpqctl.core.checks import PaymentFacts, global_rules, run_local_checks
     from cpqctl.load.parts import Whole, plan
     from cpqctl.load.positions import source_at
+    from cpqctl.load.repo import Loaded
 
     found_plan = plan(root)
     if found_plan is None:
         return None
+    memo = PartMemo(root, found_plan)
     kept: list[str] = []  # each part's invoices' facts
     payments: list[PaymentFacts] = []
     contracts = False
@@ -55,34 +61,210 @@ def findings(root: Path, meter: Callable[[], AbstractContextManager]) -> list[Di
     catalog = None
     try:
         with meter() as m:
-            for loaded in found_plan.checking(m):
-                repo, diags = loaded.assemble()
-                del loaded
-                local = diags + run_local_checks(repo)
-                if any(d.severity == "error" for d in local):
-                    raise Whole(next(d.file for d in local if d.severity == "error"))
-                closed(repo, found_plan.defines)
-                found.update(local)
-                einvoice_found += einvoices.part(repo, local)
-                if repo.invoices:  # one string a part (see InvoiceFacts.line)
-                    kept.append("\n".join(_facts(inv).line() for inv in repo.invoices.values()))
-                payments += [
-                    PaymentFacts(p.payment, p.imported, p.src, source_at(p.at, "imported", p.src))
-                    for p in repo.payments.values()
-                    if p.imported
-                ]
-                contracts = contracts or bool(repo.contracts)
-                catalog = repo.catalog
-                del repo
+            for files, item in found_plan.checking(m, cached=memo.lookup):
+                if isinstance(item, Loaded):
+                    repo, diags = item.assemble()
+                    del item
+                    local = diags + run_local_checks(repo)
+                    if any(d.severity == "error" for d in local):
+                        raise Whole(next(d.file for d in local if d.severity == "error"))
+                    refs = outward(repo)
+                    closed_refs(refs, found_plan.defines)
+                    before = set(einvoices.valid)
+                    entry = PartEntry(
+                        local,
+                        einvoices.part(repo, local),
+                        "\n".join(_facts(inv).line() for inv in repo.invoices.values()),  # one string a part
+                        [
+                            PaymentFacts(p.payment, p.imported, p.src, source_at(p.at, "imported", p.src))
+                            for p in repo.payments.values()
+                            if p.imported
+                        ],
+                        refs,
+                        bool(repo.contracts),
+                        list(repo.payments),
+                        sorted(einvoices.valid - before),
+                    )
+                    catalog = repo.catalog
+                    del repo
+                    memo.store(files, entry)
+                else:
+                    entry = item  # type: ignore[assignment]
+                    closed_refs(entry.refs, found_plan.defines)
+                    einvoices.valid.update(entry.valid)
+                found.update(entry.local)
+                einvoice_found += entry.einvoice
+                if entry.facts:
+                    kept.append(entry.facts)
+                payments += entry.payments
+                contracts = contracts or entry.contracts
+                del entry
     except Whole:
         return None
-    if catalog is None:
-        return None
+    if catalog is None:  # every part as the last check left it
+        catalog = Loaded(found_plan.settings, found_plan.catalog_results, []).assemble()[0].catalog
     invoices = {f.invoice: f for f in map(InvoiceFacts.parse, (line for text in kept for line in text.split("\n")))}
     del kept
     found.update(global_rules(Repo(found_plan.settings, catalog), invoices, payments, contracts))
     einvoices.finish()
+    memo.prune()
     return sorted(sorted(found) + einvoice_found)
+
+
+class PartEntry:
+    """What a check found in one part and kept of it for the rules over the whole repository: its findings, its
+    e-invoices' findings, its invoices' facts (one line each), its payments' bank lines, what it refers to outside
+    itself, whether it has contracts, its payments' IDs, the e-invoice verdicts it found valid."""
+
+    __slots__ = ("local", "einvoice", "facts", "payments", "refs", "contracts", "payment_ids", "valid")
+
+    def __init__(self, local, einvoice, facts, payments, refs, contracts, payment_ids, valid) -> None:
+        self.local: list[Diagnostic] = local
+        self.einvoice: list[Diagnostic] = einvoice
+        self.facts: str = facts
+        self.payments = payments
+        self.refs: list[tuple[str, str, str]] = refs
+        self.contracts: bool = contracts
+        self.payment_ids: list[str] = payment_ids
+        self.valid: list[str] = valid
+
+    def data(self) -> dict:
+        from dataclasses import asdict
+
+        def src(s) -> list:
+            return [s.file, s.line, s.column]
+
+        return {
+            "local": [asdict(d) for d in self.local],
+            "einvoice": [asdict(d) for d in self.einvoice],
+            "facts": self.facts,
+            "payments": [[p.payment, p.imported, src(p.src), src(p.at.get("imported", p.src))] for p in self.payments],
+            "refs": [list(r) for r in self.refs],
+            "contracts": self.contracts,
+            "payment_ids": self.payment_ids,
+            "valid": self.valid,
+        }
+
+    @classmethod
+    def of(cls, data: dict) -> PartEntry:
+        from cpqctl.core.checks import PaymentFacts
+        from cpqctl.core.model import Source
+
+        return cls(
+            [Diagnostic(**d) for d in data["local"]],
+            [Diagnostic(**d) for d in data["einvoice"]],
+            str(data["facts"]),
+            [PaymentFacts(p, imp, Source(*src), Source(*at)) for p, imp, src, at in data["payments"]],
+            [(str(k), str(i), str(f)) for k, i, f in data["refs"]],
+            bool(data["contracts"]),
+            [str(x) for x in data["payment_ids"]],
+            [str(x) for x in data["valid"]],
+        )
+
+
+class PartMemo:
+    """The parts an earlier check read, by the state of their files (``.cpq/cache/check-parts/``, one file a
+    part): a part is answered from it when every one of its files is as that check saw it (path, size, mtime,
+    inode, ctime — a file rewritten with its size and mtime kept has a new ctime) and so is everything else its
+    answer read: the code, cpq.toml, the catalog, the exchange rates and templates, the repository's account
+    folders and contract files (a rule may call an ID of them unknown, or a file be read by every part) and the
+    listing's findings. A file changed within 2 s of the check is never remembered (its mtime may not show the
+    next change). ``CPQ_REMEMBER=0``: nothing is remembered."""
+
+    FOLDER = ".cpq/cache/check-parts"
+
+    def __init__(self, root: Path, found_plan) -> None:
+        import hashlib
+        import os
+        import time
+
+        from cpqctl.load import remembered
+
+        self.root = root
+        self.on = os.environ.get("CPQ_REMEMBER", "").strip() != "0"
+        self.started = time.time_ns()
+        self.used: set[str] = set()
+        self.last: tuple[list, str, int] | None = None  # the part asked last: its files, key and newest time
+        around, _ = remembered.state_key(root, folders=("catalog", "fx", "indices", "templates", "periods"))
+        h = hashlib.sha256(f"check-parts-1\0{around}\n".encode())
+        for acct in sorted(found_plan.folders):
+            h.update(f"{acct}\0{len(found_plan.folders[acct])}\n".encode())
+        for cid in sorted(found_plan.contract_files()):
+            h.update(f"{cid}\n".encode())
+        for d in found_plan.diags:
+            h.update(f"{d}\n".encode())
+        self.base = h.digest()
+
+    def _key(self, files: list[tuple[str, str]]) -> tuple[str, int]:
+        import hashlib
+        import os
+
+        if self.last is not None and self.last[0] is files:  # the part just asked about (the list is still held)
+            return self.last[1], self.last[2]
+        h = hashlib.sha256(self.base)
+        newest = 0
+        base = os.fspath(self.root)
+        for rel, kind in files:
+            try:
+                st = os.lstat(os.path.join(base, rel))
+            except OSError:
+                h.update(f"{rel}\0-\n".encode())
+                continue
+            h.update(f"{rel}\0{kind}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode())
+            newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+        self.last = (files, h.hexdigest(), newest)
+        return self.last[1], newest
+
+    def lookup(self, files: list[tuple[str, str]]) -> PartEntry | None:
+        """The entry of a part whose files are as an earlier check saw them; None otherwise."""
+        import json
+
+        if not self.on:
+            return None
+        key, _ = self._key(files)
+        try:
+            data = json.loads((self.root / self.FOLDER / f"{key}.json").read_bytes())
+            if data.get("key") != key:
+                return None
+            entry = PartEntry.of(data["value"])
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+        self.used.add(key)
+        return entry
+
+    def store(self, files: list[tuple[str, str]], entry: PartEntry) -> None:
+        """Remember ``entry`` for the part of ``files`` (not when one of them changed within 2 s of the check)."""
+        import json
+
+        from cpqctl.load.cache import RACY_NS
+        from cpqctl.load.remembered import write_cache_file
+
+        if not self.on:
+            return
+        key, newest = self._key(files)
+        if newest >= self.started - RACY_NS:
+            return
+        body = json.dumps({"key": key, "value": entry.data()}, ensure_ascii=False).encode("utf-8")
+        if write_cache_file(self.root, f"{self.FOLDER}/{key}.json", body):
+            self.used.add(key)
+
+    def prune(self) -> None:
+        """Forget the parts this check did not use (a check that answered in parts)."""
+        import os
+
+        if not self.on:
+            return
+        try:
+            with os.scandir(self.root / self.FOLDER) as found:
+                names = [e.name for e in found]
+        except OSError:
+            return
+        for name in names:
+            if name.endswith(".json") and name[: -len(".json")] not in self.used:
+                try:
+                    os.unlink(self.root / self.FOLDER / name)
+                except OSError:
+                    pass
 
 
 def _facts(inv: Invoice) -> InvoiceFacts:
@@ -99,13 +281,28 @@ def _facts(inv: Invoice) -> InvoiceFacts:
 def closed(repo: Repo, defines: Callable[[str, str], bool]) -> None:
     """Raise :class:`~cpqctl.load.parts.Whole` when a record of the part ``repo`` names a record that is not in it
     but that a file of the repository may define (``defines(kind, ID)``): a rule would read it from another part."""
+    closed_refs(outward(repo), defines)
+
+
+def closed_refs(refs: list[tuple[str, str, str]], defines: Callable[[str, str], bool]) -> None:
+    """:func:`closed` of what a part refers to outside itself (:func:`outward`)."""
     from cpqctl.load.parts import Whole
 
+    for kind, ident, file in refs:
+        if defines(kind, ident):
+            raise Whole(file)
+
+
+def outward(repo: Repo) -> list[tuple[str, str, str]]:
+    """(kind, ID, file naming it) of each record the part ``repo`` names and does not hold: a contract's account,
+    predecessor, quote and amendment quotes, a quote's account and contract, an invoice's account, contract and
+    corrected invoice, a payment's account and allocated invoices."""
     have = {"account": repo.accounts, "contract": repo.contracts, "quote": repo.quotes, "invoice": repo.invoices}
+    out: list[tuple[str, str, str]] = []
 
     def need(kind: str, ident: str | None, file: str) -> None:
-        if ident and ident not in have[kind] and defines(kind, ident):
-            raise Whole(file)
+        if ident and ident not in have[kind]:
+            out.append((kind, ident, file))
 
     for c in repo.contracts.values():
         f = c.src.file
@@ -126,3 +323,4 @@ def closed(repo: Repo, defines: Callable[[str, str], bool]) -> None:
         need("account", p.account, p.src.file)
         for al in p.allocations:
             need("invoice", al.invoice, p.src.file)
+    return out

@@ -69,6 +69,7 @@ class Plan:
         self.others = others
         self._contracts: set[str] | None = None
         self._quotes: set[str] | None = None
+        self.catalog_results: dict = {}  # the catalog files read by :meth:`checking`
 
     def contract_files(self) -> dict[str, str]:
         """Each contract's file, by its ID (its name)."""
@@ -284,7 +285,7 @@ class Plan:
             raise Whole(rel)
         return True
 
-    def checking(self, meter=None, size: int | None = None) -> Iterator[Loaded]:
+    def checking(self, meter=None, size: int | None = None, cached=None) -> Iterator[tuple[list, object]]:
         """For `check` (:mod:`cpqctl.app.check_parts`): every data file once, in parts of whole account folders
         with their contracts' invoices and their accounts' quotes and payments (as the files' ``account:`` lines
         name them), in the whole load's order; or raises :class:`Whole` before a part that would not stand for the
@@ -297,7 +298,12 @@ class Plan:
 
         A quote or payment whose account a plain match cannot tell is read by every part and kept by its account's;
         a payment naming no account belongs to the first part. What the records of a part refer to in another part
-        is the caller's to tell (:func:`cpqctl.app.check_parts.closed`)."""
+        is the caller's to tell (:func:`cpqctl.app.check_parts.closed`).
+
+        Yields (the part's files, its :class:`Loaded`). ``cached(files)``, when given, is asked first: what it
+        answers (not None: an earlier check of exactly these files, with the IDs of the payments it kept as
+        ``payment_ids``) is yielded instead, and the part is not read (:mod:`cpqctl.app.check_parts`, the
+        re-check of what changed)."""
         from cpqctl.load import memo
         from cpqctl.load.cache import load_files
         from cpqctl.load.payment_index import QUOTES, owners_in, payment_owners
@@ -329,6 +335,7 @@ class Plan:
         for rel, res in catalog.items():
             if any(d.severity == "error" for d in res.diagnostics):
                 raise Whole(rel)
+        self.catalog_results = catalog
         known = set(self.contract_files())
         # payment IDs across the parts (one in two month folders: the whole load's duplicate); any other record's
         # ID is its file's name (the loader's E-ID-MISMATCH), which no two files share: a contract in two account
@@ -344,6 +351,14 @@ class Plan:
             files = [(rel, "quote") for rel in quotes] + [(rel, "invoice") for rel in invoices]
             files += [f for acct in accounts for f in self.folders[acct]]
             files += sorted((rel, "payment") for rel in payments)  # months in order, as the whole load's
+            hit = cached(files) if cached is not None else None
+            if hit is not None:
+                for ident in hit.payment_ids:
+                    if ident in seen:
+                        raise Whole(ident)
+                    seen.add(ident)
+                yield files, hit
+                continue
             loaded = load_files(self.root, files, meter, part=True)
             results = dict(catalog)
             mine = set(accounts)
@@ -368,7 +383,7 @@ class Plan:
                         seen.add(rec.payment)
                 results[rel] = res
             del loaded
-            yield Loaded(self.settings, results, list(self.diags), whole=False)
+            yield files, Loaded(self.settings, results, list(self.diags), whole=False)
             del results
 
 
