@@ -201,3 +201,75 @@ def test_a_part_answered_from_memory_still_asks_what_it_names_elsewhere(generate
     parts_read[0] = 0
     got = _check(cli, root)
     assert got == _fresh(cli, root, tmp_path) and got != first
+
+
+def _remembered_once(generated, tmp_path, cli) -> tuple[Path, tuple[int, str]]:
+    root = copy_repo(generated, tmp_path / "repo")
+    age(root)
+    time.sleep(2.1)
+    return root, _check(cli, root)
+
+
+def test_cpq_toml_saved_while_the_check_plans_is_never_taken_for_the_new_state(
+    generated, tmp_path, cli, monkeypatch
+) -> None:
+    """The state of cpq.toml and the folders around the parts is taken before the plan reads them: a save while a
+    check runs makes the next check read the parts again, never answer them with findings of the old settings."""
+    from cpqctl.load import parts
+
+    root = copy_repo(generated, tmp_path / "repo")
+    age(root)
+    time.sleep(2.1)
+    real = parts.plan
+
+    def saved_meanwhile(where):
+        got = real(where)
+        toml = where / "cpq.toml"
+        toml.write_text(toml.read_text(encoding="utf-8").replace("[company]\n", '[company]\ncountry = "DE"\n', 1))
+        return got
+
+    monkeypatch.setattr(parts, "plan", saved_meanwhile)
+    _check(cli, root)
+    monkeypatch.setattr(parts, "plan", real)
+    time.sleep(2.1)
+    (root / ".cpq" / "cache" / "check.json").unlink()
+    got = _check(cli, root)
+    assert got == _fresh(cli, root, tmp_path) and got[0] == 1  # the new settings' errors
+
+
+@pytest.mark.parametrize("damage", ["a fact", "brackets", "one byte"])
+def test_a_damaged_part_entry_is_a_miss_never_a_crash_nor_an_answer(generated, tmp_path, cli, damage) -> None:
+    root, first = _remembered_once(generated, tmp_path, cli)
+    folder = root / ".cpq" / "cache" / "check-parts"
+    entries = sorted(folder.glob("*.json"))
+    assert len(entries) > 3
+    for entry in entries:
+        raw = entry.read_bytes()
+        if damage == "a fact":  # an invoice number one digit off: still JSON, still the same length
+            raw = re.sub(rb"INV-(\d{4})-(\d{5})", lambda m: b"INV-" + m[1] + b"-" + m[2][:-1] + b"9", raw, count=1)
+        elif damage == "brackets":
+            raw = raw.split(b"\n", 1)[0] + b"\n" + b"[" * 200_000
+        else:
+            raw = raw[:-20] + bytes([raw[-20] ^ 1]) + raw[-19:]
+        entry.write_bytes(raw)
+    (root / ".cpq" / "cache" / "check.json").unlink()
+    assert _check(cli, root) == first
+
+
+def test_part_entries_do_not_pile_up_while_the_whole_check_answers(generated, tmp_path, cli) -> None:
+    """A repository with an error is checked whole after its parts are read; each check keeps only the entries of
+    the parts it read, so new states do not add up."""
+    root, _ = _remembered_once(generated, tmp_path, cli)
+    last = sorted((root / "contracts").iterdir())[-1]
+    c = sorted(last.glob("C-*.yaml"))[0]
+    c.write_text(c.read_text(encoding="utf-8").replace("\naccount: ", "\naccount: acct-nobody\nx: ", 1))
+    counts = []
+    for n in range(4):
+        mine = sorted((root / "contracts" / "acct-00001").glob("C-*.yaml"))[0]
+        text = mine.read_text(encoding="utf-8")
+        (mine.parent / f"C-2026-9{n:04d}.yaml").write_text(text.replace(mine.stem, f"C-2026-9{n:04d}"))
+        time.sleep(2.1)
+        (root / ".cpq" / "cache" / "check.json").unlink(missing_ok=True)
+        assert _check(cli, root)[0] == 1
+        counts.append(len(list((root / ".cpq" / "cache" / "check-parts").glob("*.json"))))
+    assert max(counts) <= counts[0] + 1, counts

@@ -48,10 +48,11 @@ def findings(root: Path, meter: Callable[[], AbstractContextManager]) -> list[Di
     from cpqctl.load.positions import source_at
     from cpqctl.load.repo import Loaded
 
+    memo = PartMemo(root)  # what is around the parts, taken before anything is read (a save meanwhile: a miss)
     found_plan = plan(root)
     if found_plan is None:
         return None
-    memo = PartMemo(root, found_plan)
+    memo.begin(found_plan)
     kept: list[str] = []  # each part's invoices' facts
     payments: list[PaymentFacts] = []
     contracts = False
@@ -100,6 +101,7 @@ def findings(root: Path, meter: Callable[[], AbstractContextManager]) -> list[Di
                 contracts = contracts or entry.contracts
                 del entry
     except Whole:
+        memo.prune()  # what this check read and kept; the others' parts are gone or read again
         return None
     if catalog is None:  # every part as the last check left it
         catalog = Loaded(found_plan.settings, found_plan.catalog_results, []).assemble()[0].catalog
@@ -166,31 +168,46 @@ class PartMemo:
     """The parts an earlier check read, by the state of their files (``.cpq/cache/check-parts/``, one file a
     part): a part is answered from it when every one of its files is as that check saw it (path, size, mtime,
     inode, ctime — a file rewritten with its size and mtime kept has a new ctime) and so is everything else its
-    answer read: the code, cpq.toml, the catalog, the exchange rates and templates, the repository's account
-    folders and contract files (a rule may call an ID of them unknown, or a file be read by every part) and the
-    listing's findings. A file changed within 2 s of the check is never remembered (its mtime may not show the
-    next change). ``CPQ_REMEMBER=0``: nothing is remembered."""
+    answer read: the code, cpq.toml, the catalog, the exchange rates and templates (their state taken before the
+    plan reads them: a save meanwhile makes the next check miss), the account folders' names (a record may name an
+    account with no folder), the contracts on file when invoices are read by every part, and the listing's
+    findings. Nothing is remembered when a file — of the part, or around the parts — changed within 2 s of the
+    check (its mtime may not show the next change). An entry carries the SHA-256 of its bytes and every fact is
+    read back: a damaged entry is a miss, never an answer. ``CPQ_REMEMBER=0``: nothing is remembered."""
 
     FOLDER = ".cpq/cache/check-parts"
 
-    def __init__(self, root: Path, found_plan) -> None:
-        import hashlib
+    def __init__(self, root: Path) -> None:
         import os
         import time
 
         from cpqctl.load import remembered
+        from cpqctl.load.cache import RACY_NS
 
         self.root = root
         self.on = os.environ.get("CPQ_REMEMBER", "").strip() != "0"
         self.started = time.time_ns()
         self.used: set[str] = set()
         self.last: tuple[list, str, int] | None = None  # the part asked last: its files, key and newest time
-        around, _ = remembered.state_key(root, folders=("catalog", "fx", "indices", "templates", "periods"))
-        h = hashlib.sha256(f"check-parts-1\0{around}\n".encode())
+        around, newest = remembered.state_key(root, folders=("catalog", "fx", "indices", "templates", "periods"))
+        self.around = around
+        # a file around the parts changed within 2 s: what is read now may not be what its stats say next time
+        self.keep = newest < self.started - RACY_NS
+        self.base = b""
+
+    def begin(self, found_plan) -> None:
+        """Add what the plan found to every part's key: the account folders (a record naming an account with no
+        folder), the invoices every part reads with the contracts on file (one of them may be their contract's),
+        the listing's findings (every part carries them)."""
+        import hashlib
+
+        h = hashlib.sha256(f"check-parts-2\0{self.around}\n".encode())
         for acct in sorted(found_plan.folders):
-            h.update(f"{acct}\0{len(found_plan.folders[acct])}\n".encode())
-        for cid in sorted(found_plan.contract_files()):
-            h.update(f"{cid}\n".encode())
+            h.update(f"{acct}\n".encode())
+        if found_plan.stray:
+            h.update("\0".join(sorted(found_plan.stray)).encode())
+            for cid in sorted(found_plan.contract_files()):
+                h.update(f"{cid}\n".encode())
         for d in found_plan.diags:
             h.update(f"{d}\n".encode())
         self.base = h.digest()
@@ -217,35 +234,42 @@ class PartMemo:
 
     def lookup(self, files: list[tuple[str, str]]) -> PartEntry | None:
         """The entry of a part whose files are as an earlier check saw them; None otherwise."""
+        import hashlib
         import json
 
         if not self.on:
             return None
         key, _ = self._key(files)
         try:
-            data = json.loads((self.root / self.FOLDER / f"{key}.json").read_bytes())
-            if data.get("key") != key:
-                return None
-            entry = PartEntry.of(data["value"])
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            raw = (self.root / self.FOLDER / f"{key}.json").read_bytes()
+            head, _, body = raw.partition(b"\n")  # the key and the SHA-256 of the value's bytes, then the value
+            data = json.loads(head)
+            if data.get("key") != key or data.get("sha256") != hashlib.sha256(body).hexdigest():
+                return None  # another part's, or damaged
+            entry = PartEntry.of(json.loads(body))
+            for line in entry.facts.split("\n") if entry.facts else ():
+                InvoiceFacts.parse(line)  # each fact reads back, or the entry is a miss
+        except Exception:  # any damage (a deep nest of brackets included) is a miss, never an answer
             return None
         self.used.add(key)
         return entry
 
     def store(self, files: list[tuple[str, str]], entry: PartEntry) -> None:
         """Remember ``entry`` for the part of ``files`` (not when one of them changed within 2 s of the check)."""
+        import hashlib
         import json
 
         from cpqctl.load.cache import RACY_NS
         from cpqctl.load.remembered import write_cache_file
 
-        if not self.on:
+        if not self.on or not self.keep:
             return
         key, newest = self._key(files)
         if newest >= self.started - RACY_NS:
             return
-        body = json.dumps({"key": key, "value": entry.data()}, ensure_ascii=False).encode("utf-8")
-        if write_cache_file(self.root, f"{self.FOLDER}/{key}.json", body):
+        body = json.dumps(entry.data(), ensure_ascii=False).encode("utf-8")
+        head = json.dumps({"key": key, "sha256": hashlib.sha256(body).hexdigest()}).encode()
+        if write_cache_file(self.root, f"{self.FOLDER}/{key}.json", head + b"\n" + body):
             self.used.add(key)
 
     def prune(self) -> None:

@@ -225,7 +225,7 @@ def recall_value(root: Path, name: str, key: str):
         if data.get("format") != FORMAT or data.get("key") != key:
             return None
         return data["value"]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
 
 
