@@ -147,11 +147,25 @@ def _single(cpq: str, repo: Path, contract: str, quote: str, invoice: str | None
     crel = next(p for p in (repo / "contracts" / account).glob("*.yaml") if p.stem == contract)
     shutil.copy2(crel, kept / crel.name)
     (kept / "quotes.txt").write_text("\n".join(sorted(p.name for p in (repo / "quotes").glob("*.yaml"))))
+    # what the writes add besides quotes: a contract (a new-business quote accepted), a payment, a correction
+    (kept / "added.txt").write_text(
+        "\n".join(
+            sorted(
+                str(p.relative_to(repo))
+                for pattern in (f"contracts/{account}/*.yaml", "payments/*/*.yaml", "invoices/FK-*")
+                for p in repo.glob(pattern)
+            )
+        )
+    )
     py = shlex.quote(sys.executable)
     reset = (
         f'cp {shlex.quote(str(kept / crel.name))} {shlex.quote(str(crel))} && {py} -c "import pathlib, sys; '
         "q = pathlib.Path(sys.argv[1]); keep = set(pathlib.Path(sys.argv[2]).read_text().split()); "
         f"[p.unlink() for p in q.glob('*.yaml') if p.name not in keep]\" {r}/quotes {shlex.quote(str(kept / 'quotes.txt'))}"
+        f' && {py} -c "import pathlib, sys; root = pathlib.Path(sys.argv[1]); '
+        "keep = set(pathlib.Path(sys.argv[2]).read_text().split()); "
+        f"[p.unlink() for pat in ('contracts/{account}/*.yaml', 'payments/*/*.yaml', 'invoices/FK-*') "
+        f'for p in root.glob(pat) if str(p.relative_to(root)) not in keep]" {r} {shlex.quote(str(kept / "added.txt"))}'
     )
     amend = f"{cpq} amend {contract} --effective 2026-12-10 --add PRO-SEAT=1 {day}"
     subprocess.run(f"{reset} && {amend}", shell=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -168,7 +182,17 @@ def _single(cpq: str, repo: Path, contract: str, quote: str, invoice: str | None
             f"{cpq} quote accept {fresh[0][:-5]} --signed-by Anna {day}",
             f"{reset} && {amend} > /dev/null 2>&1",
         ),
+        (
+            "quote accept, new business (writes)",
+            f"{cpq} quote accept {fresh[0][:-5]} --signed-by Anna {day}",
+            f"{reset} && {cpq} quote new --account {account} --start 2027-01-01 -l PRO-SEAT=5 {day} > /dev/null 2>&1",
+        ),
+        ("payment record (writes)", f"{cpq} payment record --account {account} --amount 10.00 {day}", reset),
     ]
+    if invoice:
+        writes.append(
+            (f"invoice correct {invoice} (writes)", f"{cpq} invoice correct {invoice} --reason bench {day}", reset)
+        )
     return reads + writes
 
 
