@@ -582,10 +582,11 @@ def _accept_in(
                 f"accepted {q.quote}: amendment {aid} appended to {crel}",
             )
         # new business or renewal: a new contract
-        # a number no contract holds: one account's files loaded, the names in every account's folder
-        cid = Numbers.here(root, settings).contract(
-            priced.start, repo.contracts if repo.whole else ws.contract_ids(repo)
-        )
+        # a number no contract holds: with one account's files loaded, past every contract of the repository
+        if repo.whole:
+            cid = Numbers.here(root, settings).contract(priced.start, repo.contracts)
+        else:
+            cid = ws.new_contract_id(repo, priced.start)
         renews = q.contract if q.kind == "renewal" else None
         if renews:
             succ = repo.successors.get(renews)
