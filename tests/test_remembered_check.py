@@ -119,3 +119,19 @@ def test_a_damaged_or_unwritable_memory_is_no_error(example_repo, cli) -> None:
     memory.unlink()
     memory.mkdir()  # a folder where the file goes
     assert _check(cli, example_repo) == first
+
+
+@pytest.mark.parametrize("count", [0, 1, 999, 1000, 2501])
+def test_remembered_findings_are_written_in_chunks_that_read_back_whole(tmp_path, count) -> None:
+    """`check`'s findings are written a thousand at a time (114,000 warnings at 50,000 accounts at once were
+    180 MB) and read back as the list they were."""
+    from cpqctl.core.diagnostics import Diagnostic
+    from cpqctl.load import remembered
+
+    diags = [
+        Diagnostic(f"f{i}.yaml", i, 1, "W-X", f"żółw {i}", "", "warning" if i % 3 else "error") for i in range(count)
+    ]
+    remembered.remember(tmp_path, "key", diags, newest=0, started=10**19)
+    assert remembered.recall(tmp_path, "key") == diags
+    assert remembered.recall_errors(tmp_path, "key") == [d for d in diags if d.severity == "error"]
+    assert remembered.recall(tmp_path, "other") is None
