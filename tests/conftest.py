@@ -253,3 +253,20 @@ def smtp_server():
         yield port, handler
     finally:
         ctl.stop()
+
+
+@pytest.fixture
+def parted(monkeypatch) -> list[bool]:
+    """Whether each read went in parts (:meth:`Workspace.read_in_parts` answering, not None), in order."""
+    from cpqctl.app.workspace import Workspace
+
+    real = Workspace.read_in_parts
+    got: list[bool] = []
+
+    def counted(self, kinds, compute):
+        out = real(self, kinds, compute)
+        got.append(out is not None)
+        return out
+
+    monkeypatch.setattr(Workspace, "read_in_parts", counted)
+    return got

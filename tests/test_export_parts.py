@@ -28,22 +28,6 @@ def repo(year: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture
-def parted(monkeypatch) -> list[bool]:
-    from cpqctl.app.workspace import Workspace
-
-    real = Workspace.read_in_parts
-    got: list[bool] = []
-
-    def counted(self, kinds, compute):
-        out = real(self, kinds, compute)
-        got.append(out is not None)
-        return out
-
-    monkeypatch.setattr(Workspace, "read_in_parts", counted)
-    return got
-
-
 def _both(cli, root: Path, tmp_path: Path, *args: str) -> tuple[Path, Path]:
     suffix = ".sqlite" if "sqlite" in args else ""
     whole, parts = tmp_path / f"whole{suffix}", tmp_path / f"parts{suffix}"

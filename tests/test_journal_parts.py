@@ -30,22 +30,6 @@ def repo(year: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture
-def parted(monkeypatch) -> list[bool]:
-    from cpqctl.app.workspace import Workspace
-
-    real = Workspace.read_in_parts
-    got: list[bool] = []
-
-    def counted(self, kinds, compute):
-        out = real(self, kinds, compute)
-        got.append(out is not None)
-        return out
-
-    monkeypatch.setattr(Workspace, "read_in_parts", counted)
-    return got
-
-
 def _both(cli, root: Path, *args: str):
     whole = cli("journal", *args, "--repo", root, "--as-of", DAY, env={"CPQ_CHUNK_FILES": WHOLE})
     parts = cli("journal", *args, "--repo", root, "--as-of", DAY, env={"CPQ_CHUNK_FILES": SMALL})

@@ -24,23 +24,6 @@ def settled(monkeypatch) -> None:
     monkeypatch.setattr("cpqctl.load.cache.RACY_NS", 0)
 
 
-@pytest.fixture
-def parted(monkeypatch) -> list[bool]:
-    """Whether each read went in parts (:meth:`Workspace.read_in_parts` answering, not None)."""
-    from cpqctl.app.workspace import Workspace
-
-    real = Workspace.read_in_parts
-    got: list[bool] = []
-
-    def counted(self, kinds, compute):
-        out = real(self, kinds, compute)
-        got.append(out is not None)
-        return out
-
-    monkeypatch.setattr(Workspace, "read_in_parts", counted)
-    return got
-
-
 def _invoices_of(root: Path, account: str) -> list[tuple[str, str]]:
     """(number, gross total) of the account's invoices, in name order."""
     out = []

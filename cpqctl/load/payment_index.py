@@ -38,13 +38,18 @@ def quote_account(root: Path, quote_id: str) -> str | None:
 
 def account_in(path: str) -> str | None:
     """The file's top-level ``account:`` value, "" when it has none (a line to review), None when unsure."""
-    got = head_matches(path, _ACCOUNT_LINE)
+    return _line_in(path, _ACCOUNT_LINE, b"account:")
+
+
+def _line_in(path: str, line: re.Pattern[bytes], key: bytes) -> str | None:
+    """The file's one top-level value of ``key`` as ``line`` finds it, "" when it has none, None when unsure."""
+    got = head_matches(path, line)
     if got is None:
         return None
     head, found = got
     if len(found) == 1:
         return found[0].decode("ascii")
-    if not found and len(head) < HEAD_BYTES and b"account:" not in head:
+    if not found and len(head) < HEAD_BYTES and key not in head:
         return ""
     return None
 
@@ -135,15 +140,7 @@ _CORRECTS_LINE = re.compile(rb"^corrects:[ \t]*([A-Za-z0-9][A-Za-z0-9._/-]*)[ \t
 
 def corrects_in(path: str) -> str | None:
     """The invoice file's top-level ``corrects:`` value, "" when it has none, None when a plain match cannot tell."""
-    got = head_matches(path, _CORRECTS_LINE)
-    if got is None:
-        return None
-    head, found = got
-    if len(found) == 1:
-        return found[0].decode("ascii")
-    if not found and len(head) < HEAD_BYTES and b"corrects:" not in head:
-        return ""
-    return None
+    return _line_in(path, _CORRECTS_LINE, b"corrects:")
 
 
 def corrections_of(root: Path, numbers: set[str], pattern: str) -> list[tuple[str, str]]:
