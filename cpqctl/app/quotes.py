@@ -582,11 +582,10 @@ def _accept_in(
                 f"accepted {q.quote}: amendment {aid} appended to {crel}",
             )
         # new business or renewal: a new contract
-        # a number no contract holds: with one account's files loaded, past every contract of the repository
-        if repo.whole:
-            cid = Numbers.here(root, settings).contract(priced.start, repo.contracts)
-        else:
-            cid = ws.new_contract_id(repo, priced.start)
+        # a number no contract holds: with one account's files loaded, past every account folder's contract names
+        cid = Numbers.here(root, settings).contract(
+            priced.start, repo.contracts if repo.whole else ws.contract_ids(repo)
+        )
         renews = q.contract if q.kind == "renewal" else None
         if renews:
             succ = repo.successors.get(renews)

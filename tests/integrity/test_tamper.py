@@ -354,6 +354,11 @@ def test_there_are_at_least_25_kinds() -> None:
 def test_check_catches_the_tamper_and_every_write_refuses(base, tmp_path, cli, name, tamper, rel, codes) -> None:
     root = tmp_path / "repo"
     shutil.copytree(base, root, ignore=shutil.ignore_patterns(".cpq"))
+    # a quote of each account to accept after the tamper: globex's Q-2027-0003 (new business), one of acme's
+    made = cli("quote", "new", "--account", "acme", "--start", "2027-09-01", "--line", "PRO-SEAT=1",
+               "--repo", root, "--as-of", AS_OF)  # fmt: skip
+    assert made.code == 0, made.stderr
+    quote_of = {"acme": re.search(r"wrote quotes/(\S+)\.yaml", made.stderr).group(1), "globex": "Q-2027-0003"}
     tamper(root)
     r = cli("check", "--repo", root, "--format", "json")
     assert r.code == 1, r.stdout
@@ -371,8 +376,8 @@ def test_check_catches_the_tamper_and_every_write_refuses(base, tmp_path, cli, n
         ("quote", "new", "--account", account, "--start", "2027-09-01", "--line", "PRO-SEAT=1"),
         ("invoice", "run", "--through", "2027-08-01"),
     ]
-    if owner in (None, "acme"):
-        writes.append(("quote", "accept", "Q-2027-0003", "--signed-by", "X"))  # acme's amendment quote
+    if owner in (None, "acme", "globex"):  # accepting a quote of the account whose file was tampered
+        writes.append(("quote", "accept", quote_of[owner or "globex"], "--signed-by", "X"))
     for args in writes:
         w = cli(*args, "--repo", root, "--as-of", AS_OF)
         if args[0] == "quote" and codes <= SERIES:
