@@ -604,7 +604,8 @@ def load_account_parts(root: Path, account: str, payments: bool = False) -> Load
         from cpqctl.load.payment_index import corrections_of
 
         numbers = {r.records[0].invoice for r in results.values() if r.kind == "invoice" and r.records}
-        more = [f for f in corrections_of(root, numbers, settings.numbering_correction) if f[0] not in results]
+        pattern = str(getattr(settings, "numbering_correction", ""))  # load_settings gives an object
+        more = [f for f in corrections_of(root, numbers, pattern) if f[0] not in results] if pattern else []
         for rel, res in load_files(root, _well_named(dict.fromkeys(more), diags), own=True).items():
             if not res.records or res.records[0].corrects in numbers:  # E-CORRECTION-ACCOUNT: refused
                 results[rel] = res
