@@ -17,7 +17,7 @@ repository, whenever a part could differ from it:
   quote, payment or invoice whose owner a part cannot hold);
 - an error found in a part (which may be a rule reading another part: the whole check says which, and a
   repository with errors is the exception, not the daily run);
-- a record naming one of another part (:func:`closed`): a correction of another account's invoice, a quote of
+- a record naming one of another part (:func:`closed_refs`): a correction of another account's invoice, a quote of
   another account's contract, a payment settling another account's invoice.
 
 A reference to what no file defines is the same unknown in a part as in the whole.
@@ -302,14 +302,10 @@ def _facts(inv: Invoice) -> InvoiceFacts:
     )
 
 
-def closed(repo: Repo, defines: Callable[[str, str], bool]) -> None:
-    """Raise :class:`~cpqctl.load.parts.Whole` when a record of the part ``repo`` names a record that is not in it
-    but that a file of the repository may define (``defines(kind, ID)``): a rule would read it from another part."""
-    closed_refs(outward(repo), defines)
-
-
 def closed_refs(refs: list[tuple[str, str, str]], defines: Callable[[str, str], bool]) -> None:
-    """:func:`closed` of what a part refers to outside itself (:func:`outward`)."""
+    """Raise :class:`~cpqctl.load.parts.Whole` when a record of a part names one it does not hold (``refs``:
+    :func:`outward`) that a file of the repository may define (``defines(kind, ID)``): a rule would read it from
+    another part."""
     from cpqctl.load.parts import Whole
 
     for kind, ident, file in refs:

@@ -523,21 +523,11 @@ class Workspace:
     def contract_ids(self, repo: Repo) -> set[str]:
         """Every contract ID in use: those of ``repo`` and the names of the contract files in every account's folder
         (a write about one account loads only its own contracts; a new contract's number must pass all of them, and
-        be the one the whole repository's path gives). One listing of each folder: about 0.5 s at 50,000 accounts."""
-        names: set[str] = set()
-        try:
-            with os.scandir(self.root / "contracts") as folders:
-                for folder in folders:
-                    if folder.is_dir(follow_symlinks=False):
-                        with os.scandir(folder.path) as entries:
-                            names.update(
-                                e.name.rsplit(".", 1)[0]
-                                for e in entries
-                                if e.name.endswith((".yaml", ".yml")) and e.name not in ("account.yaml", "account.yml")
-                            )
-        except OSError:
-            pass
-        return names | set(repo.contracts)
+        be the one the whole repository's path gives): :func:`cpqctl.load.ids.contract_ids`, which lists again only
+        the folders changed since (one stat a folder: about 0.3 s at 50,000 accounts)."""
+        from cpqctl.load import ids
+
+        return set(ids.contract_ids(self.root)) | set(repo.contracts)
 
     def payment_ids(self, repo: Repo) -> set[str]:
         """Every payment ID in use: those of ``repo`` and the names in the month folders of ``payments/`` (a write

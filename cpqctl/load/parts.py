@@ -298,7 +298,7 @@ class Plan:
 
         A quote or payment whose account a plain match cannot tell is read by every part and kept by its account's;
         a payment naming no account belongs to the first part. What the records of a part refer to in another part
-        is the caller's to tell (:func:`cpqctl.app.check_parts.closed`).
+        is the caller's to tell (:func:`cpqctl.app.check_parts.closed_refs`).
 
         Yields (the part's files, its :class:`Loaded`). ``cached(files)``, when given, is asked first: what it
         answers (not None: an earlier check of exactly these files, with the IDs of the payments it kept as
