@@ -1,3 +1,3 @@
-from cpqctl.cli.main import run
+from cpqctl.cli.entry import run
 
 run()

@@ -35,6 +35,7 @@ import itertools
 import json
 import os
 import re
+import secrets
 import signal
 import stat
 import time
@@ -47,6 +48,7 @@ from cpqctl.core.diagnostics import CpqError, UsageError
 
 CPQ_DIR = ".cpq"
 LOCK_NAME = "lock"
+TOKEN_BYTES = 16  # the lock file's token (cpqctl.load.ids.lock_token): 32 hex digits
 JOURNAL_NAME = "journal.json"
 
 TEMP_SUFFIX = ".cpqtmp"  # every temp file cpqctl creates ends so; `.gitignore` ignores `*.cpqtmp*`
@@ -278,11 +280,20 @@ class Store:
         with self.lock():
             return self.recovered
 
+    def _new_token(self) -> None:
+        """A new token in the lock file (:func:`cpqctl.load.ids.lock_token`): each commit and recovery writes one."""
+        if self._lock_fd is not None:
+            try:
+                os.pwrite(self._lock_fd, secrets.token_hex(TOKEN_BYTES).encode("ascii"), 0)
+            except OSError:  # a lock file that cannot be written: readers find an old token and recompute
+                pass
+
     def _recover(self) -> Recovery | None:
         try:
             raw = self.journal_path.read_bytes()
         except FileNotFoundError:
             return None
+        self._new_token()
         state, pairs, deleted = self._parse_journal(raw)
         done = Recovery(
             completed=state == "commit",
@@ -537,6 +548,7 @@ class Transaction:
         for folder in {target.parent for target in [*written, *deleted]}:
             _fsync_dir(folder)
         store._delete_journal()
+        store._new_token()
 
 
 def atomic_write_bytes(target: Path, payload: bytes | Iterable[bytes]) -> None:

@@ -69,6 +69,19 @@ class Numbers:
     def contract(self, day: date, existing) -> str:
         return self.next(self.settings.numbering_contract, day, existing)
 
+    def contract_series(self) -> str:
+        """The pattern this writer numbers contracts with (off the default branch, its branch's form)."""
+        return self._series(self.settings.numbering_contract)[0]
+
+    def contract_after(self, day: date, high: list[list], existing) -> str:
+        """:meth:`contract` from the highest numbers in use of :meth:`contract_series`'s series
+        (:func:`cpqctl.load.ids.contract_high`) and the IDs ``existing``."""
+        mine, token = self._series(self.settings.numbering_contract)
+        seqs = Sequences.from_high(mine, high)
+        for ident in existing:
+            seqs.add(ident)
+        return seqs.take(day.year, day.month, token)
+
     def may_issue_invoices(self) -> None:
         """Refuse (E-BRANCH, exit 1) to issue invoice numbers where no single writer serialises them."""
         if not self.on_branch or self.settings.git_invoicing == "branch-series":

@@ -508,15 +508,54 @@ def _accept_files(
     day = ws.day(as_of)
     signed = signed_on if signed_on is not None else day
     scope = _quote_account(ws.root, quote_id)  # accepting changes one account's files: only they are read
-    for account in (scope, None) if scope else (None,):
-        writing = ws.writing_account(account, REPAIRS, books=True) if account else ws.writing(tolerate=REPAIRS)
-        with writing as (store, repo):
-            if not repo.whole and not _own(repo, quote_id):
-                continue  # not this account's quote once the lock is held (the file changed, or the plain match
-                # misread it), or a renewal of a contract in another folder: the whole repository
-            q = find_quote(repo, quote_id)
-            return _accept_in(ws, store, repo, q, signed_by, signed, day, lock_prices, reprice, seen)
+    with _ContractHigh(ws.root, quote_id) as high:
+        for account in (scope, None) if scope else (None,):
+            writing = ws.writing_account(account, REPAIRS, books=True) if account else ws.writing(tolerate=REPAIRS)
+            with writing as (store, repo):
+                if not repo.whole and not _own(repo, quote_id):
+                    continue  # not this account's quote once the lock is held (the file changed, or the plain
+                    # match misread it), or a renewal of a contract in another folder: the whole repository
+                q = find_quote(repo, quote_id)
+                return _accept_in(ws, store, repo, q, signed_by, signed, day, lock_prices, reprice, seen, high)
     raise AssertionError("the whole repository's pass returns or raises")
+
+
+class _ContractHigh:
+    """The highest contract numbers in use over every account folder, for the contract a quote accepted on one
+    account's files creates (:func:`cpqctl.load.ids.contract_high`; 0.2 s of system calls at 50,000 accounts).
+
+    Listed by a child process while this one reads the account and prices the quote (:mod:`cpqctl.load.forked`):
+    the one the CLI's entry point started for this quote (:mod:`cpqctl.cli.entry`), else one started here. Its
+    answer counts only if the lock file's token it read first is the one found under the lock (no cpqctl commit
+    in between: :func:`cpqctl.load.ids.lock_token`) and it remembers the pattern asked for; otherwise the same
+    listing is done here, under the lock. The number is the one the whole repository's path gives either way."""
+
+    def __init__(self, root: Path, quote_id: str) -> None:
+        from cpqctl.load import forked, ids
+
+        self.root = root
+        self.job = forked.take(("contract-state", str(root), quote_id))
+        if self.job is None and forked.can_fork():
+            self.job = forked.Forked(ids.contract_state, root, quote_id)
+
+    def rows(self, pattern: str) -> list[list]:
+        """The highest numbers of ``pattern``'s series (call under the lock)."""
+        from cpqctl.load import ids
+
+        job, self.job = self.job, None
+        state = job.answer() if job is not None else None
+        if type(state) is dict and state.get("token") == ids.lock_token(self.root) and type(state.get("high")) is dict:
+            rows = state["high"].get(pattern)
+            if ids.high_rows_valid(rows):
+                return rows
+        return ids.contract_high(self.root, pattern)
+
+    def __enter__(self) -> _ContractHigh:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.job is not None:
+            self.job.close()
 
 
 def _accept_in(
@@ -530,6 +569,7 @@ def _accept_in(
     lock_prices: bool,
     reprice: bool,
     seen: dict,
+    high: _ContractHigh,
 ) -> AcceptResult:
     """:func:`_accept_files` with the lock held and the repository loaded (``repo``)."""
     from cpqctl.app.numbers import Numbers
@@ -583,9 +623,11 @@ def _accept_in(
             )
         # new business or renewal: a new contract
         # a number no contract holds: with one account's files loaded, past every account folder's contract names
-        cid = Numbers.here(root, settings).contract(
-            priced.start, repo.contracts if repo.whole else ws.contract_ids(repo)
-        )
+        numbers = Numbers.here(root, settings)
+        if repo.whole:
+            cid = numbers.contract(priced.start, repo.contracts)
+        else:  # past every folder's contract names (ids.contract_high) and the account's contracts loaded
+            cid = numbers.contract_after(priced.start, high.rows(numbers.contract_series()), repo.contracts)
         renews = q.contract if q.kind == "renewal" else None
         if renews:
             succ = repo.successors.get(renews)

@@ -445,7 +445,11 @@ class Workspace:
 
     @contextmanager
     def writing_account(
-        self, account: str, tolerate: frozenset[str] = frozenset(), books: bool = False, payments: bool = False
+        self,
+        account: str,
+        tolerate: frozenset[str] = frozenset(),
+        books: bool = False,
+        payments: bool = False,
     ) -> Iterator[tuple[Store, Repo]]:
         """:meth:`writing` for a write that reads and writes one account's files (`amend`, `renew C`, `quote new`,
         `quote approve`, `quote redate`, accepting an amendment quote): only that account's files are loaded and
@@ -519,15 +523,6 @@ class Workspace:
         except OSError:
             names = set()
         return names | set(repo.quotes)
-
-    def contract_ids(self, repo: Repo) -> set[str]:
-        """Every contract ID in use: those of ``repo`` and the names of the contract files in every account's folder
-        (a write about one account loads only its own contracts; a new contract's number must pass all of them, and
-        be the one the whole repository's path gives): :func:`cpqctl.load.ids.contract_ids`, which lists again only
-        the folders changed since (one stat a folder: about 0.3 s at 50,000 accounts)."""
-        from cpqctl.load import ids
-
-        return set(ids.contract_ids(self.root)) | set(repo.contracts)
 
     def payment_ids(self, repo: Repo) -> set[str]:
         """Every payment ID in use: those of ``repo`` and the names in the month folders of ``payments/`` (a write

@@ -152,6 +152,17 @@ class Sequences:
         for ident in existing:
             self.add(ident)
 
+    @classmethod
+    def from_high(cls, pattern: str, rows: Iterable[list]) -> Sequences:
+        """The sequences whose highest numbers are ``rows`` (:meth:`high_rows`), as remembered."""
+        seqs = cls(pattern, ())
+        seqs.high = {(y, m, t): seq for y, m, t, seq in rows}
+        return seqs
+
+    def high_rows(self) -> list[list]:
+        """The highest number of each series as ``[year, month, token, seq]`` rows, sorted (JSON-friendly)."""
+        return [[*key, seq] for key, seq in sorted(self.high.items(), key=lambda kv: repr(kv[0]))]
+
     def _key(self, year: int, month: int, token: str | None) -> tuple:
         return (year if self._year else None, month if self._month else None, token if self._token else None)
 
