@@ -23,12 +23,12 @@ def settled(monkeypatch) -> None:
     monkeypatch.setattr("cpqctl.load.cache.RACY_NS", 0)
 
 
-def _both(root: Path, monkeypatch) -> tuple[list | None, list]:
+def _both(root: Path, monkeypatch, size: str = SMALL) -> tuple[list | None, list]:
     """(the parts' findings or None, the whole check's findings)."""
     from cpqctl.app import check_parts
     from cpqctl.app.workspace import Workspace
 
-    monkeypatch.setenv("CPQ_CHUNK_FILES", SMALL)
+    monkeypatch.setenv("CPQ_CHUNK_FILES", size)
     ws = Workspace.open(root, as_of="2026-12-31")
     parts = check_parts.findings(root, ws.meter)
     repo, found = ws.load_checked()
@@ -226,14 +226,87 @@ def test_the_parts_hand_over_what_crosses_them(generated, tmp_path, monkeypatch,
     assert parts is None
 
 
-def test_closed_months_are_checked_whole(generated, tmp_path, monkeypatch) -> None:
-    root = copy_repo(generated, tmp_path / "repo")
-    (root / "periods").mkdir()
-    (root / "periods" / "2025-01.yaml").write_text(
-        'period: 2025-01\nclosed: 2025-02-05\njournal: "sha256:' + "0" * 64 + '"\n', encoding="utf-8"
-    )
-    parts, whole = _both(root, monkeypatch)
-    assert parts is None and any(d.code == "E-CLOSED-PERIOD" for d in whole)
+@pytest.fixture(scope="module")
+def closed(year, tmp_path_factory) -> Path:
+    """The example invoiced monthly through 2026 with its bank statements (conftest's ``year``: two currencies, a
+    correction, a cancellation, unbilled receivables, payments of every kind) and a bank line naming no account,
+    three months closed (`cpqctl close`)."""
+    from tests.conftest import invoke
+
+    root = copy_repo(year, tmp_path_factory.mktemp("closed") / "repo")
+    _payment(root, "PAY-LOOSE-1", "", "50.00")  # a bank line naming no account (the first part's), June
+    for month in ("2025-11", "2026-01", "2026-06"):
+        r = invoke("close", month, "--by", "Anna", "--repo", root, "--as-of", "2026-12-31")
+        assert r.exit_code == 0, r.stderr
+    text = "".join(p.read_text(encoding="utf-8") for p in (root / "periods").glob("*.yaml"))
+    for what in ("Unbilled receivables", "Payment PAY-LOOSE-1", "Revenue recognised", "Invoice "):
+        assert what in text, what
+    return root
+
+
+def _payment_in_june(root: Path) -> None:
+    """A payment of an account in a middle part, dated in the closed June: a new transaction of a closed month."""
+    accounts = sorted(p.name for p in (root / "contracts").iterdir())
+    _payment(root, "PAY-LATE-1", accounts[-1], "10.00")
+
+
+def _loose_payment_moved(root: Path) -> None:
+    """The bank line naming no account moved out of June: gone from a closed month (the first part's record)."""
+    p = root / "payments" / "2026-06" / "PAY-LOOSE-1.yaml"
+    (root / "payments" / "2026-07").mkdir(exist_ok=True)
+    moved = root / "payments" / "2026-07" / p.name
+    moved.write_text(p.read_text(encoding="utf-8").replace("date: 2026-06-10", "date: 2026-07-10"), encoding="utf-8")
+    p.unlink()
+
+
+def _month_named_oddly(root: Path) -> None:
+    (root / "periods" / "2026-06.yaml").rename(root / "periods" / "june.yaml")
+
+
+def _period_broken(root: Path) -> None:
+    (root / "periods" / "2026-01.yaml").write_text("period: [2026-01\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "fault", [clean, _payment_in_june, _loose_payment_moved, _month_named_oddly, _period_broken],
+    ids=lambda f: f.__name__.strip("_"),
+)  # fmt: skip
+def test_closed_months_are_checked_in_parts_as_whole(closed, tmp_path, monkeypatch, fault) -> None:
+    """Closed months' journals are a rule over every account: each part gives its share of each month (its
+    transactions and its unbilled receivables' balances), merged at the end in the journal's order; the
+    findings are the whole check's."""
+    root = copy_repo(closed, tmp_path / "repo")
+    fault(root)
+    parts, whole = _both(root, monkeypatch, "8")
+    assert parts is not None, "the parts answer"
+    assert parts == whole
+    if fault is clean:
+        assert whole == []
+    else:
+        assert whole, "the fault shows"
+    if fault in (_payment_in_june, _loose_payment_moved):
+        assert [d.code for d in whole] == ["E-CLOSED-PERIOD"], whole
+
+
+def test_closed_months_are_re_checked_from_what_each_part_remembers(closed, tmp_path, monkeypatch) -> None:
+    """The second check takes every part's share of the closed months from what the first remembered; an edit in
+    one account after it changes a closed month, and the parts read again and remembered say so as the whole."""
+    from cpqctl.app import check_parts
+
+    root = copy_repo(closed, tmp_path / "repo")
+    from tests.conftest import age
+
+    age(root)
+    assert _both(root, monkeypatch, "8") == ([], [])
+    read = []
+    real = check_parts.Closed.of
+    monkeypatch.setattr(check_parts.Closed, "of", lambda self, repo: read.append(1) or real(self, repo))
+    assert _both(root, monkeypatch, "8") == ([], [])
+    assert read == []  # every part's share remembered
+    _payment_in_june(root)
+    parts, whole = _both(root, monkeypatch, "8")
+    assert parts == whole and [d.code for d in whole] == ["E-CLOSED-PERIOD"]
+    assert 0 < len(read) < 5  # the parts read again: the edited account's (and those after it, shifted)
 
 
 def test_cli_check_in_parts_prints_what_the_whole_check_prints(generated, tmp_path, cli) -> None:

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from cpqctl.core.diagnostics import Diagnostic
@@ -53,6 +55,8 @@ def findings(root: Path, meter: Callable[[], AbstractContextManager]) -> list[Di
     if found_plan is None:
         return None
     memo.begin(found_plan)
+    months = _months(found_plan.period_files())
+    closed = Closed(months)  # each part's transactions of the closed months, for their digests at the end
     kept: list[str] = []  # each part's invoices' facts
     payments: list[PaymentFacts] = []
     contracts = False
@@ -85,6 +89,7 @@ def findings(root: Path, meter: Callable[[], AbstractContextManager]) -> list[Di
                         bool(repo.contracts),
                         list(repo.payments),
                         sorted(einvoices.valid - before),
+                        closed.of(repo),
                     )
                     catalog = repo.catalog
                     del repo
@@ -99,6 +104,7 @@ def findings(root: Path, meter: Callable[[], AbstractContextManager]) -> list[Di
                     kept.append(entry.facts)
                 payments += entry.payments
                 contracts = contracts or entry.contracts
+                closed.add(entry.closed)
                 del entry
     except Whole:
         memo.prune()  # what this check read and kept; the others' parts are gone or read again
@@ -108,9 +114,100 @@ def findings(root: Path, meter: Callable[[], AbstractContextManager]) -> list[Di
     invoices = {f.invoice: f for f in map(InvoiceFacts.parse, (line for text in kept for line in text.split("\n")))}
     del kept
     found.update(global_rules(Repo(found_plan.settings, catalog), invoices, payments, contracts))
+    try:
+        if found_plan.period_files():
+            found.update(closed.findings(found_plan, catalog, found))
+    except Whole:
+        return None
+    finally:
+        closed.close()
     einvoices.finish()
     memo.prune()
     return sorted(sorted(found) + einvoice_found)
+
+
+def _months(periods: list[tuple[str, str]]) -> list[str]:
+    """The months the files of ``periods/`` name (``YYYY-MM.yaml``), sorted; another name is the loader's or
+    :func:`cpqctl.app.closing.check_closed`'s to report."""
+    from cpqctl.app.closing import _MONTH_RE
+
+    return sorted({rel[len("periods/") : -len(".yaml")] for rel, _ in periods if _MONTH_RE.fullmatch(rel[8:-5])})
+
+
+class Closed:
+    """The closed months' journal over the parts (:func:`cpqctl.app.closing.check_closed`, whose findings it gives):
+    each part's transactions of each closed month (:func:`cpqctl.app.closing.month_records`), kept on disk in
+    journal order (:class:`cpqctl.app.spill.Spilled`) and merged at the end with the unbilled receivables of
+    every part's balances added up — the lines the whole journal gives, in its order."""
+
+    def __init__(self, months: list[str]) -> None:
+        from cpqctl.app.spill import Spilled
+
+        self.months = months
+        self.spilled = {m: Spilled(_key) for m in months}
+        self.balances: dict[str, list[dict]] = {m: [] for m in months}
+
+    def of(self, repo: Repo) -> dict:
+        """One part's share of each closed month, as :class:`PartEntry` keeps it (JSON): its transactions' (key,
+        line), and its unbilled receivables' balances month by month per currency."""
+        from cpqctl.app import revenue
+        from cpqctl.app.closing import _month, month_records
+        from cpqctl.load.parts import Whole
+
+        if not self.months:
+            return {}
+        if revenue._corrects_across(repo):  # its line's period is the corrected invoice's, in another part
+            raise Whole("invoices")
+        out = {}
+        for month in self.months:
+            unbilled: dict = {}
+            records = month_records(repo, _month(month), unbilled_of=unbilled)
+            out[month] = [
+                [[list(k), line] for k, line in records],
+                {cur: [[m.isoformat(), str(v)] for m, v in rows] for cur, rows in unbilled.items()},
+            ]
+        return out
+
+    def add(self, part: dict) -> None:
+        for month in self.months:
+            records, unbilled = part[month]
+            self.spilled[month].add((tuple(k), line) for k, line in records)
+            self.balances[month].append(
+                {cur: [(date.fromisoformat(m), Decimal(v)) for m, v in rows] for cur, rows in unbilled.items()}
+            )
+
+    def findings(self, found_plan, catalog, found: set[Diagnostic]) -> list[Diagnostic]:
+        """The closed months' files read (their loader findings) and, when nothing so far is an error, the
+        closed months' findings, as the whole check gives them."""
+        import heapq
+
+        from cpqctl.app.closing import closed_findings, unbilled_records
+        from cpqctl.load.cache import load_files
+        from cpqctl.load.parts import Whole
+        from cpqctl.load.repo import Loaded
+
+        results = load_files(found_plan.root, found_plan.period_files())
+        repo, diags = Loaded(found_plan.settings, {**found_plan.catalog_results, **results}, []).assemble()
+        if any(d.severity == "error" for d in [*found, *diags]):
+            return diags
+        repo = Repo(found_plan.settings, catalog, periods=repo.periods)
+
+        def lines(first: date) -> list[str]:
+            month = first.isoformat()[:7]
+            if month not in self.spilled:  # a month no part was asked about (its file names another): read whole
+                raise Whole(month)
+            unbilled = unbilled_records(repo, first, self.balances[month])
+            return [line for _, line in heapq.merge(self.spilled[month], unbilled, key=_key)]
+
+        return diags + closed_findings(repo, lines)
+
+    def close(self) -> None:
+        for spilled in self.spilled.values():
+            spilled.close()
+
+
+def _key(record: tuple) -> tuple:
+    return record[0]
 
 
 class PartEntry:
@@ -118,9 +215,9 @@ class PartEntry:
     e-invoices' findings, its invoices' facts (one line each), its payments' bank lines, what it refers to outside
     itself, whether it has contracts, its payments' IDs, the e-invoice verdicts it found valid."""
 
-    __slots__ = ("local", "einvoice", "facts", "payments", "refs", "contracts", "payment_ids", "valid")
+    __slots__ = ("local", "einvoice", "facts", "payments", "refs", "contracts", "payment_ids", "valid", "closed")
 
-    def __init__(self, local, einvoice, facts, payments, refs, contracts, payment_ids, valid) -> None:
+    def __init__(self, local, einvoice, facts, payments, refs, contracts, payment_ids, valid, closed) -> None:
         self.local: list[Diagnostic] = local
         self.einvoice: list[Diagnostic] = einvoice
         self.facts: str = facts
@@ -129,6 +226,7 @@ class PartEntry:
         self.contracts: bool = contracts
         self.payment_ids: list[str] = payment_ids
         self.valid: list[str] = valid
+        self.closed: dict = closed  # Closed.of: the part's share of each closed month
 
     def data(self) -> dict:
         from dataclasses import asdict
@@ -145,6 +243,7 @@ class PartEntry:
             "contracts": self.contracts,
             "payment_ids": self.payment_ids,
             "valid": self.valid,
+            "closed": self.closed,
         }
 
     @classmethod
@@ -161,7 +260,25 @@ class PartEntry:
             bool(data["contracts"]),
             [str(x) for x in data["payment_ids"]],
             [str(x) for x in data["valid"]],
+            _closed_data(data["closed"]),
         )
+
+
+def _closed_data(data) -> dict:
+    """:attr:`PartEntry.closed` read back, every value checked (a damaged entry is a miss: ValueError)."""
+    if type(data) is not dict:
+        raise ValueError("closed")
+    for month, share in data.items():
+        records, unbilled = share
+        if type(month) is not str or type(records) is not list or type(unbilled) is not dict:
+            raise ValueError("closed")
+        for key, line in records:
+            if type(line) is not str or type(key) is not list or not key or type(key[0]) is not str:
+                raise ValueError("closed")
+        for cur, rows in unbilled.items():
+            if type(cur) is not str or any(type(m) is not str or type(v) is not str for m, v in rows):
+                raise ValueError("closed")
+    return data
 
 
 class PartMemo:
@@ -201,7 +318,7 @@ class PartMemo:
         the listing's findings (every part carries them)."""
         import hashlib
 
-        h = hashlib.sha256(f"check-parts-2\0{self.around}\n".encode())
+        h = hashlib.sha256(f"check-parts-3\0{self.around}\n".encode())
         for acct in sorted(found_plan.folders):
             h.update(f"{acct}\n".encode())
         if found_plan.stray:

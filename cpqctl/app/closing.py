@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 
 from cpqctl.app.workspace import Workspace
 from cpqctl.core import revrec
@@ -31,8 +33,19 @@ def _month(text: str) -> date:
 
 def month_entries(repo: Repo, first: date) -> list[str]:
     """Each transaction of the month as ``<sha256 of it, 16 hex> <date> <narration>``, in journal order."""
-    from cpqctl.app.journal import transactions
-    from cpqctl.formats.journal import json_text
+    return [line for _, line in month_records(repo, first)]
+
+
+def month_records(
+    repo: Repo, first: date, unbilled_of: dict[str, list[tuple[date, Decimal]]] | None = None
+) -> list[tuple[tuple, str]]:
+    """(sort key, line of :func:`month_entries`) of each transaction of the month, in journal order; the key is the
+    journal's with the currency last, its date ISO (JSON as it is, for :class:`cpqctl.app.check_parts.PartEntry`).
+
+    For one part of a big repository (:mod:`cpqctl.app.check_parts`), ``unbilled_of`` as for
+    :func:`cpqctl.app.journal.entries`: the unbilled receivables, netted over every contract, are left out and
+    their balances kept, for :func:`unbilled_records` over every part."""
+    from cpqctl.app.journal import entries
 
     end = revrec.month_end(first)
     view = replace(
@@ -40,12 +53,34 @@ def month_entries(repo: Repo, first: date) -> list[str]:
         invoices={n: i for n, i in repo.invoices.items() if i.date <= end},
         payments={n: p for n, p in repo.payments.items() if p.date <= end},
     )
+    return [
+        ((key[0].isoformat(), *key[1:], cur), _line(make()))
+        for key, cur, make in entries(view, end, unbilled_of=unbilled_of)
+        if key[0] >= first
+    ]
+
+
+def unbilled_records(
+    repo: Repo, first: date, balances: list[dict[str, list[tuple[date, Decimal]]]]
+) -> list[tuple[tuple, str]]:
+    """:func:`month_records` of the unbilled receivables, from each part's balances (``unbilled_of``) added up."""
+    from cpqctl.app.journal import _added, _unbilled, names
+
+    end = revrec.month_end(first)
+    acc = names(repo)
     out = []
-    for _, t in transactions(view, end):
-        if t.date >= first:
-            digest = hashlib.sha256(json_text([t]).encode("utf-8")).hexdigest()[:16]
-            out.append(f"{digest} {t.date.isoformat()} {t.narration} ({t.payee})")
+    for cur in sorted({cur for b in balances for cur in b}):
+        for key, _, make in _unbilled(acc, cur, _added([b[cur] for b in balances if b.get(cur)]), end):
+            if key[0] >= first:
+                out.append(((key[0].isoformat(), *key[1:], cur), _line(make())))
     return out
+
+
+def _line(t) -> str:
+    from cpqctl.formats.journal import json_text
+
+    digest = hashlib.sha256(json_text([t]).encode("utf-8")).hexdigest()[:16]
+    return f"{digest} {t.date.isoformat()} {t.narration} ({t.payee})"
 
 
 def journal_digest(entries: list[str]) -> str:
@@ -112,6 +147,12 @@ def close_period(ws: Workspace, month: str, *, by: str = "", dry_run: bool = Fal
 
 def check_closed(repo: Repo) -> list[Diagnostic]:
     """E-CLOSED-PERIOD for each closed month whose journal is no longer the one it was closed with."""
+    return closed_findings(repo, lambda first: month_entries(repo, first))
+
+
+def closed_findings(repo: Repo, month_lines: Callable[[date], list[str]]) -> list[Diagnostic]:
+    """:func:`check_closed` with each month's lines from ``month_lines`` (the whole journal's, or the parts' merged:
+    :mod:`cpqctl.app.check_parts`)."""
     out = []
     for month, p in sorted(repo.periods.items()):
         src = p.at.get("journal", p.src)
@@ -121,7 +162,7 @@ def check_closed(repo: Repo) -> list[Diagnostic]:
                 Diagnostic.at(p.src, "E-CLOSED-PERIOD", f"`{month}` is not a month (YYYY-MM)", "rename the file")
             )
             continue
-        entries = month_entries(repo, _month(month))
+        entries = month_lines(_month(month))
         if journal_digest(entries) == p.journal:
             continue
         now = {e.split(" ", 1)[1]: e for e in entries}

@@ -71,6 +71,10 @@ class Plan:
         self._quotes: set[str] | None = None
         self.catalog_results: dict = {}  # the catalog files read by :meth:`checking`
 
+    def period_files(self) -> list[tuple[str, str]]:
+        """The closed months' files (``periods/``), in the whole load's order."""
+        return [(rel, kind) for rel, kind in self.others if kind == "period"]
+
     def contract_files(self) -> dict[str, str]:
         """Each contract's file, by its ID (its name)."""
         return {contract_id(rel): rel for own in self.folders.values() for rel, kind in own if kind == "contract"}
@@ -291,14 +295,14 @@ class Plan:
         name them), in the whole load's order; or raises :class:`Whole` before a part that would not stand for the
         whole load:
 
-        - closed months (periods/): their journal is a rule over every account;
         - a file of the part with a loader error, or a payment ID in two month folders;
         - a quote or payment naming an account with no folder, or whose ``account:`` line named another account
           than its parsed one; an invoice of a contract with no file, or whose ``contract:`` line named another.
 
         A quote or payment whose account a plain match cannot tell is read by every part and kept by its account's;
         a payment naming no account belongs to the first part. What the records of a part refer to in another part
-        is the caller's to tell (:func:`cpqctl.app.check_parts.closed_refs`).
+        is the caller's to tell (:func:`cpqctl.app.check_parts.closed_refs`). The closed months' files
+        (:meth:`period_files`) are in no part: their journal is a rule over every account, the caller's to run.
 
         Yields (the part's files, its :class:`Loaded`). ``cached(files)``, when given, is asked first: what it
         answers (not None: an earlier check of exactly these files, with the IDs of the payments it kept as
@@ -308,8 +312,8 @@ class Plan:
         from cpqctl.load.cache import load_files
         from cpqctl.load.payment_index import QUOTES, owners_in, payment_owners
 
-        if any(kind not in ("quote", "payment") for _, kind in self.others):
-            raise Whole(next(rel for rel, kind in self.others if kind not in ("quote", "payment")))
+        if any(kind not in ("quote", "payment", "period") for _, kind in self.others):
+            raise Whole(next(rel for rel, kind in self.others if kind not in ("quote", "payment", "period")))
         listed = {rel for rel, _ in self.others}
         quote_entries = (
             [(f"quotes/{e.name}", e) for e in sorted(os.scandir(self.root / "quotes"), key=lambda e: e.name)]
