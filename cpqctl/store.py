@@ -20,6 +20,10 @@ killed half-way is completed or rolled back by the next command.
   and rolls anything else
   (``staging``, unreadable JSON) back by deleting the temp files, so the
   repository never shows a half-applied command.
+- **Token.** Each commit and each recovery, still under the lock, writes a new
+  random token into ``.cpq/lock``: a reader that took it before reading some
+  files without the lock knows, finding it unchanged once it holds the lock,
+  that no commit came between (:func:`cpqctl.load.ids.lock_token`).
 
 Temp files sit next to their targets (a rename is atomic only within one file
 system) and are named ``.<name>.tx-<pid>-<n>.cpqtmp`` so that recovery can

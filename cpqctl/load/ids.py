@@ -353,7 +353,7 @@ def _write(root: Path, path: Path, record: dict) -> None:
     first; an index that cannot be written is no error (a read-only checkout lists the folders each time). Kept
     light (no import of the store) where ``.cpq/`` is there already: a child process writes it at start-up."""
     body = json.dumps(record, separators=(",", ":")).encode("utf-8")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.cpqtmp")  # store.TEMP_SUFFIX, not imported (kept light)
     try:
         if not path.parent.is_dir():
             from cpqctl.store import Store
