@@ -109,6 +109,50 @@ def test_the_text_output_and_its_order_warning_are_the_whole_runs(pair, cli) -> 
     assert _tree(parts) == _tree(whole)
 
 
+def test_a_run_limited_to_accounts_or_contracts_reads_only_their_parts(pair, cli, parted, monkeypatch) -> None:
+    """`invoice run --account A --contract C` (dry and writing) in parts: the same output and files as the whole
+    run, the other accounts' contract files never read; a name that is not exactly a folder or a contract file
+    takes the whole load (which finds the one meant, or refuses with the closest name)."""
+    from cpqctl.load import cache
+
+    whole, parts = pair
+    accounts = sorted(p.name for p in (parts / "contracts").iterdir())
+    a, b = accounts[3], accounts[-2]
+    c = sorted(p.stem for p in (parts / "contracts" / b).glob("C-*.yaml"))[0]
+    limit = ("--account", a, "--contract", c)
+    read: list[str] = []
+    real = cache.load_files
+
+    def counted(root, files, *args, **kwargs):
+        read.extend(rel for rel, _ in files)
+        return real(root, files, *args, **kwargs)
+
+    # the gate of a writing run is `check`'s answer, remembered here (the monthly job's `check` leaves it): else it
+    # would check every account first (in parts)
+    assert cli("check", "--repo", parts, "--as-of", DAY, env={"CPQ_CHUNK_FILES": SMALL}).code == 0
+    monkeypatch.setattr(cache, "load_files", counted)
+    for extra in (("--dry-run", "--format", "json"), ("--format", "json"), ()):
+        w = _write(cli, whole, "2026-12-31", False, *limit, *extra)
+        read.clear()
+        p = _write(cli, parts, "2026-12-31", True, *limit, *extra)
+        assert w.code == 0, w.stderr
+        assert p == w
+        contracts = {rel.split("/")[1] for rel in read if rel.startswith("contracts/")}
+        assert contracts <= {a, b}, (sorted(contracts)[:3], extra)  # (a contract with nothing due: not read)
+        if "--dry-run" in extra:
+            assert contracts == {a, b}
+    assert (
+        json.loads(_write(cli, whole, "2026-12-31", False, *limit, "--dry-run", "--format", "json").stdout)["count"]
+        == 0
+    )  # billed by the writing run above
+    assert _tree(parts) == _tree(whole)
+    assert parted == [False, True, False, True, False, True][: len(parted)] and True in parted
+    # a name the parts do not hold exactly: the whole load answers (here: refuses, with the closest name)
+    w = _write(cli, whole, "2026-12-31", False, "--account", a.upper() + "x")
+    p = _write(cli, parts, "2026-12-31", True, "--account", a.upper() + "x")
+    assert p == w and w.code != 0
+
+
 def test_a_write_the_staged_check_refuses_writes_nothing(pair, cli, monkeypatch, parted) -> None:
     """An invoice text that does not read back as it was issued (here: its digest no longer matches) is refused by
     the parts as by the whole (E-WRITE-INVALID), and no file is written."""

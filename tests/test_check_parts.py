@@ -480,3 +480,52 @@ def test_renew_due_refuses_a_quote_that_would_leave_an_error(generated, tmp_path
     r = cli("renew", "--due", "--within", "400", "--as-of", "2026-12-05", "--repo", root)
     assert r.code != 0 and "E-WRITE-INVALID" in r.stderr and "acct-99999" in r.stderr
     assert not (root / "quotes").exists() or not list((root / "quotes").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("month", ["2025-11", "2026-01", "2026-06"])
+def test_close_in_parts_writes_what_the_whole_close_writes(closed, tmp_path, monkeypatch, cli, month) -> None:
+    """`cpqctl close` of a big repository computes the month's journal one part at a time (as `check` does) and
+    writes the very file the whole close writes; then `check` in parts finds the books as closed."""
+    from cpqctl.app import closing
+
+    used = []
+    real = closing._entries_in_parts
+    monkeypatch.setattr(closing, "_entries_in_parts", lambda *a: used.append(real(*a)) or used[-1])
+    out = {}
+    for size in ("8", WHOLE):
+        root = copy_repo(closed, tmp_path / size)
+        (root / "periods" / f"{month}.yaml").unlink()
+        r = cli("close", month, "--by", "Anna", "--format", "json", "--repo", root, "--as-of", "2026-12-31",
+                env={"CPQ_CHUNK_FILES": size})  # fmt: skip
+        assert r.code == 0, r.stderr
+        out[size] = (r.stdout, (root / "periods" / f"{month}.yaml").read_bytes())
+        assert (root / "periods" / f"{month}.yaml").read_bytes() == (closed / "periods" / f"{month}.yaml").read_bytes()
+        monkeypatch.setenv("CPQ_CHUNK_FILES", "8")
+        assert _both(root, monkeypatch, "8") == ([], [])
+        again = cli("close", month, "--repo", root, "--as-of", "2026-12-31", env={"CPQ_CHUNK_FILES": size})
+        assert again.code == 1 and "E-CLOSE" in again.stderr and "closed already" in again.stderr
+    assert out["8"] == out[WHOLE]
+    assert used and used[0] is not None  # the first close went in parts
+
+
+def test_a_close_in_parts_writes_only_the_month_s_file(closed, tmp_path, monkeypatch) -> None:
+    """The validator of a close planned in parts refuses a commit that would write anything but the month's file
+    as it reads back (the loader, the digest, the entries)."""
+    from cpqctl.app import closing
+    from cpqctl.core.diagnostics import InvalidRepository
+
+    rel = "periods/2026-06.yaml"
+    text = (closed / rel).read_bytes()
+    entries = closing.month_entries(
+        __import__("cpqctl").open(closed, as_of="2026-12-31").load_checked()[0], closing._month("2026-06")
+    )
+    check = closing._reads_back(rel, "2026-06", entries)
+    check({rel: text})  # the file as the close wrote it
+    for files in (
+        {rel: text.replace(b"by: Anna", b"by: Ewa"), "quotes/x.yaml": b"x"},
+        {rel: text.replace(entries[0].encode(), b"0000000000000000 2026-06-01 Invoice X (Y)")},
+        {rel: text + b"oops: 1\n"},
+        {rel: None},
+    ):
+        with pytest.raises(InvalidRepository):
+            check(files)

@@ -147,7 +147,7 @@ class Closed:
         self.spilled = {m: Spilled(_key) for m in months}
         self.balances: dict[str, list[dict]] = {m: [] for m in months}
 
-    def of(self, repo: Repo) -> dict:
+    def of(self, repo: Repo, loose: bool = True) -> dict:
         """One part's share of each closed month, as :class:`PartEntry` keeps it (JSON): its transactions' (key,
         line), and its unbilled receivables' balances month by month per currency."""
         from cpqctl.app import revenue
@@ -161,7 +161,7 @@ class Closed:
         out = {}
         for month in self.months:
             unbilled: dict = {}
-            records = month_records(repo, _month(month), unbilled_of=unbilled)
+            records = month_records(repo, _month(month), unbilled_of=unbilled, loose=loose)
             out[month] = [
                 [[list(k), line] for k, line in records],
                 {cur: [[m.isoformat(), str(v)] for m, v in rows] for cur, rows in unbilled.items()},
@@ -179,11 +179,8 @@ class Closed:
     def findings(self, found_plan, catalog, found: set[Diagnostic]) -> list[Diagnostic]:
         """The closed months' files read (their loader findings) and, when nothing so far is an error, the
         closed months' findings, as the whole check gives them."""
-        import heapq
-
-        from cpqctl.app.closing import closed_findings, unbilled_records
+        from cpqctl.app.closing import closed_findings
         from cpqctl.load.cache import load_files
-        from cpqctl.load.parts import Whole
         from cpqctl.load.repo import Loaded
 
         results = load_files(found_plan.root, found_plan.period_files())
@@ -192,14 +189,22 @@ class Closed:
             return diags
         repo = Repo(found_plan.settings, catalog, periods=repo.periods)
 
-        def lines(first: date) -> list[str]:
-            month = first.isoformat()[:7]
-            if month not in self.spilled:  # a month no part was asked about (its file names another): read whole
-                raise Whole(month)
-            unbilled = unbilled_records(repo, first, self.balances[month])
-            return [line for _, line in heapq.merge(self.spilled[month], unbilled, key=_key)]
+        return diags + closed_findings(repo, lambda first: self.lines(repo, first))
 
-        return diags + closed_findings(repo, lines)
+    def lines(self, repo: Repo, first: date) -> list[str]:
+        """The month's lines over every part in the journal's order (``repo``: the settings, for the ledger's
+        account names); :class:`~cpqctl.load.parts.Whole` for a month no part was asked about (a period file
+        naming another month than its name: read whole)."""
+        import heapq
+
+        from cpqctl.app.closing import unbilled_records
+        from cpqctl.load.parts import Whole
+
+        month = first.isoformat()[:7]
+        if month not in self.spilled:
+            raise Whole(month)
+        unbilled = unbilled_records(repo, first, self.balances[month])
+        return [line for _, line in heapq.merge(self.spilled[month], unbilled, key=_key)]
 
     def close(self) -> None:
         for spilled in self.spilled.values():

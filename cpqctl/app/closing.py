@@ -37,14 +37,15 @@ def month_entries(repo: Repo, first: date) -> list[str]:
 
 
 def month_records(
-    repo: Repo, first: date, unbilled_of: dict[str, list[tuple[date, Decimal]]] | None = None
+    repo: Repo, first: date, unbilled_of: dict[str, list[tuple[date, Decimal]]] | None = None, loose: bool = True
 ) -> list[tuple[tuple, str]]:
     """(sort key, line of :func:`month_entries`) of each transaction of the month, in journal order; the key is the
     journal's with the currency last, its date ISO (JSON as it is, for :class:`cpqctl.app.check_parts.PartEntry`).
 
     For one part of a big repository (:mod:`cpqctl.app.check_parts`), ``unbilled_of`` as for
     :func:`cpqctl.app.journal.entries`: the unbilled receivables, netted over every contract, are left out and
-    their balances kept, for :func:`unbilled_records` over every part."""
+    their balances kept, for :func:`unbilled_records` over every part; ``loose`` False leaves out the payments
+    naming no account (a part of :meth:`cpqctl.load.parts.Plan.reading` that is not the first holds them too)."""
     from cpqctl.app.journal import entries
 
     end = revrec.month_end(first)
@@ -55,7 +56,7 @@ def month_records(
     )
     return [
         ((key[0].isoformat(), *key[1:], cur), _line(make()))
-        for key, cur, make in entries(view, end, unbilled_of=unbilled_of)
+        for key, cur, make in entries(view, end, loose=loose, unbilled_of=unbilled_of)
         if key[0] >= first
     ]
 
@@ -99,8 +100,6 @@ class Closed:
 def close_period(ws: Workspace, month: str, *, by: str = "", dry_run: bool = False) -> Closed:
     """Close ``month`` (YYYY-MM) on ``ws.as_of``: refused before the month has ended and for a month already
     closed (months need not be closed in order)."""
-    from cpqctl.formats.yamlout import mapping_lines
-
     first = _month(month)
     day = ws.as_of
     if day <= revrec.month_end(first):
@@ -110,31 +109,94 @@ def close_period(ws: Workspace, month: str, *, by: str = "", dry_run: bool = Fal
             f"close it from {date.fromordinal(revrec.month_end(first).toordinal() + 1)} on (--as-of)",
         )
     rel = f"periods/{month}.yaml"
+    with ws.clean_parts() as parts:  # a big repository free of errors: the month's journal one part at a time
+        if parts is not None:
+            entries = _entries_in_parts(parts, first)
+            if entries is not None:
+                if (ws.root / rel).exists() or (ws.root / "periods" / f"{month}.yml").exists():
+                    raise _closed_already(month, rel)
+                parts.store.validator = _reads_back(rel, month, entries)  # the one file this write makes
+                return _close(parts.store, month, day, by, entries, dry_run)
     with ws.writing() as (store, repo):
         if month in repo.periods:
-            raise CpqError(
-                "E-CLOSE",
-                f"{month} is closed already ({rel})",
-                "a closed month is not closed again; adjust in an open one",
-            )
-        entries = month_entries(repo, first)
-        text = "\n".join(
-            [
-                "# Closed by `cpqctl close`: the digest of the month's journal. Never edit it; `check` compares.",
-                *mapping_lines(
-                    [
-                        ("period", month),
-                        ("closed", day),
-                        ("by", by or None),
-                        ("journal", journal_digest(entries)),
-                        ("entries", entries),
-                    ]
-                ),
-            ]
-        )
-        if not dry_run:
-            with store.transaction() as tx:
-                tx.create(rel, text + "\n")
+            raise _closed_already(month, rel)
+        return _close(store, month, day, by, month_entries(repo, first), dry_run)
+
+
+def _closed_already(month: str, rel: str) -> CpqError:
+    return CpqError(
+        "E-CLOSE", f"{month} is closed already ({rel})", "a closed month is not closed again; adjust in an open one"
+    )
+
+
+def _entries_in_parts(parts, first: date) -> list[str] | None:
+    """:func:`month_entries` of a big repository, one part at a time (:class:`cpqctl.app.check_parts.Closed`, as
+    `check` computes a closed month); None when the parts cannot stand for the whole journal."""
+    from cpqctl.app.check_parts import Closed
+    from cpqctl.app.journal import KINDS
+
+    month = first.isoformat()[:7]
+    closed = Closed([month])
+    seen: list[Repo] = []
+
+    def one(repo: Repo) -> None:
+        closed.add(closed.of(repo, loose=not seen))  # the payments naming no account: the first part's
+        if not seen:
+            seen.append(Repo(repo.settings, repo.catalog))
+
+    try:
+        if parts.read(KINDS, one) is None:
+            return None
+        if not seen:
+            return None
+        return closed.lines(seen[0], first)
+    finally:
+        closed.close()
+
+
+def _reads_back(rel: str, month: str, entries: list[str]) -> Callable[[dict[str, bytes | None]], None]:
+    """The store validator of a close planned in parts: the commit writes ``rel`` alone, and it reads back (the
+    loader, no finding) as the month closed with ``entries`` and their digest — what `check` then compares with
+    the journal computed in parts, as this close did (:class:`cpqctl.app.check_parts.Closed`)."""
+    from cpqctl.app.staged import refusal
+    from cpqctl.load.repo import load_bytes
+
+    def check(files: dict[str, bytes | None]) -> None:
+        data = files.get(rel)
+        res = load_bytes(rel, "period", data) if data is not None and set(files) == {rel} else None
+        p = res.records[0] if res is not None and len(res.records) == 1 else None
+        if res is not None and not res.diagnostics and p is not None:
+            if (p.period, p.journal, list(p.entries)) == (month, journal_digest(entries), entries):
+                return
+        found = list(res.diagnostics) if res is not None and res.diagnostics else []
+        found = found or [Diagnostic(rel, 1, 1, "E-WRITE-INVALID", f"{rel} would not read back as {month} closed", "")]
+        raise refusal(found, sorted(files))
+
+    return check
+
+
+def _close(store, month: str, day: date, by: str, entries: list[str], dry_run: bool) -> Closed:
+    """Write ``periods/<month>.yaml`` with the digest of ``entries`` (the lock held; the month not closed)."""
+    from cpqctl.formats.yamlout import mapping_lines
+
+    rel = f"periods/{month}.yaml"
+    text = "\n".join(
+        [
+            "# Closed by `cpqctl close`: the digest of the month's journal. Never edit it; `check` compares.",
+            *mapping_lines(
+                [
+                    ("period", month),
+                    ("closed", day),
+                    ("by", by or None),
+                    ("journal", journal_digest(entries)),
+                    ("entries", entries),
+                ]
+            ),
+        ]
+    )
+    if not dry_run:
+        with store.transaction() as tx:
+            tx.create(rel, text + "\n")
     verb = "would close" if dry_run else "closed"
     return Closed(
         month,

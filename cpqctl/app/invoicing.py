@@ -133,8 +133,9 @@ def run_invoices(
 
         with taken(ws.root, memo.stats, memo.started):  # the files' stats the memo's key was made of
             issued: tuple | Spilled | None = None
-            if not (accounts or contracts):
-                found = _bill_in_parts(ws, day, today, memo.started, memo.stats)
+            limited = _limited_plan(ws, accounts, contracts)
+            if limited is not False:
+                found = _bill_in_parts(ws, day, today, memo.started, memo.stats, limited)
                 issued = found[0] if found is not None else None
             if issued is None:
                 loaded = ws.read()
@@ -158,10 +159,9 @@ def run_invoices(
     from cpqctl.app.numbers import Numbers
 
     started = time.time_ns()
-    if not (accounts or contracts):
-        got = _write_in_parts(ws, day, today, started)
-        if got is not None:
-            return got
+    got = _write_in_parts(ws, day, today, started, accounts, contracts)
+    if got is not None:
+        return got
     with ws.writing() as (store, loaded):
         writer = Numbers.here(ws.root, loaded.settings)
         writer.may_issue_invoices()
@@ -202,11 +202,34 @@ def _written(day: date, drafts, numbers, written, warning: str) -> RunResult:
     return RunResult(day, False, tuple(drafts), tuple(numbers), written, message)
 
 
-def _write_in_parts(ws: Workspace, day: date, today: date, started: int) -> RunResult | None:
-    """A whole writing run (no ``--account``/``--contract``) on a big repository, one part at a time
-    (:mod:`cpqctl.load.parts`; issue 21: the whole model of 50,000 accounts took 1 GB to bill and check); None when
-    the repository is loaded whole (small enough, months closed, or one the parts cannot stand for), before a byte is
-    written.
+def _limited_plan(ws: Workspace, accounts: Sequence[str], contracts: Sequence[str]):
+    """The plan in parts of a run limited to ``accounts`` and ``contracts`` (:func:`_scope`: either), every other
+    contract left out unread; None for a run of every contract (the caller plans it); False when the repository is
+    read whole: small enough, or a name that is not exactly an account folder or a contract file of it (the whole
+    load finds the one meant, or refuses it with the closest name)."""
+    from cpqctl.load.parts import plan
+
+    if not (accounts or contracts):
+        return None
+    found = plan(ws.root)
+    if found is None:
+        return False
+    files = found.contract_files()
+    if any(a not in found.folders for a in accounts) or any(c not in files for c in contracts):
+        return False
+    wanted_accounts, wanted = set(accounts), set(contracts)
+    found.drop(lambda cid, rel: not (cid in wanted or rel.split("/")[1] in wanted_accounts))
+    return found
+
+
+def _write_in_parts(
+    ws: Workspace, day: date, today: date, started: int, accounts: Sequence[str] = (), contracts: Sequence[str] = ()
+) -> RunResult | None:
+    """A writing run on a big repository, one part at a time (:mod:`cpqctl.load.parts`; issue 21: the whole model
+    of 50,000 accounts took 1 GB to bill and check); None when the repository is loaded whole (small enough, months
+    closed, or one the parts cannot stand for), before a byte is written. A run limited to ``accounts`` and
+    ``contracts`` reads only their parts (:func:`_limited_plan`; the gate below is the whole repository's, as the
+    whole run's is).
 
     It does what :meth:`Workspace.writing` does, in this order, under the lock:
 
@@ -243,8 +266,8 @@ def _write_in_parts(ws: Workspace, day: date, today: date, started: int) -> RunR
     with store.lock():
         if ws.closed_months():
             return None
-        found = plan(ws.root)
-        if found is None:
+        found = _limited_plan(ws, accounts, contracts) if accounts or contracts else plan(ws.root)
+        if found is None or found is False:
             return None
         state = remembered.state_key(ws.root, start, others=others)
         if not remembered.clean_by_write(ws.root, state[0], settled):
@@ -277,11 +300,11 @@ def _write_in_parts(ws: Workspace, day: date, today: date, started: int) -> RunR
         at: dict[str, list[int]] = {}  # contract → its drafts
         for i, d in enumerate(drafts):
             at.setdefault(d.contract, []).append(i)
-        accounts = {file_of[cid].split("/")[1] for cid in at}
+        invoiced = {file_of[cid].split("/")[1] for cid in at}  # the accounts that get invoices
         again = plan(ws.root)
         if again is None:
             return None
-        again.drop(lambda cid, rel: rel.split("/")[1] not in accounts)
+        again.drop(lambda cid, rel: rel.split("/")[1] not in invoiced)
         every = sorted(
             f"{rel[: -len('.yaml')]}{suffix}" for rel in written for suffix in (".yaml", *dict(KEPT).values())
         )
