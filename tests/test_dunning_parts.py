@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import invoke
+from tests.conftest import age, invoke
 from tests.test_dunning import FIRST, LATER, repo, smtp, year  # noqa: F401 - the fixtures
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -147,11 +147,46 @@ def test_a_repository_check_refuses_is_refused_by_the_whole_run(repo: Path, smtp
     assert parted == [] and smtp.envelopes == [] and _files(repo) == before
 
 
-def test_an_account_filter_plans_on_the_whole(repo: Path, monkeypatch, parted) -> None:
-    whole = _run(monkeypatch, repo, WHOLE, FIRST, "--dry-run", "--account", "hooli", "--format", "json")
-    parts = _run(monkeypatch, repo, SMALL, FIRST, "--dry-run", "--account", "hooli", "--format", "json")
-    assert whole.exit_code == 0 and parts.stdout == whole.stdout and parted == []
-    assert {x["account"] for x in json.loads(whole.stdout)["reminders"]} == {"hooli"}
+def test_an_account_filter_plans_only_its_parts(repo: Path, smtp, monkeypatch, tmp_path, parted) -> None:
+    """`dunning run --account` in parts reads only the parts of the accounts named (each exactly a folder) and
+    answers, sends and records what the whole run does; a name that is not exactly a folder takes the whole load
+    (which finds the one meant, or refuses it with the closest name)."""
+    from cpqctl.load import cache
+
+    read: list[str] = []
+    real = cache.load_files
+
+    def counted(root, files, *args, **kwargs):
+        read.extend(rel for rel, _ in files)
+        return real(root, files, *args, **kwargs)
+
+    for extra in (("--dry-run",), ()):
+        other = Path(shutil.copytree(repo, tmp_path / f"other{len(extra)}", ignore=shutil.ignore_patterns(".cpq")))
+        mine = Path(shutil.copytree(repo, tmp_path / f"mine{len(extra)}", ignore=shutil.ignore_patterns(".cpq")))
+        age(mine)  # (a file changed within 2 s of a check is never remembered)
+        assert invoke("check", "--repo", mine, "--as-of", LATER).exit_code == 0  # the gate, remembered
+        limit = ("--account", "hooli", "--account", "initech", "--format", "json", *extra)
+        whole = _run(monkeypatch, other, WHOLE, LATER, *limit)
+        sent_whole = [e.original_content for e in smtp.envelopes]
+        smtp.envelopes.clear()
+        monkeypatch.setattr(cache, "load_files", counted)
+        read.clear()
+        parts = _run(monkeypatch, mine, SMALL, LATER, *limit)
+        monkeypatch.setattr(cache, "load_files", real)
+        sent_parts = [e.original_content for e in smtp.envelopes]
+        smtp.envelopes.clear()
+        assert whole.exit_code == 0, whole.stderr
+        assert (parts.exit_code, parts.stdout, parts.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
+        assert sent_parts == sent_whole and (sent_whole or extra)
+        assert _files(mine) == _files(other)
+        assert {x["account"] for x in json.loads(whole.stdout)["reminders"]} == {"hooli", "initech"}
+        folders = {rel.split("/")[1] for rel in read if rel.startswith("contracts/")}
+        assert folders == {"hooli", "initech"}, folders
+    assert parted == [True, True]
+    whole = _run(monkeypatch, repo, WHOLE, FIRST, "--dry-run", "--account", "HOOLI", "--format", "json")
+    parts = _run(monkeypatch, repo, SMALL, FIRST, "--dry-run", "--account", "HOOLI", "--format", "json")
+    assert (parts.exit_code, parts.stdout, parts.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
+    assert parted == [True, True]  # not exactly a folder: read whole
 
 
 def test_a_reminder_commit_planned_in_parts_is_checked_on_its_files(repo: Path) -> None:

@@ -327,7 +327,7 @@ def run_dunning(
     compensation, recipients, templates, every file able to take its record). ``dry_run``: the same plan and
     messages, nothing sent nor written (no [smtp] needed). ``accounts``: only those.
 
-    A big repository (no ``accounts``) is planned one part at a time (:meth:`Workspace.clean_parts`: whole
+    A big repository is planned one part at a time (with ``accounts``, only theirs) (:meth:`Workspace.clean_parts`: whole
     account folders with their invoices and payments; issue 21: the whole model of 50,000 accounts with a year of
     invoices took 1.2 GB): an account's reminders read only its own invoices, the payments that settle them, its
     contacts and the settings. Each reminder's record is checked as the whole write checks it (the invoice file
@@ -339,28 +339,31 @@ def run_dunning(
     day = ws.day(as_of)
     problems: list[str] = []
     got: tuple[DunningConfig, list[SuspendHint], Sequence[Letter] | Spilled | _Letters] | None = None
-    if not accounts:
-        with ws.clean_parts() as parts:
-            if parts is not None:
-                cfg = dunning_config(parts.settings)
-                settings = parts.settings
-                spill = Spilled(_pair_order)  # (letter, its e-mail or None) of every part, on disk
+    with ws.clean_parts() as parts:
+        # ``accounts`` each exactly an account folder: only their parts are read (else the whole load finds the
+        # one meant, or refuses it with the closest name)
+        if parts is not None and all(a in parts.plan.folders for a in accounts):
+            if accounts:
+                parts.plan.only(accounts)
+            cfg = dunning_config(parts.settings)
+            settings = parts.settings
+            spill = Spilled(_pair_order)  # (letter, its e-mail or None) of every part, on disk
 
-                def one(repo: Repo) -> list[SuspendHint]:
-                    out = _planned(ws.root, repo, cfg, day, (), dry_run)
-                    spill.add(zip(out.letters, out.messages or [None] * len(out.letters), strict=True))
-                    return out.hints
+            def one(repo: Repo) -> list[SuspendHint]:
+                out = _planned(ws.root, repo, cfg, day, accounts, dry_run)
+                spill.add(zip(out.letters, out.messages or [None] * len(out.letters), strict=True))
+                return out.hints
 
-                read = parts.read(KINDS, one)
-                if read is None:
-                    spill.close()
-                else:
-                    assert parts.store is not None
-                    hints = sorted((h for part in read for h in part), key=lambda h: h.account)
-                    sent = _deliver(
-                        parts.store, settings, spill, day, dry_run, problems, say, lambda x: _own(ws.root, settings, x)
-                    )
-                    got = cfg, hints, sent
+            read = parts.read(KINDS, one)
+            if read is None:
+                spill.close()
+            else:
+                assert parts.store is not None
+                hints = sorted((h for part in read for h in part), key=lambda h: h.account)
+                sent = _deliver(
+                    parts.store, settings, spill, day, dry_run, problems, say, lambda x: _own(ws.root, settings, x)
+                )
+                got = cfg, hints, sent
     if got is None:
         with ws.writing() as (store, repo):
             cfg = dunning_config(repo.settings)

@@ -70,6 +70,7 @@ class Plan:
         self._contracts: set[str] | None = None
         self._quotes: set[str] | None = None
         self.catalog_results: dict = {}  # the catalog files read by :meth:`checking`
+        self.kept: set[str] | None = None  # :meth:`only`: the account folders read (None: every one)
 
     def period_files(self) -> list[tuple[str, str]]:
         """The closed months' files (``periods/``), in the whole load's order."""
@@ -164,12 +165,19 @@ class Plan:
             _self_contained(results, accounts, dropped)
             yield Loaded(self.settings, results, list(self.diags), whole=False)
 
+    def only(self, accounts) -> None:
+        """Read only the folders of ``accounts`` (`dunning run --account`): the others stay known (a payment naming
+        one is another part's, not an account with no folder) and are not read."""
+        self.kept = set(accounts)
+
     def _groups(self, size: int, payments: dict[str, list[str]] | None = None) -> list[list[str]]:
-        """The account folders in order, in groups of about ``size`` account, contract and invoice (and payment)
-        files."""
+        """The account folders in order (those :meth:`only` keeps), in groups of about ``size`` account, contract
+        and invoice (and payment) files."""
         groups: list[list[str]] = [[]]
         held = 0
         for acct, own in self.folders.items():
+            if self.kept is not None and acct not in self.kept:
+                continue
             weight = len(own) + sum(len(self.invoices.get(cid, ())) for cid in _contract_ids(own))
             weight += len(payments.get(acct, ())) if payments else 0
             if held and held + weight > size:
