@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cpqctl.app.workspace import Workspace
-from tests.conftest import invoke
+from tests.conftest import copy_repo, invoke
 
 DAY = "2026-12-05"
 
@@ -220,26 +220,88 @@ def test_a_reference_to_another_account_s_contract_is_judged_as_the_whole_check_
         assert "E-QUOTE-ACCOUNT" in r.stderr and "E-UNKNOWN-CONTRACT" not in r.stderr, r.stderr
 
 
-def test_accepting_an_amendment_when_a_month_is_closed_reads_the_whole_repository(generated, tmp_path, monkeypatch):
-    """A closed month's journal is every account's: accepting an amendment then loads everything (books=True), so
-    the closed-month rule runs on the state the write leaves; a draft quote (no journal change) stays scoped."""
+def _closed_scenario(root: Path, year_root: bool) -> list[tuple[int, str, str]]:
+    """Writes that change the journal, on a repository with months closed: those that leave the closed months as
+    they were pass, those that would change one are refused (E-WRITE-INVALID, E-CLOSED-PERIOD) and write nothing."""
+    out = []
+
+    def go(*args: str, day: str = "2026-12-31") -> str:
+        r = invoke(*args, "--as-of", day, "--repo", root)
+        out.append((r.exit_code, r.stdout, r.stderr))
+        return r.stderr
+
+    go("payment", "record", "-a", "hooli", "--amount", "10.00", "--format", "json", day="2026-06-20")  # June: no
+    go("payment", "record", "-a", "hooli", "--amount", "10.00", "--format", "json", day="2026-07-20")  # July: yes
+    go("payment", "record", "-a", "acme", "--amount", "12.00", "--format", "json", day="2025-11-20")  # Nov: no
+    go("invoice", "correct", "INV-2026-0002", "--reason", "price", "--format", "json")  # dated now: yes
+    amended = go("amend", "C-2026-0001", "--effective", "2026-12-10", "--add", "PRO-SEAT=3", "--format", "json")
+    quote = re.search(r"wrote quotes/(\S+)\.yaml", amended)
+    assert quote, amended
+    go("quote", "accept", quote.group(1), "--signed-by", "Piotr Mazur")  # from December: yes
+    return out
+
+
+def test_a_write_about_one_account_keeps_the_closed_months_as_the_whole_path_does(year, tmp_path, monkeypatch):
+    """With months closed, a write about one account reads that account's files only and refuses exactly the
+    commits the whole repository's staged check refuses (a closed month's journal changes only by the account's
+    lines and its share of the unbilled receivables); the files are the same either way."""
+    from cpqctl.app.workspace import Workspace
     from cpqctl.load import repo as loader
 
-    root = shutil.copytree(generated, tmp_path / "repo", ignore=shutil.ignore_patterns(".cpq"))
-    _account, contract = _contract_with_invoices(root)
-    r = invoke("close", "2026-10", "--by", "Anna Nowak", "--as-of", DAY, "--repo", root)
-    assert r.exit_code == 0, r.stderr
-    scoped = []
+    roots = []
+    for name in ("scoped", "whole"):
+        root = copy_repo(year, tmp_path / name)
+        for month in ("2025-11", "2026-01", "2026-06"):
+            r = invoke("close", month, "--by", "Anna", "--as-of", "2026-12-31", "--repo", root)
+            assert r.exit_code == 0, r.stderr
+        roots.append(root)
+    scoped, whole = roots
+    loaded: list[str] = []
     parts = loader.load_account_parts
-    monkeypatch.setattr(loader, "load_account_parts", lambda *a: scoped.append(a[1]) or parts(*a))
-    r = invoke("amend", contract, "--effective", "2026-12-10", "--add", "PRO-SEAT=3", "--as-of", DAY, "--repo", root)
-    assert r.exit_code == 0, r.stderr
-    assert len(scoped) == 1
-    quote = re.search(r"wrote quotes/(\S+)\.yaml", r.stderr).group(1)
-    r = invoke("quote", "accept", quote, "--signed-by", "Piotr Mazur", "--as-of", DAY, "--repo", root)
-    assert r.exit_code == 0, r.stderr
-    assert len(scoped) == 1  # the accept read the whole repository
-    assert invoke("check", "--repo", root).exit_code == 0
+    monkeypatch.setattr(loader, "load_account_parts", lambda r, a, *more: loaded.append(a) or parts(r, a, *more))
+    every = []
+    real_parts = loader.load_parts
+    monkeypatch.setattr(loader, "load_parts", lambda *x, **k: every.append(1) or real_parts(*x, **k))
+    a = _closed_scenario(scoped, True)
+    assert loaded and not every  # one account's files each time, never the whole repository
+    monkeypatch.setattr(
+        Workspace, "writing_account", lambda self, account, tolerate=frozenset(), **_: self.writing(tolerate)
+    )
+    b = _closed_scenario(whole, True)
+    assert [x[0] for x in a] == [x[0] for x in b] == [1, 0, 1, 0, 0, 0], [x[2] for x in a]
+    for (code, _, err), (_, _, err_whole) in zip(a, b, strict=True):
+        if code:
+            assert "E-WRITE-INVALID" in err and "E-CLOSED-PERIOD" in err and "E-CLOSED-PERIOD" in err_whole
+    assert "2026-06-20 Payment" in a[0][2] and "2025-11-20 Payment" in a[2][2]
+    assert [x[1].replace(str(scoped), "ROOT") for x in a] == [x[1].replace(str(whole), "ROOT") for x in b]
+    assert _files(scoped) == _files(whole)
+    for root in roots:
+        assert invoke("check", "--repo", root, "--as-of", "2026-12-31").exit_code == 0
+
+
+def test_a_write_that_moves_the_unbilled_receivables_of_a_closed_month_is_refused(year, tmp_path) -> None:
+    """The unbilled receivables' line of a closed month is every contract's: a write that changes the account's
+    share of its change is refused, though none of the account's own transactions of the month changes."""
+    from cpqctl.app.closing import AccountBooks, closed_months
+    from cpqctl.load.repo import load_account_parts
+
+    root = copy_repo(year, tmp_path / "repo")
+    assert invoke("close", "2026-01", "--by", "Anna", "--as-of", "2026-12-31", "--repo", root).exit_code == 0
+    text = (root / "periods" / "2026-01.yaml").read_text()
+    assert "Unbilled receivables 2026-01" in text
+    account = next(a for a in ("initech", "acme", "hooli") if (root / "contracts" / a).is_dir())
+    books = AccountBooks(root, closed_months(root), load_account_parts(root, account, True))
+    same = {m: (lines, by, {c: v for c, v in u.items()}) for m, (lines, by, u) in books.before.items()}
+    assert books._changed(same) == []
+    for month, (lines, by, unbilled) in same.items():
+        if unbilled:
+            cur = next(iter(unbilled))
+            moved = {**same, month: (lines, by, {**unbilled, cur: unbilled[cur] + 1})}
+            found = books._changed(moved)
+            assert [d.code for d in found] == ["E-CLOSED-PERIOD"] and "Unbilled receivables" in found[0].message
+            break
+    else:
+        raise AssertionError("no unbilled receivables in the account's share")
 
 
 def test_a_correction_reads_one_account_and_numbers_past_every_correction(generated, tmp_path, monkeypatch):

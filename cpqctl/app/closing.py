@@ -242,3 +242,140 @@ def closed_findings(repo: Repo, month_lines: Callable[[date], list[str]]) -> lis
             )
         )
     return out
+
+
+# --------------------------------------------------------------------------- a write about one account
+
+
+def closed_months(root) -> list[str]:
+    """The months ``periods/`` closes, by its files' names (``YYYY-MM.yaml``), sorted."""
+    import os
+
+    try:
+        with os.scandir(root / "periods") as entries:
+            names = [e.name[: -len(".yaml")] for e in entries if e.name.endswith(".yaml")]
+    except OSError:
+        return []
+    return sorted(n for n in names if _MONTH_RE.fullmatch(n))
+
+
+class AccountBooks:
+    """The closed months' share of one account's files, before a write and after it (a write about one account
+    when months are closed: :meth:`cpqctl.app.workspace.Workspace.writing_account` with ``books``).
+
+    A closed month's journal is every account's transactions of the month, in journal order, and the month-end
+    change of the unbilled receivables, a sum over every contract (:func:`month_records`). A write that changes
+    only this account's files leaves the month as it was exactly when it leaves this account's transactions of
+    the month as they were and its contracts' share of the unbilled receivables' change in the month: the other
+    accounts' lines, and their share, are not touched. So :meth:`guard` refuses (E-WRITE-INVALID with
+    E-CLOSED-PERIOD, before a byte is written) a commit that changes either, naming the transactions changed, new
+    or gone, as `check` would (the whole journal is not read: the month's digest is the period file's, unchanged).
+    What was wrong in a closed month before the write is `cpqctl check`'s to report, as for every rule over all
+    accounts that a write about one account does not run."""
+
+    def __init__(self, root, months: list[str], before) -> None:
+        from cpqctl.app.check_parts import Closed
+
+        self.root = root
+        self.months = months
+        self.before = _shares(Closed(months).of(before.assemble()[0]))  # raises Whole: read the whole repository
+
+    def guard(self, inner):
+        """``inner`` (the account's staged check, :func:`cpqctl.app.staged.refuse_invalid_writes`) with the closed
+        months' test first."""
+        from cpqctl.app.check_parts import Closed
+        from cpqctl.app.staged import refusal
+        from cpqctl.load.parts import Whole
+
+        def check(files: dict[str, bytes | None]) -> None:
+            state = inner.state[0]
+            try:
+                after = _shares(Closed(self.months).of(state.staged(files).assemble()[0]))
+            except Whole:  # a correction of an invoice the account's files do not hold: E-CORRECTION-ACCOUNT
+                after = None
+            found = self._changed(after) if after is not None else []
+            if found:
+                raise refusal(found, sorted(files))
+            inner(files)
+
+        check.state = inner.state  # type: ignore[attr-defined]
+        return check
+
+    def _changed(self, after) -> list[Diagnostic]:
+        out = []
+        for month in self.months:
+            then_all, then_lines, then_unbilled = self.before[month]
+            now_all, now_lines, now_unbilled = after[month]
+            if then_all == now_all and then_unbilled == now_unbilled:
+                continue
+            changed = [f"changed: {k}" for k in now_lines if k in then_lines and now_lines[k] != then_lines[k]]
+            changed += [f"new: {k}" for k in now_lines if k not in then_lines]
+            changed += [f"gone: {k}" for k in then_lines if k not in now_lines]
+            if any(
+                then_unbilled.get(c, Decimal(0)) != now_unbilled.get(c, Decimal(0))
+                for c in {*then_unbilled, *now_unbilled}
+            ):
+                # every contract's line: changed here (a whole check may see it come or go, as the others' add up)
+                at = sum(1 for x in changed if x.startswith("changed: "))
+                last = revrec.month_end(_month(month)).isoformat()
+                changed.insert(at, f"changed: {last} Unbilled receivables {month} (cpqctl)")
+            shown = "; ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+            line, column, closed = _head(self.root, month)
+            out.append(
+                Diagnostic(
+                    f"periods/{month}.yaml",
+                    line,
+                    column,
+                    "E-CLOSED-PERIOD",
+                    f"the books of {month}, closed{closed}, changed: {shown or 'the journal differs'}",
+                    "a closed month does not change: undo the edit (git diff shows it) and post the adjustment in an "
+                    "open month — a corrective invoice, a payment or write-off dated today",
+                )
+            )
+        return out
+
+
+def _shares(of: dict) -> dict[str, tuple[list[str], dict[str, str], dict[str, Decimal]]]:
+    """:meth:`cpqctl.app.check_parts.Closed.of` as :class:`AccountBooks` compares it: per month, its lines in
+    journal order, the same by ``<date> <narration> (<payee>)`` (for the message), and per currency its share of the unbilled receivables' change in the
+    month (its balance at the month's end less at the month before's: 0 before its first month, its last after)."""
+    out = {}
+    for month, (records, unbilled) in of.items():
+        lines = {line.split(" ", 1)[1]: line for _, line in records}
+        first = _month(month)
+        before = date.fromordinal(first.toordinal() - 1).isoformat()[:7]
+        change = {}
+        for cur, rows in unbilled.items():
+            change[cur] = _balance(rows, month) - _balance(rows, before)
+        out[month] = ([line for _, line in records], lines, change)
+    return out
+
+
+def _balance(rows: list[list[str]], month: str) -> Decimal:
+    """The balance of ``rows`` (``[YYYY-MM-DD of the month's first day, amount]``, consecutive months) at ``month``."""
+    value = Decimal(0)
+    for day, amount in rows:
+        if day[:7] > month:
+            break
+        value = Decimal(amount)
+    return value
+
+
+def _head(root, month: str) -> tuple[int, int, str]:
+    """Where the month's period file holds its ``journal:`` value (line, column) and its `` on <closed>``, by a
+    plain read of its head (as `check` names them from the parsed file)."""
+    line, column, closed = 1, 1, ""
+    try:
+        with open(root / "periods" / f"{month}.yaml", encoding="utf-8") as f:
+            for n, text in enumerate(f, 1):
+                if text.startswith("closed:"):
+                    closed = " on " + text.split(":", 1)[1].strip().strip('"')
+                if text.startswith("journal:"):
+                    rest = text[len("journal:") :]
+                    line, column = n, len("journal:") + len(rest) - len(rest.lstrip(" ")) + 1
+                    break
+                if n > 20:
+                    break
+    except (OSError, UnicodeDecodeError):
+        pass
+    return line, column, closed

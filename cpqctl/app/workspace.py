@@ -462,8 +462,9 @@ class Workspace:
         An account without a real folder takes the whole repository's :meth:`writing` (its error names it).
 
         ``books``: the write can change the journal (accepting an amendment changes the revenue schedule). Then,
-        when months are closed (``periods/``), the whole repository is loaded: a closed month's journal is every
-        account's (:func:`cpqctl.app.closing.check_closed`). ``tolerate``: as for :meth:`writing`. ``payments``:
+        when months are closed (``periods/``), each commit is refused when it would change the account's share of
+        a closed month's journal (:class:`cpqctl.app.closing.AccountBooks`: its transactions of the month, its
+        contracts' share of the unbilled receivables' change), which is the whole month's only change. ``tolerate``: as for :meth:`writing`. ``payments``:
         the account's payments are read too (`payment record`; a new payment's number is taken from the names in
         ``payments/``, :meth:`payment_ids`).
         """
@@ -476,13 +477,25 @@ class Workspace:
                 yield got
             return
 
-        def load(m):  # under the lock: a month closed meanwhile is seen
-            if books and self.closed_months():
-                return load_parts(self.root, meter=m)
-            return load_account_parts(self.root, account, payments)
+        books_of: list = []  # the account's share of the closed months, when some are
 
-        with self._writing(load, tolerate, False) as got:
-            yield got
+        def load(m):  # under the lock: a month closed meanwhile is seen
+            from cpqctl.app.closing import AccountBooks, closed_months
+            from cpqctl.load.parts import Whole
+
+            loaded = load_account_parts(self.root, account, payments)
+            months = closed_months(self.root) if books else []
+            if months:
+                try:
+                    books_of.append(AccountBooks(self.root, months, loaded))
+                except Whole:  # a correction of an invoice the account's files do not hold
+                    return load_parts(self.root, meter=m)
+            return loaded
+
+        with self._writing(load, tolerate, False) as (store, repo):
+            if books_of and not repo.whole:
+                store.validator = books_of[0].guard(store.validator)
+            yield store, repo
 
     def closed_months(self) -> bool:
         """Whether any month is closed (a file in ``periods/``)."""
