@@ -308,19 +308,31 @@ def test_the_errors_check_remembered_refuse_the_run_without_a_whole_check(pair, 
     assert got.code != 0 and "E-INVALID-REPO" in got.stderr and c.name in got.stderr
 
 
-def test_a_closed_month_takes_the_whole_repository(pair, cli, parted) -> None:
-    """With a month closed (``periods/``) the run is the whole load's (a closed month's journal covers every
-    account, which no part holds): it does not go in parts, and writes what the whole run writes."""
+def test_with_a_closed_month_the_run_goes_in_parts_and_keeps_it_closed(pair, cli, parted) -> None:
+    """With months closed (``periods/``) the run still goes in parts and writes what the whole run writes; a run
+    whose invoices would land in a closed month (issued on a day in it) is refused in parts as the whole run's
+    staged check refuses it (E-CLOSED-PERIOD), and writes nothing."""
     whole, parts = pair
     for root in pair:
-        closed = cli("close", "2026-01", "--as-of", DAY, "--repo", root)
-        assert closed.code == 0, closed.stderr
-        assert (root / "periods" / "2026-01.yaml").is_file()
+        for month in ("2026-01", "2026-10"):
+            closed = cli("close", month, "--as-of", DAY, "--repo", root)
+            assert closed.code == 0, closed.stderr
         age(root)
+    before = _tree(parts)
+    late = ("--as-of", "2026-10-20")  # issued on a day of closed October
+
+    def back(root: Path, in_parts: bool):
+        return cli("invoice", "run", "--through", "2026-10-31", *late, "--repo", root,
+                   env={"CPQ_CHUNK_FILES": SMALL if in_parts else WHOLE})  # fmt: skip
+
+    w, p = back(whole, False), back(parts, True)
+    assert w.code == p.code == 1 and "E-CLOSED-PERIOD" in w.stderr and "E-CLOSED-PERIOD" in p.stderr, p.stderr
+    assert _tree(parts) == before
     w = _write(cli, whole, "2026-12-31", parts=False)
     p = _write(cli, parts, "2026-12-31", parts=True)
     assert w.code == 0, w.stderr
     assert p == w
-    assert parted == [False, False]  # asked both times; declined with the month closed
+    assert parted == [False, False, True]  # the refusal in parts raised; the whole runs declined; in parts
     assert _tree(parts) == _tree(whole)
     assert "INV-" in p.stdout + p.stderr  # it billed something
+    assert cli("check", "--repo", parts, "--as-of", DAY, env={"CPQ_CHUNK_FILES": SMALL}).code == 0

@@ -274,11 +274,20 @@ class AccountBooks:
     accounts that a write about one account does not run."""
 
     def __init__(self, root, months: list[str], before) -> None:
+        """``before``: the account's files (a :class:`~cpqctl.load.repo.Loaded`, or the :class:`Repo` assembled)."""
         from cpqctl.app.check_parts import Closed
 
         self.root = root
         self.months = months
-        self.before = _shares(Closed(months).of(before.assemble()[0]))  # raises Whole: read the whole repository
+        repo = before if isinstance(before, Repo) else before.assemble()[0]
+        self.before = _shares(Closed(months).of(repo))  # raises Whole: read the whole repository
+
+    def changes(self, after: Repo) -> list[Diagnostic]:
+        """E-CLOSED-PERIOD for each closed month whose share the files of ``after`` (the same accounts, written to)
+        would change; raises :class:`~cpqctl.load.parts.Whole` where a correction's invoice is not among them."""
+        from cpqctl.app.check_parts import Closed
+
+        return self._changed(_shares(Closed(self.months).of(after)))
 
     def guard(self, inner):
         """``inner`` (the account's staged check, :func:`cpqctl.app.staged.refuse_invalid_writes`) with the closed

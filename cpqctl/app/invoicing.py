@@ -246,10 +246,13 @@ def _write_in_parts(
     5. every file is written in one transaction (all or none), whose validator makes sure it writes exactly what
        the parts checked.
 
-    Months closed (``periods/``) take the whole repository: a closed month's journal covers every account."""
+    With months closed (``periods/``), each part is also refused when its new files would change its share of a
+    closed month's journal (:class:`cpqctl.app.closing.AccountBooks`: its accounts' transactions of the month and
+    their contracts' share of the unbilled receivables' change), which is all a part's files can change of it."""
     import hashlib
     from collections import Counter
 
+    from cpqctl.app.closing import AccountBooks, closed_months
     from cpqctl.app.numbers import Numbers
     from cpqctl.app.staged import refusal
     from cpqctl.app.workspace import require_clean, validate
@@ -264,8 +267,7 @@ def _write_in_parts(
     settled = started - RACY_NS
     start, others = remembered.Tally(), list[str]()
     with store.lock():
-        if ws.closed_months():
-            return None
+        months = closed_months(ws.root)
         found = _limited_plan(ws, accounts, contracts) if accounts or contracts else plan(ws.root)
         if found is None or found is False:
             return None
@@ -318,6 +320,7 @@ def _write_in_parts(
                     if not mine:
                         continue
                     before = Counter(d for d in validate(repo, diags) if d.severity == "error")
+                    books = AccountBooks(ws.root, months, repo) if months else None
                     files: dict[str, bytes | None] = {}
                     for i in sorted(mine):
                         text, docs = _with_documents(ws.root, repo, written[i], numbers[i], drafts[i])
@@ -333,6 +336,8 @@ def _write_in_parts(
                     del loaded, repo  # one part's model at a time: the state after holds the same records
                     repo_after, diags_after = after.assemble()
                     new = Counter(d for d in validate(repo_after, diags_after) if d.severity == "error") - before
+                    if books is not None:
+                        new.update(books.changes(repo_after))
                     if new:
                         raise refusal(sorted(new), every)
                     if quiet is not None:
