@@ -268,14 +268,22 @@ def _write_in_parts(
     start, others = remembered.Tally(), list[str]()
     with store.lock():
         months = closed_months(ws.root)
-        found = _limited_plan(ws, accounts, contracts) if accounts or contracts else plan(ws.root)
+        def planned():
+            return _limited_plan(ws, accounts, contracts) if accounts or contracts else plan(ws.root)
+
+        found = planned()
         if found is None or found is False:
             return None
         state = remembered.state_key(ws.root, start, others=others)
         if not remembered.clean_by_write(ws.root, state[0], settled):
             errors = remembered.recall_errors(ws.root, state[0])
             if errors is None:  # the errors only: 100,000 warnings held through the run took 100 MB at 50,000
+                # the check makes its own plan of every file: this one (≈ 100 MB at 50,000) is made again after it
+                del found
                 errors = [d for d in ws.findings((*state, started)) if d.severity == "error"]
+                found = planned()
+                if found is None or found is False:
+                    return None
             require_clean([d for d in errors if d.code != "E-KSEF-XSD"])
             del errors
         writer = Numbers.here(ws.root, found.settings)
