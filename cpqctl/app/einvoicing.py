@@ -651,14 +651,23 @@ def _write_cache(root: Path, code: str, valid: set[str]) -> None:
 def refuse_unsubmitted(repo: Repo, invoices: Sequence[Invoice]) -> None:
     """`invoice send` of invoices that must go through KSeF first (:func:`ksef_due`) and have no KSeF number yet:
     refused (E-KSEF-NOT-SUBMITTED) before anything goes out — e-mailed, the PDF would be taken for the invoice."""
-    missing = [inv for inv in invoices if inv.ksef is None and ksef_due(repo, inv)]
+    refuse_missing(repo.settings, unsubmitted(repo, invoices))
+
+
+def unsubmitted(repo: Repo, invoices: Sequence[Invoice]) -> list[Invoice]:
+    """The invoices of ``invoices`` that must go through KSeF first and have no KSeF number yet, in their order."""
+    return [inv for inv in invoices if inv.ksef is None and ksef_due(repo, inv)]
+
+
+def refuse_missing(settings, missing: Sequence[Invoice]) -> None:
+    """:func:`refuse_unsubmitted` of the invoices :func:`unsubmitted` found (over every part of a big repository)."""
     if not missing:
         return
     names = ", ".join(i.invoice for i in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
     raise CpqError(
         "E-KSEF-NOT-SUBMITTED",
         f"not in KSeF yet: {names} (no KSeF number recorded; the account's e-invoice is ksef and KSeF is mandatory "
-        f"from {ksef_from(repo.settings)}): e-mailed now, the PDF would be taken for the invoice",
+        f"from {ksef_from(settings)}): e-mailed now, the PDF would be taken for the invoice",
         "submit first (`cpqctl invoice submit --unsent`), then send: the PDF shows the KSeF number and KOD I and "
         "the FA(3) file is attached; or pass --without-ksef to e-mail it as it is (docs/einvoicing.md)",
         src=missing[0].src,

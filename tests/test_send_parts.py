@@ -1,0 +1,115 @@
+"""`invoice send --unsent` on a big repository plans one part at a time (issue 21: the whole model of 50,000 accounts
+with a year of invoices took 1.2 GB; :func:`cpqctl.app.invoicing._send_unsent_in_parts`): whole account folders with
+their contracts' invoices, after `check` found the repository free of errors. The output, the e-mails (byte for
+byte, in the same order) and the deliveries recorded are the whole run's; what the whole run refuses before the
+first message goes out is refused the same way, and nothing goes out.
+
+The repository is tests/test_dunning.py's (the example invoiced through 2026, its bank statements imported, [smtp]
+on a local server); ``CPQ_CHUNK_FILES`` makes its accounts come in parts."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import invoke
+from tests.test_dunning import repo, smtp, year  # noqa: F401 - the fixtures
+
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+SMALL = "8"  # about one account a part
+WHOLE = "100000000"
+DAY = "2026-12-31"
+
+
+@pytest.fixture
+def parted(monkeypatch) -> list[bool]:
+    """Whether each run planned in parts (:meth:`Parts.read` answering, not None)."""
+    from cpqctl.app.workspace import Parts
+
+    real = Parts.read
+    got: list[bool] = []
+
+    def counted(self, kinds, compute):
+        out = real(self, kinds, compute)
+        got.append(out is not None)
+        return out
+
+    monkeypatch.setattr(Parts, "read", counted)
+    return got
+
+
+def _send(monkeypatch, root: Path, size: str, *extra: object, ksef: bool = False):
+    """`invoice send --unsent` (``--without-ksef`` unless ``ksef``: the example's KSeF invoices are not submitted)."""
+    monkeypatch.setenv("CPQ_CHUNK_FILES", size)
+    args = ("invoice", "send", "--unsent", "--repo", root, "--as-of", DAY, *extra)
+    return invoke(*args) if ksef else invoke(*args, "--without-ksef")
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((root / "invoices").glob("*.yaml"))}
+
+
+def _pair(repo: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(repo, tmp_path / "other", ignore=shutil.ignore_patterns(".cpq")))  # same [smtp]
+
+
+@pytest.mark.parametrize("extra", [("--format", "json"), (), ("--since", "2026-10-01", "--format", "json")])
+def test_sending_in_parts_sends_and_records_what_the_whole_run_does(repo, smtp, monkeypatch, tmp_path, parted, extra):
+    other = _pair(repo, tmp_path)
+    whole = _send(monkeypatch, repo, WHOLE, *extra)
+    sent_whole = [e.original_content for e in smtp.envelopes]
+    smtp.envelopes.clear()
+    parts = _send(monkeypatch, other, SMALL, *extra)
+    sent_parts = [e.original_content for e in smtp.envelopes]
+    assert whole.exit_code == 0, whole.stderr
+    assert (parts.exit_code, parts.stdout, parts.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
+    assert len(sent_whole) > 3 and sent_parts == sent_whole  # the same e-mails, byte for byte, in the same order
+    assert _files(other) == _files(repo) != {}
+    assert parted == [True]  # the whole run read the whole repository; the other, parts
+    again = _send(monkeypatch, other, SMALL, *extra)
+    assert again.exit_code == 0 and "no unsent invoices" in again.stderr + again.stdout
+    assert invoke("check", "--repo", other).exit_code == 0
+
+
+def test_what_the_whole_run_refuses_is_refused_in_parts_before_anything_goes_out(
+    repo, smtp, monkeypatch, tmp_path, parted
+):
+    """Two accounts without a billing e-mail: the first in the run's order (date, number) is named, as by the whole
+    run, and nothing is sent nor written."""
+    dated = sorted(
+        (re.search(r"^date: (\S+)$", t, re.M).group(1), f.stem, re.search(r"^account: (\S+)$", t, re.M).group(1))
+        for f in (repo / "invoices").glob("*.yaml")
+        for t in [f.read_text(encoding="utf-8")]
+    )
+    first, last = dated[0][2], dated[-1][2]
+    assert first != last  # the run names the first in its order, whichever part holds it
+    for account in (first, last):
+        path = repo / "contracts" / account / "account.yaml"
+        text = path.read_text(encoding="utf-8")
+        assert ", email: " in text
+        path.write_text(re.sub(r", email: [^,}]+", "", text), encoding="utf-8")  # contacts without an e-mail
+    other = _pair(repo, tmp_path)
+    before = _files(other)
+    whole = _send(monkeypatch, repo, WHOLE)
+    parts = _send(monkeypatch, other, SMALL)
+    assert invoke("check", "--repo", repo).exit_code == 0  # a valid repository: the refusal is the run's
+    assert whole.exit_code == 1 and "E-NO-RECIPIENT" in whole.stderr and f"account {first} " in whole.stderr
+    assert (parts.exit_code, parts.stdout, parts.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
+    assert smtp.envelopes == [] and _files(other) == before
+    assert parted == [True]
+
+
+def test_an_invoice_not_in_ksef_yet_refuses_the_run_in_parts_as_whole(repo, smtp, monkeypatch, tmp_path, parted):
+    """The invoices that must go through KSeF first, found over every part and named in the run's order."""
+    other = _pair(repo, tmp_path)
+    before = _files(other)
+    whole = _send(monkeypatch, repo, WHOLE, ksef=True)
+    parts = _send(monkeypatch, other, SMALL, ksef=True)
+    assert whole.exit_code == 1 and "E-KSEF-NOT-SUBMITTED" in whole.stderr and " more " in whole.stderr
+    assert (parts.exit_code, parts.stdout, parts.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
+    assert smtp.envelopes == [] and _files(other) == before
+    assert parted == [True]
