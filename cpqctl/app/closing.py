@@ -115,8 +115,10 @@ def close_period(ws: Workspace, month: str, *, by: str = "", dry_run: bool = Fal
             if entries is not None:
                 if (ws.root / rel).exists() or (ws.root / "periods" / f"{month}.yml").exists():
                     raise _closed_already(month, rel)
-                parts.store.validator = _reads_back(rel, month, entries)  # the one file this write makes
-                return _close(parts.store, month, day, by, entries, dry_run)
+                store = parts.store
+                assert store is not None  # clean_parts holds the lock
+                store.validator = _reads_back(rel, month, entries)  # the one file this write makes
+                return _close(store, month, day, by, entries, dry_run)
     with ws.writing() as (store, repo):
         if month in repo.periods:
             raise _closed_already(month, rel)
