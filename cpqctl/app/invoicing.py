@@ -1197,7 +1197,7 @@ def _send_unsent_in_parts(
         assert store is not None
         spill = Spilled(_first)
         missing: list = []  # invoices not in KSeF yet
-        refused: list[tuple[tuple, int, CpqError]] = []  # ((date, number), 0: no recipient / 1: no record, error)
+        refused: list[tuple[tuple, int, CpqError]] = []  # ((date, number), 0/1/2: no recipient/record/message, error)
         due = [0]
 
         def one(repo) -> None:
@@ -1217,8 +1217,12 @@ def _send_unsent_in_parts(
                 except CpqError as e:
                     refused.append(((inv.date, inv.invoice), 1, e))
                     continue
-                if not (missing or refused):  # the run is refused anyway: no e-mail made
+                if missing or refused:  # the run is refused anyway: no e-mail made
+                    continue
+                try:  # (a refusal here, e.g. of the sender, is the whole run's at its first message: after the rest)
                     made.append(((inv.date, inv.invoice), inv.src.file, rcpt, _message(ws.root, repo, inv, rcpt, day)))
+                except CpqError as e:
+                    refused.append(((inv.date, inv.invoice), 2, e))
             spill.add(made)
 
         try:
@@ -1226,7 +1230,7 @@ def _send_unsent_in_parts(
                 return None
             refuse_missing(settings, sorted(missing, key=lambda i: (i.date, i.invoice)))
             cfg = mail.smtp_config(settings) if due[0] else None  # configuration errors first
-            for kind in (0, 1):
+            for kind in (0, 1, 2):  # no recipient, no record, no message: each the first in the run's order
                 first = min((r for r in refused if r[1] == kind), key=lambda r: r[0], default=None)
                 if first is not None:
                     raise first[2]
