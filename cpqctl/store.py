@@ -39,7 +39,6 @@ import itertools
 import json
 import os
 import re
-import secrets
 import signal
 import stat
 import time
@@ -288,7 +287,7 @@ class Store:
         """A new token in the lock file (:func:`cpqctl.load.ids.lock_token`): each commit and recovery writes one."""
         if self._lock_fd is not None:
             try:
-                os.pwrite(self._lock_fd, secrets.token_hex(TOKEN_BYTES).encode("ascii"), 0)
+                os.pwrite(self._lock_fd, os.urandom(TOKEN_BYTES).hex().encode("ascii"), 0)
             except OSError:  # a lock file that cannot be written: readers find an old token and recompute
                 pass
 

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 from cpqctl.core.diagnostics import Diagnostic
@@ -44,6 +45,7 @@ def findings(root: Path, meter: Callable[[], AbstractContextManager]) -> list[Di
     A part whose files are all as an earlier check left them is not read again: what that check found in it, and
     kept of it for the rules over the whole repository, is taken from :class:`PartMemo` (the re-check of what
     changed); what it refers to in other parts is asked again of the files there now."""
+    from cpqctl.app.closing import months_named
     from cpqctl.app.einvoicing import EinvoiceCheck
     from cpqctl.core.checks import PaymentFacts, global_rules, run_local_checks
     from cpqctl.load.parts import Whole, plan
@@ -55,7 +57,7 @@ def findings(root: Path, meter: Callable[[], AbstractContextManager]) -> list[Di
     if found_plan is None:
         return None
     memo.begin(found_plan)
-    months = _months(found_plan.period_files())
+    months = months_named(rel.split("/", 1)[1] for rel, _ in found_plan.period_files())
     closed = Closed(months)  # each part's transactions of the closed months, for their digests at the end
     kept: list[str] = []  # each part's invoices' facts
     payments: list[PaymentFacts] = []
@@ -126,14 +128,6 @@ def findings(root: Path, meter: Callable[[], AbstractContextManager]) -> list[Di
     return sorted(sorted(found) + einvoice_found)
 
 
-def _months(periods: list[tuple[str, str]]) -> list[str]:
-    """The months the files of ``periods/`` name (``YYYY-MM.yaml``), sorted; another name is the loader's or
-    :func:`cpqctl.app.closing.check_closed`'s to report."""
-    from cpqctl.app.closing import _MONTH_RE
-
-    return sorted({rel[len("periods/") : -len(".yaml")] for rel, _ in periods if _MONTH_RE.fullmatch(rel[8:-5])})
-
-
 class Closed:
     """The closed months' journal over the parts (:func:`cpqctl.app.closing.check_closed`, whose findings it gives):
     each part's transactions of each closed month (:func:`cpqctl.app.closing.month_records`), kept on disk in
@@ -144,7 +138,7 @@ class Closed:
         from cpqctl.app.spill import Spilled
 
         self.months = months
-        self.spilled = {m: Spilled(_key) for m in months}
+        self.spilled = {m: Spilled(itemgetter(0)) for m in months}  # by the journal's key
         self.balances: dict[str, list[dict]] = {m: [] for m in months}
 
     def of(self, repo: Repo, loose: bool = True) -> dict:
@@ -204,15 +198,11 @@ class Closed:
         if month not in self.spilled:
             raise Whole(month)
         unbilled = unbilled_records(repo, first, self.balances[month])
-        return [line for _, line in heapq.merge(self.spilled[month], unbilled, key=_key)]
+        return [line for _, line in heapq.merge(self.spilled[month], unbilled, key=itemgetter(0))]
 
     def close(self) -> None:
         for spilled in self.spilled.values():
             spilled.close()
-
-
-def _key(record: tuple) -> tuple:
-    return record[0]
 
 
 class PartEntry:

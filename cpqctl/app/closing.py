@@ -111,10 +111,10 @@ def close_period(ws: Workspace, month: str, *, by: str = "", dry_run: bool = Fal
     rel = f"periods/{month}.yaml"
     with ws.clean_parts() as parts:  # a big repository free of errors: the month's journal one part at a time
         if parts is not None:
+            if month in closed_months(ws.root):  # (checked clean: a period file is named by its month)
+                raise _closed_already(month, rel)
             entries = _entries_in_parts(parts, first)
             if entries is not None:
-                if (ws.root / rel).exists() or (ws.root / "periods" / f"{month}.yml").exists():
-                    raise _closed_already(month, rel)
                 store = parts.store
                 assert store is not None  # clean_parts holds the lock
                 store.validator = _reads_back(rel, month, entries)  # the one file this write makes
@@ -231,34 +231,50 @@ def closed_findings(repo: Repo, month_lines: Callable[[date], list[str]]) -> lis
             continue
         now = {e.split(" ", 1)[1]: e for e in entries}
         then = {e.split(" ", 1)[1]: e for e in p.entries if " " in e}
-        changed = [f"changed: {k}" for k in now if k in then and now[k] != then[k]]
-        changed += [f"new: {k}" for k in now if k not in then] + [f"gone: {k}" for k in then if k not in now]
-        shown = "; ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
-        out.append(
-            Diagnostic.at(
-                src,
-                "E-CLOSED-PERIOD",
-                f"the books of {month}, closed on {p.closed}, changed: {shown or 'the journal differs'}",
-                "a closed month does not change: undo the edit (git diff shows it) and post the adjustment in an open "
-                "month — a corrective invoice, a payment or write-off dated today",
-            )
-        )
+        out.append(_changed_month(src.file, src.line, src.column, month, f" on {p.closed}", _differences(now, then)))
     return out
+
+
+def _differences(now: dict[str, str], then: dict[str, str]) -> list[str]:
+    """The transactions changed, new and gone between two months' lines (each by ``<date> <narration> (<payee>)``)."""
+    changed = [f"changed: {k}" for k in now if k in then and now[k] != then[k]]
+    return changed + [f"new: {k}" for k in now if k not in then] + [f"gone: {k}" for k in then if k not in now]
+
+
+def _changed_month(file: str, line: int, column: int, month: str, closed: str, changed: list[str]) -> Diagnostic:
+    """E-CLOSED-PERIOD at the period file's ``journal:`` value, naming the first three ``changed``."""
+    shown = "; ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+    return Diagnostic(
+        file,
+        line,
+        column,
+        "E-CLOSED-PERIOD",
+        f"the books of {month}, closed{closed}, changed: {shown or 'the journal differs'}",
+        "a closed month does not change: undo the edit (git diff shows it) and post the adjustment in an open "
+        "month — a corrective invoice, a payment or write-off dated today",
+    )
 
 
 # --------------------------------------------------------------------------- a write about one account
 
 
 def closed_months(root) -> list[str]:
-    """The months ``periods/`` closes, by its files' names (``YYYY-MM.yaml``), sorted."""
+    """The months ``periods/`` closes, by its files' names: :func:`months_named`."""
     import os
 
     try:
         with os.scandir(root / "periods") as entries:
-            names = [e.name[: -len(".yaml")] for e in entries if e.name.endswith(".yaml")]
+            return months_named(e.name for e in entries)
     except OSError:
         return []
-    return sorted(n for n in names if _MONTH_RE.fullmatch(n))
+
+
+def months_named(names) -> list[str]:
+    """The months of the period file names ``names`` (``YYYY-MM.yaml``), sorted; another name is the loader's or
+    :func:`check_closed`'s to report."""
+    return sorted(
+        {n[: -len(".yaml")] for n in names if n.endswith(".yaml") and _MONTH_RE.fullmatch(n[: -len(".yaml")])}
+    )
 
 
 class AccountBooks:
@@ -294,17 +310,14 @@ class AccountBooks:
     def guard(self, inner):
         """``inner`` (the account's staged check, :func:`cpqctl.app.staged.refuse_invalid_writes`) with the closed
         months' test first."""
-        from cpqctl.app.check_parts import Closed
         from cpqctl.app.staged import refusal
         from cpqctl.load.parts import Whole
 
         def check(files: dict[str, bytes | None]) -> None:
-            state = inner.state[0]
             try:
-                after = _shares(Closed(self.months).of(state.staged(files).assemble()[0]))
+                found = self.changes(inner.state[0].staged(files).assemble()[0])
             except Whole:  # a correction of an invoice the account's files do not hold: E-CORRECTION-ACCOUNT
-                after = None
-            found = self._changed(after) if after is not None else []
+                found = []
             if found:
                 raise refusal(found, sorted(files))
             inner(files)
@@ -319,9 +332,7 @@ class AccountBooks:
             now_all, now_lines, now_unbilled = after[month]
             if then_all == now_all and then_unbilled == now_unbilled:
                 continue
-            changed = [f"changed: {k}" for k in now_lines if k in then_lines and now_lines[k] != then_lines[k]]
-            changed += [f"new: {k}" for k in now_lines if k not in then_lines]
-            changed += [f"gone: {k}" for k in then_lines if k not in now_lines]
+            changed = _differences(now_lines, then_lines)
             if any(
                 then_unbilled.get(c, Decimal(0)) != now_unbilled.get(c, Decimal(0))
                 for c in {*then_unbilled, *now_unbilled}
@@ -330,19 +341,8 @@ class AccountBooks:
                 at = sum(1 for x in changed if x.startswith("changed: "))
                 last = revrec.month_end(_month(month)).isoformat()
                 changed.insert(at, f"changed: {last} Unbilled receivables {month} (cpqctl)")
-            shown = "; ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
             line, column, closed = _head(self.root, month)
-            out.append(
-                Diagnostic(
-                    f"periods/{month}.yaml",
-                    line,
-                    column,
-                    "E-CLOSED-PERIOD",
-                    f"the books of {month}, closed{closed}, changed: {shown or 'the journal differs'}",
-                    "a closed month does not change: undo the edit (git diff shows it) and post the adjustment in an "
-                    "open month — a corrective invoice, a payment or write-off dated today",
-                )
-            )
+            out.append(_changed_month(f"periods/{month}.yaml", line, column, month, closed, changed))
         return out
 
 

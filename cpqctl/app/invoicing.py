@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 from cpqctl.app.accounts import find_account, find_contract
@@ -226,8 +227,8 @@ def _write_in_parts(
     ws: Workspace, day: date, today: date, started: int, accounts: Sequence[str] = (), contracts: Sequence[str] = ()
 ) -> RunResult | None:
     """A writing run on a big repository, one part at a time (:mod:`cpqctl.load.parts`; issue 21: the whole model
-    of 50,000 accounts took 1 GB to bill and check); None when the repository is loaded whole (small enough, months
-    closed, or one the parts cannot stand for), before a byte is written. A run limited to ``accounts`` and
+    of 50,000 accounts took 1 GB to bill and check); None when the repository is loaded whole (small enough, or one
+    the parts cannot stand for), before a byte is written. A run limited to ``accounts`` and
     ``contracts`` reads only their parts (:func:`_limited_plan`; the gate below is the whole repository's, as the
     whole run's is).
 
@@ -1195,7 +1196,7 @@ def _send_unsent_in_parts(
         settings = parts.settings
         store = parts.store
         assert store is not None
-        spill = Spilled(_first)
+        spill = Spilled(itemgetter(0))  # by (date, number)
         missing: list = []  # invoices not in KSeF yet
         refused: list[tuple[tuple, int, CpqError]] = []  # ((date, number), 0/1/2: no recipient/record/message, error)
         due = [0]
@@ -1251,10 +1252,6 @@ def _send_unsent_in_parts(
 
 
 _SEND_KINDS = frozenset({"account", "contract", "invoice", "catalog"})
-
-
-def _first(record: tuple) -> tuple:
-    return record[0]
 
 
 def _send_one(

@@ -534,7 +534,7 @@ class _ContractHigh:
         from cpqctl.load import forked, ids
 
         self.root = root
-        self.job = forked.take(("contract-state", str(root), quote_id))
+        self.job = forked.take(ids.contract_state_key(root, quote_id))
         if self.job is None and forked.can_fork():
             self.job = forked.Forked(ids.contract_state, root, quote_id)
 

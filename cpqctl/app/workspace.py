@@ -497,14 +497,6 @@ class Workspace:
                 store.validator = books_of[0].guard(store.validator)
             yield store, repo
 
-    def closed_months(self) -> bool:
-        """Whether any month is closed (a file in ``periods/``)."""
-        try:
-            with os.scandir(self.root / "periods") as entries:
-                return any(e.name.endswith((".yaml", ".yml")) for e in entries)
-        except OSError:
-            return False
-
     @contextmanager
     def writing_contract(self, contract: str) -> Iterator[tuple[Store, Repo]]:
         """:meth:`writing_account` for the account holding ``contract`` (found through

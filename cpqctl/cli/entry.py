@@ -41,4 +41,4 @@ def _prefetch(args: list[str]) -> None:
         return
     quotes = [a for a in args[i + 2 :] if ids.ID_RE.fullmatch(a) and Path(root, "quotes", f"{a}.yaml").is_file()]
     if len(quotes) == 1:
-        forked.prefetch(("contract-state", str(root), quotes[0]), ids.contract_state, root, quotes[0])
+        forked.prefetch(ids.contract_state_key(root, quotes[0]), ids.contract_state, root, quotes[0])

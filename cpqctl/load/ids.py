@@ -226,6 +226,12 @@ def lock_token(root: Path) -> str:
         return ""
 
 
+def contract_state_key(root: Path, quote: str) -> tuple[str, str, str]:
+    """The key under which the console script prefetches :func:`contract_state` for accepting ``quote``
+    (:func:`cpqctl.load.forked.prefetch`) and the accept takes it."""
+    return ("contract-state", str(root), quote)
+
+
 def contract_state(root: Path, quote: str | None = None) -> dict | Later | None:
     """What a new contract's number needs, read without the lock: the lock file's token, then the highest numbers
     in use of every pattern :func:`contract_index` remembers (``{"token": …, "high": {pattern: rows}}``); None
