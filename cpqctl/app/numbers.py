@@ -63,7 +63,11 @@ class Numbers:
     def quote_ids(self, existing) -> QuoteIds:
         """The quote IDs of this writer's series, allocated one after another from ``existing`` (one pass over
         them, not one per ID: `renew --due` numbers hundreds of quotes)."""
-        mine, token = self._series(self.settings.numbering_quote)
+        return self.series_ids(self.settings.numbering_quote, existing)
+
+    def series_ids(self, pattern: str, existing) -> QuoteIds:
+        """:meth:`next` of ``pattern`` one ID after another from ``existing`` (`payment import`'s payments)."""
+        mine, token = self._series(pattern)
         return QuoteIds(Sequences(mine, existing), token)
 
     def contract(self, day: date, existing) -> str:
@@ -124,7 +128,7 @@ class Numbers:
 
 @dataclass(frozen=True)
 class QuoteIds:
-    """Successive quote IDs of one series: :meth:`peek` the next for a date, :meth:`take` it once it is used."""
+    """Successive IDs of one series (quotes, a statement's payments): :meth:`peek` the next for a date, :meth:`take` it once it is used."""
 
     seqs: Sequences
     token: str | None

@@ -378,72 +378,23 @@ def import_statement(
     `payment record --kind refund`), reversals listed to review. An entry recorded before (the same account and
     bank reference) is recorded nothing again.
     """
-    from cpqctl.app.numbers import Numbers
     from cpqctl.formats import bankstatement
 
     lines = bankstatement.read(name, data, fmt)
-    with ws.writing() as (store, repo):
-        known = {p.imported for p in repo.payments.values() if p.imported}
-        ibans = receivables.account_ibans((p.account, p.payer_iban) for p in repo.payments.values() if p.account)
-        last = max((ln.date for ln in lines), default=ws.as_of)
-        led = receivables.ledger(repo, max(last, ws.as_of))
-        index = receivables.NumberIndex(led.chain_of)  # once for the statement's lines
-        chains = dict(led.chains)
-        writer = Numbers.here(ws.root, repo.settings)
-        existing = list(repo.payments)
-        rows: list[dict] = []
-        files: list[tuple[str, str]] = []
-        for ln in sorted(lines, key=lambda ln: (ln.date, ln.key)):
-            row: dict[str, object] = {
-                "date": ln.date.isoformat(),
-                "amount": money_str(ln.amount if ln.credit else -ln.amount, ln.currency),
-                "currency": ln.currency,
-                "payer": ln.payer or None,
-                "reference": ln.text or None,
-                "entry": ln.key,
-                "payment": None,
-                "account": None,
-                "allocations": [],
-            }
-            if ln.key in known:
-                rows.append(row | {"result": "already imported"})
-                continue
-            if not ln.credit:
-                rows.append(row | {"result": "debit (left out)"})
-                continue
-            if ln.reversal:
-                rows.append(row | {"result": "reversal: to review"})
-                continue
-            m = receivables.match_line(
-                replace(led, chains=chains), ln.date, ln.amount, ln.currency, ln.text, ln.payer_iban, ibans, index
-            )
-            draft = PaymentDraft(
-                date=ln.date,
-                amount=_in_minor_units(ln.amount, ln.currency),
-                currency=ln.currency,
-                account=m.account if m else "",
-                payer=ln.payer,
-                payer_iban=ln.payer_iban,
-                reference=ln.text,
-                bank_ref=ln.bank_ref,
-                imported=ln.key,
-                allocations=m.allocations if m else (),
-            )
-            ident = writer.next(repo.settings.numbering_payment, ln.date, existing)
-            existing.append(ident)
-            known.add(ln.key)
-            if m is not None:
-                for number, part in m.allocations:
-                    chains[number] = replace(chains[number], paid=chains[number].paid + part)
-                if ln.payer_iban:
-                    ibans.setdefault(receivables.compact_iban(ln.payer_iban), m.account)
-            files.append((payment_path(ident, ln.date), payment_text(ident, draft)))
-            result = f"matched by {m.how}" if m else "to review"
-            rows.append(row | _draft_row(ident, draft) | {"result": result, "entry": ln.key})
-        if files and not dry_run:
-            with store.transaction() as tx:
-                for rel, text in files:
-                    tx.create(rel, text)
+    got = _import_in_parts(ws, lines, dry_run)
+    if got is None:
+        with ws.writing() as (store, repo):
+            known = {p.imported for p in repo.payments.values() if p.imported}
+            ibans = receivables.account_ibans((p.account, p.payer_iban) for p in repo.payments.values() if p.account)
+            led = receivables.ledger(repo, _import_day(ws, lines))
+            numbers = _Numbering(ws.root, repo.settings, repo.payments)
+            rows, files = _match_lines(lines, led, receivables.NumberIndex(led.chain_of), ibans, known, numbers)
+            if files and not dry_run:
+                with store.transaction() as tx:
+                    for rel, text, _ in files:
+                        tx.create(rel, text)
+    else:
+        rows, files = got
     recorded = [r for r in rows if r["payment"]]
     review = [r for r in recorded if r["account"] is None] + [r for r in rows if r["result"].startswith("reversal")]
     verb = "would record" if dry_run else "recorded"
@@ -455,11 +406,185 @@ def import_statement(
         message += " (`cpqctl payment list --review`; allocate with `payment allocate`)"
     return PaymentsWritten(
         dry_run,
-        () if dry_run else tuple(rel for rel, _ in files),
+        () if dry_run else tuple(rel for rel, _, _ in files),
         rows,
         {"file": name, "dry_run": dry_run, "entries": rows},
         message,
     )
+
+
+def _import_day(ws: Workspace, lines) -> date:
+    """The day of the ledger a statement is matched against: its last entry's, or the run's when later."""
+    return max(max((ln.date for ln in lines), default=ws.as_of), ws.as_of)
+
+
+class _Numbering:
+    """The next payment number past ``existing`` (every payment ID in use), one call a new payment."""
+
+    def __init__(self, root: Path, settings, existing) -> None:
+        from cpqctl.app.numbers import Numbers
+
+        self.ids = Numbers.here(root, settings).series_ids(settings.numbering_payment, existing)
+
+    def next(self, day: date) -> str:
+        ident = self.ids.peek(day)
+        self.ids.take(ident)
+        return ident
+
+
+def _match_lines(
+    lines, led: receivables.Ledger, index: receivables.NumberIndex, ibans: dict, known: set, numbers: _Numbering
+) -> tuple[list[dict], list[tuple[str, str, str]]]:
+    """Each statement line's row and the payment files to create, (path, text, the payment's account: "" for
+    none), matched in (date, entry) order against ``led`` (each match settling its invoices for the lines after)."""
+    chains = dict(led.chains)
+    rows: list[dict] = []
+    files: list[tuple[str, str, str]] = []
+    for ln in sorted(lines, key=lambda ln: (ln.date, ln.key)):
+        row: dict[str, object] = {
+            "date": ln.date.isoformat(),
+            "amount": money_str(ln.amount if ln.credit else -ln.amount, ln.currency),
+            "currency": ln.currency,
+            "payer": ln.payer or None,
+            "reference": ln.text or None,
+            "entry": ln.key,
+            "payment": None,
+            "account": None,
+            "allocations": [],
+        }
+        if ln.key in known:
+            rows.append(row | {"result": "already imported"})
+            continue
+        if not ln.credit:
+            rows.append(row | {"result": "debit (left out)"})
+            continue
+        if ln.reversal:
+            rows.append(row | {"result": "reversal: to review"})
+            continue
+        m = receivables.match_line(
+            replace(led, chains=chains), ln.date, ln.amount, ln.currency, ln.text, ln.payer_iban, ibans, index
+        )
+        draft = PaymentDraft(
+            date=ln.date,
+            amount=_in_minor_units(ln.amount, ln.currency),
+            currency=ln.currency,
+            account=m.account if m else "",
+            payer=ln.payer,
+            payer_iban=ln.payer_iban,
+            reference=ln.text,
+            bank_ref=ln.bank_ref,
+            imported=ln.key,
+            allocations=m.allocations if m else (),
+        )
+        ident = numbers.next(ln.date)
+        known.add(ln.key)
+        if m is not None:
+            for number, part in m.allocations:
+                chains[number] = replace(chains[number], paid=chains[number].paid + part)
+            if ln.payer_iban:
+                ibans.setdefault(receivables.compact_iban(ln.payer_iban), m.account)
+        files.append((payment_path(ident, ln.date), payment_text(ident, draft), draft.account))
+        result = f"matched by {m.how}" if m else "to review"
+        rows.append(row | _draft_row(ident, draft) | {"result": result, "entry": ln.key})
+    return rows, files
+
+
+def _import_in_parts(ws: Workspace, lines, dry_run: bool) -> tuple[list[dict], list[tuple[str, str, str]]] | None:
+    """`payment import` on a big repository, read one part at a time (:meth:`Workspace.clean_parts`: whole account
+    folders with their contracts' invoices and their payments, after `check` found the repository free of errors;
+    issue 21: the whole model of 50,000 accounts with a year of invoices took 1.0 GB): the rows and files, written
+    unless ``dry_run``, or None when the whole repository is read instead (small, an error, or what the parts cannot
+    stand for).
+
+    Each part gives what the statement's lines can match of it: the chains its lines name (every number the
+    :class:`~cpqctl.core.receivables.NumberIndex` finds in a line's text) and those whose open amount on a line's
+    day is a line's amount in its currency, with the payments' imported entries and payers' IBANs. A line's match
+    reads only such chains, and a match settles only such chains, so matching the lines in order over them gives
+    the whole ledger's answer. The new files are checked before the one transaction that writes them all, each
+    with its account's files (:func:`cpqctl.load.repo.load_account_parts`, the closed months' share of them
+    :class:`cpqctl.app.closing.AccountBooks`), a payment for nobody with the others of its kind."""
+    from cpqctl.load.parts import Whole
+
+    credits = [ln for ln in lines if ln.credit and not ln.reversal]
+    with ws.clean_parts() as parts:
+        if parts is None:
+            return None
+        day = _import_day(ws, lines)
+        wanted = {(ln.currency, ln.amount) for ln in credits}
+        days = sorted({ln.date for ln in credits})
+
+        def one(repo: Repo):
+            led = receivables.ledger(repo, day)
+            index = receivables.NumberIndex(led.chain_of)
+            named = {n for ln in credits for n in index.candidates(ln.text)}
+            roots = {led.chain_of[n] for n in named}
+            for root, c in led.chains.items():
+                if (c.currency, c.open) in wanted or (
+                    c.corrections and any((c.currency, c.open_on(d)) in wanted for d in days)
+                ):
+                    roots.add(root)
+            payers = [(p.account, p.payer_iban) for p in repo.payments.values() if p.account]
+            imported = {p.imported for p in repo.payments.values() if p.imported}
+            return {r: led.chains[r] for r in roots}, {n: led.chain_of[n] for n in named}, payers, imported
+
+        got = parts.read(_IMPORT_KINDS, one)
+        if got is None:
+            return None
+        chains = {r: c for part in got for r, c in part[0].items()}
+        chain_of = {r: r for r in chains} | {n: r for part in got for n, r in part[1].items()}
+        ibans = receivables.account_ibans(pair for part in got for pair in part[2])
+        known = {key for part in got for key in part[3]}
+        del got
+        led = receivables.Ledger(day, chains, chain_of, {})
+        numbers = _Numbering(ws.root, parts.settings, ws.payment_ids())
+        rows, files = _match_lines(lines, led, receivables.NumberIndex(chain_of), ibans, known, numbers)
+        if files and not dry_run:
+            store = parts.store
+            assert store is not None
+            try:
+                store.validator = _each_account(ws, files)
+            except Whole:
+                return None
+            with store.transaction() as tx:
+                for rel, text, _ in files:
+                    tx.create(rel, text)
+        return rows, files
+
+
+_IMPORT_KINDS = frozenset({"account", "invoice", "payment"})  # what the ledger reads (receivables.ledger)
+
+
+def _each_account(ws: Workspace, files: list[tuple[str, str, str]]):
+    """A store validator for the payments a statement creates: each account's new files checked with that account's
+    files (:func:`cpqctl.load.repo.load_account_parts`, read one account at a time) as `payment record` checks one,
+    the closed months' share of them too (:class:`cpqctl.app.closing.AccountBooks`); those naming no account with the
+    others of their kind (:func:`cpqctl.load.repo.load_unowned_parts`). An account whose closed months' share cannot
+    be told from its files (a correction another account's files hold) is checked with the whole repository."""
+    from cpqctl.app.closing import AccountBooks, closed_months
+    from cpqctl.app.staged import refuse_invalid_writes
+    from cpqctl.load.parts import Whole
+    from cpqctl.load.repo import load_account_parts, load_parts, load_unowned_parts
+
+    groups: dict[str, set[str]] = {}
+    for rel, _, acct in files:
+        groups.setdefault(acct, set()).add(rel)
+
+    def check(staged: dict[str, bytes | None]) -> None:
+        months = closed_months(ws.root)
+        for acct in sorted(groups):
+            mine = {rel: data for rel, data in staged.items() if rel in groups[acct]}
+            loaded = load_account_parts(ws.root, acct, payments=True) if acct else load_unowned_parts(ws.root)
+            inner = refuse_invalid_writes(loaded)
+            if months:
+                try:
+                    inner = AccountBooks(ws.root, months, loaded).guard(inner)
+                except Whole:
+                    refuse_invalid_writes(load_parts(ws.root))(staged)  # every file at once: no need to go on
+                    return
+            del loaded
+            inner(mine)
+
+    return check
 
 
 # --------------------------------------------------------------------------- listing and the AR report

@@ -529,9 +529,9 @@ class Workspace:
             names = set()
         return names | set(repo.quotes)
 
-    def payment_ids(self, repo: Repo) -> set[str]:
+    def payment_ids(self, repo: Repo | None = None) -> set[str]:
         """Every payment ID in use: those of ``repo`` and the names in the month folders of ``payments/`` (a write
-        about one account loads only its own payments)."""
+        about one account loads only its own payments; `payment import` in parts, none)."""
         names: set[str] = set()
         try:
             with os.scandir(self.root / "payments") as months:
@@ -541,7 +541,7 @@ class Workspace:
                             names.update(e.name[: -len(".yaml")] for e in entries if e.name.endswith(".yaml"))
         except OSError:
             pass
-        return names | set(repo.payments)
+        return names if repo is None else names | set(repo.payments)
 
     @contextmanager
     def _writing(self, load, tolerate: frozenset[str], staged_too: bool) -> Iterator[tuple[Store, Repo]]:

@@ -612,6 +612,26 @@ def load_account_parts(root: Path, account: str, payments: bool = False) -> Load
     return Loaded(settings, results, diags, whole=False, elsewhere=elsewhere(root))
 
 
+def load_unowned_parts(root: Path) -> Loaded:
+    """:func:`load_account_parts` for the payments naming no account (bank lines to review, which `payment import`
+    writes): settings, catalog and those payments, as :func:`cpqctl.load.payment_index.payment_owners` tells them by
+    their ``account:`` lines (a file that line cannot tell is read and kept when it is one of them)."""
+    from cpqctl.load.cache import load_files
+    from cpqctl.load.payment_index import payment_owners
+
+    settings, diags = load_settings(root)
+    files = _files_in(root, "catalog", "catalog", diags)
+    _real_folder(root, "payments", diags)
+    files += [(rel, "payment") for rel, owner in payment_owners(root).items() if owner in ("", None)]
+    loaded = load_files(root, _well_named(dict.fromkeys(files), diags), own=True)
+    results = {
+        rel: res
+        for rel, res in loaded.items()
+        if not res.records or res.kind != "payment" or not res.records[0].account
+    }
+    return Loaded(settings, results, diags, whole=False, elsewhere=elsewhere(root))
+
+
 def _settles(payment, account: str) -> bool:
     """Whether ``payment`` is ``account``'s, or names no account (a bank line to review, which `payment allocate`
     may give to this account; one that settles invoices is `check`'s error, and refuses the write as it would)."""
