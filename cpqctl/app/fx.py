@@ -71,13 +71,17 @@ def parse_inputs(files: Sequence[tuple[str, bytes]]):
     return list(seen.values())
 
 
-def _wanted(repo, given: Sequence[str] | None, in_input: set[str]) -> tuple[set[str], str]:
-    """The currencies to keep, and how they were chosen."""
-    company = repo.settings.currency
+def _used(repo) -> set[str]:
+    """The currencies of the accounts and contracts of ``repo``."""
+    return {a.currency for a in repo.accounts.values()} | {c.currency for c in repo.contracts.values()}
+
+
+def _wanted(settings, used: set[str], given: Sequence[str] | None, in_input: set[str]) -> tuple[set[str], str]:
+    """The currencies to keep, and how they were chosen (``used``: the accounts' and contracts' currencies)."""
+    company = settings.currency
     if given:
         return {c.strip().upper() for c in given if c.strip()} - {company}, "--currency"
-    used = {a.currency for a in repo.accounts.values()} | {c.currency for c in repo.contracts.values()}
-    used |= set(repo.settings.fx_tables)
+    used = used | set(settings.fx_tables)
     used -= {company}
     if used:
         return used, "the currencies of the accounts, contracts and fx/ files"
@@ -109,49 +113,20 @@ def import_rates(
     existing fx/ files — or, when it uses none but the company currency, every currency in the input).
     Refused with E-FX-CONFLICT (nothing written) when a day already in a file has another rate.
     """
-    from cpqctl.formats import fx as fxformat
-    from cpqctl.load.repo import load_bytes
-
     quotes = parse_inputs(inputs)
     in_input = {q.currency for q in quotes}
-    with ws.writing() as (store, repo):
-        settings = repo.settings
-        wanted, chosen = _wanted(repo, currencies, in_input)
-        planned: dict[str, tuple[str, str | None]] = {}  # rel → (new text, sha256 of the old file)
-        rows: list[dict] = []
-        conflicts: list[tuple[FxRate, Quote]] = []
-        for cur in sorted(wanted):
-            mine = sorted((q for q in quotes if q.currency == cur), key=lambda q: q.day)
-            table = settings.fx_tables.get(cur)
-            conflicts += _conflicts(table, mine)
-            have = {r.day for r in table.rates} if table else set()
-            new = [q for q in mine if q.day not in have]
-            rel = f"fx/{cur}.yaml"
-            rows.append(
-                {
-                    "currency": cur,
-                    "file": rel,
-                    "added": len(new),
-                    "unchanged": len(mine) - len(new),
-                    "first": new[0].day.isoformat() if new else "",
-                    "last": new[-1].day.isoformat() if new else "",
-                }
-            )
-            if not new:
-                continue
-            path = ws.root / rel
-            old = path.read_bytes() if path.is_file() else None
-            old_text = old.decode("utf-8", errors="replace") if old is not None else ""
-            merged = [*(table.rates if table else ()), *(q.as_rate(Source(rel)) for q in new)]
-            text = fxformat.render(cur, table.source if table else DEFAULT_SOURCE, merged, fxformat.preamble(old_text))
-            _verify(rel, text, merged, load_bytes)
-            planned[rel] = (text, hashlib.sha256(old).hexdigest() if old is not None else None)
-        if conflicts:
-            raise _conflict_error(conflicts)
-        if not dry_run and planned:
-            with store.transaction() as tx:
-                for rel, (text, sha) in planned.items():
-                    tx.write(rel, text, expect_sha256=sha)
+    with ws.clean_parts() as parts:  # a big repository free of errors: its currencies read a part at a time
+        used = None if parts is None else parts.read(frozenset({"account", "contract"}), _used)
+        if parts is not None and used is not None:
+            assert parts.store is not None
+            settings = parts.settings
+            wanted, chosen = _wanted(settings, set().union(*used), currencies, in_input)
+            planned, rows = _merge(ws, parts.store, settings, quotes, wanted, dry_run, alone=True)
+    if used is None:
+        with ws.writing() as (store, repo):
+            settings = repo.settings
+            wanted, chosen = _wanted(settings, _used(repo), currencies, in_input)
+            planned, rows = _merge(ws, store, settings, quotes, wanted, dry_run)
     skipped = sorted(in_input - wanted - {settings.currency})
     added = sum(r["added"] for r in rows)
     verb = "would add" if dry_run else "added"
@@ -169,6 +144,70 @@ def import_rates(
         "chosen_by": chosen,
     }
     return FxImportResult(dry_run, tuple(sorted(planned)), rows, data, message)
+
+
+def _merge(ws: Workspace, store, settings, quotes, wanted: set[str], dry_run: bool, alone: bool = False):
+    """Each wanted currency's new rates merged into its file (refused with E-FX-CONFLICT, nothing written, when a
+    day there has another rate), written in one transaction unless ``dry_run``: (the files planned, the rows).
+
+    No rule over the other files reads the rates (`check`'s E-FX-CURRENCY and W-FX-WEEKEND are of the tables alone;
+    an issued invoice keeps the rate it was issued with): each file is parsed back and checked on its own
+    (:func:`_verify`). ``alone``: the repository was read in parts, and the commit may write those files only, with
+    the text checked."""
+    from cpqctl.formats import fx as fxformat
+    from cpqctl.load.repo import load_bytes
+
+    planned: dict[str, tuple[str, str | None]] = {}  # rel → (new text, sha256 of the old file)
+    rows: list[dict] = []
+    conflicts: list[tuple[FxRate, Quote]] = []
+    for cur in sorted(wanted):
+        mine = sorted((q for q in quotes if q.currency == cur), key=lambda q: q.day)
+        table = settings.fx_tables.get(cur)
+        conflicts += _conflicts(table, mine)
+        have = {r.day for r in table.rates} if table else set()
+        new = [q for q in mine if q.day not in have]
+        rel = f"fx/{cur}.yaml"
+        rows.append(
+            {
+                "currency": cur,
+                "file": rel,
+                "added": len(new),
+                "unchanged": len(mine) - len(new),
+                "first": new[0].day.isoformat() if new else "",
+                "last": new[-1].day.isoformat() if new else "",
+            }
+        )
+        if not new:
+            continue
+        path = ws.root / rel
+        old = path.read_bytes() if path.is_file() else None
+        old_text = old.decode("utf-8", errors="replace") if old is not None else ""
+        merged = [*(table.rates if table else ()), *(q.as_rate(Source(rel)) for q in new)]
+        text = fxformat.render(cur, table.source if table else DEFAULT_SOURCE, merged, fxformat.preamble(old_text))
+        _verify(rel, text, merged, load_bytes)
+        planned[rel] = (text, hashlib.sha256(old).hexdigest() if old is not None else None)
+    if conflicts:
+        raise _conflict_error(conflicts)
+    if not dry_run and planned:
+        if alone:
+            store.validator = _as_planned(planned)
+        with store.transaction() as tx:
+            for rel, (text, sha) in planned.items():
+                tx.write(rel, text, expect_sha256=sha)
+    return planned, rows
+
+
+def _as_planned(planned: dict[str, tuple[str, str | None]]):
+    """A store validator: the commit writes the planned files, each with the text checked (:func:`_verify`)."""
+    from cpqctl.app.staged import refusal
+
+    def check(files: dict[str, bytes | None]) -> None:
+        for rel, data in files.items():
+            if rel not in planned or data != planned[rel][0].encode("utf-8"):
+                found = [Diagnostic(rel, 1, 1, "E-WRITE-INVALID", f"{rel} is not the file `fx import` checked", "")]
+                raise refusal(found, sorted(files))
+
+    return check
 
 
 def _verify(rel: str, text: str, merged, load_bytes) -> None:
