@@ -823,6 +823,12 @@ def submit_invoices(
     problems: list[str] = []
     written: list[str] = []
     skipped: list[str] = []
+    if unsent:
+        due = _submit_unsent_in_parts(ws, day, say, accepted, problems, written)
+        if due is False:
+            return SubmitResult(day, (), (), message="nothing to submit to KSeF")
+        if due is True:
+            return _submitted(day, accepted, skipped, problems, written)
     with ws.writing() as (store, loaded):
         if unsent:
             batch = sorted(
@@ -870,6 +876,10 @@ def submit_invoices(
                 written.append(inv.src.file)
                 accepted.append(_accepted_json(inv, got))
                 say(f"submitted {inv.invoice}: KSeF number {got.number}")
+    return _submitted(day, accepted, skipped, problems, written)
+
+
+def _submitted(day: date, accepted: list, skipped: list, problems: list, written: list) -> SubmitResult:
     error = None
     if problems:
         error = CpqError(
@@ -887,6 +897,123 @@ def submit_invoices(
         f"{len(accepted)} invoice(s) in KSeF" if accepted else "",
         error,
     )
+
+
+_SUBMIT_KINDS = frozenset({"account", "contract", "invoice", "catalog"})  # what an FA(3) file is made from
+
+
+def _submit_unsent_in_parts(
+    ws: Workspace, day: date, say: Notify, accepted: list, problems: list, written: list
+) -> bool | None:
+    """`invoice submit --unsent` on a big repository, planned one part at a time (:meth:`Workspace.clean_parts`: whole
+    account folders with their contracts' invoices, after `check` found the repository free of errors; issue 21: the
+    whole model of 50,000 accounts took 1.2 GB): whether any invoice was due (``accepted``, ``problems``, ``written``
+    filled as the whole run fills them), or None when the whole repository is read instead (small, an error, or what
+    the parts cannot stand for).
+
+    Everything the whole run refuses before the first byte goes out is refused the same way: the [ksef] settings
+    and token first, then the first invoice in the run's order (date, invoices before corrections, number) whose
+    FA(3) cannot be made, does not validate or whose file cannot take its record. Each part's FA(3) files are made
+    while it is read and wait on disk (:class:`cpqctl.app.spill.Spilled`), then go to KSeF in that order; each record
+    is checked on its own invoice file (:func:`_ksef_recorded`): no rule over other files reads it."""
+    from operator import itemgetter
+
+    from cpqctl.app.spill import Spilled
+    from cpqctl.load.cache import load_files
+
+    with ws.clean_parts() as parts:
+        if parts is None:
+            return None
+        settings = parts.settings
+        store = parts.store
+        assert store is not None
+        try:
+            cfg, unusable = ksef_config(settings), None
+        except CpqError as e:
+            cfg, unusable = None, e
+        spill = Spilled(itemgetter(0))
+        refused: list[tuple[tuple, CpqError]] = []
+        due = [0]
+
+        def one(repo) -> None:
+            batch = [i for i in repo.invoices.values() if i.ksef is None and i.date <= day and ksef_due(repo, i)]
+            due[0] += len(batch)
+            if cfg is None:
+                return
+            made = []
+            for inv in batch:
+                key = (inv.date, inv.kind != "invoice", inv.invoice)
+                try:
+                    payload = generate_fa3(repo, inv)
+                    bad = FORMATS["ksef"].validate(payload)
+                    if bad:
+                        raise xsd_refusal(FORMATS["ksef"], inv, bad)
+                    _record_text(store, inv, _probe_record(cfg))
+                except CpqError as e:
+                    refused.append((key, e))
+                    continue
+                if not refused:  # the run is refused anyway: nothing more kept
+                    made.append((key, inv.src.file, payload))
+            spill.add(sorted(made, key=itemgetter(0)))
+
+        try:
+            if parts.read(_SUBMIT_KINDS, one) is None:
+                return None
+            if not due[0]:
+                return False
+            if unusable is not None:  # configuration errors first
+                raise unusable
+            if refused:
+                raise min(refused, key=itemgetter(0))[1]
+            assert cfg is not None
+            with _Session(cfg, say) as session:
+                for _, rel, payload in spill:  # one invoice at a time
+                    inv = load_files(ws.root, [(rel, "invoice")])[rel].records[0]
+                    got = session.submit(inv, payload, problems)
+                    if got is None:
+                        continue
+                    store.validator = _ksef_recorded(ws.root, settings, rel)
+                    _record(store, inv, payload, got)
+                    written.append(rel)
+                    accepted.append(_accepted_json(inv, got))
+                    say(f"submitted {inv.invoice}: KSeF number {got.number}")
+            return True
+        finally:
+            spill.close()
+
+
+def _ksef_recorded(root: Path, settings, rel: str):
+    """A store validator for a KSeF record written in parts: the commit writes the invoice file ``rel`` and its kept
+    FA(3) file alone, and the invoice reads back free of errors, as it was on disk but for the KSeF record added
+    (none before). No rule over other files reads that record."""
+    from cpqctl.app.staged import refusal
+    from cpqctl.load.cache import load_files
+    from cpqctl.load.repo import Loaded
+
+    before = Loaded(settings, load_files(root, [(rel, "invoice")]), [], whole=False)
+    kept = rel[: -len(".yaml")] + KSEF_KEPT_SUFFIX
+
+    def check(files: dict[str, bytes | None]) -> None:
+        data = files.get(rel)
+        after = before.staged({rel: data}).results.get(rel) if isinstance(data, bytes) else None
+        found = [d for d in after.diagnostics if d.severity == "error"] if after is not None else []
+        old = before.results[rel].records
+        new = after.records if after is not None else []
+        if (
+            found
+            or set(files) - {rel, kept}
+            or len(old) != 1
+            or len(new) != 1
+            or old[0].ksef is not None
+            or new[0].ksef is None
+            or dataclasses.replace(new[0], ksef=None, at=old[0].at) != old[0]
+        ):
+            found = found or [
+                Diagnostic(rel, 1, 1, "E-WRITE-INVALID", f"{rel} would change more than its KSeF record", "")
+            ]
+            raise refusal(found, sorted(files))
+
+    return check
 
 
 def _accepted_json(inv: Invoice, rec) -> dict:
