@@ -113,3 +113,44 @@ def test_an_invoice_not_in_ksef_yet_refuses_the_run_in_parts_as_whole(repo, smtp
     assert (parts.exit_code, parts.stdout, parts.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
     assert smtp.envelopes == [] and _files(other) == before
     assert parted == [True]
+
+
+def _emls(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.eml"))} if folder.is_dir() else {}
+
+
+@pytest.mark.parametrize("ksef", [True, False])
+def test_eml_files_in_parts_are_the_whole_runs(repo, monkeypatch, tmp_path, parted, ksef):
+    """`--unsent --eml DIR` reads the parts too: the same notes (the invoices not in KSeF yet, in the run's order),
+    the same files byte for byte; with two accounts without an e-mail, the files before the first of them in the run's
+    order are written, and its refusal raised, as by the whole run. Nothing is recorded as sent."""
+    other = _pair(repo, tmp_path)
+    before = _files(other)
+
+    def run(root: Path, size: str, out: Path):
+        r = _send(monkeypatch, root, size, "--eml", out, ksef=ksef)
+        return r.exit_code, r.stdout.replace(str(out), "OUT"), r.stderr.replace(str(out), "OUT")
+
+    whole = run(repo, WHOLE, tmp_path / "a")
+    parts = run(other, SMALL, tmp_path / "b")
+    assert whole[0] == 0, whole[2]
+    assert parts == whole and ("not in KSeF yet" in whole[2]) == ksef
+    assert len(_emls(tmp_path / "a")) > 3 and _emls(tmp_path / "b") == _emls(tmp_path / "a")
+    assert _files(other) == before and parted == [True]
+    dated = sorted(
+        (re.search(r"^date: (\S+)$", t, re.M).group(1), f.stem, re.search(r"^account: (\S+)$", t, re.M).group(1))
+        for f in (repo / "invoices").glob("*.yaml")
+        for t in [f.read_text(encoding="utf-8")]
+    )
+    middle, last = dated[len(dated) // 2][2], dated[-1][2]
+    for root in (repo, other):
+        for account in {middle, last}:
+            path = root / "contracts" / account / "account.yaml"
+            path.write_text(re.sub(r", email: [^,}]+", "", path.read_text(encoding="utf-8")), encoding="utf-8")
+    whole = run(repo, WHOLE, tmp_path / "c")
+    parts = run(other, SMALL, tmp_path / "d")
+    assert whole[0] == 1 and "E-NO-RECIPIENT" in whole[2]
+    assert parts == whole
+    written = _emls(tmp_path / "c")
+    assert 0 < len(written) < len(_emls(tmp_path / "a")) and _emls(tmp_path / "d") == written
+    assert parted == [True, True]

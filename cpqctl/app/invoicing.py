@@ -1251,6 +1251,74 @@ def _send_unsent_in_parts(
             spill.close()
 
 
+def _emls_in_parts(
+    ws: Workspace, day: date, since: date | None, to, target: Path, without_ksef: bool, say: Notify
+) -> EmlResult | None:
+    """`invoice send --unsent --eml` on a big repository, read one part at a time (:meth:`Workspace.read_in_parts`;
+    issue 21: the whole model of 50,000 accounts with a year of invoices took 1.2 GB): the same notes, files and
+    refusal as the whole run, or None when the whole repository is read instead. Each part's messages are made while
+    it is read and wait on disk (:class:`cpqctl.app.spill.Spilled`); then, as the whole run does, the notes of the
+    invoices not in KSeF yet are said, and the files written in (date, number) order up to the first invoice whose
+    message cannot be made, whose refusal is raised."""
+    from cpqctl.app.einvoicing import unsubmitted_note
+    from cpqctl.formats import mail
+    from cpqctl.store import atomic_write_bytes
+
+    to_stdout = str(target) == "-"
+    spill = Spilled(itemgetter(0))  # (date, number), number, recipients, the message's bytes, its From
+    notes: list[tuple[tuple, str]] = []
+    refused: list[tuple[tuple, CpqError]] = []
+
+    def one(repo) -> None:
+        made = []
+        for inv in _unsent(repo, day, since):
+            key = (inv.date, inv.invoice)
+            note = "" if without_ksef else unsubmitted_note(repo, inv)
+            if note:
+                notes.append((key, note))
+            if to_stdout:
+                continue  # refused below, after the notes: no message made
+            try:
+                rcpt = _recipients(repo, inv, to)
+                msg = _message(ws.root, repo, inv, rcpt, day, strict=False)
+            except CpqError as e:
+                refused.append((key, e))
+                continue
+            made.append((key, inv.invoice, rcpt, mail.as_bytes(msg), str(msg["From"])))
+        spill.add(made)
+
+    try:
+        if ws.read_in_parts(_SEND_KINDS, one) is None:
+            return None
+        warnings: list[str] = []
+        for _, note in sorted(notes, key=itemgetter(0)):
+            warnings.append(note)
+            say(note)
+        if to_stdout:  # --unsent is several messages, none or not
+            raise UsageError("E-USAGE", "several messages cannot go to stdout", "pass a folder: --eml out/mail")
+        first = min(refused, key=itemgetter(0), default=None)
+        paths: list[Path] = []
+        for key, number, rcpt, data, sender in spill:
+            if first is not None and first[0] < key:
+                break
+            if mail.PLACEHOLDER in sender:
+                note = f"note: cpq.toml has no [smtp] from; the message is from {sender} (set [smtp] from)"
+                warnings.append(note)
+                say(note)
+            path = target / f"{file_stem(number)}.eml"
+            path = path if path.is_absolute() else Path.cwd() / path
+            atomic_write_bytes(path, data)
+            paths.append(path)
+            say(f"wrote {path} (to {', '.join(rcpt)}; not recorded as sent)")
+        if first is not None:
+            raise first[1]
+        return EmlResult(
+            tuple(paths), None, tuple(warnings), "" if paths else f"no unsent invoices dated on or before {day}"
+        )
+    finally:
+        spill.close()
+
+
 _SEND_KINDS = frozenset({"account", "contract", "invoice", "catalog"})
 
 
@@ -1336,6 +1404,9 @@ def write_emls(
     check_selection(invoices, unsent, since)
     warnings: list[str] = []
     if unsent:
+        in_parts = _emls_in_parts(ws, day, since, to, target, without_ksef, say)
+        if in_parts is not None:
+            return in_parts
         loaded = ws.read()
         batch = [(loaded, i) for i in _unsent(loaded, day, since)]
     else:
