@@ -351,3 +351,63 @@ def test_recovery_rolls_back_a_staged_deletion_and_never_deletes_outside_the_dat
     (tmp_path / ".cpq/journal.json").write_text(json.dumps(forged))
     Store(tmp_path).recover()
     assert (tmp_path / "cpq.toml").exists() and not (tmp_path / ".cpq/journal.json").exists()
+
+
+# --------------------------------------------------------------------------- one account's files
+
+
+def _scenario(cli, root: Path) -> list[tuple[int, str, str]]:
+    """Renumberings and refusals as a team meets them, on the example repository: a draft quote, an accepted one and
+    its contract, a renewed contract, a contract with invoices, and IDs taken in another account's files."""
+    out = []
+
+    def go(*args: str) -> None:
+        r = run(cli, root, *args)
+        out.append((r.code, r.stdout.replace(str(root), "ROOT"), r.stderr.replace(str(root), "ROOT")))
+
+    draft = new_quote(cli, root, "PRO-SEAT=5")
+    go("renumber", draft, "Q-2026-0101", "--reason", REASON, "--format", "json")
+    accepted = new_quote(cli, root)
+    accept(cli, root, accepted)
+    go("renumber", accepted, "Q-2026-0301", "--reason", REASON, "--dry-run", "--format", "json")
+    go("renumber", accepted, "Q-2026-0301", "--reason", REASON)
+    go("renumber", "C-2027-0001", "C-2027-0901", "--reason", REASON, "--format", "json")
+    go("renumber", "C-2025-0003", "C-2025-0099", "--reason", REASON)  # renewed: its successor follows
+    go("renumber", "C-2027-0901", "C-2025-0099", "--reason", REASON)  # taken by initech's contract
+    go("renumber", "C-2027-0901", "C-2026-0002", "--reason", REASON)  # taken in another account's folder
+    go("renumber", "Q-2026-0101", "Q-2026-0301", "--reason", REASON)  # taken by a quote
+    go("renumber", "C-2027-09O1", "C-2027-0902", "--reason", REASON)  # unknown: the closest suggested
+    assert run(cli, root, "invoice", "run").code == 0
+    invoice = sorted(p.stem for p in (root / "invoices").glob("*.yaml"))[0]
+    go("renumber", invoice, "INV-9999-0001", "--reason", REASON)  # an invoice number
+    go("renumber", "C-2027-0001", invoice, "--reason", REASON)  # unknown OLD
+    go("renumber", "C-2026-0001", "C-2026-0901", "--reason", REASON)  # billed
+    go("renumber", "C-2027-0901", invoice, "--reason", REASON)  # taken by an invoice
+    return out
+
+
+def test_a_renumbering_reads_one_account_and_writes_what_the_whole_repository_path_writes(
+    cli, example_repo, tmp_path, monkeypatch
+):
+    import shutil
+
+    from cpqctl.app.workspace import Workspace
+    from cpqctl.load import repo as loader
+
+    whole = Path(shutil.copytree(example_repo, tmp_path / "whole", ignore=shutil.ignore_patterns(".cpq")))
+    loaded: list[str] = []
+    parts = loader.load_account_parts
+    monkeypatch.setattr(
+        loader, "load_account_parts", lambda root, acct, *m: loaded.append(acct) or parts(root, acct, *m)
+    )
+    a = _scenario(cli, example_repo)
+    assert "initech" in loaded and "acme" in loaded
+    monkeypatch.setattr(
+        Workspace, "writing_account", lambda self, account, tolerate=frozenset(), **_: self.writing(tolerate)
+    )
+    b = _scenario(cli, whole)
+    assert a == b
+    assert [x[0] for x in a] == [0, 0, 0, 0, 0, 1, 1, 1, 2, 1, 2, 1, 1]
+    assert "E-DUPLICATE-ID" in a[6][2] and "/C-2026-0002.yaml)" in a[6][2]  # found by its file's name
+    assert snapshot(example_repo) == snapshot(whole)
+    check_clean(cli, example_repo)

@@ -95,28 +95,21 @@ def renumber(
 
     ``dry_run`` writes nothing: the change is planned and checked as a write would be, and listed.
     """
-    from cpqctl.store import sha256_file
     from cpqctl.views.renumber import renumber_json
 
     check_arguments(old, new, reason)
     day = ws.day(as_of)
-    with ws.writing() as (store, repo):
-        kind = _kind(repo, old)
-        _refuse_taken(repo, new)
-        _refuse_issued(repo, kind, old)
-        plan = _Plan(ws, repo, kind, old, new, Renumbering(old, new, day, reason.strip()))
-        plan.run()
-        if dry_run:
-            assert store.validator is not None  # installed by ws.writing(): the state this would leave, checked
-            store.validator(plan.staged())
-        else:
-            with store.transaction() as tx:
-                for rel, (was, text) in plan.texts.items():
-                    if was is None:
-                        tx.write(rel, text, expect_sha256=sha256_file(ws.root / rel))
-                    else:
-                        tx.delete(was, expect_sha256=sha256_file(ws.root / was))
-                        tx.create(rel, text)
+    # the files of the account holding OLD (flat with repository size, issue 21): every file naming a quote or
+    # contract is its account's (E-QUOTE-ACCOUNT, E-RENEWS-ACCOUNT); an ID no account's files hold once the lock is
+    # held (an invoice number, a typo) takes the whole repository, which refuses it or suggests the closest
+    scope = _account_of(ws.root, old)
+    for account in (scope, None) if scope else (None,):
+        with ws.writing_account(account, books=True) if account else ws.writing() as (store, repo):
+            if not repo.whole and old not in repo.quotes and old not in repo.contracts:
+                continue
+            plan = _renumber_in(ws, store, repo, old, new, Renumbering(old, new, day, reason.strip()), dry_run)
+        break
+    kind = plan.kind
     files = tuple(FileChange(rel, plan.texts[rel][0], tuple(plan.notes[rel])) for rel in plan.texts)
     data = renumber_json(old, new, kind, [(f.file, f.was, f.changes) for f in files], dry_run)
     n = len(files)
@@ -126,6 +119,32 @@ def renumber(
         message = f"renumbered {kind} {old} → {new}: {n} file(s) changed; commit them together"
     written = () if dry_run else tuple(rel for f in files for rel in ((f.was, f.file) if f.was else (f.file,)))
     return RenumberResult(old, new, kind, files, dry_run, data, written, message)
+
+
+def _renumber_in(ws: Workspace, store, repo: Repo, old: str, new: str, record: Renumbering, dry_run: bool) -> _Plan:
+    """:func:`renumber` with the lock held and the repository (or the account's files) loaded: the plan, written
+    unless ``dry_run`` (then checked as the write would be)."""
+    from cpqctl.store import sha256_file
+
+    kind = _kind(repo, old)
+    _refuse_taken(repo, new)
+    if not repo.whole:
+        _refuse_taken_elsewhere(ws.root, new)
+    _refuse_issued(repo, kind, old)
+    plan = _Plan(ws, repo, kind, old, new, record)
+    plan.run()
+    if dry_run:
+        assert store.validator is not None  # installed by ws.writing(): the state this would leave, checked
+        store.validator(plan.staged())
+    else:
+        with store.transaction() as tx:
+            for rel, (was, text) in plan.texts.items():
+                if was is None:
+                    tx.write(rel, text, expect_sha256=sha256_file(ws.root / rel))
+                else:
+                    tx.delete(was, expect_sha256=sha256_file(ws.root / was))
+                    tx.create(rel, text)
+    return plan
 
 
 # --------------------------------------------------------------------------- refusals
@@ -170,6 +189,39 @@ def _refuse_taken(repo: Repo, new: str) -> None:
             raise CpqError(
                 "E-DUPLICATE-ID",
                 f"`{new}` is already the ID of {what} {new} ({rec.src.file}): IDs are unique across the repository",
+                "choose an ID that no quote, contract or invoice uses (`cpqctl quote list`, `contract list`, "
+                "`invoice list`)",
+            )
+
+
+def _account_of(root, old: str) -> str | None:
+    """The account whose files hold the quote or contract ``old``: a contract's folder (the contract-ID index), a
+    quote's top-level ``account:`` line; None when neither tells (then the whole repository is read)."""
+    from cpqctl.load.invoice_index import account_of
+    from cpqctl.load.payment_index import quote_account
+    from cpqctl.load.schema import ID_RE
+
+    if not ID_RE.fullmatch(old):
+        return None
+    return account_of(root, old) or quote_account(root, old)
+
+
+def _refuse_taken_elsewhere(root, new: str) -> None:
+    """:func:`_refuse_taken` over every account's files by their names (a renumbering on one account's files): a
+    quote file ``quotes/NEW.yaml``, a contract file ``NEW.yaml`` in any account folder, an invoice file."""
+    from cpqctl.core.numbering import file_stem
+    from cpqctl.load.invoice_index import account_of
+
+    contract = account_of(root, new)
+    for what, rel in (
+        ("quote", f"quotes/{new}.yaml"),
+        ("contract", f"contracts/{contract}/{new}.yaml" if contract else None),
+        ("invoice", f"invoices/{file_stem(new)}.yaml"),
+    ):
+        if rel is not None and (root / rel).is_file():
+            raise CpqError(
+                "E-DUPLICATE-ID",
+                f"`{new}` is already the ID of {what} {new} ({rel}): IDs are unique across the repository",
                 "choose an ID that no quote, contract or invoice uses (`cpqctl quote list`, `contract list`, "
                 "`invoice list`)",
             )
