@@ -437,6 +437,26 @@ def _amend_on(cli, root: Path, name: str, *args: str) -> str:
     return q
 
 
+@pytest.fixture(params=["account", "whole"])
+def scope(request, monkeypatch) -> tuple[str, list[str]]:
+    """The writes about one contract (`amend --rebase`, accepting its quote) on the account's files, as they run, or
+    on the whole repository (the reference path): the same answers either way. The accounts whose files were read."""
+    from cpqctl.app.workspace import Workspace
+    from cpqctl.load import repo as loader
+
+    loaded: list[str] = []
+    if request.param == "whole":
+        monkeypatch.setattr(
+            Workspace,
+            "writing_account",
+            lambda self, account, tolerate=frozenset(), staged_too=False, **_: self.writing(tolerate, staged_too),
+        )
+    else:
+        parts = loader.load_account_parts
+        monkeypatch.setattr(loader, "load_account_parts", lambda r, a, *m: loaded.append(a) or parts(r, a, *m))
+    return request.param, loaded
+
+
 def _merge_and_resolve(cli, root: Path) -> dict:
     git(root, "merge", "-q", "--no-edit", "anna")
     assert git(root, "merge", "--no-edit", "bob", check=False).returncode == 1  # both appended: a conflict
@@ -448,7 +468,7 @@ def _quantity(cli, root: Path, product: str, day: str) -> Decimal:
     return sum((Decimal(o["quantity"]) for o in shown["owned"] if o["product"] == product), Decimal(0))
 
 
-def test_both_branches_setting_the_same_seats_warns_and_rebase_restores_what_the_later_one_meant(team, cli):
+def test_both_branches_setting_the_same_seats_warns_and_rebase_restores_what_the_later_one_meant(team, cli, scope):
     root = team
     assert _quantity(cli, root, "PRO-SEAT", "2026-12-15") == 55
     _amend_on(cli, root, "anna", "--effective", "2026-12-15", "--set", "PRO-SEAT=60")
@@ -468,9 +488,12 @@ def test_both_branches_setting_the_same_seats_warns_and_rebase_restores_what_the
     assert diagnostics(cli, root) == []
     again = cli("amend", CONTRACT, "--rebase", bob, "--repo", root, "--as-of", ON_BRANCH)
     assert again.code == 1 and "E-NO-CHANGE" in again.stderr
+    assert scope[1] == ([] if scope[0] == "whole" else ["acme"] * len(scope[1])) and (scope[0] == "whole") != bool(
+        scope[1]
+    )  # the rebase and the acceptance on acme's files, or (the reference) on the whole repository's
 
 
-def test_an_upsell_merged_after_a_cancellation_is_an_error_until_rebase_ends_it(team, cli):
+def test_an_upsell_merged_after_a_cancellation_is_an_error_until_rebase_ends_it(team, cli, scope):
     root = team
     cancel = _amend_on(cli, root, "anna", "--effective", "2026-12-15", "--cancel", "--reason", "budget cut")
     _amend_on(cli, root, "bob", "--effective", "2026-12-20", "--add", "AUDIT-LOG=1")
@@ -501,6 +524,7 @@ def test_an_upsell_merged_after_a_cancellation_is_an_error_until_rebase_ends_it(
     )
     assert audit == 0  # never billed after the cancellation
     assert _quantity(cli, root, "AUDIT-LOG", "2026-12-20") == 0
+    assert (scope[0] == "whole") != ("acme" in scope[1])
 
 
 def test_a_data_folder_that_another_projects_git_does_not_track_is_outside_git(team, cli, tmp_path):

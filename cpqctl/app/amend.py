@@ -275,7 +275,8 @@ def rebase(ws: Workspace, contract: str, quote: str, *, as_of: date | None = Non
     from cpqctl.core.model import Source
 
     day = ws.day(as_of)
-    with ws.writing(tolerate=REPAIRS, staged_too=True) as (store, repo):
+    # the contract's account's files (flat with repository size, issue 21): a draft quote changes no journal
+    with ws.writing_contract(contract, REPAIRS, staged_too=True) as (store, repo):
         c = lookup(
             repo.contracts,
             contract,

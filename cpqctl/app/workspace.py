@@ -450,6 +450,7 @@ class Workspace:
         tolerate: frozenset[str] = frozenset(),
         books: bool = False,
         payments: bool = False,
+        staged_too: bool = False,
     ) -> Iterator[tuple[Store, Repo]]:
         """:meth:`writing` for a write that reads and writes one account's files (`amend`, `renew C`, `quote new`,
         `quote approve`, `quote redate`, accepting an amendment quote): only that account's files are loaded and
@@ -464,7 +465,8 @@ class Workspace:
         ``books``: the write can change the journal (accepting an amendment changes the revenue schedule). Then,
         when months are closed (``periods/``), each commit is refused when it would change the account's share of
         a closed month's journal (:class:`cpqctl.app.closing.AccountBooks`: its transactions of the month, its
-        contracts' share of the unbilled receivables' change), which is the whole month's only change. ``tolerate``: as for :meth:`writing`. ``payments``:
+        contracts' share of the unbilled receivables' change), which is the whole month's only change. ``tolerate``,
+        ``staged_too``: as for :meth:`writing` (`amend --rebase`). ``payments``:
         the account's payments are read too (`payment record`; a new payment's number is taken from the names in
         ``payments/``, :meth:`payment_ids`).
         """
@@ -473,7 +475,7 @@ class Workspace:
 
         folder = self.root / "contracts" / account
         if not ID_RE.fullmatch(account) or folder.is_symlink() or not folder.is_dir():
-            with self.writing(tolerate) as got:
+            with self.writing(tolerate, staged_too) as got:
                 yield got
             return
 
@@ -492,13 +494,15 @@ class Workspace:
                     return load_parts(self.root, meter=m)
             return loaded
 
-        with self._writing(load, tolerate, False) as (store, repo):
+        with self._writing(load, tolerate, staged_too) as (store, repo):
             if books_of and not repo.whole:
                 store.validator = books_of[0].guard(store.validator)
             yield store, repo
 
     @contextmanager
-    def writing_contract(self, contract: str) -> Iterator[tuple[Store, Repo]]:
+    def writing_contract(
+        self, contract: str, tolerate: frozenset[str] = frozenset(), staged_too: bool = False
+    ) -> Iterator[tuple[Store, Repo]]:
         """:meth:`writing_account` for the account holding ``contract`` (found through
         :func:`cpqctl.load.invoice_index.account_of`); an unknown contract takes the whole repository's
         :meth:`writing`, so its error can suggest the closest ID."""
@@ -506,8 +510,12 @@ class Workspace:
         from cpqctl.load.schema import ID_RE
 
         account = account_of(self.root, contract) if ID_RE.fullmatch(contract) else None
-        with self.writing() if account is None else self.writing_account(account) as got:
-            yield got
+        if account is None:
+            with self.writing(tolerate, staged_too) as got:
+                yield got
+        else:
+            with self.writing_account(account, tolerate, staged_too=staged_too) as got:
+                yield got
 
     @contextmanager
     def writing_quote(self, quote_id: str) -> Iterator[tuple[Store, Repo]]:
