@@ -69,27 +69,15 @@ def import_contracts(
 
     if text is None:
         text = read_csv(file)
-    with ws.writing() as (store, repo):
-        plan = importer.plan(text, repo)
-        if plan.errors:
-            diags: tuple[Diagnostic, ...] = tuple(e.diagnostic(str(file)) for e in plan.errors)
-            raise ImportRefused(
-                diags[0].code,
-                f"{len(diags)} error(s); nothing was imported",
-                f"fix the rows of {file} and run the import again",
-                diagnostics=diags,
-            )
-        if not dry_run:
-            try:
-                with store.transaction() as tx:
-                    for f in plan.files:
-                        tx.create(f.path, f.text)
-            except FileExistsError as e:
-                raise CpqError(
-                    "E-EXISTS",
-                    f"{e}; nothing was imported",
-                    "a file of that name is in the way: rename the contract or move the file",
-                ) from None
+    with ws.clean_parts() as parts:  # a big repository free of errors: the records the rows name, alone
+        if parts is not None:
+            assert parts.store is not None
+            plan = importer.plan(text, _named(ws, parts.settings, text))
+            _write(parts.store, plan, file, dry_run, ws.per_account(_by_account(plan)))
+    if parts is None:
+        with ws.writing() as (store, repo):
+            plan = importer.plan(text, repo)
+            _write(store, plan, file, dry_run)
     n = sum(f.kind == "contract" for f in plan.files)
     written = () if dry_run else tuple(f.path for f in plan.files)
     message = (
@@ -98,3 +86,63 @@ def import_contracts(
         else (f"imported {n} contract(s) from {file}: wrote {len(plan.files)} file(s) (run `cpqctl check`)")
     )
     return ImportResult(file, dry_run, plan.files, n, import_view(dry_run, plan.files), written, message)
+
+
+def _write(store, plan, file: Path, dry_run: bool, validator=None) -> None:
+    """Refuse a plan with row errors (every one); else create its files in one transaction unless ``dry_run``.
+    ``validator``: the store's, for a plan made on a big repository's records (:meth:`Workspace.per_account`)."""
+    if plan.errors:
+        diags: tuple[Diagnostic, ...] = tuple(e.diagnostic(str(file)) for e in plan.errors)
+        raise ImportRefused(
+            diags[0].code,
+            f"{len(diags)} error(s); nothing was imported",
+            f"fix the rows of {file} and run the import again",
+            diagnostics=diags,
+        )
+    if dry_run:
+        return
+    if validator is not None:
+        store.validator = validator
+    try:
+        with store.transaction() as tx:
+            for f in plan.files:
+                tx.create(f.path, f.text)
+    except FileExistsError as e:
+        raise CpqError(
+            "E-EXISTS",
+            f"{e}; nothing was imported",
+            "a file of that name is in the way: rename the contract or move the file",
+        ) from None
+
+
+def _by_account(plan) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for f in plan.files:
+        out.setdefault(f.account, set()).add(f.path)
+    return out
+
+
+def _named(ws: Workspace, settings, text: str):
+    """What a plan reads of a big repository (issue 21: the whole model of 50,000 accounts took 0.9 GB): the settings,
+    the catalog, and the accounts and contracts the rows name that exist (an account by its folder, a contract by the
+    contract-ID index and its folder): the plan asks of no other record."""
+    from cpqctl.formats.importer import named_ids
+    from cpqctl.load.cache import load_files
+    from cpqctl.load.ids import _all_contracts
+    from cpqctl.load.invoice_index import account_of
+    from cpqctl.load.repo import Loaded, _files_in, elsewhere
+    from cpqctl.load.schema import ID_RE
+
+    accounts, contracts = named_ids(text)
+    diags: list[Diagnostic] = []
+    files = _files_in(ws.root, "catalog", "catalog", diags)
+    for acct in sorted(accounts):
+        if ID_RE.fullmatch(acct) and (ws.root / "contracts" / acct / "account.yaml").is_file():
+            files.append((f"contracts/{acct}/account.yaml", "account"))
+    known = set(_all_contracts(ws.root))
+    for cid in sorted(contracts & known):
+        folder = account_of(ws.root, cid)
+        if folder is not None:
+            files.append((f"contracts/{folder}/{cid}.yaml", "contract"))
+    loaded = Loaded(settings, load_files(ws.root, files), diags, whole=False, elsewhere=elsewhere(ws.root))
+    return loaded.assemble()[0]

@@ -542,7 +542,7 @@ def _import_in_parts(ws: Workspace, lines, dry_run: bool) -> tuple[list[dict], l
             store = parts.store
             assert store is not None
             try:
-                store.validator = _each_account(ws, files)
+                store.validator = ws.per_account(_groups(files), payments=True)
             except Whole:
                 return None
             with store.transaction() as tx:
@@ -554,37 +554,12 @@ def _import_in_parts(ws: Workspace, lines, dry_run: bool) -> tuple[list[dict], l
 _IMPORT_KINDS = frozenset({"account", "invoice", "payment"})  # what the ledger reads (receivables.ledger)
 
 
-def _each_account(ws: Workspace, files: list[tuple[str, str, str]]):
-    """A store validator for the payments a statement creates: each account's new files checked with that account's
-    files (:func:`cpqctl.load.repo.load_account_parts`, read one account at a time) as `payment record` checks one,
-    the closed months' share of them too (:class:`cpqctl.app.closing.AccountBooks`); those naming no account with the
-    others of their kind (:func:`cpqctl.load.repo.load_unowned_parts`). An account whose closed months' share cannot
-    be told from its files (a correction another account's files hold) is checked with the whole repository."""
-    from cpqctl.app.closing import AccountBooks, closed_months
-    from cpqctl.app.staged import refuse_invalid_writes
-    from cpqctl.load.parts import Whole
-    from cpqctl.load.repo import load_account_parts, load_parts, load_unowned_parts
-
-    groups: dict[str, set[str]] = {}
+def _groups(files: list[tuple[str, str, str]]) -> dict[str, set[str]]:
+    """The new payment files by their account ("" for none)."""
+    out: dict[str, set[str]] = {}
     for rel, _, acct in files:
-        groups.setdefault(acct, set()).add(rel)
-
-    def check(staged: dict[str, bytes | None]) -> None:
-        months = closed_months(ws.root)
-        for acct in sorted(groups):
-            mine = {rel: data for rel, data in staged.items() if rel in groups[acct]}
-            loaded = load_account_parts(ws.root, acct, payments=True) if acct else load_unowned_parts(ws.root)
-            inner = refuse_invalid_writes(loaded)
-            if months:
-                try:
-                    inner = AccountBooks(ws.root, months, loaded).guard(inner)
-                except Whole:
-                    refuse_invalid_writes(load_parts(ws.root))(staged)  # every file at once: no need to go on
-                    return
-            del loaded
-            inner(mine)
-
-    return check
+        out.setdefault(acct, set()).add(rel)
+    return out
 
 
 # --------------------------------------------------------------------------- listing and the AR report

@@ -499,6 +499,36 @@ class Workspace:
                 store.validator = books_of[0].guard(store.validator)
             yield store, repo
 
+    def per_account(self, groups: dict[str, set[str]], payments: bool = False) -> Callable[[dict], None]:
+        """A store validator for one commit of new files of several accounts (`payment import`, `import contracts` on
+        a big repository, the lock held): each account's files (``groups``: account → the paths written for it)
+        checked with that account's files (:func:`cpqctl.load.repo.load_account_parts`, read one account at a time;
+        a new account's folder has none), as a write about one account checks them, the closed months' share of
+        them too (:class:`cpqctl.app.closing.AccountBooks`); ``""``: payments naming no account, with the others of
+        their kind (:func:`cpqctl.load.repo.load_unowned_parts`). An account whose closed months' share cannot be
+        told from its files (a correction another account's files hold) is checked with the whole repository."""
+        from cpqctl.app.closing import AccountBooks, closed_months
+        from cpqctl.app.staged import refuse_invalid_writes
+        from cpqctl.load.parts import Whole
+        from cpqctl.load.repo import load_account_parts, load_parts, load_unowned_parts
+
+        def check(staged: dict[str, bytes | None]) -> None:
+            months = closed_months(self.root)
+            for acct in sorted(groups):
+                mine = {rel: data for rel, data in staged.items() if rel in groups[acct]}
+                loaded = load_account_parts(self.root, acct, payments) if acct else load_unowned_parts(self.root)
+                inner = refuse_invalid_writes(loaded)
+                if months:
+                    try:
+                        inner = AccountBooks(self.root, months, loaded).guard(inner)
+                    except Whole:
+                        refuse_invalid_writes(load_parts(self.root))(staged)  # every file at once: no need to go on
+                        return
+                del loaded
+                inner(mine)
+
+        return check
+
     @contextmanager
     def writing_contract(
         self, contract: str, tolerate: frozenset[str] = frozenset(), staged_too: bool = False

@@ -200,6 +200,27 @@ def plan(text: str, repo: Repo) -> Plan:
     return Plan(files=_files(rows, contracts, repo))
 
 
+def named_ids(text: str) -> tuple[set[str], set[str]]:
+    """The account and contract IDs the CSV's rows name (their cells as :func:`plan` reads them), for a plan made on
+    those records alone (`import contracts` on a big repository); nothing when the file is no CSV (the plan says
+    why)."""
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        return set(), set()
+    if not records:
+        return set(), set()
+    header = [c.strip() for c in records[0]]
+    index = {name: i for i, name in reversed(list(enumerate(header)))}
+    out: tuple[set[str], set[str]] = (set(), set())
+    for cells in records[1:]:
+        for col, found in zip(("account", "contract"), out, strict=True):
+            i = index.get(col)
+            if i is not None and i < len(cells) and cells[i].strip():
+                found.add(cells[i].strip())
+    return out
+
+
 def _check_header(header: list[str], errs: _Errors) -> bool:
     """Report unknown, repeated and missing columns; False when rows cannot be read at all."""
     seen: set[str] = set()
