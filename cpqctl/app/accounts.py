@@ -119,7 +119,7 @@ def catalog_list(
     refused naming the closest one."""
     from cpqctl.views import catalog as views
 
-    repo, _ = ws.load()
+    repo = ws.catalog()
     known = {p.family.casefold(): p.family for p in repo.catalog.products.values() if p.family}
     wanted = set()
     for f in families:
@@ -139,7 +139,7 @@ def catalog_show(ws: Workspace, *, code: str) -> CatalogView:
     """One product: prices, discount schedule tiers, blocks, options, constraints (E-UNKNOWN-PRODUCT if none)."""
     from cpqctl.views import catalog as views
 
-    repo, _ = ws.load()
+    repo = ws.catalog()
     p = lookup(repo.catalog.products, code, "product", "E-UNKNOWN-PRODUCT", "`cpqctl catalog list` shows every product")
     data = views.product_view(repo.catalog, p)
     return CatalogView(data, views.field_rows(data), f"{p.code} — {p.name}")

@@ -316,6 +316,13 @@ class Workspace:
         require_clean(diags)
         return repo
 
+    def catalog(self) -> Repo:
+        """The settings and the catalog alone, whatever else the repository holds (its findings are `check`'s)."""
+        from cpqctl.load.repo import load_catalog_context
+
+        self.recover()
+        return load_catalog_context(self.root)[0]
+
     def invoice_context(self, invoice_id: str) -> Repo:
         """Only what rendering or sending one invoice needs; refused on loader errors."""
         from cpqctl.load.repo import load_invoice_context

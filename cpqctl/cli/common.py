@@ -198,13 +198,6 @@ def workspace(repo: Path | None, as_of_text: str | None = None):
     return Workspace(root(repo), day, meter=progress)
 
 
-def load(value: Path | None):
-    """Load the repository; returns (root, repo, diagnostics)."""
-    ws = workspace(value)
-    loaded, diags = ws.load()
-    return ws.root, loaded, diags
-
-
 @contextmanager
 def progress():
     """A progress meter for long work (:mod:`cpqctl.progress`): a bar on an interactive stderr, else silent."""
@@ -221,17 +214,6 @@ def lookup(mapping, key: str, kind: str, code: str, hint: str):
     from cpqctl.app.workspace import lookup
 
     return lookup(mapping, key, kind, code, hint)
-
-
-@contextmanager
-def writing(value: Path | None):
-    """For a command that writes: the repo lock held, the repo loaded inside it and valid (loader and checks).
-
-    Yields (root, store, repo).
-    """
-    ws = workspace(value)
-    with ws.writing() as (store, loaded):
-        yield ws.root, store, loaded
 
 
 def require_clean(diags) -> None:

@@ -748,6 +748,15 @@ def load_quote_context(root: Path, quote_id: str) -> tuple[Repo, list[Diagnostic
     return _one_document(root, "quotes", quote_id, "quote")
 
 
+def load_catalog_context(root: Path) -> tuple[Repo, list[Diagnostic]]:
+    """Only the settings and the catalog (`catalog list`, `catalog show`): flat with repository size."""
+    from cpqctl.load.cache import load_files
+
+    settings, diags = load_settings(root)
+    files = _files_in(root, "catalog", "catalog", diags)
+    return Loaded(settings, load_files(root, files), diags, whole=False).assemble()
+
+
 def load_invoice_context(root: Path, invoice_id: str) -> tuple[Repo, list[Diagnostic]]:
     """Only what rendering or sending one invoice needs: settings, catalog, the invoice, its account's folder."""
     return _one_document(root, "invoices", invoice_id, "invoice")
