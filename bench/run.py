@@ -196,6 +196,22 @@ def _single(cpq: str, repo: Path, contract: str, quote: str, invoice: str | None
     return reads + writes
 
 
+def _code(py: str) -> str:
+    """The digest of the installed cpqctl's source, which keys its memos (:func:`cpqctl.load.remembered.code_digest`)."""
+    return subprocess.run(
+        f"{py} -c 'from cpqctl.load.remembered import code_digest; print(code_digest().hex())'",
+        shell=True,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def _stamp(billed: Path) -> Path:
+    """Where the code that made a billed copy's saved memo is written down."""
+    return billed.parent / f"{billed.name}.quiet.code"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
@@ -331,7 +347,26 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 add(str(n), f"invoice run (no documents), {what}", time.perf_counter() - t0, "1 run, writes files")
             shutil.copy(billed / ".cpq/cache/billing-quiet.json", billed.parent / f"{billed.name}.quiet.json")
+            _stamp(billed).write_text(_code(py), encoding="utf-8")
         b = shlex.quote(str(billed))
+        stamp = _stamp(billed)
+        if (stamp.read_text(encoding="utf-8") if stamp.is_file() else "") != _code(py):
+            # the memo of quiet contracts is keyed by the code that made it: with other code installed, every
+            # contract would be computed. November's run made again (nothing left to issue) leaves this code's memo,
+            # as the month's run would have left it
+            t0 = time.perf_counter()
+            subprocess.run(
+                f"{cpq} invoice run --through 2026-11-30 --repo {b} --as-of 2026-11-30",
+                shell=True,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            add(
+                str(n), "invoice run, November again (this code's memo)", time.perf_counter() - t0, "1 run, nothing new"
+            )
+            shutil.copy(billed / ".cpq/cache/billing-quiet.json", billed.parent / f"{billed.name}.quiet.json")
+            _stamp(billed).write_text(_code(py), encoding="utf-8")
         # the billed copy holds the year's invoices (58,000 files at 10,000 accounts, not gen.py's 25,000): its
         # runs are compared with its own floor
         billed_floor_cmd = f"{py} {shlex.quote(str(HERE / 'floor_parse.py'))} {b}"
