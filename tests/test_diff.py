@@ -86,3 +86,60 @@ def test_markdown_for_a_pull_request(cli, history):
 def test_unknown_revision_is_a_usage_error(cli, history):
     r = cli("diff", "no-such-branch", "--repo", history)
     assert r.code == 2 and "E-GIT" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_big_repository_compares_what_changed_alone_and_says_what_the_whole_comparison_says(
+    cli, history, tmp_path, monkeypatch
+):
+    """Over ``CPQ_CHUNK_FILES`` (here 8) `diff` reads the files that differ between the two sides from git's objects
+    and the working tree's totals a part at a time (issue 21: two whole models held 2 GB at 50,000 accounts). Along a
+    history touching several accounts, quotes, invoices, a new account in a new currency, a removed contract and
+    changes not committed, every pair of sides gives the whole comparison's JSON and Markdown; a change of cpq.toml
+    takes the whole comparison."""
+    from cpqctl.app import diffing
+
+    root = history
+    run = ("--repo", root, "--as-of", "2026-12-15")
+    assert cli("invoice", "run", "--repo", root, "--as-of", "2026-12-01").code == 0
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "december invoiced")
+    csv = tmp_path / "new.csv"
+    csv.write_text(
+        "account,name,currency,contract,start,end,evergreen,billing,product,quantity,unit_price,per,billed_through\n"
+        "gotham,Gotham Ltd,USD,LEG-1,2026-07-01,2027-06-30,,monthly,PRO-SEAT,7,30.00,,\n"
+        "gotham,Gotham Ltd,USD,LEG-2,2026-07-01,2027-06-30,,monthly,SSO,1,10.00,,\n",
+        encoding="utf-8",
+    )
+    assert cli("import", "contracts", csv, *run).code == 0
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "gotham imported")
+    git(root, "rm", "-q", "contracts/gotham/LEG-2.yaml")
+    git(root, "commit", "-qm", "LEG-2 removed")
+    new = cli("quote", "new", "--account", "hooli", "--start", "2027-01-01", "--line", "PRO-SEAT=3", *run)
+    assert new.code == 0, new.stderr  # not committed: the working tree differs
+    amended = cli("amend", "C-2026-0001", "--effective", "2026-12-20", "--add", "SSO=1", *run)
+    assert amended.code == 0, amended.stderr
+    quote = amended.stderr.split("quotes/")[1].split(".yaml")[0]
+    assert cli("quote", "accept", quote, "--signed-by", "Anna", *run).code == 0  # acme's contract, not committed
+    touched: list[bool] = []
+    real = diffing._touched
+    monkeypatch.setattr(diffing, "_touched", lambda *a: touched.append((got := real(*a)) is not None) or got)
+    pairs = [("HEAD~4", "HEAD~3"), ("HEAD~3", "HEAD~1"), ("HEAD~4", None), ("HEAD~1", "HEAD"), ("HEAD", None)]
+    pairs += [("HEAD~2", "HEAD~4"), ("HEAD~1", None)]
+    for a, b in pairs:
+        for fmt in ("json", "md"):
+            args = ("diff", a, *([b] if b else []), *run, "--format", fmt)
+            parts = cli(*args, env={"CPQ_CHUNK_FILES": "8"})
+            whole = cli(*args, env={"CPQ_CHUNK_FILES": "100000000"})
+            assert parts.code == 0, parts.stderr
+            assert (parts.code, parts.stdout, parts.stderr) == (whole.code, whole.stdout, whole.stderr), (a, b, fmt)
+    assert touched == [True, False] * len(pairs) * 2
+    doc = json.loads(cli("diff", "HEAD~4", *run, "--format", "json", env={"CPQ_CHUNK_FILES": "8"}).stdout)
+    assert {x["currency"] for x in doc["arr"]} >= {"PLN", "USD"} and doc["invoices_issued"] and doc["quotes"]
+    assert {c["change"] for c in doc["contracts"]} >= {"added", "amended"}
+    # cpq.toml changed: the whole comparison (every contract's figures may read it)
+    toml = root / "cpq.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    touched.clear()
+    parts = cli("diff", "HEAD~1", *run, "--format", "json", env={"CPQ_CHUNK_FILES": "8"})
+    assert parts.code == 0 and touched == [False]

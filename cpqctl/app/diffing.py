@@ -44,6 +44,9 @@ def diff(ws: Workspace, *, rev: str, rev2: str | None = None, as_of: date | None
     from cpqctl.core import diff as core
 
     day = ws.day(as_of)
+    doc = _touched(ws, rev, rev2, day)
+    if doc is not None:
+        return DiffResult(rev, rev2, day, doc, core.markdown(doc, f"cpqctl diff {rev}..{rev2 or 'working tree'}"))
     with tempfile.TemporaryDirectory(prefix="cpqctl-diff-") as tmp:
         t = Path(tmp)
         (t / "a").mkdir()
@@ -108,3 +111,181 @@ def _load(path: Path, label: str) -> Repo:
             "run `cpqctl check` on that revision",
         )
     return loaded
+
+
+# --------------------------------------------------------------------------- a big repository: what changed, alone
+
+
+WT = None  # the working tree, as a side of the comparison
+
+
+def _touched(ws: Workspace, rev: str, rev2: str | None, day: date) -> dict | None:
+    """:func:`diff` of a big repository (issue 21: two whole models of 50,000 accounts, each parsed from a `git
+    archive`, held 2 GB) from the files that differ alone: the accounts whose folders changed, the quotes and the
+    invoices, each side read from git's objects (or the working tree), and the totals of ARR from the working
+    tree's contracts read a part at a time, moved to each revision by the accounts that differ from it. None when
+    the whole comparison is made instead: a small repository, one the parts cannot stand for, or a change of
+    cpq.toml or the catalog (what every contract's figures may read).
+
+    Every entry of the comparison is of a record whose file changed (a record whose file did not is the same on
+    both sides, and the whole comparison leaves it out); the ARR totals are the working tree's plus, for each
+    revision, the difference of the accounts that differ between it and the working tree."""
+    from cpqctl.core import diff as core
+    from cpqctl.load.parts import plan
+    from cpqctl.load.repo import load_settings
+
+    if plan(ws.root) is None:
+        return None
+    git = _Git(ws.root)
+    c1 = git.commit(rev)
+    c2 = git.commit(rev2) if rev2 else WT
+    settings, diags = load_settings(ws.root)
+    if any(d.severity == "error" for d in diags):
+        return None
+    changed = git.changed(c1, c2)
+    if changed is None:
+        return None
+    accounts, quotes, invoices = changed
+    before = git.side(c1, accounts, quotes, invoices, settings, rev)
+    after = git.side(c2, accounts, quotes, invoices, settings, rev2 or "the working tree")
+    totals = _totals(ws, day)
+    if totals is None:
+        return None
+    sides = []
+    for commit, label in ((c1, rev), (c2, rev2 or "")):
+        total = dict(totals)
+        if commit is not WT:
+            moved = git.changed(commit, WT)
+            if moved is None:
+                return None
+            there = git.side(commit, moved[0], set(), set(), settings, label)
+            here = git.side(WT, moved[0], set(), set(), settings, "the working tree")
+            for sign, side in ((1, there), (-1, here)):
+                for cur, (m, n) in core.currency_mrr(side, day).items():
+                    had = total.get(cur, (0, 0))
+                    total[cur] = (had[0] + sign * m, had[1] + sign * n)
+        sides.append(total)
+    doc = core.compare(before, after, day)
+    doc["arr"], doc["arr_changed"] = core.arr_totals(sides[0], sides[1])
+    doc["from"], doc["to"] = rev, rev2 or "working tree"
+    return doc
+
+
+def _totals(ws: Workspace, day: date) -> dict | None:
+    """:func:`cpqctl.core.diff.currency_mrr` of the working tree's contracts, read a part at a time; None when the
+    parts cannot stand for the whole read."""
+    from cpqctl.core import diff as core
+
+    got = ws.read_in_parts(frozenset({"contract"}), lambda repo: core.currency_mrr(repo, day))
+    if got is None:
+        return None
+    out: dict = {}
+    for part in got:
+        for cur, (m, n) in part.items():
+            had = out.get(cur, (0, 0))
+            out[cur] = (had[0] + m, had[1] + n)
+    return out
+
+
+class _Git:
+    """The data repository's git: revisions, what differs between two sides, a side's files read from git's objects
+    (or the working tree)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.top = Path(_git(root, "rev-parse", "--show-toplevel").decode().strip())
+        sub = root.resolve().relative_to(self.top.resolve()).as_posix()
+        self.prefix = "" if sub == "." else sub + "/"
+
+    def commit(self, rev: str) -> str:
+        return _git(self.root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
+
+    def changed(self, a: str | None, b: str | None) -> tuple[set[str], set[str], set[str]] | None:
+        """(account folders, quote files, invoice files) that differ between the two sides (None: the working
+        tree); None when cpq.toml or a catalog file differs."""
+        here = self.prefix or "."
+        if b is WT:
+            assert a is not None
+            names = _git(self.top, "diff", "--name-only", "-z", "--no-renames", a, "--", here)
+            names += _git(self.top, "ls-files", "--others", "-z", "--", here)  # untracked (and ignored) files
+        else:
+            assert a is not None and b is not None
+            names = _git(self.top, "diff", "--name-only", "-z", "--no-renames", a, b, "--", here)
+        accounts: set[str] = set()
+        quotes: set[str] = set()
+        invoices: set[str] = set()
+        for raw in names.split(b"\0"):
+            name = raw.decode("utf-8", "surrogateescape")
+            if not name.startswith(self.prefix) or not name:
+                continue
+            rel = name[len(self.prefix) :]
+            parts = rel.split("/")
+            if rel == "cpq.toml" or parts[0] == "catalog":
+                return None
+            if parts[0] == "contracts" and len(parts) >= 2:
+                accounts.add(parts[1])
+            elif parts[0] == "quotes" and len(parts) == 2:
+                quotes.add(rel)
+            elif parts[0] == "invoices" and len(parts) == 2:
+                invoices.add(rel)
+        return accounts, quotes, invoices
+
+    def side(self, commit: str | None, accounts, quotes, invoices, settings, label: str) -> Repo:
+        """The records of those account folders, quote and invoice files at ``commit`` (None: the working tree);
+        refused (E-INVALID-REPO) when one of them does not load, as the whole comparison refuses a side."""
+        from cpqctl.load.repo import Loaded, data_file_kind, load_bytes
+
+        wanted = sorted(f for f in (*quotes, *invoices) if data_file_kind(f))
+        files: dict[str, bytes] = {}
+        if commit is WT:
+            for acct in sorted(accounts):
+                folder = self.root / "contracts" / acct
+                if folder.is_dir() and not folder.is_symlink():
+                    wanted += sorted(f"contracts/{acct}/{p.name}" for p in folder.iterdir())
+            for rel in wanted:
+                path = self.root / rel
+                if data_file_kind(rel) and path.is_file() and not path.is_symlink():
+                    files[rel] = path.read_bytes()
+        else:
+            listed = _git(
+                self.top, "ls-tree", "-r", "-z", "--name-only", commit, "--",
+                *(f"{self.prefix}contracts/{a}/" for a in sorted(accounts)),
+            ) if accounts else b""  # fmt: skip
+            wanted += [n.decode("utf-8", "surrogateescape")[len(self.prefix) :] for n in listed.split(b"\0") if n]
+            files = self.read(commit, [rel for rel in wanted if data_file_kind(rel)])
+        results = {rel: load_bytes(rel, data_file_kind(rel) or "", data) for rel, data in sorted(files.items())}
+        repo, diags = Loaded(settings, results, [], whole=False).assemble()
+        errors = [d for res in results.values() for d in res.diagnostics if d.severity == "error"]
+        errors += [d for d in diags if d.severity == "error" and d.code == "E-DUPLICATE-ID"]
+        if errors:
+            raise CpqError(
+                "E-INVALID-REPO",
+                f"the repository at {label} has {len(errors)} error(s), first: "
+                f"{errors[0].file}:{errors[0].line}:{errors[0].column} {errors[0].message}",
+                "run `cpqctl check` on that revision",
+            )
+        return repo
+
+    def read(self, commit: str, rels: list[str]) -> dict[str, bytes]:
+        """The files ``rels`` at ``commit`` that exist there (one `git cat-file --batch`)."""
+        if not rels:
+            return {}
+        spec = "".join(f"{commit}:{self.prefix}{rel}\n" for rel in rels).encode("utf-8", "surrogateescape")
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(self.top), "cat-file", "--batch"], input=spec, check=True, capture_output=True
+            ).stdout
+        except (FileNotFoundError, subprocess.CalledProcessError):
+            raise UsageError("E-GIT", "git cat-file failed", "cpqctl diff reads revisions with git") from None
+        files: dict[str, bytes] = {}
+        at = 0
+        for rel in rels:
+            end = out.index(b"\n", at)
+            head = out[at:end].split()
+            at = end + 1
+            if len(head) < 3 or head[1] != b"blob":
+                continue  # missing at that revision (or not a file)
+            size = int(head[2])
+            files[rel] = out[at : at + size]
+            at += size + 1
+        return files

@@ -25,6 +25,34 @@ def _account_mrr(repo: Repo, day: date) -> dict[tuple[str, str], Fraction]:
     return out
 
 
+def currency_mrr(repo: Repo, day: date) -> dict[str, tuple[Fraction, int]]:
+    """(MRR, number of contracts) per currency of the contracts of ``repo`` on ``day``."""
+    out: dict[str, tuple[Fraction, int]] = {}
+    for c in repo.contracts.values():
+        m, n = out.get(c.currency, (Fraction(0), 0))
+        out[c.currency] = (m + ledger.mrr(c, day), n + 1)
+    return out
+
+
+def arr_totals(before: dict[str, tuple[Fraction, int]], after: dict[str, tuple[Fraction, int]]) -> tuple[list, bool]:
+    """The document's ``arr`` rows and ``arr_changed`` from :func:`currency_mrr` of every contract on both sides
+    (a currency is listed when a contract on either side is in it, as :func:`compare` lists them)."""
+    rows, changed = [], False
+    zero = (Fraction(0), 0)
+    for cur in sorted(c for c in set(before) | set(after) if before.get(c, zero)[1] or after.get(c, zero)[1]):
+        b, a = before.get(cur, zero)[0], after.get(cur, zero)[0]
+        changed = changed or b != a
+        rows.append(
+            {
+                "currency": cur,
+                "arr_before": _arr_str(b * 12, cur),
+                "arr_after": _arr_str(a * 12, cur),
+                "arr_delta": _arr_str((a - b) * 12, cur),
+            }
+        )
+    return rows, changed
+
+
 def _arr_str(v: Fraction, cur: str) -> str:
     """An exact MRR/ARR figure as JSON money text, rounded half-up (as `cpqctl diff` always has)."""
     return rounded_money_str(v, cur, "half-up")
