@@ -30,8 +30,8 @@ def diff(
 ) -> None:
     """Show what a change set does: contracts and quotes changed, ARR per account, contract value, invoices.
 
-    Both sides are loaded from git (git archive into a temporary folder);
-    without REV2 the working tree is compared.
+    Both sides are read from git; without REV2 the working tree is compared. On
+    a big repository only the files that differ are read (docs/teamwork.md).
 
     Example:
 
