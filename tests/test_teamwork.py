@@ -182,7 +182,23 @@ def assert_series_legal(root: Path) -> None:
 # --------------------------------------------------------------------------- the documented procedure
 
 
-def test_two_branches_merged_the_documented_way_bill_every_quote_exactly_once(team, cli):
+@pytest.fixture(params=["whole", "parts"])
+def chunks(request, monkeypatch):
+    """Every command of the test on the whole repository, or (``CPQ_CHUNK_FILES`` 8: the example is "big") a part at
+    a time: `resolve` then repairs one part of the accounts at a time and asks `check` in parts what is left (issue
+    21), with the same repairs, files and findings. Asserted after the test: which path `resolve` took."""
+    from cpqctl.app import resolve
+
+    took: list[bool] = []
+    real = resolve._resolved_in_chunks
+    monkeypatch.setattr(resolve, "_resolved_in_chunks", lambda *a: took.append(True) or real(*a))
+    if request.param == "parts":
+        monkeypatch.setenv("CPQ_CHUNK_FILES", "8")
+    yield
+    assert bool(took) == (request.param == "parts")
+
+
+def test_two_branches_merged_the_documented_way_bill_every_quote_exactly_once(team, cli, chunks):
     root = team
     before = full_value(cli, root)
     anna = branch_work(cli, root, "anna", 10, "AUDIT-LOG")
@@ -245,7 +261,7 @@ def _assert_billed_once(cli, root: Path, anna: dict, bob: dict) -> None:
     assert not any(d["severity"] == "error" for d in diagnostics(cli, root))
 
 
-def test_ours_drops_the_other_amendment_and_check_names_it_until_resolve_restores_it(team, cli):
+def test_ours_drops_the_other_amendment_and_check_names_it_until_resolve_restores_it(team, cli, chunks):
     root = team
     anna, bob = _conflicted(cli, root, branch_series=True)
     git(root, "merge", "--no-edit", "bob", check=False)
@@ -267,7 +283,7 @@ def test_ours_drops_the_other_amendment_and_check_names_it_until_resolve_restore
     assert_series_legal_per_branch(root)
 
 
-def test_a_union_driver_keeps_both_entries_and_check_asks_for_labels_until_resolve(team, cli):
+def test_a_union_driver_keeps_both_entries_and_check_asks_for_labels_until_resolve(team, cli, chunks):
     root = team
     (root / ".gitattributes").write_text("contracts/**/*.yaml merge=union\n")
     git(root, "add", ".gitattributes")

@@ -100,6 +100,11 @@ def resolve(ws: Workspace, *, dry_run: bool = False) -> ResolveResult:
                 continue
             texts[rel] = merged
             repairs.append(Repair(rel, "merged", "kept both sides; appended " + (", ".join(added) or "nothing")))
+        # a big repository a part at a time; whole when a dry run (or what stays unresolved) keeps repairs unwritten:
+        # what `check` finds after them is then of files not on disk
+        chunked = _in_chunks(ws, dict(texts), list(repairs), unresolved, settled)
+        if chunked is not None and not (chunked[0] and (dry_run or any(f in chunked[0] for f, _, _ in unresolved))):
+            return _resolved_in_chunks(ws, store, chunked[0], chunked[1], unresolved, dry_run)
         loaded = load_parts(ws.root)
         _unmerge_garbled(ws, loaded, texts, repairs, unresolved, settled)
         state = loaded.staged({k: v.encode("utf-8") for k, v in texts.items()})
@@ -208,8 +213,9 @@ def _text(ws: Workspace, texts: dict[str, str], rel: str) -> str:
     return texts[rel]
 
 
-def _restore_dropped(ws: Workspace, repo, texts: dict[str, str], repairs: list[Repair]) -> None:
-    """Re-append the entry of each accepted amendment quote that its contract's ledger lacks."""
+def _restore_dropped(ws: Workspace, repo, texts: dict[str, str], repairs: list[Repair], keys=None) -> None:
+    """Re-append the entry of each accepted amendment quote that its contract's ledger lacks (``keys``: each repair's
+    place in the order, appended, for :func:`_in_chunks`)."""
     from cpqctl.core import quotes
     from cpqctl.formats.quotes import add_amendment
     from cpqctl.load.repo import load_bytes
@@ -231,6 +237,8 @@ def _restore_dropped(ws: Workspace, repo, texts: dict[str, str], repairs: list[R
         texts[rel] = add_amendment(text, c, f"A-{count + 1}", q, priced, q.signed.by, q.signed.date, q.digest)
         named.add(q.quote)
         repairs.append(Repair(rel, "restored", f"the entry of accepted amendment quote {q.quote} (a merge dropped it)"))
+        if keys is not None:
+            keys.append((q.signed.date if q.signed else q.date, q.quote))
 
 
 def _relabel(ws: Workspace, repo, texts: dict[str, str], repairs: list[Repair]) -> None:
@@ -250,3 +258,108 @@ def _relabel(ws: Workspace, repo, texts: dict[str, str], repairs: list[Repair]) 
                 repairs.append(Repair(rel, "relabelled", "amendments labelled A-1, A-2, … in order"))
         elif rel in texts and not any(r.file == rel for r in repairs):
             del texts[rel]  # read, nothing to change
+
+
+# --------------------------------------------------------------------------- a big repository
+
+
+def _in_chunks(ws: Workspace, texts: dict[str, str], repairs: list[Repair], unresolved, settled):
+    """The repairs of a big repository (issue 21: its whole model of 50,000 accounts held 0.9 GB), its account
+    folders read a part at a time with their quotes and the catalog (no invoice or payment: no repair reads them):
+    (the files' new texts, every repair in the whole run's order), or None when the whole repository is read instead
+    (small, or a quote whose contract another account's folder holds).
+
+    Each repair reads one contract and the quotes naming it, all of one account, so a part's repairs are the whole
+    run's for its contracts; they are put in the whole run's order: the conflicts merged, then the ledgers rebuilt
+    from the merge's sides, the dropped entries restored (by signature date and quote) and the labels."""
+    import os
+
+    from cpqctl.load.cache import load_files
+    from cpqctl.load.invoice_index import account_of
+    from cpqctl.load.parts import chunk_files, plan
+    from cpqctl.load.payment_index import QUOTES, owners_in
+    from cpqctl.load.repo import Loaded, elsewhere
+
+    found = plan(ws.root)
+    if found is None:
+        return None
+    folder = ws.root / "quotes"
+    entries = (
+        [(f"quotes/{e.name}", e) for e in sorted(os.scandir(folder), key=lambda e: e.name)]
+        if folder.is_dir() and not folder.is_symlink()
+        else []
+    )
+    quotes_of: dict[str | None, list[str]] = {}
+    for rel, owner in owners_in(ws.root, QUOTES, entries).items():
+        quotes_of.setdefault(owner, []).append(rel)
+    catalog = load_files(ws.root, found.catalog)
+    where = elsewhere(ws.root)
+    garbled: list[Repair] = []
+    restored: list[tuple[tuple, Repair]] = []
+    relabelled: list[Repair] = []
+    group: list[str] = []
+    held = 0
+    accounts = list(found.folders)  # the whole load's order
+    for n, acct in enumerate(accounts):
+        group.append(acct)
+        held += len(found.folders[acct])
+        if held < chunk_files() and n + 1 < len(accounts):
+            continue
+        mine = set(group)
+        files = [f for a in group for f in found.folders[a]]
+        files += [(rel, "quote") for a in group for rel in quotes_of.get(a, ())]
+        files += [(rel, "quote") for rel in quotes_of.get(None, ())]  # whose account a plain match cannot tell
+        results = dict(catalog)
+        for rel, res in load_files(ws.root, files).items():
+            if res.kind == "quote" and res.records and res.records[0].account not in mine:
+                continue
+            results[rel] = res
+        loaded = Loaded(found.settings, results, [], whole=False, elsewhere=where)
+        own = {rel for rel, _ in files}
+        before = len(garbled)
+        _unmerge_garbled(ws, loaded, texts, garbled, unresolved, settled)
+        repo = loaded.staged({k: v.encode("utf-8") for k, v in texts.items() if k in own}).assemble()[0]
+        for q in repo.quotes.values():
+            if q.kind == "amendment" and q.contract and q.contract not in repo.contracts:
+                if account_of(ws.root, q.contract) is not None:
+                    return None  # its contract is another account's: the whole run restores it there
+        keys: list[tuple] = []
+        got: list[Repair] = []
+        _restore_dropped(ws, repo, texts, got, keys)
+        restored += zip(keys, got, strict=True)
+        so_far = [*repairs, *garbled[before:], *got]
+        _relabel(ws, repo, texts, so_far)
+        relabelled += so_far[len(repairs) + len(garbled) - before + len(got) :]
+        group, held = [], 0
+        del loaded, repo, results
+    ordered = [*repairs, *garbled, *(r for _, r in sorted(restored, key=lambda kr: kr[0])), *relabelled]
+    return texts, ordered
+
+
+def _resolved_in_chunks(ws: Workspace, store, texts: dict[str, str], repairs, unresolved, dry_run: bool):
+    """:func:`resolve`'s end on a big repository: the repairs written (unless ``dry_run``; a dry run with repairs
+    reads the repository whole, as what `check` would find after them is of files not written), then what `check`
+    finds, in parts (remembered), as the whole run's state after the write (the e-invoices' findings, which the
+    whole run does not give, left out)."""
+    import time
+
+    from cpqctl.load import remembered
+    from cpqctl.load.repo import data_file_kind, load_bytes
+
+    for rel, text in texts.items():
+        errs = [
+            d for d in load_bytes(rel, data_file_kind(rel) or "", text.encode()).diagnostics if d.severity == "error"
+        ]
+        if errs:  # never: every text was read back; kept as the last guard before a write
+            unresolved.append((rel, errs[0].line, f"the repaired file does not read back: {errs[0].message}"))
+    written: tuple[str, ...] = ()
+    if texts and not dry_run and not any(f in texts for f, _, _ in unresolved):
+        with store.transaction() as tx:
+            for rel, text in sorted(texts.items()):
+                tx.write(rel, text)
+        written = tuple(sorted(texts))
+    started = time.time_ns()
+    key, newest = remembered.state_key(ws.root)
+    found = ws.findings((key, newest, started))
+    findings = tuple(d for d in found if d.severity in ("error", "warning") and d.code != "E-KSEF-XSD")
+    return ResolveResult(tuple(repairs), tuple(unresolved), written, dry_run, findings)
