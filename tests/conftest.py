@@ -270,3 +270,21 @@ def parted(monkeypatch) -> list[bool]:
 
     monkeypatch.setattr(Workspace, "read_in_parts", counted)
     return got
+
+
+@pytest.fixture
+def parts_read(monkeypatch) -> list[bool]:
+    """Whether each read of the repository's parts answered (:meth:`cpqctl.app.workspace.Parts.read` not None: the
+    parts stood for the whole read), in order; the whole path reads none."""
+    from cpqctl.app.workspace import Parts
+
+    real = Parts.read
+    got: list[bool] = []
+
+    def counted(self, kinds, compute):
+        out = real(self, kinds, compute)
+        got.append(out is not None)
+        return out
+
+    monkeypatch.setattr(Parts, "read", counted)
+    return got

@@ -448,22 +448,13 @@ def test_cli_refusals_are_messages_not_tracebacks(cli, no_fx, tmp_path):
 # --------------------------------------------------------------------------- a big repository
 
 
-def test_an_import_on_a_repository_read_in_parts_writes_what_the_whole_one_does(no_fx, tmp_path, monkeypatch):
+def test_an_import_on_a_repository_read_in_parts_writes_what_the_whole_one_does(
+    no_fx, tmp_path, monkeypatch, parts_read
+):
     """Over ``CPQ_CHUNK_FILES`` the currencies the repository uses are read a part at a time (issue 21: the whole
     model of 50,000 accounts took 0.9 GB), and the files are checked on their own: the same rows, messages, files
     and refusals as the whole repository's, each step of a run of imports (a new table, a merge, a second import
     that adds nothing, a dry run, a conflict)."""
-    from cpqctl.app.workspace import Parts
-
-    real = Parts.read
-    answered: list[bool] = []
-
-    def counted(self, kinds, compute):
-        out = real(self, kinds, compute)
-        answered.append(out is not None)
-        return out
-
-    monkeypatch.setattr(Parts, "read", counted)
     other = Path(shutil.copytree(no_fx, tmp_path / "whole", ignore=shutil.ignore_patterns(".cpq")))
     conflicting = fixture("rates_a_eur.json").replace(b"4.2264", b"4.2265")
     steps = [
@@ -486,5 +477,5 @@ def test_an_import_on_a_repository_read_in_parts_writes_what_the_whole_one_does(
         assert got[0] == got[1]
         assert code is None or got[0][0] == code
         assert snapshot(no_fx) == snapshot(other)
-    assert answered == [True] * len(steps)  # the parts answered; the whole repository planned none
+    assert parts_read == [True] * len(steps)  # the parts answered; the whole repository planned none
     assert len(snapshot(no_fx)) == 2  # EUR, then USD

@@ -27,20 +27,8 @@ DAY = "2026-12-31"
 
 
 @pytest.fixture
-def parted(monkeypatch) -> list[bool]:
-    """Whether each run's matching read the parts (:meth:`Parts.read` answering, not None)."""
-    from cpqctl.app.workspace import Parts
-
-    real = Parts.read
-    got: list[bool] = []
-
-    def counted(self, kinds, compute):
-        out = real(self, kinds, compute)
-        got.append(out is not None)
-        return out
-
-    monkeypatch.setattr(Parts, "read", counted)
-    return got
+def parted(parts_read) -> list[bool]:
+    return parts_read
 
 
 @pytest.fixture

@@ -30,19 +30,8 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def parted(monkeypatch) -> list[bool]:
-    from cpqctl.app.workspace import Parts
-
-    real = Parts.read
-    got: list[bool] = []
-
-    def counted(self, kinds, compute):
-        out = real(self, kinds, compute)
-        got.append(out is not None)
-        return out
-
-    monkeypatch.setattr(Parts, "read", counted)
-    return got
+def parted(parts_read) -> list[bool]:
+    return parts_read
 
 
 @pytest.fixture

@@ -102,7 +102,12 @@ def _load(path: Path, label: str) -> Repo:
     from cpqctl.load.repo import load_repo
 
     loaded, diags = load_repo(path)
-    errors = [d for d in diags if d.severity == "error"]
+    _refuse_errors([d for d in diags if d.severity == "error"], label)
+    return loaded
+
+
+def _refuse_errors(errors: list, label: str) -> None:
+    """E-INVALID-REPO when a side of the comparison has loader errors."""
     if errors:
         raise CpqError(
             "E-INVALID-REPO",
@@ -110,7 +115,6 @@ def _load(path: Path, label: str) -> Repo:
             f"{errors[0].file}:{errors[0].line}:{errors[0].column} {errors[0].message}",
             "run `cpqctl check` on that revision",
         )
-    return loaded
 
 
 # --------------------------------------------------------------------------- a big repository: what changed, alone
@@ -257,13 +261,7 @@ class _Git:
         repo, diags = Loaded(settings, results, [], whole=False).assemble()
         errors = [d for res in results.values() for d in res.diagnostics if d.severity == "error"]
         errors += [d for d in diags if d.severity == "error" and d.code == "E-DUPLICATE-ID"]
-        if errors:
-            raise CpqError(
-                "E-INVALID-REPO",
-                f"the repository at {label} has {len(errors)} error(s), first: "
-                f"{errors[0].file}:{errors[0].line}:{errors[0].column} {errors[0].message}",
-                "run `cpqctl check` on that revision",
-            )
+        _refuse_errors(errors, label)
         return repo
 
     def read(self, commit: str, rels: list[str]) -> dict[str, bytes]:

@@ -118,13 +118,18 @@ def resolve(ws: Workspace, *, dry_run: bool = False) -> ResolveResult:
                 unresolved.append((rel, errs[0].line, f"the repaired file does not read back: {errs[0].message}"))
         repo, diags = final.assemble()
         findings = tuple(d for d in validate(repo, diags) if d.severity in ("error", "warning"))
-        written: tuple[str, ...] = ()
-        if texts and not dry_run and not any(f in texts for f, _, _ in unresolved):
-            with store.transaction() as tx:
-                for rel, text in sorted(texts.items()):
-                    tx.write(rel, text)
-            written = tuple(sorted(texts))
+        written = _write(store, texts, unresolved, dry_run)
     return ResolveResult(tuple(repairs), tuple(unresolved), written, dry_run, findings)
+
+
+def _write(store, texts: dict[str, str], unresolved, dry_run: bool) -> tuple[str, ...]:
+    """The repaired files written in one transaction, unless ``dry_run`` or one of them is still unresolved."""
+    if not texts or dry_run or any(f in texts for f, _, _ in unresolved):
+        return ()
+    with store.transaction() as tx:
+        for rel, text in sorted(texts.items()):
+            tx.write(rel, text)
+    return tuple(sorted(texts))
 
 
 def _unmerge_garbled(
@@ -352,12 +357,7 @@ def _resolved_in_chunks(ws: Workspace, store, texts: dict[str, str], repairs, un
         ]
         if errs:  # never: every text was read back; kept as the last guard before a write
             unresolved.append((rel, errs[0].line, f"the repaired file does not read back: {errs[0].message}"))
-    written: tuple[str, ...] = ()
-    if texts and not dry_run and not any(f in texts for f, _, _ in unresolved):
-        with store.transaction() as tx:
-            for rel, text in sorted(texts.items()):
-                tx.write(rel, text)
-        written = tuple(sorted(texts))
+    written = _write(store, texts, unresolved, dry_run)
     started = time.time_ns()
     key, newest = remembered.state_key(ws.root)
     found = ws.findings((key, newest, started))
