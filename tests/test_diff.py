@@ -137,9 +137,25 @@ def test_a_big_repository_compares_what_changed_alone_and_says_what_the_whole_co
     doc = json.loads(cli("diff", "HEAD~4", *run, "--format", "json", env={"CPQ_CHUNK_FILES": "8"}).stdout)
     assert {x["currency"] for x in doc["arr"]} >= {"PLN", "USD"} and doc["invoices_issued"] and doc["quotes"]
     assert {c["change"] for c in doc["contracts"]} >= {"added", "amended"}
+    # a revision holding a broken file the working tree no longer holds (a payment: no entry of the document reads
+    # it) is refused as the whole comparison refuses it
+    broken = root / "payments" / "2026-12" / "PAY-2026-0001.yaml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("payment: [PAY-2026-0001\n", encoding="utf-8")
+    git(root, "add", str(broken))
+    git(root, "commit", "-qm", "a broken payment")
+    git(root, "rm", "-q", str(broken))
+    git(root, "commit", "-qm", "removed")
+    touched.clear()
+    for args in (("diff", "HEAD~1", "HEAD", *run), ("diff", "HEAD~1", *run)):
+        parts = cli(*args, env={"CPQ_CHUNK_FILES": "8"})
+        whole = cli(*args, env={"CPQ_CHUNK_FILES": "100000000"})
+        assert parts.code == 1 and "E-INVALID-REPO" in parts.stderr and "PAY-2026-0001" in parts.stderr
+        assert (parts.code, parts.stdout, parts.stderr) == (whole.code, whole.stdout, whole.stderr)
+    assert touched == [False, False]  # the big runs refused from the files that differ; the others, whole
     # cpq.toml changed: the whole comparison (every contract's figures may read it)
     toml = root / "cpq.toml"
     toml.write_text(toml.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
     touched.clear()
-    parts = cli("diff", "HEAD~1", *run, "--format", "json", env={"CPQ_CHUNK_FILES": "8"})
+    parts = cli("diff", "HEAD", *run, "--format", "json", env={"CPQ_CHUNK_FILES": "8"})
     assert parts.code == 0 and touched == [False]

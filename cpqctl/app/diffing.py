@@ -128,17 +128,21 @@ def _touched(ws: Workspace, rev: str, rev2: str | None, day: date) -> dict | Non
     archive`, held 2 GB) from the files that differ alone: the accounts whose folders changed, the quotes and the
     invoices, each side read from git's objects (or the working tree), and the totals of ARR from the working
     tree's contracts read a part at a time, moved to each revision by the accounts that differ from it. None when
-    the whole comparison is made instead: a small repository, one the parts cannot stand for, or a change of
-    cpq.toml or the catalog (what every contract's figures may read).
+    the whole comparison is made instead: a small repository, a working tree `check` finds an error in, or a change
+    of what the loader reads besides the records (cpq.toml, the catalog, fx/, templates/), or a contract outside
+    its account's folder.
 
     Every entry of the comparison is of a record whose file changed (a record whose file did not is the same on
     both sides, and the whole comparison leaves it out); the ARR totals are the working tree's plus, for each
-    revision, the difference of the accounts that differ between it and the working tree."""
+    revision, the difference of the accounts that differ between it and the working tree. A revision is refused
+    (E-INVALID-REPO) as the whole comparison refuses it: every data file that differs from the working tree is
+    read at it, and the others are the working tree's, which `check` found free of errors."""
     from cpqctl.core import diff as core
     from cpqctl.load.parts import plan
     from cpqctl.load.repo import load_settings
 
-    if plan(ws.root) is None:
+    ws.recover()  # an interrupted write is repaired before the working tree is read
+    if plan(ws.root) is None or any(d.severity == "error" for d in ws.findings()):
         return None
     git = _Git(ws.root)
     c1 = git.commit(rev)
@@ -146,12 +150,6 @@ def _touched(ws: Workspace, rev: str, rev2: str | None, day: date) -> dict | Non
     settings, diags = load_settings(ws.root)
     if any(d.severity == "error" for d in diags):
         return None
-    changed = git.changed(c1, c2)
-    if changed is None:
-        return None
-    accounts, quotes, invoices = changed
-    before = git.side(c1, accounts, quotes, invoices, settings, rev)
-    after = git.side(c2, accounts, quotes, invoices, settings, rev2 or "the working tree")
     totals = _totals(ws, day)
     if totals is None:
         return None
@@ -162,13 +160,23 @@ def _touched(ws: Workspace, rev: str, rev2: str | None, day: date) -> dict | Non
             moved = git.changed(commit, WT)
             if moved is None:
                 return None
-            there = git.side(commit, moved[0], set(), set(), settings, label)
-            here = git.side(WT, moved[0], set(), set(), settings, "the working tree")
+            there = git.side(commit, *moved, settings, label)  # every data file that differs, checked
+            here = git.side(WT, moved[0], set(), set(), set(), settings, "the working tree")
+            if there is None or here is None:
+                return None
             for sign, side in ((1, there), (-1, here)):
                 for cur, (m, n) in core.currency_mrr(side, day).items():
                     had = total.get(cur, (0, 0))
                     total[cur] = (had[0] + sign * m, had[1] + sign * n)
         sides.append(total)
+    changed = git.changed(c1, c2)
+    if changed is None:
+        return None
+    accounts, quotes, invoices, _ = changed
+    before = git.side(c1, accounts, quotes, invoices, set(), settings, rev)
+    after = git.side(c2, accounts, quotes, invoices, set(), settings, rev2 or "the working tree")
+    if before is None or after is None:
+        return None
     doc = core.compare(before, after, day)
     doc["arr"], doc["arr_changed"] = core.arr_totals(sides[0], sides[1])
     doc["from"], doc["to"] = rev, rev2 or "working tree"
@@ -204,9 +212,10 @@ class _Git:
     def commit(self, rev: str) -> str:
         return _git(self.root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
 
-    def changed(self, a: str | None, b: str | None) -> tuple[set[str], set[str], set[str]] | None:
-        """(account folders, quote files, invoice files) that differ between the two sides (None: the working
-        tree); None when cpq.toml or a catalog file differs."""
+    def changed(self, a: str | None, b: str | None) -> tuple[set[str], set[str], set[str], set[str]] | None:
+        """(account folders, quote files, invoice files, the other data files: payments, periods) that differ
+        between the two sides (None: the working tree); None when what the loader reads besides the records differs
+        (cpq.toml, the catalog, fx/, templates/)."""
         here = self.prefix or "."
         if b is WT:
             assert a is not None
@@ -218,13 +227,14 @@ class _Git:
         accounts: set[str] = set()
         quotes: set[str] = set()
         invoices: set[str] = set()
+        others: set[str] = set()
         for raw in names.split(b"\0"):
             name = raw.decode("utf-8", "surrogateescape")
             if not name.startswith(self.prefix) or not name:
                 continue
             rel = name[len(self.prefix) :]
             parts = rel.split("/")
-            if rel == "cpq.toml" or parts[0] == "catalog":
+            if rel == "cpq.toml" or parts[0] in ("catalog", "fx", "templates"):
                 return None
             if parts[0] == "contracts" and len(parts) >= 2:
                 accounts.add(parts[1])
@@ -232,14 +242,18 @@ class _Git:
                 quotes.add(rel)
             elif parts[0] == "invoices" and len(parts) == 2:
                 invoices.add(rel)
-        return accounts, quotes, invoices
+            elif parts[0] in ("payments", "periods"):
+                others.add(rel)
+        return accounts, quotes, invoices, others
 
-    def side(self, commit: str | None, accounts, quotes, invoices, settings, label: str) -> Repo:
-        """The records of those account folders, quote and invoice files at ``commit`` (None: the working tree);
-        refused (E-INVALID-REPO) when one of them does not load, as the whole comparison refuses a side."""
+    def side(self, commit: str | None, accounts, quotes, invoices, others, settings, label: str) -> Repo | None:
+        """The records of those account folders, quote, invoice and other data files at ``commit`` (None: the
+        working tree); refused (E-INVALID-REPO) when one of them does not load, as the whole comparison refuses a
+        side; None when a contract is outside its account's folder (`check`'s E-ACCOUNT-FOLDER: the whole
+        comparison sums it into the account it names)."""
         from cpqctl.load.repo import Loaded, data_file_kind, load_bytes
 
-        wanted = sorted(f for f in (*quotes, *invoices) if data_file_kind(f))
+        wanted = sorted(f for f in (*quotes, *invoices, *others) if data_file_kind(f))
         files: dict[str, bytes] = {}
         if commit is WT:
             for acct in sorted(accounts):
@@ -262,6 +276,8 @@ class _Git:
         errors = [d for res in results.values() for d in res.diagnostics if d.severity == "error"]
         errors += [d for d in diags if d.severity == "error" and d.code == "E-DUPLICATE-ID"]
         _refuse_errors(errors, label)
+        if any(c.src.file.split("/")[1] != c.account for c in repo.contracts.values()):
+            return None
         return repo
 
     def read(self, commit: str, rels: list[str]) -> dict[str, bytes]:
@@ -281,9 +297,10 @@ class _Git:
             end = out.index(b"\n", at)
             head = out[at:end].split()
             at = end + 1
-            if len(head) < 3 or head[1] != b"blob":
-                continue  # missing at that revision (or not a file)
+            if len(head) < 3 or not head[2].isdigit():
+                continue  # "<name> missing": not at that revision
             size = int(head[2])
-            files[rel] = out[at : at + size]
-            at += size + 1
+            if head[1] == b"blob":
+                files[rel] = out[at : at + size]
+            at += size + 1  # any object's content is followed by a newline (a tree where a file was: skipped)
         return files

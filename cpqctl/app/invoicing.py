@@ -1254,9 +1254,9 @@ def _send_unsent_in_parts(
 def _emls_in_parts(
     ws: Workspace, day: date, since: date | None, to, target: Path, without_ksef: bool, say: Notify
 ) -> EmlResult | None:
-    """`invoice send --unsent --eml` on a big repository, read one part at a time (:meth:`Workspace.read_in_parts`;
-    issue 21: the whole model of 50,000 accounts with a year of invoices took 1.2 GB): the same notes, files and
-    refusal as the whole run, or None when the whole repository is read instead. Each part's messages are made while
+    """`invoice send --unsent --eml` on a big repository free of errors, read one part at a time
+    (:meth:`Workspace.clean_parts`; issue 21: the whole model of 50,000 accounts with a year of invoices took 1.2 GB):
+    the same notes, files and refusal as the whole run, or None when the whole repository is read instead. Each part's messages are made while
     it is read and wait on disk (:class:`cpqctl.app.spill.Spilled`); then, as the whole run does, the notes of the
     invoices not in KSeF yet are said, and the files written in (date, number) order up to the first invoice whose
     message cannot be made, whose refusal is raised."""
@@ -1288,8 +1288,11 @@ def _emls_in_parts(
         spill.add(made)
 
     try:
-        if ws.read_in_parts(_SEND_KINDS, one) is None:
-            return None
+        # after `check` found the repository free of errors (remembered, else in parts): the whole run's read of
+        # every file refuses one with a loader error, which these kinds alone would not see
+        with ws.clean_parts() as parts:
+            if parts is None or parts.read(_SEND_KINDS, one) is None:
+                return None
         warnings: list[str] = []
         for _, note in sorted(notes, key=itemgetter(0)):
             warnings.append(note)

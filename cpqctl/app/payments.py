@@ -503,7 +503,6 @@ def _import_in_parts(ws: Workspace, lines, dry_run: bool) -> tuple[list[dict], l
     the whole ledger's answer. The new files are checked before the one transaction that writes them all, each
     with its account's files (:func:`cpqctl.load.repo.load_account_parts`, the closed months' share of them
     :class:`cpqctl.app.closing.AccountBooks`), a payment for nobody with the others of its kind."""
-    from cpqctl.load.parts import Whole
 
     credits = [ln for ln in lines if ln.credit and not ln.reversal]
     with ws.clean_parts() as parts:
@@ -541,10 +540,7 @@ def _import_in_parts(ws: Workspace, lines, dry_run: bool) -> tuple[list[dict], l
         if files and not dry_run:
             store = parts.store
             assert store is not None
-            try:
-                store.validator = ws.per_account(_groups(files), payments=True)
-            except Whole:
-                return None
+            store.validator = ws.per_account(_groups(files), payments=True)
             with store.transaction() as tx:
                 for rel, text, _ in files:
                     tx.create(rel, text)

@@ -203,7 +203,10 @@ def _account_of(root, old: str) -> str | None:
 
     if not ID_RE.fullmatch(old):
         return None
-    return account_of(root, old) or quote_account(root, old)
+    contract = account_of(root, old)
+    if contract is not None and (root / "quotes" / f"{old}.yaml").exists():
+        return None  # a quote and a contract of one ID (maybe of two accounts): the whole repository refuses it
+    return contract or quote_account(root, old)
 
 
 def _refuse_taken_elsewhere(root, new: str) -> None:
