@@ -520,10 +520,15 @@ class Workspace:
         from cpqctl.load.repo import load_account_parts, load_parts, load_unowned_parts
 
         def check(staged: dict[str, bytes | None]) -> None:
+            from cpqctl.load.payment_index import payment_owners
+
             months = closed_months(self.root)
+            owners = payment_owners(self.root) if payments else None  # listed once for every account
             for acct in sorted(groups):
                 mine = {rel: data for rel, data in staged.items() if rel in groups[acct]}
-                loaded = load_account_parts(self.root, acct, payments) if acct else load_unowned_parts(self.root)
+                loaded = (
+                    load_account_parts(self.root, acct, payments, owners) if acct else load_unowned_parts(self.root)
+                )
                 inner = refuse_invalid_writes(loaded)
                 if months:
                     try:

@@ -555,7 +555,7 @@ def contract_id(rel: str) -> str:
     return rel.rsplit("/", 1)[1][: -len(".yaml")]
 
 
-def load_account_parts(root: Path, account: str, payments: bool = False) -> Loaded:
+def load_account_parts(root: Path, account: str, payments: bool = False, owners: dict | None = None) -> Loaded:
     """What a write about one account reads (:meth:`cpqctl.app.workspace.Workspace.writing_account`): settings,
     catalog, the account's folder (its contracts), its quotes (:func:`cpqctl.load.payment_index.quote_files_of`)
     and its contracts' invoices (:mod:`cpqctl.load.invoice_index`); the other accounts' files are not read.
@@ -565,7 +565,8 @@ def load_account_parts(root: Path, account: str, payments: bool = False) -> Load
     their ``account:`` lines (a file that line cannot tell is read and kept when it is one of these), and the
     corrective invoices of its invoices that another account's files hold
     (:func:`cpqctl.load.payment_index.corrections_of`: `check`'s E-CORRECTION-ACCOUNT, which refuses the write,
-    instead of what the invoice still asks computed without them)."""
+    instead of what the invoice still asks computed without them). ``owners``: the payment files' owners when the
+    caller has them (:func:`cpqctl.load.payment_index.payment_owners`, once for many accounts)."""
     from cpqctl.load.cache import load_files
     from cpqctl.load.invoice_index import invoice_files_of
     from cpqctl.load.payment_index import quote_files_of
@@ -585,7 +586,7 @@ def load_account_parts(root: Path, account: str, payments: bool = False) -> Load
         from cpqctl.load.payment_index import payment_owners
 
         _real_folder(root, "payments", diags)
-        owners = payment_owners(root)
+        owners = payment_owners(root) if owners is None else owners
         files += [(rel, "payment") for rel, owner in owners.items() if owner in (account, "", None)]
     ok_files = _well_named(dict.fromkeys(files), diags)
     # a quote, invoice or payment whose owner the plain match could not tell was read: kept only when it is this
