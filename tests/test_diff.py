@@ -153,9 +153,23 @@ def test_a_big_repository_compares_what_changed_alone_and_says_what_the_whole_co
         assert parts.code == 1 and "E-INVALID-REPO" in parts.stderr and "PAY-2026-0001" in parts.stderr
         assert (parts.code, parts.stdout, parts.stderr) == (whole.code, whole.stdout, whole.stderr)
     assert touched == [False, False]  # the big runs refused from the files that differ; the others, whole
-    # cpq.toml changed: the whole comparison (every contract's figures may read it)
+    # the settings and the catalog changed (each side's contracts valued with its own settings), committed and not;
+    # a template changed: the whole comparison (the loader reads templates)
     toml = root / "cpq.toml"
     toml.write_text(toml.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    catalog = sorted((root / "catalog").glob("*.yaml"))[0]
+    catalog.write_text(catalog.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    git(root, "commit", "-qam", "settings and catalog commented")
+    toml.write_text(toml.read_text(encoding="utf-8").replace("# a comment", "# another comment"), encoding="utf-8")
     touched.clear()
-    parts = cli("diff", "HEAD", *run, "--format", "json", env={"CPQ_CHUNK_FILES": "8"})
-    assert parts.code == 0 and touched == [False]
+    for a, b in (("HEAD~3", "HEAD"), ("HEAD~1", None), ("HEAD~1", "HEAD")):
+        args = ("diff", a, *([b] if b else []), *run, "--format", "json")
+        parts = cli(*args, env={"CPQ_CHUNK_FILES": "8"})
+        whole = cli(*args, env={"CPQ_CHUNK_FILES": "100000000"})
+        assert parts.code == 0, parts.stderr
+        assert (parts.stdout, parts.stderr) == (whole.stdout, whole.stderr)
+    assert touched == [True, False] * 3
+    (root / "templates").mkdir(exist_ok=True)
+    (root / "templates" / "README").write_text("local templates\n", encoding="utf-8")
+    touched.clear()
+    assert cli("diff", "HEAD", *run, env={"CPQ_CHUNK_FILES": "8"}).code == 0 and touched == [False]

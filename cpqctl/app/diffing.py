@@ -128,9 +128,9 @@ def _touched(ws: Workspace, rev: str, rev2: str | None, day: date) -> dict | Non
     archive`, held 2 GB) from the files that differ alone: the accounts whose folders changed, the quotes and the
     invoices, each side read from git's objects (or the working tree), and the totals of ARR from the working
     tree's contracts read a part at a time, moved to each revision by the accounts that differ from it. None when
-    the whole comparison is made instead: a small repository, a working tree `check` finds an error in, or a change
-    of what the loader reads besides the records (cpq.toml, the catalog, fx/, templates/), or a contract outside
-    its account's folder.
+    the whole comparison is made instead: a small repository, a working tree `check` finds an error in, a change of
+    templates/, or a contract outside its account's folder. Each side's contracts are valued with its own settings
+    (cpq.toml, fx/, indices/ at that revision).
 
     Every entry of the comparison is of a record whose file changed (a record whose file did not is the same on
     both sides, and the whole comparison leaves it out); the ARR totals are the working tree's plus, for each
@@ -147,9 +147,16 @@ def _touched(ws: Workspace, rev: str, rev2: str | None, day: date) -> dict | Non
     git = _Git(ws.root)
     c1 = git.commit(rev)
     c2 = git.commit(rev2) if rev2 else WT
-    settings, diags = load_settings(ws.root)
+    here_settings, diags = load_settings(ws.root)
     if any(d.severity == "error" for d in diags):
         return None
+    settings = {WT: here_settings}  # each side's: the figures of its contracts are computed with its own
+    for commit, label in ((c1, rev), (c2, rev2 or "")):
+        if commit not in settings:
+            got = git.settings(commit, label)
+            if got is None:
+                return None
+            settings[commit] = got
     totals = _totals(ws, day)
     if totals is None:
         return None
@@ -160,8 +167,8 @@ def _touched(ws: Workspace, rev: str, rev2: str | None, day: date) -> dict | Non
             moved = git.changed(commit, WT)
             if moved is None:
                 return None
-            there = git.side(commit, *moved, settings, label)  # every data file that differs, checked
-            here = git.side(WT, moved[0], set(), set(), set(), settings, "the working tree")
+            there = git.side(commit, *moved, settings[commit], label)  # every data file that differs, checked
+            here = git.side(WT, moved[0], set(), set(), set(), here_settings, "the working tree")
             if there is None or here is None:
                 return None
             for sign, side in ((1, there), (-1, here)):
@@ -173,8 +180,8 @@ def _touched(ws: Workspace, rev: str, rev2: str | None, day: date) -> dict | Non
     if changed is None:
         return None
     accounts, quotes, invoices, _ = changed
-    before = git.side(c1, accounts, quotes, invoices, set(), settings, rev)
-    after = git.side(c2, accounts, quotes, invoices, set(), settings, rev2 or "the working tree")
+    before = git.side(c1, accounts, quotes, invoices, set(), settings[c1], rev)
+    after = git.side(c2, accounts, quotes, invoices, set(), settings[c2], rev2 or "the working tree")
     if before is None or after is None:
         return None
     doc = core.compare(before, after, day)
@@ -213,9 +220,9 @@ class _Git:
         return _git(self.root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
 
     def changed(self, a: str | None, b: str | None) -> tuple[set[str], set[str], set[str], set[str]] | None:
-        """(account folders, quote files, invoice files, the other data files: payments, periods) that differ
-        between the two sides (None: the working tree); None when what the loader reads besides the records differs
-        (cpq.toml, the catalog, fx/, templates/)."""
+        """(account folders, quote files, invoice files, the other data files: payments, periods, the catalog) that
+        differ between the two sides (None: the working tree); None when a template differs (the whole comparison
+        reads them). cpq.toml, fx/ and indices/ are each side's settings (:meth:`settings`)."""
         here = self.prefix or "."
         if b is WT:
             assert a is not None
@@ -234,15 +241,15 @@ class _Git:
                 continue
             rel = name[len(self.prefix) :]
             parts = rel.split("/")
-            if rel == "cpq.toml" or parts[0] in ("catalog", "fx", "templates"):
-                return None
+            if parts[0] == "templates":
+                return None  # read with every load (their problems are the loader's): the whole comparison
             if parts[0] == "contracts" and len(parts) >= 2:
                 accounts.add(parts[1])
             elif parts[0] == "quotes" and len(parts) == 2:
                 quotes.add(rel)
             elif parts[0] == "invoices" and len(parts) == 2:
                 invoices.add(rel)
-            elif parts[0] in ("payments", "periods"):
+            elif parts[0] in ("payments", "periods", "catalog"):
                 others.add(rel)
         return accounts, quotes, invoices, others
 
@@ -279,6 +286,28 @@ class _Git:
         if any(c.src.file.split("/")[1] != c.account for c in repo.contracts.values()):
             return None
         return repo
+
+    def settings(self, commit: str, label: str):
+        """The settings at ``commit`` (cpq.toml, fx/ and indices/, as a load reads them), refused as the whole
+        comparison refuses them; None when it has no cpq.toml there (the whole comparison says so)."""
+        from cpqctl.load.repo import load_settings
+
+        listed = _git(
+            self.top, "ls-tree", "-r", "-z", "--name-only", commit, "--",
+            f"{self.prefix}cpq.toml", f"{self.prefix}fx/", f"{self.prefix}indices/",
+        )  # fmt: skip
+        rels = [n.decode("utf-8", "surrogateescape")[len(self.prefix) :] for n in listed.split(b"\0") if n]
+        files = self.read(commit, rels)
+        if "cpq.toml" not in files:
+            return None
+        with tempfile.TemporaryDirectory(prefix="cpqctl-diff-") as tmp:
+            for rel, data in files.items():
+                path = Path(tmp) / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            settings, diags = load_settings(Path(tmp))
+        _refuse_errors([d for d in diags if d.severity == "error"], label)
+        return settings
 
     def read(self, commit: str, rels: list[str]) -> dict[str, bytes]:
         """The files ``rels`` at ``commit`` that exist there (one `git cat-file --batch`)."""
