@@ -150,9 +150,9 @@ def _touched(ws: Workspace, rev: str, rev2: str | None, day: date) -> dict | Non
     here_settings, diags = load_settings(ws.root)
     if any(d.severity == "error" for d in diags):
         return None
-    settings = {WT: here_settings}  # each side's: the figures of its contracts are computed with its own
+    settings: dict[str | None, object] = {WT: here_settings}  # each side's: its contracts valued with its own
     for commit, label in ((c1, rev), (c2, rev2 or "")):
-        if commit not in settings:
+        if commit is not None and commit not in settings:
             got = git.settings(commit, label)
             if got is None:
                 return None
