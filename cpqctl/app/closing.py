@@ -115,8 +115,7 @@ def close_period(ws: Workspace, month: str, *, by: str = "", dry_run: bool = Fal
                 raise _closed_already(month, rel)
             entries = _entries_in_parts(parts, first)
             if entries is not None:
-                store = parts.store
-                assert store is not None  # clean_parts holds the lock
+                store = parts.held
                 store.validator = _reads_back(rel, month, entries)  # the one file this write makes
                 return _close(store, month, day, by, entries, dry_run)
     with ws.writing() as (store, repo):

@@ -358,10 +358,9 @@ def run_dunning(
             if read is None:
                 spill.close()
             else:
-                assert parts.store is not None
                 hints = sorted((h for part in read for h in part), key=lambda h: h.account)
                 sent = _deliver(
-                    parts.store, settings, spill, day, dry_run, problems, say, lambda x: _own(ws.root, settings, x)
+                    parts.held, settings, spill, day, dry_run, problems, say, lambda x: _own(ws.root, settings, x)
                 )
                 got = cfg, hints, sent
     if got is None:

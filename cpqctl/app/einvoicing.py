@@ -925,8 +925,7 @@ def _submit_unsent_in_parts(
         if parts is None:
             return None
         settings = parts.settings
-        store = parts.store
-        assert store is not None
+        store = parts.held
         try:
             cfg, unusable = ksef_config(settings), None
         except CpqError as e:

@@ -118,10 +118,9 @@ def import_rates(
     with ws.clean_parts() as parts:  # a big repository free of errors: its currencies read a part at a time
         used = None if parts is None else parts.read(frozenset({"account", "contract"}), _used)
         if parts is not None and used is not None:
-            assert parts.store is not None
             settings = parts.settings
             wanted, chosen = _wanted(settings, set().union(*used), currencies, in_input)
-            planned, rows = _merge(ws, parts.store, settings, quotes, wanted, dry_run, alone=True)
+            planned, rows = _merge(ws, parts.held, settings, quotes, wanted, dry_run, alone=True)
     if used is None:
         with ws.writing() as (store, repo):
             settings = repo.settings

@@ -71,9 +71,8 @@ def import_contracts(
         text = read_csv(file)
     with ws.clean_parts() as parts:  # a big repository free of errors: the records the rows name, alone
         if parts is not None:
-            assert parts.store is not None
             plan = importer.plan(text, _named(ws, parts.settings, text))
-            _write(parts.store, plan, file, dry_run, ws.per_account(_by_account(plan)))
+            _write(parts.held, plan, file, dry_run, ws.per_account(_by_account(plan)))
     if parts is None:
         with ws.writing() as (store, repo):
             plan = importer.plan(text, repo)

@@ -1194,8 +1194,7 @@ def _send_unsent_in_parts(
         if parts is None:
             return None
         settings = parts.settings
-        store = parts.store
-        assert store is not None
+        store = parts.held
         spill = Spilled(itemgetter(0))  # by (date, number)
         missing: list = []  # invoices not in KSeF yet
         refused: list[tuple[tuple, int, CpqError]] = []  # ((date, number), 0/1/2: no recipient/record/message, error)

@@ -538,8 +538,7 @@ def _import_in_parts(ws: Workspace, lines, dry_run: bool) -> tuple[list[dict], l
         numbers = _Numbering(ws.root, parts.settings, ws.payment_ids())
         rows, files = _match_lines(lines, led, receivables.NumberIndex(chain_of), ibans, known, numbers)
         if files and not dry_run:
-            store = parts.store
-            assert store is not None
+            store = parts.held
             store.validator = ws.per_account(_groups(files), payments=True)
             with store.transaction() as tx:
                 for rel, text, _ in files:

@@ -107,6 +107,12 @@ class Parts:
         self.store = store
         self.settings = found.settings
 
+    @property
+    def held(self) -> Store:
+        """The store whose lock :meth:`Workspace.clean_parts` holds (for the writes of a use case over the parts)."""
+        assert self.store is not None, "only the parts of Workspace.clean_parts hold the lock"
+        return self.store
+
     def read(self, kinds, compute: Callable[[Repo], T]) -> list[T] | None:
         """``compute`` of each part, in account order; None when the parts cannot stand for the whole read of
         ``kinds`` (:class:`cpqctl.load.parts.Whole`)."""
@@ -512,12 +518,12 @@ class Workspace:
         checked with that account's files (:func:`cpqctl.load.repo.load_account_parts`, read one account at a time;
         a new account's folder has none), as a write about one account checks them, the closed months' share of
         them too (:class:`cpqctl.app.closing.AccountBooks`); ``""``: payments naming no account, with the others of
-        their kind (:func:`cpqctl.load.repo.load_unowned_parts`). An account whose closed months' share cannot be
+        their kind (:func:`cpqctl.load.repo.load_account_parts` of no account). An account whose closed months' share cannot be
         told from its files (a correction another account's files hold) is checked with the whole repository."""
         from cpqctl.app.closing import AccountBooks, closed_months
         from cpqctl.app.staged import refuse_invalid_writes
         from cpqctl.load.parts import Whole
-        from cpqctl.load.repo import load_account_parts, load_parts, load_unowned_parts
+        from cpqctl.load.repo import load_account_parts, load_parts
 
         def check(staged: dict[str, bytes | None]) -> None:
             from cpqctl.load.payment_index import payment_owners
@@ -526,9 +532,7 @@ class Workspace:
             owners = payment_owners(self.root) if payments else None  # listed once for every account
             for acct in sorted(groups):
                 mine = {rel: data for rel, data in staged.items() if rel in groups[acct]}
-                loaded = (
-                    load_account_parts(self.root, acct, payments, owners) if acct else load_unowned_parts(self.root)
-                )
+                loaded = load_account_parts(self.root, acct, payments, owners)
                 inner = refuse_invalid_writes(loaded)
                 if months:
                     try:

@@ -566,7 +566,9 @@ def load_account_parts(root: Path, account: str, payments: bool = False, owners:
     corrective invoices of its invoices that another account's files hold
     (:func:`cpqctl.load.payment_index.corrections_of`: `check`'s E-CORRECTION-ACCOUNT, which refuses the write,
     instead of what the invoice still asks computed without them). ``owners``: the payment files' owners when the
-    caller has them (:func:`cpqctl.load.payment_index.payment_owners`, once for many accounts)."""
+    caller has them (:func:`cpqctl.load.payment_index.payment_owners`, once for many accounts). An ``account`` of
+    ``""`` reads no folder: with ``payments``, the settings, the catalog and the payments naming no account (the
+    bank lines to review `payment import` writes)."""
     from cpqctl.load.cache import load_files
     from cpqctl.load.invoice_index import invoice_files_of
     from cpqctl.load.payment_index import quote_files_of
@@ -610,26 +612,6 @@ def load_account_parts(root: Path, account: str, payments: bool = False, owners:
         for rel, res in load_files(root, _well_named(dict.fromkeys(more), diags), own=True).items():
             if not res.records or res.records[0].corrects in numbers:  # E-CORRECTION-ACCOUNT: refused
                 results[rel] = res
-    return Loaded(settings, results, diags, whole=False, elsewhere=elsewhere(root))
-
-
-def load_unowned_parts(root: Path) -> Loaded:
-    """:func:`load_account_parts` for the payments naming no account (bank lines to review, which `payment import`
-    writes): settings, catalog and those payments, as :func:`cpqctl.load.payment_index.payment_owners` tells them by
-    their ``account:`` lines (a file that line cannot tell is read and kept when it is one of them)."""
-    from cpqctl.load.cache import load_files
-    from cpqctl.load.payment_index import payment_owners
-
-    settings, diags = load_settings(root)
-    files = _files_in(root, "catalog", "catalog", diags)
-    _real_folder(root, "payments", diags)
-    files += [(rel, "payment") for rel, owner in payment_owners(root).items() if owner in ("", None)]
-    loaded = load_files(root, _well_named(dict.fromkeys(files), diags), own=True)
-    results = {
-        rel: res
-        for rel, res in loaded.items()
-        if not res.records or res.kind != "payment" or not res.records[0].account
-    }
     return Loaded(settings, results, diags, whole=False, elsewhere=elsewhere(root))
 
 
