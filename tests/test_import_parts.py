@@ -27,11 +27,6 @@ DAY = "2026-12-31"
 
 
 @pytest.fixture
-def parted(parts_read) -> list[bool]:
-    return parts_read
-
-
-@pytest.fixture
 def pair(year: Path, tmp_path: Path) -> tuple[Path, Path]:
     """Two copies of the year without its payments: one imported into whole, the other in parts."""
     out = []
@@ -50,7 +45,7 @@ def _payments(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "payments").rglob("*.yaml"))}
 
 
-def test_importing_in_parts_records_what_the_whole_run_records(pair, monkeypatch, parted) -> None:
+def test_importing_in_parts_records_what_the_whole_run_records(pair, monkeypatch, parts_read) -> None:
     whole, parts = pair
     results: set[str] = set()
     for statement in STATEMENTS:
@@ -61,7 +56,7 @@ def test_importing_in_parts_records_what_the_whole_run_records(pair, monkeypatch
             assert (b.exit_code, b.stdout, b.stderr) == (a.exit_code, a.stdout, a.stderr)
             assert _payments(parts) == _payments(whole)
         results |= {r["result"] for r in json.loads(a.stdout)["entries"]}
-    assert parted == [True] * 4  # the whole runs read the whole repository (no parts planned)
+    assert parts_read == [True] * 4  # the whole runs read the whole repository (no parts planned)
     assert {"matched by reference", "matched by amount", "to review", "debit (left out)"} <= results
     assert len(_payments(whole)) >= 10
     again = _import(monkeypatch, parts, SMALL, STATEMENTS[0])
@@ -84,7 +79,7 @@ def _comma(amount: Decimal) -> str:
     return f"{amount:.2f}".replace(".", ",")
 
 
-def test_lines_match_over_every_part_in_order(pair, monkeypatch, parted, tmp_path) -> None:
+def test_lines_match_over_every_part_in_order(pair, monkeypatch, parts_read, tmp_path) -> None:
     """Lines whose matches need invoices of several parts and the lines before them: a part payment naming an
     invoice leaves an amount open that a later transfer with no reference pays (matched by amount: the chain the
     earlier line settled), a transfer of another account's invoice's open amount (another part), and one whose
@@ -116,7 +111,7 @@ def test_lines_match_over_every_part_in_order(pair, monkeypatch, parted, tmp_pat
     assert a.exit_code == 0, a.stderr
     assert (b.exit_code, b.stdout) == (a.exit_code, a.stdout)
     assert _payments(parts) == _payments(whole) != {}
-    assert parted == [True]
+    assert parts_read == [True]
     rows = json.loads(b.stdout)["entries"]
     assert [(r["result"], [x["invoice"] for x in r["allocations"]]) for r in rows] == [
         ("matched by reference", [first["invoice"]]),
@@ -127,7 +122,7 @@ def test_lines_match_over_every_part_in_order(pair, monkeypatch, parted, tmp_pat
     assert invoke("check", "--repo", parts).exit_code == 0
 
 
-def test_a_closed_month_refuses_the_import_in_parts_as_whole(pair, monkeypatch, parted) -> None:
+def test_a_closed_month_refuses_the_import_in_parts_as_whole(pair, monkeypatch, parts_read) -> None:
     whole, parts = pair
     for root in pair:
         closed = invoke("close", "2026-06", "--repo", root, "--as-of", DAY)
@@ -138,4 +133,4 @@ def test_a_closed_month_refuses_the_import_in_parts_as_whole(pair, monkeypatch, 
     for r in (a, b):
         assert "E-WRITE-INVALID" in r.stderr and "E-CLOSED-PERIOD" in r.stderr
     assert not (parts / "payments").exists() and not (whole / "payments").exists()
-    assert parted == [True]
+    assert parts_read == [True]

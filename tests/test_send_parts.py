@@ -25,11 +25,6 @@ WHOLE = "100000000"
 DAY = "2026-12-31"
 
 
-@pytest.fixture
-def parted(parts_read) -> list[bool]:
-    return parts_read
-
-
 def _send(monkeypatch, root: Path, size: str, *extra: object, ksef: bool = False):
     """`invoice send --unsent` (``--without-ksef`` unless ``ksef``: the example's KSeF invoices are not submitted)."""
     monkeypatch.setenv("CPQ_CHUNK_FILES", size)
@@ -46,7 +41,9 @@ def _pair(repo: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("extra", [("--format", "json"), (), ("--since", "2026-10-01", "--format", "json")])
-def test_sending_in_parts_sends_and_records_what_the_whole_run_does(repo, smtp, monkeypatch, tmp_path, parted, extra):
+def test_sending_in_parts_sends_and_records_what_the_whole_run_does(
+    repo, smtp, monkeypatch, tmp_path, parts_read, extra
+):
     other = _pair(repo, tmp_path)
     whole = _send(monkeypatch, repo, WHOLE, *extra)
     sent_whole = [e.original_content for e in smtp.envelopes]
@@ -57,14 +54,14 @@ def test_sending_in_parts_sends_and_records_what_the_whole_run_does(repo, smtp, 
     assert (parts.exit_code, parts.stdout, parts.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
     assert len(sent_whole) > 3 and sent_parts == sent_whole  # the same e-mails, byte for byte, in the same order
     assert _files(other) == _files(repo) != {}
-    assert parted == [True]  # the whole run read the whole repository; the other, parts
+    assert parts_read == [True]  # the whole run read the whole repository; the other, parts
     again = _send(monkeypatch, other, SMALL, *extra)
     assert again.exit_code == 0 and "no unsent invoices" in again.stderr + again.stdout
     assert invoke("check", "--repo", other).exit_code == 0
 
 
 def test_what_the_whole_run_refuses_is_refused_in_parts_before_anything_goes_out(
-    repo, smtp, monkeypatch, tmp_path, parted
+    repo, smtp, monkeypatch, tmp_path, parts_read
 ):
     """Two accounts without a billing e-mail: the first in the run's order (date, number) is named, as by the whole
     run, and nothing is sent nor written."""
@@ -88,10 +85,10 @@ def test_what_the_whole_run_refuses_is_refused_in_parts_before_anything_goes_out
     assert whole.exit_code == 1 and "E-NO-RECIPIENT" in whole.stderr and f"account {first} " in whole.stderr
     assert (parts.exit_code, parts.stdout, parts.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
     assert smtp.envelopes == [] and _files(other) == before
-    assert parted == [True]
+    assert parts_read == [True]
 
 
-def test_an_invoice_not_in_ksef_yet_refuses_the_run_in_parts_as_whole(repo, smtp, monkeypatch, tmp_path, parted):
+def test_an_invoice_not_in_ksef_yet_refuses_the_run_in_parts_as_whole(repo, smtp, monkeypatch, tmp_path, parts_read):
     """The invoices that must go through KSeF first, found over every part and named in the run's order."""
     other = _pair(repo, tmp_path)
     before = _files(other)
@@ -100,7 +97,7 @@ def test_an_invoice_not_in_ksef_yet_refuses_the_run_in_parts_as_whole(repo, smtp
     assert whole.exit_code == 1 and "E-KSEF-NOT-SUBMITTED" in whole.stderr and " more " in whole.stderr
     assert (parts.exit_code, parts.stdout, parts.stderr) == (whole.exit_code, whole.stdout, whole.stderr)
     assert smtp.envelopes == [] and _files(other) == before
-    assert parted == [True]
+    assert parts_read == [True]
 
 
 def _emls(folder: Path) -> dict[str, bytes]:
@@ -108,7 +105,7 @@ def _emls(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("ksef", [True, False])
-def test_eml_files_in_parts_are_the_whole_runs(repo, monkeypatch, tmp_path, parted, ksef):
+def test_eml_files_in_parts_are_the_whole_runs(repo, monkeypatch, tmp_path, parts_read, ksef):
     """`--unsent --eml DIR` reads the parts too: the same notes (the invoices not in KSeF yet, in the run's order),
     the same files byte for byte; with two accounts without an e-mail, the files before the first of them in the run's
     order are written, and its refusal raised, as by the whole run. Nothing is recorded as sent."""
@@ -124,7 +121,7 @@ def test_eml_files_in_parts_are_the_whole_runs(repo, monkeypatch, tmp_path, part
     assert whole[0] == 0, whole[2]
     assert parts == whole and ("not in KSeF yet" in whole[2]) == ksef
     assert len(_emls(tmp_path / "a")) > 3 and _emls(tmp_path / "b") == _emls(tmp_path / "a")
-    assert _files(other) == before and parted == [True]
+    assert _files(other) == before and parts_read == [True]
     dated = sorted(
         (re.search(r"^date: (\S+)$", t, re.M).group(1), f.stem, re.search(r"^account: (\S+)$", t, re.M).group(1))
         for f in (repo / "invoices").glob("*.yaml")
@@ -141,4 +138,4 @@ def test_eml_files_in_parts_are_the_whole_runs(repo, monkeypatch, tmp_path, part
     assert parts == whole
     written = _emls(tmp_path / "c")
     assert 0 < len(written) < len(_emls(tmp_path / "a")) and _emls(tmp_path / "d") == written
-    assert parted == [True, True]
+    assert parts_read == [True, True]

@@ -30,11 +30,6 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def parted(parts_read) -> list[bool]:
-    return parts_read
-
-
-@pytest.fixture
 def two(issued: Path, tmp_path: Path, monkeypatch):
     """(whole, parts): two copies, each with its own KSeF server in cpq.toml [ksef]."""
     from cpqctl.app import einvoicing
@@ -65,7 +60,7 @@ def _invoices(root: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((root / "invoices").iterdir())}
 
 
-def test_submitting_in_parts_sends_and_records_what_the_whole_run_does(cli, two, parted) -> None:
+def test_submitting_in_parts_sends_and_records_what_the_whole_run_does(cli, two, parts_read) -> None:
     (whole, a), (parts, b) = two
     x = _submit(cli, whole, WHOLE, "--format", "json")
     y = _submit(cli, parts, SMALL, "--format", "json")
@@ -76,14 +71,14 @@ def test_submitting_in_parts_sends_and_records_what_the_whole_run_does(cli, two,
     assert len({i["invoice"] for i in submitted}) == len(a.got.invoices)
     assert _invoices(parts) == _invoices(whole)
     assert sum(name.endswith(".ksef.xml") for name in _invoices(parts)) == len(a.got.invoices)
-    assert parted == [True]  # the whole run read the whole repository; the other, parts
+    assert parts_read == [True]  # the whole run read the whole repository; the other, parts
     again = _submit(cli, parts, SMALL)
     assert again.code == 0 and "nothing to submit" in again.stderr
     assert len(b.got.invoices) == len(a.got.invoices)
     assert invoke("check", "--repo", parts).exit_code == 0
 
 
-def test_what_the_whole_run_refuses_is_refused_in_parts_before_anything_goes_out(cli, two, parted) -> None:
+def test_what_the_whole_run_refuses_is_refused_in_parts_before_anything_goes_out(cli, two, parts_read) -> None:
     (whole, a), (parts, b) = two
     before = _invoices(parts)
     no_token = {**ENV, "KSEF_TOKEN": None}
@@ -92,4 +87,4 @@ def test_what_the_whole_run_refuses_is_refused_in_parts_before_anything_goes_out
     assert x.code == 2 and json.loads(x.stdout)["error"]["code"] == "E-KSEF-TOKEN"
     assert (y.code, y.stdout) == (x.code, x.stdout)
     assert a.got.requests == [] == b.got.requests and _invoices(parts) == before
-    assert parted == [True]  # refused after the parts were read (the whole run: its whole repository)
+    assert parts_read == [True]  # refused after the parts were read (the whole run: its whole repository)
