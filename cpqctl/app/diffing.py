@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from cpqctl.app.workspace import Workspace
+from cpqctl.app.workspace import Parts, Workspace
 from cpqctl.core.diagnostics import CpqError, UsageError
 from cpqctl.core.model import Repo
 
@@ -142,7 +142,8 @@ def _touched(ws: Workspace, rev: str, rev2: str | None, day: date) -> dict | Non
     from cpqctl.load.repo import load_settings
 
     ws.recover()  # an interrupted write is repaired before the working tree is read
-    if plan(ws.root) is None or any(d.severity == "error" for d in ws.findings()):
+    found = plan(ws.root)
+    if found is None or any(d.severity == "error" for d in ws.findings()):
         return None
     git = _Git(ws.root)
     c1 = git.commit(rev)
@@ -157,7 +158,7 @@ def _touched(ws: Workspace, rev: str, rev2: str | None, day: date) -> dict | Non
             if got is None:
                 return None
             settings[commit] = got
-    totals = _totals(ws, day)
+    totals = _totals(Parts(ws, found), day)
     if totals is None:
         return None
     sides = []
@@ -190,12 +191,12 @@ def _touched(ws: Workspace, rev: str, rev2: str | None, day: date) -> dict | Non
     return doc
 
 
-def _totals(ws: Workspace, day: date) -> dict | None:
+def _totals(parts: Parts, day: date) -> dict | None:
     """:func:`cpqctl.core.diff.currency_mrr` of the working tree's contracts, read a part at a time; None when the
     parts cannot stand for the whole read."""
     from cpqctl.core import diff as core
 
-    got = ws.read_in_parts(frozenset({"contract"}), lambda repo: core.currency_mrr(repo, day))
+    got = parts.read(frozenset({"contract"}), lambda repo: core.currency_mrr(repo, day))
     if got is None:
         return None
     out: dict = {}
@@ -215,11 +216,19 @@ class _Git:
         self.top = Path(_git(root, "rev-parse", "--show-toplevel").decode().strip())
         sub = root.resolve().relative_to(self.top.resolve()).as_posix()
         self.prefix = "" if sub == "." else sub + "/"
+        self._changed_memo: dict[tuple, tuple | None] = {}
 
     def commit(self, rev: str) -> str:
         return _git(self.root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
 
     def changed(self, a: str | None, b: str | None) -> tuple[set[str], set[str], set[str], set[str]] | None:
+        """:meth:`_changed`, asked of git once per pair of sides (the revision against the working tree is asked
+        for the totals and, without REV2, for the comparison)."""
+        if (a, b) not in self._changed_memo:
+            self._changed_memo[(a, b)] = self._changed(a, b)
+        return self._changed_memo[(a, b)]
+
+    def _changed(self, a: str | None, b: str | None) -> tuple[set[str], set[str], set[str], set[str]] | None:
         """(account folders, quote files, invoice files, the other data files: payments, periods, the catalog) that
         differ between the two sides (None: the working tree); None when a template differs (the whole comparison
         reads them). cpq.toml, fx/ and indices/ are each side's settings (:meth:`settings`)."""
