@@ -306,14 +306,7 @@ def _in_chunks(ws: Workspace, texts: dict[str, str], repairs: list[Repair], unre
     garbled: list[Repair] = []
     restored: list[tuple[tuple, Repair]] = []
     relabelled: list[Repair] = []
-    group: list[str] = []
-    held = 0
-    accounts = list(found.folders)  # the whole load's order
-    for n, acct in enumerate(accounts):
-        group.append(acct)
-        held += len(found.folders[acct])
-        if held < chunk_files() and n + 1 < len(accounts):
-            continue
+    for group in found.groups(chunk_files()):  # the account folders in the whole load's order
         mine = set(group)
         files = [f for a in group for f in found.folders[a]]
         files += [(rel, "quote") for a in group for rel in quotes_of.get(a, ())]
@@ -339,7 +332,6 @@ def _in_chunks(ws: Workspace, texts: dict[str, str], repairs: list[Repair], unre
         so_far = [*repairs, *garbled[before:], *got]
         _relabel(ws, repo, texts, so_far)
         relabelled += so_far[len(repairs) + len(garbled) - before + len(got) :]
-        group, held = [], 0
         del loaded, repo, results
     ordered = [*repairs, *garbled, *(r for _, r in sorted(restored, key=lambda kr: kr[0])), *relabelled]
     return texts, ordered

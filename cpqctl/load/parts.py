@@ -123,7 +123,7 @@ class Plan:
         from cpqctl.load import memo
         from cpqctl.load.cache import load_files
 
-        groups = self._groups(size or chunk_files())
+        groups = self.groups(size or chunk_files())
         catalog = load_files(self.root, self.catalog)
         for rel, res in catalog.items():
             if any(d.severity == "error" for d in res.diagnostics):
@@ -170,7 +170,7 @@ class Plan:
         one is another part's, not an account with no folder) and are not read."""
         self.kept = set(accounts)
 
-    def _groups(self, size: int, payments: dict[str, list[str]] | None = None) -> list[list[str]]:
+    def groups(self, size: int, payments: dict[str, list[str]] | None = None) -> list[list[str]]:
         """The account folders in order (those :meth:`only` keeps), in groups of about ``size`` account, contract
         and invoice (and payment) files."""
         groups: list[list[str]] = [[]]
@@ -226,7 +226,7 @@ class Plan:
                 raise Whole(rel)  # an account with no folder: E-UNKNOWN-ACCOUNT (the whole ledger keeps its credit)
         known = set(self.contract_files())
         seen: set[tuple[str, str]] = set()  # (kind, ID) of the parts before: an ID in two parts is the whole load's
-        for n, accounts in enumerate(self._groups(size or chunk_files(), payments)):
+        for n, accounts in enumerate(self.groups(size or chunk_files(), payments)):
             memo.forget()
             files = [f for acct in accounts for f in self.folders[acct] if f[1] in kinds or f[1] == "account"]
             contracts = {cid for acct in accounts for cid in _contract_ids(self.folders[acct])}
@@ -354,7 +354,7 @@ class Plan:
         # folders is refused by plan()
         seen: set[str] = set()
         either = {rel for rels in loose.values() for rel in rels}
-        for n, accounts in enumerate(self._groups(size or chunk_files(), owned["payment"])):
+        for n, accounts in enumerate(self.groups(size or chunk_files(), owned["payment"])):
             memo.forget()
             contracts = {cid for acct in accounts for cid in _contract_ids(self.folders[acct])}
             quotes = sorted([rel for acct in accounts for rel in owned["quote"].get(acct, ())] + loose["quote"])
