@@ -867,16 +867,24 @@ def submit_invoices(
                 raise xsd_refusal(FORMATS["ksef"], inv, bad)
             _record_text(store, inv, _probe_record(cfg))
             plan.append((inv, payload))
-        with _Session(cfg, say) as session:
-            for inv, payload in plan:
-                got = session.submit(inv, payload, problems)
-                if got is None:
-                    continue
-                _record(store, inv, payload, got)
-                written.append(inv.src.file)
-                accepted.append(_accepted_json(inv, got))
-                say(f"submitted {inv.invoice}: KSeF number {got.number}")
+        _submit_each(cfg, say, store, plan, accepted, problems, written)
     return _submitted(day, accepted, skipped, problems, written)
+
+
+def _submit_each(cfg, say: Notify, store, plan, accepted: list, problems: list, written: list, guard=None) -> None:
+    """One KSeF session: each (invoice, FA(3)) of ``plan`` sent in turn and, once accepted, recorded (``guard``: the
+    store validator of each record, made from its invoice, for a run in parts)."""
+    with _Session(cfg, say) as session:
+        for inv, payload in plan:
+            got = session.submit(inv, payload, problems)
+            if got is None:
+                continue
+            if guard is not None:
+                store.validator = guard(inv)
+            _record(store, inv, payload, got)
+            written.append(inv.src.file)
+            accepted.append(_accepted_json(inv, got))
+            say(f"submitted {inv.invoice}: KSeF number {got.number}")
 
 
 def _submitted(day: date, accepted: list, skipped: list, problems: list, written: list) -> SubmitResult:
@@ -965,17 +973,17 @@ def _submit_unsent_in_parts(
             if refused:
                 raise min(refused, key=itemgetter(0))[1]
             assert cfg is not None
-            with _Session(cfg, say) as session:
-                for _, rel, payload in spill:  # one invoice at a time
-                    inv = load_files(ws.root, [(rel, "invoice")])[rel].records[0]
-                    got = session.submit(inv, payload, problems)
-                    if got is None:
-                        continue
-                    store.validator = _ksef_recorded(ws.root, settings, rel)
-                    _record(store, inv, payload, got)
-                    written.append(rel)
-                    accepted.append(_accepted_json(inv, got))
-                    say(f"submitted {inv.invoice}: KSeF number {got.number}")
+            plan = ((load_files(ws.root, [(rel, "invoice")])[rel].records[0], payload) for _, rel, payload in spill)
+            _submit_each(  # one invoice at a time, each record checked on its own file
+                cfg,
+                say,
+                store,
+                plan,
+                accepted,
+                problems,
+                written,
+                lambda inv: _ksef_recorded(ws.root, settings, inv.src.file),
+            )
             return True
         finally:
             spill.close()
