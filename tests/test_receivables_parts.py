@@ -150,3 +150,25 @@ def test_a_loader_error_is_refused_as_the_whole_read_refuses_it(paid, cli, parte
     whole, parts = _both(cli, paid, ("invoice", "list", "--format", "json"))
     assert whole.code != 0 and parts == whole
     assert parted == [False, False]
+
+
+@pytest.mark.parametrize("chunk", [SMALL, WHOLE], ids=["parts", "whole"])
+def test_the_packed_invoice_list_is_the_list(paid, monkeypatch, parted, chunk) -> None:
+    """`cpqctl serve` keeps `invoice list` packed (:class:`cpqctl.views.rows.Rows`), each part packed as it is read:
+    the same rows in the same order, byte for byte, and its columns are the rows' values."""
+    from datetime import date
+
+    import cpqctl
+    from cpqctl.app.listing import list_invoices
+    from cpqctl.render.output import dumps_json
+
+    monkeypatch.setenv("CPQ_CHUNK_FILES", chunk)
+    ws = cpqctl.open(paid, as_of=date.fromisoformat(DAY))
+    plain = list_invoices(ws)
+    packed = list_invoices(ws, packed=("status", "account"))
+    assert parted == [chunk == SMALL] * 2
+    assert len(packed.rows) == len(plain.rows) > 50
+    assert dumps_json({**packed.data, "invoices": list(packed.rows)}) == dumps_json(plain.data)
+    for column in ("invoice", "status", "account"):
+        assert list(packed.rows.column(column)) == [r[column] for r in plain.rows]
+    assert {"paid", "overdue"} <= set(packed.rows.column("status"))

@@ -300,6 +300,74 @@ def test_the_lists_share_one_load_of_the_repository(repo: Path, monkeypatch) -> 
     assert len(loads) == len(set(loads))  # the page reused what warm loaded
 
 
+def test_no_model_is_kept_and_none_is_loaded_twice_at_once(repo: Path, monkeypatch) -> None:
+    """What keeps the server under 0.5 GB at 50,000 accounts: the lists are computed one at a time, whatever the
+    threads asking (each may hold a whole-repository model), and once computed no model is kept — only the packed
+    lists (docs/portal.md#speed)."""
+    import gc
+    import threading
+    import weakref
+
+    from cpqctl.app import workspace
+    from cpqctl.views.rows import Rows
+    from cpqctl.web import create_app
+    from cpqctl.web.app import warm
+    from cpqctl.web.routes import lists
+
+    models: list = []
+    running = [0, 0]  # now, most at once
+    real = workspace.Workspace.load
+
+    def tracked(self, kinds=None):
+        running[0] += 1
+        running[1] = max(running)
+        try:
+            time.sleep(0.02)  # long enough for another thread to start one meanwhile
+            repo, diags = real(self, kinds)
+        finally:
+            running[0] -= 1
+        models.append(weakref.ref(repo))
+        return repo, diags
+
+    monkeypatch.setattr(workspace.Workspace, "load", tracked)
+    app = create_app(cpqctl.open(repo, as_of=AS_OF))
+    site = app.state.site
+    asks = [lists.accounts, lists.contracts, lists.quotes, lists.board, lambda s: lists.renewals(s, 365)]
+    threads = [threading.Thread(target=ask, args=(site,)) for ask in asks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert running[1] == 1 and len(models) >= len(asks) - 1  # accounts, contracts, the board: each loads its own
+    warm(app)
+    assert TestClient(app, base_url=BASE).get("/").status_code == 200
+    gc.collect()
+    assert models and all(m() is None for m in models)  # every model loaded is gone
+    assert site.ws._slot is None
+    for kind in ("accounts", "contracts", "invoices", "quotes"):
+        assert isinstance(getattr(lists, kind)(site).rows, Rows)
+
+
+def test_check_json_streams_the_clis_bytes(example_repo: Path, cli) -> None:
+    """`/check.json` is sent a finding at a time (114,000 warnings at 50,000 accounts), byte for byte `cpqctl check
+    --format json`; the page shows 50 of them."""
+    from datetime import timedelta
+
+    from cpqctl.web import create_app
+
+    saturday = date(2025, 1, 4)
+    weekends = [saturday + timedelta(days=7 * (n // 2) + n % 2) for n in range(60)]  # W-FX-WEEKEND, each of them
+    rates = "".join(f"  {d}: {{rate: 5.0, table: 1/A/NBP/2025}}\n" for d in weekends)
+    (example_repo / "fx" / "GBP.yaml").write_text(f"currency: GBP\nsource: test\nrates:\n{rates}", encoding="utf-8")
+    run = cli("check", "--format", "json", "--repo", example_repo, "--as-of", AS_OF.isoformat())
+    found = json.loads(run.stdout)["diagnostics"]
+    assert len(found) == 60 and {d["code"] for d in found} == {"W-FX-WEEKEND"}, run.stdout[:500]
+    c = TestClient(create_app(cpqctl.open(example_repo, as_of=AS_OF)), base_url=BASE)
+    assert c.get("/check.json").text == run.stdout
+    page = c.get("/check?page=2").text
+    assert found[50]["message"] in page and found[49]["message"] not in page
+
+
 def test_only_ids_reach_the_workspace(client: TestClient, monkeypatch) -> None:
     """A path segment that is no ID never reaches a use case (refused before any file is looked at)."""
     import cpqctl.app.accounts as accounts

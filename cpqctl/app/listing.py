@@ -33,7 +33,7 @@ class Listing:
     as_of: date
     key: str
     data: dict
-    rows: list[dict]
+    rows: Sequence[dict]
 
 
 def id_order(text: str) -> tuple:
@@ -201,6 +201,7 @@ def list_invoices(
     overdue: bool = False,
     status: Sequence[str] = (),
     as_of: date | None = None,
+    packed: Sequence[str] | None = None,
 ) -> Listing:
     """Every issued invoice by number (corrections included).
 
@@ -212,8 +213,13 @@ def list_invoices(
     ``unsent``: only those `invoice send --unsent` would send on ``as_of`` (no delivery recorded, dated on or
     before ``as_of``); ``account``/``contract``: only theirs; ``start``/``end``: only those dated in that window
     (both days included).
+
+    ``packed``: the rows as :class:`cpqctl.views.rows.Rows` with these columns kept (`cpqctl serve`'s cached list),
+    each part's packed as it is read: never every row as a dict at once (420 MB at 50,000 accounts with a year
+    billed).
     """
-    from cpqctl.views.listing import invoice_row
+    from cpqctl.views.listing import invoice_row, listing
+    from cpqctl.views.rows import Rows
 
     if start is not None and end is not None and start > end:
         raise UsageError("E-USAGE", f"--from {start} is after --to {end}", "e.g. --from 2026-01-01 --to 2026-03-31")
@@ -255,23 +261,33 @@ def list_invoices(
                 "open": money_str(chain.open, inv.currency) if chain and first else None,
                 "days_overdue": chain.days_overdue(day) if chain and first else None,
             }
-            for k, v in row.items():  # one string for each date and amount repeated across 190,000 rows
-                if type(v) is str:
-                    row[k] = shared.setdefault(v, v)
+            if packed is None:  # one string for each date and amount repeated across 190,000 rows
+                for k, v in row.items():
+                    if type(v) is str:
+                        row[k] = shared.setdefault(v, v)
             out.append(row)
         return out
 
+    columns = ("invoice", *(packed or ()))
+
+    def part(repo):
+        rows = part_rows(repo)
+        return rows if packed is None else Rows.of(rows, columns)
+
     # every invoice of 50,000 accounts at once is 0.9 GB: without a filter naming an account or a contract (whose
     # closest ID an unknown one is told from the whole), a part of the repository at a time
-    parts = ws.read_in_parts(kinds, part_rows) if account is None and contract is None else None
+    parts = ws.read_in_parts(kinds, part) if account is None and contract is None else None
     if parts is None:
         repo = ws.read(kinds)
         if account is not None:
             find_account(repo, account)
         if contract is not None:
             find_contract(repo, contract)
-        parts = [part_rows(repo)]
+        parts = [part(repo)]
         del repo
+    if packed is not None:
+        joined = Rows.joined(parts, columns, lambda number: (id_order(number), number), "invoice")
+        return Listing(day, "invoices", listing(day, "invoices", joined), joined)
     rows = [row for rows_of_part in parts for row in rows_of_part]
     del parts
     shared.clear()

@@ -9,6 +9,7 @@ One row per record, keyed as the matching show command keys the same fields
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -113,5 +114,5 @@ def invoice_row(inv: Invoice) -> dict:
     }
 
 
-def listing(day: date, key: str, rows: list[dict]) -> dict:
+def listing(day: date, key: str, rows: Sequence[dict]) -> dict:
     return {"as_of": day.isoformat(), key: rows}

@@ -209,12 +209,17 @@ def warm(app: Starlette) -> None:
     from cpqctl.web.routes import lists
 
     site: Site = app.state.site
-    for compute in (lists.accounts, lists.board, lists.invoices, lists.quotes, lists.check, lists.contracts):
-        try:
-            compute(site)
-        except CpqError:
-            pass
-    try:
-        lists.renewals(site, None)
-    except CpqError:
-        pass
+    with site.sharing():  # the lists of one kind of model after each other: each kind loaded once
+        for compute in (
+            lists.board,
+            lists.accounts,
+            lists.contracts,
+            lists.quotes,
+            lambda s: lists.renewals(s, None),
+            lists.invoices,
+            lists.check,
+        ):
+            try:
+                compute(site)
+            except CpqError:
+                pass

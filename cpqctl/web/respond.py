@@ -8,6 +8,8 @@ the two freely.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -62,6 +64,21 @@ def json_response(data) -> Response:
     from cpqctl.render.output import dumps_json
 
     return Response(dumps_json(data), media_type="application/json", headers={"vary": "Accept"})
+
+
+def json_streamed(head: dict, key: str, rows: Iterable[dict]) -> Response:
+    """:func:`json_response` of ``{**head, key: rows}`` (the same bytes), each row encoded as it is sent: a list
+    of a hundred thousand rows is never a document in memory (:func:`cpqctl.formats.jsonstream.json_lists`)."""
+    from starlette.responses import StreamingResponse
+
+    from cpqctl.formats.jsonstream import json_lists
+
+    def chunks():
+        for chunk in json_lists({k: v for k, v in head.items() if k != key}, [(key, rows)]):
+            yield chunk.encode()
+        yield b"\n"
+
+    return StreamingResponse(chunks(), media_type="application/json", headers={"vary": "Accept"})
 
 
 def page(request: Request, template: str, data, **context) -> Response:

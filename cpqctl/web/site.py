@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -56,7 +57,7 @@ class ListCache:
     _key_at: float = 0.0
     _refreshing: bool = False
     _memo: dict[tuple, Any] = field(default_factory=dict)
-    _locks: dict[tuple, threading.Lock] = field(default_factory=dict)
+    _computing: threading.RLock = field(default_factory=threading.RLock)
     _guard: threading.Lock = field(default_factory=threading.Lock)
     _walk: threading.Lock = field(default_factory=threading.Lock)
 
@@ -90,10 +91,15 @@ class ListCache:
         return hit[1] if hit is not None and hit[0] == key else None
 
     def get(self, name: tuple, compute: Callable[[], Any]) -> Any:
-        """``compute()``'s result for ``name``, computed once per state of the repository (one at a time)."""
-        with self._guard:
-            lock = self._locks.setdefault(name, threading.Lock())
-        with lock:
+        """``compute()``'s result for ``name``, computed once per state of the repository.
+
+        One computation at a time, whatever its name (a page whose list is kept never waits): each may hold a
+        whole-repository model, 0.2–0.4 GB at 50,000 accounts, and two at once would pass 0.5 GB. Re-entrant: a
+        computation's own loads (:class:`SharedLoads`) come through here."""
+        hit = self.peek(name)
+        if hit is not None:
+            return hit
+        with self._computing:
             key = self.state()  # taken before computing: a change meanwhile makes the next call compute again
             hit = self._memo.get(name)
             if hit is not None and hit[0] == key:
@@ -117,17 +123,44 @@ def _state_key(root: Path) -> Callable[[], str]:
 
 @dataclass
 class SharedLoads(Workspace):
-    """The served workspace: a whole-repository load is shared by every use case that asks for it while the
-    repository is unchanged (kept in the :class:`ListCache`, under the same state key), instead of each list —
-    accounts, invoices, quotes, contracts, renewals, the board, `check` — loading all of it again."""
+    """The served workspace: inside :meth:`sharing` (the home page's lists, the server's start), a whole-repository
+    load is shared by the use cases that ask for the same kinds while the repository is unchanged, instead of each
+    list — accounts, contracts, the board; quotes, renewals — loading it again.
+
+    One load is kept at a time, and none outside :meth:`sharing`: a model of 50,000 accounts is 0.2–0.4 GB, and
+    the lists computed from it are what is kept (:class:`ListCache`). The computations run one at a time
+    (:meth:`ListCache.get`), so the slot is only ever used by one of them."""
 
     cache: ListCache | None = None
+    _slot: tuple | None = field(default=None, init=False, repr=False)  # (kinds, state key, (repo, findings))
+    _sharing: int = field(default=0, init=False, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @contextmanager
+    def sharing(self) -> Iterator[None]:
+        """Loads are shared until the last ``sharing`` block open ends (then the load kept is dropped)."""
+        with self._guard:
+            self._sharing += 1
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._sharing -= 1
+                if not self._sharing:
+                    self._slot = None
 
     def load(self, kinds=None):
-        if self.cache is None:
+        if self.cache is None or not self._sharing:
             return super().load(kinds)
-        name = ("load", None if kinds is None else tuple(sorted(kinds)))
-        repo, diags = self.cache.get(name, lambda: Workspace.load(self, kinds))
+        name = None if kinds is None else tuple(sorted(kinds))
+        key = self.cache.state()
+        slot = self._slot
+        if slot is None or slot[:2] != (name, key):
+            self._slot = slot = None  # dropped before the next is loaded: never two models at once
+            slot = (name, key, Workspace.load(self, kinds))
+            if self._sharing:
+                self._slot = slot
+        repo, diags = slot[2]
         return repo, list(diags)  # the records are immutable; the list of findings is the caller's
 
 
@@ -153,6 +186,10 @@ class Site:
     def cached(self, name: tuple, compute: Callable[[], Any]) -> Any:
         return self.cache.get(name, compute)
 
+    def sharing(self):
+        """A block whose lists share their whole-repository loads (:meth:`SharedLoads.sharing`)."""
+        return self.ws.sharing()
+
     def unknown(self, kind: str, key: str, ident: str) -> bool:
         """Whether ``ident`` is surely no ``key`` of list ``kind``: the list is cached for the repository as it
         is and does not hold it. An unknown ID is then a 404 at once, instead of the use case's whole-repository
@@ -160,7 +197,8 @@ class Site:
         listing = self.cache.peek((kind, self.day()))
         if listing is None:
             return False
-        return all(r[key] != ident and r[key].replace("/", "_") != ident for r in listing.rows)
+        ids = listing.rows.column(key)
+        return ident not in ids and all(i.replace("/", "_") != ident for i in ids)
 
     # -- HTML ------------------------------------------------------------
 
@@ -226,7 +264,7 @@ def _decimal(value) -> Decimal | None:
 class Page:
     """One page of a list: ``rows`` of ``total`` (``number`` of ``pages``, :data:`PAGE_SIZE` a page)."""
 
-    rows: list
+    rows: list[dict]
     number: int
     pages: int
     total: int
@@ -235,10 +273,10 @@ class Page:
         return {"number": self.number, "pages": self.pages, "size": PAGE_SIZE, "total": self.total}
 
 
-def paged(rows: list, page: str | None) -> Page:
+def paged(rows: Sequence[dict], page: str | None) -> Page:
     """Page ``page`` (1-based text from the query; anything else is page 1; past the end: the last page)."""
     total = len(rows)
     pages = max(1, -(-total // PAGE_SIZE))
     n = int(page) if page and page.isascii() and page.isdigit() and len(page) < 7 else 1
     n = min(max(n, 1), pages)
-    return Page(rows[(n - 1) * PAGE_SIZE : n * PAGE_SIZE], n, pages, total)
+    return Page(list(rows[(n - 1) * PAGE_SIZE : n * PAGE_SIZE]), n, pages, total)

@@ -22,9 +22,9 @@ def account_list(request: Request):
     q = respond.query(request, "q").strip().casefold()
     rows = listing.rows
     if q:
-        rows = [r for r in rows if r["account"].casefold().startswith(q) or r["name"].casefold().startswith(q)]
+        rows = rows.where(lambda a, n: a.casefold().startswith(q) or n.casefold().startswith(q), "account", "name")
     page = paged(rows, respond.query(request, "page", 8))
-    data = {**listing.data, "accounts": page.rows, "page": page.json()}
+    data = {**listing.data(page.rows), "page": page.json()}
     return respond.page(request, "accounts.html.j2", data, page=page, q=q)
 
 

@@ -28,11 +28,12 @@ def invoice_list(request: Request):
     if account and not valid_id(account):
         raise HTTPException(400, "not an account ID")
     listing = lists.invoices(site)
-    rows = [
-        r for r in listing.rows if (not status or r["status"] == status) and (not account or r["account"] == account)
-    ]
+    rows = listing.rows
+    if status or account:
+        wanted = lambda s, a: (not status or s == status) and (not account or a == account)  # noqa: E731
+        rows = rows.where(wanted, "status", "account")
     page = paged(rows, respond.query(request, "page", 8))
-    data = {**listing.data, "invoices": page.rows, "page": page.json()}
+    data = {**listing.data(page.rows), "page": page.json()}
     return respond.page(request, "invoices.html.j2", data, page=page, status=status, account=account, statuses=STATUSES)
 
 

@@ -20,9 +20,9 @@ def quote_list(request: Request):
     if status and status not in STATUSES:
         raise HTTPException(400, f"a quote status is one of: {', '.join(STATUSES)}")
     listing = lists.quotes(site)
-    rows = [r for r in listing.rows if not status or r["status"] == status]
+    rows = listing.rows.where(lambda s: s == status, "status") if status else listing.rows
     page = paged(rows, respond.query(request, "page", 8))
-    data = {**listing.data, "quotes": page.rows, "page": page.json()}
+    data = {**listing.data(page.rows), "page": page.json()}
     return respond.page(request, "quotes.html.j2", data, page=page, status=status, statuses=STATUSES)
 
 
