@@ -153,7 +153,7 @@ def test_a_loader_error_is_refused_as_the_whole_read_refuses_it(paid, cli, parte
 
 
 @pytest.mark.parametrize("chunk", [SMALL, WHOLE], ids=["parts", "whole"])
-def test_the_packed_invoice_list_is_the_list(paid, monkeypatch, parted, chunk) -> None:
+def test_the_packed_invoice_list_is_the_list(paid, monkeypatch, parted, chunk, tmp_path) -> None:
     """`cpqctl serve` keeps `invoice list` packed (:class:`cpqctl.views.rows.Rows`), each part packed as it is read:
     the same rows in the same order, byte for byte, and its columns are the rows' values."""
     from datetime import date
@@ -161,11 +161,16 @@ def test_the_packed_invoice_list_is_the_list(paid, monkeypatch, parted, chunk) -
     import cpqctl
     from cpqctl.app.listing import list_invoices
     from cpqctl.render.output import dumps_json
+    from cpqctl.views.rows import Blob, Packer
 
     monkeypatch.setenv("CPQ_CHUNK_FILES", chunk)
     ws = cpqctl.open(paid, as_of=date.fromisoformat(DAY))
     plain = list_invoices(ws)
-    packed = list_invoices(ws, packed=("status", "account"))
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    blob = Blob(spool)  # an unnamed file there, as `cpqctl serve` keeps it
+    packed = list_invoices(ws, packed=Packer(("invoice", "status", "account"), blob))
+    assert blob.on_disk and list(spool.iterdir()) == []
     assert parted == [chunk == SMALL] * 2
     assert len(packed.rows) == len(plain.rows) > 50
     assert dumps_json({**packed.data, "invoices": list(packed.rows)}) == dumps_json(plain.data)

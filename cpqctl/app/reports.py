@@ -297,9 +297,36 @@ def board(
     from cpqctl.views.board import board_view
 
     day = ws.day(as_of)
+    if not (accounts or products or families):
+        done = _board_in_parts(ws, day, months, top)
+        if done is not None:
+            b, settings = done
+            return BoardResult(day, b, board_view(b, settings.rounding), None)
     repo, sc, warning = _scoped(ws, accounts, products, families)
     b = boards.board(repo, day, months, top)
     return BoardResult(day, b, _filtered(board_view(b, repo.settings.rounding), sc), warning)
+
+
+def _board_in_parts(ws: Workspace, day: date, months: int, top: int):
+    """The board of every account a part of whole accounts at a time (:meth:`Workspace.read_accounts_in_parts`;
+    its figures are sums over accounts, and the top accounts the first of the parts' first), or None when the parts
+    cannot stand for the whole read or one refuses (the whole read then says why, as it always has)."""
+    from cpqctl.core import board as boards
+    from cpqctl.core.diagnostics import CpqError
+
+    settings = []
+
+    def part(repo: Repo):
+        settings[:] = [repo.settings]  # cpq.toml's, the same in every part
+        return boards.part(repo, day, months, top)
+
+    try:
+        parts = ws.read_accounts_in_parts(part)
+    except CpqError:  # a currency without a rate: refused by the whole read, naming every such currency
+        return None
+    if not parts:
+        return None
+    return boards.joined(settings[0], parts, day, months, top), settings[0]
 
 
 @dataclass(frozen=True)

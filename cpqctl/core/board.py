@@ -27,7 +27,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from cpqctl.core import metrics
-from cpqctl.core.model import Repo
+from cpqctl.core.model import Repo, Settings
 from cpqctl.core.money import round_money
 from cpqctl.core.proration import add_months
 
@@ -88,48 +88,67 @@ def opening_day(as_of: date, months: int) -> date:
     return metrics.month_end(add_months(as_of.replace(day=1), -months))
 
 
-def top_accounts(repo: Repo, day: date, count: int) -> tuple[TopAccount, ...]:
-    """The ``count`` accounts with the most ARR on ``day`` (ties by account ID); every [fx] rate must exist."""
-    s = repo.settings
-    r = metrics.arr_report(repo, day, "account")
-    mrr: dict[tuple[str, str], Fraction] = {}
-    for (account, currency), m in r.rows.items():
-        mrr[(account, currency)] = mrr.get((account, currency), Fraction(0)) + m
-    ranked = sorted(mrr.items(), key=lambda kv: (-kv[1] * metrics.known_rate(s, kv[0][1]), kv[0]))
-    total = r.total or Fraction(0)
-    out = []
-    for (account, currency), m in ranked[:count]:
-        company = m * metrics.known_rate(s, currency)
-        a = repo.accounts.get(account)
-        out.append(
-            TopAccount(
-                account,
-                a.name if a is not None and a.name else account,
-                currency,
-                round_money(m * 12, currency, s.rounding),
-                round_money(company * 12, s.currency, s.rounding),
-                company / total if total else Fraction(0),
-            )
-        )
-    return tuple(out)
+def _ranked(settings, mrr: dict[tuple[str, str], Fraction], count: int) -> list[tuple[tuple[str, str], Fraction]]:
+    """The ``count`` (account, currency) with the most MRR in the company currency (ties by account ID)."""
+    return sorted(mrr.items(), key=lambda kv: (-kv[1] * metrics.known_rate(settings, kv[0][1]), kv[0]))[:count]
 
 
-def board(repo: Repo, as_of: date, months: int = MONTHS, top: int = TOP) -> Board:
-    """Every figure of the board report for the ``months`` months ending on ``as_of``."""
+def _name(repo: Repo, account: str) -> str:
+    a = repo.accounts.get(account)
+    return a.name if a is not None and a.name else account
+
+
+@dataclass(frozen=True)
+class Part:
+    """What some of the accounts give the board (:func:`part`): every figure a sum over accounts, or (the top
+    accounts) a ranking whose first ``top`` over all the accounts are among the parts' first ``top``."""
+
+    exact: tuple[Fraction, ...]  # the accounts' exact company MRR summed, on each day of the period
+    months: tuple[metrics.Movements, ...]  # their movements month by month
+    period: metrics.Movements  # and from the opening day to as_of
+    ltv: metrics.LtvSums
+    currencies: dict[str, Fraction]  # MRR on as_of per currency
+    top: tuple[tuple[str, str, str, Fraction], ...]  # the part's first accounts: (account, name, currency, MRR)
+
+
+def part(repo: Repo, as_of: date, months: int = MONTHS, top: int = TOP) -> Part:
+    """The board's figures over the accounts of ``repo`` (all of them, or a part of whole accounts: each account's
+    contracts with it). Refuses a currency without an [fx] rate."""
     if months < 1:
         raise ValueError("a board covers at least one month")
-    cc = metrics.movement_currency(repo)  # refuses a currency without an [fx] rate
+    metrics.movement_currency(repo)  # refuses a currency without an [fx] rate
     opening = opening_day(as_of, months)
     days = metrics.month_boundaries(opening, as_of)
     series = metrics.account_series(repo, days)  # every account's MRR on every month end, once
     moves = metrics.movements_over(repo, days, series)
     period = metrics.movements_over(repo, (opening, as_of), [(a, c, (v[0], v[-1])) for a, c, v in series])[0]
+    exact = tuple(sum((v[i] for _, _, v in series), Fraction(0)) for i in range(len(days)))
+    del series
+    r = metrics.arr_report(repo, as_of, "account")
+    first = tuple((a, _name(repo, a), cur, m) for (a, cur), m in _ranked(repo.settings, r.rows, top))
+    return Part(exact, moves, period, metrics.ltv_sums(repo, as_of), r.currencies, first)
+
+
+def joined(settings: Settings, parts: list[Part], as_of: date, months: int = MONTHS, top: int = TOP) -> Board:
+    """The board of every account from the :func:`part` of each part of them (whole accounts; at least one part)."""
+    cc = settings.currency
+    opening = opening_day(as_of, months)
+    days = metrics.month_boundaries(opening, as_of)
     # ARR as `report arr` has it: 12 × the exact company MRR, rounded once
     arr = [
-        round_money(12 * sum((v[i] for _, _, v in series), Fraction(0)), cc, repo.settings.rounding)
-        for i in range(len(days))
+        round_money(12 * sum((p.exact[i] for p in parts), Fraction(0)), cc, settings.rounding) for i in range(len(days))
     ]
+    moves = [
+        metrics.movements_joined(days[i], days[i + 1], cc, (p.months[i] for p in parts)) for i in range(len(days) - 1)
+    ]
+    period = metrics.movements_joined(opening, as_of, cc, (p.period for p in parts))
     rows = tuple(Month(f"{m.end.year:04d}-{m.end.month:02d}", m.end, a, m) for m, a in zip(moves, arr[1:]))
+    sums = metrics.LtvSums()
+    currencies: dict[str, Fraction] = {}
+    for p in parts:
+        sums += p.ltv
+        for cur, m in p.currencies.items():
+            currencies[cur] = currencies.get(cur, Fraction(0)) + m
     return Board(
         as_of,
         cc,
@@ -138,6 +157,33 @@ def board(repo: Repo, as_of: date, months: int = MONTHS, top: int = TOP) -> Boar
         rows,
         period,
         metrics.summed(moves),
-        metrics.ltv(repo, as_of),
-        top_accounts(repo, as_of, top),
+        metrics.ltv_of(settings, cc, as_of, sums),
+        _top(settings, [t for p in parts for t in p.top], currencies, top),
     )
+
+
+def _top(settings: Settings, candidates, currencies: dict[str, Fraction], count: int) -> tuple[TopAccount, ...]:
+    """The ``count`` accounts with the most ARR on as_of of the parts' first ones, their share of the company's."""
+    names = {(a, cur): name for a, name, cur, _ in candidates}
+    ranked = _ranked(settings, {(a, cur): m for a, _, cur, m in candidates}, count)
+    total = None if metrics.missing_rates(settings, currencies) else metrics.in_company(settings, currencies)
+    total = total or Fraction(0)
+    out = []
+    for (account, currency), m in ranked:
+        company = m * metrics.known_rate(settings, currency)
+        out.append(
+            TopAccount(
+                account,
+                names[(account, currency)],
+                currency,
+                round_money(m * 12, currency, settings.rounding),
+                round_money(company * 12, settings.currency, settings.rounding),
+                company / total if total else Fraction(0),
+            )
+        )
+    return tuple(out)
+
+
+def board(repo: Repo, as_of: date, months: int = MONTHS, top: int = TOP) -> Board:
+    """Every figure of the board report for the ``months`` months ending on ``as_of``."""
+    return joined(repo.settings, [part(repo, as_of, months, top)], as_of, months, top)

@@ -395,6 +395,22 @@ def movements_over(repo: Repo, days: tuple[date, ...], series=None) -> tuple[Mov
     return tuple(out)
 
 
+def movements_joined(start: date, end: date, currency: str, parts: Iterable[Movements]) -> Movements:
+    """The movements of the accounts of every part (each :func:`movements_over` of some of the accounts): the sums
+    added, the rows by account as :func:`movements_over` of all of them orders them."""
+    totals = {m: Decimal(0) for m in MOVEMENTS}
+    mrr_start = mrr_end = round_money(0, currency)
+    rows: list[Move] = []
+    for p in parts:
+        mrr_start += p.mrr_start
+        mrr_end += p.mrr_end
+        for m in MOVEMENTS:
+            totals[m] += p.totals[m]
+        rows += p.rows
+    rows.sort(key=lambda r: r.account)  # stable: one account's rows are of one part, in its order
+    return Movements(start, end, currency, mrr_start, mrr_end, totals, tuple(rows))
+
+
 def month_end(day: date) -> date:
     """The last day of ``day``'s month."""
     return date(day.year, day.month, monthrange(day.year, day.month)[1])
@@ -491,9 +507,31 @@ def ltv(repo: Repo, day: date, cac: Decimal | None = None) -> Ltv:
     0.00 MRR: a free account is a logo, counted in ARPA's denominator as
     ChartMogul counts its customers. ``cac`` defaults to cpq.toml ``[metrics] cac``.
     """
-    s = repo.settings
     cc = movement_currency(repo)
-    cac = cac if cac is not None else s.cac
+    return ltv_of(repo.settings, cc, day, ltv_sums(repo, day), cac)
+
+
+@dataclass(frozen=True)
+class LtvSums:
+    """What :func:`ltv` sums over the accounts (so the accounts may be summed a part at a time and added)."""
+
+    mrr: Fraction = ZERO  # of the accounts active on the day
+    active: int = 0
+    at_start: int = 0  # active on the window's first day
+    churned: int = 0  # of those, no longer active on the day
+
+    def __add__(self, other: LtvSums) -> LtvSums:
+        return LtvSums(
+            self.mrr + other.mrr,
+            self.active + other.active,
+            self.at_start + other.at_start,
+            self.churned + other.churned,
+        )
+
+
+def ltv_sums(repo: Repo, day: date) -> LtvSums:
+    """:func:`ltv`'s sums over the accounts of ``repo`` (every rate must exist: :func:`movement_currency`)."""
+    s = repo.settings
     ws = add_months(day, -LTV_WINDOW_MONTHS)
     total = ZERO
     active = at_start = churned = 0
@@ -507,6 +545,14 @@ def ltv(repo: Repo, day: date, cac: Decimal | None = None) -> Ltv:
         if before > 0 or in_force(s, contracts, ws):
             at_start += 1
             churned += not active_now
+    return LtvSums(total, active, at_start, churned)
+
+
+def ltv_of(s: Settings, cc: str, day: date, sums: LtvSums, cac: Decimal | None = None) -> Ltv:
+    """:func:`ltv` from its sums over every account."""
+    cac = cac if cac is not None else s.cac
+    ws = add_months(day, -LTV_WINDOW_MONTHS)
+    total, active, at_start, churned = sums.mrr, sums.active, sums.at_start, sums.churned
     arpa = total / active if active else None
     rate_ = Fraction(churned, at_start) / LTV_WINDOW_MONTHS if at_start else None
     value = arpa / rate_ if arpa is not None and rate_ else None

@@ -208,18 +208,4 @@ def warm(app: Starlette) -> None:
     listening). A refusal is left for the page to show."""
     from cpqctl.web.routes import lists
 
-    site: Site = app.state.site
-    with site.sharing():  # the lists of one kind of model after each other: each kind loaded once
-        for compute in (
-            lists.board,
-            lists.accounts,
-            lists.contracts,
-            lists.quotes,
-            lambda s: lists.renewals(s, None),
-            lists.invoices,
-            lists.check,
-        ):
-            try:
-                compute(site)
-            except CpqError:
-                pass
+    lists.home(app.state.site, contracts=True, refused=[])

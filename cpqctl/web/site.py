@@ -13,15 +13,21 @@ package's source). A key younger than a second is reused, and one younger than t
 new one is taken in the background (:class:`ListCache`), so a change shows on the next page but one while
 someone is browsing, and at once on an idle server; one-record pages (an account, a contract, an invoice, a quote) are never
 cached: they read only their own files and cost the same on 10 or 50,000 accounts.
+
+**Memory** (≤ 0.5 GB at 50,000 accounts billed for a year, docs/portal.md#speed): the lists are computed by one
+worker thread, one at a time (:meth:`ListCache.run`), the stale ones dropped first, and each is kept packed, its
+rows in an unnamed temporary file (:mod:`cpqctl.views.rows`); no whole-repository model outlives the list made
+from it, and the big ones are made a part of whole accounts at a time.
 """
 
 from __future__ import annotations
 
+import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -53,11 +59,13 @@ class ListCache:
     key_of: Callable[[], str]
     settle: float = 1.0
     max_age: float = 10.0
+    idle: float = 60.0  # the worker thread ends after this many seconds without a list to compute
     _key: str | None = None
     _key_at: float = 0.0
     _refreshing: bool = False
     _memo: dict[tuple, Any] = field(default_factory=dict)
-    _computing: threading.RLock = field(default_factory=threading.RLock)
+    _tasks: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+    _worker: threading.Thread | None = None
     _guard: threading.Lock = field(default_factory=threading.Lock)
     _walk: threading.Lock = field(default_factory=threading.Lock)
 
@@ -84,6 +92,10 @@ class ListCache:
                 return key
         return self._take()
 
+    def _drop_stale(self, key: str) -> None:
+        if any(k != key for k, _ in self._memo.values()):  # the repository changed
+            self._memo = {n: v for n, v in self._memo.items() if v[0] == key}
+
     def peek(self, name: tuple) -> Any:
         """What ``name`` holds for the repository's current state, without computing it (None: nothing)."""
         key = self.state()
@@ -93,23 +105,83 @@ class ListCache:
     def get(self, name: tuple, compute: Callable[[], Any]) -> Any:
         """``compute()``'s result for ``name``, computed once per state of the repository.
 
-        One computation at a time, whatever its name (a page whose list is kept never waits): each may hold a
-        whole-repository model, 0.2–0.4 GB at 50,000 accounts, and two at once would pass 0.5 GB. Re-entrant: a
-        computation's own loads (:class:`SharedLoads`) come through here."""
+        Computed by one worker thread, one at a time whatever its name (a page whose list is kept never waits):
+        each may hold a whole-repository model, 0.2–0.4 GB at 50,000 accounts, and two at once would pass 0.5 GB;
+        and the C allocator keeps memory freed by a thread for that thread's next allocations (an arena per thread),
+        so models made by several threads one after the other would each keep their own."""
         hit = self.peek(name)
         if hit is not None:
             return hit
-        with self._computing:
-            key = self.state()  # taken before computing: a change meanwhile makes the next call compute again
-            hit = self._memo.get(name)
-            if hit is not None and hit[0] == key:
-                return hit[1]
-            value = compute()
-            with self._guard:
-                if any(k != key for k, _ in self._memo.values()):  # the repository changed: drop what is stale
-                    self._memo = {n: v for n, v in self._memo.items() if v[0] == key}
-                self._memo[name] = (key, value)
-            return value
+        return self.run(lambda: self._compute(name, compute))
+
+    def run(self, task: Callable[[], Any]) -> Any:
+        """``task()`` run by the worker thread that computes the lists (at once when called from it): its result,
+        or its exception raised here."""
+        if threading.current_thread() is self._worker:
+            return task()
+        done: Future = Future()
+        with self._guard:
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, daemon=True, name="cpqctl-lists")
+                self._worker.start()
+            self._tasks.put((done, task))
+        return done.result()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                done, task = self._tasks.get(timeout=self.idle)
+            except queue.Empty:
+                with self._guard:  # a task put meanwhile is taken by this thread still
+                    if self._tasks.empty():
+                        self._worker = None
+                        return
+                continue
+            try:
+                done.set_result(task())
+            except BaseException as e:  # the asking thread raises it
+                done.set_exception(e)
+            del done, task  # nothing of the last computation is held while waiting for the next
+            _give_back()
+
+    def _compute(self, name: tuple, compute: Callable[[], Any]) -> Any:
+        key = self.state()  # taken before computing: a change meanwhile makes the next call compute again
+        hit = self._memo.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        with self._guard:  # before computing: the stale lists are not kept while the new one is made
+            self._drop_stale(key)
+        value = compute()
+        with self._guard:
+            self._drop_stale(key)
+            self._memo[name] = (key, value)
+        return value
+
+
+def _give_back() -> None:
+    """Hand the memory a computation freed back to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    The C allocator keeps freed memory for the process's next allocations, in holes between what stays (the
+    lists kept): a model of 0.25 GB made after the lists of the start would be laid beside that kept memory, not in
+    it, and the server's size would be the sum. Trimmed, each computation starts from what is really held."""
+    from cpqctl.load import memo
+
+    memo.forget()  # the dates and amounts shared while loading: the model that used them is gone
+    global _trim
+    if _trim is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _trim = libc.malloc_trim
+        except (OSError, AttributeError):  # not glibc: nothing to do
+            _trim = False
+    if _trim:
+        _trim(0)
+
+
+_trim: Any = None
 
 
 def _state_key(root: Path) -> Callable[[], str]:
@@ -121,58 +193,13 @@ def _state_key(root: Path) -> Callable[[], str]:
     return key
 
 
-@dataclass
-class SharedLoads(Workspace):
-    """The served workspace: inside :meth:`sharing` (the home page's lists, the server's start), a whole-repository
-    load is shared by the use cases that ask for the same kinds while the repository is unchanged, instead of each
-    list — accounts, contracts, the board; quotes, renewals — loading it again.
-
-    One load is kept at a time, and none outside :meth:`sharing`: a model of 50,000 accounts is 0.2–0.4 GB, and
-    the lists computed from it are what is kept (:class:`ListCache`). The computations run one at a time
-    (:meth:`ListCache.get`), so the slot is only ever used by one of them."""
-
-    cache: ListCache | None = None
-    _slot: tuple | None = field(default=None, init=False, repr=False)  # (kinds, state key, (repo, findings))
-    _sharing: int = field(default=0, init=False, repr=False)
-    _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-
-    @contextmanager
-    def sharing(self) -> Iterator[None]:
-        """Loads are shared until the last ``sharing`` block open ends (then the load kept is dropped)."""
-        with self._guard:
-            self._sharing += 1
-        try:
-            yield
-        finally:
-            with self._guard:
-                self._sharing -= 1
-                if not self._sharing:
-                    self._slot = None
-
-    def load(self, kinds=None):
-        if self.cache is None or not self._sharing:
-            return super().load(kinds)
-        name = None if kinds is None else tuple(sorted(kinds))
-        key = self.cache.state()
-        slot = self._slot
-        if slot is None or slot[:2] != (name, key):
-            self._slot = slot = None  # dropped before the next is loaded: never two models at once
-            slot = (name, key, Workspace.load(self, kinds))
-            if self._sharing:
-                self._slot = slot
-        repo, diags = slot[2]
-        return repo, list(diags)  # the records are immutable; the list of findings is the caller's
-
-
 class Site:
     """The workspace served, its day, the list cache, the locale for amounts and dates, the templates."""
 
     def __init__(self, workspace: Workspace, clock: Callable[[], date] | None = None) -> None:
-        from dataclasses import fields
-
         self.clock = clock
         self.cache = ListCache(_state_key(workspace.root))
-        self.ws = SharedLoads(**{f.name: getattr(workspace, f.name) for f in fields(workspace)}, cache=self.cache)
+        self.ws = workspace
         settings = workspace.load(frozenset())[0].settings  # cpq.toml only: the locale and company currency
         self.locale: str = settings.locale
         self.currency: str = settings.currency
@@ -186,9 +213,16 @@ class Site:
     def cached(self, name: tuple, compute: Callable[[], Any]) -> Any:
         return self.cache.get(name, compute)
 
-    def sharing(self):
-        """A block whose lists share their whole-repository loads (:meth:`SharedLoads.sharing`)."""
-        return self.ws.sharing()
+    def blob(self):
+        """Where a list's packed rows go (:class:`cpqctl.views.rows.Blob`): an unnamed temporary file in the
+        repository's ``.cpq/cache/`` (on the repository's disk, never in git), else in the system's temporary folder,
+        else in memory."""
+        import tempfile
+
+        from cpqctl.views.rows import Blob
+
+        cache = self.ws.root / ".cpq" / "cache"
+        return Blob(cache if cache.is_dir() else Path(tempfile.gettempdir()))
 
     def unknown(self, kind: str, key: str, ident: str) -> bool:
         """Whether ``ident`` is surely no ``key`` of list ``kind``: the list is cached for the repository as it
@@ -197,7 +231,7 @@ class Site:
         listing = self.cache.peek((kind, self.day()))
         if listing is None:
             return False
-        ids = listing.rows.column(key)
+        ids = listing.rows.distinct(key)
         return ident not in ids and all(i.replace("/", "_") != ident for i in ids)
 
     # -- HTML ------------------------------------------------------------

@@ -18,13 +18,9 @@ def _by_status(statuses) -> dict:
 
 def home(request: Request):
     site = respond.site(request)
-    with site.sharing():  # in the order that loads each kind of model once (as warm does)
-        board = lists.board(site).data
-        accounts = lists.accounts(site).rows.column("status")
-        quotes = lists.quotes(site).rows.column("status")
-        due = lists.renewals(site, None)
-        invoices = lists.invoices(site).rows.column("status")
-        found = lists.check(site)
+    got = lists.home(site)
+    board, due, found = got["board"].data, got["renewals"], got["check"]
+    accounts, invoices, quotes = (got[k].rows.column("status") for k in ("accounts", "invoices", "quotes"))
     data = {
         "as_of": site.day().isoformat(),
         "arr": board["arr"],
