@@ -121,7 +121,7 @@ class Parts:
         out: list[T] = []
         try:
             with self.ws.meter() as m:
-                for loaded in self.plan.reading(frozenset(kinds), m):
+                for loaded in self.plan.reading(frozenset(kinds), m, self.ws.part_files or None):
                     repo, diags = loaded.assemble()
                     del loaded
                     if any(d.severity == "error" for d in diags):  # two records of one ID within the part
@@ -146,6 +146,9 @@ class Workspace:
     as_of: date = field(default_factory=date.today)
     meter: MeterFactory = _silent
     lock_timeout: float = 30.0
+    # account, contract and invoice files per part of a read in parts (0: cpqctl.load.parts.chunk_files(), 40,000);
+    # `cpqctl serve` reads smaller parts: its lists are kept while the next is made
+    part_files: int = 0
 
     @classmethod
     def open(
