@@ -288,3 +288,21 @@ def parts_read(monkeypatch) -> list[bool]:
 
     monkeypatch.setattr(Parts, "read", counted)
     return got
+
+
+def whole_and_parts(cli, root: Path, args, day: str, small: str):
+    """``cli(*args)`` on ``root`` read whole (``CPQ_CHUNK_FILES`` past any repository) and in parts of ``small``
+    files: (whole, parts)."""
+    whole = cli(*args, "--repo", root, "--as-of", day, env={"CPQ_CHUNK_FILES": "100000000"})
+    parts = cli(*args, "--repo", root, "--as-of", day, env={"CPQ_CHUNK_FILES": small})
+    return whole, parts
+
+
+def same_in_parts(cli, root: Path, args, day: str, small: str, parted: list[bool]):
+    """Asserts that ``args`` answer the same in parts as whole, and that the second read went in parts (the
+    ``parted`` fixture); (whole, parts)."""
+    whole, parts = whole_and_parts(cli, root, args, day, small)
+    assert whole.code == 0, whole.stderr
+    assert parts == whole
+    assert parted == [False, True]  # the whole read first (one part's worth of files: the whole), then parts
+    return whole, parts

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import age, copy_repo
+from tests.conftest import age, copy_repo, same_in_parts, whole_and_parts
 
 DAY = "2026-12-31"
 SMALL = "40"  # account and contract files per part: the 60-account repository in about 3 parts
-WHOLE = "100000000"
 
 
 @pytest.fixture(autouse=True)
@@ -28,9 +27,7 @@ def repo(generated, tmp_path) -> Path:
 
 
 def _both(cli, root: Path, args: tuple[str, ...]):
-    whole = cli(*args, "--repo", root, "--as-of", DAY, env={"CPQ_CHUNK_FILES": WHOLE})
-    parts = cli(*args, "--repo", root, "--as-of", DAY, env={"CPQ_CHUNK_FILES": SMALL})
-    return whole, parts
+    return whole_and_parts(cli, root, args, DAY, SMALL)
 
 
 ASKED = [
@@ -53,10 +50,7 @@ ASKED = [
 
 @pytest.mark.parametrize("args", ASKED, ids=lambda a: " ".join(a))
 def test_the_parts_answer_what_the_whole_answers(repo, cli, parted, args) -> None:
-    whole, parts = _both(cli, repo, args)
-    assert whole.code == 0, whole.stderr
-    assert parts == whole
-    assert parted == [False, True]  # the whole read first (one part's worth of files: the whole), then parts
+    whole, _ = same_in_parts(cli, repo, args, DAY, SMALL, parted)
     if args[:2] == ("report", "board") and "--top" not in args:
         assert '"top_accounts": [\n    {' in whole.stdout or "json" not in args
 

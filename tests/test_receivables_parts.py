@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import age, copy_repo
+from tests.conftest import age, copy_repo, same_in_parts, whole_and_parts
 
 DAY = "2026-12-31"
 SMALL = "40"  # account, contract, invoice and payment files per part: the 60-account repository in about 8 parts
@@ -86,17 +86,12 @@ ASKED = [
 
 
 def _both(cli, root: Path, args: tuple[str, ...]):
-    whole = cli(*args, "--repo", root, "--as-of", DAY, env={"CPQ_CHUNK_FILES": WHOLE})
-    parts = cli(*args, "--repo", root, "--as-of", DAY, env={"CPQ_CHUNK_FILES": SMALL})
-    return whole, parts
+    return whole_and_parts(cli, root, args, DAY, SMALL)
 
 
 @pytest.mark.parametrize("args", ASKED, ids=lambda a: " ".join(a))
 def test_the_parts_answer_what_the_whole_answers(paid, cli, parted, args) -> None:
-    whole, parts = _both(cli, paid, args)
-    assert whole.code == 0, whole.stderr
-    assert parts == whole
-    assert parted == [False, True]  # the whole read first (one part's worth of files: the whole), then parts
+    whole, _ = same_in_parts(cli, paid, args, DAY, SMALL, parted)
     if args[-1] == "json" and args[0] == "invoice":
         assert '"status": "paid"' in whole.stdout or "--overdue" in args
 

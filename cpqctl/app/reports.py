@@ -314,7 +314,7 @@ def _board_in_parts(ws: Workspace, day: date, months: int, top: int):
     from cpqctl.core import board as boards
     from cpqctl.core.diagnostics import CpqError
 
-    settings = []
+    settings: list = []
 
     def part(repo: Repo):
         settings[:] = [repo.settings]  # cpq.toml's, the same in every part
