@@ -255,12 +255,9 @@ def smtp_server():
         ctl.stop()
 
 
-@pytest.fixture
-def parted(monkeypatch) -> list[bool]:
-    """Whether each read went in parts (:meth:`Workspace.read_in_parts` answering, not None), in order."""
-    from cpqctl.app.workspace import Workspace
-
-    real = Workspace.read_in_parts
+def _answering(monkeypatch, owner, name: str) -> list[bool]:
+    """Whether each call of ``owner.name(self, kinds, compute)`` answered (not None), in order."""
+    real = getattr(owner, name)
     got: list[bool] = []
 
     def counted(self, kinds, compute):
@@ -268,8 +265,16 @@ def parted(monkeypatch) -> list[bool]:
         got.append(out is not None)
         return out
 
-    monkeypatch.setattr(Workspace, "read_in_parts", counted)
+    monkeypatch.setattr(owner, name, counted)
     return got
+
+
+@pytest.fixture
+def parted(monkeypatch) -> list[bool]:
+    """Whether each read went in parts (:meth:`Workspace.read_in_parts` answering, not None), in order."""
+    from cpqctl.app.workspace import Workspace
+
+    return _answering(monkeypatch, Workspace, "read_in_parts")
 
 
 @pytest.fixture
@@ -278,16 +283,7 @@ def parts_read(monkeypatch) -> list[bool]:
     parts stood for the whole read), in order; the whole path reads none."""
     from cpqctl.app.workspace import Parts
 
-    real = Parts.read
-    got: list[bool] = []
-
-    def counted(self, kinds, compute):
-        out = real(self, kinds, compute)
-        got.append(out is not None)
-        return out
-
-    monkeypatch.setattr(Parts, "read", counted)
-    return got
+    return _answering(monkeypatch, Parts, "read")
 
 
 def whole_and_parts(cli, root: Path, args, day: str, small: str):

@@ -208,4 +208,4 @@ def warm(app: Starlette) -> None:
     listening). A refusal is left for the page to show."""
     from cpqctl.web.routes import lists
 
-    lists.home(app.state.site, contracts=True, refused=[])
+    lists.home(app.state.site, with_contracts=True, tolerant=True)

@@ -144,12 +144,13 @@ def check(site: Site) -> Packed:
     return site.cached(("check",), compute)
 
 
-def home(site: Site, contracts: bool = False, refused: list | None = None) -> dict:
-    """The lists the home page shows (and ``contracts``: the server's start computes it too), the largest
-    computations first, before other lists are kept: `check` (remembered, or after a change in parts), quotes and
-    renewals, each from a whole model of catalog, accounts, contracts and quotes (0.25 GB at 50,000 accounts), then
-    the board, accounts, contracts and invoices a part of whole accounts at a time. With ``refused`` a list the repository cannot give is added to it (its
-    :class:`~cpqctl.core.diagnostics.CpqError`) and the others are computed; without, it is raised."""
+def home(site: Site, with_contracts: bool = False, tolerant: bool = False) -> dict:
+    """The lists the home page shows (``with_contracts``: and the contract list, which the server's start computes
+    too), the largest computations first, before other lists are kept: `check` (remembered, or after a change in
+    parts), quotes and renewals, each from a whole model of catalog, accounts, contracts and quotes (0.25 GB at
+    50,000 accounts), then the board, accounts, contracts and invoices a part of whole accounts at a time.
+    ``tolerant``: a list the repository cannot give (a :class:`~cpqctl.core.diagnostics.CpqError`) is left out and
+    the others are computed (its page shows the refusal); else it is raised."""
     from cpqctl.core.diagnostics import CpqError
 
     steps = [
@@ -158,15 +159,14 @@ def home(site: Site, contracts: bool = False, refused: list | None = None) -> di
         ("renewals", lambda s: renewals(s, None)),
         ("board", board),
         ("accounts", accounts),
-        *((("contracts", globals()["contracts"]),) if contracts else ()),
+        *((("contracts", contracts),) if with_contracts else ()),
         ("invoices", invoices),
     ]
     out: dict = {}
     for name, compute in steps:
         try:
             out[name] = compute(site)
-        except CpqError as e:
-            if refused is None:
+        except CpqError:
+            if not tolerant:
                 raise
-            refused.append(e)
     return out
